@@ -1,0 +1,47 @@
+// Package abi is Microvisor's system-call ABI as data: the enum and status
+// values, the structure layouts of each binary interface, and the codecs
+// that move those structures between application memory (package mem) and
+// Go values.
+//
+// # One table, generated code
+//
+// The enums live in one table, table.go: every type with its C and Go
+// names, its size (4 bytes, or 1 for the enums the device compiler shortens)
+// and every member with its value and a one-line description. Nothing else
+// states a value. The package abi/internal/render turns the table into
+//
+//   - enums_gen.go: a Go type per enum, typed constants with doc comments,
+//     and String methods returning the C names (bit fields join their set
+//     bits with "|");
+//   - docs/abi.md: the reference tables of every enum and structure.
+//
+// The C header (csdk/include/mv_syscalls.h) will be one more output of the
+// same renderer. To regenerate after editing a table:
+//
+//	go generate ./abi
+//
+// A test renders every output in memory and fails if a committed file is
+// stale. The generator imports this package, so enums_gen.go must compile
+// when it runs; edit the table, never the generated files.
+//
+// # Layouts
+//
+// structs.go describes every structure of spec/abi.md as typed fields (u8,
+// u16, u32, u64, pointer, handle, enum, enum8, nested struct, and the v1
+// union of versioned structures). Layouts are computed from it by the C
+// rules for a given pointer size and enum width: Device (32-bit ARMv8-M,
+// short enums) and X64 (gcc x86-64) are built in; NewFromOffsets builds the
+// host ABI of the C SDK from offsets reported by cgo, checking that every
+// structure and field is accounted for.
+//
+// # Codecs
+//
+// The Read* and Write* methods of an ABI decode and encode the structures
+// the kernel handles, with one CopyIn or CopyOut per structure through
+// offsets computed once per ABI, and without allocating. Handles are
+// pointer-sized in memory and 32-bit in Go; a stored handle too wide for 32
+// bits decodes as 0, which is never a valid handle. A fault from mem is
+// returned unchanged.
+package abi
+
+//go:generate go run ./internal/gen

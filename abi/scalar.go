@@ -1,0 +1,44 @@
+package abi
+
+import "github.com/mvnet/mvnet/mem"
+
+// Scalar helpers for the many calls that take a pointer to one integer
+// (uint32_t *, uint64_t *, enum *). They use the pooled scratch buffers, so
+// they do not allocate. Both ABIs are little-endian and their 4-byte enums
+// are plain uint32 values here.
+
+// ReadUint32 reads a uint32 at p.
+func ReadUint32(m mem.Memory, p mem.Addr) (uint32, error) {
+	s := getScratch()
+	defer putScratch(s)
+	if err := m.CopyIn(s[:4], p); err != nil {
+		return 0, err
+	}
+	return le.Uint32(s[:4]), nil
+}
+
+// WriteUint32 writes v at p.
+func WriteUint32(m mem.Memory, p mem.Addr, v uint32) error {
+	s := getScratch()
+	defer putScratch(s)
+	le.PutUint32(s[:4], v)
+	return m.CopyOut(p, s[:4])
+}
+
+// ReadUint64 reads a uint64 at p.
+func ReadUint64(m mem.Memory, p mem.Addr) (uint64, error) {
+	s := getScratch()
+	defer putScratch(s)
+	if err := m.CopyIn(s[:8], p); err != nil {
+		return 0, err
+	}
+	return le.Uint64(s[:8]), nil
+}
+
+// WriteUint64 writes v at p.
+func WriteUint64(m mem.Memory, p mem.Addr, v uint64) error {
+	s := getScratch()
+	defer putScratch(s)
+	le.PutUint64(s[:8], v)
+	return m.CopyOut(p, s[:8])
+}

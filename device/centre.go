@@ -1,0 +1,147 @@
+package device
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// Centre is a notification centre set up through the device API. Its
+// interrupt handler does what a Microvisor application's ISR does: it reads
+// the record in the next slot of the ring, clears the slot's event type and
+// moves on; the records are then available to Wait.
+type Centre struct {
+	Handle uint32   // the notification handle
+	IRQ    uint32   // the IRQ pended for each record
+	Buf    mem.Addr // the ring in application memory
+	Slots  uint32
+
+	d *Device
+
+	mu     sync.Mutex
+	next   uint32
+	queue  []abi.Notification
+	signal chan struct{}
+}
+
+// SetupNotifications allocates a ring of slots records, calls
+// mvSetupNotifications with it and enables the IRQ. slots must be at least 2
+// (the ring is at least 32 bytes).
+func (d *Device) SetupNotifications(irq, slots uint32) (*Centre, abi.Status, error) {
+	size := uint64(slots) * 16
+	buf, err := d.Arena.Alloc(size, 16)
+	if err != nil {
+		return nil, 0, err
+	}
+	c := &Centre{IRQ: irq, Buf: buf, Slots: slots, d: d, signal: make(chan struct{}, 1)}
+	d.NVIC.SetHandler(irq, c.isr)
+	st, err := d.with(func(s *scratch) abi.Status {
+		setup := s.alloc(uint64(d.ABI.Struct("MvNotificationSetup").Size()))
+		out := s.alloc(8)
+		if err := d.ABI.WriteNotificationSetup(d.Arena, setup, abi.NotificationSetup{IRQ: irq, Buffer: buf, BufferSize: uint32(size)}); err != nil {
+			panic(err)
+		}
+		st := d.call("mvSetupNotifications", func() abi.Status { return d.Kernel.SetupNotifications(setup, out) }, func() string { return d.handleAt(out) },
+			"irq=%d buffer=%v size=%d", irq, buf, size)
+		if st == abi.StatusOkay {
+			c.Handle, _ = d.ABI.ReadHandle(d.Arena, out)
+		}
+		return st
+	})
+	if err != nil || st != abi.StatusOkay {
+		d.NVIC.SetHandler(irq, nil)
+		_ = d.Arena.Free(buf)
+		return nil, st, err
+	}
+	d.NVIC.Enable(irq)
+	return c, st, nil
+}
+
+// CloseNotifications calls mvCloseNotifications and releases the ring.
+func (d *Device) CloseNotifications(c *Centre) abi.Status {
+	st, _ := d.with(func(s *scratch) abi.Status {
+		p := s.alloc(8)
+		_ = d.ABI.WriteHandle(d.Arena, p, c.Handle)
+		return d.call("mvCloseNotifications", func() abi.Status { return d.Kernel.CloseNotifications(p) }, nil, "handle=%#x", c.Handle)
+	})
+	if st == abi.StatusOkay {
+		d.NVIC.Disable(c.IRQ)
+		d.NVIC.SetHandler(c.IRQ, nil)
+		_ = d.Arena.Free(c.Buf)
+	}
+	return st
+}
+
+// isr runs on the NVIC goroutine once per pend.
+func (c *Centre) isr(uint32) {
+	c.mu.Lock()
+	slot := c.Buf + mem.Addr(c.next*16)
+	var rec [16]byte
+	if err := c.d.Arena.Load(rec[:], slot); err != nil {
+		c.mu.Unlock()
+		return
+	}
+	n := abi.DecodeNotification(rec[:])
+	if n.EventType == abi.EventTypeNoEvent {
+		c.mu.Unlock()
+		return
+	}
+	var zero [4]byte
+	binary.LittleEndian.PutUint32(zero[:], uint32(abi.EventTypeNoEvent))
+	_ = c.d.Arena.Store(slot+8, zero[:])
+	c.next = (c.next + 1) % c.Slots
+	c.queue = append(c.queue, n)
+	c.mu.Unlock()
+	c.d.traceNotification(c, n)
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Wait returns the oldest notification not yet returned, waiting for one
+// until ctx ends.
+func (c *Centre) Wait(ctx context.Context) (abi.Notification, error) {
+	for {
+		c.mu.Lock()
+		if len(c.queue) > 0 {
+			n := c.queue[0]
+			c.queue = c.queue[1:]
+			c.mu.Unlock()
+			return n, nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.signal:
+		case <-ctx.Done():
+			return abi.Notification{}, fmt.Errorf("waiting for a notification on centre %#x: %w", c.Handle, ctx.Err())
+		}
+	}
+}
+
+// WaitFor returns the first notification with the given tag and event type,
+// discarding others, until ctx ends.
+func (c *Centre) WaitFor(ctx context.Context, tag uint32, ev abi.EventType) (abi.Notification, error) {
+	for {
+		n, err := c.Wait(ctx)
+		if err != nil {
+			return n, fmt.Errorf("waiting for %s (tag %#x): %w", ev, tag, err)
+		}
+		if n.Tag == tag && n.EventType == ev {
+			return n, nil
+		}
+	}
+}
+
+// Drain returns every notification received and not yet returned.
+func (c *Centre) Drain() []abi.Notification {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}

@@ -1,0 +1,207 @@
+// Package device is mvnet's Go API for a Microvisor device: an emulated
+// 32-bit application memory (mem.Arena), an interrupt controller (NVIC) and
+// the kernel, with typed calls that mirror the system calls.
+//
+// Every call marshals its arguments into the Arena in the device ABI, calls
+// the kernel with their addresses and decodes the results, so Go programs
+// and tests exercise exactly the path a device application takes. Helpers
+// allocate aligned buffers and wait for notifications.
+//
+//	srv, _ := cloud.New(cloud.Options{})
+//	_ = srv.Start(ctx)
+//	d, _ := device.New(device.Options{Dial: srv.Dial})
+//	defer d.Close()
+//	resp, err := d.HTTP(ctx, device.HTTPRequest{Method: "GET", URL: "https://example.com/", TimeoutMS: 10000})
+package device
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/kernel"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// Options configure a Device.
+type Options struct {
+	// DeviceID; default a random "UV…" ID.
+	DeviceID string
+	// Dial opens the link to the cloud (e.g. (*cloud.Server).Dial). Nil:
+	// no cloud, the network never comes up.
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Arena sizes the application memory; zero values take the defaults.
+	Arena mem.ArenaConfig
+	// Trace, if set, receives every system call and notification.
+	Trace func(TraceEvent)
+	// Kernel tuning passed through (see kernel.Options).
+	Monotonic         func() time.Duration
+	ReconnectDelay    time.Duration
+	MaxReconnectDelay time.Duration
+	Logger            *slog.Logger
+}
+
+// TraceEvent is one line of a device transcript.
+type TraceEvent struct {
+	Kind   string // "syscall" or "notification"
+	Call   string // system call name
+	Args   string
+	Status abi.Status
+	Result string // outputs, e.g. "handle=0x1234"
+	// For notifications:
+	Centre       uint32
+	Notification abi.Notification
+}
+
+// Device is an emulated Microvisor device.
+type Device struct {
+	Arena  *mem.Arena
+	NVIC   *NVIC
+	Kernel *kernel.Kernel
+	ABI    *abi.ABI
+
+	trace func(TraceEvent)
+
+	scratchMu  sync.Mutex
+	scratchBuf mem.Addr
+}
+
+const scratchSize = 16 << 10
+
+// New creates the device's memory, interrupt controller and kernel, and
+// boots the kernel.
+func New(o Options) (*Device, error) {
+	arena, err := mem.NewArena(o.Arena)
+	if err != nil {
+		return nil, fmt.Errorf("device memory: %w", err)
+	}
+	d := &Device{Arena: arena, NVIC: newNVIC(), ABI: abi.Device, trace: o.Trace}
+	d.scratchBuf, err = arena.Alloc(scratchSize, 16)
+	if err != nil {
+		d.NVIC.close()
+		return nil, fmt.Errorf("device memory: %w", err)
+	}
+	k, err := kernel.New(kernel.Options{
+		Memory: arena, ABI: abi.Device, IRQ: d.NVIC, DeviceID: o.DeviceID, Dial: o.Dial,
+		Monotonic: o.Monotonic, ReconnectDelay: o.ReconnectDelay, MaxReconnectDelay: o.MaxReconnectDelay,
+		Logger: o.Logger,
+	})
+	if err != nil {
+		d.NVIC.close()
+		return nil, err
+	}
+	d.Kernel = k
+	if err := k.Start(); err != nil {
+		d.NVIC.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close shuts the kernel and the interrupt controller down.
+func (d *Device) Close() error {
+	err := d.Kernel.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = d.Kernel.Wait(ctx)
+	d.NVIC.close()
+	return err
+}
+
+// ID returns the device ID.
+func (d *Device) ID() string { return d.Kernel.DeviceID() }
+
+// Alloc returns size bytes of zeroed application memory aligned to align
+// (for channel buffers: 512).
+func (d *Device) Alloc(size, align uint64) (mem.Addr, error) { return d.Arena.Alloc(size, align) }
+
+// Free returns memory from Alloc.
+func (d *Device) Free(p mem.Addr) error { return d.Arena.Free(p) }
+
+// scratch hands out application memory for one call's arguments.
+type scratch struct {
+	d     *Device
+	off   uint64
+	extra []mem.Addr
+}
+
+var errScratch = errors.New("device: out of application memory for call arguments")
+
+func (s *scratch) alloc(n uint64) mem.Addr {
+	n = (n + 15) &^ 15
+	if s.off+n <= scratchSize {
+		p := s.d.scratchBuf + mem.Addr(s.off)
+		s.off += n
+		_ = s.d.Arena.Zero(p, n)
+		return p
+	}
+	p, err := s.d.Arena.Alloc(n, 16)
+	if err != nil {
+		panic(errScratch)
+	}
+	s.extra = append(s.extra, p)
+	return p
+}
+
+// bytes places b in scratch memory.
+func (s *scratch) bytes(b []byte) mem.Addr {
+	if len(b) == 0 {
+		return 0
+	}
+	p := s.alloc(uint64(len(b)))
+	if err := s.d.Arena.Store(p, b); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func (s *scratch) str(v string) abi.SizedString {
+	return abi.SizedString{Data: s.bytes([]byte(v)), Length: uint32(len(v))}
+}
+
+// with runs f with a scratch allocator, serialising device API calls'
+// argument memory.
+func (d *Device) with(f func(s *scratch) abi.Status) (st abi.Status, err error) {
+	d.scratchMu.Lock()
+	s := &scratch{d: d}
+	defer func() {
+		for _, p := range s.extra {
+			_ = d.Arena.Free(p)
+		}
+		d.scratchMu.Unlock()
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok && errors.Is(e, errScratch) {
+				err = e
+				return
+			}
+			panic(r)
+		}
+	}()
+	return f(s), nil
+}
+
+// call runs one system call and traces it.
+// result, if not nil, describes the call's outputs for the trace; it is
+// called only when tracing and the call succeeded.
+func (d *Device) call(name string, f func() abi.Status, result func() string, format string, args ...any) abi.Status {
+	st := f()
+	if d.trace != nil {
+		e := TraceEvent{Kind: "syscall", Call: name, Args: fmt.Sprintf(format, args...), Status: st}
+		if result != nil && st == abi.StatusOkay {
+			e.Result = result()
+		}
+		d.trace(e)
+	}
+	return st
+}
+
+func (d *Device) traceNotification(c *Centre, n abi.Notification) {
+	if d.trace != nil {
+		d.trace(TraceEvent{Kind: "notification", Centre: c.Handle, Notification: n})
+	}
+}

@@ -1,0 +1,271 @@
+// Package kernel is mvnet's device-side kernel: Microvisor's networking
+// system calls with their exact statuses, limits and notification behaviour.
+//
+// The kernel never holds an application pointer as a Go pointer: every
+// argument is an address in application memory (mem.Addr) reached through a
+// mem.Memory, and structures are decoded with an abi.ABI (the device's 32-bit
+// layout for the emulated Arena, the host layout for the C SDK). Each system
+// call is a method with one small handler per family (sys_*.go) and a row in
+// the syscall table (table.go). Handlers decode and check their arguments in
+// the order spec/abi.md gives, and only then change state.
+//
+// Networking goes through one link to the cloud (package link). The kernel
+// dials it itself: before the application first requests a network,
+// Microvisor owns the link (reason NEVERUSEDNETWORKAPI); afterwards the link
+// stays up while any network handle is held. Losing the link posts
+// CHANNELNOTCONNECTED to every open channel.
+package kernel
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// InterruptController receives the kernel's interrupt requests. Pend is
+// called once per notification record written, with the kernel's lock held:
+// it must not block and must not call back into the kernel synchronously
+// (queue the interrupt and run the handler elsewhere).
+type InterruptController interface {
+	Pend(irq uint32)
+}
+
+// Options configure a Kernel.
+type Options struct {
+	// Memory is the application's memory. Required.
+	Memory mem.Memory
+	// ABI decodes structures in Memory. Default abi.Device.
+	ABI *abi.ABI
+	// IRQ receives interrupt requests. Required.
+	IRQ InterruptController
+	// DeviceID is the 34-character device ID ("UV" + 32 hex digits).
+	// Default: a random one.
+	DeviceID string
+	// Dial opens a link to the cloud. Nil means there is no cloud: the
+	// network never comes up.
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Monotonic returns the time since boot. Default: a real monotonic clock
+	// started by New. Tests inject their own.
+	Monotonic func() time.Duration
+	// ReconnectDelay is the first delay before redialling a lost link; it
+	// doubles up to MaxReconnectDelay. Defaults 20 ms and 2 s.
+	ReconnectDelay    time.Duration
+	MaxReconnectDelay time.Duration
+	// HandshakeTimeout bounds HELLO → WELCOME. Default 10 s.
+	HandshakeTimeout time.Duration
+	// Logger receives diagnostics. Default: discard.
+	Logger *slog.Logger
+}
+
+// Kernel is one device's kernel. Its methods are the system calls; they are
+// safe to call from several goroutines.
+type Kernel struct {
+	mem  mem.Memory
+	kmem mem.Memory    // privileged view: ignores write protection
+	prot mem.Protector // nil if Memory cannot protect
+	abi  *abi.ABI
+	irq  InterruptController
+	id   string
+	dial func(ctx context.Context) (net.Conn, error)
+	mono func() time.Duration
+	log  *slog.Logger
+	opts Options
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wake   chan struct{} // nudges the link manager
+	done   chan struct{} // closed when the link manager exits
+
+	mu         sync.Mutex
+	closed     bool
+	handles    map[uint32]struct{} // every live handle of any kind
+	centres    map[uint32]*centre
+	nets       map[uint32]*network
+	chans      map[uint32]*channel
+	neverUsed  bool       // no mvRequestNetwork yet
+	conn       *link.Conn // the current link, nil while down
+	timeSet    bool       // the cloud has sent the time
+	wallAtSync uint64     // µs since the epoch at sync
+	monoAtSync time.Duration
+	opens      [maxOpensPerSecond]time.Duration // ring of recent open times
+	opensN     int
+	scratch    []byte // reusable encode buffer, guarded by mu
+}
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("kernel: closed")
+
+// New validates o and returns a kernel that has not yet booted; call Start.
+func New(o Options) (*Kernel, error) {
+	if o.Memory == nil {
+		return nil, errors.New("kernel: Options.Memory is required")
+	}
+	if o.IRQ == nil {
+		return nil, errors.New("kernel: Options.IRQ is required")
+	}
+	if o.ABI == nil {
+		o.ABI = abi.Device
+	}
+	if o.DeviceID == "" {
+		o.DeviceID = NewDeviceID()
+	} else if err := ValidateDeviceID(o.DeviceID); err != nil {
+		return nil, err
+	}
+	if o.Monotonic == nil {
+		boot := time.Now()
+		o.Monotonic = func() time.Duration { return time.Since(boot) }
+	}
+	if o.ReconnectDelay <= 0 {
+		o.ReconnectDelay = 20 * time.Millisecond
+	}
+	if o.MaxReconnectDelay < o.ReconnectDelay {
+		o.MaxReconnectDelay = max(2*time.Second, o.ReconnectDelay)
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	k := &Kernel{
+		mem:       o.Memory,
+		kmem:      o.Memory,
+		abi:       o.ABI,
+		irq:       o.IRQ,
+		id:        o.DeviceID,
+		dial:      o.Dial,
+		mono:      o.Monotonic,
+		log:       o.Logger,
+		opts:      o,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		handles:   make(map[uint32]struct{}),
+		centres:   make(map[uint32]*centre),
+		nets:      make(map[uint32]*network),
+		chans:     make(map[uint32]*channel),
+		neverUsed: true,
+	}
+	if p, ok := o.Memory.(mem.Protector); ok {
+		k.prot = p
+		k.kmem = p.Privileged()
+	}
+	k.ctx, k.cancel = context.WithCancel(context.Background())
+	return k, nil
+}
+
+// Start boots the kernel: Microvisor brings the link up for its own use
+// until the application takes over networking.
+func (k *Kernel) Start() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return ErrClosed
+	}
+	go k.linkManager()
+	return nil
+}
+
+// Close shuts the kernel down: the link is closed and no further
+// notifications are posted. It is idempotent.
+func (k *Kernel) Close() error {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil
+	}
+	k.closed = true
+	if k.conn != nil {
+		k.conn.Close()
+	}
+	k.mu.Unlock()
+	k.cancel()
+	k.nudge()
+	return nil
+}
+
+// Wait blocks until the kernel's background work has stopped after Close,
+// or ctx ends.
+func (k *Kernel) Wait(ctx context.Context) error {
+	select {
+	case <-k.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// DeviceID returns the device's ID.
+func (k *Kernel) DeviceID() string { return k.id }
+
+// ABI returns the layout the kernel decodes structures with.
+func (k *Kernel) ABI() *abi.ABI { return k.abi }
+
+// LinkUp reports whether the link to the cloud is up.
+func (k *Kernel) LinkUp() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.conn != nil
+}
+
+func (k *Kernel) nudge() {
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
+}
+
+// NewDeviceID returns a random device ID: "UV" and 32 lower-case hex digits.
+func NewDeviceID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return "UV" + hex.EncodeToString(b[:])
+}
+
+// ValidateDeviceID checks the form of a device ID (spec/abi.md: 34 bytes,
+// "UV" + 32 hex digits).
+func ValidateDeviceID(id string) error {
+	if len(id) != deviceIDLen {
+		return fmt.Errorf("device ID %q: want %d characters (UV + 32 hex digits), got %d", id, deviceIDLen, len(id))
+	}
+	if !strings.HasPrefix(id, "UV") {
+		return fmt.Errorf("device ID %q: must start with UV", id)
+	}
+	if _, err := hex.DecodeString(id[2:]); err != nil {
+		return fmt.Errorf("device ID %q: characters after UV must be hex digits", id)
+	}
+	return nil
+}
+
+// newHandleLocked returns a random non-zero handle not in use by any live
+// resource (spec/abi.md: handles are never zero and unique while live).
+func (k *Kernel) newHandleLocked() uint32 {
+	for {
+		h := mrand.Uint32()
+		if h == 0 {
+			continue
+		}
+		if _, used := k.handles[h]; used {
+			continue
+		}
+		k.handles[h] = struct{}{}
+		return h
+	}
+}
+
+func (k *Kernel) freeHandleLocked(h uint32) { delete(k.handles, h) }
+
+func (k *Kernel) micros() uint64 { return uint64(k.mono() / time.Microsecond) }

@@ -1,0 +1,279 @@
+package kernel
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// linkManager keeps the link up while anyone wants it: it dials, says
+// HELLO, waits for WELCOME (which sets the wall clock), serves frames until
+// the link fails, and redials with exponential backoff.
+func (k *Kernel) linkManager() {
+	defer close(k.done)
+	delay := k.opts.ReconnectDelay
+	for {
+		k.mu.Lock()
+		want, closed := k.wantLinkLocked(), k.closed
+		k.mu.Unlock()
+		if closed {
+			return
+		}
+		if !want {
+			select {
+			case <-k.wake:
+			case <-k.ctx.Done():
+				return
+			}
+			continue
+		}
+		c, welcome, err := k.connect()
+		if err != nil {
+			k.log.Debug("link: connect failed", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-k.ctx.Done():
+				return
+			}
+			delay = min(delay*2, k.opts.MaxReconnectDelay)
+			continue
+		}
+		delay = k.opts.ReconnectDelay
+		k.mu.Lock()
+		if !k.wantLinkLocked() {
+			k.mu.Unlock()
+			c.Close()
+			continue
+		}
+		k.conn = c
+		k.setWallTimeLocked(welcome.WallTimeUS)
+		k.setAllStatusLocked(abi.NetworkStatusConnected)
+		k.mu.Unlock()
+		k.log.Debug("link: up", "device", k.id)
+
+		err = k.readLoop(c)
+		k.log.Debug("link: down", "err", err)
+		k.mu.Lock()
+		if k.conn == c {
+			k.conn = nil
+			c.Close()
+			k.lostLocked(abi.ClosureReasonConnectionTerminated)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// connect dials the cloud and performs the HELLO/WELCOME handshake.
+func (k *Kernel) connect() (*link.Conn, link.Frame, error) {
+	ctx, cancel := context.WithTimeout(k.ctx, k.opts.HandshakeTimeout)
+	defer cancel()
+	nc, err := k.dial(ctx)
+	if err != nil {
+		return nil, link.Frame{}, fmt.Errorf("dial: %w", err)
+	}
+	c := link.NewConn(nc)
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.Send(&link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: k.id}); err != nil {
+		c.Close()
+		return nil, link.Frame{}, fmt.Errorf("hello: %w", err)
+	}
+	f, err := c.Recv()
+	if err != nil {
+		c.Close()
+		return nil, link.Frame{}, fmt.Errorf("waiting for welcome: %w", err)
+	}
+	switch {
+	case f.Type == link.FrameControl && f.Kind == link.ControlError:
+		c.Close()
+		return nil, link.Frame{}, fmt.Errorf("cloud refused the link: %s", f.Payload)
+	case f.Type != link.FrameWelcome:
+		c.Close()
+		return nil, link.Frame{}, fmt.Errorf("expected WELCOME, got frame type %d", f.Type)
+	case f.Version != link.Version:
+		c.Close()
+		return nil, link.Frame{}, fmt.Errorf("cloud speaks link version %d, want %d", f.Version, link.Version)
+	}
+	if !stop() {
+		// The handshake deadline fired as we finished: the conn is closed.
+		return nil, link.Frame{}, errors.New("handshake timed out")
+	}
+	return c, f, nil
+}
+
+// readLoop serves frames from the cloud until the link fails or is replaced.
+func (k *Kernel) readLoop(c *link.Conn) error {
+	for {
+		f, err := c.Recv()
+		if err != nil {
+			return err
+		}
+		if err := k.handleFrame(c, &f); err != nil {
+			if errors.Is(err, errStale) {
+				return nil
+			}
+			_ = c.Send(&link.Frame{Type: link.FrameControl, Kind: link.ControlError, Payload: []byte(err.Error())})
+			return err
+		}
+	}
+}
+
+var errStale = errors.New("link replaced")
+
+func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.conn != c {
+		return errStale
+	}
+	switch f.Type {
+	case link.FrameData:
+		return k.onDataLocked(c, f)
+	case link.FrameCredit:
+		return k.onCreditLocked(c, f)
+	case link.FrameClose:
+		if ch, ok := k.chans[f.Chan]; ok && ch.conn == c {
+			reason := abi.ClosureReason(f.Reason)
+			if reason == abi.ClosureReasonNone {
+				reason = abi.ClosureReasonUnexpectedlyTerminated
+			}
+			k.disconnectLocked(ch, reason, false)
+		}
+	case link.FrameTime:
+		k.setWallTimeLocked(f.WallTimeUS)
+	case link.FrameControl:
+		switch f.Kind {
+		case link.ControlPing:
+			k.sendLocked(c, &link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
+		case link.ControlError:
+			return fmt.Errorf("cloud reported an error: %s", f.Payload)
+		}
+	default:
+		return fmt.Errorf("unexpected frame type %d from the cloud", f.Type)
+	}
+	return nil
+}
+
+// onDataLocked writes channel data into the channel's receive ring.
+func (k *Kernel) onDataLocked(c *link.Conn, f *link.Frame) error {
+	ch, ok := k.chans[f.Chan]
+	if !ok || ch.conn != c {
+		// Closed by the application while the data was in flight.
+		return nil
+	}
+	n := uint64(len(f.Payload))
+	if ch.rxWrite-ch.rxRead+n > uint64(ch.rxLen) {
+		return fmt.Errorf("channel %#x: %d bytes of data beyond the receive window", ch.h, n)
+	}
+	if ch.typ == abi.ChannelTypeHTTP {
+		return k.onHTTPDataLocked(ch, f.Payload)
+	}
+	k.ringWriteLocked(ch, f.Payload)
+	k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataReadable)
+	return nil
+}
+
+// ringWriteLocked appends p to the receive ring, wrapping at its end.
+func (k *Kernel) ringWriteLocked(ch *channel, p []byte) {
+	off := uint32(ch.rxWrite % uint64(ch.rxLen))
+	first := min(uint32(len(p)), ch.rxLen-off)
+	_ = k.kmem.CopyOut(ch.rx+mem.Addr(off), p[:first])
+	if int(first) < len(p) {
+		_ = k.kmem.CopyOut(ch.rx, p[first:])
+	}
+	ch.rxWrite += uint64(len(p))
+}
+
+// onHTTPDataLocked collects an HTTP response in the receive ring (it always
+// starts at the ring's start: one request per channel) and, once whole,
+// indexes it and notifies the application.
+func (k *Kernel) onHTTPDataLocked(ch *channel, p []byte) error {
+	if ch.resp != nil || !ch.reqSent {
+		return fmt.Errorf("channel %#x: unexpected HTTP data", ch.h)
+	}
+	k.ringWriteLocked(ch, p)
+	if ch.rxWrite < 4 {
+		return nil
+	}
+	var tb [4]byte
+	_ = k.kmem.CopyIn(tb[:], ch.rx)
+	total := uint64(binary.LittleEndian.Uint32(tb[:]))
+	if total < link.HTTPResponseFixedLen || total > uint64(ch.rxLen) {
+		k.disconnectLocked(ch, abi.ClosureReasonUnexpectedlyTerminated, true)
+		return nil
+	}
+	if ch.rxWrite < total {
+		return nil
+	}
+	buf := k.scratchLocked(int(total))
+	_ = k.kmem.CopyIn(buf, ch.rx)
+	idx, err := link.IndexHTTPResponse(buf)
+	if err != nil {
+		k.log.Warn("malformed HTTP response from the cloud", "channel", ch.h, "err", err)
+		k.disconnectLocked(ch, abi.ClosureReasonUnexpectedlyTerminated, true)
+		return nil
+	}
+	ch.resp = &idx
+	k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataReadable)
+	return nil
+}
+
+// onCreditLocked frees send-ring space the cloud has consumed.
+func (k *Kernel) onCreditLocked(c *link.Conn, f *link.Frame) error {
+	ch, ok := k.chans[f.Chan]
+	if !ok || ch.conn != c {
+		return nil
+	}
+	if uint64(f.Credit) > ch.txWrite-ch.txAcked {
+		return fmt.Errorf("channel %#x: credit %d for %d unacknowledged bytes", ch.h, f.Credit, ch.txWrite-ch.txAcked)
+	}
+	ch.txAcked += uint64(f.Credit)
+	if ch.typ == abi.ChannelTypeOpaqueBytes {
+		k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataWriteSpace)
+	}
+	return nil
+}
+
+// sendLocked queues a frame on c (never blocks; a failed link is noticed by
+// its reader).
+func (k *Kernel) sendLocked(c *link.Conn, f *link.Frame) {
+	if c == nil {
+		return
+	}
+	if err := c.Send(f); err != nil {
+		k.log.Debug("link: send failed", "err", err)
+	}
+}
+
+// dropLinkLocked takes the link down deliberately.
+func (k *Kernel) dropLinkLocked(reason abi.ClosureReason) {
+	c := k.conn
+	k.conn = nil
+	if c != nil {
+		c.Close()
+	}
+	k.lostLocked(reason)
+}
+
+// lostLocked disconnects every channel (received data stays readable) and
+// moves the network handles back to CONNECTING.
+func (k *Kernel) lostLocked(reason abi.ClosureReason) {
+	for _, ch := range k.chans {
+		k.disconnectLocked(ch, reason, false)
+	}
+	k.setAllStatusLocked(abi.NetworkStatusConnecting)
+}
+
+// scratchLocked returns a reusable buffer of n bytes.
+func (k *Kernel) scratchLocked(n int) []byte {
+	if cap(k.scratch) < n {
+		k.scratch = make([]byte, n)
+	}
+	return k.scratch[:n]
+}

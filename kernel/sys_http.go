@@ -1,0 +1,218 @@
+package kernel
+
+import (
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// HTTP channels (seed 000). The request is encoded into the send ring and
+// relayed; the cloud validates and performs it and sends the response, which
+// lands in the receive ring; the read calls copy from there.
+
+// SendHTTPRequest is mvSendHttpRequest. spec/abi.md order: PARAMETERFAULT
+// (the request structure); LATEFAULT (a nested pointer is bad — the channel
+// is left unusable); INVALIDHANDLE (not an HTTP channel); INVALIDBUFFERSIZE
+// (the encoded request exceeds the send buffer); TOOMANYELEMENTS (more than
+// 32 headers); CHANNELCLOSED; REQUESTALREADYSENT (one accepted request per
+// channel). A rejected request is not issued: the channel can be used again.
+func (k *Kernel) SendHTTPRequest(h uint32, reqPtr mem.Addr) abi.Status {
+	r, err := k.abi.ReadHTTPRequest(k.mem, reqPtr)
+	if err != nil {
+		return abi.StatusParameterFault
+	}
+	var hdrArr [maxHTTPHeaders]abi.HTTPHeader
+	hdrs, late := k.readNestedHTTP(&r, hdrArr[:0])
+
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ch, isHTTP := k.channelOfType(h, abi.ChannelTypeHTTP)
+	if late {
+		if isHTTP {
+			ch.unusable = true
+		}
+		return abi.StatusLateFault
+	}
+	if !isHTTP {
+		return abi.StatusInvalidHandle
+	}
+	tooMany := r.NumHeaders > maxHTTPHeaders
+	if !tooMany {
+		size := uint64(link.HTTPRequestFixedLen) + uint64(r.Method.Length) + uint64(r.URL.Length) + uint64(r.Body.Length)
+		for _, hd := range hdrs {
+			size += 4 + uint64(hd.Length)
+		}
+		if size > uint64(ch.txLen) {
+			return abi.StatusInvalidBufferSize
+		}
+	}
+	if tooMany {
+		return abi.StatusTooManyElements
+	}
+	if !ch.connected() || ch.unusable {
+		return abi.StatusChannelClosed
+	}
+	if ch.reqSent {
+		return abi.StatusRequestAlreadySent
+	}
+	req, err := k.copyHTTPRequest(&r, hdrs)
+	if err != nil {
+		// The memory changed under us since the checks above.
+		ch.unusable = true
+		return abi.StatusLateFault
+	}
+	enc := link.AppendHTTPRequest(k.scratchLocked(0), req)
+	k.scratch = enc[:0]
+	ch.reqSent = true
+	k.txAppendLocked(ch, enc)
+	return abi.StatusOkay
+}
+
+// readNestedHTTP checks every pointer inside the request and reads the
+// header array (when it is within the limit). late reports a bad pointer.
+func (k *Kernel) readNestedHTTP(r *abi.HTTPRequest, dst []abi.HTTPHeader) (hdrs []abi.HTTPHeader, late bool) {
+	if !k.checkR(r.Method.Data, uint64(r.Method.Length)) || !k.checkR(r.URL.Data, uint64(r.URL.Length)) ||
+		!k.checkR(r.Body.Data, uint64(r.Body.Length)) {
+		return nil, true
+	}
+	if r.NumHeaders == 0 || r.NumHeaders > maxHTTPHeaders {
+		return nil, false
+	}
+	hdrs, err := k.abi.ReadHTTPHeaders(k.mem, r.Headers, r.NumHeaders, dst)
+	if err != nil {
+		return nil, true
+	}
+	for _, hd := range hdrs {
+		if !k.checkR(hd.Data, uint64(hd.Length)) {
+			return nil, true
+		}
+	}
+	return hdrs, false
+}
+
+// copyHTTPRequest copies the request's bytes out of application memory.
+func (k *Kernel) copyHTTPRequest(r *abi.HTTPRequest, hdrs []abi.HTTPHeader) (*link.HTTPRequest, error) {
+	str := func(s abi.SizedString) ([]byte, error) {
+		b := make([]byte, s.Length)
+		return b, k.mem.CopyIn(b, s.Data)
+	}
+	method, err := str(r.Method)
+	if err != nil {
+		return nil, err
+	}
+	url, err := str(r.URL)
+	if err != nil {
+		return nil, err
+	}
+	body, err := str(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	req := &link.HTTPRequest{Method: string(method), URL: string(url), Body: body, TimeoutMS: r.TimeoutMS}
+	if len(hdrs) > 0 {
+		req.Headers = make([]string, len(hdrs))
+	}
+	for i, hd := range hdrs {
+		b, err := str(abi.SizedString{Data: hd.Data, Length: hd.Length})
+		if err != nil {
+			return nil, err
+		}
+		req.Headers[i] = string(b)
+	}
+	return req, nil
+}
+
+// httpResponseLocked finds the response on an HTTP channel, or the status
+// explaining why there is none.
+func (k *Kernel) httpResponseLocked(h uint32) (*channel, abi.Status) {
+	ch, ok := k.channelOfType(h, abi.ChannelTypeHTTP)
+	if !ok {
+		return nil, abi.StatusInvalidHandle
+	}
+	if ch.resp == nil {
+		// A response already received stays readable after a
+		// disconnection; without one, a disconnected channel is closed.
+		if !ch.connected() || ch.unusable {
+			return nil, abi.StatusChannelClosed
+		}
+		return nil, abi.StatusResponseNotPresent
+	}
+	return ch, abi.StatusOkay
+}
+
+// ReadHTTPResponseData is mvReadHttpResponseData. spec/abi.md:
+// PARAMETERFAULT, INVALIDHANDLE, RESPONSENOTPRESENT, CHANNELCLOSED.
+func (k *Kernel) ReadHTTPResponseData(h uint32, out mem.Addr) abi.Status {
+	if !k.checkW(out, 16) {
+		return abi.StatusParameterFault
+	}
+	k.mu.Lock()
+	ch, st := k.httpResponseLocked(h)
+	var d abi.HTTPResponseData
+	if st == abi.StatusOkay {
+		d = abi.HTTPResponseData{
+			Result:     abi.HTTPResult(ch.resp.Result),
+			StatusCode: ch.resp.StatusCode,
+			NumHeaders: uint32(len(ch.resp.Headers)),
+			BodyLength: ch.resp.Body.Len,
+		}
+	}
+	k.mu.Unlock()
+	if st != abi.StatusOkay {
+		return st
+	}
+	if k.abi.WriteHTTPResponseData(k.mem, out, d) != nil {
+		return abi.StatusParameterFault
+	}
+	return abi.StatusOkay
+}
+
+// ReadHTTPResponseHeader is mvReadHttpResponseHeader: copies up to size
+// bytes of header index ("Name: value", no terminator, no length written).
+// spec/abi.md: PARAMETERFAULT, INVALIDHANDLE, RESPONSENOTPRESENT,
+// CHANNELCLOSED, INDEXINVALID.
+func (k *Kernel) ReadHTTPResponseHeader(h uint32, index uint32, buf mem.Addr, size uint32) abi.Status {
+	if !k.checkW(buf, uint64(size)) {
+		return abi.StatusParameterFault
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ch, st := k.httpResponseLocked(h)
+	if st != abi.StatusOkay {
+		return st
+	}
+	if uint64(index) >= uint64(len(ch.resp.Headers)) {
+		return abi.StatusIndexInvalid
+	}
+	sp := ch.resp.Headers[index]
+	if k.copyWithin(buf, ch.rx+mem.Addr(sp.Off), uint64(min(size, sp.Len))) != nil {
+		return abi.StatusParameterFault
+	}
+	return abi.StatusOkay
+}
+
+// ReadHTTPResponseBody is mvReadHttpResponseBody: copies
+// min(size, body_length − offset) bytes from offset; the rest of buf is left
+// untouched. spec/abi.md: PARAMETERFAULT, INVALIDHANDLE,
+// RESPONSENOTPRESENT, CHANNELCLOSED, OFFSETINVALID (offset past the end of
+// the body; offset == body_length copies nothing).
+func (k *Kernel) ReadHTTPResponseBody(h uint32, offset uint32, buf mem.Addr, size uint32) abi.Status {
+	if !k.checkW(buf, uint64(size)) {
+		return abi.StatusParameterFault
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ch, st := k.httpResponseLocked(h)
+	if st != abi.StatusOkay {
+		return st
+	}
+	body := ch.resp.Body
+	if offset > body.Len {
+		return abi.StatusOffsetInvalid
+	}
+	n := min(size, body.Len-offset)
+	if k.copyWithin(buf, ch.rx+mem.Addr(body.Off+offset), uint64(n)) != nil {
+		return abi.StatusParameterFault
+	}
+	return abi.StatusOkay
+}

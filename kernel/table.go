@@ -1,0 +1,164 @@
+package kernel
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// Support says how completely mvnet implements a system call.
+type Support int
+
+const (
+	// None: declared by Microvisor's header, not implemented yet.
+	None Support = iota
+	// Stub: accepts the call and answers plausibly without the real effect.
+	Stub
+	// Partial: implemented with documented gaps.
+	Partial
+	// Full: every status and behaviour spec/abi.md describes.
+	Full
+)
+
+func (s Support) String() string {
+	switch s {
+	case Full:
+		return "full"
+	case Partial:
+		return "partial"
+	case Stub:
+		return "stub"
+	default:
+		return "none"
+	}
+}
+
+// Args are a system call's arguments as register-sized words: addresses,
+// handles and integers in declaration order.
+type Args [4]uint64
+
+// Handler runs one system call.
+type Handler func(k *Kernel, a *Args) abi.Status
+
+// Syscall is one row of the syscall table.
+type Syscall struct {
+	Name    string
+	Family  string
+	Handler Handler // nil when Support is None
+	Support Support
+	Note    string
+}
+
+func addr(v uint64) mem.Addr { return mem.Addr(v) }
+func u32(v uint64) uint32    { return uint32(v) }
+
+// table is the syscall table: every network-related call of Microvisor's
+// header, in the header's order within each family.
+var table = []Syscall{
+	{"mvGetMicroseconds", "time", func(k *Kernel, a *Args) abi.Status { return k.GetMicroseconds(addr(a[0])) }, Full, "µs since kernel boot (monotonic)"},
+	{"mvGetWallTime", "time", func(k *Kernel, a *Args) abi.Status { return k.GetWallTime(addr(a[0])) }, Full, "TIMENOTSET until the cloud's WELCOME sets the clock"},
+	{"mvGetDeviceId", "identity", func(k *Kernel, a *Args) abi.Status { return k.GetDeviceID(addr(a[0]), u32(a[1])) }, Full, "34 bytes: UV + 32 hex digits"},
+
+	{"mvSetupNotifications", "notifications", func(k *Kernel, a *Args) abi.Status { return k.SetupNotifications(addr(a[0]), addr(a[1])) }, Full, "32 centres; IRQ 0–124, one per centre; overruns counted"},
+	{"mvCloseNotifications", "notifications", func(k *Kernel, a *Args) abi.Status { return k.CloseNotifications(addr(a[0])) }, Full, ""},
+
+	{"mvRequestNetwork", "network", func(k *Kernel, a *Args) abi.Status { return k.RequestNetwork(addr(a[0]), addr(a[1])) }, Full, "128 handles; CONNECTING then CONNECTED, each notified"},
+	{"mvReleaseNetwork", "network", func(k *Kernel, a *Args) abi.Status { return k.ReleaseNetwork(addr(a[0])) }, Full, "link goes down with the last handle"},
+	{"mvGetNetworkStatus", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkStatus(u32(a[0]), addr(a[1])) }, Full, ""},
+	{"mvGetNetworkReasons", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkReasons(addr(a[0]), addr(a[1])) }, Partial, "reports USINGNETWORK, NEVERUSEDNETWORKAPI and RTCNOTSET; other reasons never arise"},
+
+	{"mvOpenChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.OpenChannel(addr(a[0]), addr(a[1])) }, Partial, "OPAQUEBYTES and HTTP; MQTT and CONFIGFETCH answer UNAVAILABLE until implemented; version ≠ 1 is PARAMETERFAULT"},
+	{"mvCloseChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.CloseChannel(addr(a[0])) }, Full, "send buffer zeroed and unprotected"},
+	{"mvGetChannelClosureReason", "channels", func(k *Kernel, a *Args) abi.Status { return k.GetChannelClosureReason(u32(a[0]), addr(a[1])) }, Full, ""},
+	{"mvReadChannel", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannel(u32(a[0]), addr(a[1]), addr(a[2])) }, Full, "OPAQUEBYTES only; the cloud echoes"},
+	{"mvReadChannelComplete", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannelComplete(u32(a[0]), u32(a[1])) }, Full, "consumed beyond the unread count is clamped"},
+	{"mvWriteChannel", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status {
+		return k.WriteChannel(u32(a[0]), addr(a[1]), u32(a[2]), addr(a[3]))
+	}, Full, "all or nothing"},
+	{"mvWriteChannelStream", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status {
+		return k.WriteChannelStream(u32(a[0]), addr(a[1]), u32(a[2]), addr(a[3]))
+	}, Full, "partial writes"},
+
+	{"mvSendHttpRequest", "http", func(k *Kernel, a *Args) abi.Status { return k.SendHTTPRequest(u32(a[0]), addr(a[1])) }, Full, "one accepted request per channel; 32 headers"},
+	{"mvReadHttpResponseData", "http", func(k *Kernel, a *Args) abi.Status { return k.ReadHTTPResponseData(u32(a[0]), addr(a[1])) }, Full, ""},
+	{"mvReadHttpResponseHeader", "http", func(k *Kernel, a *Args) abi.Status {
+		return k.ReadHTTPResponseHeader(u32(a[0]), u32(a[1]), addr(a[2]), u32(a[3]))
+	}, Full, ""},
+	{"mvReadHttpResponseBody", "http", func(k *Kernel, a *Args) abi.Status {
+		return k.ReadHTTPResponseBody(u32(a[0]), u32(a[1]), addr(a[2]), u32(a[3]))
+	}, Full, "offset == body_length copies nothing; beyond it is OFFSETINVALID"},
+
+	{"mvServerLoggingInit", "logging", nil, None, "planned"},
+	{"mvServerLog", "logging", nil, None, "planned"},
+	{"mvSendConfigFetchRequest", "config", nil, None, "planned"},
+	{"mvReadConfigFetchResponseData", "config", nil, None, "planned"},
+	{"mvReadConfigResponseItem", "config", nil, None, "planned"},
+	{"mvMqttGetNextReadableDataType", "mqtt", nil, None, "planned"},
+	{"mvMqttRequestConnect", "mqtt", nil, None, "planned"},
+	{"mvMqttReadConnectResponse", "mqtt", nil, None, "planned"},
+	{"mvMqttRequestSubscribe", "mqtt", nil, None, "planned"},
+	{"mvMqttReadSubscribeResponse", "mqtt", nil, None, "planned"},
+	{"mvMqttRequestUnsubscribe", "mqtt", nil, None, "planned"},
+	{"mvMqttReadUnsubscribeResponse", "mqtt", nil, None, "planned"},
+	{"mvMqttRequestPublish", "mqtt", nil, None, "planned"},
+	{"mvMqttReadPublishResponse", "mqtt", nil, None, "planned"},
+	{"mvMqttReceiveMessage", "mqtt", nil, None, "planned"},
+	{"mvMqttReceiveLostMessageInfo", "mqtt", nil, None, "planned"},
+	{"mvMqttAcknowledgeMessage", "mqtt", nil, None, "planned"},
+	{"mvMqttRequestDisconnect", "mqtt", nil, None, "planned"},
+	{"mvMqttReadDisconnectResponse", "mqtt", nil, None, "planned"},
+}
+
+var byName = func() map[string]*Syscall {
+	m := make(map[string]*Syscall, len(table))
+	for i := range table {
+		m[table[i].Name] = &table[i]
+	}
+	return m
+}()
+
+// Syscalls returns a copy of the syscall table.
+func Syscalls() []Syscall { return append([]Syscall(nil), table...) }
+
+// Lookup returns the table row for a system call name.
+func Lookup(name string) (Syscall, bool) {
+	s, ok := byName[name]
+	if !ok {
+		return Syscall{}, false
+	}
+	return *s, true
+}
+
+// Call runs a system call by name with raw arguments, as an emulator or a
+// trace replayer would. It returns an error for an unknown or unimplemented
+// call rather than inventing a status.
+func (k *Kernel) Call(name string, args ...uint64) (abi.Status, error) {
+	s, ok := byName[name]
+	if !ok {
+		return 0, fmt.Errorf("unknown system call %q", name)
+	}
+	if s.Handler == nil {
+		return 0, fmt.Errorf("system call %s is not implemented yet", name)
+	}
+	if len(args) > len(Args{}) {
+		return 0, fmt.Errorf("%s: %d arguments, at most %d", name, len(args), len(Args{}))
+	}
+	var a Args
+	copy(a[:], args)
+	return s.Handler(k, &a), nil
+}
+
+// SupportTable renders the table as Markdown (docs/syscalls.md is this
+// output; a test keeps it current).
+func SupportTable() string {
+	var b strings.Builder
+	b.WriteString("# System call support\n\n")
+	b.WriteString("Generated from `kernel/table.go` by `mvnet syscalls --markdown`; do not edit.\n\n")
+	b.WriteString("| call | family | support | note |\n|---|---|---|---|\n")
+	for _, s := range table {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, s.Family, s.Support, s.Note)
+	}
+	return b.String()
+}

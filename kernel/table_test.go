@@ -1,0 +1,44 @@
+package kernel
+
+import (
+	"os"
+	"testing"
+)
+
+// The docs table is generated from the syscall table; keep it current with
+// `go run ./cmd/mvnet syscalls --markdown > docs/syscalls.md`.
+func TestSupportTableDocIsCurrent(t *testing.T) {
+	got, err := os.ReadFile("../docs/syscalls.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != SupportTable() {
+		t.Fatal("docs/syscalls.md is stale: run `go run ./cmd/mvnet syscalls --markdown > docs/syscalls.md`")
+	}
+}
+
+func TestTableRowsAreConsistent(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Syscalls() {
+		if seen[s.Name] {
+			t.Errorf("%s listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		if (s.Handler == nil) != (s.Support == None) {
+			t.Errorf("%s: support %s but handler present=%v", s.Name, s.Support, s.Handler != nil)
+		}
+	}
+}
+
+func TestCallRejectsUnknownAndUnimplemented(t *testing.T) {
+	k := &Kernel{}
+	if _, err := k.Call("mvNoSuchCall"); err == nil {
+		t.Error("unknown call accepted")
+	}
+	if _, err := k.Call("mvServerLog", 0, 0); err == nil {
+		t.Error("unimplemented call accepted")
+	}
+	if _, err := k.Call("mvGetMicroseconds", 1, 2, 3, 4, 5); err == nil {
+		t.Error("too many arguments accepted")
+	}
+}

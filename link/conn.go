@@ -1,0 +1,220 @@
+package link
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+)
+
+// ErrClosed is returned by Send after the Conn was closed or failed, and by
+// Recv and Err after Close.
+var ErrClosed = errors.New("link: connection closed")
+
+// MaxQueued is how many encoded bytes Send may hold for the writer before
+// the Conn fails: a peer that stops reading must not make its sender grow
+// without bound. Credit-based flow control keeps a healthy link far below it.
+const MaxQueued = 16 * MaxFrameLen
+
+// errQueueOverflow is the Conn's error when MaxQueued is exceeded.
+var errQueueOverflow = fmt.Errorf("%w: send queue over %d bytes (peer not reading)", ErrClosed, MaxQueued)
+
+// Conn carries frames over a net.Conn (a TLS connection, or one end of a
+// Pipe). Send never blocks on the peer: it encodes the frame, appends it to
+// a queue and returns, and a writer goroutine drains the queue in order. So
+// both ends of a synchronous net.Pipe may send from their reader goroutines
+// without deadlock. Recv is for one reader goroutine. Send, Flush, Close,
+// Done and Err may be called from any goroutine.
+type Conn struct {
+	nc   net.Conn
+	br   *bufio.Reader // used only by the Recv goroutine
+	wake chan struct{} // capacity 1: there is something to write
+	done chan struct{} // closed when the Conn is closed or failed
+
+	closeOnce sync.Once
+	recvErr   error // sticky Recv error; used only by the Recv goroutine
+
+	mu       sync.Mutex
+	pending  []byte        // encoded frames not yet handed to the writer
+	spare    []byte        // the writer's last buffer, for reuse
+	queued   uint64        // frames ever queued
+	written  uint64        // frames ever written to nc
+	progress chan struct{} // closed (and replaced) whenever written advances
+	err      error         // why the Conn ended; nil while open
+}
+
+// NewConn starts a Conn over c. The Conn owns c from now on: Close closes it.
+func NewConn(c net.Conn) *Conn {
+	conn := &Conn{
+		nc:       c,
+		br:       bufio.NewReaderSize(c, 64<<10),
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		progress: make(chan struct{}),
+	}
+	go conn.writeLoop()
+	return conn
+}
+
+// Pipe returns the two ends of an in-process, synchronous link (net.Pipe).
+func Pipe() (device, cloud net.Conn) { return net.Pipe() }
+
+// Send encodes f and queues it for writing. It does not wait for the peer.
+// It returns the error of AppendFrame for an invalid frame (the Conn stays
+// usable), and ErrClosed once the Conn has been closed or has failed. If the
+// queue would exceed MaxQueued the Conn fails and Send returns an error that
+// wraps ErrClosed.
+func (c *Conn) Send(f *Frame) error {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	n0 := len(c.pending)
+	b, err := AppendFrame(c.pending, f)
+	if err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	if len(b) > MaxQueued {
+		c.pending = b[:n0]
+		c.mu.Unlock()
+		c.fail(errQueueOverflow)
+		return errQueueOverflow
+	}
+	c.pending = b
+	c.queued++
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// writeLoop writes queued frames to nc in order until the Conn ends.
+func (c *Conn) writeLoop() {
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		for {
+			c.mu.Lock()
+			if len(c.pending) == 0 || c.err != nil {
+				c.mu.Unlock()
+				break
+			}
+			buf, upTo := c.pending, c.queued
+			c.pending, c.spare = c.spare[:0], nil
+			c.mu.Unlock()
+
+			if _, err := c.nc.Write(buf); err != nil {
+				c.fail(err)
+				return
+			}
+
+			c.mu.Lock()
+			if cap(buf) <= 2*MaxFrameLen { // don't hoard a burst's buffer
+				c.spare = buf[:0]
+			}
+			c.written = upTo
+			close(c.progress)
+			c.progress = make(chan struct{})
+			c.mu.Unlock()
+		}
+	}
+}
+
+// Flush waits until every frame queued before the call has been written to
+// the underlying connection (over a net.Pipe: read by the peer). It returns
+// ctx's error if ctx ends first, or the Conn's error if it fails. Use it to
+// deliver a last frame, such as CONTROL ERROR, before Close.
+func (c *Conn) Flush(ctx context.Context) error {
+	c.mu.Lock()
+	target := c.queued
+	for {
+		if c.written >= target {
+			c.mu.Unlock()
+			return nil
+		}
+		if c.err != nil {
+			err := c.err
+			c.mu.Unlock()
+			return err
+		}
+		ch := c.progress
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		c.mu.Lock()
+	}
+}
+
+// Recv reads the next frame. Only one goroutine may call it. Its slices are
+// freshly allocated. After an error every later call returns the same error.
+//
+// A malformed frame (ErrMalformed) ends receiving but leaves the Conn open,
+// so that the caller can Send a CONTROL ERROR, Flush and Close. Any other
+// error (the peer closed, an I/O error) fails the Conn; after Close, Recv
+// returns ErrClosed.
+func (c *Conn) Recv() (Frame, error) {
+	if c.recvErr != nil {
+		return Frame{}, c.recvErr
+	}
+	f, err := ReadFrame(c.br)
+	if err != nil {
+		if !errors.Is(err, ErrMalformed) {
+			c.fail(err)
+			err = c.Err() // ErrClosed if we closed first
+		}
+		c.recvErr = err
+		return Frame{}, err
+	}
+	return f, nil
+}
+
+// fail ends the Conn with err (the first error is kept) and closes nc.
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+	c.closeOnce.Do(func() {
+		close(c.done)
+		_ = c.nc.Close()
+	})
+}
+
+// Close closes the Conn and the underlying connection. Frames still queued
+// may be dropped (Flush first to deliver them). It is idempotent and
+// returns nil.
+func (c *Conn) Close() error {
+	c.fail(ErrClosed)
+	return nil
+}
+
+// Done returns a channel that is closed when the Conn is closed or fails.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the Conn ended: nil while it is open, ErrClosed after
+// Close, or the error that failed it (io.EOF when the peer closed).
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// LocalAddr returns the underlying connection's local address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the underlying connection's remote address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }

@@ -1,0 +1,318 @@
+package link
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version this package speaks, sent in HELLO and
+// WELCOME. See the version history in the package documentation.
+const Version = 1
+
+// MaxFrameLen is the largest value of a frame's length prefix: the type byte
+// and the body together.
+const MaxFrameLen = 1 << 20
+
+// DeviceIDLen is the length of a device ID in HELLO (spec/abi.md: device ID,
+// 34 bytes).
+const DeviceIDLen = 34
+
+// FrameType is the first byte of a frame.
+type FrameType uint8
+
+// Frame types. The layout of each frame's body is in the package
+// documentation.
+const (
+	FrameHello   FrameType = 1 // device→cloud: version u16 | device_id [34]byte
+	FrameWelcome FrameType = 2 // cloud→device: version u16 | wall_time_us u64
+	FrameOpen    FrameType = 3 // device→cloud: chan u32 | chan_type u8 | rx_size u32 | tx_size u32 | endpoint
+	FrameData    FrameType = 4 // both: chan u32 | payload (≥ 1 byte)
+	FrameCredit  FrameType = 5 // both: chan u32 | bytes u32
+	FrameClose   FrameType = 6 // both: chan u32 | reason u8
+	FrameLog     FrameType = 7 // device→cloud: seq u64 | text
+	FrameTime    FrameType = 8 // cloud→device: wall_time_us u64
+	FrameControl FrameType = 9 // both: kind u8 | body
+)
+
+var frameNames = [...]string{
+	FrameHello:   "HELLO",
+	FrameWelcome: "WELCOME",
+	FrameOpen:    "OPEN",
+	FrameData:    "DATA",
+	FrameCredit:  "CREDIT",
+	FrameClose:   "CLOSE",
+	FrameLog:     "LOG",
+	FrameTime:    "TIME",
+	FrameControl: "CONTROL",
+}
+
+// String names the frame type, e.g. "DATA".
+func (t FrameType) String() string {
+	if int(t) < len(frameNames) && frameNames[t] != "" {
+		return frameNames[t]
+	}
+	return fmt.Sprintf("FrameType(%d)", uint8(t))
+}
+
+// Kinds of CONTROL frame.
+const (
+	ControlPing  uint8 = 1 // token u64; the peer answers PONG with the same token
+	ControlPong  uint8 = 2 // token u64
+	ControlError uint8 = 3 // UTF-8 text; the sender closes the link after it
+)
+
+// Frame is one decoded frame. Only the fields that belong to Type are
+// encoded (the comment on each field says which); AppendFrame ignores the
+// others and ParseFrame leaves them zero.
+type Frame struct {
+	Type FrameType
+
+	Chan       uint32 // OPEN, DATA, CREDIT, CLOSE: the channel handle
+	Version    uint16 // HELLO, WELCOME
+	DeviceID   string // HELLO: exactly DeviceIDLen bytes
+	WallTimeUS uint64 // WELCOME, TIME: µs since the Unix epoch
+
+	ChanType uint8  // OPEN: an MvChannelType
+	RxSize   uint32 // OPEN: size of the device's receive ring
+	TxSize   uint32 // OPEN: size of the device's send ring
+	Endpoint []byte // OPEN: the endpoint (nil when empty)
+
+	Payload []byte // DATA (≥ 1 byte), LOG text, CONTROL ERROR text (nil when empty)
+	Credit  uint32 // CREDIT: bytes granted back
+	Reason  uint8  // CLOSE: an MvClosureReason
+	Seq     uint64 // LOG: message sequence number
+	Kind    uint8  // CONTROL: ControlPing, ControlPong or ControlError
+	Token   uint64 // CONTROL PING, PONG
+}
+
+// ErrMalformed is wrapped, with detail, by every error about a frame or a
+// channel message that breaks the protocol's encoding rules.
+var ErrMalformed = errors.New("link: malformed")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+// bodyLen returns the length of f's body, or an error if f is not a valid
+// frame.
+func bodyLen(f *Frame) (int, error) {
+	switch f.Type {
+	case FrameHello:
+		if len(f.DeviceID) != DeviceIDLen {
+			return 0, malformed("HELLO device ID is %d bytes, want %d", len(f.DeviceID), DeviceIDLen)
+		}
+		return 2 + DeviceIDLen, nil
+	case FrameWelcome:
+		return 10, nil
+	case FrameOpen:
+		return 13 + len(f.Endpoint), nil
+	case FrameData:
+		if len(f.Payload) == 0 {
+			return 0, malformed("DATA with an empty payload")
+		}
+		return 4 + len(f.Payload), nil
+	case FrameCredit:
+		return 8, nil
+	case FrameClose:
+		return 5, nil
+	case FrameLog:
+		return 8 + len(f.Payload), nil
+	case FrameTime:
+		return 8, nil
+	case FrameControl:
+		switch f.Kind {
+		case ControlPing, ControlPong:
+			return 9, nil
+		case ControlError:
+			return 1 + len(f.Payload), nil
+		}
+		return 0, malformed("unknown CONTROL kind %d", f.Kind)
+	}
+	return 0, malformed("unknown frame type %d", uint8(f.Type))
+}
+
+// AppendFrame appends the whole encoding of f, length prefix included, to
+// dst. It fails, appending nothing, if f is invalid (unknown type or CONTROL
+// kind, DATA with an empty payload, a device ID that is not 34 bytes) or
+// longer than MaxFrameLen.
+func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
+	n, err := bodyLen(f)
+	if err != nil {
+		return dst, err
+	}
+	if 1+n > MaxFrameLen {
+		return dst, malformed("%v frame of %d bytes exceeds MaxFrameLen", f.Type, 1+n)
+	}
+	be := binary.BigEndian
+	dst = be.AppendUint32(dst, uint32(1+n))
+	dst = append(dst, byte(f.Type))
+	switch f.Type {
+	case FrameHello:
+		dst = be.AppendUint16(dst, f.Version)
+		dst = append(dst, f.DeviceID...)
+	case FrameWelcome:
+		dst = be.AppendUint16(dst, f.Version)
+		dst = be.AppendUint64(dst, f.WallTimeUS)
+	case FrameOpen:
+		dst = be.AppendUint32(dst, f.Chan)
+		dst = append(dst, f.ChanType)
+		dst = be.AppendUint32(dst, f.RxSize)
+		dst = be.AppendUint32(dst, f.TxSize)
+		dst = append(dst, f.Endpoint...)
+	case FrameData:
+		dst = be.AppendUint32(dst, f.Chan)
+		dst = append(dst, f.Payload...)
+	case FrameCredit:
+		dst = be.AppendUint32(dst, f.Chan)
+		dst = be.AppendUint32(dst, f.Credit)
+	case FrameClose:
+		dst = be.AppendUint32(dst, f.Chan)
+		dst = append(dst, f.Reason)
+	case FrameLog:
+		dst = be.AppendUint64(dst, f.Seq)
+		dst = append(dst, f.Payload...)
+	case FrameTime:
+		dst = be.AppendUint64(dst, f.WallTimeUS)
+	case FrameControl:
+		dst = append(dst, f.Kind)
+		if f.Kind == ControlError {
+			dst = append(dst, f.Payload...)
+		} else {
+			dst = be.AppendUint64(dst, f.Token)
+		}
+	}
+	return dst, nil
+}
+
+// nilIfEmpty returns b, or nil if b is empty, so that decoded frames compare
+// equal however they were produced.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// ParseFrame decodes one frame from b, the type byte and the body (no length
+// prefix). Fixed-size frames must have exactly their size and variable ones
+// at least their fixed part; anything else is ErrMalformed. The returned
+// Payload and Endpoint alias b.
+func ParseFrame(b []byte) (Frame, error) {
+	if len(b) == 0 {
+		return Frame{}, malformed("empty frame")
+	}
+	if len(b) > MaxFrameLen {
+		return Frame{}, malformed("frame of %d bytes exceeds MaxFrameLen", len(b))
+	}
+	f := Frame{Type: FrameType(b[0])}
+	body := b[1:]
+	be := binary.BigEndian
+	// need checks the body length: exactly n bytes, or at least n if
+	// variable.
+	need := func(n int, variable bool) error {
+		switch {
+		case variable && len(body) < n:
+			return malformed("%v body is %d bytes, want at least %d", f.Type, len(body), n)
+		case !variable && len(body) != n:
+			return malformed("%v body is %d bytes, want %d", f.Type, len(body), n)
+		}
+		return nil
+	}
+	var err error
+	switch f.Type {
+	case FrameHello:
+		if err = need(2+DeviceIDLen, false); err == nil {
+			f.Version = be.Uint16(body)
+			f.DeviceID = string(body[2:])
+		}
+	case FrameWelcome:
+		if err = need(10, false); err == nil {
+			f.Version = be.Uint16(body)
+			f.WallTimeUS = be.Uint64(body[2:])
+		}
+	case FrameOpen:
+		if err = need(13, true); err == nil {
+			f.Chan = be.Uint32(body)
+			f.ChanType = body[4]
+			f.RxSize = be.Uint32(body[5:])
+			f.TxSize = be.Uint32(body[9:])
+			f.Endpoint = nilIfEmpty(body[13:])
+		}
+	case FrameData:
+		if err = need(5, true); err == nil {
+			f.Chan = be.Uint32(body)
+			f.Payload = body[4:]
+		}
+	case FrameCredit:
+		if err = need(8, false); err == nil {
+			f.Chan = be.Uint32(body)
+			f.Credit = be.Uint32(body[4:])
+		}
+	case FrameClose:
+		if err = need(5, false); err == nil {
+			f.Chan = be.Uint32(body)
+			f.Reason = body[4]
+		}
+	case FrameLog:
+		if err = need(8, true); err == nil {
+			f.Seq = be.Uint64(body)
+			f.Payload = nilIfEmpty(body[8:])
+		}
+	case FrameTime:
+		if err = need(8, false); err == nil {
+			f.WallTimeUS = be.Uint64(body)
+		}
+	case FrameControl:
+		if err = need(1, true); err != nil {
+			break
+		}
+		f.Kind = body[0]
+		switch f.Kind {
+		case ControlPing, ControlPong:
+			if err = need(9, false); err == nil {
+				f.Token = be.Uint64(body[1:])
+			}
+		case ControlError:
+			f.Payload = nilIfEmpty(body[1:])
+		default:
+			err = malformed("unknown CONTROL kind %d", f.Kind)
+		}
+	default:
+		err = malformed("unknown frame type %d", b[0])
+	}
+	if err != nil {
+		return Frame{}, err
+	}
+	return f, nil
+}
+
+// ReadFrame reads one frame, length prefix and all, from r. A length of 0 or
+// over MaxFrameLen is ErrMalformed (and leaves r just after the prefix). At
+// a clean end of input it returns io.EOF; inside a frame,
+// io.ErrUnexpectedEOF. The returned slices are freshly allocated and do not
+// alias r's buffer.
+func ReadFrame(r *bufio.Reader) (Frame, error) {
+	hdr, err := r.Peek(4)
+	if err != nil {
+		if err == io.EOF && len(hdr) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, err
+	}
+	n := binary.BigEndian.Uint32(hdr)
+	_, _ = r.Discard(4)
+	if n == 0 || n > MaxFrameLen {
+		return Frame{}, malformed("frame length %d not in [1, %d]", n, MaxFrameLen)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, err
+	}
+	return ParseFrame(b)
+}
