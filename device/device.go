@@ -43,6 +43,7 @@ type Options struct {
 	Monotonic         func() time.Duration
 	ReconnectDelay    time.Duration
 	MaxReconnectDelay time.Duration
+	NoOpenRateLimit   bool // benchmarks and load tests only
 	Logger            *slog.Logger
 }
 
@@ -89,7 +90,7 @@ func New(o Options) (*Device, error) {
 	k, err := kernel.New(kernel.Options{
 		Memory: arena, ABI: abi.Device, IRQ: d.NVIC, DeviceID: o.DeviceID, Dial: o.Dial,
 		Monotonic: o.Monotonic, ReconnectDelay: o.ReconnectDelay, MaxReconnectDelay: o.MaxReconnectDelay,
-		Logger: o.Logger,
+		NoOpenRateLimit: o.NoOpenRateLimit, Logger: o.Logger,
 	})
 	if err != nil {
 		d.NVIC.close()

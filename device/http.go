@@ -94,6 +94,8 @@ func (d *Device) ReadHTTPResponseBody(ch *Channel, offset, size uint32) ([]byte,
 	return out, st, err
 }
 
+const headerProbeSize = 256
+
 // HTTPResponse is what HTTP returns.
 type HTTPResponse struct {
 	Result     abi.HTTPResult
@@ -191,7 +193,12 @@ func (d *Device) HTTP(ctx context.Context, n *Net, req HTTPRequest, rxSize, txSi
 	}
 	resp := &HTTPResponse{Result: data.Result, StatusCode: data.StatusCode}
 	for i := range data.NumHeaders {
-		h, st := d.ReadHTTPResponseHeader(ch, i, rxSize)
+		// Most headers fit a small buffer; one that fills it is read
+		// again with room for the whole receive buffer.
+		h, st := d.ReadHTTPResponseHeader(ch, i, headerProbeSize)
+		if st == abi.StatusOkay && len(h) == headerProbeSize {
+			h, st = d.ReadHTTPResponseHeader(ch, i, rxSize)
+		}
 		if st != abi.StatusOkay {
 			return nil, fmt.Errorf("mvReadHttpResponseHeader(%d): %s", i, st)
 		}

@@ -65,6 +65,10 @@ type Options struct {
 	MaxReconnectDelay time.Duration
 	// HandshakeTimeout bounds HELLO → WELCOME. Default 10 s.
 	HandshakeTimeout time.Duration
+	// NoOpenRateLimit lifts Microvisor's limit of 8 channel opens per
+	// second. Only for benchmarks and load tests; an application that
+	// relies on it will be rate limited on a real device.
+	NoOpenRateLimit bool
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 }
@@ -89,6 +93,7 @@ type Kernel struct {
 	done   chan struct{} // closed when the link manager exits
 
 	mu         sync.Mutex
+	started    bool // Start has run the link manager
 	closed     bool
 	handles    map[uint32]struct{} // every live handle of any kind
 	centres    map[uint32]*centre
@@ -106,6 +111,9 @@ type Kernel struct {
 
 // ErrClosed is returned by Start after Close.
 var ErrClosed = errors.New("kernel: closed")
+
+// ErrStarted is returned by a second Start.
+var ErrStarted = errors.New("kernel: already started")
 
 // New validates o and returns a kernel that has not yet booted; call Start.
 func New(o Options) (*Kernel, error) {
@@ -173,6 +181,12 @@ func (k *Kernel) Start() error {
 	if k.closed {
 		return ErrClosed
 	}
+	// One link manager per kernel: a second would race for the link and
+	// close k.done twice.
+	if k.started {
+		return ErrStarted
+	}
+	k.started = true
 	go k.linkManager()
 	return nil
 }
@@ -188,6 +202,10 @@ func (k *Kernel) Close() error {
 	k.closed = true
 	if k.conn != nil {
 		k.conn.Close()
+	}
+	if !k.started {
+		// No link manager will ever close done: Wait must not block.
+		close(k.done)
 	}
 	k.mu.Unlock()
 	k.cancel()

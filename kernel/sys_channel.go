@@ -89,7 +89,7 @@ func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 		return abi.StatusNetworkNotConnected
 	}
 	now := k.mono()
-	if k.opensN == maxOpensPerSecond && now-k.opens[0] < time.Second {
+	if !k.opts.NoOpenRateLimit && k.opensN == maxOpensPerSecond && now-k.opens[0] < time.Second {
 		// The oldest of the last eight opens was under a second ago.
 		return abi.StatusRateLimited
 	}

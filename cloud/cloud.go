@@ -1,0 +1,282 @@
+// Package cloud is mvnet's cloud as an embeddable server: it serves device
+// links (package session), performs devices' HTTPS requests under the
+// outbound policy (package httpexec) and injects faults on demand (package
+// faults).
+//
+// The server accepts connections it is handed (ServeConn) or creates
+// in-process ones (Dial); it does not listen on its own yet.
+//
+//	srv, err := cloud.New(cloud.Options{})
+//	if err != nil { … }
+//	if err := srv.Start(ctx); err != nil { … }
+//	defer srv.Shutdown(context.Background())
+//	conn, err := srv.Dial(ctx) // the device's end of a link
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/session"
+	"github.com/mvnet/mvnet/link"
+)
+
+// Options configure a Server.
+type Options struct {
+	// HTTP configures the outbound HTTPS policy.
+	HTTP httpexec.Options
+	// Logger receives diagnostics. Default: discard.
+	Logger *slog.Logger
+	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
+	Now func() time.Time
+}
+
+// DeviceInfo describes a connected device and its open channels.
+type DeviceInfo = session.DeviceInfo
+
+// ChannelInfo describes one open channel of a device.
+type ChannelInfo = session.ChannelInfo
+
+// Errors returned by the Server.
+var (
+	ErrNotStarted = errors.New("cloud: server not started")
+	ErrShutdown   = errors.New("cloud: server shut down")
+	// ErrLinkDropped refuses a device whose link is dropped by fault
+	// injection.
+	ErrLinkDropped = errors.New("cloud: device link dropped by fault injection")
+)
+
+// Server is the cloud. Create it with New, then Start it.
+type Server struct {
+	log    *slog.Logger
+	now    func() time.Time
+	http   *httpexec.Executor
+	faults *faults.Injector
+	ready  chan struct{}
+	ctx    context.Context // parent of every session; cancelled by Shutdown
+	cancel context.CancelFunc
+	conns  sync.WaitGroup // ServeConn calls
+	done   chan struct{}  // closed when Shutdown has finished waiting
+
+	mu       sync.Mutex
+	started  bool
+	shutdown bool
+	all      map[*session.Session]bool   // every running session
+	byID     map[string]*session.Session // sessions past HELLO
+}
+
+// New validates o and returns a server that is not started.
+func New(o Options) (*Server, error) {
+	h, err := httpexec.New(o.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("cloud: HTTP options: %w", err)
+	}
+	s := &Server{
+		log:   o.Logger,
+		now:   o.Now,
+		http:  h,
+		ready: make(chan struct{}),
+		done:  make(chan struct{}),
+		all:   make(map[*session.Session]bool),
+		byID:  make(map[string]*session.Session),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.faults = faults.New(registry{s})
+	return s, nil
+}
+
+// Start makes the server ready to accept links and closes Ready. ctx bounds
+// the start-up only; the server runs until Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cloud: start: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.shutdown:
+		return ErrShutdown
+	case s.started:
+		return errors.New("cloud: server already started")
+	}
+	s.started = true
+	close(s.ready)
+	s.log.Info("cloud started")
+	return nil
+}
+
+// Ready is closed once Start has succeeded.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Faults is the server's fault injector.
+func (s *Server) Faults() *faults.Injector { return s.faults }
+
+// ServeConn runs one device link over c until it ends, and closes c. It
+// returns nil when the device hung up or the server closed the link
+// (Shutdown, a newer link from the same device, fault injection), and
+// otherwise an error naming the problem (e.g. a protocol violation).
+func (s *Server) ServeConn(c net.Conn) error {
+	s.mu.Lock()
+	switch {
+	case s.shutdown:
+		s.mu.Unlock()
+		_ = c.Close()
+		return ErrShutdown
+	case !s.started:
+		s.mu.Unlock()
+		_ = c.Close()
+		return ErrNotStarted
+	}
+	sess := session.New(c, session.Config{
+		HTTP:     s.http,
+		Logger:   s.log,
+		Now:      s.now,
+		Faults:   s.faults,
+		Register: s.register,
+	})
+	s.all[sess] = true
+	s.conns.Add(1)
+	s.mu.Unlock()
+	defer s.conns.Done()
+	err := sess.Run(s.ctx)
+	s.mu.Lock()
+	delete(s.all, sess)
+	s.mu.Unlock()
+	if errors.Is(err, session.ErrRefused) {
+		return nil
+	}
+	return err
+}
+
+// register admits a device that said HELLO: refused while its link is
+// dropped or the server is shutting down; a previous link of the same
+// device is closed.
+func (s *Server) register(id string, sess *session.Session) (func(), error) {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return nil, ErrShutdown
+	}
+	// Checked under mu: see faults.Injector.DropLink.
+	if s.faults.LinkDropped(id) {
+		s.mu.Unlock()
+		return nil, ErrLinkDropped
+	}
+	old := s.byID[id]
+	s.byID[id] = sess
+	s.mu.Unlock()
+	if old != nil {
+		s.log.Debug("device reconnected: closing its previous link", "device", id)
+		old.Close()
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.byID[id] == sess {
+			delete(s.byID, id)
+		}
+	}, nil
+}
+
+// Dial opens an in-process link: it serves the cloud's end in a goroutine
+// and returns the device's end.
+func (s *Server) Dial(ctx context.Context) (net.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	switch {
+	case s.shutdown:
+		s.mu.Unlock()
+		return nil, ErrShutdown
+	case !s.started:
+		s.mu.Unlock()
+		return nil, ErrNotStarted
+	}
+	s.conns.Add(1) // so that Shutdown waits for the goroutine too
+	s.mu.Unlock()
+	device, cloudEnd := link.Pipe()
+	go func() {
+		defer s.conns.Done()
+		if err := s.ServeConn(cloudEnd); err != nil && !errors.Is(err, ErrShutdown) {
+			s.log.Debug("in-process link ended", "err", err)
+		}
+	}()
+	return device, nil
+}
+
+// Shutdown closes every link, cancels requests in flight and waits for the
+// sessions to end, or for ctx. It may be called more than once; every call
+// waits.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	first := !s.shutdown
+	s.shutdown = true
+	sessions := make([]*session.Session, 0, len(s.all))
+	for sess := range s.all {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	if first {
+		s.cancel()
+		for _, sess := range sessions {
+			sess.Close()
+		}
+		go func() {
+			s.conns.Wait()
+			s.http.Close()
+			close(s.done)
+		}()
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cloud: shutdown: %w", ctx.Err())
+	}
+}
+
+// Devices lists the connected devices (past HELLO) and their open
+// channels, by device ID.
+func (s *Server) Devices() []DeviceInfo {
+	s.mu.Lock()
+	sessions := make([]*session.Session, 0, len(s.byID))
+	for _, sess := range s.byID {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	infos := make([]DeviceInfo, 0, len(sessions))
+	for _, sess := range sessions {
+		infos = append(infos, sess.Info())
+	}
+	slices.SortFunc(infos, func(a, b DeviceInfo) int { return strings.Compare(a.DeviceID, b.DeviceID) })
+	return infos
+}
+
+// registry finds devices' current links for the fault injector.
+type registry struct{ s *Server }
+
+func (r registry) Link(deviceID string) (faults.Link, bool) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	sess, ok := r.s.byID[deviceID]
+	if !ok {
+		return nil, false
+	}
+	return sess, true
+}

@@ -1,0 +1,185 @@
+package httpexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// ErrRefused is wrapped by dial errors for targets the outbound policy
+// refuses.
+var ErrRefused = errors.New("target address refused by outbound policy")
+
+// resolveKey is the host and port a Resolve entry overrides.
+type resolveKey struct {
+	host string // lower case
+	port uint16
+}
+
+// target is where a Resolve entry sends connections. port 0 means "the
+// port of the request".
+type target struct {
+	addr netip.Addr
+	port uint16
+}
+
+// parseResolve parses one Resolve entry, "host:port:addr" where addr is an
+// IP address ("127.0.0.1", "::1", "[::1]") optionally followed by a port
+// ("127.0.0.1:8443", "[::1]:8443").
+func parseResolve(entry string) (resolveKey, target, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("httpexec: Resolve entry %q: %s (want host:port:addr or host:port:addr:port, e.g. api.example.com:443:127.0.0.1:8443)",
+			entry, fmt.Sprintf(format, args...))
+	}
+	host, rest, ok := strings.Cut(entry, ":")
+	if !ok || host == "" {
+		return resolveKey{}, target{}, bad("no host")
+	}
+	portStr, addrStr, ok := strings.Cut(rest, ":")
+	if !ok || addrStr == "" {
+		return resolveKey{}, target{}, bad("no address")
+	}
+	port, err := parsePort(portStr)
+	if err != nil {
+		return resolveKey{}, target{}, bad("port %q: %v", portStr, err)
+	}
+	var t target
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(addrStr, "["), "]")); err == nil && a.Zone() == "" {
+		// A bare address: IPv4, IPv6 or bracketed IPv6, with no port.
+		t.addr = a.Unmap()
+	} else {
+		ap, err := netip.ParseAddrPort(addrStr)
+		if err != nil {
+			return resolveKey{}, target{}, bad("address %q is not an IP address or IP:port", addrStr)
+		}
+		if ap.Port() == 0 {
+			return resolveKey{}, target{}, bad("address %q: port 0", addrStr)
+		}
+		t.addr, t.port = ap.Addr().Unmap(), ap.Port()
+	}
+	return resolveKey{host: strings.ToLower(host), port: port}, t, nil
+}
+
+func parsePort(s string) (uint16, error) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || n == 0 {
+		return 0, errors.New("not a port number 1–65535")
+	}
+	return uint16(n), nil
+}
+
+// deniedPrefixes are refused unless allow-listed, besides what the netip
+// predicates in denied catch. DESIGN.md: "the cloud refuses loopback,
+// private and link-local targets unless allow-listed".
+var deniedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),          // "this network" (RFC 791); 0.x reaches the local host on Linux
+	netip.MustParsePrefix("100.64.0.0/10"),      // shared address space (RFC 6598)
+	netip.MustParsePrefix("255.255.255.255/32"), // limited broadcast
+}
+
+// denied reports whether the policy refuses a (by default) and why.
+func denied(a netip.Addr) (bool, string) {
+	switch {
+	case a.IsLoopback():
+		return true, "loopback"
+	case a.IsPrivate():
+		return true, "private"
+	case a.IsLinkLocalUnicast():
+		return true, "link-local"
+	case a.IsUnspecified():
+		return true, "unspecified"
+	case a.IsMulticast():
+		return true, "multicast"
+	}
+	for _, p := range deniedPrefixes {
+		if p.Contains(a) {
+			return true, "reserved"
+		}
+	}
+	return false, ""
+}
+
+// dialer implements the outbound policy for the shared transport.
+type dialer struct {
+	allow    []netip.Prefix
+	resolve  map[resolveKey]target
+	resolver *net.Resolver
+	net      net.Dialer
+}
+
+// allowed reports whether the policy lets a connection go to a.
+func (d *dialer) allowed(a netip.Addr) error {
+	bad, why := denied(a)
+	if !bad {
+		return nil
+	}
+	for _, p := range d.allow {
+		if p.Contains(a) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s is %s and not in AllowPrefixes", ErrRefused, a, why)
+}
+
+// DialContext dials addr ("host:port" from the request URL): Resolve
+// overrides first, then DNS; every candidate address is checked against the
+// policy before it is dialled, so a name cannot rebind to a refused address
+// between the check and the connection.
+func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := parsePort(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: port: %v", addr, err)
+	}
+	var cands []netip.AddrPort
+	if t, ok := d.resolve[resolveKey{host: strings.ToLower(host), port: port}]; ok {
+		p := t.port
+		if p == 0 {
+			p = port
+		}
+		cands = []netip.AddrPort{netip.AddrPortFrom(t.addr, p)}
+	} else if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return nil, fmt.Errorf("dial %s: %w: zoned address", addr, ErrRefused)
+		}
+		cands = []netip.AddrPort{netip.AddrPortFrom(a.Unmap(), port)}
+	} else {
+		addrs, err := d.resolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			cands = append(cands, netip.AddrPortFrom(a.Unmap(), port))
+		}
+	}
+	var firstErr error
+	for _, c := range cands {
+		if err := d.allowed(c.Addr()); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("dial %s: %w", addr, err)
+			}
+			continue
+		}
+		conn, err := d.net.DialContext(ctx, network, c.String())
+		if err == nil {
+			return conn, nil
+		}
+		if firstErr == nil || errors.Is(firstErr, ErrRefused) {
+			firstErr = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if firstErr == nil {
+		firstErr = fmt.Errorf("dial %s: no addresses", addr)
+	}
+	return nil, firstErr
+}

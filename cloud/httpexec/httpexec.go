@@ -1,0 +1,235 @@
+// Package httpexec validates and performs the HTTPS requests devices send on
+// HTTP channels, under the cloud's outbound policy.
+//
+// # Validation
+//
+// A request is checked in this order; the first failing check decides the
+// result (spec/abi.md, "Validation that happens in the cloud"):
+//
+//  1. URL: it must parse and its scheme must be https (any case), else
+//     UNSUPPORTEDURISCHEME.
+//  2. Method: GET POST PUT PATCH HEAD DELETE OPTIONS, exactly (upper case),
+//     else UNSUPPORTEDMETHOD.
+//  3. Timeout: 5000–10000 ms inclusive, else INVALIDTIMEOUT.
+//  4. Headers: each must be "Name: value" with a token name directly
+//     followed by ':' and a value free of control characters other than HTAB
+//     (so no CR, LF or NUL), else INVALIDHEADERS. Whitespace around the
+//     value is trimmed. Host and Content-Length headers the application
+//     supplies are dropped: the system supplies them from the URL and body.
+//
+// # Performing
+//
+// Requests share one http.Transport (keep-alive; HTTP/1.1 or HTTP/2 by ALPN;
+// no proxy; no automatic compression, so the device gets the bytes the
+// server sent). Redirects are not followed: a 3xx comes back to the device as
+// it is. Connections go through the outbound policy: Resolve overrides, then
+// DNS; loopback, private (RFC 1918, fc00::/7), link-local, unspecified,
+// multicast and a few reserved IPv4 ranges are refused unless inside one of
+// AllowPrefixes. Resolve overrides do not bypass the policy: allow-list the
+// addresses they name. A refused target, DNS failure, connect failure, TLS
+// failure, any other transport error, or the request's timeout (which covers
+// the whole exchange, body included) gives REQUESTFAILED.
+//
+// # Response
+//
+// Headers come back as "Name: value" strings, one per value, names in
+// canonical form sorted by name, values of one name in the order received
+// (net/http does not keep the order between names). A HEAD response has no
+// body. If the encoded response (link.HTTPResponseSize) is larger than the
+// channel's receive buffer, the result is RESPONSETOOLARGE with the status
+// code kept and no headers and no body; at most rxSize+1 body bytes are ever
+// read, so a huge body cannot exhaust memory. A response whose header block
+// exceeds 1 MiB fails with REQUESTFAILED.
+package httpexec
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
+)
+
+// maxHeaderBytes bounds a response's header block.
+const maxHeaderBytes = 1 << 20
+
+// Options configure an Executor.
+type Options struct {
+	// AllowPrefixes lets requests reach loopback, private, link-local and
+	// other normally refused addresses inside these prefixes.
+	AllowPrefixes []netip.Prefix
+	// Resolve maps host names to addresses like curl --resolve:
+	// "host:port:addr" sends connections for host:port to addr at the same
+	// port; "host:port:addr:port2" sends them to addr at port2. addr is an
+	// IPv4 or IPv6 address; an IPv6 address followed by a port must be in
+	// brackets ("api.example.com:443:[::1]:8443"). The TLS server name is
+	// still the host from the URL.
+	Resolve []string
+	// RootCAs are trusted in addition to the system's roots.
+	RootCAs []*x509.Certificate
+	// MaxIdleConnsPerHost is the keep-alive pool size per host. Default 2.
+	MaxIdleConnsPerHost int
+}
+
+// Executor performs device requests. It is safe for concurrent use.
+type Executor struct {
+	transport *http.Transport
+	client    *http.Client
+}
+
+// New validates o and returns an Executor.
+func New(o Options) (*Executor, error) {
+	d := &dialer{
+		resolve:  make(map[resolveKey]target, len(o.Resolve)),
+		resolver: net.DefaultResolver,
+	}
+	for _, p := range o.AllowPrefixes {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("httpexec: AllowPrefixes: invalid prefix %v", p)
+		}
+		d.allow = append(d.allow, p.Masked())
+	}
+	for _, entry := range o.Resolve {
+		k, t, err := parseResolve(entry)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := d.resolve[k]; dup {
+			return nil, fmt.Errorf("httpexec: Resolve entry %q: %s:%d is already mapped by an earlier entry", entry, k.host, k.port)
+		}
+		d.resolve[k] = t
+	}
+	if o.MaxIdleConnsPerHost < 0 {
+		return nil, fmt.Errorf("httpexec: MaxIdleConnsPerHost %d is negative", o.MaxIdleConnsPerHost)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	for i, c := range o.RootCAs {
+		if c == nil {
+			return nil, fmt.Errorf("httpexec: RootCAs[%d] is nil", i)
+		}
+		pool.AddCert(c)
+	}
+	idle := o.MaxIdleConnsPerHost
+	if idle == 0 {
+		idle = 2
+	}
+	t := &http.Transport{
+		Proxy:                  nil, // never: a proxy would bypass the policy
+		DialContext:            d.DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:      true,
+		DisableCompression:     true,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    idle,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+	}
+	return &Executor{
+		transport: t,
+		client: &http.Client{
+			Transport: t,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+	}, nil
+}
+
+// Close closes idle connections. Requests in flight are not affected; cancel
+// their contexts to stop them.
+func (e *Executor) Close() {
+	e.transport.CloseIdleConnections()
+}
+
+// Do validates and performs req and returns the response to send to the
+// device, whose receive buffer holds rxSize bytes. Every outcome, failures
+// included, is a response: its Result says what happened. Cancelling ctx
+// stops the request (REQUESTFAILED).
+func (e *Executor) Do(ctx context.Context, req *link.HTTPRequest, rxSize uint32) link.HTTPResponse {
+	resp, _ := e.Perform(ctx, req, rxSize)
+	return resp
+}
+
+// Perform is Do that also returns why the result is not OK (for logs); the
+// error is nil when Result is OK.
+func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize uint32) (link.HTTPResponse, error) {
+	r, res, err := validate(req)
+	if err != nil {
+		return link.HTTPResponse{Result: uint32(res)}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.timeout)*time.Millisecond)
+	defer cancel()
+	var body io.Reader
+	if len(r.body) > 0 {
+		body = bytes.NewReader(r.body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	if err != nil {
+		return failed(err)
+	}
+	hreq.Header = r.header
+	hresp, err := e.client.Do(hreq)
+	if err != nil {
+		return failed(err)
+	}
+	defer hresp.Body.Close()
+	out := link.HTTPResponse{
+		Result:     uint32(abi.HTTPResultOK),
+		StatusCode: uint32(hresp.StatusCode),
+		Headers:    headerLines(hresp.Header),
+	}
+	if r.method != http.MethodHead {
+		// Read one byte more than could ever fit, to tell "fits" from
+		// "too large" without reading an unbounded body.
+		b, err := io.ReadAll(io.LimitReader(hresp.Body, int64(rxSize)+1))
+		if err != nil {
+			return failed(fmt.Errorf("reading body: %w", err))
+		}
+		out.Body = b
+	}
+	if size := link.HTTPResponseSize(&out); size > int(rxSize) {
+		return link.HTTPResponse{
+				Result:     uint32(abi.HTTPResultResponseTooLarge),
+				StatusCode: out.StatusCode,
+			}, fmt.Errorf("response of at least %d bytes (status %d, %d headers, %d+ body bytes) does not fit the %d-byte receive buffer",
+				size, out.StatusCode, len(out.Headers), len(out.Body), rxSize)
+	}
+	return out, nil
+}
+
+func failed(err error) (link.HTTPResponse, error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out: %w", err)
+	}
+	return link.HTTPResponse{Result: uint32(abi.HTTPResultRequestFailed)}, err
+}
+
+// headerLines renders h as "Name: value" lines, sorted by name, values of
+// one name in the order received.
+func headerLines(h http.Header) []string {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var lines []string
+	for _, name := range names {
+		for _, v := range h[name] {
+			lines = append(lines, name+": "+v)
+		}
+	}
+	return lines
+}

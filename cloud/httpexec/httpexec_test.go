@@ -1,0 +1,430 @@
+package httpexec_test
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/link"
+)
+
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// newServer starts a TLS server on loopback; its certificate (a CA, valid
+// for 127.0.0.1, ::1, example.com and *.example.com) is returned for
+// RootCAs.
+func newServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *x509.Certificate) {
+	t.Helper()
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	return srv, srv.Certificate()
+}
+
+// abort ends a handler whose request was cancelled without a response:
+// returning normally would send one, which can still reach a client that is
+// closing the connection, racing its cancellation.
+func abort() { panic(http.ErrAbortHandler) }
+
+func newExec(t *testing.T, o httpexec.Options) *httpexec.Executor {
+	t.Helper()
+	e, err := httpexec.New(o)
+	if err != nil {
+		t.Fatalf("httpexec.New: %v", err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// trusted returns an Executor that trusts root and may reach loopback.
+func trusted(t *testing.T, root *x509.Certificate) *httpexec.Executor {
+	return newExec(t, httpexec.Options{AllowPrefixes: loopback, RootCAs: []*x509.Certificate{root}})
+}
+
+func get(u string) *link.HTTPRequest {
+	return &link.HTTPRequest{Method: "GET", URL: u, TimeoutMS: 5000}
+}
+
+func do(t *testing.T, e *httpexec.Executor, req *link.HTTPRequest, rx uint32) link.HTTPResponse {
+	t.Helper()
+	resp, err := e.Perform(context.Background(), req, rx)
+	if (err == nil) != (resp.Result == uint32(abi.HTTPResultOK)) {
+		t.Fatalf("result %d with error %v", resp.Result, err)
+	}
+	if err != nil {
+		t.Logf("result %d: %v", resp.Result, err)
+	}
+	return resp
+}
+
+func wantResult(t *testing.T, resp link.HTTPResponse, want abi.HTTPResult) {
+	t.Helper()
+	if resp.Result != uint32(want) {
+		t.Fatalf("result %d, want %d (%v)", resp.Result, want, want)
+	}
+}
+
+func TestOKWithHeadersAndBody(t *testing.T) {
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Date"] = nil
+		h.Set("Content-Type", "text/plain")
+		h.Add("X-B", "1")
+		h.Add("X-A", "2")
+		h.Add("X-A", "3")
+		w.WriteHeader(200)
+		io.WriteString(w, "hello "+r.URL.RawQuery)
+	})
+	e := trusted(t, root)
+	resp := do(t, e, get(srv.URL+"/x?q=1"), 4096)
+	wantResult(t, resp, abi.HTTPResultOK)
+	if resp.StatusCode != 200 || string(resp.Body) != "hello q=1" {
+		t.Fatalf("status %d body %q", resp.StatusCode, resp.Body)
+	}
+	want := []string{"Content-Length: 9", "Content-Type: text/plain", "X-A: 2", "X-A: 3", "X-B: 1"}
+	if !slices.Equal(resp.Headers, want) {
+		t.Fatalf("headers %q, want %q", resp.Headers, want)
+	}
+}
+
+func TestNotFoundPassesThrough(t *testing.T) {
+	srv, root := newServer(t, http.NotFound)
+	resp := do(t, trusted(t, root), get(srv.URL+"/missing"), 4096)
+	wantResult(t, resp, abi.HTTPResultOK)
+	if resp.StatusCode != 404 {
+		t.Fatalf("status %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestRedirectNotFollowed(t *testing.T) {
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	})
+	resp := do(t, trusted(t, root), get(srv.URL+"/"), 4096)
+	wantResult(t, resp, abi.HTTPResultOK)
+	if resp.StatusCode != 302 || !slices.Contains(resp.Headers, "Location: /elsewhere") {
+		t.Fatalf("status %d headers %q", resp.StatusCode, resp.Headers)
+	}
+}
+
+func TestValidationFailuresAreNotSent(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+	})
+	e := trusted(t, root)
+	cases := []struct {
+		req  link.HTTPRequest
+		want abi.HTTPResult
+	}{
+		{link.HTTPRequest{Method: "GET", URL: strings.Replace(srv.URL, "https", "http", 1), TimeoutMS: 5000}, abi.HTTPResultUnsupportedURIScheme},
+		{link.HTTPRequest{Method: "BREW", URL: srv.URL, TimeoutMS: 5000}, abi.HTTPResultUnsupportedMethod},
+		{link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 4999}, abi.HTTPResultInvalidTimeout},
+		{link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10001}, abi.HTTPResultInvalidTimeout},
+		{link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000, Headers: []string{"X: a\r\nY: b"}}, abi.HTTPResultInvalidHeaders},
+	}
+	for _, c := range cases {
+		wantResult(t, do(t, e, &c.req, 4096), c.want)
+	}
+	// 10000 ms is valid: the request is sent (and answered at once).
+	wantResult(t, do(t, e, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000}, 4096), abi.HTTPResultOK)
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 1 {
+		t.Fatalf("server saw %d requests, want 1", hits)
+	}
+}
+
+func TestServerNeverAnswers(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	cancelled := make(chan struct{})
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			close(cancelled)
+			abort()
+		case <-release:
+		}
+	})
+	defer close(release)
+	start := time.Now()
+	resp := do(t, trusted(t, root), get(srv.URL), 4096)
+	wantResult(t, resp, abi.HTTPResultRequestFailed)
+	if d := time.Since(start); d < 5*time.Second || d > 8*time.Second {
+		t.Fatalf("took %v, want about 5 s", d)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("server's request context was not cancelled")
+	}
+}
+
+func TestSlowBodyCountsAgainstTimeout(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(200)
+		io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			abort()
+		case <-release:
+		}
+	})
+	defer close(release)
+	resp := do(t, trusted(t, root), get(srv.URL), 4096)
+	wantResult(t, resp, abi.HTTPResultRequestFailed)
+}
+
+func TestContextCancelStopsRequest(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		select {
+		case <-r.Context().Done():
+			abort()
+		case <-release:
+		}
+	})
+	defer close(release)
+	e := trusted(t, root)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-entered
+		cancel()
+	}()
+	resp, err := e.Perform(ctx, get(srv.URL), 4096)
+	if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("result %d err %v, want REQUESTFAILED with context.Canceled", resp.Result, err)
+	}
+}
+
+func TestUnresolvableHost(t *testing.T) {
+	e := newExec(t, httpexec.Options{})
+	resp := do(t, e, get("https://no-such-host.invalid/"), 4096)
+	wantResult(t, resp, abi.HTTPResultRequestFailed)
+}
+
+func TestLoopbackRefusedUnlessAllowed(t *testing.T) {
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	e := newExec(t, httpexec.Options{RootCAs: []*x509.Certificate{root}})
+	resp, err := e.Perform(context.Background(), get(srv.URL), 4096)
+	if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.Is(err, httpexec.ErrRefused) {
+		t.Fatalf("result %d err %v, want REQUESTFAILED with ErrRefused", resp.Result, err)
+	}
+	// "localhost" resolves to loopback: refused the same way.
+	u, _ := url.Parse(srv.URL)
+	resp, err = e.Perform(context.Background(), get("https://localhost:"+u.Port()+"/"), 4096)
+	if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.Is(err, httpexec.ErrRefused) {
+		t.Fatalf("localhost: result %d err %v, want REQUESTFAILED with ErrRefused", resp.Result, err)
+	}
+	// Allow-listing a different prefix does not help.
+	e = newExec(t, httpexec.Options{RootCAs: []*x509.Certificate{root}, AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	wantResult(t, do(t, e, get(srv.URL), 4096), abi.HTTPResultRequestFailed)
+	// Allow-listing 127.0.0.0/8 does.
+	wantResult(t, do(t, trusted(t, root), get(srv.URL), 4096), abi.HTTPResultOK)
+}
+
+func TestPolicyRefusesReservedTargets(t *testing.T) {
+	e := newExec(t, httpexec.Options{})
+	for _, host := range []string{"10.1.2.3", "192.168.1.1", "172.16.0.1", "169.254.169.254", "0.0.0.0", "[::1]", "[fe80::1]", "[fd00::1]", "224.0.0.1", "[::ffff:127.0.0.1]"} {
+		resp, err := e.Perform(context.Background(), get("https://"+host+"/"), 4096)
+		if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.Is(err, httpexec.ErrRefused) {
+			t.Errorf("%s: result %d err %v, want REQUESTFAILED with ErrRefused", host, resp.Result, err)
+		}
+	}
+}
+
+func TestResolveOverride(t *testing.T) {
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "host="+r.Host)
+	})
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	// host:port:addr:port — the URL's default port 443 goes to PORT.
+	e := newExec(t, httpexec.Options{
+		AllowPrefixes: loopback,
+		RootCAs:       []*x509.Certificate{root},
+		Resolve: []string{
+			"api.example.com:443:127.0.0.1:" + port,
+			"example.com:" + port + ":127.0.0.1",
+		},
+	})
+	resp := do(t, e, get("https://api.example.com/"), 4096)
+	wantResult(t, resp, abi.HTTPResultOK)
+	if string(resp.Body) != "host=api.example.com" {
+		t.Fatalf("body %q", resp.Body)
+	}
+	// host:port:addr — same port.
+	resp = do(t, e, get("https://example.com:"+port+"/"), 4096)
+	wantResult(t, resp, abi.HTTPResultOK)
+	if string(resp.Body) != "host=example.com:"+port {
+		t.Fatalf("body %q", resp.Body)
+	}
+	// The override still goes through the policy.
+	e = newExec(t, httpexec.Options{RootCAs: []*x509.Certificate{root}, Resolve: []string{"api.example.com:443:127.0.0.1:" + port}})
+	resp, err := e.Perform(context.Background(), get("https://api.example.com/"), 4096)
+	if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.Is(err, httpexec.ErrRefused) {
+		t.Fatalf("result %d err %v, want REQUESTFAILED with ErrRefused", resp.Result, err)
+	}
+}
+
+func TestUntrustedCertificate(t *testing.T) {
+	srv, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	e := newExec(t, httpexec.Options{AllowPrefixes: loopback})
+	resp, err := e.Perform(context.Background(), get(srv.URL), 4096)
+	var uae x509.UnknownAuthorityError
+	if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.As(err, &uae) {
+		t.Fatalf("result %d err %v, want REQUESTFAILED with an unknown authority", resp.Result, err)
+	}
+}
+
+func TestSystemSuppliesHostAndContentLength(t *testing.T) {
+	type seen struct {
+		host   string
+		length int64
+		hdr    []string
+		body   string
+		other  string
+	}
+	got := make(chan seen, 1)
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Host, r.ContentLength, r.Header.Values("Content-Length"), string(b), r.Header.Get("X-App")}
+	})
+	req := &link.HTTPRequest{
+		Method:    "POST",
+		URL:       srv.URL + "/p",
+		Headers:   []string{"Host: evil.example", "Content-Length: 999", "X-App: yes"},
+		Body:      []byte("hello"),
+		TimeoutMS: 5000,
+	}
+	wantResult(t, do(t, trusted(t, root), req, 4096), abi.HTTPResultOK)
+	s := <-got
+	u, _ := url.Parse(srv.URL)
+	if s.host != u.Host || s.length != 5 || s.body != "hello" || s.other != "yes" {
+		t.Fatalf("server saw %+v, want host %s, length 5", s, u.Host)
+	}
+	if len(s.hdr) > 1 || (len(s.hdr) == 1 && s.hdr[0] != "5") {
+		t.Fatalf("server saw Content-Length headers %q", s.hdr)
+	}
+}
+
+func TestHeadHasNoBody(t *testing.T) {
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+	})
+	req := get(srv.URL)
+	req.Method = "HEAD"
+	resp := do(t, trusted(t, root), req, 4096)
+	wantResult(t, resp, abi.HTTPResultOK)
+	if len(resp.Body) != 0 || !slices.Contains(resp.Headers, "Content-Length: 1000") {
+		t.Fatalf("body %d bytes, headers %q", len(resp.Body), resp.Headers)
+	}
+}
+
+func TestResponseTooLargeBoundary(t *testing.T) {
+	body := strings.Repeat("b", 700)
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Date"] = nil
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(201)
+		io.WriteString(w, body)
+	})
+	e := trusted(t, root)
+	full := do(t, e, get(srv.URL), 1<<20)
+	wantResult(t, full, abi.HTTPResultOK)
+	size := link.HTTPResponseSize(&full)
+	if size <= len(body) {
+		t.Fatalf("size %d not larger than the body", size)
+	}
+	// size == rxSize: fits.
+	resp := do(t, e, get(srv.URL), uint32(size))
+	wantResult(t, resp, abi.HTTPResultOK)
+	if string(resp.Body) != body || !slices.Equal(resp.Headers, full.Headers) {
+		t.Fatalf("response at the boundary differs: %d body bytes, headers %q", len(resp.Body), resp.Headers)
+	}
+	// size == rxSize+1: too large, status kept, no headers, no body.
+	resp = do(t, e, get(srv.URL), uint32(size-1))
+	wantResult(t, resp, abi.HTTPResultResponseTooLarge)
+	if resp.StatusCode != 201 || resp.Headers != nil || resp.Body != nil {
+		t.Fatalf("too large: status %d headers %q body %d bytes", resp.StatusCode, resp.Headers, len(resp.Body))
+	}
+}
+
+func TestHugeBodyIsNotRead(t *testing.T) {
+	wrote := make(chan int64, 1)
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 32<<10)
+		var n int64
+		defer func() { wrote <- n }()
+		for n < 1<<30 { // 1 GiB unless the client stops reading
+			m, err := w.Write(chunk)
+			n += int64(m)
+			if err != nil {
+				return
+			}
+		}
+	})
+	resp := do(t, trusted(t, root), get(srv.URL), 2048)
+	wantResult(t, resp, abi.HTTPResultResponseTooLarge)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	select {
+	case n := <-wrote:
+		if n >= 1<<30 {
+			t.Fatalf("server wrote the whole body")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server kept writing after the client gave up")
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	if _, err := httpexec.New(httpexec.Options{Resolve: []string{"nonsense"}}); err == nil || !strings.Contains(err.Error(), `"nonsense"`) {
+		t.Fatalf("bad Resolve: err %v", err)
+	}
+	if _, err := httpexec.New(httpexec.Options{MaxIdleConnsPerHost: -1}); err == nil {
+		t.Fatal("negative MaxIdleConnsPerHost accepted")
+	}
+	if _, err := httpexec.New(httpexec.Options{RootCAs: []*x509.Certificate{nil}}); err == nil {
+		t.Fatal("nil root accepted")
+	}
+}
+
+func TestHTTP2(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	e := trusted(t, srv.Certificate())
+	for range 2 { // the second request reuses the connection
+		resp := do(t, e, get(srv.URL), 4096)
+		wantResult(t, resp, abi.HTTPResultOK)
+		if string(resp.Body) != "HTTP/2.0" {
+			t.Fatalf("body %q, want HTTP/2.0", resp.Body)
+		}
+	}
+}

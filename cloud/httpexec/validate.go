@@ -1,0 +1,126 @@
+package httpexec
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
+)
+
+// Timeout limits, inclusive. spec/abi.md: "timeout 5000–10000 ms".
+const (
+	MinTimeoutMS = 5000
+	MaxTimeoutMS = 10000
+)
+
+// allowedMethods are the methods Microvisor relays, matched exactly (upper
+// case). Seed 000, "Request Configuration": "Microvisor supports only these
+// methods: GET, POST, PUT, PATCH, HEAD, DELETE, and OPTIONS."
+var allowedMethods = map[string]bool{
+	http.MethodGet:     true,
+	http.MethodPost:    true,
+	http.MethodPut:     true,
+	http.MethodPatch:   true,
+	http.MethodHead:    true,
+	http.MethodDelete:  true,
+	http.MethodOptions: true,
+}
+
+// systemHeaders are supplied by the system from the URL and the body; the
+// application's own are dropped. Seed 000: "Microvisor automatically adds a
+// Host: header for you. It also includes a Content-Length: header … if you
+// do, it will be ignored."
+var systemHeaders = map[string]bool{
+	"Host":           true,
+	"Content-Length": true,
+}
+
+// request is a validated device request, ready to perform.
+type request struct {
+	method  string
+	url     *url.URL
+	header  http.Header
+	body    []byte
+	timeout uint32 // ms
+}
+
+// validate checks req in the documented order — scheme, method, timeout,
+// headers — and returns the first failing check's result with a reason.
+func validate(req *link.HTTPRequest) (*request, abi.HTTPResult, error) {
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return nil, abi.HTTPResultUnsupportedURIScheme, fmt.Errorf("url %q does not parse: %v", req.URL, err)
+	}
+	// spec/abi.md: only https:// (else UNSUPPORTEDURISCHEME). url.Parse
+	// lower-cases the scheme, so HTTPS:// is accepted like https://.
+	if u.Scheme != "https" {
+		return nil, abi.HTTPResultUnsupportedURIScheme, fmt.Errorf("url %q: scheme %q is not https", req.URL, u.Scheme)
+	}
+	if !allowedMethods[req.Method] {
+		return nil, abi.HTTPResultUnsupportedMethod, fmt.Errorf("method %q is not one of GET POST PUT PATCH HEAD DELETE OPTIONS", req.Method)
+	}
+	if req.TimeoutMS < MinTimeoutMS || req.TimeoutMS > MaxTimeoutMS {
+		return nil, abi.HTTPResultInvalidTimeout, fmt.Errorf("timeout %d ms is outside %d–%d ms", req.TimeoutMS, MinTimeoutMS, MaxTimeoutMS)
+	}
+	h := make(http.Header, len(req.Headers))
+	for i, line := range req.Headers {
+		name, value, err := parseHeader(line)
+		if err != nil {
+			// The value is left out: it may be a credential.
+			return nil, abi.HTTPResultInvalidHeaders, fmt.Errorf("header %d: %v", i, err)
+		}
+		name = http.CanonicalHeaderKey(name)
+		if systemHeaders[name] {
+			continue
+		}
+		h[name] = append(h[name], value)
+	}
+	return &request{
+		method:  req.Method,
+		url:     u,
+		header:  h,
+		body:    req.Body,
+		timeout: req.TimeoutMS,
+	}, abi.HTTPResultOK, nil
+}
+
+// parseHeader splits one "Name: value" header line. The name must be a
+// non-empty RFC 9110 token directly followed by ':'; the value, with optional
+// whitespace (SP, HTAB) around it removed, must hold no control characters
+// other than HTAB — in particular no CR, LF or NUL, so an application cannot
+// smuggle extra header lines.
+func parseHeader(line string) (name, value string, err error) {
+	name, value, ok := strings.Cut(line, ":")
+	if !ok {
+		return "", "", fmt.Errorf("no ':' separating name and value")
+	}
+	if name == "" {
+		return "", "", fmt.Errorf("empty name")
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return "", "", fmt.Errorf("name has invalid character %q at %d", name[i], i)
+		}
+	}
+	value = strings.Trim(value, " \t")
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return "", "", fmt.Errorf("%s: value has control character %q at %d", name, c, i)
+		}
+	}
+	return name, value, nil
+}
+
+// isTokenChar reports whether c is an RFC 9110 tchar:
+// "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" /
+// "`" / "|" / "~" / DIGIT / ALPHA.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}

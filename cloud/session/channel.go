@@ -1,0 +1,240 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
+)
+
+// channel is the cloud's state for one open channel. Its fields are guarded
+// by the session's mu.
+type channel struct {
+	id             uint32
+	typ            uint8
+	rxSize, txSize uint32
+	toDevice       *link.Window // DATA the cloud may still send (device's rx ring)
+	fromDevice     *link.Window // DATA the device may still send (its tx ring)
+	pending        []byte       // for the device, waiting for its credit
+
+	// HTTP channels.
+	reqBuf    []byte // the request so far
+	requested bool   // a whole request arrived; no more DATA allowed
+	cancel    context.CancelFunc
+}
+
+// stop cancels the channel's request, if any.
+func (c *channel) stop() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+func (s *Session) handleOpen(f *link.Frame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.chans[f.Chan]; old != nil {
+		// The device believes it opened a new channel, the cloud has one
+		// with this handle: neither can be trusted.
+		s.log.Debug("OPEN for a channel already open", "chan", f.Chan)
+		s.closeChannelLocked(old, abi.ClosureReasonUnexpectedlyTerminated)
+		return
+	}
+	s.untombLocked(f.Chan)
+	switch t := abi.ChannelType(f.ChanType); {
+	case t == abi.ChannelTypeOpaqueBytes:
+	case t == abi.ChannelTypeHTTP && s.cfg.HTTP != nil:
+	default:
+		// MQTT and CONFIGFETCH are not served yet; unknown types never.
+		s.log.Debug("OPEN refused", "chan", f.Chan, "type", f.ChanType)
+		s.tombLocked(f.Chan)
+		s.send(link.Frame{Type: link.FrameClose, Chan: f.Chan, Reason: uint8(abi.ClosureReasonUnexpectedlyTerminated)})
+		return
+	}
+	// The endpoint is not checked: the kernel refuses a non-empty one
+	// (spec/abi.md: "Endpoint must be empty").
+	s.chans[f.Chan] = &channel{
+		id:         f.Chan,
+		typ:        f.ChanType,
+		rxSize:     f.RxSize,
+		txSize:     f.TxSize,
+		toDevice:   link.NewWindow(int(f.RxSize)),
+		fromDevice: link.NewWindow(int(f.TxSize)),
+	}
+	s.log.Debug("channel opened", "chan", f.Chan, "type", f.ChanType, "rx", f.RxSize, "tx", f.TxSize)
+}
+
+func (s *Session) handleData(f *link.Frame) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.chans[f.Chan]
+	if ch == nil {
+		if s.tombedLocked(f.Chan) {
+			return nil
+		}
+		return protoErr("DATA for channel %#x, which is not open", f.Chan)
+	}
+	if err := ch.fromDevice.Consume(len(f.Payload)); err != nil {
+		return protoErr("DATA on channel %#x: %v", f.Chan, err)
+	}
+	switch abi.ChannelType(ch.typ) {
+	case abi.ChannelTypeOpaqueBytes:
+		ch.pending = append(ch.pending, f.Payload...)
+		s.flushLocked(ch)
+	case abi.ChannelTypeHTTP:
+		s.httpDataLocked(ch, f.Payload)
+	}
+	return nil
+}
+
+func (s *Session) handleCredit(f *link.Frame) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.chans[f.Chan]
+	if ch == nil {
+		if s.tombedLocked(f.Chan) {
+			return nil
+		}
+		return protoErr("CREDIT for channel %#x, which is not open", f.Chan)
+	}
+	if err := ch.toDevice.Grant(int(f.Credit)); err != nil {
+		return protoErr("CREDIT of %d bytes on channel %#x: %v", f.Credit, f.Chan, err)
+	}
+	s.flushLocked(ch)
+	return nil
+}
+
+// handleClose forgets a channel the device closed; nothing is sent back.
+func (s *Session) handleClose(f *link.Frame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.chans[f.Chan]
+	if ch == nil {
+		// Crossed a CLOSE from the cloud, or never opened: nothing to do.
+		s.untombLocked(f.Chan)
+		return
+	}
+	ch.stop()
+	delete(s.chans, f.Chan)
+	s.log.Debug("channel closed by device", "chan", f.Chan, "reason", f.Reason)
+}
+
+// flushLocked sends as much of ch.pending as the device's credit allows, in
+// DATA frames of at most maxDataChunk bytes. On an OPAQUEBYTES (echo)
+// channel the echoed bytes are then granted back to the device with CREDIT,
+// so a device that never reads ends up blocking its own writes.
+func (s *Session) flushLocked(ch *channel) {
+	sent := 0
+	for len(ch.pending) > 0 {
+		n := ch.toDevice.Take(min(len(ch.pending), maxDataChunk))
+		if n == 0 {
+			break
+		}
+		// The frame keeps ch.pending[:n]; later appends only write past it.
+		s.send(link.Frame{Type: link.FrameData, Chan: ch.id, Payload: ch.pending[:n:n]})
+		ch.pending = ch.pending[n:]
+		sent += n
+	}
+	if len(ch.pending) == 0 {
+		ch.pending = nil
+	}
+	if sent > 0 && abi.ChannelType(ch.typ) == abi.ChannelTypeOpaqueBytes {
+		s.grantLocked(ch, sent)
+	}
+}
+
+// grantLocked gives the device n bytes of credit back.
+func (s *Session) grantLocked(ch *channel, n int) {
+	if err := ch.fromDevice.Grant(n); err != nil {
+		// Cannot happen: the cloud grants only bytes it received.
+		s.log.Error("granting credit", "chan", ch.id, "err", err)
+		return
+	}
+	s.send(link.Frame{Type: link.FrameCredit, Chan: ch.id, Credit: uint32(n)})
+}
+
+// httpDataLocked accumulates an HTTP channel's request and starts it once
+// whole. A malformed request, bytes after it, a second request, or a
+// request that cannot complete within the device's send ring close the
+// channel with UNEXPECTEDLYTERMINATED.
+func (s *Session) httpDataLocked(ch *channel, p []byte) {
+	if ch.requested {
+		s.log.Debug("DATA after the HTTP request", "chan", ch.id)
+		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
+		return
+	}
+	ch.reqBuf = append(ch.reqBuf, p...)
+	req, n, err := link.ParseHTTPRequest(ch.reqBuf)
+	if errors.Is(err, link.ErrShort) {
+		if ch.fromDevice.Available() == 0 {
+			s.log.Debug("HTTP request larger than the send ring", "chan", ch.id, "have", len(ch.reqBuf))
+			s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
+		}
+		return
+	}
+	if err != nil || n != len(ch.reqBuf) {
+		s.log.Debug("malformed HTTP request", "chan", ch.id, "err", err, "used", n, "have", len(ch.reqBuf))
+		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
+		return
+	}
+	ch.requested = true
+	ch.reqBuf = nil
+	s.grantLocked(ch, n)
+	ctx, cancel := context.WithCancel(s.ctx)
+	ch.cancel = cancel
+	s.reqs.Add(1)
+	go s.runRequest(ctx, ch, &req)
+}
+
+// runRequest performs an HTTP channel's request and queues the response.
+func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPRequest) {
+	defer s.reqs.Done()
+	resp, err := s.cfg.HTTP.Perform(ctx, req, ch.rxSize)
+	s.log.Debug("HTTP request done", "chan", ch.id, "method", req.Method, "url", req.URL,
+		"result", resp.Result, "status", resp.StatusCode, "err", err)
+	enc := link.AppendHTTPResponse(nil, &resp)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch.stop() // release the request's context
+	if s.ended || s.chans[ch.id] != ch {
+		return // closed meanwhile: the response goes nowhere
+	}
+	if len(enc) > int(ch.rxSize) {
+		// Even a bare RESPONSETOOLARGE does not fit: the ring is tiny.
+		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
+		return
+	}
+	ch.pending = enc
+	s.flushLocked(ch)
+}
+
+// closeChannelLocked closes ch from the cloud's side: cancel its request,
+// forget it, remember its handle for frames that cross the CLOSE, and send
+// CLOSE with reason.
+func (s *Session) closeChannelLocked(ch *channel, reason abi.ClosureReason) {
+	ch.stop()
+	delete(s.chans, ch.id)
+	s.tombLocked(ch.id)
+	s.send(link.Frame{Type: link.FrameClose, Chan: ch.id, Reason: uint8(reason)})
+	s.log.Debug("channel closed by cloud", "chan", ch.id, "reason", reason)
+}
+
+func (s *Session) tombLocked(id uint32) {
+	s.untombLocked(id)
+	if len(s.tombs) == maxTombstones {
+		s.tombs = slices.Delete(s.tombs, 0, 1)
+	}
+	s.tombs = append(s.tombs, id)
+}
+
+func (s *Session) untombLocked(id uint32) {
+	if i := slices.Index(s.tombs, id); i >= 0 {
+		s.tombs = slices.Delete(s.tombs, i, i+1)
+	}
+}
+
+func (s *Session) tombedLocked(id uint32) bool {
+	return slices.Contains(s.tombs, id)
+}

@@ -1,0 +1,149 @@
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/mvnet/mvnet/link"
+)
+
+// outbox sends the session's frames in order, each no earlier than the
+// latency in force when it was queued (faults.Injector.SetLatency). Without
+// latency and with nothing queued, a frame goes straight to the link, which
+// never blocks.
+type outbox struct {
+	conn    *link.Conn
+	latency func() time.Duration
+	wake    chan struct{} // capacity 1: something was queued or stop called
+	done    chan struct{} // closed when run returns
+
+	mu      sync.Mutex
+	q       []queued      // q[0] is sent first; it stays queued until sent
+	empty   chan struct{} // closed when q becomes empty; nil while it is
+	stopped bool
+}
+
+type queued struct {
+	f   link.Frame
+	due time.Time
+}
+
+func newOutbox(conn *link.Conn, latency func() time.Duration) *outbox {
+	o := &outbox{
+		conn:    conn,
+		latency: latency,
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	go o.run()
+	return o
+}
+
+// send queues f. Frames sent after stop are dropped.
+func (o *outbox) send(f link.Frame) {
+	d := o.latency()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.stopped {
+		return
+	}
+	if d <= 0 && len(o.q) == 0 {
+		_ = o.conn.Send(&f) // an error means the link is gone; Recv reports it
+		return
+	}
+	if len(o.q) == 0 {
+		o.empty = make(chan struct{})
+	}
+	o.q = append(o.q, queued{f: f, due: time.Now().Add(d)})
+	o.poke()
+}
+
+func (o *outbox) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop drops queued frames and ends run.
+func (o *outbox) stop() {
+	o.mu.Lock()
+	o.stopped = true
+	o.setEmptyLocked()
+	o.mu.Unlock()
+	o.poke()
+	<-o.done
+}
+
+func (o *outbox) setEmptyLocked() {
+	o.q = nil
+	if o.empty != nil {
+		close(o.empty)
+		o.empty = nil
+	}
+}
+
+// drain waits until every queued frame has been handed to the link, or ctx
+// ends.
+func (o *outbox) drain(ctx context.Context) error {
+	o.mu.Lock()
+	empty := o.empty
+	o.mu.Unlock()
+	if empty == nil {
+		return nil
+	}
+	select {
+	case <-empty:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (o *outbox) run() {
+	defer close(o.done)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		o.mu.Lock()
+		if o.stopped {
+			o.mu.Unlock()
+			return
+		}
+		if len(o.q) == 0 {
+			o.mu.Unlock()
+			<-o.wake
+			continue
+		}
+		wait := time.Until(o.q[0].due)
+		if wait <= 0 {
+			f := o.q[0].f
+			o.q[0] = queued{}
+			o.q = o.q[1:]
+			_ = o.conn.Send(&f)
+			if len(o.q) == 0 {
+				o.setEmptyLocked()
+			}
+			o.mu.Unlock()
+			continue
+		}
+		o.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-timer.C:
+		case <-o.wake:
+			// stop, or a new frame (which goes behind the head: keep
+			// waiting for the head).
+			timer.Stop()
+		}
+	}
+}

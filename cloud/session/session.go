@@ -1,0 +1,367 @@
+// Package session runs the cloud's end of one device link: the HELLO/WELCOME
+// handshake, the device's channels with their credit windows, and the
+// services behind them (an echo server on OPAQUEBYTES channels, one HTTPS
+// request per HTTP channel).
+//
+// One goroutine reads frames and handles them in order; HTTP requests run in
+// their own goroutines; every frame to the device goes through an outbox
+// that applies the fault injector's latency. The link's frames are described
+// in package link.
+//
+// Protocol violations by the device — a first frame that is not a valid
+// HELLO, DATA beyond the granted credit, DATA or CREDIT for a channel that
+// does not exist, a frame only the cloud may send — end the link with
+// CONTROL ERROR, whose text names the problem. Frames for a channel the
+// cloud has just closed are ignored (they crossed the CLOSE on the wire); a
+// CLOSE for an unknown channel is ignored too.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/internal/devid"
+	"github.com/mvnet/mvnet/link"
+)
+
+// Faults is what a session consults about injected faults
+// (*faults.Injector implements it).
+type Faults interface {
+	// Latency is the delay for frames to the device queued now.
+	Latency(deviceID string) time.Duration
+}
+
+// Config configures a session.
+type Config struct {
+	// HTTP performs requests on HTTP channels. Required for HTTP channels;
+	// without it they are closed with UNEXPECTEDLYTERMINATED.
+	HTTP *httpexec.Executor
+	// Logger receives diagnostics. Default: discard.
+	Logger *slog.Logger
+	// Now gives the wall time for WELCOME. Default time.Now.
+	Now func() time.Time
+	// Faults is consulted for latency. Optional.
+	Faults Faults
+	// Register is called once the device has said a valid HELLO and before
+	// WELCOME. An error closes the link without WELCOME (the device will
+	// retry), e.g. while its link is dropped by fault injection. unregister
+	// is called when the session ends. Optional.
+	Register func(deviceID string, s *Session) (unregister func(), err error)
+	// HelloTimeout bounds the wait for HELLO. Default 10 s.
+	HelloTimeout time.Duration
+}
+
+// ErrRefused is returned by Run when Register refused the device.
+var ErrRefused = errors.New("session: device refused")
+
+// maxDataChunk is the largest DATA payload the cloud sends.
+const maxDataChunk = 16 << 10
+
+// maxTombstones bounds how many recently closed channel handles are
+// remembered to ignore frames that crossed the CLOSE.
+const maxTombstones = 64
+
+// errorDrainLimit bounds how long a session waits for its CONTROL ERROR to
+// reach the link before closing it.
+const errorDrainLimit = 2 * time.Second
+
+// Session is the cloud's end of one device link.
+type Session struct {
+	conn   *link.Conn
+	cfg    Config
+	log    *slog.Logger
+	ctx    context.Context // cancelled when the session ends
+	cancel context.CancelFunc
+	out    *outbox
+	reqs   sync.WaitGroup         // HTTP request goroutines
+	id     atomic.Pointer[string] // the device ID, set once after HELLO
+
+	mu      sync.Mutex
+	chans   map[uint32]*channel
+	tombs   []uint32 // recently closed by the cloud, oldest first
+	ended   bool     // no more frames or channels
+	closing bool     // Close was called: the end is not an error
+}
+
+// New returns a session for the cloud end c of a device link. Run runs it.
+func New(c net.Conn, cfg Config) *Session {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HelloTimeout <= 0 {
+		cfg.HelloTimeout = 10 * time.Second
+	}
+	s := &Session{
+		conn:  link.NewConn(c),
+		cfg:   cfg,
+		log:   cfg.Logger,
+		chans: make(map[uint32]*channel),
+	}
+	s.out = newOutbox(s.conn, s.latency)
+	return s
+}
+
+func (s *Session) latency() time.Duration {
+	if s.cfg.Faults == nil {
+		return 0
+	}
+	id := s.id.Load()
+	if id == nil {
+		return 0
+	}
+	return s.cfg.Faults.Latency(*id)
+}
+
+// DeviceID is the device's ID, or "" before HELLO.
+func (s *Session) DeviceID() string {
+	if id := s.id.Load(); id != nil {
+		return *id
+	}
+	return ""
+}
+
+// Close ends the session: the link is closed at once and in-flight requests
+// are cancelled. Run then returns nil. It does not wait for Run.
+func (s *Session) Close() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	_ = s.conn.Close()
+}
+
+// Drop is Close (it makes Session a faults.Link).
+func (s *Session) Drop() { s.Close() }
+
+// Run runs the session until the link ends. ctx is the parent of the
+// session's HTTP requests; cancelling it ends the session. Run returns nil
+// when the device hung up or Close was called, ErrRefused if Register
+// refused the device, and otherwise an error naming what went wrong (a
+// protocol violation, a bad HELLO, a broken link).
+func (s *Session) Run(ctx context.Context) error {
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	stop := context.AfterFunc(s.ctx, func() { _ = s.conn.Close() })
+	defer stop()
+
+	unregister, err := s.hello()
+	if err == nil {
+		if unregister != nil {
+			defer unregister()
+		}
+		err = s.loop()
+	}
+	s.end(err)
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	var perr *protocolError
+	switch {
+	case errors.As(err, &perr):
+		return err
+	case errors.Is(err, ErrRefused):
+		return err
+	case closing || ctx.Err() != nil:
+		return nil
+	case errors.Is(err, errDeviceHungUp):
+		return nil
+	}
+	return err
+}
+
+// protocolError is a violation by the device: the link ends with CONTROL
+// ERROR carrying its text.
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return "session: protocol error: " + e.msg }
+
+func protoErr(format string, args ...any) error {
+	return &protocolError{msg: fmt.Sprintf(format, args...)}
+}
+
+var errDeviceHungUp = errors.New("session: device hung up")
+
+// hello waits for HELLO, registers the device and answers WELCOME.
+func (s *Session) hello() (unregister func(), err error) {
+	timer := time.AfterFunc(s.cfg.HelloTimeout, func() { _ = s.conn.Close() })
+	f, err := s.conn.Recv()
+	stopped := timer.Stop()
+	if err != nil {
+		if !stopped {
+			return nil, fmt.Errorf("session: no HELLO within %v", s.cfg.HelloTimeout)
+		}
+		return nil, s.recvErr(err)
+	}
+	switch {
+	case f.Type != link.FrameHello:
+		return nil, protoErr("first frame is %v, want HELLO", f.Type)
+	case f.Version != link.Version:
+		return nil, protoErr("HELLO version %d not supported (want %d)", f.Version, link.Version)
+	}
+	if err := devid.Check(f.DeviceID); err != nil {
+		return nil, protoErr("HELLO: %v", err)
+	}
+	s.id.Store(&f.DeviceID)
+	s.log = s.log.With("device", f.DeviceID)
+	if s.cfg.Register != nil {
+		unregister, err = s.cfg.Register(f.DeviceID, s)
+		if err != nil {
+			s.log.Debug("link refused", "err", err)
+			return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+		}
+	}
+	s.send(link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: uint64(s.cfg.Now().UnixMicro())})
+	s.log.Debug("device connected")
+	return unregister, nil
+}
+
+// recvErr classifies an error from Recv.
+func (s *Session) recvErr(err error) error {
+	if errors.Is(err, link.ErrMalformed) {
+		return protoErr("%v", err)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, link.ErrClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+		return errDeviceHungUp
+	}
+	return fmt.Errorf("session: link: %w", err)
+}
+
+// loop handles frames until the link ends or the device breaks the
+// protocol.
+func (s *Session) loop() error {
+	for {
+		f, err := s.conn.Recv()
+		if err != nil {
+			return s.recvErr(err)
+		}
+		if err := s.handle(&f); err != nil {
+			return err
+		}
+	}
+}
+
+// end tears the session down after err: CONTROL ERROR for a protocol error,
+// then closing the link, cancelling requests and waiting for them.
+func (s *Session) end(err error) {
+	s.mu.Lock()
+	s.ended = true
+	for _, ch := range s.chans {
+		ch.stop()
+	}
+	clear(s.chans)
+	s.mu.Unlock()
+	var perr *protocolError
+	if errors.As(err, &perr) {
+		s.log.Debug("protocol error", "err", err)
+		s.out.send(link.Frame{Type: link.FrameControl, Kind: link.ControlError, Payload: []byte(perr.msg)})
+		ctx, cancel := context.WithTimeout(context.Background(), errorDrainLimit)
+		if s.out.drain(ctx) == nil {
+			_ = s.conn.Flush(ctx)
+		}
+		cancel()
+	}
+	s.cancel()
+	s.out.stop()
+	_ = s.conn.Close()
+	s.reqs.Wait()
+	s.log.Debug("link ended", "err", err)
+}
+
+// send queues a frame for the device (dropped once the outbox has
+// stopped). It never blocks, so callers may hold s.mu.
+func (s *Session) send(f link.Frame) {
+	s.out.send(f)
+}
+
+// handle handles one frame from the device.
+func (s *Session) handle(f *link.Frame) error {
+	switch f.Type {
+	case link.FrameOpen:
+		s.handleOpen(f)
+	case link.FrameData:
+		return s.handleData(f)
+	case link.FrameCredit:
+		return s.handleCredit(f)
+	case link.FrameClose:
+		s.handleClose(f)
+	case link.FrameLog:
+		s.log.Debug("device log", "seq", f.Seq, "text", string(f.Payload))
+	case link.FrameControl:
+		return s.handleControl(f)
+	default:
+		return protoErr("unexpected %v frame from the device", f.Type)
+	}
+	return nil
+}
+
+func (s *Session) handleControl(f *link.Frame) error {
+	switch f.Kind {
+	case link.ControlPing:
+		s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
+	case link.ControlPong:
+		// The cloud sends no PINGs yet; a PONG is harmless.
+	case link.ControlError:
+		return fmt.Errorf("session: device reported error: %s", f.Payload)
+	}
+	return nil
+}
+
+// DeviceInfo describes a connected device.
+type DeviceInfo struct {
+	DeviceID string
+	Channels []ChannelInfo // by handle
+}
+
+// ChannelInfo describes an open channel.
+type ChannelInfo struct {
+	Chan   uint32
+	Type   uint8 // an MvChannelType
+	RxSize uint32
+	TxSize uint32
+}
+
+// Info describes the device and its open channels.
+func (s *Session) Info() DeviceInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info := DeviceInfo{DeviceID: s.DeviceID()}
+	for _, ch := range s.chans {
+		info.Channels = append(info.Channels, ChannelInfo{Chan: ch.id, Type: ch.typ, RxSize: ch.rxSize, TxSize: ch.txSize})
+	}
+	slices.SortFunc(info.Channels, func(a, b ChannelInfo) int {
+		switch {
+		case a.Chan < b.Chan:
+			return -1
+		case a.Chan > b.Chan:
+			return 1
+		}
+		return 0
+	})
+	return info
+}
+
+// CloseChannel closes a channel from the cloud's side: the device gets CLOSE
+// with reason, the channel's request is cancelled and the channel
+// forgotten. It makes Session a faults.Link.
+func (s *Session) CloseChannel(ch uint32, reason abi.ClosureReason) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chans[ch]
+	if c == nil || s.ended {
+		return fmt.Errorf("channel %#x: %w", ch, faults.ErrUnknownChannel)
+	}
+	s.closeChannelLocked(c, reason)
+	return nil
+}

@@ -1,0 +1,43 @@
+// Command mvnet runs Microvisor's networking system on a PC: an emulated
+// device kernel and a cloud that performs its requests.
+//
+//	mvnet demo            run the whole HTTPS flow against a local server
+//	mvnet syscalls        print the system call support table
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "mvnet:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mvnet",
+		Short: "Microvisor networking on a PC: device kernel and cloud",
+		Long: `mvnet is an open implementation of Microvisor's networking system calls
+(networks, channels, HTTPS requests, notifications) and of the cloud that
+serves them, so Microvisor applications can be developed and tested without
+a board.
+
+Start with 'mvnet demo', which runs a complete HTTPS request from an emulated
+device through an embedded cloud to a local HTTPS server and prints every
+system call, status and notification.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newDemoCmd(), newSyscallsCmd())
+	return root
+}

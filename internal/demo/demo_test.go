@@ -1,0 +1,43 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDemoRunsTheWholeFlow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := Run(ctx, Options{}, &out); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"mvSetupNotifications", "mvRequestNetwork", "MV_NETWORKSTATUS_CONNECTED",
+		"mvOpenChannel", "mvSendHttpRequest", "MV_EVENTTYPE_CHANNELDATAREADABLE",
+		"mvReadHttpResponseData", "result=MV_HTTPRESULT_OK status_code=200",
+		"X-Served-By: mvnet-demo", "Hello from the mvnet demo server",
+		"mvCloseChannel", "mvReleaseNetwork", "mvCloseNotifications",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+	if strings.Contains(s, "→ MV_STATUS_") && strings.Count(s, "→ MV_STATUS_OKAY") != strings.Count(s, "→ MV_STATUS_") {
+		t.Errorf("a system call failed:\n%s", s)
+	}
+}
+
+func TestDemoReportsAFailedRequest(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	err := Run(ctx, Options{URL: "https://nonexistent.invalid/"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "MV_HTTPRESULT_REQUESTFAILED") {
+		t.Fatalf("err = %v, want a REQUESTFAILED error\n%s", err, out.String())
+	}
+}
