@@ -14,10 +14,20 @@ import (
 
 // linkManager keeps the link up while anyone wants it: it dials, says
 // HELLO, waits for WELCOME (which sets the wall clock), serves frames until
-// the link fails, and redials with exponential backoff.
+// the link fails, and redials with exponential backoff — after a failed dial
+// and after a lost link alike.
 func (k *Kernel) linkManager() {
 	defer close(k.done)
 	delay := k.opts.ReconnectDelay
+	backoff := func() bool {
+		select {
+		case <-time.After(delay):
+		case <-k.ctx.Done():
+			return false
+		}
+		delay = min(delay*2, k.opts.MaxReconnectDelay)
+		return true
+	}
 	for {
 		k.mu.Lock()
 		want, closed := k.wantLinkLocked(), k.closed
@@ -36,15 +46,12 @@ func (k *Kernel) linkManager() {
 		c, welcome, err := k.connect()
 		if err != nil {
 			k.log.Debug("link: connect failed", "err", err, "retry_in", delay)
-			select {
-			case <-time.After(delay):
-			case <-k.ctx.Done():
+			if !backoff() {
 				return
 			}
-			delay = min(delay*2, k.opts.MaxReconnectDelay)
 			continue
 		}
-		delay = k.opts.ReconnectDelay
+		upAt := time.Now()
 		k.mu.Lock()
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()
@@ -66,6 +73,15 @@ func (k *Kernel) linkManager() {
 			k.lostLocked(abi.ClosureReasonConnectionTerminated)
 		}
 		k.mu.Unlock()
+		// A cloud that drops every link right after WELCOME must not make
+		// the device redial in a tight loop: back off as after a failed
+		// dial. Only a link that stayed up a while restarts the backoff.
+		if time.Since(upAt) >= k.opts.MaxReconnectDelay {
+			delay = k.opts.ReconnectDelay
+		}
+		if !backoff() {
+			return
+		}
 	}
 }
 
@@ -118,13 +134,22 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 			if errors.Is(err, errStale) {
 				return nil
 			}
+			// link/doc.go: say why (CONTROL ERROR), then close. Flush so the
+			// frame is written before the caller closes the link; bounded,
+			// since a peer that broke the protocol may not be reading.
 			_ = c.Send(&link.Frame{Type: link.FrameControl, Kind: link.ControlError, Payload: []byte(err.Error())})
+			ctx, cancel := context.WithTimeout(k.ctx, errorFlushTimeout)
+			_ = c.Flush(ctx)
+			cancel()
 			return err
 		}
 	}
 }
 
 var errStale = errors.New("link replaced")
+
+// errorFlushTimeout bounds the wait for a CONTROL ERROR to be written.
+const errorFlushTimeout = time.Second
 
 func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 	k.mu.Lock()
@@ -139,8 +164,11 @@ func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 		return k.onCreditLocked(c, f)
 	case link.FrameClose:
 		if ch, ok := k.chans[f.Chan]; ok && ch.conn == c {
+			// mvGetChannelClosureReason reports an MvClosureReason: a CLOSE
+			// without one (NONE) or with a value outside the enum is
+			// reported as UNEXPECTEDLYTERMINATED ("the reason is unknown").
 			reason := abi.ClosureReason(f.Reason)
-			if reason == abi.ClosureReasonNone {
+			if reason == abi.ClosureReasonNone || reason > abi.ClosureReasonUnexpectedlyTerminated {
 				reason = abi.ClosureReasonUnexpectedlyTerminated
 			}
 			k.disconnectLocked(ch, reason, false)

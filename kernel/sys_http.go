@@ -28,7 +28,12 @@ func (k *Kernel) SendHTTPRequest(h uint32, reqPtr mem.Addr) abi.Status {
 	defer k.mu.Unlock()
 	ch, isHTTP := k.channelOfType(h, abi.ChannelTypeHTTP)
 	if late {
-		if isHTTP {
+		// spec/abi.md: LATEFAULT leaves the channel unusable. A channel
+		// whose request was already accepted keeps it: its response must
+		// stay readable (RESPONSENOTPRESENT, then the response), not turn
+		// CHANNELCLOSED until it arrives; REQUESTALREADYSENT already
+		// refuses any further request.
+		if isHTTP && !ch.reqSent {
 			ch.unusable = true
 		}
 		return abi.StatusLateFault
