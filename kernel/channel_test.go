@@ -400,3 +400,33 @@ func TestOpenChannelNoRateLimitOption(t *testing.T) {
 	}
 	wantStatus(t, "5th", h.openRaw(params, h.out(4)), abi.StatusTooManyChannels)
 }
+
+// TestOpenChannelOverlappingBuffers: the kernel writes into every ring it
+// is given, so a channel's rings may not overlap each other, another
+// channel's rings or a notification ring (PARAMETERFAULT: the memory is not
+// the application's to hand over), and a notification ring may not overlap
+// a channel's (BUFFERALREADYINUSE).
+func TestOpenChannelOverlappingBuffers(t *testing.T) {
+	h := newHarness(t)
+	c, nw := h.ready()
+	other := h.open(c, nw, abi.ChannelTypeOpaqueBytes, 1024, 512, 1)
+
+	own := h.chanParams(c, nw, abi.ChannelTypeHTTP, 1024, 512, 2)
+	own.SendBuffer = own.ReceiveBuffer + 512 // inside its own receive ring
+	wantStatus(t, "rx overlaps own tx", h.openRaw(own, h.out(4)), abi.StatusParameterFault)
+
+	shared := h.chanParams(c, nw, abi.ChannelTypeHTTP, 1024, 512, 3)
+	shared.ReceiveBuffer = other.rx
+	wantStatus(t, "rx shared with another channel's rx", h.openRaw(shared, h.out(4)), abi.StatusParameterFault)
+
+	ring := h.chanParams(c, nw, abi.ChannelTypeOpaqueBytes, 512, 512, 4)
+	ring.ReceiveBuffer = c.buf
+	wantStatus(t, "rx over a notification ring", h.openRaw(ring, h.out(4)), abi.StatusParameterFault)
+
+	wantStatus(t, "notification ring over a channel's rx",
+		h.setupRaw(60, other.rx, 64, h.out(4)), abi.StatusBufferAlreadyInUse)
+
+	// Once the other channel is closed its memory is free again.
+	h.closeChannel(other)
+	h.openWith(shared)
+}

@@ -59,6 +59,11 @@ func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.buffersInUseLocked(p.ReceiveBuffer, p.ReceiveBufferLen, p.SendBuffer, p.SendBufferLen) {
+		// The rings must be memory the application can hand over to the
+		// kernel; spec/abi.md has no BUFFERALREADYINUSE for this call.
+		return abi.StatusParameterFault
+	}
 	if _, ok := k.centres[p.NotificationHandle]; !ok {
 		return abi.StatusInvalidHandle
 	}
@@ -211,4 +216,25 @@ func (k *Kernel) channelOfType(h uint32, t abi.ChannelType) (*channel, bool) {
 		return nil, false
 	}
 	return ch, true
+}
+
+// buffersInUseLocked reports whether a new channel's rings overlap each
+// other, another channel's rings or a notification ring: the kernel writes
+// into all of them, so sharing would corrupt one with the other.
+func (k *Kernel) buffersInUseLocked(rx mem.Addr, rxLen uint32, tx mem.Addr, txLen uint32) bool {
+	if rangesOverlap(rx, uint64(rxLen), tx, uint64(txLen)) {
+		return true
+	}
+	for _, ch := range k.chans {
+		if rangesOverlap(rx, uint64(rxLen), ch.rx, uint64(ch.rxLen)) || rangesOverlap(rx, uint64(rxLen), ch.tx, uint64(ch.txLen)) ||
+			rangesOverlap(tx, uint64(txLen), ch.rx, uint64(ch.rxLen)) || rangesOverlap(tx, uint64(txLen), ch.tx, uint64(ch.txLen)) {
+			return true
+		}
+	}
+	for _, c := range k.centres {
+		if rangesOverlap(rx, uint64(rxLen), c.buf, uint64(c.size)) || rangesOverlap(tx, uint64(txLen), c.buf, uint64(c.size)) {
+			return true
+		}
+	}
+	return false
 }

@@ -43,6 +43,13 @@ func (k *Kernel) SetupNotifications(setup, handleOut mem.Addr) abi.Status {
 			return abi.StatusBufferAlreadyInUse
 		}
 	}
+	for _, ch := range k.chans {
+		// A channel's rings are in use by the kernel too.
+		if rangesOverlap(ch.rx, uint64(ch.rxLen), s.Buffer, uint64(s.BufferSize)) ||
+			rangesOverlap(ch.tx, uint64(ch.txLen), s.Buffer, uint64(s.BufferSize)) {
+			return abi.StatusBufferAlreadyInUse
+		}
+	}
 	if s.IRQ > maxUsableIRQ {
 		return abi.StatusInvalidInterrupt
 	}
