@@ -62,17 +62,12 @@ func (d *Device) ReadHTTPResponseHeader(ch *Channel, index, size uint32) (string
 	var out string
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(uint64(size) + 1)
-		st := d.call("mvReadHttpResponseHeader", func() abi.Status { return d.Kernel.ReadHTTPResponseHeader(ch.Handle, index, p, size) }, nil,
+		st := d.call("mvReadHttpResponseHeader", func() abi.Status { return d.Kernel.ReadHTTPResponseHeader(ch.Handle, index, p, size) },
+			func() string { b, _ := d.Arena.Bytes(p, uint64(size)); return fmt.Sprintf("%q", cstring(b)) },
 			"handle=%#x index=%d size=%d", ch.Handle, index, size)
 		b := make([]byte, size)
 		_ = d.Arena.Load(b, p)
-		for i, c := range b {
-			if c == 0 {
-				b = b[:i]
-				break
-			}
-		}
-		out = string(b)
+		out = cstring(b)
 		return st
 	})
 	return out, st
@@ -85,7 +80,8 @@ func (d *Device) ReadHTTPResponseBody(ch *Channel, offset, size uint32) ([]byte,
 	var out []byte
 	st, err := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(uint64(size))
-		st := d.call("mvReadHttpResponseBody", func() abi.Status { return d.Kernel.ReadHTTPResponseBody(ch.Handle, offset, p, size) }, nil,
+		st := d.call("mvReadHttpResponseBody", func() abi.Status { return d.Kernel.ReadHTTPResponseBody(ch.Handle, offset, p, size) },
+			func() string { b, _ := d.Arena.Bytes(p, uint64(min(size, 40))); return fmt.Sprintf("%q…", b) },
 			"handle=%#x offset=%d size=%d", ch.Handle, offset, size)
 		out = make([]byte, size)
 		_ = d.Arena.Load(out, p)
@@ -212,4 +208,15 @@ func (d *Device) HTTP(ctx context.Context, n *Net, req HTTPRequest, rxSize, txSi
 		resp.Body = body
 	}
 	return resp, nil
+}
+
+// cstring returns b up to its first NUL, as a C caller reading a
+// zero-filled buffer would.
+func cstring(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
 }

@@ -177,7 +177,6 @@ func flow(ctx context.Context, d *device.Device, o Options, p *printer) error {
 	if err := must("mvReadHttpResponseData", st); err != nil {
 		return err
 	}
-	p.say("    result=%s status_code=%d num_headers=%d body_length=%d", data.Result, data.StatusCode, data.NumHeaders, data.BodyLength)
 	var headers []string
 	for i := range data.NumHeaders {
 		h, st := d.ReadHTTPResponseHeader(ch, i, 256)
@@ -269,7 +268,7 @@ func (p *printer) trace(e device.TraceEvent) {
 	switch e.Kind {
 	case "syscall":
 		args := e.Args
-		p.say("  %-27s %-40s → %s %s", e.Call, args, e.Status, e.Result)
+		p.say("%s", strings.TrimRight(fmt.Sprintf("  %-27s %-40s → %s %s", e.Call, args, e.Status, e.Result), " "))
 	case "notification":
 		n := e.Notification
 		p.say("  ⚡ IRQ  %-22s tag=%#06x  at %d µs", n.EventType, n.Tag, n.Microseconds)
