@@ -22,10 +22,11 @@ type Centre struct {
 
 	d *Device
 
-	mu     sync.Mutex
-	next   uint32
-	queue  []abi.Notification
-	signal chan struct{}
+	mu      sync.Mutex
+	next    uint32
+	queue   []abi.Notification
+	changed chan struct{} // closed and replaced whenever queue grows
+	dropped uint64
 }
 
 // SetupNotifications allocates a ring of slots records, calls
@@ -37,7 +38,7 @@ func (d *Device) SetupNotifications(irq, slots uint32) (*Centre, abi.Status, err
 	if err != nil {
 		return nil, 0, err
 	}
-	c := &Centre{IRQ: irq, Buf: buf, Slots: slots, d: d, signal: make(chan struct{}, 1)}
+	c := &Centre{IRQ: irq, Buf: buf, Slots: slots, d: d, changed: make(chan struct{})}
 	d.NVIC.SetHandler(irq, c.isr)
 	st, err := d.with(func(s *scratch) abi.Status {
 		setup := s.alloc(uint64(d.ABI.Struct("MvNotificationSetup").Size()))
@@ -94,47 +95,75 @@ func (c *Centre) isr(uint32) {
 	binary.LittleEndian.PutUint32(zero[:], uint32(abi.EventTypeNoEvent))
 	_ = c.d.Arena.Store(slot+8, zero[:])
 	c.next = (c.next + 1) % c.Slots
+	if len(c.queue) == maxQueued {
+		c.queue = c.queue[1:]
+		c.dropped++
+	}
 	c.queue = append(c.queue, n)
+	close(c.changed)
+	c.changed = make(chan struct{})
 	c.mu.Unlock()
 	c.d.traceNotification(c, n)
-	select {
-	case c.signal <- struct{}{}:
-	default:
+}
+
+// maxQueued bounds the notifications a centre keeps for Wait; beyond it
+// the oldest are dropped (and counted), as an unread ring would overwrite.
+const maxQueued = 4096
+
+// take removes and returns the first queued notification for which keep
+// reports true; earlier ones for which drop reports true are discarded.
+func (c *Centre) take(keep, drop func(abi.Notification) bool) (abi.Notification, bool, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, n := range c.queue {
+		if keep(n) {
+			rest := c.queue[:0:0]
+			for j, m := range c.queue[:i] {
+				if drop == nil || !drop(m) {
+					rest = append(rest, c.queue[j])
+				}
+			}
+			c.queue = append(rest, c.queue[i+1:]...)
+			return n, true, nil
+		}
+	}
+	return abi.Notification{}, false, c.changed
+}
+
+func (c *Centre) wait(ctx context.Context, what string, keep, drop func(abi.Notification) bool) (abi.Notification, error) {
+	for {
+		n, ok, changed := c.take(keep, drop)
+		if ok {
+			return n, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return abi.Notification{}, fmt.Errorf("waiting for %s on centre %#x: %w", what, c.Handle, ctx.Err())
+		}
 	}
 }
 
 // Wait returns the oldest notification not yet returned, waiting for one
 // until ctx ends.
 func (c *Centre) Wait(ctx context.Context) (abi.Notification, error) {
-	for {
-		c.mu.Lock()
-		if len(c.queue) > 0 {
-			n := c.queue[0]
-			c.queue = c.queue[1:]
-			c.mu.Unlock()
-			return n, nil
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.signal:
-		case <-ctx.Done():
-			return abi.Notification{}, fmt.Errorf("waiting for a notification on centre %#x: %w", c.Handle, ctx.Err())
-		}
-	}
+	return c.wait(ctx, "a notification", func(abi.Notification) bool { return true }, nil)
 }
 
-// WaitFor returns the first notification with the given tag and event type,
-// discarding others, until ctx ends.
+// WaitTag returns the oldest notification with the given tag, leaving
+// notifications with other tags for other waiters. Several goroutines may
+// wait on one centre for different tags.
+func (c *Centre) WaitTag(ctx context.Context, tag uint32) (abi.Notification, error) {
+	return c.wait(ctx, fmt.Sprintf("tag %#x", tag), func(n abi.Notification) bool { return n.Tag == tag }, nil)
+}
+
+// WaitFor returns the first notification with the given tag and event type.
+// Notifications with the same tag and another event type that came before
+// it are discarded; other tags are left for other waiters.
 func (c *Centre) WaitFor(ctx context.Context, tag uint32, ev abi.EventType) (abi.Notification, error) {
-	for {
-		n, err := c.Wait(ctx)
-		if err != nil {
-			return n, fmt.Errorf("waiting for %s (tag %#x): %w", ev, tag, err)
-		}
-		if n.Tag == tag && n.EventType == ev {
-			return n, nil
-		}
-	}
+	return c.wait(ctx, fmt.Sprintf("%s (tag %#x)", ev, tag),
+		func(n abi.Notification) bool { return n.Tag == tag && n.EventType == ev },
+		func(n abi.Notification) bool { return n.Tag == tag })
 }
 
 // Drain returns every notification received and not yet returned.
@@ -144,4 +173,12 @@ func (c *Centre) Drain() []abi.Notification {
 	q := c.queue
 	c.queue = nil
 	return q
+}
+
+// Dropped returns how many notifications were dropped because nobody
+// waited for them and the queue was full.
+func (c *Centre) Dropped() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropped
 }

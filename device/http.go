@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/mvnet/mvnet/abi"
 )
@@ -105,7 +106,7 @@ type HTTPResponse struct {
 type Net struct {
 	Centre  *Centre
 	Handle  uint32
-	nextTag uint32
+	nextTag atomic.Uint32
 }
 
 // Connect sets up a notification centre on irq, requests the network and
@@ -129,7 +130,9 @@ func (d *Device) Connect(ctx context.Context, irq uint32) (*Net, error) {
 			return nil, fmt.Errorf("mvGetNetworkStatus: %s", st)
 		}
 		if ns == abi.NetworkStatusConnected {
-			return &Net{Centre: c, Handle: h, nextTag: 1}, nil
+			n := &Net{Centre: c, Handle: h}
+			n.nextTag.Store(tag)
+			return n, nil
 		}
 		if _, err := c.WaitFor(ctx, tag, abi.EventTypeNetworkStatusChanged); err != nil {
 			return nil, fmt.Errorf("network did not connect: %w", err)
@@ -152,10 +155,10 @@ func (d *Device) Release(n *Net) error {
 // HTTP channel with the given buffer sizes (multiples of 512), send, wait
 // for CHANNELDATAREADABLE, read the status, every header and the body, and
 // close the channel. Other notifications arriving on n's centre meanwhile
-// are discarded. A non-OKAY status from any call is returned as an error.
+// are left for their own waiters, so several goroutines may share n. A
+// non-OKAY status from any call is returned as an error.
 func (d *Device) HTTP(ctx context.Context, n *Net, req HTTPRequest, rxSize, txSize uint32) (*HTTPResponse, error) {
-	tag := n.nextTag
-	n.nextTag++
+	tag := n.nextTag.Add(1) // distinct from the network's own tag
 	ch, st, err := d.OpenChannel(ChannelConfig{Centre: n.Centre, Tag: tag, Network: n.Handle, Type: abi.ChannelTypeHTTP, RxSize: rxSize, TxSize: txSize})
 	if err != nil {
 		return nil, err
@@ -168,12 +171,9 @@ func (d *Device) HTTP(ctx context.Context, n *Net, req HTTPRequest, rxSize, txSi
 		return nil, fmt.Errorf("mvSendHttpRequest: %s %v", st, err)
 	}
 	for {
-		nt, err := n.Centre.Wait(ctx)
+		nt, err := n.Centre.WaitTag(ctx, tag)
 		if err != nil {
 			return nil, err
-		}
-		if nt.Tag != tag {
-			continue
 		}
 		if nt.EventType == abi.EventTypeChannelNotConnected {
 			r, _ := d.GetChannelClosureReason(ch)

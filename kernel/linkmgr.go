@@ -67,12 +67,20 @@ func (k *Kernel) linkManager() {
 		err = k.readLoop(c)
 		k.log.Debug("link: down", "err", err)
 		k.mu.Lock()
-		if k.conn == c {
+		lost := k.conn == c
+		if lost {
 			k.conn = nil
 			c.Close()
 			k.lostLocked(abi.ClosureReasonConnectionTerminated)
 		}
 		k.mu.Unlock()
+		if !lost {
+			// The kernel took the link down itself (the last network
+			// handle was released): nothing failed, so a later request
+			// reconnects at once.
+			delay = k.opts.ReconnectDelay
+			continue
+		}
 		// A cloud that drops every link right after WELCOME must not make
 		// the device redial in a tight loop: back off as after a failed
 		// dial. Only a link that stayed up a while restarts the backoff.
@@ -127,10 +135,13 @@ func (k *Kernel) connect() (*link.Conn, link.Frame, error) {
 func (k *Kernel) readLoop(c *link.Conn) error {
 	for {
 		f, err := c.Recv()
-		if err != nil {
+		if err != nil && !errors.Is(err, link.ErrMalformed) {
 			return err
 		}
-		if err := k.handleFrame(c, &f); err != nil {
+		if err == nil {
+			err = k.handleFrame(c, &f)
+		}
+		if err != nil {
 			if errors.Is(err, errStale) {
 				return nil
 			}
@@ -147,6 +158,10 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 }
 
 var errStale = errors.New("link replaced")
+
+// maxKeptScratch is the largest encode buffer the kernel keeps between
+// calls.
+const maxKeptScratch = 64 << 10
 
 // errorFlushTimeout bounds the wait for a CONTROL ERROR to be written.
 const errorFlushTimeout = time.Second
@@ -300,7 +315,9 @@ func (k *Kernel) lostLocked(reason abi.ClosureReason) {
 
 // scratchLocked returns a reusable buffer of n bytes.
 func (k *Kernel) scratchLocked(n int) []byte {
-	if cap(k.scratch) < n {
+	if cap(k.scratch) < n || cap(k.scratch) > maxKeptScratch && n <= maxKeptScratch {
+		// Grow to fit; after a large response, shrink back so one big
+		// message does not pin memory for the kernel's lifetime.
 		k.scratch = make([]byte, n)
 	}
 	return k.scratch[:n]

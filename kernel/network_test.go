@@ -2,8 +2,10 @@ package kernel_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/kernel"
 	"github.com/mvnet/mvnet/mem"
 )
 
@@ -280,4 +282,33 @@ func TestGetNetworkStatusStatuses(t *testing.T) {
 	if abi.NetworkStatus(h.u32(out)) != abi.NetworkStatusConnected {
 		t.Fatalf("status %v", abi.NetworkStatus(h.u32(out)))
 	}
+}
+
+// TestRequestAfterReleaseReconnectsAtOnce: releasing the last handle takes
+// the link down deliberately; that is no failure, so a later request must
+// not wait out a reconnect backoff. With an hour-long backoff, only an
+// immediate redial can pass.
+func TestRequestAfterReleaseReconnectsAtOnce(t *testing.T) {
+	h := newHarness(t, func(_ *fakeCloud, o *kernel.Options) {
+		o.ReconnectDelay = time.Hour
+		o.MaxReconnectDelay = time.Hour
+	})
+	c := h.newCentre(7, 8)
+	for round := range 4 {
+		nw, hp := h.requestNetwork(c, uint32(round))
+		h.waitStatus(nw, abi.NetworkStatusConnected)
+		wantStatus(t, "release", h.k.ReleaseNetwork(hp), abi.StatusOkay)
+		eventually(t, "link down after release", func() bool { return !h.k.LinkUp() })
+	}
+}
+
+// TestHandleByValueWiderThan32Bits: on the 64-bit host ABI handles are
+// pointer-sized; a value with high bits set is not a live handle, even if
+// its low 32 bits are.
+func TestHandleByValueWiderThan32Bits(t *testing.T) {
+	h := newHarness(t)
+	_, nw := h.ready()
+	out := h.out(4)
+	wantStatus(t, "live handle", h.call("mvGetNetworkStatus", uint64(nw), uint64(out)), abi.StatusOkay)
+	wantStatus(t, "handle with high bits", h.call("mvGetNetworkStatus", uint64(nw)|1<<32, uint64(out)), abi.StatusInvalidHandle)
 }

@@ -72,7 +72,11 @@ func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 		return abi.StatusInvalidHandle
 	}
 	// spec/abi.md: the send buffer — and for HTTP and MQTT the receive
-	// buffer — is 512-byte aligned and a multiple of 512 bytes.
+	// buffer — is 512-byte aligned and a multiple of 512 bytes. The current
+	// networking guide (seed 002, "Buffers must be sized in multiples of
+	// 512 bytes…") states the rule for every channel type it covers, so
+	// CONFIGFETCH follows it too; only the deprecated OPAQUEBYTES receive
+	// ring is free.
 	ringed := p.ChannelType == abi.ChannelTypeHTTP || p.ChannelType == abi.ChannelTypeMQTT ||
 		p.ChannelType == abi.ChannelTypeConfigFetch
 	if p.SendBuffer%channelBufferUnit != 0 || (ringed && p.ReceiveBuffer%channelBufferUnit != 0) {

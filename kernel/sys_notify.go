@@ -16,7 +16,6 @@ type centre struct {
 	size     uint32
 	slots    uint32
 	next     uint32 // the slot the next record goes into
-	written  []bool // slots this centre has written at least once
 	posted   uint64 // records written
 	overruns uint64 // unconsumed records overwritten (diagnostic only)
 }
@@ -67,7 +66,7 @@ func (k *Kernel) SetupNotifications(setup, handleOut mem.Addr) abi.Status {
 		return abi.StatusParameterFault
 	}
 	slots := s.BufferSize / notificationSize
-	k.centres[h] = &centre{h: h, irq: s.IRQ, buf: s.Buffer, size: s.BufferSize, slots: slots, written: make([]bool, slots)}
+	k.centres[h] = &centre{h: h, irq: s.IRQ, buf: s.Buffer, size: s.BufferSize, slots: slots}
 	return abi.StatusOkay
 }
 
@@ -104,7 +103,7 @@ func (k *Kernel) postLocked(nh, tag uint32, ev abi.EventType) {
 		return
 	}
 	slot := c.buf + mem.Addr(c.next*notificationSize)
-	if c.written[c.next] {
+	if c.posted >= uint64(c.slots) { // the ring has wrapped: this slot holds one of ours
 		var et [4]byte
 		if k.kmem.CopyIn(et[:], slot+8) == nil && binary.LittleEndian.Uint32(et[:]) != uint32(abi.EventTypeNoEvent) {
 			c.overruns++
@@ -118,7 +117,6 @@ func (k *Kernel) postLocked(nh, tag uint32, ev abi.EventType) {
 		k.log.Warn("notification buffer no longer writable", "centre", nh)
 		return
 	}
-	c.written[c.next] = true
 	c.next = (c.next + 1) % c.slots
 	c.posted++
 	k.irq.Pend(c.irq)

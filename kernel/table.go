@@ -54,6 +54,16 @@ type Syscall struct {
 func addr(v uint64) mem.Addr { return mem.Addr(v) }
 func u32(v uint64) uint32    { return uint32(v) }
 
+// hnd converts a handle passed by value. On the 64-bit host ABI handles are
+// pointer-sized; a value that does not fit 32 bits is never a live handle,
+// so it becomes 0 (always invalid) rather than aliasing one by truncation.
+func hnd(v uint64) uint32 {
+	if v > 0xFFFFFFFF {
+		return 0
+	}
+	return uint32(v)
+}
+
 // table is the syscall table: every network-related call of Microvisor's
 // header, in the header's order within each family.
 var table = []Syscall{
@@ -66,28 +76,28 @@ var table = []Syscall{
 
 	{"mvRequestNetwork", "network", func(k *Kernel, a *Args) abi.Status { return k.RequestNetwork(addr(a[0]), addr(a[1])) }, Full, "128 handles; CONNECTING then CONNECTED, each notified"},
 	{"mvReleaseNetwork", "network", func(k *Kernel, a *Args) abi.Status { return k.ReleaseNetwork(addr(a[0])) }, Full, "link goes down with the last handle"},
-	{"mvGetNetworkStatus", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkStatus(u32(a[0]), addr(a[1])) }, Full, ""},
+	{"mvGetNetworkStatus", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkStatus(hnd(a[0]), addr(a[1])) }, Full, ""},
 	{"mvGetNetworkReasons", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkReasons(addr(a[0]), addr(a[1])) }, Partial, "reports USINGNETWORK, NEVERUSEDNETWORKAPI and RTCNOTSET; other reasons never arise"},
 
 	{"mvOpenChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.OpenChannel(addr(a[0]), addr(a[1])) }, Partial, "OPAQUEBYTES and HTTP; MQTT and CONFIGFETCH answer UNAVAILABLE until implemented; version ≠ 1 is PARAMETERFAULT"},
 	{"mvCloseChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.CloseChannel(addr(a[0])) }, Full, "send buffer zeroed and unprotected"},
-	{"mvGetChannelClosureReason", "channels", func(k *Kernel, a *Args) abi.Status { return k.GetChannelClosureReason(u32(a[0]), addr(a[1])) }, Full, ""},
-	{"mvReadChannel", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannel(u32(a[0]), addr(a[1]), addr(a[2])) }, Full, "OPAQUEBYTES only; the cloud echoes"},
-	{"mvReadChannelComplete", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannelComplete(u32(a[0]), u32(a[1])) }, Full, "consumed beyond the unread count is clamped"},
+	{"mvGetChannelClosureReason", "channels", func(k *Kernel, a *Args) abi.Status { return k.GetChannelClosureReason(hnd(a[0]), addr(a[1])) }, Full, ""},
+	{"mvReadChannel", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannel(hnd(a[0]), addr(a[1]), addr(a[2])) }, Full, "OPAQUEBYTES only; the cloud echoes"},
+	{"mvReadChannelComplete", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannelComplete(hnd(a[0]), u32(a[1])) }, Full, "consumed beyond the unread count is clamped"},
 	{"mvWriteChannel", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status {
-		return k.WriteChannel(u32(a[0]), addr(a[1]), u32(a[2]), addr(a[3]))
+		return k.WriteChannel(hnd(a[0]), addr(a[1]), u32(a[2]), addr(a[3]))
 	}, Full, "all or nothing"},
 	{"mvWriteChannelStream", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status {
-		return k.WriteChannelStream(u32(a[0]), addr(a[1]), u32(a[2]), addr(a[3]))
+		return k.WriteChannelStream(hnd(a[0]), addr(a[1]), u32(a[2]), addr(a[3]))
 	}, Full, "partial writes"},
 
-	{"mvSendHttpRequest", "http", func(k *Kernel, a *Args) abi.Status { return k.SendHTTPRequest(u32(a[0]), addr(a[1])) }, Full, "one accepted request per channel; 32 headers"},
-	{"mvReadHttpResponseData", "http", func(k *Kernel, a *Args) abi.Status { return k.ReadHTTPResponseData(u32(a[0]), addr(a[1])) }, Full, ""},
+	{"mvSendHttpRequest", "http", func(k *Kernel, a *Args) abi.Status { return k.SendHTTPRequest(hnd(a[0]), addr(a[1])) }, Full, "one accepted request per channel; 32 headers"},
+	{"mvReadHttpResponseData", "http", func(k *Kernel, a *Args) abi.Status { return k.ReadHTTPResponseData(hnd(a[0]), addr(a[1])) }, Full, ""},
 	{"mvReadHttpResponseHeader", "http", func(k *Kernel, a *Args) abi.Status {
-		return k.ReadHTTPResponseHeader(u32(a[0]), u32(a[1]), addr(a[2]), u32(a[3]))
+		return k.ReadHTTPResponseHeader(hnd(a[0]), u32(a[1]), addr(a[2]), u32(a[3]))
 	}, Full, ""},
 	{"mvReadHttpResponseBody", "http", func(k *Kernel, a *Args) abi.Status {
-		return k.ReadHTTPResponseBody(u32(a[0]), u32(a[1]), addr(a[2]), u32(a[3]))
+		return k.ReadHTTPResponseBody(hnd(a[0]), u32(a[1]), addr(a[2]), u32(a[3]))
 	}, Full, "offset == body_length copies nothing; beyond it is OFFSETINVALID"},
 
 	{"mvServerLoggingInit", "logging", nil, None, "planned"},

@@ -59,3 +59,35 @@ func TestDevicesConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestGoroutinesShareOneNetwork: several goroutines of one device use the
+// same notification centre and network handle at once; each request's
+// notifications reach its own waiter (8 requests in all: Microvisor allows
+// 8 channel opens a second).
+func TestGoroutinesShareOneNetwork(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.newDev(t)
+	const workers, requests = 4, 2
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range requests {
+				want := fmt.Sprintf("worker-%d-%d", i, r)
+				resp, err := v.d.HTTP(v.ctx, v.n, device.HTTPRequest{
+					Method: "GET", URL: e.url("/id?v=" + url.QueryEscape(want)), TimeoutMS: 10000,
+				}, 4096, 1024)
+				if err != nil {
+					t.Errorf("worker %d request %d: %v", i, r, err)
+					return
+				}
+				if string(resp.Body) != want {
+					t.Errorf("worker %d request %d: body %q, want %q", i, r, resp.Body, want)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
