@@ -38,6 +38,17 @@ type Options struct {
 	Logger *slog.Logger
 	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
 	Now func() time.Time
+	// MaxChannelBuffer is the largest receive or send buffer, in bytes, a
+	// device may give a channel. The cloud holds up to that much per
+	// channel and direction (bytes waiting for the device, an HTTP request
+	// being received, an HTTP response read from the server), for at most
+	// 4 channels per device, so it bounds the memory a device can make the
+	// cloud use. A device that opens a channel with a larger buffer has it
+	// closed at once with reason UNEXPECTEDLYTERMINATED (the application
+	// sees MV_EVENT_CHANNELNOTCONNECTED). It must be a multiple of 512
+	// (channel buffers are). Default (0) 1 MiB
+	// (session.DefaultMaxChannelBuffer).
+	MaxChannelBuffer int
 }
 
 // DeviceInfo describes a connected device and its open channels.
@@ -59,6 +70,7 @@ var (
 type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
+	maxBuf int // Options.MaxChannelBuffer
 	http   *httpexec.Executor
 	faults *faults.Injector
 	ready  chan struct{}
@@ -76,18 +88,22 @@ type Server struct {
 
 // New validates o and returns a server that is not started.
 func New(o Options) (*Server, error) {
+	if o.MaxChannelBuffer < 0 || o.MaxChannelBuffer%session.ChannelBufferUnit != 0 {
+		return nil, fmt.Errorf("cloud: MaxChannelBuffer %d is not a positive multiple of %d", o.MaxChannelBuffer, session.ChannelBufferUnit)
+	}
 	h, err := httpexec.New(o.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: HTTP options: %w", err)
 	}
 	s := &Server{
-		log:   o.Logger,
-		now:   o.Now,
-		http:  h,
-		ready: make(chan struct{}),
-		done:  make(chan struct{}),
-		all:   make(map[*session.Session]bool),
-		byID:  make(map[string]*session.Session),
+		log:    o.Logger,
+		now:    o.Now,
+		maxBuf: o.MaxChannelBuffer,
+		http:   h,
+		ready:  make(chan struct{}),
+		done:   make(chan struct{}),
+		all:    make(map[*session.Session]bool),
+		byID:   make(map[string]*session.Session),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -143,11 +159,12 @@ func (s *Server) ServeConn(c net.Conn) error {
 		return ErrNotStarted
 	}
 	sess := session.New(c, session.Config{
-		HTTP:     s.http,
-		Logger:   s.log,
-		Now:      s.now,
-		Faults:   s.faults,
-		Register: s.register,
+		HTTP:             s.http,
+		Logger:           s.log,
+		Now:              s.now,
+		Faults:           s.faults,
+		Register:         s.register,
+		MaxChannelBuffer: s.maxBuf,
 	})
 	s.all[sess] = true
 	s.conns.Add(1)

@@ -298,3 +298,45 @@ func TestFaultLatency(t *testing.T) {
 		t.Fatalf("WELCOME after %v, want at least %v", el, lat)
 	}
 }
+
+func TestMaxChannelBufferOption(t *testing.T) {
+	for _, bad := range []int{-512, 1, 100, 513, 1000} {
+		if _, err := cloud.New(cloud.Options{MaxChannelBuffer: bad}); err == nil || !strings.Contains(err.Error(), "MaxChannelBuffer") {
+			t.Fatalf("MaxChannelBuffer %d: New returned %v", bad, err)
+		}
+	}
+	for _, tt := range []struct {
+		max    int
+		ok, no uint32 // a buffer size accepted and one refused
+	}{
+		{0, 1 << 20, 1<<20 + 512}, // the default, 1 MiB
+		{512, 512, 1024},
+		{4096, 4096, 4608},
+		{8 << 20, 8 << 20, 8<<20 + 512},
+	} {
+		s, err := cloud.New(cloud.Options{MaxChannelBuffer: tt.max})
+		if err != nil {
+			t.Fatalf("MaxChannelBuffer %d: %v", tt.max, err)
+		}
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+		d := connect(t, s, 1)
+		d.Open(1, opaque, tt.ok, tt.ok)
+		d.Open(2, opaque, 512, tt.no)
+		d.Open(3, opaque, tt.no, 512)
+		for _, ch := range []uint32{2, 3} {
+			if f := d.Expect(link.FrameClose); f.Chan != ch || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
+				t.Fatalf("MaxChannelBuffer %d: got %+v, want CLOSE %d UNEXPECTEDLYTERMINATED", tt.max, f, ch)
+			}
+		}
+		d.SyncQuiet()
+		if devs := s.Devices(); len(devs) != 1 || len(devs[0].Channels) != 1 || devs[0].Channels[0].TxSize != tt.ok {
+			t.Fatalf("MaxChannelBuffer %d: Devices() = %+v", tt.max, devs)
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -145,3 +145,47 @@ func TestDeviceSeesFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceBufferOverCloudMaximum: the kernel accepts any multiple of 512,
+// the cloud only up to its MaxChannelBuffer; over it the application sees
+// its channel closed, reason UNEXPECTEDLYTERMINATED, and may open a smaller
+// one.
+func TestDeviceBufferOverCloudMaximum(t *testing.T) {
+	s, err := cloud.New(cloud.Options{MaxChannelBuffer: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	d, err := device.New(device.Options{DeviceID: fakedev.ID(43), Dial: s.Dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	ctx := ctxT(t)
+	n, err := d.Connect(ctx, 51)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, st, err := d.OpenChannel(device.ChannelConfig{Centre: n.Centre, Tag: 1, Network: n.Handle, Type: abi.ChannelTypeHTTP, RxSize: 8192, TxSize: 512})
+	if err != nil || st != abi.StatusOkay {
+		t.Fatalf("open: %v %v", st, err)
+	}
+	if _, err := n.Centre.WaitFor(ctx, 1, abi.EventTypeChannelNotConnected); err != nil {
+		t.Fatal(err)
+	}
+	if r, st := d.GetChannelClosureReason(ch); st != abi.StatusOkay || r != abi.ClosureReasonUnexpectedlyTerminated {
+		t.Fatalf("closure reason %v (%v), want UNEXPECTEDLYTERMINATED", r, st)
+	}
+	d.CloseChannel(ch)
+	ch, st, err = d.OpenChannel(device.ChannelConfig{Centre: n.Centre, Tag: 2, Network: n.Handle, Type: abi.ChannelTypeOpaqueBytes, RxSize: 4096, TxSize: 4096})
+	if err != nil || st != abi.StatusOkay {
+		t.Fatalf("open: %v %v", st, err)
+	}
+	eventually(t, "the channel to reach the cloud", func() bool {
+		devs := s.Devices()
+		return len(devs) == 1 && len(devs[0].Channels) == 1 && devs[0].Channels[0].Chan == ch.Handle
+	})
+}

@@ -16,6 +16,12 @@
 //     (so no CR, LF or NUL), else INVALIDHEADERS. Whitespace around the
 //     value is trimmed. Host and Content-Length headers the application
 //     supplies are dropped: the system supplies them from the URL and body.
+//     Connection-specific headers are dropped too, silently, whatever their
+//     value: Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding,
+//     Upgrade, Trailer, and TE unless it is "trailers". They concern the
+//     cloud's connection to the server, which the application does not
+//     control, and dropping them makes the outcome the same whether ALPN
+//     picks HTTP/1.1 or HTTP/2 (where they are not allowed).
 //
 // # Performing
 //
@@ -38,8 +44,10 @@
 // body. If the encoded response (link.HTTPResponseSize) is larger than the
 // channel's receive buffer, the result is RESPONSETOOLARGE with the status
 // code kept and no headers and no body; at most rxSize+1 body bytes are ever
-// read, so a huge body cannot exhaust memory. A response whose header block
-// exceeds 1 MiB fails with REQUESTFAILED.
+// read, so a huge body cannot exhaust memory. rxSize comes from the device
+// but is bounded by the cloud: package session refuses an OPEN whose
+// buffers exceed its MaxChannelBuffer (1 MiB by default). A response whose
+// header block exceeds 1 MiB fails with REQUESTFAILED.
 package httpexec
 
 import (

@@ -428,3 +428,80 @@ func TestHTTP2(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionHeadersDropped checks that the application's
+// connection-specific headers are dropped, so that the request succeeds and
+// the server sees none of them whether ALPN picks HTTP/1.1 or HTTP/2. Over
+// HTTP/2 Go's transport would otherwise refuse Connection,
+// Transfer-Encoding and Upgrade, and the server a TE other than "trailers".
+func TestConnectionHeadersDropped(t *testing.T) {
+	dropped := []string{
+		"Connection: close",
+		"Connection: keep-alive, Upgrade",
+		"Keep-Alive: timeout=5, max=100",
+		"Proxy-Connection: keep-alive",
+		"Transfer-Encoding: chunked",
+		"Transfer-Encoding: gzip",
+		"Upgrade: websocket",
+		"Upgrade: h2c",
+		"TE: gzip",
+		"TE: trailers, deflate",
+		"Trailer: X-T",
+	}
+	type seen struct {
+		proto string
+		hdr   http.Header
+		te    []string // r.TransferEncoding
+		body  string
+	}
+	for _, h2 := range []bool{false, true} {
+		want := "HTTP/1.1"
+		if h2 {
+			want = "HTTP/2.0"
+		}
+		t.Run(want, func(t *testing.T) {
+			got := make(chan seen, 1)
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got <- seen{r.Proto, r.Header.Clone(), r.TransferEncoding, string(b)}
+				io.WriteString(w, "ok")
+			}))
+			srv.EnableHTTP2 = h2
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			e := trusted(t, srv.Certificate())
+			check := func(t *testing.T, headers []string, wantTE string) {
+				t.Helper()
+				req := &link.HTTPRequest{
+					Method: "POST", URL: srv.URL, TimeoutMS: 5000, Body: []byte("body"),
+					Headers: append(slices.Clone(headers), "X-App: yes"),
+				}
+				resp := do(t, e, req, 4096)
+				wantResult(t, resp, abi.HTTPResultOK)
+				if resp.StatusCode != 200 || string(resp.Body) != "ok" {
+					t.Fatalf("status %d body %q", resp.StatusCode, resp.Body)
+				}
+				s := <-got
+				if s.proto != want {
+					t.Fatalf("server spoke %s, want %s", s.proto, want)
+				}
+				if s.body != "body" || s.hdr.Get("X-App") != "yes" || len(s.te) != 0 {
+					t.Fatalf("server saw body %q, X-App %q, transfer encoding %q", s.body, s.hdr.Get("X-App"), s.te)
+				}
+				for _, name := range []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Trailer"} {
+					if v, ok := s.hdr[name]; ok {
+						t.Fatalf("server saw %s: %q", name, v)
+					}
+				}
+				if te := strings.Join(s.hdr.Values("Te"), ","); te != wantTE {
+					t.Fatalf("server saw TE %q, want %q", te, wantTE)
+				}
+			}
+			for _, h := range dropped {
+				t.Run(h, func(t *testing.T) { check(t, []string{h}, "") })
+			}
+			t.Run("all at once", func(t *testing.T) { check(t, dropped, "") })
+			t.Run("TE: trailers kept", func(t *testing.T) { check(t, []string{"TE: Trailers", "te: trailers"}, "trailers") })
+		})
+	}
+}

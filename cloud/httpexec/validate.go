@@ -38,6 +38,27 @@ var systemHeaders = map[string]bool{
 	"Content-Length": true,
 }
 
+// connectionHeaders describe the connection between the cloud and the
+// server, not the request (RFC 9110 §7.6.1, RFC 9113 §8.2.2), so the
+// application's are dropped like systemHeaders: the cloud's connection is
+// not the application's to control. Left in, they would make the outcome
+// depend on the protocol ALPN picks: over HTTP/1.1 they are sent as given
+// (Connection: close, Upgrade: websocket …), while over HTTP/2 Go's
+// transport refuses Connection, Transfer-Encoding and Upgrade
+// (REQUESTFAILED), quietly drops Keep-Alive and Proxy-Connection, and
+// servers reject a TE other than "trailers". Trailer goes with them: the
+// request never has trailers, and HTTP/1.1 would drop it while HTTP/2 sent
+// it. TE is handled apart (see validate): "trailers" is the one value both
+// protocols carry, and it is kept.
+var connectionHeaders = map[string]bool{
+	"Connection":        true,
+	"Keep-Alive":        true,
+	"Proxy-Connection":  true,
+	"Transfer-Encoding": true,
+	"Upgrade":           true,
+	"Trailer":           true,
+}
+
 // request is a validated device request, ready to perform.
 type request struct {
 	method  string
@@ -49,6 +70,8 @@ type request struct {
 
 // validate checks req in the documented order — scheme, method, timeout,
 // headers — and returns the first failing check's result with a reason.
+// Well-formed headers the application may not set (systemHeaders,
+// connectionHeaders, a TE other than "trailers") are dropped silently.
 func validate(req *link.HTTPRequest) (*request, abi.HTTPResult, error) {
 	u, err := url.Parse(req.URL)
 	if err != nil {
@@ -73,7 +96,15 @@ func validate(req *link.HTTPRequest) (*request, abi.HTTPResult, error) {
 			return nil, abi.HTTPResultInvalidHeaders, fmt.Errorf("header %d: %v", i, err)
 		}
 		name = http.CanonicalHeaderKey(name)
-		if systemHeaders[name] {
+		switch {
+		case systemHeaders[name], connectionHeaders[name]:
+			continue
+		case name == "Te":
+			// Kept only as a single "TE: trailers", the one form HTTP/2
+			// allows; any other value is dropped.
+			if strings.EqualFold(value, "trailers") {
+				h[name] = []string{"trailers"}
+			}
 			continue
 		}
 		h[name] = append(h[name], value)

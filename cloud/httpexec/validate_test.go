@@ -2,6 +2,7 @@ package httpexec
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,6 +89,33 @@ func TestValidateHeaders(t *testing.T) {
 		if got := v.header[k]; len(got) != len(vs) || got[0] != vs[0] || got[len(got)-1] != vs[len(vs)-1] {
 			t.Fatalf("header %s = %q, want %q", k, got, vs)
 		}
+	}
+}
+
+func TestValidateDropsConnectionHeaders(t *testing.T) {
+	r := goodRequest()
+	r.Headers = []string{
+		"Connection: keep-alive, Upgrade", "keep-alive: timeout=5", "Proxy-Connection: close",
+		"Transfer-Encoding: chunked", "upgrade: websocket", "Trailer: X-T", "TE: gzip",
+		"te: Trailers", "TE: trailers", "X-App: yes",
+	}
+	v, res, err := validate(r)
+	if err != nil {
+		t.Fatalf("validate: %v (%v)", err, res)
+	}
+	want := http.Header{"Te": {"trailers"}, "X-App": {"yes"}}
+	if len(v.header) != len(want) || !slices.Equal(v.header["Te"], want["Te"]) || !slices.Equal(v.header["X-App"], want["X-App"]) {
+		t.Fatalf("headers %v, want %v", v.header, want)
+	}
+	// A TE other than "trailers" alone is dropped, not kept empty.
+	r.Headers = []string{"TE: trailers, deflate"}
+	if v, _, err := validate(r); err != nil || len(v.header) != 0 {
+		t.Fatalf("headers %v (err %v), want none", v.header, err)
+	}
+	// Dropped headers must still be well formed.
+	r.Headers = []string{"Connection: a\x00b"}
+	if _, res, _ := validate(r); res != abi.HTTPResultInvalidHeaders {
+		t.Fatalf("malformed Connection header: result %v, want INVALIDHEADERS", res)
 	}
 }
 

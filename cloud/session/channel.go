@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/mvnet/mvnet/abi"
@@ -43,12 +44,8 @@ func (s *Session) handleOpen(f *link.Frame) {
 		return
 	}
 	s.untombLocked(f.Chan)
-	switch t := abi.ChannelType(f.ChanType); {
-	case t == abi.ChannelTypeOpaqueBytes:
-	case t == abi.ChannelTypeHTTP && s.cfg.HTTP != nil:
-	default:
-		// MQTT and CONFIGFETCH are not served yet; unknown types never.
-		s.log.Debug("OPEN refused", "chan", f.Chan, "type", f.ChanType)
+	if rule := s.openRuleLocked(f); rule != "" {
+		s.log.Debug("OPEN refused", "chan", f.Chan, "type", f.ChanType, "rx", f.RxSize, "tx", f.TxSize, "rule", rule)
 		s.tombLocked(f.Chan)
 		s.send(link.Frame{Type: link.FrameClose, Chan: f.Chan, Reason: uint8(abi.ClosureReasonUnexpectedlyTerminated)})
 		return
@@ -64,6 +61,33 @@ func (s *Session) handleOpen(f *link.Frame) {
 		fromDevice: link.NewWindow(int(f.TxSize)),
 	}
 	s.log.Debug("channel opened", "chan", f.Chan, "type", f.ChanType, "rx", f.RxSize, "tx", f.TxSize)
+}
+
+// openRuleLocked returns the rule an OPEN breaks (see the package doc), or
+// "" if the channel may open.
+func (s *Session) openRuleLocked(f *link.Frame) string {
+	t := abi.ChannelType(f.ChanType)
+	switch {
+	case t == abi.ChannelTypeOpaqueBytes:
+	case t == abi.ChannelTypeHTTP && s.cfg.HTTP != nil:
+	default:
+		// MQTT and CONFIGFETCH are not served yet; unknown types never.
+		return "channel type not served"
+	}
+	ringed := t == abi.ChannelTypeHTTP || t == abi.ChannelTypeMQTT || t == abi.ChannelTypeConfigFetch
+	switch {
+	case f.RxSize == 0 || f.TxSize == 0:
+		return "buffer sizes must not be 0"
+	case f.TxSize%ChannelBufferUnit != 0:
+		return fmt.Sprintf("send buffer size must be a multiple of %d", ChannelBufferUnit)
+	case ringed && f.RxSize%ChannelBufferUnit != 0:
+		return fmt.Sprintf("receive buffer size must be a multiple of %d on %v channels", ChannelBufferUnit, t)
+	case uint64(f.RxSize) > uint64(s.cfg.MaxChannelBuffer) || uint64(f.TxSize) > uint64(s.cfg.MaxChannelBuffer):
+		return fmt.Sprintf("buffer sizes must be at most %d bytes (MaxChannelBuffer)", s.cfg.MaxChannelBuffer)
+	case len(s.chans) >= MaxChannels:
+		return fmt.Sprintf("at most %d channels open at once", MaxChannels)
+	}
+	return ""
 }
 
 func (s *Session) handleData(f *link.Frame) error {

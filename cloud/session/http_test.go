@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mvnet/mvnet/abi"
@@ -186,5 +187,65 @@ func TestLinkLossCancelsInFlightRequest(t *testing.T) {
 	waitFor(t, cancelled, "the server to see the request cancelled")
 	if err := r.wait(t); err != nil {
 		t.Fatalf("Run returned %v", err)
+	}
+}
+
+// TestAtMostFourRequestsInFlight: one request per HTTP channel and at most
+// four channels bound the requests a device has in flight.
+func TestAtMostFourRequestsInFlight(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	entered := make(chan struct{}, 8)
+	release := make(chan struct{})
+	r, srv := httpSetup(t, func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+		}()
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-req.Context().Done():
+			abort()
+		}
+	})
+	d := r.dev
+	for ch := uint32(1); ch <= 4; ch++ {
+		d.Open(ch, httpCh, 512, 512)
+		d.SendHTTP(ch, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000}, 512)
+		d.Expect(link.FrameCredit)
+	}
+	for range 4 {
+		waitFor(t, entered, "four requests to reach the server")
+	}
+	// A fifth channel is refused, so no fifth request can start (and a
+	// second request on an open channel closes it: TestHTTPEndToEnd).
+	d.Open(5, httpCh, 512, 512)
+	if f := d.Expect(link.FrameClose); f.Chan != 5 || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
+		t.Fatalf("got %+v", f)
+	}
+	d.SendHTTP(5, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000}, 512) // crossed the CLOSE: ignored
+	d.SyncQuiet()
+	close(release)
+	// The responses come in any order, each in one DATA frame.
+	got := map[uint32]bool{}
+	for range 4 {
+		f := d.Expect(link.FrameData)
+		resp, n, err := link.ParseHTTPResponse(f.Payload)
+		if err != nil || n != len(f.Payload) || resp.Result != uint32(abi.HTTPResultOK) || got[f.Chan] {
+			t.Fatalf("channel %d: response %+v, %v", f.Chan, resp, err)
+		}
+		got[f.Chan] = true
+	}
+	d.SyncQuiet()
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 4 {
+		t.Fatalf("at most %d requests in flight, want 4", most)
 	}
 }

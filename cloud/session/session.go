@@ -14,6 +14,31 @@
 // CONTROL ERROR, whose text names the problem. Frames for a channel the
 // cloud has just closed are ignored (they crossed the CLOSE on the wire); a
 // CLOSE for an unknown channel is ignored too.
+//
+// # Opening channels
+//
+// The cloud does not take the device's word for a channel's buffers: an
+// OPEN is refused — answered with CLOSE, reason UNEXPECTEDLYTERMINATED, and
+// a debug log naming the rule — when its type is not served (MQTT and
+// CONFIGFETCH are not yet, HTTP only with Config.HTTP), when either buffer
+// size is 0, when the send buffer (and on HTTP, MQTT and CONFIGFETCH
+// channels the receive buffer) is not a multiple of 512 bytes, when either
+// is over Config.MaxChannelBuffer, or when MaxChannels are already open. A
+// device's kernel enforces the same rules in mvOpenChannel (all but the
+// maximum, which is the cloud's own), so only a buggy or hostile device, or
+// an application asking for buffers over the cloud's maximum, sees this.
+// An OPEN for a handle that is already open closes that channel.
+//
+// These rules bound what a device can make the cloud hold. The device may
+// send at most its send buffer's size of DATA before the cloud grants
+// credit back, and on an echo channel the cloud grants back only bytes it
+// has echoed, so the bytes waiting for the device's receive buffer never
+// exceed the send buffer's size; a device that sends beyond its credit
+// breaks the protocol and loses the link. An HTTP request likewise never
+// exceeds the send buffer, and a response is read only up to the receive
+// buffer's size. One request per HTTP channel and MaxChannels channels mean
+// at most MaxChannels requests in flight per link (a request on a channel
+// the device has closed is cancelled at once).
 package session
 
 import (
@@ -60,7 +85,26 @@ type Config struct {
 	Register func(deviceID string, s *Session) (unregister func(), err error)
 	// HelloTimeout bounds the wait for HELLO. Default 10 s.
 	HelloTimeout time.Duration
+	// MaxChannelBuffer is the largest receive or send buffer, in bytes, a
+	// device may declare in OPEN; a larger one gets the channel closed with
+	// UNEXPECTEDLYTERMINATED. It bounds what the cloud holds per channel:
+	// the bytes waiting for the device, an HTTP request being received, an
+	// HTTP response body read. Default (0 or less) DefaultMaxChannelBuffer.
+	MaxChannelBuffer int
 }
+
+// Limits on the channels a device opens; see handleOpen.
+const (
+	// DefaultMaxChannelBuffer is Config.MaxChannelBuffer's default: 1 MiB.
+	DefaultMaxChannelBuffer = 1 << 20
+	// MaxChannels is how many channels a device may have open at once
+	// (spec/abi.md: "4 open at once").
+	MaxChannels = 4
+	// ChannelBufferUnit is what send buffers, and for HTTP, MQTT and
+	// CONFIGFETCH channels receive buffers too, are multiples of
+	// (spec/abi.md: "multiples of 512 bytes").
+	ChannelBufferUnit = 512
+)
 
 // ErrRefused is returned by Run when Register refused the device.
 var ErrRefused = errors.New("session: device refused")
@@ -104,6 +148,9 @@ func New(c net.Conn, cfg Config) *Session {
 	}
 	if cfg.HelloTimeout <= 0 {
 		cfg.HelloTimeout = 10 * time.Second
+	}
+	if cfg.MaxChannelBuffer <= 0 {
+		cfg.MaxChannelBuffer = DefaultMaxChannelBuffer
 	}
 	s := &Session{
 		conn:  link.NewConn(c),

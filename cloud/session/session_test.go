@@ -1,14 +1,19 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/link"
@@ -175,53 +180,64 @@ func TestEchoWithBackpressure(t *testing.T) {
 	r := hello(t, session.Config{})
 	d := r.dev
 	const ch = 0x1234
-	d.Open(ch, opaque, 8, 16) // cloud may send 8, device may send 16
-	in := []byte("0123456789abcdef")
-	d.Data(ch, in[:10])
-	d.Data(ch, in[10:])
+	d.Open(ch, opaque, 512, 1024) // cloud may send 512, device may send 1024
+	in := make([]byte, 1536)
+	for i := range in {
+		in[i] = byte(i * 7)
+	}
+	d.Data(ch, in[:600])
+	d.Data(ch, in[600:1024])
 	// The cloud echoes what the device's ring has room for and grants
 	// that much credit back; the rest waits in the cloud.
 	got := d.Sync()
-	if len(got) != 2 || got[0].Type != link.FrameData || string(got[0].Payload) != "01234567" ||
-		got[1].Type != link.FrameCredit || got[1].Credit != 8 {
+	if len(got) != 2 || got[0].Type != link.FrameData || !bytes.Equal(got[0].Payload, in[:512]) ||
+		got[1].Type != link.FrameCredit || got[1].Credit != 512 {
 		t.Fatalf("frames %+v", got)
 	}
-	// The device may send 8 more; the cloud cannot echo them yet.
-	d.Data(ch, []byte("ABCDEFGH"))
+	// The device may send 512 more; the cloud cannot echo them yet.
+	d.Data(ch, in[1024:])
 	d.SyncQuiet()
-	if info := r.sess.Info(); len(info.Channels) != 1 || info.Channels[0] != (session.ChannelInfo{Chan: ch, Type: opaque, RxSize: 8, TxSize: 16}) {
+	if info := r.sess.Info(); len(info.Channels) != 1 || info.Channels[0] != (session.ChannelInfo{Chan: ch, Type: opaque, RxSize: 512, TxSize: 1024}) {
 		t.Fatalf("Info %+v", info)
 	}
 	// The device reads gradually: each CREDIT lets that much more out,
 	// and the cloud grants the echoed bytes back.
 	echoed := append([]byte(nil), got[0].Payload...)
-	for len(echoed) < 24 {
-		d.Credit(ch, 3)
+	for len(echoed) < len(in) {
+		d.Credit(ch, 200)
 		got := d.Sync()
-		n := min(3, 24-len(echoed))
+		n := min(200, len(in)-len(echoed))
 		if len(got) != 2 || got[0].Type != link.FrameData || len(got[0].Payload) != n ||
 			got[1].Type != link.FrameCredit || got[1].Credit != uint32(n) {
-			t.Fatalf("after CREDIT 3 with %d echoed: frames %+v", len(echoed), got)
+			t.Fatalf("after CREDIT 200 with %d echoed: frames %+v", len(echoed), got)
 		}
 		echoed = append(echoed, got[0].Payload...)
 	}
-	if want := "0123456789abcdefABCDEFGH"; string(echoed) != want {
-		t.Fatalf("echoed %q, want %q", echoed, want)
+	if !bytes.Equal(echoed, in) {
+		t.Fatal("echoed bytes differ from those sent")
 	}
 }
 
-func TestDeviceThatNeverReadsRunsOutOfCredit(t *testing.T) {
+// TestEchoBufferBoundedBySendWindow shows what bounds the bytes an echo
+// channel holds for a device that never reads: the device may send only
+// its send buffer's worth before credit comes back, and the cloud grants
+// back only what it has echoed, so the cloud never holds more than TxSize;
+// a device that sends beyond its credit is cut off.
+func TestEchoBufferBoundedBySendWindow(t *testing.T) {
 	r := hello(t, session.Config{})
 	d := r.dev
-	const ch = 9
-	d.Open(ch, opaque, 4, 8)
-	d.Data(ch, []byte("12345678"))
-	if got := d.Sync(); len(got) != 2 || string(got[0].Payload) != "1234" || got[1].Credit != 4 {
+	const ch, rx, tx = 9, 512, 4096
+	d.Open(ch, opaque, rx, tx)
+	d.Data(ch, make([]byte, tx)) // the whole window at once
+	if got := d.Sync(); len(got) != 2 || len(got[0].Payload) != rx || got[1].Credit != rx {
 		t.Fatalf("frames %+v", got)
 	}
-	d.Data(ch, []byte("abcd")) // held: the device's ring is full
+	d.Data(ch, make([]byte, rx)) // the credit that came back; the device's ring is full
 	d.SyncQuiet()
-	// The device has no credit left: sending is a protocol error.
+	if n := r.sess.Pending(ch); n != tx {
+		t.Fatalf("cloud holds %d bytes, want %d (the send window)", n, tx)
+	}
+	// The device has no credit left: one more byte is a protocol error.
 	d.Data(ch, []byte("x"))
 	wantProtocolError(t, r, "credit")
 }
@@ -367,5 +383,162 @@ func TestLatencyKeepsOrder(t *testing.T) {
 	}
 	if f := r.dev.Expect(link.FrameClose); f.Chan != 2 {
 		t.Fatalf("got %+v", f)
+	}
+}
+
+// logBuf collects a session's log for tests.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuf) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// wantRefused expects the cloud to answer OPEN for ch with CLOSE
+// UNEXPECTEDLYTERMINATED, to ignore DATA that crossed it, and to keep the
+// link up.
+func wantRefused(t *testing.T, r *run, ch uint32) {
+	t.Helper()
+	f := r.dev.Expect(link.FrameClose)
+	if f.Chan != ch || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
+		t.Fatalf("got %+v, want CLOSE %#x UNEXPECTEDLYTERMINATED", f, ch)
+	}
+	r.dev.Data(ch, []byte("late"))
+	r.dev.SyncQuiet()
+	for _, c := range r.sess.Info().Channels {
+		if c.Chan == ch {
+			t.Fatalf("refused channel %#x is open: %+v", ch, c)
+		}
+	}
+}
+
+func TestOpenRules(t *testing.T) {
+	const MiB = 1 << 20
+	tests := []struct {
+		name   string
+		max    int // Config.MaxChannelBuffer
+		typ    uint8
+		rx, tx uint32
+		rule   string // "" if the OPEN is accepted
+	}{
+		{"opaque rx 0", 0, opaque, 0, 512, "must not be 0"},
+		{"opaque tx 0", 0, opaque, 512, 0, "must not be 0"},
+		{"HTTP rx 0", 0, httpCh, 0, 512, "must not be 0"},
+		{"tx 100", 0, opaque, 512, 100, "send buffer size must be a multiple of 512"},
+		{"tx 1000", 0, httpCh, 512, 1000, "send buffer size must be a multiple of 512"},
+		{"HTTP rx 700", 0, httpCh, 700, 512, "receive buffer size must be a multiple of 512"},
+		{"opaque rx 700", 0, opaque, 700, 512, ""}, // only HTTP/MQTT receive buffers are in units
+		{"opaque rx 1", 0, opaque, 1, 512, ""},
+		{"default max", 0, httpCh, MiB, MiB, ""},
+		{"rx over default max", 0, httpCh, MiB + 512, 512, "at most 1048576 bytes"},
+		{"tx over default max", 0, opaque, 512, MiB + 512, "at most 1048576 bytes"},
+		{"tx 1 GiB", 0, opaque, 512, 1 << 30, "at most"},
+		{"rx 4 GiB-1", 0, opaque, 1<<32 - 1, 512, "at most"},
+		{"HTTP rx 4 GiB-512", 0, httpCh, 1<<32 - 512, 512, "at most"},
+		{"custom max", 4096, httpCh, 4096, 4096, ""},
+		{"over custom max", 4096, httpCh, 4096 + 512, 512, "at most 4096 bytes"},
+		{"MQTT", 0, uint8(abi.ChannelTypeMQTT), 512, 512, "type not served"},
+	}
+	e, err := httpexec.New(httpexec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log logBuf
+			r := hello(t, session.Config{HTTP: e, Logger: log.logger(), MaxChannelBuffer: tt.max})
+			r.dev.Open(5, tt.typ, tt.rx, tt.tx)
+			if tt.rule == "" {
+				r.dev.SyncQuiet()
+				info := r.sess.Info()
+				if want := (session.ChannelInfo{Chan: 5, Type: tt.typ, RxSize: tt.rx, TxSize: tt.tx}); len(info.Channels) != 1 || info.Channels[0] != want {
+					t.Fatalf("Info %+v, want %+v", info.Channels, want)
+				}
+				return
+			}
+			wantRefused(t, r, 5)
+			if l := log.String(); !strings.Contains(l, "OPEN refused") || !strings.Contains(l, tt.rule) {
+				t.Fatalf("log does not name the rule %q:\n%s", tt.rule, l)
+			}
+			// The refusal costs the device that channel only.
+			r.dev.Open(6, opaque, 512, 512)
+			r.dev.Data(6, []byte("hi"))
+			if got := r.dev.Sync(); len(got) != 2 || string(got[0].Payload) != "hi" {
+				t.Fatalf("frames %+v", got)
+			}
+		})
+	}
+}
+
+func TestAtMostFourChannels(t *testing.T) {
+	var log logBuf
+	r := hello(t, session.Config{Logger: log.logger()})
+	d := r.dev
+	// What a review's raw client did: eight channels at once. Four open.
+	for ch := uint32(1); ch <= 8; ch++ {
+		d.Open(ch, opaque, 512, 512)
+	}
+	for ch := uint32(5); ch <= 8; ch++ {
+		f := d.Expect(link.FrameClose)
+		if f.Chan != ch || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
+			t.Fatalf("got %+v, want CLOSE %d UNEXPECTEDLYTERMINATED", f, ch)
+		}
+	}
+	d.SyncQuiet()
+	if n := len(r.sess.Info().Channels); n != session.MaxChannels {
+		t.Fatalf("%d channels open, want %d", n, session.MaxChannels)
+	}
+	if l := log.String(); !strings.Contains(l, "at most 4 channels open at once") {
+		t.Fatalf("log does not name the rule:\n%s", l)
+	}
+	d.Open(9, opaque, 512, 512)
+	wantRefused(t, r, 9)
+	// Every way a channel goes away frees its place: the device closes one,
+	// the cloud closes one, the device re-opens a handle (which closes it).
+	d.Close(1, uint8(abi.ClosureReasonClosedByApplication))
+	d.Open(5, opaque, 512, 512)
+	d.SyncQuiet()
+	if err := r.sess.CloseChannel(2, abi.ClosureReasonChannelClosedByServer); err != nil {
+		t.Fatal(err)
+	}
+	d.Expect(link.FrameClose)
+	d.Open(6, opaque, 512, 512)
+	d.SyncQuiet()
+	d.Open(3, opaque, 512, 512) // already open: closed
+	if f := d.Expect(link.FrameClose); f.Chan != 3 {
+		t.Fatalf("got %+v", f)
+	}
+	d.Open(7, opaque, 512, 512)
+	d.SyncQuiet()
+	var open []uint32
+	for _, c := range r.sess.Info().Channels {
+		open = append(open, c.Chan)
+	}
+	if !slices.Equal(open, []uint32{4, 5, 6, 7}) {
+		t.Fatalf("open channels %v, want [4 5 6 7]", open)
+	}
+	d.Open(8, opaque, 512, 512)
+	wantRefused(t, r, 8)
+	// They all still work.
+	for _, ch := range open {
+		d.Data(ch, []byte{byte(ch)})
+		if got := d.Sync(); len(got) != 2 || got[0].Chan != ch || got[0].Payload[0] != byte(ch) {
+			t.Fatalf("channel %d: frames %+v", ch, got)
+		}
 	}
 }
