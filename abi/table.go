@@ -8,8 +8,8 @@ import "strings"
 // together, and its members in value order.
 //
 // The table below is the single source of the ABI's enum names and values.
-// enums_gen.go and docs/abi.md are rendered from it (go generate ./abi), and
-// so, later, is the C header.
+// enums_gen.go, docs/abi.md and the C header csdk/include/mv_syscalls.h
+// are rendered from it (go generate ./abi).
 type EnumType struct {
 	CName    string // C enum tag, e.g. "MvStatus"
 	GoName   string // Go type name, e.g. "Status"
