@@ -3,6 +3,8 @@ package kernel
 import (
 	"os"
 	"testing"
+
+	"github.com/mvnet/mvnet/abi"
 )
 
 // The docs table is generated from the syscall table; keep it current with
@@ -40,5 +42,25 @@ func TestCallRejectsUnknownAndUnimplemented(t *testing.T) {
 	}
 	if _, err := k.Call("mvGetMicroseconds", 1, 2, 3, 4, 5); err == nil {
 		t.Error("too many arguments accepted")
+	}
+}
+
+// The kernel's table lists exactly the network calls of Microvisor's header
+// (abi's call table, from which mv_syscalls.h is generated).
+func TestTableMatchesHeaderNetworkCalls(t *testing.T) {
+	want := map[string]bool{}
+	for _, c := range abi.Calls() {
+		if c.Network {
+			want[c.Name] = true
+		}
+	}
+	for _, s := range Syscalls() {
+		if !want[s.Name] {
+			t.Errorf("%s is in the kernel table but is not a network call of the header", s.Name)
+		}
+		delete(want, s.Name)
+	}
+	for name := range want {
+		t.Errorf("%s is a network call of the header but missing from the kernel table", name)
 	}
 }
