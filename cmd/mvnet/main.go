@@ -2,6 +2,7 @@
 // device kernel and a cloud that performs its requests.
 //
 //	mvnet demo            run the whole HTTPS flow against a local server
+//	mvnet run -- ./app    run a C application built with the C SDK, with a transcript
 //	mvnet syscalls        print the system call support table
 package main
 
@@ -38,6 +39,6 @@ system call, status and notification.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newSyscallsCmd())
+	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd())
 	return root
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mvnet/mvnet/internal/runner"
+	"github.com/mvnet/mvnet/kernel"
+)
+
+func newRunCmd() *cobra.Command {
+	var o runner.Options
+	cmd := &cobra.Command{
+		Use:   "run [flags] -- ./app [args]",
+		Short: "Run a C application built against mvnet's C SDK and print a transcript",
+		Long: `Run a Microvisor application built for the host with mvnet's C SDK
+(libmvnet), with an embedded cloud behind it, and print a readable transcript
+of every system call, notification and interrupt on stderr while the
+application's own output goes to stdout.
+
+The flags set the SDK's environment variables for the application:
+--device-id (MVNET_DEVICE_ID), --ca-file (MVNET_CA_FILE), --resolve
+(MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); the trace
+(MVNET_TRACE) goes to a temporary file unless --trace keeps it.
+
+mvnet exits with the application's exit status.`,
+		Example: `  make -C csdk && make -C examples/c/http-get
+  mvnet run -- examples/c/http-get/http-get https://example.com/
+  mvnet run --allow 127.0.0.0/8 --resolve api.test:8443:127.0.0.1 --ca-file ca.pem \
+      --trace trace.jsonl -- ./app`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 0 {
+				return fmt.Errorf("put the application after --: mvnet run [flags] -- %s", args[0])
+			}
+			if o.DeviceID != "" {
+				if err := kernel.ValidateDeviceID(o.DeviceID); err != nil {
+					return fmt.Errorf("--device-id: %w", err)
+				}
+			}
+			for _, a := range o.Allow {
+				if _, err := netip.ParsePrefix(a); err != nil {
+					if _, err2 := netip.ParseAddr(a); err2 != nil {
+						return fmt.Errorf("--allow %q: want a CIDR prefix such as 127.0.0.0/8", a)
+					}
+				}
+			}
+			for _, f := range o.CAFiles {
+				if _, err := os.Stat(f); err != nil {
+					return fmt.Errorf("--ca-file: %w", err)
+				}
+			}
+			o.App, o.Args = args[0], args[1:]
+			o.Stdin, o.Stdout, o.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			o.Transcript = cmd.ErrOrStderr()
+			err := runner.Run(cmd.Context(), o)
+			var exit *runner.ExitError
+			if errors.As(err, &exit) {
+				os.Exit(exit.Code)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DeviceID, "device-id", "", "device ID (UV + 32 hex digits); default random")
+	f.StringArrayVar(&o.CAFiles, "ca-file", nil, "PEM file of extra roots the cloud trusts (repeatable)")
+	f.StringArrayVar(&o.Resolve, "resolve", nil, "map host:port to an address for the cloud, like curl (repeatable)")
+	f.StringArrayVar(&o.Allow, "allow", nil, "private/loopback prefix the cloud may reach (CIDR; repeatable)")
+	f.StringVar(&o.Log, "log", "", "library diagnostics: LEVEL or LEVEL:FILE (debug, info, warn, error, off)")
+	f.StringVar(&o.TracePath, "trace", "", "keep the JSON trace in this file")
+	f.BoolVar(&o.JSON, "json", false, "print the raw JSON trace lines instead of the transcript")
+	return cmd
+}

@@ -1,0 +1,240 @@
+// Package runner runs a C application built against mvnet's C SDK (`mvnet
+// run -- ./app`): it sets the SDK's environment variables from options,
+// passes the application's standard streams through, follows the trace the
+// library writes (MVNET_TRACE) and prints it as a readable transcript, and
+// reports the application's exit status.
+package runner
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Options configure one run.
+type Options struct {
+	App  string   // the application to run
+	Args []string // its arguments
+
+	DeviceID string   // MVNET_DEVICE_ID
+	CAFiles  []string // concatenated into MVNET_CA_FILE
+	Resolve  []string // MVNET_RESOLVE
+	Allow    []string // MVNET_ALLOW
+	Log      string   // MVNET_LOG
+
+	// TracePath keeps the raw JSON trace there; "" uses a temporary file.
+	TracePath string
+	// JSON prints the raw trace lines instead of the readable transcript.
+	JSON bool
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer // the application's streams
+	Transcript     io.Writer // where the transcript goes
+}
+
+// ExitError reports an application that ended with a non-zero status.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("the application exited with status %d", e.Code)
+}
+
+// Run runs the application until it exits or ctx ends.
+func Run(ctx context.Context, o Options) error {
+	if o.App == "" {
+		return errors.New("no application given: mvnet run [flags] -- ./app [args]")
+	}
+	path, err := exec.LookPath(o.App)
+	if err != nil {
+		return fmt.Errorf("application %q: %w", o.App, err)
+	}
+	dir, err := os.MkdirTemp("", "mvnet-run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	trace := o.TracePath
+	if trace == "" {
+		trace = filepath.Join(dir, "trace.jsonl")
+	}
+	if err := os.WriteFile(trace, nil, 0o644); err != nil {
+		return fmt.Errorf("trace file: %w", err)
+	}
+	env := append(os.Environ(), "MVNET_TRACE="+trace)
+	add := func(name, v string) {
+		if v != "" {
+			env = append(env, name+"="+v)
+		}
+	}
+	add("MVNET_DEVICE_ID", o.DeviceID)
+	add("MVNET_RESOLVE", strings.Join(o.Resolve, ","))
+	add("MVNET_ALLOW", strings.Join(o.Allow, ","))
+	add("MVNET_LOG", o.Log)
+	if len(o.CAFiles) > 0 {
+		bundle := filepath.Join(dir, "ca.pem")
+		if err := concat(bundle, o.CAFiles); err != nil {
+			return err
+		}
+		add("MVNET_CA_FILE", bundle)
+	}
+
+	cmd := exec.CommandContext(ctx, path, o.Args...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", o.App, err)
+	}
+	done := make(chan struct{})
+	followed := make(chan error, 1)
+	go func() { followed <- follow(trace, o.Transcript, o.JSON, done) }()
+	waitErr := cmd.Wait()
+	close(done)
+	if err := <-followed; err != nil {
+		return fmt.Errorf("reading the trace: %w", err)
+	}
+	var exit *exec.ExitError
+	if errors.As(waitErr, &exit) {
+		if exit.ExitCode() < 0 {
+			return fmt.Errorf("the application was killed: %v", exit)
+		}
+		return &ExitError{Code: exit.ExitCode()}
+	}
+	return waitErr
+}
+
+func concat(dst string, files []string) error {
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("CA file: %w", err)
+		}
+		all = append(append(all, b...), '\n')
+	}
+	return os.WriteFile(dst, all, 0o600)
+}
+
+// follow prints the trace as it grows, until done is closed and the file is
+// drained.
+func follow(path string, out io.Writer, raw bool, done <-chan struct{}) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	var partial string
+	finished := false
+	for {
+		line, err := r.ReadString('\n')
+		partial += line
+		if err == nil {
+			print(out, strings.TrimRight(partial, "\n"), raw)
+			partial = ""
+			continue
+		}
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+		if finished {
+			if partial != "" {
+				print(out, partial, raw)
+			}
+			return nil
+		}
+		select {
+		case <-done:
+			finished = true // one more pass drains what the exit left
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func print(out io.Writer, line string, raw bool) {
+	if out == nil || line == "" {
+		return
+	}
+	if raw {
+		fmt.Fprintln(out, line)
+		return
+	}
+	fmt.Fprintln(out, Format(line))
+}
+
+// Format renders one trace line readably; a line that is not a trace
+// object is returned as it is.
+func Format(line string) string {
+	var e map[string]any
+	if err := json.Unmarshal([]byte(line), &e); err != nil {
+		return line
+	}
+	t := fmt.Sprintf("%9.3f ms", num(e["t"])/1000)
+	switch e["kind"] {
+	case "start":
+		return fmt.Sprintf("%s  device %v started (pid %v, restarts %v)", t, e["device"], e["pid"], e["restarts"])
+	case "syscall":
+		s := fmt.Sprintf("%s  %s(%s) → %v", t, e["call"], fields(e["args"]), e["status"])
+		if out := fields(e["out"]); out != "" {
+			s += "  " + out
+		}
+		if note, ok := e["note"].(string); ok {
+			s += "  (" + note + ")"
+		}
+		return s
+	case "notification":
+		return fmt.Sprintf("%s  ⚡ %v tag=%v (IRQ %v, slot %v)", t, e["event"], e["tag"], e["irq"], e["slot"])
+	case "interrupt":
+		if u, _ := e["unhandled"].(bool); u {
+			return fmt.Sprintf("%s  ↳ IRQ %v: no %v in the application", t, e["irq"], e["handler"])
+		}
+		return fmt.Sprintf("%s  ↳ %v", t, e["handler"])
+	case "exit":
+		return fmt.Sprintf("%s  exit %v", t, e["status"])
+	default:
+		delete(e, "t")
+		kind := e["kind"]
+		delete(e, "kind")
+		return fmt.Sprintf("%s  %v %s", t, kind, fields(e))
+	}
+}
+
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
+}
+
+// fields renders a JSON object as "k=v k=v" in key order.
+func fields(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		val := m[k]
+		switch x := val.(type) {
+		case string:
+			parts = append(parts, k+"="+x)
+		case float64:
+			parts = append(parts, fmt.Sprintf("%s=%v", k, x))
+		default:
+			b, _ := json.Marshal(x)
+			parts = append(parts, k+"="+string(b))
+		}
+	}
+	return strings.Join(parts, " ")
+}
