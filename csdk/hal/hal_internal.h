@@ -1,0 +1,48 @@
+/*
+ * hal_internal.h — internal helpers shared by the HAL stand-in sources.
+ */
+#ifndef MVNET_HAL_INTERNAL_H
+#define MVNET_HAL_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A thread may be cancelled (osThreadTerminate). HAL calls that hold a lock
+ * or a half-updated handle while they trace or write turn cancellation off
+ * for that stretch, so a cancelled caller cannot leave them stuck. */
+static inline int mvnet_hal_nocancel(void) {
+  int old = 0;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+  return old;
+}
+
+static inline void mvnet_hal_restore_cancel(int old) {
+  pthread_setcancelstate(old, NULL);
+}
+
+/* The instance of the HAL data object `name` (own: this file's definition)
+ * that the application sees. They differ when these sources are inside a
+ * shared library linked with -Bsymbolic (as Go's c-shared libmvnet is) and
+ * the executable refers to the object: the executable then has its own copy
+ * (a copy relocation) while the library's code would bind to the library's.
+ * Every access to GPIOx, USARTx, SystemCoreClock and the uwTick variables
+ * goes through the pointer this returns, resolved once. */
+void *mvnet_hal_canonical(const char *name, void *own);
+
+/* Nanoseconds since the process started (the HAL's tick base), from
+ * CLOCK_MONOTONIC. Also read by the RTOS stand-in so that HAL_GetTick() and
+ * osKernelGetTickCount() count from the same instant. */
+uint64_t mvnet_hal_uptime_ns(void);
+
+/* Sleeps until `ms` milliseconds have passed, resuming after signals. */
+void mvnet_hal_sleep_ms(uint32_t ms);
+
+/* Writes `n` bytes of `src` into `dst` (capacity `cap`, cap > 0) as the body
+ * of a JSON string (quotes, backslashes and control bytes escaped, bytes
+ * >= 0x80 as \u00XX so the line stays valid UTF-8). Stops early rather than
+ * overflow; always NUL-terminates. Returns the number of source bytes
+ * consumed. */
+size_t mvnet_hal_json_escape(char *dst, size_t cap, const uint8_t *src, size_t n);
+
+#endif /* MVNET_HAL_INTERNAL_H */

@@ -1,0 +1,69 @@
+//go:build ignore
+
+/*
+ * hal_rcc.c — the core clock variable and the RCC frequency getters.
+ *
+ * Every bus reports MVNET_HAL_CLOCK_HZ (160 MHz). Nothing is configured:
+ * the clock-enable macros in stm32u5xx_hal_rcc.h are no-ops.
+ *
+ * (The //go:build line keeps the Go tool from treating this C file as part of
+ * the Go package in this directory; C compilers see a comment.)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+
+#include "stm32u5xx_hal.h"
+#include "hal_internal.h"
+
+uint32_t SystemCoreClock = MVNET_HAL_CLOCK_HZ;
+
+static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+static uint32_t *clock_var;
+
+static void find_clock(void) {
+  clock_var = mvnet_hal_canonical("SystemCoreClock", &SystemCoreClock);
+}
+
+/* SystemCoreClock as the application sees it (hal_symbols.c). */
+static uint32_t *core_clock(void) {
+  pthread_once(&clock_once, find_clock);
+  return clock_var;
+}
+
+/* Microvisor applications define this to ask Microvisor for HCLK
+ * (mvGetHClk); ST's non-secure SystemCoreClockUpdate calls it. Weak here, so
+ * an application that does not define it still links. */
+extern uint32_t SECURE_SystemCoreClockUpdate(void) __attribute__((weak));
+
+void SystemCoreClockUpdate(void) {
+  uint32_t hz = 0;
+  if (SECURE_SystemCoreClockUpdate != NULL) {
+    hz = SECURE_SystemCoreClockUpdate();
+  }
+  *core_clock() = hz != 0 ? hz : MVNET_HAL_CLOCK_HZ;
+}
+
+uint32_t HAL_RCC_GetSysClockFreq(void) {
+  return MVNET_HAL_CLOCK_HZ;
+}
+
+uint32_t HAL_RCC_GetHCLKFreq(void) {
+  return *core_clock();
+}
+
+uint32_t HAL_RCC_GetPCLK1Freq(void) {
+  return MVNET_HAL_CLOCK_HZ;
+}
+
+uint32_t HAL_RCC_GetPCLK2Freq(void) {
+  return MVNET_HAL_CLOCK_HZ;
+}
+
+uint32_t HAL_RCC_GetPCLK3Freq(void) {
+  return MVNET_HAL_CLOCK_HZ;
+}
+
+HAL_StatusTypeDef HAL_RCCEx_PeriphCLKConfig(RCC_PeriphCLKInitTypeDef *PeriphClkInit) {
+  return PeriphClkInit != NULL ? HAL_OK : HAL_ERROR;
+}

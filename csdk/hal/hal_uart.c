@@ -1,0 +1,239 @@
+//go:build ignore
+
+/*
+ * hal_uart.c — UART handles whose transmit goes to stdout.
+ *
+ * HAL_UART_Transmit writes the bytes to the process's stdout with stdio and
+ * flushes, so UART logging and printf output stay in order. Its Timeout is
+ * not enforced (a stdout that blocks, blocks the caller). HAL_UART_Receive
+ * has no input: it waits out its Timeout and returns HAL_TIMEOUT.
+ *
+ * Trace events (kind "uart"):
+ *   {"op":"init","instance":"USART2","baud":115200}
+ *   {"op":"transmit","instance":"USART2","len":6,"data":"hello\n"}
+ *       (data escaped and cut at 256 bytes, then "truncated":true)
+ *   {"op":"receive","instance":"USART2","size":4,"timeout_ms":100}
+ *       (recorded before the wait; the call then returns HAL_TIMEOUT)
+ *   {"op":"deinit","instance":"USART2"}
+ *   {"op":"init","error":"bad instance"}  (Instance not USART1…LPUART1)
+ *
+ * (The //go:build line keeps the Go tool from treating this C file as part of
+ * the Go package in this directory; C compilers see a comment.)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "stm32u5xx_hal.h"
+#include "hal_internal.h"
+#include "mvnet_trace.h"
+
+USART_TypeDef mvnet_usart[MVNET_USART_COUNT];
+
+/* Application hooks: weak references, called only if the application
+ * defines them (see hal_symbols.c). */
+extern void HAL_UART_MspInit(UART_HandleTypeDef *huart) __attribute__((weak));
+extern void HAL_UART_MspDeInit(UART_HandleTypeDef *huart) __attribute__((weak));
+
+static pthread_once_t usarts_once = PTHREAD_ONCE_INIT;
+static USART_TypeDef *usarts_base;
+
+static void find_usarts(void) {
+  usarts_base = mvnet_hal_canonical("mvnet_usart", mvnet_usart);
+}
+
+/* USART1…LPUART1 as the application sees them (hal_symbols.c). */
+static USART_TypeDef *usarts(void) {
+  pthread_once(&usarts_once, find_usarts);
+  return usarts_base;
+}
+
+static const char *const usart_names[MVNET_USART_COUNT] = {
+    "USART1", "USART2", "USART3", "UART4", "UART5", "LPUART1",
+};
+
+/* mu guards the gState/RxState transitions of every handle, so that two
+ * threads sharing a handle see HAL_BUSY rather than interleave. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define TRACE_DATA_MAX 256U
+#define USART_CR1_UE 0x00000001U
+
+static int usart_index(const USART_TypeDef *u) {
+  USART_TypeDef *base = usarts();
+  for (int i = 0; i < MVNET_USART_COUNT; i++) {
+    if (u == &base[i]) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+static const char *handle_name(const UART_HandleTypeDef *huart) {
+  int i = usart_index(huart->Instance);
+  return i >= 0 ? usart_names[i] : "?";
+}
+
+static void trace(const char *fields) {
+  mvnet_trace_event("uart", fields);
+}
+
+/* Moves *state from `from` to `to` under mu; 0 if it was not `from`. */
+static int transition(__IO HAL_UART_StateTypeDef *state, uint32_t from, uint32_t to) {
+  int ok;
+  pthread_mutex_lock(&mu);
+  ok = *state == from;
+  if (ok) {
+    *state = to;
+  }
+  pthread_mutex_unlock(&mu);
+  return ok;
+}
+
+HAL_StatusTypeDef HAL_UART_Init(UART_HandleTypeDef *huart) {
+  if (huart == NULL) {
+    return HAL_ERROR;
+  }
+  int i = usart_index(huart->Instance);
+  if (i < 0) {
+    trace("\"op\":\"init\",\"error\":\"bad instance\"");
+    return HAL_ERROR;
+  }
+  if (huart->gState == HAL_UART_STATE_RESET) {
+    huart->Lock = HAL_UNLOCKED;
+    if (HAL_UART_MspInit != NULL) {
+      HAL_UART_MspInit(huart);
+    }
+  }
+  /* ST's HAL fails when the baud rate divisor comes out out of range. */
+  if (huart->Init.BaudRate == 0U) {
+    return HAL_ERROR;
+  }
+  USART_TypeDef *u = huart->Instance;
+  u->CR1 = huart->Init.WordLength | huart->Init.Parity | huart->Init.Mode | huart->Init.OverSampling |
+           USART_CR1_UE;
+  u->CR2 = huart->Init.StopBits;
+  u->CR3 = huart->Init.HwFlowCtl | huart->Init.OneBitSampling;
+  u->PRESC = huart->Init.ClockPrescaler;
+  u->BRR = HAL_RCC_GetPCLK1Freq() / huart->Init.BaudRate;
+  huart->ErrorCode = HAL_UART_ERROR_NONE;
+  huart->gState = HAL_UART_STATE_READY;
+  huart->RxState = HAL_UART_STATE_READY;
+
+  char buf[96];
+  snprintf(buf, sizeof buf, "\"op\":\"init\",\"instance\":\"%s\",\"baud\":%u", usart_names[i],
+           (unsigned)huart->Init.BaudRate);
+  trace(buf);
+  return HAL_OK;
+}
+
+HAL_StatusTypeDef HAL_UART_DeInit(UART_HandleTypeDef *huart) {
+  if (huart == NULL || usart_index(huart->Instance) < 0) {
+    return HAL_ERROR;
+  }
+  huart->gState = HAL_UART_STATE_BUSY;
+  huart->Instance->CR1 = 0U;
+  if (HAL_UART_MspDeInit != NULL) {
+    HAL_UART_MspDeInit(huart);
+  }
+  huart->ErrorCode = HAL_UART_ERROR_NONE;
+  huart->gState = HAL_UART_STATE_RESET;
+  huart->RxState = HAL_UART_STATE_RESET;
+  huart->Lock = HAL_UNLOCKED;
+
+  char buf[64];
+  snprintf(buf, sizeof buf, "\"op\":\"deinit\",\"instance\":\"%s\"", handle_name(huart));
+  trace(buf);
+  return HAL_OK;
+}
+
+static void trace_transmit(const UART_HandleTypeDef *huart, const uint8_t *data, uint16_t size) {
+  char esc[TRACE_DATA_MAX * 6 + 1];
+  size_t shown = size < TRACE_DATA_MAX ? size : TRACE_DATA_MAX;
+  size_t used = mvnet_hal_json_escape(esc, sizeof esc, data, shown);
+  char buf[sizeof esc + 128];
+  snprintf(buf, sizeof buf, "\"op\":\"transmit\",\"instance\":\"%s\",\"len\":%u,\"data\":\"%s\"%s",
+           handle_name(huart), (unsigned)size, esc, used < size ? ",\"truncated\":true" : "");
+  trace(buf);
+}
+
+HAL_StatusTypeDef HAL_UART_Transmit(UART_HandleTypeDef *huart, const uint8_t *pData, uint16_t Size,
+                                    uint32_t Timeout) {
+  (void)Timeout;
+  if (huart == NULL) {
+    return HAL_ERROR;
+  }
+  if (!transition(&huart->gState, HAL_UART_STATE_READY, HAL_UART_STATE_BUSY_TX)) {
+    return HAL_BUSY;
+  }
+  if (pData == NULL || Size == 0U) {
+    huart->gState = HAL_UART_STATE_READY;
+    return HAL_ERROR;
+  }
+  int cs = mvnet_hal_nocancel();
+  huart->ErrorCode = HAL_UART_ERROR_NONE;
+  huart->pTxBuffPtr = pData;
+  huart->TxXferSize = Size;
+  huart->TxXferCount = Size;
+
+  fwrite(pData, 1, Size, stdout);
+  fflush(stdout);
+  trace_transmit(huart, pData, Size);
+
+  huart->TxXferCount = 0U;
+  huart->gState = HAL_UART_STATE_READY;
+  mvnet_hal_restore_cancel(cs);
+  return HAL_OK;
+}
+
+/* Puts a receiving handle back to READY if its thread is cancelled while it
+ * waits. */
+static void receive_unwind(void *arg) {
+  UART_HandleTypeDef *huart = arg;
+  huart->RxState = HAL_UART_STATE_READY;
+}
+
+HAL_StatusTypeDef HAL_UART_Receive(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size,
+                                   uint32_t Timeout) {
+  if (huart == NULL) {
+    return HAL_ERROR;
+  }
+  if (!transition(&huart->RxState, HAL_UART_STATE_READY, HAL_UART_STATE_BUSY_RX)) {
+    return HAL_BUSY;
+  }
+  if (pData == NULL || Size == 0U) {
+    huart->RxState = HAL_UART_STATE_READY;
+    return HAL_ERROR;
+  }
+  huart->ErrorCode = HAL_UART_ERROR_NONE;
+  huart->pRxBuffPtr = pData;
+  huart->RxXferSize = Size;
+  huart->RxXferCount = Size;
+
+  char buf[128];
+  snprintf(buf, sizeof buf, "\"op\":\"receive\",\"instance\":\"%s\",\"size\":%u,\"timeout_ms\":%u",
+           handle_name(huart), (unsigned)Size, (unsigned)Timeout);
+  int cs = mvnet_hal_nocancel();
+  trace(buf);
+  mvnet_hal_restore_cancel(cs);
+
+  /* The wait itself may be cancelled; the handle is then left READY. */
+  pthread_cleanup_push(receive_unwind, huart);
+  if (Timeout == HAL_MAX_DELAY) {
+    for (;;) {
+      mvnet_hal_sleep_ms(1000000U);
+    }
+  }
+  mvnet_hal_sleep_ms(Timeout);
+  pthread_cleanup_pop(1);
+  return HAL_TIMEOUT;
+}
+
+HAL_UART_StateTypeDef HAL_UART_GetState(const UART_HandleTypeDef *huart) {
+  return huart->gState | huart->RxState;
+}
+
+uint32_t HAL_UART_GetError(const UART_HandleTypeDef *huart) {
+  return huart->ErrorCode;
+}

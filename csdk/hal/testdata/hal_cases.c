@@ -1,0 +1,230 @@
+/*
+ * hal_cases.c — behaviour tests of the STM32U5 HAL stand-in, run by
+ * hal_test.go. `./hal_cases <case>` runs one case and exits 0 if every check
+ * passed (printing "PASS <case>" to stdout), 1 otherwise ("FAIL …" lines).
+ * The trace goes to stderr when MVNET_TRACE_STDERR is set; the Go test reads
+ * it there.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stm32u5xx_hal.h"
+
+static int failures;
+
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);               \
+      failures++;                                                          \
+    }                                                                      \
+  } while (0)
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int finish(const char *name) {
+  if (failures == 0) {
+    printf("PASS %s\n", name);
+  }
+  fflush(stdout);
+  return failures == 0 ? 0 : 1;
+}
+
+/* Application hooks, as a Microvisor application defines them. */
+static int msp_init_calls, uart_msp_init_calls;
+void HAL_MspInit(void) {
+  msp_init_calls++;
+}
+
+void HAL_UART_MspInit(UART_HandleTypeDef *huart) {
+  (void)huart;
+  uart_msp_init_calls++;
+  RCC_PeriphCLKInitTypeDef clk = {0};
+  clk.PeriphClockSelection = RCC_PERIPHCLK_USART2;
+  clk.Usart2ClockSelection = RCC_USART2CLKSOURCE_PCLK1;
+  CHECK(HAL_RCCEx_PeriphCLKConfig(&clk) == HAL_OK);
+  __HAL_RCC_GPIOD_CLK_ENABLE();
+  GPIO_InitTypeDef pins = {0};
+  pins.Pin = GPIO_PIN_5;
+  pins.Mode = GPIO_MODE_AF_PP;
+  pins.Pull = GPIO_NOPULL;
+  pins.Speed = GPIO_SPEED_FREQ_HIGH;
+  pins.Alternate = GPIO_AF7_USART2;
+  HAL_GPIO_Init(GPIOD, &pins);
+  __HAL_RCC_USART2_CLK_ENABLE();
+}
+
+uint32_t SECURE_SystemCoreClockUpdate(void) {
+  return 80000000U; /* stands in for mvGetHClk() */
+}
+
+static int exti_raised[16];
+void mvnet_gpio_exti_raise(uint32_t line) {
+  exti_raised[line]++;
+}
+
+static int falling_calls, rising_calls;
+void HAL_GPIO_EXTI_Falling_Callback(uint16_t pin) {
+  CHECK(pin == GPIO_PIN_13);
+  falling_calls++;
+}
+
+void HAL_GPIO_EXTI_Rising_Callback(uint16_t pin) {
+  (void)pin;
+  rising_calls++;
+}
+
+static int case_gpio(void) {
+  CHECK(HAL_Init() == HAL_OK);
+  __HAL_RCC_GPIOA_CLK_ENABLE();
+  __HAL_RCC_GPIOC_CLK_ENABLE();
+
+  /* The LED on PA5, set up as Microvisor's demos do. */
+  HAL_GPIO_WritePin(GPIOA, GPIO_PIN_5, GPIO_PIN_RESET);
+  GPIO_InitTypeDef led = {0};
+  led.Pin = GPIO_PIN_5;
+  led.Mode = GPIO_MODE_OUTPUT_PP;
+  led.Pull = GPIO_PULLUP;
+  led.Speed = GPIO_SPEED_FREQ_VERY_HIGH;
+  HAL_GPIO_Init(GPIOA, &led);
+  HAL_GPIO_WritePin(GPIOA, GPIO_PIN_5, GPIO_PIN_SET);
+  CHECK(HAL_GPIO_ReadPin(GPIOA, GPIO_PIN_5) == GPIO_PIN_SET);
+  HAL_GPIO_TogglePin(GPIOA, GPIO_PIN_5);
+  CHECK(HAL_GPIO_ReadPin(GPIOA, GPIO_PIN_5) == GPIO_PIN_RESET);
+  CHECK(HAL_GPIO_ReadPin(GPIOA, GPIO_PIN_5) == GPIO_PIN_RESET); /* unchanged: not traced again */
+  HAL_GPIO_TogglePin(GPIOA, GPIO_PIN_5);
+  CHECK((GPIOA->ODR & GPIO_PIN_5) != 0);
+
+  /* A button on PC13: pulled up, pressed (low) by the outside world, with a
+   * falling-edge interrupt. */
+  GPIO_InitTypeDef button = {0};
+  button.Pin = GPIO_PIN_13;
+  button.Mode = GPIO_MODE_IT_FALLING;
+  button.Pull = GPIO_PULLUP;
+  HAL_GPIO_Init(GPIOC, &button);
+  CHECK(HAL_GPIO_ReadPin(GPIOC, GPIO_PIN_13) == GPIO_PIN_SET);
+  HAL_GPIO_WritePin(GPIOC, GPIO_PIN_13, GPIO_PIN_RESET); /* an input ignores writes */
+  CHECK(HAL_GPIO_ReadPin(GPIOC, GPIO_PIN_13) == GPIO_PIN_SET);
+  mvnet_gpio_set_input(GPIOC, GPIO_PIN_13, GPIO_PIN_RESET);
+  CHECK(HAL_GPIO_ReadPin(GPIOC, GPIO_PIN_13) == GPIO_PIN_RESET);
+  CHECK(exti_raised[13] == 1);
+  HAL_GPIO_EXTI_IRQHandler(GPIO_PIN_13);
+  CHECK(falling_calls == 1);
+  HAL_GPIO_EXTI_IRQHandler(GPIO_PIN_13); /* pending bit was cleared */
+  CHECK(falling_calls == 1);
+  mvnet_gpio_set_input(GPIOC, GPIO_PIN_13, GPIO_PIN_SET); /* rising: not armed */
+  CHECK(exti_raised[13] == 1);
+  CHECK(rising_calls == 0);
+
+  HAL_GPIO_DeInit(GPIOA, GPIO_PIN_5);
+  HAL_GPIO_WritePin((GPIO_TypeDef *)&led, GPIO_PIN_1, GPIO_PIN_SET); /* not a port */
+  CHECK(HAL_GPIO_ReadPin(NULL, GPIO_PIN_1) == GPIO_PIN_RESET);
+  CHECK(msp_init_calls == 1);
+  return finish("gpio");
+}
+
+static int case_tick(void) {
+  CHECK(SystemCoreClock == 160000000U);
+  CHECK(HAL_Init() == HAL_OK);
+  CHECK(HAL_GetTickPrio() == TICK_INT_PRIORITY);
+  CHECK(HAL_InitTick(16) == HAL_ERROR);
+  CHECK(HAL_GetTickFreq() == HAL_TICK_FREQ_1KHZ);
+  SystemCoreClockUpdate();
+  CHECK(SystemCoreClock == 80000000U);
+  CHECK(HAL_RCC_GetHCLKFreq() == 80000000U);
+  CHECK(HAL_RCC_GetPCLK1Freq() == MVNET_HAL_CLOCK_HZ);
+
+  uint32_t last = HAL_GetTick();
+  int monotonic = 1;
+  for (int i = 0; i < 200000; i++) {
+    uint32_t t = HAL_GetTick();
+    if (t < last) {
+      monotonic = 0;
+    }
+    last = t;
+  }
+  CHECK(monotonic);
+  CHECK(uwTick == last);
+
+  uint32_t t0 = HAL_GetTick();
+  double m0 = now_ms();
+  HAL_Delay(100);
+  double waited = now_ms() - m0;
+  CHECK(waited >= 99.9);
+  CHECK(waited < 2000.0);
+  CHECK(HAL_GetTick() - t0 >= 100);
+  HAL_IncTick(); /* harmless */
+  CHECK(HAL_GetTick() - t0 < 2000);
+
+  m0 = now_ms();
+  HAL_Delay(0);
+  CHECK(now_ms() - m0 < 50.0);
+  return finish("tick");
+}
+
+static int case_uart(void) {
+  UART_HandleTypeDef huart;
+  memset(&huart, 0, sizeof huart);
+  const uint8_t early[] = "x";
+  CHECK(HAL_UART_Transmit(&huart, early, 1, 100) == HAL_BUSY); /* not initialised */
+
+  huart.Instance = USART2;
+  huart.Init.BaudRate = 115200;
+  huart.Init.WordLength = UART_WORDLENGTH_8B;
+  huart.Init.StopBits = UART_STOPBITS_1;
+  huart.Init.Parity = UART_PARITY_NONE;
+  huart.Init.Mode = UART_MODE_TX_RX;
+  huart.Init.HwFlowCtl = UART_HWCONTROL_NONE;
+  CHECK(HAL_UART_Init(&huart) == HAL_OK);
+  CHECK(uart_msp_init_calls == 1);
+  CHECK(HAL_UART_GetState(&huart) == HAL_UART_STATE_READY);
+
+  printf("before\n");
+  const char msg[] = "hello \"uart\"\r\n";
+  CHECK(HAL_UART_Transmit(&huart, (const uint8_t *)msg, (uint16_t)strlen(msg), 100) == HAL_OK);
+  printf("after\n");
+  CHECK(HAL_UART_Transmit(&huart, NULL, 4, 100) == HAL_ERROR);
+  CHECK(HAL_UART_Transmit(&huart, early, 0, 100) == HAL_ERROR);
+
+  uint8_t rx[4];
+  double m0 = now_ms();
+  CHECK(HAL_UART_Receive(&huart, rx, sizeof rx, 60) == HAL_TIMEOUT);
+  CHECK(now_ms() - m0 >= 59.0);
+  CHECK(HAL_UART_GetState(&huart) == HAL_UART_STATE_READY);
+
+  UART_HandleTypeDef bad;
+  memset(&bad, 0, sizeof bad);
+  bad.Instance = (USART_TypeDef *)&huart;
+  bad.Init.BaudRate = 9600;
+  CHECK(HAL_UART_Init(&bad) == HAL_ERROR);
+  CHECK(HAL_UART_Init(NULL) == HAL_ERROR);
+  CHECK(HAL_UART_DeInit(&huart) == HAL_OK);
+  CHECK(HAL_UART_Transmit(&huart, early, 1, 100) == HAL_BUSY);
+  return finish("uart");
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s gpio|tick|uart\n", argv[0]);
+    return 2;
+  }
+  if (strcmp(argv[1], "gpio") == 0) {
+    return case_gpio();
+  }
+  if (strcmp(argv[1], "tick") == 0) {
+    return case_tick();
+  }
+  if (strcmp(argv[1], "uart") == 0) {
+    return case_uart();
+  }
+  fprintf(stderr, "unknown case %s\n", argv[1]);
+  return 2;
+}

@@ -1,0 +1,25 @@
+/*
+ * irq.h: libmvnet's interrupt controller, between its Go and C halves.
+ * The application-facing calls are declared in stm32u585xx.h and mvnet.h.
+ */
+#ifndef MVNET_LIB_IRQ_H
+#define MVNET_LIB_IRQ_H
+
+#include <stdint.h>
+
+/* Pends irq once for the system (a notification record was written); the
+ * pends are counted. Never blocks for long; safe with the kernel's lock
+ * held. Starts the interrupt thread on first use. Out-of-range IRQs are
+ * ignored. */
+void mvnet_irq_pend(uint32_t irq);
+
+/* Whether the interrupt thread reports each delivery to Go (for the trace). */
+void mvnet_irq_set_trace(int on);
+
+/* The handler for device IRQ n, or NULL if the application defines none
+ * (vectors.c), and its vector name. */
+typedef void (*mvnet_handler)(void);
+mvnet_handler mvnet_vector(int irq);
+const char *mvnet_vector_name(int irq);
+
+#endif

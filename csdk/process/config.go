@@ -1,0 +1,214 @@
+package process
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/kernel"
+)
+
+// The environment variables the C SDK reads, once, at the application's
+// first system call.
+const (
+	// EnvDeviceID is the device's ID: "UV" and 32 hex digits. Default: a
+	// random one, kept across mvRestart.
+	EnvDeviceID = "MVNET_DEVICE_ID"
+	// EnvCAFile names a PEM file of CA certificates the embedded cloud
+	// trusts, besides the system's roots, for the HTTPS servers it reaches.
+	EnvCAFile = "MVNET_CA_FILE"
+	// EnvResolve maps host names to addresses for the cloud, like curl's
+	// --resolve: "host:port:addr[,host:port:addr…]".
+	EnvResolve = "MVNET_RESOLVE"
+	// EnvAllow lists the prefixes the cloud may reach although they are
+	// loopback, private or link-local: "127.0.0.0/8[,10.1.0.0/16…]" (a bare
+	// address means just that address).
+	EnvAllow = "MVNET_ALLOW"
+	// EnvTrace names a file that receives one JSON line per system call,
+	// notification and interrupt delivery ("-" is stderr). A restarted
+	// application (mvRestart) appends to it.
+	EnvTrace = "MVNET_TRACE"
+	// EnvLog sets the diagnostics: "LEVEL" or "LEVEL:FILE" with LEVEL one
+	// of debug, info, warn, error, off. Default "warn" on stderr.
+	EnvLog = "MVNET_LOG"
+	// EnvRestarts counts the restarts made by mvRestart; set by the library
+	// for the re-executed application, 0 or absent at first.
+	EnvRestarts = "MVNET_RESTARTS"
+)
+
+// Config is the process's configuration, from the environment.
+type Config struct {
+	DeviceID  string // "" = random
+	RootCAs   []*x509.Certificate
+	Resolve   []string
+	Allow     []netip.Prefix
+	TracePath string // "" = no trace; "-" = stderr
+	LogLevel  slog.Level
+	LogOff    bool
+	LogPath   string // "" = stderr
+	Restarts  int
+}
+
+// ConfigError is a bad environment variable.
+type ConfigError struct {
+	Var, Value string
+	Err        error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("mvnet: %s=%q: %v", e.Var, e.Value, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ConfigFromEnv reads the configuration with getenv (os.Getenv outside
+// tests). The first bad variable is returned as a *ConfigError.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	bad := func(name string, err error) (Config, error) {
+		return Config{}, &ConfigError{Var: name, Value: getenv(name), Err: err}
+	}
+	if v := getenv(EnvDeviceID); v != "" {
+		if err := kernel.ValidateDeviceID(v); err != nil {
+			return bad(EnvDeviceID, err)
+		}
+		c.DeviceID = v
+	}
+	if v := getenv(EnvCAFile); v != "" {
+		cas, err := readCAFile(v)
+		if err != nil {
+			return bad(EnvCAFile, err)
+		}
+		c.RootCAs = cas
+	}
+	if v := getenv(EnvResolve); v != "" {
+		c.Resolve = splitList(v)
+		// The cloud's own parser decides; ask it now so the message names
+		// the variable.
+		if _, err := httpexec.New(httpexec.Options{Resolve: c.Resolve}); err != nil {
+			return bad(EnvResolve, err)
+		}
+	}
+	if v := getenv(EnvAllow); v != "" {
+		for _, s := range splitList(v) {
+			p, err := parsePrefix(s)
+			if err != nil {
+				return bad(EnvAllow, err)
+			}
+			c.Allow = append(c.Allow, p)
+		}
+	}
+	c.TracePath = getenv(EnvTrace)
+	if v := getenv(EnvLog); v != "" {
+		if err := c.parseLog(v); err != nil {
+			return bad(EnvLog, err)
+		}
+	} else {
+		c.LogLevel = slog.LevelWarn
+	}
+	if v := getenv(EnvRestarts); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return bad(EnvRestarts, fmt.Errorf("want a count of restarts (set by the library)"))
+		}
+		c.Restarts = n
+	}
+	return c, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither a prefix (127.0.0.0/8) nor an address", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func readCAFile(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cas []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		cas = append(cas, c)
+	}
+	if len(cas) == 0 {
+		return nil, fmt.Errorf("%s holds no PEM CERTIFICATE block", path)
+	}
+	return cas, nil
+}
+
+func (c *Config) parseLog(v string) error {
+	level, path, _ := strings.Cut(v, ":")
+	switch strings.ToLower(level) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	case "off", "none":
+		c.LogOff = true
+	default:
+		return fmt.Errorf("level %q: want debug, info, warn, error or off, optionally followed by :FILE", level)
+	}
+	c.LogPath = path
+	return nil
+}
+
+// logger opens the diagnostics destination.
+func (c *Config) logger() (*slog.Logger, io.Closer, error) {
+	if c.LogOff {
+		return slog.New(slog.DiscardHandler), nil, nil
+	}
+	var w io.Writer = os.Stderr
+	var closer io.Closer
+	if c.LogPath != "" {
+		f, err := os.OpenFile(c.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, &ConfigError{Var: EnvLog, Value: c.LogPath, Err: err}
+		}
+		w, closer = f, f
+	}
+	h := slog.NewTextHandler(w, &slog.HandlerOptions{Level: c.LogLevel})
+	return slog.New(h).With("component", "mvnet"), closer, nil
+}

@@ -1,0 +1,272 @@
+// Package process is the Go half of libmvnet, mvnet's host C SDK: the
+// process-wide state behind the C functions of mv_syscalls.h.
+//
+// A C application calls mvOpenChannel and friends; libmvnet's C shim (csdk/lib,
+// generated from abi.Calls by ShimC) forwards every call by its number — its
+// index in abi.Calls — with its arguments as 64-bit words (pointers and
+// handles as host addresses) to Process.Call. On the first call the process
+// reads its configuration from the environment (config.go), starts an
+// embedded cloud and a kernel over the process's own memory (mem.Host,
+// decoded with the host ABI cgo reports) and dials the cloud in-process, so
+// that ./app just works.
+//
+// Calls the kernel implements go to it. The header's other calls are
+// answered here (emulated.go): clocks with fixed STM32U585 frequencies,
+// mvSystemLedEnable, mvTestingComplete (exits), mvRestart (re-executes the
+// application), mvGetWakeReason, system notifications. Everything else —
+// MQTT, config fetch and server logging until the kernel has them, and
+// hardware calls with no host meaning — returns MV_STATUS_UNAVAILABLE and
+// says so in the trace.
+//
+// Interrupts are the library's C half: the kernel's InterruptController is
+// Options.Pend, which counts the pend in C and wakes the interrupt thread.
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud"
+	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/kernel"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// Options are what the library's C half gives the process.
+type Options struct {
+	// ABI is the host ABI, from cgo (csdk/internal/hostabi). Required.
+	ABI *abi.ABI
+	// Memory is the application's memory. Default mem.NewHost().
+	Memory mem.Memory
+	// Pend pends an IRQ in the interrupt controller. It is called with the
+	// kernel's lock held and must not block or call back into the process.
+	// Required.
+	Pend func(irq uint32)
+	// SetTrace tells the interrupt controller whether to report deliveries
+	// (IRQDelivered) for the trace. Optional.
+	SetTrace func(on bool)
+	// Getenv reads the configuration. Default os.Getenv.
+	Getenv func(string) string
+	// Exit ends the process (mvTestingComplete, bad configuration). The
+	// library passes C's exit so that stdio buffers are flushed. Default
+	// os.Exit.
+	Exit func(code int)
+	// Restart re-executes the application with env (mvRestart,
+	// NVIC_SystemReset); it returns only on failure. Default: flush
+	// nothing, then syscall.Exec of /proc/self/exe with os.Args.
+	Restart func(env []string) error
+	// Stderr receives configuration errors. Default os.Stderr.
+	Stderr io.Writer
+}
+
+// Process is the application's Microvisor: configuration, trace, and — from
+// the first system call on — the embedded cloud and the kernel.
+type Process struct {
+	o     Options
+	cfg   Config
+	log   *slog.Logger
+	trace *tracer // nil when not tracing
+	boot  time.Time
+	calls []entry
+
+	startOnce sync.Once
+	started   atomic.Bool
+	startErr  error
+	k         *kernel.Kernel
+	srv       *cloud.Server
+
+	sysMu   sync.Mutex
+	sysEvts map[uint32]sysNotification // open system notification streams
+	led     atomic.Bool
+}
+
+// New reads the configuration and opens the trace; the cloud and kernel
+// start at the first Call. A bad environment variable is a *ConfigError.
+func New(o Options) (*Process, error) {
+	if o.ABI == nil {
+		return nil, errors.New("process: Options.ABI is required")
+	}
+	if o.Pend == nil {
+		return nil, errors.New("process: Options.Pend is required")
+	}
+	if o.Memory == nil {
+		o.Memory = mem.NewHost()
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Exit == nil {
+		o.Exit = os.Exit
+	}
+	if o.Restart == nil {
+		o.Restart = ExecSelf
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	cfg, err := ConfigFromEnv(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	lg, _, err := cfg.logger()
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{o: o, cfg: cfg, log: lg, boot: time.Now(), sysEvts: map[uint32]sysNotification{}}
+	if cfg.TracePath != "" {
+		t, err := openTrace(cfg.TracePath, cfg.Restarts > 0, p)
+		if err != nil {
+			return nil, &ConfigError{Var: EnvTrace, Value: cfg.TracePath, Err: err}
+		}
+		p.trace = t
+	}
+	if p.cfg.DeviceID == "" {
+		p.cfg.DeviceID = kernel.NewDeviceID()
+	}
+	p.calls = buildTable()
+	if o.SetTrace != nil {
+		o.SetTrace(p.trace != nil)
+	}
+	return p, nil
+}
+
+var (
+	globalMu sync.Mutex
+	global   atomic.Pointer[Process]
+)
+
+// Global returns the process-wide Process, creating it with opts() on first
+// use. A bad configuration is reported on stderr, naming the variable, and
+// the process exits with status 2.
+func Global(opts func() Options) *Process {
+	if p := global.Load(); p != nil {
+		return p
+	}
+	globalMu.Lock()
+	defer globalMu.Unlock()
+	if p := global.Load(); p != nil {
+		return p
+	}
+	o := opts()
+	p, err := New(o)
+	if err != nil {
+		w, exit := o.Stderr, o.Exit
+		if w == nil {
+			w = os.Stderr
+		}
+		if exit == nil {
+			exit = os.Exit
+		}
+		fmt.Fprintf(w, "%v\n", err)
+		exit(2)
+		panic("process: exit returned")
+	}
+	global.Store(p)
+	return p
+}
+
+// monotonic is the time since the process's kernel booted, the clock of
+// mvGetMicroseconds, notification stamps and the trace.
+func (p *Process) monotonic() time.Duration { return time.Since(p.boot) }
+
+// DeviceID is the device's ID.
+func (p *Process) DeviceID() string { return p.cfg.DeviceID }
+
+// Kernel starts the cloud and the kernel if they are not running yet and
+// returns the kernel.
+func (p *Process) Kernel() (*kernel.Kernel, error) {
+	p.startOnce.Do(func() {
+		p.startErr = p.start()
+		p.started.Store(true)
+	})
+	return p.k, p.startErr
+}
+
+func (p *Process) start() error {
+	srv, err := cloud.New(cloud.Options{
+		HTTP: httpexec.Options{
+			AllowPrefixes: p.cfg.Allow,
+			Resolve:       p.cfg.Resolve,
+			RootCAs:       p.cfg.RootCAs,
+		},
+		Logger: p.log.With("side", "cloud"),
+	})
+	if err != nil {
+		return fmt.Errorf("mvnet: embedded cloud: %w", err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		return fmt.Errorf("mvnet: embedded cloud: %w", err)
+	}
+	k, err := kernel.New(kernel.Options{
+		Memory:    p.o.Memory,
+		ABI:       p.o.ABI,
+		IRQ:       irqController{p},
+		DeviceID:  p.cfg.DeviceID,
+		Dial:      srv.Dial,
+		Monotonic: p.monotonic,
+		Logger:    p.log.With("side", "kernel"),
+	})
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return fmt.Errorf("mvnet: kernel: %w", err)
+	}
+	if err := k.Start(); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return fmt.Errorf("mvnet: kernel: %w", err)
+	}
+	p.srv, p.k = srv, k
+	p.trace.start(p)
+	return nil
+}
+
+// Close stops the kernel and the cloud (tests; an application just exits).
+func (p *Process) Close() error {
+	if p.k != nil {
+		_ = p.k.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.k.Wait(ctx)
+		_ = p.srv.Shutdown(ctx)
+	}
+	p.trace.close()
+	return nil
+}
+
+// irqController is the kernel's InterruptController: it traces the record
+// and pends the IRQ in the library's C controller.
+type irqController struct{ p *Process }
+
+func (c irqController) Pend(irq uint32) {
+	c.p.trace.pend(irq)
+	c.p.o.Pend(irq)
+}
+
+// IRQDelivered is called by the interrupt thread as it enters a handler
+// (when tracing) or finds none (always): the trace records the delivery,
+// and an IRQ without a handler is logged once.
+func (p *Process) IRQDelivered(irq uint32, handled bool, vector string) {
+	p.trace.interrupt(irq, handled, vector)
+	if !handled {
+		p.warnUnhandled(irq, vector)
+	}
+}
+
+// TraceEvent records an event of the HAL stand-in (GPIO, UART …): kind and
+// JSON object members without braces, e.g. `"op":"write","pin":5`.
+func (p *Process) TraceEvent(kind, fields string) { p.trace.event(kind, fields) }
+
+var unhandledWarned sync.Map
+
+func (p *Process) warnUnhandled(irq uint32, vector string) {
+	if _, seen := unhandledWarned.LoadOrStore(irq, true); !seen {
+		p.log.Warn("unhandled IRQ: the application defines no handler for it; pends are dropped", "irq", irq, "handler", vector)
+	}
+}

@@ -1,0 +1,426 @@
+package process
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/kernel"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// The trace (MVNET_TRACE) is one JSON object per line, written as things
+// happen. Every line has "t", microseconds since the kernel booted (the
+// clock of mvGetMicroseconds and of notification records), and "kind":
+//
+//	{"t":5,"kind":"start","device":"UV…","pid":4242,"restarts":0}
+//	{"t":812,"kind":"syscall","call":"mvSetupNotifications","args":{"notifications":"0x7ffc…","handle_out":"0x7ffc…"},"status":"MV_STATUS_OKAY","detail":{"irq":51,"buffer":"0x55d0…","buffer_size":128},"out":{"handle_out":"0x2c41e0a7"}}
+//	{"t":903,"kind":"syscall","call":"mvMqttRequestConnect","args":{…},"status":"MV_STATUS_UNAVAILABLE","note":"not implemented by mvnet's kernel yet (mqtt: none)"}
+//	{"t":1204,"kind":"notification","irq":51,"centre":"0x2c41e0a7","slot":0,"event":"MV_EVENTTYPE_NETWORKSTATUSCHANGED","tag":7,"us":1203}
+//	{"t":1230,"kind":"interrupt","irq":51,"handler":"TIM8_BRK_IRQHandler"}
+//	{"t":1240,"kind":"interrupt","irq":52,"handler":"TIM8_UP_IRQHandler","unhandled":true}
+//	{"t":9001,"kind":"exit","status":0}
+//
+// Pointers and handles are hex strings, integers and enums are numbers.
+// "out" holds what the call wrote through its pointer arguments (scalars,
+// handles, header text) when it succeeded; "detail" decodes some input
+// structures. A notification line is written as the kernel posts the record
+// and pends the IRQ; its fields are read back from the ring.
+type tracer struct {
+	mono func() int64 // µs since boot
+
+	mu      sync.Mutex
+	f       *os.File
+	close_  bool                    // f is ours to close
+	buf     []byte                  // the line being built
+	centres map[uint32]*traceCentre // by IRQ
+	mem     mem.Memory
+	abi     *abi.ABI
+}
+
+// traceCentre follows a notification centre's ring: the kernel fills slots
+// in order, one pend per record, so the next pend's record is at next.
+type traceCentre struct {
+	handle uint32
+	buf    mem.Addr
+	slots  uint32
+	next   uint32
+}
+
+func openTrace(path string, appendTo bool, p *Process) (*tracer, error) {
+	t := &tracer{
+		mono:    func() int64 { return p.monotonic().Microseconds() },
+		centres: map[uint32]*traceCentre{},
+		mem:     p.o.Memory,
+		abi:     p.o.ABI,
+	}
+	if path == "-" {
+		t.f = os.Stderr
+		return t, nil
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if appendTo {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	t.f, t.close_ = f, true
+	return t, nil
+}
+
+func (t *tracer) close() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.close_ && t.f != nil {
+		_ = t.f.Close()
+	}
+	t.f = nil
+}
+
+// begin starts a line; end writes it. mu is held in between.
+func (t *tracer) begin(kind string) {
+	t.mu.Lock()
+	t.buf = append(t.buf[:0], `{"t":`...)
+	t.buf = strconv.AppendInt(t.buf, t.mono(), 10)
+	t.str("kind", kind)
+}
+
+func (t *tracer) end() {
+	t.buf = append(t.buf, "}\n"...)
+	if t.f != nil {
+		_, _ = t.f.Write(t.buf) // one write per line: lines never interleave
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) key(k string) {
+	if c := t.buf[len(t.buf)-1]; c != '{' {
+		t.buf = append(t.buf, ',')
+	}
+	t.buf = appendJSONString(t.buf, k)
+	t.buf = append(t.buf, ':')
+}
+
+func (t *tracer) str(k, v string) { t.key(k); t.buf = appendJSONString(t.buf, v) }
+func (t *tracer) num(k string, v uint64) {
+	t.key(k)
+	t.buf = strconv.AppendUint(t.buf, v, 10)
+}
+func (t *tracer) hex(k string, v uint64) { t.key(k); t.buf = appendHex(t.buf, v) }
+func (t *tracer) open(k string)          { t.key(k); t.buf = append(t.buf, '{') }
+func (t *tracer) shut()                  { t.buf = append(t.buf, '}') }
+
+// start writes the first line once the kernel runs.
+func (t *tracer) start(p *Process) {
+	if t == nil {
+		return
+	}
+	t.begin("start")
+	t.str("device", p.cfg.DeviceID)
+	t.num("pid", uint64(os.Getpid()))
+	t.num("restarts", uint64(p.cfg.Restarts))
+	t.end()
+}
+
+// note writes a line of the given kind with string fields.
+func (t *tracer) note(kind string, kv ...string) {
+	if t == nil {
+		return
+	}
+	t.begin(kind)
+	for i := 0; i+1 < len(kv); i += 2 {
+		t.str(kv[i], kv[i+1])
+	}
+	t.end()
+}
+
+// exit writes the line of mvTestingComplete's exit.
+func (t *tracer) exit(code int) {
+	if t == nil {
+		return
+	}
+	t.begin("exit")
+	t.num("status", uint64(code))
+	t.end()
+}
+
+// isPointer reports whether a C parameter type is passed as an address.
+func isPointer(ctype string) bool {
+	return strings.Contains(ctype, "*") || strings.HasSuffix(ctype, "Handle")
+}
+
+// preState is what a call's trace needs from before the call.
+type preState struct{ handle uint32 }
+
+// before captures state the call will destroy: the handle mvCloseNotifications
+// zeroes.
+func (t *tracer) before(e *entry, a *kernel.Args) *preState {
+	if e.call.Name == "mvCloseNotifications" {
+		if h, err := t.abi.ReadHandle(t.mem, mem.Addr(a[0])); err == nil {
+			return &preState{handle: h}
+		}
+	}
+	return nil
+}
+
+// syscall writes a call's line.
+func (t *tracer) syscall(e *entry, a *kernel.Args, st abi.Status, pre *preState) {
+	if t == nil {
+		return
+	}
+	t.begin("syscall")
+	t.str("call", e.call.Name)
+	t.open("args")
+	for i, prm := range e.call.Params {
+		if isPointer(prm.CType) {
+			t.hex(prm.Name, a[i])
+		} else {
+			t.num(prm.Name, a[i])
+		}
+	}
+	t.shut()
+	t.str("status", st.String())
+	if e.served != ServedByKernel && e.note != "" && (e.served == NotServed || st == abi.StatusOkay) {
+		t.str("note", e.note)
+	}
+	t.detail(e, a)
+	if st == abi.StatusOkay {
+		t.outputs(e, a)
+	}
+	t.end()
+	if st == abi.StatusOkay {
+		t.follow(e, a, pre)
+	}
+}
+
+// detail decodes the input structures worth seeing in a transcript.
+func (t *tracer) detail(e *entry, a *kernel.Args) {
+	switch e.call.Name {
+	case "mvSetupNotifications":
+		if s, err := t.abi.ReadNotificationSetup(t.mem, mem.Addr(a[0])); err == nil {
+			t.open("detail")
+			t.num("irq", uint64(s.IRQ))
+			t.hex("buffer", uint64(s.Buffer))
+			t.num("buffer_size", uint64(s.BufferSize))
+			t.shut()
+		}
+	case "mvOpenChannel":
+		if o, err := t.abi.ReadOpenChannelParams(t.mem, mem.Addr(a[0])); err == nil {
+			t.open("detail")
+			t.str("channel_type", o.ChannelType.String())
+			t.num("receive_buffer_len", uint64(o.ReceiveBufferLen))
+			t.num("send_buffer_len", uint64(o.SendBufferLen))
+			t.shut()
+		}
+	case "mvSendHttpRequest":
+		if r, err := t.abi.ReadHTTPRequest(t.mem, mem.Addr(a[1])); err == nil {
+			t.open("detail")
+			t.str("method", t.text(r.Method.Data, r.Method.Length, 16))
+			t.str("url", t.text(r.URL.Data, r.URL.Length, 512))
+			t.num("num_headers", uint64(r.NumHeaders))
+			t.num("body_length", uint64(r.Body.Length))
+			t.num("timeout_ms", uint64(r.TimeoutMS))
+			t.shut()
+		}
+	}
+}
+
+// text reads at most max bytes of application memory as a string ("" if
+// unreadable).
+func (t *tracer) text(p mem.Addr, n uint32, max uint32) string {
+	n = min(n, max)
+	b := make([]byte, n)
+	if t.mem.CopyIn(b, p) != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// outputs reads back what a successful call wrote through its pointers.
+func (t *tracer) outputs(e *entry, a *kernel.Args) {
+	opened := false
+	out := func(k string) {
+		if !opened {
+			t.open("out")
+			opened = true
+		}
+		t.key(k)
+	}
+	for i, prm := range e.call.Params {
+		p := mem.Addr(a[i])
+		switch ct := prm.CType; {
+		case strings.HasPrefix(ct, "const "):
+		case ct == "uint32_t *" || (strings.HasPrefix(ct, "enum ") && strings.HasSuffix(ct, " *")):
+			if v, err := abi.ReadUint32(t.mem, p); err == nil {
+				out(prm.Name)
+				t.buf = strconv.AppendUint(t.buf, uint64(v), 10)
+			}
+		case ct == "uint64_t *":
+			if v, err := abi.ReadUint64(t.mem, p); err == nil {
+				out(prm.Name)
+				t.buf = strconv.AppendUint(t.buf, v, 10)
+			}
+		case strings.HasSuffix(ct, "Handle *"):
+			if v, err := t.abi.ReadHandle(t.mem, p); err == nil {
+				out(prm.Name)
+				t.buf = appendHex(t.buf, uint64(v))
+			}
+		}
+	}
+	switch e.call.Name {
+	case "mvReadHttpResponseData":
+		if d, err := t.abi.ReadHTTPResponseData(t.mem, mem.Addr(a[1])); err == nil {
+			out("response_data")
+			t.buf = append(t.buf, '{')
+			t.str("result", d.Result.String())
+			t.num("status_code", uint64(d.StatusCode))
+			t.num("num_headers", uint64(d.NumHeaders))
+			t.num("body_length", uint64(d.BodyLength))
+			t.shut()
+		}
+	case "mvReadHttpResponseHeader":
+		s := t.text(mem.Addr(a[2]), uint32(a[3]), 1024)
+		if i := strings.IndexByte(s, 0); i >= 0 {
+			s = s[:i]
+		}
+		out("buf")
+		t.buf = appendJSONString(t.buf, s)
+	case "mvGetDeviceId":
+		out("buf")
+		t.buf = appendJSONString(t.buf, t.text(mem.Addr(a[0]), uint32(a[1]), 34))
+	}
+	if opened {
+		t.shut()
+	}
+}
+
+// follow keeps the centres' rings known, for the notification lines.
+func (t *tracer) follow(e *entry, a *kernel.Args, pre *preState) {
+	switch e.call.Name {
+	case "mvSetupNotifications":
+		s, err1 := t.abi.ReadNotificationSetup(t.mem, mem.Addr(a[0]))
+		h, err2 := t.abi.ReadHandle(t.mem, mem.Addr(a[1]))
+		if err1 == nil && err2 == nil {
+			t.mu.Lock()
+			t.centres[s.IRQ] = &traceCentre{handle: h, buf: s.Buffer, slots: s.BufferSize / abi.NotificationSize}
+			t.mu.Unlock()
+		}
+	case "mvCloseNotifications":
+		if pre == nil {
+			return
+		}
+		t.mu.Lock()
+		for irq, c := range t.centres {
+			if c.handle == pre.handle {
+				delete(t.centres, irq)
+			}
+		}
+		t.mu.Unlock()
+	}
+}
+
+// pend writes a notification line: the kernel has just written a record
+// into the ring of the centre on irq and is pending it.
+func (t *tracer) pend(irq uint32) {
+	if t == nil {
+		return
+	}
+	t.begin("notification")
+	t.num("irq", uint64(irq))
+	if c := t.centres[irq]; c != nil && c.slots > 0 {
+		slot := c.next
+		c.next = (c.next + 1) % c.slots
+		t.hex("centre", uint64(c.handle))
+		t.num("slot", uint64(slot))
+		var rec [abi.NotificationSize]byte
+		if t.mem.CopyIn(rec[:], c.buf+mem.Addr(slot*abi.NotificationSize)) == nil {
+			n := abi.DecodeNotification(rec[:])
+			t.str("event", n.EventType.String())
+			t.num("tag", uint64(n.Tag))
+			t.num("us", n.Microseconds)
+		}
+	}
+	t.end()
+}
+
+// event writes a line for the HAL stand-in: fields are JSON object members
+// without braces. Fields that do not parse are kept as a string in "raw".
+func (t *tracer) event(kind, fields string) {
+	if t == nil {
+		return
+	}
+	valid := fields == "" || json.Valid([]byte("{"+fields+"}"))
+	t.begin(kind)
+	if valid && fields != "" {
+		t.buf = append(t.buf, ',')
+		t.buf = append(t.buf, fields...)
+	} else if !valid {
+		t.str("raw", fields)
+	}
+	t.end()
+}
+
+// interrupt writes an interrupt delivery line.
+func (t *tracer) interrupt(irq uint32, handled bool, vector string) {
+	if t == nil {
+		return
+	}
+	t.begin("interrupt")
+	t.num("irq", uint64(irq))
+	t.str("handler", vector)
+	if !handled {
+		t.key("unhandled")
+		t.buf = append(t.buf, "true"...)
+	}
+	t.end()
+}
+
+func appendHex(b []byte, v uint64) []byte {
+	b = append(b, `"0x`...)
+	b = strconv.AppendUint(b, v, 16)
+	return append(b, '"')
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

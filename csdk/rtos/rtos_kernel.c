@@ -1,0 +1,226 @@
+//go:build ignore
+
+/*
+ * rtos_kernel.c — kernel state, ticks and delays.
+ *
+ * The kernel goes Inactive → Ready (osKernelInitialize, or implicitly at the
+ * first osThreadNew/osTimerNew) → Running (osKernelStart). Threads and timer
+ * callbacks only run once it is Running, as on the device; osKernelStart
+ * then parks its caller for good. Locked is a recorded state only.
+ *
+ * One tick is one millisecond of CLOCK_MONOTONIC since process start.
+ *
+ * (The //go:build line keeps the Go tool from treating this C file as part of
+ * the Go package in this directory; C compilers see a comment.)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <string.h>
+
+#include "rtos_internal.h"
+
+/* mu guards the kernel state; cv announces the start. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static osKernelState_t state = osKernelInactive;
+
+#define MVNET_RTOS_API_VERSION 20010003U    /* CMSIS-RTOS2 2.1.3 */
+#define MVNET_RTOS_KERNEL_VERSION 10000000U /* mvnet host kernel 1.0.0 */
+#define MVNET_RTOS_KERNEL_ID "mvnet host RTOS (pthreads)"
+
+osStatus_t osKernelInitialize(void) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return osErrorISR;
+  }
+  osStatus_t st = osOK;
+  pthread_mutex_lock(&mu);
+  if (state == osKernelInactive) {
+    state = osKernelReady;
+  } else if (state != osKernelReady) {
+    st = osError;
+  }
+  pthread_mutex_unlock(&mu);
+  return st;
+}
+
+void mvnet_rtos_kernel_autoinit(void) {
+  pthread_mutex_lock(&mu);
+  if (state == osKernelInactive) {
+    state = osKernelReady;
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+static void unlock_mu(void *arg) {
+  (void)arg;
+  pthread_mutex_unlock(&mu);
+}
+
+void mvnet_rtos_wait_kernel_running(void) {
+  pthread_mutex_lock(&mu);
+  pthread_cleanup_push(unlock_mu, NULL);
+  while (state != osKernelRunning && state != osKernelLocked) {
+    pthread_cond_wait(&cv, &mu);
+  }
+  pthread_cleanup_pop(1);
+}
+
+osStatus_t osKernelGetInfo(osVersion_t *version, char *id_buf, uint32_t id_size) {
+  if (version != NULL) {
+    version->api = MVNET_RTOS_API_VERSION;
+    version->kernel = MVNET_RTOS_KERNEL_VERSION;
+  }
+  if (id_buf != NULL && id_size > 0U) {
+    strncpy(id_buf, MVNET_RTOS_KERNEL_ID, id_size - 1U);
+    id_buf[id_size - 1U] = '\0';
+  }
+  return osOK;
+}
+
+osKernelState_t osKernelGetState(void) {
+  pthread_mutex_lock(&mu);
+  osKernelState_t s = state;
+  pthread_mutex_unlock(&mu);
+  return s;
+}
+
+osStatus_t osKernelStart(void) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return osErrorISR;
+  }
+  pthread_mutex_lock(&mu);
+  if (state != osKernelReady) {
+    pthread_mutex_unlock(&mu);
+    return osError;
+  }
+  state = osKernelRunning;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+  /* The scheduler never hands control back to main: park the caller. The
+   * threads end the process (exit, mvTestingComplete) when they are done. */
+  pthread_mutex_t park_mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t park_cv = PTHREAD_COND_INITIALIZER;
+  pthread_mutex_lock(&park_mu);
+  for (;;) {
+    pthread_cond_wait(&park_cv, &park_mu);
+  }
+}
+
+int32_t osKernelLock(void) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return (int32_t)osErrorISR;
+  }
+  int32_t prev;
+  pthread_mutex_lock(&mu);
+  if (state == osKernelRunning) {
+    state = osKernelLocked;
+    prev = 0;
+  } else if (state == osKernelLocked) {
+    prev = 1;
+  } else {
+    prev = (int32_t)osError;
+  }
+  pthread_mutex_unlock(&mu);
+  return prev;
+}
+
+int32_t osKernelUnlock(void) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return (int32_t)osErrorISR;
+  }
+  int32_t prev;
+  pthread_mutex_lock(&mu);
+  if (state == osKernelLocked) {
+    state = osKernelRunning;
+    prev = 1;
+  } else if (state == osKernelRunning) {
+    prev = 0;
+  } else {
+    prev = (int32_t)osError;
+  }
+  pthread_mutex_unlock(&mu);
+  return prev;
+}
+
+int32_t osKernelRestoreLock(int32_t lock) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return (int32_t)osErrorISR;
+  }
+  int32_t now;
+  pthread_mutex_lock(&mu);
+  if ((state != osKernelRunning && state != osKernelLocked) || (lock != 0 && lock != 1)) {
+    now = (int32_t)osError;
+  } else {
+    state = lock ? osKernelLocked : osKernelRunning;
+    now = lock;
+  }
+  pthread_mutex_unlock(&mu);
+  return now;
+}
+
+uint32_t osKernelSuspend(void) {
+  return 0U;
+}
+
+void osKernelResume(uint32_t sleep_ticks) {
+  (void)sleep_ticks;
+}
+
+uint32_t osKernelGetTickCount(void) {
+  return (uint32_t)(mvnet_rtos_uptime_ns() / 1000000ULL);
+}
+
+uint32_t osKernelGetTickFreq(void) {
+  return 1000U;
+}
+
+uint32_t osKernelGetSysTimerCount(void) {
+  /* ns × 0.16 = ticks of a 160 MHz counter; wraps at 2^32 like SysTick's
+   * extended count. */
+  return (uint32_t)(mvnet_rtos_uptime_ns() * 4U / 25U);
+}
+
+uint32_t osKernelGetSysTimerFreq(void) {
+  return MVNET_RTOS_SYSTIMER_HZ;
+}
+
+/* Sleeps until the monotonic instant `mono_ns`; a cancellation point. */
+static void sleep_until(uint64_t mono_ns) {
+  struct timespec ts;
+  mvnet_rtos_ns_to_ts(mono_ns, &ts);
+  mvnet_rtos_thread_set_blocked(1);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+  mvnet_rtos_thread_set_blocked(0);
+}
+
+osStatus_t osDelay(uint32_t ticks) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return osErrorISR;
+  }
+  if (ticks == 0U) {
+    return osOK;
+  }
+  /* osWaitForever is a plain (very long) tick count here, as in RTX. */
+  sleep_until(mvnet_rtos_mono_ns() + (uint64_t)ticks * 1000000ULL);
+  return osOK;
+}
+
+osStatus_t osDelayUntil(uint32_t ticks) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return osErrorISR;
+  }
+  uint64_t mono = mvnet_rtos_mono_ns();
+  uint64_t up = mvnet_rtos_uptime_ns();
+  uint64_t now_ticks = up / 1000000ULL;
+  /* Distance in the 32-bit tick space: 0 or "in the past" (top bit set) is
+   * a parameter error, as in RTX. */
+  uint32_t delay = ticks - (uint32_t)now_ticks;
+  if (delay == 0U || (delay >> 31) != 0U) {
+    return osErrorParameter;
+  }
+  uint64_t target_up = (now_ticks + delay) * 1000000ULL;
+  sleep_until(mono + (target_up - up));
+  return osOK;
+}

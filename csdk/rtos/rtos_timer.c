@@ -1,0 +1,234 @@
+//go:build ignore
+
+/*
+ * rtos_timer.c — CMSIS-RTOS2 software timers.
+ *
+ * One internal timer thread (started with the first osTimerNew, running once
+ * the kernel has started) calls the callbacks one at a time, in expiry
+ * order, as RTX's timer thread does: a callback that blocks delays the other
+ * timers. Periodic timers keep their phase (next expiry = previous + period);
+ * if the thread falls a whole period behind, missed expiries are skipped
+ * rather than fired in a burst. A timer may be stopped, restarted or deleted
+ * from its own callback.
+ *
+ * (The //go:build line keeps the Go tool from treating this C file as part of
+ * the Go package in this directory; C compilers see a comment.)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+
+#include "rtos_internal.h"
+
+typedef struct rtos_timer {
+  uint32_t magic; /* MVNET_RTOS_MAGIC_TIMER; 0 once deleted */
+  char *name;
+  osTimerFunc_t func;
+  void *arg;
+  osTimerType_t type;
+  /* Guarded by mu: */
+  int running;
+  uint64_t expiry; /* CLOCK_MONOTONIC ns */
+  uint64_t period; /* ns */
+  int doomed;      /* deleted during its callback: freed after it returns */
+  struct rtos_timer *next;
+} rtos_timer;
+
+/* mu guards the timer list and the fields marked above; cv wakes the timer
+ * thread when a timer starts, stops or goes away. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv;
+static rtos_timer *timers;
+static rtos_timer *executing;
+static int thread_started;
+
+static rtos_timer *earliest(void) {
+  rtos_timer *e = NULL;
+  for (rtos_timer *t = timers; t != NULL; t = t->next) {
+    if (t->running && (e == NULL || t->expiry < e->expiry)) {
+      e = t;
+    }
+  }
+  return e;
+}
+
+static void timer_thread(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&mu);
+  for (;;) {
+    rtos_timer *t = earliest();
+    if (t == NULL) {
+      pthread_cond_wait(&cv, &mu);
+      continue;
+    }
+    uint64_t now = mvnet_rtos_mono_ns();
+    if (t->expiry > now) {
+      struct timespec ts;
+      mvnet_rtos_ns_to_ts(t->expiry, &ts);
+      pthread_cond_timedwait(&cv, &mu, &ts);
+      continue;
+    }
+    if (t->type == osTimerPeriodic) {
+      t->expiry += t->period;
+      if (t->expiry <= now) {
+        t->expiry = now + t->period;
+      }
+    } else {
+      t->running = 0;
+    }
+    osTimerFunc_t func = t->func;
+    void *func_arg = t->arg;
+    executing = t;
+    pthread_mutex_unlock(&mu);
+    func(func_arg);
+    pthread_mutex_lock(&mu);
+    executing = NULL;
+    if (t->doomed) {
+      free(t->name);
+      free(t);
+    }
+  }
+}
+
+/* With mu held. */
+static int start_thread(void) {
+  if (thread_started) {
+    return 0;
+  }
+  mvnet_rtos_cond_init(&cv);
+  if (mvnet_rtos_thread_new_internal(timer_thread, NULL, "mvnet timers") == NULL) {
+    pthread_cond_destroy(&cv);
+    return -1;
+  }
+  thread_started = 1;
+  return 0;
+}
+
+osTimerId_t osTimerNew(osTimerFunc_t func, osTimerType_t type, void *argument, const osTimerAttr_t *attr) {
+  if (MVNET_RTOS_IN_ISR() || func == NULL || (type != osTimerOnce && type != osTimerPeriodic)) {
+    return NULL;
+  }
+  mvnet_rtos_kernel_autoinit();
+  rtos_timer *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    return NULL;
+  }
+  const char *name = attr != NULL ? attr->name : NULL;
+  t->name = mvnet_rtos_strdup(name);
+  if (name != NULL && t->name == NULL) {
+    free(t);
+    return NULL;
+  }
+  t->func = func;
+  t->arg = argument;
+  t->type = type;
+  t->magic = MVNET_RTOS_MAGIC_TIMER;
+  pthread_mutex_lock(&mu);
+  if (start_thread() != 0) {
+    pthread_mutex_unlock(&mu);
+    free(t->name);
+    free(t);
+    return NULL;
+  }
+  t->next = timers;
+  timers = t;
+  pthread_mutex_unlock(&mu);
+  return t;
+}
+
+const char *osTimerGetName(osTimerId_t timer_id) {
+  rtos_timer *t = timer_id;
+  return t != NULL && t->magic == MVNET_RTOS_MAGIC_TIMER ? t->name : NULL;
+}
+
+/* Locks mu if timer_id is a live timer. */
+static rtos_timer *lock(osTimerId_t timer_id) {
+  rtos_timer *t = timer_id;
+  if (t == NULL || t->magic != MVNET_RTOS_MAGIC_TIMER) {
+    return NULL;
+  }
+  pthread_mutex_lock(&mu);
+  if (t->magic != MVNET_RTOS_MAGIC_TIMER) {
+    pthread_mutex_unlock(&mu);
+    return NULL;
+  }
+  return t;
+}
+
+osStatus_t osTimerStart(osTimerId_t timer_id, uint32_t ticks) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return osErrorISR;
+  }
+  if (ticks == 0U) {
+    return osErrorParameter;
+  }
+  rtos_timer *t = lock(timer_id);
+  if (t == NULL) {
+    return osErrorParameter;
+  }
+  t->period = (uint64_t)ticks * 1000000ULL;
+  t->expiry = mvnet_rtos_mono_ns() + t->period;
+  t->running = 1;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+  return osOK;
+}
+
+osStatus_t osTimerStop(osTimerId_t timer_id) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return osErrorISR;
+  }
+  rtos_timer *t = lock(timer_id);
+  if (t == NULL) {
+    return osErrorParameter;
+  }
+  osStatus_t st = osOK;
+  if (!t->running) {
+    st = osErrorResource;
+  } else {
+    t->running = 0;
+    pthread_cond_broadcast(&cv);
+  }
+  pthread_mutex_unlock(&mu);
+  return st;
+}
+
+uint32_t osTimerIsRunning(osTimerId_t timer_id) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return 0U;
+  }
+  rtos_timer *t = lock(timer_id);
+  if (t == NULL) {
+    return 0U;
+  }
+  uint32_t r = t->running ? 1U : 0U;
+  pthread_mutex_unlock(&mu);
+  return r;
+}
+
+osStatus_t osTimerDelete(osTimerId_t timer_id) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return osErrorISR;
+  }
+  rtos_timer *t = lock(timer_id);
+  if (t == NULL) {
+    return osErrorParameter;
+  }
+  for (rtos_timer **p = &timers; *p != NULL; p = &(*p)->next) {
+    if (*p == t) {
+      *p = t->next;
+      break;
+    }
+  }
+  t->magic = 0;
+  t->running = 0;
+  if (executing == t) {
+    t->doomed = 1;
+  } else {
+    free(t->name);
+    free(t);
+  }
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+  return osOK;
+}
