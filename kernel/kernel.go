@@ -99,10 +99,11 @@ type Kernel struct {
 	centres    map[uint32]*centre
 	nets       map[uint32]*network
 	chans      map[uint32]*channel
-	neverUsed  bool       // no mvRequestNetwork yet
-	conn       *link.Conn // the current link, nil while down
-	timeSet    bool       // the cloud has sent the time
-	wallAtSync uint64     // µs since the epoch at sync
+	streams    map[uint32]*sysStream // system notification streams
+	neverUsed  bool                  // no mvRequestNetwork yet
+	conn       *link.Conn            // the current link, nil while down
+	timeSet    bool                  // the cloud has sent the time
+	wallAtSync uint64                // µs since the epoch at sync
 	monoAtSync time.Duration
 	opens      [maxOpensPerSecond]time.Duration // ring of recent open times
 	opensN     int
@@ -163,6 +164,7 @@ func New(o Options) (*Kernel, error) {
 		centres:   make(map[uint32]*centre),
 		nets:      make(map[uint32]*network),
 		chans:     make(map[uint32]*channel),
+		streams:   make(map[uint32]*sysStream),
 		neverUsed: true,
 	}
 	if p, ok := o.Memory.(mem.Protector); ok {

@@ -61,6 +61,7 @@ func (k *Kernel) linkManager() {
 		k.conn = c
 		k.setWallTimeLocked(welcome.WallTimeUS)
 		k.setAllStatusLocked(abi.NetworkStatusConnected)
+		k.linkChangedLocked()
 		k.mu.Unlock()
 		k.log.Debug("link: up", "device", k.id)
 
@@ -311,6 +312,7 @@ func (k *Kernel) lostLocked(reason abi.ClosureReason) {
 		k.disconnectLocked(ch, reason, false)
 	}
 	k.setAllStatusLocked(abi.NetworkStatusConnecting)
+	k.linkChangedLocked()
 }
 
 // scratchLocked returns a reusable buffer of n bytes.

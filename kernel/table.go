@@ -65,7 +65,9 @@ func hnd(v uint64) uint32 {
 }
 
 // table is the syscall table: every network-related call of Microvisor's
-// header, in the header's order within each family.
+// header, in the header's order within each family, and the few other calls
+// whose behaviour lives in the kernel (system notifications, the test
+// trigger).
 var table = []Syscall{
 	{"mvGetMicroseconds", "time", func(k *Kernel, a *Args) abi.Status { return k.GetMicroseconds(addr(a[0])) }, Full, "µs since kernel boot (monotonic)"},
 	{"mvGetWallTime", "time", func(k *Kernel, a *Args) abi.Status { return k.GetWallTime(addr(a[0])) }, Full, "TIMENOTSET until the cloud's WELCOME sets the clock"},
@@ -100,25 +102,33 @@ var table = []Syscall{
 		return k.ReadHTTPResponseBody(hnd(a[0]), u32(a[1]), addr(a[2]), u32(a[3]))
 	}, Full, "offset == body_length copies nothing; beyond it is OFFSETINVALID"},
 
-	{"mvServerLoggingInit", "logging", nil, None, "planned"},
-	{"mvServerLog", "logging", nil, None, "planned"},
-	{"mvSendConfigFetchRequest", "config", nil, None, "planned"},
-	{"mvReadConfigFetchResponseData", "config", nil, None, "planned"},
-	{"mvReadConfigResponseItem", "config", nil, None, "planned"},
-	{"mvMqttGetNextReadableDataType", "mqtt", nil, None, "planned"},
-	{"mvMqttRequestConnect", "mqtt", nil, None, "planned"},
-	{"mvMqttReadConnectResponse", "mqtt", nil, None, "planned"},
-	{"mvMqttRequestSubscribe", "mqtt", nil, None, "planned"},
-	{"mvMqttReadSubscribeResponse", "mqtt", nil, None, "planned"},
-	{"mvMqttRequestUnsubscribe", "mqtt", nil, None, "planned"},
-	{"mvMqttReadUnsubscribeResponse", "mqtt", nil, None, "planned"},
-	{"mvMqttRequestPublish", "mqtt", nil, None, "planned"},
-	{"mvMqttReadPublishResponse", "mqtt", nil, None, "planned"},
-	{"mvMqttReceiveMessage", "mqtt", nil, None, "planned"},
-	{"mvMqttReceiveLostMessageInfo", "mqtt", nil, None, "planned"},
-	{"mvMqttAcknowledgeMessage", "mqtt", nil, None, "planned"},
-	{"mvMqttRequestDisconnect", "mqtt", nil, None, "planned"},
-	{"mvMqttReadDisconnectResponse", "mqtt", nil, None, "planned"},
+	{"mvOpenSystemNotification", "system notifications", func(k *Kernel, a *Args) abi.Status {
+		return k.OpenSystemNotification(addr(a[0]), addr(a[1]))
+	}, Full, "NETWORK streams get NETWORKSTATUSCHANGED when the link comes up or goes down; UPDATE streams never fire (no OTA updates)"},
+	{"mvCloseSystemNotification", "system notifications", func(k *Kernel, a *Args) abi.Status { return k.CloseSystemNotification(addr(a[0])) }, Full, ""},
+	{"mvTempTriggerNotification", "debug", func(k *Kernel, a *Args) abi.Status {
+		return k.TempTriggerNotification(hnd(a[0]), abi.EventType(u32(a[1])), u32(a[2]))
+	}, Full, "posts a record to a centre, for testing interrupt handlers"},
+
+	{"mvServerLoggingInit", "logging", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvServerLog", "logging", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvSendConfigFetchRequest", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvReadConfigFetchResponseData", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvReadConfigResponseItem", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttGetNextReadableDataType", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttRequestConnect", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttReadConnectResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttRequestSubscribe", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttReadSubscribeResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttRequestUnsubscribe", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttReadUnsubscribeResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttRequestPublish", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttReadPublishResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttReceiveMessage", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttReceiveLostMessageInfo", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttAcknowledgeMessage", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttRequestDisconnect", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttReadDisconnectResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
 }
 
 var byName = func() map[string]*Syscall {

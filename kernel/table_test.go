@@ -45,8 +45,9 @@ func TestCallRejectsUnknownAndUnimplemented(t *testing.T) {
 	}
 }
 
-// The kernel's table lists exactly the network calls of Microvisor's header
-// (abi's call table, from which mv_syscalls.h is generated).
+// The kernel's table lists every network call of Microvisor's header (abi's
+// call table, from which mv_syscalls.h is generated), and nothing that is
+// not in the header.
 func TestTableMatchesHeaderNetworkCalls(t *testing.T) {
 	want := map[string]bool{}
 	for _, c := range abi.Calls() {
@@ -55,8 +56,8 @@ func TestTableMatchesHeaderNetworkCalls(t *testing.T) {
 		}
 	}
 	for _, s := range Syscalls() {
-		if !want[s.Name] {
-			t.Errorf("%s is in the kernel table but is not a network call of the header", s.Name)
+		if _, ok := abi.LookupCall(s.Name); !ok {
+			t.Errorf("%s is in the kernel table but not in the header", s.Name)
 		}
 		delete(want, s.Name)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -49,10 +48,6 @@ var emulated = map[string]emulation{
 	"mvRestart": {"re-executes the application (same arguments and environment, MVNET_RESTARTS counts); mode must be AUTOAPPLYUPDATE", true,
 		(*Process).restart},
 	"mvGetWakeReason": {"always COLDBOOT", true, (*Process).wakeReason},
-	"mvOpenSystemNotification": {"checks its arguments and opens the stream; no event is posted yet (NETWORK needs kernel support; UPDATE never fires on the host)", false,
-		(*Process).openSystemNotification},
-	"mvCloseSystemNotification": {"closes a stream and writes zero through the pointer", false,
-		(*Process).closeSystemNotification},
 }
 
 // clock writes a fixed frequency through a uint32_t pointer.
@@ -138,84 +133,6 @@ func (p *Process) wakeReason(_ *kernel.Kernel, a *kernel.Args) abi.Status {
 	if p.o.Memory.CopyOut(mem.Addr(a[0]), b[:n]) != nil {
 		return abi.StatusParameterFault
 	}
-	return abi.StatusOkay
-}
-
-// sysNotification is one stream opened by mvOpenSystemNotification.
-type sysNotification struct {
-	centre uint32
-	tag    uint32
-	source abi.SystemNotificationSource
-}
-
-func (p *Process) checkW(a mem.Addr, n uint64) bool {
-	if c, ok := p.o.Memory.(mem.Checker); ok {
-		return c.Check(a, n, true) == nil
-	}
-	return true
-}
-
-// readHandleAt decodes a pointer-sized handle from b.
-func (p *Process) handleAt(b []byte) uint32 {
-	if p.o.ABI.HandleSize() == 8 {
-		v := binary.LittleEndian.Uint64(b)
-		if v > 0xFFFFFFFF {
-			return 0
-		}
-		return uint32(v)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
-
-// openSystemNotification is mvOpenSystemNotification: PARAMETERFAULT,
-// INVALIDHANDLE (notification handle or source).
-func (p *Process) openSystemNotification(k *kernel.Kernel, a *kernel.Args) abi.Status {
-	l := p.o.ABI.Struct("MvOpenSystemNotificationParams")
-	buf := make([]byte, l.Size())
-	if p.o.Memory.CopyIn(buf, mem.Addr(a[0])) != nil || !p.checkW(mem.Addr(a[1]), uint64(p.o.ABI.HandleSize())) {
-		return abi.StatusParameterFault
-	}
-	sn := sysNotification{
-		centre: p.handleAt(buf[l.Offset("notification_handle"):]),
-		tag:    binary.LittleEndian.Uint32(buf[l.Offset("notification_tag"):]),
-		source: abi.SystemNotificationSource(binary.LittleEndian.Uint32(buf[l.Offset("notification_source"):])),
-	}
-	if _, _, live := k.NotificationStats(sn.centre); !live {
-		return abi.StatusInvalidHandle
-	}
-	if sn.source != abi.SystemNotificationSourceNetwork && sn.source != abi.SystemNotificationSourceUpdate {
-		return abi.StatusInvalidHandle
-	}
-	p.sysMu.Lock()
-	defer p.sysMu.Unlock()
-	h := uint32(0)
-	for h == 0 || p.sysEvts[h] != (sysNotification{}) {
-		h = mrand.Uint32()
-	}
-	if p.o.ABI.WriteHandle(p.o.Memory, mem.Addr(a[1]), h) != nil {
-		return abi.StatusParameterFault
-	}
-	p.sysEvts[h] = sn
-	return abi.StatusOkay
-}
-
-// closeSystemNotification is mvCloseSystemNotification: PARAMETERFAULT,
-// INVALIDHANDLE; zero is written through the pointer.
-func (p *Process) closeSystemNotification(_ *kernel.Kernel, a *kernel.Args) abi.Status {
-	ptr := mem.Addr(a[0])
-	h, err := p.o.ABI.ReadHandle(p.o.Memory, ptr)
-	if err != nil || !p.checkW(ptr, uint64(p.o.ABI.HandleSize())) {
-		return abi.StatusParameterFault
-	}
-	p.sysMu.Lock()
-	defer p.sysMu.Unlock()
-	if _, ok := p.sysEvts[h]; !ok {
-		return abi.StatusInvalidHandle
-	}
-	if p.o.ABI.WriteHandle(p.o.Memory, ptr, 0) != nil {
-		return abi.StatusParameterFault
-	}
-	delete(p.sysEvts, h)
 	return abi.StatusOkay
 }
 

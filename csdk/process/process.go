@@ -83,9 +83,7 @@ type Process struct {
 	k         *kernel.Kernel
 	srv       *cloud.Server
 
-	sysMu   sync.Mutex
-	sysEvts map[uint32]sysNotification // open system notification streams
-	led     atomic.Bool
+	led atomic.Bool
 }
 
 // New reads the configuration and opens the trace; the cloud and kernel
@@ -120,7 +118,7 @@ func New(o Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{o: o, cfg: cfg, log: lg, boot: time.Now(), sysEvts: map[uint32]sysNotification{}}
+	p := &Process{o: o, cfg: cfg, log: lg, boot: time.Now()}
 	if cfg.TracePath != "" {
 		t, err := openTrace(cfg.TracePath, cfg.Restarts > 0, p)
 		if err != nil {

@@ -240,10 +240,14 @@ func TestEmulatedCalls(t *testing.T) {
 	if st := call(t, p, "mvGetWakeReason", a); st != abi.StatusOkay || b[0] != byte(abi.WakeReasonColdBoot) {
 		t.Fatal(st, b[0])
 	}
-	for _, name := range []string{"mvMqttRequestDisconnect", "mvServerLog", "mvPowerSave", "mvTempTriggerNotification"} {
+	for _, name := range []string{"mvMqttRequestDisconnect", "mvServerLog", "mvPowerSave"} {
 		if st := call(t, p, name); st != abi.StatusUnavailable {
 			t.Fatalf("%s = %v", name, st)
 		}
+	}
+	// Served by the kernel: a handle that is no centre.
+	if st := call(t, p, "mvTempTriggerNotification", 0x1234, uint64(abi.EventTypeChannelDataReadable), 1); st != abi.StatusInvalidHandle {
+		t.Fatalf("mvTempTriggerNotification = %v", st)
 	}
 	if st := call(t, p, "mvRestart", 7); st != abi.StatusParameterFault {
 		t.Fatalf("mvRestart(7) = %v", st)
@@ -326,7 +330,7 @@ func TestNetworkAndSystemNotifications(t *testing.T) {
 		t.Fatalf("%d pends, want CONNECTING and CONNECTED", pd.count())
 	}
 
-	// System notifications: checked and opened, never fired.
+	// System notifications (served by the kernel): checked, opened, closed.
 	sp, spb := hm.alloc(16)
 	binary.LittleEndian.PutUint64(spb[0:], centre)
 	binary.LittleEndian.PutUint32(spb[8:], 3)
