@@ -183,6 +183,9 @@ func Format(line string) string {
 		return fmt.Sprintf("%s  device %v started (pid %v, restarts %v)", t, e["device"], e["pid"], e["restarts"])
 	case "syscall":
 		s := fmt.Sprintf("%s  %s(%s) → %v", t, e["call"], fields(e["args"]), e["status"])
+		if d := fields(e["detail"]); d != "" {
+			s += "  [" + d + "]"
+		}
 		if out := fields(e["out"]); out != "" {
 			s += "  " + out
 		}
