@@ -175,7 +175,8 @@ func (k *Kernel) Call(name string, args ...uint64) (abi.Status, error) {
 func SupportTable() string {
 	var b strings.Builder
 	b.WriteString("# System call support\n\n")
-	b.WriteString("Generated from `kernel/table.go` by `mvnet syscalls --markdown`; do not edit.\n\n")
+	b.WriteString("Generated from `kernel/table.go` and `csdk/process` by `mvnet syscalls --markdown`; do not edit.\n\n")
+	b.WriteString("## The kernel\n\n")
 	b.WriteString("| call | family | support | note |\n|---|---|---|---|\n")
 	for _, s := range table {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, s.Family, s.Support, s.Note)

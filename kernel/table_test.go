@@ -1,23 +1,10 @@
 package kernel
 
 import (
-	"os"
 	"testing"
 
 	"github.com/mvnet/mvnet/abi"
 )
-
-// The docs table is generated from the syscall table; keep it current with
-// `go run ./cmd/mvnet syscalls --markdown > docs/syscalls.md`.
-func TestSupportTableDocIsCurrent(t *testing.T) {
-	got, err := os.ReadFile("../docs/syscalls.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != SupportTable() {
-		t.Fatal("docs/syscalls.md is stale: run `go run ./cmd/mvnet syscalls --markdown > docs/syscalls.md`")
-	}
-}
 
 func TestTableRowsAreConsistent(t *testing.T) {
 	seen := map[string]bool{}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,17 @@ func TestSyscallsPrintsTheTable(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// docs/syscalls.md is generated; keep it current with
+// `go run ./cmd/mvnet syscalls --markdown > docs/syscalls.md`.
+func TestSyscallsDocIsCurrent(t *testing.T) {
+	got, err := os.ReadFile("../../docs/syscalls.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != supportMarkdown() {
+		t.Fatal("docs/syscalls.md is stale: run `go run ./cmd/mvnet syscalls --markdown > docs/syscalls.md`")
 	}
 }
