@@ -250,3 +250,32 @@ func (d *Device) handleAt(p mem.Addr) string {
 	h, _ := d.ABI.ReadHandle(d.Arena, p)
 	return fmt.Sprintf("handle=%#x", h)
 }
+
+// OpenSystemNotification is mvOpenSystemNotification: system-wide events of
+// source (NETWORK: link changes; UPDATE: downloaded updates) posted to c with
+// tag. It returns the stream's handle.
+func (d *Device) OpenSystemNotification(c *Centre, tag uint32, source abi.SystemNotificationSource) (uint32, abi.Status) {
+	var h uint32
+	st, _ := d.with(func(s *scratch) abi.Status {
+		l := d.ABI.Struct("MvOpenSystemNotificationParams")
+		params, out := s.alloc(uint64(l.Size())), s.alloc(8)
+		_ = d.ABI.WriteHandle(d.Arena, params+mem.Addr(l.Offset("notification_handle")), c.Handle)
+		_ = abi.WriteUint32(d.Arena, params+mem.Addr(l.Offset("notification_tag")), tag)
+		_ = abi.WriteUint32(d.Arena, params+mem.Addr(l.Offset("notification_source")), uint32(source))
+		st := d.call("mvOpenSystemNotification", func() abi.Status { return d.Kernel.OpenSystemNotification(params, out) },
+			func() string { return d.handleAt(out) }, "notification=%#x tag=%#x source=%s", c.Handle, tag, source)
+		h, _ = d.ABI.ReadHandle(d.Arena, out)
+		return st
+	})
+	return h, st
+}
+
+// CloseSystemNotification is mvCloseSystemNotification.
+func (d *Device) CloseSystemNotification(h uint32) abi.Status {
+	st, _ := d.with(func(s *scratch) abi.Status {
+		p := s.alloc(8)
+		_ = d.ABI.WriteHandle(d.Arena, p, h)
+		return d.call("mvCloseSystemNotification", func() abi.Status { return d.Kernel.CloseSystemNotification(p) }, nil, "handle=%#x", h)
+	})
+	return st
+}

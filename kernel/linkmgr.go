@@ -197,6 +197,8 @@ func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 			k.sendLocked(c, &link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
 		case link.ControlError:
 			return fmt.Errorf("cloud reported an error: %s", f.Payload)
+		case link.ControlUpdate:
+			k.updateDownloadedLocked()
 		}
 	default:
 		return fmt.Errorf("unexpected frame type %d from the cloud", f.Type)

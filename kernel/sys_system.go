@@ -11,8 +11,10 @@ import (
 // to a notification centre. A NETWORK stream gets NETWORKSTATUSCHANGED, with
 // the stream's tag, whenever the device's link to the cloud comes up or goes
 // down — including the link Microvisor keeps before the application requests
-// a network. An UPDATE stream is accepted but never fires: mvnet has no
-// over-the-air updates.
+// a network. An UPDATE stream gets UPDATEDOWNLOADED when the cloud announces
+// a downloaded application update (CONTROL UPDATE on the link; the cloud's
+// fault injector sends one on demand, since mvnet performs no real
+// over-the-air updates).
 
 // sysStream is one open system notification stream.
 type sysStream struct {
@@ -92,6 +94,16 @@ func (k *Kernel) linkChangedLocked() {
 	for _, s := range k.streams {
 		if s.source == abi.SystemNotificationSourceNetwork {
 			k.postLocked(s.nh, s.tag, abi.EventTypeNetworkStatusChanged)
+		}
+	}
+}
+
+// updateDownloadedLocked tells UPDATE system notification streams that the
+// cloud has announced a downloaded application update.
+func (k *Kernel) updateDownloadedLocked() {
+	for _, s := range k.streams {
+		if s.source == abi.SystemNotificationSourceUpdate {
+			k.postLocked(s.nh, s.tag, abi.EventTypeUpdateDownloaded)
 		}
 	}
 }

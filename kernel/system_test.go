@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
 	"github.com/mvnet/mvnet/mem"
 )
 
@@ -83,5 +84,21 @@ func TestTempTriggerNotification(t *testing.T) {
 	}
 	if got := h.irq.count(22) - before; got != 1 {
 		t.Errorf("%d IRQs pended, want 1", got)
+	}
+}
+
+// The cloud's CONTROL UPDATE reaches UPDATE streams as UPDATEDOWNLOADED,
+// and only them.
+func TestUpdateAnnouncement(t *testing.T) {
+	h := newHarness(t)
+	c := h.newCentre(23, 8)
+	h.waitLink()
+	wantStatus(t, "open update stream", h.k.OpenSystemNotification(h.sysParams(c.handle, 0x61, uint32(abi.SystemNotificationSourceUpdate)), h.out(4)), abi.StatusOkay)
+	wantStatus(t, "open network stream", h.k.OpenSystemNotification(h.sysParams(c.handle, 0x62, uint32(abi.SystemNotificationSourceNetwork)), h.out(4)), abi.StatusOkay)
+	h.cloud.send(t, link.Frame{Type: link.FrameControl, Kind: link.ControlUpdate, Payload: []byte("v2")})
+	c.wait(abi.EventTypeUpdateDownloaded, 0x61)
+	h.cloud.sync(t)
+	if n := c.count(abi.EventTypeUpdateDownloaded, 0x62); n != 0 {
+		t.Errorf("NETWORK stream got %d update records", n)
 	}
 }

@@ -104,7 +104,7 @@ var table = []Syscall{
 
 	{"mvOpenSystemNotification", "system notifications", func(k *Kernel, a *Args) abi.Status {
 		return k.OpenSystemNotification(addr(a[0]), addr(a[1]))
-	}, Full, "NETWORK streams get NETWORKSTATUSCHANGED when the link comes up or goes down; UPDATE streams never fire (no OTA updates)"},
+	}, Full, "NETWORK streams get NETWORKSTATUSCHANGED when the link comes up or goes down; UPDATE streams get UPDATEDOWNLOADED when the cloud announces an update (faults.AnnounceUpdate; SIGUSR1 in the C SDK)"},
 	{"mvCloseSystemNotification", "system notifications", func(k *Kernel, a *Args) abi.Status { return k.CloseSystemNotification(addr(a[0])) }, Full, ""},
 	{"mvTempTriggerNotification", "debug", func(k *Kernel, a *Args) abi.Status {
 		return k.TempTriggerNotification(hnd(a[0]), abi.EventType(u32(a[1])), u32(a[2]))

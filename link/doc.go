@@ -31,8 +31,10 @@
 //	CLOSE    (6) both          chan u32 | reason u8 (an MvClosureReason)
 //	LOG      (7) device→cloud  seq u64 | text (reserved for server logging)
 //	TIME     (8) cloud→device  wall_time_us u64
-//	CONTROL  (9) both          kind u8 | body (PING, PONG: token u64;
-//	                           ERROR: UTF-8 text, the sender then closes)
+//	CONTROL  (9) both          kind u8 | body (PING 1, PONG 2: token u64;
+//	                           ERROR 3: UTF-8 text, the sender then closes;
+//	                           UPDATE 4, cloud→device: UTF-8 text — an
+//	                           application update was downloaded)
 //
 // A frame is checked strictly: a fixed-size frame must have exactly its
 // size, a variable one at least its fixed part, the type and the CONTROL

@@ -62,6 +62,11 @@ const (
 	ControlPing  uint8 = 1 // token u64; the peer answers PONG with the same token
 	ControlPong  uint8 = 2 // token u64
 	ControlError uint8 = 3 // UTF-8 text; the sender closes the link after it
+	// ControlUpdate (cloud→device): an application update has been
+	// downloaded for the device; UTF-8 text (a description, may be empty).
+	// The kernel posts UPDATEDOWNLOADED to UPDATE system notification
+	// streams.
+	ControlUpdate uint8 = 4
 )
 
 // Frame is one decoded frame. Only the fields that belong to Type are
@@ -126,7 +131,7 @@ func bodyLen(f *Frame) (int, error) {
 		switch f.Kind {
 		case ControlPing, ControlPong:
 			return 9, nil
-		case ControlError:
+		case ControlError, ControlUpdate:
 			return 1 + len(f.Payload), nil
 		}
 		return 0, malformed("unknown CONTROL kind %d", f.Kind)
@@ -178,7 +183,7 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 		dst = be.AppendUint64(dst, f.WallTimeUS)
 	case FrameControl:
 		dst = append(dst, f.Kind)
-		if f.Kind == ControlError {
+		if f.Kind == ControlError || f.Kind == ControlUpdate {
 			dst = append(dst, f.Payload...)
 		} else {
 			dst = be.AppendUint64(dst, f.Token)
@@ -275,7 +280,7 @@ func ParseFrame(b []byte) (Frame, error) {
 			if err = need(9, false); err == nil {
 				f.Token = be.Uint64(body[1:])
 			}
-		case ControlError:
+		case ControlError, ControlUpdate:
 			f.Payload = nilIfEmpty(body[1:])
 		default:
 			err = malformed("unknown CONTROL kind %d", f.Kind)

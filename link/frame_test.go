@@ -29,6 +29,8 @@ var sampleFrames = []Frame{
 	{Type: FrameControl, Kind: ControlPing, Token: 0x0102030405060708},
 	{Type: FrameControl, Kind: ControlPong, Token: 9},
 	{Type: FrameControl, Kind: ControlError, Payload: []byte("bad version")},
+	{Type: FrameControl, Kind: ControlUpdate, Payload: []byte("v2")},
+	{Type: FrameControl, Kind: ControlUpdate},
 	{Type: FrameControl, Kind: ControlError},
 }
 
@@ -95,7 +97,7 @@ func TestAppendFrameRejects(t *testing.T) {
 		{"HELLO short ID", Frame{Type: FrameHello, DeviceID: "UV1234"}},
 		{"HELLO long ID", Frame{Type: FrameHello, DeviceID: testDeviceID + "0"}},
 		{"CONTROL kind 0", Frame{Type: FrameControl}},
-		{"CONTROL kind 4", Frame{Type: FrameControl, Kind: 4}},
+		{"CONTROL kind 5", Frame{Type: FrameControl, Kind: 5}},
 		{"DATA too long", Frame{Type: FrameData, Payload: make([]byte, MaxFrameLen-4)}},
 		{"OPEN too long", Frame{Type: FrameOpen, Endpoint: make([]byte, MaxFrameLen)}},
 	}
@@ -142,7 +144,7 @@ func TestParseFrameRejects(t *testing.T) {
 		{"TIME long", []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"CONTROL empty", []byte{9}},
 		{"CONTROL kind 0", []byte{9, 0}},
-		{"CONTROL kind 4", []byte{9, 4, 'x'}},
+		{"CONTROL kind 5", []byte{9, 5, 'x'}},
 		{"PING short", []byte{9, 1, 0, 0, 0, 0, 0, 0, 0}},
 		{"PONG long", []byte{9, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"oversize", append([]byte{4, 0, 0, 0, 1}, make([]byte, MaxFrameLen)...)},

@@ -396,3 +396,36 @@ func TestFaultLatencyBeforeConnect(t *testing.T) {
 		t.Fatalf("result %s status %d, want OK 200", data.Result, data.StatusCode)
 	}
 }
+
+// TestAnnounceUpdate: the cloud's AnnounceUpdate reaches the application's
+// UPDATE system notification stream as UPDATEDOWNLOADED; a NETWORK stream
+// hears the link drop and come back.
+func TestAnnounceUpdate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.newDev(t)
+	const updTag, netTag = 0x7701, 0x7702
+	upd, st := v.d.OpenSystemNotification(v.n.Centre, updTag, abi.SystemNotificationSourceUpdate)
+	if st != abi.StatusOkay {
+		t.Fatalf("mvOpenSystemNotification(UPDATE): %s", st)
+	}
+	if _, st := v.d.OpenSystemNotification(v.n.Centre, netTag, abi.SystemNotificationSourceNetwork); st != abi.StatusOkay {
+		t.Fatalf("mvOpenSystemNotification(NETWORK): %s", st)
+	}
+	if err := e.cloud.Faults().AnnounceUpdate(v.d.ID(), "v2"); err != nil {
+		t.Fatal(err)
+	}
+	v.waitEvent(updTag, abi.EventTypeUpdateDownloaded)
+
+	if err := e.cloud.Faults().DropLink(v.d.ID()); err != nil {
+		t.Fatal(err)
+	}
+	v.waitEvent(netTag, abi.EventTypeNetworkStatusChanged)
+	if err := e.cloud.Faults().RestoreLink(v.d.ID()); err != nil {
+		t.Fatal(err)
+	}
+	v.waitEvent(netTag, abi.EventTypeNetworkStatusChanged)
+	if st := v.d.CloseSystemNotification(upd); st != abi.StatusOkay {
+		t.Fatalf("mvCloseSystemNotification: %s", st)
+	}
+}

@@ -36,6 +36,9 @@ type Link interface {
 	// channel. It returns an error wrapping ErrUnknownChannel if the channel
 	// is not open.
 	CloseChannel(ch uint32, reason abi.ClosureReason) error
+	// AnnounceUpdate tells the device an application update has been
+	// downloaded for it (CONTROL UPDATE with the description).
+	AnnounceUpdate(description string)
 }
 
 // Links finds the current link of a device.
@@ -115,6 +118,23 @@ func (i *Injector) closeChannel(op, deviceID string, ch uint32, reason abi.Closu
 	if err := l.CloseChannel(ch, reason); err != nil {
 		return fmt.Errorf("faults: %s: device %s channel %#x: %w", op, deviceID, ch, err)
 	}
+	return nil
+}
+
+// AnnounceUpdate tells a connected device that an application update has
+// been downloaded for it: the kernel posts UPDATEDOWNLOADED to the
+// application's UPDATE system notification streams (mvOpenSystemNotification
+// with MV_SYSTEMNOTIFICATIONSOURCE_UPDATE). mvnet performs no real
+// over-the-air updates; this lets applications test their update handling.
+func (i *Injector) AnnounceUpdate(deviceID, description string) error {
+	if err := devid.Check(deviceID); err != nil {
+		return fmt.Errorf("faults: AnnounceUpdate: %w", err)
+	}
+	l, ok := i.links.Link(deviceID)
+	if !ok {
+		return fmt.Errorf("faults: AnnounceUpdate: device %s: %w", deviceID, ErrNotConnected)
+	}
+	l.AnnounceUpdate(description)
 	return nil
 }
 

@@ -15,9 +15,12 @@ type fakeLink struct {
 	dropped bool
 	closed  map[uint32]abi.ClosureReason
 	open    map[uint32]bool
+	updates []string
 }
 
 func (l *fakeLink) Drop() { l.dropped = true }
+
+func (l *fakeLink) AnnounceUpdate(d string) { l.updates = append(l.updates, d) }
 
 func (l *fakeLink) CloseChannel(ch uint32, reason abi.ClosureReason) error {
 	if !l.open[ch] {
@@ -122,5 +125,22 @@ func TestMalformedDeviceIDs(t *testing.T) {
 				t.Errorf("%s(%q) succeeded", name, id)
 			}
 		}
+	}
+}
+
+func TestAnnounceUpdate(t *testing.T) {
+	l := &fakeLink{closed: map[uint32]abi.ClosureReason{}, open: map[uint32]bool{}}
+	i := faults.New(links{dev: l})
+	if err := i.AnnounceUpdate(dev, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.updates) != 1 || l.updates[0] != "v2" {
+		t.Fatalf("updates = %q", l.updates)
+	}
+	if err := i.AnnounceUpdate(other, ""); !errors.Is(err, faults.ErrNotConnected) {
+		t.Fatalf("unknown device: %v", err)
+	}
+	if err := i.AnnounceUpdate("nope", ""); err == nil {
+		t.Fatal("malformed device ID accepted")
 	}
 }

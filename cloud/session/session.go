@@ -399,6 +399,11 @@ func (s *Session) Info() DeviceInfo {
 	return info
 }
 
+// AnnounceUpdate implements faults.Link: it sends CONTROL UPDATE.
+func (s *Session) AnnounceUpdate(description string) {
+	s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlUpdate, Payload: []byte(description)})
+}
+
 // CloseChannel closes a channel from the cloud's side: the device gets CLOSE
 // with reason, the channel's request is cancelled and the channel
 // forgotten. It makes Session a faults.Link.

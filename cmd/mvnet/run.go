@@ -73,5 +73,6 @@ mvnet exits with the application's exit status.`,
 	f.StringVar(&o.Log, "log", "", "library diagnostics: LEVEL or LEVEL:FILE (debug, info, warn, error, off)")
 	f.StringVar(&o.TracePath, "trace", "", "keep the JSON trace in this file")
 	f.BoolVar(&o.JSON, "json", false, "print the raw JSON trace lines instead of the transcript")
+	f.DurationVar(&o.UpdateAfter, "update-after", 0, "announce a downloaded update (SIGUSR1 → UPDATEDOWNLOADED) after this long, e.g. 2s")
 	return cmd
 }

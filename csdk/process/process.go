@@ -29,8 +29,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -222,7 +224,27 @@ func (p *Process) start() error {
 	}
 	p.srv, p.k = srv, k
 	p.trace.start(p)
+	p.watchUpdateSignal()
 	return nil
+}
+
+// UpdateSignal makes the embedded cloud announce a downloaded application
+// update (UPDATEDOWNLOADED on UPDATE system notification streams): mvnet
+// performs no real over-the-air updates, so `kill -USR1 <pid>` (or `mvnet
+// run --update-after`) stands in for one. It is handled from the
+// application's first system call on.
+const UpdateSignal = syscall.SIGUSR1
+
+func (p *Process) watchUpdateSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, UpdateSignal)
+	go func() {
+		for range ch {
+			if err := p.srv.Faults().AnnounceUpdate(p.k.DeviceID(), "announced by SIGUSR1"); err != nil {
+				p.log.Warn("update signal: the link is down, no update announced", "err", err)
+			}
+		}
+	}()
 }
 
 // Close stops the kernel and the cloud (tests; an application just exits).

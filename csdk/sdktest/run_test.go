@@ -190,3 +190,25 @@ target_link_libraries(app_static mvnet::mvnet_static)
 		}
 	}
 }
+
+// TestSystemNotifications: mvOpenSystemNotification delivers network events
+// (the link going down when the network is released) and update events
+// (SIGUSR1 makes the embedded cloud announce a downloaded update).
+func TestSystemNotifications(t *testing.T) {
+	for _, l := range []linkage{static, shared} {
+		t.Run(l.String(), func(t *testing.T) {
+			bin := compileFile(t, "system_notify", l)
+			r := run(t, bin, nil, 60*time.Second)
+			if r.code != 0 {
+				t.Fatalf("system_notify: %v", r)
+			}
+			var upd bool
+			for _, n := range r.lines("notification") {
+				upd = upd || n["event"] == "MV_EVENTTYPE_UPDATEDOWNLOADED"
+			}
+			if !upd {
+				t.Error("trace lacks the UPDATEDOWNLOADED notification")
+			}
+		})
+	}
+}

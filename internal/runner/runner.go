@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	TracePath string
 	// JSON prints the raw trace lines instead of the readable transcript.
 	JSON bool
+	// UpdateAfter, if set, sends the application SIGUSR1 after this long:
+	// the C SDK's stand-in for a downloaded over-the-air update
+	// (UPDATEDOWNLOADED on UPDATE system notification streams).
+	UpdateAfter time.Duration
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams
@@ -92,6 +97,10 @@ func Run(ctx context.Context, o Options) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", o.App, err)
+	}
+	if o.UpdateAfter > 0 {
+		t := time.AfterFunc(o.UpdateAfter, func() { _ = cmd.Process.Signal(syscall.SIGUSR1) })
+		defer t.Stop()
 	}
 	done := make(chan struct{})
 	followed := make(chan error, 1)

@@ -84,3 +84,17 @@ func TestFormatLeavesForeignLinesAlone(t *testing.T) {
 		t.Errorf("Format = %q", got)
 	}
 }
+
+func TestUpdateAfterSendsSIGUSR1(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app")
+	script := "#!/bin/sh\ntrap 'echo got-update; exit 0' USR1\ni=0\nwhile [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\nexit 1\n"
+	if err := os.WriteFile(app, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	err := Run(context.Background(), Options{App: app, UpdateAfter: 300 * time.Millisecond, Stdout: &stdout, Stderr: &stdout})
+	if err != nil || !strings.Contains(stdout.String(), "got-update") {
+		t.Fatalf("Run = %v, output %q: the application did not get SIGUSR1", err, stdout.String())
+	}
+}
