@@ -121,6 +121,7 @@ type codecs struct {
 		timeout         int
 	}
 	resp struct{ size, result, status, numHeaders, bodyLength int }
+	mqtt mqttCodecs // codec_mqtt.go
 }
 
 // offsetLookup reads offsets out of an ABI's layouts, keeping the first error.
@@ -186,6 +187,7 @@ func (a *ABI) initCodecs() error {
 	c.resp.size = o.size(hd)
 	c.resp.result, c.resp.status = o.off(hd, "result"), o.off(hd, "status_code")
 	c.resp.numHeaders, c.resp.bodyLength = o.off(hd, "num_headers"), o.off(hd, "body_length")
+	c.mqtt.init(o)
 	return o.err
 }
 

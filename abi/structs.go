@@ -90,7 +90,7 @@ func mqttReasonCodesResponse(name, doc string) structDesc {
 		ptr("request_state", "enum MvMqttRequestState *").d("receives the outcome of the request"),
 		ptr("correlation_id", "uint32_t *").d("receives the correlation ID the request carried"),
 		ptr("reason_codes", "uint32_t *").d("receives one broker reason code per topic"),
-		u32("reason_codes_size").d("size of reason_codes in bytes"),
+		u32("reason_codes_size").d("how many reason codes reason_codes can hold (a count, not bytes)"),
 		ptr("reason_codes_len", "uint32_t *").d("receives how many reason codes were written"))
 }
 

@@ -99,7 +99,6 @@ func TestOpenChannelStatuses(t *testing.T) {
 		tc{"type 4", P(func(p *abi.OpenChannelParams) { p.ChannelType = 4 }), abi.StatusUnknownChannelType},
 		tc{"type 0xFFFFFFFF", P(func(p *abi.OpenChannelParams) { p.ChannelType = 0xFFFFFFFF }), abi.StatusUnknownChannelType},
 
-		tc{"MQTT", P(func(p *abi.OpenChannelParams) { p.ChannelType = abi.ChannelTypeMQTT }), abi.StatusUnavailable},
 		tc{"CONFIGFETCH", P(func(p *abi.OpenChannelParams) { p.ChannelType = abi.ChannelTypeConfigFetch }), abi.StatusUnavailable},
 	)
 	for _, tc := range cases {
@@ -186,8 +185,8 @@ func TestOpenChannelRateLimited(t *testing.T) {
 	if h.u32(hp) != sentinel {
 		t.Fatal("RATELIMITED wrote a handle")
 	}
-	params.ChannelType = abi.ChannelTypeMQTT
-	wantStatus(t, "9th open, MQTT (RATELIMITED before UNAVAILABLE)", h.openRaw(params, hp), abi.StatusRateLimited)
+	params.ChannelType = abi.ChannelTypeConfigFetch
+	wantStatus(t, "9th open, CONFIGFETCH (RATELIMITED before UNAVAILABLE)", h.openRaw(params, hp), abi.StatusRateLimited)
 	params.ChannelType = abi.ChannelTypeHTTP
 	h.clk.advance(899 * time.Millisecond)
 	wantStatus(t, "999 ms after the first", h.openRaw(params, hp), abi.StatusRateLimited)
@@ -219,8 +218,10 @@ func TestOpenChannelTooManyChannels(t *testing.T) {
 	if h.u32(hp) != sentinel {
 		t.Fatal("TOOMANYCHANNELS wrote a handle")
 	}
+	p.ChannelType = abi.ChannelTypeConfigFetch
+	wantStatus(t, "5th, CONFIGFETCH (UNAVAILABLE first)", h.openRaw(p, hp), abi.StatusUnavailable)
 	p.ChannelType = abi.ChannelTypeMQTT
-	wantStatus(t, "5th, MQTT (UNAVAILABLE first)", h.openRaw(p, hp), abi.StatusUnavailable)
+	wantStatus(t, "5th, MQTT", h.openRaw(p, hp), abi.StatusTooManyChannels)
 	p.ChannelType = abi.ChannelTypeHTTP
 
 	// A disconnected channel still counts until the application closes it.

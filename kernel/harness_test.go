@@ -165,15 +165,19 @@ func (fc *fakeCloud) serve(c *link.Conn) {
 			break
 		}
 		fc.mu.Lock()
+		auto := fc.autoCredit && fc.cur == c
+		fc.mu.Unlock()
+		if auto && f.Type == link.FrameData {
+			// Credit before recording the frame: a test that has seen the
+			// frame knows the credit is queued ahead of what it sends next.
+			_ = c.Send(&link.Frame{Type: link.FrameCredit, Chan: f.Chan, Credit: uint32(len(f.Payload))})
+		}
+		fc.mu.Lock()
 		fc.frames = append(fc.frames, f)
 		if f.Type == link.FrameCredit {
 			fc.credits[f.Chan] += uint64(f.Credit)
 		}
-		auto := fc.autoCredit && fc.cur == c
 		fc.mu.Unlock()
-		if auto && f.Type == link.FrameData {
-			_ = c.Send(&link.Frame{Type: link.FrameCredit, Chan: f.Chan, Credit: uint32(len(f.Payload))})
-		}
 	}
 	fc.mu.Lock()
 	if fc.cur == c {

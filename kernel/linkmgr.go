@@ -217,8 +217,11 @@ func (k *Kernel) onDataLocked(c *link.Conn, f *link.Frame) error {
 	if ch.rxWrite-ch.rxRead+n > uint64(ch.rxLen) {
 		return fmt.Errorf("channel %#x: %d bytes of data beyond the receive window", ch.h, n)
 	}
-	if ch.typ == abi.ChannelTypeHTTP {
+	switch ch.typ {
+	case abi.ChannelTypeHTTP:
 		return k.onHTTPDataLocked(ch, f.Payload)
+	case abi.ChannelTypeMQTT:
+		return k.onMQTTDataLocked(ch, f.Payload)
 	}
 	k.ringWriteLocked(ch, f.Payload)
 	k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataReadable)
@@ -280,8 +283,11 @@ func (k *Kernel) onCreditLocked(c *link.Conn, f *link.Frame) error {
 		return fmt.Errorf("channel %#x: credit %d for %d unacknowledged bytes", ch.h, f.Credit, ch.txWrite-ch.txAcked)
 	}
 	ch.txAcked += uint64(f.Credit)
-	if ch.typ == abi.ChannelTypeOpaqueBytes {
+	switch ch.typ {
+	case abi.ChannelTypeOpaqueBytes:
 		k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataWriteSpace)
+	case abi.ChannelTypeMQTT:
+		k.mqttCreditLocked(ch)
 	}
 	return nil
 }

@@ -35,6 +35,8 @@ type channel struct {
 	reqSent  bool                    // a request was accepted (one per channel)
 	unusable bool                    // a LATEFAULT left the channel unusable
 	resp     *link.HTTPResponseIndex // the response, once wholly received
+
+	mqtt *mqttChan // MQTT channels only (sys_mqtt.go)
 }
 
 func (ch *channel) connected() bool { return ch.conn != nil }
@@ -102,7 +104,7 @@ func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 		// The oldest of the last eight opens was under a second ago.
 		return abi.StatusRateLimited
 	}
-	if p.ChannelType == abi.ChannelTypeMQTT || p.ChannelType == abi.ChannelTypeConfigFetch {
+	if p.ChannelType == abi.ChannelTypeConfigFetch {
 		// Known channel types whose services this kernel does not offer yet.
 		return abi.StatusUnavailable
 	}
@@ -127,6 +129,9 @@ func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 		h: h, typ: p.ChannelType, nh: p.NotificationHandle, tag: p.NotificationTag, net: p.NetworkHandle,
 		rx: p.ReceiveBuffer, rxLen: p.ReceiveBufferLen, tx: p.SendBuffer, txLen: p.SendBufferLen,
 		conn: k.conn,
+	}
+	if ch.typ == abi.ChannelTypeMQTT {
+		ch.mqtt = &mqttChan{}
 	}
 	k.chans[h] = ch
 	k.sendLocked(ch.conn, &link.Frame{Type: link.FrameOpen, Chan: h, ChanType: uint8(ch.typ), RxSize: ch.rxLen, TxSize: ch.txLen})
@@ -210,6 +215,10 @@ func (k *Kernel) disconnectLocked(ch *channel, reason abi.ClosureReason, tell bo
 	}
 	ch.conn = nil
 	ch.reason = reason
+	if ch.mqtt != nil {
+		// Requests in flight complete as NOTCONNECTED before the news.
+		k.mqttDisconnectedLocked(ch)
+	}
 	k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelNotConnected)
 }
 

@@ -81,7 +81,7 @@ var table = []Syscall{
 	{"mvGetNetworkStatus", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkStatus(hnd(a[0]), addr(a[1])) }, Full, ""},
 	{"mvGetNetworkReasons", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkReasons(addr(a[0]), addr(a[1])) }, Partial, "reports USINGNETWORK, NEVERUSEDNETWORKAPI and RTCNOTSET; other reasons never arise"},
 
-	{"mvOpenChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.OpenChannel(addr(a[0]), addr(a[1])) }, Partial, "OPAQUEBYTES and HTTP; MQTT and CONFIGFETCH answer UNAVAILABLE until implemented; version ≠ 1 and rings overlapping other rings are PARAMETERFAULT; the cloud serves rings up to 1 MiB by default"},
+	{"mvOpenChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.OpenChannel(addr(a[0]), addr(a[1])) }, Partial, "OPAQUEBYTES, HTTP and MQTT; CONFIGFETCH answers UNAVAILABLE until implemented; version ≠ 1 and rings overlapping other rings are PARAMETERFAULT; the cloud serves rings up to 1 MiB by default"},
 	{"mvCloseChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.CloseChannel(addr(a[0])) }, Full, "send buffer zeroed and unprotected"},
 	{"mvGetChannelClosureReason", "channels", func(k *Kernel, a *Args) abi.Status { return k.GetChannelClosureReason(hnd(a[0]), addr(a[1])) }, Full, ""},
 	{"mvReadChannel", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannel(hnd(a[0]), addr(a[1]), addr(a[2])) }, Full, "OPAQUEBYTES only; the cloud echoes"},
@@ -104,7 +104,7 @@ var table = []Syscall{
 
 	{"mvOpenSystemNotification", "system notifications", func(k *Kernel, a *Args) abi.Status {
 		return k.OpenSystemNotification(addr(a[0]), addr(a[1]))
-	}, Full, "NETWORK streams get NETWORKSTATUSCHANGED when the link comes up or goes down; UPDATE streams get UPDATEDOWNLOADED when the cloud announces an update (faults.AnnounceUpdate; SIGUSR1 in the C SDK)"},
+	}, Full, "NETWORK streams get NETWORKSTATUSCHANGED when the link comes up or goes down; UPDATE streams get UPDATEDOWNLOADED when the cloud announces an update (faults.AnnounceUpdate; in the C SDK, SIGUSR1 with MVNET_UPDATE_SIGNAL=1)"},
 	{"mvCloseSystemNotification", "system notifications", func(k *Kernel, a *Args) abi.Status { return k.CloseSystemNotification(addr(a[0])) }, Full, ""},
 	{"mvTempTriggerNotification", "debug", func(k *Kernel, a *Args) abi.Status {
 		return k.TempTriggerNotification(hnd(a[0]), abi.EventType(u32(a[1])), u32(a[2]))
@@ -115,20 +115,28 @@ var table = []Syscall{
 	{"mvSendConfigFetchRequest", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
 	{"mvReadConfigFetchResponseData", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
 	{"mvReadConfigResponseItem", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttGetNextReadableDataType", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttRequestConnect", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttReadConnectResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttRequestSubscribe", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttReadSubscribeResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttRequestUnsubscribe", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttReadUnsubscribeResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttRequestPublish", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttReadPublishResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttReceiveMessage", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttReceiveLostMessageInfo", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttAcknowledgeMessage", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttRequestDisconnect", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvMqttReadDisconnectResponse", "mqtt", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvMqttGetNextReadableDataType", "mqtt", func(k *Kernel, a *Args) abi.Status {
+		return k.MQTTGetNextReadableDataType(hnd(a[0]), addr(a[1]))
+	}, Full, "the oldest readable item (responses, messages, lost-message reports in arrival order, one CHANNELDATAREADABLE each); NONE when there is none; CHANNELCLOSED once disconnected with nothing left to read"},
+	{"mvMqttRequestConnect", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTRequestConnect(hnd(a[0]), addr(a[1])) }, Full, "one per channel, whatever its outcome; an empty client ID needs clean_start; an unknown auth method is INVALIDAUTHENTICATION; an unknown protocol, keepalive over 65535, will QoS 2 or a request larger than the send buffer is accepted and answered by the kernel's CONNECTRESPONSE INVALIDPARAMETERS; a LATEFAULT on any request leaves the channel unusable (requests and acks then CHANNELCLOSED)"},
+	{"mvMqttReadConnectResponse", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTReadConnectResponse(hnd(a[0]), addr(a[1])) }, Full, "every read call: when the next item is of another kind, or there is none on a connected channel, PARAMETERFAULT and nothing is consumed (spec/abi.md lists no WRONGDATAREQUESTED for the read calls); a consumed ring item is credited back to the cloud"},
+	{"mvMqttRequestSubscribe", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTRequestSubscribe(hnd(a[0]), addr(a[1])) }, Full, "8 topics; one subscribe or unsubscribe in flight until its response is read, and no room in the send ring now, are RATELIMITED; before a completed connect (or after the session ended) the kernel answers the response NOTCONNECTED; QoS 2, rh over 2, an invalid filter or no topics: INVALIDPARAMETERS (response, no reason codes)"},
+	{"mvMqttReadSubscribeResponse", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTReadSubscribeResponse(hnd(a[0]), addr(a[1])) }, Full, "reason_codes_size counts codes; too small is INVALIDBUFFERSIZE, nothing consumed"},
+	{"mvMqttRequestUnsubscribe", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTRequestUnsubscribe(hnd(a[0]), addr(a[1])) }, Full, "as mvMqttRequestSubscribe"},
+	{"mvMqttReadUnsubscribeResponse", "mqtt", func(k *Kernel, a *Args) abi.Status {
+		return k.MQTTReadUnsubscribeResponse(hnd(a[0]), addr(a[1]))
+	}, Full, "as mvMqttReadSubscribeResponse"},
+	{"mvMqttRequestPublish", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTRequestPublish(hnd(a[0]), addr(a[1])) }, Full, "16 publishes in flight until their responses are read, and no room in the send ring now, are RATELIMITED; the kernel answers NOTCONNECTED before a completed connect and INVALIDPARAMETERS for QoS 2, a topic with wildcards or not UTF-8, or a request larger than the send buffer"},
+	{"mvMqttReadPublishResponse", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTReadPublishResponse(hnd(a[0]), addr(a[1])) }, Full, "QoS 0: completed once the cloud wrote it to the broker; QoS 1: the PUBACK's reason"},
+	{"mvMqttReceiveMessage", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTReceiveMessage(hnd(a[0]), addr(a[1])) }, Full, "copied from the receive ring (wrapping) into the buffers given; topic or payload too big for its buffer is INVALIDBUFFERSIZE, nothing consumed"},
+	{"mvMqttReceiveLostMessageInfo", "mqtt", func(k *Kernel, a *Args) abi.Status {
+		return k.MQTTReceiveLostMessageInfo(hnd(a[0]), addr(a[1]))
+	}, Full, "a message larger than the receive buffer: reason DEVICERECEIVEBUFFERTOOSMALL, its topic and length"},
+	{"mvMqttAcknowledgeMessage", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTAcknowledgeMessage(hnd(a[0]), u32(a[1])) }, Full, "relayed to the cloud, which sends PUBACKs in arrival order; RATELIMITED when the send ring has no room; dropped (OKAY) after the session ended"},
+	{"mvMqttRequestDisconnect", "mqtt", func(k *Kernel, a *Args) abi.Status { return k.MQTTRequestDisconnect(hnd(a[0])) }, Full, "the kernel answers NOTCONNECTED when not connected; a second while one is in flight is merged into it; waits for send-ring room rather than fail; later requests are NOTCONNECTED"},
+	{"mvMqttReadDisconnectResponse", "mqtt", func(k *Kernel, a *Args) abi.Status {
+		return k.MQTTReadDisconnectResponse(hnd(a[0]), addr(a[1]))
+	}, Full, "also news of the broker ending the session; on a lost connection every unanswered request completes NOTCONNECTED before CHANNELNOTCONNECTED"},
 }
 
 var byName = func() map[string]*Syscall {

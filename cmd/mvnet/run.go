@@ -25,7 +25,13 @@ application's own output goes to stdout.
 The flags set the SDK's environment variables for the application:
 --device-id (MVNET_DEVICE_ID), --ca-file (MVNET_CA_FILE), --resolve
 (MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); the trace
-(MVNET_TRACE) goes to a temporary file unless --trace keeps it.
+(MVNET_TRACE) goes to a temporary file unless --trace keeps it. The
+application's stdout is line buffered (MVNET_STDOUT_LINEBUF=1) so that its
+lines and the transcript interleave as they happen.
+
+--update-after D announces a downloaded update D after the library has
+started (the trace's start line): it sets MVNET_UPDATE_SIGNAL=1, which makes
+the library take SIGUSR1 for that, and then sends the application SIGUSR1.
 
 mvnet exits with the application's exit status.`,
 		Example: `  make -C csdk && make -C examples/c/http-get
@@ -73,6 +79,6 @@ mvnet exits with the application's exit status.`,
 	f.StringVar(&o.Log, "log", "", "library diagnostics: LEVEL or LEVEL:FILE (debug, info, warn, error, off)")
 	f.StringVar(&o.TracePath, "trace", "", "keep the JSON trace in this file")
 	f.BoolVar(&o.JSON, "json", false, "print the raw JSON trace lines instead of the transcript")
-	f.DurationVar(&o.UpdateAfter, "update-after", 0, "announce a downloaded update (SIGUSR1 → UPDATEDOWNLOADED) after this long, e.g. 2s")
+	f.DurationVar(&o.UpdateAfter, "update-after", 0, "announce a downloaded update (SIGUSR1 → UPDATEDOWNLOADED) this long after the library starts, e.g. 2s")
 	return cmd
 }

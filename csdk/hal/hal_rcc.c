@@ -16,7 +16,23 @@
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
 
-uint32_t SystemCoreClock = MVNET_HAL_CLOCK_HZ;
+/*
+ * SystemCoreClock, SystemCoreClockUpdate, SystemInit and ST's tables are
+ * weak: an application that keeps its system file (system_stm32u5xx_ns.c)
+ * defines them too, and its definitions win in a static link. Linked against
+ * libmvnet.so, the application's SystemCoreClock is found by name (below),
+ * so the HAL and the application use one variable.
+ */
+__attribute__((weak)) uint32_t SystemCoreClock = MVNET_HAL_CLOCK_HZ;
+
+__attribute__((weak)) const uint8_t AHBPrescTable[16] = {0U, 0U, 0U, 0U, 0U, 0U, 0U, 0U, 1U, 2U, 3U, 4U, 6U, 7U, 8U, 9U};
+__attribute__((weak)) const uint8_t APBPrescTable[8] = {0U, 0U, 0U, 0U, 1U, 2U, 3U, 4U};
+__attribute__((weak)) const uint32_t MSIRangeTable[16] = {
+    48000000U, 24000000U, 16000000U, 12000000U, 4000000U, 2000000U, 1500000U, 1000000U,
+    3072000U, 1536000U, 1024000U, 768000U, 400000U, 200000U, 150000U, 100000U};
+
+__attribute__((weak)) void SystemInit(void) {
+}
 
 static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
 static uint32_t *clock_var;
@@ -36,7 +52,7 @@ static uint32_t *core_clock(void) {
  * an application that does not define it still links. */
 extern uint32_t SECURE_SystemCoreClockUpdate(void) __attribute__((weak));
 
-void SystemCoreClockUpdate(void) {
+__attribute__((weak)) void SystemCoreClockUpdate(void) {
   uint32_t hz = 0;
   if (SECURE_SystemCoreClockUpdate != NULL) {
     hz = SECURE_SystemCoreClockUpdate();

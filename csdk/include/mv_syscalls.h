@@ -548,7 +548,7 @@ struct MvMqttSubscribeResponse {
     enum MvMqttRequestState *request_state; /* receives the outcome of the request */
     uint32_t *correlation_id; /* receives the correlation ID the request carried */
     uint32_t *reason_codes; /* receives one broker reason code per topic */
-    uint32_t reason_codes_size; /* size of reason_codes in bytes */
+    uint32_t reason_codes_size; /* how many reason codes reason_codes can hold (a count, not bytes) */
     uint32_t *reason_codes_len; /* receives how many reason codes were written */
 };
 
@@ -567,7 +567,7 @@ struct MvMqttUnsubscribeResponse {
     enum MvMqttRequestState *request_state; /* receives the outcome of the request */
     uint32_t *correlation_id; /* receives the correlation ID the request carried */
     uint32_t *reason_codes; /* receives one broker reason code per topic */
-    uint32_t reason_codes_size; /* size of reason_codes in bytes */
+    uint32_t reason_codes_size; /* how many reason codes reason_codes can hold (a count, not bytes) */
     uint32_t *reason_codes_len; /* receives how many reason codes were written */
 };
 

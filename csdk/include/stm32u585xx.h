@@ -4,9 +4,12 @@
  * On a Microvisor device this header describes the MCU's registers. On the
  * host there are no registers: this one keeps what Microvisor applications
  * use to take interrupts — the IRQn_Type enumeration with the STM32U585's
- * interrupt numbers, the handler names of its vector table, and the CMSIS
- * NVIC calls — so that their interrupt code compiles unchanged. The NVIC
- * calls are functions implemented by libmvnet, not register accesses.
+ * interrupt numbers, the handler names of its vector table, and (through
+ * core_cm33.h and cmsis_gcc.h, as with CMSIS) the NVIC calls, the core
+ * intrinsics and a minimal SCB — so that their interrupt code compiles
+ * unchanged. The NVIC calls are functions implemented by libmvnet, not
+ * register accesses. system_stm32u5xx.h declares SystemCoreClock and its
+ * update functions; stm32u5xx.h is the family header that includes this one.
  *
  * How interrupts differ from a Cortex-M33 (see csdk/README.md):
  *   - Handlers run on one interrupt thread owned by libmvnet, beside the
@@ -328,175 +331,160 @@ typedef enum
   X(CORDIC, 123) \
   X(FMAC, 124)
 
+#ifdef __cplusplus
+}
+#endif
+
+/* The core: register qualifiers, CMSIS NVIC calls, intrinsics, SCB. */
+#include "core_cm33.h"
+/* SystemCoreClock, SystemCoreClockUpdate, SECURE_SystemCoreClockUpdate. */
+#include "system_stm32u5xx.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Handlers, by vector name. Define the ones your application uses (in C++
- * these declarations give them C linkage). The exception handlers are
- * declared for source compatibility only: the host never calls them.
+ * these declarations give them C linkage; with -fvisibility=hidden they keep
+ * them visible to libmvnet.so). The exception handlers are declared for
+ * source compatibility only: the host never calls them.
  */
-void NMI_Handler(void);
-void HardFault_Handler(void);
-void MemManage_Handler(void);
-void BusFault_Handler(void);
-void UsageFault_Handler(void);
-void SecureFault_Handler(void);
-void SVC_Handler(void);
-void DebugMon_Handler(void);
-void PendSV_Handler(void);
-void SysTick_Handler(void);
-void WWDG_IRQHandler(void);
-void PVD_AVD_IRQHandler(void);
-void RTC_IRQHandler(void);
-void RTC_S_IRQHandler(void);
-void TAMP_IRQHandler(void);
-void RAMCFG_IRQHandler(void);
-void FLASH_IRQHandler(void);
-void FLASH_S_IRQHandler(void);
-void GTZC_IRQHandler(void);
-void RCC_IRQHandler(void);
-void RCC_S_IRQHandler(void);
-void EXTI0_IRQHandler(void);
-void EXTI1_IRQHandler(void);
-void EXTI2_IRQHandler(void);
-void EXTI3_IRQHandler(void);
-void EXTI4_IRQHandler(void);
-void EXTI5_IRQHandler(void);
-void EXTI6_IRQHandler(void);
-void EXTI7_IRQHandler(void);
-void EXTI8_IRQHandler(void);
-void EXTI9_IRQHandler(void);
-void EXTI10_IRQHandler(void);
-void EXTI11_IRQHandler(void);
-void EXTI12_IRQHandler(void);
-void EXTI13_IRQHandler(void);
-void EXTI14_IRQHandler(void);
-void EXTI15_IRQHandler(void);
-void IWDG_IRQHandler(void);
-void SAES_IRQHandler(void);
-void GPDMA1_Channel0_IRQHandler(void);
-void GPDMA1_Channel1_IRQHandler(void);
-void GPDMA1_Channel2_IRQHandler(void);
-void GPDMA1_Channel3_IRQHandler(void);
-void GPDMA1_Channel4_IRQHandler(void);
-void GPDMA1_Channel5_IRQHandler(void);
-void GPDMA1_Channel6_IRQHandler(void);
-void GPDMA1_Channel7_IRQHandler(void);
-void ADC1_IRQHandler(void);
-void DAC1_IRQHandler(void);
-void FDCAN1_IT0_IRQHandler(void);
-void FDCAN1_IT1_IRQHandler(void);
-void TIM1_BRK_IRQHandler(void);
-void TIM1_UP_IRQHandler(void);
-void TIM1_TRG_COM_IRQHandler(void);
-void TIM1_CC_IRQHandler(void);
-void TIM2_IRQHandler(void);
-void TIM3_IRQHandler(void);
-void TIM4_IRQHandler(void);
-void TIM5_IRQHandler(void);
-void TIM6_IRQHandler(void);
-void TIM7_IRQHandler(void);
-void TIM8_BRK_IRQHandler(void);
-void TIM8_UP_IRQHandler(void);
-void TIM8_TRG_COM_IRQHandler(void);
-void TIM8_CC_IRQHandler(void);
-void I2C1_EV_IRQHandler(void);
-void I2C1_ER_IRQHandler(void);
-void I2C2_EV_IRQHandler(void);
-void I2C2_ER_IRQHandler(void);
-void SPI1_IRQHandler(void);
-void SPI2_IRQHandler(void);
-void USART1_IRQHandler(void);
-void USART2_IRQHandler(void);
-void USART3_IRQHandler(void);
-void UART4_IRQHandler(void);
-void UART5_IRQHandler(void);
-void LPUART1_IRQHandler(void);
-void LPTIM1_IRQHandler(void);
-void LPTIM2_IRQHandler(void);
-void TIM15_IRQHandler(void);
-void TIM16_IRQHandler(void);
-void TIM17_IRQHandler(void);
-void COMP_IRQHandler(void);
-void OTG_FS_IRQHandler(void);
-void CRS_IRQHandler(void);
-void FMC_IRQHandler(void);
-void OCTOSPI1_IRQHandler(void);
-void PWR_S3WU_IRQHandler(void);
-void SDMMC1_IRQHandler(void);
-void SDMMC2_IRQHandler(void);
-void GPDMA1_Channel8_IRQHandler(void);
-void GPDMA1_Channel9_IRQHandler(void);
-void GPDMA1_Channel10_IRQHandler(void);
-void GPDMA1_Channel11_IRQHandler(void);
-void GPDMA1_Channel12_IRQHandler(void);
-void GPDMA1_Channel13_IRQHandler(void);
-void GPDMA1_Channel14_IRQHandler(void);
-void GPDMA1_Channel15_IRQHandler(void);
-void I2C3_EV_IRQHandler(void);
-void I2C3_ER_IRQHandler(void);
-void SAI1_IRQHandler(void);
-void SAI2_IRQHandler(void);
-void TSC_IRQHandler(void);
-void AES_IRQHandler(void);
-void RNG_IRQHandler(void);
-void FPU_IRQHandler(void);
-void HASH_IRQHandler(void);
-void PKA_IRQHandler(void);
-void LPTIM3_IRQHandler(void);
-void SPI3_IRQHandler(void);
-void I2C4_ER_IRQHandler(void);
-void I2C4_EV_IRQHandler(void);
-void MDF1_FLT0_IRQHandler(void);
-void MDF1_FLT1_IRQHandler(void);
-void MDF1_FLT2_IRQHandler(void);
-void MDF1_FLT3_IRQHandler(void);
-void UCPD1_IRQHandler(void);
-void ICACHE_IRQHandler(void);
-void OTFDEC1_IRQHandler(void);
-void OTFDEC2_IRQHandler(void);
-void LPTIM4_IRQHandler(void);
-void DCACHE1_IRQHandler(void);
-void ADF1_IRQHandler(void);
-void ADC4_IRQHandler(void);
-void LPDMA1_Channel0_IRQHandler(void);
-void LPDMA1_Channel1_IRQHandler(void);
-void LPDMA1_Channel2_IRQHandler(void);
-void LPDMA1_Channel3_IRQHandler(void);
-void DMA2D_IRQHandler(void);
-void DCMI_PSSI_IRQHandler(void);
-void OCTOSPI2_IRQHandler(void);
-void MDF1_FLT4_IRQHandler(void);
-void MDF1_FLT5_IRQHandler(void);
-void CORDIC_IRQHandler(void);
-void FMAC_IRQHandler(void);
-
-/* CMSIS NVIC calls (functions in libmvnet; see the notes at the top). */
-void     NVIC_EnableIRQ(IRQn_Type IRQn);
-void     NVIC_DisableIRQ(IRQn_Type IRQn);
-uint32_t NVIC_GetEnableIRQ(IRQn_Type IRQn);     /* 1 if enabled */
-void     NVIC_SetPendingIRQ(IRQn_Type IRQn);
-void     NVIC_ClearPendingIRQ(IRQn_Type IRQn);
-uint32_t NVIC_GetPendingIRQ(IRQn_Type IRQn);    /* 1 if any pend is waiting */
-uint32_t NVIC_GetActive(IRQn_Type IRQn);        /* 1 while its handler runs */
-void     NVIC_SetPriority(IRQn_Type IRQn, uint32_t priority);
-uint32_t NVIC_GetPriority(IRQn_Type IRQn);
-void     NVIC_SetPriorityGrouping(uint32_t PriorityGroup);
-uint32_t NVIC_GetPriorityGrouping(void);
-uint32_t NVIC_EncodePriority(uint32_t PriorityGroup, uint32_t PreemptPriority, uint32_t SubPriority);
-void     NVIC_DecodePriority(uint32_t Priority, uint32_t PriorityGroup, uint32_t *pPreemptPriority, uint32_t *pSubPriority);
-/* Restarts the application like mvRestart (the process re-executes itself). */
-#if defined(__GNUC__)
-__attribute__((noreturn))
-#endif
-void     NVIC_SystemReset(void);
-
-/*
- * Interrupt masking (PRIMASK). __disable_irq() stops handlers from starting
- * and waits for one that is running to return; __enable_irq() lets pending
- * ones run. __get_PRIMASK() is 1 while masked.
- */
-void     __enable_irq(void);
-void     __disable_irq(void);
-uint32_t __get_PRIMASK(void);
+MVNET_VISIBLE void NMI_Handler(void);
+MVNET_VISIBLE void HardFault_Handler(void);
+MVNET_VISIBLE void MemManage_Handler(void);
+MVNET_VISIBLE void BusFault_Handler(void);
+MVNET_VISIBLE void UsageFault_Handler(void);
+MVNET_VISIBLE void SecureFault_Handler(void);
+MVNET_VISIBLE void SVC_Handler(void);
+MVNET_VISIBLE void DebugMon_Handler(void);
+MVNET_VISIBLE void PendSV_Handler(void);
+MVNET_VISIBLE void SysTick_Handler(void);
+MVNET_VISIBLE void WWDG_IRQHandler(void);
+MVNET_VISIBLE void PVD_AVD_IRQHandler(void);
+MVNET_VISIBLE void RTC_IRQHandler(void);
+MVNET_VISIBLE void RTC_S_IRQHandler(void);
+MVNET_VISIBLE void TAMP_IRQHandler(void);
+MVNET_VISIBLE void RAMCFG_IRQHandler(void);
+MVNET_VISIBLE void FLASH_IRQHandler(void);
+MVNET_VISIBLE void FLASH_S_IRQHandler(void);
+MVNET_VISIBLE void GTZC_IRQHandler(void);
+MVNET_VISIBLE void RCC_IRQHandler(void);
+MVNET_VISIBLE void RCC_S_IRQHandler(void);
+MVNET_VISIBLE void EXTI0_IRQHandler(void);
+MVNET_VISIBLE void EXTI1_IRQHandler(void);
+MVNET_VISIBLE void EXTI2_IRQHandler(void);
+MVNET_VISIBLE void EXTI3_IRQHandler(void);
+MVNET_VISIBLE void EXTI4_IRQHandler(void);
+MVNET_VISIBLE void EXTI5_IRQHandler(void);
+MVNET_VISIBLE void EXTI6_IRQHandler(void);
+MVNET_VISIBLE void EXTI7_IRQHandler(void);
+MVNET_VISIBLE void EXTI8_IRQHandler(void);
+MVNET_VISIBLE void EXTI9_IRQHandler(void);
+MVNET_VISIBLE void EXTI10_IRQHandler(void);
+MVNET_VISIBLE void EXTI11_IRQHandler(void);
+MVNET_VISIBLE void EXTI12_IRQHandler(void);
+MVNET_VISIBLE void EXTI13_IRQHandler(void);
+MVNET_VISIBLE void EXTI14_IRQHandler(void);
+MVNET_VISIBLE void EXTI15_IRQHandler(void);
+MVNET_VISIBLE void IWDG_IRQHandler(void);
+MVNET_VISIBLE void SAES_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel0_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel1_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel2_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel3_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel4_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel5_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel6_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel7_IRQHandler(void);
+MVNET_VISIBLE void ADC1_IRQHandler(void);
+MVNET_VISIBLE void DAC1_IRQHandler(void);
+MVNET_VISIBLE void FDCAN1_IT0_IRQHandler(void);
+MVNET_VISIBLE void FDCAN1_IT1_IRQHandler(void);
+MVNET_VISIBLE void TIM1_BRK_IRQHandler(void);
+MVNET_VISIBLE void TIM1_UP_IRQHandler(void);
+MVNET_VISIBLE void TIM1_TRG_COM_IRQHandler(void);
+MVNET_VISIBLE void TIM1_CC_IRQHandler(void);
+MVNET_VISIBLE void TIM2_IRQHandler(void);
+MVNET_VISIBLE void TIM3_IRQHandler(void);
+MVNET_VISIBLE void TIM4_IRQHandler(void);
+MVNET_VISIBLE void TIM5_IRQHandler(void);
+MVNET_VISIBLE void TIM6_IRQHandler(void);
+MVNET_VISIBLE void TIM7_IRQHandler(void);
+MVNET_VISIBLE void TIM8_BRK_IRQHandler(void);
+MVNET_VISIBLE void TIM8_UP_IRQHandler(void);
+MVNET_VISIBLE void TIM8_TRG_COM_IRQHandler(void);
+MVNET_VISIBLE void TIM8_CC_IRQHandler(void);
+MVNET_VISIBLE void I2C1_EV_IRQHandler(void);
+MVNET_VISIBLE void I2C1_ER_IRQHandler(void);
+MVNET_VISIBLE void I2C2_EV_IRQHandler(void);
+MVNET_VISIBLE void I2C2_ER_IRQHandler(void);
+MVNET_VISIBLE void SPI1_IRQHandler(void);
+MVNET_VISIBLE void SPI2_IRQHandler(void);
+MVNET_VISIBLE void USART1_IRQHandler(void);
+MVNET_VISIBLE void USART2_IRQHandler(void);
+MVNET_VISIBLE void USART3_IRQHandler(void);
+MVNET_VISIBLE void UART4_IRQHandler(void);
+MVNET_VISIBLE void UART5_IRQHandler(void);
+MVNET_VISIBLE void LPUART1_IRQHandler(void);
+MVNET_VISIBLE void LPTIM1_IRQHandler(void);
+MVNET_VISIBLE void LPTIM2_IRQHandler(void);
+MVNET_VISIBLE void TIM15_IRQHandler(void);
+MVNET_VISIBLE void TIM16_IRQHandler(void);
+MVNET_VISIBLE void TIM17_IRQHandler(void);
+MVNET_VISIBLE void COMP_IRQHandler(void);
+MVNET_VISIBLE void OTG_FS_IRQHandler(void);
+MVNET_VISIBLE void CRS_IRQHandler(void);
+MVNET_VISIBLE void FMC_IRQHandler(void);
+MVNET_VISIBLE void OCTOSPI1_IRQHandler(void);
+MVNET_VISIBLE void PWR_S3WU_IRQHandler(void);
+MVNET_VISIBLE void SDMMC1_IRQHandler(void);
+MVNET_VISIBLE void SDMMC2_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel8_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel9_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel10_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel11_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel12_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel13_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel14_IRQHandler(void);
+MVNET_VISIBLE void GPDMA1_Channel15_IRQHandler(void);
+MVNET_VISIBLE void I2C3_EV_IRQHandler(void);
+MVNET_VISIBLE void I2C3_ER_IRQHandler(void);
+MVNET_VISIBLE void SAI1_IRQHandler(void);
+MVNET_VISIBLE void SAI2_IRQHandler(void);
+MVNET_VISIBLE void TSC_IRQHandler(void);
+MVNET_VISIBLE void AES_IRQHandler(void);
+MVNET_VISIBLE void RNG_IRQHandler(void);
+MVNET_VISIBLE void FPU_IRQHandler(void);
+MVNET_VISIBLE void HASH_IRQHandler(void);
+MVNET_VISIBLE void PKA_IRQHandler(void);
+MVNET_VISIBLE void LPTIM3_IRQHandler(void);
+MVNET_VISIBLE void SPI3_IRQHandler(void);
+MVNET_VISIBLE void I2C4_ER_IRQHandler(void);
+MVNET_VISIBLE void I2C4_EV_IRQHandler(void);
+MVNET_VISIBLE void MDF1_FLT0_IRQHandler(void);
+MVNET_VISIBLE void MDF1_FLT1_IRQHandler(void);
+MVNET_VISIBLE void MDF1_FLT2_IRQHandler(void);
+MVNET_VISIBLE void MDF1_FLT3_IRQHandler(void);
+MVNET_VISIBLE void UCPD1_IRQHandler(void);
+MVNET_VISIBLE void ICACHE_IRQHandler(void);
+MVNET_VISIBLE void OTFDEC1_IRQHandler(void);
+MVNET_VISIBLE void OTFDEC2_IRQHandler(void);
+MVNET_VISIBLE void LPTIM4_IRQHandler(void);
+MVNET_VISIBLE void DCACHE1_IRQHandler(void);
+MVNET_VISIBLE void ADF1_IRQHandler(void);
+MVNET_VISIBLE void ADC4_IRQHandler(void);
+MVNET_VISIBLE void LPDMA1_Channel0_IRQHandler(void);
+MVNET_VISIBLE void LPDMA1_Channel1_IRQHandler(void);
+MVNET_VISIBLE void LPDMA1_Channel2_IRQHandler(void);
+MVNET_VISIBLE void LPDMA1_Channel3_IRQHandler(void);
+MVNET_VISIBLE void DMA2D_IRQHandler(void);
+MVNET_VISIBLE void DCMI_PSSI_IRQHandler(void);
+MVNET_VISIBLE void OCTOSPI2_IRQHandler(void);
+MVNET_VISIBLE void MDF1_FLT4_IRQHandler(void);
+MVNET_VISIBLE void MDF1_FLT5_IRQHandler(void);
+MVNET_VISIBLE void CORDIC_IRQHandler(void);
+MVNET_VISIBLE void FMAC_IRQHandler(void);
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,9 @@
  * depend on an interrupt, so HAL_IncTick() changes nothing. HAL_GetTick,
  * HAL_Delay, HAL_InitTick and HAL_IncTick are weak, as in ST's HAL, so an
  * application may replace them for its own calls (linked against the shared
- * libmvnet, HAL_Init still calls the library's HAL_InitTick).
+ * libmvnet, HAL_Init still calls the library's HAL_InitTick). One that
+ * replaces HAL_GetTick/HAL_IncTick with the usual uwTick counter needs a tick
+ * source of its own: nothing calls SysTick_Handler or HAL_IncTick here.
  *
  * Application hooks (HAL_MspInit, HAL_UART_MspInit, HAL_GPIO_EXTI_*_Callback)
  * are called when the application defines them and skipped otherwise; the
@@ -74,14 +76,8 @@ typedef enum {
   HAL_TICK_FREQ_DEFAULT = HAL_TICK_FREQ_1KHZ
 } HAL_TickFreqTypeDef;
 
-/* The core clock in hertz. Starts at MVNET_HAL_CLOCK_HZ. */
-extern uint32_t SystemCoreClock;
-
-/* Sets SystemCoreClock. As in ST's non-secure system file, the value comes
- * from the application's SECURE_SystemCoreClockUpdate() when it defines one
- * (Microvisor applications do, calling mvGetHClk()); otherwise it is
- * MVNET_HAL_CLOCK_HZ. */
-void SystemCoreClockUpdate(void);
+/* SystemCoreClock (starts at MVNET_HAL_CLOCK_HZ) and SystemCoreClockUpdate()
+ * are declared in system_stm32u5xx.h, which the device header includes. */
 
 /* Tick bookkeeping kept for code that reads it. uwTick holds the last value
  * HAL_GetTick() returned. */
@@ -91,8 +87,8 @@ extern HAL_TickFreqTypeDef uwTickFreq;
 
 HAL_StatusTypeDef HAL_Init(void);   /* HAL_InitTick(TICK_INT_PRIORITY), then HAL_MspInit() */
 HAL_StatusTypeDef HAL_DeInit(void); /* HAL_MspDeInit() */
-void HAL_MspInit(void);             /* application hook (optional) */
-void HAL_MspDeInit(void);           /* application hook (optional) */
+MVNET_VISIBLE void HAL_MspInit(void);   /* application hook (optional) */
+MVNET_VISIBLE void HAL_MspDeInit(void); /* application hook (optional) */
 
 HAL_StatusTypeDef HAL_InitTick(uint32_t TickPriority); /* weak; records the priority */
 void HAL_IncTick(void);                               /* weak; no effect (see above) */

@@ -154,8 +154,8 @@ HAL_StatusTypeDef HAL_GPIO_LockPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin);
 /* EXTI: clears the line's pending edges and calls the callbacks below
  * (application hooks, called if defined). */
 void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin);
-void HAL_GPIO_EXTI_Rising_Callback(uint16_t GPIO_Pin);
-void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin);
+MVNET_VISIBLE void HAL_GPIO_EXTI_Rising_Callback(uint16_t GPIO_Pin);
+MVNET_VISIBLE void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin);
 
 /* ---- mvnet host extensions (not in ST's HAL) ----------------------------- */
 

@@ -167,8 +167,8 @@ typedef struct __UART_HandleTypeDef {
  * HAL_ERROR for a NULL handle or an Instance that is not one of USART1…LPUART1. */
 HAL_StatusTypeDef HAL_UART_Init(UART_HandleTypeDef *huart);
 HAL_StatusTypeDef HAL_UART_DeInit(UART_HandleTypeDef *huart);
-void HAL_UART_MspInit(UART_HandleTypeDef *huart);   /* application hook (optional) */
-void HAL_UART_MspDeInit(UART_HandleTypeDef *huart); /* application hook (optional) */
+MVNET_VISIBLE void HAL_UART_MspInit(UART_HandleTypeDef *huart);   /* application hook (optional) */
+MVNET_VISIBLE void HAL_UART_MspDeInit(UART_HandleTypeDef *huart); /* application hook (optional) */
 
 /* Writes Size bytes to stdout and flushes. HAL_ERROR for NULL data or Size 0,
  * HAL_BUSY if the handle is not initialised or already transmitting. */

@@ -13,6 +13,12 @@
  * ignored. */
 void mvnet_irq_pend(uint32_t irq);
 
+/* Sets the calling thread's signal mask back to the one the process started
+ * with (startup.c), so that the image mvRestart or NVIC_SystemReset
+ * executes does not inherit the interrupt thread's, which blocks every
+ * asynchronous signal. */
+void mvnet_restore_signal_mask(void);
+
 /* Whether the interrupt thread reports each delivery to Go (for the trace). */
 void mvnet_irq_set_trace(int on);
 

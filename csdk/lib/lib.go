@@ -5,11 +5,14 @@
 //
 // Its C half is the system-call shim (syscalls_gen.c: every function of
 // mv_syscalls.h, generated), the interrupt controller and interrupt thread
-// (nvic.c: the CMSIS NVIC calls of stm32u585xx.h, and mvnet_in_isr for the
-// RTOS stand-in), the STM32U585 vector table (vectors.c) and the HAL
-// stand-in's trace hook (trace.c). Its Go half is these exports, which hand everything to
-// package process. The exports have names of their own: cgo's
-// _cgo_export.h would clash with mv_syscalls.h's prototypes otherwise.
+// (nvic.c: the CMSIS NVIC calls of stm32u585xx.h, the waits behind __WFI
+// and __WFE, and mvnet_in_isr for the RTOS stand-in and __get_IPSR), the
+// STM32U585 vector table (vectors.c), the HAL stand-in's trace hook
+// (trace.c) and what runs before main (startup.c: the start-up signal mask,
+// stdout line buffering, the exit hook). Its Go half is these exports,
+// which hand everything to package process. The exports have names of their
+// own: cgo's _cgo_export.h would clash with mv_syscalls.h's prototypes
+// otherwise.
 package main
 
 /*
@@ -47,6 +50,9 @@ func options() process.Options {
 		},
 		Restart: func(env []string) error {
 			C.fflush(nil)
+			// The new image inherits this thread's signal mask: give it the
+			// one the process started with, not the interrupt thread's.
+			C.mvnet_restore_signal_mask()
 			return process.ExecSelf(env)
 		},
 	}
@@ -80,6 +86,17 @@ func mvnet_go_irq_delivered(irq C.uint32_t, handled C.int) {
 //export mvnet_go_trace_event
 func mvnet_go_trace_event(kind, fields *C.char) {
 	proc().TraceEvent(C.GoString(kind), C.GoString(fields))
+}
+
+// mvnet_go_exit is the exit hook (startup.c): the application returned from
+// main or called exit(), with status if known. It writes the trace's exit
+// line if the library was in use; it never starts it.
+//
+//export mvnet_go_exit
+func mvnet_go_exit(known, status C.int) {
+	if p := process.Running(); p != nil {
+		p.Exited(known != 0, int(status))
+	}
 }
 
 // mvnet_go_system_reset is NVIC_SystemReset; it returns only on failure.

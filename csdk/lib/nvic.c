@@ -24,8 +24,9 @@
 
 /* mu guards everything below it. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER; /* something may be deliverable */
+static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER; /* something may be deliverable */
 static pthread_cond_t idle = PTHREAD_COND_INITIALIZER; /* a handler returned, or nothing is deliverable */
+static pthread_cond_t woken = PTHREAD_COND_INITIALIZER; /* wakeups changed */
 static uint32_t sys_pends[N];  /* counted pends from the system */
 static uint8_t sw_pend[N];     /* the pending bit NVIC_SetPendingIRQ sets */
 static uint8_t enabled[N];
@@ -33,15 +34,24 @@ static uint8_t prio[N];        /* as stored by hardware: value << PRIO_SHIFT */
 static uint8_t exc_prio[16];   /* system exceptions, by -IRQn; stored, never used */
 static uint64_t delivered[N];
 static int primask;            /* __disable_irq() in force */
+static int event_reg;          /* the event register of __SEV/__WFE */
+static uint64_t wakeups;       /* counts what ends a __WFI/__WFE wait */
 static int active = -1;        /* the IRQ whose handler is running */
 static uint32_t prigroup;
 static int trace_on;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static __thread int is_irq_thread; /* set on the interrupt thread only */
-static __thread int in_handler;    /* the interrupt thread is running a handler */
+static __thread int in_handler;    /* while a handler runs: its exception number (IRQ + 16) */
 
 static int device_irq(int32_t irqn) { return irqn >= 0 && irqn < N; }
+
+/* wake ends __WFI and __WFE waits: an IRQ was pended, a handler returned, or
+ * __SEV was called. mu held. */
+static void wake(void) {
+	wakeups++;
+	pthread_cond_broadcast(&woken);
+}
 
 /* pick returns the IRQ to deliver next, or -1: the lowest priority value
  * among enabled IRQs with a pend, ties to the lowest number. mu held. */
@@ -69,7 +79,7 @@ static void *irq_main(void *arg) {
 		int irq = pick();
 		if (irq < 0) {
 			pthread_cond_broadcast(&idle);
-			pthread_cond_wait(&wake, &mu);
+			pthread_cond_wait(&wake_cond, &mu);
 			continue;
 		}
 		if (sw_pend[irq]) {
@@ -87,7 +97,7 @@ static void *irq_main(void *arg) {
 			if (tr) {
 				mvnet_go_irq_delivered((uint32_t)irq, 1);
 			}
-			in_handler = 1;
+			in_handler = irq + 16;
 			h();
 			in_handler = 0;
 		} else {
@@ -97,6 +107,8 @@ static void *irq_main(void *arg) {
 		pthread_mutex_lock(&mu);
 		active = -1;
 		pthread_cond_broadcast(&idle);
+		event_reg = 1; /* an exception return sets the event register */
+		wake();
 	}
 	return NULL;
 }
@@ -135,14 +147,61 @@ void mvnet_irq_pend(uint32_t irq) {
 	pthread_mutex_lock(&mu);
 	sys_pends[irq]++;
 	if (enabled[irq] && !primask) {
-		pthread_cond_signal(&wake);
+		pthread_cond_signal(&wake_cond);
 	}
+	wake();
 	pthread_mutex_unlock(&mu);
 }
 
 /* mvnet_in_isr tells the CMSIS-RTOS2 stand-in (csdk/rtos/mvnet_isr.h) that
- * it is called from a handler, where it must not block. */
+ * it is called from a handler, where it must not block, and is __get_IPSR
+ * (cmsis_gcc.h): the handler's exception number, 0 outside handlers. */
 int mvnet_in_isr(void) { return in_handler; }
+
+/* The longest a __WFI or __WFE waits: a device running the HAL would be
+ * woken by its 1 kHz SysTick at the latest. */
+#define WAIT_NS 1000000L
+
+/* wait_wakeup waits until wakeups moves on from seen, or WAIT_NS. mu held. */
+static void wait_wakeup(uint64_t seen) {
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += WAIT_NS;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while (wakeups == seen) {
+		if (pthread_cond_timedwait(&woken, &mu, &deadline) == ETIMEDOUT) {
+			break;
+		}
+	}
+}
+
+void mvnet_wait_for_interrupt(void) {
+	if (is_irq_thread) {
+		return; /* a handler would wait for itself */
+	}
+	pthread_mutex_lock(&mu);
+	wait_wakeup(wakeups);
+	pthread_mutex_unlock(&mu);
+}
+
+void mvnet_wait_for_event(void) {
+	pthread_mutex_lock(&mu);
+	if (!event_reg && !is_irq_thread) {
+		wait_wakeup(wakeups);
+	}
+	event_reg = 0;
+	pthread_mutex_unlock(&mu);
+}
+
+void mvnet_send_event(void) {
+	pthread_mutex_lock(&mu);
+	event_reg = 1;
+	wake();
+	pthread_mutex_unlock(&mu);
+}
 
 void mvnet_irq_set_trace(int on) {
 	pthread_mutex_lock(&mu);
@@ -165,7 +224,7 @@ void NVIC_EnableIRQ(IRQn_Type IRQn) {
 	ensure_thread();
 	pthread_mutex_lock(&mu);
 	enabled[IRQn] = 1;
-	pthread_cond_signal(&wake);
+	pthread_cond_signal(&wake_cond);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -196,7 +255,8 @@ void NVIC_SetPendingIRQ(IRQn_Type IRQn) {
 	ensure_thread();
 	pthread_mutex_lock(&mu);
 	sw_pend[IRQn] = 1;
-	pthread_cond_signal(&wake);
+	pthread_cond_signal(&wake_cond);
+	wake();
 	pthread_mutex_unlock(&mu);
 }
 
@@ -290,7 +350,7 @@ void NVIC_SystemReset(void) {
 void __enable_irq(void) {
 	pthread_mutex_lock(&mu);
 	primask = 0;
-	pthread_cond_signal(&wake);
+	pthread_cond_signal(&wake_cond);
 	pthread_mutex_unlock(&mu);
 }
 

@@ -99,7 +99,7 @@ func (p *Process) Call(nr int, args kernel.Args) abi.Status {
 		p.trace.syscall(e, &args, abi.StatusUnavailable, nil)
 		return abi.StatusUnavailable
 	}
-	if p.trace == nil {
+	if !p.trace.on() {
 		return e.fn(p, k, &args)
 	}
 	pre := p.trace.before(e, &args)

@@ -41,7 +41,21 @@ const (
 	// EnvRestarts counts the restarts made by mvRestart; set by the library
 	// for the re-executed application, 0 or absent at first.
 	EnvRestarts = "MVNET_RESTARTS"
+	// EnvTraceMax caps the trace file (MVNET_TRACE) in bytes: past it, one
+	// "truncated" line is written and tracing stops. 0 is no cap. Default
+	// DefaultTraceMax.
+	EnvTraceMax = "MVNET_TRACE_MAX"
+	// EnvUpdateSignal, set to 1, makes SIGUSR1 announce a downloaded update
+	// (UpdateSignal); unset or 0, the library leaves SIGUSR1 alone.
+	EnvUpdateSignal = "MVNET_UPDATE_SIGNAL"
+	// EnvStdoutLineBuf, set to 1, makes stdout line buffered from start-up
+	// (read by the library's C half before main; mvnet run sets it).
+	EnvStdoutLineBuf = "MVNET_STDOUT_LINEBUF"
 )
+
+// DefaultTraceMax is the trace's size cap unless MVNET_TRACE_MAX says
+// otherwise: 64 MiB.
+const DefaultTraceMax = 64 << 20
 
 // Config is the process's configuration, from the environment.
 type Config struct {
@@ -54,6 +68,10 @@ type Config struct {
 	LogOff    bool
 	LogPath   string // "" = stderr
 	Restarts  int
+	// TraceMax caps the trace file in bytes; 0 = no cap.
+	TraceMax int64
+	// UpdateSignal: SIGUSR1 announces a downloaded update.
+	UpdateSignal bool
 }
 
 // ConfigError is a bad environment variable.
@@ -106,6 +124,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.TracePath = getenv(EnvTrace)
+	c.TraceMax = DefaultTraceMax
+	if v := getenv(EnvTraceMax); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return bad(EnvTraceMax, fmt.Errorf("want a size in bytes (0: no limit)"))
+		}
+		c.TraceMax = n
+	}
+	switch v := getenv(EnvUpdateSignal); v {
+	case "", "0":
+	case "1":
+		c.UpdateSignal = true
+	default:
+		return bad(EnvUpdateSignal, fmt.Errorf("want 1 (SIGUSR1 announces an update) or 0"))
+	}
 	if v := getenv(EnvLog); v != "" {
 		if err := c.parseLog(v); err != nil {
 			return bad(EnvLog, err)

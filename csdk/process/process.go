@@ -86,6 +86,8 @@ type Process struct {
 	srv       *cloud.Server
 
 	led atomic.Bool
+
+	sigs chan os.Signal // UpdateSignal's, when EnvUpdateSignal is set
 }
 
 // New reads the configuration and opens the trace; the cloud and kernel
@@ -98,7 +100,7 @@ func New(o Options) (*Process, error) {
 		return nil, errors.New("process: Options.Pend is required")
 	}
 	if o.Memory == nil {
-		o.Memory = mem.NewHost()
+		o.Memory = newGuardedHost()
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
@@ -122,7 +124,7 @@ func New(o Options) (*Process, error) {
 	}
 	p := &Process{o: o, cfg: cfg, log: lg, boot: time.Now()}
 	if cfg.TracePath != "" {
-		t, err := openTrace(cfg.TracePath, cfg.Restarts > 0, p)
+		t, err := openTrace(cfg.TracePath, cfg.Restarts > 0, cfg.TraceMax, p)
 		if err != nil {
 			return nil, &ConfigError{Var: EnvTrace, Value: cfg.TracePath, Err: err}
 		}
@@ -132,6 +134,12 @@ func New(o Options) (*Process, error) {
 		p.cfg.DeviceID = kernel.NewDeviceID()
 	}
 	p.calls = buildTable()
+	if cfg.UpdateSignal {
+		p.watchUpdateSignal()
+	}
+	// The trace's first line: the library has started (and, with
+	// EnvUpdateSignal, handles SIGUSR1). mvnet run waits for it.
+	p.trace.start(p)
 	if o.SetTrace != nil {
 		o.SetTrace(p.trace != nil)
 	}
@@ -142,6 +150,10 @@ var (
 	globalMu sync.Mutex
 	global   atomic.Pointer[Process]
 )
+
+// Running returns the process-wide Process if Global has created it, else
+// nil; it never creates one.
+func Running() *Process { return global.Load() }
 
 // Global returns the process-wide Process, creating it with opts() on first
 // use. A bad configuration is reported on stderr, naming the variable, and
@@ -223,32 +235,75 @@ func (p *Process) start() error {
 		return fmt.Errorf("mvnet: kernel: %w", err)
 	}
 	p.srv, p.k = srv, k
-	p.trace.start(p)
-	p.watchUpdateSignal()
 	return nil
 }
 
 // UpdateSignal makes the embedded cloud announce a downloaded application
 // update (UPDATEDOWNLOADED on UPDATE system notification streams): mvnet
 // performs no real over-the-air updates, so `kill -USR1 <pid>` (or `mvnet
-// run --update-after`) stands in for one. It is handled from the
-// application's first system call on.
+// run --update-after`) stands in for one. Only with MVNET_UPDATE_SIGNAL=1
+// (EnvUpdateSignal), so that an application's own SIGUSR1 handling is left
+// alone otherwise; then it is handled from the library's start (the trace's
+// start line) on.
 const UpdateSignal = syscall.SIGUSR1
 
+// announceWait is how long an update signal waits for the link to the cloud
+// to come up.
+const announceWait = 5 * time.Second
+
 func (p *Process) watchUpdateSignal() {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, UpdateSignal)
-	go func() {
+	p.sigs = make(chan os.Signal, 1)
+	signal.Notify(p.sigs, UpdateSignal)
+	go func(ch <-chan os.Signal) {
 		for range ch {
-			if err := p.srv.Faults().AnnounceUpdate(p.k.DeviceID(), "announced by SIGUSR1"); err != nil {
-				p.log.Warn("update signal: the link is down, no update announced", "err", err)
-			}
+			p.announceUpdate()
 		}
-	}()
+	}(p.sigs)
+}
+
+// announceUpdate announces an update to the device, waiting a little for
+// the link if it is not up yet. Before the kernel runs there is no UPDATE
+// stream to tell and no link: the signal is only logged.
+func (p *Process) announceUpdate() {
+	if !p.started.Load() {
+		p.log.Warn("update signal: the application has made no system call that starts mvnet's kernel yet; no update announced")
+		return
+	}
+	if p.startErr != nil {
+		return
+	}
+	deadline := time.Now().Add(announceWait)
+	for {
+		err := p.srv.Faults().AnnounceUpdate(p.k.DeviceID(), "announced by SIGUSR1")
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.log.Warn("update signal: the link is down, no update announced", "err", err)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Exited records the application's exit (from main or by exit()) in the
+// trace, with its exit status if known. The library's exit hook calls it;
+// after mvTestingComplete, which writes its own, it writes nothing.
+func (p *Process) Exited(known bool, status int) {
+	if known {
+		p.trace.exit(status & 0xff)
+	} else {
+		p.trace.exit(-1)
+	}
 }
 
 // Close stops the kernel and the cloud (tests; an application just exits).
 func (p *Process) Close() error {
+	if p.sigs != nil {
+		signal.Stop(p.sigs)
+		close(p.sigs)
+		p.sigs = nil
+	}
 	if p.k != nil {
 		_ = p.k.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,11 +1,13 @@
 package process
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/mvnet/mvnet/abi"
@@ -14,22 +16,30 @@ import (
 )
 
 // The trace (MVNET_TRACE) is one JSON object per line, written as things
-// happen. Every line has "t", microseconds since the kernel booted (the
+// happen. Every line has "t", microseconds since the library started (the
 // clock of mvGetMicroseconds and of notification records), and "kind":
 //
 //	{"t":5,"kind":"start","device":"UV…","pid":4242,"restarts":0}
 //	{"t":812,"kind":"syscall","call":"mvSetupNotifications","args":{"notifications":"0x7ffc…","handle_out":"0x7ffc…"},"status":"MV_STATUS_OKAY","detail":{"irq":51,"buffer":"0x55d0…","buffer_size":128},"out":{"handle_out":"0x2c41e0a7"}}
+//	{"t":850,"kind":"syscall","call":"mvGetNetworkStatus","args":{"handle":"0x5f0c2d11","status":"0x7ffc…"},"status":"MV_STATUS_OKAY","out":{"status":"MV_NETWORKSTATUS_CONNECTED"}}
 //	{"t":903,"kind":"syscall","call":"mvMqttRequestConnect","args":{…},"status":"MV_STATUS_UNAVAILABLE","note":"not implemented by mvnet's kernel yet (mqtt: none)"}
 //	{"t":1204,"kind":"notification","irq":51,"centre":"0x2c41e0a7","slot":0,"event":"MV_EVENTTYPE_NETWORKSTATUSCHANGED","tag":7,"us":1203}
 //	{"t":1230,"kind":"interrupt","irq":51,"handler":"TIM8_BRK_IRQHandler"}
 //	{"t":1240,"kind":"interrupt","irq":52,"handler":"TIM8_UP_IRQHandler","unhandled":true}
 //	{"t":9001,"kind":"exit","status":0}
+//	{"t":9100,"kind":"truncated","max":67108864}
 //
-// Pointers and handles are hex strings, integers and enums are numbers.
-// "out" holds what the call wrote through its pointer arguments (scalars,
-// handles, header text) when it succeeded; "detail" decodes some input
-// structures. A notification line is written as the kernel posts the record
-// and pends the IRQ; its fields are read back from the ring.
+// The start line comes first, written as the library starts (at the
+// application's first system call, NVIC call or traced HAL call). Pointers
+// and handles are hex strings, integers are numbers, enums are names (a
+// value outside the enum stays a number). "out" holds what the call wrote
+// through its pointer arguments (scalars, enums, handles, header text) when
+// it succeeded; "detail" decodes some input structures. A notification line
+// is written as the kernel posts the record and pends the IRQ; its fields
+// are read back from the ring. The exit line is written by mvTestingComplete
+// or, once, by the library's exit hook (main returned, exit()); its status
+// is absent where the C library does not tell it. Past the size cap
+// (MVNET_TRACE_MAX) one truncated line ends the trace.
 type tracer struct {
 	mono func() int64 // µs since boot
 
@@ -40,6 +50,11 @@ type tracer struct {
 	centres map[uint32]*traceCentre // by IRQ
 	mem     mem.Memory
 	abi     *abi.ABI
+	max     int64 // size cap in bytes; 0: none
+	written int64 // bytes in the file, including earlier images' (mvRestart)
+	exited  bool  // the exit line is written
+
+	off atomic.Bool // nothing more is written: closed, or past the cap
 }
 
 // traceCentre follows a notification centre's ring: the kernel fills slots
@@ -51,12 +66,13 @@ type traceCentre struct {
 	next   uint32
 }
 
-func openTrace(path string, appendTo bool, p *Process) (*tracer, error) {
+func openTrace(path string, appendTo bool, max int64, p *Process) (*tracer, error) {
 	t := &tracer{
 		mono:    func() int64 { return p.monotonic().Microseconds() },
 		centres: map[uint32]*traceCentre{},
 		mem:     p.o.Memory,
 		abi:     p.o.ABI,
+		max:     max,
 	}
 	if path == "-" {
 		t.f = os.Stderr
@@ -71,8 +87,42 @@ func openTrace(path string, appendTo bool, p *Process) (*tracer, error) {
 		return nil, err
 	}
 	t.f, t.close_ = f, true
+	if appendTo {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			t.written = fi.Size()
+		}
+		if t.max > 0 && (t.written >= t.max || endsTruncated(path, t.written)) {
+			t.off.Store(true) // an earlier image reached the cap
+		}
+	}
 	return t, nil
 }
+
+// endsTruncated reports whether the trace file of the given size ends with
+// the truncated line an earlier image (mvRestart) wrote.
+func endsTruncated(path string, size int64) bool {
+	const tail = 256
+	if size == 0 {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, min(size, tail))
+	if _, err := f.ReadAt(b, size-int64(len(b))); err != nil {
+		return false
+	}
+	b = bytes.TrimRight(b, "\n")
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[i+1:]
+	}
+	return bytes.Contains(b, []byte(`"kind":"truncated"`))
+}
+
+// on reports whether lines are being written.
+func (t *tracer) on() bool { return t != nil && !t.off.Load() }
 
 func (t *tracer) close() {
 	if t == nil {
@@ -84,6 +134,7 @@ func (t *tracer) close() {
 		_ = t.f.Close()
 	}
 	t.f = nil
+	t.off.Store(true)
 }
 
 // begin starts a line; end writes it. mu is held in between.
@@ -96,10 +147,28 @@ func (t *tracer) begin(kind string) {
 
 func (t *tracer) end() {
 	t.buf = append(t.buf, "}\n"...)
-	if t.f != nil {
-		_, _ = t.f.Write(t.buf) // one write per line: lines never interleave
-	}
+	t.write()
 	t.mu.Unlock()
+}
+
+// write writes the line in buf, or — if it would take the file past the
+// cap — the final truncated line instead. mu held.
+func (t *tracer) write() {
+	if t.f == nil || t.off.Load() {
+		return
+	}
+	if t.max > 0 && t.written+int64(len(t.buf)) > t.max {
+		t.buf = append(t.buf[:0], `{"t":`...)
+		t.buf = strconv.AppendInt(t.buf, t.mono(), 10)
+		t.str("kind", "truncated")
+		t.num("max", uint64(t.max))
+		t.buf = append(t.buf, "}\n"...)
+		_, _ = t.f.Write(t.buf)
+		t.off.Store(true)
+		return
+	}
+	n, _ := t.f.Write(t.buf) // one write per line: lines never interleave
+	t.written += int64(n)
 }
 
 func (t *tracer) key(k string) {
@@ -119,9 +188,9 @@ func (t *tracer) hex(k string, v uint64) { t.key(k); t.buf = appendHex(t.buf, v)
 func (t *tracer) open(k string)          { t.key(k); t.buf = append(t.buf, '{') }
 func (t *tracer) shut()                  { t.buf = append(t.buf, '}') }
 
-// start writes the first line once the kernel runs.
+// start writes the first line, as the library starts.
 func (t *tracer) start(p *Process) {
-	if t == nil {
+	if !t.on() {
 		return
 	}
 	t.begin("start")
@@ -133,7 +202,7 @@ func (t *tracer) start(p *Process) {
 
 // note writes a line of the given kind with string fields.
 func (t *tracer) note(kind string, kv ...string) {
-	if t == nil {
+	if !t.on() {
 		return
 	}
 	t.begin(kind)
@@ -143,13 +212,21 @@ func (t *tracer) note(kind string, kv ...string) {
 	t.end()
 }
 
-// exit writes the line of mvTestingComplete's exit.
+// exit writes the exit line, once: the process's exit status, or none if
+// code < 0 (not known).
 func (t *tracer) exit(code int) {
-	if t == nil {
+	if !t.on() {
 		return
 	}
 	t.begin("exit")
-	t.num("status", uint64(code))
+	if t.exited {
+		t.mu.Unlock()
+		return
+	}
+	t.exited = true
+	if code >= 0 {
+		t.num("status", uint64(code))
+	}
 	t.end()
 }
 
@@ -174,16 +251,20 @@ func (t *tracer) before(e *entry, a *kernel.Args) *preState {
 
 // syscall writes a call's line.
 func (t *tracer) syscall(e *entry, a *kernel.Args, st abi.Status, pre *preState) {
-	if t == nil {
+	if !t.on() {
 		return
 	}
 	t.begin("syscall")
 	t.str("call", e.call.Name)
 	t.open("args")
 	for i, prm := range e.call.Params {
-		if isPointer(prm.CType) {
+		switch {
+		case isPointer(prm.CType):
 			t.hex(prm.Name, a[i])
-		} else {
+		case strings.HasPrefix(prm.CType, "enum "):
+			t.key(prm.Name)
+			t.enum(prm.CType, uint32(a[i]))
+		default:
 			t.num(prm.Name, a[i])
 		}
 	}
@@ -259,10 +340,15 @@ func (t *tracer) outputs(e *entry, a *kernel.Args) {
 		p := mem.Addr(a[i])
 		switch ct := prm.CType; {
 		case strings.HasPrefix(ct, "const "):
-		case ct == "uint32_t *" || (strings.HasPrefix(ct, "enum ") && strings.HasSuffix(ct, " *")):
+		case ct == "uint32_t *":
 			if v, err := abi.ReadUint32(t.mem, p); err == nil {
 				out(prm.Name)
 				t.buf = strconv.AppendUint(t.buf, uint64(v), 10)
+			}
+		case strings.HasPrefix(ct, "enum ") && strings.HasSuffix(ct, " *"):
+			if v, err := abi.ReadUint32(t.mem, p); err == nil {
+				out(prm.Name)
+				t.enum(ct, v)
 			}
 		case ct == "uint64_t *":
 			if v, err := abi.ReadUint64(t.mem, p); err == nil {
@@ -331,7 +417,7 @@ func (t *tracer) follow(e *entry, a *kernel.Args, pre *preState) {
 // pend writes a notification line: the kernel has just written a record
 // into the ring of the centre on irq and is pending it.
 func (t *tracer) pend(irq uint32) {
-	if t == nil {
+	if !t.on() {
 		return
 	}
 	t.begin("notification")
@@ -355,7 +441,7 @@ func (t *tracer) pend(irq uint32) {
 // event writes a line for the HAL stand-in: fields are JSON object members
 // without braces. Fields that do not parse are kept as a string in "raw".
 func (t *tracer) event(kind, fields string) {
-	if t == nil {
+	if !t.on() {
 		return
 	}
 	valid := fields == "" || json.Valid([]byte("{"+fields+"}"))
@@ -371,7 +457,7 @@ func (t *tracer) event(kind, fields string) {
 
 // interrupt writes an interrupt delivery line.
 func (t *tracer) interrupt(irq uint32, handled bool, vector string) {
-	if t == nil {
+	if !t.on() {
 		return
 	}
 	t.begin("interrupt")
@@ -383,6 +469,33 @@ func (t *tracer) interrupt(irq uint32, handled bool, vector string) {
 	}
 	t.end()
 }
+
+// enum appends an enum value of C type ctype ("enum MvNetworkStatus" or a
+// pointer to one) by its member's name, or as a number if it has none.
+func (t *tracer) enum(ctype string, v uint32) {
+	tag := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(ctype, "enum "), "*"))
+	if name, ok := enumNames()[tag][v]; ok {
+		t.buf = appendJSONString(t.buf, name)
+		return
+	}
+	t.buf = strconv.AppendUint(t.buf, uint64(v), 10)
+}
+
+// enumNames maps C enum tag and value to the member's C name, from
+// abi.Enums.
+var enumNames = sync.OnceValue(func() map[string]map[uint32]string {
+	m := map[string]map[uint32]string{}
+	for _, e := range abi.Enums() {
+		names := map[uint32]string{}
+		for _, mem := range e.Members {
+			if _, dup := names[mem.Value]; !dup {
+				names[mem.Value] = mem.CName
+			}
+		}
+		m[e.CName] = names
+	}
+	return m
+})
 
 func appendHex(b []byte, v uint64) []byte {
 	b = append(b, `"0x`...)

@@ -56,6 +56,9 @@ func TestHALAndRTOSHooks(t *testing.T) {
 			if len(r.lines("gpio")) == 0 {
 				t.Errorf("no gpio line in the trace: %v", r.trace)
 			}
+			if r.trace[0]["kind"] != "start" {
+				t.Errorf("the trace does not open with the start line: %v", r.trace[0])
+			}
 			if it := r.lines("interrupt"); len(it) != 1 || it[0]["handler"] != "TIM2_IRQHandler" {
 				t.Errorf("interrupt lines %v", it)
 			}

@@ -96,6 +96,12 @@ func (l linkage) String() string { return [...]string{"static", "shared"}[l] }
 // compile builds a C program from source text against the library.
 func compile(t testing.TB, name, src string, l linkage) string {
 	t.Helper()
+	return compileWith(t, name, src, l)
+}
+
+// compileWith is compile with extra compiler flags (before the sources).
+func compileWith(t testing.TB, name, src string, l linkage, flags ...string) string {
+	t.Helper()
 	needLib(t)
 	dir := t.TempDir()
 	c := filepath.Join(dir, name+".c")
@@ -103,7 +109,8 @@ func compile(t testing.TB, name, src string, l linkage) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, name)
-	args := []string{"-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-g", "-I" + lib.include, c, "-o", bin}
+	args := append([]string{"-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-g", "-I" + lib.include}, flags...)
+	args = append(args, c, "-o", bin)
 	if l == static {
 		args = append(args, filepath.Join(lib.dir, "libmvnet.a"))
 	} else {
@@ -116,14 +123,14 @@ func compile(t testing.TB, name, src string, l linkage) string {
 	return bin
 }
 
-// compileFile builds testdata/name.c.
-func compileFile(t testing.TB, name string, l linkage) string {
+// compileFile builds testdata/name.c, with extra compiler flags if given.
+func compileFile(t testing.TB, name string, l linkage, flags ...string) string {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join("testdata", name+".c"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return compile(t, name, string(src), l)
+	return compileWith(t, name, string(src), l, flags...)
 }
 
 // result is what a program did.

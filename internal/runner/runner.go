@@ -1,8 +1,10 @@
 // Package runner runs a C application built against mvnet's C SDK (`mvnet
 // run -- ./app`): it sets the SDK's environment variables from options,
-// passes the application's standard streams through, follows the trace the
-// library writes (MVNET_TRACE) and prints it as a readable transcript, and
-// reports the application's exit status.
+// passes the application's standard streams through (stdout line buffered,
+// MVNET_STDOUT_LINEBUF=1, so that its lines and the transcript interleave
+// as they happen), follows the trace the library writes (MVNET_TRACE) and
+// prints it as a readable transcript, and reports the application's exit
+// status.
 package runner
 
 import (
@@ -17,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -36,9 +39,11 @@ type Options struct {
 	TracePath string
 	// JSON prints the raw trace lines instead of the readable transcript.
 	JSON bool
-	// UpdateAfter, if set, sends the application SIGUSR1 after this long:
-	// the C SDK's stand-in for a downloaded over-the-air update
-	// (UPDATEDOWNLOADED on UPDATE system notification streams).
+	// UpdateAfter, if set, sends the application SIGUSR1 this long after the
+	// library has started (the trace's start line), with
+	// MVNET_UPDATE_SIGNAL=1 set so that the library handles it: the C SDK's
+	// stand-in for a downloaded over-the-air update (UPDATEDOWNLOADED on
+	// UPDATE system notification streams). Once per run.
 	UpdateAfter time.Duration
 
 	Stdin          io.Reader
@@ -74,7 +79,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.WriteFile(trace, nil, 0o644); err != nil {
 		return fmt.Errorf("trace file: %w", err)
 	}
-	env := append(os.Environ(), "MVNET_TRACE="+trace)
+	env := append(os.Environ(), "MVNET_TRACE="+trace, "MVNET_STDOUT_LINEBUF=1")
 	add := func(name, v string) {
 		if v != "" {
 			env = append(env, name+"="+v)
@@ -84,6 +89,9 @@ func Run(ctx context.Context, o Options) error {
 	add("MVNET_RESOLVE", strings.Join(o.Resolve, ","))
 	add("MVNET_ALLOW", strings.Join(o.Allow, ","))
 	add("MVNET_LOG", o.Log)
+	if o.UpdateAfter > 0 {
+		add("MVNET_UPDATE_SIGNAL", "1")
+	}
 	if len(o.CAFiles) > 0 {
 		bundle := filepath.Join(dir, "ca.pem")
 		if err := concat(bundle, o.CAFiles); err != nil {
@@ -98,14 +106,15 @@ func Run(ctx context.Context, o Options) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", o.App, err)
 	}
+	var up *updater
 	if o.UpdateAfter > 0 {
-		t := time.AfterFunc(o.UpdateAfter, func() { _ = cmd.Process.Signal(syscall.SIGUSR1) })
-		defer t.Stop()
+		up = &updater{after: o.UpdateAfter, send: func() { _ = cmd.Process.Signal(syscall.SIGUSR1) }}
 	}
 	done := make(chan struct{})
 	followed := make(chan error, 1)
-	go func() { followed <- follow(trace, o.Transcript, o.JSON, done) }()
+	go func() { followed <- follow(trace, o.Transcript, o.JSON, done, up) }()
 	waitErr := cmd.Wait()
+	up.stop()
 	close(done)
 	if err := <-followed; err != nil {
 		return fmt.Errorf("reading the trace: %w", err)
@@ -132,9 +141,77 @@ func concat(dst string, files []string) error {
 	return os.WriteFile(dst, all, 0o600)
 }
 
+// updater sends the update signal once, UpdateAfter after the first start
+// line, and only while an image that has written its start line runs: a
+// restart line means the image is about to re-execute, and until the new
+// image's start line SIGUSR1 would find no handler (and end the process).
+type updater struct {
+	after time.Duration
+	send  func()
+
+	mu    sync.Mutex
+	timer *time.Timer
+	live  bool // the running image has written its start line
+	due   bool // the time has come while no image was live
+	sent  bool
+	ended bool
+}
+
+// lifecycle follows the trace's start and restart lines.
+func (u *updater) lifecycle(kind string) {
+	if u == nil {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch kind {
+	case "start":
+		u.live = true
+		if u.timer == nil && !u.ended {
+			u.timer = time.AfterFunc(u.after, u.fire)
+		}
+		if u.due {
+			u.due = false
+			u.sendLocked()
+		}
+	case "restart":
+		u.live = false
+	}
+}
+
+func (u *updater) fire() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.live {
+		u.sendLocked()
+	} else {
+		u.due = true
+	}
+}
+
+func (u *updater) sendLocked() {
+	if !u.sent && !u.ended {
+		u.sent = true
+		u.send()
+	}
+}
+
+// stop is called when the application has exited.
+func (u *updater) stop() {
+	if u == nil {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.ended = true
+	if u.timer != nil {
+		u.timer.Stop()
+	}
+}
+
 // follow prints the trace as it grows, until done is closed and the file is
-// drained.
-func follow(path string, out io.Writer, raw bool, done <-chan struct{}) error {
+// drained, and tells up about start and restart lines.
+func follow(path string, out io.Writer, raw bool, done <-chan struct{}, up *updater) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -147,7 +224,11 @@ func follow(path string, out io.Writer, raw bool, done <-chan struct{}) error {
 		line, err := r.ReadString('\n')
 		partial += line
 		if err == nil {
-			print(out, strings.TrimRight(partial, "\n"), raw)
+			l := strings.TrimRight(partial, "\n")
+			if up != nil {
+				up.lifecycle(kindOf(l))
+			}
+			print(out, l, raw)
 			partial = ""
 			continue
 		}
@@ -179,11 +260,34 @@ func print(out io.Writer, line string, raw bool) {
 	fmt.Fprintln(out, Format(line))
 }
 
+// kindOf is the kind of a trace line ("" if it is none).
+func kindOf(line string) string {
+	var k struct {
+		Kind string `json:"kind"`
+	}
+	if json.Unmarshal([]byte(line), &k) != nil {
+		return ""
+	}
+	return k.Kind
+}
+
+// decode parses a trace line, keeping numbers as written (json.Number), so
+// that 160000000 prints as it is and not as 1.6e+08.
+func decode(line string) (map[string]any, error) {
+	d := json.NewDecoder(strings.NewReader(line))
+	d.UseNumber()
+	var e map[string]any
+	if err := d.Decode(&e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
 // Format renders one trace line readably; a line that is not a trace
 // object is returned as it is.
 func Format(line string) string {
-	var e map[string]any
-	if err := json.Unmarshal([]byte(line), &e); err != nil {
+	e, err := decode(line)
+	if err != nil {
 		return line
 	}
 	t := fmt.Sprintf("%9.3f ms", num(e["t"])/1000)
@@ -210,7 +314,12 @@ func Format(line string) string {
 		}
 		return fmt.Sprintf("%s  ↳ %v", t, e["handler"])
 	case "exit":
-		return fmt.Sprintf("%s  exit %v", t, e["status"])
+		if st, ok := e["status"]; ok {
+			return fmt.Sprintf("%s  exit %v", t, st)
+		}
+		return fmt.Sprintf("%s  exit", t)
+	case "truncated":
+		return fmt.Sprintf("%s  trace truncated: MVNET_TRACE_MAX=%v bytes reached", t, e["max"])
 	default:
 		delete(e, "t")
 		kind := e["kind"]
@@ -220,7 +329,8 @@ func Format(line string) string {
 }
 
 func num(v any) float64 {
-	f, _ := v.(float64)
+	n, _ := v.(json.Number)
+	f, _ := n.Float64()
 	return f
 }
 
@@ -241,8 +351,8 @@ func fields(v any) string {
 		switch x := val.(type) {
 		case string:
 			parts = append(parts, k+"="+x)
-		case float64:
-			parts = append(parts, fmt.Sprintf("%s=%v", k, x))
+		case json.Number:
+			parts = append(parts, k+"="+x.String())
 		default:
 			b, _ := json.Marshal(x)
 			parts = append(parts, k+"="+string(b))

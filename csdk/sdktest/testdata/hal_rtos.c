@@ -2,7 +2,8 @@
  * The HAL and CMSIS-RTOS2 stand-ins inside libmvnet: GPIO writes reach the
  * trace through libmvnet's mvnet_trace_event, and the RTOS knows a handler
  * runs in an ISR through libmvnet's mvnet_in_isr (a queue put from a
- * handler succeeds with timeout 0 and is refused with a timeout).
+ * handler succeeds with timeout 0 and is refused with a timeout), which
+ * returns the handler's exception number there (IRQn + 16, like the IPSR).
  */
 #include <stdio.h>
 
@@ -40,7 +41,7 @@ int main(void) {
 		failures++;
 	}
 	mvnet_irq_wait_idle(5000);
-	if (isr_flag != 1 || put0 != osOK || put10 != osErrorParameter) {
+	if (isr_flag != TIM2_IRQn + 16 || put0 != osOK || put10 != osErrorParameter) {
 		printf("FAIL: in ISR %d, put(0) %d, put(10) %d\n", isr_flag, put0, put10);
 		failures++;
 	}

@@ -1,5 +1,6 @@
 /* System notifications: a NETWORK stream hears the link come up; an UPDATE
- * stream hears the update that SIGUSR1 makes the embedded cloud announce.
+ * stream hears the update that SIGUSR1 makes the embedded cloud announce
+ * (run with MVNET_UPDATE_SIGNAL=1).
  * Exits 0 when both arrived, 1 otherwise. */
 #include <signal.h>
 #include <stdio.h>
