@@ -1,7 +1,8 @@
 // Package cloud is mvnet's cloud as an embeddable server: it serves device
 // links (package session), performs devices' HTTPS requests under the
-// outbound policy (package httpexec) and injects faults on demand (package
-// faults).
+// outbound policy (package httpexec), holds MQTT broker sessions for
+// devices' MQTT channels under the same policy (package mqttbridge,
+// docs/mqtt.md) and injects faults on demand (package faults).
 //
 // The server accepts connections it is handed (ServeConn) or creates
 // in-process ones (Dial); it does not listen on its own yet.
@@ -32,8 +33,14 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	// HTTP configures the outbound HTTPS policy.
+	// HTTP configures the outbound policy: the HTTPS requests of HTTP
+	// channels, and (AllowPrefixes and Resolve) the broker connections of
+	// MQTT channels too. RootCAs apply to HTTPS only: an MQTT connect names
+	// the CAs it trusts (none: the system roots).
 	HTTP httpexec.Options
+	// MQTT configures the broker sessions the cloud holds for devices' MQTT
+	// channels.
+	MQTT MQTTOptions
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
@@ -49,6 +56,30 @@ type Options struct {
 	// (channel buffers are). Default (0) 1 MiB
 	// (session.DefaultMaxChannelBuffer).
 	MaxChannelBuffer int
+}
+
+// MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
+// channel (docs/mqtt.md). Zero values mean the defaults.
+type MQTTOptions struct {
+	// ConnectTimeout bounds a connect: dial, TLS handshake and CONNACK. A
+	// connect that takes longer fails with SOCKETERROR. Default 30 s.
+	ConnectTimeout time.Duration
+	// The circuit breaker cuts a broker session whose incoming messages
+	// arrive faster than the device takes them: the broker connection is
+	// dropped (without DISCONNECT, so the broker publishes the will), the
+	// requests waiting for the broker complete with
+	// CONNECTIONCIRCUITBREAKER, and the channel closes (reason
+	// CHANNELRESETBYSERVER). Each message that has to wait for room in the
+	// device's receive buffer adds one to an excess count, each one the
+	// device then takes removes one, and the count leaks BreakerRate per
+	// second; the breaker trips when the count exceeds BreakerBacklog, or
+	// when the payloads waiting exceed BreakerBytes. In short, a device may
+	// fall behind by BreakerBacklog messages, and beyond that by
+	// BreakerRate messages a second. Defaults: 10 messages a second, 100
+	// messages, 4 MiB.
+	BreakerRate    float64
+	BreakerBacklog int
+	BreakerBytes   int
 }
 
 // DeviceInfo describes a connected device and its open channels.
@@ -72,6 +103,7 @@ type Server struct {
 	now    func() time.Time
 	maxBuf int // Options.MaxChannelBuffer
 	http   *httpexec.Executor
+	mqtt   *session.MQTTConfig
 	faults *faults.Injector
 	ready  chan struct{}
 	ctx    context.Context // parent of every session; cancelled by Shutdown
@@ -91,6 +123,9 @@ func New(o Options) (*Server, error) {
 	if o.MaxChannelBuffer < 0 || o.MaxChannelBuffer%session.ChannelBufferUnit != 0 {
 		return nil, fmt.Errorf("cloud: MaxChannelBuffer %d is not a positive multiple of %d", o.MaxChannelBuffer, session.ChannelBufferUnit)
 	}
+	if m := o.MQTT; m.ConnectTimeout < 0 || m.BreakerRate < 0 || m.BreakerBacklog < 0 || m.BreakerBytes < 0 {
+		return nil, fmt.Errorf("cloud: MQTT options: negative value in %+v", m)
+	}
 	h, err := httpexec.New(o.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: HTTP options: %w", err)
@@ -100,10 +135,17 @@ func New(o Options) (*Server, error) {
 		now:    o.Now,
 		maxBuf: o.MaxChannelBuffer,
 		http:   h,
-		ready:  make(chan struct{}),
-		done:   make(chan struct{}),
-		all:    make(map[*session.Session]bool),
-		byID:   make(map[string]*session.Session),
+		mqtt: &session.MQTTConfig{
+			Dial:           h.DialContext,
+			ConnectTimeout: o.MQTT.ConnectTimeout,
+			BreakerRate:    o.MQTT.BreakerRate,
+			BreakerBacklog: o.MQTT.BreakerBacklog,
+			BreakerBytes:   o.MQTT.BreakerBytes,
+		},
+		ready: make(chan struct{}),
+		done:  make(chan struct{}),
+		all:   make(map[*session.Session]bool),
+		byID:  make(map[string]*session.Session),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -160,6 +202,7 @@ func (s *Server) ServeConn(c net.Conn) error {
 	}
 	sess := session.New(c, session.Config{
 		HTTP:             s.http,
+		MQTT:             s.mqtt,
 		Logger:           s.log,
 		Now:              s.now,
 		Faults:           s.faults,

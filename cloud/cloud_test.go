@@ -75,6 +75,11 @@ func TestNewValidates(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"example.com:443"`) {
 		t.Fatalf("New: %v, want an error naming the bad Resolve entry", err)
 	}
+	for _, m := range []cloud.MQTTOptions{{ConnectTimeout: -1}, {BreakerRate: -1}, {BreakerBacklog: -1}, {BreakerBytes: -1}} {
+		if _, err := cloud.New(cloud.Options{MQTT: m}); err == nil || !strings.Contains(err.Error(), "MQTT") {
+			t.Errorf("New with MQTT options %+v: %v, want an error", m, err)
+		}
+	}
 }
 
 func TestLifecycle(t *testing.T) {

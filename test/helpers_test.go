@@ -281,7 +281,13 @@ type dev struct {
 // CONNECTED.
 func (e *env) newDev(t *testing.T) *dev {
 	t.Helper()
-	d := testenv.NewDevice(t, e.cloud, device.Options{})
+	return e.newDevWith(t, device.Options{})
+}
+
+// newDevWith is newDev with device options (a trace, say).
+func (e *env) newDevWith(t *testing.T, o device.Options) *dev {
+	t.Helper()
+	d := testenv.NewDevice(t, e.cloud, o)
 	ctx := testenv.Context(t, 45*time.Second)
 	cctx, cancel := context.WithTimeout(ctx, waitLimit)
 	defer cancel()

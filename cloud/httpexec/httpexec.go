@@ -35,6 +35,8 @@
 // addresses they name. A refused target, DNS failure, connect failure, TLS
 // failure, any other transport error, or the request's timeout (which covers
 // the whole exchange, body included) gives REQUESTFAILED.
+// (*Executor).DialContext applies the same policy to the cloud's other
+// outbound connections: MQTT brokers.
 //
 // # Response
 //
@@ -91,6 +93,7 @@ type Options struct {
 
 // Executor performs device requests. It is safe for concurrent use.
 type Executor struct {
+	dial      *dialer
 	transport *http.Transport
 	client    *http.Client
 }
@@ -146,6 +149,7 @@ func New(o Options) (*Executor, error) {
 		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
 	return &Executor{
+		dial:      d,
 		transport: t,
 		client: &http.Client{
 			Transport: t,
@@ -154,6 +158,24 @@ func New(o Options) (*Executor, error) {
 			},
 		},
 	}, nil
+}
+
+// DialContext connects to addr ("host:port") under the outbound policy,
+// exactly as the Executor's own HTTPS connections do: Resolve overrides
+// first, then DNS; every candidate address is checked against the policy
+// (loopback, private, link-local, unspecified, multicast and reserved
+// addresses refused unless inside AllowPrefixes) before it is dialled. It
+// is for the cloud's other outbound connections, such as MQTT brokers
+// (package mqttbridge's Options.Dial). network must be "tcp", "tcp4" or
+// "tcp6". A refused target gives an error wrapping ErrRefused; a name that
+// does not resolve, a *net.DNSError.
+func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, fmt.Errorf("dial %s: network %q not supported (tcp only)", addr, network)
+	}
+	return e.dial.DialContext(ctx, network, addr)
 }
 
 // Close closes idle connections. Requests in flight are not affected; cancel

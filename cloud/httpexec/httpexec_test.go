@@ -505,3 +505,56 @@ func TestConnectionHeadersDropped(t *testing.T) {
 		})
 	}
 }
+
+// TestDialContextAppliesPolicy: the exported dialer (used for MQTT brokers)
+// refuses what HTTPS requests may not reach, honours AllowPrefixes and
+// Resolve, and reports an unresolvable name as a *net.DNSError.
+func TestDialContextAppliesPolicy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ctx := context.Background()
+
+	strict := newExec(t, httpexec.Options{})
+	for _, addr := range []string{ln.Addr().String(), "localhost:" + port, "10.1.2.3:1883", "[::1]:1883"} {
+		if c, err := strict.DialContext(ctx, "tcp", addr); !errors.Is(err, httpexec.ErrRefused) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("%s: err %v, want ErrRefused", addr, err)
+		}
+	}
+	var dnsErr *net.DNSError
+	if _, err := strict.DialContext(ctx, "tcp", "broker.mvnet.invalid:1883"); !errors.As(err, &dnsErr) {
+		t.Errorf("unresolvable name: err %v, want a *net.DNSError", err)
+	}
+	if _, err := strict.DialContext(ctx, "udp", "example.com:1883"); err == nil {
+		t.Error("udp: dialled")
+	}
+
+	allowed := newExec(t, httpexec.Options{AllowPrefixes: loopback, Resolve: []string{"broker.example.com:1883:127.0.0.1:" + port}})
+	for _, addr := range []string{ln.Addr().String(), "broker.example.com:1883"} {
+		c, err := allowed.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		c.Close()
+	}
+	// Resolve overrides still go through the policy.
+	resolveOnly := newExec(t, httpexec.Options{Resolve: []string{"broker.example.com:1883:127.0.0.1:" + port}})
+	if _, err := resolveOnly.DialContext(ctx, "tcp", "broker.example.com:1883"); !errors.Is(err, httpexec.ErrRefused) {
+		t.Errorf("override to loopback without AllowPrefixes: err %v, want ErrRefused", err)
+	}
+}

@@ -24,12 +24,19 @@ type channel struct {
 	reqBuf    []byte // the request so far
 	requested bool   // a whole request arrived; no more DATA allowed
 	cancel    context.CancelFunc
+
+	// MQTT channels.
+	mq *mqttChan
 }
 
-// stop cancels the channel's request, if any.
+// stop cancels the channel's request, if any, and closes its broker
+// session.
 func (c *channel) stop() {
 	if c.cancel != nil {
 		c.cancel()
+	}
+	if c.mq != nil {
+		c.mq.stop()
 	}
 }
 
@@ -52,7 +59,7 @@ func (s *Session) handleOpen(f *link.Frame) {
 	}
 	// The endpoint is not checked: the kernel refuses a non-empty one
 	// (spec/abi.md: "Endpoint must be empty").
-	s.chans[f.Chan] = &channel{
+	ch := &channel{
 		id:         f.Chan,
 		typ:        f.ChanType,
 		rxSize:     f.RxSize,
@@ -60,6 +67,15 @@ func (s *Session) handleOpen(f *link.Frame) {
 		toDevice:   link.NewWindow(int(f.RxSize)),
 		fromDevice: link.NewWindow(int(f.TxSize)),
 	}
+	if abi.ChannelType(f.ChanType) == abi.ChannelTypeMQTT {
+		if err := s.openMQTTLocked(ch); err != nil {
+			s.log.Error("MQTT channel refused", "chan", f.Chan, "err", err)
+			s.tombLocked(f.Chan)
+			s.send(link.Frame{Type: link.FrameClose, Chan: f.Chan, Reason: uint8(abi.ClosureReasonUnexpectedlyTerminated)})
+			return
+		}
+	}
+	s.chans[f.Chan] = ch
 	s.log.Debug("channel opened", "chan", f.Chan, "type", f.ChanType, "rx", f.RxSize, "tx", f.TxSize)
 }
 
@@ -70,8 +86,9 @@ func (s *Session) openRuleLocked(f *link.Frame) string {
 	switch {
 	case t == abi.ChannelTypeOpaqueBytes:
 	case t == abi.ChannelTypeHTTP && s.cfg.HTTP != nil:
+	case t == abi.ChannelTypeMQTT && s.cfg.MQTT != nil:
 	default:
-		// MQTT and CONFIGFETCH are not served yet; unknown types never.
+		// CONFIGFETCH is not served yet; unknown types never.
 		return "channel type not served"
 	}
 	ringed := t == abi.ChannelTypeHTTP || t == abi.ChannelTypeMQTT || t == abi.ChannelTypeConfigFetch
@@ -109,6 +126,8 @@ func (s *Session) handleData(f *link.Frame) error {
 		s.flushLocked(ch)
 	case abi.ChannelTypeHTTP:
 		s.httpDataLocked(ch, f.Payload)
+	case abi.ChannelTypeMQTT:
+		s.mqttDataLocked(ch, f.Payload)
 	}
 	return nil
 }
@@ -127,6 +146,9 @@ func (s *Session) handleCredit(f *link.Frame) error {
 		return protoErr("CREDIT of %d bytes on channel %#x: %v", f.Credit, f.Chan, err)
 	}
 	s.flushLocked(ch)
+	if ch.mq != nil {
+		s.mqttCreditLocked(ch)
+	}
 	return nil
 }
 

@@ -1,10 +1,12 @@
 // Package session runs the cloud's end of one device link: the HELLO/WELCOME
 // handshake, the device's channels with their credit windows, and the
 // services behind them (an echo server on OPAQUEBYTES channels, one HTTPS
-// request per HTTP channel).
+// request per HTTP channel, one MQTT broker session per MQTT channel: see
+// mqtt.go).
 //
 // One goroutine reads frames and handles them in order; HTTP requests run in
-// their own goroutines; every frame to the device goes through an outbox
+// their own goroutines, MQTT broker sessions in their bridges' (package
+// mqttbridge); every frame to the device goes through an outbox
 // that applies the fault injector's latency. The link's frames are described
 // in package link.
 //
@@ -19,14 +21,15 @@
 //
 // The cloud does not take the device's word for a channel's buffers: an
 // OPEN is refused — answered with CLOSE, reason UNEXPECTEDLYTERMINATED, and
-// a debug log naming the rule — when its type is not served (MQTT and
-// CONFIGFETCH are not yet, HTTP only with Config.HTTP), when either buffer
-// size is 0, when the send buffer (and on HTTP, MQTT and CONFIGFETCH
-// channels the receive buffer) is not a multiple of 512 bytes, when either
-// is over Config.MaxChannelBuffer, or when MaxChannels are already open. A
-// device's kernel enforces the same rules in mvOpenChannel (all but the
-// maximum, which is the cloud's own), so only a buggy or hostile device, or
-// an application asking for buffers over the cloud's maximum, sees this.
+// a debug log naming the rule — when its type is not served (CONFIGFETCH
+// is not yet, HTTP only with Config.HTTP, MQTT only with Config.MQTT), when
+// either buffer size is 0, when the send buffer (and on HTTP, MQTT and
+// CONFIGFETCH channels the receive buffer) is not a multiple of 512 bytes,
+// when either is over Config.MaxChannelBuffer, or when MaxChannels are
+// already open. A device's kernel enforces the same rules in mvOpenChannel
+// (all but the maximum, which is the cloud's own), so only a buggy or
+// hostile device, or an application asking for buffers over the cloud's
+// maximum, sees this.
 // An OPEN for a handle that is already open closes that channel.
 //
 // These rules bound what a device can make the cloud hold. The device may
@@ -38,7 +41,13 @@
 // exceeds the send buffer, and a response is read only up to the receive
 // buffer's size. One request per HTTP channel and MaxChannels channels mean
 // at most MaxChannels requests in flight per link (a request on a channel
-// the device has closed is cancelled at once).
+// the device has closed is cancelled at once). On an MQTT channel the
+// cloud grants back request bytes once handed to the broker session, but
+// not while more than the receive buffer's size of responses waits for
+// the device's credit (the kernel's limits on requests in flight keep a
+// device far below); messages wait in the broker session, bounded by its
+// circuit breaker, and a message's payload is read only up to the receive
+// buffer's size.
 package session
 
 import (
@@ -72,6 +81,9 @@ type Config struct {
 	// HTTP performs requests on HTTP channels. Required for HTTP channels;
 	// without it they are closed with UNEXPECTEDLYTERMINATED.
 	HTTP *httpexec.Executor
+	// MQTT configures MQTT channels (see mqtt.go). Required for MQTT
+	// channels; without it they are closed with UNEXPECTEDLYTERMINATED.
+	MQTT *MQTTConfig
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time for WELCOME. Default time.Now.
@@ -377,6 +389,10 @@ type ChannelInfo struct {
 	Type   uint8 // an MvChannelType
 	RxSize uint32
 	TxSize uint32
+	// Waiting is, on an MQTT channel, how many incoming messages wait in
+	// the cloud for room in the device's receive buffer (what the circuit
+	// breaker watches); 0 on other channels.
+	Waiting int
 }
 
 // Info describes the device and its open channels.
@@ -385,7 +401,7 @@ func (s *Session) Info() DeviceInfo {
 	defer s.mu.Unlock()
 	info := DeviceInfo{DeviceID: s.DeviceID()}
 	for _, ch := range s.chans {
-		info.Channels = append(info.Channels, ChannelInfo{Chan: ch.id, Type: ch.typ, RxSize: ch.rxSize, TxSize: ch.txSize})
+		info.Channels = append(info.Channels, ChannelInfo{Chan: ch.id, Type: ch.typ, RxSize: ch.rxSize, TxSize: ch.txSize, Waiting: ch.mqttWaiting()})
 	}
 	slices.SortFunc(info.Channels, func(a, b ChannelInfo) int {
 		switch {
