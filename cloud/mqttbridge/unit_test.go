@@ -171,3 +171,44 @@ func TestReceiveMaximum(t *testing.T) {
 		t.Fatalf("fourth: %q", s.payload)
 	}
 }
+
+// A SUBACK must carry one reason code per topic; a broker that sends another
+// count breaks the protocol and the connection is given up.
+func TestSubackCountMismatch(t *testing.T) {
+	port := scriptedBroker(t, func(conn net.Conn, br *bufio.Reader) {
+		readAny(t, br) // CONNECT
+		write(t, conn, &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: 5})
+		hb, err := br.ReadByte()
+		if err != nil {
+			return
+		}
+		pk := packets.Packet{ProtocolVersion: 5}
+		_ = pk.FixedHeader.Decode(hb)
+		n, _, _ := packets.DecodeLength(br)
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return
+		}
+		_ = pk.SubscribeDecode(body)
+		suback := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Suback}, ProtocolVersion: 5,
+			PacketID: pk.PacketID, ReasonCodes: []byte{0, 0, 0}}
+		var buf bytes.Buffer
+		if err := suback.SubackEncode(&buf); err != nil {
+			t.Error(err)
+			return
+		}
+		if _, err := conn.Write(buf.Bytes()); err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, br)
+	})
+	c := newClient(t, mqttbridge.Options{})
+	c.mustConnect(mqttbridge.ConnectParams{Version: abi.MQTTProtocolVersionV5, Host: "127.0.0.1", Port: port, CleanStart: true})
+	c.b.Subscribe(7, []mqttbridge.Subscription{{Topic: "a"}})
+	if r := c.result(mqttbridge.KindSubscribe); r.State != abi.MQTTRequestStateNotConnected {
+		t.Fatalf("subscribe result %+v, want NOTCONNECTED", r)
+	}
+	if l := c.lostEvent(); l.Err == nil {
+		t.Fatalf("lost %+v, want an error naming the mismatch", l)
+	}
+}

@@ -246,6 +246,12 @@ func (b *Bridge) ackedLocked(pk *packets.Packet) {
 		b.log.Debug("ignoring MQTT ack for no request", "type", packetName(pk.FixedHeader.Type), "packet_id", pk.PacketID)
 		return
 	}
+	if (r.kind == KindSubscribe || (r.kind == KindUnsubscribe && b.version == 5)) && len(pk.ReasonCodes) != r.n {
+		// MQTT: one reason code per topic of the request, in order.
+		b.lostLocked(fmt.Errorf("mqttbridge: the broker's %s carries %d reason codes for %d topics",
+			packetName(pk.FixedHeader.Type), len(pk.ReasonCodes), r.n))
+		return
+	}
 	delete(b.pending, pk.PacketID)
 	res := Result{Kind: r.kind, Corr: r.corr, State: abi.MQTTRequestStateRequestCompleted}
 	switch r.kind {
