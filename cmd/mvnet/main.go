@@ -3,6 +3,7 @@
 //
 //	mvnet demo            run the whole HTTPS flow against a local server
 //	mvnet run -- ./app    run a C application built with the C SDK, with a transcript
+//	mvnet broker          run the embedded MQTT broker alone
 //	mvnet syscalls        print the system call support table
 package main
 
@@ -39,6 +40,6 @@ system call, status and notification.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd())
+	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd(), newBrokerCmd())
 	return root
 }
