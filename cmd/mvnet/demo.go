@@ -24,14 +24,17 @@ func newDemoCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a device's HTTPS request end to end and print every system call",
+		Short: "Run a device's HTTPS request and MQTT session end to end, printing every system call",
 		Long: `Run the whole Microvisor HTTP flow in one process and print a transcript.
 
 With no flags, mvnet starts a local HTTPS server on 127.0.0.1 with a
 throwaway certificate authority, an embedded cloud that trusts it, and an
 emulated device that sets up notifications, requests the network, opens an
 HTTP channel, sends a GET, takes the interrupt, reads the status, headers and
-body, and closes everything down.
+body, and closes everything down. Then, against an embedded MQTT broker, it
+opens an MQTT channel, connects, subscribes, publishes to itself, receives
+and acknowledges the message, unsubscribes and disconnects (--skip-mqtt
+leaves this out).
 
 With --url the device fetches that HTTPS URL instead, through the same
 embedded cloud. The cloud refuses loopback and private addresses unless
@@ -96,6 +99,7 @@ embedded cloud. The cloud refuses loopback and private addresses unless
 	f.StringArrayVar(&caFiles, "ca-file", nil, "PEM file of extra trusted root certificates (repeatable)")
 	f.StringArrayVar(&allow, "allow", nil, "allow the cloud to reach this private/loopback prefix (CIDR; repeatable)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the kernel's and the cloud's diagnostics to stderr")
+	f.BoolVar(&o.SkipMQTT, "skip-mqtt", false, "leave out the MQTT part (embedded broker)")
 	return cmd
 }
 

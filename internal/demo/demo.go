@@ -1,6 +1,8 @@
 // Package demo runs mvnet's demonstration: one process holding a local
-// HTTPS server (with a throwaway CA), an embedded cloud that trusts it, and
-// an emulated device that performs the whole Microvisor HTTP flow while a
+// HTTPS server (with a throwaway CA), an embedded MQTT broker, an embedded
+// cloud that trusts and may reach both, and an emulated device that performs
+// the whole Microvisor HTTP flow and then the MQTT flow (connect, subscribe,
+// publish to itself, receive, acknowledge, unsubscribe, disconnect) while a
 // transcript of every system call, status and notification is printed.
 package demo
 
@@ -24,6 +26,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/broker"
 	"github.com/mvnet/mvnet/internal/pki"
 )
 
@@ -43,6 +46,8 @@ type Options struct {
 	Allow   []netip.Prefix
 	// Log, if set, receives the kernel's and the cloud's diagnostics.
 	Log *slog.Logger
+	// SkipMQTT leaves out the MQTT part (embedded broker).
+	SkipMQTT bool
 }
 
 // DemoHost is the name the local server is reached by; the cloud maps it to
@@ -85,6 +90,18 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		hopts.AllowPrefixes = append(hopts.AllowPrefixes, netip.MustParsePrefix("127.0.0.0/8"))
 		p.say("local HTTPS server  %s  (throwaway CA, reached via --resolve %s)", url, resolve)
 	}
+	var brokerAddr *net.TCPAddr
+	if !o.SkipMQTT {
+		b := broker.New(broker.Options{Logger: o.Log})
+		if err := b.Start(ctx); err != nil {
+			return fmt.Errorf("embedded MQTT broker: %w", err)
+		}
+		defer b.Close()
+		brokerAddr = b.Addr().(*net.TCPAddr)
+		// The cloud may reach exactly the broker's loopback address.
+		hopts.AllowPrefixes = append(hopts.AllowPrefixes, netip.PrefixFrom(netip.MustParseAddr(brokerAddr.IP.String()), 32))
+		p.say("embedded MQTT broker mqtt://%s", brokerAddr)
+	}
 	srv, err := cloud.New(cloud.Options{HTTP: hopts, Logger: o.Log})
 	if err != nil {
 		return fmt.Errorf("cloud: %w", err)
@@ -102,7 +119,13 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	defer d.Close()
 	p.say("device              %s booted", d.ID())
 	p.say("")
-	return flow(ctx, d, o, p)
+	if err := flow(ctx, d, o, p); err != nil {
+		return err
+	}
+	if brokerAddr == nil {
+		return nil
+	}
+	return mqttFlow(ctx, d, brokerAddr, p)
 }
 
 // flow is the application: the Microvisor HTTP sequence, step by step.

@@ -22,6 +22,9 @@ func TestDemoRunsTheWholeFlow(t *testing.T) {
 		"mvReadHttpResponseData", "result=MV_HTTPRESULT_OK status_code=200",
 		"X-Served-By: mvnet-demo", "Hello from the mvnet demo server",
 		"mvCloseChannel", "mvReleaseNetwork", "mvCloseNotifications",
+		"mvMqttRequestConnect", "state=MV_MQTTREQUESTSTATE_REQUESTCOMPLETED reason=0x0",
+		"mvMqttReceiveMessage", "mvMqttAcknowledgeMessage", "mvMqttReadDisconnectResponse",
+		`MQTT message received: topic mvnet/demo/hello, QoS 1, "Hello from a Microvisor device, via the cloud and back"`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("transcript lacks %q", want)
@@ -36,7 +39,7 @@ func TestDemoReportsAFailedRequest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	err := Run(ctx, Options{URL: "https://nonexistent.invalid/"}, &out)
+	err := Run(ctx, Options{URL: "https://nonexistent.invalid/", SkipMQTT: true}, &out)
 	if err == nil || !strings.Contains(err.Error(), "MV_HTTPRESULT_REQUESTFAILED") {
 		t.Fatalf("err = %v, want a REQUESTFAILED error\n%s", err, out.String())
 	}
