@@ -14,7 +14,7 @@
 // answered here (emulated.go): clocks with fixed STM32U585 frequencies,
 // mvSystemLedEnable, mvTestingComplete (exits), mvRestart (re-executes the
 // application), mvGetWakeReason, system notifications. Everything else —
-// MQTT, config fetch and server logging until the kernel has them, and
+// config fetch and server logging until the kernel has them, and
 // hardware calls with no host meaning — returns MV_STATUS_UNAVAILABLE and
 // says so in the trace.
 //

@@ -7,17 +7,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
 )
 
-// TestExamples builds examples/c/http-get and examples/c/opaque-echo with
-// their Makefiles and their CMakeLists.txt, as a user would, and runs them:
-// http-get against a local HTTPS server (it must reach a 200), opaque-echo
-// against the embedded cloud's echo.
+// TestExamples builds examples/c/http-get, examples/c/opaque-echo and
+// examples/c/mqtt-pubsub with their Makefiles and their CMakeLists.txt, as a
+// user would, and runs them: http-get against a local HTTPS server (it must
+// reach a 200), opaque-echo against the embedded cloud's echo, mqtt-pubsub
+// against a Mosquitto of its own (skipped when Mosquitto is not installed).
 func TestExamples(t *testing.T) {
 	needLib(t)
 	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -30,12 +33,16 @@ func TestExamples(t *testing.T) {
 	}
 	env := map[string]string{"MVNET_CA_FILE": caFile, "MVNET_RESOLVE": srv.Resolve, "MVNET_ALLOW": "127.0.0.0/8"}
 	examples := []struct {
-		name string
-		args []string
-		want []string
+		name   string
+		args   []string
+		want   []string
+		broker bool // the arguments are followed by a fresh Mosquitto's host and port
 	}{
-		{"http-get", []string{srv.URL("/hello")}, []string{"network connected", "result 0, HTTP 200", "Content-Type: text/plain", "hello, example"}},
-		{"opaque-echo", nil, []string{"echo: Hello, Microvisor, from the host!"}},
+		{"http-get", []string{srv.URL("/hello")}, []string{"network connected", "result 0, HTTP 200", "Content-Type: text/plain", "hello, example"}, false},
+		{"opaque-echo", nil, []string{"echo: Hello, Microvisor, from the host!"}, false},
+		{"mqtt-pubsub", nil, []string{"network connected", "connected to 127.0.0.1:", "subscribed: request state 0, granted QoS 1",
+			"at QoS 0: hello at QoS 0", "at QoS 1: hello at QoS 1", "acknowledged message #", "unsubscribed: request state 0",
+			"disconnected: request state 0, code 0", "done: both messages came back"}, true},
 	}
 	for _, ex := range examples {
 		src, err := filepath.Abs(filepath.Join("..", "..", "examples", "c", ex.name))
@@ -68,6 +75,11 @@ func TestExamples(t *testing.T) {
 		}
 		for tool, build := range builds {
 			t.Run(ex.name+"/"+tool, func(t *testing.T) {
+				args := ex.args
+				if ex.broker {
+					br := mosquitto.Start(t, mosquitto.Options{})
+					args = append(args[:len(args):len(args)], "127.0.0.1", strconv.Itoa(br.Port))
+				}
 				dir := t.TempDir()
 				for _, f := range []string{"main.c", "Makefile", "CMakeLists.txt"} {
 					b, err := os.ReadFile(filepath.Join(src, f))
@@ -79,7 +91,7 @@ func TestExamples(t *testing.T) {
 					}
 				}
 				bin := build(t, dir)
-				r := run(t, bin, env, 60*time.Second, ex.args...)
+				r := run(t, bin, env, 60*time.Second, args...)
 				if r.code != 0 {
 					t.Fatalf("%s exited %d\nstdout:\n%s\nstderr:\n%s", ex.name, r.code, r.stdout, r.stderr)
 				}
