@@ -120,8 +120,9 @@ type codecs struct {
 		body            sizedStringOffs
 		timeout         int
 	}
-	resp struct{ size, result, status, numHeaders, bodyLength int }
-	mqtt mqttCodecs // codec_mqtt.go
+	resp   struct{ size, result, status, numHeaders, bodyLength int }
+	mqtt   mqttCodecs   // codec_mqtt.go
+	config configCodecs // codec_config.go
 }
 
 // offsetLookup reads offsets out of an ABI's layouts, keeping the first error.
@@ -188,6 +189,7 @@ func (a *ABI) initCodecs() error {
 	c.resp.result, c.resp.status = o.off(hd, "result"), o.off(hd, "status_code")
 	c.resp.numHeaders, c.resp.bodyLength = o.off(hd, "num_headers"), o.off(hd, "body_length")
 	c.mqtt.init(o)
+	c.config.init(o)
 	return o.err
 }
 

@@ -2,7 +2,9 @@
 // links (package session), performs devices' HTTPS requests under the
 // outbound policy (package httpexec), holds MQTT broker sessions for
 // devices' MQTT channels under the same policy (package mqttbridge,
-// docs/mqtt.md) and injects faults on demand (package faults).
+// docs/mqtt.md), answers config fetches and stores server logs through the
+// stores it is given (Options.Config, Options.Logs), and injects faults on
+// demand (package faults).
 //
 // The server accepts connections it is handed (ServeConn) or creates
 // in-process ones (Dial); it does not listen on its own yet.
@@ -41,6 +43,15 @@ type Options struct {
 	// MQTT configures the broker sessions the cloud holds for devices' MQTT
 	// channels.
 	MQTT MQTTOptions
+	// Config answers devices' config fetches (CONFIGFETCH channels) from
+	// the config and secret stores. Nil means no store: every key of every
+	// fetch is answered MV_CONFIGKEYFETCHRESULT_SERVERERROR.
+	Config ConfigStore
+	// Logs stores devices' server log lines and says for which devices
+	// logging is enabled. Nil means no store: logging is disabled for
+	// every device (mvServerLog answers LOGGINGDISABLEDBYSERVER once the
+	// device has connected).
+	Logs LogStore
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
@@ -82,6 +93,13 @@ type MQTTOptions struct {
 	BreakerBytes   int
 }
 
+// ConfigStore is where config values and secrets come from
+// (session.ConfigStore).
+type ConfigStore = session.ConfigStore
+
+// LogStore is where devices' log lines go (session.LogStore).
+type LogStore = session.LogStore
+
 // DeviceInfo describes a connected device and its open channels.
 type DeviceInfo = session.DeviceInfo
 
@@ -105,6 +123,8 @@ type Server struct {
 	http   *httpexec.Executor
 	mqtt   *session.MQTTConfig
 	faults *faults.Injector
+	config ConfigStore
+	logs   LogStore
 	ready  chan struct{}
 	ctx    context.Context // parent of every session; cancelled by Shutdown
 	cancel context.CancelFunc
@@ -142,10 +162,12 @@ func New(o Options) (*Server, error) {
 			BreakerBacklog: o.MQTT.BreakerBacklog,
 			BreakerBytes:   o.MQTT.BreakerBytes,
 		},
-		ready: make(chan struct{}),
-		done:  make(chan struct{}),
-		all:   make(map[*session.Session]bool),
-		byID:  make(map[string]*session.Session),
+		config: o.Config,
+		logs:   o.Logs,
+		ready:  make(chan struct{}),
+		done:   make(chan struct{}),
+		all:    make(map[*session.Session]bool),
+		byID:   make(map[string]*session.Session),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -203,6 +225,8 @@ func (s *Server) ServeConn(c net.Conn) error {
 	sess := session.New(c, session.Config{
 		HTTP:             s.http,
 		MQTT:             s.mqtt,
+		Config:           s.config,
+		Logs:             s.logs,
 		Logger:           s.log,
 		Now:              s.now,
 		Faults:           s.faults,
@@ -326,6 +350,20 @@ func (s *Server) Devices() []DeviceInfo {
 	}
 	slices.SortFunc(infos, func(a, b DeviceInfo) int { return strings.Compare(a.DeviceID, b.DeviceID) })
 	return infos
+}
+
+// SetLogging tells a connected device whether server logging is enabled
+// for it (CONTROL LOGGING), after the setting changed in the store; it
+// reports whether the device is connected. A device that connects later
+// learns the setting from LogStore.LoggingEnabled.
+func (s *Server) SetLogging(deviceID string, enabled bool) bool {
+	s.mu.Lock()
+	sess, ok := s.byID[deviceID]
+	s.mu.Unlock()
+	if ok {
+		sess.SetLogging(enabled)
+	}
+	return ok
 }
 
 // registry finds devices' current links for the fault injector.

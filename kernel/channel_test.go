@@ -99,7 +99,11 @@ func TestOpenChannelStatuses(t *testing.T) {
 		tc{"type 4", P(func(p *abi.OpenChannelParams) { p.ChannelType = 4 }), abi.StatusUnknownChannelType},
 		tc{"type 0xFFFFFFFF", P(func(p *abi.OpenChannelParams) { p.ChannelType = 0xFFFFFFFF }), abi.StatusUnknownChannelType},
 
-		tc{"CONFIGFETCH", P(func(p *abi.OpenChannelParams) { p.ChannelType = abi.ChannelTypeConfigFetch }), abi.StatusUnavailable},
+		tc{"CONFIGFETCH rx misaligned", P(func(p *abi.OpenChannelParams) {
+			p.ChannelType = abi.ChannelTypeConfigFetch
+			p.ReceiveBuffer += 8
+			p.ReceiveBufferLen = 512
+		}), abi.StatusInvalidBufferAlignment},
 	)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,7 +190,7 @@ func TestOpenChannelRateLimited(t *testing.T) {
 		t.Fatal("RATELIMITED wrote a handle")
 	}
 	params.ChannelType = abi.ChannelTypeConfigFetch
-	wantStatus(t, "9th open, CONFIGFETCH (RATELIMITED before UNAVAILABLE)", h.openRaw(params, hp), abi.StatusRateLimited)
+	wantStatus(t, "9th open, CONFIGFETCH", h.openRaw(params, hp), abi.StatusRateLimited)
 	params.ChannelType = abi.ChannelTypeHTTP
 	h.clk.advance(899 * time.Millisecond)
 	wantStatus(t, "999 ms after the first", h.openRaw(params, hp), abi.StatusRateLimited)
@@ -219,7 +223,7 @@ func TestOpenChannelTooManyChannels(t *testing.T) {
 		t.Fatal("TOOMANYCHANNELS wrote a handle")
 	}
 	p.ChannelType = abi.ChannelTypeConfigFetch
-	wantStatus(t, "5th, CONFIGFETCH (UNAVAILABLE first)", h.openRaw(p, hp), abi.StatusUnavailable)
+	wantStatus(t, "5th, CONFIGFETCH", h.openRaw(p, hp), abi.StatusTooManyChannels)
 	p.ChannelType = abi.ChannelTypeMQTT
 	wantStatus(t, "5th, MQTT", h.openRaw(p, hp), abi.StatusTooManyChannels)
 	p.ChannelType = abi.ChannelTypeHTTP

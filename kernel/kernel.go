@@ -108,6 +108,10 @@ type Kernel struct {
 	opens      [maxOpensPerSecond]time.Duration // ring of recent open times
 	opensN     int
 	scratch    []byte // reusable encode buffer, guarded by mu
+	logs       logState
+	// logSeqStart is the first server log line's sequence number, random
+	// at boot.
+	logSeqStart uint64
 }
 
 // ErrClosed is returned by Start after Close.
@@ -149,23 +153,24 @@ func New(o Options) (*Kernel, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	k := &Kernel{
-		mem:       o.Memory,
-		kmem:      o.Memory,
-		abi:       o.ABI,
-		irq:       o.IRQ,
-		id:        o.DeviceID,
-		dial:      o.Dial,
-		mono:      o.Monotonic,
-		log:       o.Logger,
-		opts:      o,
-		wake:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
-		handles:   make(map[uint32]struct{}),
-		centres:   make(map[uint32]*centre),
-		nets:      make(map[uint32]*network),
-		chans:     make(map[uint32]*channel),
-		streams:   make(map[uint32]*sysStream),
-		neverUsed: true,
+		mem:         o.Memory,
+		kmem:        o.Memory,
+		abi:         o.ABI,
+		irq:         o.IRQ,
+		id:          o.DeviceID,
+		dial:        o.Dial,
+		mono:        o.Monotonic,
+		log:         o.Logger,
+		opts:        o,
+		wake:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		handles:     make(map[uint32]struct{}),
+		centres:     make(map[uint32]*centre),
+		nets:        make(map[uint32]*network),
+		chans:       make(map[uint32]*channel),
+		streams:     make(map[uint32]*sysStream),
+		neverUsed:   true,
+		logSeqStart: newLogSeqStart(),
 	}
 	if p, ok := o.Memory.(mem.Protector); ok {
 		k.prot = p

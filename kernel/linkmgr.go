@@ -62,6 +62,7 @@ func (k *Kernel) linkManager() {
 		k.setWallTimeLocked(welcome.WallTimeUS)
 		k.setAllStatusLocked(abi.NetworkStatusConnected)
 		k.linkChangedLocked()
+		k.logLinkUpLocked(c)
 		k.mu.Unlock()
 		k.log.Debug("link: up", "device", k.id)
 
@@ -199,6 +200,10 @@ func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 			return fmt.Errorf("cloud reported an error: %s", f.Payload)
 		case link.ControlUpdate:
 			k.updateDownloadedLocked()
+		case link.ControlLogAck:
+			k.logAckLocked(f.Seq)
+		case link.ControlLogging:
+			k.logs.disabled = !f.Logging
 		}
 	default:
 		return fmt.Errorf("unexpected frame type %d from the cloud", f.Type)
@@ -222,6 +227,8 @@ func (k *Kernel) onDataLocked(c *link.Conn, f *link.Frame) error {
 		return k.onHTTPDataLocked(ch, f.Payload)
 	case abi.ChannelTypeMQTT:
 		return k.onMQTTDataLocked(ch, f.Payload)
+	case abi.ChannelTypeConfigFetch:
+		return k.onConfigDataLocked(ch, f.Payload)
 	}
 	k.ringWriteLocked(ch, f.Payload)
 	k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataReadable)

@@ -36,6 +36,9 @@ type channel struct {
 	unusable bool                    // a LATEFAULT left the channel unusable
 	resp     *link.HTTPResponseIndex // the response, once wholly received
 
+	// CONFIGFETCH state (reqSent and unusable too).
+	cfg *link.ConfigResponseIndex // the response, once wholly received
+
 	mqtt *mqttChan // MQTT channels only (sys_mqtt.go)
 }
 
@@ -44,8 +47,8 @@ func (ch *channel) connected() bool { return ch.conn != nil }
 // OpenChannel is mvOpenChannel. spec/abi.md order: PARAMETERFAULT (params,
 // any pointer in it, or handle); INVALIDHANDLE (notification or network
 // handle); INVALIDBUFFERALIGNMENT; INVALIDBUFFERSIZE; UNKNOWNCHANNELENDPOINT;
-// UNKNOWNCHANNELTYPE; NETWORKNOTCONNECTED; RATELIMITED; UNAVAILABLE;
-// TOOMANYCHANNELS.
+// UNKNOWNCHANNELTYPE; NETWORKNOTCONNECTED; RATELIMITED; TOOMANYCHANNELS.
+// (UNAVAILABLE, also listed, never arises: every channel type is served.)
 func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 	p, err := k.abi.ReadOpenChannelParams(k.mem, params)
 	if err != nil || !k.checkW(handleOut, uint64(k.abi.HandleSize())) {
@@ -103,10 +106,6 @@ func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 	if !k.opts.NoOpenRateLimit && k.opensN == maxOpensPerSecond && now-k.opens[0] < time.Second {
 		// The oldest of the last eight opens was under a second ago.
 		return abi.StatusRateLimited
-	}
-	if p.ChannelType == abi.ChannelTypeConfigFetch {
-		// Known channel types whose services this kernel does not offer yet.
-		return abi.StatusUnavailable
 	}
 	if len(k.chans) >= maxChannels {
 		return abi.StatusTooManyChannels
@@ -235,7 +234,8 @@ func (k *Kernel) channelOfType(h uint32, t abi.ChannelType) (*channel, bool) {
 // other, another channel's rings or a notification ring: the kernel writes
 // into all of them, so sharing would corrupt one with the other.
 func (k *Kernel) buffersInUseLocked(rx mem.Addr, rxLen uint32, tx mem.Addr, txLen uint32) bool {
-	if rangesOverlap(rx, uint64(rxLen), tx, uint64(txLen)) {
+	if rangesOverlap(rx, uint64(rxLen), tx, uint64(txLen)) ||
+		k.logBufferOverlapsLocked(rx, uint64(rxLen)) || k.logBufferOverlapsLocked(tx, uint64(txLen)) {
 		return true
 	}
 	for _, ch := range k.chans {

@@ -42,6 +42,9 @@ func (k *Kernel) SetupNotifications(setup, handleOut mem.Addr) abi.Status {
 			return abi.StatusBufferAlreadyInUse
 		}
 	}
+	if k.logBufferOverlapsLocked(s.Buffer, uint64(s.BufferSize)) {
+		return abi.StatusBufferAlreadyInUse
+	}
 	for _, ch := range k.chans {
 		// A channel's rings are in use by the kernel too.
 		if rangesOverlap(ch.rx, uint64(ch.rxLen), s.Buffer, uint64(s.BufferSize)) ||

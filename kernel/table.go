@@ -81,7 +81,7 @@ var table = []Syscall{
 	{"mvGetNetworkStatus", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkStatus(hnd(a[0]), addr(a[1])) }, Full, ""},
 	{"mvGetNetworkReasons", "network", func(k *Kernel, a *Args) abi.Status { return k.GetNetworkReasons(addr(a[0]), addr(a[1])) }, Partial, "reports USINGNETWORK, NEVERUSEDNETWORKAPI and RTCNOTSET; other reasons never arise"},
 
-	{"mvOpenChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.OpenChannel(addr(a[0]), addr(a[1])) }, Partial, "OPAQUEBYTES, HTTP and MQTT; CONFIGFETCH answers UNAVAILABLE until implemented; version ≠ 1 and rings overlapping other rings are PARAMETERFAULT; the cloud serves rings up to 1 MiB by default"},
+	{"mvOpenChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.OpenChannel(addr(a[0]), addr(a[1])) }, Partial, "OPAQUEBYTES, HTTP, MQTT and CONFIGFETCH; version ≠ 1 and rings overlapping other rings are PARAMETERFAULT; the cloud serves rings up to 1 MiB by default"},
 	{"mvCloseChannel", "channels", func(k *Kernel, a *Args) abi.Status { return k.CloseChannel(addr(a[0])) }, Full, "send buffer zeroed and unprotected"},
 	{"mvGetChannelClosureReason", "channels", func(k *Kernel, a *Args) abi.Status { return k.GetChannelClosureReason(hnd(a[0]), addr(a[1])) }, Full, ""},
 	{"mvReadChannel", "channels (deprecated)", func(k *Kernel, a *Args) abi.Status { return k.ReadChannel(hnd(a[0]), addr(a[1]), addr(a[2])) }, Full, "OPAQUEBYTES only; the cloud echoes"},
@@ -110,11 +110,13 @@ var table = []Syscall{
 		return k.TempTriggerNotification(hnd(a[0]), abi.EventType(u32(a[1])), u32(a[2]))
 	}, Full, "posts a record to a centre, for testing interrupt handlers"},
 
-	{"mvServerLoggingInit", "logging", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvServerLog", "logging", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvSendConfigFetchRequest", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvReadConfigFetchResponseData", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
-	{"mvReadConfigResponseItem", "config", nil, None, "planned; the C SDK answers MV_STATUS_UNAVAILABLE"},
+	{"mvServerLoggingInit", "logging", func(k *Kernel, a *Args) abi.Status { return k.ServerLoggingInit(addr(a[0]), u32(a[1])) }, Full, "buffer 512-byte aligned, a non-zero multiple of 512 bytes, write-protected once given; a second call with another buffer is PARAMETERFAULT, with the same one a no-op"},
+	{"mvServerLog", "logging", func(k *Kernel, a *Args) abi.Status { return k.ServerLog(addr(a[0]), uint16(a[1])) }, Full, "lines up to 512 bytes, each taking 2 + length bytes of the buffer until the cloud acknowledges it; sent over any link, Microvisor's own before the first mvRequestNetwork included; unacknowledged lines are re-sent in order on every new link and stored once (numbered from a random 64-bit start)"},
+	{"mvSendConfigFetchRequest", "config", func(k *Kernel, a *Args) abi.Status { return k.SendConfigFetchRequest(hnd(a[0]), addr(a[1])) }, Full, "one request per channel; at most 16 keys; keys 1–100 bytes of printable ASCII (0x20–0x7e); the key checks come after REQUESTALREADYSENT, each over all keys"},
+	{"mvReadConfigFetchResponseData", "config", func(k *Kernel, a *Args) abi.Status {
+		return k.ReadConfigFetchResponseData(hnd(a[0]), addr(a[1]))
+	}, Full, "a handle that is no CONFIGFETCH channel is PARAMETERFAULT (no INVALIDHANDLE is listed); RESPONSETOOLARGE (no items) when the whole answer does not fit the receive buffer"},
+	{"mvReadConfigResponseItem", "config", func(k *Kernel, a *Args) abi.Status { return k.ReadConfigResponseItem(hnd(a[0]), addr(a[1])) }, Full, "items in request order, each OK, KEYNOTFOUND or SERVERERROR; a value larger than buf.size is PARAMETERFAULT (no INVALIDBUFFERSIZE is listed), nothing written; items can be read again"},
 	{"mvMqttGetNextReadableDataType", "mqtt", func(k *Kernel, a *Args) abi.Status {
 		return k.MQTTGetNextReadableDataType(hnd(a[0]), addr(a[1]))
 	}, Full, "the oldest readable item (responses, messages, lost-message reports in arrival order, one CHANNELDATAREADABLE each); NONE when there is none; CHANNELCLOSED once disconnected with nothing left to read"},

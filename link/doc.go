@@ -2,7 +2,7 @@
 //
 // One link carries everything for one device: channel opens and closes,
 // channel data under credit-based flow control, time synchronisation, and
-// (later) server logs. On a real deployment the link is one mutually
+// server logs. On a real deployment the link is one mutually
 // authenticated TLS 1.3 connection per device; in-process the same frames
 // run over a net.Pipe. The protocol is byte-oriented and does not depend on
 // the transport.
@@ -29,12 +29,16 @@
 //	DATA     (4) both          chan u32 | payload (rest of the frame, ≥ 1 byte)
 //	CREDIT   (5) both          chan u32 | bytes u32
 //	CLOSE    (6) both          chan u32 | reason u8 (an MvClosureReason)
-//	LOG      (7) device→cloud  seq u64 | text (reserved for server logging)
+//	LOG      (7) device→cloud  seq u64 | text   one line of server logging
 //	TIME     (8) cloud→device  wall_time_us u64
 //	CONTROL  (9) both          kind u8 | body (PING 1, PONG 2: token u64;
 //	                           ERROR 3: UTF-8 text, the sender then closes;
 //	                           UPDATE 4, cloud→device: UTF-8 text — an
-//	                           application update was downloaded)
+//	                           application update was downloaded;
+//	                           LOGACK 5, cloud→device: seq u64 — every log
+//	                           line up to and including seq is stored;
+//	                           LOGGING 6, cloud→device: u8 — 1 server
+//	                           logging enabled, 0 disabled by the server)
 //
 // A frame is checked strictly: a fixed-size frame must have exactly its
 // size, a variable one at least its fixed part, the type and the CONTROL
@@ -64,6 +68,23 @@
 // CREDIT on the channel; frames already in flight for a closed channel are
 // ignored.
 //
+// # Server logs
+//
+// Each line the application logs (mvServerLog) travels in one LOG frame.
+// The device numbers its lines: seq starts at a random 64-bit value at boot
+// and increases by one per line (wrapping), so (device ID, seq) names a
+// line uniquely and the cloud's store deduplicates on it. The device keeps
+// every line in its log buffer until a LOGACK covers it, sends lines over
+// whatever link is up — including the one Microvisor keeps before the
+// application first requests a network — and, on every new link, sends
+// the lines not yet acknowledged again, in order, before any new one. The
+// cloud stores lines in the order they arrive and answers LOGACK with the
+// last seq stored; a line it already holds is acknowledged without being
+// stored twice. Right after WELCOME, and whenever it changes, the cloud
+// sends LOGGING: while it says 0, mvServerLog refuses new lines
+// (LOGGINGDISABLEDBYSERVER), and lines still arriving are acknowledged
+// and dropped.
+//
 // # Flow control
 //
 // Each direction of each channel has a credit window in bytes. After OPEN the
@@ -78,7 +99,9 @@
 // # Channel messages
 //
 // HTTP requests and responses travel as DATA inside a channel's byte stream,
-// in the encodings of AppendHTTPRequest and AppendHTTPResponse. The same bytes
+// in the encodings of AppendHTTPRequest and AppendHTTPResponse; MQTT
+// (mqtt_doc.go) and CONFIGFETCH (config.go) channels carry their own
+// messages the same way. The same bytes
 // are what the kernel writes into the device's send ring and what it reads
 // from the receive ring, so ring sizes decide the same outcomes as on a device.
 // Unlike frames, channel messages are little endian (the device's byte
@@ -88,6 +111,17 @@
 //	          body_len | method | url | { header_len | header }* | body
 //	response: total | result | status_code | num_headers | body_len |
 //	          { header_len | header }* | body
+//
+// CONFIGFETCH channels (config.go) carry one request and one response,
+// each total u32 | kind u8 | body, with str = len u32 | bytes:
+//
+//	request:  total | kind (1) | n u16 | { scope u8 | store u8 | key str }…
+//	response: total | kind (0x81) | result u32 (MvConfigFetchResult) |
+//	          n u16 | { result u8 (MvConfigKeyFetchResult) | value str }…
+//
+// Items answer keys in request order. When the whole response would not fit
+// the device's receive ring the cloud sends result RESPONSETOOLARGE with no
+// items.
 //
 // total counts every byte of the message, itself included, and the other
 // lengths must account for exactly total bytes. A message may arrive in
@@ -104,5 +138,7 @@
 //
 // # Versions
 //
-//	1  2026-11  first version: the frames above.
+//	1  2026-11  first version: the frames above (CONTROL LOGACK and
+//	            LOGGING, and CONFIGFETCH channel messages, were added
+//	            before any release, without a version change).
 package link

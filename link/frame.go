@@ -67,6 +67,13 @@ const (
 	// The kernel posts UPDATEDOWNLOADED to UPDATE system notification
 	// streams.
 	ControlUpdate uint8 = 4
+	// ControlLogAck (cloud→device): seq u64 — every log line up to and
+	// including seq is stored; the device may drop them from its buffer.
+	ControlLogAck uint8 = 5
+	// ControlLogging (cloud→device): u8, 1 if server logging is enabled
+	// for the device, 0 if the server disabled it. Sent after WELCOME and
+	// whenever it changes.
+	ControlLogging uint8 = 6
 )
 
 // Frame is one decoded frame. Only the fields that belong to Type are
@@ -88,9 +95,10 @@ type Frame struct {
 	Payload []byte // DATA (≥ 1 byte), LOG text, CONTROL ERROR text (nil when empty)
 	Credit  uint32 // CREDIT: bytes granted back
 	Reason  uint8  // CLOSE: an MvClosureReason
-	Seq     uint64 // LOG: message sequence number
-	Kind    uint8  // CONTROL: ControlPing, ControlPong or ControlError
+	Seq     uint64 // LOG: message sequence number; CONTROL LOGACK: the last line stored
+	Kind    uint8  // CONTROL: one of the Control kinds
 	Token   uint64 // CONTROL PING, PONG
+	Logging bool   // CONTROL LOGGING: server logging is enabled
 }
 
 // ErrMalformed is wrapped, with detail, by every error about a frame or a
@@ -133,6 +141,10 @@ func bodyLen(f *Frame) (int, error) {
 			return 9, nil
 		case ControlError, ControlUpdate:
 			return 1 + len(f.Payload), nil
+		case ControlLogAck:
+			return 9, nil
+		case ControlLogging:
+			return 2, nil
 		}
 		return 0, malformed("unknown CONTROL kind %d", f.Kind)
 	}
@@ -183,9 +195,18 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 		dst = be.AppendUint64(dst, f.WallTimeUS)
 	case FrameControl:
 		dst = append(dst, f.Kind)
-		if f.Kind == ControlError || f.Kind == ControlUpdate {
+		switch f.Kind {
+		case ControlError, ControlUpdate:
 			dst = append(dst, f.Payload...)
-		} else {
+		case ControlLogAck:
+			dst = be.AppendUint64(dst, f.Seq)
+		case ControlLogging:
+			var on byte
+			if f.Logging {
+				on = 1
+			}
+			dst = append(dst, on)
+		default:
 			dst = be.AppendUint64(dst, f.Token)
 		}
 	}
@@ -282,6 +303,20 @@ func ParseFrame(b []byte) (Frame, error) {
 			}
 		case ControlError, ControlUpdate:
 			f.Payload = nilIfEmpty(body[1:])
+		case ControlLogAck:
+			if err = need(9, false); err == nil {
+				f.Seq = be.Uint64(body[1:])
+			}
+		case ControlLogging:
+			if err = need(2, false); err == nil {
+				switch body[1] {
+				case 0:
+				case 1:
+					f.Logging = true
+				default:
+					err = malformed("CONTROL LOGGING value %d, want 0 or 1", body[1])
+				}
+			}
 		default:
 			err = malformed("unknown CONTROL kind %d", f.Kind)
 		}

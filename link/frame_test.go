@@ -32,6 +32,9 @@ var sampleFrames = []Frame{
 	{Type: FrameControl, Kind: ControlUpdate, Payload: []byte("v2")},
 	{Type: FrameControl, Kind: ControlUpdate},
 	{Type: FrameControl, Kind: ControlError},
+	{Type: FrameControl, Kind: ControlLogAck, Seq: 1<<64 - 2},
+	{Type: FrameControl, Kind: ControlLogging, Logging: true},
+	{Type: FrameControl, Kind: ControlLogging},
 }
 
 func TestFrameRoundTrip(t *testing.T) {
@@ -97,7 +100,7 @@ func TestAppendFrameRejects(t *testing.T) {
 		{"HELLO short ID", Frame{Type: FrameHello, DeviceID: "UV1234"}},
 		{"HELLO long ID", Frame{Type: FrameHello, DeviceID: testDeviceID + "0"}},
 		{"CONTROL kind 0", Frame{Type: FrameControl}},
-		{"CONTROL kind 5", Frame{Type: FrameControl, Kind: 5}},
+		{"CONTROL kind 7", Frame{Type: FrameControl, Kind: 7}},
 		{"DATA too long", Frame{Type: FrameData, Payload: make([]byte, MaxFrameLen-4)}},
 		{"OPEN too long", Frame{Type: FrameOpen, Endpoint: make([]byte, MaxFrameLen)}},
 	}
@@ -144,7 +147,12 @@ func TestParseFrameRejects(t *testing.T) {
 		{"TIME long", []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"CONTROL empty", []byte{9}},
 		{"CONTROL kind 0", []byte{9, 0}},
-		{"CONTROL kind 5", []byte{9, 5, 'x'}},
+		{"CONTROL kind 7", []byte{9, 7, 'x'}},
+		{"LOGACK short", []byte{9, 5, 0, 0, 0, 0, 0, 0, 0}},
+		{"LOGACK long", []byte{9, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"LOGGING empty", []byte{9, 6}},
+		{"LOGGING long", []byte{9, 6, 1, 0}},
+		{"LOGGING 2", []byte{9, 6, 2}},
 		{"PING short", []byte{9, 1, 0, 0, 0, 0, 0, 0, 0}},
 		{"PONG long", []byte{9, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"oversize", append([]byte{4, 0, 0, 0, 1}, make([]byte, MaxFrameLen)...)},

@@ -20,7 +20,7 @@ type channel struct {
 	fromDevice     *link.Window // DATA the device may still send (its tx ring)
 	pending        []byte       // for the device, waiting for its credit
 
-	// HTTP channels.
+	// HTTP and CONFIGFETCH channels.
 	reqBuf    []byte // the request so far
 	requested bool   // a whole request arrived; no more DATA allowed
 	cancel    context.CancelFunc
@@ -87,8 +87,9 @@ func (s *Session) openRuleLocked(f *link.Frame) string {
 	case t == abi.ChannelTypeOpaqueBytes:
 	case t == abi.ChannelTypeHTTP && s.cfg.HTTP != nil:
 	case t == abi.ChannelTypeMQTT && s.cfg.MQTT != nil:
+	case t == abi.ChannelTypeConfigFetch:
 	default:
-		// CONFIGFETCH is not served yet; unknown types never.
+		// Unknown types never.
 		return "channel type not served"
 	}
 	ringed := t == abi.ChannelTypeHTTP || t == abi.ChannelTypeMQTT || t == abi.ChannelTypeConfigFetch
@@ -128,6 +129,8 @@ func (s *Session) handleData(f *link.Frame) error {
 		s.httpDataLocked(ch, f.Payload)
 	case abi.ChannelTypeMQTT:
 		s.mqttDataLocked(ch, f.Payload)
+	case abi.ChannelTypeConfigFetch:
+		s.configDataLocked(ch, f.Payload)
 	}
 	return nil
 }

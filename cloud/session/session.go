@@ -2,7 +2,8 @@
 // handshake, the device's channels with their credit windows, and the
 // services behind them (an echo server on OPAQUEBYTES channels, one HTTPS
 // request per HTTP channel, one MQTT broker session per MQTT channel: see
-// mqtt.go).
+// mqtt.go; one config fetch per CONFIGFETCH channel: see config.go), and
+// the device's server log (log.go).
 //
 // One goroutine reads frames and handles them in order; HTTP requests run in
 // their own goroutines, MQTT broker sessions in their bridges' (package
@@ -21,8 +22,8 @@
 //
 // The cloud does not take the device's word for a channel's buffers: an
 // OPEN is refused — answered with CLOSE, reason UNEXPECTEDLYTERMINATED, and
-// a debug log naming the rule — when its type is not served (CONFIGFETCH
-// is not yet, HTTP only with Config.HTTP, MQTT only with Config.MQTT), when
+// a debug log naming the rule — when its type is not served (HTTP only
+// with Config.HTTP, MQTT only with Config.MQTT), when
 // either buffer size is 0, when the send buffer (and on HTTP, MQTT and
 // CONFIGFETCH channels the receive buffer) is not a multiple of 512 bytes,
 // when either is over Config.MaxChannelBuffer, or when MaxChannels are
@@ -84,6 +85,12 @@ type Config struct {
 	// MQTT configures MQTT channels (see mqtt.go). Required for MQTT
 	// channels; without it they are closed with UNEXPECTEDLYTERMINATED.
 	MQTT *MQTTConfig
+	// Config answers CONFIGFETCH channels (see config.go). Without it every
+	// key is answered SERVERERROR.
+	Config ConfigStore
+	// Logs stores the device's server log lines (see log.go). Without it
+	// logging is disabled for the device.
+	Logs LogStore
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time for WELCOME. Default time.Now.
@@ -140,14 +147,16 @@ type Session struct {
 	ctx    context.Context // cancelled when the session ends
 	cancel context.CancelFunc
 	out    *outbox
-	reqs   sync.WaitGroup         // HTTP request goroutines
+	reqs   sync.WaitGroup         // HTTP request, config fetch and log goroutines
 	id     atomic.Pointer[string] // the device ID, set once after HELLO
+	logOn  atomic.Bool            // server logging is enabled for the device
 
 	mu      sync.Mutex
 	chans   map[uint32]*channel
 	tombs   []uint32 // recently closed by the cloud, oldest first
 	ended   bool     // no more frames or channels
 	closing bool     // Close was called: the end is not an error
+	logq    logQueue // log lines waiting for the store (log.go)
 }
 
 // New returns a session for the cloud end c of a device link. Run runs it.
@@ -170,6 +179,7 @@ func New(c net.Conn, cfg Config) *Session {
 		log:   cfg.Logger,
 		chans: make(map[uint32]*channel),
 	}
+	s.logq.wake = make(chan struct{}, 1)
 	s.out = newOutbox(s.conn, s.latency)
 	return s
 }
@@ -220,6 +230,8 @@ func (s *Session) Run(ctx context.Context) error {
 		if unregister != nil {
 			defer unregister()
 		}
+		s.reqs.Add(1)
+		go s.runLogs(s.ctx)
 		err = s.loop()
 	}
 	s.end(err)
@@ -356,7 +368,7 @@ func (s *Session) handle(f *link.Frame) error {
 	case link.FrameClose:
 		s.handleClose(f)
 	case link.FrameLog:
-		s.log.Debug("device log", "seq", f.Seq, "text", string(f.Payload))
+		return s.handleLog(f)
 	case link.FrameControl:
 		return s.handleControl(f)
 	default:
@@ -373,6 +385,8 @@ func (s *Session) handleControl(f *link.Frame) error {
 		// The cloud sends no PINGs yet; a PONG is harmless.
 	case link.ControlError:
 		return fmt.Errorf("session: device reported error: %s", f.Payload)
+	case link.ControlLogAck, link.ControlLogging:
+		return protoErr("CONTROL kind %d is the cloud's to send", f.Kind)
 	}
 	return nil
 }

@@ -291,7 +291,7 @@ func TestDeviceCloseIsSilent(t *testing.T) {
 
 func TestOpenRefused(t *testing.T) {
 	r := hello(t, session.Config{}) // no HTTP executor: HTTP refused too
-	for _, typ := range []uint8{uint8(abi.ChannelTypeMQTT), uint8(abi.ChannelTypeConfigFetch), 77, httpCh} {
+	for _, typ := range []uint8{uint8(abi.ChannelTypeMQTT), 77, httpCh} {
 		r.dev.Open(3, typ, 512, 512)
 		f := r.dev.Expect(link.FrameClose)
 		if f.Chan != 3 || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {

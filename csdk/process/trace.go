@@ -22,7 +22,7 @@ import (
 //	{"t":5,"kind":"start","device":"UV…","pid":4242,"restarts":0}
 //	{"t":812,"kind":"syscall","call":"mvSetupNotifications","args":{"notifications":"0x7ffc…","handle_out":"0x7ffc…"},"status":"MV_STATUS_OKAY","detail":{"irq":51,"buffer":"0x55d0…","buffer_size":128},"out":{"handle_out":"0x2c41e0a7"}}
 //	{"t":850,"kind":"syscall","call":"mvGetNetworkStatus","args":{"handle":"0x5f0c2d11","status":"0x7ffc…"},"status":"MV_STATUS_OKAY","out":{"status":"MV_NETWORKSTATUS_CONNECTED"}}
-//	{"t":903,"kind":"syscall","call":"mvServerLog","args":{…},"status":"MV_STATUS_UNAVAILABLE","note":"not implemented by mvnet's kernel yet (logging: none)"}
+//	{"t":903,"kind":"syscall","call":"mvPeriphPeek32","args":{…},"status":"MV_STATUS_UNAVAILABLE","note":"not emulated on the host (peripherals)"}
 //	{"t":1204,"kind":"notification","irq":51,"centre":"0x2c41e0a7","slot":0,"event":"MV_EVENTTYPE_NETWORKSTATUSCHANGED","tag":7,"us":1203}
 //	{"t":1230,"kind":"interrupt","irq":51,"handler":"TIM8_BRK_IRQHandler"}
 //	{"t":1240,"kind":"interrupt","irq":52,"handler":"TIM8_UP_IRQHandler","unhandled":true}

@@ -21,21 +21,29 @@ type Device struct {
 	t      testing.TB
 	conn   *link.Conn
 	frames chan link.Frame
-	err    error // why frames was closed; read after it is
+	logs   chan link.Frame // CONTROL LOGGING and LOGACK, kept apart from frames
+	err    error           // why frames was closed; read after it is
 	token  uint64
 }
 
 // New starts a Device on c (the device's end of a link). It closes the link
 // when the test ends.
 func New(t testing.TB, c net.Conn) *Device {
-	d := &Device{t: t, conn: link.NewConn(c), frames: make(chan link.Frame, 1024)}
+	d := &Device{t: t, conn: link.NewConn(c), frames: make(chan link.Frame, 1024), logs: make(chan link.Frame, 1024)}
 	go func() {
 		for {
 			f, err := d.conn.Recv()
 			if err != nil {
 				d.err = err
 				close(d.frames)
+				close(d.logs)
 				return
+			}
+			if f.Type == link.FrameControl && (f.Kind == link.ControlLogging || f.Kind == link.ControlLogAck) {
+				// Server logging's frames come whenever the session's log
+				// goroutine sends them; tests of other frames ignore them.
+				d.logs <- f
+				continue
 			}
 			d.frames <- f
 		}
@@ -69,6 +77,22 @@ func (d *Device) Next() link.Frame {
 		return f
 	case <-time.After(Wait):
 		d.t.Fatalf("device: no frame from the cloud within %v", Wait)
+	}
+	panic("unreachable")
+}
+
+// NextLog returns the next CONTROL LOGGING or LOGACK frame from the cloud
+// (Next never returns those).
+func (d *Device) NextLog() link.Frame {
+	d.t.Helper()
+	select {
+	case f, ok := <-d.logs:
+		if !ok {
+			d.t.Fatalf("device: link ended while waiting for a log frame: %v", d.err)
+		}
+		return f
+	case <-time.After(Wait):
+		d.t.Fatalf("device: no log frame from the cloud within %v", Wait)
 	}
 	panic("unreachable")
 }

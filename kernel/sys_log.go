@@ -1,0 +1,211 @@
+package kernel
+
+import (
+	"encoding/binary"
+	mrand "math/rand/v2"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/link"
+	"github.com/mvnet/mvnet/mem"
+)
+
+// Server logging (seed 002, "Application logging"). mvServerLoggingInit
+// hands the kernel a log buffer in application memory; mvServerLog appends
+// one line to it and sends it to the cloud in a LOG frame over whatever
+// link is up — Microvisor's own link before the application first
+// requests a network, the application's afterwards. A line stays in the
+// buffer until the cloud's LOGACK says it is stored; on every new link the
+// lines not yet acknowledged are sent again, in order, before any new one.
+// Lines are numbered from a random 64-bit value chosen at boot, one more
+// per line, and the cloud's store deduplicates on (device, seq): each line
+// is stored exactly once, in order.
+//
+// The buffer is a ring of records len u16 (little endian) | text, wrapping
+// at its end; a record occupies 2 + len bytes until acknowledged. The
+// kernel owns the buffer once given: on memory that can be protected it is
+// write-protected, like a channel's send buffer.
+
+// Server logging limits (mvnet's choices; spec/abi.md gives none).
+const (
+	// logBufferUnit: the log buffer must be 512-byte aligned
+	// (INVALIDBUFFERALIGNMENT) and a non-zero multiple of 512 bytes
+	// (INVALIDBUFFERSIZE), like channel buffers.
+	logBufferUnit = 512
+	// maxLogMessage is the longest line mvServerLog accepts, in bytes;
+	// longer is LOGMESSAGETOOLONG.
+	maxLogMessage = 512
+	// logRecordHeader is the per-line overhead in the buffer.
+	logRecordHeader = 2
+)
+
+// logState is the kernel's server logging state, guarded by k.mu.
+type logState struct {
+	init     bool
+	buf      mem.Addr
+	size     uint32
+	head     uint64   // ring offset (mod size) of the oldest record
+	used     uint64   // bytes held by unacknowledged records
+	lens     []uint16 // lengths of the lines held, oldest first
+	first    uint64   // seq of lens[0]
+	next     uint64   // seq of the next line
+	sent     int      // lines of lens already sent on the current link
+	disabled bool     // the cloud said CONTROL LOGGING 0
+}
+
+// ServerLoggingInit is mvServerLoggingInit. spec/abi.md: PARAMETERFAULT
+// (the buffer is not the application's writable memory, overlaps a channel
+// or notification ring, or logging was initialised with another buffer);
+// INVALIDBUFFERALIGNMENT (not 512-byte aligned); INVALIDBUFFERSIZE (not a
+// non-zero multiple of 512). Repeating the call with the same buffer and
+// length does nothing and succeeds.
+func (k *Kernel) ServerLoggingInit(buf mem.Addr, length uint32) abi.Status {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.logs.init {
+		// The buffer given is write-protected now: compare, do not probe.
+		if k.logs.buf == buf && k.logs.size == length {
+			return abi.StatusOkay
+		}
+		return abi.StatusParameterFault
+	}
+	if !k.checkW(buf, uint64(length)) {
+		return abi.StatusParameterFault
+	}
+	if k.ringInUseLocked(buf, length) {
+		return abi.StatusParameterFault
+	}
+	if buf%logBufferUnit != 0 {
+		return abi.StatusInvalidBufferAlignment
+	}
+	if length == 0 || length%logBufferUnit != 0 {
+		return abi.StatusInvalidBufferSize
+	}
+	if k.prot != nil {
+		if err := k.prot.Protect(buf, uint64(length)); err != nil {
+			return abi.StatusParameterFault
+		}
+	}
+	k.logs.init = true
+	k.logs.buf, k.logs.size = buf, length
+	k.logs.first, k.logs.next = k.logSeqStart, k.logSeqStart
+	return abi.StatusOkay
+}
+
+// ringInUseLocked reports whether [p, p+n) overlaps a channel's rings or a
+// notification ring.
+func (k *Kernel) ringInUseLocked(p mem.Addr, n uint32) bool {
+	for _, ch := range k.chans {
+		if rangesOverlap(p, uint64(n), ch.rx, uint64(ch.rxLen)) || rangesOverlap(p, uint64(n), ch.tx, uint64(ch.txLen)) {
+			return true
+		}
+	}
+	for _, c := range k.centres {
+		if rangesOverlap(p, uint64(n), c.buf, uint64(c.size)) {
+			return true
+		}
+	}
+	return false
+}
+
+// logBufferOverlapsLocked reports whether [p, p+n) overlaps the log buffer.
+func (k *Kernel) logBufferOverlapsLocked(p mem.Addr, n uint64) bool {
+	return k.logs.init && rangesOverlap(p, n, k.logs.buf, uint64(k.logs.size))
+}
+
+// ServerLog is mvServerLog. spec/abi.md order: UNAVAILABLE (logging not
+// initialised); PARAMETERFAULT (message); INVALIDBUFFERSIZE (no room left
+// in the log buffer for 2 + length bytes); LOGMESSAGETOOLONG (over 512
+// bytes); LOGGINGDISABLEDBYSERVER (the cloud disabled logging for the
+// device).
+func (k *Kernel) ServerLog(msg mem.Addr, length uint16) abi.Status {
+	k.mu.Lock()
+	initialised := k.logs.init
+	k.mu.Unlock()
+	if !initialised {
+		return abi.StatusUnavailable
+	}
+	text := make([]byte, length)
+	if k.mem.CopyIn(text, msg) != nil {
+		return abi.StatusParameterFault
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l := &k.logs
+	if logRecordHeader+uint64(length) > uint64(l.size)-l.used {
+		return abi.StatusInvalidBufferSize
+	}
+	if length > maxLogMessage {
+		return abi.StatusLogMessageTooLong
+	}
+	if l.disabled {
+		return abi.StatusLoggingDisabledByServer
+	}
+	rec := binary.LittleEndian.AppendUint16(make([]byte, 0, logRecordHeader+len(text)), length)
+	rec = append(rec, text...)
+	k.logRingWriteLocked((l.head+l.used)%uint64(l.size), rec)
+	l.used += uint64(len(rec))
+	l.lens = append(l.lens, length)
+	seq := l.next
+	l.next++
+	if k.conn != nil && l.sent == len(l.lens)-1 {
+		k.sendLocked(k.conn, &link.Frame{Type: link.FrameLog, Seq: seq, Payload: text})
+		l.sent++
+	}
+	return abi.StatusOkay
+}
+
+// logRingWriteLocked writes p into the log ring at offset off, wrapping.
+func (k *Kernel) logRingWriteLocked(off uint64, p []byte) {
+	l := &k.logs
+	first := min(uint64(len(p)), uint64(l.size)-off)
+	_ = k.kmem.CopyOut(l.buf+mem.Addr(off), p[:first])
+	if first < uint64(len(p)) {
+		_ = k.kmem.CopyOut(l.buf, p[first:])
+	}
+}
+
+// logRingReadLocked reads len(p) bytes from the log ring at offset off.
+func (k *Kernel) logRingReadLocked(off uint64, p []byte) {
+	l := &k.logs
+	first := min(uint64(len(p)), uint64(l.size)-off)
+	_ = k.kmem.CopyIn(p[:first], l.buf+mem.Addr(off))
+	if first < uint64(len(p)) {
+		_ = k.kmem.CopyIn(p[first:], l.buf)
+	}
+}
+
+// logLinkUpLocked sends, on the new link, every line not yet acknowledged,
+// oldest first.
+func (k *Kernel) logLinkUpLocked(c *link.Conn) {
+	l := &k.logs
+	l.sent = 0
+	off := l.head
+	for i, n := range l.lens {
+		text := make([]byte, n)
+		k.logRingReadLocked((off+logRecordHeader)%uint64(l.size), text)
+		k.sendLocked(c, &link.Frame{Type: link.FrameLog, Seq: l.first + uint64(i), Payload: text})
+		off = (off + logRecordHeader + uint64(n)) % uint64(l.size)
+	}
+	l.sent = len(l.lens)
+}
+
+// logAckLocked drops the lines up to and including seq from the buffer. An
+// acknowledgement of lines not held (stale, or not yet sent) is ignored.
+func (k *Kernel) logAckLocked(seq uint64) {
+	l := &k.logs
+	n := seq - l.first + 1 // wraps like the sequence numbers
+	if n == 0 || n > uint64(l.sent) {
+		return
+	}
+	for _, ln := range l.lens[:n] {
+		rec := logRecordHeader + uint64(ln)
+		l.head = (l.head + rec) % uint64(l.size)
+		l.used -= rec
+	}
+	l.lens = append(l.lens[:0], l.lens[n:]...)
+	l.first += n
+	l.sent -= int(n)
+}
+
+// newLogSeqStart picks the first line's sequence number at boot.
+func newLogSeqStart() uint64 { return mrand.Uint64() }
