@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/mvnet/mvnet/internal/pki"
@@ -102,7 +103,7 @@ func startBrokerCmd(t *testing.T, ctx context.Context, args ...string) (scheme, 
 
 func connectPaho(t *testing.T, conn net.Conn, user, password string) *paho.Connack {
 	t.Helper()
-	c := paho.NewClient(paho.ClientConfig{Conn: conn})
+	c := paho.NewClient(paho.ClientConfig{Conn: pahopackets.NewThreadSafeConn(conn)}) // paho writes a packet in pieces; over TLS its pinger could interleave
 	cp := &paho.Connect{ClientID: "cmd-test", KeepAlive: 30, CleanStart: true}
 	if user != "" {
 		cp.Username, cp.UsernameFlag = user, true

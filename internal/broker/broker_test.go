@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -33,11 +35,13 @@ func dialV5(t *testing.T, addr string, cp *paho.Connect) (*v5, *paho.Connack) {
 	return connectV5(t, conn, cp)
 }
 
+// connectV5 sends CONNECT over conn. conn is wrapped for paho's write lock
+// (see pahoConn).
 func connectV5(t *testing.T, conn net.Conn, cp *paho.Connect) (*v5, *paho.Connack) {
 	t.Helper()
 	c := &v5{msgs: make(chan *paho.Publish, 100)}
 	c.Client = paho.NewClient(paho.ClientConfig{
-		Conn: conn,
+		Conn: pahoConn(conn),
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			c.msgs <- pr.Packet
 			return true, nil
@@ -58,13 +62,62 @@ func connectV5(t *testing.T, conn net.Conn, cp *paho.Connect) (*v5, *paho.Connac
 	return c, ca
 }
 
+// pahoConn makes conn safe for paho.golang's concurrent writers. paho
+// writes a packet as several buffers (net.Buffers.WriteTo) and serializes
+// packets only if the connection implements sync.Locker (see
+// paho.ClientConfig.Conn); its pinger sends a PINGREQ from its own goroutine
+// right after CONNACK. On a *net.TCPConn the buffers go out in one writev, but
+// a *tls.Conn gets one Write per buffer, so that PINGREQ could land inside
+// the first SUBSCRIBE: mochi then dropped the connection ("malformed packet:
+// topic") and Subscribe waited out its timeout. TestTLS failed that way in
+// 3-6 of 100 runs (-race, idle machine).
+func pahoConn(conn net.Conn) net.Conn {
+	if _, ok := conn.(sync.Locker); ok {
+		return conn
+	}
+	return pahopackets.NewThreadSafeConn(conn)
+}
+
+var (
+	errNoAnswer = errors.New("no answer from the broker within 10s")
+	errConnLost = errors.New("connection to the broker lost")
+)
+
+// opContext bounds a request to the broker: it ends after 10 s or as soon
+// as the client's connection is gone (paho would otherwise wait out the
+// timeout for an answer that cannot come). context.Cause tells which.
+func (c *v5) opContext() (context.Context, context.CancelFunc) {
+	base, stop := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithTimeoutCause(base, 10*time.Second, errNoAnswer)
+	go func() {
+		select {
+		case <-c.Done():
+			stop(errConnLost)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(); stop(nil) }
+}
+
+// opError describes a failed request: the cause, and the broker's
+// goroutines if it did not answer.
+func opError(ctx context.Context, err error) string {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errNoAnswer):
+		return fmt.Sprintf("%v (%v)\n%s", err, cause, brokerGoroutines())
+	case cause != nil:
+		return fmt.Sprintf("%v (%v)", err, cause)
+	}
+	return err.Error()
+}
+
 func (c *v5) subscribe(t *testing.T, filter string, qos byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := c.opContext()
 	defer cancel()
 	sa, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos}}})
 	if err != nil {
-		t.Fatalf("subscribe %s: %v", filter, err)
+		t.Fatalf("subscribe %s: %s", filter, opError(ctx, err))
 	}
 	if len(sa.Reasons) != 1 || sa.Reasons[0] != qos {
 		t.Fatalf("subscribe %s: reasons %v, want [%d]", filter, sa.Reasons, qos)
@@ -73,10 +126,10 @@ func (c *v5) subscribe(t *testing.T, filter string, qos byte) {
 
 func (c *v5) publish(t *testing.T, p *paho.Publish) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := c.opContext()
 	defer cancel()
 	if _, err := c.Publish(ctx, p); err != nil {
-		t.Fatalf("publish %s: %v", p.Topic, err)
+		t.Fatalf("publish %s: %s", p.Topic, opError(ctx, err))
 	}
 }
 

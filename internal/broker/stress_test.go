@@ -248,7 +248,7 @@ func dialPaho(ctx context.Context, addr string, cp *paho.Connect, onPublish func
 	if err != nil {
 		return nil, err
 	}
-	cfg := paho.ClientConfig{Conn: conn, PacketTimeout: 30 * time.Second}
+	cfg := paho.ClientConfig{Conn: pahoConn(conn), PacketTimeout: 30 * time.Second}
 	if onPublish != nil {
 		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){onPublish}
 	}
