@@ -48,6 +48,16 @@ type Options struct {
 	Log *slog.Logger
 	// SkipMQTT leaves out the MQTT part (embedded broker).
 	SkipMQTT bool
+	// Dial, when set, joins a running cloud (mvnet demo --cloud
+	// bundle.json) instead of starting an embedded one, as device
+	// DeviceID. The demo then starts none of its local servers, which that
+	// cloud would neither reach nor trust: URL is required, the outbound
+	// policy (Resolve, RootCAs, Allow) is that cloud's, and the MQTT part
+	// is left out.
+	Dial     func(ctx context.Context) (net.Conn, error)
+	DeviceID string
+	// CloudName describes the joined cloud in the transcript.
+	CloudName string
 }
 
 // DemoHost is the name the local server is reached by; the cloud maps it to
@@ -77,6 +87,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		o.TxSize = 1024
 	}
 	p := &printer{w: out, start: time.Now()}
+	if o.Dial != nil {
+		return runJoined(ctx, o, p)
+	}
 	hopts := httpexec.Options{Resolve: o.Resolve, RootCAs: o.RootCAs, AllowPrefixes: o.Allow}
 	if o.URL == "" {
 		stop, url, ca, resolve, err := startLocalServer()
@@ -102,7 +115,13 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		hopts.AllowPrefixes = append(hopts.AllowPrefixes, netip.PrefixFrom(netip.MustParseAddr(brokerAddr.IP.String()), 32))
 		p.say("embedded MQTT broker mqtt://%s", brokerAddr)
 	}
-	srv, err := cloud.New(cloud.Options{HTTP: hopts, Logger: o.Log})
+	st, closeStore, err := openDemoStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	p.say("cloud store         embedded NATS JetStream (temporary)")
+	srv, err := cloud.New(cloud.Options{HTTP: hopts, Logger: o.Log, Config: st, Logs: st})
 	if err != nil {
 		return fmt.Errorf("cloud: %w", err)
 	}
@@ -119,13 +138,35 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	defer d.Close()
 	p.say("device              %s booted", d.ID())
 	p.say("")
+	if err := seedDemoStore(ctx, st, d.ID()); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
 	if err := flow(ctx, d, o, p); err != nil {
+		return err
+	}
+	if err := configLogFlow(ctx, d, st, p); err != nil {
 		return err
 	}
 	if brokerAddr == nil {
 		return nil
 	}
 	return mqttFlow(ctx, d, brokerAddr, p)
+}
+
+// runJoined runs the HTTP flow as a device of a running cloud.
+func runJoined(ctx context.Context, o Options, p *printer) error {
+	if o.URL == "" {
+		return errors.New("demo: joining a running cloud needs a URL to fetch (the demo's local server is unknown to that cloud)")
+	}
+	p.say("cloud               %s (joined with a credential bundle; its outbound policy applies)", o.CloudName)
+	d, err := device.New(device.Options{DeviceID: o.DeviceID, Dial: o.Dial, Trace: p.trace, Logger: o.Log})
+	if err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	defer d.Close()
+	p.say("device              %s booted", d.ID())
+	p.say("")
+	return flow(ctx, d, o, p)
 }
 
 // flow is the application: the Microvisor HTTP sequence, step by step.

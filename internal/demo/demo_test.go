@@ -25,6 +25,8 @@ func TestDemoRunsTheWholeFlow(t *testing.T) {
 		"mvMqttRequestConnect", "state=MV_MQTTREQUESTSTATE_REQUESTCOMPLETED reason=0x0",
 		"mvMqttReceiveMessage", "mvMqttAcknowledgeMessage", "mvMqttReadDisconnectResponse",
 		`MQTT message received: topic mvnet/demo/hello, QoS 1, "Hello from a Microvisor device, via the cloud and back"`,
+		`broker-host = "mqtt.example.com" (MV_CONFIGKEYFETCHRESULT_OK)`, "no-such-key: MV_CONFIGKEYFETCHRESULT_KEYNOTFOUND",
+		`"mvnet demo: hello from the device's server log"`, "mvServerLog",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("transcript lacks %q", want)
