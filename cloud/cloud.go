@@ -6,8 +6,12 @@
 // stores it is given (Options.Config, Options.Logs), and injects faults on
 // demand (package faults).
 //
-// The server accepts connections it is handed (ServeConn) or creates
-// in-process ones (Dial); it does not listen on its own yet.
+// The server accepts connections it is handed (ServeConn), creates
+// in-process ones (Dial), or accepts them from a listener (Serve), wrapping
+// each in TLS 1.3 with Options.TLS (link.ServerTLSConfig: a device
+// certificate from the cloud's device CA is required). A link that carries
+// a verified device certificate may only say HELLO as that device; an
+// in-process pipe carries none and is trusted.
 //
 //	srv, err := cloud.New(cloud.Options{})
 //	if err != nil { … }
@@ -18,6 +22,7 @@ package cloud
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +57,13 @@ type Options struct {
 	// every device (mvServerLog answers LOGGINGDISABLEDBYSERVER once the
 	// device has connected).
 	Logs LogStore
+	// TLS is the device listener's TLS configuration (Serve), normally
+	// link.ServerTLSConfig with the device CA's server certificate and
+	// pool. Serve requires it; ServeConn and Dial do not use it.
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS handshake on a served connection.
+	// Default 10 s.
+	HandshakeTimeout time.Duration
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
@@ -122,6 +134,8 @@ type Server struct {
 	maxBuf int // Options.MaxChannelBuffer
 	http   *httpexec.Executor
 	mqtt   *session.MQTTConfig
+	tls    *tls.Config
+	hsTime time.Duration
 	faults *faults.Injector
 	config ConfigStore
 	logs   LogStore
@@ -135,6 +149,7 @@ type Server struct {
 	started  bool
 	shutdown bool
 	all      map[*session.Session]bool   // every running session
+	lns      map[net.Listener]bool       // listeners Serve is accepting from
 	byID     map[string]*session.Session // sessions past HELLO
 }
 
@@ -164,6 +179,9 @@ func New(o Options) (*Server, error) {
 		},
 		config: o.Config,
 		logs:   o.Logs,
+		tls:    o.TLS,
+		hsTime: o.HandshakeTimeout,
+		lns:    make(map[net.Listener]bool),
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
 		all:    make(map[*session.Session]bool),
@@ -174,6 +192,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.hsTime <= 0 {
+		s.hsTime = 10 * time.Second
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.faults = faults.New(registry{s})
@@ -209,7 +230,15 @@ func (s *Server) Faults() *faults.Injector { return s.faults }
 // ServeConn runs one device link over c until it ends, and closes c. It
 // returns nil when the device hung up or the server closed the link
 // (Shutdown, a newer link from the same device, fault injection), and
-// otherwise an error naming the problem (e.g. a protocol violation).
+// otherwise an error naming the problem (e.g. a protocol violation, a
+// failed TLS handshake, a HELLO naming another device than the link's
+// certificate).
+//
+// A *tls.Conn is handshaken first (within Options.HandshakeTimeout); if
+// its peer presented a verified certificate, the device it names
+// (link.PeerDeviceID) is the only one the link may say HELLO as. A
+// *tls.Conn whose peer presented no verified certificate is refused.
+// Other connections (net.Pipe from Dial) are trusted.
 func (s *Server) ServeConn(c net.Conn) error {
 	s.mu.Lock()
 	switch {
@@ -222,6 +251,14 @@ func (s *Server) ServeConn(c net.Conn) error {
 		_ = c.Close()
 		return ErrNotStarted
 	}
+	s.conns.Add(1)
+	s.mu.Unlock()
+	defer s.conns.Done()
+	certID, err := s.authenticate(c)
+	if err != nil {
+		_ = c.Close()
+		return err
+	}
 	sess := session.New(c, session.Config{
 		HTTP:             s.http,
 		MQTT:             s.mqtt,
@@ -232,12 +269,17 @@ func (s *Server) ServeConn(c net.Conn) error {
 		Faults:           s.faults,
 		Register:         s.register,
 		MaxChannelBuffer: s.maxBuf,
+		CertDeviceID:     certID,
 	})
+	s.mu.Lock()
+	if s.shutdown { // Shutdown began during the handshake
+		s.mu.Unlock()
+		_ = c.Close()
+		return ErrShutdown
+	}
 	s.all[sess] = true
-	s.conns.Add(1)
 	s.mu.Unlock()
-	defer s.conns.Done()
-	err := sess.Run(s.ctx)
+	err = sess.Run(s.ctx)
 	s.mu.Lock()
 	delete(s.all, sess)
 	s.mu.Unlock()
@@ -245,6 +287,92 @@ func (s *Server) ServeConn(c net.Conn) error {
 		return nil
 	}
 	return err
+}
+
+// authenticate handshakes a TLS connection and returns the device its
+// verified certificate names ("" for a connection without TLS).
+func (s *Server) authenticate(c net.Conn) (string, error) {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.hsTime)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return "", fmt.Errorf("cloud: TLS handshake with %v: %w", c.RemoteAddr(), err)
+	}
+	id, err := link.PeerDeviceID(tc.ConnectionState())
+	if err != nil {
+		return "", fmt.Errorf("cloud: link from %v: %w", c.RemoteAddr(), err)
+	}
+	return id, nil
+}
+
+// Serve accepts device links from ln, wraps each in TLS with Options.TLS
+// and serves it (ServeConn) in a goroutine of its own, until Shutdown or
+// until ln fails. It closes ln. It returns ErrShutdown after Shutdown, and
+// otherwise the error that ended accepting.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.tls == nil {
+		_ = ln.Close()
+		return errors.New("cloud: Serve needs Options.TLS")
+	}
+	s.mu.Lock()
+	switch {
+	case s.shutdown:
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrShutdown
+	case !s.started:
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrNotStarted
+	}
+	s.lns[ln] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+		_ = ln.Close()
+	}()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			down := s.shutdown
+			s.mu.Unlock()
+			if down {
+				return ErrShutdown
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors and the like: back off, as
+				// net/http does.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("device listener: accept failed; retrying", "err", err, "delay", delay)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-s.ctx.Done():
+					return ErrShutdown
+				}
+			}
+			return fmt.Errorf("cloud: accept: %w", err)
+		}
+		delay = 0
+		go func() {
+			if err := s.ServeConn(tls.Server(c, s.tls)); err != nil && !errors.Is(err, ErrShutdown) {
+				s.log.Debug("device link ended", "remote", c.RemoteAddr(), "err", err)
+			}
+		}()
+	}
+}
+
+func isTemporary(err error) bool {
+	t, ok := err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
 }
 
 // register admits a device that said HELLO: refused while its link is
@@ -314,6 +442,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	sessions := make([]*session.Session, 0, len(s.all))
 	for sess := range s.all {
 		sessions = append(sessions, sess)
+	}
+	for ln := range s.lns {
+		_ = ln.Close() // Serve returns ErrShutdown
 	}
 	s.mu.Unlock()
 	if first {

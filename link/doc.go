@@ -136,6 +136,13 @@
 // frames are queued and written by a goroutine of their own, so both sides
 // of a synchronous net.Pipe may send from the goroutines that receive.
 //
+// Over the network the link is TLS 1.3 only (tls.go): ServerTLSConfig
+// requires a client certificate from the cloud's device CA, ClientTLSConfig
+// trusts only that CA, and a device certificate names its device
+// (DeviceIDFromCert: CN and a URI SAN urn:mvnet:device:UV…). A link whose
+// certificate names device A that says HELLO as device B is answered
+// CONTROL ERROR and closed.
+//
 // # Versions
 //
 //	1  2026-11  first version: the frames above (CONTROL LOGACK and

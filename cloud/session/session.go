@@ -102,6 +102,13 @@ type Config struct {
 	// retry), e.g. while its link is dropped by fault injection. unregister
 	// is called when the session ends. Optional.
 	Register func(deviceID string, s *Session) (unregister func(), err error)
+	// CertDeviceID, when set, is the device named by the verified client
+	// certificate the link was authenticated with (link.PeerDeviceID): the
+	// device must say HELLO with exactly this ID, else the link ends with
+	// CONTROL ERROR — a device presenting its certificate is that device
+	// and no other. Empty for links without a certificate (in-process
+	// pipes, which are trusted).
+	CertDeviceID string
 	// HelloTimeout bounds the wait for HELLO. Default 10 s.
 	HelloTimeout time.Duration
 	// MaxChannelBuffer is the largest receive or send buffer, in bytes, a
@@ -283,6 +290,9 @@ func (s *Session) hello() (unregister func(), err error) {
 	}
 	if err := devid.Check(f.DeviceID); err != nil {
 		return nil, protoErr("HELLO: %v", err)
+	}
+	if c := s.cfg.CertDeviceID; c != "" && f.DeviceID != c {
+		return nil, protoErr("HELLO as device %s, but the link's certificate is device %s's", f.DeviceID, c)
 	}
 	s.id.Store(&f.DeviceID)
 	s.log = s.log.With("device", f.DeviceID)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/demo"
 )
 
@@ -21,6 +22,7 @@ func newDemoCmd() *cobra.Command {
 		caFiles []string
 		allow   []string
 		verbose bool
+		bundle  string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -38,9 +40,17 @@ leaves this out).
 
 With --url the device fetches that HTTPS URL instead, through the same
 embedded cloud. The cloud refuses loopback and private addresses unless
---allow covers them, and trusts the system's roots plus any --ca-file.`,
+--allow covers them, and trusts the system's roots plus any --ca-file.
+
+With --cloud BUNDLE the device joins a running cloud ('mvnet cloud serve')
+as the device of that credential bundle ('mvnet device create') instead of
+starting an embedded cloud. Then --url is required and the MQTT part is left
+out: the running cloud neither reaches nor trusts the demo's local servers,
+and its own --allow, --resolve and --ca-file decide what the device may
+reach (docs/cloud.md).`,
 		Example: `  mvnet demo
   mvnet demo --url https://example.com/
+  mvnet demo --cloud device.json --url https://example.com/
   mvnet demo --url https://api.local.test:8443/v1 --resolve api.local.test:8443:127.0.0.1 \
       --allow 127.0.0.0/8 --ca-file ./ca.pem --method POST --header 'Content-Type: application/json' --data '{}'`,
 		Args: cobra.NoArgs,
@@ -81,6 +91,22 @@ embedded cloud. The cloud refuses loopback and private addresses unless
 				}
 				o.RootCAs = append(o.RootCAs, certs...)
 			}
+			if bundle != "" {
+				if len(allow) > 0 || len(caFiles) > 0 || len(o.Resolve) > 0 {
+					return fmt.Errorf("--cloud: --allow, --resolve and --ca-file are the running cloud's to set (mvnet cloud serve)")
+				}
+				if o.URL == "" {
+					return fmt.Errorf("--cloud needs --url: the running cloud cannot reach the demo's local server")
+				}
+				b, err := device.LoadBundle(bundle)
+				if err != nil {
+					return fmt.Errorf("--cloud: %w", err)
+				}
+				if o.Dial, err = b.Dial(); err != nil {
+					return fmt.Errorf("--cloud: %w", err)
+				}
+				o.DeviceID, o.CloudName, o.SkipMQTT = b.DeviceSid, b.CloudAddress, true
+			}
 			if verbose {
 				o.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
@@ -100,6 +126,7 @@ embedded cloud. The cloud refuses loopback and private addresses unless
 	f.StringArrayVar(&allow, "allow", nil, "allow the cloud to reach this private/loopback prefix (CIDR; repeatable)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log the kernel's and the cloud's diagnostics to stderr")
 	f.BoolVar(&o.SkipMQTT, "skip-mqtt", false, "leave out the MQTT part (embedded broker)")
+	f.StringVar(&bundle, "cloud", "", "join the running cloud of this credential bundle (mvnet device create) instead of an embedded one")
 	return cmd
 }
 

@@ -4,6 +4,8 @@
 //	mvnet demo            run the whole HTTPS flow against a local server
 //	mvnet run -- ./app    run a C application built with the C SDK, with a transcript
 //	mvnet broker          run the embedded MQTT broker alone
+//	mvnet cloud serve     run the cloud on its own; devices join over TLS (docs/cloud.md)
+//	mvnet device create   register a device and write its credential bundle
 //	mvnet syscalls        print the system call support table
 package main
 
@@ -40,6 +42,6 @@ system call, status and notification.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd(), newBrokerCmd())
+	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd())
 	return root
 }

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mvnet/mvnet/cloud"
+	"github.com/mvnet/mvnet/cloud/api"
+	"github.com/mvnet/mvnet/cloud/devca"
+	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/store"
+	"github.com/mvnet/mvnet/link"
+)
+
+func newCloudCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cloud",
+		Short: "Run mvnet's cloud on its own (devices join it with credential bundles)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newCloudServeCmd())
+	return cmd
+}
+
+// cloudServeOptions are `mvnet cloud serve`'s flags.
+type cloudServeOptions struct {
+	dataDir       string
+	listenDevices string
+	listenAPI     string
+	advertise     string
+	tlsHosts      []string
+	natsURL       string
+	allow         []string
+	resolve       []string
+	caFiles       []string
+	verbose       bool
+}
+
+func newCloudServeCmd() *cobra.Command {
+	var o cloudServeOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the cloud: store, device listener (TLS 1.3) and REST API",
+		Long: `Run mvnet's cloud as a service of its own, until interrupted (Ctrl-C or
+SIGTERM).
+
+The cloud keeps its state in --data-dir: the device CA that issues every
+device's certificate (created at first start), and the store (devices,
+configs, secrets, logs) in an embedded NATS JetStream server — or, with
+--nats-url, in an external NATS system shared by several cloud nodes.
+
+Devices connect to --listen-devices with TLS 1.3 and a client certificate
+from the device CA ('mvnet device create' issues one, in a credential
+bundle); a device's certificate is that device and no other. The cloud
+performs devices' HTTPS requests and MQTT sessions under the outbound
+policy: loopback, private and link-local addresses are refused unless
+--allow covers them; --resolve maps host names to addresses like curl;
+--ca-file adds trusted roots. See docs/cloud.md.`,
+		Example: `  mvnet cloud serve --data-dir ./mvnet-data
+  mvnet cloud serve --data-dir /var/lib/mvnet --listen-devices 0.0.0.0:7443 --advertise cloud.example.com:7443
+  mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
+			defer stop()
+			return serveCloud(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", dataDirDefault(), "the cloud's data directory (device CA, store; env "+envDataDir+")")
+	f.StringVar(&o.listenDevices, "listen-devices", "127.0.0.1:7443", "address devices connect to (TLS 1.3)")
+	f.StringVar(&o.listenAPI, "listen-api", "127.0.0.1:8080", "address of the REST API (HTTP; \"\" for none)")
+	f.StringVar(&o.advertise, "advertise", "", "host:port devices are told to connect to in bundles (default: the --listen-devices address)")
+	f.StringArrayVar(&o.tlsHosts, "tls-host", nil, "extra host name or address for the cloud's server certificate (repeatable)")
+	f.StringVar(&o.natsURL, "nats-url", "", "external NATS with JetStream (e.g. nats://10.0.0.5:4222) instead of the embedded one")
+	f.StringArrayVar(&o.allow, "allow", nil, "allow devices' requests to this private/loopback prefix (CIDR; repeatable)")
+	f.StringArrayVar(&o.resolve, "resolve", nil, "map host:port to an address, like curl (host:port:addr; repeatable)")
+	f.StringArrayVar(&o.caFiles, "ca-file", nil, "PEM file of extra trusted root certificates for devices' HTTPS requests (repeatable)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log diagnostics at debug level")
+	return cmd
+}
+
+// serveCloud runs the cloud until ctx ends. It writes one line per
+// listener to out once they listen ("devices  ADDR", "api  URL").
+func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer) error {
+	hopts, err := policyOptions(o.allow, o.resolve, o.caFiles)
+	if err != nil {
+		return err
+	}
+	if _, err := httpexec.New(hopts); err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(o.listenDevices); err != nil {
+		return fmt.Errorf("--listen-devices %q: want host:port", o.listenDevices)
+	}
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+
+	unlock, err := lockDataDir(o.dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ca, err := devca.Open(filepath.Join(o.dataDir, devcaDir))
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: o.dataDir, URL: o.natsURL, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", o.listenDevices)
+	if err != nil {
+		return fmt.Errorf("--listen-devices: %w", err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	advertise := o.advertise
+	if advertise == "" {
+		advertise = advertisedAddr(addr)
+	}
+	advHost, _, err := net.SplitHostPort(advertise)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("--advertise %q: want host:port", advertise)
+	}
+	cert, err := ca.ServerCertificate(certHosts(addr, advHost, o.tlsHosts)...)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := cloud.New(cloud.Options{
+		HTTP:   hopts,
+		Config: st,
+		Logs:   st,
+		TLS:    link.ServerTLSConfig(cert, ca.Pool()),
+		Logger: log.With("component", "cloud"),
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	// The REST API (cloud/api), with the account created at first start.
+	account, token, created, err := st.EnsureAccount(ctx)
+	if err != nil {
+		return err
+	}
+	apiURL := ""
+	if o.listenAPI != "" {
+		aln, err := net.Listen("tcp", o.listenAPI)
+		if err != nil {
+			return fmt.Errorf("--listen-api: %w", err)
+		}
+		apiURL = "http://" + aln.Addr().String()
+		hs := &http.Server{
+			Handler:           api.New(api.Options{Store: st, Cloud: srv, Logger: log}),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { _ = hs.Serve(aln) }()
+		defer func() {
+			// The log stream's SSE requests are long-lived: close them.
+			_ = hs.Close()
+		}()
+	}
+
+	if err := writeCloudInfo(o.dataDir, cloudInfo{DeviceAddress: advertise, APIURL: apiURL, NATSURL: o.natsURL}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "devices  %s (TLS 1.3, device CA %s)\n", addr, filepath.Join(o.dataDir, devcaDir, devca.CertFile))
+	if apiURL != "" {
+		fmt.Fprintf(out, "api      %s\n", apiURL)
+	} else {
+		fmt.Fprintln(out, "api      not served (--listen-api \"\")")
+	}
+	fmt.Fprintf(out, "account  %s\n", account)
+	if created {
+		fmt.Fprintf(out, "token    %s  (the account's auth token: shown this once, stored hashed)\n", token)
+	}
+	fmt.Fprintf(out, "data     %s\n", o.dataDir)
+	log.Info("cloud serving", "devices", addr.String(), "advertise", advertise, "data_dir", o.dataDir)
+
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-served:
+		if errors.Is(err, cloud.ErrShutdown) {
+			return nil
+		}
+		return err
+	}
+}
+
+// advertisedAddr is the address put in bundles for a listener: the
+// listener's own, or for an unspecified one (0.0.0.0, ::) the host name.
+func advertisedAddr(a *net.TCPAddr) string {
+	port := strconv.Itoa(a.Port)
+	if !a.IP.IsUnspecified() {
+		return net.JoinHostPort(a.IP.String(), port)
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return net.JoinHostPort(h, port)
+	}
+	return net.JoinHostPort("localhost", port)
+}
+
+// certHosts are the names and addresses the cloud's server certificate is
+// issued for.
+func certHosts(a *net.TCPAddr, advHost string, extra []string) []string {
+	hosts := []string{advHost}
+	if a.IP.IsUnspecified() {
+		hosts = append(hosts, "localhost", "127.0.0.1", "::1")
+		if h, err := os.Hostname(); err == nil && h != "" {
+			hosts = append(hosts, h)
+		}
+	} else {
+		hosts = append(hosts, a.IP.String())
+	}
+	hosts = append(hosts, extra...)
+	var out []string
+	for _, h := range hosts {
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// policyOptions turns --allow, --resolve and --ca-file into the cloud's
+// outbound policy.
+func policyOptions(allow, resolve, caFiles []string) (httpexec.Options, error) {
+	var h httpexec.Options
+	for _, a := range allow {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return h, fmt.Errorf("--allow %q: want a CIDR prefix such as 127.0.0.0/8", a)
+		}
+		h.AllowPrefixes = append(h.AllowPrefixes, p)
+	}
+	h.Resolve = resolve
+	for _, f := range caFiles {
+		certs, err := readPEMCerts(f)
+		if err != nil {
+			return h, fmt.Errorf("--ca-file: %w", err)
+		}
+		h.RootCAs = append(h.RootCAs, certs...)
+	}
+	return h, nil
+}
