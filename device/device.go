@@ -70,6 +70,9 @@ type Device struct {
 
 	scratchMu  sync.Mutex
 	scratchBuf mem.Addr
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 const scratchSize = 16 << 10
@@ -104,14 +107,17 @@ func New(o Options) (*Device, error) {
 	return d, nil
 }
 
-// Close shuts the kernel and the interrupt controller down.
+// Close shuts the kernel and the interrupt controller down. It is
+// idempotent.
 func (d *Device) Close() error {
-	err := d.Kernel.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = d.Kernel.Wait(ctx)
-	d.NVIC.close()
-	return err
+	d.closeOnce.Do(func() {
+		d.closeErr = d.Kernel.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.Kernel.Wait(ctx)
+		d.NVIC.close()
+	})
+	return d.closeErr
 }
 
 // ID returns the device ID.

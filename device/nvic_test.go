@@ -84,3 +84,16 @@ func TestNVICHoldsPendsWhileDisabled(t *testing.T) {
 		t.Fatalf("IRQ delivered after Disable: %d", got)
 	}
 }
+
+func TestDeviceCloseIsIdempotent(t *testing.T) {
+	d, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
