@@ -24,6 +24,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/store"
+	"github.com/mvnet/mvnet/internal/cliconfig"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -207,6 +208,17 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 	fmt.Fprintf(out, "account  %s\n", account)
 	if created {
 		fmt.Fprintf(out, "token    %s  (the account's auth token: shown this once, stored hashed)\n", token)
+		if apiURL != "" {
+			// The CLI's credentials, so `mvnet config …` works at once on
+			// this machine (flags and MVNET_* variables still override).
+			if p, err := cliconfig.Path(); err == nil {
+				if err := cliconfig.Save(p, cliconfig.Credentials{URL: apiURL, AccountSid: account, AuthToken: token}); err != nil {
+					log.Warn("could not write the CLI credentials file", "path", p, "err", err)
+				} else {
+					fmt.Fprintf(out, "cli      credentials written to %s\n", p)
+				}
+			}
+		}
 	}
 	fmt.Fprintf(out, "data     %s\n", o.dataDir)
 	log.Info("cloud serving", "devices", addr.String(), "advertise", advertise, "data_dir", o.dataDir)

@@ -315,3 +315,46 @@ func TestCloudServeExternalNATS(t *testing.T) {
 		t.Fatalf("device of node 1's bundle on node 2: %v", err)
 	}
 }
+
+// TestCLIRoundTripAgainstRunningCloud: the first `cloud serve` writes the
+// CLI's credentials file, and the config, secret and device commands work
+// against the running cloud's REST API with nothing else given.
+func TestCLIRoundTripAgainstRunningCloud(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, v := range []string{"MVNET_CLOUD", "MVNET_ACCOUNT_SID", "MVNET_AUTH_TOKEN"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	dir := t.TempDir()
+	_, out := startCloud(t, "--data-dir", filepath.Join(dir, "data"), "--listen-devices", freePort(t))
+	if !strings.Contains(out.String(), "credentials written to") {
+		t.Fatalf("first start wrote no CLI credentials:\n%s", out.String())
+	}
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"config", "set", "broker", "mqtt.example.com"}, ""},
+		{[]string{"config", "get", "broker"}, "mqtt.example.com"},
+		{[]string{"config", "list"}, "broker"},
+		{[]string{"secret", "set", "api-key", "hunter2"}, ""},
+		{[]string{"secret", "list"}, "api-key"},
+		{[]string{"config", "delete", "broker"}, ""},
+		{[]string{"device", "list"}, "no devices"},
+	}
+	for _, s := range steps {
+		got, err := run(s.args...)
+		if err != nil {
+			t.Fatalf("mvnet %s: %v\n%s", strings.Join(s.args, " "), err, got)
+		}
+		if !strings.Contains(got, s.want) {
+			t.Errorf("mvnet %s printed %q, want it to contain %q", strings.Join(s.args, " "), got, s.want)
+		}
+		if strings.Contains(got, "hunter2") {
+			t.Fatalf("mvnet %s printed the secret's value", strings.Join(s.args, " "))
+		}
+	}
+	if _, err := run("config", "get", "broker"); err == nil {
+		t.Error("config get after delete succeeded")
+	}
+}

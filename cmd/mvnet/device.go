@@ -24,7 +24,7 @@ func newDeviceCmd() *cobra.Command {
 		Short: "Manage the cloud's devices",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newDeviceCreateCmd())
+	cmd.AddCommand(newDeviceCreateCmd(), deviceListCmd(), deviceGetCmd(), deviceUpdateCmd())
 	return cmd
 }
 

@@ -4,6 +4,10 @@
 //	mvnet demo            run the whole HTTPS flow against a local server
 //	mvnet run -- ./app    run a C application built with the C SDK, with a transcript
 //	mvnet broker          run the embedded MQTT broker alone
+//	mvnet cloud serve     run the cloud on its own (store, REST API, TLS device listener)
+//	mvnet device …        create devices (credential bundles), list, get, update
+//	mvnet config|secret … manage config and secrets through the REST API
+//	mvnet logs stream SID follow a device's server log
 //	mvnet cloud serve     run the cloud on its own; devices join over TLS (docs/cloud.md)
 //	mvnet device create   register a device and write its credential bundle
 //	mvnet syscalls        print the system call support table
@@ -42,6 +46,7 @@ system call, status and notification.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd())
+	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd(),
+		newConfigCmd(), newSecretCmd(), newLogsCmd())
 	return root
 }

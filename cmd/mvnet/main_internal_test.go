@@ -1,0 +1,19 @@
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain keeps the tests away from the real user's configuration: the
+// first `cloud serve` writes the CLI's credentials file.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mvnet-cli-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
