@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/kernel"
 )
 
@@ -48,9 +49,27 @@ const (
 	// EnvUpdateSignal, set to 1, makes SIGUSR1 announce a downloaded update
 	// (UpdateSignal); unset or 0, the library leaves SIGUSR1 alone.
 	EnvUpdateSignal = "MVNET_UPDATE_SIGNAL"
+	// EnvBundle names a credential bundle ('mvnet device create'): the
+	// application joins that running cloud ('mvnet cloud serve') over TLS
+	// as the bundle's device instead of starting an embedded cloud. The
+	// device ID is the bundle's (MVNET_DEVICE_ID, if set, must agree), and
+	// the outbound policy is the running cloud's: MVNET_CA_FILE,
+	// MVNET_RESOLVE and MVNET_ALLOW are errors with it. docs/cloud.md.
+	EnvBundle = "MVNET_BUNDLE"
 	// EnvStdoutLineBuf, set to 1, makes stdout line buffered from start-up
 	// (read by the library's C half before main; mvnet run sets it).
 	EnvStdoutLineBuf = "MVNET_STDOUT_LINEBUF"
+	// EnvDataDir is the directory of the embedded cloud's store (configs,
+	// secrets, server logs; cloud/store): kept across runs, and shared
+	// with 'mvnet cloud serve --data-dir'. Unset, the store lives in a
+	// temporary directory removed at exit.
+	EnvDataDir = "MVNET_DATA_DIR"
+	// EnvConfigFile names a JSON file (Seed) whose config values and
+	// secrets are put into the store at start.
+	EnvConfigFile = "MVNET_CONFIG_FILE"
+	// EnvServerLog, set to off, stops the echo of the application's server
+	// log lines (mvServerLog) to stderr; on (the default) echoes them.
+	EnvServerLog = "MVNET_SERVERLOG"
 )
 
 // DefaultTraceMax is the trace's size cap unless MVNET_TRACE_MAX says
@@ -72,6 +91,15 @@ type Config struct {
 	TraceMax int64
 	// UpdateSignal: SIGUSR1 announces a downloaded update.
 	UpdateSignal bool
+	// Bundle, when set (EnvBundle), is the running cloud to join instead
+	// of starting an embedded one.
+	Bundle *device.Bundle
+	// DataDir is the store's directory (EnvDataDir); "" = temporary.
+	DataDir string
+	// Seed is put into the store at start (EnvConfigFile); nil = nothing.
+	Seed *Seed
+	// ServerLogOff: server log lines are not echoed to stderr.
+	ServerLogOff bool
 }
 
 // ConfigError is a bad environment variable.
@@ -123,6 +151,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Allow = append(c.Allow, p)
 		}
 	}
+	if v := getenv(EnvBundle); v != "" {
+		b, err := device.LoadBundle(v)
+		if err != nil {
+			return bad(EnvBundle, err)
+		}
+		if c.DeviceID != "" && c.DeviceID != b.DeviceSid {
+			return bad(EnvDeviceID, fmt.Errorf("the bundle %s (%s) is device %s", EnvBundle, v, b.DeviceSid))
+		}
+		for _, name := range []string{EnvCAFile, EnvResolve, EnvAllow} {
+			if getenv(name) != "" {
+				return bad(name, fmt.Errorf("has no effect with %s: the running cloud's outbound policy applies (mvnet cloud serve --ca-file, --resolve, --allow)", EnvBundle))
+			}
+		}
+		c.Bundle, c.DeviceID = b, b.DeviceSid
+	}
 	c.TracePath = getenv(EnvTrace)
 	c.TraceMax = DefaultTraceMax
 	if v := getenv(EnvTraceMax); v != "" {
@@ -152,6 +195,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return bad(EnvRestarts, fmt.Errorf("want a count of restarts (set by the library)"))
 		}
 		c.Restarts = n
+	}
+	if name, err := c.storeFromEnv(getenv); err != nil {
+		return bad(name, err)
 	}
 	return c, nil
 }

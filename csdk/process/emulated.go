@@ -73,6 +73,7 @@ func ExitCode(status uint32) int {
 func (p *Process) testingComplete(_ *kernel.Kernel, a *kernel.Args) abi.Status {
 	code := ExitCode(uint32(a[0]))
 	p.trace.syscall(&p.calls[callIndex("mvTestingComplete")], a, abi.StatusOkay, nil)
+	p.finishStore()
 	p.trace.exit(code)
 	p.trace.close()
 	p.o.Exit(code)
@@ -100,6 +101,7 @@ func (p *Process) restart(_ *kernel.Kernel, a *kernel.Args) abi.Status {
 	}
 	p.trace.syscall(&p.calls[callIndex("mvRestart")], a, abi.StatusOkay, nil)
 	p.trace.note("restart", "restarts", strconv.Itoa(p.cfg.Restarts+1))
+	p.finishStore()
 	err := p.o.Restart(p.restartEnv())
 	p.log.Error("mvRestart: re-executing the application failed", "err", err)
 	return abi.StatusMicrovisorBusy
@@ -109,6 +111,7 @@ func (p *Process) restart(_ *kernel.Kernel, a *kernel.Args) abi.Status {
 // restart failed.
 func (p *Process) SystemReset() {
 	p.trace.note("restart", "restarts", strconv.Itoa(p.cfg.Restarts+1), "by", "NVIC_SystemReset")
+	p.finishStore()
 	err := p.o.Restart(p.restartEnv())
 	p.log.Error("NVIC_SystemReset: re-executing the application failed", "err", err)
 }

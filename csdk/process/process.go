@@ -6,17 +6,16 @@
 // index in abi.Calls — with its arguments as 64-bit words (pointers and
 // handles as host addresses) to Process.Call. On the first call the process
 // reads its configuration from the environment (config.go), starts an
-// embedded cloud and a kernel over the process's own memory (mem.Host,
-// decoded with the host ABI cgo reports) and dials the cloud in-process, so
-// that ./app just works.
+// embedded cloud with its store (store.go: config values, secrets and
+// server logs in NATS JetStream, in the process) and a kernel over the
+// process's own memory (mem.Host, decoded with the host ABI cgo reports)
+// and dials the cloud in-process, so that ./app just works.
 //
 // Calls the kernel implements go to it. The header's other calls are
 // answered here (emulated.go): clocks with fixed STM32U585 frequencies,
 // mvSystemLedEnable, mvTestingComplete (exits), mvRestart (re-executes the
-// application), mvGetWakeReason, system notifications. Everything else —
-// config fetch and server logging until the kernel has them, and
-// hardware calls with no host meaning — returns MV_STATUS_UNAVAILABLE and
-// says so in the trace.
+// application), mvGetWakeReason. Everything else — hardware calls with no
+// host meaning — returns MV_STATUS_UNAVAILABLE and says so in the trace.
 //
 // Interrupts are the library's C half: the kernel's InterruptController is
 // Options.Pend, which counts the pend in C and wakes the interrupt thread.
@@ -28,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -84,6 +84,7 @@ type Process struct {
 	startErr  error
 	k         *kernel.Kernel
 	srv       *cloud.Server
+	store     atomic.Pointer[cloudStore] // the embedded cloud's (store.go)
 
 	led atomic.Bool
 
@@ -134,6 +135,7 @@ func New(o Options) (*Process, error) {
 		p.cfg.DeviceID = kernel.NewDeviceID()
 	}
 	p.calls = buildTable()
+	p.countServerLog()
 	if cfg.UpdateSignal {
 		p.watchUpdateSignal()
 	}
@@ -203,39 +205,76 @@ func (p *Process) Kernel() (*kernel.Kernel, error) {
 }
 
 func (p *Process) start() error {
+	if p.cfg.Bundle != nil {
+		return p.startJoined()
+	}
+	cs, err := p.openStore()
+	if err != nil {
+		return err
+	}
 	srv, err := cloud.New(cloud.Options{
 		HTTP: httpexec.Options{
 			AllowPrefixes: p.cfg.Allow,
 			Resolve:       p.cfg.Resolve,
 			RootCAs:       p.cfg.RootCAs,
 		},
+		Config: cs,
+		Logs:   cs,
 		Logger: p.log.With("side", "cloud"),
 	})
 	if err != nil {
+		cs.close()
 		return fmt.Errorf("mvnet: embedded cloud: %w", err)
 	}
 	if err := srv.Start(context.Background()); err != nil {
+		cs.close()
 		return fmt.Errorf("mvnet: embedded cloud: %w", err)
 	}
+	p.store.Store(cs)
+	k, err := p.newKernel(srv.Dial)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		p.store.Store(nil)
+		cs.close()
+		return err
+	}
+	p.srv, p.k = srv, k
+	return nil
+}
+
+// startJoined starts the kernel as the device of MVNET_BUNDLE, linked to
+// that running cloud over TLS; there is no embedded cloud (p.srv is nil).
+func (p *Process) startJoined() error {
+	dial, err := p.cfg.Bundle.Dial()
+	if err != nil {
+		return fmt.Errorf("mvnet: %s: %w", EnvBundle, err)
+	}
+	p.log.Info("joining a running cloud", "cloud", p.cfg.Bundle.CloudAddress, "device", p.cfg.DeviceID)
+	k, err := p.newKernel(dial)
+	if err != nil {
+		return err
+	}
+	p.k = k
+	return nil
+}
+
+func (p *Process) newKernel(dial func(context.Context) (net.Conn, error)) (*kernel.Kernel, error) {
 	k, err := kernel.New(kernel.Options{
 		Memory:    p.o.Memory,
 		ABI:       p.o.ABI,
 		IRQ:       irqController{p},
 		DeviceID:  p.cfg.DeviceID,
-		Dial:      srv.Dial,
+		Dial:      dial,
 		Monotonic: p.monotonic,
 		Logger:    p.log.With("side", "kernel"),
 	})
 	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return fmt.Errorf("mvnet: kernel: %w", err)
+		return nil, fmt.Errorf("mvnet: kernel: %w", err)
 	}
 	if err := k.Start(); err != nil {
-		_ = srv.Shutdown(context.Background())
-		return fmt.Errorf("mvnet: kernel: %w", err)
+		return nil, fmt.Errorf("mvnet: kernel: %w", err)
 	}
-	p.srv, p.k = srv, k
-	return nil
+	return k, nil
 }
 
 // UpdateSignal makes the embedded cloud announce a downloaded application
@@ -272,6 +311,10 @@ func (p *Process) announceUpdate() {
 	if p.startErr != nil {
 		return
 	}
+	if p.srv == nil {
+		p.log.Warn("update signal: the application is joined to a running cloud (" + EnvBundle + "); the embedded cloud that announces updates is not running")
+		return
+	}
 	deadline := time.Now().Add(announceWait)
 	for {
 		err := p.srv.Faults().AnnounceUpdate(p.k.DeviceID(), "announced by SIGUSR1")
@@ -290,6 +333,7 @@ func (p *Process) announceUpdate() {
 // trace, with its exit status if known. The library's exit hook calls it;
 // after mvTestingComplete, which writes its own, it writes nothing.
 func (p *Process) Exited(known bool, status int) {
+	p.finishStore()
 	if known {
 		p.trace.exit(status & 0xff)
 	} else {
@@ -309,7 +353,12 @@ func (p *Process) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = p.k.Wait(ctx)
-		_ = p.srv.Shutdown(ctx)
+		if p.srv != nil {
+			_ = p.srv.Shutdown(ctx)
+		}
+	}
+	if cs := p.store.Load(); cs != nil {
+		cs.close()
 	}
 	p.trace.close()
 	return nil
