@@ -45,11 +45,17 @@ type Conn struct {
 	err      error         // why the Conn ended; nil while open
 }
 
+// readBufferSize is the link's read buffer. Frames are read into buffers of
+// their own (ReadFrame), so the buffer only batches small reads: a few KiB
+// are enough, and a cloud holding thousands of idle links pays for each
+// (docs/performance.md, memory per idle device).
+const readBufferSize = 4 << 10
+
 // NewConn starts a Conn over c. The Conn owns c from now on: Close closes it.
 func NewConn(c net.Conn) *Conn {
 	conn := &Conn{
 		nc:       c,
-		br:       bufio.NewReaderSize(c, 64<<10),
+		br:       bufio.NewReaderSize(c, readBufferSize),
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		progress: make(chan struct{}),
