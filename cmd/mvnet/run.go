@@ -55,6 +55,11 @@ mvnet exits with the application's exit status.`,
 					}
 				}
 			}
+			if o.Bundle != "" {
+				if _, err := os.Stat(o.Bundle); err != nil {
+					return fmt.Errorf("--bundle: %w", err)
+				}
+			}
 			for _, f := range o.CAFiles {
 				if _, err := os.Stat(f); err != nil {
 					return fmt.Errorf("--ca-file: %w", err)
@@ -76,6 +81,7 @@ mvnet exits with the application's exit status.`,
 	f.StringArrayVar(&o.CAFiles, "ca-file", nil, "PEM file of extra roots the cloud trusts (repeatable)")
 	f.StringArrayVar(&o.Resolve, "resolve", nil, "map host:port to an address for the cloud, like curl (repeatable)")
 	f.StringArrayVar(&o.Allow, "allow", nil, "private/loopback prefix the cloud may reach (CIDR; repeatable)")
+	f.StringVar(&o.Bundle, "bundle", "", "join the running cloud this credential bundle names (mvnet device create) instead of an embedded cloud")
 	f.StringVar(&o.Log, "log", "", "library diagnostics: LEVEL or LEVEL:FILE (debug, info, warn, error, off)")
 	f.StringVar(&o.TracePath, "trace", "", "keep the JSON trace in this file")
 	f.BoolVar(&o.JSON, "json", false, "print the raw JSON trace lines instead of the transcript")

@@ -34,6 +34,7 @@ type Options struct {
 	Resolve  []string // MVNET_RESOLVE
 	Allow    []string // MVNET_ALLOW
 	Log      string   // MVNET_LOG
+	Bundle   string   // MVNET_BUNDLE: join a running cloud instead of an embedded one
 
 	// TracePath keeps the raw JSON trace there; "" uses a temporary file.
 	TracePath string
@@ -89,6 +90,7 @@ func Run(ctx context.Context, o Options) error {
 	add("MVNET_RESOLVE", strings.Join(o.Resolve, ","))
 	add("MVNET_ALLOW", strings.Join(o.Allow, ","))
 	add("MVNET_LOG", o.Log)
+	add("MVNET_BUNDLE", o.Bundle)
 	if o.UpdateAfter > 0 {
 		add("MVNET_UPDATE_SIGNAL", "1")
 	}

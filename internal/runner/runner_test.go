@@ -166,3 +166,18 @@ func TestFormatNumbersExactly(t *testing.T) {
 		}
 	}
 }
+
+func TestBundlePassedToTheApplication(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app")
+	if err := os.WriteFile(app, []byte("#!/bin/sh\necho \"bundle=$MVNET_BUNDLE\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	if err := Run(context.Background(), Options{App: app, Bundle: "/tmp/b.json", Stdout: &stdout, Stderr: &stdout}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "bundle=/tmp/b.json") {
+		t.Fatalf("the application saw %q", stdout.String())
+	}
+}
