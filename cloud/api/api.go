@@ -53,6 +53,11 @@ type Options struct {
 	// Logger gets request failures (default slog.Default()). Request bodies
 	// are never logged.
 	Logger *slog.Logger
+	// IssueDevice issues the credential bundle of a device POST /v1/Devices
+	// has just registered (device.Bundle as JSON: SID, client certificate
+	// and private key, the cloud's address and CA). nil: POST /v1/Devices
+	// answers 501, since the API alone holds no device CA.
+	IssueDevice func(ctx context.Context, deviceID string) (bundle []byte, err error)
 }
 
 // Limits.
@@ -71,6 +76,7 @@ const (
 type handler struct {
 	st      *store.Store
 	cloud   LoggingSetter
+	issue   func(ctx context.Context, deviceID string) ([]byte, error)
 	baseURL string
 	log     *slog.Logger
 
@@ -91,6 +97,7 @@ func New(o Options) http.Handler {
 	return &handler{
 		st:        o.Store,
 		cloud:     o.Cloud,
+		issue:     o.IssueDevice,
 		baseURL:   strings.TrimRight(o.BaseURL, "/"),
 		log:       o.Logger.With("component", "api"),
 		authOK:    make(map[[32]byte]time.Time),

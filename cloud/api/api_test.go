@@ -52,6 +52,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with Options.IssueDevice set to issue.
+func newEnvWith(t *testing.T, issue func(ctx context.Context, deviceID string) ([]byte, error)) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), Logger: quiet})
@@ -65,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	}
 	fc := &fakeCloud{}
 	e := &env{t: t, st: st, cloud: fc, sid: sid, token: token}
-	h := New(Options{Store: st, Cloud: fc, Logger: quiet})
+	h := New(Options{Store: st, Cloud: fc, Logger: quiet, IssueDevice: issue})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.inflight.Add(1)
 		defer e.inflight.Add(-1)
@@ -598,7 +604,7 @@ func TestMethodsAndPaths(t *testing.T) {
 		{"DELETE", "/v1/Configs", "GET, POST"},
 		{"PUT", "/v1/Configs/k", "DELETE, GET, POST"},
 		{"PATCH", "/v1/Devices/" + dev + "/Secrets/k", "DELETE, GET, POST"},
-		{"POST", "/v1/Devices", "GET"},
+		{"DELETE", "/v1/Devices", "GET, POST"},
 		{"DELETE", "/v1/Devices/" + dev, "GET, POST"},
 		{"POST", "/v1/Devices/" + dev + "/Logs/Stream", "GET"},
 	} {

@@ -1,7 +1,11 @@
 package api
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -480,5 +484,71 @@ func updateDevice(h *handler, w http.ResponseWriter, r *http.Request, a args) er
 		h.cloud.SetLogging(d.Sid, d.LoggingEnabled)
 	}
 	writeJSON(w, http.StatusOK, h.deviceJSON(r, a, d))
+	return nil
+}
+
+// createDevice registers a device (form: optional UniqueName, optional
+// DeviceId, else a new random one) and answers 201 with the device and its
+// credential bundle from Options.IssueDevice. The bundle holds the device's
+// private key: it is returned this once and never stored by the API.
+func createDevice(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
+	f, err := form(w, r, "UniqueName", "DeviceId")
+	if err != nil {
+		return err
+	}
+	name, hasName := f["UniqueName"]
+	if hasName {
+		if err := store.CheckUniqueName(name); err != nil {
+			return err
+		}
+	}
+	id, hasID := f["DeviceId"]
+	if hasID {
+		if devid.Check(id) != nil {
+			return badParam("DeviceId", "must be UV followed by 32 hex digits")
+		}
+	} else {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		id = "UV" + hex.EncodeToString(b[:])
+	}
+	if h.issue == nil {
+		return errorf(http.StatusNotImplemented, "", "this cloud cannot issue device credentials through the API (no device CA): create devices with 'mvnet device create --data-dir DIR' on the cloud's data directory")
+	}
+	// Refuse conflicts before writing anything.
+	if _, err := h.st.GetDevice(r.Context(), id); err == nil {
+		return errorf(http.StatusConflict, "DeviceId", "a device %s is already registered", id)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if hasName {
+		if _, err := h.st.GetDevice(r.Context(), name); err == nil {
+			return errorf(http.StatusConflict, "UniqueName", "must be unique: %q is taken", name)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	d, err := h.st.RegisterDevice(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if hasName {
+		if d, err = h.st.UpdateDevice(r.Context(), id, &name, nil); err != nil {
+			return err
+		}
+	}
+	bundle, err := h.issue(r.Context(), id)
+	if err != nil {
+		return fmt.Errorf("issuing device %s's credentials: %w", id, err)
+	}
+	if !json.Valid(bundle) {
+		return fmt.Errorf("issuing device %s's credentials: the bundle is not JSON", id)
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		Device deviceJSON      `json:"device"`
+		Bundle json.RawMessage `json:"bundle"`
+	}{h.deviceJSON(r, a, d), bundle})
 	return nil
 }

@@ -35,7 +35,7 @@ func (m matched) allow() string {
 var (
 	collectionMethods = methods{http.MethodGet: listItems, http.MethodPost: createItem}
 	itemMethods       = methods{http.MethodGet: getItem, http.MethodPost: updateItem, http.MethodDelete: deleteItem}
-	devicesMethods    = methods{http.MethodGet: listDevices}
+	devicesMethods    = methods{http.MethodGet: listDevices, http.MethodPost: createDevice}
 	deviceMethods     = methods{http.MethodGet: getDevice, http.MethodPost: updateDevice}
 	streamMethods     = methods{http.MethodGet: streamLogs}
 )

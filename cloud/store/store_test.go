@@ -592,11 +592,19 @@ func TestReadLogsLeavesNoConsumers(t *testing.T) {
 			t.Fatal(l, err)
 		}
 	}
-	info, err := s.stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Consumers != 0 {
-		t.Errorf("%d consumers left", info.State.Consumers)
+	// Deleting a consumer completes asynchronously in the server: poll.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		info, err := s.stream.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Consumers == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d consumers left 5 s after the reads", info.State.Consumers)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

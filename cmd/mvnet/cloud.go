@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -185,7 +186,21 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		}
 		apiURL = "http://" + aln.Addr().String()
 		hs := &http.Server{
-			Handler:           api.New(api.Options{Store: st, Cloud: srv, Logger: log}),
+			Handler: api.New(api.Options{Store: st, Cloud: srv, Logger: log,
+				// POST /v1/Devices: the same bundle 'mvnet device create'
+				// writes, with the address this cloud advertises.
+				IssueDevice: func(ctx context.Context, id string) ([]byte, error) {
+					d, err := st.GetDevice(ctx, id)
+					if err != nil {
+						return nil, err
+					}
+					b, err := issueBundle(ca, id, d.UniqueName, advertise, "")
+					if err != nil {
+						return nil, err
+					}
+					return json.Marshal(b)
+				},
+			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}

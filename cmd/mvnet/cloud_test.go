@@ -42,7 +42,8 @@ func startCloud(t *testing.T, args ...string) (stop func(), out *syncBuffer) {
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "devices  ") {
+	// "data" is the last line serveCloud prints once it listens.
+	for !strings.Contains(out.String(), "data     ") {
 		select {
 		case err := <-done:
 			cancel()
@@ -106,7 +107,9 @@ func TestCloudServeAndDeviceJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// While it runs, the embedded store is the cloud's alone.
+	// While it runs, the embedded store is the cloud's alone: without CLI
+	// credentials for its REST API, device create is refused.
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	bundle := filepath.Join(dir, "dev.json")
 	if _, err := run("device", "create", "--data-dir", data, "--out", bundle); err == nil || !strings.Contains(err.Error(), "running") {
 		t.Fatalf("device create with the cloud running: %v, want the data directory locked", err)

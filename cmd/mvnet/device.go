@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/apiclient"
+	"github.com/mvnet/mvnet/internal/cliconfig"
 	"github.com/mvnet/mvnet/kernel"
 )
 
@@ -37,6 +40,7 @@ type deviceCreateOptions struct {
 	force        bool
 	cloudAddress string
 	serverName   string
+	api          apiFlags
 }
 
 func newDeviceCreateCmd() *cobra.Command {
@@ -49,12 +53,18 @@ the device's SID, a client certificate and key issued by the cloud's device
 CA, the cloud's device address and the CA's certificate (JSON, mode 0600).
 A device presenting the bundle's certificate is that device and no other.
 
-'mvnet device create' works on the cloud's data directory itself, so with the
-embedded store it must run while 'mvnet cloud serve' is stopped (the data
-directory is locked while the cloud runs). With an external NATS
-(--nats-url) it may run at any time. The cloud's address comes from the
-data directory (where the cloud last listened) unless --cloud-address says
-otherwise. See docs/cloud.md.`,
+While 'mvnet cloud serve' runs on the data directory (embedded store), or
+when --cloud URL is given, the device is created through the cloud's REST
+API (POST /v1/Devices): the cloud issues the bundle, with the address it
+advertises. The API address and credentials come from --cloud,
+--account-sid and --auth-token, else MVNET_CLOUD, MVNET_ACCOUNT_SID and
+MVNET_AUTH_TOKEN, else the credentials file the cloud's first start wrote
+(the URL defaults to where the data directory's cloud serves its API).
+
+Otherwise 'mvnet device create' works on the data directory itself (the
+cloud stopped, or an external NATS via --nats-url). The cloud's address
+comes from the data directory (where the cloud last listened) unless
+--cloud-address says otherwise. See docs/cloud.md.`,
 		Example: `  mvnet device create --data-dir ./mvnet-data --unique-name sensor-1 --out sensor-1.json
   mvnet demo --cloud sensor-1.json`,
 		Args: cobra.NoArgs,
@@ -71,29 +81,55 @@ otherwise. See docs/cloud.md.`,
 	f.BoolVar(&o.force, "force", false, "overwrite an existing bundle file")
 	f.StringVar(&o.cloudAddress, "cloud-address", "", "host:port devices connect to (default: from the data directory)")
 	f.StringVar(&o.serverName, "server-name", "", "name to check the cloud's certificate against (default: the address's host)")
+	o.api.register(f)
 	return cmd
 }
 
 // createDevice registers a device and writes its bundle; it prints the
-// device's SID and the bundle's path to out.
+// device's SID and the bundle's path to out. With --cloud it asks that
+// cloud's REST API; otherwise it works on the data directory, unless a
+// running cloud holds it (embedded store) and the CLI's credentials resolve,
+// in which case it asks the running cloud's REST API.
 func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) error {
 	id := o.deviceID
-	if id == "" {
-		id = kernel.NewDeviceID()
-	} else if err := kernel.ValidateDeviceID(id); err != nil {
-		return fmt.Errorf("--device-id: %w", err)
+	if id != "" {
+		if err := kernel.ValidateDeviceID(id); err != nil {
+			return fmt.Errorf("--device-id: %w", err)
+		}
 	}
 	if o.uniqueName != "" {
 		if err := store.CheckUniqueName(o.uniqueName); err != nil {
 			return fmt.Errorf("--unique-name: %w", err)
 		}
 	}
+	if o.cloudAddress != "" {
+		if _, _, err := net.SplitHostPort(o.cloudAddress); err != nil {
+			return fmt.Errorf("--cloud-address %q: want host:port", o.cloudAddress)
+		}
+	}
+	if o.out != "" && o.out != "-" && !o.force {
+		if _, err := os.Stat(o.out); err == nil {
+			return fmt.Errorf("%s exists: choose another --out or give --force", o.out)
+		}
+	}
+	if o.api.creds.URL != "" {
+		s, err := o.api.session()
+		if err != nil {
+			return err
+		}
+		return createDeviceViaAPI(ctx, s, o, out)
+	}
+	if id == "" {
+		id = kernel.NewDeviceID()
+	}
 	if _, err := os.Stat(filepath.Join(o.dataDir, devcaDir, devca.CertFile)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s holds no device CA: run 'mvnet cloud serve --data-dir %s' once first", o.dataDir, o.dataDir)
 	}
 	addr, serverName, natsURL := o.cloudAddress, o.serverName, o.natsURL
+	var ci cloudInfo
 	if addr == "" || natsURL == "" {
-		ci, err := readCloudInfo(o.dataDir)
+		var err error
+		ci, err = readCloudInfo(o.dataDir)
 		if err != nil && addr == "" {
 			return err
 		}
@@ -120,10 +156,16 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		}
 	}
 	if natsURL == "" {
-		// The embedded store: only while no cloud runs on the directory.
+		// The embedded store: only while no cloud runs on the directory;
+		// while one does, ask it through its REST API.
 		unlock, err := lockDataDir(o.dataDir)
 		if errors.Is(err, errLocked) {
-			return fmt.Errorf("%w: stop it to create devices with its embedded store, or run the cloud with --nats-url", err)
+			s, serr := apiSessionFor(o.api, ci.APIURL)
+			if serr != nil {
+				return fmt.Errorf("%w, and its REST API cannot be used (%v): give --cloud URL with --account-sid and --auth-token, stop the cloud, or run it with --nats-url", err, serr)
+			}
+			o.deviceID = id
+			return createDeviceViaAPI(ctx, s, o, out)
 		}
 		if err != nil {
 			return err
@@ -147,14 +189,26 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 			return fmt.Errorf("--unique-name: %w", err)
 		}
 	}
-	certPEM, keyPEM, err := ca.IssueDevice(id, 0)
+	b, err := issueBundle(ca, id, o.uniqueName, addr, serverName)
 	if err != nil {
 		return err
+	}
+	return writeBundle(b, path, out)
+}
+
+// issueBundle issues device id's certificate from the device CA and puts it
+// in a credential bundle with the cloud's address and CA. `mvnet device
+// create` (data directory) and `mvnet cloud serve` (POST /v1/Devices) both
+// build bundles with it.
+func issueBundle(ca *devca.CA, id, uniqueName, addr, serverName string) (*device.Bundle, error) {
+	certPEM, keyPEM, err := ca.IssueDevice(id, 0)
+	if err != nil {
+		return nil, err
 	}
 	b := &device.Bundle{
 		Version:      device.BundleVersion,
 		DeviceSid:    id,
-		UniqueName:   o.uniqueName,
+		UniqueName:   uniqueName,
 		CloudAddress: addr,
 		ServerName:   serverName,
 		CloudCA:      string(ca.CertPEM()),
@@ -162,14 +216,84 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		PrivateKey:   string(keyPEM),
 	}
 	if err := b.Check(); err != nil {
-		return err
+		return nil, err
 	}
+	return b, nil
+}
+
+// writeBundle writes b to path (mode 0600), or to out for "-", and reports
+// what it wrote.
+func writeBundle(b *device.Bundle, path string, out io.Writer) error {
 	if path == "-" {
 		return b.Encode(out)
 	}
 	if err := b.Write(path); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "device   %s\nbundle   %s\ncloud    %s\n", id, path, addr)
+	fmt.Fprintf(out, "device   %s\nbundle   %s\ncloud    %s\n", b.DeviceSid, path, b.CloudAddress)
 	return nil
+}
+
+// createDeviceViaAPI registers the device through a running cloud's REST
+// API (POST /v1/Devices), which issues the bundle.
+func createDeviceViaAPI(ctx context.Context, s *apiSession, o deviceCreateOptions, out io.Writer) error {
+	path := o.out
+	if path != "" && path != "-" && !o.force {
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("%s exists: choose another --out or give --force", path)
+		}
+	}
+	if path == "" && o.deviceID != "" {
+		// Known before asking: refuse an existing file without registering.
+		path = o.deviceID + ".json"
+		if !o.force {
+			if _, err := os.Stat(path); err == nil {
+				return fmt.Errorf("%s exists: choose another --out or give --force", path)
+			}
+		}
+	}
+	created, err := s.CreateDevice(ctx, apiclient.NewDevice{UniqueName: o.uniqueName, DeviceID: o.deviceID})
+	if err != nil {
+		return s.explain(err)
+	}
+	var b device.Bundle
+	if err := json.Unmarshal(created.Bundle, &b); err != nil {
+		return fmt.Errorf("cloud at %s: the bundle of device %s: %w", s.BaseURL, created.Device.Sid, err)
+	}
+	if b.DeviceSid != created.Device.Sid {
+		return fmt.Errorf("cloud at %s: the bundle is device %s's, not %s's", s.BaseURL, b.DeviceSid, created.Device.Sid)
+	}
+	if o.cloudAddress != "" {
+		b.CloudAddress = o.cloudAddress
+	}
+	if o.serverName != "" {
+		b.ServerName = o.serverName
+	}
+	if err := b.Check(); err != nil {
+		return fmt.Errorf("cloud at %s: the bundle of device %s: %w", s.BaseURL, b.DeviceSid, err)
+	}
+	if path == "" {
+		path = b.DeviceSid + ".json"
+		if !o.force {
+			if _, err := os.Stat(path); err == nil {
+				// The device is registered; keep its only copy of the key.
+				path = b.DeviceSid + ".new.json"
+				if _, err := os.Stat(path); err == nil {
+					return fmt.Errorf("device %s registered, but %s.json and %s exist: its bundle was not written", b.DeviceSid, b.DeviceSid, path)
+				}
+			}
+		}
+	}
+	return writeBundle(&b, path, out)
+}
+
+// apiSessionFor is o's API session with apiURL (the REST API of the cloud
+// running on the data directory, from cloud.json) as the URL when neither
+// --cloud nor MVNET_CLOUD gives one; the account SID and auth token resolve
+// as usual (flags, environment, credentials file).
+func apiSessionFor(a apiFlags, apiURL string) (*apiSession, error) {
+	if a.creds.URL == "" && os.Getenv(cliconfig.EnvURL) == "" && apiURL != "" {
+		a.creds.URL = apiURL
+	}
+	return a.session()
 }

@@ -42,7 +42,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{st: st}
-	h := api.New(api.Options{Store: st, Logger: quiet})
+	h := api.New(api.Options{Store: st, Logger: quiet,
+		IssueDevice: func(_ context.Context, id string) ([]byte, error) {
+			return []byte(`{"device_sid":"` + id + `"}`), nil
+		}})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.requests++

@@ -3,6 +3,7 @@ package apiclient
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -200,4 +201,39 @@ func (c *Client) UpdateDevice(ctx context.Context, sidOrName string, u DeviceUpd
 	var out Device
 	err := c.do(ctx, http.MethodPost, c.url("v1", "Devices", sidOrName), form, &out)
 	return out, err
+}
+
+// NewDevice is what CreateDevice registers; empty fields are left to the
+// cloud (no UniqueName; a new random device ID).
+type NewDevice struct {
+	UniqueName string
+	DeviceID   string
+}
+
+// CreatedDevice is CreateDevice's answer: the device, and its credential
+// bundle as the cloud issued it (device.Bundle as JSON). The bundle holds
+// the device's private key and is given this once: the cloud keeps no copy.
+type CreatedDevice struct {
+	Device Device          `json:"device"`
+	Bundle json.RawMessage `json:"bundle"`
+}
+
+// CreateDevice registers a device (POST /v1/Devices) and returns it with its
+// credential bundle.
+func (c *Client) CreateDevice(ctx context.Context, n NewDevice) (CreatedDevice, error) {
+	form := url.Values{}
+	if n.UniqueName != "" {
+		form.Set("UniqueName", n.UniqueName)
+	}
+	if n.DeviceID != "" {
+		form.Set("DeviceId", n.DeviceID)
+	}
+	var out CreatedDevice
+	if err := c.do(ctx, http.MethodPost, c.url("v1", "Devices"), form, &out); err != nil {
+		return CreatedDevice{}, err
+	}
+	if len(out.Bundle) == 0 || string(out.Bundle) == "null" {
+		return CreatedDevice{}, fmt.Errorf("cloud at %s: POST /v1/Devices: the answer holds no bundle", c.BaseURL)
+	}
+	return out, nil
 }

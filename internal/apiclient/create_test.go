@@ -1,0 +1,36 @@
+package apiclient
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+)
+
+func TestCreateDevice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	got, err := e.c.CreateDevice(ctx, NewDevice{UniqueName: "meter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		DeviceSid string `json:"device_sid"`
+	}
+	if err := json.Unmarshal(got.Bundle, &b); err != nil || b.DeviceSid != got.Device.Sid || got.Device.Name() != "meter" {
+		t.Fatalf("created %+v, bundle %s (%v)", got.Device, got.Bundle, err)
+	}
+	if d, err := e.c.GetDevice(ctx, "meter"); err != nil || d.Sid != got.Device.Sid {
+		t.Fatalf("GetDevice(meter) = %+v, %v", d, err)
+	}
+	got, err = e.c.CreateDevice(ctx, NewDevice{DeviceID: devID(3)})
+	if err != nil || got.Device.Sid != devID(3) {
+		t.Fatalf("CreateDevice with an ID: %+v, %v", got.Device, err)
+	}
+	if _, err := e.c.CreateDevice(ctx, NewDevice{UniqueName: "meter"}); !IsStatus(err, http.StatusConflict) {
+		t.Fatalf("a taken UniqueName: %v, want 409", err)
+	}
+	if _, err := e.c.CreateDevice(ctx, NewDevice{DeviceID: "UV12"}); !IsStatus(err, http.StatusBadRequest) {
+		t.Fatalf("a bad DeviceId: %v, want 400", err)
+	}
+}
