@@ -253,31 +253,45 @@ func (k *Kernel) onHTTPDataLocked(ch *channel, p []byte) error {
 	if ch.resp != nil || !ch.reqSent {
 		return fmt.Errorf("channel %#x: unexpected HTTP data", ch.h)
 	}
+	k.collectResponseLocked(ch, p, link.HTTPResponseFixedLen, "HTTP", func(buf []byte) error {
+		idx, err := link.IndexHTTPResponse(buf)
+		if err == nil {
+			ch.resp = &idx
+		}
+		return err
+	})
+	return nil
+}
+
+// collectResponseLocked appends p, data of the response to a channel's one
+// request, to the receive ring, where the response starts at the ring's
+// start. Once it is whole, index indexes it (and keeps the index) and the
+// application is notified. A length prefix below fixedLen or beyond the
+// ring, or a response index rejects (logged as a malformed what response),
+// disconnects the channel with UNEXPECTEDLYTERMINATED.
+func (k *Kernel) collectResponseLocked(ch *channel, p []byte, fixedLen uint64, what string, index func(buf []byte) error) {
 	k.ringWriteLocked(ch, p)
 	if ch.rxWrite < 4 {
-		return nil
+		return
 	}
 	var tb [4]byte
 	_ = k.kmem.CopyIn(tb[:], ch.rx)
 	total := uint64(binary.LittleEndian.Uint32(tb[:]))
-	if total < link.HTTPResponseFixedLen || total > uint64(ch.rxLen) {
+	if total < fixedLen || total > uint64(ch.rxLen) {
 		k.disconnectLocked(ch, abi.ClosureReasonUnexpectedlyTerminated, true)
-		return nil
+		return
 	}
 	if ch.rxWrite < total {
-		return nil
+		return
 	}
 	buf := k.scratchLocked(int(total))
 	_ = k.kmem.CopyIn(buf, ch.rx)
-	idx, err := link.IndexHTTPResponse(buf)
-	if err != nil {
-		k.log.Warn("malformed HTTP response from the cloud", "channel", ch.h, "err", err)
+	if err := index(buf); err != nil {
+		k.log.Warn("malformed "+what+" response from the cloud", "channel", ch.h, "err", err)
 		k.disconnectLocked(ch, abi.ClosureReasonUnexpectedlyTerminated, true)
-		return nil
+		return
 	}
-	ch.resp = &idx
 	k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataReadable)
-	return nil
 }
 
 // onCreditLocked frees send-ring space the cloud has consumed.

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/mvnet/mvnet/abi"
@@ -133,30 +132,13 @@ func (k *Kernel) onConfigDataLocked(ch *channel, p []byte) error {
 	if ch.cfg != nil || !ch.reqSent {
 		return fmt.Errorf("channel %#x: unexpected config data", ch.h)
 	}
-	k.ringWriteLocked(ch, p)
-	if ch.rxWrite < 4 {
-		return nil
-	}
-	var tb [4]byte
-	_ = k.kmem.CopyIn(tb[:], ch.rx)
-	total := uint64(binary.LittleEndian.Uint32(tb[:]))
-	if total < link.ConfigResponseFixedLen || total > uint64(ch.rxLen) {
-		k.disconnectLocked(ch, abi.ClosureReasonUnexpectedlyTerminated, true)
-		return nil
-	}
-	if ch.rxWrite < total {
-		return nil
-	}
-	buf := k.scratchLocked(int(total))
-	_ = k.kmem.CopyIn(buf, ch.rx)
-	idx, err := link.IndexConfigResponse(buf)
-	if err != nil {
-		k.log.Warn("malformed config response from the cloud", "channel", ch.h, "err", err)
-		k.disconnectLocked(ch, abi.ClosureReasonUnexpectedlyTerminated, true)
-		return nil
-	}
-	ch.cfg = &idx
-	k.postLocked(ch.nh, ch.tag, abi.EventTypeChannelDataReadable)
+	k.collectResponseLocked(ch, p, link.ConfigResponseFixedLen, "config", func(buf []byte) error {
+		idx, err := link.IndexConfigResponse(buf)
+		if err == nil {
+			ch.cfg = &idx
+		}
+		return err
+	})
 	return nil
 }
 

@@ -509,7 +509,23 @@ func (k *Kernel) MQTTRequestSubscribe(h uint32, reqPtr mem.Addr) abi.Status {
 			late = late || !k.checkR(s.Topic.Data, uint64(s.Topic.Length))
 		}
 	}
+	return k.requestSubscription(h, late, r.NumSubscriptions > maxMQTTTopics, link.MQTTSubscribe, r.CorrelationID,
+		func(ch *channel) (link.MQTTRequest, mqttOutcome, error) {
+			return k.subscribeRequest(ch, r.CorrelationID, subs)
+		})
+}
 
+// requestSubscription is the common part of MQTTRequestSubscribe and
+// MQTTRequestUnsubscribe once their topics are read, late telling whether
+// that faulted and tooMany whether there are more than maxMQTTTopics. In
+// spec/abi.md order it answers mqttChannelLocked's statuses; LATEFAULT when
+// build faults copying a topic (the channel becomes unusable); RATELIMITED
+// (a subscribe or unsubscribe in flight, or no room in the send ring now);
+// TOOMANYELEMENTS. Otherwise the request of kind is accepted: sent when
+// build's outcome is mqttSend, else answered by the kernel. build is not
+// called when a request is in flight or there are too many topics.
+func (k *Kernel) requestSubscription(h uint32, late, tooMany bool, kind uint8, corr uint32,
+	build func(*channel) (link.MQTTRequest, mqttOutcome, error)) abi.Status {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	ch, st := k.mqttChannelLocked(h, late)
@@ -517,10 +533,11 @@ func (k *Kernel) MQTTRequestSubscribe(h uint32, reqPtr mem.Addr) abi.Status {
 		return st
 	}
 	mq := ch.mqtt
-	var req *link.MQTTSubscribeRequest
+	var req link.MQTTRequest
 	out := mqttInvalid
-	if !mq.subOut && r.NumSubscriptions <= maxMQTTTopics {
-		if req, out, err = k.subscribeRequest(ch, r.CorrelationID, subs); err != nil {
+	if !mq.subOut && !tooMany {
+		var err error
+		if req, out, err = build(ch); err != nil {
 			ch.unusable = true
 			return abi.StatusLateFault
 		}
@@ -528,15 +545,15 @@ func (k *Kernel) MQTTRequestSubscribe(h uint32, reqPtr mem.Addr) abi.Status {
 	if mq.subOut || out == mqttSend && uint64(req.Size()) > txFree(ch) {
 		return abi.StatusRateLimited
 	}
-	if r.NumSubscriptions > maxMQTTTopics {
+	if tooMany {
 		return abi.StatusTooManyElements
 	}
 	mq.subOut = true
 	if out != mqttSend {
-		k.finishLocked(ch, link.MQTTSubscribe, out, r.CorrelationID)
+		k.finishLocked(ch, kind, out, corr)
 		return abi.StatusOkay
 	}
-	k.sendRequestLocked(ch, req, r.CorrelationID)
+	k.sendRequestLocked(ch, req, corr)
 	return abi.StatusOkay
 }
 
@@ -588,35 +605,10 @@ func (k *Kernel) MQTTRequestUnsubscribe(h uint32, reqPtr mem.Addr) abi.Status {
 			late = late || !k.checkR(s.Data, uint64(s.Length))
 		}
 	}
-
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	ch, st := k.mqttChannelLocked(h, late)
-	if st != abi.StatusOkay {
-		return st
-	}
-	mq := ch.mqtt
-	var req *link.MQTTUnsubscribeRequest
-	out := mqttInvalid
-	if !mq.subOut && r.NumTopics <= maxMQTTTopics {
-		if req, out, err = k.unsubscribeRequest(ch, r.CorrelationID, topics); err != nil {
-			ch.unusable = true
-			return abi.StatusLateFault
-		}
-	}
-	if mq.subOut || out == mqttSend && uint64(req.Size()) > txFree(ch) {
-		return abi.StatusRateLimited
-	}
-	if r.NumTopics > maxMQTTTopics {
-		return abi.StatusTooManyElements
-	}
-	mq.subOut = true
-	if out != mqttSend {
-		k.finishLocked(ch, link.MQTTUnsubscribe, out, r.CorrelationID)
-		return abi.StatusOkay
-	}
-	k.sendRequestLocked(ch, req, r.CorrelationID)
-	return abi.StatusOkay
+	return k.requestSubscription(h, late, r.NumTopics > maxMQTTTopics, link.MQTTUnsubscribe, r.CorrelationID,
+		func(ch *channel) (link.MQTTRequest, mqttOutcome, error) {
+			return k.unsubscribeRequest(ch, r.CorrelationID, topics)
+		})
 }
 
 func (k *Kernel) unsubscribeRequest(ch *channel, corr uint32, topics []abi.SizedString) (*link.MQTTUnsubscribeRequest, mqttOutcome, error) {

@@ -324,6 +324,30 @@ func (k *Kernel) MQTTReadUnsubscribeResponse(h uint32, respPtr mem.Addr) abi.Sta
 func (k *Kernel) readCodes(h uint32, kind uint8, r *abi.MQTTSubscribeResponse) abi.Status {
 	late := !k.checkW(r.RequestState, 4) || !k.checkW(r.CorrelationID, 4) ||
 		!k.checkW(r.ReasonCodes, 4*uint64(r.ReasonCodesSize)) || !k.checkW(r.ReasonCodesLen, 4)
+	return k.readRef(h, kind, late,
+		func(x *link.MQTTItemIndex) bool { return x.ReasonCodes.Len <= r.ReasonCodesSize },
+		func(ch *channel, it *mqttItem) bool {
+			n := it.x.ReasonCodes.Len
+			buf := k.scratchLocked(int(5 * n))
+			raw, codes := buf[:n], buf[n:]
+			if n > 0 {
+				k.rxCopyIn(ch, raw, it.start+uint64(it.x.ReasonCodes.Off))
+			}
+			for i, c := range raw {
+				binary.LittleEndian.PutUint32(codes[4*i:], uint32(c))
+			}
+			return k.put32(r.RequestState, it.x.RequestState) == nil && k.put32(r.CorrelationID, it.x.CorrelationID) == nil &&
+				k.mem.CopyOut(r.ReasonCodes, codes) == nil && k.put32(r.ReasonCodesLen, n) == nil
+		})
+}
+
+// readRef is the common part of the read calls whose structure points to
+// the outputs, late telling whether one of them is not writable. In
+// spec/abi.md order: LATEFAULT when late; mqttHeadLocked's statuses;
+// INVALIDBUFFERSIZE unless the oldest item fits the buffers given; LATEFAULT
+// unless write, which writes the item out and stops at the first output
+// that faults, reports it written. Only an item written whole is consumed.
+func (k *Kernel) readRef(h uint32, kind uint8, late bool, fits func(*link.MQTTItemIndex) bool, write func(*channel, *mqttItem) bool) abi.Status {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if late {
@@ -333,20 +357,10 @@ func (k *Kernel) readCodes(h uint32, kind uint8, r *abi.MQTTSubscribeResponse) a
 	if st != abi.StatusOkay {
 		return st
 	}
-	n := it.x.ReasonCodes.Len
-	if n > r.ReasonCodesSize {
+	if !fits(&it.x) {
 		return abi.StatusInvalidBufferSize
 	}
-	buf := k.scratchLocked(int(5 * n))
-	raw, codes := buf[:n], buf[n:]
-	if n > 0 {
-		k.rxCopyIn(ch, raw, it.start+uint64(it.x.ReasonCodes.Off))
-	}
-	for i, c := range raw {
-		binary.LittleEndian.PutUint32(codes[4*i:], uint32(c))
-	}
-	if k.put32(r.RequestState, it.x.RequestState) != nil || k.put32(r.CorrelationID, it.x.CorrelationID) != nil ||
-		k.mem.CopyOut(r.ReasonCodes, codes) != nil || k.put32(r.ReasonCodesLen, n) != nil {
+	if !write(ch, it) {
 		return abi.StatusLateFault
 	}
 	k.consumeLocked(ch)
@@ -366,30 +380,20 @@ func (k *Kernel) MQTTReceiveMessage(h uint32, msgPtr mem.Addr) abi.Status {
 	}
 	late := !k.checkW(r.CorrelationID, 4) || !k.checkBuf(r.Topic) || !k.checkBuf(r.Payload) ||
 		!k.checkW(r.QoS, 4) || !k.checkW(r.Retain, 1)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if late {
-		return abi.StatusLateFault
-	}
-	ch, it, st := k.mqttHeadLocked(h, link.MQTTMessage)
-	if st != abi.StatusOkay {
-		return st
-	}
-	x := &it.x
-	if x.Topic.Len > r.Topic.Size || x.Payload.Len > r.Payload.Size {
-		return abi.StatusInvalidBufferSize
-	}
-	var retain byte
-	if x.Retain {
-		retain = 1
-	}
-	if k.copyToBuf(ch, it, x.Topic, r.Topic) != nil || k.copyToBuf(ch, it, x.Payload, r.Payload) != nil ||
-		k.put32(r.CorrelationID, x.MessageID) != nil || k.put32(r.QoS, uint32(x.QoS)) != nil ||
-		k.putByte(r.Retain, retain) != nil {
-		return abi.StatusLateFault
-	}
-	k.consumeLocked(ch)
-	return abi.StatusOkay
+	return k.readRef(h, link.MQTTMessage, late,
+		func(x *link.MQTTItemIndex) bool {
+			return x.Topic.Len <= r.Topic.Size && x.Payload.Len <= r.Payload.Size
+		},
+		func(ch *channel, it *mqttItem) bool {
+			x := &it.x
+			var retain byte
+			if x.Retain {
+				retain = 1
+			}
+			return k.copyToBuf(ch, it, x.Topic, r.Topic) == nil && k.copyToBuf(ch, it, x.Payload, r.Payload) == nil &&
+				k.put32(r.CorrelationID, x.MessageID) == nil && k.put32(r.QoS, uint32(x.QoS)) == nil &&
+				k.putByte(r.Retain, retain) == nil
+		})
 }
 
 // MQTTReceiveLostMessageInfo is mvMqttReceiveLostMessageInfo: the reason,
@@ -402,25 +406,13 @@ func (k *Kernel) MQTTReceiveLostMessageInfo(h uint32, infoPtr mem.Addr) abi.Stat
 		return abi.StatusParameterFault
 	}
 	late := !k.checkW(r.Reason, 4) || !k.checkBuf(r.Topic) || !k.checkW(r.MessageLen, 4)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if late {
-		return abi.StatusLateFault
-	}
-	ch, it, st := k.mqttHeadLocked(h, link.MQTTMessageLost)
-	if st != abi.StatusOkay {
-		return st
-	}
-	x := &it.x
-	if x.Topic.Len > r.Topic.Size {
-		return abi.StatusInvalidBufferSize
-	}
-	if k.put32(r.Reason, x.Reason) != nil || k.copyToBuf(ch, it, x.Topic, r.Topic) != nil ||
-		k.put32(r.MessageLen, x.MessageLen) != nil {
-		return abi.StatusLateFault
-	}
-	k.consumeLocked(ch)
-	return abi.StatusOkay
+	return k.readRef(h, link.MQTTMessageLost, late,
+		func(x *link.MQTTItemIndex) bool { return x.Topic.Len <= r.Topic.Size },
+		func(ch *channel, it *mqttItem) bool {
+			x := &it.x
+			return k.put32(r.Reason, x.Reason) == nil && k.copyToBuf(ch, it, x.Topic, r.Topic) == nil &&
+				k.put32(r.MessageLen, x.MessageLen) == nil
+		})
 }
 
 // checkBuf reports whether an MvSizedStringBuffer's data (for its size)

@@ -209,18 +209,8 @@ func (s *Session) grantLocked(ch *channel, n int) {
 // request that cannot complete within the device's send ring close the
 // channel with UNEXPECTEDLYTERMINATED.
 func (s *Session) httpDataLocked(ch *channel, p []byte) {
-	if ch.requested {
-		s.log.Debug("DATA after the HTTP request", "chan", ch.id)
-		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
-		return
-	}
-	ch.reqBuf = append(ch.reqBuf, p...)
-	req, n, err := link.ParseHTTPRequest(ch.reqBuf)
-	if errors.Is(err, link.ErrShort) {
-		if ch.fromDevice.Available() == 0 {
-			s.log.Debug("HTTP request larger than the send ring", "chan", ch.id, "have", len(ch.reqBuf))
-			s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
-		}
+	req, n, ok, err := collectRequestLocked(s, ch, p, "HTTP", link.ParseHTTPRequest)
+	if !ok {
 		return
 	}
 	if err != nil || n != len(ch.reqBuf) {
@@ -228,13 +218,47 @@ func (s *Session) httpDataLocked(ch *channel, p []byte) {
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return
 	}
+	ctx := s.startRequestLocked(ch, n)
+	go s.runRequest(ctx, ch, &req)
+}
+
+// collectRequestLocked appends p to the request of ch, a channel that
+// carries one request (what, in logs), and parses what has arrived with
+// parse. ok is false when there is nothing more to do now: the request is
+// still short, or ch has been closed with UNEXPECTEDLYTERMINATED for DATA
+// after the request or a request that cannot complete within the device's
+// send ring. Otherwise the caller validates req, n and err.
+func collectRequestLocked[R any](s *Session, ch *channel, p []byte, what string,
+	parse func([]byte) (R, int, error)) (req R, n int, ok bool, err error) {
+	if ch.requested {
+		s.log.Debug("DATA after the "+what+" request", "chan", ch.id)
+		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
+		return req, 0, false, nil
+	}
+	ch.reqBuf = append(ch.reqBuf, p...)
+	req, n, err = parse(ch.reqBuf)
+	if errors.Is(err, link.ErrShort) {
+		if ch.fromDevice.Available() == 0 {
+			s.log.Debug(what+" request larger than the send ring", "chan", ch.id, "have", len(ch.reqBuf))
+			s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
+		}
+		return req, n, false, err
+	}
+	return req, n, true, err
+}
+
+// startRequestLocked accepts ch's whole request, n bytes: it grants them
+// back to the device and returns the context the request runs under,
+// cancelled through ch.cancel. The caller starts the request's goroutine,
+// already counted in s.reqs.
+func (s *Session) startRequestLocked(ch *channel, n int) context.Context {
 	ch.requested = true
 	ch.reqBuf = nil
 	s.grantLocked(ch, n)
 	ctx, cancel := context.WithCancel(s.ctx)
 	ch.cancel = cancel
 	s.reqs.Add(1)
-	go s.runRequest(ctx, ch, &req)
+	return ctx
 }
 
 // runRequest performs an HTTP channel's request and queues the response.

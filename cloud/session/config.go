@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/link"
@@ -41,18 +40,8 @@ const MaxConfigKeys = 16
 // configDataLocked accumulates a CONFIGFETCH channel's request and starts
 // answering it once whole.
 func (s *Session) configDataLocked(ch *channel, p []byte) {
-	if ch.requested {
-		s.log.Debug("DATA after the config request", "chan", ch.id)
-		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
-		return
-	}
-	ch.reqBuf = append(ch.reqBuf, p...)
-	req, n, err := link.ParseConfigRequest(ch.reqBuf)
-	if errors.Is(err, link.ErrShort) {
-		if ch.fromDevice.Available() == 0 {
-			s.log.Debug("config request larger than the send ring", "chan", ch.id, "have", len(ch.reqBuf))
-			s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
-		}
+	req, n, ok, err := collectRequestLocked(s, ch, p, "config", link.ParseConfigRequest)
+	if !ok {
 		return
 	}
 	if err != nil || n != len(ch.reqBuf) || len(req.Keys) > MaxConfigKeys {
@@ -60,12 +49,7 @@ func (s *Session) configDataLocked(ch *channel, p []byte) {
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return
 	}
-	ch.requested = true
-	ch.reqBuf = nil
-	s.grantLocked(ch, n)
-	ctx, cancel := context.WithCancel(s.ctx)
-	ch.cancel = cancel
-	s.reqs.Add(1)
+	ctx := s.startRequestLocked(ch, n)
 	go s.runConfigFetch(ctx, ch, &req)
 }
 
