@@ -183,23 +183,10 @@ the commands work on the account scope, which every device reads; with
 			if err != nil {
 				return s.explain(err)
 			}
-			w := cmd.OutOrStdout()
-			if output == "json" {
-				if items == nil {
-					items = []apiclient.Config{}
-				}
-				return printJSON(w, items)
-			}
-			if len(items) == 0 {
-				fmt.Fprintf(w, "no config values in the %s scope\n", scopeName(device))
-				return nil
-			}
-			tw := newTable(w)
-			fmt.Fprintln(tw, "KEY\tVALUE\tUPDATED")
-			for _, c := range items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(c.Key, 0), cell(c.Value, 60), c.DateUpdated)
-			}
-			return tw.Flush()
+			return printList(cmd.OutOrStdout(), output, items, fmt.Sprintf("no config values in the %s scope", scopeName(device)),
+				"KEY\tVALUE\tUPDATED", func(c apiclient.Config) string {
+					return fmt.Sprintf("%s\t%s\t%s", cell(c.Key, 0), cell(c.Value, 60), c.DateUpdated)
+				})
 		},
 	}
 	addOutputFlag(list.Flags(), &output)
@@ -278,4 +265,26 @@ func ctxOf(cmd *cobra.Command) context.Context {
 		return ctx
 	}
 	return context.Background()
+}
+
+// printList prints a list command's items: JSON (an empty array, never
+// null) with --output json, else the empty message or a table of header
+// and one row per item.
+func printList[T any](w io.Writer, output outputFlag, items []T, empty, header string, row func(T) string) error {
+	if output == "json" {
+		if items == nil {
+			items = []T{}
+		}
+		return printJSON(w, items)
+	}
+	if len(items) == 0 {
+		_, err := fmt.Fprintln(w, empty)
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, header)
+	for _, it := range items {
+		fmt.Fprintln(tw, row(it))
+	}
+	return tw.Flush()
 }

@@ -36,23 +36,10 @@ func deviceListCmd() *cobra.Command {
 			if err != nil {
 				return s.explain(err)
 			}
-			w := cmd.OutOrStdout()
-			if output == "json" {
-				if items == nil {
-					items = []apiclient.Device{}
-				}
-				return printJSON(w, items)
-			}
-			if len(items) == 0 {
-				fmt.Fprintln(w, "no devices (register one with 'mvnet device create')")
-				return nil
-			}
-			tw := newTable(w)
-			fmt.Fprintln(tw, "SID\tUNIQUE NAME\tLOGGING\tCREATED")
-			for _, d := range items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Sid, cell(d.Name(), 40), onOff(d.LoggingEnabled), d.DateCreated)
-			}
-			return tw.Flush()
+			return printList(cmd.OutOrStdout(), output, items, "no devices (register one with 'mvnet device create')",
+				"SID\tUNIQUE NAME\tLOGGING\tCREATED", func(d apiclient.Device) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s", d.Sid, cell(d.Name(), 40), onOff(d.LoggingEnabled), d.DateCreated)
+				})
 		},
 	}
 	af.register(cmd.Flags())

@@ -57,23 +57,8 @@ dropped), which keeps it out of the shell's history and the process list.
 			if err != nil {
 				return s.explain(err)
 			}
-			w := cmd.OutOrStdout()
-			if output == "json" {
-				if items == nil {
-					items = []apiclient.Secret{}
-				}
-				return printJSON(w, items)
-			}
-			if len(items) == 0 {
-				fmt.Fprintf(w, "no secrets in the %s scope\n", scopeName(device))
-				return nil
-			}
-			tw := newTable(w)
-			fmt.Fprintln(tw, "KEY\tROTATED")
-			for _, x := range items {
-				fmt.Fprintf(tw, "%s\t%s\n", cell(x.Key, 0), x.DateRotated)
-			}
-			return tw.Flush()
+			return printList(cmd.OutOrStdout(), output, items, fmt.Sprintf("no secrets in the %s scope", scopeName(device)),
+				"KEY\tROTATED", func(x apiclient.Secret) string { return fmt.Sprintf("%s\t%s", cell(x.Key, 0), x.DateRotated) })
 		},
 	}
 	addOutputFlag(list.Flags(), &output)
