@@ -37,7 +37,8 @@ type channel struct {
 	resp     *link.HTTPResponseIndex // the response, once wholly received
 
 	// CONFIGFETCH state (reqSent and unusable too).
-	cfg *link.ConfigResponseIndex // the response, once wholly received
+	cfg     *link.ConfigResponseIndex // the response, once wholly received
+	cfgKeys int                       // keys the request asked for
 
 	mqtt *mqttChan // MQTT channels only (sys_mqtt.go)
 }

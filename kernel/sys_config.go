@@ -55,20 +55,14 @@ func (k *Kernel) SendConfigFetchRequest(h uint32, paramsPtr mem.Addr) abi.Status
 	tooMany := p.NumItems > maxConfigKeys
 	var keyArr [maxConfigKeys]abi.ConfigKeyToFetch
 	var keys []abi.ConfigKeyToFetch
-	var names [][]byte
 	late := false
 	if !tooMany && p.NumItems > 0 {
 		keys, err = k.abi.ReadConfigKeysToFetch(k.mem, p.KeysToFetch, p.NumItems, keyArr[:0])
 		late = err != nil
+		// Every key's bytes are checked, not copied: nothing is
+		// allocated from an application's length before it is bounded.
 		for _, kf := range keys {
-			if late {
-				break
-			}
-			b := make([]byte, kf.Key.Length)
-			if kf.Key.Length > 0 && k.mem.CopyIn(b, kf.Key.Data) != nil {
-				late = true
-			}
-			names = append(names, b)
+			late = late || !k.checkR(kf.Key.Data, uint64(kf.Key.Length))
 		}
 	}
 
@@ -84,12 +78,13 @@ func (k *Kernel) SendConfigFetchRequest(h uint32, paramsPtr mem.Addr) abi.Status
 	if !ok {
 		return abi.StatusInvalidHandle
 	}
-	req := link.ConfigRequest{}
 	if !tooMany {
-		for i, kf := range keys {
-			req.Keys = append(req.Keys, link.ConfigKey{Scope: uint8(kf.Scope), Store: uint8(kf.Store), Key: string(names[i])})
+		// The encoded size from the lengths (link.ConfigRequestSize).
+		size := uint64(link.ConfigRequestFixedLen)
+		for _, kf := range keys {
+			size += link.ConfigKeyFixedLen + uint64(kf.Key.Length)
 		}
-		if link.ConfigRequestSize(&req) > int(ch.txLen) {
+		if size > uint64(ch.txLen) {
 			return abi.StatusInvalidBufferSize
 		}
 	}
@@ -111,14 +106,28 @@ func (k *Kernel) SendConfigFetchRequest(h uint32, paramsPtr mem.Addr) abi.Status
 			return abi.StatusUnknownConfigStore
 		}
 	}
-	for _, n := range names {
-		if !validConfigKey(n) {
+	for _, kf := range keys {
+		if kf.Key.Length == 0 || kf.Key.Length > maxConfigKeyLen {
 			return abi.StatusInvalidConfigKey
 		}
+	}
+	// Each key is now at most maxConfigKeyLen bytes.
+	req := link.ConfigRequest{Keys: make([]link.ConfigKey, len(keys))}
+	for i, kf := range keys {
+		name, err := k.copyIn(kf.Key)
+		if err != nil {
+			ch.unusable = true // the memory changed under us since the checks
+			return abi.StatusLateFault
+		}
+		if !validConfigKey(name) {
+			return abi.StatusInvalidConfigKey
+		}
+		req.Keys[i] = link.ConfigKey{Scope: uint8(kf.Scope), Store: uint8(kf.Store), Key: string(name)}
 	}
 	enc := link.AppendConfigRequest(k.scratchLocked(0), &req)
 	k.scratch = enc[:0]
 	ch.reqSent = true
+	ch.cfgKeys = len(req.Keys)
 	k.txAppendLocked(ch, enc)
 	return abi.StatusOkay
 }
@@ -127,18 +136,40 @@ func (k *Kernel) SendConfigFetchRequest(h uint32, paramsPtr mem.Addr) abi.Status
 // starts at the ring's start: one request per channel) and, once whole,
 // indexes it and notifies the application. A response that claims more
 // than the ring, or is malformed, ends the channel: the cloud must answer
-// RESPONSETOOLARGE instead.
+// RESPONSETOOLARGE instead. So does a response that does not answer every
+// key requested, one item each (link/config.go: "its items answer the
+// request's keys in request order"), or a RESPONSETOOLARGE with items:
+// the application then sees CHANNELNOTCONNECTED and the read calls answer
+// CHANNELCLOSED, never an item that answers no key or a key left
+// unanswered.
 func (k *Kernel) onConfigDataLocked(ch *channel, p []byte) error {
 	if ch.cfg != nil || !ch.reqSent {
 		return fmt.Errorf("channel %#x: unexpected config data", ch.h)
 	}
 	k.collectResponseLocked(ch, p, link.ConfigResponseFixedLen, "config", func(buf []byte) error {
 		idx, err := link.IndexConfigResponse(buf)
-		if err == nil {
-			ch.cfg = &idx
+		if err != nil {
+			return err
 		}
-		return err
+		if err := checkConfigItems(&idx, ch.cfgKeys); err != nil {
+			return err
+		}
+		ch.cfg = &idx
+		return nil
 	})
+	return nil
+}
+
+// checkConfigItems checks that a response answers a request for keys keys:
+// one item per key, or none with RESPONSETOOLARGE.
+func checkConfigItems(idx *link.ConfigResponseIndex, keys int) error {
+	want := keys
+	if abi.ConfigFetchResult(idx.Result) == abi.ConfigFetchResultResponseTooLarge {
+		want = 0
+	}
+	if len(idx.Items) != want {
+		return fmt.Errorf("config response (result %d) has %d items for %d keys", idx.Result, len(idx.Items), keys)
+	}
 	return nil
 }
 

@@ -51,8 +51,21 @@ func (k *Kernel) GetDeviceID(buf mem.Addr, length uint32) abi.Status {
 	return abi.StatusOkay
 }
 
-// setWallTimeLocked records the wall time the cloud sent.
+// maxWallTimeUS is the latest wall time the kernel accepts from the cloud:
+// 10000-01-01T00:00:00Z in µs since the Unix epoch (mvnet's choice; the
+// spec gives no range). With it, mvGetWallTime's base plus the µs since
+// sync (at most 2^63 ns of monotonic time) can never wrap a u64.
+const maxWallTimeUS = 253_402_300_800_000_000
+
+// setWallTimeLocked records the wall time the cloud sent. A time past
+// maxWallTimeUS (2^64−1, say) is refused and ignored: it could only wrap
+// mvGetWallTime's answer, so the clock stays as it was — TIMENOTSET before
+// any valid time, else the last valid time running on.
 func (k *Kernel) setWallTimeLocked(us uint64) {
+	if us > maxWallTimeUS {
+		k.log.Warn("wall time from the cloud out of range: ignored", "us", us)
+		return
+	}
 	k.timeSet = true
 	k.wallAtSync = us
 	k.monoAtSync = k.mono()

@@ -70,7 +70,7 @@ func hnd(v uint64) uint32 {
 // trigger).
 var table = []Syscall{
 	{"mvGetMicroseconds", "time", func(k *Kernel, a *Args) abi.Status { return k.GetMicroseconds(addr(a[0])) }, Full, "µs since kernel boot (monotonic)"},
-	{"mvGetWallTime", "time", func(k *Kernel, a *Args) abi.Status { return k.GetWallTime(addr(a[0])) }, Full, "TIMENOTSET until the cloud's WELCOME sets the clock"},
+	{"mvGetWallTime", "time", func(k *Kernel, a *Args) abi.Status { return k.GetWallTime(addr(a[0])) }, Full, "TIMENOTSET until the cloud's WELCOME sets the clock; a time from the cloud past year 10000 is ignored (the clock stays as it was)"},
 	{"mvGetDeviceId", "identity", func(k *Kernel, a *Args) abi.Status { return k.GetDeviceID(addr(a[0]), u32(a[1])) }, Full, "34 bytes: UV + 32 hex digits"},
 
 	{"mvSetupNotifications", "notifications", func(k *Kernel, a *Args) abi.Status { return k.SetupNotifications(addr(a[0]), addr(a[1])) }, Full, "32 centres; IRQ 0–124, one per centre; overruns counted"},
@@ -112,7 +112,7 @@ var table = []Syscall{
 
 	{"mvServerLoggingInit", "logging", func(k *Kernel, a *Args) abi.Status { return k.ServerLoggingInit(addr(a[0]), u32(a[1])) }, Full, "buffer 512-byte aligned, a non-zero multiple of 512 bytes, write-protected once given; a second call with another buffer is PARAMETERFAULT, with the same one a no-op"},
 	{"mvServerLog", "logging", func(k *Kernel, a *Args) abi.Status { return k.ServerLog(addr(a[0]), uint16(a[1])) }, Full, "lines up to 512 bytes, each taking 2 + length bytes of the buffer until the cloud acknowledges it; sent over any link, Microvisor's own before the first mvRequestNetwork included; unacknowledged lines are re-sent in order on every new link and stored once (numbered from a random 64-bit start)"},
-	{"mvSendConfigFetchRequest", "config", func(k *Kernel, a *Args) abi.Status { return k.SendConfigFetchRequest(hnd(a[0]), addr(a[1])) }, Full, "one request per channel; at most 16 keys; keys 1–100 bytes of printable ASCII (0x20–0x7e); the key checks come after REQUESTALREADYSENT, each over all keys"},
+	{"mvSendConfigFetchRequest", "config", func(k *Kernel, a *Args) abi.Status { return k.SendConfigFetchRequest(hnd(a[0]), addr(a[1])) }, Full, "one request per channel; at most 16 keys; keys 1–100 bytes of printable ASCII (0x20–0x7e); the key checks come after REQUESTALREADYSENT, each over all keys; a response whose item count differs from the keys requested (none for RESPONSETOOLARGE) ends the channel (UNEXPECTEDLYTERMINATED, then CHANNELCLOSED)"},
 	{"mvReadConfigFetchResponseData", "config", func(k *Kernel, a *Args) abi.Status {
 		return k.ReadConfigFetchResponseData(hnd(a[0]), addr(a[1]))
 	}, Full, "a handle that is no CONFIGFETCH channel is PARAMETERFAULT (no INVALIDHANDLE is listed); RESPONSETOOLARGE (no items) when the whole answer does not fit the receive buffer"},
