@@ -5,17 +5,22 @@ import (
 	"github.com/mvnet/mvnet/mem"
 )
 
-// Limits from spec/abi.md ("Limits in one place").
+// Limits from spec/abi.md ("Limits in one place"), whose one home is
+// package abi (abi/limits.go): the cloud uses the same constants.
 const (
-	maxCentres          = 32  // notification centres at once
-	minNotifyBuffer     = 32  // bytes
-	notificationSize    = 16  // sizeof(struct MvNotification)
-	maxNetworkHandles   = 128 // network handles at once
-	maxChannels         = 4   // channels open at once
-	maxOpensPerSecond   = 8   // channel opens within any one second
-	channelBufferUnit   = 512 // channel buffers: multiples of 512, 512-aligned
-	maxHTTPHeaders      = 32
-	deviceIDLen         = 34
+	maxCentres        = abi.MaxNotificationCentres
+	minNotifyBuffer   = abi.MinNotificationBuffer
+	notificationSize  = abi.NotificationSize
+	maxNetworkHandles = abi.MaxNetworkHandles
+	maxChannels       = abi.MaxChannels
+	maxOpensPerSecond = abi.MaxChannelOpensPerSecond
+	channelBufferUnit = abi.ChannelBufferUnit
+	maxHTTPHeaders    = abi.MaxHTTPHeaders
+	deviceIDLen       = abi.DeviceIDLen
+)
+
+// The kernel's own facts of the interface.
+const (
 	maxUsableIRQ        = 124 // STM32U585: IRQn 0..124
 	maxEndpointLen      = 0   // spec/abi.md: endpoint must be empty
 	networkParamVersion = 1
@@ -73,9 +78,4 @@ func (k *Kernel) copyWithin(dst, src mem.Addr, n uint64) error {
 		n -= c
 	}
 	return nil
-}
-
-// rangesOverlap reports whether [a, a+an) and [b, b+bn) share a byte.
-func rangesOverlap(a mem.Addr, an uint64, b mem.Addr, bn uint64) bool {
-	return uint64(a) < uint64(b)+bn && uint64(b) < uint64(a)+an
 }

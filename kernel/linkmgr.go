@@ -9,7 +9,6 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/link"
-	"github.com/mvnet/mvnet/mem"
 )
 
 // linkManager keeps the link up while anyone wants it: it dials, says
@@ -237,12 +236,7 @@ func (k *Kernel) onDataLocked(c *link.Conn, f *link.Frame) error {
 
 // ringWriteLocked appends p to the receive ring, wrapping at its end.
 func (k *Kernel) ringWriteLocked(ch *channel, p []byte) {
-	off := uint32(ch.rxWrite % uint64(ch.rxLen))
-	first := min(uint32(len(p)), ch.rxLen-off)
-	_ = k.kmem.CopyOut(ch.rx+mem.Addr(off), p[:first])
-	if int(first) < len(p) {
-		_ = k.kmem.CopyOut(ch.rx, p[first:])
-	}
+	k.ringWrite(ch.rx, ch.rxLen, ch.rxWrite, p)
 	ch.rxWrite += uint64(len(p))
 }
 

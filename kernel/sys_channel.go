@@ -155,30 +155,16 @@ func (k *Kernel) recordOpenLocked(now time.Duration) {
 // buffer is zeroed and unprotected, the cloud is told, and the handle is
 // zeroed through the pointer.
 func (k *Kernel) CloseChannel(handlePtr mem.Addr) abi.Status {
-	h, err := k.abi.ReadHandle(k.mem, handlePtr)
-	if err != nil || !k.checkW(handlePtr, uint64(k.abi.HandleSize())) {
-		return abi.StatusParameterFault
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	ch, ok := k.chans[h]
-	if !ok {
-		return abi.StatusInvalidHandle
-	}
-	if k.abi.WriteHandle(k.mem, handlePtr, 0) != nil {
-		return abi.StatusParameterFault
-	}
-	if ch.connected() {
-		k.sendLocked(ch.conn, &link.Frame{Type: link.FrameClose, Chan: h, Reason: uint8(abi.ClosureReasonClosedByApplication)})
-		ch.conn = nil
-	}
-	_ = k.kmem.Zero(ch.tx, uint64(ch.txLen))
-	if k.prot != nil {
-		_ = k.prot.Unprotect(ch.tx, uint64(ch.txLen))
-	}
-	delete(k.chans, h)
-	k.freeHandleLocked(h)
-	return abi.StatusOkay
+	return closeHandle(k, handlePtr, k.chans, func(h uint32, ch *channel) {
+		if ch.connected() {
+			k.sendLocked(ch.conn, &link.Frame{Type: link.FrameClose, Chan: h, Reason: uint8(abi.ClosureReasonClosedByApplication)})
+			ch.conn = nil
+		}
+		_ = k.kmem.Zero(ch.tx, uint64(ch.txLen))
+		if k.prot != nil {
+			_ = k.prot.Unprotect(ch.tx, uint64(ch.txLen))
+		}
+	})
 }
 
 // GetChannelClosureReason is mvGetChannelClosureReason: PARAMETERFAULT,
@@ -235,20 +221,6 @@ func (k *Kernel) channelOfType(h uint32, t abi.ChannelType) (*channel, bool) {
 // other, another channel's rings or a notification ring: the kernel writes
 // into all of them, so sharing would corrupt one with the other.
 func (k *Kernel) buffersInUseLocked(rx mem.Addr, rxLen uint32, tx mem.Addr, txLen uint32) bool {
-	if rangesOverlap(rx, uint64(rxLen), tx, uint64(txLen)) ||
-		k.logBufferOverlapsLocked(rx, uint64(rxLen)) || k.logBufferOverlapsLocked(tx, uint64(txLen)) {
-		return true
-	}
-	for _, ch := range k.chans {
-		if rangesOverlap(rx, uint64(rxLen), ch.rx, uint64(ch.rxLen)) || rangesOverlap(rx, uint64(rxLen), ch.tx, uint64(ch.txLen)) ||
-			rangesOverlap(tx, uint64(txLen), ch.rx, uint64(ch.rxLen)) || rangesOverlap(tx, uint64(txLen), ch.tx, uint64(ch.txLen)) {
-			return true
-		}
-	}
-	for _, c := range k.centres {
-		if rangesOverlap(rx, uint64(rxLen), c.buf, uint64(c.size)) || rangesOverlap(tx, uint64(txLen), c.buf, uint64(c.size)) {
-			return true
-		}
-	}
-	return false
+	return rangesOverlap(rx, uint64(rxLen), tx, uint64(txLen)) ||
+		k.bufferInUseLocked(rx, uint64(rxLen)) || k.bufferInUseLocked(tx, uint64(txLen))
 }

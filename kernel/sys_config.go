@@ -13,15 +13,11 @@ import (
 // config and secret stores, in request order, and the response lands in the
 // receive ring, from which the read calls copy. One request per channel.
 
-// Config fetch limits (mvnet's choices; spec/abi.md gives none).
+// Config fetch limits (mvnet's choices; spec/abi.md gives none), shared
+// with the cloud through package abi.
 const (
-	// maxConfigKeys is the most keys one mvSendConfigFetchRequest may ask
-	// for; more is TOOMANYCONFIGKEYS.
-	maxConfigKeys = 16
-	// maxConfigKeyLen is the longest key, in bytes: the cloud's API
-	// accepts keys of up to 100 characters, so a longer one could never
-	// be found; it is INVALIDCONFIGKEY.
-	maxConfigKeyLen = 100
+	maxConfigKeys   = abi.MaxConfigKeys   // more is TOOMANYCONFIGKEYS
+	maxConfigKeyLen = abi.MaxConfigKeyLen // longer is INVALIDCONFIGKEY
 )
 
 // validConfigKey reports whether key is 1–maxConfigKeyLen bytes of

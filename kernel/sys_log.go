@@ -71,7 +71,7 @@ func (k *Kernel) ServerLoggingInit(buf mem.Addr, length uint32) abi.Status {
 	if !k.checkW(buf, uint64(length)) {
 		return abi.StatusParameterFault
 	}
-	if k.ringInUseLocked(buf, length) {
+	if k.bufferInUseLocked(buf, uint64(length)) {
 		return abi.StatusParameterFault
 	}
 	if buf%logBufferUnit != 0 {
@@ -89,27 +89,6 @@ func (k *Kernel) ServerLoggingInit(buf mem.Addr, length uint32) abi.Status {
 	k.logs.buf, k.logs.size = buf, length
 	k.logs.first, k.logs.next = k.logSeqStart, k.logSeqStart
 	return abi.StatusOkay
-}
-
-// ringInUseLocked reports whether [p, p+n) overlaps a channel's rings or a
-// notification ring.
-func (k *Kernel) ringInUseLocked(p mem.Addr, n uint32) bool {
-	for _, ch := range k.chans {
-		if rangesOverlap(p, uint64(n), ch.rx, uint64(ch.rxLen)) || rangesOverlap(p, uint64(n), ch.tx, uint64(ch.txLen)) {
-			return true
-		}
-	}
-	for _, c := range k.centres {
-		if rangesOverlap(p, uint64(n), c.buf, uint64(c.size)) {
-			return true
-		}
-	}
-	return false
-}
-
-// logBufferOverlapsLocked reports whether [p, p+n) overlaps the log buffer.
-func (k *Kernel) logBufferOverlapsLocked(p mem.Addr, n uint64) bool {
-	return k.logs.init && rangesOverlap(p, n, k.logs.buf, uint64(k.logs.size))
 }
 
 // ServerLog is mvServerLog. spec/abi.md order: UNAVAILABLE (logging not
@@ -142,7 +121,7 @@ func (k *Kernel) ServerLog(msg mem.Addr, length uint16) abi.Status {
 	}
 	rec := binary.LittleEndian.AppendUint16(make([]byte, 0, logRecordHeader+len(text)), length)
 	rec = append(rec, text...)
-	k.logRingWriteLocked((l.head+l.used)%uint64(l.size), rec)
+	k.ringWrite(l.buf, l.size, l.head+l.used, rec)
 	l.used += uint64(len(rec))
 	l.lens = append(l.lens, length)
 	seq := l.next
@@ -154,26 +133,6 @@ func (k *Kernel) ServerLog(msg mem.Addr, length uint16) abi.Status {
 	return abi.StatusOkay
 }
 
-// logRingWriteLocked writes p into the log ring at offset off, wrapping.
-func (k *Kernel) logRingWriteLocked(off uint64, p []byte) {
-	l := &k.logs
-	first := min(uint64(len(p)), uint64(l.size)-off)
-	_ = k.kmem.CopyOut(l.buf+mem.Addr(off), p[:first])
-	if first < uint64(len(p)) {
-		_ = k.kmem.CopyOut(l.buf, p[first:])
-	}
-}
-
-// logRingReadLocked reads len(p) bytes from the log ring at offset off.
-func (k *Kernel) logRingReadLocked(off uint64, p []byte) {
-	l := &k.logs
-	first := min(uint64(len(p)), uint64(l.size)-off)
-	_ = k.kmem.CopyIn(p[:first], l.buf+mem.Addr(off))
-	if first < uint64(len(p)) {
-		_ = k.kmem.CopyIn(p[first:], l.buf)
-	}
-}
-
 // logLinkUpLocked sends, on the new link, every line not yet acknowledged,
 // oldest first.
 func (k *Kernel) logLinkUpLocked(c *link.Conn) {
@@ -182,7 +141,7 @@ func (k *Kernel) logLinkUpLocked(c *link.Conn) {
 	off := l.head
 	for i, n := range l.lens {
 		text := make([]byte, n)
-		k.logRingReadLocked((off+logRecordHeader)%uint64(l.size), text)
+		k.ringRead(l.buf, l.size, off+logRecordHeader, text)
 		k.sendLocked(c, &link.Frame{Type: link.FrameLog, Seq: l.first + uint64(i), Payload: text})
 		off = (off + logRecordHeader + uint64(n)) % uint64(l.size)
 	}

@@ -61,9 +61,9 @@ import (
 
 // Limits of MQTT channels.
 const (
-	maxMQTTTopics    = 8  // spec/abi.md: topics per subscribe / unsubscribe
-	maxMQTTCerts     = 8  // spec/abi.md: certificates per chain (MQTT)
-	maxMQTTPublishes = 16 // mvnet: publishes in flight per channel
+	maxMQTTTopics    = abi.MaxMQTTTopics // spec/abi.md: topics per subscribe / unsubscribe
+	maxMQTTCerts     = abi.MaxMQTTCerts  // spec/abi.md: certificates per chain (MQTT)
+	maxMQTTPublishes = 16                // mvnet: publishes in flight per channel
 	maxMQTTString    = math.MaxUint16
 	maxMQTTKeepalive = math.MaxUint16 // seconds: a u16 in MQTT's CONNECT
 	maxMQTTQoS       = 1              // seed 004: QoS 2 is not supported

@@ -15,32 +15,6 @@ import (
 
 // ---- the receive ring ----
 
-// rxCopyIn copies len(dst) bytes of the receive stream from offset abs
-// (counted from the start of the channel's life), wrapping at the ring's
-// end.
-func (k *Kernel) rxCopyIn(ch *channel, dst []byte, abs uint64) {
-	off := uint32(abs % uint64(ch.rxLen))
-	first := min(uint32(len(dst)), ch.rxLen-off)
-	_ = k.kmem.CopyIn(dst[:first], ch.rx+mem.Addr(off))
-	if int(first) < len(dst) {
-		_ = k.kmem.CopyIn(dst[first:], ch.rx)
-	}
-}
-
-// rxCopyOut copies n bytes of the receive stream from offset abs to the
-// application's dst, wrapping at the ring's end.
-func (k *Kernel) rxCopyOut(ch *channel, dst mem.Addr, abs uint64, n uint32) error {
-	off := uint32(abs % uint64(ch.rxLen))
-	first := min(n, ch.rxLen-off)
-	if err := k.copyWithin(dst, ch.rx+mem.Addr(off), uint64(first)); err != nil {
-		return err
-	}
-	if first < n {
-		return k.copyWithin(dst+mem.Addr(first), ch.rx, uint64(n-first))
-	}
-	return nil
-}
-
 // onMQTTDataLocked appends channel data to the receive ring and queues
 // every item it completes. An item the ring cannot hold or that does not
 // parse ends the channel (UNEXPECTEDLYTERMINATED), as a malformed HTTP
@@ -54,7 +28,7 @@ func (k *Kernel) onMQTTDataLocked(ch *channel, p []byte) error {
 			return nil
 		}
 		tb := k.scratchLocked(4)
-		k.rxCopyIn(ch, tb, mq.parsed)
+		k.ringRead(ch.rx, ch.rxLen, mq.parsed, tb)
 		total := uint64(binary.LittleEndian.Uint32(tb))
 		if total < link.MQTTMessageFixedLen || total > uint64(ch.rxLen) {
 			k.mqttMalformedLocked(ch, fmt.Errorf("an item of %d bytes for a receive ring of %d", total, ch.rxLen))
@@ -64,7 +38,7 @@ func (k *Kernel) onMQTTDataLocked(ch *channel, p []byte) error {
 			return nil
 		}
 		buf := k.scratchLocked(int(total))
-		k.rxCopyIn(ch, buf, mq.parsed)
+		k.ringRead(ch.rx, ch.rxLen, mq.parsed, buf)
 		x, err := link.IndexMQTTItem(buf)
 		if err != nil {
 			k.mqttMalformedLocked(ch, err)
@@ -331,7 +305,7 @@ func (k *Kernel) readCodes(h uint32, kind uint8, r *abi.MQTTSubscribeResponse) a
 			buf := k.scratchLocked(int(5 * n))
 			raw, codes := buf[:n], buf[n:]
 			if n > 0 {
-				k.rxCopyIn(ch, raw, it.start+uint64(it.x.ReasonCodes.Off))
+				k.ringRead(ch.rx, ch.rxLen, it.start+uint64(it.x.ReasonCodes.Off), raw)
 			}
 			for i, c := range raw {
 				binary.LittleEndian.PutUint32(codes[4*i:], uint32(c))
@@ -424,7 +398,7 @@ func (k *Kernel) checkBuf(b abi.SizedStringBuffer) bool {
 // copyToBuf copies the span s of ring item it into the application's
 // buffer b and writes its length.
 func (k *Kernel) copyToBuf(ch *channel, it *mqttItem, s link.Span, b abi.SizedStringBuffer) error {
-	if err := k.rxCopyOut(ch, b.Data, it.start+uint64(s.Off), s.Len); err != nil {
+	if err := k.ringCopyOut(ch.rx, ch.rxLen, it.start+uint64(s.Off), b.Data, uint64(s.Len)); err != nil {
 		return err
 	}
 	return k.put32(b.Length, s.Len)

@@ -57,30 +57,17 @@ func (k *Kernel) RequestNetwork(params, handleOut mem.Addr) abi.Status {
 // connection (CHANNELNOTCONNECTED, reason NETWORKDISCONNECTED); the link goes
 // down when no handle remains.
 func (k *Kernel) ReleaseNetwork(handlePtr mem.Addr) abi.Status {
-	h, err := k.abi.ReadHandle(k.mem, handlePtr)
-	if err != nil || !k.checkW(handlePtr, uint64(k.abi.HandleSize())) {
-		return abi.StatusParameterFault
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if _, ok := k.nets[h]; !ok {
-		return abi.StatusInvalidHandle
-	}
-	if k.abi.WriteHandle(k.mem, handlePtr, 0) != nil {
-		return abi.StatusParameterFault
-	}
-	delete(k.nets, h)
-	k.freeHandleLocked(h)
-	for _, ch := range k.chans {
-		if ch.net == h {
-			k.disconnectLocked(ch, abi.ClosureReasonNetworkDisconnected, true)
+	return closeHandle(k, handlePtr, k.nets, func(h uint32, _ *network) {
+		for _, ch := range k.chans {
+			if ch.net == h {
+				k.disconnectLocked(ch, abi.ClosureReasonNetworkDisconnected, true)
+			}
 		}
-	}
-	if !k.wantLinkLocked() && k.conn != nil {
-		k.dropLinkLocked(abi.ClosureReasonNetworkDisconnected)
-	}
-	k.nudge()
-	return abi.StatusOkay
+		if !k.wantLinkLocked() && k.conn != nil {
+			k.dropLinkLocked(abi.ClosureReasonNetworkDisconnected)
+		}
+		k.nudge()
+	})
 }
 
 // GetNetworkStatus is mvGetNetworkStatus: PARAMETERFAULT, INVALIDHANDLE.

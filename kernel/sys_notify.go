@@ -37,20 +37,9 @@ func (k *Kernel) SetupNotifications(setup, handleOut mem.Addr) abi.Status {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, c := range k.centres {
-		if rangesOverlap(c.buf, uint64(c.size), s.Buffer, uint64(s.BufferSize)) {
-			return abi.StatusBufferAlreadyInUse
-		}
-	}
-	if k.logBufferOverlapsLocked(s.Buffer, uint64(s.BufferSize)) {
+	// A channel's rings and the log buffer are in use by the kernel too.
+	if k.bufferInUseLocked(s.Buffer, uint64(s.BufferSize)) {
 		return abi.StatusBufferAlreadyInUse
-	}
-	for _, ch := range k.chans {
-		// A channel's rings are in use by the kernel too.
-		if rangesOverlap(ch.rx, uint64(ch.rxLen), s.Buffer, uint64(s.BufferSize)) ||
-			rangesOverlap(ch.tx, uint64(ch.txLen), s.Buffer, uint64(s.BufferSize)) {
-			return abi.StatusBufferAlreadyInUse
-		}
 	}
 	if s.IRQ > maxUsableIRQ {
 		return abi.StatusInvalidInterrupt
@@ -77,21 +66,7 @@ func (k *Kernel) SetupNotifications(setup, handleOut mem.Addr) abi.Status {
 // INVALIDHANDLE. No IRQ is pended for the centre after it returns; the
 // handle is zeroed through the pointer.
 func (k *Kernel) CloseNotifications(handlePtr mem.Addr) abi.Status {
-	h, err := k.abi.ReadHandle(k.mem, handlePtr)
-	if err != nil || !k.checkW(handlePtr, uint64(k.abi.HandleSize())) {
-		return abi.StatusParameterFault
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if _, ok := k.centres[h]; !ok {
-		return abi.StatusInvalidHandle
-	}
-	if k.abi.WriteHandle(k.mem, handlePtr, 0) != nil {
-		return abi.StatusParameterFault
-	}
-	delete(k.centres, h)
-	k.freeHandleLocked(h)
-	return abi.StatusOkay
+	return closeHandle(k, handlePtr, k.centres, nil)
 }
 
 // postLocked writes one notification into the centre's next slot and pends

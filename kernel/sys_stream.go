@@ -132,12 +132,7 @@ func (k *Kernel) write(h uint32, data mem.Addr, length uint32, out mem.Addr, str
 // txAppendLocked puts p into the send ring and sends it to the cloud. The
 // bytes occupy the ring until the cloud credits them back.
 func (k *Kernel) txAppendLocked(ch *channel, p []byte) {
-	off := uint32(ch.txWrite % uint64(ch.txLen))
-	first := min(uint32(len(p)), ch.txLen-off)
-	_ = k.kmem.CopyOut(ch.tx+mem.Addr(off), p[:first])
-	if int(first) < len(p) {
-		_ = k.kmem.CopyOut(ch.tx, p[first:])
-	}
+	k.ringWrite(ch.tx, ch.txLen, ch.txWrite, p)
 	ch.txWrite += uint64(len(p))
 	for len(p) > 0 {
 		c := min(len(p), maxDataFrame)

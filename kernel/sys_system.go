@@ -58,21 +58,7 @@ func (k *Kernel) OpenSystemNotification(params, handleOut mem.Addr) abi.Status {
 // CloseSystemNotification is mvCloseSystemNotification: PARAMETERFAULT,
 // INVALIDHANDLE. Writes zero through the pointer.
 func (k *Kernel) CloseSystemNotification(handlePtr mem.Addr) abi.Status {
-	h, err := k.abi.ReadHandle(k.mem, handlePtr)
-	if err != nil || !k.checkW(handlePtr, uint64(k.abi.HandleSize())) {
-		return abi.StatusParameterFault
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if _, ok := k.streams[h]; !ok {
-		return abi.StatusInvalidHandle
-	}
-	if k.abi.WriteHandle(k.mem, handlePtr, 0) != nil {
-		return abi.StatusParameterFault
-	}
-	delete(k.streams, h)
-	k.freeHandleLocked(h)
-	return abi.StatusOkay
+	return closeHandle(k, handlePtr, k.streams, nil)
 }
 
 // TempTriggerNotification is mvTempTriggerNotification: posts a record with

@@ -35,7 +35,7 @@ type ConfigStore interface {
 // MaxConfigKeys is the most keys the cloud answers in one config fetch, the
 // kernel's own limit (mvSendConfigFetchRequest answers TOOMANYCONFIGKEYS
 // beyond it).
-const MaxConfigKeys = 16
+const MaxConfigKeys = abi.MaxConfigKeys
 
 // configDataLocked accumulates a CONFIGFETCH channel's request and starts
 // answering it once whole.

@@ -125,11 +125,11 @@ const (
 	DefaultMaxChannelBuffer = 1 << 20
 	// MaxChannels is how many channels a device may have open at once
 	// (spec/abi.md: "4 open at once").
-	MaxChannels = 4
+	MaxChannels = abi.MaxChannels
 	// ChannelBufferUnit is what send buffers, and for HTTP, MQTT and
 	// CONFIGFETCH channels receive buffers too, are multiples of
 	// (spec/abi.md: "multiples of 512 bytes").
-	ChannelBufferUnit = 512
+	ChannelBufferUnit = abi.ChannelBufferUnit
 )
 
 // ErrRefused is returned by Run when Register refused the device.
