@@ -441,60 +441,24 @@ func (a *ABI) WriteHTTPRequest(m mem.Memory, p mem.Addr, v HTTPRequest) error {
 // caller bounds n first (spec/abi.md: at most 32 headers). On a fault it
 // returns dst unextended and the fault.
 func (a *ABI) ReadHTTPHeaders(m mem.Memory, p mem.Addr, n uint32, dst []HTTPHeader) ([]HTTPHeader, error) {
-	o := &a.c.header
-	if err := arrayBounds(p, n, o.size, false); err != nil {
-		return dst, err
-	}
-	start := len(dst)
-	s := getScratch()
-	defer putScratch(s)
-	per := uint32(scratchSize / o.size)
-	for n > 0 {
-		k := min(n, per)
-		b := s[:int(k)*o.size]
-		if err := m.CopyIn(b, p); err != nil {
-			return dst[:start], err
-		}
-		for e := b; len(e) > 0; e = e[o.size:] {
-			dst = append(dst, HTTPHeader{Length: le.Uint32(e[o.length:]), Data: a.ptrAt(e, o.data)})
-		}
-		p += mem.Addr(len(b))
-		n -= k
-	}
-	return dst, nil
+	return readArray(a, m, p, n, a.c.header.size, dst, (*ABI).decHTTPHeader)
 }
 
 // WriteHTTPHeaders writes hs as an array of MvHttpHeader at p. The array is
 // written in pieces, so a fault part-way may leave earlier elements written.
 func (a *ABI) WriteHTTPHeaders(m mem.Memory, p mem.Addr, hs []HTTPHeader) error {
+	return writeArray(a, m, p, hs, a.c.header.size, (*ABI).encHTTPHeader)
+}
+
+func (a *ABI) decHTTPHeader(b []byte) HTTPHeader {
 	o := &a.c.header
-	if len(hs) > math.MaxUint32 {
-		return fmt.Errorf("abi: %d headers is too many", len(hs))
-	}
-	if err := arrayBounds(p, uint32(len(hs)), o.size, true); err != nil {
-		return err
-	}
-	s := getScratch()
-	defer putScratch(s)
-	per := scratchSize / o.size
-	for len(hs) > 0 {
-		k := min(len(hs), per)
-		b := s[:k*o.size]
-		clear(b)
-		for i, h := range hs[:k] {
-			e := b[i*o.size:]
-			le.PutUint32(e[o.length:], h.Length)
-			if !a.putPtr(e, o.data, h.Data) {
-				return rangeErr(h.Data)
-			}
-		}
-		if err := m.CopyOut(p, b); err != nil {
-			return err
-		}
-		p += mem.Addr(len(b))
-		hs = hs[k:]
-	}
-	return nil
+	return HTTPHeader{Length: le.Uint32(b[o.length:]), Data: a.ptrAt(b, o.data)}
+}
+
+func (a *ABI) encHTTPHeader(b []byte, h HTTPHeader) error {
+	o := &a.c.header
+	le.PutUint32(b[o.length:], h.Length)
+	return okOrRange(a.putPtr(b, o.data, h.Data), h.Data)
 }
 
 // arrayBounds faults an array whose end wraps past the top of the 64-bit
