@@ -189,7 +189,7 @@ var callTable = []Call{
 	deprecated(call("mvWriteChannel", FamilyChannels, true,
 		"Writes all of data to an OPAQUEBYTES channel, or nothing if it does not fit, and reports the free space. A length of zero just reports the free space.",
 		ps(p(hCh, "handle"), p("const uint8_t *", "data"), p("uint32_t", "len"), p("uint32_t *", "available")),
-		sPF, sIH, sBS, sCC, sLF)),
+		sPF, sIH, sCC, sBS, sLF)),
 	call("mvCloseChannel", FamilyChannels, true, "Closes a channel and writes zero through the pointer.",
 		ps(p("MvChannelHandle *", "handle")), sPF, sIH),
 	call("mvGetChannelClosureReason", FamilyChannels, true, "Reads why a channel closed.",

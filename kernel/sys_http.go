@@ -13,9 +13,11 @@ import (
 // SendHTTPRequest is mvSendHttpRequest. spec/abi.md order: PARAMETERFAULT
 // (the request structure); LATEFAULT (a nested pointer is bad — the channel
 // is left unusable); INVALIDHANDLE (not an HTTP channel); INVALIDBUFFERSIZE
-// (the encoded request exceeds the send buffer); TOOMANYELEMENTS (more than
-// 32 headers); CHANNELCLOSED; REQUESTALREADYSENT (one accepted request per
-// channel). A rejected request is not issued: the channel can be used again.
+// (the encoded request exceeds the send buffer — with more than 32
+// headers, on the count of their length words alone); TOOMANYELEMENTS
+// (more than 32 headers); CHANNELCLOSED; REQUESTALREADYSENT (one accepted
+// request per channel). A rejected request is not issued: the channel can
+// be used again. TestStatusOrder checks this order against abi/calls.go.
 func (k *Kernel) SendHTTPRequest(h uint32, reqPtr mem.Addr) abi.Status {
 	r, err := k.abi.ReadHTTPRequest(k.mem, reqPtr)
 	if err != nil {
@@ -42,14 +44,20 @@ func (k *Kernel) SendHTTPRequest(h uint32, reqPtr mem.Addr) abi.Status {
 		return abi.StatusInvalidHandle
 	}
 	tooMany := r.NumHeaders > maxHTTPHeaders
-	if !tooMany {
-		size := uint64(link.HTTPRequestFixedLen) + uint64(r.Method.Length) + uint64(r.URL.Length) + uint64(r.Body.Length)
-		for _, hd := range hdrs {
-			size += 4 + uint64(hd.Length)
-		}
-		if size > uint64(ch.txLen) {
-			return abi.StatusInvalidBufferSize
-		}
+	size := uint64(link.HTTPRequestFixedLen) + uint64(r.Method.Length) + uint64(r.URL.Length) + uint64(r.Body.Length)
+	if tooMany {
+		// The header array of an over-long list is not followed (it
+		// would size the work by the application's count): its headers
+		// count their 4-byte length words only, a lower bound, so that a
+		// request too large on that count alone is INVALIDBUFFERSIZE, which
+		// spec/abi.md orders before TOOMANYELEMENTS.
+		size += 4 * uint64(r.NumHeaders)
+	}
+	for _, hd := range hdrs {
+		size += 4 + uint64(hd.Length)
+	}
+	if size > uint64(ch.txLen) {
+		return abi.StatusInvalidBufferSize
 	}
 	if tooMany {
 		return abi.StatusTooManyElements

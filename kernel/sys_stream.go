@@ -66,9 +66,11 @@ func (k *Kernel) ReadChannelComplete(h uint32, consumed uint32) abi.Status {
 }
 
 // WriteChannel is mvWriteChannel: all or nothing. length 0 asks for the free
-// space. spec/abi.md: PARAMETERFAULT, INVALIDHANDLE, CHANNELCLOSED,
-// INVALIDBUFFERSIZE (does not fit; nothing written, free space reported),
-// LATEFAULT (available unwritable after the data was queued).
+// space. spec/abi.md, in this order (abi/calls.go): PARAMETERFAULT,
+// INVALIDHANDLE, CHANNELCLOSED, INVALIDBUFFERSIZE (does not fit; nothing
+// written, free space reported), LATEFAULT (available unwritable after the
+// data was queued; with nothing queued an unwritable available is a
+// pointer fault before anything happened, PARAMETERFAULT — seed 003).
 func (k *Kernel) WriteChannel(h uint32, data mem.Addr, length uint32, availableOut mem.Addr) abi.Status {
 	return k.write(h, data, length, availableOut, false)
 }

@@ -872,8 +872,8 @@ enum MvStatus mvWriteChannelStream(MvChannelHandle handle, const uint8_t *data, 
  * mvWriteChannel (channels, deprecated): Writes all of data to an OPAQUEBYTES
  * channel, or nothing if it does not fit, and reports the free space. A
  * length of zero just reports the free space. Fails with
- * MV_STATUS_PARAMETERFAULT, MV_STATUS_INVALIDHANDLE,
- * MV_STATUS_INVALIDBUFFERSIZE, MV_STATUS_CHANNELCLOSED, MV_STATUS_LATEFAULT.
+ * MV_STATUS_PARAMETERFAULT, MV_STATUS_INVALIDHANDLE, MV_STATUS_CHANNELCLOSED,
+ * MV_STATUS_INVALIDBUFFERSIZE, MV_STATUS_LATEFAULT.
  */
 enum MvStatus mvWriteChannel(MvChannelHandle handle, const uint8_t *data, uint32_t len, uint32_t *available);
 
