@@ -81,10 +81,16 @@ func (h *harness) freshChannel(c *centre, nw uint32, typ abi.ChannelType, closed
 	h.clk.advance(time.Second)
 	ch = h.open(c, nw, typ, 1024, 512, 0x0D)
 	if closed {
-		h.cloud.send(h.t, link.Frame{Type: link.FrameClose, Chan: ch.handle, Reason: uint8(abi.ClosureReasonChannelClosedByServer)})
-		h.cloud.sync(h.t)
+		h.cloudCloses(ch)
 	}
 	return ch, func() { h.closeChannel(ch); c.forget() }
+}
+
+// cloudCloses has the cloud close ch and waits until the kernel knows.
+func (h *harness) cloudCloses(ch *channel) {
+	h.t.Helper()
+	h.cloud.send(h.t, link.Frame{Type: link.FrameClose, Chan: ch.handle, Reason: uint8(abi.ClosureReasonChannelClosedByServer)})
+	h.cloud.sync(h.t)
 }
 
 type httpOrder struct{ reqBad, nestedBad, wrongHandle, oversized, tooManyHeaders, closed, alreadySent bool }
@@ -115,8 +121,7 @@ func TestStatusOrder(t *testing.T) {
 					wantStatus(t, "first request", h.send(ch, getReq), abi.StatusOkay)
 				}
 				if s.closed {
-					h.cloud.send(t, link.Frame{Type: link.FrameClose, Chan: ch.handle, Reason: uint8(abi.ClosureReasonChannelClosedByServer)})
-					h.cloud.sync(t)
+					h.cloudCloses(ch)
 				}
 				r := getReq
 				if s.oversized {

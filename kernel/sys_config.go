@@ -39,7 +39,8 @@ func validConfigKey(key []byte) bool {
 // PARAMETERFAULT (the params structure); LATEFAULT (the key array or a
 // key's bytes are bad — the channel is left unusable); INVALIDHANDLE (not
 // a CONFIGFETCH channel); INVALIDBUFFERSIZE (the encoded request exceeds
-// the send buffer); CHANNELCLOSED; REQUESTALREADYSENT; then the key checks
+// the send buffer — with more than 16 keys, on the count of their fixed
+// parts alone); CHANNELCLOSED; REQUESTALREADYSENT; then the key checks
 // TOOMANYCONFIGKEYS (more than 16), UNKNOWNCONFIGSCOPE, UNKNOWNCONFIGSTORE,
 // INVALIDCONFIGKEY (empty, over 100 bytes, or not printable ASCII), each
 // over all keys before the next. A rejected request is not issued.
@@ -74,15 +75,18 @@ func (k *Kernel) SendConfigFetchRequest(h uint32, paramsPtr mem.Addr) abi.Status
 	if !ok {
 		return abi.StatusInvalidHandle
 	}
-	if !tooMany {
-		// The encoded size from the lengths (link.ConfigRequestSize).
-		size := uint64(link.ConfigRequestFixedLen)
-		for _, kf := range keys {
-			size += link.ConfigKeyFixedLen + uint64(kf.Key.Length)
-		}
-		if size > uint64(ch.txLen) {
-			return abi.StatusInvalidBufferSize
-		}
+	// The encoded size from the lengths (link.ConfigRequestSize). An
+	// array over the limit is not followed: its keys count their fixed
+	// parts only, a lower bound, as mvSendHttpRequest counts headers.
+	size := uint64(link.ConfigRequestFixedLen)
+	if tooMany {
+		size += link.ConfigKeyFixedLen * uint64(p.NumItems)
+	}
+	for _, kf := range keys {
+		size += link.ConfigKeyFixedLen + uint64(kf.Key.Length)
+	}
+	if size > uint64(ch.txLen) {
+		return abi.StatusInvalidBufferSize
 	}
 	switch {
 	case !ch.connected() || ch.unusable:
