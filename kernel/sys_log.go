@@ -103,8 +103,8 @@ func (k *Kernel) ServerLog(msg mem.Addr, length uint16) abi.Status {
 	if !initialised {
 		return abi.StatusUnavailable
 	}
-	text := make([]byte, length)
-	if k.mem.CopyIn(text, msg) != nil {
+	// Checked, not copied: the message is copied once it is known to fit.
+	if !k.checkR(msg, uint64(length)) {
 		return abi.StatusParameterFault
 	}
 	k.mu.Lock()
@@ -119,8 +119,12 @@ func (k *Kernel) ServerLog(msg mem.Addr, length uint16) abi.Status {
 	if l.disabled {
 		return abi.StatusLoggingDisabledByServer
 	}
-	rec := binary.LittleEndian.AppendUint16(make([]byte, 0, logRecordHeader+len(text)), length)
-	rec = append(rec, text...)
+	rec := make([]byte, logRecordHeader+uint64(length))
+	binary.LittleEndian.PutUint16(rec, length)
+	text := rec[logRecordHeader:]
+	if k.mem.CopyIn(text, msg) != nil {
+		return abi.StatusParameterFault // the memory changed since the check
+	}
 	k.ringWrite(l.buf, l.size, l.head+l.used, rec)
 	l.used += uint64(len(rec))
 	l.lens = append(l.lens, length)
