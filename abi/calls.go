@@ -56,7 +56,13 @@ type Call struct {
 	Deprecated bool
 	// Statuses are the failures the call may return besides MV_STATUS_OKAY,
 	// in the order the checks are made (spec/abi.md; for the other calls,
-	// the published header).
+	// the published header). kernel's TestStatusOrder* check the order
+	// against the handlers. Where spec/abi.md lists RESPONSENOTPRESENT
+	// before CHANNELCLOSED for a read call, the order here is CHANNELCLOSED
+	// first, as spec/abi.md lists them for mvReadConfigFetchResponseData: a
+	// response received stays readable after a disconnection, so the
+	// channel is closed for the read calls only when no response came, and
+	// checked the other way round CHANNELCLOSED could never be returned.
 	Statuses []Status
 	Doc      string // one or two sentences, our own words
 }
@@ -199,15 +205,15 @@ var callTable = []Call{
 		ps(p(hCh, "handle"), p("const struct MvHttpRequest *", "request")),
 		sPF, sLF, sIH, sBS, sTME, sCC, sRAS),
 	call("mvReadHttpResponseData", FamilyHTTP, true, "Reads the outcome, status code, header count and body length of the response.",
-		ps(p(hCh, "handle"), p("struct MvHttpResponseData *", "response_data")), sPF, sIH, sRNP, sCC),
+		ps(p(hCh, "handle"), p("struct MvHttpResponseData *", "response_data")), sPF, sIH, sCC, sRNP),
 	call("mvReadHttpResponseHeader", FamilyHTTP, true,
 		"Copies up to size bytes of one response header into buf. No length is reported: pre-fill buf with a terminator and leave room for it.",
 		ps(p(hCh, "handle"), p("uint32_t", "header_index"), p("uint8_t *", "buf"), p("uint32_t", "size")),
-		sPF, sIH, sRNP, sCC, StatusIndexInvalid),
+		sPF, sIH, sCC, sRNP, StatusIndexInvalid),
 	call("mvReadHttpResponseBody", FamilyHTTP, true,
 		"Copies response body bytes from offset into buf, as many as fit or remain; the rest of buf is untouched.",
 		ps(p(hCh, "handle"), p("uint32_t", "offset"), p("uint8_t *", "buf"), p("uint32_t", "size")),
-		sPF, sIH, sRNP, sCC, StatusOffsetInvalid),
+		sPF, sIH, sCC, sRNP, StatusOffsetInvalid),
 	call("mvServerLoggingInit", FamilyLogging, true,
 		"Gives the system a buffer for application log messages relayed to the cloud.",
 		ps(p("uint8_t *", "buffer"), p("uint32_t", "length_bytes")), sPF, sBA, sBS),
@@ -223,7 +229,7 @@ var callTable = []Call{
 		ps(p(hCh, "handle"), p("struct MvConfigResponseData *", "response_data")), sPF, sCC, sRNP),
 	call("mvReadConfigResponseItem", FamilyConfig, true, "Copies out the result and value of one fetched key.",
 		ps(p(hCh, "handle"), p("const struct MvConfigResponseReadItemParams *", "params")),
-		sPF, sIH, sRNP, sCC, StatusIndexInvalid),
+		sPF, sIH, sCC, sRNP, StatusIndexInvalid),
 	call("mvMqttGetNextReadableDataType", FamilyMQTT, true, "Names what an MQTT channel has waiting to be read next.",
 		ps(p(hCh, "handle"), p("enum MvMqttReadableDataType *", "data_type")), sPF, sIH, sCC),
 	call("mvMqttRequestConnect", FamilyMQTT, true, "Connects an MQTT channel to its broker; one connect per channel.",

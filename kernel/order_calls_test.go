@@ -386,3 +386,93 @@ func TestStatusOrderMQTTRequests(t *testing.T) {
 		})
 	}
 }
+
+type readOrder struct{ outBad, wrongHandle, closed, noResponse, badIndex bool }
+
+// The read calls: CHANNELCLOSED means closed before any response came (a
+// response received stays readable after a disconnection), so the closed
+// rule sends no response either.
+func TestStatusOrderReadResponses(t *testing.T) {
+	h := newHarness(t)
+	c, nw := h.ready()
+	other, _ := h.freshChannel(c, nw, abi.ChannelTypeOpaqueBytes, false)
+	rules := func(index abi.Status) []orderRule[readOrder] {
+		r := []orderRule[readOrder]{
+			{abi.StatusParameterFault, func(s *readOrder) { s.outBad = true }},
+			{abi.StatusInvalidHandle, func(s *readOrder) { s.wrongHandle = true }},
+			{abi.StatusChannelClosed, func(s *readOrder) { s.closed = true }},
+			{abi.StatusResponseNotPresent, func(s *readOrder) { s.noResponse = true }},
+		}
+		if index != 0 {
+			r = append(r, orderRule[readOrder]{index, func(s *readOrder) { s.badIndex = true }})
+		}
+		return r
+	}
+	// prepare opens a channel of typ, sends its request with send and,
+	// unless s says otherwise, the response resp.
+	prepare := func(s *readOrder, typ abi.ChannelType, send func(*channel) abi.Status, resp []byte) (*channel, uint32, func()) {
+		ch, done := h.freshChannel(c, nw, typ, false)
+		wantStatus(t, "request", send(ch), abi.StatusOkay)
+		if s.closed {
+			h.cloudCloses(ch)
+		} else if !s.noResponse {
+			h.cloud.sendData(t, ch.handle, resp)
+			c.wait(abi.EventTypeChannelDataReadable, ch.tag)
+		}
+		hd := ch.handle
+		if s.wrongHandle {
+			hd = other.handle
+		}
+		return ch, hd, done
+	}
+	httpResp := link.AppendHTTPResponse(nil, &testResponse)
+	sendHTTP := func(ch *channel) abi.Status { return h.send(ch, getReq) }
+	out := func(s *readOrder, n uint64) mem.Addr {
+		if s.outBad {
+			return flashBase
+		}
+		return h.out(n)
+	}
+	checkOrder(t, h, orderCase[readOrder]{call: "mvReadHttpResponseData", rules: rules(0),
+		run: func(h *harness, s *readOrder) abi.Status {
+			_, hd, done := prepare(s, abi.ChannelTypeHTTP, sendHTTP, httpResp)
+			defer done()
+			return h.k.ReadHTTPResponseData(hd, out(s, 16))
+		}})
+	checkOrder(t, h, orderCase[readOrder]{call: "mvReadHttpResponseHeader", rules: rules(abi.StatusIndexInvalid),
+		run: func(h *harness, s *readOrder) abi.Status {
+			_, hd, done := prepare(s, abi.ChannelTypeHTTP, sendHTTP, httpResp)
+			defer done()
+			index := uint32(0)
+			if s.badIndex {
+				index = uint32(len(testResponse.Headers))
+			}
+			return h.k.ReadHTTPResponseHeader(hd, index, out(s, 64), 64)
+		}})
+	checkOrder(t, h, orderCase[readOrder]{call: "mvReadHttpResponseBody", rules: rules(abi.StatusOffsetInvalid),
+		run: func(h *harness, s *readOrder) abi.Status {
+			_, hd, done := prepare(s, abi.ChannelTypeHTTP, sendHTTP, httpResp)
+			defer done()
+			offset := uint32(0)
+			if s.badIndex {
+				offset = uint32(len(testResponse.Body)) + 1
+			}
+			return h.k.ReadHTTPResponseBody(hd, offset, out(s, 64), 64)
+		}})
+	cfgResp := link.AppendConfigResponse(nil, &link.ConfigResponse{Items: []link.ConfigItem{{Value: []byte("v")}}})
+	sendCfg := func(ch *channel) abi.Status { return h.fetch(ch, acctCfg("k")) }
+	checkOrder(t, h, orderCase[readOrder]{call: "mvReadConfigResponseItem", rules: rules(abi.StatusIndexInvalid),
+		run: func(h *harness, s *readOrder) abi.Status {
+			_, hd, done := prepare(s, abi.ChannelTypeConfigFetch, sendCfg, cfgResp)
+			defer done()
+			v := abi.ConfigResponseReadItemParams{Result: out(s, 4), Buf: abi.SizedStringBuffer{Data: h.out(16), Size: 16, Length: h.out(4)}}
+			if s.badIndex {
+				v.ItemIndex = 1
+			}
+			p := h.alloc(20, 4)
+			if err := abi.Device.WriteConfigResponseReadItemParams(h.a, p, v); err != nil {
+				t.Fatal(err)
+			}
+			return h.k.ReadConfigResponseItem(hd, p)
+		}})
+}

@@ -218,9 +218,9 @@ func (k *Kernel) ReadConfigFetchResponseData(h uint32, out mem.Addr) abi.Status 
 
 // ReadConfigResponseItem is mvReadConfigResponseItem: writes item
 // item_index's MvConfigKeyFetchResult through result, copies its value into
-// buf.data and its length through buf.length. spec/abi.md: PARAMETERFAULT
-// (params, result, buf.data for buf.size bytes, buf.length), INVALIDHANDLE,
-// RESPONSENOTPRESENT, CHANNELCLOSED, INDEXINVALID. A value longer than
+// buf.data and its length through buf.length. In abi/calls.go's order:
+// PARAMETERFAULT (params, result, buf.data for buf.size bytes, buf.length),
+// INVALIDHANDLE, CHANNELCLOSED, RESPONSENOTPRESENT, INDEXINVALID. A value longer than
 // buf.size is PARAMETERFAULT (the call lists no INVALIDBUFFERSIZE) and
 // nothing is written; items stay readable, in any order, any number of
 // times.

@@ -153,8 +153,9 @@ func (k *Kernel) httpResponseLocked(h uint32) (*channel, abi.Status) {
 	return ch, abi.StatusOkay
 }
 
-// ReadHTTPResponseData is mvReadHttpResponseData. spec/abi.md:
-// PARAMETERFAULT, INVALIDHANDLE, RESPONSENOTPRESENT, CHANNELCLOSED.
+// ReadHTTPResponseData is mvReadHttpResponseData. In abi/calls.go's order:
+// PARAMETERFAULT, INVALIDHANDLE, CHANNELCLOSED (no response came before
+// the disconnection), RESPONSENOTPRESENT.
 func (k *Kernel) ReadHTTPResponseData(h uint32, out mem.Addr) abi.Status {
 	if !k.checkW(out, 16) {
 		return abi.StatusParameterFault
@@ -182,8 +183,8 @@ func (k *Kernel) ReadHTTPResponseData(h uint32, out mem.Addr) abi.Status {
 
 // ReadHTTPResponseHeader is mvReadHttpResponseHeader: copies up to size
 // bytes of header index ("Name: value", no terminator, no length written).
-// spec/abi.md: PARAMETERFAULT, INVALIDHANDLE, RESPONSENOTPRESENT,
-// CHANNELCLOSED, INDEXINVALID.
+// In abi/calls.go's order: PARAMETERFAULT, INVALIDHANDLE, CHANNELCLOSED,
+// RESPONSENOTPRESENT, INDEXINVALID.
 func (k *Kernel) ReadHTTPResponseHeader(h uint32, index uint32, buf mem.Addr, size uint32) abi.Status {
 	if !k.checkW(buf, uint64(size)) {
 		return abi.StatusParameterFault
@@ -206,8 +207,8 @@ func (k *Kernel) ReadHTTPResponseHeader(h uint32, index uint32, buf mem.Addr, si
 
 // ReadHTTPResponseBody is mvReadHttpResponseBody: copies
 // min(size, body_length − offset) bytes from offset; the rest of buf is left
-// untouched. spec/abi.md: PARAMETERFAULT, INVALIDHANDLE,
-// RESPONSENOTPRESENT, CHANNELCLOSED, OFFSETINVALID (offset past the end of
+// untouched. In abi/calls.go's order: PARAMETERFAULT, INVALIDHANDLE,
+// CHANNELCLOSED, RESPONSENOTPRESENT, OFFSETINVALID (offset past the end of
 // the body; offset == body_length copies nothing).
 func (k *Kernel) ReadHTTPResponseBody(h uint32, offset uint32, buf mem.Addr, size uint32) abi.Status {
 	if !k.checkW(buf, uint64(size)) {

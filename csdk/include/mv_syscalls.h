@@ -902,8 +902,8 @@ enum MvStatus mvSendHttpRequest(MvChannelHandle handle, const struct MvHttpReque
 /*
  * mvReadHttpResponseData (http): Reads the outcome, status code, header count
  * and body length of the response. Fails with MV_STATUS_PARAMETERFAULT,
- * MV_STATUS_INVALIDHANDLE, MV_STATUS_RESPONSENOTPRESENT,
- * MV_STATUS_CHANNELCLOSED.
+ * MV_STATUS_INVALIDHANDLE, MV_STATUS_CHANNELCLOSED,
+ * MV_STATUS_RESPONSENOTPRESENT.
  */
 enum MvStatus mvReadHttpResponseData(MvChannelHandle handle, struct MvHttpResponseData *response_data);
 
@@ -911,17 +911,16 @@ enum MvStatus mvReadHttpResponseData(MvChannelHandle handle, struct MvHttpRespon
  * mvReadHttpResponseHeader (http): Copies up to size bytes of one response
  * header into buf. No length is reported: pre-fill buf with a terminator and
  * leave room for it. Fails with MV_STATUS_PARAMETERFAULT,
- * MV_STATUS_INVALIDHANDLE, MV_STATUS_RESPONSENOTPRESENT,
- * MV_STATUS_CHANNELCLOSED, MV_STATUS_INDEXINVALID.
+ * MV_STATUS_INVALIDHANDLE, MV_STATUS_CHANNELCLOSED,
+ * MV_STATUS_RESPONSENOTPRESENT, MV_STATUS_INDEXINVALID.
  */
 enum MvStatus mvReadHttpResponseHeader(MvChannelHandle handle, uint32_t header_index, uint8_t *buf, uint32_t size);
 
 /*
  * mvReadHttpResponseBody (http): Copies response body bytes from offset into
  * buf, as many as fit or remain; the rest of buf is untouched. Fails with
- * MV_STATUS_PARAMETERFAULT, MV_STATUS_INVALIDHANDLE,
- * MV_STATUS_RESPONSENOTPRESENT, MV_STATUS_CHANNELCLOSED,
- * MV_STATUS_OFFSETINVALID.
+ * MV_STATUS_PARAMETERFAULT, MV_STATUS_INVALIDHANDLE, MV_STATUS_CHANNELCLOSED,
+ * MV_STATUS_RESPONSENOTPRESENT, MV_STATUS_OFFSETINVALID.
  */
 enum MvStatus mvReadHttpResponseBody(MvChannelHandle handle, uint32_t offset, uint8_t *buf, uint32_t size);
 
@@ -961,7 +960,7 @@ enum MvStatus mvReadConfigFetchResponseData(MvChannelHandle handle, struct MvCon
 /*
  * mvReadConfigResponseItem (config): Copies out the result and value of one
  * fetched key. Fails with MV_STATUS_PARAMETERFAULT, MV_STATUS_INVALIDHANDLE,
- * MV_STATUS_RESPONSENOTPRESENT, MV_STATUS_CHANNELCLOSED,
+ * MV_STATUS_CHANNELCLOSED, MV_STATUS_RESPONSENOTPRESENT,
  * MV_STATUS_INDEXINVALID.
  */
 enum MvStatus mvReadConfigResponseItem(MvChannelHandle handle, const struct MvConfigResponseReadItemParams *params);
