@@ -9,6 +9,15 @@
 // the syscall table (table.go). Handlers decode and check their arguments in
 // the order spec/abi.md gives, and only then change state.
 //
+// Nothing is sized by an application's length or count before it is
+// bounded: a length is checked against application memory and the
+// channel's ring (or a spec limit) first, and an array over its limit is
+// not followed. FuzzSyscalls holds the kernel to this — random calls,
+// arguments and Arena contents, no panic and at most 64 MiB allocated per
+// input:
+//
+//	go test ./kernel -run '^$' -fuzz FuzzSyscalls -fuzztime 5m
+//
 // Networking goes through one link to the cloud (package link). The kernel
 // dials it itself: before the application first requests a network,
 // Microvisor owns the link (reason NEVERUSEDNETWORKAPI); afterwards the link
