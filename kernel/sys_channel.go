@@ -45,6 +45,22 @@ type channel struct {
 
 func (ch *channel) connected() bool { return ch.conn != nil }
 
+// responseStatus is what a read call of an HTTP or CONFIGFETCH channel's
+// one response answers, present telling whether the response is wholly
+// received: OKAY; else CHANNELCLOSED once the channel is disconnected or
+// made unusable, else RESPONSENOTPRESENT. A response received stays
+// readable after a disconnection, so CHANNELCLOSED is checked before
+// RESPONSENOTPRESENT (abi/calls.go).
+func (ch *channel) responseStatus(present bool) abi.Status {
+	switch {
+	case present:
+		return abi.StatusOkay
+	case !ch.connected() || ch.unusable:
+		return abi.StatusChannelClosed
+	}
+	return abi.StatusResponseNotPresent
+}
+
 // OpenChannel is mvOpenChannel. spec/abi.md order: PARAMETERFAULT (params,
 // any pointer in it, or handle); INVALIDHANDLE (notification or network
 // handle); INVALIDBUFFERALIGNMENT; INVALIDBUFFERSIZE; UNKNOWNCHANNELENDPOINT;
@@ -170,23 +186,7 @@ func (k *Kernel) CloseChannel(handlePtr mem.Addr) abi.Status {
 // GetChannelClosureReason is mvGetChannelClosureReason: PARAMETERFAULT,
 // INVALIDHANDLE. NONE while the channel is connected.
 func (k *Kernel) GetChannelClosureReason(h uint32, out mem.Addr) abi.Status {
-	if !k.checkW(out, 4) {
-		return abi.StatusParameterFault
-	}
-	k.mu.Lock()
-	ch, ok := k.chans[h]
-	var r abi.ClosureReason
-	if ok {
-		r = ch.reason
-	}
-	k.mu.Unlock()
-	if !ok {
-		return abi.StatusInvalidHandle
-	}
-	if k.put32(out, uint32(r)) != nil {
-		return abi.StatusParameterFault
-	}
-	return abi.StatusOkay
+	return readAttr(k, h, out, k.chans, func(ch *channel) uint32 { return uint32(ch.reason) })
 }
 
 // disconnectLocked ends a channel's connection: no more data will arrive and

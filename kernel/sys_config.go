@@ -181,15 +181,7 @@ func (k *Kernel) configResponseLocked(h uint32, notFound abi.Status) (*channel, 
 	if !ok {
 		return nil, notFound
 	}
-	if ch.cfg == nil {
-		// A response already received stays readable after a
-		// disconnection; without one, a disconnected channel is closed.
-		if !ch.connected() || ch.unusable {
-			return nil, abi.StatusChannelClosed
-		}
-		return nil, abi.StatusResponseNotPresent
-	}
-	return ch, abi.StatusOkay
+	return ch, ch.responseStatus(ch.cfg != nil)
 }
 
 // ReadConfigFetchResponseData is mvReadConfigFetchResponseData.

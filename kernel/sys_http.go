@@ -142,15 +142,7 @@ func (k *Kernel) httpResponseLocked(h uint32) (*channel, abi.Status) {
 	if !ok {
 		return nil, abi.StatusInvalidHandle
 	}
-	if ch.resp == nil {
-		// A response already received stays readable after a
-		// disconnection; without one, a disconnected channel is closed.
-		if !ch.connected() || ch.unusable {
-			return nil, abi.StatusChannelClosed
-		}
-		return nil, abi.StatusResponseNotPresent
-	}
-	return ch, abi.StatusOkay
+	return ch, ch.responseStatus(ch.resp != nil)
 }
 
 // ReadHTTPResponseData is mvReadHttpResponseData. In abi/calls.go's order:

@@ -72,23 +72,7 @@ func (k *Kernel) ReleaseNetwork(handlePtr mem.Addr) abi.Status {
 
 // GetNetworkStatus is mvGetNetworkStatus: PARAMETERFAULT, INVALIDHANDLE.
 func (k *Kernel) GetNetworkStatus(h uint32, out mem.Addr) abi.Status {
-	if !k.checkW(out, 4) {
-		return abi.StatusParameterFault
-	}
-	k.mu.Lock()
-	n, ok := k.nets[h]
-	var st abi.NetworkStatus
-	if ok {
-		st = n.status
-	}
-	k.mu.Unlock()
-	if !ok {
-		return abi.StatusInvalidHandle
-	}
-	if k.put32(out, uint32(st)) != nil {
-		return abi.StatusParameterFault
-	}
-	return abi.StatusOkay
+	return readAttr(k, h, out, k.nets, func(n *network) uint32 { return uint32(n.status) })
 }
 
 // GetNetworkReasons is mvGetNetworkReasons: PARAMETERFAULT. Callable at any

@@ -5,9 +5,10 @@ import (
 	"github.com/mvnet/mvnet/mem"
 )
 
-// The one home of three mechanisms several system calls share: copying
+// The one home of the mechanisms several system calls share: copying
 // across a ring's wrap, telling whether a buffer overlaps one the kernel
-// already writes into, and closing a handle through a pointer.
+// already writes into, closing a handle through a pointer, and reading a
+// 4-byte attribute of a live handle.
 
 // ringPieces calls f for the one or two pieces that n bytes at position
 // pos of a stream (counted from its start, or an offset below size) occupy
@@ -97,6 +98,30 @@ func closeHandle[T any](k *Kernel, handlePtr mem.Addr, live map[uint32]T, releas
 	k.freeHandleLocked(h)
 	if release != nil {
 		release(h, v)
+	}
+	return abi.StatusOkay
+}
+
+// readAttr is the sequence of the calls that write a 4-byte attribute of a
+// live handle (mvGetNetworkStatus, mvGetChannelClosureReason).
+// spec/abi.md: PARAMETERFAULT (out not writable), INVALIDHANDLE (no live
+// handle of this kind); get runs under the kernel's lock.
+func readAttr[T any](k *Kernel, h uint32, out mem.Addr, live map[uint32]T, get func(T) uint32) abi.Status {
+	if !k.checkW(out, 4) {
+		return abi.StatusParameterFault
+	}
+	k.mu.Lock()
+	v, ok := live[h]
+	var x uint32
+	if ok {
+		x = get(v)
+	}
+	k.mu.Unlock()
+	if !ok {
+		return abi.StatusInvalidHandle
+	}
+	if k.put32(out, x) != nil {
+		return abi.StatusParameterFault
 	}
 	return abi.StatusOkay
 }
