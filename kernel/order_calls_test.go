@@ -476,3 +476,121 @@ func TestStatusOrderReadResponses(t *testing.T) {
 			return h.k.ReadConfigResponseItem(hd, p)
 		}})
 }
+
+type publishOrder struct{ reqBad, topicBad, wrongHandle, closed, inFlight bool }
+
+func TestStatusOrderMQTTPublish(t *testing.T) {
+	h := newHarness(t)
+	c, nw := h.ready()
+	other, _ := h.freshChannel(c, nw, abi.ChannelTypeHTTP, false)
+	checkOrder(t, h, orderCase[publishOrder]{
+		call: "mvMqttRequestPublish",
+		rules: []orderRule[publishOrder]{
+			{abi.StatusParameterFault, func(s *publishOrder) { s.reqBad = true }},
+			{abi.StatusLateFault, func(s *publishOrder) { s.topicBad = true }},
+			{abi.StatusInvalidHandle, func(s *publishOrder) { s.wrongHandle = true }},
+			{abi.StatusChannelClosed, func(s *publishOrder) { s.closed = true }},
+			{abi.StatusRateLimited, func(s *publishOrder) { s.inFlight = true }},
+		},
+		run: func(h *harness, s *publishOrder) abi.Status {
+			ch, done := h.freshChannel(c, nw, abi.ChannelTypeMQTT, false)
+			defer done()
+			if s.inFlight {
+				// Before a connect the kernel answers NOTCONNECTED; each
+				// publish is in flight until its answer is read.
+				for i := range 16 {
+					wantStatus(t, "publish in flight", h.publish(ch, uint32(i), "t", []byte("p"), 0), abi.StatusOkay)
+				}
+			}
+			if s.closed {
+				h.cloudCloses(ch)
+			}
+			r := abi.MQTTPublishRequest{CorrelationID: 99, Topic: h.str("t"), Payload: h.str("p")}
+			if s.topicBad {
+				r.Topic.Data = 0x10
+			}
+			p := h.writePubReq(r)
+			if s.reqBad {
+				p = 0
+			}
+			hd := ch.handle
+			if s.wrongHandle {
+				hd = other.handle
+			}
+			return h.k.MQTTRequestPublish(hd, p)
+		},
+	})
+}
+
+type loggingInitOrder struct{ bufBad, misaligned, badSize bool }
+
+type networkOrder struct{ paramsBad, badVersion bool }
+
+type deviceIDOrder struct{ bufBad, badLen bool }
+
+func TestStatusOrderSmallCalls(t *testing.T) {
+	checkOrder(t, nil, orderCase[loggingInitOrder]{
+		call: "mvServerLoggingInit",
+		rules: []orderRule[loggingInitOrder]{
+			{abi.StatusParameterFault, func(s *loggingInitOrder) { s.bufBad = true }},
+			{abi.StatusInvalidBufferAlignment, func(s *loggingInitOrder) { s.misaligned = true }},
+			{abi.StatusInvalidBufferSize, func(s *loggingInitOrder) { s.badSize = true }},
+		},
+		run: func(_ *harness, s *loggingInitOrder) abi.Status {
+			h := newHarness(t, refusing) // logging is set up once: a kernel each
+			buf, size := h.alloc(2048, 512), uint32(1024)
+			if s.misaligned {
+				buf += 16
+			}
+			if s.badSize {
+				size = 1000
+			}
+			if s.bufBad {
+				buf = flashBase + (buf - buf&^511) // unwritable, as aligned as asked
+			}
+			return h.k.ServerLoggingInit(buf, size)
+		},
+	})
+
+	h := newHarness(t, refusing)
+	c := h.newCentre(3, 4)
+	checkOrder(t, h, orderCase[networkOrder]{
+		call: "mvRequestNetwork",
+		rules: []orderRule[networkOrder]{
+			{abi.StatusParameterFault, func(s *networkOrder) { s.paramsBad = true }},
+			{abi.StatusUnsupportedStructureVersion, func(s *networkOrder) { s.badVersion = true }},
+		},
+		run: func(h *harness, s *networkOrder) abi.Status {
+			version := uint32(1)
+			if s.badVersion {
+				version = 2
+			}
+			out := h.out(4)
+			if s.paramsBad {
+				out = flashBase
+			}
+			st := h.requestRaw(version, c.handle, 1, out)
+			if st == abi.StatusOkay {
+				wantStatus(t, "mvReleaseNetwork", h.k.ReleaseNetwork(out), abi.StatusOkay)
+			}
+			return st
+		},
+	})
+	checkOrder(t, h, orderCase[deviceIDOrder]{
+		call: "mvGetDeviceId",
+		rules: []orderRule[deviceIDOrder]{
+			{abi.StatusParameterFault, func(s *deviceIDOrder) { s.bufBad = true }},
+			{abi.StatusInvalidBufferSize, func(s *deviceIDOrder) { s.badLen = true }},
+		},
+		run: func(h *harness, s *deviceIDOrder) abi.Status {
+			buf, n := h.out(40), uint32(34)
+			if s.badLen {
+				n = 33
+			}
+			if s.bufBad {
+				buf = flashBase
+			}
+			return h.k.GetDeviceID(buf, n)
+		},
+	})
+}
