@@ -135,3 +135,65 @@ func TestWallTimeOutOfRangeIgnored(t *testing.T) {
 		t.Fatalf("wall time %d, want %d", got, want)
 	}
 }
+
+// A subscribe or unsubscribe response must carry one reason code per topic
+// requested when it completed (an unsubscribe may carry none: MQTT 3.1.1),
+// and none when it did not (link/mqtt_doc.go; MQTT: one code per topic
+// filter, in order). Any other count ends the channel like a malformed
+// item: the request is answered NOTCONNECTED.
+func TestMQTTResponseCodesMustMatchTopics(t *testing.T) {
+	h := newHarness(t)
+	c, nw := h.ready()
+	completed := uint32(abi.MQTTRequestStateRequestCompleted)
+	for i, tc := range []struct {
+		name  string
+		unsub bool
+		state uint32
+		codes []byte
+		valid bool
+	}{
+		{"subscribe, fewer codes than topics", false, completed, []byte{1}, false},
+		{"subscribe, more codes than topics", false, completed, []byte{1, 1, 1}, false},
+		{"unsubscribe, fewer codes than topics", true, completed, []byte{0}, false},
+		{"subscribe refused with codes", false, uint32(abi.MQTTRequestStateInvalidParameters), []byte{0x80, 0x80}, false},
+		{"subscribe, one code per topic", false, completed, []byte{1, 0x80}, true},
+		{"unsubscribe, one code per topic", true, completed, []byte{0, 0x11}, true},
+		{"unsubscribe, no codes (MQTT 3.1.1)", true, completed, nil, true},
+		{"subscribe refused without codes", false, uint32(abi.MQTTRequestStateInvalidParameters), nil, true},
+	} {
+		tag := uint32(0x200 + i)
+		h.clk.advance(time.Second)
+		ch := h.mqttConnected(c, nw, 1024, 512, tag)
+		var item link.MQTTItem
+		if tc.unsub {
+			wantStatus(t, tc.name, h.k.MQTTRequestUnsubscribe(ch.handle, h.unsubReq(7, "a", "b")), abi.StatusOkay)
+			item = &link.MQTTUnsubscribeResponseItem{RequestState: tc.state, CorrelationID: 7, ReasonCodes: tc.codes}
+		} else {
+			wantStatus(t, tc.name, h.k.MQTTRequestSubscribe(ch.handle, h.subReq(7, h.sub("a", 1), h.sub("b", 0))), abi.StatusOkay)
+			item = &link.MQTTSubscribeResponseItem{RequestState: tc.state, CorrelationID: 7, ReasonCodes: tc.codes}
+		}
+		h.cloud.waitRequests(t, ch.handle, 2)
+		h.cloud.item(t, ch.handle, item)
+		r, st := codesResp{}, abi.Status(0)
+		if tc.valid {
+			c.wait(abi.EventTypeChannelDataReadable, tag)
+			r, st = h.readSub(ch, tc.unsub, 8)
+			wantStatus(t, tc.name, st, abi.StatusOkay)
+			if uint32(r.state) != tc.state || len(r.codes) != len(tc.codes) {
+				t.Fatalf("%s: response %+v", tc.name, r)
+			}
+		} else {
+			c.wait(abi.EventTypeChannelNotConnected, tag)
+			if rs := h.closureReason(ch); rs != abi.ClosureReasonUnexpectedlyTerminated {
+				t.Fatalf("%s: closure reason %v", tc.name, rs)
+			}
+			r, st = h.readSub(ch, tc.unsub, 8)
+			wantStatus(t, tc.name, st, abi.StatusOkay)
+			if r.state != abi.MQTTRequestStateNotConnected || len(r.codes) != 0 {
+				t.Fatalf("%s: the request was answered %+v, want NOTCONNECTED without codes", tc.name, r)
+			}
+		}
+		h.closeChannel(ch)
+		c.forget()
+	}
+}

@@ -118,8 +118,9 @@ type mqttItem struct {
 
 // mqttWait is a request sent to the cloud and not yet answered.
 type mqttWait struct {
-	kind uint8 // the request's kind, link.MQTTConnect …
-	corr uint32
+	kind   uint8 // the request's kind, link.MQTTConnect …
+	corr   uint32
+	topics int // subscribe and unsubscribe: how many topics
 }
 
 // readableType maps an item kind to MvMqttReadableDataType.
@@ -225,7 +226,14 @@ func (k *Kernel) sendRequestLocked(ch *channel, r link.MQTTRequest, corr uint32)
 	k.scratch = enc[:0]
 	k.txAppendLocked(ch, enc)
 	if rk := responseKind(r.Kind()); rk != 0 {
-		ch.mqtt.waiting = append(ch.mqtt.waiting, mqttWait{kind: r.Kind(), corr: corr})
+		w := mqttWait{kind: r.Kind(), corr: corr}
+		switch r := r.(type) {
+		case *link.MQTTSubscribeRequest:
+			w.topics = len(r.Subscriptions)
+		case *link.MQTTUnsubscribeRequest:
+			w.topics = len(r.Topics)
+		}
+		ch.mqtt.waiting = append(ch.mqtt.waiting, w)
 	}
 }
 

@@ -56,6 +56,30 @@ func (k *Kernel) mqttMalformedLocked(ch *channel, err error) {
 	k.disconnectLocked(ch, abi.ClosureReasonUnexpectedlyTerminated, true)
 }
 
+// checkCodes checks that a subscribe or unsubscribe response x answers
+// the oldest such request waiting (the one it completes) with one reason
+// code per topic when it completed and none when it did not
+// (link/mqtt_doc.go; MQTT: one code per topic filter, in order) — or, for
+// an unsubscribe, none at all (MQTT 3.1.1's UNSUBACK has no codes). A
+// response nothing waits for is not checked.
+func (mq *mqttChan) checkCodes(kind uint8, x *link.MQTTItemIndex) error {
+	for _, w := range mq.waiting {
+		if w.kind != kind {
+			continue
+		}
+		want := w.topics
+		if abi.MQTTRequestState(x.RequestState) != abi.MQTTRequestStateRequestCompleted ||
+			kind == link.MQTTUnsubscribe && x.ReasonCodes.Len == 0 {
+			want = 0
+		}
+		if int(x.ReasonCodes.Len) != want {
+			return fmt.Errorf("a response (state %d) with %d reason codes for %d topics", x.RequestState, x.ReasonCodes.Len, w.topics)
+		}
+		return nil
+	}
+	return nil
+}
+
 // unwait forgets the first waiting request of kind (and, if byCorr, with
 // correlation ID corr).
 func (mq *mqttChan) unwait(kind uint8, corr uint32, byCorr bool) {
@@ -85,10 +109,18 @@ func (k *Kernel) mqttArrivedLocked(ch *channel, it mqttItem) {
 				mq.session = mqttConnected
 			}
 		}
-	case link.MQTTSubscribeResponse:
-		mq.unwait(link.MQTTSubscribe, 0, false)
-	case link.MQTTUnsubscribeResponse:
-		mq.unwait(link.MQTTUnsubscribe, 0, false)
+	case link.MQTTSubscribeResponse, link.MQTTUnsubscribeResponse:
+		req := link.MQTTSubscribe
+		if x.Kind == link.MQTTUnsubscribeResponse {
+			req = link.MQTTUnsubscribe
+		}
+		if err := mq.checkCodes(req, x); err != nil {
+			// The request stays waiting: the disconnection answers it
+			// NOTCONNECTED.
+			k.mqttMalformedLocked(ch, err)
+			return
+		}
+		mq.unwait(req, 0, false)
 	case link.MQTTPublishResponse:
 		mq.unwait(link.MQTTPublish, x.CorrelationID, true)
 	case link.MQTTDisconnectResponse:
