@@ -40,6 +40,8 @@ type channel struct {
 	cfg *link.ConfigResponseIndex // the response, once wholly received
 
 	mqtt *mqttChan // MQTT channels only (sys_mqtt.go)
+
+	diag string // the cloud's last CONTROL DIAG for the channel (events.go)
 }
 
 func (ch *channel) connected() bool { return ch.conn != nil }
