@@ -365,6 +365,10 @@ func (s *Session) end(err error) {
 	s.out.stop()
 	_ = s.conn.Close()
 	s.reqs.Wait()
+	if errors.Is(err, link.ErrTimeout) {
+		// A stalled link is news to an operator; a hang-up is not.
+		s.log.Info("link dropped: the device fell silent", "err", err)
+	}
 	s.log.Debug("link ended", "err", err)
 }
 

@@ -544,3 +544,37 @@ func TestAtMostFourChannels(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepAlive: the session PINGs a quiet device; one that answers keeps
+// its link, one that falls silent (a stalled transport) loses it with the
+// keep-alive's timeout.
+func TestKeepAlive(t *testing.T) {
+	cfg := session.Config{PingInterval: 5 * time.Millisecond, IdleTimeout: 40 * time.Millisecond}
+	t.Run("answering", func(t *testing.T) {
+		r := start(t, cfg)
+		r.dev.Hello(fakedev.ID(1))
+		var last uint64
+		for range 20 { // several timeouts' worth of PINGs, each answered
+			f := r.dev.Next()
+			if f.Type != link.FrameControl || f.Kind != link.ControlPing || f.Token <= last {
+				t.Fatalf("got %+v, want a PING with a new token", f)
+			}
+			last = f.Token
+			r.dev.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
+		}
+		select {
+		case err := <-r.errc:
+			r.errc <- err
+			t.Fatalf("the link ended (%v) although the device answered every PING", err)
+		default:
+		}
+	})
+	t.Run("silent", func(t *testing.T) {
+		r := start(t, cfg)
+		r.dev.Hello(fakedev.ID(1))
+		// The device now neither answers nor sends anything.
+		if err := r.wait(t); !errors.Is(err, link.ErrTimeout) {
+			t.Fatalf("Run returned %v, want the keep-alive timeout", err)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,11 +26,12 @@ type Device struct {
 	diags  chan link.Frame // CONTROL DIAG, kept apart from frames
 	err    error           // why frames was closed; read after it is
 	token  uint64
-
-	// AnswerPings, set before the first PING can arrive, makes the device
-	// answer the cloud's keep-alive PINGs itself (Next never returns them).
-	AnswerPings bool
+	pong   atomic.Bool // AnswerPings was called
 }
+
+// AnswerPings makes the device answer the cloud's keep-alive PINGs itself,
+// as a real device does; Next no longer returns them.
+func (d *Device) AnswerPings() { d.pong.Store(true) }
 
 // New starts a Device on c (the device's end of a link). It closes the link
 // when the test ends.
@@ -51,7 +53,7 @@ func New(t testing.TB, c net.Conn) *Device {
 				d.diags <- f
 				continue
 			}
-			if f.Type == link.FrameControl && f.Kind == link.ControlPing && d.AnswerPings {
+			if f.Type == link.FrameControl && f.Kind == link.ControlPing && d.pong.Load() {
 				_ = d.conn.Send(&link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
 				continue
 			}
