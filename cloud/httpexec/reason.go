@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 
 	"github.com/mvnet/mvnet/link"
@@ -21,7 +22,7 @@ import (
 //	DNS lookup of HOST failed: …  the name does not resolve
 //	connection refused by ADDR    nothing listens there
 //	TLS certificate verification failed: …
-//	timed out …                   the request's timeout or a network timeout
+//	timed out: …                  the request's timeout or a network timeout
 //	…                             anything else, as the error says
 //
 // It is at most link.MaxDiagLen bytes; "" for a nil error.
@@ -46,7 +47,13 @@ func Reason(err error) string {
 	var r string
 	switch {
 	case errors.Is(err, ErrRefused):
-		r = "outbound policy refused the target: " + err.Error()
+		// "dial ADDR: target address refused by outbound policy: WHY",
+		// where WHY names the address and the rule.
+		why := err.Error()
+		if i := strings.Index(why, ErrRefused.Error()); i >= 0 {
+			why = strings.TrimPrefix(why[i+len(ErrRefused.Error()):], ": ")
+		}
+		r = "outbound policy refused the target: " + why
 	case errors.As(err, &dnsErr):
 		r = "DNS lookup of " + dnsErr.Name + " failed: " + dnsErr.Err
 		if dnsErr.IsNotFound {
@@ -58,9 +65,13 @@ func Reason(err error) string {
 			r += " by " + opErr.Addr.String()
 		}
 	case errors.As(err, &verifyErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalidErr):
-		r = "TLS certificate verification failed: " + err.Error()
+		inner := err
+		if verifyErr != nil {
+			inner = verifyErr.Err
+		}
+		r = "TLS certificate verification failed: " + inner.Error()
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		r = "timed out: " + err.Error()
+		r = "timed out waiting for the server"
 	default:
 		r = err.Error()
 	}
