@@ -13,7 +13,11 @@
 // dials it itself: before the application first requests a network,
 // Microvisor owns the link (reason NEVERUSEDNETWORKAPI); afterwards the link
 // stays up while any network handle is held. Losing the link posts
-// CHANNELNOTCONNECTED to every open channel.
+// CHANNELNOTCONNECTED to every open channel; a link that falls silent is
+// dropped by the keep-alive (Options.PingInterval, IdleTimeout) and
+// redialled. What the application cannot see through the ABI — link
+// errors and the cloud's diagnostic reasons — goes to Options.OnEvent
+// (events.go).
 package kernel
 
 import (
