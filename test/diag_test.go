@@ -22,18 +22,6 @@ import (
 // request state); the device side — the Go device API here, transcripts
 // and traces elsewhere — gets the reason.
 
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
 func TestHTTPFailureReasons(t *testing.T) {
 	t.Parallel()
 	b := newBlocker()
@@ -41,7 +29,7 @@ func TestHTTPFailureReasons(t *testing.T) {
 	trusted := testenv.NewServer(t, testMux(b))
 	untrusted := quietServer(t)
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	refused := closedPort(t)
+	refused := testenv.ClosedAddr(t)
 	tests := []struct {
 		name    string
 		opts    httpexec.Options
@@ -56,8 +44,8 @@ func TestHTTPFailureReasons(t *testing.T) {
 			"https://nowhere.mvnet.invalid/", 5000,
 			[]string{"DNS lookup of nowhere.mvnet.invalid failed"}},
 		{"connection refused", httpexec.Options{AllowPrefixes: loopback},
-			"https://127.0.0.1:" + strconv.Itoa(refused) + "/", 5000,
-			[]string{"connection refused by 127.0.0.1:" + strconv.Itoa(refused)}},
+			"https://" + refused + "/", 5000,
+			[]string{"connection refused by " + refused}},
 		{"TLS verify failure", httpexec.Options{AllowPrefixes: loopback, Resolve: []string{untrusted.Resolve}},
 			untrusted.URL("/hello"), 5000,
 			[]string{"TLS certificate verification failed", "unknown authority"}},
@@ -112,7 +100,9 @@ func TestHTTPFailureReasons(t *testing.T) {
 // TestMQTTConnectFailureReason: a broker port nothing listens on.
 func TestMQTTConnectFailureReason(t *testing.T) {
 	t.Parallel()
-	port := closedPort(t)
+	addr := testenv.ClosedAddr(t)
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
 	e := &env{cloud: testenv.NewCloud(t, cloud.Options{HTTP: httpexec.Options{AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})}
 	v := e.newDev(t)
 	m := v.openMQTT(2048, 2048)
@@ -120,7 +110,7 @@ func TestMQTTConnectFailureReason(t *testing.T) {
 	if r.RequestState == abi.MQTTRequestStateRequestCompleted && r.ReasonCode == 0 {
 		t.Fatalf("connect to a closed port succeeded: %+v", r)
 	}
-	want := "connection refused by 127.0.0.1:" + strconv.Itoa(port)
+	want := "connection refused by " + addr
 	if got := v.d.ChannelDiagnostic(m.ch); !strings.Contains(got, want) {
 		t.Fatalf("diagnostic %q, want it to say %q (request state %v)", got, want, r.RequestState)
 	}

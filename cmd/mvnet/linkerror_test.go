@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/testenv"
 )
 
 // TestDemoCloudUnreachablePrintsLinkError: `mvnet demo --cloud` with a
@@ -27,12 +27,7 @@ func TestDemoCloudUnreachablePrintsLinkError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	addr := testenv.ClosedAddr(t)
 	bundle := filepath.Join(dir, "bundle.json")
 	b := &device.Bundle{Version: device.BundleVersion, DeviceSid: id, CloudAddress: addr,
 		CloudCA: string(ca.CertPEM()), Certificate: string(certPEM), PrivateKey: string(keyPEM)}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/runner"
+	"github.com/mvnet/mvnet/internal/testenv"
 )
 
 // Issue 8: a device that cannot reach its cloud must say why, at the
@@ -59,18 +59,6 @@ func unreachableBundle(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // foreignCloud is a TLS listener whose certificate comes from a CA the
@@ -192,7 +180,7 @@ func (f fileString) String() string {
 // transcript.
 func TestRunPrintsLinkError(t *testing.T) {
 	bin := compile(t, "waiting", waitingApp, static)
-	bundle := unreachableBundle(t, closedAddr(t))
+	bundle := unreachableBundle(t, testenv.ClosedAddr(t))
 	var transcript, out syncBuf
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
