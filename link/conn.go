@@ -267,32 +267,47 @@ func (c *Conn) KeepAlive(interval, timeout time.Duration) {
 	if timeout < interval {
 		timeout = 2 * interval
 	}
-	go c.keepAlive(interval, timeout)
+	// A timer rather than a goroutine: a cloud holds many idle links
+	// (docs/performance.md, memory per idle device).
+	ka := &keepAlive{c: c, interval: interval, timeout: timeout}
+	ka.mu.Lock()
+	defer ka.mu.Unlock()
+	ka.t = time.AfterFunc(interval, ka.check)
 }
 
-func (c *Conn) keepAlive(interval, timeout time.Duration) {
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	var token uint64
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-		}
-		idle := time.Since(c.born) - time.Duration(c.lastRead.Load())
-		if idle >= timeout {
-			c.fail(fmt.Errorf("%w: nothing received for %v (keep-alive timeout)", ErrTimeout, timeout))
-			return
-		}
-		next := interval - idle
-		if idle >= interval {
-			token++
-			_ = c.Send(&Frame{Type: FrameControl, Kind: ControlPing, Token: token})
-			next = min(interval, timeout-idle)
-		}
-		t.Reset(next)
+// keepAlive is one Conn's keep-alive timer.
+type keepAlive struct {
+	c                 *Conn
+	interval, timeout time.Duration
+
+	mu    sync.Mutex
+	t     *time.Timer
+	token uint64 // of the last PING
+}
+
+// check runs when the timer fires: it fails the Conn after timeout of
+// silence, sends PING after interval of silence, and re-arms the timer.
+func (ka *keepAlive) check() {
+	ka.mu.Lock()
+	defer ka.mu.Unlock()
+	c := ka.c
+	select {
+	case <-c.done:
+		return
+	default:
 	}
+	idle := time.Since(c.born) - time.Duration(c.lastRead.Load())
+	if idle >= ka.timeout {
+		c.fail(fmt.Errorf("%w: nothing received for %v (keep-alive timeout)", ErrTimeout, ka.timeout))
+		return
+	}
+	next := ka.interval - idle
+	if idle >= ka.interval {
+		ka.token++
+		_ = c.Send(&Frame{Type: FrameControl, Kind: ControlPing, Token: ka.token})
+		next = min(ka.interval, ka.timeout-idle)
+	}
+	ka.t.Reset(next)
 }
 
 // LocalAddr returns the underlying connection's local address.
