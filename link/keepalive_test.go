@@ -41,7 +41,9 @@ func TestKeepAliveDropsStalledPeer(t *testing.T) {
 // PONG keeps the link up across many timeouts' worth of pings.
 func TestKeepAlivePingsAndSurvivesAnsweringPeer(t *testing.T) {
 	device, cloud := connPair(t)
-	device.KeepAlive(2*time.Millisecond, 20*time.Millisecond)
+	// The PONG's round trip must fit the timeout on a loaded machine; the
+	// test outlasts the timeout twice over.
+	device.KeepAlive(50*time.Millisecond, 500*time.Millisecond)
 	go func() { // the device's reader: discards PONGs
 		for {
 			if _, err := device.Recv(); err != nil {
@@ -50,7 +52,7 @@ func TestKeepAlivePingsAndSurvivesAnsweringPeer(t *testing.T) {
 		}
 	}()
 	var last uint64
-	for pings := 0; pings < 50; {
+	for pings := 0; pings < 24; {
 		f, err := cloud.Recv()
 		if err != nil {
 			t.Fatalf("after %d pings: %v (device: %v)", pings, err, device.Err())

@@ -94,7 +94,7 @@ func TestStalledLinkDetectedAndRedialled(t *testing.T) {
 	// The cloud gives up sooner than the device, so each side's detection
 	// is its own (the device's redial would otherwise replace the cloud's
 	// session).
-	srv := testenv.NewCloud(t, cloud.Options{Logs: st, Config: st, PingInterval: 20 * time.Millisecond, IdleTimeout: 150 * time.Millisecond})
+	srv := testenv.NewCloud(t, cloud.Options{Logs: st, Config: st, PingInterval: 50 * time.Millisecond, IdleTimeout: 400 * time.Millisecond})
 	px := newStallingProxy(t, srv)
 	linkErrs := make(chan string, 16)
 	trace := func(e device.TraceEvent) {
@@ -102,7 +102,7 @@ func TestStalledLinkDetectedAndRedialled(t *testing.T) {
 			linkErrs <- e.Text
 		}
 	}
-	d := testenv.NewDevice(t, srv, device.Options{DeviceID: devA, Dial: px.dial, Trace: trace, PingInterval: 20 * time.Millisecond, IdleTimeout: 600 * time.Millisecond})
+	d := testenv.NewDevice(t, srv, device.Options{DeviceID: devA, Dial: px.dial, Trace: trace, PingInterval: 50 * time.Millisecond, IdleTimeout: 1500 * time.Millisecond})
 	ctx := testenv.Context(t, 60*time.Second)
 	if _, err := d.Connect(ctx, irq); err != nil {
 		t.Fatal(err)

@@ -549,12 +549,13 @@ func TestAtMostFourChannels(t *testing.T) {
 // its link, one that falls silent (a stalled transport) loses it with the
 // keep-alive's timeout.
 func TestKeepAlive(t *testing.T) {
-	cfg := session.Config{PingInterval: 5 * time.Millisecond, IdleTimeout: 40 * time.Millisecond}
 	t.Run("answering", func(t *testing.T) {
-		r := start(t, cfg)
+		// Long enough for a PONG's round trip on a loaded machine; the
+		// test outlasts the timeout twice over.
+		r := start(t, session.Config{PingInterval: 50 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
 		r.dev.Hello(fakedev.ID(1))
 		var last uint64
-		for range 20 { // several timeouts' worth of PINGs, each answered
+		for range 24 { // over two timeouts' worth of PINGs, each answered
 			f := r.dev.Next()
 			if f.Type != link.FrameControl || f.Kind != link.ControlPing || f.Token <= last {
 				t.Fatalf("got %+v, want a PING with a new token", f)
@@ -570,7 +571,7 @@ func TestKeepAlive(t *testing.T) {
 		}
 	})
 	t.Run("silent", func(t *testing.T) {
-		r := start(t, cfg)
+		r := start(t, session.Config{PingInterval: 5 * time.Millisecond, IdleTimeout: 40 * time.Millisecond})
 		r.dev.Hello(fakedev.ID(1))
 		// The device now neither answers nor sends anything.
 		if err := r.wait(t); !errors.Is(err, link.ErrTimeout) {
