@@ -195,3 +195,24 @@ func TestRunPrintsLinkError(t *testing.T) {
 		t.Fatal("mvnet run did not end after its context")
 	}
 }
+
+// TestDiagnosticInTrace: a C application's request the cloud's outbound
+// policy refuses ends MV_HTTPRESULT_REQUESTFAILED, and the trace gives the
+// cloud's reason.
+func TestDiagnosticInTrace(t *testing.T) {
+	bin := compileFile(t, "http_get", static)
+	r := run(t, bin, nil, 60*time.Second, "https://127.0.0.1:9/")
+	if r.code == 0 || !strings.Contains(r.stdout, "result=5") { // MV_HTTPRESULT_REQUESTFAILED
+		t.Fatalf("a loopback target was reached: %v", r)
+	}
+	d := r.lines("diagnostic")
+	if len(d) != 1 {
+		t.Fatalf("%d diagnostic lines, want 1: %v", len(d), r.trace)
+	}
+	if text, _ := d[0]["text"].(string); !strings.Contains(text, "outbound policy refused the target: 127.0.0.1 is loopback") {
+		t.Fatalf("diagnostic %q", text)
+	}
+	if ch, _ := d[0]["channel"].(string); !strings.HasPrefix(ch, "0x") {
+		t.Fatalf("diagnostic channel %v", d[0]["channel"])
+	}
+}
