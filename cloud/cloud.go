@@ -79,6 +79,14 @@ type Options struct {
 	// (channel buffers are). Default (0) 1 MiB
 	// (session.DefaultMaxChannelBuffer).
 	MaxChannelBuffer int
+	// PingInterval and IdleTimeout are each device link's keep-alive
+	// (link/doc.go, "Keep-alive"): the cloud sends PING after PingInterval
+	// without hearing from the device and drops a link silent for
+	// IdleTimeout, so a stalled link does not leave a device "connected".
+	// Defaults (0) 15 s and 45 s (link.DefaultPingInterval,
+	// link.DefaultIdleTimeout).
+	PingInterval time.Duration
+	IdleTimeout  time.Duration
 }
 
 // MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
@@ -131,7 +139,9 @@ var (
 type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
-	maxBuf int // Options.MaxChannelBuffer
+	maxBuf int           // Options.MaxChannelBuffer
+	ping   time.Duration // Options.PingInterval
+	idle   time.Duration // Options.IdleTimeout
 	http   *httpexec.Executor
 	mqtt   *session.MQTTConfig
 	tls    *tls.Config
@@ -161,6 +171,9 @@ func New(o Options) (*Server, error) {
 	if m := o.MQTT; m.ConnectTimeout < 0 || m.BreakerRate < 0 || m.BreakerBacklog < 0 || m.BreakerBytes < 0 {
 		return nil, fmt.Errorf("cloud: MQTT options: negative value in %+v", m)
 	}
+	if o.PingInterval < 0 || o.IdleTimeout < 0 {
+		return nil, fmt.Errorf("cloud: PingInterval %v and IdleTimeout %v must not be negative", o.PingInterval, o.IdleTimeout)
+	}
 	h, err := httpexec.New(o.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: HTTP options: %w", err)
@@ -169,6 +182,8 @@ func New(o Options) (*Server, error) {
 		log:    o.Logger,
 		now:    o.Now,
 		maxBuf: o.MaxChannelBuffer,
+		ping:   o.PingInterval,
+		idle:   o.IdleTimeout,
 		http:   h,
 		mqtt: &session.MQTTConfig{
 			Dial:           h.DialContext,
@@ -270,6 +285,8 @@ func (s *Server) ServeConn(c net.Conn) error {
 		Register:         s.register,
 		MaxChannelBuffer: s.maxBuf,
 		CertDeviceID:     certID,
+		PingInterval:     s.ping,
+		IdleTimeout:      s.idle,
 	})
 	s.mu.Lock()
 	if s.shutdown { // Shutdown began during the handshake

@@ -43,13 +43,20 @@ type Options struct {
 	Monotonic         func() time.Duration
 	ReconnectDelay    time.Duration
 	MaxReconnectDelay time.Duration
-	NoOpenRateLimit   bool // benchmarks and load tests only
+	PingInterval      time.Duration // link keep-alive; default 15 s
+	IdleTimeout       time.Duration // drop a silent link; default 45 s
+	NoOpenRateLimit   bool          // benchmarks and load tests only
 	Logger            *slog.Logger
 }
 
 // TraceEvent is one line of a device transcript.
 type TraceEvent struct {
-	Kind   string // "syscall" or "notification"
+	// Kind is "syscall", "notification", or what the application cannot
+	// see through the ABI (kernel.Event): "link-error" (Text: why the link
+	// to the cloud could not be established or was lost; once, then on
+	// change), "link-up" (after a link error), "diagnostic" (Channel,
+	// Text: the cloud's reason for failing the channel's request).
+	Kind   string
 	Call   string // system call name
 	Args   string
 	Status abi.Status
@@ -57,6 +64,9 @@ type TraceEvent struct {
 	// For notifications:
 	Centre       uint32
 	Notification abi.Notification
+	// For link errors and diagnostics:
+	Channel uint32
+	Text    string
 }
 
 // Device is an emulated Microvisor device.
@@ -67,6 +77,9 @@ type Device struct {
 	ABI    *abi.ABI
 
 	trace func(TraceEvent)
+
+	linkMu  sync.Mutex
+	linkErr string // the last link error; "" while the link is up
 
 	scratchMu  sync.Mutex
 	scratchBuf mem.Addr
@@ -93,7 +106,8 @@ func New(o Options) (*Device, error) {
 	k, err := kernel.New(kernel.Options{
 		Memory: arena, ABI: abi.Device, IRQ: d.NVIC, DeviceID: o.DeviceID, Dial: o.Dial,
 		Monotonic: o.Monotonic, ReconnectDelay: o.ReconnectDelay, MaxReconnectDelay: o.MaxReconnectDelay,
-		NoOpenRateLimit: o.NoOpenRateLimit, Logger: o.Logger,
+		PingInterval: o.PingInterval, IdleTimeout: o.IdleTimeout,
+		NoOpenRateLimit: o.NoOpenRateLimit, Logger: o.Logger, OnEvent: d.onEvent,
 	})
 	if err != nil {
 		d.NVIC.close()
@@ -122,6 +136,42 @@ func (d *Device) Close() error {
 
 // ID returns the device ID.
 func (d *Device) ID() string { return d.Kernel.DeviceID() }
+
+// onEvent is the kernel's OnEvent: it keeps the link error and traces.
+func (d *Device) onEvent(e kernel.Event) {
+	switch e.Kind {
+	case kernel.EventLinkError:
+		d.linkMu.Lock()
+		d.linkErr = e.Text
+		d.linkMu.Unlock()
+	case kernel.EventLinkUp:
+		d.linkMu.Lock()
+		d.linkErr = ""
+		d.linkMu.Unlock()
+	}
+	if d.trace != nil {
+		d.trace(TraceEvent{Kind: e.Kind.String(), Channel: e.Channel, Text: e.Text})
+	}
+}
+
+// LinkError returns why the link to the cloud could not be established or
+// was lost, or "" while it is up or before any error ("cannot reach the
+// cloud: …", "link lost: …").
+func (d *Device) LinkError() string {
+	d.linkMu.Lock()
+	defer d.linkMu.Unlock()
+	return d.linkErr
+}
+
+// ChannelDiagnostic returns the cloud's reason for failing channel ch's
+// request or MQTT connection (link/doc.go, "Diagnostics"), e.g. "connection
+// refused by 127.0.0.1:8443"; "" if there is none or ch is not open. The
+// application ABI has no room for it: an application sees only the result,
+// such as MV_HTTPRESULT_REQUESTFAILED.
+func (d *Device) ChannelDiagnostic(ch *Channel) string {
+	r, _ := d.Kernel.ChannelDiagnostic(ch.Handle)
+	return r
+}
 
 // Alloc returns size bytes of zeroed application memory aligned to align
 // (for channel buffers: 512).

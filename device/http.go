@@ -99,6 +99,9 @@ type HTTPResponse struct {
 	StatusCode uint32
 	Headers    []string
 	Body       []byte
+	// Diagnostic is the cloud's reason when the request failed (not part
+	// of the application ABI; see Device.ChannelDiagnostic).
+	Diagnostic string
 }
 
 // Net is a notification centre with a connected network handle: what an
@@ -187,7 +190,7 @@ func (d *Device) HTTP(ctx context.Context, n *Net, req HTTPRequest, rxSize, txSi
 	if st != abi.StatusOkay {
 		return nil, fmt.Errorf("mvReadHttpResponseData: %s", st)
 	}
-	resp := &HTTPResponse{Result: data.Result, StatusCode: data.StatusCode}
+	resp := &HTTPResponse{Result: data.Result, StatusCode: data.StatusCode, Diagnostic: d.ChannelDiagnostic(ch)}
 	for i := range data.NumHeaders {
 		// Most headers fit a small buffer; one that fills it is read
 		// again with room for the whole receive buffer.

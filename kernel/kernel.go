@@ -22,7 +22,11 @@
 // dials it itself: before the application first requests a network,
 // Microvisor owns the link (reason NEVERUSEDNETWORKAPI); afterwards the link
 // stays up while any network handle is held. Losing the link posts
-// CHANNELNOTCONNECTED to every open channel.
+// CHANNELNOTCONNECTED to every open channel; a link that falls silent is
+// dropped by the keep-alive (Options.PingInterval, IdleTimeout) and
+// redialled. What the application cannot see through the ABI — link
+// errors and the cloud's diagnostic reasons — goes to Options.OnEvent
+// (events.go).
 package kernel
 
 import (
@@ -72,6 +76,19 @@ type Options struct {
 	// doubles up to MaxReconnectDelay. Defaults 20 ms and 2 s.
 	ReconnectDelay    time.Duration
 	MaxReconnectDelay time.Duration
+	// PingInterval and IdleTimeout are the link's keep-alive
+	// (link.Conn.KeepAlive): the kernel sends PING after PingInterval
+	// without hearing from the cloud, and after IdleTimeout of silence
+	// drops the link and redials (server log lines stay buffered and are
+	// sent again). Defaults link.DefaultPingInterval and
+	// link.DefaultIdleTimeout.
+	PingInterval time.Duration
+	IdleTimeout  time.Duration
+	// OnEvent, if set, is told what the application cannot see through
+	// the ABI: link errors and the cloud's diagnostic reasons (events.go).
+	// It is called from the kernel's link goroutines without the kernel's
+	// lock; it must not block for long.
+	OnEvent func(Event)
 	// HandshakeTimeout bounds HELLO → WELCOME. Default 10 s.
 	HandshakeTimeout time.Duration
 	// NoOpenRateLimit lifts Microvisor's limit of 8 channel opens per

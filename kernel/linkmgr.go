@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -17,6 +18,7 @@ import (
 // and after a lost link alike.
 func (k *Kernel) linkManager() {
 	defer close(k.done)
+	var report linkReporter
 	delay := k.opts.ReconnectDelay
 	backoff := func() bool {
 		select {
@@ -45,6 +47,9 @@ func (k *Kernel) linkManager() {
 		c, welcome, err := k.connect()
 		if err != nil {
 			k.log.Debug("link: connect failed", "err", err, "retry_in", delay)
+			if k.ctx.Err() == nil {
+				k.linkError(&report, "cannot reach the cloud: "+err.Error())
+			}
 			if !backoff() {
 				return
 			}
@@ -64,6 +69,8 @@ func (k *Kernel) linkManager() {
 		k.logLinkUpLocked(c)
 		k.mu.Unlock()
 		k.log.Debug("link: up", "device", k.id)
+		c.KeepAlive(k.opts.PingInterval, k.opts.IdleTimeout)
+		k.linkUp(&report)
 
 		err = k.readLoop(c)
 		k.log.Debug("link: down", "err", err)
@@ -74,7 +81,11 @@ func (k *Kernel) linkManager() {
 			c.Close()
 			k.lostLocked(abi.ClosureReasonConnectionTerminated)
 		}
+		closed = k.closed
 		k.mu.Unlock()
+		if lost && !closed {
+			k.linkError(&report, "link lost: "+linkErrText(err))
+		}
 		if !lost {
 			// The kernel took the link down itself (the last network
 			// handle was released): nothing failed, so a later request
@@ -141,6 +152,9 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 		}
 		if err == nil {
 			err = k.handleFrame(c, &f)
+			if err == nil && f.Type == link.FrameControl && f.Kind == link.ControlDiag && f.Payload != nil {
+				k.emit(Event{Kind: EventDiagnostic, Channel: f.Chan, Text: string(f.Payload)})
+			}
 		}
 		if err != nil {
 			if errors.Is(err, errStale) {
@@ -159,6 +173,17 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 }
 
 var errStale = errors.New("link replaced")
+
+// linkErrText describes why a link that was up ended.
+func linkErrText(err error) string {
+	switch {
+	case err == nil:
+		return "closed"
+	case errors.Is(err, io.EOF):
+		return "the cloud closed the link"
+	}
+	return err.Error()
+}
 
 // maxKeptScratch is the largest encode buffer the kernel keeps between
 // calls.
@@ -203,6 +228,10 @@ func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 			k.logAckLocked(f.Seq)
 		case link.ControlLogging:
 			k.logs.disabled = !f.Logging
+		case link.ControlDiag:
+			if !k.diagLocked(c, f) {
+				f.Payload = nil // nothing to report: the channel is gone
+			}
 		}
 	default:
 		return fmt.Errorf("unexpected frame type %d from the cloud", f.Type)

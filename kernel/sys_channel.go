@@ -41,6 +41,8 @@ type channel struct {
 	cfgKeys int                       // keys the request asked for
 
 	mqtt *mqttChan // MQTT channels only (sys_mqtt.go)
+
+	diag string // the cloud's last CONTROL DIAG for the channel (events.go)
 }
 
 func (ch *channel) connected() bool { return ch.conn != nil }

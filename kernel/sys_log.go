@@ -32,8 +32,8 @@ const (
 	// (INVALIDBUFFERSIZE), like channel buffers.
 	logBufferUnit = 512
 	// maxLogMessage is the longest line mvServerLog accepts, in bytes;
-	// longer is LOGMESSAGETOOLONG.
-	maxLogMessage = 512
+	// longer is LOGMESSAGETOOLONG. The link's limit on a LOG frame.
+	maxLogMessage = link.MaxLogLine
 	// logRecordHeader is the per-line overhead in the buffer.
 	logRecordHeader = 2
 )

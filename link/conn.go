@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // ErrClosed is returned by Send after the Conn was closed or failed, and by
@@ -36,6 +38,9 @@ type Conn struct {
 	closeOnce sync.Once
 	recvErr   error // sticky Recv error; used only by the Recv goroutine
 
+	born     time.Time    // when NewConn ran; lastRead counts from it
+	lastRead atomic.Int64 // ns after born of the last byte read from nc
+
 	mu       sync.Mutex
 	pending  []byte        // encoded frames not yet handed to the writer
 	spare    []byte        // the writer's last buffer, for reuse
@@ -55,11 +60,12 @@ const readBufferSize = 4 << 10
 func NewConn(c net.Conn) *Conn {
 	conn := &Conn{
 		nc:       c,
-		br:       bufio.NewReaderSize(c, readBufferSize),
+		born:     time.Now(),
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		progress: make(chan struct{}),
 	}
+	conn.br = bufio.NewReaderSize(activityReader{conn}, readBufferSize)
 	go conn.writeLoop()
 	return conn
 }
@@ -217,6 +223,91 @@ func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
+}
+
+// activityReader reads from the Conn's net.Conn and notes when bytes
+// arrive, for the keep-alive: a peer in the middle of a large frame is
+// alive.
+type activityReader struct{ c *Conn }
+
+func (r activityReader) Read(p []byte) (int, error) {
+	n, err := r.c.nc.Read(p)
+	if n > 0 {
+		r.c.lastRead.Store(int64(time.Since(r.c.born)))
+	}
+	return n, err
+}
+
+// ErrTimeout is wrapped by the Conn's error when the keep-alive found the
+// peer silent for longer than its timeout (the transport stalled).
+var ErrTimeout = errors.New("link: peer silent")
+
+// Keep-alive defaults (link/doc.go, "Keep-alive"): a side sends PING after
+// DefaultPingInterval without receiving anything and drops the link after
+// DefaultIdleTimeout without receiving anything.
+const (
+	DefaultPingInterval = 15 * time.Second
+	DefaultIdleTimeout  = 45 * time.Second
+)
+
+// KeepAlive starts the link's keep-alive: whenever nothing has been
+// received from the peer for interval, the Conn sends CONTROL PING (the
+// peer's PONG, like any frame, shows it is alive); when nothing has been
+// received for timeout, the Conn fails with an error wrapping ErrTimeout
+// and is closed, so Recv returns that error. interval ≤ 0 means
+// DefaultPingInterval, timeout ≤ 0 DefaultIdleTimeout; a timeout below
+// interval is raised to 2×interval. Call it once, after the handshake.
+func (c *Conn) KeepAlive(interval, timeout time.Duration) {
+	if interval <= 0 {
+		interval = DefaultPingInterval
+	}
+	if timeout <= 0 {
+		timeout = DefaultIdleTimeout
+	}
+	if timeout < interval {
+		timeout = 2 * interval
+	}
+	// A timer rather than a goroutine: a cloud holds many idle links
+	// (docs/performance.md, memory per idle device).
+	ka := &keepAlive{c: c, interval: interval, timeout: timeout}
+	ka.mu.Lock()
+	defer ka.mu.Unlock()
+	ka.t = time.AfterFunc(interval, ka.check)
+}
+
+// keepAlive is one Conn's keep-alive timer.
+type keepAlive struct {
+	c                 *Conn
+	interval, timeout time.Duration
+
+	mu    sync.Mutex
+	t     *time.Timer
+	token uint64 // of the last PING
+}
+
+// check runs when the timer fires: it fails the Conn after timeout of
+// silence, sends PING after interval of silence, and re-arms the timer.
+func (ka *keepAlive) check() {
+	ka.mu.Lock()
+	defer ka.mu.Unlock()
+	c := ka.c
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	idle := time.Since(c.born) - time.Duration(c.lastRead.Load())
+	if idle >= ka.timeout {
+		c.fail(fmt.Errorf("%w: nothing received for %v (keep-alive timeout)", ErrTimeout, ka.timeout))
+		return
+	}
+	next := ka.interval - idle
+	if idle >= ka.interval {
+		ka.token++
+		_ = c.Send(&Frame{Type: FrameControl, Kind: ControlPing, Token: ka.token})
+		next = min(ka.interval, ka.timeout-idle)
+	}
+	ka.t.Reset(next)
 }
 
 // LocalAddr returns the underlying connection's local address.

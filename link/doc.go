@@ -29,7 +29,8 @@
 //	DATA     (4) both          chan u32 | payload (rest of the frame, ≥ 1 byte)
 //	CREDIT   (5) both          chan u32 | bytes u32
 //	CLOSE    (6) both          chan u32 | reason u8 (an MvClosureReason)
-//	LOG      (7) device→cloud  seq u64 | text   one line of server logging
+//	LOG      (7) device→cloud  seq u64 | text   one line of server logging,
+//	                           text at most MaxLogLine (512) bytes
 //	TIME     (8) cloud→device  wall_time_us u64
 //	CONTROL  (9) both          kind u8 | body (PING 1, PONG 2: token u64;
 //	                           ERROR 3: UTF-8 text, the sender then closes;
@@ -38,12 +39,16 @@
 //	                           LOGACK 5, cloud→device: seq u64 — every log
 //	                           line up to and including seq is stored;
 //	                           LOGGING 6, cloud→device: u8 — 1 server
-//	                           logging enabled, 0 disabled by the server)
+//	                           logging enabled, 0 disabled by the server;
+//	                           DIAG 7, cloud→device: chan u32 | UTF-8
+//	                           text of at most MaxDiagLen bytes — why the
+//	                           cloud failed the channel's request)
 //
 // A frame is checked strictly: a fixed-size frame must have exactly its
 // size, a variable one at least its fixed part, the type and the CONTROL
-// kind must be known, DATA must carry at least one byte and HELLO a device
-// ID of exactly 34 bytes. Anything else is malformed (ErrMalformed), and so
+// kind must be known, DATA must carry at least one byte, HELLO a device
+// ID of exactly 34 bytes, LOG at most MaxLogLine bytes of text and DIAG at
+// most MaxDiagLen. Anything else is malformed (ErrMalformed), and so
 // is a length prefix of 0 or over MaxFrameLen. The encoding is canonical:
 // a frame that parses re-encodes to the same bytes.
 //
@@ -58,6 +63,36 @@
 // checks that the peer is alive. A side that receives a malformed frame or a
 // frame that breaks the protocol's rules sends CONTROL ERROR saying why,
 // and closes the link. Losing the link closes every channel on it.
+//
+// The cloud speaks exactly one version: a HELLO with another version is
+// answered CONTROL ERROR "HELLO version N not supported (want M)" and the
+// link closed, and a device closes a link whose WELCOME has another version
+// than its own. There is no negotiation: the device reports the refusal as
+// its link error and keeps redialling with backoff until one side is
+// upgraded.
+//
+// # Keep-alive
+//
+// A stalled transport (a NAT that dropped the flow, a proxy that stopped
+// forwarding) closes nothing, so both sides watch what they receive
+// (Conn.KeepAlive): after a ping interval (default 15 s) without receiving
+// a byte a side sends PING, and after an idle timeout (default 45 s)
+// without receiving a byte it closes the link. Any frame — the PONG, or
+// ordinary traffic — counts. The device then redials as after any lost
+// link; its unacknowledged server log lines are sent again on the new link
+// and stored once. Both sides answer PING at any time after WELCOME.
+//
+// # Diagnostics
+//
+// The application learns only an ABI result, such as
+// MV_HTTPRESULT_REQUESTFAILED, or an MQTT request state. When the cloud
+// fails a channel's HTTP request or MQTT connect it first sends CONTROL
+// DIAG with the reason in a short human string ("outbound policy refused
+// the target: …", "DNS lookup of HOST failed: no such host", "connection
+// refused by ADDR", "TLS certificate verification failed: …", "timed out:
+// …"), then the response. The device keeps the last reason per channel for
+// its host (transcripts, traces, the Go device API); the application ABI
+// is unchanged.
 //
 // # Channels
 //
@@ -148,4 +183,9 @@
 //	1  2026-11  first version: the frames above (CONTROL LOGACK and
 //	            LOGGING, and CONFIGFETCH channel messages, were added
 //	            before any release, without a version change).
+//	2  2026-12  keep-alive: both sides send PING when idle and close a
+//	            silent link; CONTROL DIAG (cloud→device) carries the reason
+//	            for a failed request; a LOG line over MaxLogLine bytes is
+//	            malformed (the cloud answers CONTROL ERROR instead of
+//	            retrying a line its store refuses).
 package link

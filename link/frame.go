@@ -6,15 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // Version is the protocol version this package speaks, sent in HELLO and
 // WELCOME. See the version history in the package documentation.
-const Version = 1
+const Version = 2
 
 // MaxFrameLen is the largest value of a frame's length prefix: the type byte
 // and the body together.
 const MaxFrameLen = 1 << 20
+
+// MaxLogLine is the longest server log line, in bytes, a LOG frame may
+// carry: mvServerLog refuses longer lines (LOGMESSAGETOOLONG), and the
+// cloud ends a link that sends one with CONTROL ERROR.
+const MaxLogLine = 512
+
+// MaxDiagLen is the longest text, in bytes, of a CONTROL DIAG frame: the
+// cloud shortens a longer reason (TruncateDiag).
+const MaxDiagLen = 256
 
 // DeviceIDLen is the length of a device ID in HELLO (spec/abi.md: device ID,
 // 34 bytes).
@@ -74,6 +84,12 @@ const (
 	// for the device, 0 if the server disabled it. Sent after WELCOME and
 	// whenever it changes.
 	ControlLogging uint8 = 6
+	// ControlDiag (cloud→device): chan u32 | UTF-8 text (at most
+	// MaxDiagLen bytes) — why the cloud failed the channel's request or
+	// MQTT connection, e.g. "outbound policy refused 127.0.0.1:443". Sent
+	// before the response it explains; the application ABI does not
+	// carry it (the kernel reports it to its host). Since version 2.
+	ControlDiag uint8 = 7
 )
 
 // Frame is one decoded frame. Only the fields that belong to Type are
@@ -82,7 +98,7 @@ const (
 type Frame struct {
 	Type FrameType
 
-	Chan       uint32 // OPEN, DATA, CREDIT, CLOSE: the channel handle
+	Chan       uint32 // OPEN, DATA, CREDIT, CLOSE, CONTROL DIAG: the channel handle
 	Version    uint16 // HELLO, WELCOME
 	DeviceID   string // HELLO: exactly DeviceIDLen bytes
 	WallTimeUS uint64 // WELCOME, TIME: µs since the Unix epoch
@@ -92,7 +108,7 @@ type Frame struct {
 	TxSize   uint32 // OPEN: size of the device's send ring
 	Endpoint []byte // OPEN: the endpoint (nil when empty)
 
-	Payload []byte // DATA (≥ 1 byte), LOG text, CONTROL ERROR text (nil when empty)
+	Payload []byte // DATA (≥ 1 byte), LOG text, CONTROL ERROR, UPDATE and DIAG text (nil when empty)
 	Credit  uint32 // CREDIT: bytes granted back
 	Reason  uint8  // CLOSE: an MvClosureReason
 	Seq     uint64 // LOG: message sequence number; CONTROL LOGACK: the last line stored
@@ -132,6 +148,9 @@ func bodyLen(f *Frame) (int, error) {
 	case FrameClose:
 		return 5, nil
 	case FrameLog:
+		if len(f.Payload) > MaxLogLine {
+			return 0, malformed("LOG line of %d bytes exceeds %d", len(f.Payload), MaxLogLine)
+		}
 		return 8 + len(f.Payload), nil
 	case FrameTime:
 		return 8, nil
@@ -145,6 +164,11 @@ func bodyLen(f *Frame) (int, error) {
 			return 9, nil
 		case ControlLogging:
 			return 2, nil
+		case ControlDiag:
+			if len(f.Payload) > MaxDiagLen {
+				return 0, malformed("CONTROL DIAG text of %d bytes exceeds %d", len(f.Payload), MaxDiagLen)
+			}
+			return 5 + len(f.Payload), nil
 		}
 		return 0, malformed("unknown CONTROL kind %d", f.Kind)
 	}
@@ -206,11 +230,28 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 				on = 1
 			}
 			dst = append(dst, on)
+		case ControlDiag:
+			dst = be.AppendUint32(dst, f.Chan)
+			dst = append(dst, f.Payload...)
 		default:
 			dst = be.AppendUint64(dst, f.Token)
 		}
 	}
 	return dst, nil
+}
+
+// TruncateDiag shortens text to at most MaxDiagLen bytes, at a UTF-8
+// character boundary, ending it with "…" when it was cut.
+func TruncateDiag(text string) string {
+	if len(text) <= MaxDiagLen {
+		return text
+	}
+	const ellipsis = "…"
+	cut := MaxDiagLen - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut] + ellipsis
 }
 
 // nilIfEmpty returns b, or nil if b is empty, so that decoded frames compare
@@ -284,6 +325,10 @@ func ParseFrame(b []byte) (Frame, error) {
 		}
 	case FrameLog:
 		if err = need(8, true); err == nil {
+			if len(body) > 8+MaxLogLine {
+				err = malformed("LOG line of %d bytes exceeds %d", len(body)-8, MaxLogLine)
+				break
+			}
 			f.Seq = be.Uint64(body)
 			f.Payload = nilIfEmpty(body[8:])
 		}
@@ -316,6 +361,15 @@ func ParseFrame(b []byte) (Frame, error) {
 				default:
 					err = malformed("CONTROL LOGGING value %d, want 0 or 1", body[1])
 				}
+			}
+		case ControlDiag:
+			if err = need(5, true); err == nil {
+				if len(body) > 5+MaxDiagLen {
+					err = malformed("CONTROL DIAG text of %d bytes exceeds %d", len(body)-5, MaxDiagLen)
+					break
+				}
+				f.Chan = be.Uint32(body[1:])
+				f.Payload = nilIfEmpty(body[5:])
 			}
 		default:
 			err = malformed("unknown CONTROL kind %d", f.Kind)

@@ -35,6 +35,9 @@ var sampleFrames = []Frame{
 	{Type: FrameControl, Kind: ControlLogAck, Seq: 1<<64 - 2},
 	{Type: FrameControl, Kind: ControlLogging, Logging: true},
 	{Type: FrameControl, Kind: ControlLogging},
+	{Type: FrameControl, Kind: ControlDiag, Chan: 0x2c41e0a7, Payload: []byte("connection refused")},
+	{Type: FrameControl, Kind: ControlDiag, Chan: 3},
+	{Type: FrameLog, Seq: 7, Payload: make([]byte, MaxLogLine)},
 }
 
 func TestFrameRoundTrip(t *testing.T) {
@@ -100,7 +103,9 @@ func TestAppendFrameRejects(t *testing.T) {
 		{"HELLO short ID", Frame{Type: FrameHello, DeviceID: "UV1234"}},
 		{"HELLO long ID", Frame{Type: FrameHello, DeviceID: testDeviceID + "0"}},
 		{"CONTROL kind 0", Frame{Type: FrameControl}},
-		{"CONTROL kind 7", Frame{Type: FrameControl, Kind: 7}},
+		{"CONTROL kind 8", Frame{Type: FrameControl, Kind: 8}},
+		{"LOG over MaxLogLine", Frame{Type: FrameLog, Payload: make([]byte, MaxLogLine+1)}},
+		{"DIAG over MaxDiagLen", Frame{Type: FrameControl, Kind: ControlDiag, Payload: make([]byte, MaxDiagLen+1)}},
 		{"DATA too long", Frame{Type: FrameData, Payload: make([]byte, MaxFrameLen-4)}},
 		{"OPEN too long", Frame{Type: FrameOpen, Endpoint: make([]byte, MaxFrameLen)}},
 	}
@@ -147,7 +152,11 @@ func TestParseFrameRejects(t *testing.T) {
 		{"TIME long", []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"CONTROL empty", []byte{9}},
 		{"CONTROL kind 0", []byte{9, 0}},
-		{"CONTROL kind 7", []byte{9, 7, 'x'}},
+		{"CONTROL kind 8", []byte{9, 8, 'x'}},
+		{"LOG over MaxLogLine", append([]byte{7, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, MaxLogLine+1)...)},
+		{"LOG of 70 KiB", append([]byte{7, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, 70<<10)...)},
+		{"DIAG short", []byte{9, 7, 0, 0, 1}},
+		{"DIAG over MaxDiagLen", append([]byte{9, 7, 0, 0, 0, 1}, make([]byte, MaxDiagLen+1)...)},
 		{"LOGACK short", []byte{9, 5, 0, 0, 0, 0, 0, 0, 0}},
 		{"LOGACK long", []byte{9, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"LOGGING empty", []byte{9, 6}},

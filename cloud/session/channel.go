@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -274,6 +275,9 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 	if s.ended || s.chans[ch.id] != ch {
 		return // closed meanwhile: the response goes nowhere
 	}
+	if err != nil {
+		s.diagLocked(ch, "HTTP request failed", err)
+	}
 	if len(enc) > int(ch.rxSize) {
 		// Even a bare RESPONSETOOLARGE does not fit: the ring is tiny.
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
@@ -281,6 +285,16 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 	}
 	ch.pending = enc
 	s.flushLocked(ch)
+}
+
+// diagLocked tells the device why its channel's request or connection
+// failed (CONTROL DIAG, link/doc.go), before the response that reports the
+// failure, and logs it at info level: the application only sees a result
+// such as REQUESTFAILED, its developer needs the reason.
+func (s *Session) diagLocked(ch *channel, what string, err error) {
+	reason := httpexec.Reason(err)
+	s.log.Info(what, "chan", ch.id, "reason", reason)
+	s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlDiag, Chan: ch.id, Payload: []byte(reason)})
 }
 
 // closeChannelLocked closes ch from the cloud's side: cancel its request,

@@ -283,6 +283,9 @@ func (s *Session) mqttResult(ch *channel, r mqttbridge.Result) {
 	ch.mq.asked = max(ch.mq.asked-1, 0)
 	if r.Err != nil {
 		s.log.Debug("MQTT request failed", "chan", ch.id, "kind", r.Kind, "correlation_id", r.Corr, "state", r.State, "err", r.Err)
+		if r.Kind == mqttbridge.KindConnect {
+			s.diagLocked(ch, "MQTT connect failed", r.Err)
+		}
 	}
 	state := uint32(r.State)
 	if len(r.Reasons) > link.MQTTMaxElements {

@@ -109,6 +109,13 @@ type Config struct {
 	// and no other. Empty for links without a certificate (in-process
 	// pipes, which are trusted).
 	CertDeviceID string
+	// PingInterval and IdleTimeout are the link's keep-alive
+	// (link.Conn.KeepAlive): the session sends PING after PingInterval
+	// without hearing from the device and ends the link after IdleTimeout
+	// of silence, so a stalled transport is not mistaken for a connected
+	// device. Defaults link.DefaultPingInterval, link.DefaultIdleTimeout.
+	PingInterval time.Duration
+	IdleTimeout  time.Duration
 	// HelloTimeout bounds the wait for HELLO. Default 10 s.
 	HelloTimeout time.Duration
 	// MaxChannelBuffer is the largest receive or send buffer, in bytes, a
@@ -237,6 +244,7 @@ func (s *Session) Run(ctx context.Context) error {
 		if unregister != nil {
 			defer unregister()
 		}
+		s.conn.KeepAlive(s.cfg.PingInterval, s.cfg.IdleTimeout)
 		s.reqs.Add(1)
 		go s.runLogs(s.ctx)
 		err = s.loop()
@@ -357,6 +365,10 @@ func (s *Session) end(err error) {
 	s.out.stop()
 	_ = s.conn.Close()
 	s.reqs.Wait()
+	if errors.Is(err, link.ErrTimeout) {
+		// A stalled link is news to an operator; a hang-up is not.
+		s.log.Info("link dropped: the device fell silent", "err", err)
+	}
 	s.log.Debug("link ended", "err", err)
 }
 
@@ -392,10 +404,10 @@ func (s *Session) handleControl(f *link.Frame) error {
 	case link.ControlPing:
 		s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
 	case link.ControlPong:
-		// The cloud sends no PINGs yet; a PONG is harmless.
+		// The answer to the keep-alive's PING: receiving it was the point.
 	case link.ControlError:
 		return fmt.Errorf("session: device reported error: %s", f.Payload)
-	case link.ControlLogAck, link.ControlLogging:
+	case link.ControlLogAck, link.ControlLogging, link.ControlDiag:
 		return protoErr("CONTROL kind %d is the cloud's to send", f.Kind)
 	}
 	return nil

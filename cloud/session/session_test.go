@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -100,9 +101,10 @@ func TestBadHello(t *testing.T) {
 		error string
 	}{
 		{"not hello", link.Frame{Type: link.FrameOpen, Chan: 1}, "want HELLO"},
-		{"version", link.Frame{Type: link.FrameHello, Version: 2, DeviceID: fakedev.ID(1)}, "version 2"},
-		{"prefix", link.Frame{Type: link.FrameHello, Version: 1, DeviceID: "XX" + fakedev.ID(1)[2:]}, "must start with UV"},
-		{"hex", link.Frame{Type: link.FrameHello, Version: 1, DeviceID: "UV" + strings.Repeat("g", 32)}, "not a hex digit"},
+		{"version", link.Frame{Type: link.FrameHello, Version: link.Version + 1, DeviceID: fakedev.ID(1)}, fmt.Sprintf("version %d", link.Version+1)},
+		{"old version", link.Frame{Type: link.FrameHello, Version: 1, DeviceID: fakedev.ID(1)}, "version 1 not supported"},
+		{"prefix", link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: "XX" + fakedev.ID(1)[2:]}, "must start with UV"},
+		{"hex", link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: "UV" + strings.Repeat("g", 32)}, "not a hex digit"},
 		{"ping first", link.Frame{Type: link.FrameControl, Kind: link.ControlPing}, "want HELLO"},
 	}
 	for _, tt := range tests {
@@ -126,7 +128,7 @@ func TestRegisterRefuses(t *testing.T) {
 	r := start(t, session.Config{Register: func(string, *session.Session) (func(), error) {
 		return nil, errors.New("dropped")
 	}})
-	r.dev.Send(link.Frame{Type: link.FrameHello, Version: 1, DeviceID: fakedev.ID(1)})
+	r.dev.Send(link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: fakedev.ID(1)})
 	r.dev.ExpectEnd() // no WELCOME, no ERROR
 	if err := r.wait(t); !errors.Is(err, session.ErrRefused) {
 		t.Fatalf("Run returned %v, want ErrRefused", err)
@@ -259,7 +261,7 @@ func TestProtocolErrors(t *testing.T) {
 			d.Credit(5, 1)
 		}, "credit"},
 		{"second HELLO", func(d *fakedev.Device) {
-			d.Send(link.Frame{Type: link.FrameHello, Version: 1, DeviceID: fakedev.ID(1)})
+			d.Send(link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: fakedev.ID(1)})
 		}, "HELLO"},
 		{"TIME from device", func(d *fakedev.Device) { d.Send(link.Frame{Type: link.FrameTime}) }, "TIME"},
 	}
@@ -541,4 +543,39 @@ func TestAtMostFourChannels(t *testing.T) {
 			t.Fatalf("channel %d: frames %+v", ch, got)
 		}
 	}
+}
+
+// TestKeepAlive: the session PINGs a quiet device; one that answers keeps
+// its link, one that falls silent (a stalled transport) loses it with the
+// keep-alive's timeout.
+func TestKeepAlive(t *testing.T) {
+	t.Run("answering", func(t *testing.T) {
+		// Long enough for a PONG's round trip on a loaded machine; the
+		// test outlasts the timeout twice over.
+		r := start(t, session.Config{PingInterval: 50 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
+		r.dev.Hello(fakedev.ID(1))
+		var last uint64
+		for range 24 { // over two timeouts' worth of PINGs, each answered
+			f := r.dev.Next()
+			if f.Type != link.FrameControl || f.Kind != link.ControlPing || f.Token <= last {
+				t.Fatalf("got %+v, want a PING with a new token", f)
+			}
+			last = f.Token
+			r.dev.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
+		}
+		select {
+		case err := <-r.errc:
+			r.errc <- err
+			t.Fatalf("the link ended (%v) although the device answered every PING", err)
+		default:
+		}
+	})
+	t.Run("silent", func(t *testing.T) {
+		r := start(t, session.Config{PingInterval: 5 * time.Millisecond, IdleTimeout: 40 * time.Millisecond})
+		r.dev.Hello(fakedev.ID(1))
+		// The device now neither answers nor sends anything.
+		if err := r.wait(t); !errors.Is(err, link.ErrTimeout) {
+			t.Fatalf("Run returned %v, want the keep-alive timeout", err)
+		}
+	})
 }

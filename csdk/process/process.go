@@ -267,6 +267,7 @@ func (p *Process) newKernel(dial func(context.Context) (net.Conn, error)) (*kern
 		Dial:      dial,
 		Monotonic: p.monotonic,
 		Logger:    p.log.With("side", "kernel"),
+		OnEvent:   p.trace.linkEvent,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mvnet: kernel: %w", err)

@@ -26,6 +26,9 @@ import (
 //	{"t":1204,"kind":"notification","irq":51,"centre":"0x2c41e0a7","slot":0,"event":"MV_EVENTTYPE_NETWORKSTATUSCHANGED","tag":7,"us":1203}
 //	{"t":1230,"kind":"interrupt","irq":51,"handler":"TIM8_BRK_IRQHandler"}
 //	{"t":1240,"kind":"interrupt","irq":52,"handler":"TIM8_UP_IRQHandler","unhandled":true}
+//	{"t":1500,"kind":"link-error","text":"cannot reach the cloud: dial: dial tcp 127.0.0.1:7443: connect: connection refused"}
+//	{"t":2100,"kind":"link-up","text":"link up"}
+//	{"t":3377,"kind":"diagnostic","channel":"0x5f0c2d11","text":"DNS lookup of api.example.invalid failed: no such host"}
 //	{"t":9001,"kind":"exit","status":0}
 //	{"t":9100,"kind":"truncated","max":67108864}
 //
@@ -38,7 +41,11 @@ import (
 // is written as the kernel posts the record and pends the IRQ; its fields
 // are read back from the ring. The exit line is written by mvTestingComplete
 // or, once, by the library's exit hook (main returned, exit()); its status
-// is absent where the C library does not tell it. Past the size cap
+// is absent where the C library does not tell it. A link-error line says
+// why the link to the cloud could not be established or was lost (once,
+// then on change; link-up follows when it recovers), and a diagnostic line
+// gives the cloud's reason for failing a channel's request — what the
+// application's results (MV_HTTPRESULT_REQUESTFAILED …) cannot say. Past the size cap
 // (MVNET_TRACE_MAX) one truncated line ends the trace.
 type tracer struct {
 	mono func() int64 // µs since boot
@@ -452,6 +459,20 @@ func (t *tracer) event(kind, fields string) {
 	} else if !valid {
 		t.str("raw", fields)
 	}
+	t.end()
+}
+
+// linkEvent writes a kernel.Event: a link-error, link-up or diagnostic
+// line.
+func (t *tracer) linkEvent(e kernel.Event) {
+	if !t.on() {
+		return
+	}
+	t.begin(e.Kind.String())
+	if e.Kind == kernel.EventDiagnostic {
+		t.hex("channel", uint64(e.Channel))
+	}
+	t.str("text", e.Text)
 	t.end()
 }
 

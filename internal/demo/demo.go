@@ -336,5 +336,11 @@ func (p *printer) trace(e device.TraceEvent) {
 	case "notification":
 		n := e.Notification
 		p.say("  ⚡ IRQ  %-22s tag=%#06x  at %d µs", n.EventType, n.Tag, n.Microseconds)
+	case "link-error":
+		p.say("  ⚠ link: %s", e.Text)
+	case "link-up":
+		p.say("  ✓ link up")
+	case "diagnostic":
+		p.say("  ℹ cloud, channel %#x: %s", e.Channel, e.Text)
 	}
 }

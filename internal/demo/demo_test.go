@@ -45,4 +45,8 @@ func TestDemoReportsAFailedRequest(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "MV_HTTPRESULT_REQUESTFAILED") {
 		t.Fatalf("err = %v, want a REQUESTFAILED error\n%s", err, out.String())
 	}
+	// The transcript says why (the cloud's CONTROL DIAG).
+	if !strings.Contains(out.String(), "ℹ cloud, channel") || !strings.Contains(out.String(), "DNS lookup of nonexistent.invalid failed") {
+		t.Fatalf("the transcript does not give the reason:\n%s", out.String())
+	}
 }

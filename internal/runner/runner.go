@@ -320,6 +320,12 @@ func Format(line string) string {
 			return fmt.Sprintf("%s  exit %v", t, st)
 		}
 		return fmt.Sprintf("%s  exit", t)
+	case "link-error":
+		return fmt.Sprintf("%s  ⚠ link: %v", t, e["text"])
+	case "link-up":
+		return fmt.Sprintf("%s  ✓ link up", t)
+	case "diagnostic":
+		return fmt.Sprintf("%s  ℹ cloud, channel %v: %v", t, e["channel"], e["text"])
 	case "truncated":
 		return fmt.Sprintf("%s  trace truncated: MVNET_TRACE_MAX=%v bytes reached", t, e["max"])
 	default:

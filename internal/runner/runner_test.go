@@ -157,9 +157,12 @@ func TestFormatNumbersExactly(t *testing.T) {
 	for line, want := range map[string]string{
 		`{"t":1500,"kind":"syscall","call":"mvGetSysClk","args":{"hz":"0x10"},"status":"MV_STATUS_OKAY","out":{"hz":160000000}}`:                                      "hz=160000000",
 		`{"t":1500,"kind":"syscall","call":"mvGetMicroseconds","args":{"microseconds":"0x10"},"status":"MV_STATUS_OKAY","out":{"microseconds":18446744073709551615}}`: "microseconds=18446744073709551615",
-		`{"t":123456789,"kind":"exit"}`:                        "123456.789 ms  exit",
-		`{"t":5,"kind":"truncated","max":67108864}`:            "MVNET_TRACE_MAX=67108864 bytes",
-		`{"t":5,"kind":"gpio","op":"write","pin":5,"level":1}`: "gpio level=1 op=write pin=5",
+		`{"t":123456789,"kind":"exit"}`:                                                   "123456.789 ms  exit",
+		`{"t":5,"kind":"truncated","max":67108864}`:                                       "MVNET_TRACE_MAX=67108864 bytes",
+		`{"t":5,"kind":"gpio","op":"write","pin":5,"level":1}`:                            "gpio level=1 op=write pin=5",
+		`{"t":5,"kind":"link-error","text":"cannot reach the cloud: x"}`:                  "⚠ link: cannot reach the cloud: x",
+		`{"t":5,"kind":"link-up","text":"link up"}`:                                       "✓ link up",
+		`{"t":5,"kind":"diagnostic","channel":"0x2a","text":"connection refused by a:1"}`: "ℹ cloud, channel 0x2a: connection refused by a:1",
 	} {
 		if got := Format(line); !strings.Contains(got, want) {
 			t.Errorf("Format(%s) = %q, want %q in it", line, got, want)

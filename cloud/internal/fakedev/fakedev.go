@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,14 +23,20 @@ type Device struct {
 	conn   *link.Conn
 	frames chan link.Frame
 	logs   chan link.Frame // CONTROL LOGGING and LOGACK, kept apart from frames
+	diags  chan link.Frame // CONTROL DIAG, kept apart from frames
 	err    error           // why frames was closed; read after it is
 	token  uint64
+	pong   atomic.Bool // AnswerPings was called
 }
+
+// AnswerPings makes the device answer the cloud's keep-alive PINGs itself,
+// as a real device does; Next no longer returns them.
+func (d *Device) AnswerPings() { d.pong.Store(true) }
 
 // New starts a Device on c (the device's end of a link). It closes the link
 // when the test ends.
 func New(t testing.TB, c net.Conn) *Device {
-	d := &Device{t: t, conn: link.NewConn(c), frames: make(chan link.Frame, 1024), logs: make(chan link.Frame, 1024)}
+	d := &Device{t: t, conn: link.NewConn(c), frames: make(chan link.Frame, 1024), logs: make(chan link.Frame, 1024), diags: make(chan link.Frame, 1024)}
 	go func() {
 		for {
 			f, err := d.conn.Recv()
@@ -37,7 +44,18 @@ func New(t testing.TB, c net.Conn) *Device {
 				d.err = err
 				close(d.frames)
 				close(d.logs)
+				close(d.diags)
 				return
+			}
+			if f.Type == link.FrameControl && f.Kind == link.ControlDiag {
+				// Diagnostics precede the response they explain; tests of
+				// responses ignore them, tests of reasons use NextDiag.
+				d.diags <- f
+				continue
+			}
+			if f.Type == link.FrameControl && f.Kind == link.ControlPing && d.pong.Load() {
+				_ = d.conn.Send(&link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
+				continue
 			}
 			if f.Type == link.FrameControl && (f.Kind == link.ControlLogging || f.Kind == link.ControlLogAck) {
 				// Server logging's frames come whenever the session's log
@@ -50,6 +68,22 @@ func New(t testing.TB, c net.Conn) *Device {
 	}()
 	t.Cleanup(func() { _ = d.conn.Close() })
 	return d
+}
+
+// NextDiag returns the next CONTROL DIAG frame from the cloud (Next never
+// returns those).
+func (d *Device) NextDiag() link.Frame {
+	d.t.Helper()
+	select {
+	case f, ok := <-d.diags:
+		if !ok {
+			d.t.Fatalf("device: link ended while waiting for a diagnostic: %v", d.err)
+		}
+		return f
+	case <-time.After(Wait):
+		d.t.Fatalf("device: no diagnostic from the cloud within %v", Wait)
+	}
+	panic("unreachable")
 }
 
 // ID is a valid device ID for tests, numbered by n.

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/cloud/devca"
+	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/testenv"
+)
+
+// TestDemoCloudUnreachablePrintsLinkError: `mvnet demo --cloud` with a
+// bundle whose cloud refuses connections prints the link error in its
+// transcript, once, instead of
+// hanging at CONNECTING with nothing printed.
+func TestDemoCloudUnreachablePrintsLinkError(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := devca.Open(filepath.Join(dir, "devca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "UV000000000000000000000000000e4405"
+	certPEM, keyPEM, err := ca.IssueDevice(id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.ClosedAddr(t)
+	bundle := filepath.Join(dir, "bundle.json")
+	b := &device.Bundle{Version: device.BundleVersion, DeviceSid: id, CloudAddress: addr,
+		CloudCA: string(ca.CertPEM()), Certificate: string(certPEM), PrivateKey: string(keyPEM)}
+	if err := b.Write(bundle); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	root := newRoot()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"demo", "--cloud", bundle, "--url", "https://example.invalid/"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	want := []string{"⚠ link: cannot reach the cloud", "connection refused"}
+	deadline := time.Now().Add(60 * time.Second)
+	for !containsAll(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the transcript never said %q:\n%s", want, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not end after its context")
+	}
+	// The device redialled with backoff all along: the error is printed
+	// once (kernel.TestLinkErrorReportedOnceThenOnChange pins the rule).
+	if n := strings.Count(out.String(), "⚠ link"); n != 1 {
+		t.Fatalf("the link error was printed %d times, want once:\n%s", n, out.String())
+	}
+}
+func containsAll(s string, want []string) bool {
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			return false
+		}
+	}
+	return true
+}
