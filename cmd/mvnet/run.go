@@ -38,11 +38,16 @@ mvnet exits with the application's exit status.`,
   mvnet run -- examples/c/http-get/http-get https://example.com/
   mvnet run --allow 127.0.0.0/8 --resolve api.test:8443:127.0.0.1 --ca-file ca.pem \
       --trace trace.jsonl -- ./app`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("no application given")
+			}
 			if cmd.ArgsLenAtDash() != 0 {
 				return fmt.Errorf("put the application after --: mvnet run [flags] -- %s", args[0])
 			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.DeviceID != "" {
 				if err := kernel.ValidateDeviceID(o.DeviceID); err != nil {
 					return fmt.Errorf("--device-id: %w", err)
