@@ -24,10 +24,11 @@ application's own output goes to stdout.
 
 The flags set the SDK's environment variables for the application:
 --device-id (MVNET_DEVICE_ID), --ca-file (MVNET_CA_FILE), --resolve
-(MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); the trace
-(MVNET_TRACE) goes to a temporary file unless --trace keeps it. The
-application's stdout is line buffered (MVNET_STDOUT_LINEBUF=1) so that its
-lines and the transcript interleave as they happen.
+(MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); --trace keeps
+the raw trace (MVNET_TRACE) in a file. The application's lines and the
+transcript come out in the order they happened: the library writes the
+trace into the pipe of the application's stdout (made line buffered,
+MVNET_STDOUT_LINEBUF=1), and mvnet separates the two again.
 
 --update-after D announces a downloaded update D after the library has
 started (the trace's start line): it sets MVNET_UPDATE_SIGNAL=1, which makes
