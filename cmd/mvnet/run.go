@@ -3,13 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mvnet/mvnet/internal/runner"
-	"github.com/mvnet/mvnet/kernel"
 )
 
 func newRunCmd() *cobra.Command {
@@ -49,25 +47,11 @@ mvnet exits with the application's exit status.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.DeviceID != "" {
-				if err := kernel.ValidateDeviceID(o.DeviceID); err != nil {
-					return fmt.Errorf("--device-id: %w", err)
-				}
-			}
-			for _, a := range o.Allow {
-				if _, err := netip.ParsePrefix(a); err != nil {
-					if _, err2 := netip.ParseAddr(a); err2 != nil {
-						return fmt.Errorf("--allow %q: want a CIDR prefix such as 127.0.0.0/8", a)
-					}
-				}
-			}
-			if o.Bundle != "" {
-				if _, err := os.Stat(o.Bundle); err != nil {
-					return fmt.Errorf("--bundle: %w", err)
-				}
-			}
+			// The runner checks the other settings with the library's own
+			// checks before the application starts; each CA file is
+			// checked here, as the library sees only their concatenation.
 			for _, f := range o.CAFiles {
-				if _, err := os.Stat(f); err != nil {
+				if _, err := readPEMCerts(f); err != nil {
 					return fmt.Errorf("--ca-file: %w", err)
 				}
 			}

@@ -98,9 +98,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer pr.Close()
 	env := append(os.Environ(), "MVNET_TRACE=/dev/fd/3", "MVNET_STDOUT_LINEBUF=1")
+	fromOption := map[string]bool{}
 	add := func(name, v string) {
 		if v != "" {
 			env = append(env, name+"="+v)
+			fromOption[name] = true
 		}
 	}
 	add("MVNET_DEVICE_ID", o.DeviceID)
@@ -119,6 +121,9 @@ func Run(ctx context.Context, o Options) error {
 		add("MVNET_CA_FILE", bundle)
 	}
 
+	if err := checkSettings(env, fromOption); err != nil {
+		return err
+	}
 	stdout, stderr, transcript := o.Stdout, o.Stderr, o.Transcript
 	if _, isFile := stderr.(*os.File); stderr != nil && !isFile {
 		// exec copies stderr in a goroutine of its own while the demux
