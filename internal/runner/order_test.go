@@ -1,34 +1,15 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// syncBuffer is one buffer for stdout and the transcript, as a terminal
-// shows both.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRunKeepsTheOrderOfOutputAndTranscript: an application that prints
 // between its system calls sees its lines and the transcript come out in
@@ -58,7 +39,7 @@ func TestRunKeepsTheOrderOfOutputAndTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep := filepath.Join(dir, "trace.jsonl")
-	var out syncBuffer
+	var out bytes.Buffer // stdout and the transcript together, as a terminal shows them
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := Run(ctx, Options{App: app, Stdout: &out, Stderr: &out, Transcript: &out, TracePath: keep}); err != nil {
