@@ -19,8 +19,15 @@ import (
 //   - Every other command's argument check (cobra.ExactArgs …) is followed
 //     by the command's usage line, which says what is expected.
 //
-// Call it once, on the finished tree.
+// Call it once, on the finished tree; called on the root, it first adds
+// cobra's completion command and a help command that fails on an unknown
+// topic, so that they are checked too.
 func strictTree(c *cobra.Command) {
+	if !c.HasParent() {
+		c.SetHelpCommand(newHelpCmd())
+		c.InitDefaultHelpCmd()
+		c.InitDefaultCompletionCmd()
+	}
 	for _, sub := range c.Commands() {
 		strictTree(sub)
 	}
@@ -66,5 +73,25 @@ func withUsage(check cobra.PositionalArgs) cobra.PositionalArgs {
 			return fmt.Errorf("%w\nUsage: %s", err, cmd.UseLine())
 		}
 		return nil
+	}
+}
+
+// newHelpCmd is `mvnet help [command]`: cobra's own prints the root's
+// help and succeeds for a topic that does not exist.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command in the application.\nSimply type mvnet help [path to command] for full details.",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil {
+				return err
+			}
+			if len(rest) > 0 && cmd.HasSubCommands() {
+				return unknownSubcommand(cmd, rest)
+			}
+			return cmd.Help()
+		},
 	}
 }

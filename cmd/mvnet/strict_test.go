@@ -23,7 +23,7 @@ func TestEveryParentRejectsUnknownSubcommands(t *testing.T) {
 		}
 	}
 	walk(newRoot())
-	if len(parents) < 5 {
+	if len(parents) < 6 { // mvnet, cloud, device, config, secret, logs, completion
 		t.Fatalf("found only %d parent commands", len(parents))
 	}
 	for _, p := range parents {
@@ -45,9 +45,14 @@ func TestEveryParentRejectsUnknownSubcommands(t *testing.T) {
 			t.Errorf("mvnet %s: err = %v, want its help:\n%s", strings.Join(path, " "), err, out)
 		}
 	}
-	for _, args := range [][]string{{"device", "remov"}, {"cloud", "start"}} {
+	for _, args := range [][]string{{"device", "remov"}, {"cloud", "start"}, {"help", "zzqxv"}, {"help", "device", "remov"}, {"completion", "tcsh"}} {
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), "unknown command") {
 			t.Errorf("mvnet %s: err = %v", strings.Join(args, " "), err)
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"help", "device"}, {"help", "config", "set"}} {
+		if out, err := run(args...); err != nil || !strings.Contains(out, "Usage:") {
+			t.Errorf("mvnet %s: err = %v, output:\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 }
