@@ -11,7 +11,10 @@
 // written, and the runner splits it again: trace lines (JSON objects that
 // begin {"t":N,"kind":…) go to the transcript, everything else to stdout.
 // Two separate channels — a trace file followed by polling, as before —
-// cannot keep that order. Stderr is passed through as it is.
+// cannot keep that order. A trace line longer than the pipe's atomic write
+// (PIPE_BUF, 4 KiB on Linux) written while another thread prints can be
+// torn by that output; it then shows as the application's text. Stderr is
+// passed through as it is.
 package runner
 
 import (
@@ -91,12 +94,6 @@ func Run(ctx context.Context, o Options) error {
 		defer bw.Flush()
 		keep = bw
 	}
-	// One pipe for stdout and the trace: fd 1 and fd 3 of the application.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer pr.Close()
 	env := append(os.Environ(), "MVNET_TRACE=/dev/fd/3", "MVNET_STDOUT_LINEBUF=1")
 	fromOption := map[string]bool{}
 	add := func(name, v string) {
@@ -132,6 +129,12 @@ func Run(ctx context.Context, o Options) error {
 		var mu sync.Mutex
 		stdout, stderr, transcript = locked(&mu, stdout), locked(&mu, stderr), locked(&mu, transcript)
 	}
+	// One pipe for stdout and the trace: fd 1 and fd 3 of the application.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
 	cmd := exec.CommandContext(ctx, path, o.Args...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, pw, stderr
