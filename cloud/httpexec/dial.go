@@ -27,13 +27,48 @@ type target struct {
 	port uint16
 }
 
+// ResolveError is a Resolve entry New refuses.
+type ResolveError struct {
+	Entry  string
+	Reason string // what is wrong with it, and what is wanted
+}
+
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("httpexec: Resolve entry %q: %s", e.Entry, e.Reason)
+}
+
+// CheckResolve checks a Resolve list as New does, so that a command can
+// name a bad entry before it starts anything. The error is a
+// *ResolveError.
+func CheckResolve(entries []string) error {
+	_, err := parseResolveList(entries)
+	return err
+}
+
+// parseResolveList parses Resolve entries; one host:port mapped twice is
+// an error.
+func parseResolveList(entries []string) (map[resolveKey]target, error) {
+	m := make(map[resolveKey]target, len(entries))
+	for _, entry := range entries {
+		k, t, err := parseResolve(entry)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := m[k]; dup {
+			return nil, &ResolveError{Entry: entry, Reason: fmt.Sprintf("%s:%d is already mapped by an earlier entry", k.host, k.port)}
+		}
+		m[k] = t
+	}
+	return m, nil
+}
+
 // parseResolve parses one Resolve entry, "host:port:addr" where addr is an
 // IP address ("127.0.0.1", "::1", "[::1]") optionally followed by a port
 // ("127.0.0.1:8443", "[::1]:8443").
 func parseResolve(entry string) (resolveKey, target, error) {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("httpexec: Resolve entry %q: %s (want host:port:addr or host:port:addr:port, e.g. api.example.com:443:127.0.0.1:8443)",
-			entry, fmt.Sprintf(format, args...))
+		return &ResolveError{Entry: entry, Reason: fmt.Sprintf(format, args...) +
+			" (want host:port:addr or host:port:addr:port, e.g. api.example.com:443:127.0.0.1:8443)"}
 	}
 	host, rest, ok := strings.Cut(entry, ":")
 	if !ok || host == "" {

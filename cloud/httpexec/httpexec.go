@@ -100,26 +100,18 @@ type Executor struct {
 
 // New validates o and returns an Executor.
 func New(o Options) (*Executor, error) {
-	d := &dialer{
-		resolve:  make(map[resolveKey]target, len(o.Resolve)),
-		resolver: net.DefaultResolver,
-	}
+	d := &dialer{resolver: net.DefaultResolver}
 	for _, p := range o.AllowPrefixes {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("httpexec: AllowPrefixes: invalid prefix %v", p)
 		}
 		d.allow = append(d.allow, p.Masked())
 	}
-	for _, entry := range o.Resolve {
-		k, t, err := parseResolve(entry)
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := d.resolve[k]; dup {
-			return nil, fmt.Errorf("httpexec: Resolve entry %q: %s:%d is already mapped by an earlier entry", entry, k.host, k.port)
-		}
-		d.resolve[k] = t
+	resolve, err := parseResolveList(o.Resolve)
+	if err != nil {
+		return nil, err
 	}
+	d.resolve = resolve
 	if o.MaxIdleConnsPerHost < 0 {
 		return nil, fmt.Errorf("httpexec: MaxIdleConnsPerHost %d is negative", o.MaxIdleConnsPerHost)
 	}

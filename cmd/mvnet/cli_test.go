@@ -291,6 +291,7 @@ func TestCLILogsStream(t *testing.T) {
 
 	start := func(args ...string) (*syncBuffer, context.CancelFunc, <-chan error) {
 		sctx, cancel := context.WithCancel(ctx)
+		t.Cleanup(cancel) // before the server's Close, which waits for the streams
 		root := cliRoot()
 		out := &syncBuffer{}
 		root.SetOut(out)
@@ -327,8 +328,11 @@ func TestCLILogsStream(t *testing.T) {
 	text, cancelText, doneText := start("logs", "stream", "pump-7", "--since", "10m")
 	// Live only, as JSON.
 	js, cancelJSON, doneJSON := start("logs", "stream", dev, "--output", "json")
+	// The whole history (--after 0, like the API's After=0), then live.
+	all, cancelAll, doneAll := start("logs", "stream", dev, "--after", "0")
 	waitFor(text, "booted")
-	for range 2 { // both streams subscribed: the live-only one sees what follows
+	waitFor(all, "booted")
+	for range 3 { // all streams subscribed: the live-only one sees what follows
 		select {
 		case <-e.streams:
 		case <-time.After(10 * time.Second):
@@ -339,8 +343,13 @@ func TestCLILogsStream(t *testing.T) {
 	appendLog("pressure 3.2 bar")
 	waitFor(text, "pressure 3.2 bar")
 	waitFor(js, "pressure 3.2 bar")
+	waitFor(all, "pressure 3.2 bar")
 	stop(cancelText, doneText)
 	stop(cancelJSON, doneJSON)
+	stop(cancelAll, doneAll)
+	if got := strings.Split(strings.TrimSpace(all.String()), "\n"); len(got) != 3 || !strings.HasSuffix(got[0], "  booted") {
+		t.Fatalf("--after 0 output:\n%s", all.String())
+	}
 
 	lines := strings.Split(strings.TrimSpace(text.String()), "\n")
 	if len(lines) != 3 || !strings.HasSuffix(lines[0], "  booted") || !strings.HasSuffix(lines[2], "  pressure 3.2 bar") {
@@ -362,6 +371,7 @@ func TestCLILogsStream(t *testing.T) {
 	}
 
 	e.fails("--since \"yesterday\"", "logs", "stream", dev, "--since", "yesterday")
+	e.fails("--since and --after cannot be combined", "logs", "stream", dev, "--since", "10m", "--after", "0")
 	e.fails("DeviceSid: no device with that SID or UniqueName", "logs", "stream", "nobody")
 }
 

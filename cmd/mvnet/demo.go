@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/demo"
 )
@@ -76,6 +78,14 @@ reach (docs/cloud.md).`,
 				if !strings.Contains(h, ":") {
 					return fmt.Errorf("--header %q: want 'Name: value'", h)
 				}
+			}
+			// Before anything starts (the demo's servers, the cloud).
+			if err := httpexec.CheckResolve(o.Resolve); err != nil {
+				var re *httpexec.ResolveError
+				if errors.As(err, &re) {
+					return fmt.Errorf("--resolve %q: %s", re.Entry, re.Reason)
+				}
+				return err
 			}
 			for _, a := range allow {
 				p, err := netip.ParsePrefix(a)

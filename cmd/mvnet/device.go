@@ -65,8 +65,11 @@ Otherwise 'mvnet device create' works on the data directory itself (the
 cloud stopped, or an external NATS via --nats-url). The cloud's address
 comes from the data directory (where the cloud last listened) unless
 --cloud-address says otherwise. See docs/cloud.md.`,
-		Example: `  mvnet device create --data-dir ./mvnet-data --unique-name sensor-1 --out sensor-1.json
-  mvnet demo --cloud sensor-1.json`,
+		Example: `  # In another terminal: the cloud (its first start creates the data directory)
+  mvnet cloud serve --data-dir ./mvnet-data
+  # Then register a device and run the demo's request as that device
+  mvnet device create --data-dir ./mvnet-data --unique-name sensor-1 --out sensor-1.json
+  mvnet demo --cloud sensor-1.json --url https://example.com/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return createDevice(cmd.Context(), o, cmd.OutOrStdout())

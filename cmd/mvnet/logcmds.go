@@ -51,9 +51,9 @@ arrives, until interrupted (Ctrl-C).
 Without --since or --after only new lines are shown. --since replays the
 stored history from a time (RFC 3339, or a duration back from now such as
 10m) and then follows; --after from just after a line's sequence number
-(the seq of --output json). When the connection drops the stream
-reconnects by itself and resumes after the last line shown (Last-Event-ID),
-so no line is lost or repeated.
+(the seq of --output json), and --after 0 from the first line stored. When
+the connection drops the stream reconnects by itself and resumes after the
+last line shown (Last-Event-ID), so no line is lost or repeated.
 
 --output text prints "TIME  LINE" (UTC); --output json prints one JSON
 object per line: {"seq":…,"date":…,"line":…}.
@@ -61,11 +61,15 @@ object per line: {"seq":…,"date":…,"line":…}.
 ` + apiCredentialsHelp,
 		Example: `  mvnet logs stream UV0123456789abcdef0123456789abcdef
   mvnet logs stream pump-7 --since 10m
+  mvnet logs stream pump-7 --after 0
   mvnet logs stream pump-7 --since 2026-11-21T00:00:00Z --output json | jq -r .line`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var o apiclient.StreamOptions
-			if since != "" && after != 0 {
+			// --after 0 is the whole history: the flag's presence, not its
+			// value, says whether it was given.
+			afterSet := cmd.Flags().Changed("after")
+			if since != "" && afterSet {
 				return fmt.Errorf("--since and --after cannot be combined")
 			}
 			if since != "" {
@@ -75,7 +79,9 @@ object per line: {"seq":…,"date":…,"line":…}.
 				}
 				o.Since = t
 			}
-			o.After = after
+			if afterSet {
+				o.After = &after
+			}
 			s, err := af.session()
 			if err != nil {
 				return err
@@ -108,6 +114,6 @@ object per line: {"seq":…,"date":…,"line":…}.
 	af.register(f)
 	addOutputFlag(f, &output)
 	f.StringVar(&since, "since", "", "replay history from this time (RFC 3339) or this long ago (e.g. 10m), then follow")
-	f.Uint64Var(&after, "after", 0, "replay history after this line's sequence number, then follow")
+	f.Uint64Var(&after, "after", 0, "replay history after this line's sequence number (0: all of it), then follow")
 	return cmd
 }

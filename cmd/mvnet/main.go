@@ -48,5 +48,6 @@ system call, status and notification.`,
 	}
 	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd(),
 		newConfigCmd(), newSecretCmd(), newLogsCmd())
+	strictTree(root)
 	return root
 }

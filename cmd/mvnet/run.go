@@ -3,13 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mvnet/mvnet/internal/runner"
-	"github.com/mvnet/mvnet/kernel"
 )
 
 func newRunCmd() *cobra.Command {
@@ -24,10 +22,11 @@ application's own output goes to stdout.
 
 The flags set the SDK's environment variables for the application:
 --device-id (MVNET_DEVICE_ID), --ca-file (MVNET_CA_FILE), --resolve
-(MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); the trace
-(MVNET_TRACE) goes to a temporary file unless --trace keeps it. The
-application's stdout is line buffered (MVNET_STDOUT_LINEBUF=1) so that its
-lines and the transcript interleave as they happen.
+(MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); --trace keeps
+the raw trace (MVNET_TRACE) in a file. The application's lines and the
+transcript come out in the order they happened: the library writes the
+trace into the pipe of the application's stdout (made line buffered,
+MVNET_STDOUT_LINEBUF=1), and mvnet separates the two again.
 
 --update-after D announces a downloaded update D after the library has
 started (the trace's start line): it sets MVNET_UPDATE_SIGNAL=1, which makes
@@ -38,30 +37,21 @@ mvnet exits with the application's exit status.`,
   mvnet run -- examples/c/http-get/http-get https://example.com/
   mvnet run --allow 127.0.0.0/8 --resolve api.test:8443:127.0.0.1 --ca-file ca.pem \
       --trace trace.jsonl -- ./app`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("no application given")
+			}
 			if cmd.ArgsLenAtDash() != 0 {
 				return fmt.Errorf("put the application after --: mvnet run [flags] -- %s", args[0])
 			}
-			if o.DeviceID != "" {
-				if err := kernel.ValidateDeviceID(o.DeviceID); err != nil {
-					return fmt.Errorf("--device-id: %w", err)
-				}
-			}
-			for _, a := range o.Allow {
-				if _, err := netip.ParsePrefix(a); err != nil {
-					if _, err2 := netip.ParseAddr(a); err2 != nil {
-						return fmt.Errorf("--allow %q: want a CIDR prefix such as 127.0.0.0/8", a)
-					}
-				}
-			}
-			if o.Bundle != "" {
-				if _, err := os.Stat(o.Bundle); err != nil {
-					return fmt.Errorf("--bundle: %w", err)
-				}
-			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// The runner checks the other settings with the library's own
+			// checks before the application starts; each CA file is
+			// checked here, as the library sees only their concatenation.
 			for _, f := range o.CAFiles {
-				if _, err := os.Stat(f); err != nil {
+				if _, err := readPEMCerts(f); err != nil {
 					return fmt.Errorf("--ca-file: %w", err)
 				}
 			}

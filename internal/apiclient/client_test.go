@@ -329,9 +329,15 @@ func TestStreamLogsStopsOnCallbackError(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := fmt.Errorf("boom")
-	err := e.c.StreamLogs(ctx, dev, StreamOptions{After: 0, Since: time.Now().Add(-time.Hour)}, func(LogEvent) error { return boom })
+	err := e.c.StreamLogs(ctx, dev, StreamOptions{Since: time.Now().Add(-time.Hour)}, func(LogEvent) error { return boom })
 	if err != boom {
 		t.Fatalf("err = %v", err)
+	}
+	// After 0 is the whole history too (the API's After=0).
+	zero := uint64(0)
+	err = e.c.StreamLogs(ctx, dev, StreamOptions{After: &zero}, func(LogEvent) error { return boom })
+	if err != boom {
+		t.Fatalf("After 0: err = %v", err)
 	}
 	// An unknown device is a 404 at once.
 	err = e.c.StreamLogs(ctx, devID(7), StreamOptions{}, func(LogEvent) error { return nil })

@@ -28,11 +28,12 @@ type LogEvent struct {
 type StreamOptions struct {
 	// Since starts at the first line stored at or after this time.
 	Since time.Time
-	// After starts after the line with this sequence number (used when
-	// not 0 and Since is zero). Neither: live lines only — and a drop
-	// before the first line arrives reconnects live-only too, as there is
-	// no sequence number yet to resume after.
-	After uint64
+	// After, when set (and Since is zero), starts after the line with this
+	// sequence number; 0 replays the whole stored history, as the API's
+	// After=0 does. Neither: live lines only — and a drop before the first
+	// line arrives reconnects live-only too, as there is no sequence number
+	// yet to resume after.
+	After *uint64
 	// RetryMin is the first delay before reconnecting (default: the
 	// server's retry field, else 2 s); it doubles per failed attempt up to
 	// RetryMax (default 30 s) and starts over after a successful connect.
@@ -61,8 +62,8 @@ func (c *Client) StreamLogs(ctx context.Context, device string, o StreamOptions,
 	switch {
 	case !o.Since.IsZero():
 		q.Set("Since", o.Since.UTC().Format(time.RFC3339Nano))
-	case o.After != 0:
-		q.Set("After", strconv.FormatUint(o.After, 10))
+	case o.After != nil:
+		q.Set("After", strconv.FormatUint(*o.After, 10))
 	}
 	u := c.url("v1", "Devices", device, "Logs", "Stream")
 	if len(q) > 0 {
@@ -75,8 +76,8 @@ func (c *Client) StreamLogs(ctx context.Context, device string, o StreamOptions,
 		o.IdleTimeout = 45 * time.Second
 	}
 	st := &sseState{retry: 2 * time.Second}
-	if o.After != 0 && o.Since.IsZero() {
-		st.lastID, st.haveID = o.After, true
+	if o.After != nil && o.Since.IsZero() {
+		st.lastID, st.haveID = *o.After, true
 	}
 	failures := 0
 	for {

@@ -1,10 +1,20 @@
 // Package runner runs a C application built against mvnet's C SDK (`mvnet
 // run -- ./app`): it sets the SDK's environment variables from options,
-// passes the application's standard streams through (stdout line buffered,
-// MVNET_STDOUT_LINEBUF=1, so that its lines and the transcript interleave
-// as they happen), follows the trace the library writes (MVNET_TRACE) and
-// prints it as a readable transcript, and reports the application's exit
-// status.
+// prints the trace the library writes (MVNET_TRACE) as a readable
+// transcript, passes the application's standard streams through, and
+// reports the application's exit status.
+//
+// The application's lines and the transcript come out in the order they
+// happened: the library writes the trace (one write per line) into the
+// same pipe as the application's stdout (made line buffered with
+// MVNET_STDOUT_LINEBUF=1), so the pipe holds both in the order they were
+// written, and the runner splits it again: trace lines (JSON objects that
+// begin {"t":N,"kind":…) go to the transcript, everything else to stdout.
+// Two separate channels — a trace file followed by polling, as before —
+// cannot keep that order. A trace line longer than the pipe's atomic write
+// (PIPE_BUF, 4 KiB on Linux) written while another thread prints can be
+// torn by that output; it then shows as the application's text. Stderr is
+// passed through as it is.
 package runner
 
 import (
@@ -73,17 +83,23 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	trace := o.TracePath
-	if trace == "" {
-		trace = filepath.Join(dir, "trace.jsonl")
+	var keep io.Writer // the raw trace, with --trace
+	if o.TracePath != "" {
+		f, err := os.Create(o.TracePath)
+		if err != nil {
+			return fmt.Errorf("trace file: %w", err)
+		}
+		defer f.Close()
+		bw := bufio.NewWriter(f)
+		defer bw.Flush()
+		keep = bw
 	}
-	if err := os.WriteFile(trace, nil, 0o644); err != nil {
-		return fmt.Errorf("trace file: %w", err)
-	}
-	env := append(os.Environ(), "MVNET_TRACE="+trace, "MVNET_STDOUT_LINEBUF=1")
+	env := append(os.Environ(), "MVNET_TRACE=/dev/fd/3", "MVNET_STDOUT_LINEBUF=1")
+	fromOption := map[string]bool{}
 	add := func(name, v string) {
 		if v != "" {
 			env = append(env, name+"="+v)
+			fromOption[name] = true
 		}
 	}
 	add("MVNET_DEVICE_ID", o.DeviceID)
@@ -102,24 +118,51 @@ func Run(ctx context.Context, o Options) error {
 		add("MVNET_CA_FILE", bundle)
 	}
 
+	if err := checkSettings(env, fromOption); err != nil {
+		return err
+	}
+	stdout, stderr, transcript := o.Stdout, o.Stderr, o.Transcript
+	if _, isFile := stderr.(*os.File); stderr != nil && !isFile {
+		// exec copies stderr in a goroutine of its own while the demux
+		// writes stdout and the transcript: one writer at a time, as exec
+		// promises when Stdout and Stderr are the same.
+		var mu sync.Mutex
+		stdout, stderr, transcript = locked(&mu, stdout), locked(&mu, stderr), locked(&mu, transcript)
+	}
+	// One pipe for stdout and the trace: fd 1 and fd 3 of the application.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
 	cmd := exec.CommandContext(ctx, path, o.Args...)
 	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	if err := cmd.Start(); err != nil {
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, pw, stderr
+	cmd.ExtraFiles = []*os.File{pw} // fd 3: MVNET_TRACE
+	err = cmd.Start()
+	pw.Close() // the application holds the write end now
+	if err != nil {
 		return fmt.Errorf("starting %s: %w", o.App, err)
 	}
 	var up *updater
 	if o.UpdateAfter > 0 {
 		up = &updater{after: o.UpdateAfter, send: func() { _ = cmd.Process.Signal(syscall.SIGUSR1) }}
 	}
-	done := make(chan struct{})
-	followed := make(chan error, 1)
-	go func() { followed <- follow(trace, o.Transcript, o.JSON, done, up) }()
+	d := &demux{stdout: stdout, transcript: transcript, keep: keep, raw: o.JSON, up: up}
+	split := make(chan error, 1)
+	go func() { split <- d.run(pr) }()
 	waitErr := cmd.Wait()
 	up.stop()
-	close(done)
-	if err := <-followed; err != nil {
-		return fmt.Errorf("reading the trace: %w", err)
+	// The pipe ends when every process holding it has gone; a child the
+	// application left running may hold it longer: stop reading then.
+	select {
+	case err = <-split:
+	case <-time.After(leftoverGrace):
+		_ = pr.SetReadDeadline(time.Now())
+		err = <-split
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("reading the application's output: %w", err)
 	}
 	var exit *exec.ExitError
 	if errors.As(waitErr, &exit) {
@@ -208,46 +251,6 @@ func (u *updater) stop() {
 	u.ended = true
 	if u.timer != nil {
 		u.timer.Stop()
-	}
-}
-
-// follow prints the trace as it grows, until done is closed and the file is
-// drained, and tells up about start and restart lines.
-func follow(path string, out io.Writer, raw bool, done <-chan struct{}, up *updater) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := bufio.NewReader(f)
-	var partial string
-	finished := false
-	for {
-		line, err := r.ReadString('\n')
-		partial += line
-		if err == nil {
-			l := strings.TrimRight(partial, "\n")
-			if up != nil {
-				up.lifecycle(kindOf(l))
-			}
-			print(out, l, raw)
-			partial = ""
-			continue
-		}
-		if !errors.Is(err, io.EOF) {
-			return err
-		}
-		if finished {
-			if partial != "" {
-				print(out, partial, raw)
-			}
-			return nil
-		}
-		select {
-		case <-done:
-			finished = true // one more pass drains what the exit left
-		case <-time.After(10 * time.Millisecond):
-		}
 	}
 }
 

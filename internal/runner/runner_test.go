@@ -32,9 +32,7 @@ func TestRunPassesSettingsAndPrintsTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeCA(t, ca)
 	keep := filepath.Join(dir, "trace.jsonl")
 	var stdout, transcript bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -176,11 +174,13 @@ func TestBundlePassedToTheApplication(t *testing.T) {
 	if err := os.WriteFile(app, []byte("#!/bin/sh\necho \"bundle=$MVNET_BUNDLE\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	bundle := filepath.Join(dir, "b.json")
+	writeBundle(t, bundle)
 	var stdout bytes.Buffer
-	if err := Run(context.Background(), Options{App: app, Bundle: "/tmp/b.json", Stdout: &stdout, Stderr: &stdout}); err != nil {
+	if err := Run(context.Background(), Options{App: app, Bundle: bundle, Stdout: &stdout, Stderr: &stdout}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout.String(), "bundle=/tmp/b.json") {
+	if !strings.Contains(stdout.String(), "bundle="+bundle) {
 		t.Fatalf("the application saw %q", stdout.String())
 	}
 }
