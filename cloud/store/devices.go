@@ -169,7 +169,7 @@ func (s *Store) UpdateDevice(ctx context.Context, sid string, uniqueName *string
 			if reserved {
 				s.releaseName(ctx, nd.UniqueName, sid)
 			}
-			if errors.Is(err, jetstream.ErrKeyExists) && attempt < 5 {
+			if casConflict(err) && casRetry(ctx, attempt) {
 				continue // the record changed meanwhile; start over
 			}
 			return Device{}, fmt.Errorf("store: %w", err)
@@ -232,7 +232,7 @@ func (s *Store) reserveName(ctx context.Context, name, sid string) (bool, error)
 		// Stale reservation: take it over unless someone else just did.
 		if _, err := s.names.Update(ctx, k, []byte(sid), e.Revision()); err == nil {
 			return true, nil
-		} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		} else if !casConflict(err) {
 			return false, fmt.Errorf("store: %w", err)
 		}
 	}
