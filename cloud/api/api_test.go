@@ -605,7 +605,7 @@ func TestMethodsAndPaths(t *testing.T) {
 		{"PUT", "/v1/Configs/k", "DELETE, GET, POST"},
 		{"PATCH", "/v1/Devices/" + dev + "/Secrets/k", "DELETE, GET, POST"},
 		{"DELETE", "/v1/Devices", "GET, POST"},
-		{"DELETE", "/v1/Devices/" + dev, "GET, POST"},
+		{"PUT", "/v1/Devices/" + dev, "DELETE, GET, POST"},
 		{"POST", "/v1/Devices/" + dev + "/Logs/Stream", "GET"},
 	} {
 		r := e.do(c.method, c.path, nil)

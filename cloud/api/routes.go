@@ -36,7 +36,7 @@ var (
 	collectionMethods = methods{http.MethodGet: listItems, http.MethodPost: createItem}
 	itemMethods       = methods{http.MethodGet: getItem, http.MethodPost: updateItem, http.MethodDelete: deleteItem}
 	devicesMethods    = methods{http.MethodGet: listDevices, http.MethodPost: createDevice}
-	deviceMethods     = methods{http.MethodGet: getDevice, http.MethodPost: updateDevice}
+	deviceMethods     = methods{http.MethodGet: getDevice, http.MethodPost: updateDevice, http.MethodDelete: deleteDevice}
 	streamMethods     = methods{http.MethodGet: streamLogs}
 )
 
