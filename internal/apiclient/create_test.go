@@ -34,3 +34,21 @@ func TestCreateDevice(t *testing.T) {
 		t.Fatalf("a bad DeviceId: %v, want 400", err)
 	}
 }
+
+func TestDeleteDevice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	got, err := e.c.CreateDevice(ctx, NewDevice{UniqueName: "meter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.DeleteDevice(ctx, "meter"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.GetDevice(ctx, got.Device.Sid); !IsStatus(err, http.StatusNotFound) {
+		t.Fatalf("GetDevice after delete: %v, want 404", err)
+	}
+	if err := e.c.DeleteDevice(ctx, got.Device.Sid); !IsStatus(err, http.StatusNotFound) {
+		t.Fatalf("second delete: %v, want 404", err)
+	}
+}

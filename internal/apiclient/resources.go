@@ -203,6 +203,13 @@ func (c *Client) UpdateDevice(ctx context.Context, sidOrName string, u DeviceUpd
 	return out, err
 }
 
+// DeleteDevice deletes a device (by SID or UniqueName) with its configs,
+// secrets and logs; the cloud drops its link and refuses its certificate
+// from then on. A missing device is a 404 *Error.
+func (c *Client) DeleteDevice(ctx context.Context, sidOrName string) error {
+	return c.do(ctx, http.MethodDelete, c.url("v1", "Devices", sidOrName), nil, nil)
+}
+
 // NewDevice is what CreateDevice registers; empty fields are left to the
 // cloud (no UniqueName; a new random device ID).
 type NewDevice struct {
