@@ -71,6 +71,9 @@ const (
 	authCacheMax = 64
 	// heartbeat is the interval of SSE comment lines on an idle stream.
 	heartbeat = 15 * time.Second
+	// streamWriteTimeout bounds each write of a log stream (the server's
+	// WriteTimeout does not apply to streams).
+	streamWriteTimeout = 2 * heartbeat
 )
 
 type handler struct {
