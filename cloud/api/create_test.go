@@ -166,3 +166,19 @@ func (e *env) doQuiet(method, path string, form url.Values) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// POST /v1/AuthToken rotates the token: the answer holds the new one, and
+// the old one is refused at once although it was just verified (cached).
+func TestRotateToken(t *testing.T) {
+	e := newEnv(t)
+	e.want(e.do("GET", "/v1/Devices", nil), http.StatusOK) // cached now
+	r := e.want(e.do("POST", "/v1/AuthToken", nil), http.StatusOK)
+	token, _ := r.body["auth_token"].(string)
+	if r.body["account_sid"] != e.sid || len(token) != 32 || token == e.token {
+		t.Fatalf("rotate answered %v", r.body)
+	}
+	e.want(e.do("GET", "/v1/Devices", nil), http.StatusUnauthorized)
+	e.want(e.doAuth("GET", "/v1/Devices", nil, e.sid, token), http.StatusOK)
+	e.want(e.doAuth("GET", "/v1/AuthToken", nil, e.sid, token), http.StatusMethodNotAllowed)
+	e.want(e.doAuth("POST", "/v1/AuthToken", fv("X", "1"), e.sid, token), http.StatusBadRequest)
+}

@@ -571,3 +571,22 @@ func deleteDevice(h *handler, w http.ResponseWriter, r *http.Request, a args) er
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// rotateToken serves POST /v1/AuthToken: the account gets a new auth token
+// (store.RotateToken), answered this once; the old one stops working at
+// once, on every node (the credential cache checks the account's
+// revision).
+func rotateToken(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
+	if _, err := form(w, r); err != nil {
+		return err
+	}
+	sid, token, err := h.st.RotateToken(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		AccountSid string `json:"account_sid"`
+		AuthToken  string `json:"auth_token"`
+	}{sid, token})
+	return nil
+}

@@ -52,3 +52,22 @@ func TestDeleteDevice(t *testing.T) {
 		t.Fatalf("second delete: %v, want 404", err)
 	}
 }
+
+func TestRotateToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, token, err := e.c.RotateToken(ctx)
+	if err != nil || sid == "" || len(token) != 32 {
+		t.Fatalf("RotateToken = %q, %q, %v", sid, token, err)
+	}
+	if _, err := e.c.ListDevices(ctx); !IsStatus(err, http.StatusUnauthorized) {
+		t.Fatalf("the old token after rotation: %v, want 401", err)
+	}
+	c, err := New(e.c.BaseURL, sid, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListDevices(ctx); err != nil {
+		t.Fatalf("the new token: %v", err)
+	}
+}

@@ -244,3 +244,20 @@ func (c *Client) CreateDevice(ctx context.Context, n NewDevice) (CreatedDevice, 
 	}
 	return out, nil
 }
+
+// RotateToken gives the account a new auth token (POST /v1/AuthToken) and
+// returns it; the token the client used stops working at once, so use a
+// new Client with the returned one from now on.
+func (c *Client) RotateToken(ctx context.Context) (accountSid, authToken string, err error) {
+	var out struct {
+		AccountSid string `json:"account_sid"`
+		AuthToken  string `json:"auth_token"`
+	}
+	if err := c.do(ctx, http.MethodPost, c.url("v1", "AuthToken"), url.Values{}, &out); err != nil {
+		return "", "", err
+	}
+	if out.AccountSid == "" || out.AuthToken == "" {
+		return "", "", fmt.Errorf("cloud at %s: POST /v1/AuthToken: the answer holds no token", c.BaseURL)
+	}
+	return out.AccountSid, out.AuthToken, nil
+}
