@@ -155,53 +155,39 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 			return fmt.Errorf("%s exists: choose another --out or give --force", path)
 		}
 	}
-	if natsURL == "" {
-		// The embedded store: only while no cloud runs on the directory;
-		// while one does, ask it through its REST API.
-		unlock, err := lockDataDir(o.dataDir)
-		if errors.Is(err, errLocked) {
-			s, serr := apiSessionFor(o.api, ci.APIURL)
-			if serr != nil {
-				return fmt.Errorf("%w, and its REST API cannot be used (%v): give --cloud URL with --account-sid and --auth-token, stop the cloud, or run it with --nats-url", err, serr)
-			}
-			o.deviceID = id
-			return createDeviceViaAPI(ctx, s, o, out)
-		}
+	// The embedded store only while no cloud runs on the directory; while
+	// one does, ask it through its REST API.
+	t := storeTarget{dataDir: o.dataDir, natsURL: natsURL, api: o.api}
+	return onStore(ctx, t, func(st *store.Store, _ string) error {
+		ca, err := devca.Open(filepath.Join(o.dataDir, devcaDir))
 		if err != nil {
 			return err
 		}
-		defer unlock()
-	}
-	ca, err := devca.Open(filepath.Join(o.dataDir, devcaDir))
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, store.Options{DataDir: o.dataDir, URL: natsURL})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	b, err := issueBundle(ca, id, o.uniqueName, addr, serverName)
-	if err != nil {
-		return err
-	}
-	// All or nothing: the bundle's file first, then the device, then the
-	// file put in place; a failure undoes what was done.
-	bf, err := stageBundle(path, out)
-	if err != nil {
-		return err
-	}
-	if _, err := st.CreateDevice(ctx, id, o.uniqueName); err != nil {
-		bf.abort()
-		return err
-	}
-	if err := bf.commit(b, path); err != nil {
-		if _, derr := st.DeleteDevice(context.WithoutCancel(ctx), id); derr != nil {
-			return fmt.Errorf("%w; device %s stays registered without its key (removing it failed: %v): delete it with 'mvnet device delete %s'", err, id, derr, id)
+		b, err := issueBundle(ca, id, o.uniqueName, addr, serverName)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("%w (device %s was not registered)", err, id)
-	}
-	return nil
+		// All or nothing: the bundle's file first, then the device, then
+		// the file put in place; a failure undoes what was done.
+		bf, err := stageBundle(path, out)
+		if err != nil {
+			return err
+		}
+		if _, err := st.CreateDevice(ctx, id, o.uniqueName); err != nil {
+			bf.abort()
+			return err
+		}
+		if err := bf.commit(b, path); err != nil {
+			if _, derr := st.DeleteDevice(context.WithoutCancel(ctx), id); derr != nil {
+				return fmt.Errorf("%w; device %s stays registered without its key (removing it failed: %v): delete it with 'mvnet device delete %s'", err, id, derr, id)
+			}
+			return fmt.Errorf("%w (device %s was not registered)", err, id)
+		}
+		return nil
+	}, func(s *apiSession) error {
+		o.deviceID = id
+		return createDeviceViaAPI(ctx, s, o, out)
+	})
 }
 
 // issueBundle issues device id's certificate from the device CA and puts it
