@@ -11,7 +11,10 @@
 // each in TLS 1.3 with Options.TLS (link.ServerTLSConfig: a device
 // certificate from the cloud's device CA is required). A link that carries
 // a verified device certificate may only say HELLO as that device; an
-// in-process pipe carries none and is trusted.
+// in-process pipe carries none and is trusted. Until HELLO a link costs the
+// cloud a bounded amount of time, memory and concurrency (handshake.go);
+// with Options.Registry only registered devices are admitted, and deleting
+// one drops its link.
 //
 //	srv, err := cloud.New(cloud.Options{})
 //	if err != nil { … }
