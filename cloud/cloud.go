@@ -11,7 +11,10 @@
 // each in TLS 1.3 with Options.TLS (link.ServerTLSConfig: a device
 // certificate from the cloud's device CA is required). A link that carries
 // a verified device certificate may only say HELLO as that device; an
-// in-process pipe carries none and is trusted.
+// in-process pipe carries none and is trusted. Until HELLO a link costs the
+// cloud a bounded amount of time, memory and concurrency (handshake.go);
+// with Options.Registry only registered devices are admitted, and deleting
+// one drops its link.
 //
 //	srv, err := cloud.New(cloud.Options{})
 //	if err != nil { … }
@@ -21,6 +24,7 @@
 package cloud
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -61,9 +65,19 @@ type Options struct {
 	// link.ServerTLSConfig with the device CA's server certificate and
 	// pool. Serve requires it; ServeConn and Dial do not use it.
 	TLS *tls.Config
-	// HandshakeTimeout bounds a TLS handshake on a served connection.
-	// Default 10 s.
+	// HandshakeTimeout bounds a link's handshake: the TLS handshake and the
+	// HELLO frame after it (handshake.go). Default 10 s.
 	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the TLS links handshaking at once (TLS and
+	// HELLO); Serve accepts no more until one finishes, so a stampede of
+	// reconnecting devices waits in the kernel's accept queue. Default (0)
+	// DefaultMaxHandshakes.
+	MaxHandshakes int
+	// Registry, if set, is the device registry: only devices it knows are
+	// admitted (checked after the TLS handshake and at HELLO), and a
+	// device it reports deleted has its link dropped. Nil: every device
+	// with a valid certificate (or an in-process link) is admitted.
+	Registry Registry
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
@@ -146,14 +160,17 @@ type Server struct {
 	mqtt   *session.MQTTConfig
 	tls    *tls.Config
 	hsTime time.Duration
-	faults *faults.Injector
-	config ConfigStore
-	logs   LogStore
-	ready  chan struct{}
-	ctx    context.Context // parent of every session; cancelled by Shutdown
-	cancel context.CancelFunc
-	conns  sync.WaitGroup // ServeConn calls
-	done   chan struct{}  // closed when Shutdown has finished waiting
+	// hsSlots holds a token per TLS link handshaking (MaxHandshakes).
+	hsSlots  chan struct{}
+	registry Registry
+	faults   *faults.Injector
+	config   ConfigStore
+	logs     LogStore
+	ready    chan struct{}
+	ctx      context.Context // parent of every session; cancelled by Shutdown
+	cancel   context.CancelFunc
+	conns    sync.WaitGroup // ServeConn calls
+	done     chan struct{}  // closed when Shutdown has finished waiting
 
 	mu       sync.Mutex
 	started  bool
@@ -161,12 +178,16 @@ type Server struct {
 	all      map[*session.Session]bool   // every running session
 	lns      map[net.Listener]bool       // listeners Serve is accepting from
 	byID     map[string]*session.Session // sessions past HELLO
+	pending  map[string]net.Conn         // per certificate: the link waiting for its HELLO
 }
 
 // New validates o and returns a server that is not started.
 func New(o Options) (*Server, error) {
 	if o.MaxChannelBuffer < 0 || o.MaxChannelBuffer%session.ChannelBufferUnit != 0 {
 		return nil, fmt.Errorf("cloud: MaxChannelBuffer %d is not a positive multiple of %d", o.MaxChannelBuffer, session.ChannelBufferUnit)
+	}
+	if o.MaxHandshakes < 0 {
+		return nil, fmt.Errorf("cloud: MaxHandshakes %d is negative", o.MaxHandshakes)
 	}
 	if m := o.MQTT; m.ConnectTimeout < 0 || m.BreakerRate < 0 || m.BreakerBacklog < 0 || m.BreakerBytes < 0 {
 		return nil, fmt.Errorf("cloud: MQTT options: negative value in %+v", m)
@@ -192,15 +213,18 @@ func New(o Options) (*Server, error) {
 			BreakerBacklog: o.MQTT.BreakerBacklog,
 			BreakerBytes:   o.MQTT.BreakerBytes,
 		},
-		config: o.Config,
-		logs:   o.Logs,
-		tls:    o.TLS,
-		hsTime: o.HandshakeTimeout,
-		lns:    make(map[net.Listener]bool),
-		ready:  make(chan struct{}),
-		done:   make(chan struct{}),
-		all:    make(map[*session.Session]bool),
-		byID:   make(map[string]*session.Session),
+		config:   o.Config,
+		logs:     o.Logs,
+		tls:      o.TLS,
+		hsTime:   o.HandshakeTimeout,
+		hsSlots:  make(chan struct{}, cmp.Or(o.MaxHandshakes, DefaultMaxHandshakes)),
+		registry: o.Registry,
+		pending:  make(map[string]net.Conn),
+		lns:      make(map[net.Listener]bool),
+		ready:    make(chan struct{}),
+		done:     make(chan struct{}),
+		all:      make(map[*session.Session]bool),
+		byID:     make(map[string]*session.Session),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -230,6 +254,13 @@ func (s *Server) Start(ctx context.Context) error {
 	case s.started:
 		return errors.New("cloud: server already started")
 	}
+	if s.registry != nil {
+		// Deleted devices lose their links (DropDevice), on whichever
+		// cloud node deleted them.
+		if err := s.registry.WatchDeletedDevices(s.ctx, func(id string) { s.DropDevice(id) }); err != nil {
+			return fmt.Errorf("cloud: start: %w", err)
+		}
+	}
 	s.started = true
 	close(s.ready)
 	s.log.Info("cloud started")
@@ -249,29 +280,38 @@ func (s *Server) Faults() *faults.Injector { return s.faults }
 // failed TLS handshake, a HELLO naming another device than the link's
 // certificate).
 //
-// A *tls.Conn is handshaken first (within Options.HandshakeTimeout); if
-// its peer presented a verified certificate, the device it names
-// (link.PeerDeviceID) is the only one the link may say HELLO as. A
-// *tls.Conn whose peer presented no verified certificate is refused.
-// Other connections (net.Pipe from Dial) are trusted.
-func (s *Server) ServeConn(c net.Conn) error {
+// A *tls.Conn is handshaken first (within Options.HandshakeTimeout, one
+// of Options.MaxHandshakes); if its peer presented a verified certificate,
+// the device it names (link.PeerDeviceID) is the only one the link may say
+// HELLO as. A *tls.Conn whose peer presented no verified certificate is
+// refused. Other connections (net.Pipe from Dial) are trusted. Either way
+// the first frame must be a HELLO (handshake.go).
+func (s *Server) ServeConn(c net.Conn) error { return s.serveConn(c, false) }
+
+// serveConn is ServeConn; haveSlot says the caller holds a handshake slot,
+// which serveConn releases.
+func (s *Server) serveConn(c net.Conn, haveSlot bool) error {
 	s.mu.Lock()
+	var err error
 	switch {
 	case s.shutdown:
-		s.mu.Unlock()
-		_ = c.Close()
-		return ErrShutdown
+		err = ErrShutdown
 	case !s.started:
+		err = ErrNotStarted
+	}
+	if err != nil {
 		s.mu.Unlock()
 		_ = c.Close()
-		return ErrNotStarted
+		if haveSlot {
+			s.releaseHandshake()
+		}
+		return err
 	}
 	s.conns.Add(1)
 	s.mu.Unlock()
 	defer s.conns.Done()
-	certID, err := s.authenticate(c)
+	certID, c, err := s.handshake(c, haveSlot)
 	if err != nil {
-		_ = c.Close()
 		return err
 	}
 	sess := session.New(c, session.Config{
@@ -306,25 +346,6 @@ func (s *Server) ServeConn(c net.Conn) error {
 	return err
 }
 
-// authenticate handshakes a TLS connection and returns the device its
-// verified certificate names ("" for a connection without TLS).
-func (s *Server) authenticate(c net.Conn) (string, error) {
-	tc, ok := c.(*tls.Conn)
-	if !ok {
-		return "", nil
-	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.hsTime)
-	defer cancel()
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return "", fmt.Errorf("cloud: TLS handshake with %v: %w", c.RemoteAddr(), err)
-	}
-	id, err := link.PeerDeviceID(tc.ConnectionState())
-	if err != nil {
-		return "", fmt.Errorf("cloud: link from %v: %w", c.RemoteAddr(), err)
-	}
-	return id, nil
-}
-
 // Serve accepts device links from ln, wraps each in TLS with Options.TLS
 // and serves it (ServeConn) in a goroutine of its own, until Shutdown or
 // until ln fails. It closes ln. It returns ErrShutdown after Shutdown, and
@@ -355,8 +376,14 @@ func (s *Server) Serve(ln net.Listener) error {
 	}()
 	var delay time.Duration
 	for {
+		// A handshake slot first: beyond MaxHandshakes, devices wait in
+		// the accept queue (handshake.go).
+		if err := s.acquireHandshake(); err != nil {
+			return ErrShutdown
+		}
 		c, err := ln.Accept()
 		if err != nil {
+			s.releaseHandshake()
 			s.mu.Lock()
 			down := s.shutdown
 			s.mu.Unlock()
@@ -380,7 +407,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		delay = 0
 		go func() {
-			if err := s.ServeConn(tls.Server(c, s.tls)); err != nil && !errors.Is(err, ErrShutdown) {
+			if err := s.serveConn(tls.Server(c, s.tls), true); err != nil && !errors.Is(err, ErrShutdown) {
 				s.log.Debug("device link ended", "remote", c.RemoteAddr(), "err", err)
 			}
 		}()
@@ -409,6 +436,19 @@ func (s *Server) register(id string, sess *session.Session) (func(), error) {
 	old := s.byID[id]
 	s.byID[id] = sess
 	s.mu.Unlock()
+	// Checked after sess is in byID: a deletion either finds it there
+	// (DropDevice) or is seen here.
+	if err := s.checkRegistered(id); err != nil {
+		s.mu.Lock()
+		if s.byID[id] == sess {
+			delete(s.byID, id)
+		}
+		s.mu.Unlock()
+		if old != nil {
+			old.Close()
+		}
+		return nil, err
+	}
 	if old != nil {
 		s.log.Debug("device reconnected: closing its previous link", "device", id)
 		old.Close()

@@ -31,6 +31,12 @@ import (
 // returns it, its device CA and the listener's address.
 func tlsCloud(t *testing.T, hopts httpexec.Options) (*cloud.Server, *devca.CA, string) {
 	t.Helper()
+	return tlsCloudWith(t, cloud.Options{HTTP: hopts})
+}
+
+// tlsCloudWith is tlsCloud with more options (o.TLS is set here).
+func tlsCloudWith(t testing.TB, o cloud.Options) (*cloud.Server, *devca.CA, string) {
+	t.Helper()
 	ca, err := devca.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +45,8 @@ func tlsCloud(t *testing.T, hopts httpexec.Options) (*cloud.Server, *devca.CA, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := cloud.New(cloud.Options{HTTP: hopts, TLS: link.ServerTLSConfig(cert, ca.Pool())})
+	o.TLS = link.ServerTLSConfig(cert, ca.Pool())
+	s, err := cloud.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +68,7 @@ func tlsCloud(t *testing.T, hopts httpexec.Options) (*cloud.Server, *devca.CA, s
 	return s, ca, ln.Addr().String()
 }
 
-func bundleFor(t *testing.T, ca *devca.CA, id, addr string) *device.Bundle {
+func bundleFor(t testing.TB, ca *devca.CA, id, addr string) *device.Bundle {
 	t.Helper()
 	certPEM, keyPEM, err := ca.IssueDevice(id, 0)
 	if err != nil {

@@ -71,6 +71,9 @@ const (
 	authCacheMax = 64
 	// heartbeat is the interval of SSE comment lines on an idle stream.
 	heartbeat = 15 * time.Second
+	// streamWriteTimeout bounds each write of a log stream (the server's
+	// WriteTimeout does not apply to streams).
+	streamWriteTimeout = 2 * heartbeat
 )
 
 type handler struct {
@@ -81,8 +84,16 @@ type handler struct {
 	log     *slog.Logger
 
 	authMu    sync.Mutex
-	authOK    map[[32]byte]time.Time // sha256(user ":" password) → expiry
+	authOK    map[[32]byte]authEntry // sha256(user ":" password) → when verified
 	authSlots chan struct{}          // bounds concurrent Argon2id checks
+}
+
+// authEntry is a verified credential: trusted until exp, and only while the
+// account's revision is still rev (a rotated token invalidates it at once,
+// on every node).
+type authEntry struct {
+	exp time.Time
+	rev uint64
 }
 
 // New returns the API's handler. Serve it at the root of a server: paths
@@ -100,7 +111,7 @@ func New(o Options) http.Handler {
 		issue:     o.IssueDevice,
 		baseURL:   strings.TrimRight(o.BaseURL, "/"),
 		log:       o.Logger.With("component", "api"),
-		authOK:    make(map[[32]byte]time.Time),
+		authOK:    make(map[[32]byte]authEntry),
 		authSlots: make(chan struct{}, 4),
 	}
 }
@@ -218,10 +229,17 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	}
 	sum := sha256.Sum256([]byte(user + ":" + pass))
 	now := time.Now()
+	// The revision first: a rotation after this read makes the entry
+	// written below stale rather than trusted.
+	rev, err := h.st.AccountRevision(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return false
+	}
 	h.authMu.Lock()
-	exp, hit := h.authOK[sum]
+	e, hit := h.authOK[sum]
 	h.authMu.Unlock()
-	if hit && now.Before(exp) {
+	if hit && now.Before(e.exp) && e.rev == rev {
 		return true
 	}
 	select {
@@ -242,12 +260,12 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	h.authMu.Lock()
 	if len(h.authOK) >= authCacheMax {
 		for k, e := range h.authOK {
-			if now.After(e) || len(h.authOK) >= authCacheMax {
+			if now.After(e.exp) || e.rev != rev || len(h.authOK) >= authCacheMax {
 				delete(h.authOK, k)
 			}
 		}
 	}
-	h.authOK[sum] = now.Add(authCacheTTL)
+	h.authOK[sum] = authEntry{exp: now.Add(authCacheTTL), rev: rev}
 	h.authMu.Unlock()
 	return true
 }

@@ -58,6 +58,13 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with Options.IssueDevice set to issue.
 func newEnvWith(t *testing.T, issue func(ctx context.Context, deviceID string) ([]byte, error)) *env {
 	t.Helper()
+	return newEnvServer(t, issue, nil)
+}
+
+// newEnvServer is newEnvWith; configure, if not nil, adjusts the test server
+// before it starts (its Config and Listener).
+func newEnvServer(t *testing.T, issue func(ctx context.Context, deviceID string) ([]byte, error), configure func(*httptest.Server)) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), Logger: quiet})
@@ -72,11 +79,15 @@ func newEnvWith(t *testing.T, issue func(ctx context.Context, deviceID string) (
 	fc := &fakeCloud{}
 	e := &env{t: t, st: st, cloud: fc, sid: sid, token: token}
 	h := New(Options{Store: st, Cloud: fc, Logger: quiet, IssueDevice: issue})
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.inflight.Add(1)
 		defer e.inflight.Add(-1)
 		h.ServeHTTP(w, r)
 	}))
+	if configure != nil {
+		configure(e.srv)
+	}
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -605,7 +616,7 @@ func TestMethodsAndPaths(t *testing.T) {
 		{"PUT", "/v1/Configs/k", "DELETE, GET, POST"},
 		{"PATCH", "/v1/Devices/" + dev + "/Secrets/k", "DELETE, GET, POST"},
 		{"DELETE", "/v1/Devices", "GET, POST"},
-		{"DELETE", "/v1/Devices/" + dev, "GET, POST"},
+		{"PUT", "/v1/Devices/" + dev, "DELETE, GET, POST"},
 		{"POST", "/v1/Devices/" + dev + "/Logs/Stream", "GET"},
 	} {
 		r := e.do(c.method, c.path, nil)

@@ -3,8 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -71,4 +74,111 @@ func TestCreateDeviceWithoutIssuer(t *testing.T) {
 	}
 	// Input is still checked first.
 	e.wantErr(e.do("POST", "/v1/Devices", fv("DeviceId", "UV1")), http.StatusBadRequest, "DeviceId", "UV followed")
+}
+
+// A create whose bundle cannot be issued leaves no device and the name
+// free (issue 8: nothing issued may be half-done).
+func TestCreateDeviceIssueFailureRollsBack(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	e := newEnvWith(t, func(ctx context.Context, id string) ([]byte, error) {
+		if fail.Load() {
+			return nil, errors.New("CA unavailable")
+		}
+		return json.Marshal(map[string]string{"device_sid": id})
+	})
+	e.want(e.do("POST", "/v1/Devices", fv("UniqueName", "sensor-1", "DeviceId", devID(3))), http.StatusInternalServerError)
+	if l, _ := e.st.ListDevices(context.Background(), store.Page{}); len(l.Items) != 0 {
+		t.Fatalf("a failed create left %+v", l.Items)
+	}
+	fail.Store(false)
+	e.want(e.do("POST", "/v1/Devices", fv("UniqueName", "sensor-1", "DeviceId", devID(3))), http.StatusCreated)
+}
+
+// Concurrent creates claiming one UniqueName: one 201, the others 409, and
+// only the winner is registered.
+func TestCreateDeviceNameRace(t *testing.T) {
+	e := newEnvWith(t, func(ctx context.Context, id string) ([]byte, error) {
+		return json.Marshal(map[string]string{"device_sid": id})
+	})
+	const n = 6
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = e.doQuiet("POST", "/v1/Devices", fv("UniqueName", "contested", "DeviceId", devID(10+i)))
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+		default:
+			t.Fatalf("statuses %v", statuses)
+		}
+	}
+	l, _ := e.st.ListDevices(context.Background(), store.Page{})
+	if created != 1 || len(l.Items) != 1 || l.Items[0].UniqueName != "contested" {
+		t.Fatalf("statuses %v; registered %+v: want one device, named", statuses, l.Items)
+	}
+}
+
+func TestDeleteDevice(t *testing.T) {
+	e := newEnvWith(t, func(ctx context.Context, id string) ([]byte, error) {
+		return json.Marshal(map[string]string{"device_sid": id})
+	})
+	e.want(e.do("POST", "/v1/Devices", fv("UniqueName", "pump-7", "DeviceId", devID(7))), http.StatusCreated)
+	e.want(e.do("POST", "/v1/Devices/pump-7/Configs", fv("Key", "k", "Value", "v")), http.StatusCreated)
+	r := e.do("DELETE", "/v1/Devices/pump-7", nil)
+	if r.status != http.StatusNoContent || r.raw != "" {
+		t.Fatalf("DELETE: %d %q", r.status, r.raw)
+	}
+	e.wantErr(e.do("GET", "/v1/Devices/"+devID(7), nil), http.StatusNotFound, "DeviceSid", "no such device")
+	e.wantErr(e.do("DELETE", "/v1/Devices/"+devID(7), nil), http.StatusNotFound, "DeviceSid", "")
+	e.wantErr(e.do("DELETE", "/v1/Devices/"+devID(7)+"?x=1", nil), http.StatusBadRequest, "x", "")
+	// The name and the SID are free again, and nothing of the old device
+	// is left.
+	e.want(e.do("POST", "/v1/Devices", fv("UniqueName", "pump-7", "DeviceId", devID(7))), http.StatusCreated)
+	if l, _ := e.st.ListConfigs(context.Background(), store.DeviceScope(devID(7)), store.Page{}); len(l.Items) != 0 {
+		t.Fatalf("configs survived: %+v", l.Items)
+	}
+	e.want(e.doAuth("DELETE", "/v1/Devices/pump-7", nil, "", ""), http.StatusUnauthorized)
+}
+
+// doQuiet sends an authenticated request from any goroutine and returns
+// its status (0 if it could not be sent).
+func (e *env) doQuiet(method, path string, form url.Values) int {
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(e.sid, e.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// POST /v1/AuthToken rotates the token: the answer holds the new one, and
+// the old one is refused at once although it was just verified (cached).
+func TestRotateToken(t *testing.T) {
+	e := newEnv(t)
+	e.want(e.do("GET", "/v1/Devices", nil), http.StatusOK) // cached now
+	r := e.want(e.do("POST", "/v1/AuthToken", nil), http.StatusOK)
+	token, _ := r.body["auth_token"].(string)
+	if r.body["account_sid"] != e.sid || len(token) != 32 || token == e.token {
+		t.Fatalf("rotate answered %v", r.body)
+	}
+	e.want(e.do("GET", "/v1/Devices", nil), http.StatusUnauthorized)
+	e.want(e.doAuth("GET", "/v1/Devices", nil, e.sid, token), http.StatusOK)
+	e.want(e.doAuth("GET", "/v1/AuthToken", nil, e.sid, token), http.StatusMethodNotAllowed)
+	e.want(e.doAuth("POST", "/v1/AuthToken", fv("X", "1"), e.sid, token), http.StatusBadRequest)
 }

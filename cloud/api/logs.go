@@ -69,9 +69,13 @@ func streamLogs(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 		return err
 	}
 	rc := http.NewResponseController(w)
-	// A stream outlives the server's ReadTimeout and WriteTimeout.
+	// A stream outlives the server's ReadTimeout and WriteTimeout: no read
+	// deadline (the server's read of the connection is what notices the
+	// client going away), and a write deadline renewed before each write,
+	// so that a client that stops reading is still cut off.
 	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
+	extend()
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
@@ -99,6 +103,7 @@ func streamLogs(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			extend()
 			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
 				return nil
 			}
@@ -106,6 +111,7 @@ func streamLogs(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 			if !ok {
 				return nil // the store closed
 			}
+			extend()
 			if write(l) != nil {
 				return nil
 			}

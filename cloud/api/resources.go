@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -530,25 +531,62 @@ func createDevice(h *handler, w http.ResponseWriter, r *http.Request, a args) er
 			return err
 		}
 	}
-	d, err := h.st.RegisterDevice(r.Context(), id)
+	// All or nothing: a create that loses a race for the name registers
+	// nothing (store.CreateDevice), and one whose bundle cannot be issued
+	// is deleted again.
+	d, err := h.st.CreateDevice(r.Context(), id, name)
 	if err != nil {
 		return err
 	}
-	if hasName {
-		if d, err = h.st.UpdateDevice(r.Context(), id, &name, nil); err != nil {
-			return err
-		}
-	}
 	bundle, err := h.issue(r.Context(), id)
-	if err != nil {
-		return fmt.Errorf("issuing device %s's credentials: %w", id, err)
+	if err == nil && !json.Valid(bundle) {
+		err = errors.New("the bundle is not JSON")
 	}
-	if !json.Valid(bundle) {
-		return fmt.Errorf("issuing device %s's credentials: the bundle is not JSON", id)
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+		defer cancel()
+		if _, derr := h.st.DeleteDevice(rctx, id); derr != nil {
+			h.log.Error("could not remove a device whose credentials failed", "device", id, "err", derr)
+		}
+		return fmt.Errorf("issuing device %s's credentials: %w", id, err)
 	}
 	writeJSON(w, http.StatusCreated, struct {
 		Device deviceJSON      `json:"device"`
 		Bundle json.RawMessage `json:"bundle"`
 	}{h.deviceJSON(r, a, d), bundle})
+	return nil
+}
+
+// deleteDevice removes a device (by SID or UniqueName) with its configs,
+// secrets and logs (store.DeleteDevice). The cloud watches the registry, so
+// the device's live link is dropped and its certificate refused from then
+// on.
+func deleteDevice(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	if _, err := h.st.DeleteDevice(r.Context(), a.device); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rotateToken serves POST /v1/AuthToken: the account gets a new auth token
+// (store.RotateToken), answered this once; the old one stops working at
+// once, on every node (the credential cache checks the account's
+// revision).
+func rotateToken(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
+	if _, err := form(w, r); err != nil {
+		return err
+	}
+	sid, token, err := h.st.RotateToken(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		AccountSid string `json:"account_sid"`
+		AuthToken  string `json:"auth_token"`
+	}{sid, token})
 	return nil
 }

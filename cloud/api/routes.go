@@ -36,8 +36,9 @@ var (
 	collectionMethods = methods{http.MethodGet: listItems, http.MethodPost: createItem}
 	itemMethods       = methods{http.MethodGet: getItem, http.MethodPost: updateItem, http.MethodDelete: deleteItem}
 	devicesMethods    = methods{http.MethodGet: listDevices, http.MethodPost: createDevice}
-	deviceMethods     = methods{http.MethodGet: getDevice, http.MethodPost: updateDevice}
+	deviceMethods     = methods{http.MethodGet: getDevice, http.MethodPost: updateDevice, http.MethodDelete: deleteDevice}
 	streamMethods     = methods{http.MethodGet: streamLogs}
+	tokenMethods      = methods{http.MethodPost: rotateToken}
 )
 
 // route matches unescaped path segments:
@@ -49,11 +50,15 @@ var (
 //	/v1/Devices/{Sid}/Configs            /v1/Devices/{Sid}/Secrets
 //	/v1/Devices/{Sid}/Configs/{Key}      /v1/Devices/{Sid}/Secrets/{Key}
 //	/v1/Devices/{Sid}/Logs/Stream
+//	/v1/AuthToken
 func route(segs []string) (matched, bool) {
 	if len(segs) < 2 || segs[0] != "v1" {
 		return matched{}, false
 	}
 	rest := segs[1:]
+	if len(rest) == 1 && rest[0] == "AuthToken" {
+		return matched{tokenMethods, args{}}, true
+	}
 	var a args
 	if rest[0] == "Devices" {
 		if len(rest) == 1 {

@@ -109,11 +109,20 @@ func parsePort(s string) (uint16, error) {
 
 // deniedPrefixes are refused unless allow-listed, besides what the netip
 // predicates in denied catch. DESIGN.md: "the cloud refuses loopback,
-// private and link-local targets unless allow-listed".
-var deniedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),          // "this network" (RFC 791); 0.x reaches the local host on Linux
-	netip.MustParsePrefix("100.64.0.0/10"),      // shared address space (RFC 6598)
-	netip.MustParsePrefix("255.255.255.255/32"), // limited broadcast
+// private and link-local targets unless allow-listed". IPv6 prefixes that
+// embed an IPv4 address are refused whole, since the address they reach
+// (127.0.0.1 as ::127.0.0.1 or, through a NAT64 gateway, as
+// 64:ff9b::7f00:1) is not the one the policy would see.
+var deniedPrefixes = []struct {
+	p   netip.Prefix
+	why string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "reserved"},          // "this network" (RFC 791); 0.x reaches the local host on Linux
+	{netip.MustParsePrefix("100.64.0.0/10"), "reserved"},      // shared address space (RFC 6598)
+	{netip.MustParsePrefix("255.255.255.255/32"), "reserved"}, // limited broadcast
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible IPv6"},  // RFC 4291 2.5.5.1 (deprecated): ::127.0.0.1
+	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64"},          // RFC 6052 well-known prefix: 64:ff9b::10.0.0.1
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "NAT64"},        // RFC 8215 local-use translation prefix
 }
 
 // denied reports whether the policy refuses a (by default) and why.
@@ -130,9 +139,9 @@ func denied(a netip.Addr) (bool, string) {
 	case a.IsMulticast():
 		return true, "multicast"
 	}
-	for _, p := range deniedPrefixes {
-		if p.Contains(a) {
-			return true, "reserved"
+	for _, d := range deniedPrefixes {
+		if d.p.Contains(a) {
+			return true, d.why
 		}
 	}
 	return false, ""

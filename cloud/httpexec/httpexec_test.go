@@ -558,3 +558,41 @@ func TestDialContextAppliesPolicy(t *testing.T) {
 		t.Errorf("override to loopback without AllowPrefixes: err %v, want ErrRefused", err)
 	}
 }
+
+// TestDialRefusesEmbeddedIPv4 (issue 8): IPv6 addresses that carry an IPv4
+// address — IPv4-compatible ::/96 and NAT64 64:ff9b::/96, 64:ff9b:1::/48 —
+// are refused unless allow-listed.
+func TestDialRefusesEmbeddedIPv4(t *testing.T) {
+	addrs := []string{"[::127.0.0.1]:443", "[::a00:1]:443", "[::8.8.8.8]:443", "[64:ff9b::7f00:1]:443",
+		"[64:ff9b::10.0.0.1]:1883", "[64:ff9b::8.8.8.8]:443", "[64:ff9b:1::a00:1]:443"}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	strict := newExec(t, httpexec.Options{})
+	for _, addr := range addrs {
+		c, err := strict.DialContext(ctx, "tcp", addr)
+		if c != nil {
+			c.Close()
+		}
+		if !errors.Is(err, httpexec.ErrRefused) {
+			t.Errorf("%s: err %v, want ErrRefused", addr, err)
+		}
+	}
+	resp, err := strict.Perform(ctx, get("https://[::127.0.0.1]/"), 4096)
+	if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.Is(err, httpexec.ErrRefused) {
+		t.Errorf("HTTPS to [::127.0.0.1]: result %d err %v, want REQUESTFAILED with ErrRefused", resp.Result, err)
+	}
+	allowed := newExec(t, httpexec.Options{AllowPrefixes: []netip.Prefix{
+		netip.MustParsePrefix("::/96"), netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("64:ff9b:1::/48")}})
+	for _, addr := range addrs {
+		// The dial may fail (no route here), but not by the policy.
+		dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := allowed.DialContext(dctx, "tcp", addr)
+		dcancel()
+		if c != nil {
+			c.Close()
+		}
+		if errors.Is(err, httpexec.ErrRefused) {
+			t.Errorf("%s allow-listed: err %v", addr, err)
+		}
+	}
+}

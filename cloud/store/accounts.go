@@ -57,22 +57,15 @@ func (s *Store) EnsureAccount(ctx context.Context) (sid, token string, created b
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return "", "", false, err
 	}
-	raw := make([]byte, 16+AuthTokenLen/2+16)
-	if _, err := rand.Read(raw); err != nil {
+	var sidRaw [16]byte
+	if _, err := rand.Read(sidRaw[:]); err != nil {
 		return "", "", false, fmt.Errorf("store: account: %w", err)
 	}
-	sid = AccountSidPrefix + hex.EncodeToString(raw[:16])
-	token = hex.EncodeToString(raw[16 : 16+AuthTokenLen/2])
-	salt := raw[16+AuthTokenLen/2:]
-	r := accountRecord{
-		Sid:         sid,
-		Salt:        salt,
-		Time:        argonTime,
-		Memory:      argonMemory,
-		Threads:     argonThreads,
-		DateCreated: time.Now().UTC(),
+	r := accountRecord{Sid: AccountSidPrefix + hex.EncodeToString(sidRaw[:]), DateCreated: time.Now().UTC()}
+	if token, err = r.newToken(); err != nil {
+		return "", "", false, err
 	}
-	r.Hash = r.hash(token)
+	sid = r.Sid
 	b, _ := json.Marshal(r)
 	if _, err := s.meta.Create(ctx, accountKey, b); errors.Is(err, jetstream.ErrKeyExists) {
 		other, err := s.account(ctx)
@@ -85,6 +78,69 @@ func (s *Store) EnsureAccount(ctx context.Context) (sid, token string, created b
 	}
 	s.log.Info("account created", "account_sid", sid) // never the token
 	return sid, token, true, nil
+}
+
+// newToken gives r a new random auth token (and salt) and returns it.
+func (r *accountRecord) newToken() (string, error) {
+	raw := make([]byte, AuthTokenLen/2+16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("store: account: %w", err)
+	}
+	token := hex.EncodeToString(raw[:AuthTokenLen/2])
+	r.Salt = raw[AuthTokenLen/2:]
+	r.Time, r.Memory, r.Threads = argonTime, argonMemory, argonThreads
+	r.Hash = r.hash(token)
+	return token, nil
+}
+
+// RotateToken gives the account a new auth token and returns it with the
+// account SID; the old token stops working at once (CheckAccount, and
+// AccountRevision for callers that cache successes). Like EnsureAccount's,
+// the token is known only now: the caller shows it once. A store without
+// an account is ErrNotFound.
+func (s *Store) RotateToken(ctx context.Context) (sid, token string, err error) {
+	for attempt := 0; ; attempt++ {
+		e, err := s.meta.Get(ctx, accountKey)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return "", "", notFound("AccountSid", "no account yet: start 'mvnet cloud serve' once to create it")
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("store: account: %w", err)
+		}
+		r, err := parseAccount(e.Value())
+		if err != nil {
+			return "", "", err
+		}
+		if token, err = r.newToken(); err != nil {
+			return "", "", err
+		}
+		b, _ := json.Marshal(r)
+		_, err = s.meta.Update(ctx, accountKey, b, e.Revision())
+		if casConflict(err) && casRetry(ctx, attempt) {
+			continue
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("store: account: %w", err)
+		}
+		s.log.Info("account auth token rotated", "account_sid", r.Sid) // never the token
+		return r.Sid, token, nil
+	}
+}
+
+// AccountRevision identifies the account's current credentials: it changes
+// whenever the token does (RotateToken). A cache of verified credentials
+// keeps the revision it verified against and trusts an entry only while
+// the revision is unchanged, which costs a read instead of a hash. It is 0
+// while there is no account.
+func (s *Store) AccountRevision(ctx context.Context) (uint64, error) {
+	e, err := s.meta.Get(ctx, accountKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: account: %w", err)
+	}
+	return e.Revision(), nil
 }
 
 // CheckAccount reports whether sid and token are the account's credentials.
@@ -118,8 +174,12 @@ func (s *Store) account(ctx context.Context) (accountRecord, error) {
 	if err != nil {
 		return accountRecord{}, fmt.Errorf("store: account: %w", err)
 	}
+	return parseAccount(e.Value())
+}
+
+func parseAccount(b []byte) (accountRecord, error) {
 	var r accountRecord
-	if err := json.Unmarshal(e.Value(), &r); err != nil || r.Sid == "" || len(r.Hash) == 0 || r.Time == 0 || r.Memory == 0 || r.Threads == 0 {
+	if err := json.Unmarshal(b, &r); err != nil || r.Sid == "" || len(r.Hash) == 0 || r.Time == 0 || r.Memory == 0 || r.Threads == 0 {
 		return accountRecord{}, fmt.Errorf("store: account record is damaged")
 	}
 	return r, nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"sync"
 	"testing"
@@ -97,5 +98,31 @@ func TestAccountRace(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d callers created the account, want 1", n)
+	}
+}
+
+func TestRotateToken(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, Options{DataDir: t.TempDir()})
+	if _, _, err := s.RotateToken(ctx); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("RotateToken without an account: %v, want ErrNotFound", err)
+	}
+	sid, old, _, err := s.EnsureAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev0 := must[uint64](t)(s.AccountRevision(ctx))
+	sid2, token, err := s.RotateToken(ctx)
+	if err != nil || sid2 != sid || token == old || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(token) {
+		t.Fatalf("RotateToken = %q, %q, %v (old token %q)", sid2, token, err, old)
+	}
+	if ok, _ := s.CheckAccount(ctx, sid, old); ok {
+		t.Fatal("the old token still works")
+	}
+	if ok, err := s.CheckAccount(ctx, sid, token); !ok || err != nil {
+		t.Fatalf("the new token: %v, %v", ok, err)
+	}
+	if rev := must[uint64](t)(s.AccountRevision(ctx)); rev == rev0 {
+		t.Fatal("AccountRevision unchanged by a rotation")
 	}
 }

@@ -113,7 +113,7 @@ func putRecord(ctx context.Context, kv jetstream.KeyValue, k, field string, mode
 				return err
 			}
 			_, err = kv.Create(ctx, k, v)
-			if errors.Is(err, jetstream.ErrKeyExists) && attempt < 5 {
+			if casConflict(err) && casRetry(ctx, attempt) {
 				continue // raced with another writer
 			}
 			if err != nil {
@@ -131,7 +131,7 @@ func putRecord(ctx context.Context, kv jetstream.KeyValue, k, field string, mode
 			return err
 		}
 		_, err = kv.Update(ctx, k, v, e.Revision())
-		if errors.Is(err, jetstream.ErrKeyExists) && attempt < 5 { // CAS conflict
+		if casConflict(err) && casRetry(ctx, attempt) {
 			continue
 		}
 		if err != nil {
@@ -211,7 +211,7 @@ func (s *Store) deleteKey(ctx context.Context, sc Scope, secret bool, key string
 		return fmt.Errorf("store: %w", err)
 	}
 	if err := kv.Purge(ctx, k, jetstream.LastRevision(e.Revision())); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) { // changed meanwhile; purge whatever is there
+		if casConflict(err) { // changed meanwhile; purge whatever is there
 			err = kv.Purge(ctx, k)
 		}
 		if err != nil {

@@ -169,7 +169,7 @@ func (s *Store) UpdateDevice(ctx context.Context, sid string, uniqueName *string
 			if reserved {
 				s.releaseName(ctx, nd.UniqueName, sid)
 			}
-			if errors.Is(err, jetstream.ErrKeyExists) && attempt < 5 {
+			if casConflict(err) && casRetry(ctx, attempt) {
 				continue // the record changed meanwhile; start over
 			}
 			return Device{}, fmt.Errorf("store: %w", err)
@@ -232,7 +232,7 @@ func (s *Store) reserveName(ctx context.Context, name, sid string) (bool, error)
 		// Stale reservation: take it over unless someone else just did.
 		if _, err := s.names.Update(ctx, k, []byte(sid), e.Revision()); err == nil {
 			return true, nil
-		} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		} else if !casConflict(err) {
 			return false, fmt.Errorf("store: %w", err)
 		}
 	}
@@ -265,4 +265,122 @@ func (s *Store) LoggingEnabled(ctx context.Context, deviceID string) (bool, erro
 		return false, err
 	}
 	return d.LoggingEnabled, nil
+}
+
+// CreateDevice registers a new device, with uniqueName unless it is "". It
+// is all or nothing: a SID already registered is ErrConflict (field
+// DeviceId), and when the name cannot be claimed (taken, or claimed
+// concurrently by another create) the record just written is removed again,
+// so the loser of a race for a name is not left registered without it.
+func (s *Store) CreateDevice(ctx context.Context, sid, uniqueName string) (Device, error) {
+	if err := checkSid(sid); err != nil {
+		return Device{}, err
+	}
+	if uniqueName != "" {
+		if err := CheckUniqueName(uniqueName); err != nil {
+			return Device{}, err
+		}
+	}
+	now := time.Now().UTC()
+	r := deviceRecord{Sid: sid, LoggingEnabled: true, DateCreated: now, DateUpdated: now}
+	b, _ := json.Marshal(r)
+	if _, err := s.devices.Create(ctx, sid, b); errors.Is(err, jetstream.ErrKeyExists) {
+		return Device{}, &FieldError{Field: "DeviceId", Rule: fmt.Sprintf("a device %s is already registered", sid), Err: ErrConflict}
+	} else if err != nil {
+		return Device{}, fmt.Errorf("store: %w", err)
+	}
+	if uniqueName == "" {
+		return Device(r), nil
+	}
+	d, err := s.UpdateDevice(ctx, sid, &uniqueName, nil)
+	if err != nil {
+		// Roll back on a context of its own: ctx may be what ended.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if derr := s.devices.Purge(rctx, sid); derr != nil {
+			return Device{}, fmt.Errorf("%w (and removing the half-created device %s failed: %v)", err, sid, derr)
+		}
+		return Device{}, err
+	}
+	return d, nil
+}
+
+// DeleteDevice removes a device (by SID or UniqueName) and everything kept
+// for it: its record first — from then on its certificate is refused (the
+// registry is the source of truth, docs/cloud.md) — then its UniqueName, its
+// device-scoped configs and secrets and its log lines. It returns the
+// deleted device; ErrNotFound if there is none.
+func (s *Store) DeleteDevice(ctx context.Context, sidOrUniqueName string) (Device, error) {
+	d, err := s.GetDevice(ctx, sidOrUniqueName)
+	if err != nil {
+		return Device{}, err
+	}
+	if err := s.devices.Purge(ctx, d.Sid); err != nil {
+		return Device{}, fmt.Errorf("store: delete device %s: %w", d.Sid, err)
+	}
+	if d.UniqueName != "" {
+		s.releaseName(ctx, d.UniqueName, d.Sid)
+	}
+	for _, kv := range []jetstream.KeyValue{s.deviceConfigs, s.deviceSecrets} {
+		kl, err := kv.ListKeysFiltered(ctx, d.Sid+".*")
+		if err != nil {
+			return d, fmt.Errorf("store: delete device %s's items: %w", d.Sid, err)
+		}
+		var keys []string
+		for k := range kl.Keys() {
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			if err := kv.Purge(ctx, k); err != nil {
+				return d, fmt.Errorf("store: delete device %s's items: %w", d.Sid, err)
+			}
+		}
+	}
+	if err := s.stream.Purge(ctx, jetstream.WithPurgeSubject(logSubject(d.Sid))); err != nil {
+		return d, fmt.Errorf("store: delete device %s's logs: %w", d.Sid, err)
+	}
+	s.forgetMark(d.Sid)
+	return d, nil
+}
+
+// DeviceRegistered reports whether sid is in the registry; err is for the
+// store failing. The cloud asks it when a device says HELLO.
+func (s *Store) DeviceRegistered(ctx context.Context, sid string) (bool, error) {
+	_, _, err := s.device(ctx, sid)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// WatchDeletedDevices calls fn with the SID of every device deleted from
+// now on, by any client of the store (this process, another cloud node,
+// 'mvnet device delete' on an external NATS), until ctx ends or the store
+// closes. It returns once the watch is in place.
+func (s *Store) WatchDeletedDevices(ctx context.Context, fn func(sid string)) error {
+	w, err := s.devices.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.MetaOnly())
+	if err != nil {
+		return fmt.Errorf("store: watch devices: %w", err)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer w.Stop()
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e != nil && (e.Operation() == jetstream.KeyValueDelete || e.Operation() == jetstream.KeyValuePurge) {
+					fn(e.Key())
+				}
+			case <-ctx.Done():
+				return
+			case <-s.closed:
+				return
+			}
+		}
+	}()
+	return nil
 }

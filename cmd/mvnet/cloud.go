@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -35,7 +34,7 @@ func newCloudCmd() *cobra.Command {
 		Short: "Run mvnet's cloud on its own (devices join it with credential bundles)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCloudServeCmd())
+	cmd.AddCommand(newCloudServeCmd(), newCloudTokenCmd())
 	return cmd
 }
 
@@ -150,12 +149,26 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		ln.Close()
 		return err
 	}
+	// The API's listener before anything is created: a first start that
+	// cannot bind it must not create the account (whose token it could
+	// then never show).
+	var aln net.Listener
+	if o.listenAPI != "" {
+		if aln, err = net.Listen("tcp", o.listenAPI); err != nil {
+			ln.Close()
+			return fmt.Errorf("--listen-api: %w", err)
+		}
+		defer aln.Close()
+	}
 	srv, err := cloud.New(cloud.Options{
 		HTTP:   hopts,
 		Config: st,
 		Logs:   st,
-		TLS:    link.ServerTLSConfig(cert, ca.Pool()),
-		Logger: log.With("component", "cloud"),
+		// The registry is the source of truth: a deleted device's link is
+		// dropped and its certificate refused.
+		Registry: st,
+		TLS:      link.ServerTLSConfig(cert, ca.Pool()),
+		Logger:   log.With("component", "cloud"),
 	})
 	if err != nil {
 		ln.Close()
@@ -173,47 +186,46 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
+	apiURL := ""
+	if aln != nil {
+		apiURL = "http://" + aln.Addr().String()
+	}
+	if err := writeCloudInfo(o.dataDir, cloudInfo{DeviceAddress: advertise, APIURL: apiURL, NATSURL: o.natsURL}); err != nil {
+		return err
+	}
 	// The REST API (cloud/api), with the account created at first start.
+	// Nothing after the account's creation can fail before its token is
+	// shown; a token lost anyway is replaced with 'mvnet cloud token
+	// rotate'.
 	account, token, created, err := st.EnsureAccount(ctx)
 	if err != nil {
 		return err
 	}
-	apiURL := ""
-	if o.listenAPI != "" {
-		aln, err := net.Listen("tcp", o.listenAPI)
-		if err != nil {
-			return fmt.Errorf("--listen-api: %w", err)
-		}
-		apiURL = "http://" + aln.Addr().String()
-		hs := &http.Server{
-			Handler: api.New(api.Options{Store: st, Cloud: srv, Logger: log,
-				// POST /v1/Devices: the same bundle 'mvnet device create'
-				// writes, with the address this cloud advertises.
-				IssueDevice: func(ctx context.Context, id string) ([]byte, error) {
-					d, err := st.GetDevice(ctx, id)
-					if err != nil {
-						return nil, err
-					}
-					b, err := issueBundle(ca, id, d.UniqueName, advertise, "")
-					if err != nil {
-						return nil, err
-					}
-					return json.Marshal(b)
-				},
-			}),
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		}
-		go func() { _ = hs.Serve(aln) }()
+	if aln != nil {
+		hs := api.NewServer(api.New(api.Options{Store: st, Cloud: srv, Logger: log,
+			// POST /v1/Devices: the same bundle 'mvnet device create'
+			// writes, with the address this cloud advertises.
+			IssueDevice: func(ctx context.Context, id string) ([]byte, error) {
+				d, err := st.GetDevice(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				b, err := issueBundle(ca, id, d.UniqueName, advertise, "")
+				if err != nil {
+					return nil, err
+				}
+				return json.Marshal(b)
+			},
+		}), api.ServerOptions{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+		// Idle and stalled connections time out and their number is
+		// capped (api.NewServer, api.LimitListener).
+		go func() { _ = hs.Serve(api.LimitListener(aln, 0)) }()
 		defer func() {
 			// The log stream's SSE requests are long-lived: close them.
 			_ = hs.Close()
 		}()
 	}
 
-	if err := writeCloudInfo(o.dataDir, cloudInfo{DeviceAddress: advertise, APIURL: apiURL, NATSURL: o.natsURL}); err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "devices  %s (TLS 1.3, device CA %s)\n", addr, filepath.Join(o.dataDir, devcaDir, devca.CertFile))
 	if apiURL != "" {
 		fmt.Fprintf(out, "api      %s\n", apiURL)
@@ -223,17 +235,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 	fmt.Fprintf(out, "account  %s\n", account)
 	if created {
 		fmt.Fprintf(out, "token    %s  (the account's auth token: shown this once, stored hashed)\n", token)
-		if apiURL != "" {
-			// The CLI's credentials, so `mvnet config …` works at once on
-			// this machine (flags and MVNET_* variables still override).
-			if p, err := cliconfig.Path(); err == nil {
-				if err := cliconfig.Save(p, cliconfig.Credentials{URL: apiURL, AccountSid: account, AuthToken: token}); err != nil {
-					log.Warn("could not write the CLI credentials file", "path", p, "err", err)
-				} else {
-					fmt.Fprintf(out, "cli      credentials written to %s\n", p)
-				}
-			}
-		}
+		saveCLICredentials(out, log, apiURL, account, token)
 	}
 	fmt.Fprintf(out, "data     %s\n", o.dataDir)
 	log.Info("cloud serving", "devices", addr.String(), "advertise", advertise, "data_dir", o.dataDir)
@@ -304,4 +306,24 @@ func policyOptions(allow, resolve, caFiles []string) (httpexec.Options, error) {
 		h.RootCAs = append(h.RootCAs, certs...)
 	}
 	return h, nil
+}
+
+// saveCLICredentials writes the CLI's credentials file after the account's
+// token was created or rotated, so `mvnet config …` works at once on this
+// machine (flags and MVNET_* variables still override), and says so on out.
+// Without an API URL there is nothing to write. A failure is only
+// reported: the token has been shown.
+func saveCLICredentials(out io.Writer, log *slog.Logger, apiURL, account, token string) {
+	if apiURL == "" {
+		return
+	}
+	p, err := cliconfig.Path()
+	if err == nil {
+		err = cliconfig.Save(p, cliconfig.Credentials{URL: apiURL, AccountSid: account, AuthToken: token})
+	}
+	if err != nil {
+		log.Warn("could not write the CLI credentials file", "path", p, "err", err)
+		return
+	}
+	fmt.Fprintf(out, "cli      credentials written to %s\n", p)
 }

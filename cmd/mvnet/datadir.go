@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mvnet/mvnet/cloud/store"
 )
 
 // The cloud's data directory (docs/cloud.md):
@@ -95,4 +100,62 @@ func lockDataDir(dir string) (unlock func(), err error) {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return func() { funlock(f); f.Close() }, nil
+}
+
+// storeTarget is how a command that changes the cloud's store reaches it:
+// through a REST API (--cloud, or the running cloud on the data directory)
+// or by opening the data directory's store itself.
+type storeTarget struct {
+	dataDir string
+	natsURL string
+	api     apiFlags
+}
+
+func (t *storeTarget) register(f *pflag.FlagSet) {
+	f.StringVar(&t.dataDir, "data-dir", dataDirDefault(), "the cloud's data directory (env "+envDataDir+")")
+	f.StringVar(&t.natsURL, "nats-url", "", "the cloud's external NATS (default: the one the cloud last used, else embedded)")
+	t.api.register(f)
+}
+
+// onStore runs viaAPI through the REST API when --cloud gives one, or when
+// a running `mvnet cloud serve` holds the data directory's embedded store
+// (at the API address it recorded); otherwise viaStore on the data
+// directory's store (the cloud stopped, or an external NATS). apiURL is the
+// API the data directory's cloud last served ("" if none).
+func onStore(ctx context.Context, t storeTarget, viaStore func(st *store.Store, apiURL string) error, viaAPI func(s *apiSession) error) error {
+	if t.api.creds.URL != "" {
+		s, err := t.api.session()
+		if err != nil {
+			return err
+		}
+		return viaAPI(s)
+	}
+	if _, err := os.Stat(filepath.Join(t.dataDir, devcaDir)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s holds no cloud: run 'mvnet cloud serve --data-dir %s' once first, or give --cloud URL", t.dataDir, t.dataDir)
+	}
+	ci, _ := readCloudInfo(t.dataDir) // absent: no API address, embedded NATS
+	natsURL := t.natsURL
+	if natsURL == "" {
+		natsURL = ci.NATSURL
+	}
+	if natsURL == "" {
+		unlock, err := lockDataDir(t.dataDir)
+		if errors.Is(err, errLocked) {
+			s, serr := apiSessionFor(t.api, ci.APIURL)
+			if serr != nil {
+				return fmt.Errorf("%w, and its REST API cannot be used (%v): give --cloud URL with --account-sid and --auth-token, or stop the cloud", err, serr)
+			}
+			return viaAPI(s)
+		}
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: t.dataDir, URL: natsURL})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return viaStore(st, ci.APIURL)
 }

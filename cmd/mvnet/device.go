@@ -27,7 +27,7 @@ func newDeviceCmd() *cobra.Command {
 		Short: "Manage the cloud's devices",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newDeviceCreateCmd(), deviceListCmd(), deviceGetCmd(), deviceUpdateCmd())
+	cmd.AddCommand(newDeviceCreateCmd(), deviceListCmd(), deviceGetCmd(), deviceUpdateCmd(), newDeviceDeleteCmd())
 	return cmd
 }
 
@@ -158,45 +158,39 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 			return fmt.Errorf("%s exists: choose another --out or give --force", path)
 		}
 	}
-	if natsURL == "" {
-		// The embedded store: only while no cloud runs on the directory;
-		// while one does, ask it through its REST API.
-		unlock, err := lockDataDir(o.dataDir)
-		if errors.Is(err, errLocked) {
-			s, serr := apiSessionFor(o.api, ci.APIURL)
-			if serr != nil {
-				return fmt.Errorf("%w, and its REST API cannot be used (%v): give --cloud URL with --account-sid and --auth-token, stop the cloud, or run it with --nats-url", err, serr)
-			}
-			o.deviceID = id
-			return createDeviceViaAPI(ctx, s, o, out)
-		}
+	// The embedded store only while no cloud runs on the directory; while
+	// one does, ask it through its REST API.
+	t := storeTarget{dataDir: o.dataDir, natsURL: natsURL, api: o.api}
+	return onStore(ctx, t, func(st *store.Store, _ string) error {
+		ca, err := devca.Open(filepath.Join(o.dataDir, devcaDir))
 		if err != nil {
 			return err
 		}
-		defer unlock()
-	}
-	ca, err := devca.Open(filepath.Join(o.dataDir, devcaDir))
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, store.Options{DataDir: o.dataDir, URL: natsURL})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.RegisterDevice(ctx, id); err != nil {
-		return err
-	}
-	if o.uniqueName != "" {
-		if _, err := st.UpdateDevice(ctx, id, &o.uniqueName, nil); err != nil {
-			return fmt.Errorf("--unique-name: %w", err)
+		b, err := issueBundle(ca, id, o.uniqueName, addr, serverName)
+		if err != nil {
+			return err
 		}
-	}
-	b, err := issueBundle(ca, id, o.uniqueName, addr, serverName)
-	if err != nil {
-		return err
-	}
-	return writeBundle(b, path, out)
+		// All or nothing: the bundle's file first, then the device, then
+		// the file put in place; a failure undoes what was done.
+		bf, err := stageBundle(path, out)
+		if err != nil {
+			return err
+		}
+		if _, err := st.CreateDevice(ctx, id, o.uniqueName); err != nil {
+			bf.abort()
+			return err
+		}
+		if err := bf.commit(b, path); err != nil {
+			if _, derr := st.DeleteDevice(context.WithoutCancel(ctx), id); derr != nil {
+				return fmt.Errorf("%w; device %s stays registered without its key (removing it failed: %v): delete it with 'mvnet device delete %s'", err, id, derr, id)
+			}
+			return fmt.Errorf("%w (device %s was not registered)", err, id)
+		}
+		return nil
+	}, func(s *apiSession) error {
+		o.deviceID = id
+		return createDeviceViaAPI(ctx, s, o, out)
+	})
 }
 
 // issueBundle issues device id's certificate from the device CA and puts it
@@ -224,17 +218,62 @@ func issueBundle(ca *devca.CA, id, uniqueName, addr, serverName string) (*device
 	return b, nil
 }
 
-// writeBundle writes b to path (mode 0600), or to out for "-", and reports
-// what it wrote.
-func writeBundle(b *device.Bundle, path string, out io.Writer) error {
+// bundleFile is where device create puts a bundle. It is opened before the
+// device is registered — a temporary file beside the destination, so that an
+// unwritable --out registers nothing — and put in place once the device is
+// (commit), or removed (abort).
+type bundleFile struct {
+	tmp *os.File // nil for "-": the bundle goes to out
+	out io.Writer
+}
+
+// stageBundle opens the bundle file for path ("-" for out; "" for a
+// DEVICE_SID.json in the current directory, its name known later).
+func stageBundle(path string, out io.Writer) (*bundleFile, error) {
+	bf := &bundleFile{out: out}
 	if path == "-" {
-		return b.Encode(out)
+		return bf, nil
 	}
-	if err := b.Write(path); err != nil {
-		return err
+	dir := "."
+	if path != "" {
+		dir = filepath.Dir(path)
 	}
-	fmt.Fprintf(out, "device   %s\nbundle   %s\ncloud    %s\n", b.DeviceSid, path, b.CloudAddress)
+	tmp, err := os.CreateTemp(dir, ".mvnet-bundle-*.tmp") // mode 0600
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the bundle there: %w", err)
+	}
+	bf.tmp = tmp
+	return bf, nil
+}
+
+// commit writes b and puts it at path (or on out for "-"), and reports what
+// it wrote.
+func (bf *bundleFile) commit(b *device.Bundle, path string) error {
+	if bf.tmp == nil {
+		return b.Encode(bf.out)
+	}
+	name := bf.tmp.Name()
+	err := bf.tmp.Close()
+	if err == nil {
+		err = b.Write(name)
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		_ = os.Remove(name)
+		return fmt.Errorf("writing the bundle %s: %w", path, err)
+	}
+	fmt.Fprintf(bf.out, "device   %s\nbundle   %s\ncloud    %s\n", b.DeviceSid, path, b.CloudAddress)
 	return nil
+}
+
+// abort removes the staged file.
+func (bf *bundleFile) abort() {
+	if bf.tmp != nil {
+		_ = bf.tmp.Close()
+		_ = os.Remove(bf.tmp.Name())
+	}
 }
 
 // createDeviceViaAPI registers the device through a running cloud's REST
@@ -255,10 +294,29 @@ func createDeviceViaAPI(ctx context.Context, s *apiSession, o deviceCreateOption
 			}
 		}
 	}
+	bf, err := stageBundle(path, out)
+	if err != nil {
+		return err
+	}
 	created, err := s.CreateDevice(ctx, apiclient.NewDevice{UniqueName: o.uniqueName, DeviceID: o.deviceID})
 	if err != nil {
+		bf.abort()
 		return s.explain(err)
 	}
+	if err := writeCreated(s, o, created, path, bf); err != nil {
+		bf.abort()
+		// Undo the registration: the key would be lost with the device
+		// registered and its name taken.
+		if derr := s.DeleteDevice(context.WithoutCancel(ctx), created.Device.Sid); derr != nil {
+			return fmt.Errorf("%w; device %s stays registered without its key (removing it failed: %v): delete it with 'mvnet device delete %s'", err, created.Device.Sid, s.explain(derr), created.Device.Sid)
+		}
+		return fmt.Errorf("%w (device %s was not registered)", err, created.Device.Sid)
+	}
+	return nil
+}
+
+// writeCreated checks the bundle the API issued and writes it.
+func writeCreated(s *apiSession, o deviceCreateOptions, created apiclient.CreatedDevice, path string, bf *bundleFile) error {
 	var b device.Bundle
 	if err := json.Unmarshal(created.Bundle, &b); err != nil {
 		return fmt.Errorf("cloud at %s: the bundle of device %s: %w", s.BaseURL, created.Device.Sid, err)
@@ -282,12 +340,12 @@ func createDeviceViaAPI(ctx context.Context, s *apiSession, o deviceCreateOption
 				// The device is registered; keep its only copy of the key.
 				path = b.DeviceSid + ".new.json"
 				if _, err := os.Stat(path); err == nil {
-					return fmt.Errorf("device %s registered, but %s.json and %s exist: its bundle was not written", b.DeviceSid, b.DeviceSid, path)
+					return fmt.Errorf("%s.json and %s exist: the bundle of device %s was not written", b.DeviceSid, path, b.DeviceSid)
 				}
 			}
 		}
 	}
-	return writeBundle(&b, path, out)
+	return bf.commit(&b, path)
 }
 
 // apiSessionFor is o's API session with apiURL (the REST API of the cloud

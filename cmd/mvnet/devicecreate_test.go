@@ -11,18 +11,13 @@ import (
 
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/device"
-	"github.com/mvnet/mvnet/internal/cliconfig"
 )
 
 // TestDeviceCreateWhileCloudRuns: with the cloud running on its data
 // directory, device create goes through its REST API (credentials from the
 // file the first start wrote), and a device joins with the bundle.
 func TestDeviceCreateWhileCloudRuns(t *testing.T) {
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	for _, v := range []string{cliconfig.EnvURL, cliconfig.EnvAccountSid, cliconfig.EnvAuthToken} {
-		t.Setenv(v, "")
-		os.Unsetenv(v)
-	}
+	isolateCLI(t)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	addr := freePort(t)

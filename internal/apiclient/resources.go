@@ -203,6 +203,13 @@ func (c *Client) UpdateDevice(ctx context.Context, sidOrName string, u DeviceUpd
 	return out, err
 }
 
+// DeleteDevice deletes a device (by SID or UniqueName) with its configs,
+// secrets and logs; the cloud drops its link and refuses its certificate
+// from then on. A missing device is a 404 *Error.
+func (c *Client) DeleteDevice(ctx context.Context, sidOrName string) error {
+	return c.do(ctx, http.MethodDelete, c.url("v1", "Devices", sidOrName), nil, nil)
+}
+
 // NewDevice is what CreateDevice registers; empty fields are left to the
 // cloud (no UniqueName; a new random device ID).
 type NewDevice struct {
@@ -236,4 +243,21 @@ func (c *Client) CreateDevice(ctx context.Context, n NewDevice) (CreatedDevice, 
 		return CreatedDevice{}, fmt.Errorf("cloud at %s: POST /v1/Devices: the answer holds no bundle", c.BaseURL)
 	}
 	return out, nil
+}
+
+// RotateToken gives the account a new auth token (POST /v1/AuthToken) and
+// returns it; the token the client used stops working at once, so use a
+// new Client with the returned one from now on.
+func (c *Client) RotateToken(ctx context.Context) (accountSid, authToken string, err error) {
+	var out struct {
+		AccountSid string `json:"account_sid"`
+		AuthToken  string `json:"auth_token"`
+	}
+	if err := c.do(ctx, http.MethodPost, c.url("v1", "AuthToken"), url.Values{}, &out); err != nil {
+		return "", "", err
+	}
+	if out.AccountSid == "" || out.AuthToken == "" {
+		return "", "", fmt.Errorf("cloud at %s: POST /v1/AuthToken: the answer holds no token", c.BaseURL)
+	}
+	return out.AccountSid, out.AuthToken, nil
 }

@@ -1,0 +1,241 @@
+package cloud
+
+// A link's handshake: what the cloud does with a connection before it
+// becomes a session. Everything here is bounded, because it is what anyone
+// who can reach the device listener (or who holds one valid certificate)
+// can make the cloud do:
+//
+//   - time: the TLS handshake and the HELLO frame must both arrive within
+//     Options.HandshakeTimeout;
+//   - memory: the first frame must be a HELLO, and a HELLO has one size
+//     (helloFrameLen), so the cloud reads a fixed 4+37 bytes and never
+//     allocates what a length prefix announces before HELLO;
+//   - concurrency: at most Options.MaxHandshakes TLS links are handshaking
+//     at once; Serve takes a slot before it accepts, so devices beyond it
+//     wait in the kernel's accept queue, costing the cloud nothing, instead
+//     of all sharing the CPU and timing out together (the reconnect
+//     stampede, BenchmarkStampede);
+//   - links per certificate: one handshaking and one established link per
+//     device. A newer handshake with the same certificate closes an older
+//     one still waiting for its HELLO, and a HELLO closes the device's
+//     established link (Server.register): the newest link wins.
+//
+// With Options.Registry, a certificate whose device is not registered
+// (deleted) is refused right after the TLS handshake with CONTROL ERROR,
+// and checked again at HELLO (register), so that a deletion racing with a
+// handshake cannot let the device in.
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/mvnet/mvnet/link"
+)
+
+// DefaultMaxHandshakes is Options.MaxHandshakes's default.
+const DefaultMaxHandshakes = 64
+
+// helloFrameLen is the length prefix of every HELLO (link/doc.go: type u8 |
+// version u16 | device_id [link.DeviceIDLen]byte), computed from the link's
+// own encoder.
+var helloFrameLen = func() uint32 {
+	b, err := link.AppendFrame(nil, &link.Frame{Type: link.FrameHello, DeviceID: strings.Repeat("0", link.DeviceIDLen)})
+	if err != nil {
+		panic(err)
+	}
+	return uint32(len(b) - 4)
+}()
+
+// ErrNotRegistered refuses a device the Registry does not know (never
+// registered, or deleted).
+var ErrNotRegistered = errors.New("cloud: device not registered")
+
+// Registry is the device registry (*store.Store satisfies it). With one,
+// the cloud admits only registered devices and drops a device's link when
+// the device is deleted.
+type Registry interface {
+	// DeviceRegistered reports whether deviceID is registered; err is for
+	// the registry failing (the device is then refused).
+	DeviceRegistered(ctx context.Context, deviceID string) (bool, error)
+	// WatchDeletedDevices calls fn for every device deleted from now on,
+	// until ctx ends; it returns once the watch is in place.
+	WatchDeletedDevices(ctx context.Context, fn func(deviceID string)) error
+}
+
+// acquireHandshake takes a handshake slot, or fails when the server shuts
+// down.
+func (s *Server) acquireHandshake() error {
+	select {
+	case s.hsSlots <- struct{}{}:
+		return nil
+	case <-s.ctx.Done():
+		return ErrShutdown
+	}
+}
+
+func (s *Server) releaseHandshake() { <-s.hsSlots }
+
+// handshake runs c's handshake (see the top of this file) and returns the
+// device its certificate names ("" for a connection without TLS) and the
+// connection to run the session on, which replays the HELLO frame read
+// here. haveSlot says the caller (Serve) already holds a handshake slot;
+// handshake releases it. On error c is closed.
+func (s *Server) handshake(c net.Conn, haveSlot bool) (string, net.Conn, error) {
+	tc, isTLS := c.(*tls.Conn)
+	if isTLS && !haveSlot {
+		if err := s.acquireHandshake(); err != nil {
+			_ = c.Close()
+			return "", nil, err
+		}
+		haveSlot = true
+	}
+	if haveSlot {
+		defer s.releaseHandshake()
+	}
+	_ = c.SetDeadline(time.Now().Add(s.hsTime))
+	certID, err := s.authenticate(tc)
+	if err != nil {
+		_ = c.Close()
+		return "", nil, err
+	}
+	if certID != "" {
+		s.mu.Lock()
+		older := s.pending[certID]
+		s.pending[certID] = c
+		s.mu.Unlock()
+		if older != nil {
+			s.log.Debug("device handshaking again: closing its older handshake", "device", certID)
+			_ = older.Close()
+		}
+		defer func() {
+			s.mu.Lock()
+			if s.pending[certID] == c {
+				delete(s.pending, certID)
+			}
+			s.mu.Unlock()
+		}()
+		if err := s.checkRegistered(certID); err != nil {
+			refuse(c, err.Error())
+			return "", nil, fmt.Errorf("cloud: link from %v: %w", c.RemoteAddr(), err)
+		}
+	}
+	hello, err := readHello(c)
+	if err != nil {
+		if errors.Is(err, link.ErrMalformed) {
+			refuse(c, err.Error())
+		} else {
+			_ = c.Close()
+		}
+		return "", nil, fmt.Errorf("cloud: link from %v: %w", c.RemoteAddr(), err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return certID, &helloConn{Conn: c, hello: hello}, nil
+}
+
+// authenticate handshakes tc and returns the device its verified
+// certificate names; "" when tc is nil (a connection without TLS).
+func (s *Server) authenticate(tc *tls.Conn) (string, error) {
+	if tc == nil {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.hsTime)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return "", fmt.Errorf("cloud: TLS handshake with %v: %w", tc.RemoteAddr(), err)
+	}
+	id, err := link.PeerDeviceID(tc.ConnectionState())
+	if err != nil {
+		return "", fmt.Errorf("cloud: link from %v: %w", tc.RemoteAddr(), err)
+	}
+	return id, nil
+}
+
+// checkRegistered asks the Registry (if any) whether id may connect.
+func (s *Server) checkRegistered(id string) error {
+	if s.registry == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.hsTime)
+	defer cancel()
+	ok, err := s.registry.DeviceRegistered(ctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: device %s: the registry failed: %v", ErrNotRegistered, id, err)
+	case !ok:
+		return fmt.Errorf("%w: device %s is not registered with this cloud (deleted?)", ErrNotRegistered, id)
+	}
+	return nil
+}
+
+// readHello reads the first frame, which must be a HELLO: the length prefix
+// and type byte first, so that a wrong one is refused having read 5 bytes,
+// then the rest of the fixed-size frame. Its syntax and contents are the
+// session's to check.
+func readHello(c net.Conn) ([]byte, error) {
+	b := make([]byte, 4+helloFrameLen)
+	if _, err := io.ReadFull(c, b[:5]); err != nil {
+		return nil, fmt.Errorf("waiting for HELLO: %w", err)
+	}
+	n := binary.BigEndian.Uint32(b)
+	if t := link.FrameType(b[4]); n != helloFrameLen || t != link.FrameHello {
+		return nil, fmt.Errorf("%w: first frame is %v of %d bytes, want HELLO of %d", link.ErrMalformed, t, n, helloFrameLen)
+	}
+	if _, err := io.ReadFull(c, b[5:]); err != nil {
+		return nil, fmt.Errorf("reading HELLO: %w", err)
+	}
+	return b, nil
+}
+
+// refuse sends CONTROL ERROR msg (within the handshake's deadline) and
+// closes c.
+func refuse(c net.Conn, msg string) {
+	if f, err := link.AppendFrame(nil, &link.Frame{Type: link.FrameControl, Kind: link.ControlError, Payload: []byte(msg)}); err == nil {
+		_, _ = c.Write(f)
+	}
+	_ = c.Close()
+}
+
+// helloConn is a connection whose HELLO frame has been read: Read returns it
+// again first.
+type helloConn struct {
+	net.Conn
+	hello []byte
+}
+
+func (c *helloConn) Read(p []byte) (int, error) {
+	if len(c.hello) > 0 {
+		n := copy(p, c.hello)
+		c.hello = c.hello[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// DropDevice closes deviceID's links, established or handshaking, and
+// reports whether it had one. The cloud calls it when the Registry reports
+// the device deleted; an embedder without a Registry may call it itself.
+func (s *Server) DropDevice(deviceID string) bool {
+	s.mu.Lock()
+	sess := s.byID[deviceID]
+	pend := s.pending[deviceID]
+	s.mu.Unlock()
+	if sess != nil {
+		s.log.Info("device deleted: dropping its link", "device", deviceID)
+		sess.Close()
+	}
+	if pend != nil {
+		_ = pend.Close()
+	}
+	return sess != nil || pend != nil
+}
+
+// Handshakes is how many TLS links are handshaking now (at most
+// Options.MaxHandshakes).
+func (s *Server) Handshakes() int { return len(s.hsSlots) }
