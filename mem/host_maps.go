@@ -19,10 +19,20 @@ type hostMapping struct {
 
 // hostMaps caches the process's mappings, sorted by start address.
 type hostMaps struct {
-	cur atomic.Pointer[[]hostMapping] // nil: not read yet, or invalidated
-	gen atomic.Uint64                 // bumped by every re-read
+	cur atomic.Pointer[mapsSnapshot] // nil: not read yet, or invalidated
+	gen atomic.Uint64                // bumped by every re-read
 
 	mu sync.Mutex // serialises re-reads
+}
+
+// mapsSnapshot is one reading of /proc/self/maps. hint is the index of the
+// mapping that last answered a lookup: a system call's arguments are
+// usually in the same mapping as the previous call's (the application's
+// stack, its data), and checking it first skips the binary search. The
+// hint belongs to the snapshot, so a re-read or Invalidate drops it too.
+type mapsSnapshot struct {
+	maps []hostMapping
+	hint atomic.Int32
 }
 
 // lookup classifies an access of [a, a+n): 0 if allowed, else the fault
@@ -30,25 +40,38 @@ type hostMaps struct {
 func (m *hostMaps) lookup(a Addr, n uint64, write bool) FaultKind {
 	gen := m.gen.Load()
 	if p := m.cur.Load(); p != nil {
-		if kind := classify(*p, uint64(a), n, write); kind == 0 {
+		if kind := p.classify(uint64(a), n, write); kind == 0 {
 			return 0
 		}
 	}
-	return classify(m.reload(gen), uint64(a), n, write)
+	return m.reload(gen).classify(uint64(a), n, write)
+}
+
+// classify is classify over the snapshot, trying the hinted mapping first
+// and remembering the one that answers.
+func (s *mapsSnapshot) classify(a, n uint64, write bool) FaultKind {
+	i := int(s.hint.Load())
+	if i >= len(s.maps) || a < s.maps[i].start || a >= s.maps[i].end {
+		i = firstEndingAfter(s.maps, a)
+		if i < len(s.maps) {
+			s.hint.Store(int32(i))
+		}
+	}
+	return classifyFrom(s.maps, i, a, n, write)
 }
 
 // reload re-reads the mappings unless another caller already did so since
-// generation seen was current, and returns the fresh list.
-func (m *hostMaps) reload(seen uint64) []hostMapping {
+// generation seen was current, and returns the fresh snapshot.
+func (m *hostMaps) reload(seen uint64) *mapsSnapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if p := m.cur.Load(); p != nil && m.gen.Load() != seen {
-		return *p
+		return p
 	}
-	maps := readHostMaps()
-	m.cur.Store(&maps)
+	p := &mapsSnapshot{maps: readHostMaps()}
+	m.cur.Store(p)
 	m.gen.Add(1)
-	return maps
+	return p
 }
 
 func (m *hostMaps) invalidate() {
@@ -61,8 +84,28 @@ func (m *hostMaps) invalidate() {
 // classify checks [a, a+n) against maps: the range must be covered by
 // contiguous readable (and, for a write, writable) mappings.
 func classify(maps []hostMapping, a, n uint64, write bool) FaultKind {
+	return classifyFrom(maps, firstEndingAfter(maps, a), a, n, write)
+}
+
+// firstEndingAfter is the index of the first mapping that ends after a
+// (len(maps) if none): the only one that can hold a. A binary search
+// written out, as every system call's pointer checks run it.
+func firstEndingAfter(maps []hostMapping, a uint64) int {
+	lo, hi := 0, len(maps)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if maps[mid].end > a {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// classifyFrom is classify given i, the first mapping ending after a.
+func classifyFrom(maps []hostMapping, i int, a, n uint64, write bool) FaultKind {
 	end := a + n
-	i := sort.Search(len(maps), func(i int) bool { return maps[i].end > a })
 	for p := a; p < end; i++ {
 		if i >= len(maps) || maps[i].start > p || !maps[i].read {
 			return Unmapped
