@@ -25,14 +25,15 @@ type hostMaps struct {
 	mu sync.Mutex // serialises re-reads
 }
 
-// mapsSnapshot is one reading of /proc/self/maps. hint is the index of the
-// mapping that last answered a lookup: a system call's arguments are
-// usually in the same mapping as the previous call's (the application's
-// stack, its data), and checking it first skips the binary search. The
-// hint belongs to the snapshot, so a re-read or Invalidate drops it too.
+// mapsSnapshot is one reading of /proc/self/maps. last is the readable
+// mapping above HostMinAddr that last answered a lookup (nil: none yet): a
+// system call's arguments are usually in the same mapping as the previous
+// call's (the application's stack, its data), and Check tries it before
+// anything else. It belongs to the snapshot, so a re-read or Invalidate
+// drops it too.
 type mapsSnapshot struct {
 	maps []hostMapping
-	hint atomic.Int32
+	last atomic.Pointer[hostMapping] // an element of maps
 }
 
 // lookup classifies an access of [a, a+n): 0 if allowed, else the fault
@@ -47,14 +48,30 @@ func (m *hostMaps) lookup(a Addr, n uint64, write bool) FaultKind {
 	return m.reload(gen).classify(uint64(a), n, write)
 }
 
-// classify is classify over the snapshot, trying the hinted mapping first
-// and remembering the one that answers.
+// hit reports whether [a, a+n) is allowed by the mapping that answered the
+// last lookup — the common case, small enough to inline into Check. false
+// means only "not decided here": lookup decides.
+func (m *hostMaps) hit(a Addr, n uint64, write bool) bool {
+	p := m.cur.Load()
+	if p == nil {
+		return false
+	}
+	mp := p.last.Load() // readable, above HostMinAddr
+	if mp == nil {
+		return false
+	}
+	x := uint64(a)
+	// start <= x < end, and n-1 < end-x: n > 0, no wrap, not past the end.
+	return x-mp.start < mp.end-mp.start && n-1 < mp.end-x && (mp.write || !write)
+}
+
+// classify is classify over the snapshot, remembering the mapping that
+// holds a for hit.
 func (s *mapsSnapshot) classify(a, n uint64, write bool) FaultKind {
-	i := int(s.hint.Load())
-	if i >= len(s.maps) || a < s.maps[i].start || a >= s.maps[i].end {
-		i = firstEndingAfter(s.maps, a)
-		if i < len(s.maps) {
-			s.hint.Store(int32(i))
+	i := firstEndingAfter(s.maps, a)
+	if i < len(s.maps) {
+		if mp := &s.maps[i]; mp.read && mp.start >= uint64(HostMinAddr) && a >= mp.start {
+			s.last.Store(mp)
 		}
 	}
 	return classifyFrom(s.maps, i, a, n, write)

@@ -1,6 +1,10 @@
 package process
 
-import "github.com/mvnet/mvnet/mem"
+import (
+	"encoding/binary"
+
+	"github.com/mvnet/mvnet/mem"
+)
 
 // guardedHost is the application's memory as the library uses it: mem.Host,
 // with accesses inside one page checked against the cached mappings too
@@ -49,4 +53,27 @@ func (g guardedHost) Zero(dst mem.Addr, n uint64) error {
 		}
 	}
 	return g.Host.Zero(dst, n)
+}
+
+// CopyInWord implements mem.WordCopier with guardedHost's checks (the
+// embedded mem.Host's would skip them).
+func (g guardedHost) CopyInWord(src mem.Addr, size int) (uint64, error) {
+	var b [8]byte
+	if size != 4 && size != 8 {
+		return g.Host.CopyInWord(src, size) // panics, naming the size
+	}
+	if err := g.CopyIn(b[:size], src); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// CopyOutWord implements mem.WordCopier with guardedHost's checks.
+func (g guardedHost) CopyOutWord(dst mem.Addr, v uint64, size int) error {
+	if size != 4 && size != 8 {
+		return g.Host.CopyOutWord(dst, v, size) // panics, naming the size
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	return g.CopyOut(dst, b[:size])
 }
