@@ -25,9 +25,8 @@ func hostArgs(hm *hostMem, words ...uint64) *kernel.Args {
 
 // TestCallArgsAllocatesNothing: a cheap call from C — its arguments read in
 // place, its result written to host memory — allocates nothing on the Go
-// heap (docs/performance.md: a cheap system call from C; an allocation per
-// call was a third of mvNoOp's cost above cgo's callback, plus the GC it
-// drove).
+// heap (docs/performance.md, the C SDK: an allocation per call, and the
+// GC it drove, were most of mvNoOp's cost above cgo's callback).
 func TestCallArgsAllocatesNothing(t *testing.T) {
 	p, _ := newTestProcess(t, nil)
 	hm := newHostMem(t)
