@@ -23,6 +23,24 @@ func hostArgs(hm *hostMem, words ...uint64) *kernel.Args {
 	return a
 }
 
+// cheapCall is a call and its argument words in host memory.
+type cheapCall struct {
+	name string
+	args *kernel.Args
+}
+
+// cheapCalls are cheap calls of each kind — emulated, kernel with a handle,
+// kernel with a clock — each writing its result to out.
+func cheapCalls(t testing.TB, p *Process, hm *hostMem, out uint64) []cheapCall {
+	net := requestNetwork(t, p, hm)
+	return []cheapCall{
+		{"mvNoOp", hostArgs(hm)},
+		{"mvGetNetworkStatus", hostArgs(hm, net, out)},
+		{"mvGetMicroseconds", hostArgs(hm, out)},
+		{"mvGetSysClk", hostArgs(hm, out)},
+	}
+}
+
 // TestCallArgsAllocatesNothing: a cheap call from C — its arguments read in
 // place, its result written to host memory — allocates nothing on the Go
 // heap (docs/performance.md, the C SDK: an allocation per call, and the
@@ -31,16 +49,7 @@ func TestCallArgsAllocatesNothing(t *testing.T) {
 	p, _ := newTestProcess(t, nil)
 	hm := newHostMem(t)
 	out, ob := hm.alloc(8)
-	net := requestNetwork(t, p, hm)
-	for _, c := range []struct {
-		name string
-		args *kernel.Args
-	}{
-		{"mvNoOp", hostArgs(hm)},
-		{"mvGetNetworkStatus", hostArgs(hm, net, out)},
-		{"mvGetMicroseconds", hostArgs(hm, out)},
-		{"mvGetSysClk", hostArgs(hm, out)},
-	} {
+	for _, c := range cheapCalls(t, p, hm, out) {
 		nr := callIndex(c.name)
 		if st := p.CallArgs(nr, c.args); st != abi.StatusOkay { // starts the kernel
 			t.Fatalf("%s: %v", c.name, st)
@@ -67,15 +76,7 @@ func BenchmarkCallArgs(b *testing.B) {
 	p, _ := newTestProcess(b, nil)
 	hm := newHostMem(b)
 	out, _ := hm.alloc(8)
-	net := requestNetwork(b, p, hm)
-	for _, c := range []struct {
-		name string
-		args *kernel.Args
-	}{
-		{"mvNoOp", hostArgs(hm)},
-		{"mvGetNetworkStatus", hostArgs(hm, net, out)},
-		{"mvGetMicroseconds", hostArgs(hm, out)},
-	} {
+	for _, c := range cheapCalls(b, p, hm, out) {
 		nr := callIndex(c.name)
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
