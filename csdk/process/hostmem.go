@@ -1,10 +1,6 @@
 package process
 
-import (
-	"encoding/binary"
-
-	"github.com/mvnet/mvnet/mem"
-)
+import "github.com/mvnet/mvnet/mem"
 
 // guardedHost is the application's memory as the library uses it: mem.Host,
 // with accesses inside one page checked against the cached mappings too
@@ -28,52 +24,49 @@ func onePage(a mem.Addr, n uint64) bool {
 	return n > 0 && uint64(a)+n > uint64(a) && uint64(a)/pageSize == (uint64(a)+n-1)/pageSize
 }
 
+// guard checks an access inside one page against the cached mappings
+// before it is attempted; mem.Host checks longer ones itself.
+func (g guardedHost) guard(a mem.Addr, n uint64, write bool) error {
+	if onePage(a, n) {
+		return g.Check(a, n, write)
+	}
+	return nil
+}
+
 func (g guardedHost) CopyIn(dst []byte, src mem.Addr) error {
-	if n := uint64(len(dst)); onePage(src, n) {
-		if err := g.Check(src, n, false); err != nil {
-			return err
-		}
+	if err := g.guard(src, uint64(len(dst)), false); err != nil {
+		return err
 	}
 	return g.Host.CopyIn(dst, src)
 }
 
 func (g guardedHost) CopyOut(dst mem.Addr, src []byte) error {
-	if n := uint64(len(src)); onePage(dst, n) {
-		if err := g.Check(dst, n, true); err != nil {
-			return err
-		}
+	if err := g.guard(dst, uint64(len(src)), true); err != nil {
+		return err
 	}
 	return g.Host.CopyOut(dst, src)
 }
 
 func (g guardedHost) Zero(dst mem.Addr, n uint64) error {
-	if onePage(dst, n) {
-		if err := g.Check(dst, n, true); err != nil {
-			return err
-		}
+	if err := g.guard(dst, n, true); err != nil {
+		return err
 	}
 	return g.Host.Zero(dst, n)
 }
 
-// CopyInWord implements mem.WordCopier with guardedHost's checks (the
-// embedded mem.Host's would skip them).
+// CopyInWord implements mem.WordCopier with guardedHost's check (the
+// embedded mem.Host's alone would skip it).
 func (g guardedHost) CopyInWord(src mem.Addr, size int) (uint64, error) {
-	var b [8]byte
-	if size != 4 && size != 8 {
-		return g.Host.CopyInWord(src, size) // panics, naming the size
-	}
-	if err := g.CopyIn(b[:size], src); err != nil {
+	if err := g.guard(src, uint64(size), false); err != nil {
 		return 0, err
 	}
-	return binary.LittleEndian.Uint64(b[:]), nil
+	return g.Host.CopyInWord(src, size)
 }
 
-// CopyOutWord implements mem.WordCopier with guardedHost's checks.
+// CopyOutWord implements mem.WordCopier with guardedHost's check.
 func (g guardedHost) CopyOutWord(dst mem.Addr, v uint64, size int) error {
-	if size != 4 && size != 8 {
-		return g.Host.CopyOutWord(dst, v, size) // panics, naming the size
+	if err := g.guard(dst, uint64(size), true); err != nil {
+		return err
 	}
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	return g.CopyOut(dst, b[:size])
+	return g.Host.CopyOutWord(dst, v, size)
 }
