@@ -1,6 +1,8 @@
 package mem
 
 import (
+	"encoding/binary"
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"unsafe"
@@ -129,9 +131,41 @@ func (h *Host) Zero(dst Addr, n uint64) error {
 	return nil
 }
 
+// CopyInWord implements WordCopier: CopyIn into a buffer on the stack.
+func (h *Host) CopyInWord(src Addr, size int) (uint64, error) {
+	var b [8]byte
+	if err := h.CopyIn(b[:wordSize(size)], src); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// CopyOutWord implements WordCopier: CopyOut from a buffer on the stack.
+func (h *Host) CopyOutWord(dst Addr, v uint64, size int) error {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	return h.CopyOut(dst, b[:wordSize(size)])
+}
+
+// wordSize is a WordCopier's size, which must be 4 or 8.
+func wordSize(size int) int {
+	if size != 4 && size != 8 {
+		panic(fmt.Sprintf("mem: word of %d bytes, want 4 or 8", size))
+	}
+	return size
+}
+
 // Check implements Checker from the process's mappings: every byte of
 // [a, a+n) must lie in a readable mapping, and in a writable one if write.
 func (h *Host) Check(a Addr, n uint64, write bool) error {
+	if h.maps.hit(a, n, write) {
+		return nil
+	}
+	return h.check(a, n, write)
+}
+
+// check is Check past the last mapping's fast path.
+func (h *Host) check(a Addr, n uint64, write bool) error {
 	if ok, err := precheck(a, n, write); !ok {
 		return err
 	}

@@ -19,10 +19,21 @@ type hostMapping struct {
 
 // hostMaps caches the process's mappings, sorted by start address.
 type hostMaps struct {
-	cur atomic.Pointer[[]hostMapping] // nil: not read yet, or invalidated
-	gen atomic.Uint64                 // bumped by every re-read
+	cur atomic.Pointer[mapsSnapshot] // nil: not read yet, or invalidated
+	gen atomic.Uint64                // bumped by every re-read
 
 	mu sync.Mutex // serialises re-reads
+}
+
+// mapsSnapshot is one reading of /proc/self/maps. last is the readable
+// mapping above HostMinAddr that last answered a lookup (nil: none yet): a
+// system call's arguments are usually in the same mapping as the previous
+// call's (the application's stack, its data), and Check tries it before
+// anything else. It belongs to the snapshot, so a re-read or Invalidate
+// drops it too.
+type mapsSnapshot struct {
+	maps []hostMapping
+	last atomic.Pointer[hostMapping] // an element of maps
 }
 
 // lookup classifies an access of [a, a+n): 0 if allowed, else the fault
@@ -30,25 +41,54 @@ type hostMaps struct {
 func (m *hostMaps) lookup(a Addr, n uint64, write bool) FaultKind {
 	gen := m.gen.Load()
 	if p := m.cur.Load(); p != nil {
-		if kind := classify(*p, uint64(a), n, write); kind == 0 {
+		if kind := p.classify(uint64(a), n, write); kind == 0 {
 			return 0
 		}
 	}
-	return classify(m.reload(gen), uint64(a), n, write)
+	return m.reload(gen).classify(uint64(a), n, write)
+}
+
+// hit reports whether [a, a+n) is allowed by the mapping that answered the
+// last lookup — the common case, small enough to inline into Check. false
+// means only "not decided here": lookup decides.
+func (m *hostMaps) hit(a Addr, n uint64, write bool) bool {
+	p := m.cur.Load()
+	if p == nil {
+		return false
+	}
+	mp := p.last.Load() // readable, above HostMinAddr
+	if mp == nil {
+		return false
+	}
+	x := uint64(a)
+	// start <= x < end, and n-1 < end-x: n > 0, no wrap, not past the end.
+	return x-mp.start < mp.end-mp.start && n-1 < mp.end-x && (mp.write || !write)
+}
+
+// classify is classify over the snapshot, remembering the mapping that
+// holds a for hit.
+func (s *mapsSnapshot) classify(a, n uint64, write bool) FaultKind {
+	i := firstEndingAfter(s.maps, a)
+	if i < len(s.maps) {
+		if mp := &s.maps[i]; mp.read && mp.start >= uint64(HostMinAddr) && a >= mp.start {
+			s.last.Store(mp)
+		}
+	}
+	return classifyFrom(s.maps, i, a, n, write)
 }
 
 // reload re-reads the mappings unless another caller already did so since
-// generation seen was current, and returns the fresh list.
-func (m *hostMaps) reload(seen uint64) []hostMapping {
+// generation seen was current, and returns the fresh snapshot.
+func (m *hostMaps) reload(seen uint64) *mapsSnapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if p := m.cur.Load(); p != nil && m.gen.Load() != seen {
-		return *p
+		return p
 	}
-	maps := readHostMaps()
-	m.cur.Store(&maps)
+	p := &mapsSnapshot{maps: readHostMaps()}
+	m.cur.Store(p)
 	m.gen.Add(1)
-	return maps
+	return p
 }
 
 func (m *hostMaps) invalidate() {
@@ -61,8 +101,28 @@ func (m *hostMaps) invalidate() {
 // classify checks [a, a+n) against maps: the range must be covered by
 // contiguous readable (and, for a write, writable) mappings.
 func classify(maps []hostMapping, a, n uint64, write bool) FaultKind {
+	return classifyFrom(maps, firstEndingAfter(maps, a), a, n, write)
+}
+
+// firstEndingAfter is the index of the first mapping that ends after a
+// (len(maps) if none): the only one that can hold a. A binary search
+// written out, as every system call's pointer checks run it.
+func firstEndingAfter(maps []hostMapping, a uint64) int {
+	lo, hi := 0, len(maps)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if maps[mid].end > a {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// classifyFrom is classify given i, the first mapping ending after a.
+func classifyFrom(maps []hostMapping, i int, a, n uint64, write bool) FaultKind {
 	end := a + n
-	i := sort.Search(len(maps), func(i int) bool { return maps[i].end > a })
 	for p := a; p < end; i++ {
 		if i >= len(maps) || maps[i].start > p || !maps[i].read {
 			return Unmapped

@@ -250,6 +250,38 @@ func TestParseHostMaps(t *testing.T) {
 	}
 }
 
+// TestHostMapsHit: the remembered mapping only short-cuts the search;
+// every answer equals classify's, whichever mapping was looked up before.
+func TestHostMapsHit(t *testing.T) {
+	m := []hostMapping{
+		{0x1000, 0x3000, true, true}, // below HostMinAddr: never remembered
+		{0x10000, 0x20000, true, true},
+		{0x20000, 0x30000, true, false},
+		{0x40000, 0x50000, true, true},
+		{0x50000, 0x51000, false, false},
+	}
+	var hm hostMaps
+	hm.cur.Store(&mapsSnapshot{maps: m})
+	addrs := []uint64{0x1000, 0x2ffc, 0x10000, 0x1fffc, 0x20000, 0x2fff0, 0x30000, 0x3ffff, 0x40010, 0x4fffe, 0x50000, 0x60000, 0x8000}
+	for _, prev := range addrs {
+		for _, a := range addrs {
+			for _, n := range []uint64{0, 1, 4, 0x10000, ^uint64(0)} {
+				for _, w := range []bool{false, true} {
+					hm.cur.Load().classify(prev, 1, false) // remembers prev's mapping
+					want := classify(m, a, n, w) == 0 && a >= uint64(HostMinAddr) && n > 0
+					if got := hm.hit(Addr(a), n, w); got && !want {
+						t.Fatalf("after %#x: hit([%#x, +%#x), write=%v) = true, classify says %v", prev, a, n, w, classify(m, a, n, w))
+					}
+				}
+			}
+		}
+	}
+	hm.cur.Load().classify(0x10000, 1, false)
+	if !hm.hit(0x10010, 4, true) || !hm.hit(0x1fffc, 4, false) {
+		t.Fatal("no hit in the remembered mapping")
+	}
+}
+
 func BenchmarkHostCopyOut4(b *testing.B) {
 	h := NewHost()
 	buf := mmapPages(b, 1)

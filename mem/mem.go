@@ -126,6 +126,17 @@ type Memory interface {
 	Zero(dst Addr, n uint64) error
 }
 
+// WordCopier is implemented by memories that copy one little-endian word
+// (size 4 or 8 bytes) in or out without a buffer from the caller, by the
+// same rules as CopyIn and CopyOut. abi's scalar helpers use it when the
+// memory has it: a slice passed through the Memory interface escapes to the
+// heap, so without it every 4-byte result needs a pooled buffer — a cost
+// the cheapest system calls feel (docs/performance.md, the C SDK).
+type WordCopier interface {
+	CopyInWord(src Addr, size int) (uint64, error)
+	CopyOutWord(dst Addr, v uint64, size int) error
+}
+
 // Protector is implemented by memories that support write protection (the
 // Arena does; host memory does not).
 type Protector interface {

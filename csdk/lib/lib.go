@@ -26,6 +26,8 @@ package main
 import "C"
 
 import (
+	"unsafe"
+
 	"github.com/mvnet/mvnet/csdk/internal/hostabi"
 	"github.com/mvnet/mvnet/csdk/process"
 	"github.com/mvnet/mvnet/kernel"
@@ -66,12 +68,22 @@ func proc() *process.Process { return process.Global(options) }
 //export mvnet_go_init
 func mvnet_go_init() { proc() }
 
-// mvnet_go_syscall runs system call number nr (its index in abi.Calls).
+// mvnet_go_syscall runs system call number nr (its index in abi.Calls) with
+// the arguments args points to: 4 words on the calling C function's stack
+// (syscalls_gen.c), read in place — C memory, valid for the call, not kept.
 //
 //export mvnet_go_syscall
-func mvnet_go_syscall(nr C.int32_t, a0, a1, a2, a3 C.uint64_t) C.uint32_t {
-	return C.uint32_t(proc().Call(int(nr), kernel.Args{uint64(a0), uint64(a1), uint64(a2), uint64(a3)}))
+func mvnet_go_syscall(nr C.int32_t, args *C.uint64_t) C.uint32_t {
+	return C.uint32_t(proc().CallArgs(int(nr), (*kernel.Args)(unsafe.Pointer(args))))
 }
+
+// mvnet_go_baseline does nothing: a bare call from C into this library's Go
+// half, the floor under every system call (cgo's callback). It is exported
+// for csdk/sdktest's BenchmarkSyscallFromC, which measures system calls
+// against it in the same run; it is in no header.
+//
+//export mvnet_go_baseline
+func mvnet_go_baseline() C.uint32_t { return 0 }
 
 // mvnet_go_irq_delivered reports a delivery by the interrupt thread: always
 // for an IRQ without a handler, for every delivery while tracing.

@@ -2,7 +2,8 @@
 
 /*
  * Every function of mv_syscalls.h, forwarding to libmvnet's Go half: the
- * call's number (its index in abi.Calls) and its arguments as 64-bit words.
+ * call's number (its index in abi.Calls) and the address of its arguments
+ * as 64-bit words, which Go reads in place during the call.
  */
 #include <stdint.h>
 
@@ -10,285 +11,356 @@
 #include "_cgo_export.h"
 
 enum MvStatus mvNoOp(void) {
-	return (enum MvStatus)mvnet_go_syscall(0, 0, 0, 0, 0);
+	uint64_t a[4] = {0, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(0, a);
 }
 
 enum MvStatus mvGetMicroseconds(uint64_t *microseconds) {
-	return (enum MvStatus)mvnet_go_syscall(1, (uint64_t)(uintptr_t)microseconds, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)microseconds, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(1, a);
 }
 
 enum MvStatus mvGetSysClk(uint32_t *hz) {
-	return (enum MvStatus)mvnet_go_syscall(2, (uint64_t)(uintptr_t)hz, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)hz, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(2, a);
 }
 
 enum MvStatus mvGetHClk(uint32_t *hz) {
-	return (enum MvStatus)mvnet_go_syscall(3, (uint64_t)(uintptr_t)hz, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)hz, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(3, a);
 }
 
 enum MvStatus mvGetPClk1(uint32_t *hz) {
-	return (enum MvStatus)mvnet_go_syscall(4, (uint64_t)(uintptr_t)hz, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)hz, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(4, a);
 }
 
 enum MvStatus mvGetPClk2(uint32_t *hz) {
-	return (enum MvStatus)mvnet_go_syscall(5, (uint64_t)(uintptr_t)hz, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)hz, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(5, a);
 }
 
 enum MvStatus mvGetWallTime(uint64_t *usec) {
-	return (enum MvStatus)mvnet_go_syscall(6, (uint64_t)(uintptr_t)usec, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)usec, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(6, a);
 }
 
 enum MvStatus mvGetDeviceId(uint8_t *buf, uint32_t len) {
-	return (enum MvStatus)mvnet_go_syscall(7, (uint64_t)(uintptr_t)buf, (uint64_t)len, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)buf, (uint64_t)len, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(7, a);
 }
 
 enum MvStatus mvPeriphPeek32(uint32_t reg, uint32_t *output) {
-	return (enum MvStatus)mvnet_go_syscall(8, (uint64_t)reg, (uint64_t)(uintptr_t)output, 0, 0);
+	uint64_t a[4] = {(uint64_t)reg, (uint64_t)(uintptr_t)output, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(8, a);
 }
 
 enum MvStatus mvPeriphPoke32(uint32_t reg, uint32_t mask, uint32_t xorvalue) {
-	return (enum MvStatus)mvnet_go_syscall(9, (uint64_t)reg, (uint64_t)mask, (uint64_t)xorvalue, 0);
+	uint64_t a[4] = {(uint64_t)reg, (uint64_t)mask, (uint64_t)xorvalue, 0};
+	return (enum MvStatus)mvnet_go_syscall(9, a);
 }
 
 enum MvStatus mvSetupNotifications(const struct MvNotificationSetup *notifications, MvNotificationHandle *handle_out) {
-	return (enum MvStatus)mvnet_go_syscall(10, (uint64_t)(uintptr_t)notifications, (uint64_t)(uintptr_t)handle_out, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)notifications, (uint64_t)(uintptr_t)handle_out, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(10, a);
 }
 
 enum MvStatus mvCloseNotifications(MvNotificationHandle *handle_in_out) {
-	return (enum MvStatus)mvnet_go_syscall(11, (uint64_t)(uintptr_t)handle_in_out, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle_in_out, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(11, a);
 }
 
 enum MvStatus mvTempTriggerNotification(MvNotificationHandle handle, enum MvEventType type, uint32_t tag) {
-	return (enum MvStatus)mvnet_go_syscall(12, (uint64_t)(uintptr_t)handle, (uint64_t)type, (uint64_t)tag, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)type, (uint64_t)tag, 0};
+	return (enum MvStatus)mvnet_go_syscall(12, a);
 }
 
 enum MvStatus mvSetFastInterrupt(uint32_t irqn) {
-	return (enum MvStatus)mvnet_go_syscall(13, (uint64_t)irqn, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)irqn, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(13, a);
 }
 
 enum MvStatus mvClearFastInterrupt(uint32_t irqn) {
-	return (enum MvStatus)mvnet_go_syscall(14, (uint64_t)irqn, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)irqn, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(14, a);
 }
 
 enum MvStatus mvEnableFastInterrupt(uint32_t irqn) {
-	return (enum MvStatus)mvnet_go_syscall(15, (uint64_t)irqn, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)irqn, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(15, a);
 }
 
 enum MvStatus mvDisableFastInterrupt(uint32_t irqn) {
-	return (enum MvStatus)mvnet_go_syscall(16, (uint64_t)irqn, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)irqn, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(16, a);
 }
 
 enum MvStatus mvDisableAllFastInterrupts(void) {
-	return (enum MvStatus)mvnet_go_syscall(17, 0, 0, 0, 0);
+	uint64_t a[4] = {0, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(17, a);
 }
 
 enum MvStatus mvEnableAllFastInterrupts(void) {
-	return (enum MvStatus)mvnet_go_syscall(18, 0, 0, 0, 0);
+	uint64_t a[4] = {0, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(18, a);
 }
 
 enum MvStatus mvRequestNetwork(const struct MvRequestNetworkParams *params, MvNetworkHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(19, (uint64_t)(uintptr_t)params, (uint64_t)(uintptr_t)handle, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)params, (uint64_t)(uintptr_t)handle, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(19, a);
 }
 
 enum MvStatus mvReleaseNetwork(MvNetworkHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(20, (uint64_t)(uintptr_t)handle, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(20, a);
 }
 
 enum MvStatus mvGetNetworkStatus(MvNetworkHandle handle, enum MvNetworkStatus *status) {
-	return (enum MvStatus)mvnet_go_syscall(21, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)status, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)status, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(21, a);
 }
 
 enum MvStatus mvGetNetworkReasons(enum MvNetworkReason *reasons, uint32_t *request_ref_count) {
-	return (enum MvStatus)mvnet_go_syscall(22, (uint64_t)(uintptr_t)reasons, (uint64_t)(uintptr_t)request_ref_count, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)reasons, (uint64_t)(uintptr_t)request_ref_count, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(22, a);
 }
 
 enum MvStatus mvOpenChannel(const struct MvOpenChannelParams *params, MvChannelHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(23, (uint64_t)(uintptr_t)params, (uint64_t)(uintptr_t)handle, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)params, (uint64_t)(uintptr_t)handle, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(23, a);
 }
 
 enum MvStatus mvReadChannel(MvChannelHandle handle, uint8_t **read_pointer_out, uint32_t *length_out) {
-	return (enum MvStatus)mvnet_go_syscall(24, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)read_pointer_out, (uint64_t)(uintptr_t)length_out, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)read_pointer_out, (uint64_t)(uintptr_t)length_out, 0};
+	return (enum MvStatus)mvnet_go_syscall(24, a);
 }
 
 enum MvStatus mvReadChannelComplete(MvChannelHandle handle, uint32_t consumed) {
-	return (enum MvStatus)mvnet_go_syscall(25, (uint64_t)(uintptr_t)handle, (uint64_t)consumed, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)consumed, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(25, a);
 }
 
 enum MvStatus mvWriteChannelStream(MvChannelHandle handle, const uint8_t *data, uint32_t len, uint32_t *written) {
-	return (enum MvStatus)mvnet_go_syscall(26, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)data, (uint64_t)len, (uint64_t)(uintptr_t)written);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)data, (uint64_t)len, (uint64_t)(uintptr_t)written};
+	return (enum MvStatus)mvnet_go_syscall(26, a);
 }
 
 enum MvStatus mvWriteChannel(MvChannelHandle handle, const uint8_t *data, uint32_t len, uint32_t *available) {
-	return (enum MvStatus)mvnet_go_syscall(27, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)data, (uint64_t)len, (uint64_t)(uintptr_t)available);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)data, (uint64_t)len, (uint64_t)(uintptr_t)available};
+	return (enum MvStatus)mvnet_go_syscall(27, a);
 }
 
 enum MvStatus mvCloseChannel(MvChannelHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(28, (uint64_t)(uintptr_t)handle, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(28, a);
 }
 
 enum MvStatus mvGetChannelClosureReason(MvChannelHandle handle, enum MvClosureReason *reason_out) {
-	return (enum MvStatus)mvnet_go_syscall(29, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)reason_out, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)reason_out, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(29, a);
 }
 
 enum MvStatus mvSendHttpRequest(MvChannelHandle handle, const struct MvHttpRequest *request) {
-	return (enum MvStatus)mvnet_go_syscall(30, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(30, a);
 }
 
 enum MvStatus mvReadHttpResponseData(MvChannelHandle handle, struct MvHttpResponseData *response_data) {
-	return (enum MvStatus)mvnet_go_syscall(31, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(31, a);
 }
 
 enum MvStatus mvReadHttpResponseHeader(MvChannelHandle handle, uint32_t header_index, uint8_t *buf, uint32_t size) {
-	return (enum MvStatus)mvnet_go_syscall(32, (uint64_t)(uintptr_t)handle, (uint64_t)header_index, (uint64_t)(uintptr_t)buf, (uint64_t)size);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)header_index, (uint64_t)(uintptr_t)buf, (uint64_t)size};
+	return (enum MvStatus)mvnet_go_syscall(32, a);
 }
 
 enum MvStatus mvReadHttpResponseBody(MvChannelHandle handle, uint32_t offset, uint8_t *buf, uint32_t size) {
-	return (enum MvStatus)mvnet_go_syscall(33, (uint64_t)(uintptr_t)handle, (uint64_t)offset, (uint64_t)(uintptr_t)buf, (uint64_t)size);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)offset, (uint64_t)(uintptr_t)buf, (uint64_t)size};
+	return (enum MvStatus)mvnet_go_syscall(33, a);
 }
 
 enum MvStatus mvServerLoggingInit(uint8_t *buffer, uint32_t length_bytes) {
-	return (enum MvStatus)mvnet_go_syscall(34, (uint64_t)(uintptr_t)buffer, (uint64_t)length_bytes, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)buffer, (uint64_t)length_bytes, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(34, a);
 }
 
 enum MvStatus mvServerLog(const uint8_t *message, uint16_t length_bytes) {
-	return (enum MvStatus)mvnet_go_syscall(35, (uint64_t)(uintptr_t)message, (uint64_t)length_bytes, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)message, (uint64_t)length_bytes, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(35, a);
 }
 
 enum MvStatus mvSendConfigFetchRequest(MvChannelHandle handle, const struct MvConfigKeyFetchParams *request) {
-	return (enum MvStatus)mvnet_go_syscall(36, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(36, a);
 }
 
 enum MvStatus mvReadConfigFetchResponseData(MvChannelHandle handle, struct MvConfigResponseData *response_data) {
-	return (enum MvStatus)mvnet_go_syscall(37, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(37, a);
 }
 
 enum MvStatus mvReadConfigResponseItem(MvChannelHandle handle, const struct MvConfigResponseReadItemParams *params) {
-	return (enum MvStatus)mvnet_go_syscall(38, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)params, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)params, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(38, a);
 }
 
 enum MvStatus mvMqttGetNextReadableDataType(MvChannelHandle handle, enum MvMqttReadableDataType *data_type) {
-	return (enum MvStatus)mvnet_go_syscall(39, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)data_type, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)data_type, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(39, a);
 }
 
 enum MvStatus mvMqttRequestConnect(MvChannelHandle handle, const struct MvMqttConnectRequest *request) {
-	return (enum MvStatus)mvnet_go_syscall(40, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(40, a);
 }
 
 enum MvStatus mvMqttReadConnectResponse(MvChannelHandle handle, struct MvMqttConnectResponse *response_data) {
-	return (enum MvStatus)mvnet_go_syscall(41, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(41, a);
 }
 
 enum MvStatus mvMqttRequestSubscribe(MvChannelHandle handle, const struct MvMqttSubscribeRequest *request) {
-	return (enum MvStatus)mvnet_go_syscall(42, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(42, a);
 }
 
 enum MvStatus mvMqttReadSubscribeResponse(MvChannelHandle handle, const struct MvMqttSubscribeResponse *response_data) {
-	return (enum MvStatus)mvnet_go_syscall(43, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(43, a);
 }
 
 enum MvStatus mvMqttRequestUnsubscribe(MvChannelHandle handle, const struct MvMqttUnsubscribeRequest *request) {
-	return (enum MvStatus)mvnet_go_syscall(44, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(44, a);
 }
 
 enum MvStatus mvMqttReadUnsubscribeResponse(MvChannelHandle handle, const struct MvMqttUnsubscribeResponse *response_data) {
-	return (enum MvStatus)mvnet_go_syscall(45, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(45, a);
 }
 
 enum MvStatus mvMqttRequestPublish(MvChannelHandle handle, const struct MvMqttPublishRequest *request) {
-	return (enum MvStatus)mvnet_go_syscall(46, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)request, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(46, a);
 }
 
 enum MvStatus mvMqttReadPublishResponse(MvChannelHandle handle, struct MvMqttPublishResponse *response_data) {
-	return (enum MvStatus)mvnet_go_syscall(47, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(47, a);
 }
 
 enum MvStatus mvMqttReceiveMessage(MvChannelHandle handle, const struct MvMqttMessage *message_data) {
-	return (enum MvStatus)mvnet_go_syscall(48, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)message_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)message_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(48, a);
 }
 
 enum MvStatus mvMqttReceiveLostMessageInfo(MvChannelHandle handle, const struct MvMqttLostMessageInfo *lost_message_info) {
-	return (enum MvStatus)mvnet_go_syscall(49, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)lost_message_info, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)lost_message_info, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(49, a);
 }
 
 enum MvStatus mvMqttAcknowledgeMessage(MvChannelHandle handle, uint32_t correlation_id) {
-	return (enum MvStatus)mvnet_go_syscall(50, (uint64_t)(uintptr_t)handle, (uint64_t)correlation_id, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)correlation_id, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(50, a);
 }
 
 enum MvStatus mvMqttRequestDisconnect(MvChannelHandle handle) {
-	return (enum MvStatus)mvnet_go_syscall(51, (uint64_t)(uintptr_t)handle, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(51, a);
 }
 
 enum MvStatus mvMqttReadDisconnectResponse(MvChannelHandle handle, struct MvMqttDisconnectResponse *response_data) {
-	return (enum MvStatus)mvnet_go_syscall(52, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)response_data, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(52, a);
 }
 
 enum MvStatus mvTestingComplete(uint32_t status) {
-	return (enum MvStatus)mvnet_go_syscall(53, (uint64_t)status, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)status, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(53, a);
 }
 
 enum MvStatus mvTestLoggingInit(uint8_t *buffer, uint32_t length_bytes) {
-	return (enum MvStatus)mvnet_go_syscall(54, (uint64_t)(uintptr_t)buffer, (uint64_t)length_bytes, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)buffer, (uint64_t)length_bytes, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(54, a);
 }
 
 enum MvStatus mvTestLog(const uint8_t *message, uint16_t length_bytes) {
-	return (enum MvStatus)mvnet_go_syscall(55, (uint64_t)(uintptr_t)message, (uint64_t)length_bytes, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)message, (uint64_t)length_bytes, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(55, a);
 }
 
 enum MvStatus mvPowerSave(enum MvPowerSavingMode mode) {
-	return (enum MvStatus)mvnet_go_syscall(56, (uint64_t)mode, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)mode, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(56, a);
 }
 
 enum MvStatus mvSystemLedEnable(uint32_t enable) {
-	return (enum MvStatus)mvnet_go_syscall(57, (uint64_t)enable, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)enable, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(57, a);
 }
 
 enum MvStatus mvOpenSystemNotification(const struct MvOpenSystemNotificationParams *params, MvSystemEventHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(58, (uint64_t)(uintptr_t)params, (uint64_t)(uintptr_t)handle, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)params, (uint64_t)(uintptr_t)handle, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(58, a);
 }
 
 enum MvStatus mvCloseSystemNotification(MvSystemEventHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(59, (uint64_t)(uintptr_t)handle, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(59, a);
 }
 
 enum MvStatus mvDeepSleep(enum MvDeepSleepMode mode) {
-	return (enum MvStatus)mvnet_go_syscall(60, (uint64_t)mode, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)mode, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(60, a);
 }
 
 enum MvStatus mvGetWakeReason(enum MvWakeReason *reason) {
-	return (enum MvStatus)mvnet_go_syscall(61, (uint64_t)(uintptr_t)reason, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)reason, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(61, a);
 }
 
 enum MvStatus mvRestart(enum MvRestartMode mode) {
-	return (enum MvStatus)mvnet_go_syscall(62, (uint64_t)mode, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)mode, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(62, a);
 }
 
 enum MvStatus mvExternalFlashOpen(MvExternalFlashHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(63, (uint64_t)(uintptr_t)handle, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(63, a);
 }
 
 enum MvStatus mvExternalFlashClose(MvExternalFlashHandle *handle) {
-	return (enum MvStatus)mvnet_go_syscall(64, (uint64_t)(uintptr_t)handle, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(64, a);
 }
 
 enum MvStatus mvExternalFlashReadBlocking(MvExternalFlashHandle handle, uint32_t address, uint32_t length, uint8_t *buffer) {
-	return (enum MvStatus)mvnet_go_syscall(65, (uint64_t)(uintptr_t)handle, (uint64_t)address, (uint64_t)length, (uint64_t)(uintptr_t)buffer);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)address, (uint64_t)length, (uint64_t)(uintptr_t)buffer};
+	return (enum MvStatus)mvnet_go_syscall(65, a);
 }
 
 enum MvStatus mvExternalFlashEraseBlocking(MvExternalFlashHandle handle, uint32_t address, uint32_t length) {
-	return (enum MvStatus)mvnet_go_syscall(66, (uint64_t)(uintptr_t)handle, (uint64_t)address, (uint64_t)length, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)address, (uint64_t)length, 0};
+	return (enum MvStatus)mvnet_go_syscall(66, a);
 }
 
 enum MvStatus mvExternalFlashWriteBlocking(MvExternalFlashHandle handle, uint32_t address, uint32_t length, const uint8_t *buffer) {
-	return (enum MvStatus)mvnet_go_syscall(67, (uint64_t)(uintptr_t)handle, (uint64_t)address, (uint64_t)length, (uint64_t)(uintptr_t)buffer);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)address, (uint64_t)length, (uint64_t)(uintptr_t)buffer};
+	return (enum MvStatus)mvnet_go_syscall(67, a);
 }
 
 enum MvStatus mvExternalFlashGetInfo(MvExternalFlashHandle handle, struct MvExternalFlashInfo *info) {
-	return (enum MvStatus)mvnet_go_syscall(68, (uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)info, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)handle, (uint64_t)(uintptr_t)info, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(68, a);
 }
 
 enum MvStatus mvSetWifiConfig(const struct MvWifiConfig *params) {
-	return (enum MvStatus)mvnet_go_syscall(69, (uint64_t)(uintptr_t)params, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)params, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(69, a);
 }
 
 enum MvStatus mvGetWifiConfig(const struct MvWifiConfigOut *params) {
-	return (enum MvStatus)mvnet_go_syscall(70, (uint64_t)(uintptr_t)params, 0, 0, 0);
+	uint64_t a[4] = {(uint64_t)(uintptr_t)params, 0, 0, 0};
+	return (enum MvStatus)mvnet_go_syscall(70, a);
 }

@@ -66,30 +66,14 @@ func TestBundleJoinsRunningCloud(t *testing.T) {
 		t.Fatalf("device ID %s, want the bundle's %s", p.DeviceID(), bundleDevice)
 	}
 	hm := newHostMem(t)
-	ring, _ := hm.alloc(8 * abi.NotificationSize)
-	setup, sb := hm.alloc(24)
-	binary.LittleEndian.PutUint32(sb[0:], 51)
-	binary.LittleEndian.PutUint64(sb[8:], ring)
-	binary.LittleEndian.PutUint32(sb[16:], 8*abi.NotificationSize)
-	hOut, hb := hm.alloc(8)
-	if st := call(t, p, "mvSetupNotifications", setup, hOut); st != abi.StatusOkay {
-		t.Fatal(st)
-	}
-	params, pb := hm.alloc(24)
-	binary.LittleEndian.PutUint32(pb[0:], 1)
-	binary.LittleEndian.PutUint64(pb[8:], binary.LittleEndian.Uint64(hb))
-	binary.LittleEndian.PutUint32(pb[16:], 9)
-	netOut, nb := hm.alloc(8)
-	if st := call(t, p, "mvRequestNetwork", params, netOut); st != abi.StatusOkay {
-		t.Fatal(st)
-	}
+	net := requestNetwork(t, p, hm)
 	statusOut, stb := hm.alloc(4)
 	deadline := time.Now().Add(10 * time.Second)
 	for binary.LittleEndian.Uint32(stb) != uint32(abi.NetworkStatusConnected) {
 		if time.Now().After(deadline) {
 			t.Fatal("network never connected to the running cloud")
 		}
-		if st := call(t, p, "mvGetNetworkStatus", binary.LittleEndian.Uint64(nb), statusOut); st != abi.StatusOkay {
+		if st := call(t, p, "mvGetNetworkStatus", net, statusOut); st != abi.StatusOkay {
 			t.Fatal(st)
 		}
 		time.Sleep(time.Millisecond)

@@ -81,7 +81,14 @@ func SupportTable() []Support {
 
 // Call runs call number nr (its index in abi.Calls) with args. An unknown
 // number — a shim out of step with the table — is MV_STATUS_UNAVAILABLE.
-func (p *Process) Call(nr int, args kernel.Args) abi.Status {
+func (p *Process) Call(nr int, args kernel.Args) abi.Status { return p.CallArgs(nr, &args) }
+
+// CallArgs is Call with the arguments read in place from a, which must stay
+// valid for the call and is not kept after it. libmvnet passes an array on
+// the C caller's stack, so the hot path allocates nothing: the dispatch
+// table's functions are called through func values, so a Go kernel.Args
+// whose address they get always escapes to the heap.
+func (p *Process) CallArgs(nr int, a *kernel.Args) abi.Status {
 	if nr < 0 || nr >= len(p.calls) {
 		p.log.Error("system call number out of range: libmvnet's C shim and Go table disagree", "nr", nr)
 		return abi.StatusUnavailable
@@ -96,15 +103,15 @@ func (p *Process) Call(nr int, args kernel.Args) abi.Status {
 		}
 	}
 	if e.fn == nil {
-		p.trace.syscall(e, &args, abi.StatusUnavailable, nil)
+		p.trace.syscall(e, a, abi.StatusUnavailable, nil)
 		return abi.StatusUnavailable
 	}
 	if !p.trace.on() {
-		return e.fn(p, k, &args)
+		return e.fn(p, k, a)
 	}
-	pre := p.trace.before(e, &args)
-	st := e.fn(p, k, &args)
-	p.trace.syscall(e, &args, st, pre)
+	pre := p.trace.before(e, a)
+	st := e.fn(p, k, a)
+	p.trace.syscall(e, a, st, pre)
 	return st
 }
 

@@ -24,29 +24,49 @@ func onePage(a mem.Addr, n uint64) bool {
 	return n > 0 && uint64(a)+n > uint64(a) && uint64(a)/pageSize == (uint64(a)+n-1)/pageSize
 }
 
+// guard checks an access inside one page against the cached mappings
+// before it is attempted; mem.Host checks longer ones itself.
+func (g guardedHost) guard(a mem.Addr, n uint64, write bool) error {
+	if onePage(a, n) {
+		return g.Check(a, n, write)
+	}
+	return nil
+}
+
 func (g guardedHost) CopyIn(dst []byte, src mem.Addr) error {
-	if n := uint64(len(dst)); onePage(src, n) {
-		if err := g.Check(src, n, false); err != nil {
-			return err
-		}
+	if err := g.guard(src, uint64(len(dst)), false); err != nil {
+		return err
 	}
 	return g.Host.CopyIn(dst, src)
 }
 
 func (g guardedHost) CopyOut(dst mem.Addr, src []byte) error {
-	if n := uint64(len(src)); onePage(dst, n) {
-		if err := g.Check(dst, n, true); err != nil {
-			return err
-		}
+	if err := g.guard(dst, uint64(len(src)), true); err != nil {
+		return err
 	}
 	return g.Host.CopyOut(dst, src)
 }
 
 func (g guardedHost) Zero(dst mem.Addr, n uint64) error {
-	if onePage(dst, n) {
-		if err := g.Check(dst, n, true); err != nil {
-			return err
-		}
+	if err := g.guard(dst, n, true); err != nil {
+		return err
 	}
 	return g.Host.Zero(dst, n)
+}
+
+// CopyInWord implements mem.WordCopier with guardedHost's check (the
+// embedded mem.Host's alone would skip it).
+func (g guardedHost) CopyInWord(src mem.Addr, size int) (uint64, error) {
+	if err := g.guard(src, uint64(size), false); err != nil {
+		return 0, err
+	}
+	return g.Host.CopyInWord(src, size)
+}
+
+// CopyOutWord implements mem.WordCopier with guardedHost's check.
+func (g guardedHost) CopyOutWord(dst mem.Addr, v uint64, size int) error {
+	if err := g.guard(dst, uint64(size), true); err != nil {
+		return err
+	}
+	return g.Host.CopyOutWord(dst, v, size)
 }

@@ -3,13 +3,13 @@
 //
 // A C application calls mvOpenChannel and friends; libmvnet's C shim (csdk/lib,
 // generated from abi.Calls by ShimC) forwards every call by its number — its
-// index in abi.Calls — with its arguments as 64-bit words (pointers and
-// handles as host addresses) to Process.Call. On the first call the process
-// reads its configuration from the environment (config.go), starts an
-// embedded cloud with its store (store.go: config values, secrets and
-// server logs in NATS JetStream, in the process) and a kernel over the
-// process's own memory (mem.Host, decoded with the host ABI cgo reports)
-// and dials the cloud in-process, so that ./app just works.
+// index in abi.Calls — with the address of its arguments as 64-bit words
+// (pointers and handles as host addresses) to Process.CallArgs. On the
+// first call the process reads its configuration from the environment
+// (config.go), starts an embedded cloud with its store (store.go: config
+// values, secrets and server logs in NATS JetStream, in the process) and a
+// kernel over the process's own memory (mem.Host, decoded with the host ABI
+// cgo reports) and dials the cloud in-process, so that ./app just works.
 //
 // Calls the kernel implements go to it. The header's other calls are
 // answered here (emulated.go): clocks with fixed STM32U585 frequencies,

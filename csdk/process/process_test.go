@@ -29,7 +29,7 @@ type hostMem struct {
 	off int
 }
 
-func newHostMem(t *testing.T) *hostMem {
+func newHostMem(t testing.TB) *hostMem {
 	b, err := syscall.Mmap(-1, 0, 1<<16, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ type exitCalled struct{ code int }
 
 // newTestProcess builds a Process over the real process memory with the
 // x86-64 layout (what cgo reports on this host) and the given environment.
-func newTestProcess(t *testing.T, env map[string]string) (*Process, *pends) {
+func newTestProcess(t testing.TB, env map[string]string) (*Process, *pends) {
 	t.Helper()
 	pd := &pends{}
 	p, err := New(Options{

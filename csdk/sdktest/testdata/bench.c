@@ -1,7 +1,16 @@
 /*
  * Costs seen from C.
- *   bench syscall N  — N calls of mvGetNetworkStatus on a live handle and N
- *                      of mvNoOp; prints "getnetworkstatus_ns=… noop_ns=…".
+ *   bench syscall N  — N calls each of mvGetNetworkStatus on a live handle,
+ *                      of mvNoOp and of mvnet_go_baseline (libmvnet's bare
+ *                      C→Go callback, which does nothing), alternated in
+ *                      rounds of ROUND calls so that all three see the same
+ *                      load; prints "getnetworkstatus_ns=… noop_ns=…
+ *                      baseline_ns=…" (the median round's ns per call) and
+ *                      "getnetworkstatus_ratio=… noop_ratio=…" (the median
+ *                      over rounds of each round's ratio to the baseline
+ *                      round next to it). Medians, because the machine may
+ *                      be shared: a burst of other work spoils a few rounds,
+ *                      not the figure.
  *   bench latency N  — N echoes on an OPAQUEBYTES channel; the handler
  *                      compares the record's stamp with mvGetMicroseconds
  *                      on entry; prints "latency_us_p50=… p99=… max=…".
@@ -16,6 +25,10 @@
 #include "stm32u585xx.h"
 
 #define SLOTS 64
+#define ROUND 1000
+
+/* libmvnet's Go half, in no header: a cgo callback that does nothing. */
+uint32_t mvnet_go_baseline(void);
 static volatile struct MvNotification ring[SLOTS] __attribute__((aligned(16)));
 static volatile uint32_t next_slot;
 static volatile uint32_t readable;
@@ -47,6 +60,17 @@ static double now_ns(void) {
 static int cmp(const void *a, const void *b) {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static int cmpd(const void *a, const void *b) {
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* median sorts v. */
+static double median(double *v, long n) {
+	qsort(v, (size_t)n, sizeof *v, cmpd);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv) {
@@ -86,16 +110,42 @@ int main(int argc, char **argv) {
 	NVIC_EnableIRQ(TIM8_BRK_IRQn);
 
 	if (strcmp(argv[1], "syscall") == 0) {
-		double t0 = now_ns();
-		for (long i = 0; i < n; i++) {
-			mvGetNetworkStatus(net, &st);
+		long rounds = (n + ROUND - 1) / ROUND;
+		double *tg = calloc((size_t)rounds, sizeof *tg), *tn = calloc((size_t)rounds, sizeof *tn),
+		       *tb = calloc((size_t)rounds, sizeof *tb), *rg = calloc((size_t)rounds, sizeof *rg),
+		       *rn = calloc((size_t)rounds, sizeof *rn);
+		if (!tg || !tn || !tb || !rg || !rn) {
+			return 5;
 		}
-		double t1 = now_ns();
-		for (long i = 0; i < n; i++) {
-			mvNoOp();
+		for (long r = 0; r < rounds; r++) {
+			long m = n - r * ROUND < ROUND ? n - r * ROUND : ROUND;
+			double t0 = now_ns();
+			for (long i = 0; i < m; i++) {
+				if (mvGetNetworkStatus(net, &st) != MV_STATUS_OKAY) {
+					return 5;
+				}
+			}
+			double t1 = now_ns();
+			for (long i = 0; i < m; i++) {
+				if (mvNoOp() != MV_STATUS_OKAY) {
+					return 5;
+				}
+			}
+			double t2 = now_ns();
+			for (long i = 0; i < m; i++) {
+				if (mvnet_go_baseline() != 0) {
+					return 5;
+				}
+			}
+			double t3 = now_ns();
+			tg[r] = (t1 - t0) / (double)m;
+			tn[r] = (t2 - t1) / (double)m;
+			tb[r] = (t3 - t2) / (double)m;
+			rg[r] = tg[r] / tb[r];
+			rn[r] = tn[r] / tb[r];
 		}
-		double t2 = now_ns();
-		printf("getnetworkstatus_ns=%.1f noop_ns=%.1f\n", (t1 - t0) / (double)n, (t2 - t1) / (double)n);
+		printf("getnetworkstatus_ns=%.1f noop_ns=%.1f baseline_ns=%.1f getnetworkstatus_ratio=%.3f noop_ratio=%.3f\n",
+		       median(tg, rounds), median(tn, rounds), median(tb, rounds), median(rg, rounds), median(rn, rounds));
 		return mvTestingComplete(0);
 	}
 
