@@ -1,6 +1,9 @@
 package kernel
 
 import (
+	"context"
+	"log/slog"
+
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -60,7 +63,11 @@ func (k *Kernel) linkError(r *linkReporter, text string) {
 		return
 	}
 	r.last = text
-	k.log.Warn("link error", "device", k.id, "err", text)
+	level := slog.LevelWarn
+	if k.opts.HostShowsLinkErrors {
+		level = slog.LevelDebug
+	}
+	k.log.Log(context.Background(), level, "link error", "device", k.id, "err", text)
 	k.emit(Event{Kind: EventLinkError, Text: text})
 }
 

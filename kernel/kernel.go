@@ -89,6 +89,10 @@ type Options struct {
 	// It is called from the kernel's link goroutines without the kernel's
 	// lock; it must not block for long.
 	OnEvent func(Event)
+	// HostShowsLinkErrors says OnEvent shows link errors to the user
+	// (mvnet run's transcript does): the kernel then logs them at debug
+	// level instead of warning, so they are not printed twice.
+	HostShowsLinkErrors bool
 	// HandshakeTimeout bounds HELLO → WELCOME. Default 10 s.
 	HandshakeTimeout time.Duration
 	// NoOpenRateLimit lifts Microvisor's limit of 8 channel opens per

@@ -59,6 +59,10 @@ const (
 	// EnvStdoutLineBuf, set to 1, makes stdout line buffered from start-up
 	// (read by the library's C half before main; mvnet run sets it).
 	EnvStdoutLineBuf = "MVNET_STDOUT_LINEBUF"
+	// EnvTranscript, set to 1, says a transcript shows the trace's link
+	// errors to the user (mvnet run sets it): the library then logs them
+	// at debug level instead of warning, so they are not printed twice.
+	EnvTranscript = "MVNET_TRANSCRIPT"
 	// EnvDataDir is the directory of the embedded cloud's store (configs,
 	// secrets, server logs; cloud/store): kept across runs, and shared
 	// with 'mvnet cloud serve --data-dir'. Unset, the store lives in a
@@ -91,6 +95,8 @@ type Config struct {
 	TraceMax int64
 	// UpdateSignal: SIGUSR1 announces a downloaded update.
 	UpdateSignal bool
+	// Transcript: a transcript shows link errors (EnvTranscript).
+	Transcript bool
 	// Bundle, when set (EnvBundle), is the running cloud to join instead
 	// of starting an embedded one.
 	Bundle *device.Bundle
@@ -181,6 +187,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.UpdateSignal = true
 	default:
 		return bad(EnvUpdateSignal, fmt.Errorf("want 1 (SIGUSR1 announces an update) or 0"))
+	}
+	switch v := getenv(EnvTranscript); v {
+	case "", "0":
+	case "1":
+		c.Transcript = true
+	default:
+		return bad(EnvTranscript, fmt.Errorf("want 1 (a transcript shows link errors) or 0"))
 	}
 	if v := getenv(EnvLog); v != "" {
 		if err := c.parseLog(v); err != nil {

@@ -268,6 +268,8 @@ func (p *Process) newKernel(dial func(context.Context) (net.Conn, error)) (*kern
 		Monotonic: p.monotonic,
 		Logger:    p.log.With("side", "kernel"),
 		OnEvent:   p.trace.linkEvent,
+		// mvnet run's transcript shows link errors from the trace.
+		HostShowsLinkErrors: p.cfg.Transcript && p.cfg.TracePath != "",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mvnet: kernel: %w", err)

@@ -194,6 +194,11 @@ func TestRunPrintsLinkError(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("mvnet run did not end after its context")
 	}
+	// The transcript shows the link error; the library's log must not
+	// repeat it on the application's stderr.
+	if s := out.String(); strings.Contains(s, "link error") {
+		t.Fatalf("the link error is printed twice; the application's output:\n%s", s)
+	}
 }
 
 // TestDiagnosticInTrace: a C application's request the cloud's outbound

@@ -174,15 +174,20 @@ func (c *v5) expectSkipping(t *testing.T, topic, payload string, retained bool) 
 // session (see docs/broker.md); tests reconnect only once the message is in.
 func waitQueued(t *testing.T, b *Broker, id, topic string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
+		var held []string
 		if cl, ok := b.server.Clients.Get(id); ok {
-			if m := cl.State.Inflight.GetAll(false); len(m) == 1 && m[0].TopicName == topic {
+			m := cl.State.Inflight.GetAll(false)
+			if len(m) == 1 && m[0].TopicName == topic {
 				return
+			}
+			for _, p := range m {
+				held = append(held, fmt.Sprintf("%s (id %d)", p.TopicName, p.PacketID))
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("session %s never held just the message on %s", id, topic)
+			t.Fatalf("session %s never held just the message on %s; it holds %q", id, topic, held)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -94,7 +94,7 @@ func Run(ctx context.Context, o Options) error {
 		defer bw.Flush()
 		keep = bw
 	}
-	env := append(os.Environ(), "MVNET_TRACE=/dev/fd/3", "MVNET_STDOUT_LINEBUF=1")
+	env := append(os.Environ(), "MVNET_TRACE=/dev/fd/3", "MVNET_STDOUT_LINEBUF=1", "MVNET_TRANSCRIPT=1")
 	fromOption := map[string]bool{}
 	add := func(name, v string) {
 		if v != "" {
