@@ -30,6 +30,11 @@ const (
 	MaxMQTTTopics = 8
 	// DeviceIDLen is the length of a device ID: "UV" and 32 hex digits.
 	DeviceIDLen = 34
+	// MinHTTPTimeoutMS and MaxHTTPTimeoutMS bound an HTTP request's
+	// timeout, inclusive (spec/abi.md: "timeout 5000–10000 ms"); outside
+	// them the request fails with MV_HTTPRESULT_INVALIDTIMEOUT.
+	MinHTTPTimeoutMS = 5000
+	MaxHTTPTimeoutMS = 10000
 )
 
 // mvnet's own limits, where spec/abi.md gives none.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/mvnet/mvnet/abi"
 )
 
 // Version is the protocol version this package speaks, sent in HELLO and
@@ -26,9 +28,8 @@ const MaxLogLine = 512
 // cloud shortens a longer reason (TruncateDiag).
 const MaxDiagLen = 256
 
-// DeviceIDLen is the length of a device ID in HELLO (spec/abi.md: device ID,
-// 34 bytes).
-const DeviceIDLen = 34
+// DeviceIDLen is the length of a device ID in HELLO (abi.DeviceIDLen).
+const DeviceIDLen = abi.DeviceIDLen
 
 // FrameType is the first byte of a frame.
 type FrameType uint8

@@ -10,10 +10,10 @@ import (
 	"github.com/mvnet/mvnet/link"
 )
 
-// Timeout limits, inclusive. spec/abi.md: "timeout 5000–10000 ms".
+// Timeout limits, inclusive (abi.MinHTTPTimeoutMS, abi.MaxHTTPTimeoutMS).
 const (
-	MinTimeoutMS = 5000
-	MaxTimeoutMS = 10000
+	MinTimeoutMS = abi.MinHTTPTimeoutMS
+	MaxTimeoutMS = abi.MaxHTTPTimeoutMS
 )
 
 // allowedMethods are the methods Microvisor relays, matched exactly (upper

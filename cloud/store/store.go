@@ -36,6 +36,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mvnet/mvnet/abi"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -50,7 +51,7 @@ const (
 	// deduplication); AppendLog's high-water mark covers older duplicates.
 	LogDuplicateWindow = 10 * time.Minute
 	// MaxKeyLen is the longest config or secret key, in characters.
-	MaxKeyLen = 100
+	MaxKeyLen = abi.MaxConfigKeyLen
 	// MaxValueLen is the longest config or secret value, in bytes.
 	MaxValueLen = 4096
 	// MaxUniqueNameLen is the longest device UniqueName, in bytes.

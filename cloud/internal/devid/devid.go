@@ -1,10 +1,14 @@
 // Package devid checks device IDs, shared by the cloud's packages.
 package devid
 
-import "fmt"
+import (
+	"fmt"
 
-// Len is the length of a device ID. spec/abi.md: "device ID | 34 bytes".
-const Len = 34
+	"github.com/mvnet/mvnet/abi"
+)
+
+// Len is the length of a device ID (abi.DeviceIDLen).
+const Len = abi.DeviceIDLen
 
 // Check reports why id is not a device ID ("UV" followed by 32 hex digits,
 // either case), or nil.
