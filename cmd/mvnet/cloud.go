@@ -287,9 +287,17 @@ func certHosts(a *net.TCPAddr, advHost string, extra []string) []string {
 }
 
 // policyOptions turns --allow, --resolve and --ca-file into the cloud's
-// outbound policy.
+// outbound policy, checking each before anything starts; an error names
+// the flag and the entry.
 func policyOptions(allow, resolve, caFiles []string) (httpexec.Options, error) {
 	var h httpexec.Options
+	if err := httpexec.CheckResolve(resolve); err != nil {
+		var re *httpexec.ResolveError
+		if errors.As(err, &re) {
+			return h, fmt.Errorf("--resolve %q: %s", re.Entry, re.Reason)
+		}
+		return h, fmt.Errorf("--resolve: %w", err)
+	}
 	for _, a := range allow {
 		p, err := netip.ParsePrefix(a)
 		if err != nil {

@@ -3,17 +3,14 @@ package main
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/demo"
 )
@@ -80,27 +77,11 @@ reach (docs/cloud.md).`,
 				}
 			}
 			// Before anything starts (the demo's servers, the cloud).
-			if err := httpexec.CheckResolve(o.Resolve); err != nil {
-				var re *httpexec.ResolveError
-				if errors.As(err, &re) {
-					return fmt.Errorf("--resolve %q: %s", re.Entry, re.Reason)
-				}
+			pol, err := policyOptions(allow, o.Resolve, caFiles)
+			if err != nil {
 				return err
 			}
-			for _, a := range allow {
-				p, err := netip.ParsePrefix(a)
-				if err != nil {
-					return fmt.Errorf("--allow %q: want a CIDR prefix such as 127.0.0.0/8", a)
-				}
-				o.Allow = append(o.Allow, p)
-			}
-			for _, f := range caFiles {
-				certs, err := readPEMCerts(f)
-				if err != nil {
-					return fmt.Errorf("--ca-file: %w", err)
-				}
-				o.RootCAs = append(o.RootCAs, certs...)
-			}
+			o.Allow, o.RootCAs = pol.AllowPrefixes, pol.RootCAs
 			if bundle != "" {
 				if len(allow) > 0 || len(caFiles) > 0 || len(o.Resolve) > 0 {
 					return fmt.Errorf("--cloud: --allow, --resolve and --ca-file are the running cloud's to set (mvnet cloud serve)")

@@ -17,6 +17,15 @@ func TestBadResolveStopsBeforeAnythingStarts(t *testing.T) {
 		t.Fatalf("mvnet demo --resolve bad: err = %v, output %q; want %s… and nothing started", err, out, want)
 	}
 	dir := t.TempDir()
+	// mvnet cloud serve says the same, before it creates its data directory.
+	data := filepath.Join(dir, "data")
+	out, err = run("cloud", "serve", "--data-dir", data, "--resolve", "bad")
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("mvnet cloud serve --resolve bad: err = %v, output %q; want %s…", err, out, want)
+	}
+	if _, err := os.Stat(data); err == nil {
+		t.Fatalf("mvnet cloud serve --resolve bad created its data directory")
+	}
 	marker := filepath.Join(dir, "ran")
 	app := filepath.Join(dir, "app")
 	if err := os.WriteFile(app, []byte("#!/bin/sh\ntouch '"+marker+"'\n"), 0o755); err != nil {
