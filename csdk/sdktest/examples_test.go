@@ -14,6 +14,7 @@ import (
 
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestExamples builds examples/c/http-get, examples/c/opaque-echo and
@@ -58,9 +59,7 @@ func TestExamples(t *testing.T) {
 				return filepath.Join(dir, ex.name)
 			},
 			"cmake": func(t *testing.T, dir string) string {
-				if _, err := exec.LookPath("cmake"); err != nil {
-					t.Skip("cmake not found (.ci/run installs it)")
-				}
+				tool.Require(t, "cmake")
 				bld := filepath.Join(dir, "build")
 				for _, args := range [][]string{
 					{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestHeadersCompile compiles the headers this package's library adds
@@ -28,9 +30,7 @@ func TestHeadersCompile(t *testing.T) {
 		{"cc", "h.c", []string{"-std=c11"}},
 		{"c++", "h.cpp", []string{"-std=c++17"}},
 	} {
-		if _, err := exec.LookPath(c.tool); err != nil {
-			t.Skipf("%s not found", c.tool)
-		}
+		tool.Require(t, c.tool)
 		f := filepath.Join(dir, c.file)
 		if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
@@ -46,9 +46,7 @@ func TestHeadersCompile(t *testing.T) {
 // without extern "C".
 func TestCPlusPlusHandler(t *testing.T) {
 	needLib(t)
-	if _, err := exec.LookPath("c++"); err != nil {
-		t.Skip("c++ not found")
-	}
+	tool.Require(t, "c++")
 	bin := filepath.Join(t.TempDir(), "handler")
 	args := []string{"-std=c++17", "-Wall", "-Wextra", "-Werror", "-I" + lib.include, filepath.Join("testdata", "handler.cpp"),
 		"-o", bin, filepath.Join(lib.dir, "libmvnet.a"), "-lpthread"}

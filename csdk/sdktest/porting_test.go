@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestCMSISIntrinsics runs the core intrinsics of cmsis_gcc.h through the
@@ -247,9 +249,7 @@ func TestNewHeadersStandAlone(t *testing.T) {
 			src.WriteString("void f(void);\nvoid f(void) { __NOP(); __DSB(); }\n")
 		}
 		for _, c := range []struct{ tool, ext, std string }{{"cc", ".c", "-std=c11"}, {"c++", ".cpp", "-std=c++17"}} {
-			if _, err := exec.LookPath(c.tool); err != nil {
-				t.Skipf("%s not found", c.tool)
-			}
+			tool.Require(t, c.tool)
 			f := filepath.Join(dir, "h"+string(rune('a'+i))+c.ext)
 			if err := os.WriteFile(f, []byte(src.String()), 0o644); err != nil {
 				t.Fatal(err)

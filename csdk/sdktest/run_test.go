@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestHTTPFlow runs the whole HTTP flow from C against a local HTTPS
@@ -128,9 +129,7 @@ func TestBadEnvironment(t *testing.T) {
 // TestPkgConfig builds with the flags mvnet.pc and mvnet-static.pc give.
 func TestPkgConfig(t *testing.T) {
 	needLib(t)
-	if _, err := exec.LookPath("pkg-config"); err != nil {
-		t.Skip("pkg-config not found")
-	}
+	tool.Require(t, "pkg-config")
 	for _, pc := range []string{"mvnet", "mvnet-static"} {
 		cmd := exec.Command("pkg-config", "--cflags", "--libs", pc)
 		cmd.Env = append(os.Environ(), "PKG_CONFIG_PATH="+lib.dir)
@@ -153,9 +152,7 @@ func TestPkgConfig(t *testing.T) {
 // targets. It needs cmake (installed by .ci/run).
 func TestCMakePackage(t *testing.T) {
 	needLib(t)
-	if _, err := exec.LookPath("cmake"); err != nil {
-		t.Skip("cmake not found")
-	}
+	tool.Require(t, "cmake")
 	src := t.TempDir()
 	minimal, err := os.ReadFile(filepath.Join("testdata", "minimal.c"))
 	if err != nil {

@@ -4,8 +4,9 @@
 // TCP, TLS (optionally requiring client certificates), and a password file
 // with ACLs.
 //
-// Tests call Require first: it skips the test when Mosquitto is not
-// installed (the Debian package "mosquitto"; .ci/run installs it).
+// Tests call Require first: when Mosquitto is not installed (the Debian
+// package "mosquitto"; .ci/run installs it) it skips the test, or fails it
+// under CI=true (see internal/testenv/tool).
 package mosquitto
 
 import (
@@ -34,28 +35,17 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/internal/pki"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // Binary returns the path of the mosquitto executable, or "" if it is not
 // installed. Debian installs it in /usr/sbin, which is not always on PATH.
-func Binary() string {
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
+func Binary() string { return tool.Path("mosquitto") }
 
-// Require skips t when Mosquitto is not installed.
+// Require skips t (fails it under CI=true) when Mosquitto is not installed.
 func Require(t testing.TB) {
 	t.Helper()
-	if Binary() == "" {
-		t.Skip("mosquitto is not installed (Debian package mosquitto; .ci/run installs it)")
-	}
+	tool.Require(t, "mosquitto")
 }
 
 // Options configure a broker.
@@ -113,13 +103,13 @@ func DynSecPlugin() string {
 	return ""
 }
 
-// RequireDynSec skips t when Mosquitto or its dynamic security plugin is
-// not installed.
+// RequireDynSec skips t (fails it under CI=true) when Mosquitto or its
+// dynamic security plugin is not installed.
 func RequireDynSec(t testing.TB) {
 	t.Helper()
 	Require(t)
 	if DynSecPlugin() == "" {
-		t.Skip("mosquitto's dynamic security plugin (mosquitto_dynamic_security.so) is not installed")
+		tool.Missing(t, "mosquitto's dynamic security plugin (mosquitto_dynamic_security.so, Debian package mosquitto) is not installed")
 	}
 }
 
