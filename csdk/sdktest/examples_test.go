@@ -23,6 +23,7 @@ import (
 // reach a 200), opaque-echo against the embedded cloud's echo, mqtt-pubsub
 // against a Mosquitto of its own (skipped when Mosquitto is not installed).
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	needLib(t)
 	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

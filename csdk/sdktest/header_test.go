@@ -15,6 +15,7 @@ import (
 // (stm32u585xx.h, mvnet.h) with mv_syscalls.h as C11 and C++17, warnings as
 // errors. It needs no library.
 func TestHeadersCompile(t *testing.T) {
+	t.Parallel()
 	include, err := filepath.Abs("../include")
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func TestHeadersCompile(t *testing.T) {
 // TestCPlusPlusHandler links a C++ application whose handler is defined
 // without extern "C".
 func TestCPlusPlusHandler(t *testing.T) {
+	t.Parallel()
 	needLib(t)
 	tool.Require(t, "c++")
 	bin := filepath.Join(t.TempDir(), "handler")

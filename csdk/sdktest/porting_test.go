@@ -20,6 +20,7 @@ import (
 // family header stm32u5xx.h: barriers, PRIMASK, __get_IPSR in a handler,
 // __WFI woken by an interrupt, __SEV/__WFE, the SCB.
 func TestCMSISIntrinsics(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "cmsis", l)
@@ -34,6 +35,7 @@ func TestCMSISIntrinsics(t *testing.T) {
 // TestBKPTRaisesSIGTRAP: __BKPT stops the process with SIGTRAP (what a
 // debugger catches) instead of returning.
 func TestBKPTRaisesSIGTRAP(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "cmsis", static)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -54,6 +56,7 @@ func TestBKPTRaisesSIGTRAP(t *testing.T) {
 // SystemCoreClockUpdate, ST's tables) links against both libraries, also
 // built with -fvisibility=hidden, and the HAL reads its SystemCoreClock.
 func TestSystemFileLinks(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		for _, hidden := range []bool{false, true} {
 			name := l.String()
@@ -77,6 +80,7 @@ func TestSystemFileLinks(t *testing.T) {
 // still has its handler, HAL hooks and SECURE_SystemCoreClockUpdate called
 // by libmvnet.so (and by libmvnet.a).
 func TestHiddenVisibility(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "hidden", l, "-fvisibility=hidden")
@@ -92,6 +96,7 @@ func TestHiddenVisibility(t *testing.T) {
 // the interrupt thread, which blocks asynchronous signals) re-executes the
 // application with the signal mask it started with.
 func TestRestartFromHandlerKeepsSignalMask(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "restart_mask", l)
@@ -113,6 +118,7 @@ func TestRestartFromHandlerKeepsSignalMask(t *testing.T) {
 // TestOwnSIGUSR1Kept: without MVNET_UPDATE_SIGNAL=1 the library leaves an
 // application's SIGUSR1 handler alone, also once the kernel runs.
 func TestOwnSIGUSR1Kept(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "usr1", static)
 	r := run(t, bin, nil, 30*time.Second)
 	if r.code != 0 || !strings.Contains(r.stdout, "handled=2") {
@@ -124,6 +130,7 @@ func TestOwnSIGUSR1Kept(t *testing.T) {
 // after the library started, never sees the library's checks of bad
 // pointers inside one page: they are refused from the mappings first.
 func TestOwnSIGSEGVHandler(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "segv_handler", static)
 	r := run(t, bin, nil, 30*time.Second)
 	if r.code != 0 || !strings.Contains(r.stdout, "faults=3") {
@@ -134,6 +141,7 @@ func TestOwnSIGSEGVHandler(t *testing.T) {
 // TestExitLine: returning from main and calling exit() write the trace's
 // exit line with the status, after the start line that opens the trace.
 func TestExitLine(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "exit_line", l)
@@ -159,6 +167,7 @@ func TestExitLine(t *testing.T) {
 
 // TestTraceCapped: MVNET_TRACE_MAX ends the trace with one truncated line.
 func TestTraceCapped(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "minimal", static)
 	r := run(t, bin, map[string]string{"MVNET_TRACE_MAX": "300"}, 30*time.Second)
 	if r.code != 0 || len(r.trace) < 2 {
@@ -173,6 +182,7 @@ func TestTraceCapped(t *testing.T) {
 // pipe arrives while the program still runs (stdio would otherwise hold it
 // until exit).
 func TestStdoutLineBuffered(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "exit_line", static)
 	for _, env := range []string{"1", "0"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -222,6 +232,7 @@ func TestStdoutLineBuffered(t *testing.T) {
 // TestNewHeadersStandAlone: the CMSIS-style headers a CubeMX project
 // includes compile on their own, in any order, as C11 and C++17.
 func TestNewHeadersStandAlone(t *testing.T) {
+	t.Parallel()
 	include, err := filepath.Abs("../include")
 	if err != nil {
 		t.Fatal(err)

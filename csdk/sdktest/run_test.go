@@ -19,6 +19,7 @@ import (
 // TestHTTPFlow runs the whole HTTP flow from C against a local HTTPS
 // server, configured only through the environment.
 func TestHTTPFlow(t *testing.T) {
+	t.Parallel()
 	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Accept-Seen", r.Header.Get("Accept"))
@@ -70,6 +71,7 @@ func TestHTTPFlow(t *testing.T) {
 }
 
 func TestTestingCompleteExitStatus(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "exit_status", static)
 	for status, code := range map[string]int{"0": 0, "3": 3, "255": 255, "256": 255, "4294967295": 255} {
 		r := run(t, bin, nil, 30*time.Second, status)
@@ -86,6 +88,7 @@ func TestTestingCompleteExitStatus(t *testing.T) {
 }
 
 func TestRestart(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "restart", static)
 	for _, arg := range []string{"arg1", "reset"} {
 		r := run(t, bin, nil, 60*time.Second, arg)
@@ -106,6 +109,7 @@ func TestRestart(t *testing.T) {
 }
 
 func TestBadEnvironment(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "minimal", static)
 	for name, value := range map[string]string{
 		"MVNET_ALLOW":     "10.0.0.0/33",
@@ -128,6 +132,7 @@ func TestBadEnvironment(t *testing.T) {
 
 // TestPkgConfig builds with the flags mvnet.pc and mvnet-static.pc give.
 func TestPkgConfig(t *testing.T) {
+	t.Parallel()
 	needLib(t)
 	tool.Require(t, "pkg-config")
 	for _, pc := range []string{"mvnet", "mvnet-static"} {
@@ -151,6 +156,7 @@ func TestPkgConfig(t *testing.T) {
 // TestCMakePackage builds a project with find_package(mvnet) for both
 // targets. It needs cmake (installed by .ci/run).
 func TestCMakePackage(t *testing.T) {
+	t.Parallel()
 	needLib(t)
 	tool.Require(t, "cmake")
 	src := t.TempDir()
@@ -193,6 +199,7 @@ target_link_libraries(app_static mvnet::mvnet_static)
 // (with MVNET_UPDATE_SIGNAL=1, SIGUSR1 makes the embedded cloud announce a
 // downloaded update).
 func TestSystemNotifications(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "system_notify", l)
