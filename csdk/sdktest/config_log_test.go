@@ -157,11 +157,11 @@ func TestBadConfigFile(t *testing.T) {
 			t.Errorf("%s: %v; want exit 2 and a message naming MVNET_CONFIG_FILE and %q", name, r, c.want)
 		}
 	}
-	r := run(t, bin, map[string]string{"MVNET_CONFIG_FILE": "/nonexistent/config.json"}, 30*time.Second)
+	r := run(t, bin, map[string]string{"MVNET_CONFIG_FILE": "/nonexistent/config.json"}, 60*time.Second)
 	if r.code != 2 || !strings.Contains(r.stderr, "MVNET_CONFIG_FILE") {
 		t.Errorf("missing file: %v", r)
 	}
-	r = run(t, bin, map[string]string{"MVNET_SERVERLOG": "loud"}, 30*time.Second)
+	r = run(t, bin, map[string]string{"MVNET_SERVERLOG": "loud"}, 60*time.Second)
 	if r.code != 2 || !strings.Contains(r.stderr, "MVNET_SERVERLOG") {
 		t.Errorf("MVNET_SERVERLOG=loud: %v", r)
 	}
@@ -174,7 +174,7 @@ func TestQuietExit(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "minimal", static)
 	for range 5 {
-		r := run(t, bin, nil, 30*time.Second)
+		r := run(t, bin, nil, 60*time.Second)
 		if r.code != 0 || r.stderr != "" {
 			t.Fatalf("minimal: %v; want exit 0 and nothing on stderr", r)
 		}

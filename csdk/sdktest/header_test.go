@@ -55,7 +55,7 @@ func TestCPlusPlusHandler(t *testing.T) {
 	if out, err := exec.Command("c++", args...).CombinedOutput(); err != nil {
 		t.Fatalf("c++ %v: %v\n%s", args, err, out)
 	}
-	if r := run(t, bin, nil, 30*time.Second); r.code != 0 || !strings.Contains(r.stdout, "calls=1") {
+	if r := run(t, bin, nil, 60*time.Second); r.code != 0 || !strings.Contains(r.stdout, "calls=1") {
 		t.Fatalf("handler.cpp: %v", r)
 	}
 }

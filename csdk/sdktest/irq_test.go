@@ -51,7 +51,7 @@ func TestHALAndRTOSHooks(t *testing.T) {
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "hal_rtos", l)
-			r := run(t, bin, nil, 30*time.Second)
+			r := run(t, bin, nil, 60*time.Second)
 			if r.code != 0 {
 				t.Fatalf("hal_rtos: %v", r)
 			}

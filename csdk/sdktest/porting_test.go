@@ -24,7 +24,7 @@ func TestCMSISIntrinsics(t *testing.T) {
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "cmsis", l)
-			r := run(t, bin, nil, 30*time.Second)
+			r := run(t, bin, nil, 60*time.Second)
 			if r.code != 0 || !strings.Contains(r.stdout, "failures=0") {
 				t.Fatalf("cmsis: %v", r)
 			}
@@ -37,7 +37,7 @@ func TestCMSISIntrinsics(t *testing.T) {
 func TestBKPTRaisesSIGTRAP(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "cmsis", static)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "bkpt")
 	out, err := cmd.Output()
@@ -67,7 +67,7 @@ func TestSystemFileLinks(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				bin := compileFile(t, "system_file", l, flags...)
-				r := run(t, bin, nil, 30*time.Second)
+				r := run(t, bin, nil, 60*time.Second)
 				if r.code != 0 || !strings.Contains(r.stdout, "clock=160000000 failures=0") {
 					t.Fatalf("system_file: %v", r)
 				}
@@ -84,7 +84,7 @@ func TestHiddenVisibility(t *testing.T) {
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "hidden", l, "-fvisibility=hidden")
-			r := run(t, bin, nil, 30*time.Second)
+			r := run(t, bin, nil, 60*time.Second)
 			if r.code != 0 || !strings.Contains(r.stdout, "failures=0") {
 				t.Fatalf("hidden: %v", r)
 			}
@@ -120,7 +120,7 @@ func TestRestartFromHandlerKeepsSignalMask(t *testing.T) {
 func TestOwnSIGUSR1Kept(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "usr1", static)
-	r := run(t, bin, nil, 30*time.Second)
+	r := run(t, bin, nil, 60*time.Second)
 	if r.code != 0 || !strings.Contains(r.stdout, "handled=2") {
 		t.Fatalf("usr1: %v", r)
 	}
@@ -132,7 +132,7 @@ func TestOwnSIGUSR1Kept(t *testing.T) {
 func TestOwnSIGSEGVHandler(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "segv_handler", static)
-	r := run(t, bin, nil, 30*time.Second)
+	r := run(t, bin, nil, 60*time.Second)
 	if r.code != 0 || !strings.Contains(r.stdout, "faults=3") {
 		t.Fatalf("segv_handler: %v", r)
 	}
@@ -149,7 +149,7 @@ func TestExitLine(t *testing.T) {
 				args []string
 				code int
 			}{{[]string{"main", "3"}, 3}, {[]string{"exit", "7"}, 7}, {[]string{"main", "0"}, 0}} {
-				r := run(t, bin, nil, 30*time.Second, c.args...)
+				r := run(t, bin, nil, 60*time.Second, c.args...)
 				if r.code != c.code {
 					t.Fatalf("%v: %v", c.args, r)
 				}
@@ -169,7 +169,7 @@ func TestExitLine(t *testing.T) {
 func TestTraceCapped(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "minimal", static)
-	r := run(t, bin, map[string]string{"MVNET_TRACE_MAX": "300"}, 30*time.Second)
+	r := run(t, bin, map[string]string{"MVNET_TRACE_MAX": "300"}, 60*time.Second)
 	if r.code != 0 || len(r.trace) < 2 {
 		t.Fatalf("minimal: %v %v", r, r.trace)
 	}
@@ -185,7 +185,7 @@ func TestStdoutLineBuffered(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "exit_line", static)
 	for _, env := range []string{"1", "0"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		cmd := exec.CommandContext(ctx, bin, "linebuf")
 		cmd.Env = append(os.Environ(), "MVNET_STDOUT_LINEBUF="+env, "MVNET_TRACE=")
 		stdin, err := cmd.StdinPipe()
@@ -204,7 +204,9 @@ func TestStdoutLineBuffered(t *testing.T) {
 			line, _ := bufio.NewReader(stdout).ReadString('\n')
 			got <- line
 		}()
-		wait := 10 * time.Second
+		// The program waits for stdin to close, so the line can only come
+		// early if it is line buffered: waiting long costs nothing then.
+		wait := 60 * time.Second
 		if env != "1" {
 			wait = 300 * time.Millisecond
 		}

@@ -74,7 +74,7 @@ func TestTestingCompleteExitStatus(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "exit_status", static)
 	for status, code := range map[string]int{"0": 0, "3": 3, "255": 255, "256": 255, "4294967295": 255} {
-		r := run(t, bin, nil, 30*time.Second, status)
+		r := run(t, bin, nil, 60*time.Second, status)
 		if r.code != code || r.stdout != "before exit" {
 			t.Errorf("mvTestingComplete(%s): %v; want exit %d and the buffered output", status, r, code)
 		}
@@ -119,12 +119,12 @@ func TestBadEnvironment(t *testing.T) {
 		"MVNET_LOG":       "loud",
 		"MVNET_TRACE":     "/nonexistent/dir/trace",
 	} {
-		r := run(t, bin, map[string]string{name: value}, 30*time.Second)
+		r := run(t, bin, map[string]string{name: value}, 60*time.Second)
 		if r.code != 2 || !strings.Contains(r.stderr, name) || r.stdout != "" {
 			t.Errorf("%s=%s: %v; want exit 2 and a message naming the variable", name, value, r)
 		}
 	}
-	r := run(t, bin, map[string]string{"MVNET_DEVICE_ID": "UV0123456789abcdef0123456789ABCDEF", "MVNET_LOG": "off"}, 30*time.Second)
+	r := run(t, bin, map[string]string{"MVNET_DEVICE_ID": "UV0123456789abcdef0123456789ABCDEF", "MVNET_LOG": "off"}, 60*time.Second)
 	if r.code != 0 {
 		t.Fatalf("good environment: %v", r)
 	}
@@ -147,7 +147,7 @@ func TestPkgConfig(t *testing.T) {
 		if out, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
 			t.Fatalf("cc %v: %v\n%s", args, err, out)
 		}
-		if r := run(t, bin, nil, 30*time.Second); r.code != 0 {
+		if r := run(t, bin, nil, 60*time.Second); r.code != 0 {
 			t.Fatalf("%s: %v", pc, r)
 		}
 	}
