@@ -182,9 +182,10 @@ func TestBrokerRestart(t *testing.T) {
 }
 
 func TestKeepalive(t *testing.T) {
-	br := mosquitto.Start(t, mosquitto.Options{})
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
+			t.Parallel() // each idles for seconds, with a broker of its own to pause
+			br := mosquitto.Start(t, mosquitto.Options{})
 			w := &wire{}
 			c := newClient(t, mqttbridge.Options{Dial: w.dial, PingTimeout: 500 * time.Millisecond})
 			p := params(br, v.v, "keepalive")

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,18 +83,57 @@ func runTool(t *testing.T, tool string, args ...string) {
 	}
 }
 
+// shared is the test program built without extras, once for every test that
+// runs it; TestMain removes its directory.
+var shared struct {
+	mu  sync.Mutex
+	dir string
+	bin string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		_ = os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// buildShared returns the test program built without extras.
+func buildShared(t *testing.T) string {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.bin == "" {
+		dir, err := os.MkdirTemp("", "mvnet-rtos-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared.dir = dir
+		bin := filepath.Join(dir, "rtos_cases")
+		buildInto(t, bin)
+		shared.bin = bin
+	}
+	return shared.bin
+}
+
 // build compiles the test program in testdata with the RTOS sources (and extra
 // sources and flags) into a temporary directory.
 func build(t *testing.T, extra ...string) string {
 	t.Helper()
-	gcc := need(t, "gcc")
 	bin := filepath.Join(t.TempDir(), "rtos_cases")
+	buildInto(t, bin, extra...)
+	return bin
+}
+
+func buildInto(t *testing.T, bin string, extra ...string) {
+	t.Helper()
+	gcc := need(t, "gcc")
 	args := append(append([]string{}, cFlags...), includeFlags(t)...)
 	args = append(args, "-o", bin, filepath.Join("testdata", "rtos_cases.c"), filepath.Join("testdata", "rtos_objects.c"))
 	args = append(args, glob(t, "*.c")...)
 	args = append(args, extra...)
 	runTool(t, gcc, append(args, "-lpthread")...)
-	return bin
 }
 
 // run runs one case with a deadline. It returns the output and whether the
@@ -199,7 +239,8 @@ int use_rtos(void) {
 // Each case runs on an RTOS thread after osKernelStart; see
 // testdata/rtos_cases.c and rtos_objects.c for what it checks.
 func TestRTOS(t *testing.T) {
-	bin := build(t)
+	t.Parallel()
+	bin := buildShared(t)
 	cases := []string{
 		"queue_isr",     // put from a handler: timeout 0 never blocks, osErrorResource when full
 		"queue_timeout", // get/put timeouts, priorities, reset, delete releasing waiters
@@ -224,7 +265,8 @@ func TestRTOS(t *testing.T) {
 // its thread ends; the process must then still be running a while later
 // (a window in which a wrong osKernelStart would return and exit).
 func TestKernelStartBlocksForever(t *testing.T) {
-	bin := build(t)
+	t.Parallel()
+	bin := buildShared(t)
 	cmd := exec.Command(bin, "park")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -282,6 +324,7 @@ func TestKernelStartBlocksForever(t *testing.T) {
 // Linked with the HAL stand-in, osKernelGetTickCount and HAL_GetTick count
 // from the same instant.
 func TestTicksAgreeWithHAL(t *testing.T) {
+	t.Parallel()
 	bin := build(t, append([]string{"-DWITH_HAL"}, glob(t, filepath.Join("..", "hal", "*.c"))...)...)
 	expectPass(t, bin, "hal_ticks")
 }
