@@ -73,8 +73,9 @@ func TestExamples(t *testing.T) {
 				return filepath.Join(bld, ex.name)
 			},
 		}
-		for tool, build := range builds {
-			t.Run(ex.name+"/"+tool, func(t *testing.T) {
+		for system, build := range builds {
+			t.Run(ex.name+"/"+system, func(t *testing.T) {
+				t.Parallel()
 				args := ex.args
 				if ex.broker {
 					br := mosquitto.Start(t, mosquitto.Options{})
