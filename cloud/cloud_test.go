@@ -280,15 +280,16 @@ func TestFaultLatency(t *testing.T) {
 	if fr := d.Expect(link.FrameControl); fr.Kind != link.ControlPong {
 		t.Fatalf("got %+v", fr)
 	}
-	// Clearing it: frames come without the delay again.
+	// Clearing it: frames come without the delay again. A latency longer
+	// than fakedev.Wait, set and cleared, would make the PONG miss that
+	// deadline if the clearing did not take: no upper bound on time needed.
+	if err := f.SetLatency(fakedev.ID(1), time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.SetLatency(fakedev.ID(1), 0); err != nil {
 		t.Fatal(err)
 	}
-	start = time.Now()
 	d.SyncQuiet()
-	if el := time.Since(start); el >= lat {
-		t.Fatalf("PONG after %v with latency cleared", el)
-	}
 	if err := f.SetLatency(fakedev.ID(1), -time.Second); err == nil {
 		t.Fatal("negative latency accepted")
 	}

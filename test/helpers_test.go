@@ -470,7 +470,7 @@ func (v *dev) waitNetStatus(want abi.NetworkStatus) {
 }
 
 // eventually polls cond until it holds or waitLimit passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for !cond() {

@@ -210,10 +210,11 @@ func TestHTTPServerNeverAnswers(t *testing.T) {
 	if data.Result != abi.HTTPResultRequestFailed {
 		t.Fatalf("result %s status %d, want REQUESTFAILED", data.Result, data.StatusCode)
 	}
-	// The request's own timeout decides: not sooner, and not the 10 s
-	// maximum either.
-	if elapsed < 5*time.Second || elapsed > 8*time.Second {
-		t.Errorf("REQUESTFAILED after %v, want about the 5 s timeout", elapsed)
+	// Not before the request's own timeout. (How late is not bounded: a
+	// loaded machine may be slow. That the request's timeout, not a fixed
+	// one, decides is cloud/httpexec's TestServerNeverAnswers.)
+	if elapsed < 5*time.Second {
+		t.Errorf("REQUESTFAILED after %v, before the 5 s timeout", elapsed)
 	}
 	e.block.waitCancelled(t)
 }
@@ -233,8 +234,8 @@ func TestHTTPBodyTooSlow(t *testing.T) {
 	if data.Result != abi.HTTPResultRequestFailed {
 		t.Fatalf("result %s status %d, want REQUESTFAILED", data.Result, data.StatusCode)
 	}
-	if elapsed < 5*time.Second || elapsed > 8*time.Second {
-		t.Errorf("REQUESTFAILED after %v, want about the 5 s timeout", elapsed)
+	if elapsed < 5*time.Second { // a lower bound only, as above
+		t.Errorf("REQUESTFAILED after %v, before the 5 s timeout", elapsed)
 	}
 	if data.NumHeaders != 0 || data.BodyLength != 0 {
 		t.Errorf("failed request has %d headers and %d body bytes", data.NumHeaders, data.BodyLength)

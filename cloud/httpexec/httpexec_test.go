@@ -150,29 +150,77 @@ func TestValidationFailuresAreNotSent(t *testing.T) {
 	}
 }
 
+// A server that never answers fails the request when the request's own
+// timeout ends. Two requests wait on it: the first with the longest
+// timeout (10 s), then one with the shortest (5 s). The short one must fail
+// first, however slow the machine: were a fixed timeout applied (say the
+// 10 s maximum), the earlier request would end first. Durations are
+// checked only from below; nothing bounds how late a result may come.
 func TestServerNeverAnswers(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	cancelled := make(chan struct{})
+	entered := make(chan string, 2)
+	cancelled := make(chan string, 2)
 	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		entered <- r.URL.Path
 		select {
 		case <-r.Context().Done():
-			close(cancelled)
+			cancelled <- r.URL.Path
 			abort()
 		case <-release:
 		}
 	})
 	defer close(release)
-	start := time.Now()
-	resp := do(t, trusted(t, root), get(srv.URL), 4096)
-	wantResult(t, resp, abi.HTTPResultRequestFailed)
-	if d := time.Since(start); d < 5*time.Second || d > 8*time.Second {
-		t.Fatalf("took %v, want about 5 s", d)
+	e := trusted(t, root)
+	type outcome struct {
+		name string
+		resp link.HTTPResponse
+		took time.Duration
 	}
-	select {
-	case <-cancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("server's request context was not cancelled")
+	done := make(chan outcome, 2)
+	perform := func(name string, timeoutMS uint32) {
+		start := time.Now()
+		resp, _ := e.Perform(context.Background(), &link.HTTPRequest{Method: "GET", URL: srv.URL + "/" + name, TimeoutMS: timeoutMS}, 4096)
+		done <- outcome{name, resp, time.Since(start)}
+	}
+	waitEntered := func(want string) {
+		t.Helper()
+		select {
+		case p := <-entered:
+			if p != "/"+want {
+				t.Fatalf("server entered %s, want /%s", p, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("request %s never reached the server", want)
+		}
+	}
+	go perform("long", httpexec.MaxTimeoutMS)
+	waitEntered("long")
+	go perform("short", httpexec.MinTimeoutMS)
+	waitEntered("short")
+	var order []string
+	for range 2 {
+		select {
+		case o := <-done:
+			order = append(order, o.name)
+			wantResult(t, o.resp, abi.HTTPResultRequestFailed)
+			min := map[string]time.Duration{"long": httpexec.MaxTimeoutMS * time.Millisecond, "short": httpexec.MinTimeoutMS * time.Millisecond}[o.name]
+			if o.took < min {
+				t.Errorf("%s failed after %v, before its %v timeout", o.name, o.took, min)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("no result within 60 s (so far %v)", order)
+		}
+	}
+	if order[0] != "short" {
+		t.Errorf("results in order %v: the 5 s request should fail first", order)
+	}
+	for range 2 {
+		select {
+		case <-cancelled:
+		case <-time.After(30 * time.Second):
+			t.Fatal("server's request context was not cancelled")
+		}
 	}
 }
 

@@ -158,11 +158,13 @@ func TestConnectSocketErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
+		release := make(chan struct{})
+		defer close(release)
 		go func() {
 			c, err := ln.Accept()
 			if err == nil {
 				defer c.Close()
-				time.Sleep(2 * time.Second)
+				<-release // never answer while the test runs
 			}
 		}()
 		c := newClient(t, mqttbridge.Options{ConnectTimeout: 200 * time.Millisecond})

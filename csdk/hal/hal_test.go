@@ -14,19 +14,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // cFlags are the warnings the C sources and headers must compile cleanly with.
 var cFlags = []string{"-std=c11", "-Wall", "-Wextra", "-Werror"}
 
-// need returns the path of a host tool, skipping the test if it is missing.
-func need(t *testing.T, tool string) string {
+// need returns the path of a host tool; a missing one skips the test, or
+// fails it under CI=true.
+func need(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		t.Skipf("%s not found: %v", tool, err)
-	}
-	return p
+	return tool.Require(t, name)
 }
 
 // includeFlags returns -I flags for csdk/include and this directory. If the

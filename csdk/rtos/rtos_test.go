@@ -1,6 +1,7 @@
 package rtos_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,21 +10,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // cFlags are the warnings the C sources and headers must compile cleanly with.
 var cFlags = []string{"-std=c11", "-Wall", "-Wextra", "-Werror"}
 
-// need returns the path of a host tool, skipping the test if it is missing.
-func need(t *testing.T, tool string) string {
+// need returns the path of a host tool; a missing one skips the test, or
+// fails it under CI=true.
+func need(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		t.Skipf("%s not found: %v", tool, err)
-	}
-	return p
+	return tool.Require(t, name)
 }
 
 // includeFlags returns -I flags for csdk/include, this directory and the HAL
@@ -82,18 +83,57 @@ func runTool(t *testing.T, tool string, args ...string) {
 	}
 }
 
+// shared is the test program built without extras, once for every test that
+// runs it; TestMain removes its directory.
+var shared struct {
+	mu  sync.Mutex
+	dir string
+	bin string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		_ = os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// buildShared returns the test program built without extras.
+func buildShared(t *testing.T) string {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.bin == "" {
+		dir, err := os.MkdirTemp("", "mvnet-rtos-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared.dir = dir
+		bin := filepath.Join(dir, "rtos_cases")
+		buildInto(t, bin)
+		shared.bin = bin
+	}
+	return shared.bin
+}
+
 // build compiles the test program in testdata with the RTOS sources (and extra
 // sources and flags) into a temporary directory.
 func build(t *testing.T, extra ...string) string {
 	t.Helper()
-	gcc := need(t, "gcc")
 	bin := filepath.Join(t.TempDir(), "rtos_cases")
+	buildInto(t, bin, extra...)
+	return bin
+}
+
+func buildInto(t *testing.T, bin string, extra ...string) {
+	t.Helper()
+	gcc := need(t, "gcc")
 	args := append(append([]string{}, cFlags...), includeFlags(t)...)
 	args = append(args, "-o", bin, filepath.Join("testdata", "rtos_cases.c"), filepath.Join("testdata", "rtos_objects.c"))
 	args = append(args, glob(t, "*.c")...)
 	args = append(args, extra...)
 	runTool(t, gcc, append(args, "-lpthread")...)
-	return bin
 }
 
 // run runs one case with a deadline. It returns the output and whether the
@@ -199,7 +239,8 @@ int use_rtos(void) {
 // Each case runs on an RTOS thread after osKernelStart; see
 // testdata/rtos_cases.c and rtos_objects.c for what it checks.
 func TestRTOS(t *testing.T) {
-	bin := build(t)
+	t.Parallel()
+	bin := buildShared(t)
 	cases := []string{
 		"queue_isr",     // put from a handler: timeout 0 never blocks, osErrorResource when full
 		"queue_timeout", // get/put timeouts, priorities, reset, delete releasing waiters
@@ -220,21 +261,70 @@ func TestRTOS(t *testing.T) {
 }
 
 // osKernelStart never returns: with every application thread finished, the
-// process stays up until something ends it.
+// process stays up until something ends it. The case prints "parked" when
+// its thread ends; the process must then still be running a while later
+// (a window in which a wrong osKernelStart would return and exit).
 func TestKernelStartBlocksForever(t *testing.T) {
-	bin := build(t)
-	stdout, stderr, err, killed := run(t, bin, "park", 1500*time.Millisecond)
-	if !killed {
-		t.Fatalf("process ended on its own: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	t.Parallel()
+	bin := buildShared(t)
+	cmd := exec.Command(bin, "park")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "parked") || strings.Contains(stdout, "FAIL") {
-		t.Fatalf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	exited := make(chan error, 1)
+	var out []string
+	deadline := time.After(60 * time.Second)
+	for parked := false; !parked; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("stdout closed before \"parked\": %q\nstderr:\n%s", out, stderr.String())
+			}
+			out = append(out, l)
+			parked = l == "parked"
+		case <-deadline:
+			t.Fatalf("no \"parked\" within 60s: %q", out)
+		}
+	}
+	go func() {
+		for l := range lines {
+			out = append(out, l)
+		}
+		exited <- cmd.Wait()
+	}()
+	select {
+	case err := <-exited:
+		t.Fatalf("process ended on its own: %v\nstdout: %q\nstderr:\n%s", err, out, stderr.String())
+	case <-time.After(time.Second):
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+	for _, l := range out {
+		if strings.Contains(l, "FAIL") {
+			t.Fatalf("stdout: %q\nstderr:\n%s", out, stderr.String())
+		}
 	}
 }
 
 // Linked with the HAL stand-in, osKernelGetTickCount and HAL_GetTick count
 // from the same instant.
 func TestTicksAgreeWithHAL(t *testing.T) {
+	t.Parallel()
 	bin := build(t, append([]string{"-DWITH_HAL"}, glob(t, filepath.Join("..", "hal", "*.c"))...)...)
 	expectPass(t, bin, "hal_ticks")
 }

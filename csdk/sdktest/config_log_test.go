@@ -75,6 +75,7 @@ func checkServerLog(t *testing.T, r result, want []string, echoed bool) {
 // stderr and traced as they are stored, in order, before and after the
 // network is requested and after it is released.
 func TestConfigAndServerLog(t *testing.T) {
+	t.Parallel()
 	seed := writeSeed(t, configLogSeed)
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
@@ -95,6 +96,7 @@ func TestConfigAndServerLog(t *testing.T) {
 
 // TestServerLogOff: MVNET_SERVERLOG=off silences the echo, not the trace.
 func TestServerLogOff(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "config_log", static)
 	r := run(t, bin, map[string]string{"MVNET_CONFIG_FILE": writeSeed(t, configLogSeed), "MVNET_SERVERLOG": "off"}, 60*time.Second)
 	if r.code != 0 {
@@ -107,6 +109,7 @@ func TestServerLogOff(t *testing.T) {
 // a second run of the same device, without MVNET_CONFIG_FILE, still reads
 // the values; a second process on the same directory at once is refused.
 func TestDataDirPersists(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "config_log", static)
 	dir := filepath.Join(t.TempDir(), "data")
 	env := map[string]string{
@@ -139,6 +142,7 @@ func TestDataDirPersists(t *testing.T) {
 }
 
 func TestBadConfigFile(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "config_log", static)
 	for name, c := range map[string]struct{ text, want string }{
 		"syntax":        {"{\"configs\": {\"a\": \"b\",}}", "line 1"},
@@ -153,11 +157,11 @@ func TestBadConfigFile(t *testing.T) {
 			t.Errorf("%s: %v; want exit 2 and a message naming MVNET_CONFIG_FILE and %q", name, r, c.want)
 		}
 	}
-	r := run(t, bin, map[string]string{"MVNET_CONFIG_FILE": "/nonexistent/config.json"}, 30*time.Second)
+	r := run(t, bin, map[string]string{"MVNET_CONFIG_FILE": "/nonexistent/config.json"}, 60*time.Second)
 	if r.code != 2 || !strings.Contains(r.stderr, "MVNET_CONFIG_FILE") {
 		t.Errorf("missing file: %v", r)
 	}
-	r = run(t, bin, map[string]string{"MVNET_SERVERLOG": "loud"}, 30*time.Second)
+	r = run(t, bin, map[string]string{"MVNET_SERVERLOG": "loud"}, 60*time.Second)
 	if r.code != 2 || !strings.Contains(r.stderr, "MVNET_SERVERLOG") {
 		t.Errorf("MVNET_SERVERLOG=loud: %v", r)
 	}
@@ -167,9 +171,10 @@ func TestBadConfigFile(t *testing.T) {
 // nothing on stderr: the store closing under a session that is still
 // starting (asking whether logging is enabled) is not an error.
 func TestQuietExit(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "minimal", static)
 	for range 5 {
-		r := run(t, bin, nil, 30*time.Second)
+		r := run(t, bin, nil, 60*time.Second)
 		if r.code != 0 || r.stderr != "" {
 			t.Fatalf("minimal: %v; want exit 0 and nothing on stderr", r)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestExamples builds examples/c/http-get, examples/c/opaque-echo and
@@ -22,6 +23,7 @@ import (
 // reach a 200), opaque-echo against the embedded cloud's echo, mqtt-pubsub
 // against a Mosquitto of its own (skipped when Mosquitto is not installed).
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	needLib(t)
 	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -58,9 +60,7 @@ func TestExamples(t *testing.T) {
 				return filepath.Join(dir, ex.name)
 			},
 			"cmake": func(t *testing.T, dir string) string {
-				if _, err := exec.LookPath("cmake"); err != nil {
-					t.Skip("cmake not found (.ci/run installs it)")
-				}
+				tool.Require(t, "cmake")
 				bld := filepath.Join(dir, "build")
 				for _, args := range [][]string{
 					{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
@@ -73,8 +73,9 @@ func TestExamples(t *testing.T) {
 				return filepath.Join(bld, ex.name)
 			},
 		}
-		for tool, build := range builds {
-			t.Run(ex.name+"/"+tool, func(t *testing.T) {
+		for system, build := range builds {
+			t.Run(ex.name+"/"+system, func(t *testing.T) {
+				t.Parallel()
 				args := ex.args
 				if ex.broker {
 					br := mosquitto.Start(t, mosquitto.Options{})

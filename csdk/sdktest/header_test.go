@@ -7,12 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestHeadersCompile compiles the headers this package's library adds
 // (stm32u585xx.h, mvnet.h) with mv_syscalls.h as C11 and C++17, warnings as
 // errors. It needs no library.
 func TestHeadersCompile(t *testing.T) {
+	t.Parallel()
 	include, err := filepath.Abs("../include")
 	if err != nil {
 		t.Fatal(err)
@@ -28,9 +31,7 @@ func TestHeadersCompile(t *testing.T) {
 		{"cc", "h.c", []string{"-std=c11"}},
 		{"c++", "h.cpp", []string{"-std=c++17"}},
 	} {
-		if _, err := exec.LookPath(c.tool); err != nil {
-			t.Skipf("%s not found", c.tool)
-		}
+		tool.Require(t, c.tool)
 		f := filepath.Join(dir, c.file)
 		if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
@@ -45,17 +46,16 @@ func TestHeadersCompile(t *testing.T) {
 // TestCPlusPlusHandler links a C++ application whose handler is defined
 // without extern "C".
 func TestCPlusPlusHandler(t *testing.T) {
+	t.Parallel()
 	needLib(t)
-	if _, err := exec.LookPath("c++"); err != nil {
-		t.Skip("c++ not found")
-	}
+	tool.Require(t, "c++")
 	bin := filepath.Join(t.TempDir(), "handler")
 	args := []string{"-std=c++17", "-Wall", "-Wextra", "-Werror", "-I" + lib.include, filepath.Join("testdata", "handler.cpp"),
 		"-o", bin, filepath.Join(lib.dir, "libmvnet.a"), "-lpthread"}
 	if out, err := exec.Command("c++", args...).CombinedOutput(); err != nil {
 		t.Fatalf("c++ %v: %v\n%s", args, err, out)
 	}
-	if r := run(t, bin, nil, 30*time.Second); r.code != 0 || !strings.Contains(r.stdout, "calls=1") {
+	if r := run(t, bin, nil, 60*time.Second); r.code != 0 || !strings.Contains(r.stdout, "calls=1") {
 		t.Fatalf("handler.cpp: %v", r)
 	}
 }

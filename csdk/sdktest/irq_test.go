@@ -7,6 +7,7 @@ import (
 )
 
 func TestInterrupts(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "interrupts", l)
@@ -46,10 +47,11 @@ func TestInterrupts(t *testing.T) {
 // stand-ins, statically and shared (where their weak defaults sit in the
 // same library as the real definitions).
 func TestHALAndRTOSHooks(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "hal_rtos", l)
-			r := run(t, bin, nil, 30*time.Second)
+			r := run(t, bin, nil, 60*time.Second)
 			if r.code != 0 {
 				t.Fatalf("hal_rtos: %v", r)
 			}

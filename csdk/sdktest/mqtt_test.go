@@ -32,6 +32,7 @@ var mqttCalls = []string{
 // QoS 0 and 1 and one message larger than the receive buffer, receive,
 // acknowledge, the lost-message report, unsubscribe, disconnect, close.
 func TestMQTTFlow(t *testing.T) {
+	t.Parallel()
 	needLib(t)
 	br := mosquitto.Start(t, mosquitto.Options{})
 	port := strconv.Itoa(br.Port)
@@ -98,6 +99,7 @@ func TestMQTTFlow(t *testing.T) {
 // certificate; the program gives the CA, its certificate and key (DER) in
 // tls_credentials. With another CA the connect is answered UNKNOWNCA.
 func TestMQTTTLS(t *testing.T) {
+	t.Parallel()
 	needLib(t)
 	mosquitto.Require(t)
 	ca, err := pki.NewCA("mvnet C SDK MQTT test CA")

@@ -12,16 +12,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestCMSISIntrinsics runs the core intrinsics of cmsis_gcc.h through the
 // family header stm32u5xx.h: barriers, PRIMASK, __get_IPSR in a handler,
 // __WFI woken by an interrupt, __SEV/__WFE, the SCB.
 func TestCMSISIntrinsics(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "cmsis", l)
-			r := run(t, bin, nil, 30*time.Second)
+			r := run(t, bin, nil, 60*time.Second)
 			if r.code != 0 || !strings.Contains(r.stdout, "failures=0") {
 				t.Fatalf("cmsis: %v", r)
 			}
@@ -32,8 +35,9 @@ func TestCMSISIntrinsics(t *testing.T) {
 // TestBKPTRaisesSIGTRAP: __BKPT stops the process with SIGTRAP (what a
 // debugger catches) instead of returning.
 func TestBKPTRaisesSIGTRAP(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "cmsis", static)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "bkpt")
 	out, err := cmd.Output()
@@ -52,6 +56,7 @@ func TestBKPTRaisesSIGTRAP(t *testing.T) {
 // SystemCoreClockUpdate, ST's tables) links against both libraries, also
 // built with -fvisibility=hidden, and the HAL reads its SystemCoreClock.
 func TestSystemFileLinks(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		for _, hidden := range []bool{false, true} {
 			name := l.String()
@@ -62,7 +67,7 @@ func TestSystemFileLinks(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				bin := compileFile(t, "system_file", l, flags...)
-				r := run(t, bin, nil, 30*time.Second)
+				r := run(t, bin, nil, 60*time.Second)
 				if r.code != 0 || !strings.Contains(r.stdout, "clock=160000000 failures=0") {
 					t.Fatalf("system_file: %v", r)
 				}
@@ -75,10 +80,11 @@ func TestSystemFileLinks(t *testing.T) {
 // still has its handler, HAL hooks and SECURE_SystemCoreClockUpdate called
 // by libmvnet.so (and by libmvnet.a).
 func TestHiddenVisibility(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "hidden", l, "-fvisibility=hidden")
-			r := run(t, bin, nil, 30*time.Second)
+			r := run(t, bin, nil, 60*time.Second)
 			if r.code != 0 || !strings.Contains(r.stdout, "failures=0") {
 				t.Fatalf("hidden: %v", r)
 			}
@@ -90,6 +96,7 @@ func TestHiddenVisibility(t *testing.T) {
 // the interrupt thread, which blocks asynchronous signals) re-executes the
 // application with the signal mask it started with.
 func TestRestartFromHandlerKeepsSignalMask(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "restart_mask", l)
@@ -111,8 +118,9 @@ func TestRestartFromHandlerKeepsSignalMask(t *testing.T) {
 // TestOwnSIGUSR1Kept: without MVNET_UPDATE_SIGNAL=1 the library leaves an
 // application's SIGUSR1 handler alone, also once the kernel runs.
 func TestOwnSIGUSR1Kept(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "usr1", static)
-	r := run(t, bin, nil, 30*time.Second)
+	r := run(t, bin, nil, 60*time.Second)
 	if r.code != 0 || !strings.Contains(r.stdout, "handled=2") {
 		t.Fatalf("usr1: %v", r)
 	}
@@ -122,8 +130,9 @@ func TestOwnSIGUSR1Kept(t *testing.T) {
 // after the library started, never sees the library's checks of bad
 // pointers inside one page: they are refused from the mappings first.
 func TestOwnSIGSEGVHandler(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "segv_handler", static)
-	r := run(t, bin, nil, 30*time.Second)
+	r := run(t, bin, nil, 60*time.Second)
 	if r.code != 0 || !strings.Contains(r.stdout, "faults=3") {
 		t.Fatalf("segv_handler: %v", r)
 	}
@@ -132,6 +141,7 @@ func TestOwnSIGSEGVHandler(t *testing.T) {
 // TestExitLine: returning from main and calling exit() write the trace's
 // exit line with the status, after the start line that opens the trace.
 func TestExitLine(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "exit_line", l)
@@ -139,7 +149,7 @@ func TestExitLine(t *testing.T) {
 				args []string
 				code int
 			}{{[]string{"main", "3"}, 3}, {[]string{"exit", "7"}, 7}, {[]string{"main", "0"}, 0}} {
-				r := run(t, bin, nil, 30*time.Second, c.args...)
+				r := run(t, bin, nil, 60*time.Second, c.args...)
 				if r.code != c.code {
 					t.Fatalf("%v: %v", c.args, r)
 				}
@@ -157,8 +167,9 @@ func TestExitLine(t *testing.T) {
 
 // TestTraceCapped: MVNET_TRACE_MAX ends the trace with one truncated line.
 func TestTraceCapped(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "minimal", static)
-	r := run(t, bin, map[string]string{"MVNET_TRACE_MAX": "300"}, 30*time.Second)
+	r := run(t, bin, map[string]string{"MVNET_TRACE_MAX": "300"}, 60*time.Second)
 	if r.code != 0 || len(r.trace) < 2 {
 		t.Fatalf("minimal: %v %v", r, r.trace)
 	}
@@ -171,9 +182,10 @@ func TestTraceCapped(t *testing.T) {
 // pipe arrives while the program still runs (stdio would otherwise hold it
 // until exit).
 func TestStdoutLineBuffered(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "exit_line", static)
 	for _, env := range []string{"1", "0"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		cmd := exec.CommandContext(ctx, bin, "linebuf")
 		cmd.Env = append(os.Environ(), "MVNET_STDOUT_LINEBUF="+env, "MVNET_TRACE=")
 		stdin, err := cmd.StdinPipe()
@@ -192,7 +204,9 @@ func TestStdoutLineBuffered(t *testing.T) {
 			line, _ := bufio.NewReader(stdout).ReadString('\n')
 			got <- line
 		}()
-		wait := 10 * time.Second
+		// The program waits for stdin to close, so the line can only come
+		// early if it is line buffered: waiting long costs nothing then.
+		wait := 60 * time.Second
 		if env != "1" {
 			wait = 300 * time.Millisecond
 		}
@@ -220,6 +234,7 @@ func TestStdoutLineBuffered(t *testing.T) {
 // TestNewHeadersStandAlone: the CMSIS-style headers a CubeMX project
 // includes compile on their own, in any order, as C11 and C++17.
 func TestNewHeadersStandAlone(t *testing.T) {
+	t.Parallel()
 	include, err := filepath.Abs("../include")
 	if err != nil {
 		t.Fatal(err)
@@ -247,9 +262,7 @@ func TestNewHeadersStandAlone(t *testing.T) {
 			src.WriteString("void f(void);\nvoid f(void) { __NOP(); __DSB(); }\n")
 		}
 		for _, c := range []struct{ tool, ext, std string }{{"cc", ".c", "-std=c11"}, {"c++", ".cpp", "-std=c++17"}} {
-			if _, err := exec.LookPath(c.tool); err != nil {
-				t.Skipf("%s not found", c.tool)
-			}
+			tool.Require(t, c.tool)
 			f := filepath.Join(dir, "h"+string(rune('a'+i))+c.ext)
 			if err := os.WriteFile(f, []byte(src.String()), 0o644); err != nil {
 				t.Fatal(err)

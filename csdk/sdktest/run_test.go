@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestHTTPFlow runs the whole HTTP flow from C against a local HTTPS
 // server, configured only through the environment.
 func TestHTTPFlow(t *testing.T) {
+	t.Parallel()
 	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Accept-Seen", r.Header.Get("Accept"))
@@ -69,9 +71,10 @@ func TestHTTPFlow(t *testing.T) {
 }
 
 func TestTestingCompleteExitStatus(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "exit_status", static)
 	for status, code := range map[string]int{"0": 0, "3": 3, "255": 255, "256": 255, "4294967295": 255} {
-		r := run(t, bin, nil, 30*time.Second, status)
+		r := run(t, bin, nil, 60*time.Second, status)
 		if r.code != code || r.stdout != "before exit" {
 			t.Errorf("mvTestingComplete(%s): %v; want exit %d and the buffered output", status, r, code)
 		}
@@ -85,6 +88,7 @@ func TestTestingCompleteExitStatus(t *testing.T) {
 }
 
 func TestRestart(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "restart", static)
 	for _, arg := range []string{"arg1", "reset"} {
 		r := run(t, bin, nil, 60*time.Second, arg)
@@ -105,6 +109,7 @@ func TestRestart(t *testing.T) {
 }
 
 func TestBadEnvironment(t *testing.T) {
+	t.Parallel()
 	bin := compileFile(t, "minimal", static)
 	for name, value := range map[string]string{
 		"MVNET_ALLOW":     "10.0.0.0/33",
@@ -114,12 +119,12 @@ func TestBadEnvironment(t *testing.T) {
 		"MVNET_LOG":       "loud",
 		"MVNET_TRACE":     "/nonexistent/dir/trace",
 	} {
-		r := run(t, bin, map[string]string{name: value}, 30*time.Second)
+		r := run(t, bin, map[string]string{name: value}, 60*time.Second)
 		if r.code != 2 || !strings.Contains(r.stderr, name) || r.stdout != "" {
 			t.Errorf("%s=%s: %v; want exit 2 and a message naming the variable", name, value, r)
 		}
 	}
-	r := run(t, bin, map[string]string{"MVNET_DEVICE_ID": "UV0123456789abcdef0123456789ABCDEF", "MVNET_LOG": "off"}, 30*time.Second)
+	r := run(t, bin, map[string]string{"MVNET_DEVICE_ID": "UV0123456789abcdef0123456789ABCDEF", "MVNET_LOG": "off"}, 60*time.Second)
 	if r.code != 0 {
 		t.Fatalf("good environment: %v", r)
 	}
@@ -127,10 +132,9 @@ func TestBadEnvironment(t *testing.T) {
 
 // TestPkgConfig builds with the flags mvnet.pc and mvnet-static.pc give.
 func TestPkgConfig(t *testing.T) {
+	t.Parallel()
 	needLib(t)
-	if _, err := exec.LookPath("pkg-config"); err != nil {
-		t.Skip("pkg-config not found")
-	}
+	tool.Require(t, "pkg-config")
 	for _, pc := range []string{"mvnet", "mvnet-static"} {
 		cmd := exec.Command("pkg-config", "--cflags", "--libs", pc)
 		cmd.Env = append(os.Environ(), "PKG_CONFIG_PATH="+lib.dir)
@@ -143,7 +147,7 @@ func TestPkgConfig(t *testing.T) {
 		if out, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
 			t.Fatalf("cc %v: %v\n%s", args, err, out)
 		}
-		if r := run(t, bin, nil, 30*time.Second); r.code != 0 {
+		if r := run(t, bin, nil, 60*time.Second); r.code != 0 {
 			t.Fatalf("%s: %v", pc, r)
 		}
 	}
@@ -152,10 +156,9 @@ func TestPkgConfig(t *testing.T) {
 // TestCMakePackage builds a project with find_package(mvnet) for both
 // targets. It needs cmake (installed by .ci/run).
 func TestCMakePackage(t *testing.T) {
+	t.Parallel()
 	needLib(t)
-	if _, err := exec.LookPath("cmake"); err != nil {
-		t.Skip("cmake not found")
-	}
+	tool.Require(t, "cmake")
 	src := t.TempDir()
 	minimal, err := os.ReadFile(filepath.Join("testdata", "minimal.c"))
 	if err != nil {
@@ -196,6 +199,7 @@ target_link_libraries(app_static mvnet::mvnet_static)
 // (with MVNET_UPDATE_SIGNAL=1, SIGUSR1 makes the embedded cloud announce a
 // downloaded update).
 func TestSystemNotifications(t *testing.T) {
+	t.Parallel()
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			bin := compileFile(t, "system_notify", l)

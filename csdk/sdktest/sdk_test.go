@@ -14,69 +14,62 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
-// lib is the library built by TestMain.
+// lib is the library TestMain found in the build cache or built.
 var lib struct {
 	dir     string // BUILD directory: libmvnet.a, libmvnet.so, mvnet.pc …
 	include string // csdk/include
 	skip    string // why the C tests are skipped
 	err     error
+	built   bool // this process ran make (the cache had no build of these sources)
 	took    time.Duration
 }
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code := func() int {
-		switch {
-		case testing.Short():
-			lib.skip = "-short: not building libmvnet"
-		case runtime.GOOS != "linux":
-			lib.skip = "the C SDK runs on Linux"
-		default:
-			for _, tool := range []string{"make", "cc"} {
-				if _, err := exec.LookPath(tool); err != nil {
-					lib.skip = tool + " not found"
-				}
+	switch {
+	case testing.Short():
+		lib.skip = "-short: not building libmvnet"
+	case runtime.GOOS != "linux":
+		lib.skip = "the C SDK runs on Linux"
+	default:
+		for _, name := range []string{"make", "cc"} {
+			if tool.Path(name) == "" {
+				lib.skip = name + " not found"
 			}
 		}
-		if lib.skip == "" {
-			dir, err := os.MkdirTemp("", "mvnet-sdk-")
-			if err != nil {
-				lib.err = err
-			} else {
-				defer os.RemoveAll(dir)
-				lib.dir = dir
-				lib.err = build(dir)
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+	}
+	if lib.skip == "" {
+		lib.err = build()
+	}
+	os.Exit(m.Run())
 }
 
-// build runs csdk/Makefile into dir.
-func build(dir string) error {
+// build finds or makes the library for the current sources (libcache_test.go).
+func build() error {
 	sdk, err := filepath.Abs("..")
 	if err != nil {
 		return err
 	}
 	lib.include = filepath.Join(sdk, "include")
 	start := time.Now()
-	cmd := exec.Command("make", "-C", sdk, "BUILD="+dir)
-	out, err := cmd.CombinedOutput()
+	lib.dir, lib.built, err = cachedBuild(sdk)
 	lib.took = time.Since(start)
-	if err != nil {
-		return fmt.Errorf("make -C csdk: %v\n%s", err, out)
-	}
-	return nil
+	return err
 }
 
-// needLib skips or fails t unless the library was built.
+// needLib skips t (fails it under CI=true) when the host cannot build the
+// library, and fails it when the build failed.
 func needLib(t testing.TB) {
 	t.Helper()
-	if lib.skip != "" {
+	switch {
+	case lib.skip != "" && (testing.Short() || runtime.GOOS != "linux"):
 		t.Skip(lib.skip)
+	case lib.skip != "":
+		tool.Missing(t, "%s", lib.skip)
 	}
 	if lib.err != nil {
 		t.Fatal(lib.err)
@@ -199,8 +192,9 @@ func (r result) String() string {
 }
 
 func TestBuild(t *testing.T) {
+	t.Parallel()
 	needLib(t)
-	t.Logf("make -C csdk took %v", lib.took.Round(100*time.Millisecond))
+	t.Logf("libmvnet in %s (built now: %v) after %v", lib.dir, lib.built, lib.took.Round(100*time.Millisecond))
 	for _, f := range []string{"libmvnet.a", "libmvnet.so", "mvnet.pc", "mvnet-static.pc", "cmake/mvnet/mvnetConfig.cmake", "cmake/mvnet/mvnetConfigVersion.cmake"} {
 		if _, err := os.Stat(filepath.Join(lib.dir, f)); err != nil {
 			t.Error(err)

@@ -144,6 +144,7 @@ var lateOnly = map[string]bool{
 // UNAVAILABLE for a call nobody serves, INVALIDHANDLE for handle 0 — and
 // no crash.
 func TestWildPointers(t *testing.T) {
+	t.Parallel()
 	calls := abi.Calls()
 	served := map[string]string{}
 	for _, s := range process.SupportTable() {

@@ -4,8 +4,9 @@
 // TCP, TLS (optionally requiring client certificates), and a password file
 // with ACLs.
 //
-// Tests call Require first: it skips the test when Mosquitto is not
-// installed (the Debian package "mosquitto"; .ci/run installs it).
+// Tests call Require first: when Mosquitto is not installed (the Debian
+// package "mosquitto"; .ci/run installs it) it skips the test, or fails it
+// under CI=true (see internal/testenv/tool).
 package mosquitto
 
 import (
@@ -34,28 +35,17 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/internal/pki"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // Binary returns the path of the mosquitto executable, or "" if it is not
 // installed. Debian installs it in /usr/sbin, which is not always on PATH.
-func Binary() string {
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
+func Binary() string { return tool.Path("mosquitto") }
 
-// Require skips t when Mosquitto is not installed.
+// Require skips t (fails it under CI=true) when Mosquitto is not installed.
 func Require(t testing.TB) {
 	t.Helper()
-	if Binary() == "" {
-		t.Skip("mosquitto is not installed (Debian package mosquitto; .ci/run installs it)")
-	}
+	tool.Require(t, "mosquitto")
 }
 
 // Options configure a broker.
@@ -113,13 +103,13 @@ func DynSecPlugin() string {
 	return ""
 }
 
-// RequireDynSec skips t when Mosquitto or its dynamic security plugin is
-// not installed.
+// RequireDynSec skips t (fails it under CI=true) when Mosquitto or its
+// dynamic security plugin is not installed.
 func RequireDynSec(t testing.TB) {
 	t.Helper()
 	Require(t)
 	if DynSecPlugin() == "" {
-		t.Skip("mosquitto's dynamic security plugin (mosquitto_dynamic_security.so) is not installed")
+		tool.Missing(t, "mosquitto's dynamic security plugin (mosquitto_dynamic_security.so, Debian package mosquitto) is not installed")
 	}
 }
 
@@ -410,7 +400,13 @@ func (b *Broker) signalAndWait(sig syscall.Signal, grace time.Duration) {
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGCONT) // a paused broker cannot act on SIGTERM
+	if sig != syscall.SIGKILL {
+		// A paused broker cannot act on SIGTERM. SIGKILL needs no SIGCONT,
+		// and must not get one: resumed for a moment, a paused broker would
+		// answer what it received meanwhile (e.g. PUBACK a publish that a
+		// test kills it to leave in flight).
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+	}
 	_ = cmd.Process.Signal(sig)
 	if grace > 0 {
 		select {
@@ -424,8 +420,41 @@ func (b *Broker) signalAndWait(sig syscall.Signal, grace time.Duration) {
 }
 
 // Pause stops the broker's process (SIGSTOP) without closing its
-// connections: to its clients it looks like a dead network path.
-func (b *Broker) Pause() { b.signal(syscall.SIGSTOP) }
+// connections: to its clients it looks like a dead network path. It
+// returns once the kernel reports the process stopped: kill(2) only queues
+// the signal, and a broker still running for a moment after it could
+// answer a packet the test sends next (e.g. PUBACK a publish the test
+// expects to stay in flight).
+func (b *Broker) Pause() {
+	b.mu.Lock()
+	cmd := b.cmd
+	b.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGSTOP)
+	stat := fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		st, err := procState(stat)
+		if err != nil || st == 'T' || st == 't' || st == 'Z' || st == 'X' {
+			return // stopped (or gone, or no /proc to tell)
+		}
+	}
+	b.t.Errorf("mosquitto: the broker (pid %d) did not stop within 30s of SIGSTOP", cmd.Process.Pid)
+}
+
+// procState returns the state letter of /proc/PID/stat ("pid (comm) S …").
+func procState(path string) (byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0, fmt.Errorf("%s: unexpected %q", path, b)
+	}
+	return b[i+2], nil
+}
 
 // Continue resumes a paused broker (SIGCONT).
 func (b *Broker) Continue() { b.signal(syscall.SIGCONT) }

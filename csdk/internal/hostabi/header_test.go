@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // These tests compile csdk/include/mv_syscalls.h with the host's gcc and
@@ -20,13 +21,11 @@ import (
 
 var includeDir = filepath.Join("..", "..", "include")
 
-func tool(t *testing.T, name string) string {
+// need returns the path of a host C tool; a missing one skips the test, or
+// fails it under CI=true.
+func need(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not found: the header tests need the host C toolchain", name)
-	}
-	return p
+	return tool.Require(t, name)
 }
 
 // compile runs a compiler on src (written to a file named file) with args,
@@ -126,7 +125,7 @@ int check(MvChannelHandle ch, MvNetworkHandle net) {
 // TestHeaderCompilesAsC11 compiles the header as strict C11 with every
 // warning an error.
 func TestHeaderCompilesAsC11(t *testing.T) {
-	gcc := tool(t, "gcc")
+	gcc := need(t, "gcc")
 	compile(t, gcc, "use.c", cUse, "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c")
 	// C23 accepts the 0xffffffff sentinels without the pragma.
 	if exec.Command(gcc, "-std=c2x", "-E", "-x", "c", "/dev/null").Run() == nil {
@@ -137,7 +136,7 @@ func TestHeaderCompilesAsC11(t *testing.T) {
 // TestHeaderCompilesAsCXX17 compiles the header as C++17 with every warning
 // an error, comparing handles with nullptr and 0.
 func TestHeaderCompilesAsCXX17(t *testing.T) {
-	gxx := tool(t, "g++")
+	gxx := need(t, "g++")
 	compile(t, gxx, "use.cc", cxxUse, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-c")
 	compile(t, gxx, "use.cc", cxxUse, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c")
 }
@@ -149,7 +148,7 @@ func TestHeaderLayoutMatchesX64(t *testing.T) {
 	if strconv.IntSize != 64 {
 		t.Skip("abi.X64 describes 64-bit hosts")
 	}
-	gcc := tool(t, "gcc")
+	gcc := need(t, "gcc")
 	var src strings.Builder
 	src.WriteString("#include \"mv_syscalls.h\"\n#include <stddef.h>\n#include <stdio.h>\n\nint main(void) {\n")
 	want := map[string]int{}
@@ -204,7 +203,7 @@ func TestHeaderLayoutMatchesX64(t *testing.T) {
 // 1-byte enums shrink only where short enums apply. Skipped when gcc has
 // no 32-bit support.
 func TestHeaderLayoutMatchesDevice(t *testing.T) {
-	gcc := tool(t, "gcc")
+	gcc := need(t, "gcc")
 	flags := []string{"-m32", "-ffreestanding", "-fshort-enums", "-malign-double", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c"}
 	dir := t.TempDir()
 	probe := filepath.Join(dir, "probe.c")
@@ -212,7 +211,7 @@ func TestHeaderLayoutMatchesDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	if b, err := exec.Command(gcc, append(flags, probe, "-o", filepath.Join(dir, "probe.o"))...).CombinedOutput(); err != nil {
-		t.Skipf("gcc cannot compile for 32-bit x86 here: %v\n%s", err, b)
+		tool.Missing(t, "gcc cannot compile for 32-bit x86 here: %v\n%s", err, b)
 	}
 	var src strings.Builder
 	src.WriteString("#include \"mv_syscalls.h\"\n#include <stddef.h>\n\n")

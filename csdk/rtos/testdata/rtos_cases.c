@@ -44,9 +44,7 @@ void run_as_handler(void *(*fn)(void *), void *arg) {
 }
 
 void wait_for(atomic_int *flag) {
-  for (int i = 0; i < 400 && !atomic_load(flag); i++) {
-    sleep_ms(5);
-  }
+  WAIT_UNTIL(atomic_load(flag));
 }
 
 /* ---- Delays ---------------------------------------------------------------- */
@@ -56,30 +54,33 @@ static void case_delay(void) {
   double t0 = now_ms();
   uint32_t k0 = osKernelGetTickCount();
   CHECK(osDelay(50) == osOK);
-  double waited = now_ms() - t0;
-  CHECK(waited >= 49.9);
-  CHECK(waited < 2000.0);
+  /* Lower bounds only: a loaded machine may wait any amount longer. */
+  CHECK(now_ms() - t0 >= 49.9);
   CHECK(osKernelGetTickCount() - k0 >= 50);
   CHECK(osDelay(0) == osOK);
 
-  uint32_t tick = osKernelGetTickCount();
+  /* t0 is taken before the tick is read, so the tick count at t0 is at
+   * most tick: reaching tick + 40 takes more than 39 ms from t0. */
   t0 = now_ms();
+  uint32_t tick = osKernelGetTickCount();
   CHECK(osDelayUntil(tick + 40) == osOK);
   CHECK(osKernelGetTickCount() >= tick + 40);
-  CHECK(now_ms() - t0 >= 38.0);
+  CHECK(now_ms() - t0 >= 39.0);
   CHECK(osDelayUntil(osKernelGetTickCount()) == osErrorParameter);
   CHECK(osDelayUntil(osKernelGetTickCount() - 5) == osErrorParameter);
 
-  /* The periodic pattern keeps its phase: 5 periods of 20 ticks. */
-  tick = osKernelGetTickCount();
+  /* The periodic pattern keeps its phase: 5 periods of 20 ticks. A delay
+   * on a loaded machine may overrun a period, and then osDelayUntil of a
+   * tick already past is osErrorParameter, as in RTX: either is right. */
   t0 = now_ms();
+  tick = osKernelGetTickCount();
   for (int i = 0; i < 5; i++) {
     tick += 20;
-    CHECK(osDelayUntil(tick) == osOK);
+    osStatus_t st = osDelayUntil(tick);
+    CHECK(st == osOK || (st == osErrorParameter && osKernelGetTickCount() >= tick));
   }
-  waited = now_ms() - t0;
-  CHECK(waited >= 95.0);
-  CHECK(waited < 2000.0);
+  CHECK(osKernelGetTickCount() >= tick);
+  CHECK(now_ms() - t0 >= 99.0);
 
   /* Ticks and the sys timer only go forward. */
   uint32_t last = osKernelGetTickCount();
@@ -136,9 +137,7 @@ static void case_timers(void) {
   /* Nothing fired before the kernel started (checked in main), and it does
    * fire now. */
   CHECK(atomic_load(&early_before_start) == 0);
-  for (int i = 0; i < 100 && atomic_load(&early_fired) == 0; i++) {
-    sleep_ms(5);
-  }
+  WAIT_UNTIL(atomic_load(&early_fired) != 0);
   CHECK(atomic_load(&early_fired) == 1);
 
   osTimerId_t per = osTimerNew(on_periodic, osTimerPeriodic, &periodic_fired, &(osTimerAttr_t){.name = "per"});
@@ -150,33 +149,39 @@ static void case_timers(void) {
   CHECK(osTimerStop(per) == osErrorResource);
   CHECK(osTimerNew(NULL, osTimerOnce, NULL, NULL) == NULL);
 
+  double t0 = now_ms();
   CHECK(osTimerStart(per, 20) == osOK);
   CHECK(osTimerStart(once, 30) == osOK);
   CHECK(osTimerIsRunning(per) == 1);
-  sleep_ms(250);
+  WAIT_UNTIL(atomic_load(&periodic_fired) >= 5 && atomic_load(&once_fired) >= 1);
+  /* The k-th expiry of a 20-tick period comes 20·k ms after the start at
+   * the earliest: a lower bound, however late the callbacks run. */
   int n = atomic_load(&periodic_fired);
-  CHECK(n >= 5);  /* ~12 expected; loose for loaded machines */
-  CHECK(n <= 14);
+  CHECK(n >= 5);
+  CHECK(now_ms() - t0 >= 20.0 * n - 1.0);
   CHECK(atomic_load(&once_fired) == 1);
   CHECK(osTimerIsRunning(once) == 0);
   CHECK(atomic_load(&callback_thread_ok));
 
+  /* After Stop, at most the callback already under way runs. */
   CHECK(osTimerStop(per) == osOK);
   CHECK(osTimerIsRunning(per) == 0);
-  sleep_ms(30); /* a callback already under way may still finish */
   n = atomic_load(&periodic_fired);
-  sleep_ms(120);
-  CHECK(atomic_load(&periodic_fired) == n);
+  sleep_ms(150); /* seven periods in which a running timer would fire */
+  CHECK(atomic_load(&periodic_fired) <= n + 1);
 
   /* A one-shot can be started again. */
   CHECK(osTimerStart(once, 10) == osOK);
-  sleep_ms(100);
+  WAIT_UNTIL(atomic_load(&once_fired) >= 2);
   CHECK(atomic_load(&once_fired) == 2);
 
+  /* A periodic timer deleted in its own callback fires once. */
   self_deleting = osTimerNew(on_self_delete, osTimerPeriodic, NULL, NULL);
   CHECK(osTimerStart(self_deleting, 10) == osOK);
-  sleep_ms(100);
+  WAIT_UNTIL(atomic_load(&self_deleting_fired) >= 1);
+  sleep_ms(50); /* five periods in which a live timer would fire again */
   CHECK(atomic_load(&self_deleting_fired) == 1);
+  CHECK(atomic_load(&once_fired) == 2);
 
   CHECK(osTimerDelete(per) == osOK);
   CHECK(osTimerDelete(once) == osOK);
@@ -212,7 +217,7 @@ static void exiter(void *arg) {
 static uint32_t flag_result;
 static void flag_waiter(void *arg) {
   (void)arg;
-  flag_result = osThreadFlagsWait(0x5, osFlagsWaitAll, 5000);
+  flag_result = osThreadFlagsWait(0x5, osFlagsWaitAll, osWaitForever);
 }
 
 static osThreadId_t flag_target;
@@ -241,9 +246,7 @@ static void flags_blocked(void *arg) {
  * would hang if the thread were still registered as its waiter. */
 static void check_terminate_blocked(osThreadFunc_t fn) {
   osThreadId_t b = osThreadNew(fn, NULL, &(osThreadAttr_t){.attr_bits = osThreadJoinable});
-  for (int i = 0; i < 400 && osThreadGetState(b) != osThreadBlocked; i++) {
-    sleep_ms(5);
-  }
+  WAIT_UNTIL(osThreadGetState(b) == osThreadBlocked);
   CHECK(osThreadGetState(b) == osThreadBlocked);
   CHECK(osThreadTerminate(b) == osOK);
   CHECK(osThreadJoin(b) == osOK);
@@ -269,7 +272,7 @@ static void case_threads(void) {
   CHECK(osThreadJoin(t) == osErrorResource);
 
   osThreadId_t sl = osThreadNew(sleeper, NULL, &(osThreadAttr_t){.attr_bits = osThreadJoinable});
-  sleep_ms(20);
+  WAIT_UNTIL(osThreadGetState(sl) == osThreadBlocked);
   CHECK(osThreadGetState(sl) == osThreadBlocked);
   CHECK(osThreadSetPriority(sl, osPriorityLow) == osOK);
   CHECK(osThreadGetPriority(sl) == osPriorityLow);
@@ -306,7 +309,7 @@ static void case_threads(void) {
 
   /* Thread flags, from a thread and from a handler. */
   flag_target = osThreadNew(flag_waiter, NULL, &(osThreadAttr_t){.attr_bits = osThreadJoinable});
-  sleep_ms(20);
+  WAIT_UNTIL(osThreadGetState(flag_target) == osThreadBlocked);
   CHECK(osThreadFlagsSet(flag_target, 0x1) == 0x1);
   run_as_handler(handler_thread_flag, NULL);
   CHECK(osThreadJoin(flag_target) == osOK);

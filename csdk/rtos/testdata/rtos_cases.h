@@ -38,7 +38,20 @@ void finish(const char *name);
 /* Runs fn(arg) on a plain pthread marked as interrupt context and waits for
  * it: the shape of libmvnet's interrupt thread calling a handler. */
 void run_as_handler(void *(*fn)(void *), void *arg);
-/* Waits up to 2 s for *flag to become non-zero. */
+/* WAIT_UNTIL(cond) polls cond every millisecond until it holds or
+ * WAIT_LIMIT_MS have passed; CHECK(cond) afterwards. The limit only ends a
+ * hung case: it is generous so that a loaded machine never reaches it, and
+ * no check here bounds how long anything took from above (only lower
+ * bounds the RTOS guarantees, e.g. osDelay(n) waits at least n ms). */
+#define WAIT_LIMIT_MS 30000.0
+#define WAIT_UNTIL(cond)                                      \
+  do {                                                        \
+    double wait_until_end_ = now_ms() + WAIT_LIMIT_MS;        \
+    while (!(cond) && now_ms() < wait_until_end_) {           \
+      sleep_ms(1);                                            \
+    }                                                         \
+  } while (0)
+/* WAIT_UNTIL(*flag != 0). */
 void wait_for(atomic_int *flag);
 
 /* rtos_objects.c */

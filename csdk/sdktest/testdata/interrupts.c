@@ -93,14 +93,19 @@ int main(void) {
 	MvNetworkHandle net = 0;
 	CHECK(mvRequestNetwork(&rp, &net) == MV_STATUS_OKAY, "request network");
 	enum MvNetworkStatus st = MV_NETWORKSTATUS_DELIBERATELYOFFLINE;
-	for (int i = 0; i < 1000 && st != MV_NETWORKSTATUS_CONNECTED; i++) {
+	for (int i = 0; i < 3000 && st != MV_NETWORKSTATUS_CONNECTED; i++) { /* 30 s deadline */
 		mvGetNetworkStatus(net, &st);
 		usleep(10 * 1000);
 	}
 	CHECK(st == MV_NETWORKSTATUS_CONNECTED, "status %d", st);
 
-	/* Disabled: nothing delivered, every record kept as a pend. */
-	usleep(50 * 1000);
+	/* Disabled: nothing delivered, every record kept as a pend. The records
+	 * may land just after the status reads CONNECTED: wait for both, and
+	 * for their pends (30 s deadline). */
+	for (int i = 0; i < 30000 && (ring_records() < 2 || mvnet_irq_pending_count(TIM8_BRK_IRQn) != (uint32_t)ring_records());
+	     i++) {
+		usleep(1000);
+	}
 	int written = ring_records();
 	CHECK(written >= 2, "%d records", written);
 	CHECK(brk_calls == 0, "handler ran %d times while disabled", brk_calls);
@@ -150,7 +155,7 @@ int main(void) {
 	/* NVIC_DisableIRQ returns only once a running handler has returned. */
 	NVIC_SetPendingIRQ(TIM4_IRQn);
 	NVIC_EnableIRQ(TIM4_IRQn);
-	for (int i = 0; i < 1000 && !NVIC_GetActive(TIM4_IRQn) && !slow_done; i++) {
+	for (int i = 0; i < 30000 && !NVIC_GetActive(TIM4_IRQn) && !slow_done; i++) { /* 30 s deadline */
 		usleep(1000);
 	}
 	NVIC_DisableIRQ(TIM4_IRQn);

@@ -28,7 +28,7 @@ int main(void) {
 	MvNetworkHandle h = 0;
 	mvRequestNetwork(&p, &h); /* starts the kernel and cloud */
 	raise(SIGUSR1);
-	for (int i = 0; i < 100 && handled < 2; i++) {
+	for (int i = 0; i < 3000 && handled < 2; i++) { /* 30 s deadline */
 		usleep(10000);
 	}
 	printf("handled=%d\n", (int)handled);
