@@ -629,18 +629,7 @@ func TestDialRefusesEmbeddedIPv4(t *testing.T) {
 	if resp.Result != uint32(abi.HTTPResultRequestFailed) || !errors.Is(err, httpexec.ErrRefused) {
 		t.Errorf("HTTPS to [::127.0.0.1]: result %d err %v, want REQUESTFAILED with ErrRefused", resp.Result, err)
 	}
-	allowed := newExec(t, httpexec.Options{AllowPrefixes: []netip.Prefix{
-		netip.MustParsePrefix("::/96"), netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("64:ff9b:1::/48")}})
-	for _, addr := range addrs {
-		// The dial may fail (no route here), but not by the policy.
-		dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
-		c, err := allowed.DialContext(dctx, "tcp", addr)
-		dcancel()
-		if c != nil {
-			c.Close()
-		}
-		if errors.Is(err, httpexec.ErrRefused) {
-			t.Errorf("%s allow-listed: err %v", addr, err)
-		}
-	}
+	// Allow-listed, the same addresses pass the policy: checked without
+	// dialling (TestAllowListLiftsEmbeddedIPv4), since they are not loopback
+	// addresses and tests send traffic only to loopback.
 }
