@@ -339,6 +339,11 @@ func (s *Server) serveConn(c net.Conn, haveSlot bool) error {
 	err = sess.Run(s.ctx)
 	s.mu.Lock()
 	delete(s.all, sess)
+	// register may have put sess back in byID after Run's unregister ran
+	// (the registry failing for a newer link): not after this.
+	if id := sess.DeviceID(); id != "" && s.byID[id] == sess {
+		delete(s.byID, id)
+	}
 	s.mu.Unlock()
 	if errors.Is(err, session.ErrRefused) {
 		return nil
@@ -421,7 +426,8 @@ func isTemporary(err error) bool {
 
 // register admits a device that said HELLO: refused while its link is
 // dropped or the server is shutting down; a previous link of the same
-// device is closed.
+// device is closed, unless the new one is refused because the registry
+// failed.
 func (s *Server) register(id string, sess *session.Session) (func(), error) {
 	s.mu.Lock()
 	if s.shutdown {
@@ -439,12 +445,21 @@ func (s *Server) register(id string, sess *session.Session) (func(), error) {
 	// Checked after sess is in byID: a deletion either finds it there
 	// (DropDevice) or is seen here.
 	if err := s.checkRegistered(id); err != nil {
+		// Not registered: the device has no business being connected,
+		// and its established link goes too. The registry failing says
+		// nothing about the device: only the new link is refused, and
+		// the established one (if still running) stays the device's.
+		gone := errors.Is(err, ErrNotRegistered)
 		s.mu.Lock()
 		if s.byID[id] == sess {
-			delete(s.byID, id)
+			if old != nil && !gone && s.all[old] {
+				s.byID[id] = old
+			} else {
+				delete(s.byID, id)
+			}
 		}
 		s.mu.Unlock()
-		if old != nil {
+		if old != nil && gone {
 			old.Close()
 		}
 		return nil, err

@@ -57,12 +57,18 @@ var helloFrameLen = func() uint32 {
 // registered, or deleted).
 var ErrNotRegistered = errors.New("cloud: device not registered")
 
+// ErrRegistryFailed refuses a device because the Registry could not say
+// whether it is registered (e.g. the store is unreachable); the device's
+// established link, if any, is kept.
+var ErrRegistryFailed = errors.New("cloud: device registry failed")
+
 // Registry is the device registry (*store.Store satisfies it). With one,
 // the cloud admits only registered devices and drops a device's link when
 // the device is deleted.
 type Registry interface {
 	// DeviceRegistered reports whether deviceID is registered; err is for
-	// the registry failing (the device is then refused).
+	// the registry failing (the new link is then refused, ErrRegistryFailed,
+	// but an established link of the device is not dropped).
 	DeviceRegistered(ctx context.Context, deviceID string) (bool, error)
 	// WatchDeletedDevices calls fn for every device deleted from now on,
 	// until ctx ends; it returns once the watch is in place.
@@ -167,7 +173,7 @@ func (s *Server) checkRegistered(id string) error {
 	ok, err := s.registry.DeviceRegistered(ctx, id)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: device %s: the registry failed: %v", ErrNotRegistered, id, err)
+		return fmt.Errorf("%w: device %s: %v", ErrRegistryFailed, id, err)
 	case !ok:
 		return fmt.Errorf("%w: device %s is not registered with this cloud (deleted?)", ErrNotRegistered, id)
 	}

@@ -229,11 +229,19 @@ type registry struct {
 	mu      sync.Mutex
 	devices map[string]bool
 	watch   func(string)
+	calls   int
+	failAt  int // the DeviceRegistered call (1, 2, …) that fails; 0: none
 }
+
+var errRegistryDown = errors.New("registry: connection refused")
 
 func (r *registry) DeviceRegistered(_ context.Context, id string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.calls++
+	if r.calls == r.failAt {
+		return false, errRegistryDown
+	}
 	return r.devices[id], nil
 }
 
@@ -273,4 +281,27 @@ func TestRegistryRevokes(t *testing.T) {
 			t.Errorf("%s device: CONTROL ERROR %q", what, msg)
 		}
 	}
+}
+
+// The registry failing at a new link's HELLO refuses that link only: the
+// device's established link stays up and stays the device's (a deletion
+// still drops it). Before, it was closed as if the device were deleted.
+func TestRegistryFailureKeepsEstablishedLink(t *testing.T) {
+	// Calls: 1 and 2 for the established link (after TLS, at HELLO), 3
+	// after the new link's TLS, 4 at its HELLO.
+	reg := &registry{devices: map[string]bool{fakedev.ID(1): true}, failAt: 4}
+	s, ca, addr := tlsCloudWith(t, cloud.Options{Registry: reg})
+	dial := tlsDialer(t, ca, 1, addr)
+	established := fakedev.New(t, mustDial(t, dial))
+	established.Hello(fakedev.ID(1))
+
+	refused := fakedev.New(t, mustDial(t, dial))
+	refused.Send(link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: fakedev.ID(1)})
+	refused.ExpectEnd()
+	established.SyncQuiet()
+	if devs := s.Devices(); len(devs) != 1 || devs[0].DeviceID != fakedev.ID(1) {
+		t.Fatalf("Devices() = %+v, want the established link", devs)
+	}
+	reg.delete(fakedev.ID(1))
+	established.ExpectEnd()
 }
