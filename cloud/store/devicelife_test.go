@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Two creates racing for one UniqueName: one wins, and the loser leaves no
@@ -113,4 +114,67 @@ func TestDeleteDevice(t *testing.T) {
 	if l := must[[]LogLine](t)(s.ReadLogs(ctx, b, LogFrom{}, 10)); len(l) != 1 {
 		t.Fatalf("other device's logs: %+v", l)
 	}
+}
+
+// A delete that failed after removing the record (the store failing half
+// way) left the device's configs, secrets and logs behind: a retry by SID
+// removes them, and a device created with the SID does not inherit them.
+// Before, the retry was ErrNotFound and the new device got the old one's
+// secrets.
+func TestDeleteDeviceLeftovers(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, Options{DataDir: t.TempDir()})
+	leave := func(sid string) {
+		t.Helper()
+		must[Device](t)(s.CreateDevice(ctx, sid, ""))
+		must[Config](t)(s.PutConfig(ctx, DeviceScope(sid), "room", []byte(sid), Upsert))
+		must[SecretInfo](t)(s.PutSecret(ctx, DeviceScope(sid), "token", []byte(sid), Upsert))
+		if err := s.AppendLog(ctx, sid, 1, time.Now(), []byte("hello from "+sid)); err != nil {
+			t.Fatal(err)
+		}
+		// What DeleteDevice had done when the store failed.
+		if err := s.devices.Purge(ctx, sid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := func(what, sid string) {
+		t.Helper()
+		if l := must[List[Config]](t)(s.ListConfigs(ctx, DeviceScope(sid), Page{})); len(l.Items) != 0 {
+			t.Fatalf("%s: configs left: %+v", what, l.Items)
+		}
+		if l := must[List[SecretInfo]](t)(s.ListSecrets(ctx, DeviceScope(sid), Page{})); len(l.Items) != 0 {
+			t.Fatalf("%s: secrets left: %+v", what, l.Items)
+		}
+		if l := must[[]LogLine](t)(s.ReadLogs(ctx, sid, LogFrom{}, 10)); len(l) != 0 {
+			t.Fatalf("%s: logs left: %+v", what, l)
+		}
+	}
+	retried, recreated, registered := devID(1), devID(2), devID(3)
+	for _, sid := range []string{retried, recreated, registered} {
+		leave(sid)
+	}
+	if _, err := s.DeleteDevice(ctx, retried); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("retried delete: %v, want ErrNotFound", err)
+	}
+	// Gone with no device registered: the store itself holds none of it.
+	for _, kv := range []jetstream.KeyValue{s.deviceConfigs, s.deviceSecrets} {
+		kl, err := kv.ListKeysFiltered(ctx, retried+".*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range kl.Keys() {
+			t.Errorf("after a retried delete: %s left in %s", k, kv.Bucket())
+		}
+	}
+	if info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(logSubject(retried))); err != nil {
+		t.Fatal(err)
+	} else if n := info.State.Subjects[logSubject(retried)]; n != 0 {
+		t.Errorf("after a retried delete: %d log lines left", n)
+	}
+	must[Device](t)(s.CreateDevice(ctx, retried, ""))
+	empty("after a retried delete", retried)
+	must[Device](t)(s.CreateDevice(ctx, recreated, "kitchen"))
+	empty("created again", recreated)
+	must[Device](t)(s.RegisterDevice(ctx, registered))
+	empty("registered again", registered)
 }

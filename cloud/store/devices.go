@@ -32,7 +32,9 @@ type deviceRecord struct {
 }
 
 // RegisterDevice adds deviceID to the registry with logging enabled and no
-// UniqueName, or returns the existing record: it is idempotent.
+// UniqueName (and, like CreateDevice, no configs, secrets or logs a deleted
+// device with that SID left), or returns the existing record: it is
+// idempotent.
 func (s *Store) RegisterDevice(ctx context.Context, deviceID string) (Device, error) {
 	if err := checkSid(deviceID); err != nil {
 		return Device{}, err
@@ -47,6 +49,11 @@ func (s *Store) RegisterDevice(ctx context.Context, deviceID string) (Device, er
 	}
 	if err != nil {
 		return Device{}, fmt.Errorf("store: %w", err)
+	}
+	// A new record: start clean, as CreateDevice does.
+	if err := s.purgeDeviceData(ctx, deviceID); err != nil {
+		_ = s.devices.Purge(context.WithoutCancel(ctx), deviceID)
+		return Device{}, err
 	}
 	return Device(r), nil
 }
@@ -271,7 +278,9 @@ func (s *Store) LoggingEnabled(ctx context.Context, deviceID string) (bool, erro
 // is all or nothing: a SID already registered is ErrConflict (field
 // DeviceId), and when the name cannot be claimed (taken, or claimed
 // concurrently by another create) the record just written is removed again,
-// so the loser of a race for a name is not left registered without it.
+// so the loser of a race for a name is not left registered without it. The
+// device starts with no configs, secrets or logs, even where a deleted
+// device with the same SID left some.
 func (s *Store) CreateDevice(ctx context.Context, sid, uniqueName string) (Device, error) {
 	if err := checkSid(sid); err != nil {
 		return Device{}, err
@@ -289,10 +298,14 @@ func (s *Store) CreateDevice(ctx context.Context, sid, uniqueName string) (Devic
 	} else if err != nil {
 		return Device{}, fmt.Errorf("store: %w", err)
 	}
-	if uniqueName == "" {
-		return Device(r), nil
+	// The SID is ours now; a device deleted with it before may have left
+	// configs, secrets or logs behind (a delete that failed half-way):
+	// the new device starts clean.
+	err := s.purgeDeviceData(ctx, sid)
+	d := Device(r)
+	if err == nil && uniqueName != "" {
+		d, err = s.UpdateDevice(ctx, sid, &uniqueName, nil)
 	}
-	d, err := s.UpdateDevice(ctx, sid, &uniqueName, nil)
 	if err != nil {
 		// Roll back on a context of its own: ctx may be what ended.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -310,8 +323,18 @@ func (s *Store) CreateDevice(ctx context.Context, sid, uniqueName string) (Devic
 // registry is the source of truth, docs/cloud.md) — then its UniqueName, its
 // device-scoped configs and secrets and its log lines. It returns the
 // deleted device; ErrNotFound if there is none.
+//
+// It can be retried: a delete that failed after removing the record leaves
+// the rest behind, and a retry by SID, which finds no record (ErrNotFound),
+// removes the rest anyway (CreateDevice does too, so a new device with the
+// SID never inherits them).
 func (s *Store) DeleteDevice(ctx context.Context, sidOrUniqueName string) (Device, error) {
 	d, err := s.GetDevice(ctx, sidOrUniqueName)
+	if errors.Is(err, ErrNotFound) && devid.Check(sidOrUniqueName) == nil {
+		if perr := s.purgeDeviceData(ctx, sidOrUniqueName); perr != nil {
+			return Device{}, perr
+		}
+	}
 	if err != nil {
 		return Device{}, err
 	}
@@ -321,10 +344,16 @@ func (s *Store) DeleteDevice(ctx context.Context, sidOrUniqueName string) (Devic
 	if d.UniqueName != "" {
 		s.releaseName(ctx, d.UniqueName, d.Sid)
 	}
+	return d, s.purgeDeviceData(ctx, d.Sid)
+}
+
+// purgeDeviceData removes what is kept for device sid besides its record
+// and name: its device-scoped configs and secrets and its log lines.
+func (s *Store) purgeDeviceData(ctx context.Context, sid string) error {
 	for _, kv := range []jetstream.KeyValue{s.deviceConfigs, s.deviceSecrets} {
-		kl, err := kv.ListKeysFiltered(ctx, d.Sid+".*")
+		kl, err := kv.ListKeysFiltered(ctx, sid+".*")
 		if err != nil {
-			return d, fmt.Errorf("store: delete device %s's items: %w", d.Sid, err)
+			return fmt.Errorf("store: delete device %s's items: %w", sid, err)
 		}
 		var keys []string
 		for k := range kl.Keys() {
@@ -332,15 +361,15 @@ func (s *Store) DeleteDevice(ctx context.Context, sidOrUniqueName string) (Devic
 		}
 		for _, k := range keys {
 			if err := kv.Purge(ctx, k); err != nil {
-				return d, fmt.Errorf("store: delete device %s's items: %w", d.Sid, err)
+				return fmt.Errorf("store: delete device %s's items: %w", sid, err)
 			}
 		}
 	}
-	if err := s.stream.Purge(ctx, jetstream.WithPurgeSubject(logSubject(d.Sid))); err != nil {
-		return d, fmt.Errorf("store: delete device %s's logs: %w", d.Sid, err)
+	if err := s.stream.Purge(ctx, jetstream.WithPurgeSubject(logSubject(sid))); err != nil {
+		return fmt.Errorf("store: delete device %s's logs: %w", sid, err)
 	}
-	s.forgetMark(d.Sid)
-	return d, nil
+	s.forgetMark(sid)
+	return nil
 }
 
 // DeviceRegistered reports whether sid is in the registry; err is for the
