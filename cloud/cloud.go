@@ -31,9 +31,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/cloud/faults"
@@ -73,6 +75,19 @@ type Options struct {
 	// reconnecting devices waits in the kernel's accept queue. Default (0)
 	// DefaultMaxHandshakes.
 	MaxHandshakes int
+	// MaxHandshakesPerIP bounds the links from one remote IP address
+	// handshaking at once (Serve), so that one client cannot hold every
+	// handshake slot; Serve closes a connection beyond it at once. Default
+	// (0): DefaultMaxHandshakesPerIP for remote addresses, none (only
+	// MaxHandshakes) for loopback ones. Behind a TCP proxy every device has
+	// the proxy's address: set it to MaxHandshakes there.
+	MaxHandshakesPerIP int
+	// ClientHelloTimeout bounds the wait, from accept (Serve), for the
+	// first TLS record (the ClientHello), so that connections that send
+	// nothing give their handshake slot back soon; at most
+	// HandshakeTimeout, which then counts from that record. Default (0)
+	// DefaultClientHelloTimeout.
+	ClientHelloTimeout time.Duration
 	// Registry, if set, is the device registry: only devices it knows are
 	// admitted (checked after the TLS handshake and at HELLO), and a
 	// device it reports deleted has its link dropped. Nil: every device
@@ -160,8 +175,14 @@ type Server struct {
 	mqtt   *session.MQTTConfig
 	tls    *tls.Config
 	hsTime time.Duration
-	// hsSlots holds a token per TLS link handshaking (MaxHandshakes).
-	hsSlots  chan struct{}
+	// chTime is Options.ClientHelloTimeout (at most hsTime).
+	chTime time.Duration
+	// hsSlots holds a token per TLS link handshaking (MaxHandshakes), and
+	// per accept Serve is waiting for.
+	hsSlots chan struct{}
+	// hsNow counts the links handshaking (Handshakes).
+	hsNow    atomic.Int64
+	maxPerIP int // Options.MaxHandshakesPerIP
 	registry Registry
 	faults   *faults.Injector
 	config   ConfigStore
@@ -179,6 +200,7 @@ type Server struct {
 	lns      map[net.Listener]bool       // listeners Serve is accepting from
 	byID     map[string]*session.Session // sessions past HELLO
 	pending  map[string]net.Conn         // per certificate: the link waiting for its HELLO
+	hsByIP   map[netip.Addr]int          // links handshaking per remote address (Serve)
 }
 
 // New validates o and returns a server that is not started.
@@ -186,8 +208,8 @@ func New(o Options) (*Server, error) {
 	if o.MaxChannelBuffer < 0 || o.MaxChannelBuffer%session.ChannelBufferUnit != 0 {
 		return nil, fmt.Errorf("cloud: MaxChannelBuffer %d is not a positive multiple of %d", o.MaxChannelBuffer, session.ChannelBufferUnit)
 	}
-	if o.MaxHandshakes < 0 {
-		return nil, fmt.Errorf("cloud: MaxHandshakes %d is negative", o.MaxHandshakes)
+	if o.MaxHandshakes < 0 || o.MaxHandshakesPerIP < 0 {
+		return nil, fmt.Errorf("cloud: MaxHandshakes %d and MaxHandshakesPerIP %d must not be negative", o.MaxHandshakes, o.MaxHandshakesPerIP)
 	}
 	if m := o.MQTT; m.ConnectTimeout < 0 || m.BreakerRate < 0 || m.BreakerBacklog < 0 || m.BreakerBytes < 0 {
 		return nil, fmt.Errorf("cloud: MQTT options: negative value in %+v", m)
@@ -217,6 +239,9 @@ func New(o Options) (*Server, error) {
 		logs:     o.Logs,
 		tls:      o.TLS,
 		hsTime:   o.HandshakeTimeout,
+		chTime:   o.ClientHelloTimeout,
+		maxPerIP: o.MaxHandshakesPerIP,
+		hsByIP:   make(map[netip.Addr]int),
 		hsSlots:  make(chan struct{}, cmp.Or(o.MaxHandshakes, DefaultMaxHandshakes)),
 		registry: o.Registry,
 		pending:  make(map[string]net.Conn),
@@ -235,6 +260,10 @@ func New(o Options) (*Server, error) {
 	if s.hsTime <= 0 {
 		s.hsTime = 10 * time.Second
 	}
+	if s.chTime <= 0 {
+		s.chTime = DefaultClientHelloTimeout
+	}
+	s.chTime = min(s.chTime, s.hsTime)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.faults = faults.New(registry{s})
 	return s, nil
@@ -286,11 +315,11 @@ func (s *Server) Faults() *faults.Injector { return s.faults }
 // HELLO as. A *tls.Conn whose peer presented no verified certificate is
 // refused. Other connections (net.Pipe from Dial) are trusted. Either way
 // the first frame must be a HELLO (handshake.go).
-func (s *Server) ServeConn(c net.Conn) error { return s.serveConn(c, false) }
+func (s *Server) ServeConn(c net.Conn) error { return s.serveConn(c, nil) }
 
-// serveConn is ServeConn; haveSlot says the caller holds a handshake slot,
-// which serveConn releases.
-func (s *Server) serveConn(c net.Conn, haveSlot bool) error {
+// serveConn is ServeConn; slot, if not nil, gives back the handshake slot
+// the caller (Serve) took for c, once the handshake ends.
+func (s *Server) serveConn(c net.Conn, slot func()) error {
 	s.mu.Lock()
 	var err error
 	switch {
@@ -302,15 +331,15 @@ func (s *Server) serveConn(c net.Conn, haveSlot bool) error {
 	if err != nil {
 		s.mu.Unlock()
 		_ = c.Close()
-		if haveSlot {
-			s.releaseHandshake()
+		if slot != nil {
+			slot()
 		}
 		return err
 	}
 	s.conns.Add(1)
 	s.mu.Unlock()
 	defer s.conns.Done()
-	certID, c, err := s.handshake(c, haveSlot)
+	certID, c, err := s.handshake(c, slot)
 	if err != nil {
 		return err
 	}
@@ -411,8 +440,23 @@ func (s *Server) Serve(ln net.Listener) error {
 			return fmt.Errorf("cloud: accept: %w", err)
 		}
 		delay = 0
+		slot, err := s.admit(c)
+		if err != nil {
+			s.log.Debug("device link refused", "err", err)
+			_ = c.Close()
+			continue
+		}
 		go func() {
-			if err := s.serveConn(tls.Server(c, s.tls), true); err != nil && !errors.Is(err, ErrShutdown) {
+			stop := context.AfterFunc(s.ctx, func() { _ = c.Close() }) // Shutdown
+			tc, err := readClientHello(c, s.chTime)
+			stop()
+			if err != nil {
+				_ = c.Close()
+				slot()
+				s.log.Debug("device link ended", "remote", c.RemoteAddr(), "err", err)
+				return
+			}
+			if err := s.serveConn(tls.Server(tc, s.tls), slot); err != nil && !errors.Is(err, ErrShutdown) {
 				s.log.Debug("device link ended", "remote", c.RemoteAddr(), "err", err)
 			}
 		}()

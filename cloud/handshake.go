@@ -15,6 +15,11 @@ package cloud
 //     wait in the kernel's accept queue, costing the cloud nothing, instead
 //     of all sharing the CPU and timing out together (the reconnect
 //     stampede, BenchmarkStampede);
+//   - slots per client: a connection that sends nothing gives its slot
+//     back after Options.ClientHelloTimeout (2 s: the first TLS record must
+//     have arrived), and one remote address holds at most
+//     Options.MaxHandshakesPerIP slots (16), so clients that open
+//     connections and stay silent cannot keep every device out;
 //   - links per certificate: one handshaking and one established link per
 //     device. A newer handshake with the same certificate closes an older
 //     one still waiting for its HELLO, and a HELLO closes the device's
@@ -33,14 +38,30 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mvnet/mvnet/link"
 )
 
-// DefaultMaxHandshakes is Options.MaxHandshakes's default.
-const DefaultMaxHandshakes = 64
+// Defaults of Options.MaxHandshakes, Options.MaxHandshakesPerIP (for
+// non-loopback addresses) and Options.ClientHelloTimeout.
+const (
+	DefaultMaxHandshakes      = 64
+	DefaultMaxHandshakesPerIP = 16
+	DefaultClientHelloTimeout = 2 * time.Second
+)
+
+// The TLS record layer (RFC 8446 §5.1): a record is type u8 | version u16 |
+// length u16 | fragment, the ClientHello comes in a handshake record, and
+// a plaintext fragment is at most 2^14 bytes.
+const (
+	tlsRecordHeaderLen = 5
+	tlsRecordHandshake = 22
+	tlsMaxPlaintext    = 1 << 14
+)
 
 // helloFrameLen is the length prefix of every HELLO (link/doc.go: type u8 |
 // version u16 | device_id [link.DeviceIDLen]byte), computed from the link's
@@ -86,24 +107,91 @@ func (s *Server) acquireHandshake() error {
 	}
 }
 
+// releaseHandshake gives back a slot acquireHandshake took.
 func (s *Server) releaseHandshake() { <-s.hsSlots }
+
+// admit starts the handshake of c, accepted by Serve with a slot it
+// acquired, unless c's remote address already has MaxHandshakesPerIP links
+// handshaking: then it gives the slot back and fails. It returns the func
+// that ends the handshake (once), giving back the slot.
+func (s *Server) admit(c net.Conn) (func(), error) {
+	var ip netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ip = ta.AddrPort().Addr().Unmap()
+	}
+	limit := s.maxPerIP
+	if limit == 0 && !ip.IsLoopback() {
+		limit = DefaultMaxHandshakesPerIP
+	}
+	s.mu.Lock()
+	if ip.IsValid() && limit > 0 && s.hsByIP[ip] >= limit {
+		s.mu.Unlock()
+		s.releaseHandshake()
+		return nil, fmt.Errorf("cloud: link from %v: %d links from %v are handshaking already (MaxHandshakesPerIP)", c.RemoteAddr(), limit, ip)
+	}
+	if ip.IsValid() {
+		s.hsByIP[ip]++
+	}
+	s.mu.Unlock()
+	s.hsNow.Add(1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if ip.IsValid() {
+				s.mu.Lock()
+				if s.hsByIP[ip]--; s.hsByIP[ip] == 0 {
+					delete(s.hsByIP, ip)
+				}
+				s.mu.Unlock()
+			}
+			s.hsNow.Add(-1)
+			s.releaseHandshake()
+		})
+	}, nil
+}
+
+// readClientHello waits at most timeout for the first TLS record from c,
+// the ClientHello, and returns c with the record read again first. A
+// connection that sends no (or not a whole) record in time is done: it
+// gives its handshake slot back well before HandshakeTimeout.
+func readClientHello(c net.Conn, timeout time.Duration) (net.Conn, error) {
+	_ = c.SetReadDeadline(time.Now().Add(timeout))
+	b := make([]byte, tlsRecordHeaderLen, tlsRecordHeaderLen+512)
+	if _, err := io.ReadFull(c, b); err != nil {
+		return nil, fmt.Errorf("cloud: link from %v: waiting for the TLS ClientHello: %w", c.RemoteAddr(), err)
+	}
+	// Not a handshake record: the TLS handshake refuses it (with an
+	// alert), having read these bytes again.
+	if n := int(binary.BigEndian.Uint16(b[3:])); b[0] == tlsRecordHandshake && n <= tlsMaxPlaintext {
+		b = append(b, make([]byte, n)...)
+		if _, err := io.ReadFull(c, b[tlsRecordHeaderLen:]); err != nil {
+			return nil, fmt.Errorf("cloud: link from %v: reading the TLS ClientHello: %w", c.RemoteAddr(), err)
+		}
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	return &replayConn{Conn: c, pre: b}, nil
+}
 
 // handshake runs c's handshake (see the top of this file) and returns the
 // device its certificate names ("" for a connection without TLS) and the
 // connection to run the session on, which replays the HELLO frame read
-// here. haveSlot says the caller (Serve) already holds a handshake slot;
-// handshake releases it. On error c is closed.
-func (s *Server) handshake(c net.Conn, haveSlot bool) (string, net.Conn, error) {
+// here. slot, if not nil, ends the handshake Serve admitted c to; without
+// one, a TLS link takes a slot here. On error c is closed.
+func (s *Server) handshake(c net.Conn, slot func()) (string, net.Conn, error) {
 	tc, isTLS := c.(*tls.Conn)
-	if isTLS && !haveSlot {
+	if isTLS && slot == nil {
 		if err := s.acquireHandshake(); err != nil {
 			_ = c.Close()
 			return "", nil, err
 		}
-		haveSlot = true
+		s.hsNow.Add(1)
+		slot = func() {
+			s.hsNow.Add(-1)
+			s.releaseHandshake()
+		}
 	}
-	if haveSlot {
-		defer s.releaseHandshake()
+	if slot != nil {
+		defer slot()
 	}
 	_ = c.SetDeadline(time.Now().Add(s.hsTime))
 	certID, err := s.authenticate(tc)
@@ -142,7 +230,7 @@ func (s *Server) handshake(c net.Conn, haveSlot bool) (string, net.Conn, error) 
 		return "", nil, fmt.Errorf("cloud: link from %v: %w", c.RemoteAddr(), err)
 	}
 	_ = c.SetDeadline(time.Time{})
-	return certID, &helloConn{Conn: c, hello: hello}, nil
+	return certID, &replayConn{Conn: c, pre: hello}, nil
 }
 
 // authenticate handshakes tc and returns the device its verified
@@ -208,17 +296,17 @@ func refuse(c net.Conn, msg string) {
 	_ = c.Close()
 }
 
-// helloConn is a connection whose HELLO frame has been read: Read returns it
-// again first.
-type helloConn struct {
+// replayConn is a connection some of whose first bytes have been read (the
+// TLS ClientHello, the HELLO frame): Read returns them again first.
+type replayConn struct {
 	net.Conn
-	hello []byte
+	pre []byte
 }
 
-func (c *helloConn) Read(p []byte) (int, error) {
-	if len(c.hello) > 0 {
-		n := copy(p, c.hello)
-		c.hello = c.hello[n:]
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
 		return n, nil
 	}
 	return c.Conn.Read(p)
@@ -243,5 +331,6 @@ func (s *Server) DropDevice(deviceID string) bool {
 }
 
 // Handshakes is how many TLS links are handshaking now (at most
-// Options.MaxHandshakes).
-func (s *Server) Handshakes() int { return len(s.hsSlots) }
+// Options.MaxHandshakes): accepted or handed to ServeConn, not yet past
+// HELLO (or refused).
+func (s *Server) Handshakes() int { return int(s.hsNow.Load()) }

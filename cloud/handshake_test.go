@@ -15,6 +15,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -175,7 +176,7 @@ func TestOneHandshakePerCertificate(t *testing.T) {
 // TLS hold the slots and the rest wait, unaccepted, until slots free up.
 func TestHandshakesCapped(t *testing.T) {
 	const max = 2
-	s, ca, addr := tlsCloudWith(t, cloud.Options{MaxHandshakes: max, HandshakeTimeout: time.Hour})
+	s, ca, addr := tlsCloudWith(t, cloud.Options{MaxHandshakes: max, HandshakeTimeout: time.Hour, ClientHelloTimeout: time.Hour})
 	var stallers []net.Conn
 	for range max + 3 {
 		c, err := net.Dial("tcp", addr)
@@ -304,4 +305,100 @@ func TestRegistryFailureKeepsEstablishedLink(t *testing.T) {
 	}
 	reg.delete(fakedev.ID(1))
 	established.ExpectEnd()
+}
+
+// Handshakes counts links handshaking, not the slot an idle Serve holds
+// while it waits to accept: 0 when nothing handshakes. Before, an idle
+// server reported 1 per listener (with MaxHandshakes 1, it never fell to 0).
+func TestHandshakesCountsLinks(t *testing.T) {
+	s, ca, addr := tlsCloudWith(t, cloud.Options{MaxHandshakes: 1, ClientHelloTimeout: time.Hour, HandshakeTimeout: time.Hour})
+	// One link through, so Serve has looped back to Accept.
+	fakedev.New(t, mustDial(t, tlsDialer(t, ca, 1, addr))).Hello(fakedev.ID(1))
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the silent link to be counted", func() bool { return s.Handshakes() == 1 })
+	raw.Close()
+	eventually(t, "no link handshaking", func() bool { return s.Handshakes() == 0 })
+}
+
+// A client that opens connections and sends nothing cannot keep devices
+// out: its connections give their slots back after ClientHelloTimeout,
+// and one address holds at most MaxHandshakesPerIP slots, the connections
+// beyond closed at once. Here the silent client is 127.0.0.1, the device
+// 127.0.0.2 (another loopback address), and ClientHelloTimeout long, so
+// that only the per-address cap lets the device in; then the timeout
+// alone, with no per-address cap.
+func TestSilentClientsCannotLockOut(t *testing.T) {
+	const max, perIP = 4, 2
+	silent := func(t *testing.T, addr string, n int) []net.Conn {
+		var cs []net.Conn
+		for range n {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			cs = append(cs, c)
+		}
+		return cs
+	}
+	fromOtherIP := func(t *testing.T, ca *devca.CA, addr string) {
+		cfg, err := bundleFor(t, ca, fakedev.ID(1), addr).TLSConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Minute, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}, Config: cfg}
+		c, err := d.DialContext(context.Background(), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fakedev.New(t, c).Hello(fakedev.ID(1))
+	}
+	t.Run("per address", func(t *testing.T) {
+		s, ca, addr := tlsCloudWith(t, cloud.Options{MaxHandshakes: max, MaxHandshakesPerIP: perIP,
+			ClientHelloTimeout: time.Hour, HandshakeTimeout: time.Hour})
+		cs := silent(t, addr, max+2)
+		// All but perIP are closed at once (the held ones would answer
+		// only after an hour).
+		ended := make(chan error, len(cs))
+		for _, c := range cs {
+			go func() {
+				_, err := c.Read(make([]byte, 1))
+				ended <- err
+			}()
+		}
+		for closed := 0; closed < len(cs)-perIP; closed++ {
+			select {
+			case err := <-ended:
+				if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("a silent connection: %v, want it closed by the cloud", err)
+				}
+			case <-time.After(fakedev.Wait):
+				t.Fatalf("%d of %d silent connections closed, want %d", closed, len(cs), len(cs)-perIP)
+			}
+		}
+		if n := s.Handshakes(); n != perIP {
+			t.Fatalf("Handshakes() = %d, want %d", n, perIP)
+		}
+		fromOtherIP(t, ca, addr)
+	})
+	t.Run("ClientHello timeout", func(t *testing.T) {
+		// Per-address cap as high as the global one; the silent ones
+		// take every slot, and lose them after the ClientHello timeout.
+		_, ca, addr := tlsCloudWith(t, cloud.Options{MaxHandshakes: max, MaxHandshakesPerIP: max,
+			ClientHelloTimeout: 100 * time.Millisecond, HandshakeTimeout: time.Hour})
+		for _, c := range silent(t, addr, max) {
+			_ = c.SetReadDeadline(time.Now().Add(fakedev.Wait))
+			if _, err := io.ReadAll(c); err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatalf("a silent connection still open after %v", fakedev.Wait)
+				}
+			}
+		}
+		fromOtherIP(t, ca, addr)
+	})
 }
