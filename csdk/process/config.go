@@ -61,7 +61,8 @@ const (
 	EnvStdoutLineBuf = "MVNET_STDOUT_LINEBUF"
 	// EnvTranscript, set to 1, says a transcript shows the trace's link
 	// errors to the user (mvnet run sets it): the library then logs them
-	// at debug level instead of warning, so they are not printed twice.
+	// at debug level instead of warning, so they are not printed twice —
+	// those the trace takes: one past MVNET_TRACE_MAX is still a warning.
 	EnvTranscript = "MVNET_TRANSCRIPT"
 	// EnvDataDir is the directory of the embedded cloud's store (configs,
 	// secrets, server logs; cloud/store): kept across runs, and shared

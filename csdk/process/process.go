@@ -267,9 +267,10 @@ func (p *Process) newKernel(dial func(context.Context) (net.Conn, error)) (*kern
 		Dial:      dial,
 		Monotonic: p.monotonic,
 		Logger:    p.log.With("side", "kernel"),
-		OnEvent:   p.trace.linkEvent,
-		// mvnet run's transcript shows link errors from the trace.
-		HostShowsLinkErrors: p.cfg.Transcript && p.cfg.TracePath != "",
+		OnEvent:   p.linkEvent,
+		// mvnet run's transcript shows link errors from the trace; one
+		// the trace does not get is logged by linkEvent.
+		HostShowsLinkErrors: p.transcriptShowsLinkErrors(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mvnet: kernel: %w", err)
@@ -278,6 +279,22 @@ func (p *Process) newKernel(dial func(context.Context) (net.Conn, error)) (*kern
 		return nil, fmt.Errorf("mvnet: kernel: %w", err)
 	}
 	return k, nil
+}
+
+// transcriptShowsLinkErrors: a transcript (EnvTranscript) reads the link
+// errors from the trace, which is open.
+func (p *Process) transcriptShowsLinkErrors() bool {
+	return p.cfg.Transcript && p.trace != nil
+}
+
+// linkEvent is the kernel's OnEvent: the event goes into the trace. A link
+// error the kernel left to the transcript (logged at debug level) that the
+// trace did not take — past MVNET_TRACE_MAX, or a failed write — is logged
+// as a warning here, so that it does not vanish.
+func (p *Process) linkEvent(e kernel.Event) {
+	if !p.trace.linkEvent(e) && e.Kind == kernel.EventLinkError && p.transcriptShowsLinkErrors() {
+		p.log.Warn("link error", "device", p.cfg.DeviceID, "err", e.Text, "side", "kernel")
+	}
 }
 
 // UpdateSignal makes the embedded cloud announce a downloaded application

@@ -526,3 +526,35 @@ func TestAppendJSONString(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkErrorPastTheTraceCapIsLogged: with MVNET_TRANSCRIPT=1 the kernel
+// leaves link errors to the trace; once the trace has reached
+// MVNET_TRACE_MAX, a link error is logged as a warning instead of
+// vanishing.
+func TestLinkErrorPastTheTraceCapIsLogged(t *testing.T) {
+	dir := t.TempDir()
+	trace, logFile := filepath.Join(dir, "trace.jsonl"), filepath.Join(dir, "log")
+	p, _ := newTestProcess(t, map[string]string{EnvTrace: trace, EnvTraceMax: "400", EnvTranscript: "1", EnvLog: "info:" + logFile})
+	if !p.transcriptShowsLinkErrors() {
+		t.Fatal("a transcript with an open trace does not show link errors")
+	}
+	p.linkEvent(kernel.Event{Kind: kernel.EventLinkError, Text: "first error"})
+	for i := 0; i < 20; i++ {
+		p.TraceEvent("gpio", `"op":"toggle","port":"GPIOA","pin":5`)
+	}
+	p.linkEvent(kernel.Event{Kind: kernel.EventLinkError, Text: "second error"})
+	b, _ := os.ReadFile(trace)
+	if !strings.Contains(string(b), "first error") || !strings.Contains(string(b), `"truncated"`) {
+		t.Fatalf("trace:\n%s", b)
+	}
+	log, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(log), "first error") {
+		t.Errorf("a link error in the trace was logged too:\n%s", log)
+	}
+	if !strings.Contains(string(log), "level=WARN msg=\"link error\"") || !strings.Contains(string(log), "second error") {
+		t.Errorf("the link error past the cap is not logged as a warning:\n%s", log)
+	}
+}

@@ -152,17 +152,19 @@ func (t *tracer) begin(kind string) {
 	t.str("kind", kind)
 }
 
-func (t *tracer) end() {
+func (t *tracer) end() bool {
 	t.buf = append(t.buf, "}\n"...)
-	t.write()
+	ok := t.write()
 	t.mu.Unlock()
+	return ok
 }
 
 // write writes the line in buf, or — if it would take the file past the
-// cap — the final truncated line instead. mu held.
-func (t *tracer) write() {
+// cap — the final truncated line instead; it reports whether the line was
+// written. mu held.
+func (t *tracer) write() bool {
 	if t.f == nil || t.off.Load() {
-		return
+		return false
 	}
 	if t.max > 0 && t.written+int64(len(t.buf)) > t.max {
 		t.buf = append(t.buf[:0], `{"t":`...)
@@ -172,10 +174,11 @@ func (t *tracer) write() {
 		t.buf = append(t.buf, "}\n"...)
 		_, _ = t.f.Write(t.buf)
 		t.off.Store(true)
-		return
+		return false
 	}
-	n, _ := t.f.Write(t.buf) // one write per line: lines never interleave
+	n, err := t.f.Write(t.buf) // one write per line: lines never interleave
 	t.written += int64(n)
+	return err == nil
 }
 
 func (t *tracer) key(k string) {
@@ -463,17 +466,17 @@ func (t *tracer) event(kind, fields string) {
 }
 
 // linkEvent writes a kernel.Event: a link-error, link-up or diagnostic
-// line.
-func (t *tracer) linkEvent(e kernel.Event) {
+// line. It reports whether the line is in the trace.
+func (t *tracer) linkEvent(e kernel.Event) bool {
 	if !t.on() {
-		return
+		return false
 	}
 	t.begin(e.Kind.String())
 	if e.Kind == kernel.EventDiagnostic {
 		t.hex("channel", uint64(e.Channel))
 	}
 	t.str("text", e.Text)
-	t.end()
+	return t.end()
 }
 
 // interrupt writes an interrupt delivery line.

@@ -11,7 +11,10 @@
 // written, and the runner splits it again: trace lines (JSON objects that
 // begin {"t":N,"kind":…) go to the transcript, everything else to stdout.
 // Two separate channels — a trace file followed by polling, as before —
-// cannot keep that order. A trace line longer than the pipe's atomic write
+// cannot keep that order. Text the application flushed without a newline
+// is passed on at once, except what may still become a trace line (from a
+// {"t": on), which is held until its line ends (at most maxPending bytes).
+// A trace line longer than the pipe's atomic write
 // (PIPE_BUF, 4 KiB on Linux) written while another thread prints can be
 // torn by that output; it then shows as the application's text. Stderr is
 // passed through as it is.
@@ -148,20 +151,25 @@ func Run(ctx context.Context, o Options) error {
 	if o.UpdateAfter > 0 {
 		up = &updater{after: o.UpdateAfter, send: func() { _ = cmd.Process.Signal(syscall.SIGUSR1) }}
 	}
-	d := &demux{stdout: stdout, transcript: transcript, keep: keep, raw: o.JSON, up: up}
+	d := &demux{stdout: stdout, transcript: transcript, keep: keep, raw: o.JSON, up: up, exited: make(chan struct{})}
 	split := make(chan error, 1)
 	go func() { split <- d.run(pr) }()
 	waitErr := cmd.Wait()
 	up.stop()
-	// The pipe ends when every process holding it has gone; a child the
-	// application left running may hold it longer: stop reading then.
-	select {
-	case err = <-split:
-	case <-time.After(leftoverGrace):
-		_ = pr.SetReadDeadline(time.Now())
-		err = <-split
-	}
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	// The pipe ends (EOF) when every process holding it has gone — the
+	// runner closed its own write end after Start. A child the application
+	// left running may hold it longer: the demux then stops once the pipe
+	// has stayed empty for leftoverGrace (a read already waiting is bounded
+	// here, later ones by the demux).
+	close(d.exited)
+	_ = pr.SetReadDeadline(time.Now().Add(leftoverGrace))
+	err = <-split
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if stderr != nil {
+			fmt.Fprintf(stderr, "mvnet run: the application has exited but a process it started still holds its stdout; "+
+				"stopped reading after %v without output: what that process prints from now on is not shown\n", leftoverGrace)
+		}
+	} else if err != nil {
 		return fmt.Errorf("reading the application's output: %w", err)
 	}
 	var exit *exec.ExitError
