@@ -227,6 +227,10 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 			return nil, fmt.Errorf("dial %s: %w: zoned address", addr, ErrRefused)
 		}
 		cands = []netip.AddrPort{netip.AddrPortFrom(a.Unmap(), port)}
+	} else if invalidName(host) {
+		// RFC 6761 §6.4: "invalid" names never resolve; answer at once,
+		// with no query leaving the machine.
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	} else {
 		addrs, err := d.resolver.LookupNetIP(ctx, "ip", host)
 		if err != nil {
@@ -259,4 +263,12 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		firstErr = fmt.Errorf("dial %s: no addresses", addr)
 	}
 	return nil, firstErr
+}
+
+// invalidName reports whether host is "invalid" or under it (RFC 6761
+// §6.4: name resolution APIs SHOULD recognise these names as invalid and
+// return a negative response at once).
+func invalidName(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "invalid" || strings.HasSuffix(host, ".invalid")
 }
