@@ -78,29 +78,7 @@ func TestLinkErrorReportedOnceThenOnChange(t *testing.T) {
 // 127.0.0.1:54022->…: connection reset by peer"): the device reports it
 // once, not once per dial.
 func TestLinkErrorWithEphemeralPortReportedOnce(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	accepts := make(chan struct{}, 1024)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			// Read the HELLO first, so that the device is waiting for
-			// WELCOME when the reset arrives: every dial fails alike.
-			_, _ = c.Read(make([]byte, 64))
-			c.(*net.TCPConn).SetLinger(0)
-			c.Close()
-			select {
-			case accepts <- struct{}{}:
-			default:
-			}
-		}
-	}()
+	addr, accepts := testenv.ResettingListener(t)
 	var (
 		mu   sync.Mutex
 		errs []string
@@ -108,7 +86,7 @@ func TestLinkErrorWithEphemeralPortReportedOnce(t *testing.T) {
 	var dialer net.Dialer
 	d := testenv.NewDevice(t, nil, device.Options{
 		Dial: func(ctx context.Context) (net.Conn, error) {
-			return dialer.DialContext(ctx, "tcp", ln.Addr().String())
+			return dialer.DialContext(ctx, "tcp", addr)
 		},
 		Trace: func(e device.TraceEvent) {
 			if e.Kind == "link-error" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/internal/testenv"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -27,31 +28,10 @@ func TestReasonBounds(t *testing.T) {
 // DNS) mapped it to, nor the cloud's own address: refused, reset and
 // policy-refused connections alike.
 func TestReasonNamesTheRequestedTarget(t *testing.T) {
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := closed.Addr().String()
-	closed.Close()
-	_, closedPort, _ := net.SplitHostPort(closedAddr)
+	_, closedPort, _ := net.SplitHostPort(testenv.ClosedAddr(t))
 
-	resets, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resets.Close() })
-	go func() {
-		for {
-			c, err := resets.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Read(make([]byte, 4096)) // the ClientHello
-			c.(*net.TCPConn).SetLinger(0)
-			c.Close()
-		}
-	}()
-	_, resetPort, _ := net.SplitHostPort(resets.Addr().String())
+	resets, _ := testenv.ResettingListener(t)
+	_, resetPort, _ := net.SplitHostPort(resets)
 
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	tests := []struct {

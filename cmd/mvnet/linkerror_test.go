@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/testenv"
 )
 
 // TestDemoCloudUnreachablePrintsLinkError: `mvnet demo --cloud` with a
@@ -26,7 +26,7 @@ func TestDemoCloudUnreachablePrintsLinkError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, accepts := resettingListener(t)
+	addr, accepts := testenv.ResettingListener(t)
 	bundle := filepath.Join(dir, "bundle.json")
 	b := &device.Bundle{Version: device.BundleVersion, DeviceSid: id, CloudAddress: addr,
 		CloudCA: string(ca.CertPEM()), Certificate: string(certPEM), PrivateKey: string(keyPEM)}
@@ -72,35 +72,6 @@ func TestDemoCloudUnreachablePrintsLinkError(t *testing.T) {
 	if n := strings.Count(out.String(), "⚠ link"); n != 1 {
 		t.Fatalf("the link error was printed %d times, want once:\n%s", n, out.String())
 	}
-}
-
-// resettingListener accepts each connection, reads the device's first
-// bytes (its TLS ClientHello) and resets it, so that every dial fails
-// alike. accepts gets a value per connection (dropped when full).
-func resettingListener(t *testing.T) (addr string, accepts <-chan struct{}) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	acc := make(chan struct{}, 64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			select {
-			case acc <- struct{}{}:
-			default:
-			}
-			_, _ = c.Read(make([]byte, 4096))
-			c.(*net.TCPConn).SetLinger(0)
-			c.Close()
-		}
-	}()
-	return ln.Addr().String(), acc
 }
 
 func containsAll(s string, want []string) bool {
