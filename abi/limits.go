@@ -46,4 +46,8 @@ const (
 	// accepts keys of up to 100 characters, so a longer one could never
 	// be found (INVALIDCONFIGKEY).
 	MaxConfigKeyLen = 100
+	// MaxLogLine is the longest server log line, in bytes: mvServerLog
+	// refuses a longer one (LOGMESSAGETOOLONG), and the link's LOG frame
+	// carries at most this much.
+	MaxLogLine = 512
 )

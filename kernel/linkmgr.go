@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -48,7 +50,7 @@ func (k *Kernel) linkManager() {
 		if err != nil {
 			k.log.Debug("link: connect failed", "err", err, "retry_in", delay)
 			if k.ctx.Err() == nil {
-				k.linkError(&report, "cannot reach the cloud: "+err.Error())
+				k.linkError(&report, "cannot reach the cloud: "+stableErrText(err))
 			}
 			if !backoff() {
 				return
@@ -182,7 +184,23 @@ func linkErrText(err error) string {
 	case errors.Is(err, io.EOF):
 		return "the cloud closed the link"
 	}
-	return err.Error()
+	return stableErrText(err)
+}
+
+// stableErrText is err's text without the device's local address, which
+// names a fresh ephemeral port on every dial ("read tcp
+// 127.0.0.1:54022->127.0.0.1:7000: connection reset by peer"): the link
+// error is reported once, then on change, so the text must not change
+// while the cause does not.
+func stableErrText(err error) string {
+	text := err.Error()
+	var op *net.OpError
+	if errors.As(err, &op) && op.Source != nil {
+		bare := *op
+		bare.Source = nil
+		text = strings.Replace(text, op.Error(), bare.Error(), 1)
+	}
+	return text
 }
 
 // maxKeptScratch is the largest encode buffer the kernel keeps between

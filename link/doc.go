@@ -89,8 +89,10 @@
 // fails a channel's HTTP request or MQTT connect it first sends CONTROL
 // DIAG with the reason in a short human string ("outbound policy refused
 // the target: …", "DNS lookup of HOST failed: no such host", "connection
-// refused by ADDR", "TLS certificate verification failed: …", "timed out:
-// …"), then the response. The device keeps the last reason per channel for
+// refused by HOST:PORT", "TLS certificate verification failed: …", "timed
+// out: …"), then the response. A reason names the host:port the device
+// asked for, never the address the cloud resolved it to (its Resolve
+// overrides and internal addresses stay the cloud's). The device keeps the last reason per channel for
 // its host (transcripts, traces, the Go device API); the application ABI
 // is unchanged.
 //

@@ -22,7 +22,7 @@ const MaxFrameLen = 1 << 20
 // MaxLogLine is the longest server log line, in bytes, a LOG frame may
 // carry: mvServerLog refuses longer lines (LOGMESSAGETOOLONG), and the
 // cloud ends a link that sends one with CONTROL ERROR.
-const MaxLogLine = 512
+const MaxLogLine = abi.MaxLogLine
 
 // MaxDiagLen is the longest text, in bytes, of a CONTROL DIAG frame: the
 // cloud shortens a longer reason (TruncateDiag).

@@ -37,17 +37,24 @@ func TestKeepAliveDropsStalledPeer(t *testing.T) {
 	}
 }
 
-// TestKeepAlivePingsAndSurvivesAnsweringPeer: a peer that answers PING with
-// PONG keeps the link up across many timeouts' worth of pings.
+// TestKeepAlivePingsAndSurvivesAnsweringPeer: a quiet link PINGs its peer
+// again and again, with increasing tokens; each PONG read restarts the
+// idle clock, and a peer that answers keeps the link up. The timeout is far
+// above the test's length so that no round trip has to beat it on a loaded
+// machine (TestKeepAliveDropsStalledPeer shows the timeout firing); that the
+// idle clock restarts is checked on the clock itself.
 func TestKeepAlivePingsAndSurvivesAnsweringPeer(t *testing.T) {
 	device, cloud := connPair(t)
-	// The PONG's round trip must fit the timeout on a loaded machine; the
-	// test outlasts the timeout twice over.
-	device.KeepAlive(50*time.Millisecond, 500*time.Millisecond)
-	go func() { // the device's reader: discards PONGs
+	device.KeepAlive(5*time.Millisecond, time.Hour)
+	pongs := make(chan struct{})
+	go func() { // the device's reader
 		for {
-			if _, err := device.Recv(); err != nil {
+			f, err := device.Recv()
+			if err != nil {
 				return
+			}
+			if f.Type == FrameControl && f.Kind == ControlPong {
+				pongs <- struct{}{}
 			}
 		}
 	}()
@@ -65,8 +72,17 @@ func TestKeepAlivePingsAndSurvivesAnsweringPeer(t *testing.T) {
 		}
 		last = f.Token
 		pings++
+		sent := time.Since(device.born)
 		if err := cloud.Send(&Frame{Type: FrameControl, Kind: ControlPong, Token: f.Token}); err != nil {
 			t.Fatal(err)
+		}
+		select {
+		case <-pongs:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the device never read the PONG")
+		}
+		if read := time.Duration(device.lastRead.Load()); read < sent {
+			t.Fatalf("PONG %d read, but the idle clock still counts from %v (PONG sent at %v)", f.Token, read, sent)
 		}
 	}
 	if err := device.Err(); err != nil {

@@ -22,10 +22,14 @@ import (
 // forwarder in between that can be told to stop forwarding: the transport
 // then stalls — nothing is closed, bytes simply stop moving, as when a NAT
 // forgets the flow. It serves the cloud's end with ServeConn so the test
-// sees how each cloud session ended.
+// sees how each cloud session ended. A redial waits until the cloud's
+// session of link 1 has ended, so that each side notices the stall by its
+// own keep-alive, whichever timer fires first (the device's new link would
+// otherwise replace the cloud's session).
 type stallingProxy struct {
-	srv   *cloud.Server
-	ended chan error // ServeConn's result, one per link
+	srv       *cloud.Server
+	ended     chan error    // ServeConn's result, one per link
+	firstDone chan struct{} // closed when link 1's ServeConn returned
 
 	mu      sync.Mutex
 	links   int
@@ -34,7 +38,8 @@ type stallingProxy struct {
 }
 
 func newStallingProxy(t *testing.T, srv *cloud.Server) *stallingProxy {
-	p := &stallingProxy{srv: srv, ended: make(chan error, 16), stalled: make(chan struct{}), release: make(chan struct{})}
+	p := &stallingProxy{srv: srv, ended: make(chan error, 16), firstDone: make(chan struct{}),
+		stalled: make(chan struct{}), release: make(chan struct{})}
 	t.Cleanup(func() { close(p.release) })
 	return p
 }
@@ -44,9 +49,22 @@ func (p *stallingProxy) dial(ctx context.Context) (net.Conn, error) {
 	p.links++
 	first := p.links == 1
 	p.mu.Unlock()
+	if !first {
+		select {
+		case <-p.firstDone:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	devEnd, proxyDev := net.Pipe()
 	proxyCloud, cloudEnd := net.Pipe()
-	go func() { p.ended <- p.srv.ServeConn(cloudEnd) }()
+	go func() {
+		err := p.srv.ServeConn(cloudEnd)
+		p.ended <- err
+		if first {
+			close(p.firstDone)
+		}
+	}()
 	var stall <-chan struct{}
 	if first {
 		stall = p.stalled
@@ -91,18 +109,25 @@ func (p *stallingProxy) forward(dst, src net.Conn, stall <-chan struct{}) {
 // exactly once.
 func TestStalledLinkDetectedAndRedialled(t *testing.T) {
 	st := newMemStore()
-	// The cloud gives up sooner than the device, so each side's detection
-	// is its own (the device's redial would otherwise replace the cloud's
-	// session).
-	srv := testenv.NewCloud(t, cloud.Options{Logs: st, Config: st, PingInterval: 50 * time.Millisecond, IdleTimeout: 400 * time.Millisecond})
+	// Each side detects the stall by its own keep-alive, in either order
+	// (the proxy holds the device's redial until the cloud's session of
+	// the stalled link ended). The timeouts leave a healthy link on a
+	// loaded machine room for late PINGs.
+	const ping, idle = 50 * time.Millisecond, 2 * time.Second
+	srv := testenv.NewCloud(t, cloud.Options{Logs: st, Config: st, PingInterval: ping, IdleTimeout: idle})
 	px := newStallingProxy(t, srv)
 	linkErrs := make(chan string, 16)
 	trace := func(e device.TraceEvent) {
 		if e.Kind == "link-error" {
-			linkErrs <- e.Text
+			// Never block the kernel's link goroutine: the first error
+			// is the one asserted on.
+			select {
+			case linkErrs <- e.Text:
+			default:
+			}
 		}
 	}
-	d := testenv.NewDevice(t, srv, device.Options{DeviceID: devA, Dial: px.dial, Trace: trace, PingInterval: 50 * time.Millisecond, IdleTimeout: 1500 * time.Millisecond})
+	d := testenv.NewDevice(t, srv, device.Options{DeviceID: devA, Dial: px.dial, Trace: trace, PingInterval: ping, IdleTimeout: idle})
 	ctx := testenv.Context(t, 60*time.Second)
 	if _, err := d.Connect(ctx, irq); err != nil {
 		t.Fatal(err)

@@ -166,14 +166,47 @@ func (d *dialer) allowed(a netip.Addr) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %s is %s and not in AllowPrefixes", ErrRefused, a, why)
+	return &refusedError{addr: a, why: why}
 }
+
+// refusedError is the outbound policy refusing addr: why names the rule.
+type refusedError struct {
+	addr netip.Addr
+	why  string
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("%s: %s is %s and not in AllowPrefixes", ErrRefused, e.addr, e.why)
+}
+
+func (e *refusedError) Unwrap() error { return ErrRefused }
+
+// targetError is a failure to connect to target, the "host:port" the
+// device asked for. Its text is the underlying error's, for the cloud's
+// log; Reason names target rather than the address it resolved to, so the
+// device does not learn the cloud's Resolve overrides or internal
+// addresses.
+type targetError struct {
+	target string
+	err    error
+}
+
+func (e *targetError) Error() string { return e.err.Error() }
+func (e *targetError) Unwrap() error { return e.err }
 
 // DialContext dials addr ("host:port" from the request URL): Resolve
 // overrides first, then DNS; every candidate address is checked against the
 // policy before it is dialled, so a name cannot rebind to a refused address
 // between the check and the connection.
 func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.dial(ctx, network, addr)
+	if err != nil {
+		return nil, &targetError{target: addr, err: err}
+	}
+	return c, nil
+}
+
+func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -194,6 +227,10 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 			return nil, fmt.Errorf("dial %s: %w: zoned address", addr, ErrRefused)
 		}
 		cands = []netip.AddrPort{netip.AddrPortFrom(a.Unmap(), port)}
+	} else if invalidName(host) {
+		// RFC 6761 §6.4: "invalid" names never resolve; answer at once,
+		// with no query leaving the machine.
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	} else {
 		addrs, err := d.resolver.LookupNetIP(ctx, "ip", host)
 		if err != nil {
@@ -226,4 +263,12 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		firstErr = fmt.Errorf("dial %s: no addresses", addr)
 	}
 	return nil, firstErr
+}
+
+// invalidName reports whether host is "invalid" or under it (RFC 6761
+// §6.4: name resolution APIs SHOULD recognise these names as invalid and
+// return a negative response at once).
+func invalidName(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "invalid" || strings.HasSuffix(host, ".invalid")
 }

@@ -160,7 +160,8 @@ func New(o Options) (*Executor, error) {
 // is for the cloud's other outbound connections, such as MQTT brokers
 // (package mqttbridge's Options.Dial). network must be "tcp", "tcp4" or
 // "tcp6". A refused target gives an error wrapping ErrRefused; a name that
-// does not resolve, a *net.DNSError.
+// does not resolve, a *net.DNSError (at once and without a query for
+// "invalid" and names under it, RFC 6761 §6.4).
 func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":

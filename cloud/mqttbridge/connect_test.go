@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/pki"
@@ -123,8 +124,16 @@ func TestConnectInvalidParameters(t *testing.T) {
 	}
 }
 
+// TestConnectNXDomain dials through the cloud's outbound dialer, as the
+// cloud does: it answers an RFC 6761 "invalid" name at once, so no DNS
+// query leaves the machine.
 func TestConnectNXDomain(t *testing.T) {
-	c := newClient(t, mqttbridge.Options{})
+	e, err := httpexec.New(httpexec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	c := newClient(t, mqttbridge.Options{Dial: e.DialContext})
 	r := c.connect(mqttbridge.ConnectParams{Host: "broker.mvnet.invalid", Port: 1883, ClientID: "x", CleanStart: true})
 	if r.State != abi.MQTTRequestStateNXDomain {
 		t.Fatalf("got %v (%v), want NXDOMAIN", r.State, r.Err)

@@ -293,7 +293,9 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 // such as REQUESTFAILED, its developer needs the reason.
 func (s *Session) diagLocked(ch *channel, what string, err error) {
 	reason := httpexec.Reason(err)
-	s.log.Info(what, "chan", ch.id, "reason", reason)
+	// The log keeps the full error (resolved addresses included); the
+	// device gets the reason, which names only what it asked for.
+	s.log.Info(what, "chan", ch.id, "reason", reason, "err", err)
 	s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlDiag, Chan: ch.id, Payload: []byte(reason)})
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/demo"
 )
@@ -64,12 +65,13 @@ reach (docs/cloud.md).`,
 				flag string
 				v    uint32
 			}{{"--rx-size", o.RxSize}, {"--tx-size", o.TxSize}} {
-				if name.v == 0 || name.v%512 != 0 {
-					return fmt.Errorf("%s %d: channel buffers must be a non-zero multiple of 512 bytes", name.flag, name.v)
+				if name.v == 0 || name.v%abi.ChannelBufferUnit != 0 {
+					return fmt.Errorf("%s %d: channel buffers must be a non-zero multiple of %d bytes", name.flag, name.v, abi.ChannelBufferUnit)
 				}
 			}
-			if o.TimeoutMS < 5000 || o.TimeoutMS > 10000 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "note: --timeout-ms %d is outside 5000–10000; the cloud will answer INVALIDTIMEOUT\n", o.TimeoutMS)
+			if o.TimeoutMS < abi.MinHTTPTimeoutMS || o.TimeoutMS > abi.MaxHTTPTimeoutMS {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: --timeout-ms %d is outside %d–%d; the cloud will answer INVALIDTIMEOUT\n",
+					o.TimeoutMS, abi.MinHTTPTimeoutMS, abi.MaxHTTPTimeoutMS)
 			}
 			for _, h := range o.Headers {
 				if !strings.Contains(h, ":") {
@@ -109,7 +111,8 @@ reach (docs/cloud.md).`,
 	f.StringVar(&o.Method, "method", "GET", "HTTP method")
 	f.StringArrayVar(&o.Headers, "header", nil, "request header 'Name: value' (repeatable)")
 	f.StringVar(&o.Body, "data", "", "request body")
-	f.Uint32Var(&o.TimeoutMS, "timeout-ms", 10000, "request timeout in milliseconds (Microvisor accepts 5000–10000)")
+	f.Uint32Var(&o.TimeoutMS, "timeout-ms", abi.MaxHTTPTimeoutMS,
+		fmt.Sprintf("request timeout in milliseconds (Microvisor accepts %d–%d)", abi.MinHTTPTimeoutMS, abi.MaxHTTPTimeoutMS))
 	f.Uint32Var(&o.RxSize, "rx-size", 4096, "HTTP channel receive buffer in bytes (multiple of 512)")
 	f.Uint32Var(&o.TxSize, "tx-size", 1024, "HTTP channel send buffer in bytes (multiple of 512)")
 	f.StringArrayVar(&o.Resolve, "resolve", nil, "map host:port to an address, like curl (host:port:addr; repeatable)")

@@ -62,8 +62,9 @@ func unreachableBundle(t *testing.T, addr string) string {
 }
 
 // foreignCloud is a TLS listener whose certificate comes from a CA the
-// device does not trust (a wrong cloud_ca in the bundle).
-func foreignCloud(t *testing.T) string {
+// device does not trust (a wrong cloud_ca in the bundle). accepts gets a
+// value per connection accepted (dropped when full).
+func foreignCloud(t *testing.T) (addr string, accepts <-chan struct{}) {
 	t.Helper()
 	other, err := devca.Open(filepath.Join(t.TempDir(), "other"))
 	if err != nil {
@@ -78,11 +79,16 @@ func foreignCloud(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	acc := make(chan struct{}, 64)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			select {
+			case acc <- struct{}{}:
+			default:
 			}
 			go func() {
 				_ = c.(*tls.Conn).Handshake()
@@ -90,7 +96,7 @@ func foreignCloud(t *testing.T) string {
 			}()
 		}
 	}()
-	return ln.Addr().String()
+	return ln.Addr().String(), acc
 }
 
 // syncBuf is a bytes.Buffer safe for a writer goroutine and the test.
@@ -135,7 +141,8 @@ func waitFor(t *testing.T, what string, s interface{ String() string }, want ...
 // stderr at the default level (MVNET_LOG unset) and traces it, once.
 func TestBundleLinkErrorPrinted(t *testing.T) {
 	bin := compile(t, "waiting", waitingApp, static)
-	bundle := unreachableBundle(t, foreignCloud(t))
+	addr, accepts := foreignCloud(t)
+	bundle := unreachableBundle(t, addr)
 	tracePath := filepath.Join(t.TempDir(), "trace.jsonl")
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "MVNET_BUNDLE="+bundle, "MVNET_TRACE="+tracePath, "MVNET_LOG=")
@@ -152,6 +159,15 @@ func TestBundleLinkErrorPrinted(t *testing.T) {
 	waitFor(t, "the application's stderr", &stderr, "link error", "cannot reach the cloud", want)
 	trace := fileString(tracePath)
 	waitFor(t, "the trace", trace, `"kind":"link-error"`, want)
+	// A repeat would come with the next dial: count after 3 failed dials
+	// (the 4th dial comes after the 3rd failure was reported).
+	for i := 0; i < 4; i++ {
+		select {
+		case <-accepts:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("the application dialled the cloud %d times, want 4", i)
+		}
+	}
 	if n := strings.Count(stderr.String(), "link error"); n != 1 {
 		t.Errorf("the link error was printed %d times, want once (then on change):\n%s", n, stderr.String())
 	}

@@ -78,7 +78,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		o.Method = "GET"
 	}
 	if o.TimeoutMS == 0 {
-		o.TimeoutMS = 10000
+		o.TimeoutMS = abi.MaxHTTPTimeoutMS
 	}
 	if o.RxSize == 0 {
 		o.RxSize = 4096

@@ -115,6 +115,38 @@ func Context(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
+// ResettingListener listens on a loopback address and resets each
+// connection after reading its first bytes (a link HELLO, a TLS
+// ClientHello), so that every dial to addr fails alike: "connection reset
+// by peer" while the dialler waits for an answer. accepts gets a value per
+// connection accepted (dropped when full): the (n+1)th shows that the nth
+// dial has failed and its dialler moved on.
+func ResettingListener(t testing.TB) (addr string, accepts <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	acc := make(chan struct{}, 64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case acc <- struct{}{}:
+			default:
+			}
+			_, _ = c.Read(make([]byte, 4096))
+			_ = c.(*net.TCPConn).SetLinger(0) // close sends RST
+			c.Close()
+		}
+	}()
+	return ln.Addr().String(), acc
+}
+
 // ClosedAddr returns a loopback address ("127.0.0.1:port") nothing listens
 // on: a connection to it is refused.
 func ClosedAddr(t testing.TB) string {
