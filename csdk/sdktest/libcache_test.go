@@ -386,6 +386,23 @@ func lockedByOther(t *testing.T, dir string) bool {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil
 }
 
+// waitUnlocked reports whether dir.lock is unlocked within a generous
+// deadline. Released locks may linger a moment: a child that another test
+// of this process is starting holds copies of every descriptor from fork
+// to exec (which closes them), and the lock belongs to the open file
+// description, not to the descriptor.
+func waitUnlocked(t *testing.T, dir string) bool {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for lockedByOther(t, dir) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond) // poll interval
+	}
+	return true
+}
+
 // A build a process is using (it holds what holdBuild returned) is not
 // pruned, however old; once released, it is. (The test process's own
 // holdBuild and pruneLibCache open the lock file separately, and flock
@@ -428,6 +445,9 @@ func TestLibCachePruneKeepsBuildInUse(t *testing.T) {
 		}
 	}
 	lock.Close()
+	if !waitUnlocked(t, dirs[0]) {
+		t.Fatal("the build is still locked once released")
+	}
 	pruneLibCache(root, "")
 	if _, err := os.Stat(dirs[0]); err == nil {
 		t.Error("the build was not pruned once released")
@@ -493,7 +513,7 @@ func TestLibCacheBuildsOnceForConcurrentUsers(t *testing.T) {
 		}
 		l.Close()
 	}
-	if lockedByOther(t, dir) {
+	if !waitUnlocked(t, dir) {
 		t.Error("the build is still locked after every user released it")
 	}
 }
@@ -514,7 +534,7 @@ func TestLibCacheFailedBuildIsRedone(t *testing.T) {
 	if _, err := os.Stat(dir); err == nil {
 		t.Error("the failed build's directory was left")
 	}
-	if lockedByOther(t, dir) {
+	if !waitUnlocked(t, dir) {
 		t.Error("the failed build is still locked")
 	}
 	lock, built, err = holdBuild(dir, func() error { return os.MkdirAll(dir, 0o755) })
