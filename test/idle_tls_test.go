@@ -61,9 +61,10 @@ func BenchmarkIdleTLSDevices(b *testing.B) {
 
 // TestIdleTLSDeviceMemory checks issue 5's target, ≤ 64 KB per idle TLS
 // device on the cloud's side, on 100 devices (the benchmark measures ≈ 37
-// KiB, the same at 500 and 2 000), with a 1 s keep-alive so that the
-// links it closes are freed quickly (idleTLSDevices waits). Not parallel: the cloud's heap is read
-// from the heap profile, where other tests' clouds would add theirs.
+// KiB, the same at 500 and 2 000), with a 1 s keep-alive so that the links
+// it closes are freed quickly (idleTLSDevices waits for that). Not
+// parallel: the cloud's heap is read from the heap profile, where other
+// tests' clouds would add theirs.
 func TestIdleTLSDeviceMemory(t *testing.T) {
 	m := idleTLSDevices(t, 100, time.Second)
 	// The cloud's share of the stacks, by its share of the goroutines.
@@ -88,8 +89,8 @@ type idleTLS struct {
 // 127.0.0.1 (a device CA in a temporary directory, each device with its own
 // client certificate) and leaves them idle: network requested and
 // connected, no channels; the cloud PINGs each link after ping of silence
-// (the default, 15 s, in the benchmark). Everything runs in this process, so the heap
-// measured holds both sides. Three states, each after GC:
+// (the default, 15 s, in the benchmark). Everything runs in this process,
+// so the heap measured holds both sides. Three states, each after GC:
 //
 //	h0: the cloud listening, no devices;
 //	h1: n devices booted (Arena, NVIC, kernel) whose dial waits on a gate;
