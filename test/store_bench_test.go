@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -20,11 +18,9 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
-	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/testenv"
-	"github.com/mvnet/mvnet/link"
 	"github.com/mvnet/mvnet/mem"
 )
 
@@ -539,182 +535,4 @@ func BenchmarkStoreOverhead(b *testing.B) {
 		b.ReportMetric(kib(h5, h4), "store+cloud-reopen-heap-KiB")
 		b.ReportMetric(float64(g5-g4), "store+cloud-reopen-goroutines")
 	}
-}
-
-// benchTLSSRAM is the devices' SRAM in BenchmarkIdleTLSDevices: the
-// device API's 16 KiB scratch area, the notification ring and room to
-// spare. Flash is 4 KiB (no program is loaded).
-const benchTLSSRAM = 20 << 10
-
-// BenchmarkIdleTLSDevices connects N devices to a cloud serving TLS 1.3 on
-// 127.0.0.1 (a device CA in a temporary directory, each device with its own
-// client certificate) and leaves them idle: network requested and
-// connected, no channels. Everything runs in this process, so the heap
-// measured holds both sides. Three states, each after GC:
-//
-//	h0: the cloud listening, no devices;
-//	h1: N devices booted (Arena, NVIC, kernel) whose dial waits on a gate;
-//	h2: the gate opened, every device's link up and network CONNECTED.
-//
-// (h1−h0)/N is the device side without a link; (h2−h1)/N is the link:
-// both TLS connections and link.Conns, and the cloud's session — an upper
-// bound on what the cloud holds per device; (h2−h0)/N is all of it.
-// One op is the whole run.
-func BenchmarkIdleTLSDevices(b *testing.B) {
-	for _, n := range []int{500, 2000} {
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			for b.Loop() {
-				idleTLSDevices(b, n)
-			}
-		})
-	}
-}
-
-func idleTLSDevices(b *testing.B, n int) {
-	// A deadline for a hung run only: thousands of TLS handshakes on a
-	// loaded two-core machine may take minutes.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	ca, err := devca.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	cert, err := ca.ServerCertificate("127.0.0.1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := cloud.New(cloud.Options{TLS: link.ServerTLSConfig(cert, ca.Pool())})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		<-served
-	}()
-
-	// Credentials first: they are the devices' own (what a bundle holds).
-	dials := make([]func(context.Context) (net.Conn, error), n)
-	for i := range dials {
-		id := benchDeviceID(100000 + i)
-		certPEM, keyPEM, err := ca.IssueDevice(id, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bu := &device.Bundle{Version: device.BundleVersion, DeviceSid: id, CloudAddress: ln.Addr().String(),
-			CloudCA: string(ca.CertPEM()), Certificate: string(certPEM), PrivateKey: string(keyPEM)}
-		if dials[i], err = bu.Dial(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	gate := make(chan struct{})
-	// Sample the allocations from here on finely enough to attribute the
-	// cloud's side (cloudHeap).
-	const profRate = 512
-	defer func(old int) { runtime.MemProfileRate = old }(runtime.MemProfileRate)
-	runtime.MemProfileRate = profRate
-	m0 := memNow()
-	h0, g0, c0 := m0.HeapInuse, runtime.NumGoroutine(), cloudHeap(profRate)
-	cg0 := cloudGoroutines()
-	t0 := time.Now()
-
-	devs := make([]*device.Device, n)
-	defer func() {
-		var wg sync.WaitGroup
-		for _, d := range devs {
-			if d != nil {
-				wg.Add(1)
-				go func() { defer wg.Done(); _ = d.Close() }()
-			}
-		}
-		wg.Wait()
-	}()
-	for i := range devs {
-		dial := dials[i]
-		d, err := device.New(device.Options{
-			DeviceID: benchDeviceID(100000 + i),
-			Arena:    mem.ArenaConfig{SRAMSize: benchTLSSRAM, FlashSize: 4 << 10},
-			Dial: func(ctx context.Context) (net.Conn, error) {
-				select {
-				case <-gate:
-				case <-ctx.Done():
-					return nil, ctx.Err()
-				}
-				return dial(ctx)
-			},
-			ReconnectDelay: 50 * time.Millisecond, MaxReconnectDelay: time.Second,
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		devs[i] = d
-	}
-	h1, g1 := heapNow()
-
-	close(gate)
-	work := make(chan *device.Device)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range work {
-				if _, err := d.Connect(ctx, irq); err != nil {
-					errs <- fmt.Errorf("%s: %w", d.ID(), err)
-				}
-			}
-		}()
-	}
-	for _, d := range devs {
-		work <- d
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-	connected := time.Since(t0)
-	// A device is CONNECTED once its link is up; the cloud registers its
-	// session on its own goroutine, possibly a moment later.
-	eventually(b, fmt.Sprintf("the cloud holding %d devices", n), func() bool { return len(srv.Devices()) == n })
-	time.Sleep(500 * time.Millisecond) // let handshake garbage and timers settle
-	m2 := memNow()
-	h2, g2, c2 := m2.HeapInuse, runtime.NumGoroutine(), cloudHeap(profRate)
-	cg2 := cloudGoroutines()
-	if path := os.Getenv("MVNET_BENCH_HEAPPROFILE"); path != "" {
-		// The heap with every device connected (-memprofile writes it
-		// after the devices are gone); use with -memprofilerate 512.
-		f, err := os.Create(fmt.Sprintf("%s.%d", path, n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-			b.Fatal(err)
-		}
-		f.Close()
-	}
-
-	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / float64(n) / 1024 }
-	b.ReportMetric(per(h2, h0), "total-KiB/device")
-	b.ReportMetric(per(h1, h0), "device-KiB/device")
-	b.ReportMetric(per(h2, h1), "link+cloud-KiB/device")
-	b.ReportMetric((c2-c0)/float64(n)/1024, "cloud-heap-KiB/device")
-	b.ReportMetric(float64(cg2-cg0)/float64(n), "cloud-goroutines/device")
-	b.ReportMetric(per(m2.StackInuse, m0.StackInuse), "stack-KiB/device")
-	b.ReportMetric(float64(g1-g0)/float64(n), "device-goroutines/device")
-	b.ReportMetric(float64(g2-g1)/float64(n), "link+cloud-goroutines/device")
-	b.ReportMetric(connected.Seconds(), "connect-all-s")
-	b.ReportMetric(float64(benchTLSSRAM)/1024, "arena-SRAM-KiB")
 }

@@ -20,9 +20,10 @@ import (
 
 // lib is the library TestMain found in the build cache or built.
 var lib struct {
-	dir     string // BUILD directory: libmvnet.a, libmvnet.so, mvnet.pc …
-	include string // csdk/include
-	skip    string // why the C tests are skipped
+	dir     string   // BUILD directory: libmvnet.a, libmvnet.so, mvnet.pc …
+	lock    *os.File // held open until exit: keeps dir from being pruned (holdBuild)
+	include string   // csdk/include
+	skip    string   // why the C tests are skipped
 	err     error
 	built   bool // this process ran make (the cache had no build of these sources)
 	took    time.Duration
@@ -56,7 +57,7 @@ func build() error {
 	}
 	lib.include = filepath.Join(sdk, "include")
 	start := time.Now()
-	lib.dir, lib.built, err = cachedBuild(sdk)
+	lib.dir, lib.lock, lib.built, err = cachedBuild(sdk)
 	lib.took = time.Since(start)
 	return err
 }
@@ -202,5 +203,8 @@ func TestBuild(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(lib.dir, "libmvnet.h")); err == nil {
 		t.Error("cgo's export header libmvnet.h was left beside the libraries")
+	}
+	if !lockedByOther(t, lib.dir) {
+		t.Error("the build this process uses is not locked: another checkout's test run could prune it")
 	}
 }
