@@ -40,6 +40,9 @@ type Conn struct {
 
 	born     time.Time    // when NewConn ran; lastRead counts from it
 	lastRead atomic.Int64 // ns after born of the last byte read from nc
+	// kaTimer is the keep-alive's timer (KeepAlive), stopped when the Conn
+	// ends so that a closed link is not kept in memory until it fires.
+	kaTimer atomic.Pointer[time.Timer]
 
 	mu       sync.Mutex
 	pending  []byte        // encoded frames not yet handed to the writer
@@ -203,6 +206,9 @@ func (c *Conn) fail(err error) {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		_ = c.nc.Close()
+		if t := c.kaTimer.Load(); t != nil {
+			t.Stop()
+		}
 	})
 }
 
@@ -273,6 +279,12 @@ func (c *Conn) KeepAlive(interval, timeout time.Duration) {
 	ka.mu.Lock()
 	defer ka.mu.Unlock()
 	ka.t = time.AfterFunc(interval, ka.check)
+	c.kaTimer.Store(ka.t)
+	select {
+	case <-c.done: // ended before the timer was stored: fail could not stop it
+		ka.t.Stop()
+	default:
+	}
 }
 
 // keepAlive is one Conn's keep-alive timer.
@@ -308,6 +320,11 @@ func (ka *keepAlive) check() {
 		next = min(ka.interval, ka.timeout-idle)
 	}
 	ka.t.Reset(next)
+	select {
+	case <-c.done: // ended meanwhile (the PING's write failed, say)
+		ka.t.Stop()
+	default:
+	}
 }
 
 // LocalAddr returns the underlying connection's local address.
