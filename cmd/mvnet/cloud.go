@@ -50,6 +50,46 @@ type cloudServeOptions struct {
 	resolve       []string
 	caFiles       []string
 	verbose       bool
+	limits        linkLimits
+}
+
+// linkLimits are the device listener's limits and the links' keep-alive
+// (cloud.Options; zero: the cloud's defaults).
+type linkLimits struct {
+	maxHandshakes      int
+	maxHandshakesPerIP int
+	handshakeTimeout   time.Duration
+	clientHelloTimeout time.Duration
+	pingInterval       time.Duration
+	idleTimeout        time.Duration
+}
+
+// check refuses a negative limit, naming its flag.
+func (l linkLimits) check() error {
+	for _, c := range []struct {
+		flag string
+		neg  bool
+		v    any
+	}{
+		{"--max-handshakes", l.maxHandshakes < 0, l.maxHandshakes},
+		{"--max-handshakes-per-ip", l.maxHandshakesPerIP < 0, l.maxHandshakesPerIP},
+		{"--handshake-timeout", l.handshakeTimeout < 0, l.handshakeTimeout},
+		{"--client-hello-timeout", l.clientHelloTimeout < 0, l.clientHelloTimeout},
+		{"--ping-interval", l.pingInterval < 0, l.pingInterval},
+		{"--idle-timeout", l.idleTimeout < 0, l.idleTimeout},
+	} {
+		if c.neg {
+			return fmt.Errorf("%s %v: must not be negative (0 = the default)", c.flag, c.v)
+		}
+	}
+	return nil
+}
+
+// apply copies the limits into o.
+func (l linkLimits) apply(o *cloud.Options) {
+	o.MaxHandshakes, o.MaxHandshakesPerIP = l.maxHandshakes, l.maxHandshakesPerIP
+	o.HandshakeTimeout, o.ClientHelloTimeout = l.handshakeTimeout, l.clientHelloTimeout
+	o.PingInterval, o.IdleTimeout = l.pingInterval, l.idleTimeout
 }
 
 func newCloudServeCmd() *cobra.Command {
@@ -93,6 +133,13 @@ policy: loopback, private and link-local addresses are refused unless
 	f.StringArrayVar(&o.resolve, "resolve", nil, "map host:port to an address, like curl (host:port:addr; repeatable)")
 	f.StringArrayVar(&o.caFiles, "ca-file", nil, "PEM file of extra trusted root certificates for devices' HTTPS requests (repeatable)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log diagnostics at debug level")
+	l := &o.limits
+	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 64)")
+	f.IntVar(&l.maxHandshakesPerIP, "max-handshakes-per-ip", 0, "most handshaking links from one address (0: 16, loopback unlimited; behind a TCP proxy set it to --max-handshakes)")
+	f.DurationVar(&l.handshakeTimeout, "handshake-timeout", 0, "time a link has for TLS and HELLO (0: 10s)")
+	f.DurationVar(&l.clientHelloTimeout, "client-hello-timeout", 0, "time from accept to the first TLS record (0: 2s)")
+	f.DurationVar(&l.pingInterval, "ping-interval", 0, "send PING on a link silent this long (0: 15s)")
+	f.DurationVar(&l.idleTimeout, "idle-timeout", 0, "drop a link silent this long (0: 45s)")
 	return cmd
 }
 
@@ -101,6 +148,9 @@ policy: loopback, private and link-local addresses are refused unless
 func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer) error {
 	hopts, err := policyOptions(o.allow, o.resolve, o.caFiles)
 	if err != nil {
+		return err
+	}
+	if err := o.limits.check(); err != nil {
 		return err
 	}
 	if _, err := httpexec.New(hopts); err != nil {
@@ -160,7 +210,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		}
 		defer aln.Close()
 	}
-	srv, err := cloud.New(cloud.Options{
+	copts := cloud.Options{
 		HTTP:   hopts,
 		Config: st,
 		Logs:   st,
@@ -169,7 +219,9 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		Registry: st,
 		TLS:      link.ServerTLSConfig(cert, ca.Pool()),
 		Logger:   log.With("component", "cloud"),
-	})
+	}
+	o.limits.apply(&copts)
+	srv, err := cloud.New(copts)
 	if err != nil {
 		ln.Close()
 		return err

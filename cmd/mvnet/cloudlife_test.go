@@ -283,3 +283,59 @@ func TestDeviceDelete(t *testing.T) {
 		t.Fatalf("second delete on the data directory: %v", err)
 	}
 }
+
+// TestCloudServeLinkFlags: the keep-alive flags reach the device listener —
+// a device link that never answers is pinged after --ping-interval and
+// dropped after --idle-timeout (the defaults, 15 s and 45 s, would outlast
+// the read deadline) — and a negative limit is refused, naming its flag,
+// before anything starts.
+func TestCloudServeLinkFlags(t *testing.T) {
+	isolateCLI(t)
+	dir := t.TempDir()
+	for _, flag := range []string{"--max-handshakes", "--max-handshakes-per-ip", "--handshake-timeout", "--client-hello-timeout", "--ping-interval", "--idle-timeout"} {
+		v := "-1"
+		if strings.HasSuffix(flag, "timeout") || strings.HasSuffix(flag, "interval") {
+			v = "-1s"
+		}
+		data := filepath.Join(dir, "bad")
+		if _, err := run("cloud", "serve", "--data-dir", data, flag, v); err == nil || !strings.HasPrefix(err.Error(), flag+" "+v+": must not be negative") {
+			t.Errorf("cloud serve %s %s: %v, want an error naming the flag", flag, v, err)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Fatalf("cloud serve %s %s created its data directory", flag, v)
+		}
+	}
+
+	data := filepath.Join(dir, "data")
+	stop, _ := startCloud(t, "--data-dir", data, "--listen-devices", "127.0.0.1:0", "--ping-interval", "100ms", "--idle-timeout", "1s")
+	defer stop()
+	path := filepath.Join(dir, "silent.json")
+	if out, err := run("device", "create", "--data-dir", data, "--out", path); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	b, err := device.LoadBundle(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, br, f, err := helloLink(t, b)
+	if err != nil || f.Type != link.FrameWelcome {
+		t.Fatalf("device link: %v %v, want WELCOME", f.Type, err)
+	}
+	pings := 0
+	for {
+		f, err := link.ReadFrame(br)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("a silent link is still up after %d PINGs (read deadline)", pings)
+			}
+			break // dropped
+		}
+		if f.Type == link.FrameControl && f.Kind == link.ControlPing {
+			pings++
+		}
+	}
+	if pings == 0 {
+		t.Fatal("the cloud dropped the silent link without pinging it first")
+	}
+}
