@@ -12,6 +12,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -61,13 +62,7 @@ func connect(t *testing.T, s *cloud.Server, n int) *fakedev.Device {
 // eventually polls cond until it holds or fakedev.Wait passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(fakedev.Wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Within(t, fakedev.Wait, what, cond)
 }
 
 func TestNewValidates(t *testing.T) {

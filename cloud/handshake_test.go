@@ -22,6 +22,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -197,17 +198,22 @@ func TestHandshakesCapped(t *testing.T) {
 		c, err := dial()
 		device <- dialed{c, err}
 	}()
-	// The cap holds while the device waits …
-	for range 200 {
-		if n := s.Handshakes(); n > max {
-			t.Fatalf("%d handshakes at once, cap %d", n, max)
-		}
+	// The cap holds while the device waits (a window of 200 ms in which
+	// neither may happen) …
+	var ended *dialed
+	if poll.Wait(200*time.Millisecond, func() bool {
 		select {
 		case d := <-device:
-			t.Fatalf("the device's handshake ended while every slot was held: %v", d.err)
+			ended = &d
+			return true
 		default:
+			return s.Handshakes() > max
 		}
-		time.Sleep(time.Millisecond)
+	}) {
+		if ended != nil {
+			t.Fatalf("the device's handshake ended while every slot was held: %v", ended.err)
+		}
+		t.Fatalf("%d handshakes at once, cap %d", s.Handshakes(), max)
 	}
 	// … and the device gets in once the stallers go.
 	for _, c := range stallers {

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"sync"
 	"testing"
 	"time"
@@ -9,13 +10,7 @@ import (
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Within(t, 5*time.Second, what, cond)
 }
 
 type calls struct {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/kernel"
 	"github.com/mvnet/mvnet/link"
 	"github.com/mvnet/mvnet/mem"
@@ -59,13 +60,7 @@ var badWritePtrs = append([]namedAddr{{"flash", flashBase}}, badReadPtrs...)
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Within(t, waitFor, what, cond)
 }
 
 // irqRecorder is an InterruptController that counts Pend calls per IRQ.

@@ -19,6 +19,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -472,13 +473,7 @@ func (v *dev) waitNetStatus(want abi.NetworkStatus) {
 // eventually polls cond until it holds or waitLimit passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Within(t, waitLimit, what, cond)
 }
 
 func get(url string) device.HTTPRequest {

@@ -15,6 +15,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 	"github.com/mvnet/mvnet/mem"
 )
@@ -128,23 +129,15 @@ func idleTLSDevices(tb testing.TB, n int, ping time.Duration) idleTLS {
 	var c0, c2 float64 // the cloud's heap before the devices and with them
 	defer func() {
 		// Leave once the cloud's side of this run's links is freed, or
-		// the next run (or test) would see it freed while it measures:
-		// each link.Conn stays referenced by its keep-alive timer until
-		// that fires, up to ping after it closed.
+		// the next run (or test) would see it freed while it measures.
 		if c2 <= c0 {
 			return // not measured
 		}
-		deadline := time.Now().Add(ping + waitLimit)
-		for {
+		if !poll.Wait(ping+waitLimit, func() bool {
 			memNow()
-			if cloudHeap(idleTLSProfRate) <= c0+(c2-c0)/4 {
-				return
-			}
-			if time.Now().After(deadline) {
-				tb.Errorf("the cloud still holds %.0f of the %.0f KiB of this run's links", (cloudHeap(idleTLSProfRate)-c0)/1024, (c2-c0)/1024)
-				return
-			}
-			time.Sleep(50 * time.Millisecond) // poll interval
+			return cloudHeap(idleTLSProfRate) <= c0+(c2-c0)/4
+		}) {
+			tb.Errorf("the cloud still holds %.0f of the %.0f KiB of this run's links", (cloudHeap(idleTLSProfRate)-c0)/1024, (c2-c0)/1024)
 		}
 	}()
 	defer func() {

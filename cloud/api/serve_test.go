@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"io"
 	"net"
 	"net/http"
@@ -94,29 +95,15 @@ func TestConnectionCap(t *testing.T) {
 	for range max + 3 {
 		conns = append(conns, e.rawConn())
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for accepted.Load() < max {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections accepted, want %d", accepted.Load(), max)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	for range 100 {
-		if n := accepted.Load(); n > max {
-			t.Fatalf("%d connections accepted at once, cap %d", n, max)
-		}
-		time.Sleep(time.Millisecond)
+	poll.Until(t, fmt.Sprintf("%d connections accepted", max), func() bool { return accepted.Load() >= max })
+	// A window of 100 ms in which no more may be accepted.
+	if poll.Wait(100*time.Millisecond, func() bool { return accepted.Load() > max }) {
+		t.Fatalf("%d connections accepted at once, cap %d", accepted.Load(), max)
 	}
 	for _, c := range conns[:max] {
 		c.Close()
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for accepted.Load() < max+2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections accepted after two closed, want %d", accepted.Load(), max+2)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, fmt.Sprintf("%d connections accepted after two closed", max+2), func() bool { return accepted.Load() >= max+2 })
 }
 
 // A log stream keeps delivering past the server's WriteTimeout and

@@ -21,6 +21,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/pki"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 const wait = 10 * time.Second
@@ -181,13 +182,7 @@ func (c *client) lostEvent() mqttbridge.Lost {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, wait)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Within(t, wait, what, cond)
 }
 
 // pair connects a subscriber and a publisher to br with protocol v.

@@ -10,6 +10,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/internal/mosquitto"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -249,7 +250,7 @@ func TestMQTTHostileDeviceBounded(t *testing.T) {
 	// requests answered while few responses waited; they count as credit
 	// given back once the device reads (below).
 	credited := 0
-	for wait := time.Now().Add(fakedev.Wait); received < rx && time.Now().Before(wait); {
+	poll.Wait(fakedev.Wait, func() bool {
 		for _, f := range d.Sync() {
 			switch f.Type {
 			case link.FrameCredit:
@@ -258,10 +259,8 @@ func TestMQTTHostileDeviceBounded(t *testing.T) {
 				received += len(f.Payload)
 			}
 		}
-		if received < rx {
-			time.Sleep(time.Millisecond)
-		}
-	}
+		return received >= rx
+	})
 	if received != rx {
 		t.Fatalf("the device got %d bytes of DATA, want its whole receive ring (%d)", received, rx)
 	}
@@ -269,12 +268,8 @@ func TestMQTTHostileDeviceBounded(t *testing.T) {
 	// that may still be answered (results come asynchronously): at most
 	// the unanswered ones the cloud allows and one send window's worth,
 	// 17 bytes of response each.
-	deadline := time.Now().Add(fakedev.Wait)
-	for r.sess.Pending(1) <= rx {
-		if time.Now().After(deadline) {
-			t.Fatalf("the cloud holds %d bytes for the device, want more than %d", r.sess.Pending(1), rx)
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Wait(fakedev.Wait, func() bool { return r.sess.Pending(1) > rx }) {
+		t.Fatalf("the cloud holds %d bytes for the device, want more than %d", r.sess.Pending(1), rx)
 	}
 	if p, limit := r.sess.Pending(1), rx+(64+1+tx/len(pub))*17; p > limit {
 		t.Fatalf("the cloud holds %d bytes for the device, want at most %d", p, limit)
@@ -293,16 +288,14 @@ func TestMQTTHostileDeviceBounded(t *testing.T) {
 		}
 	}
 	// The grants for requests answered last may still be on their way.
-	for deadline := time.Now().Add(fakedev.Wait); credited == 0 && time.Now().Before(deadline); {
+	poll.Wait(fakedev.Wait, func() bool {
 		for _, f := range d.Sync() {
 			if f.Type == link.FrameCredit {
 				credited += int(f.Credit)
 			}
 		}
-		if credited == 0 {
-			time.Sleep(time.Millisecond)
-		}
-	}
+		return credited > 0
+	})
 	if credited == 0 {
 		t.Fatal("no credit granted back once the device read its responses")
 	}

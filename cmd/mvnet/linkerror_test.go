@@ -10,6 +10,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 // TestDemoCloudUnreachablePrintsLinkError: `mvnet demo --cloud` with a
@@ -45,12 +46,8 @@ func TestDemoCloudUnreachablePrintsLinkError(t *testing.T) {
 	go func() { done <- root.ExecuteContext(ctx) }()
 
 	want := []string{"⚠ link: cannot reach the cloud", "connection reset by peer"}
-	deadline := time.Now().Add(60 * time.Second)
-	for !containsAll(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the transcript never said %q:\n%s", want, out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Wait(60*time.Second, func() bool { return containsAll(out.String(), want) }) {
+		t.Fatalf("the transcript never said %q:\n%s", want, out.String())
 	}
 	// A repeat would come with the next dial: count after 3 failed dials
 	// (the 4th dial comes after the 3rd failure was reported).

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"io"
 	"os"
 	"os/exec"
@@ -393,14 +394,7 @@ func lockedByOther(t *testing.T, dir string) bool {
 // description, not to the descriptor.
 func waitUnlocked(t *testing.T, dir string) bool {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for lockedByOther(t, dir) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(time.Millisecond) // poll interval
-	}
-	return true
+	return poll.Wait(time.Minute, func() bool { return !lockedByOther(t, dir) })
 }
 
 // A build a process is using (it holds what holdBuild returned) is not
@@ -554,27 +548,22 @@ func waitBlocked(t *testing.T, path string, n int) {
 	}
 	ino := fmt.Sprintf(":%d", st.Sys().(*syscall.Stat_t).Ino)
 	pid := fmt.Sprint(os.Getpid())
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		b, err := os.ReadFile("/proc/locks")
-		if err != nil {
-			t.Errorf("cannot see the waiters: %v", err)
-			return
+	var b []byte
+	blocked := 0
+	if !poll.Wait(2*time.Minute, func() bool {
+		var err error
+		if b, err = os.ReadFile("/proc/locks"); err != nil {
+			return true
 		}
-		blocked := 0
+		blocked = 0
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
 			if len(f) >= 7 && f[1] == "->" && f[2] == "FLOCK" && f[5] == pid && strings.HasSuffix(f[6], ino) {
 				blocked++
 			}
 		}
-		if blocked >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("%d of %d users blocked on %s:\n%s", blocked, n, path, b)
-			return
-		}
-		time.Sleep(time.Millisecond) // poll interval
+		return blocked >= n
+	}) || blocked < n {
+		t.Errorf("%d of %d users blocked on %s:\n%s", blocked, n, path, b)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/runner"
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 // Issue 8: a device that cannot reach its cloud must say why, at the
@@ -120,20 +121,18 @@ func (s *syncBuf) String() string {
 // waitFor polls s until it contains every want or the deadline passes.
 func waitFor(t *testing.T, what string, s interface{ String() string }, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(s.String(), w)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never said %q:\n%s", what, want, s.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Wait(60*time.Second, func() bool { return containsAll(s.String(), want...) }) {
+		t.Fatalf("%s never said %q:\n%s", what, want, s.String())
 	}
+}
+
+func containsAll(s string, want ...string) bool {
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestBundleLinkErrorPrinted: a C application with MVNET_BUNDLE naming a

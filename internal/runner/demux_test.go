@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,11 +35,9 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 			w.t.Errorf("pid file: %v %q", err, b)
 			return
 		}
-		for deadline := time.Now().Add(60 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				w.t.Errorf("the application (pid %d) did not exit within 60 s", pid)
-				return
-			}
+		if !poll.Wait(60*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }) {
+			w.t.Errorf("the application (pid %d) did not exit within 60 s", pid)
+			return
 		}
 		// A consumer slower than the grace: this is the condition under
 		// test, not a wait for an event.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,17 +138,11 @@ func TestUpdateAfterSkipsRestart(t *testing.T) {
 	u.lifecycle("restart")
 	// Wait for the timer to have fired (it marks the signal due) rather
 	// than sleeping and hoping it has.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+	poll.Until(t, "the update timer to fire", func() bool {
 		u.mu.Lock()
-		due := u.due
-		u.mu.Unlock()
-		if due {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the update timer did not fire within 30 s")
-		}
-	}
+		defer u.mu.Unlock()
+		return u.due
+	})
 	u.mu.Lock()
 	if sent != 0 {
 		t.Fatalf("sent %d while restarting", sent)
