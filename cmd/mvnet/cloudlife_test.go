@@ -205,6 +205,24 @@ func helloLink(t *testing.T, b *device.Bundle) (net.Conn, *bufio.Reader, link.Fr
 	return c, br, f, err
 }
 
+// linkedDevice creates a device in the cloud serving data (its bundle at
+// path; args go to device create) and links it: HELLO answered by WELCOME.
+func linkedDevice(t *testing.T, data, path string, args ...string) (*device.Bundle, *bufio.Reader) {
+	t.Helper()
+	if out, err := run(append([]string{"device", "create", "--data-dir", data, "--out", path}, args...)...); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	b, err := device.LoadBundle(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, br, f, err := helloLink(t, b)
+	if err != nil || f.Type != link.FrameWelcome {
+		t.Fatalf("device link: %v %v, want WELCOME", f.Type, err)
+	}
+	return b, br
+}
+
 // firstFrame opens a TLS link as b's device and returns the first frame
 // the cloud sends, without sending anything.
 func firstFrame(t *testing.T, b *device.Bundle) (link.Frame, error) {
@@ -229,18 +247,7 @@ func TestDeviceDelete(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	stop, _ := startCloud(t, "--data-dir", data, "--listen-devices", "127.0.0.1:0")
-	path := filepath.Join(dir, "pump.json")
-	if out, err := run("device", "create", "--data-dir", data, "--unique-name", "pump", "--out", path); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	b, err := device.LoadBundle(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, br, f, err := helloLink(t, b)
-	if err != nil || f.Type != link.FrameWelcome {
-		t.Fatalf("device link: %v %v, want WELCOME", f.Type, err)
-	}
+	b, br := linkedDevice(t, data, filepath.Join(dir, "pump.json"), "--unique-name", "pump")
 
 	out, err := run("device", "delete", "pump", "--data-dir", data)
 	if err != nil || field(out, "deleted") != b.DeviceSid {
@@ -309,18 +316,7 @@ func TestCloudServeLinkFlags(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	stop, _ := startCloud(t, "--data-dir", data, "--listen-devices", "127.0.0.1:0", "--ping-interval", "100ms", "--idle-timeout", "1s")
 	defer stop()
-	path := filepath.Join(dir, "silent.json")
-	if out, err := run("device", "create", "--data-dir", data, "--out", path); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	b, err := device.LoadBundle(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, br, f, err := helloLink(t, b)
-	if err != nil || f.Type != link.FrameWelcome {
-		t.Fatalf("device link: %v %v, want WELCOME", f.Type, err)
-	}
+	_, br := linkedDevice(t, data, filepath.Join(dir, "silent.json"))
 	pings := 0
 	for {
 		f, err := link.ReadFrame(br)

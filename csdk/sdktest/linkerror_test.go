@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,25 +80,12 @@ func foreignCloud(t *testing.T) (addr string, accepts <-chan struct{}) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	acc := make(chan struct{}, 64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			select {
-			case acc <- struct{}{}:
-			default:
-			}
-			go func() {
-				_ = c.(*tls.Conn).Handshake()
-				c.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String(), acc
+	return testenv.ServeCounting(t, ln, func(c net.Conn) {
+		go func() {
+			_ = c.(*tls.Conn).Handshake()
+			c.Close()
+		}()
+	})
 }
 
 // syncBuf is a bytes.Buffer safe for a writer goroutine and the test.

@@ -127,6 +127,18 @@ func ResettingListener(t testing.TB) (addr string, accepts <-chan struct{}) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ServeCounting(t, ln, func(c net.Conn) {
+		_, _ = c.Read(make([]byte, 4096))
+		_ = c.(*net.TCPConn).SetLinger(0) // close sends RST
+		c.Close()
+	})
+}
+
+// ServeCounting accepts connections on ln until the test ends, handing
+// each to handle in the accept loop (handle must not block for long), and
+// returns ln's address and a channel that gets a value per connection
+// accepted (dropped when full).
+func ServeCounting(t testing.TB, ln net.Listener, handle func(net.Conn)) (addr string, accepts <-chan struct{}) {
 	t.Cleanup(func() { ln.Close() })
 	acc := make(chan struct{}, 64)
 	go func() {
@@ -139,9 +151,7 @@ func ResettingListener(t testing.TB) (addr string, accepts <-chan struct{}) {
 			case acc <- struct{}{}:
 			default:
 			}
-			_, _ = c.Read(make([]byte, 4096))
-			_ = c.(*net.TCPConn).SetLinger(0) // close sends RST
-			c.Close()
+			handle(c)
 		}
 	}()
 	return ln.Addr().String(), acc
