@@ -42,9 +42,10 @@ const (
 	// EnvRestarts counts the restarts made by mvRestart; set by the library
 	// for the re-executed application, 0 or absent at first.
 	EnvRestarts = "MVNET_RESTARTS"
-	// EnvTraceMax caps the trace file (MVNET_TRACE) in bytes: past it, one
-	// "truncated" line is written and tracing stops. 0 is no cap. Default
-	// DefaultTraceMax.
+	// EnvTraceMax caps the trace file (MVNET_TRACE) in bytes: at the cap
+	// its oldest lines are dropped, the newest kept, and a "dropped" line
+	// says what went (TraceFile). Streams (a pipe, stderr) have no cap.
+	// 0 is no cap. Default DefaultTraceMax.
 	EnvTraceMax = "MVNET_TRACE_MAX"
 	// EnvUpdateSignal, set to 1, makes SIGUSR1 announce a downloaded update
 	// (UpdateSignal); unset or 0, the library leaves SIGUSR1 alone.
@@ -62,7 +63,8 @@ const (
 	// EnvTranscript, set to 1, says a transcript shows the trace's link
 	// errors to the user (mvnet run sets it): the library then logs them
 	// at debug level instead of warning, so they are not printed twice —
-	// those the trace takes: one past MVNET_TRACE_MAX is still a warning.
+	// those the trace takes: one it cannot take (a failed write) is still
+	// a warning.
 	EnvTranscript = "MVNET_TRANSCRIPT"
 	// EnvDataDir is the directory of the embedded cloud's store (configs,
 	// secrets, server logs; cloud/store): kept across runs, and shared

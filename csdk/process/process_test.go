@@ -453,47 +453,6 @@ func TestTraceEnumNames(t *testing.T) {
 	}
 }
 
-// TestTraceCap: past MVNET_TRACE_MAX bytes one truncated line ends the
-// trace; a restarted image appending to a full trace writes nothing.
-func TestTraceCap(t *testing.T) {
-	trace := filepath.Join(t.TempDir(), "trace.jsonl")
-	p, _ := newTestProcess(t, map[string]string{EnvTrace: trace, EnvTraceMax: "1000"})
-	for i := 0; i < 100; i++ {
-		p.TraceEvent("gpio", `"op":"toggle","port":"GPIOA","pin":5`)
-	}
-	b, err := os.ReadFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := readTrace(t, trace)
-	last := l[len(l)-1]
-	if last["kind"] != "truncated" || last["max"] != float64(1000) {
-		t.Fatalf("last line %v", last)
-	}
-	if strings.Count(string(b), `"truncated"`) != 1 || len(b) > 1000+80 || len(l) < 5 {
-		t.Fatalf("%d bytes, %d lines:\n%s", len(b), len(l), b)
-	}
-	p.Exited(true, 0)
-	if b2, _ := os.ReadFile(trace); len(b2) != len(b) {
-		t.Fatal("written to after the truncated line")
-	}
-
-	p2, _ := newTestProcess(t, map[string]string{EnvTrace: trace, EnvTraceMax: "1000", EnvRestarts: "1"})
-	p2.TraceEvent("gpio", `"op":"toggle"`)
-	if b2, _ := os.ReadFile(trace); len(b2) != len(b) {
-		t.Fatal("a restarted image wrote past the cap")
-	}
-
-	unlimited := filepath.Join(t.TempDir(), "trace.jsonl")
-	p3, _ := newTestProcess(t, map[string]string{EnvTrace: unlimited, EnvTraceMax: "0"})
-	for i := 0; i < 100; i++ {
-		p3.TraceEvent("gpio", `"op":"toggle","port":"GPIOA","pin":5`)
-	}
-	if l := readTrace(t, unlimited); len(l) != 101 {
-		t.Fatalf("MVNET_TRACE_MAX=0: %d lines", len(l))
-	}
-}
-
 // TestExitLine: the exit hook's line is written once, with the status the
 // process exits with (or none if unknown), and not after mvTestingComplete's.
 func TestExitLine(t *testing.T) {
@@ -527,13 +486,14 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
-// TestLinkErrorPastTheTraceCapIsLogged: with MVNET_TRANSCRIPT=1 the kernel
-// leaves link errors to the trace; once the trace has reached
-// MVNET_TRACE_MAX, a link error is logged as a warning instead of
-// vanishing.
-func TestLinkErrorPastTheTraceCapIsLogged(t *testing.T) {
-	dir := t.TempDir()
-	trace, logFile := filepath.Join(dir, "trace.jsonl"), filepath.Join(dir, "log")
+// TestLinkErrorTheTraceCannotTakeIsLogged: with MVNET_TRANSCRIPT=1 the
+// kernel leaves link errors to the trace; past MVNET_TRACE_MAX the trace
+// keeps the newest lines, so it still takes them, but one it cannot take
+// (the file cannot be kept under the cap) is logged as a warning instead
+// of vanishing.
+func TestLinkErrorTheTraceCannotTakeIsLogged(t *testing.T) {
+	dir, logDir := t.TempDir(), t.TempDir()
+	trace, logFile := filepath.Join(dir, "trace.jsonl"), filepath.Join(logDir, "log")
 	p, _ := newTestProcess(t, map[string]string{EnvTrace: trace, EnvTraceMax: "400", EnvTranscript: "1", EnvLog: "info:" + logFile})
 	if !p.transcriptShowsLinkErrors() {
 		t.Fatal("a transcript with an open trace does not show link errors")
@@ -544,17 +504,25 @@ func TestLinkErrorPastTheTraceCapIsLogged(t *testing.T) {
 	}
 	p.linkEvent(kernel.Event{Kind: kernel.EventLinkError, Text: "second error"})
 	b, _ := os.ReadFile(trace)
-	if !strings.Contains(string(b), "first error") || !strings.Contains(string(b), `"truncated"`) {
-		t.Fatalf("trace:\n%s", b)
+	if !strings.Contains(string(b), "second error") || !strings.Contains(string(b), `"dropped"`) {
+		t.Fatalf("past the cap, the newest link error is not in the trace:\n%s", b)
 	}
+	// The trace's directory goes: the file can no longer be rewritten.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		p.TraceEvent("gpio", `"op":"toggle","port":"GPIOA","pin":5`)
+	}
+	p.linkEvent(kernel.Event{Kind: kernel.EventLinkError, Text: "third error"})
 	log, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(log), "first error") {
+	if strings.Contains(string(log), "first error") || strings.Contains(string(log), "second error") {
 		t.Errorf("a link error in the trace was logged too:\n%s", log)
 	}
-	if !strings.Contains(string(log), "level=WARN msg=\"link error\"") || !strings.Contains(string(log), "second error") {
-		t.Errorf("the link error past the cap is not logged as a warning:\n%s", log)
+	if !strings.Contains(string(log), "level=WARN msg=\"link error\"") || !strings.Contains(string(log), "third error") {
+		t.Errorf("the link error the trace could not take is not logged as a warning:\n%s", log)
 	}
 }

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"strconv"
@@ -29,8 +28,8 @@ import (
 //	{"t":1500,"kind":"link-error","text":"cannot reach the cloud: dial: dial tcp 127.0.0.1:7443: connect: connection refused"}
 //	{"t":2100,"kind":"link-up","text":"link up"}
 //	{"t":3377,"kind":"diagnostic","channel":"0x5f0c2d11","text":"DNS lookup of api.example.invalid failed: no such host"}
+//	{"t":2401230,"kind":"repeat","count":2345,"first":1201007,"last":2400998,"event":{"kind":"syscall","call":"mvGetNetworkStatus",…}}
 //	{"t":9001,"kind":"exit","status":0}
-//	{"t":9100,"kind":"truncated","max":67108864}
 //
 // The start line comes first, written as the library starts (at the
 // application's first system call, NVIC call or traced HAL call). Pointers
@@ -45,23 +44,28 @@ import (
 // why the link to the cloud could not be established or was lost (once,
 // then on change; link-up follows when it recovers), and a diagnostic line
 // gives the cloud's reason for failing a channel's request — what the
-// application's results (MV_HTTPRESULT_REQUESTFAILED …) cannot say. Past the size cap
-// (MVNET_TRACE_MAX) one truncated line ends the trace.
+// application's results (MV_HTTPRESULT_REQUESTFAILED …) cannot say. An
+// event that repeats an earlier one is counted instead of written, and a
+// repeat line stands for the count (trace_repeat.go). A file at the size
+// cap (MVNET_TRACE_MAX) drops its oldest lines and begins with a dropped
+// line that says what it no longer holds (trace_file.go).
 type tracer struct {
 	mono func() int64 // µs since boot
 
-	mu      sync.Mutex
-	f       *os.File
-	close_  bool                    // f is ours to close
-	buf     []byte                  // the line being built
-	centres map[uint32]*traceCentre // by IRQ
-	mem     mem.Memory
-	abi     *abi.ABI
-	max     int64 // size cap in bytes; 0: none
-	written int64 // bytes in the file, including earlier images' (mvRestart)
-	exited  bool  // the exit line is written
+	mu        sync.Mutex
+	out       *TraceFile
+	buf       []byte                  // the line being built
+	head      int                     // where buf's ,"kind" begins
+	now       int64                   // buf's t
+	countable bool                    // buf's event may be counted as a repeat
+	remember  bool                    // buf's event, written, may be counted when it repeats
+	rep       repeats                 // trace_repeat.go
+	centres   map[uint32]*traceCentre // by IRQ
+	mem       mem.Memory
+	abi       *abi.ABI
+	exited    bool // the exit line is written
 
-	off atomic.Bool // nothing more is written: closed, or past the cap
+	off atomic.Bool // nothing more is written: closed
 }
 
 // traceCentre follows a notification centre's ring: the kernel fills slots
@@ -79,106 +83,80 @@ func openTrace(path string, appendTo bool, max int64, p *Process) (*tracer, erro
 		centres: map[uint32]*traceCentre{},
 		mem:     p.o.Memory,
 		abi:     p.o.ABI,
-		max:     max,
+		rep:     newRepeats(),
 	}
 	if path == "-" {
-		t.f = os.Stderr
+		t.out = traceStream(os.Stderr)
 		return t, nil
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if appendTo {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	out, err := OpenTraceFile(path, appendTo, max)
 	if err != nil {
 		return nil, err
 	}
-	t.f, t.close_ = f, true
-	if appendTo {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			t.written = fi.Size()
-		}
-		if t.max > 0 && (t.written >= t.max || endsTruncated(path, t.written)) {
-			t.off.Store(true) // an earlier image reached the cap
-		}
-	}
+	t.out = out
 	return t, nil
-}
-
-// endsTruncated reports whether the trace file of the given size ends with
-// the truncated line an earlier image (mvRestart) wrote.
-func endsTruncated(path string, size int64) bool {
-	const tail = 256
-	if size == 0 {
-		return false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b := make([]byte, min(size, tail))
-	if _, err := f.ReadAt(b, size-int64(len(b))); err != nil {
-		return false
-	}
-	b = bytes.TrimRight(b, "\n")
-	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-		b = b[i+1:]
-	}
-	return bytes.Contains(b, []byte(`"kind":"truncated"`))
 }
 
 // on reports whether lines are being written.
 func (t *tracer) on() bool { return t != nil && !t.off.Load() }
 
+// close writes the counted repeats out and closes the trace.
 func (t *tracer) close() {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.close_ && t.f != nil {
-		_ = t.f.Close()
+	if t.out != nil && !t.off.Load() {
+		t.flushRepeats(t.mono())
+		_ = t.out.Close()
 	}
-	t.f = nil
+	t.out = nil
 	t.off.Store(true)
 }
 
 // begin starts a line; end writes it. mu is held in between.
 func (t *tracer) begin(kind string) {
 	t.mu.Lock()
+	t.now = t.mono()
 	t.buf = append(t.buf[:0], `{"t":`...)
-	t.buf = strconv.AppendInt(t.buf, t.mono(), 10)
+	t.buf = strconv.AppendInt(t.buf, t.now, 10)
+	t.head = len(t.buf)
+	t.countable = kind == "syscall" || kind == "interrupt"
+	t.remember = t.countable
 	t.str("kind", kind)
 }
 
 func (t *tracer) end() bool {
 	t.buf = append(t.buf, "}\n"...)
-	ok := t.write()
+	ok := t.emit()
 	t.mu.Unlock()
 	return ok
 }
 
-// write writes the line in buf, or — if it would take the file past the
-// cap — the final truncated line instead; it reports whether the line was
-// written. mu held.
-func (t *tracer) write() bool {
-	if t.f == nil || t.off.Load() {
+// emit counts the line in buf if it repeats an event (trace_repeat.go),
+// else writes the counted repeats and then it; it reports whether the line
+// is in the trace (or counted). mu held.
+func (t *tracer) emit() bool {
+	if t.out == nil || t.off.Load() {
 		return false
 	}
-	if t.max > 0 && t.written+int64(len(t.buf)) > t.max {
-		t.buf = append(t.buf[:0], `{"t":`...)
-		t.buf = strconv.AppendInt(t.buf, t.mono(), 10)
-		t.str("kind", "truncated")
-		t.num("max", uint64(t.max))
-		t.buf = append(t.buf, "}\n"...)
-		_, _ = t.f.Write(t.buf)
-		t.off.Store(true)
-		return false
+	key := t.buf[t.head:]
+	if t.countable && t.absorb(key, t.now) {
+		return true
 	}
-	n, err := t.f.Write(t.buf) // one write per line: lines never interleave
-	t.written += int64(n)
-	return err == nil
+	t.flushRepeats(t.now)
+	ok := t.writeOut(t.buf)
+	if t.remember {
+		t.rememberRun(key)
+	}
+	return ok
+}
+
+// writeOut writes one line, whole (one write: lines never interleave),
+// under the cap (trace_file.go). mu held.
+func (t *tracer) writeOut(line []byte) bool {
+	return t.out.WriteLine(line) == nil
 }
 
 func (t *tracer) key(k string) {
@@ -456,6 +434,9 @@ func (t *tracer) event(kind, fields string) {
 	}
 	valid := fields == "" || json.Valid([]byte("{"+fields+"}"))
 	t.begin(kind)
+	if kind == "gpio" && valid {
+		t.remember, t.countable = t.gpioWrite(fields)
+	}
 	if valid && fields != "" {
 		t.buf = append(t.buf, ',')
 		t.buf = append(t.buf, fields...)

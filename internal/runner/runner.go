@@ -21,7 +21,6 @@
 package runner
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +34,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mvnet/mvnet/csdk/process"
 )
 
 // Options configure one run.
@@ -86,17 +87,6 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var keep io.Writer // the raw trace, with --trace
-	if o.TracePath != "" {
-		f, err := os.Create(o.TracePath)
-		if err != nil {
-			return fmt.Errorf("trace file: %w", err)
-		}
-		defer f.Close()
-		bw := bufio.NewWriter(f)
-		defer bw.Flush()
-		keep = bw
-	}
 	env := append(os.Environ(), "MVNET_TRACE=/dev/fd/3", "MVNET_STDOUT_LINEBUF=1", "MVNET_TRANSCRIPT=1")
 	fromOption := map[string]bool{}
 	add := func(name, v string) {
@@ -123,6 +113,18 @@ func Run(ctx context.Context, o Options) error {
 
 	if err := checkSettings(env, fromOption); err != nil {
 		return err
+	}
+	var keep io.Writer // the raw trace, with --trace
+	if o.TracePath != "" {
+		// The library writes the pipe uncapped; the file keeps the newest
+		// lines within MVNET_TRACE_MAX, as the library's own trace file
+		// does.
+		f, err := process.OpenTraceFile(o.TracePath, false, traceMax(env))
+		if err != nil {
+			return fmt.Errorf("trace file: %w", err)
+		}
+		defer f.Close()
+		keep = f
 	}
 	stdout, stderr, transcript := o.Stdout, o.Stderr, o.Transcript
 	if _, isFile := stderr.(*os.File); stderr != nil && !isFile {
@@ -332,13 +334,17 @@ func Format(line string) string {
 		}
 		return fmt.Sprintf("%s  exit", t)
 	case "link-error":
-		return fmt.Sprintf("%s  ⚠ link: %v", t, e["text"])
+		return fmt.Sprintf("%s  ⚠ link: %s", t, text(e["text"]))
 	case "link-up":
 		return fmt.Sprintf("%s  ✓ link up", t)
 	case "diagnostic":
-		return fmt.Sprintf("%s  ℹ cloud, channel %v: %v", t, e["channel"], e["text"])
+		return fmt.Sprintf("%s  ℹ cloud, channel %v: %s", t, e["channel"], text(e["text"]))
 	case "truncated":
 		return fmt.Sprintf("%s  trace truncated: MVNET_TRACE_MAX=%v bytes reached", t, e["max"])
+	case "repeat":
+		return t + "  " + repeatLine(e)
+	case "dropped":
+		return t + "  " + droppedLine(e)
 	default:
 		delete(e, "t")
 		kind := e["kind"]
@@ -369,7 +375,7 @@ func fields(v any) string {
 		val := m[k]
 		switch x := val.(type) {
 		case string:
-			parts = append(parts, k+"="+x)
+			parts = append(parts, k+"="+text(x))
 		case json.Number:
 			parts = append(parts, k+"="+x.String())
 		default:

@@ -29,11 +29,7 @@ var flagOf = map[string]string{
 // the user's environment holds; either way once, without the library's
 // prefixes.
 func checkSettings(env []string, fromOption map[string]bool) error {
-	vals := make(map[string]string, len(env))
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vals[k] = v // the last one wins, as in exec
-	}
+	vals := envMap(env)
 	_, err := process.ConfigFromEnv(func(k string) string { return vals[k] })
 	var ce *process.ConfigError
 	if !errors.As(err, &ce) {
@@ -51,4 +47,26 @@ func checkSettings(env []string, fromOption map[string]bool) error {
 		return fmt.Errorf("%s %s", flag, reason)
 	}
 	return fmt.Errorf("%s in the environment: %s", ce.Var, reason)
+}
+
+// traceMax is the size cap of the trace file mvnet run keeps (--trace):
+// MVNET_TRACE_MAX of env, the application's environment, which
+// checkSettings has checked.
+func traceMax(env []string) int64 {
+	vals := envMap(env)
+	cfg, err := process.ConfigFromEnv(func(k string) string { return vals[k] })
+	if err != nil {
+		return process.DefaultTraceMax
+	}
+	return cfg.TraceMax
+}
+
+// envMap is env's variables by name: the last one wins, as in exec.
+func envMap(env []string) map[string]string {
+	vals := make(map[string]string, len(env))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vals[k] = v
+	}
+	return vals
 }
