@@ -101,7 +101,7 @@ func TestTraceCollapsesGPIOWritesThatChangeNothing(t *testing.T) {
 	w(1)
 	w(1)
 	p.TraceEvent("gpio", `"op":"write","port":"GPIOB","pin":5,"level":1`) // another pin: its first write
-	for i := 0; i < 50; i++ {                                            // a poll and an LED write in one loop
+	for i := 0; i < 50; i++ {                                             // a poll and an LED write in one loop
 		call(t, p, "mvGetHClk", hz)
 		w(1)
 	}
