@@ -23,7 +23,9 @@ application's own output goes to stdout.
 The flags set the SDK's environment variables for the application:
 --device-id (MVNET_DEVICE_ID), --ca-file (MVNET_CA_FILE), --resolve
 (MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); --trace keeps
-the raw trace (MVNET_TRACE) in a file. The application's lines and the
+the raw trace (MVNET_TRACE) in a file, its newest lines within
+MVNET_TRACE_MAX (docs/c-sdk.md, "The trace"). Repeated events (a polling
+loop) show as one line with their count. The application's lines and the
 transcript come out in the order they happened: the library writes the
 trace into the pipe of the application's stdout (made line buffered,
 MVNET_STDOUT_LINEBUF=1), and mvnet separates the two again.

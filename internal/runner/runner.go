@@ -50,7 +50,8 @@ type Options struct {
 	Log      string   // MVNET_LOG
 	Bundle   string   // MVNET_BUNDLE: join a running cloud instead of an embedded one
 
-	// TracePath keeps the raw JSON trace there; "" uses a temporary file.
+	// TracePath keeps the raw JSON trace there, its newest lines within
+	// MVNET_TRACE_MAX (process.TraceFile); "" keeps none.
 	TracePath string
 	// JSON prints the raw trace lines instead of the readable transcript.
 	JSON bool
