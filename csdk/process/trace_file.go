@@ -243,18 +243,24 @@ func (d *droppedCount) add(line []byte) {
 
 // line is the dropped line.
 func (d *droppedCount) line(max int64) []byte {
-	b := append([]byte(`{"t":`), strconv.FormatInt(d.last, 10)...)
-	b = append(b, `,"kind":"dropped","lines":`...)
-	b = strconv.AppendInt(b, d.lines, 10)
-	b = append(b, `,"events":`...)
-	b = strconv.AppendInt(b, d.events, 10)
-	b = append(b, `,"first":`...)
-	b = strconv.AppendInt(b, d.first, 10)
-	b = append(b, `,"last":`...)
-	b = strconv.AppendInt(b, d.last, 10)
-	b = append(b, `,"max":`...)
-	b = strconv.AppendInt(b, max, 10)
+	b := appendInt([]byte("{"), "t", d.last)
+	b = append(b, `,"kind":"dropped"`...)
+	b = appendInt(b, "lines", d.lines)
+	b = appendInt(b, "events", d.events)
+	b = appendInt(b, "first", d.first)
+	b = appendInt(b, "last", d.last)
+	b = appendInt(b, "max", max)
 	return append(b, "}\n"...)
+}
+
+// appendInt appends the member "name":v to a JSON object being built in b
+// (after its '{' or another member).
+func appendInt(b []byte, name string, v int64) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(append(append(b, '"'), name...), `":`...)
+	return strconv.AppendInt(b, v, 10)
 }
 
 // lineHead reads the t and kind every trace line begins with

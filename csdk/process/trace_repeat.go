@@ -131,14 +131,11 @@ func (t *tracer) flushRepeats(now int64) {
 		if r.count == 1 {
 			line = append(line[:0], r.line...)
 		} else {
-			line = append(line[:0], `{"t":`...)
-			line = strconv.AppendInt(line, now, 10)
-			line = append(line, `,"kind":"repeat","count":`...)
-			line = strconv.AppendInt(line, r.count, 10)
-			line = append(line, `,"first":`...)
-			line = strconv.AppendInt(line, r.first, 10)
-			line = append(line, `,"last":`...)
-			line = strconv.AppendInt(line, r.last, 10)
+			line = appendInt(append(line[:0], '{'), "t", now)
+			line = append(line, `,"kind":"repeat"`...)
+			line = appendInt(line, "count", r.count)
+			line = appendInt(line, "first", r.first)
+			line = appendInt(line, "last", r.last)
 			line = append(line, `,"event":{`...)
 			line = append(line, r.key[1:len(r.key)-1]...) // without the leading ',' and the '\n'
 			line = append(line, "}\n"...)

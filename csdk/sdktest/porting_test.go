@@ -165,7 +165,8 @@ func TestExitLine(t *testing.T) {
 	}
 }
 
-// TestTraceCapped: MVNET_TRACE_MAX ends the trace with one truncated line.
+// TestTraceCapped: at MVNET_TRACE_MAX the trace keeps its newest lines
+// behind one dropped line.
 func TestTraceCapped(t *testing.T) {
 	t.Parallel()
 	bin := compileFile(t, "minimal", static)
@@ -173,7 +174,7 @@ func TestTraceCapped(t *testing.T) {
 	if r.code != 0 || len(r.trace) < 2 {
 		t.Fatalf("minimal: %v %v", r, r.trace)
 	}
-	if last := r.trace[len(r.trace)-1]; last["kind"] != "truncated" || last["max"] != float64(300) || len(r.lines("truncated")) != 1 {
+	if d, last := r.trace[0], r.trace[len(r.trace)-1]; d["kind"] != "dropped" || d["max"] != float64(300) || len(r.lines("dropped")) != 1 || last["kind"] != "exit" {
 		t.Fatalf("trace %v", r.trace)
 	}
 }
