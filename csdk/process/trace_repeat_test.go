@@ -134,3 +134,24 @@ func TestTraceRepeatsWrittenWithinInterval(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkTracedCall: a traced call that repeats (counted: mvGetHClk)
+// against one whose every line is written (mvGetMicroseconds), the cost of
+// a trace line before repeats were counted.
+func BenchmarkTracedCall(b *testing.B) {
+	for _, name := range []string{"mvGetHClk", "mvGetMicroseconds"} {
+		b.Run(name, func(b *testing.B) {
+			trace := b.TempDir() + "/trace.jsonl"
+			p, _ := newTestProcess(b, map[string]string{EnvTrace: trace, EnvTraceMax: "0"})
+			hm := newHostMem(b)
+			out, _ := hm.alloc(8)
+			if _, err := p.CallByName(name, out); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_, _ = p.CallByName(name, out)
+			}
+		})
+	}
+}
