@@ -122,7 +122,7 @@ func (t *tracer) begin(kind string) {
 	t.buf = append(t.buf[:0], `{"t":`...)
 	t.buf = strconv.AppendInt(t.buf, t.now, 10)
 	t.head = len(t.buf)
-	t.countable = kind == "syscall" || kind == "interrupt"
+	t.countable = repeatKinds[kind]
 	t.remember = t.countable
 	t.str("kind", kind)
 }

@@ -15,7 +15,8 @@ import (
 // TraceFile is where trace lines go: a file that the size cap
 // (MVNET_TRACE_MAX) keeps to the newest lines, or a stream.
 //
-// The cap applies to a regular file only. When a line would take the file
+// The cap applies to a regular file named as itself (not through a
+// symbolic link such as /dev/stdout) only. When a line would take the file
 // past max bytes, the file is rewritten to hold a "dropped" line followed
 // by the newest lines that fill at most half the cap, and the line is
 // appended: the file stays under the cap, always ends with what happened
@@ -30,7 +31,7 @@ import (
 // that is renamed over the old one, so a reader never sees part of a line
 // (a reader following the file by name, such as tail -F, sees it
 // replaced). A stream — a pipe (mvnet run's /dev/fd/3), a terminal,
-// stderr ("-") — holds nothing that could be removed, so it has no cap:
+// stderr ("-"), what a link leads to — is not rewritten, so it has no cap:
 // its reader decides what it keeps (mvnet run applies the cap to its
 // --trace file the same way).
 type TraceFile struct {
@@ -59,7 +60,11 @@ func OpenTraceFile(path string, appendTo bool, max int64) (*TraceFile, error) {
 		return nil, err
 	}
 	tf := &TraceFile{path: path, f: f, owned: true}
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	// Only a regular file named as itself is rewritten: not what a link
+	// such as /dev/stdout or /proc/self/fd/N leads to, which the rename
+	// would replace with a file of its own.
+	li, err := os.Lstat(path)
+	if fi, err2 := f.Stat(); err == nil && err2 == nil && li.Mode().IsRegular() && fi.Mode().IsRegular() {
 		tf.max = max
 		if appendTo {
 			tf.size = fi.Size()

@@ -145,3 +145,23 @@ func TestTraceLineTooLongForCap(t *testing.T) {
 		t.Fatalf("trace %v", l)
 	}
 }
+
+// TestTraceThroughLinkIsNotReplaced: a trace named through a symbolic link
+// (as /dev/stdout is) is written through it and never rewritten: the link
+// stays a link, and the file it leads to gets every line.
+func TestTraceThroughLinkIsNotReplaced(t *testing.T) {
+	dir := t.TempDir()
+	file, link := filepath.Join(dir, "out"), filepath.Join(dir, "link")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := newTestProcess(t, map[string]string{EnvTrace: link, EnvTraceMax: "1000"})
+	tick(p, 0, 100)
+	p.Close()
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v %v", fi, err)
+	}
+	if l := readTrace(t, file); len(l) != 101 {
+		t.Fatalf("%d lines through the link, want 101", len(l))
+	}
+}

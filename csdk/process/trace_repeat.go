@@ -17,10 +17,10 @@ import (
 // written), first and last the t of the first and the last of them, and
 // event the repeated line without its t.
 //
-// The same: a syscall or interrupt line that is byte for byte the line of
-// an earlier event of the trace apart from its t — the same call with the
-// same arguments (pointers included), status and outputs; the same IRQ
-// and handler — and a gpio write of the level the pin already has, as the
+// The same: a line of a kind in repeatKinds that is byte for byte the
+// line of an earlier event of the trace apart from its t — the same call
+// with the same arguments (pointers included), status and outputs; the
+// same IRQ and handler; the same bus transfer — and a gpio write of the level the pin already has, as the
 // trace last showed it (a write or toggle of that pin; a pin the trace has
 // not shown yet has no level, so its first write is always written, as is
 // a write that changes the level). Anything else is written in full,
@@ -38,6 +38,11 @@ import (
 // worth of counts. Two events repeating in turn (a poll and an LED write
 // in one loop) are each counted: both repeat lines are written together,
 // in the order of their first counted events.
+
+// repeatKinds are the kinds of line counted when byte for byte the same
+// apart from t: system calls, interrupt deliveries and the peripheral
+// buses' transactions (the same transfer with the same data).
+var repeatKinds = map[string]bool{"syscall": true, "interrupt": true, "i2c": true, "spi": true}
 
 // repeatEvery bounds how long counted repeats wait to be written.
 const repeatEvery = time.Second

@@ -113,6 +113,28 @@ func TestTraceCollapsesGPIOWritesThatChangeNothing(t *testing.T) {
 	}
 }
 
+// TestTraceCollapsesBusTransfers: the same I2C or SPI transfer with the
+// same data is counted; other HAL lines (UART output) never are.
+func TestTraceCollapsesBusTransfers(t *testing.T) {
+	trace := t.TempDir() + "/trace.jsonl"
+	p, _ := newTestProcess(t, map[string]string{EnvTrace: trace})
+	for i := 0; i < 3; i++ {
+		p.TraceEvent("i2c", `"op":"mem_read","bus":"I2C1","addr":24,"reg":5,"data":"c1a0"`)
+	}
+	p.TraceEvent("i2c", `"op":"mem_read","bus":"I2C1","addr":24,"reg":5,"data":"c1a2"`)
+	for i := 0; i < 3; i++ {
+		p.TraceEvent("spi", `"op":"transmit","bus":"SPI1","data":"00"`)
+	}
+	for i := 0; i < 3; i++ {
+		p.TraceEvent("uart", `"op":"transmit","data":"waiting\r\n"`)
+	}
+	p.Exited(true, 0)
+	want := "i2c, 2×i2c, i2c, spi, 2×spi, uart, uart, uart, exit"
+	if got := summary(readTrace(t, trace)); got != want {
+		t.Fatalf("trace:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // TestTraceRepeatsWrittenWithinInterval: counted repeats do not wait for
 // the next different line: they are written repeatEvery after the first
 // of them (shortened here), so a live transcript of a long poll does not
