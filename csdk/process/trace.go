@@ -111,6 +111,9 @@ func (t *tracer) close() {
 		t.flushRepeats(t.mono())
 		_ = t.out.Close()
 	}
+	if t.rep.timer != nil {
+		t.rep.timer.Stop()
+	}
 	t.out = nil
 	t.off.Store(true)
 }
