@@ -32,7 +32,9 @@
 #     the project); links libmvnet (static), whose usage requirements also
 #     force mvnet_newlib_compat.h into every C/C++ compilation; leaves custom
 #     targets that build board artefacts (size/objcopy listings, the bundle)
-#     out of `all`; and writes the executables' paths into
+#     out of `all`; makes the linker pull the application's interrupt
+#     handlers and HAL hooks (the weak references in libmvnet) out of the
+#     project's static libraries; and writes the executables' paths into
 #     build-host/mvnet-executables.txt.
 #
 # Targets keep their names and include directories (FreeRTOS keeps Config/,
@@ -193,6 +195,19 @@ function(_mvnet_filter target prop regex)
   endif()
 endfunction()
 
+# _mvnet_whole(TARGET): the application's functions libmvnet calls if they
+# exist (weak references: interrupt handlers by vector name, HAL_MspInit,
+# HAL_UART_MspInit, the EXTI callbacks …) are linked from the project's
+# static libraries, as the device's vector table and ST's HAL pull them with
+# strong references there: the executable links each of the project's
+# static libraries it uses whole (a weak reference extracts no archive
+# member, so ST_Code's stm32u5xx_hal_msp.c would silently be left out).
+function(_mvnet_whole target)
+  foreach(lib IN LISTS _mvnet_static_libs)
+    set_property(TARGET "${target}" PROPERTY LINK_LIBRARY_OVERRIDE_${lib} WHOLE_ARCHIVE)
+  endforeach()
+endfunction()
+
 function(_mvnet_host_targets)
   include("${MVNET_BUILD}/cmake/mvnet/mvnetConfig.cmake")
   foreach(t mvnet::mvnet mvnet::mvnet_static Threads::Threads)
@@ -216,6 +231,13 @@ function(_mvnet_host_targets)
   file(WRITE "${empty}" "/* mvnet-host.cmake: a library whose sources only the board builds. */\n")
   set(executables "")
   _mvnet_dir_targets("${CMAKE_SOURCE_DIR}" targets)
+  set(_mvnet_static_libs "")
+  foreach(t IN LISTS targets)
+    get_target_property(type "${t}" TYPE)
+    if(type STREQUAL "STATIC_LIBRARY")
+      list(APPEND _mvnet_static_libs "${t}")
+    endif()
+  endforeach()
   foreach(t IN LISTS targets)
     get_target_property(type "${t}" TYPE)
     get_target_property(imported "${t}" IMPORTED)
@@ -254,6 +276,7 @@ function(_mvnet_host_targets)
     set_property(TARGET "${t}" PROPERTY INCLUDE_DIRECTORIES ${include} ${dirs})
     set_property(TARGET "${t}" APPEND PROPERTY LINK_LIBRARIES mvnet_host)
     if(type STREQUAL "EXECUTABLE")
+      _mvnet_whole("${t}")
       string(APPEND executables "$<TARGET_FILE:${t}>\n")
     endif()
   endforeach()
