@@ -71,14 +71,12 @@ func copyTree(t testing.TB, src, dst string) {
 	}
 }
 
-// localHTTPS starts a local HTTPS server answering "hello" and returns it
-// with the environment that lets an application built against libmvnet
+// localHTTPS starts a local HTTPS server serving h and returns it with the
+// environment that lets an application built against libmvnet
 // reach it (its CA, the resolve mapping, the allowed loopback range).
-func localHTTPS(t *testing.T) (*testenv.Server, map[string]string) {
+func localHTTPS(t *testing.T, h http.Handler) (*testenv.Server, map[string]string) {
 	t.Helper()
-	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "hello")
-	}))
+	srv := testenv.NewServer(t, h)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.CA.Cert.Raw}), 0o644); err != nil {
 		t.Fatal(err)
@@ -113,7 +111,9 @@ func TestMvnetBuildSampleShapedProject(t *testing.T) {
 	t.Parallel()
 	needLib(t)
 	tool.Require(t, "cmake")
-	srv, env := localHTTPS(t)
+	srv, env := localHTTPS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "hello")
+	}))
 	dir := t.TempDir()
 	copyTree(t, filepath.Join("testdata", "hostproject"), dir)
 	exes, progress := mvnetBuild(t, dir, "-DAPP_URL="+srv.URL("/hello"))
