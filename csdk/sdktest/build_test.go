@@ -224,3 +224,41 @@ func TestMvnetBuildErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMvnetBuildToolchainInMissingSubmodule: a project whose CMakeLists.txt
+// takes its toolchain file from the HAL submodule
+// (Microvisor-Demo-Weather-Device's shape), absent on a fresh clone, still
+// builds: mvnet build gives CMake a stand-in inside the build directory and
+// says so; the project's tree is left as it was.
+func TestMvnetBuildToolchainInMissingSubmodule(t *testing.T) {
+	t.Parallel()
+	needLib(t)
+	tool.Require(t, "cmake")
+	dir := t.TempDir()
+	copyTree(t, filepath.Join("testdata", "hostproject"), dir)
+	cml := filepath.Join(dir, "CMakeLists.txt")
+	b, err := os.ReadFile(cml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const own = `set(CMAKE_TOOLCHAIN_FILE "${CMAKE_SOURCE_DIR}/toolchain.cmake")`
+	if !strings.Contains(string(b), own) {
+		t.Fatalf("the fixture no longer sets %s", own)
+	}
+	b = []byte(strings.Replace(string(b), own, `set(CMAKE_TOOLCHAIN_FILE "${CMAKE_SOURCE_DIR}/twilio-microvisor-hal-stm32u5/toolchain.cmake")`, 1))
+	if err := os.WriteFile(cml, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exes, progress := mvnetBuild(t, dir)
+	want := filepath.Join(dir, "build-host", "app", "mv-host-fixture")
+	if len(exes) != 1 || exes[0] != want {
+		t.Fatalf("mvnet build printed %q, want [%s]\n%s", exes, want, progress)
+	}
+	missing := filepath.Join(dir, "twilio-microvisor-hal-stm32u5", "toolchain.cmake")
+	if !strings.Contains(progress, "the toolchain file "+missing+" is missing") {
+		t.Errorf("mvnet build did not say the toolchain file is missing:\n%s", progress)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "twilio-microvisor-hal-stm32u5")); err == nil {
+		t.Error("mvnet build created the submodule's directory in the project")
+	}
+}
