@@ -22,6 +22,7 @@ PROJECT_DIR (default .) is the directory of the top CMakeLists.txt.
 mvnet build:
   1. finds the C SDK: --sdk DIR, else $MVNET_SDK, else the checkout of
      github.com/mvnet/mvnet holding the working directory or the project,
+     else the source tree this mvnet was built from (if it is still there),
      else the module cache's copy of this mvnet's version;
   2. builds libmvnet for the SDK's sources, once: builds are cached by source
      state in $MVNET_LIBCACHE (default: the user cache directory, mvnet/libmvnet);

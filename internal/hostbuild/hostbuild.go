@@ -228,9 +228,11 @@ func cmakeVersion(s string) (major, minor int, ok bool) {
 // FindSDK returns the C SDK directory (csdk) to build with, the first of:
 // flag (an SDK directory or a checkout holding csdk/); $MVNET_SDK (the
 // same); the checkout containing the working directory; the checkout
-// containing the project; the module cache's copy of this binary's version
-// of the module (go install github.com/mvnet/mvnet/cmd/mvnet@VERSION puts
-// it there). The error says what was tried and what to do.
+// containing the project; the source tree this binary was built from, if
+// it is still there (go install ./cmd/mvnet in a checkout, or go install
+// github.com/mvnet/mvnet/cmd/mvnet@VERSION, which builds from the module
+// cache); the module cache's copy of this binary's version of the module.
+// The error says what was tried and what to do.
 func FindSDK(flag, project string) (string, error) {
 	if flag != "" {
 		return sdkAt(flag, "--sdk")
@@ -248,6 +250,10 @@ func FindSDK(flag, project string) (string, error) {
 		}
 	}
 	tried = append(tried, "no checkout of "+Module+" contains the working directory or the project")
+	if root, ok := sourceSDK(); ok {
+		return root, nil
+	}
+	tried = append(tried, "the source this mvnet was built from is gone")
 	if dir, version, ok := moduleCacheSDK(); ok {
 		if _, err := os.Stat(filepath.Join(dir, HostInclude)); err == nil {
 			return dir, nil
@@ -303,6 +309,24 @@ func checkoutAround(dir string) (string, bool) {
 		}
 		d = parent
 	}
+}
+
+// sourceSDK is builtFrom; tests replace it.
+var sourceSDK = builtFrom
+
+// builtFrom returns the SDK directory of the source tree this binary was
+// compiled from, if it is still there (not with -trimpath, which leaves no
+// absolute path).
+func builtFrom() (string, bool) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return "", false
+	}
+	sdk := filepath.Join(filepath.Dir(file), "..", "..", "csdk")
+	if !isSDK(sdk) {
+		return "", false
+	}
+	return filepath.Clean(sdk), true
 }
 
 // moduleCacheSDK returns where the module cache holds the csdk directory of

@@ -56,6 +56,8 @@ func TestFindSDKErrors(t *testing.T) {
 	}
 	t.Setenv(SDKEnv, "")
 	t.Chdir(empty)
+	sourceSDK = func() (string, bool) { return "", false } // as with -trimpath or the source gone
+	t.Cleanup(func() { sourceSDK = builtFrom })
 	_, err := FindSDK("", empty)
 	if err == nil || !strings.Contains(err.Error(), "pass --sdk DIR or set "+SDKEnv) {
 		t.Errorf("FindSDK outside a checkout = %v; want one saying what to do", err)
@@ -105,5 +107,17 @@ func TestProjectDirErrors(t *testing.T) {
 	}
 	if _, err := projectDir(f); err == nil || !strings.Contains(err.Error(), "is not a directory") {
 		t.Errorf("projectDir(file) = %v", err)
+	}
+}
+
+// Outside any checkout, a binary finds the SDK of the source tree it was
+// built from (this test binary: this checkout).
+func TestFindSDKBuiltFrom(t *testing.T) {
+	want := filepath.Join(checkoutRoot(t), "csdk")
+	t.Setenv(SDKEnv, "")
+	t.Chdir(t.TempDir())
+	got, err := FindSDK("", "")
+	if err != nil || got != want {
+		t.Fatalf("FindSDK outside a checkout = %q, %v; want %q (the source this binary was built from)", got, err, want)
 	}
 }
