@@ -45,6 +45,13 @@ func mvnetBinary(t testing.TB) string {
 	return mvnetCLI.path
 }
 
+// removeMvnetBinary removes what mvnetBinary built (TestMain, at the end).
+func removeMvnetBinary() {
+	if mvnetCLI.path != "" {
+		_ = os.RemoveAll(filepath.Dir(mvnetCLI.path))
+	}
+}
+
 // copyTree copies the directory src into dst.
 func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
@@ -82,6 +89,36 @@ func localHTTPS(t *testing.T, h http.Handler) (*testenv.Server, map[string]strin
 		t.Fatal(err)
 	}
 	return srv, map[string]string{"MVNET_CA_FILE": caFile, "MVNET_RESOLVE": srv.Resolve, "MVNET_ALLOW": "127.0.0.0/8"}
+}
+
+// pkgConfigFlags returns what pkg-config --cflags --libs gives for pc
+// (mvnet or mvnet-static) of the test's library build.
+func pkgConfigFlags(t testing.TB, pc string) []string {
+	t.Helper()
+	cmd := exec.Command("pkg-config", "--cflags", "--libs", pc)
+	cmd.Env = append(os.Environ(), "PKG_CONFIG_PATH="+lib.dir)
+	flags, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pkg-config %s: %v", pc, err)
+	}
+	return strings.Fields(string(flags))
+}
+
+// cmakePackageBuild configures and builds the CMake project in dir with
+// the test's library build as the mvnet package, into dir/build, which it
+// returns.
+func cmakePackageBuild(t testing.TB, dir string) string {
+	t.Helper()
+	bld := filepath.Join(dir, "build")
+	for _, args := range [][]string{
+		{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
+		{"--build", bld},
+	} {
+		if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
+			t.Fatalf("cmake %v: %v\n%s", args, err, out)
+		}
+	}
+	return bld
 }
 
 // mvnetBuild runs mvnet build on dir with more CMake arguments and returns
@@ -153,14 +190,8 @@ func TestNewlibCompat(t *testing.T) {
 		t.Parallel()
 		tool.Require(t, "pkg-config")
 		for _, pc := range []string{"mvnet", "mvnet-static"} {
-			cmd := exec.Command("pkg-config", "--cflags", "--libs", pc)
-			cmd.Env = append(os.Environ(), "PKG_CONFIG_PATH="+lib.dir)
-			flags, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("pkg-config %s: %v", pc, err)
-			}
 			bin := filepath.Join(t.TempDir(), "compat")
-			args := append([]string{"-Werror=implicit-function-declaration", src, "-o", bin}, strings.Fields(string(flags))...)
+			args := append([]string{"-Werror=implicit-function-declaration", src, "-o", bin}, pkgConfigFlags(t, pc)...)
 			if out, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
 				t.Fatalf("cc %v: %v\n%s", args, err, out)
 			}
@@ -188,15 +219,7 @@ func TestNewlibCompat(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "CMakeLists.txt"), []byte(cml), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		bld := filepath.Join(dir, "build")
-		for _, args := range [][]string{
-			{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
-			{"--build", bld},
-		} {
-			if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
-				t.Fatalf("cmake %v: %v\n%s", args, err, out)
-			}
-		}
+		bld := cmakePackageBuild(t, dir)
 		if r := run(t, filepath.Join(bld, "compat"), nil, 60*time.Second); r.code != 0 || !strings.Contains(r.stdout, "low=0x34") {
 			t.Fatalf("cmake: %v", r)
 		}

@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 	if lib.skip == "" {
 		lib.err = build()
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeMvnetBinary()
+	os.Exit(code)
 }
 
 // build finds or makes the library for the current sources (internal/libcache).
