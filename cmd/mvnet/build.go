@@ -44,7 +44,7 @@ has the worked example and what, if anything, a project must still change.`,
 		Example: `  mvnet build examples/project
   mvnet build ~/src/Microvisor-Demo-MQTT -- -DAPPLICATION=temperature
   go run ./cmd/mvnet build --build-dir /tmp/b examples/project
-  mvnet run -- examples/project/build-host/app/mv-sensor-app`,
+  MVNET_BOARD=examples/project/board.json mvnet run -- examples/project/build-host/app/mv-sensor-demo`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := len(args)
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
