@@ -46,7 +46,7 @@ system call, status and notification.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newRunCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd(),
+	root.AddCommand(newDemoCmd(), newRunCmd(), newBuildCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd(),
 		newConfigCmd(), newSecretCmd(), newLogsCmd())
 	strictTree(root)
 	return root

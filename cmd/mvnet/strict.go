@@ -17,7 +17,8 @@ import (
 //     argument (only the root checks), so `mvnet cloud start` printed help
 //     and exited 0. With no argument a parent still prints its help.
 //   - Every other command's argument check (cobra.ExactArgs …) is followed
-//     by the command's usage line, which says what is expected.
+//     by the command's usage line, which says what is expected, and its
+//     help shows that line.
 //
 // Call it once, on the finished tree; called on the root, it first adds
 // cobra's completion command and a help command that fails on an unknown
@@ -41,6 +42,10 @@ func strictTree(c *cobra.Command) {
 	if c.Args != nil {
 		c.Args = withUsage(c.Args)
 	}
+	// Keep cobra's template, with the usage line: a command without one of
+	// its own takes its parent's, which the branch above strips for parents
+	// once their subcommands are done.
+	c.SetUsageTemplate(c.UsageTemplate())
 }
 
 // runnableUsageLine is the part of cobra's usage template that shows a

@@ -6,7 +6,8 @@
 // Building the library takes a while (a c-archive and a c-shared link of
 // the whole module), so TestMain keeps builds in a cache,
 // os.UserCacheDir()/mvnet/libmvnet (or $MVNET_LIBCACHE), keyed by a hash of
-// every input (libcache_test.go): a warm run only hashes the sources.
+// every input (internal/libcache, which mvnet build shares): a warm run only
+// hashes the sources.
 // -short skips these tests; a host without cc or make skips them too, or
 // fails them under CI=true.
 package sdktest

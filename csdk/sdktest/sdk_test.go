@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/internal/libcache"
 	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // lib is the library TestMain found in the build cache or built.
 var lib struct {
 	dir     string   // BUILD directory: libmvnet.a, libmvnet.so, mvnet.pc …
-	lock    *os.File // held open until exit: keeps dir from being pruned (holdBuild)
+	lock    *os.File // held open until exit: keeps dir from being pruned (internal/libcache)
 	include string   // csdk/include
 	skip    string   // why the C tests are skipped
 	err     error
@@ -46,10 +47,12 @@ func TestMain(m *testing.M) {
 	if lib.skip == "" {
 		lib.err = build()
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeMvnetBinary()
+	os.Exit(code)
 }
 
-// build finds or makes the library for the current sources (libcache_test.go).
+// build finds or makes the library for the current sources (internal/libcache).
 func build() error {
 	sdk, err := filepath.Abs("..")
 	if err != nil {
@@ -57,7 +60,7 @@ func build() error {
 	}
 	lib.include = filepath.Join(sdk, "include")
 	start := time.Now()
-	lib.dir, lib.lock, lib.built, err = cachedBuild(sdk)
+	lib.dir, lib.lock, lib.built, err = libcache.Build(sdk, nil)
 	lib.took = time.Since(start)
 	return err
 }
@@ -204,7 +207,7 @@ func TestBuild(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(lib.dir, "libmvnet.h")); err == nil {
 		t.Error("cgo's export header libmvnet.h was left beside the libraries")
 	}
-	if !lockedByOther(t, lib.dir) {
+	if !libcache.Locked(lib.dir) {
 		t.Error("the build this process uses is not locked: another checkout's test run could prune it")
 	}
 }
