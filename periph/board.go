@@ -183,7 +183,10 @@ type BoardError struct {
 
 func (e *BoardError) Error() string {
 	s := e.File
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && s == "":
+		s = "line " + strconv.Itoa(e.Line)
+	case e.Line > 0:
 		s += ":" + strconv.Itoa(e.Line)
 	}
 	if e.Field != "" {

@@ -1,0 +1,80 @@
+package process
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/mvnet/mvnet/periph"
+)
+
+// EnvBoard names a board file (docs/peripherals.md): the simulated devices
+// on the application's I2C and SPI buses. Unset, every bus is empty and
+// every I2C address NACKs.
+const EnvBoard = "MVNET_BOARD"
+
+// readBoard builds the board MVNET_BOARD names, once, at start-up; its
+// timelines count from then.
+func (c *Config) readBoard(getenv func(string) string) error {
+	v := getenv(EnvBoard)
+	if v == "" {
+		return nil
+	}
+	start := time.Now()
+	b, err := periph.LoadBoard(v, func() time.Duration { return time.Since(start) })
+	var be *periph.BoardError
+	if errors.As(err, &be) {
+		// The variable's value names the file already.
+		e := *be
+		e.File = ""
+		return &e
+	}
+	if err != nil {
+		return err
+	}
+	c.Board = b
+	return nil
+}
+
+var (
+	emptyBoardOnce sync.Once
+	emptyBoard     *periph.Board
+)
+
+// Board is the application's board: MVNET_BOARD's, or one with empty buses.
+func (p *Process) Board() *periph.Board {
+	if p.cfg.Board != nil {
+		return p.cfg.Board
+	}
+	emptyBoardOnce.Do(func() { emptyBoard = periph.NewBoard(nil) })
+	return emptyBoard
+}
+
+// I2CTransfer runs one transaction of the HAL on bus I2C<bus+1> (csdk/hal:
+// hal_i2c.c); an unknown bus has no devices.
+func (p *Process) I2CTransfer(bus int, addr uint16, segs ...periph.I2CSegment) (periph.I2CResult, string) {
+	b := p.Board().I2C(busName(periph.I2CBusNames, bus))
+	if b == nil {
+		return periph.I2CResult{AddrNACK: true}, ""
+	}
+	r := b.Transfer(addr, segs...)
+	state := ""
+	if d, ok := b.Device(addr); ok && r.Device != "" {
+		if s, ok := d.(periph.Stater); ok {
+			state = s.State()
+		}
+	}
+	return r, state
+}
+
+// SPIBus returns bus SPI<bus+1>, nil if there is none.
+func (p *Process) SPIBus(bus int) *periph.SPIBus {
+	return p.Board().SPI(busName(periph.SPIBusNames, bus))
+}
+
+func busName(names []string, i int) string {
+	if i < 0 || i >= len(names) {
+		return ""
+	}
+	return names[i]
+}
