@@ -43,6 +43,9 @@ type I2CResult struct {
 	Written int
 	// Device is the model's name ("" when absent).
 	Device string
+	// State is the device's visible state after the transaction when it
+	// is a Stater, else "".
+	State string
 }
 
 // OK reports whether every address and byte was acknowledged.
@@ -111,20 +114,24 @@ func (b *I2CBus) Addresses() []uint16 {
 // later segments are not run; read bytes not received are left as they
 // were. An empty transaction (no segments) is an address probe with W
 // (HAL_I2C_IsDeviceReady).
-func (b *I2CBus) Transfer(addr uint16, segs ...I2CSegment) I2CResult {
+func (b *I2CBus) Transfer(addr uint16, segs ...I2CSegment) (r I2CResult) {
 	if len(segs) == 0 {
 		segs = []I2CSegment{{}}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var r I2CResult
 	d, ok := b.devs[addr]
 	if !ok {
 		r.AddrNACK = true
 		return r
 	}
 	r.Device = b.names[addr]
-	defer d.Stop()
+	defer func() {
+		d.Stop()
+		if s, ok := d.(Stater); ok {
+			r.State = s.State()
+		}
+	}()
 	for i, s := range segs {
 		r.Segment = i
 		if !d.Start(s.Read) {

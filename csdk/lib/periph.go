@@ -45,7 +45,7 @@ func mvnet_periph_i2c(x *C.struct_mvnet_periph_i2c_xfer) {
 	if x.has_read != 0 {
 		segs = append(segs, periph.I2CSegment{Read: true, Data: cbytes(x.rx, x.rx_len)})
 	}
-	r, state := proc().I2CTransfer(int(x.bus), uint16(x.addr), segs...)
+	r := proc().I2CTransfer(int(x.bus), uint16(x.addr), segs...)
 	switch {
 	case r.AddrNACK:
 		x.result = C.MVNET_I2C_ADDR_NACK
@@ -56,5 +56,5 @@ func mvnet_periph_i2c(x *C.struct_mvnet_periph_i2c_xfer) {
 	}
 	x.written = C.uint32_t(r.Written)
 	cstring(&x.device[0], len(x.device), r.Device)
-	cstring(&x.state[0], len(x.state), state)
+	cstring(&x.state[0], len(x.state), r.State)
 }

@@ -52,19 +52,12 @@ func (p *Process) Board() *periph.Board {
 
 // I2CTransfer runs one transaction of the HAL on bus I2C<bus+1> (csdk/hal:
 // hal_i2c.c); an unknown bus has no devices.
-func (p *Process) I2CTransfer(bus int, addr uint16, segs ...periph.I2CSegment) (periph.I2CResult, string) {
+func (p *Process) I2CTransfer(bus int, addr uint16, segs ...periph.I2CSegment) periph.I2CResult {
 	b := p.Board().I2C(busName(periph.I2CBusNames, bus))
 	if b == nil {
-		return periph.I2CResult{AddrNACK: true}, ""
+		return periph.I2CResult{AddrNACK: true}
 	}
-	r := b.Transfer(addr, segs...)
-	state := ""
-	if d, ok := b.Device(addr); ok && r.Device != "" {
-		if s, ok := d.(periph.Stater); ok {
-			state = s.State()
-		}
-	}
-	return r, state
+	return b.Transfer(addr, segs...)
 }
 
 // SPIBus returns bus SPI<bus+1>, nil if there is none.

@@ -19,7 +19,8 @@ func writeBoard(t *testing.T, text string) string {
 }
 
 const mcp9808Board = `{"version": 1, "devices": [
-  {"bus": "I2C1", "address": "0x18", "model": "mcp9808", "values": {"temperature_c": 21.3}}
+  {"bus": "I2C1", "address": "0x18", "model": "mcp9808", "values": {"temperature_c": 21.3}},
+  {"bus": "I2C3", "address": "0x70", "model": "ht16k33"}
 ]}`
 
 // The I2C HAL reaches the board's MCP9808 on I2C1 and nothing on I2C2,
@@ -50,6 +51,8 @@ func TestPeriphI2CHAL(t *testing.T) {
 				"init 0 msp 2 state 0x20",
 				"empty ready 1 err 0x20",
 				"empty read 1 err 0x04 buf eeee state 0x20",
+				"init 0 msp 3 state 0x20",
+				"display 0 0 0",
 			}
 			if got := strings.Split(strings.TrimSpace(r.stdout), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, strings.Join(want, "\n"))
@@ -74,6 +77,10 @@ func TestPeriphI2CHAL(t *testing.T) {
 				{op: "init"},
 				{"ready", "0x18", "", "", "address", "HAL_ERROR", ""},
 				{"mem_read", "0x18", "05", "", "address", "HAL_ERROR", ""},
+				{op: "init"},
+				{"transmit", "0x70", "21", "", "", "HAL_OK", "ht16k33"},
+				{"transmit", "0x70", "81", "", "", "HAL_OK", "ht16k33"},
+				{"transmit", "0x70", "00 3f 00 06 00 00 00 00 00 00 00 00 00 00 00 00 00", "", "", "HAL_OK", "ht16k33"},
 			}
 			if len(got) != len(wantEv) {
 				t.Fatalf("%d i2c trace events, want %d: %v", len(got), len(wantEv), ev)
@@ -85,6 +92,9 @@ func TestPeriphI2CHAL(t *testing.T) {
 			}
 			if n, _ := ev[10]["trials"].(float64); n != 2 {
 				t.Errorf("empty-bus ready: trials %v, want 2", ev[10]["trials"])
+			}
+			if s, _ := ev[15]["state"].(string); s != "on dim=16/16 ram=3f00 0600 0000 0000 0000 0000 0000 0000" {
+				t.Errorf("display state in the trace: %q", s)
 			}
 		})
 	}

@@ -84,5 +84,13 @@ int main(void) {
   st = HAL_I2C_Mem_Read(&hi2c, 0x18 << 1, 0x05, I2C_MEMADD_SIZE_8BIT, buf, 2, 100);
   printf("empty read %d err 0x%02x buf %02x%02x state 0x%02x\n", st, (unsigned)HAL_I2C_GetError(&hi2c), buf[0],
          buf[1], (unsigned)HAL_I2C_GetState(&hi2c));
+
+  /* I2C3 holds an HT16K33: its display state shows in the trace. */
+  init(I2C3);
+  uint8_t on[] = {0x21}, disp[] = {0x81}, frame[17] = {0x00, 0x3F, 0x00, 0x06};
+  st = HAL_I2C_Master_Transmit(&hi2c, 0x70 << 1, on, 1, 100);
+  st1 = HAL_I2C_Master_Transmit(&hi2c, 0x70 << 1, disp, 1, 100);
+  st2 = HAL_I2C_Master_Transmit(&hi2c, 0x70 << 1, frame, sizeof frame, 100);
+  printf("display %d %d %d\n", st, st1, st2);
   return 0;
 }
