@@ -24,10 +24,11 @@ var (
 
 // Board is a set of buses with devices on them.
 type Board struct {
-	now   func() time.Duration
-	i2c   map[string]*I2CBus
-	spi   map[string]*SPIBus
-	notes []string
+	now    func() time.Duration
+	i2c    map[string]*I2CBus
+	spi    map[string]*SPIBus
+	notes  []string
+	gpioCS bool // some SPI device has a GPIO chip select
 }
 
 // NewBoard returns a board whose buses are all empty. now is the time since
@@ -52,6 +53,18 @@ func (b *Board) I2C(name string) *I2CBus { return b.i2c[name] }
 
 // SPI returns the bus named name ("SPI1" …), nil if there is none.
 func (b *Board) SPI(name string) *SPIBus { return b.spi[name] }
+
+// HasChipSelects reports whether some SPI device has a GPIO chip select,
+// so that GPIO outputs need to reach SetPin.
+func (b *Board) HasChipSelects() bool { return b.gpioCS }
+
+// SetPin is a GPIO output pin ("PA4") driven to level: the SPI devices whose
+// chip select it is follow it, on every bus.
+func (b *Board) SetPin(pin string, level int) {
+	for _, n := range SPIBusNames {
+		b.spi[n].SetPin(pin, level)
+	}
+}
 
 // Devices describes what the board holds, one line per device
 // ("I2C1 0x18 mcp9808").
@@ -125,9 +138,19 @@ func (b *Board) Place(p Placement) error {
 		if m.NewSPI == nil {
 			return &fieldError{"bus", fmt.Errorf("%s is not an SPI part", m.Name)}
 		}
-		if err := b.spi[p.Bus].Attach(p.CS, m.Name, m.NewSPI(env)); err != nil {
+		if p.CS == "" {
+			return &fieldError{"cs", fmt.Errorf("missing (%q for the hardware NSS line, or a GPIO pin such as \"PA4\")", NSS)}
+		}
+		cs, err := CanonicalCS(p.CS)
+		if err != nil {
 			return &fieldError{"cs", err}
 		}
+		env.CS = cs
+		if err := b.spi[p.Bus].Attach(cs, m.Name, m.NewSPI(env)); err != nil {
+			return &fieldError{"cs", err}
+		}
+		b.gpioCS = b.gpioCS || cs != NSS
+		p.CS = cs
 		b.notes = append(b.notes, fmt.Sprintf("%s %s %s", p.Bus, p.CS, m.Name))
 	default:
 		return &fieldError{"bus", fmt.Errorf("%q is not a bus (want one of %s, %s)", p.Bus, strings.Join(I2CBusNames, ", "), strings.Join(SPIBusNames, ", "))}

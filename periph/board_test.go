@@ -96,6 +96,12 @@ func TestBoardErrors(t *testing.T) {
 		{"interpolation", `{"version":1,"devices":[{"bus":"I2C1","address":24,"model":"mcp9808","interpolation":"cubic"}]}`, `devices[0].interpolation: "cubic": want step or linear`},
 		{"spi part on i2c", `{"version":1,"devices":[{"bus":"SPI1","cs":"PA4","model":"mcp9808"}]}`, `devices[0].bus: mcp9808 is not an SPI part`},
 		{"trailing", `{"version":1} {}`, `data after the board object`},
+		{"spi no cs", `{"version":1,"devices":[{"bus":"SPI1","model":"lis3dh"}]}`, `devices[0].cs: missing ("NSS" for the hardware NSS line`},
+		{"spi bad cs", `{"version":1,"devices":[{"bus":"SPI1","cs":"PJ4","model":"lis3dh"}]}`, `devices[0].cs: "PJ4" is not a chip select`},
+		{"spi address", `{"version":1,"devices":[{"bus":"SPI1","cs":"PA4","address":24,"model":"lis3dh"}]}`, `devices[0].address: an SPI device has a chip select`},
+		{"spi twice", `{"version":1,"devices":[{"bus":"SPI1","cs":"PA4","model":"lis3dh"},{"bus":"SPI1","cs":"gpioa4","model":"lis3dh"}]}`, `devices[1].cs: SPI1 already has lis3dh on PA4`},
+		{"i2c only part on spi", `{"version":1,"devices":[{"bus":"SPI1","cs":"PA4","model":"ht16k33"}]}`, `devices[0].bus: ht16k33 is not an SPI part`},
+		{"cs on i2c", `{"version":1,"devices":[{"bus":"I2C1","address":24,"cs":"PA4","model":"mcp9808"}]}`, `devices[0].cs: an I2C device has an address`},
 	} {
 		_, err := ParseBoard("b.json", []byte(c.src), nil)
 		var be *BoardError
@@ -119,5 +125,36 @@ func TestLoadBoard(t *testing.T) {
 	}
 	if r := b.I2C("I2C2").Transfer(0x19); !r.OK() {
 		t.Errorf("probe: %+v", r)
+	}
+}
+
+func TestBoardSPIChipSelects(t *testing.T) {
+	b, err := ParseBoard("b.json", []byte(`{"version":1,"devices":[
+		{"bus":"SPI1","cs":"pa4","model":"lis3dh"},
+		{"bus":"SPI3","cs":"nss","model":"lis3dh"}]}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.HasChipSelects() {
+		t.Error("HasChipSelects = false with a GPIO chip select")
+	}
+	rx := make([]byte, 2)
+	b.SetPin("PA4", 0)
+	if r := b.SPI("SPI1").Transfer(false, []byte{0x8F, 0}, rx); r.CS != "PA4" || rx[1] != 0x33 {
+		t.Errorf("PA4 low: %+v % x", r, rx)
+	}
+	b.SetPin("PA4", 1)
+	if r := b.SPI("SPI1").Transfer(false, []byte{0x8F, 0}, rx); r.Device != "" {
+		t.Errorf("PA4 high: %+v", r)
+	}
+	if r := b.SPI("SPI3").Transfer(true, []byte{0x8F, 0}, rx); r.CS != "NSS" || rx[1] != 0x33 {
+		t.Errorf("hardware NSS: %+v % x", r, rx)
+	}
+	if r := b.SPI("SPI3").Transfer(false, []byte{0x8F, 0}, rx); r.Device != "" {
+		t.Errorf("NSS device answered a software-NSS transfer: %+v", r)
+	}
+	only, err := ParseBoard("b.json", []byte(`{"version":1,"devices":[{"bus":"SPI1","cs":"NSS","model":"lis3dh"}]}`), nil)
+	if err != nil || only.HasChipSelects() {
+		t.Errorf("NSS only: HasChipSelects %v, %v", only.HasChipSelects(), err)
 	}
 }

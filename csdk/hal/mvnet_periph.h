@@ -46,18 +46,19 @@ struct mvnet_periph_i2c_xfer {
 /* Runs x on the simulated bus. Defined by libmvnet. */
 void mvnet_periph_i2c(struct mvnet_periph_i2c_xfer *x);
 
-/* One SPI transfer of len bytes on bus 0…2 (SPI1…SPI3): tx out (NULL: 0xFF
- * … as HAL_SPI_Receive clocks out), rx in (NULL: dropped). hard_nss: the
- * peripheral drives its NSS output. device receives the answering model's
- * name ("" when nothing is selected: rx reads 0xFF). */
+/* One SPI transfer of len bytes on bus 0…2 (SPI1…SPI3): tx out, rx in
+ * (both len bytes, in wire order). hard_nss: the peripheral drives its NSS
+ * output for the transfer. With nothing selected rx is left as it is (the
+ * HAL fills it with 0xFF, the idle level of MISO, beforehand). */
 struct mvnet_periph_spi_xfer {
   uint32_t bus;
   uint32_t hard_nss;
   const uint8_t *tx;
   uint8_t *rx;
   uint32_t len;
-  char device[32];
-  char cs[8];
+  /* out */
+  char device[32]; /* the selected model's name; "" when none */
+  char cs[8];      /* its chip select: "NSS", "PA4" … */
 };
 
 void mvnet_periph_spi(struct mvnet_periph_spi_xfer *x);
@@ -65,6 +66,11 @@ void mvnet_periph_spi(struct mvnet_periph_spi_xfer *x);
 /* A GPIO output pin changed (port 0…8 = A…I, pin 0…15, level 0/1): the
  * chip selects of SPI devices follow it. */
 void mvnet_periph_gpio(uint32_t port, uint32_t pin, uint32_t level);
+
+/* Called by hal_gpio.c for every output level it drives (port 0…8 = GPIOA…
+ * GPIOI): forwards it to mvnet_periph_gpio when the library is there.
+ * Defined in hal_spi.c. */
+void mvnet_hal_spi_pin(int port, int pin, int level);
 
 #ifdef __cplusplus
 }

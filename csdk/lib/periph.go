@@ -58,3 +58,19 @@ func mvnet_periph_i2c(x *C.struct_mvnet_periph_i2c_xfer) {
 	cstring(&x.device[0], len(x.device), r.Device)
 	cstring(&x.state[0], len(x.state), r.State)
 }
+
+// mvnet_periph_spi runs one HAL SPI transfer on the board.
+//
+//export mvnet_periph_spi
+func mvnet_periph_spi(x *C.struct_mvnet_periph_spi_xfer) {
+	r := proc().SPITransfer(int(x.bus), x.hard_nss != 0, cbytes(x.tx, x.len), cbytes(x.rx, x.len))
+	cstring(&x.device[0], len(x.device), r.Device)
+	cstring(&x.cs[0], len(x.cs), r.CS)
+}
+
+// mvnet_periph_gpio follows a GPIO output to the SPI chip selects.
+//
+//export mvnet_periph_gpio
+func mvnet_periph_gpio(port, pin, level C.uint32_t) {
+	proc().GPIODriven(int(port), int(pin), int(level))
+}

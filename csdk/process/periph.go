@@ -2,6 +2,7 @@ package process
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -70,4 +71,27 @@ func busName(names []string, i int) string {
 		return ""
 	}
 	return names[i]
+}
+
+// SPITransfer runs one HAL transfer on bus SPI<bus+1> (hal_spi.c): tx out,
+// rx in (same length). An unknown bus has nothing selected.
+func (p *Process) SPITransfer(bus int, hardNSS bool, tx, rx []byte) periph.SPIResult {
+	b := p.Board().SPI(busName(periph.SPIBusNames, bus))
+	if b == nil {
+		for i := range rx {
+			rx[i] = 0xFF
+		}
+		return periph.SPIResult{}
+	}
+	return b.Transfer(hardNSS, tx, rx)
+}
+
+// GPIODriven is a GPIO output (port 0…8 = GPIOA…GPIOI) driven to level by
+// the HAL: SPI devices whose chip select it is follow it.
+func (p *Process) GPIODriven(port, pin, level int) {
+	b := p.Board()
+	if !b.HasChipSelects() || port < 0 || port > 8 {
+		return
+	}
+	b.SetPin(fmt.Sprintf("P%c%d", 'A'+port, pin), level)
 }

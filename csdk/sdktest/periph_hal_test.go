@@ -133,3 +133,58 @@ func TestPeriphBadBoard(t *testing.T) {
 		}
 	}
 }
+
+// The SPI HAL reaches an LIS3DH behind a GPIO chip select (driven with
+// HAL_GPIO_WritePin) on SPI1 and one on SPI2's hardware NSS.
+func TestPeriphSPIHAL(t *testing.T) {
+	t.Parallel()
+	board := writeBoard(t, `{"version": 1, "devices": [
+  {"bus": "SPI1", "cs": "PA4", "model": "lis3dh", "values": {"accel_z_g": -1}},
+  {"bus": "SPI2", "cs": "NSS", "model": "lis3dh"}
+]}`)
+	for _, l := range []linkage{static, shared} {
+		t.Run(l.String(), func(t *testing.T) {
+			t.Parallel()
+			bin := compileFile(t, "periph_spi", l)
+			r := run(t, bin, map[string]string{"MVNET_BOARD": board}, time.Minute)
+			if r.code != 0 {
+				t.Fatalf("%v", r)
+			}
+			want := []string{
+				"uninit 2",
+				"init 0",
+				"unselected 0 ff",
+				"whoami 0 33",
+				"accel 0 0 0 z=-250", // normal mode ±2 g: 4 mg/digit, 10 bits
+				"init 0",
+				"nss whoami 0 33 state 1",
+				"init 0",
+				"target 1 err 0x400",
+			}
+			if got := strings.TrimSpace(r.stdout); got != strings.Join(want, "\n") {
+				t.Errorf("stdout:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+			}
+			ev := r.lines("spi")
+			var ops []string
+			for _, e := range ev {
+				s := func(k string) string { v, _ := e[k].(string); return v }
+				ops = append(ops, strings.TrimSpace(strings.Join([]string{s("op"), s("cs"), s("w"), s("r"), s("device")}, "|")))
+			}
+			wantOps := []string{
+				"init||||",
+				"transmit_receive||8f 00|ff ff|",
+				"transmit_receive|PA4|8f 00|ff 33|lis3dh",
+				"transmit|PA4|20 57|ff ff|lis3dh",
+				"transmit|PA4|e8|ff|lis3dh",
+				"receive|PA4|ff ff ff ff ff ff|00 00 00 00 80 c1|lis3dh",
+				"init||||",
+				"transmit_receive|NSS|8f 00|ff 33|lis3dh",
+				"deinit||||",
+				"init||||",
+			}
+			if strings.Join(ops, "\n") != strings.Join(wantOps, "\n") {
+				t.Errorf("spi events:\n%s\nwant:\n%s", strings.Join(ops, "\n"), strings.Join(wantOps, "\n"))
+			}
+		})
+	}
+}
