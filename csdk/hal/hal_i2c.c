@@ -244,10 +244,14 @@ HAL_StatusTypeDef HAL_I2C_DeInit(I2C_HandleTypeDef *hi2c) {
   return HAL_OK;
 }
 
+static int bad_instance(I2C_HandleTypeDef *hi2c) {
+  return hi2c != NULL && i2c_index(hi2c->Instance) < 0;
+}
+
 /* The common body of the four data transfers. */
 static HAL_StatusTypeDef transfer(I2C_HandleTypeDef *hi2c, const char *op, HAL_I2C_StateTypeDef state,
                                   HAL_I2C_ModeTypeDef mode, struct mvnet_periph_i2c_xfer *x) {
-  if (hi2c == NULL) {
+  if (hi2c == NULL || bad_instance(hi2c)) {
     return HAL_ERROR;
   }
   if (!claim(hi2c, state, mode)) {
@@ -278,16 +282,9 @@ static HAL_StatusTypeDef transfer(I2C_HandleTypeDef *hi2c, const char *op, HAL_I
   return st;
 }
 
-static int bad_instance(I2C_HandleTypeDef *hi2c) {
-  return hi2c != NULL && i2c_index(hi2c->Instance) < 0;
-}
-
 HAL_StatusTypeDef HAL_I2C_Master_Transmit(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint8_t *pData,
                                           uint16_t Size, uint32_t Timeout) {
   (void)Timeout;
-  if (bad_instance(hi2c)) {
-    return HAL_ERROR;
-  }
   struct mvnet_periph_i2c_xfer x = {.addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .tx = pData, .tx_len = Size};
   return transfer(hi2c, "transmit", HAL_I2C_STATE_BUSY_TX, HAL_I2C_MODE_MASTER, &x);
 }
@@ -295,15 +292,20 @@ HAL_StatusTypeDef HAL_I2C_Master_Transmit(I2C_HandleTypeDef *hi2c, uint16_t DevA
 HAL_StatusTypeDef HAL_I2C_Master_Receive(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint8_t *pData,
                                          uint16_t Size, uint32_t Timeout) {
   (void)Timeout;
-  if (bad_instance(hi2c)) {
-    return HAL_ERROR;
-  }
   struct mvnet_periph_i2c_xfer x = {.addr = (DevAddress >> 1) & 0x7FU, .has_read = 1, .rx = pData, .rx_len = Size};
   return transfer(hi2c, "receive", HAL_I2C_STATE_BUSY_RX, HAL_I2C_MODE_MASTER, &x);
 }
 
-/* mem_prefix fills the memory address bytes, most significant first. */
-static void mem_prefix(struct mvnet_periph_i2c_xfer *x, uint16_t MemAddress, uint16_t MemAddSize) {
+/* mem_transfer is Mem_Write/Mem_Read: the data go to x (tx or rx) and the
+ * memory address bytes, most significant first, before them. ST's HAL
+ * refuses no data with HAL_I2C_ERROR_INVALID_PARAM. */
+static HAL_StatusTypeDef mem_transfer(I2C_HandleTypeDef *hi2c, const char *op, HAL_I2C_StateTypeDef state,
+                                      struct mvnet_periph_i2c_xfer *x, uint16_t MemAddress, uint16_t MemAddSize,
+                                      const uint8_t *pData, uint16_t Size) {
+  if (hi2c != NULL && !bad_instance(hi2c) && hi2c->State == HAL_I2C_STATE_READY && (pData == NULL || Size == 0U)) {
+    hi2c->ErrorCode = HAL_I2C_ERROR_INVALID_PARAM;
+    return HAL_ERROR;
+  }
   if (MemAddSize == I2C_MEMADD_SIZE_8BIT) {
     x->pre[0] = (uint8_t)MemAddress;
     x->pre_len = 1;
@@ -312,43 +314,25 @@ static void mem_prefix(struct mvnet_periph_i2c_xfer *x, uint16_t MemAddress, uin
     x->pre[1] = (uint8_t)MemAddress;
     x->pre_len = 2;
   }
+  if (hi2c != NULL) {
+    hi2c->Memaddress = MemAddress;
+  }
+  return transfer(hi2c, op, state, HAL_I2C_MODE_MEM, x);
 }
 
 HAL_StatusTypeDef HAL_I2C_Mem_Write(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
                                     uint16_t MemAddSize, uint8_t *pData, uint16_t Size, uint32_t Timeout) {
   (void)Timeout;
-  if (bad_instance(hi2c)) {
-    return HAL_ERROR;
-  }
-  if (hi2c != NULL && hi2c->State == HAL_I2C_STATE_READY && (pData == NULL || Size == 0U)) {
-    hi2c->ErrorCode = HAL_I2C_ERROR_INVALID_PARAM;
-    return HAL_ERROR;
-  }
   struct mvnet_periph_i2c_xfer x = {.addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .tx = pData, .tx_len = Size};
-  mem_prefix(&x, MemAddress, MemAddSize);
-  if (hi2c != NULL) {
-    hi2c->Memaddress = MemAddress;
-  }
-  return transfer(hi2c, "mem_write", HAL_I2C_STATE_BUSY_TX, HAL_I2C_MODE_MEM, &x);
+  return mem_transfer(hi2c, "mem_write", HAL_I2C_STATE_BUSY_TX, &x, MemAddress, MemAddSize, pData, Size);
 }
 
 HAL_StatusTypeDef HAL_I2C_Mem_Read(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
                                    uint16_t MemAddSize, uint8_t *pData, uint16_t Size, uint32_t Timeout) {
   (void)Timeout;
-  if (bad_instance(hi2c)) {
-    return HAL_ERROR;
-  }
-  if (hi2c != NULL && hi2c->State == HAL_I2C_STATE_READY && (pData == NULL || Size == 0U)) {
-    hi2c->ErrorCode = HAL_I2C_ERROR_INVALID_PARAM;
-    return HAL_ERROR;
-  }
   struct mvnet_periph_i2c_xfer x = {
       .addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .has_read = 1, .rx = pData, .rx_len = Size};
-  mem_prefix(&x, MemAddress, MemAddSize);
-  if (hi2c != NULL) {
-    hi2c->Memaddress = MemAddress;
-  }
-  return transfer(hi2c, "mem_read", HAL_I2C_STATE_BUSY_RX, HAL_I2C_MODE_MEM, &x);
+  return mem_transfer(hi2c, "mem_read", HAL_I2C_STATE_BUSY_RX, &x, MemAddress, MemAddSize, pData, Size);
 }
 
 HAL_StatusTypeDef HAL_I2C_IsDeviceReady(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint32_t Trials,

@@ -23,28 +23,7 @@ func TestExampleI2CSensor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	builds := map[string]func(t *testing.T, dir string) string{
-		"make": func(t *testing.T, dir string) string {
-			out, err := exec.Command("make", "-C", dir, "MVNET_BUILD="+lib.dir).CombinedOutput()
-			if err != nil {
-				t.Fatalf("make: %v\n%s", err, out)
-			}
-			return filepath.Join(dir, "i2c-sensor")
-		},
-		"cmake": func(t *testing.T, dir string) string {
-			tool.Require(t, "cmake")
-			bld := filepath.Join(dir, "build")
-			for _, args := range [][]string{
-				{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
-				{"--build", bld},
-			} {
-				if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
-					t.Fatalf("cmake %v: %v\n%s", args, err, out)
-				}
-			}
-			return filepath.Join(bld, "i2c-sensor")
-		},
-	}
+	builds := exampleBuilds("i2c-sensor")
 	for system, build := range builds {
 		t.Run(system, func(t *testing.T) {
 			t.Parallel()
@@ -92,5 +71,33 @@ func TestExampleI2CSensor(t *testing.T) {
 				t.Errorf("%d server log lines without a sensor", n)
 			}
 		})
+	}
+}
+
+// exampleBuilds builds examples/c/NAME copied into dir as a user would:
+// with its Makefile ("make") or its CMakeLists.txt ("cmake"), against the
+// library under test; each returns the program's path.
+func exampleBuilds(name string) map[string]func(t *testing.T, dir string) string {
+	return map[string]func(t *testing.T, dir string) string{
+		"make": func(t *testing.T, dir string) string {
+			out, err := exec.Command("make", "-C", dir, "MVNET_BUILD="+lib.dir).CombinedOutput()
+			if err != nil {
+				t.Fatalf("make: %v\n%s", err, out)
+			}
+			return filepath.Join(dir, name)
+		},
+		"cmake": func(t *testing.T, dir string) string {
+			tool.Require(t, "cmake")
+			bld := filepath.Join(dir, "build")
+			for _, args := range [][]string{
+				{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
+				{"--build", bld},
+			} {
+				if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
+					t.Fatalf("cmake %v: %v\n%s", args, err, out)
+				}
+			}
+			return filepath.Join(bld, name)
+		},
 	}
 }
