@@ -14,6 +14,17 @@
  * fails with HAL_I2C_ERROR_TIMEOUT after its trials. Timeouts are not
  * waited: transfers complete at once.
  *
+ * The interrupt variants (Master_Transmit_IT, Master_Receive_IT,
+ * Mem_Write_IT, Mem_Read_IT) run the transaction at once too, return HAL_OK
+ * with the handle busy, and pend the instance's event interrupt
+ * (I2Cn_EV_IRQn). The application's handler calls HAL_I2C_EV_IRQHandler,
+ * which completes the transfer as ST's HAL does: the handle is READY again
+ * and HAL_I2C_MasterTxCpltCallback / MasterRxCpltCallback /
+ * MemTxCpltCallback / MemRxCpltCallback runs, or, after a NACK,
+ * HAL_I2C_ErrorCallback with HAL_I2C_ERROR_AF. Without the library's
+ * interrupt controller (the HAL sources alone) it completes before
+ * returning.
+ *
  * Trace events (kind "i2c"), one per call:
  *   {"op":"mem_read","bus":"I2C1","addr":"0x18","w":"05","r":"c1 90","ack":true,
  *    "status":"HAL_OK","device":"mcp9808"}
@@ -44,6 +55,14 @@ I2C_TypeDef mvnet_i2c[MVNET_I2C_COUNT];
 /* Application hooks: weak references, called only if defined. */
 extern void HAL_I2C_MspInit(I2C_HandleTypeDef *hi2c) __attribute__((weak));
 extern void HAL_I2C_MspDeInit(I2C_HandleTypeDef *hi2c) __attribute__((weak));
+extern void HAL_I2C_MasterTxCpltCallback(I2C_HandleTypeDef *hi2c) __attribute__((weak));
+extern void HAL_I2C_MasterRxCpltCallback(I2C_HandleTypeDef *hi2c) __attribute__((weak));
+extern void HAL_I2C_MemTxCpltCallback(I2C_HandleTypeDef *hi2c) __attribute__((weak));
+extern void HAL_I2C_MemRxCpltCallback(I2C_HandleTypeDef *hi2c) __attribute__((weak));
+extern void HAL_I2C_ErrorCallback(I2C_HandleTypeDef *hi2c) __attribute__((weak));
+
+/* The library's interrupt controller (csdk/lib/nvic.c), absent without it. */
+extern void NVIC_SetPendingIRQ(IRQn_Type IRQn) __attribute__((weak));
 
 /* The buses: libmvnet's, or none when linked without it (mvnet_periph.h). */
 extern void mvnet_periph_i2c(struct mvnet_periph_i2c_xfer *x) __attribute__((weak));
@@ -248,9 +267,24 @@ static int bad_instance(I2C_HandleTypeDef *hi2c) {
   return hi2c != NULL && i2c_index(hi2c->Instance) < 0;
 }
 
-/* The common body of the four data transfers. */
-static HAL_StatusTypeDef transfer(I2C_HandleTypeDef *hi2c, const char *op, HAL_I2C_StateTypeDef state,
-                                  HAL_I2C_ModeTypeDef mode, struct mvnet_periph_i2c_xfer *x) {
+static HAL_StatusTypeDef finish_it(I2C_HandleTypeDef *hi2c, uint32_t ok);
+
+static HAL_StatusTypeDef finish_ok(I2C_HandleTypeDef *hi2c, uint32_t ITFlags, uint32_t ITSources) {
+  (void)ITFlags;
+  (void)ITSources;
+  return finish_it(hi2c, 1);
+}
+
+static HAL_StatusTypeDef finish_nack(I2C_HandleTypeDef *hi2c, uint32_t ITFlags, uint32_t ITSources) {
+  (void)ITFlags;
+  (void)ITSources;
+  return finish_it(hi2c, 0);
+}
+
+/* The common body of the data transfers; `it` is set for the interrupt
+ * variants, which leave the handle busy until the event interrupt. */
+static HAL_StatusTypeDef transfer_as(I2C_HandleTypeDef *hi2c, const char *op, HAL_I2C_StateTypeDef state,
+                                     HAL_I2C_ModeTypeDef mode, struct mvnet_periph_i2c_xfer *x, int it) {
   if (hi2c == NULL || bad_instance(hi2c)) {
     return HAL_ERROR;
   }
@@ -276,10 +310,29 @@ static HAL_StatusTypeDef transfer(I2C_HandleTypeDef *hi2c, const char *op, HAL_I
     st = HAL_ERROR;
   }
   hi2c->XferCount = 0U;
+  if (it) {
+    /* The outcome waits for the event interrupt: XferISR says which. */
+    hi2c->ErrorCode = HAL_I2C_ERROR_NONE;
+    hi2c->XferISR = st == HAL_OK ? finish_ok : finish_nack;
+    trace_xfer(op, x, 0, HAL_OK);
+    mvnet_hal_restore_cancel(cs);
+    static const IRQn_Type ev[MVNET_I2C_COUNT] = {I2C1_EV_IRQn, I2C2_EV_IRQn, I2C3_EV_IRQn, I2C4_EV_IRQn};
+    if (NVIC_SetPendingIRQ != NULL) {
+      NVIC_SetPendingIRQ(ev[x->bus]);
+    } else {
+      HAL_I2C_EV_IRQHandler(hi2c);
+    }
+    return HAL_OK;
+  }
   trace_xfer(op, x, 0, st);
   release(hi2c);
   mvnet_hal_restore_cancel(cs);
   return st;
+}
+
+static HAL_StatusTypeDef transfer(I2C_HandleTypeDef *hi2c, const char *op, HAL_I2C_StateTypeDef state,
+                                  HAL_I2C_ModeTypeDef mode, struct mvnet_periph_i2c_xfer *x) {
+  return transfer_as(hi2c, op, state, mode, x, 0);
 }
 
 HAL_StatusTypeDef HAL_I2C_Master_Transmit(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint8_t *pData,
@@ -301,7 +354,7 @@ HAL_StatusTypeDef HAL_I2C_Master_Receive(I2C_HandleTypeDef *hi2c, uint16_t DevAd
  * refuses no data with HAL_I2C_ERROR_INVALID_PARAM. */
 static HAL_StatusTypeDef mem_transfer(I2C_HandleTypeDef *hi2c, const char *op, HAL_I2C_StateTypeDef state,
                                       struct mvnet_periph_i2c_xfer *x, uint16_t MemAddress, uint16_t MemAddSize,
-                                      const uint8_t *pData, uint16_t Size) {
+                                      const uint8_t *pData, uint16_t Size, int it) {
   if (hi2c != NULL && !bad_instance(hi2c) && hi2c->State == HAL_I2C_STATE_READY && (pData == NULL || Size == 0U)) {
     hi2c->ErrorCode = HAL_I2C_ERROR_INVALID_PARAM;
     return HAL_ERROR;
@@ -317,14 +370,14 @@ static HAL_StatusTypeDef mem_transfer(I2C_HandleTypeDef *hi2c, const char *op, H
   if (hi2c != NULL) {
     hi2c->Memaddress = MemAddress;
   }
-  return transfer(hi2c, op, state, HAL_I2C_MODE_MEM, x);
+  return transfer_as(hi2c, op, state, HAL_I2C_MODE_MEM, x, it);
 }
 
 HAL_StatusTypeDef HAL_I2C_Mem_Write(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
                                     uint16_t MemAddSize, uint8_t *pData, uint16_t Size, uint32_t Timeout) {
   (void)Timeout;
   struct mvnet_periph_i2c_xfer x = {.addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .tx = pData, .tx_len = Size};
-  return mem_transfer(hi2c, "mem_write", HAL_I2C_STATE_BUSY_TX, &x, MemAddress, MemAddSize, pData, Size);
+  return mem_transfer(hi2c, "mem_write", HAL_I2C_STATE_BUSY_TX, &x, MemAddress, MemAddSize, pData, Size, 0);
 }
 
 HAL_StatusTypeDef HAL_I2C_Mem_Read(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
@@ -332,7 +385,7 @@ HAL_StatusTypeDef HAL_I2C_Mem_Read(I2C_HandleTypeDef *hi2c, uint16_t DevAddress,
   (void)Timeout;
   struct mvnet_periph_i2c_xfer x = {
       .addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .has_read = 1, .rx = pData, .rx_len = Size};
-  return mem_transfer(hi2c, "mem_read", HAL_I2C_STATE_BUSY_RX, &x, MemAddress, MemAddSize, pData, Size);
+  return mem_transfer(hi2c, "mem_read", HAL_I2C_STATE_BUSY_RX, &x, MemAddress, MemAddSize, pData, Size, 0);
 }
 
 HAL_StatusTypeDef HAL_I2C_IsDeviceReady(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint32_t Trials,
@@ -405,4 +458,63 @@ HAL_StatusTypeDef HAL_I2CEx_ConfigDigitalFilter(I2C_HandleTypeDef *hi2c, uint32_
   hi2c->Instance->CR1 = (hi2c->Instance->CR1 & ~I2C_CR1_DNF) | (DigitalFilter << I2C_CR1_DNF_Pos);
   release(hi2c);
   return HAL_OK;
+}
+
+HAL_StatusTypeDef HAL_I2C_Master_Transmit_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint8_t *pData,
+                                             uint16_t Size) {
+  struct mvnet_periph_i2c_xfer x = {.addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .tx = pData, .tx_len = Size};
+  return transfer_as(hi2c, "transmit_it", HAL_I2C_STATE_BUSY_TX, HAL_I2C_MODE_MASTER, &x, 1);
+}
+
+HAL_StatusTypeDef HAL_I2C_Master_Receive_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint8_t *pData,
+                                            uint16_t Size) {
+  struct mvnet_periph_i2c_xfer x = {.addr = (DevAddress >> 1) & 0x7FU, .has_read = 1, .rx = pData, .rx_len = Size};
+  return transfer_as(hi2c, "receive_it", HAL_I2C_STATE_BUSY_RX, HAL_I2C_MODE_MASTER, &x, 1);
+}
+
+HAL_StatusTypeDef HAL_I2C_Mem_Write_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
+                                       uint16_t MemAddSize, uint8_t *pData, uint16_t Size) {
+  struct mvnet_periph_i2c_xfer x = {.addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .tx = pData, .tx_len = Size};
+  return mem_transfer(hi2c, "mem_write_it", HAL_I2C_STATE_BUSY_TX, &x, MemAddress, MemAddSize, pData, Size, 1);
+}
+
+HAL_StatusTypeDef HAL_I2C_Mem_Read_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
+                                      uint16_t MemAddSize, uint8_t *pData, uint16_t Size) {
+  struct mvnet_periph_i2c_xfer x = {
+      .addr = (DevAddress >> 1) & 0x7FU, .has_write = 1, .has_read = 1, .rx = pData, .rx_len = Size};
+  return mem_transfer(hi2c, "mem_read_it", HAL_I2C_STATE_BUSY_RX, &x, MemAddress, MemAddSize, pData, Size, 1);
+}
+
+/* finish_it completes an interrupt transfer: the handle is READY again,
+ * then the callback ST's HAL calls for that transfer runs. */
+static HAL_StatusTypeDef finish_it(I2C_HandleTypeDef *hi2c, uint32_t ok) {
+  HAL_I2C_StateTypeDef state = hi2c->State;
+  HAL_I2C_ModeTypeDef mode = hi2c->Mode;
+  hi2c->XferISR = NULL;
+  if (!ok) {
+    hi2c->ErrorCode |= HAL_I2C_ERROR_AF;
+  }
+  release(hi2c);
+  void (*cb)(I2C_HandleTypeDef *) = NULL;
+  if (!ok) {
+    cb = HAL_I2C_ErrorCallback;
+  } else if (mode == HAL_I2C_MODE_MEM) {
+    cb = state == HAL_I2C_STATE_BUSY_TX ? HAL_I2C_MemTxCpltCallback : HAL_I2C_MemRxCpltCallback;
+  } else {
+    cb = state == HAL_I2C_STATE_BUSY_TX ? HAL_I2C_MasterTxCpltCallback : HAL_I2C_MasterRxCpltCallback;
+  }
+  if (cb != NULL) {
+    cb(hi2c);
+  }
+  return HAL_OK;
+}
+
+void HAL_I2C_EV_IRQHandler(I2C_HandleTypeDef *hi2c) {
+  if (hi2c != NULL && hi2c->XferISR != NULL) {
+    hi2c->XferISR(hi2c, 0U, 0U);
+  }
+}
+
+void HAL_I2C_ER_IRQHandler(I2C_HandleTypeDef *hi2c) {
+  (void)hi2c; /* errors complete through the event interrupt here */
 }

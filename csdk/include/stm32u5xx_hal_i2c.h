@@ -12,9 +12,14 @@
  * are given shifted left by one, as in ST's HAL (7-bit mode). Every
  * transaction is one trace event (kind "i2c").
  *
+ * The interrupt variants (Master_Transmit_IT, Master_Receive_IT,
+ * Mem_Write_IT, Mem_Read_IT) complete through the instance's event
+ * interrupt: the application's I2Cn_EV_IRQHandler calls
+ * HAL_I2C_EV_IRQHandler, which calls the completion or error callback.
+ *
  * Not emulated: timing (Init.Timing, filters and Timeout are stored, not
  * acted on: transfers complete at once), 10-bit addressing (NACKs), target
- * (slave) mode, DMA, SMBus. The interrupt variants (…_IT) are not provided.
+ * (slave) mode, DMA, SMBus, the sequential (…_Seq_…) transfers.
  */
 #ifndef MVNET_STM32U5XX_HAL_I2C_H
 #define MVNET_STM32U5XX_HAL_I2C_H
@@ -300,6 +305,24 @@ HAL_StatusTypeDef HAL_I2C_Mem_Read(I2C_HandleTypeDef *hi2c, uint16_t DevAddress,
  * HAL_ERROR with HAL_I2C_ERROR_TIMEOUT. */
 HAL_StatusTypeDef HAL_I2C_IsDeviceReady(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint32_t Trials,
                                         uint32_t Timeout);
+
+/* Interrupt transfers: HAL_OK once started (a NACK then arrives as
+ * HAL_I2C_ErrorCallback with HAL_I2C_ERROR_AF), HAL_BUSY as above. */
+HAL_StatusTypeDef HAL_I2C_Master_Transmit_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint8_t *pData,
+                                             uint16_t Size);
+HAL_StatusTypeDef HAL_I2C_Master_Receive_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint8_t *pData,
+                                            uint16_t Size);
+HAL_StatusTypeDef HAL_I2C_Mem_Write_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
+                                       uint16_t MemAddSize, uint8_t *pData, uint16_t Size);
+HAL_StatusTypeDef HAL_I2C_Mem_Read_IT(I2C_HandleTypeDef *hi2c, uint16_t DevAddress, uint16_t MemAddress,
+                                      uint16_t MemAddSize, uint8_t *pData, uint16_t Size);
+void HAL_I2C_EV_IRQHandler(I2C_HandleTypeDef *hi2c);
+void HAL_I2C_ER_IRQHandler(I2C_HandleTypeDef *hi2c);
+MVNET_VISIBLE void HAL_I2C_MasterTxCpltCallback(I2C_HandleTypeDef *hi2c); /* application hooks (optional) */
+MVNET_VISIBLE void HAL_I2C_MasterRxCpltCallback(I2C_HandleTypeDef *hi2c);
+MVNET_VISIBLE void HAL_I2C_MemTxCpltCallback(I2C_HandleTypeDef *hi2c);
+MVNET_VISIBLE void HAL_I2C_MemRxCpltCallback(I2C_HandleTypeDef *hi2c);
+MVNET_VISIBLE void HAL_I2C_ErrorCallback(I2C_HandleTypeDef *hi2c);
 
 HAL_I2C_StateTypeDef HAL_I2C_GetState(const I2C_HandleTypeDef *hi2c);
 HAL_I2C_ModeTypeDef HAL_I2C_GetMode(const I2C_HandleTypeDef *hi2c);

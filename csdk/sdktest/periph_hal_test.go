@@ -188,3 +188,40 @@ func TestPeriphSPIHAL(t *testing.T) {
 		})
 	}
 }
+
+// The I2C interrupt transfers complete through the event interrupt and
+// ST's callbacks: held off while the IRQ is disabled (the handle busy),
+// then the completion callback, and a NACK as the error callback.
+func TestPeriphI2CInterruptTransfers(t *testing.T) {
+	t.Parallel()
+	board := writeBoard(t, mcp9808Board)
+	for _, l := range []linkage{static, shared} {
+		t.Run(l.String(), func(t *testing.T) {
+			t.Parallel()
+			bin := compileFile(t, "periph_i2c_it", l)
+			r := run(t, bin, map[string]string{"MVNET_BOARD": board}, time.Minute)
+			if r.code != 0 {
+				t.Fatalf("%v", r)
+			}
+			want := []string{
+				"init 0",
+				"started 0 busy 2 state 0x22 callbacks 0",
+				"mem rx 1 0054 state 0x20",
+				"tx 0 1",
+				"nack 0 1 err 0x04 tx 1 state 0x20",
+			}
+			if got := strings.TrimSpace(r.stdout); got != strings.Join(want, "\n") {
+				t.Errorf("stdout:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+			}
+			var handled int
+			for _, e := range r.lines("interrupt") {
+				if e["handler"] == "I2C1_EV_IRQHandler" {
+					handled++
+				}
+			}
+			if handled != 3 {
+				t.Errorf("I2C1_EV_IRQHandler ran %d times in the trace, want 3", handled)
+			}
+		})
+	}
+}
