@@ -74,6 +74,7 @@ mvnet exits with the application's exit status.`,
 	f.StringArrayVar(&o.Resolve, "resolve", nil, "map host:port to an address for the cloud, like curl (repeatable)")
 	f.StringArrayVar(&o.Allow, "allow", nil, "private/loopback prefix the cloud may reach (CIDR; repeatable)")
 	f.StringVar(&o.Bundle, "bundle", "", "join the running cloud this credential bundle names (mvnet device create) instead of an embedded cloud")
+	f.StringVar(&o.Board, "board", "", "board file placing simulated I2C/SPI devices (docs/peripherals.md); default: empty buses")
 	f.StringVar(&o.Log, "log", "", "library diagnostics: LEVEL or LEVEL:FILE (debug, info, warn, error, off)")
 	f.StringVar(&o.TracePath, "trace", "", "keep the JSON trace in this file")
 	f.BoolVar(&o.JSON, "json", false, "print the raw JSON trace lines instead of the transcript")

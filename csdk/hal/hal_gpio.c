@@ -39,6 +39,7 @@
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
 #include "mvnet_trace.h"
+#include "mvnet_periph.h" /* periph: mvnet_hal_spi_pin */
 
 /* Pins start in analog mode, as after a reset (MODER all ones). */
 #define PORT_RESET {.MODER = 0xFFFFFFFFU}
@@ -162,6 +163,7 @@ static void drive(int i, int pin, int level) {
   if (!pin_is_input(p, pin)) {
     set_bit(&p->IDR, pin, level);
   }
+  mvnet_hal_spi_pin(i, pin, level); /* periph: SPI chip selects (hal_spi.c) */
 }
 
 static void init_pin(int i, int pin, const GPIO_InitTypeDef *init) {

@@ -40,6 +40,8 @@
 #include "stm32u5xx_hal_rcc.h"
 #include "stm32u5xx_hal_gpio.h"
 #include "stm32u5xx_hal_uart.h"
+#include "stm32u5xx_hal_i2c.h"
+#include "stm32u5xx_hal_spi.h"
 #include "stm32u5xx_hal_cortex.h"
 
 #ifdef __cplusplus

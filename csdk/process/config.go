@@ -14,6 +14,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/kernel"
+	"github.com/mvnet/mvnet/periph"
 )
 
 // The environment variables the C SDK reads, once, at the application's
@@ -109,6 +110,8 @@ type Config struct {
 	Seed *Seed
 	// ServerLogOff: server log lines are not echoed to stderr.
 	ServerLogOff bool
+	// Board holds the simulated peripherals (EnvBoard); nil = empty buses.
+	Board *periph.Board
 }
 
 // ConfigError is a bad environment variable.
@@ -214,6 +217,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if name, err := c.storeFromEnv(getenv); err != nil {
 		return bad(name, err)
+	}
+	if err := c.readBoard(getenv); err != nil {
+		return bad(EnvBoard, err)
 	}
 	return c, nil
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
-	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestExamples builds examples/c/http-get, examples/c/opaque-echo and
@@ -51,28 +49,7 @@ func TestExamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		builds := map[string]func(t *testing.T, dir string) string{
-			"make": func(t *testing.T, dir string) string {
-				out, err := exec.Command("make", "-C", dir, "MVNET_BUILD="+lib.dir).CombinedOutput()
-				if err != nil {
-					t.Fatalf("make: %v\n%s", err, out)
-				}
-				return filepath.Join(dir, ex.name)
-			},
-			"cmake": func(t *testing.T, dir string) string {
-				tool.Require(t, "cmake")
-				bld := filepath.Join(dir, "build")
-				for _, args := range [][]string{
-					{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
-					{"--build", bld},
-				} {
-					if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
-						t.Fatalf("cmake %v: %v\n%s", args, err, out)
-					}
-				}
-				return filepath.Join(bld, ex.name)
-			},
-		}
+		builds := exampleBuilds(ex.name)
 		for system, build := range builds {
 			t.Run(ex.name+"/"+system, func(t *testing.T) {
 				t.Parallel()

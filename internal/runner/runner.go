@@ -49,6 +49,7 @@ type Options struct {
 	Allow    []string // MVNET_ALLOW
 	Log      string   // MVNET_LOG
 	Bundle   string   // MVNET_BUNDLE: join a running cloud instead of an embedded one
+	Board    string   // MVNET_BOARD: the simulated peripherals (docs/peripherals.md)
 
 	// TracePath keeps the raw JSON trace there, its newest lines within
 	// MVNET_TRACE_MAX (process.TraceFile); "" keeps none.
@@ -101,6 +102,7 @@ func Run(ctx context.Context, o Options) error {
 	add("MVNET_ALLOW", strings.Join(o.Allow, ","))
 	add("MVNET_LOG", o.Log)
 	add("MVNET_BUNDLE", o.Bundle)
+	add("MVNET_BOARD", o.Board)
 	if o.UpdateAfter > 0 {
 		add("MVNET_UPDATE_SIGNAL", "1")
 	}
@@ -340,6 +342,8 @@ func Format(line string) string {
 		return fmt.Sprintf("%s  ✓ link up", t)
 	case "diagnostic":
 		return fmt.Sprintf("%s  ℹ cloud, channel %v: %s", t, e["channel"], text(e["text"]))
+	case "i2c", "spi":
+		return formatPeriph(t, e) // format_periph.go
 	case "truncated":
 		return fmt.Sprintf("%s  trace truncated: MVNET_TRACE_MAX=%v bytes reached", t, e["max"])
 	case "repeat":

@@ -20,6 +20,7 @@ var flagOf = map[string]string{
 	process.EnvLog:          "--log",
 	process.EnvBundle:       "--bundle",
 	process.EnvUpdateSignal: "--update-after",
+	process.EnvBoard:        "--board",
 }
 
 // checkSettings runs the library's own check of its environment

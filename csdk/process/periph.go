@@ -1,0 +1,97 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mvnet/mvnet/periph"
+)
+
+// EnvBoard names a board file (docs/peripherals.md): the simulated devices
+// on the application's I2C and SPI buses. Unset, every bus is empty and
+// every I2C address NACKs.
+const EnvBoard = "MVNET_BOARD"
+
+// readBoard builds the board MVNET_BOARD names, once, at start-up; its
+// timelines count from then.
+func (c *Config) readBoard(getenv func(string) string) error {
+	v := getenv(EnvBoard)
+	if v == "" {
+		return nil
+	}
+	start := time.Now()
+	b, err := periph.LoadBoard(v, func() time.Duration { return time.Since(start) })
+	var be *periph.BoardError
+	if errors.As(err, &be) {
+		// The variable's value names the file already.
+		e := *be
+		e.File = ""
+		return &e
+	}
+	if err != nil {
+		return err
+	}
+	c.Board = b
+	return nil
+}
+
+var (
+	emptyBoardOnce sync.Once
+	emptyBoard     *periph.Board
+)
+
+// Board is the application's board: MVNET_BOARD's, or one with empty buses.
+func (p *Process) Board() *periph.Board {
+	if p.cfg.Board != nil {
+		return p.cfg.Board
+	}
+	emptyBoardOnce.Do(func() { emptyBoard = periph.NewBoard(nil) })
+	return emptyBoard
+}
+
+// I2CTransfer runs one transaction of the HAL on bus I2C<bus+1> (csdk/hal:
+// hal_i2c.c); an unknown bus has no devices.
+func (p *Process) I2CTransfer(bus int, addr uint16, segs ...periph.I2CSegment) periph.I2CResult {
+	b := p.Board().I2C(busName(periph.I2CBusNames, bus))
+	if b == nil {
+		return periph.I2CResult{AddrNACK: true}
+	}
+	return b.Transfer(addr, segs...)
+}
+
+// SPIBus returns bus SPI<bus+1>, nil if there is none.
+func (p *Process) SPIBus(bus int) *periph.SPIBus {
+	return p.Board().SPI(busName(periph.SPIBusNames, bus))
+}
+
+func busName(names []string, i int) string {
+	if i < 0 || i >= len(names) {
+		return ""
+	}
+	return names[i]
+}
+
+// SPITransfer runs one HAL transfer on bus SPI<bus+1> (hal_spi.c): tx out,
+// rx in (same length). An unknown bus has nothing selected.
+func (p *Process) SPITransfer(bus int, hardNSS bool, tx, rx []byte) periph.SPIResult {
+	b := p.Board().SPI(busName(periph.SPIBusNames, bus))
+	if b == nil {
+		for i := range rx {
+			rx[i] = 0xFF
+		}
+		return periph.SPIResult{}
+	}
+	return b.Transfer(hardNSS, tx, rx)
+}
+
+// GPIODriven is a GPIO output (port 0…8 = GPIOA…GPIOI) driven to level by
+// the HAL: SPI devices whose chip select it is follow it.
+func (p *Process) GPIODriven(port, pin, level int) {
+	b := p.Board()
+	if !b.HasChipSelects() || port < 0 || port > 8 {
+		return
+	}
+	b.SetPin(fmt.Sprintf("P%c%d", 'A'+port, pin), level)
+}
