@@ -7,6 +7,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,18 @@ static int case_gpio(void) {
   return finish("gpio");
 }
 
+static int ticking;
+
+/* Calls HAL_IncTick while ticking is set, yielding between calls. */
+static void *tick_source(void *arg) {
+  (void)arg;
+  while (__atomic_load_n(&ticking, __ATOMIC_SEQ_CST)) {
+    HAL_IncTick();
+    sched_yield();
+  }
+  return NULL;
+}
+
 static int case_tick(void) {
   CHECK(SystemCoreClock == 160000000U);
   CHECK(HAL_Init() == HAL_OK);
@@ -160,13 +174,32 @@ static int case_tick(void) {
   /* Lower bounds only: a loaded machine may wait any amount longer. */
   CHECK(now_ms() - m0 >= 99.9);
   CHECK(HAL_GetTick() - t0 >= 100);
+  HAL_Delay(0); /* returns (a wait that never ended would hang the case) */
+
+  /* The first HAL_IncTick (an application time base) switches to the
+   * counted tick, continued from the clock: it never goes back. */
   uint32_t before = HAL_GetTick();
-  HAL_IncTick(); /* harmless: the tick follows the clock, not the calls */
+  HAL_IncTick();
   uint32_t after = HAL_GetTick();
   double since_m0 = now_ms() - m0; /* read after the tick: bounds it */
+  CHECK(after - before >= 1U);
   CHECK(after - before <= (uint32_t)since_m0 + 1U);
+  CHECK(uwTick == after);
+  CHECK(HAL_GetTick() == after); /* counted now: only HAL_IncTick moves it */
+  HAL_IncTick();
+  CHECK(HAL_GetTick() == after + 1U);
 
-  HAL_Delay(0); /* returns (a wait that never ended would hang the case) */
+  /* HAL_Delay waits on the counted tick: Delay+1 increments, from a thread
+   * standing in for the timer interrupt. */
+  pthread_t ticker;
+  __atomic_store_n(&ticking, 1, __ATOMIC_SEQ_CST);
+  CHECK(pthread_create(&ticker, NULL, tick_source, NULL) == 0);
+  uint32_t d0 = HAL_GetTick();
+  HAL_Delay(20);
+  uint32_t d1 = HAL_GetTick();
+  __atomic_store_n(&ticking, 0, __ATOMIC_SEQ_CST);
+  pthread_join(ticker, NULL);
+  CHECK(d1 - d0 >= 21U);
   return finish("tick");
 }
 
