@@ -382,3 +382,51 @@ void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin) {
     HAL_GPIO_EXTI_Falling_Callback(GPIO_Pin);
   }
 }
+
+/* The pending edges of the EXTI lines in `lines` (a GPIO_PIN_* mask):
+ * MVNET_EXTI_RISING, MVNET_EXTI_FALLING or both, for __HAL_GPIO_EXTI_*. */
+uint32_t mvnet_gpio_exti_pending(uint32_t lines, uint32_t edges) {
+  pthread_mutex_lock(&mu);
+  uint32_t p = 0;
+  if (edges & MVNET_EXTI_RISING) {
+    p |= exti_pending_rising & lines;
+  }
+  if (edges & MVNET_EXTI_FALLING) {
+    p |= exti_pending_falling & lines;
+  }
+  pthread_mutex_unlock(&mu);
+  return p;
+}
+
+void mvnet_gpio_exti_clear(uint32_t lines, uint32_t edges) {
+  pthread_mutex_lock(&mu);
+  if (edges & MVNET_EXTI_RISING) {
+    exti_pending_rising &= (uint16_t)~lines;
+  }
+  if (edges & MVNET_EXTI_FALLING) {
+    exti_pending_falling &= (uint16_t)~lines;
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+/* A software trigger (EXTI_SWIER1) latches the lines as rising edges and
+ * raises them like an input edge does. */
+void mvnet_gpio_exti_generate(uint32_t lines) {
+  int cs = mvnet_hal_nocancel();
+  pthread_mutex_lock(&mu);
+  exti_pending_rising |= (uint16_t)lines;
+  for (int line = 0; line < 16; line++) {
+    if (lines & (1U << line)) {
+      char buf[64];
+      snprintf(buf, sizeof buf, "\"op\":\"exti\",\"line\":%d,\"edge\":\"software\"", line);
+      trace(buf);
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  mvnet_hal_restore_cancel(cs);
+  for (uint32_t line = 0; line < 16; line++) {
+    if ((lines & (1U << line)) && mvnet_gpio_exti_raise != NULL) {
+      mvnet_gpio_exti_raise(line);
+    }
+  }
+}

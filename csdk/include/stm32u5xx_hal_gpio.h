@@ -157,6 +157,34 @@ void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin);
 MVNET_VISIBLE void HAL_GPIO_EXTI_Rising_Callback(uint16_t GPIO_Pin);
 MVNET_VISIBLE void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin);
 
+/* EXTI flag macros, with the shapes of ST's HAL: the getters, the one-edge
+ * clears and the software trigger are expressions; the both-edge clears
+ * are do { } while (0) statements. The lines' pending edges are the
+ * HAL's (an EXTI register block is not emulated). */
+#define MVNET_EXTI_RISING 1U
+#define MVNET_EXTI_FALLING 2U
+uint32_t mvnet_gpio_exti_pending(uint32_t lines, uint32_t edges);
+void mvnet_gpio_exti_clear(uint32_t lines, uint32_t edges);
+void mvnet_gpio_exti_generate(uint32_t lines);
+#define __HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__) mvnet_gpio_exti_pending((__EXTI_LINE__), MVNET_EXTI_RISING)
+#define __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__) mvnet_gpio_exti_pending((__EXTI_LINE__), MVNET_EXTI_FALLING)
+#define __HAL_GPIO_EXTI_GET_RISING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__)
+#define __HAL_GPIO_EXTI_GET_FALLING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__)
+#define __HAL_GPIO_EXTI_GET_IT(__EXTI_LINE__) \
+  (__HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__) || __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__))
+#define __HAL_GPIO_EXTI_GET_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_GET_IT(__EXTI_LINE__)
+#define __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__) mvnet_gpio_exti_clear((__EXTI_LINE__), MVNET_EXTI_RISING)
+#define __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__) mvnet_gpio_exti_clear((__EXTI_LINE__), MVNET_EXTI_FALLING)
+#define __HAL_GPIO_EXTI_CLEAR_RISING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__)
+#define __HAL_GPIO_EXTI_CLEAR_FALLING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__)
+#define __HAL_GPIO_EXTI_CLEAR_IT(__EXTI_LINE__)      \
+  do {                                              \
+    __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__);  \
+    __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__); \
+  } while (0)
+#define __HAL_GPIO_EXTI_CLEAR_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_CLEAR_IT(__EXTI_LINE__)
+#define __HAL_GPIO_EXTI_GENERATE_SWIT(__EXTI_LINE__) mvnet_gpio_exti_generate((__EXTI_LINE__))
+
 /* ---- mvnet host extensions (not in ST's HAL) ----------------------------- */
 
 /* Sets the level the outside world drives onto input pins of a port (a test

@@ -244,9 +244,98 @@ static int case_uart(void) {
   return finish("uart");
 }
 
+/* The flag macros act on the host's state: a UART's ISR after init, the
+ * EXTI lines' pending edges, a timer's DIER/SR. */
+static int case_macros(void) {
+  UART_HandleTypeDef huart;
+  memset(&huart, 0, sizeof huart);
+  huart.Instance = USART1;
+  huart.Init.BaudRate = 115200;
+  CHECK(HAL_UART_Init(&huart) == HAL_OK);
+  CHECK(__HAL_UART_GET_FLAG(&huart, UART_FLAG_TXE));
+  CHECK(__HAL_UART_GET_FLAG(&huart, UART_FLAG_TC));
+  CHECK(!__HAL_UART_GET_FLAG(&huart, UART_FLAG_RXNE));
+  __HAL_UART_CLEAR_FLAG(&huart, UART_CLEAR_TCF);
+  CHECK(!__HAL_UART_GET_FLAG(&huart, UART_FLAG_TC));
+  CHECK(__HAL_UART_GET_FLAG(&huart, UART_FLAG_TXE));
+  CHECK(__HAL_UART_GET_IT_SOURCE(&huart, UART_IT_RXNE) == RESET);
+  __HAL_UART_ENABLE_IT(&huart, UART_IT_RXNE);
+  CHECK(__HAL_UART_GET_IT_SOURCE(&huart, UART_IT_RXNE) == SET);
+  CHECK((USART1->CR1 & (1U << 5)) != 0U); /* RXNEIE is CR1 bit 5 */
+  __HAL_UART_ENABLE_IT(&huart, UART_IT_ERR);
+  CHECK((USART1->CR3 & 1U) != 0U); /* EIE is CR3 bit 0 */
+  __HAL_UART_DISABLE_IT(&huart, UART_IT_RXNE);
+  CHECK(__HAL_UART_GET_IT_SOURCE(&huart, UART_IT_RXNE) == RESET);
+  CHECK(HAL_UART_DeInit(&huart) == HAL_OK);
+
+  CHECK(!__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_3));
+  __HAL_GPIO_EXTI_GENERATE_SWIT(GPIO_PIN_3);
+  CHECK(__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_3));
+  CHECK(__HAL_GPIO_EXTI_GET_RISING_IT(GPIO_PIN_3));
+  CHECK(!__HAL_GPIO_EXTI_GET_FALLING_IT(GPIO_PIN_3));
+  CHECK(!__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_4));
+  __HAL_GPIO_EXTI_CLEAR_IT(GPIO_PIN_3);
+  CHECK(!__HAL_GPIO_EXTI_GET_FLAG(GPIO_PIN_3));
+
+  TIM_HandleTypeDef htim;
+  memset(&htim, 0, sizeof htim);
+  htim.Instance = TIM2;
+  htim.Init.Prescaler = 159;
+  htim.Init.Period = 999;
+  CHECK(HAL_TIM_Base_Init(&htim) == HAL_OK);
+  CHECK(TIM2->PSC == 159U && TIM2->ARR == 999U);
+  CHECK(!__HAL_TIM_GET_FLAG(&htim, TIM_FLAG_UPDATE)); /* the init's reload flag is cleared */
+  __HAL_TIM_ENABLE_IT(&htim, TIM_IT_UPDATE);
+  CHECK(__HAL_TIM_GET_IT_SOURCE(&htim, TIM_IT_UPDATE) == SET);
+  TIM2->SR = TIM_SR_UIF | TIM_SR_CC1IF;
+  __HAL_TIM_CLEAR_FLAG(&htim, TIM_FLAG_UPDATE);
+  CHECK(TIM2->SR == TIM_SR_CC1IF); /* only the named flag is cleared */
+  __HAL_TIM_SET_AUTORELOAD(&htim, 499U);
+  CHECK(__HAL_TIM_GET_AUTORELOAD(&htim) == 499U && htim.Init.Period == 499U);
+  __HAL_TIM_SET_COMPARE(&htim, TIM_CHANNEL_3, 42U);
+  CHECK(__HAL_TIM_GET_COMPARE(&htim, TIM_CHANNEL_3) == 42U && TIM2->CCR3 == 42U);
+  CHECK(HAL_TIM_Base_DeInit(&htim) == HAL_OK);
+  return finish("macros");
+}
+
+/* A timer's period interrupt without the library: NVIC_SetPendingIRQ (the
+ * library's, referenced weakly by the HAL) is ours here and runs the
+ * handler at once. */
+static TIM_HandleTypeDef irq_timer;
+static volatile uint32_t periods;
+static volatile int pended_irq = -1;
+
+void NVIC_SetPendingIRQ(IRQn_Type IRQn) {
+  pended_irq = (int)IRQn;
+  HAL_TIM_IRQHandler(&irq_timer);
+}
+
+void HAL_TIM_PeriodElapsedCallback(TIM_HandleTypeDef *htim) {
+  if (htim == &irq_timer) {
+    periods++;
+  }
+}
+
+static int case_tim(void) {
+  irq_timer.Instance = TIM16;
+  irq_timer.Init.Prescaler = 15999U; /* 160 MHz / 16000: 10 kHz */
+  irq_timer.Init.Period = 9U;        /* / 10: 1 kHz */
+  CHECK(HAL_TIM_Base_Init(&irq_timer) == HAL_OK);
+  CHECK(HAL_TIM_Base_Start_IT(&irq_timer) == HAL_OK);
+  CHECK(HAL_TIM_Base_GetState(&irq_timer) == HAL_TIM_STATE_BUSY);
+  while (periods < 5U) {
+    sched_yield();
+  }
+  CHECK(pended_irq == TIM16_IRQn);
+  CHECK(HAL_TIM_Base_Stop_IT(&irq_timer) == HAL_OK);
+  CHECK((TIM16->DIER & TIM_DIER_UIE) == 0U && (TIM16->CR1 & TIM_CR1_CEN) == 0U);
+  CHECK(HAL_TIM_Base_GetState(&irq_timer) == HAL_TIM_STATE_READY);
+  return finish("tim");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: %s gpio|tick|uart\n", argv[0]);
+    fprintf(stderr, "usage: %s gpio|tick|uart|macros|tim\n", argv[0]);
     return 2;
   }
   if (strcmp(argv[1], "gpio") == 0) {
@@ -257,6 +346,12 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "uart") == 0) {
     return case_uart();
+  }
+  if (strcmp(argv[1], "macros") == 0) {
+    return case_macros();
+  }
+  if (strcmp(argv[1], "tim") == 0) {
+    return case_tim();
   }
   fprintf(stderr, "unknown case %s\n", argv[1]);
   return 2;
