@@ -168,21 +168,15 @@ void mvnet_gpio_exti_clear(uint32_t lines, uint32_t edges);
 void mvnet_gpio_exti_generate(uint32_t lines);
 #define __HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__) mvnet_gpio_exti_pending((__EXTI_LINE__), MVNET_EXTI_RISING)
 #define __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__) mvnet_gpio_exti_pending((__EXTI_LINE__), MVNET_EXTI_FALLING)
-#define __HAL_GPIO_EXTI_GET_RISING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__)
-#define __HAL_GPIO_EXTI_GET_FALLING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__)
 #define __HAL_GPIO_EXTI_GET_IT(__EXTI_LINE__) \
   (__HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__) || __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__))
-#define __HAL_GPIO_EXTI_GET_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_GET_IT(__EXTI_LINE__)
 #define __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__) mvnet_gpio_exti_clear((__EXTI_LINE__), MVNET_EXTI_RISING)
 #define __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__) mvnet_gpio_exti_clear((__EXTI_LINE__), MVNET_EXTI_FALLING)
-#define __HAL_GPIO_EXTI_CLEAR_RISING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__)
-#define __HAL_GPIO_EXTI_CLEAR_FALLING_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__)
 #define __HAL_GPIO_EXTI_CLEAR_IT(__EXTI_LINE__)      \
   do {                                              \
     __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__);  \
     __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__); \
   } while (0)
-#define __HAL_GPIO_EXTI_CLEAR_FLAG(__EXTI_LINE__) __HAL_GPIO_EXTI_CLEAR_IT(__EXTI_LINE__)
 #define __HAL_GPIO_EXTI_GENERATE_SWIT(__EXTI_LINE__) mvnet_gpio_exti_generate((__EXTI_LINE__))
 
 /* ---- mvnet host extensions (not in ST's HAL) ----------------------------- */

@@ -275,7 +275,7 @@ static int case_macros(void) {
   CHECK(!__HAL_GPIO_EXTI_GET_FALLING_IT(GPIO_PIN_3));
   CHECK(!__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_4));
   __HAL_GPIO_EXTI_CLEAR_IT(GPIO_PIN_3);
-  CHECK(!__HAL_GPIO_EXTI_GET_FLAG(GPIO_PIN_3));
+  CHECK(!__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_3));
 
   TIM_HandleTypeDef htim;
   memset(&htim, 0, sizeof htim);
