@@ -367,6 +367,9 @@ func testCases(t *testing.T, bin string) {
 			ev("op", "init", "instance", "TIM16", "psc", 15999, "arr", 9),
 			ev("op", "start", "instance", "TIM16", "it", true, "period_us", 1000),
 			ev("op", "stop", "instance", "TIM16"),
+			ev("op", "init", "instance", "TIM4", "psc", 319, "arr", 999),
+			ev("op", "pwm_start", "instance", "TIM4", "channel", 2, "pulse", 499, "duty", 0.499),
+			ev("op", "pwm_stop", "instance", "TIM4", "channel", 2),
 		}
 		for _, e := range want {
 			e["kind"] = "tim"

@@ -19,6 +19,8 @@
  *   {"op":"start","instance":"TIM6","it":true,"period_us":1000}
  *   {"op":"stop","instance":"TIM6"}
  *   {"op":"deinit","instance":"TIM6"}
+ *   {"op":"pwm_start","instance":"TIM4","channel":2,"pulse":499,"duty":0.5}
+ *   {"op":"pwm_stop","instance":"TIM4","channel":2}
  *   {"op":"init","error":"bad instance"}  (Instance not TIM1…TIM17)
  *
  * (The //go:build line keeps the Go tool from treating this C file as part of
@@ -49,6 +51,8 @@ extern void HAL_TIM_Base_MspInit(TIM_HandleTypeDef *htim) __attribute__((weak));
 extern void HAL_TIM_Base_MspDeInit(TIM_HandleTypeDef *htim) __attribute__((weak));
 extern void HAL_TIM_PeriodElapsedCallback(TIM_HandleTypeDef *htim) __attribute__((weak));
 extern void HAL_TIM_TriggerCallback(TIM_HandleTypeDef *htim) __attribute__((weak));
+extern void HAL_TIM_PWM_MspInit(TIM_HandleTypeDef *htim) __attribute__((weak));
+extern void HAL_TIM_PWM_MspDeInit(TIM_HandleTypeDef *htim) __attribute__((weak));
 
 static const char *const tim_names[MVNET_TIM_COUNT] = {
     "TIM1", "TIM2", "TIM3", "TIM4", "TIM5", "TIM6", "TIM7", "TIM8", "TIM15", "TIM16", "TIM17",
@@ -213,7 +217,10 @@ static int handle_index(const TIM_HandleTypeDef *htim) {
   return htim == NULL ? -1 : tim_index(htim->Instance);
 }
 
-HAL_StatusTypeDef HAL_TIM_Base_Init(TIM_HandleTypeDef *htim) {
+typedef void (*msp_hook)(TIM_HandleTypeDef *htim);
+
+/* Base_Init and PWM_Init: msp is the application's hook or NULL. */
+static HAL_StatusTypeDef init(TIM_HandleTypeDef *htim, msp_hook msp) {
   if (htim == NULL) {
     return HAL_ERROR;
   }
@@ -224,8 +231,8 @@ HAL_StatusTypeDef HAL_TIM_Base_Init(TIM_HandleTypeDef *htim) {
   }
   if (htim->State == HAL_TIM_STATE_RESET) {
     htim->Lock = HAL_UNLOCKED;
-    if (HAL_TIM_Base_MspInit != NULL) {
-      HAL_TIM_Base_MspInit(htim);
+    if (msp != NULL) {
+      msp(htim);
     }
   }
   htim->State = HAL_TIM_STATE_BUSY;
@@ -258,7 +265,15 @@ HAL_StatusTypeDef HAL_TIM_Base_Init(TIM_HandleTypeDef *htim) {
   return HAL_OK;
 }
 
-HAL_StatusTypeDef HAL_TIM_Base_DeInit(TIM_HandleTypeDef *htim) {
+HAL_StatusTypeDef HAL_TIM_Base_Init(TIM_HandleTypeDef *htim) {
+  return init(htim, HAL_TIM_Base_MspInit);
+}
+
+HAL_StatusTypeDef HAL_TIM_PWM_Init(TIM_HandleTypeDef *htim) {
+  return init(htim, HAL_TIM_PWM_MspInit);
+}
+
+static HAL_StatusTypeDef deinit(TIM_HandleTypeDef *htim, msp_hook msp) {
   int i = handle_index(htim);
   if (i < 0) {
     return HAL_ERROR;
@@ -266,10 +281,11 @@ HAL_StatusTypeDef HAL_TIM_Base_DeInit(TIM_HandleTypeDef *htim) {
   htim->State = HAL_TIM_STATE_BUSY;
   pthread_mutex_lock(&mu);
   htim->Instance->CR1 &= ~TIM_CR1_CEN;
+  htim->Instance->CCER = 0;
   stop_clock(i);
   pthread_mutex_unlock(&mu);
-  if (HAL_TIM_Base_MspDeInit != NULL) {
-    HAL_TIM_Base_MspDeInit(htim);
+  if (msp != NULL) {
+    msp(htim);
   }
   htim->DMABurstState = HAL_DMA_BURST_STATE_RESET;
   for (int c = 0; c < 6; c++) {
@@ -283,6 +299,83 @@ HAL_StatusTypeDef HAL_TIM_Base_DeInit(TIM_HandleTypeDef *htim) {
   snprintf(buf, sizeof buf, "\"op\":\"deinit\",\"instance\":\"%s\"", tim_names[i]);
   trace(buf);
   return HAL_OK;
+}
+
+HAL_StatusTypeDef HAL_TIM_Base_DeInit(TIM_HandleTypeDef *htim) {
+  return deinit(htim, HAL_TIM_Base_MspDeInit);
+}
+
+HAL_StatusTypeDef HAL_TIM_PWM_DeInit(TIM_HandleTypeDef *htim) {
+  return deinit(htim, HAL_TIM_PWM_MspDeInit);
+}
+
+/* The compare register of a TIM_CHANNEL_x, or NULL. */
+static __IO uint32_t *ccr(TIM_TypeDef *t, uint32_t channel) {
+  switch (channel) {
+  case TIM_CHANNEL_1:
+    return &t->CCR1;
+  case TIM_CHANNEL_2:
+    return &t->CCR2;
+  case TIM_CHANNEL_3:
+    return &t->CCR3;
+  case TIM_CHANNEL_4:
+    return &t->CCR4;
+  case TIM_CHANNEL_5:
+    return &t->CCR5;
+  case TIM_CHANNEL_6:
+    return &t->CCR6;
+  default:
+    return NULL;
+  }
+}
+
+HAL_StatusTypeDef HAL_TIM_PWM_ConfigChannel(TIM_HandleTypeDef *htim, const TIM_OC_InitTypeDef *sConfig,
+                                            uint32_t Channel) {
+  if (handle_index(htim) < 0 || sConfig == NULL || ccr(htim->Instance, Channel) == NULL) {
+    return HAL_ERROR;
+  }
+  *ccr(htim->Instance, Channel) = sConfig->Pulse;
+  return HAL_OK;
+}
+
+static HAL_StatusTypeDef pwm(TIM_HandleTypeDef *htim, uint32_t Channel, int on) {
+  int i = handle_index(htim);
+  if (i < 0 || ccr(htim->Instance, Channel) == NULL) {
+    return HAL_ERROR;
+  }
+  TIM_TypeDef *t = htim->Instance;
+  uint32_t enable = 1U << Channel; /* CCER.CCxE: bit 0, 4, 8 … */
+  char buf[128];
+  if (on) {
+    t->CCER |= enable;
+    t->CR1 |= TIM_CR1_CEN;
+    uint32_t pulse = *ccr(t, Channel);
+    double duty = (double)pulse / ((double)t->ARR + 1.0);
+    snprintf(buf, sizeof buf, "\"op\":\"pwm_start\",\"instance\":\"%s\",\"channel\":%u,\"pulse\":%u,\"duty\":%.4g",
+             tim_names[i], (unsigned)(Channel / 4U + 1U), (unsigned)pulse, duty > 1.0 ? 1.0 : duty);
+  } else {
+    t->CCER &= ~enable;
+    if ((t->CCER & 0x00111111U) == 0U) {
+      t->CR1 &= ~TIM_CR1_CEN; /* ST's HAL stops the counter when no channel is left on */
+    }
+    snprintf(buf, sizeof buf, "\"op\":\"pwm_stop\",\"instance\":\"%s\",\"channel\":%u", tim_names[i],
+             (unsigned)(Channel / 4U + 1U));
+  }
+  trace(buf);
+  return HAL_OK;
+}
+
+HAL_StatusTypeDef HAL_TIM_PWM_Start(TIM_HandleTypeDef *htim, uint32_t Channel) {
+  return pwm(htim, Channel, 1);
+}
+
+HAL_StatusTypeDef HAL_TIM_PWM_Stop(TIM_HandleTypeDef *htim, uint32_t Channel) {
+  return pwm(htim, Channel, 0);
+}
+
+HAL_StatusTypeDef HAL_TIMEx_MasterConfigSynchronization(TIM_HandleTypeDef *htim,
+                                                        const TIM_MasterConfigTypeDef *sMasterConfig) {
+  return handle_index(htim) < 0 || sMasterConfig == NULL ? HAL_ERROR : HAL_OK;
 }
 
 static HAL_StatusTypeDef start(TIM_HandleTypeDef *htim, int it) {

@@ -16,9 +16,13 @@
  * MVNET_TIM_MIN_PERIOD_NS are stretched to it. Start and stop are recorded
  * in the trace (kind "tim"); the periods are not.
  *
- * Not emulated: the counter (CNT stays as written), capture/compare, PWM,
- * one-pulse, encoder and slave modes, DMA, repetition counter, break.
- * Callbacks other than the period elapsed and trigger ones are never called.
+ * PWM channels are accepted and traced (their compare value and the duty
+ * cycle it gives), not produced.
+ *
+ * Not emulated: the counter (CNT stays as written), input capture, output
+ * waveforms, one-pulse, encoder and slave modes, DMA, repetition counter,
+ * break. Callbacks other than the period elapsed and trigger ones are never
+ * called.
  */
 #ifndef MVNET_STM32U5XX_HAL_TIM_H
 #define MVNET_STM32U5XX_HAL_TIM_H
@@ -256,6 +260,64 @@ typedef struct __TIM_HandleTypeDef {
    : ((__CHANNEL__) == TIM_CHANNEL_4) ? ((__HANDLE__)->Instance->CCR4)    \
    : ((__CHANNEL__) == TIM_CHANNEL_5) ? ((__HANDLE__)->Instance->CCR5)    \
                                       : ((__HANDLE__)->Instance->CCR6))
+
+/* ---- Output compare / PWM and master mode: accepted, stored, traced ---- */
+typedef struct {
+  uint32_t OCMode;       /* TIM_OCMODE_* */
+  uint32_t Pulse;        /* CCRx */
+  uint32_t OCPolarity;   /* TIM_OCPOLARITY_* */
+  uint32_t OCNPolarity;  /* TIM_OCNPOLARITY_* */
+  uint32_t OCFastMode;   /* TIM_OCFAST_* */
+  uint32_t OCIdleState;  /* TIM_OCIDLESTATE_* */
+  uint32_t OCNIdleState; /* TIM_OCNIDLESTATE_* */
+} TIM_OC_InitTypeDef;
+
+typedef struct {
+  uint32_t MasterOutputTrigger;  /* TIM_TRGO_* */
+  uint32_t MasterOutputTrigger2; /* TIM_TRGO2_* */
+  uint32_t MasterSlaveMode;      /* TIM_MASTERSLAVEMODE_* */
+} TIM_MasterConfigTypeDef;
+
+#define TIM_OCMODE_TIMING 0x00000000U
+#define TIM_OCMODE_ACTIVE 0x00000010U
+#define TIM_OCMODE_INACTIVE 0x00000020U
+#define TIM_OCMODE_TOGGLE 0x00000030U
+#define TIM_OCMODE_FORCED_INACTIVE 0x00000040U
+#define TIM_OCMODE_FORCED_ACTIVE 0x00000050U
+#define TIM_OCMODE_PWM1 0x00000060U
+#define TIM_OCMODE_PWM2 0x00000070U
+#define TIM_OCPOLARITY_HIGH 0x00000000U
+#define TIM_OCPOLARITY_LOW 0x00000002U
+#define TIM_OCNPOLARITY_HIGH 0x00000000U
+#define TIM_OCNPOLARITY_LOW 0x00000008U
+#define TIM_OCFAST_DISABLE 0x00000000U
+#define TIM_OCFAST_ENABLE 0x00000004U
+#define TIM_OCIDLESTATE_RESET 0x00000000U
+#define TIM_OCIDLESTATE_SET 0x00000100U
+#define TIM_OCNIDLESTATE_RESET 0x00000000U
+#define TIM_OCNIDLESTATE_SET 0x00000200U
+#define TIM_TRGO_RESET 0x00000000U
+#define TIM_TRGO_ENABLE 0x00000010U
+#define TIM_TRGO_UPDATE 0x00000020U
+#define TIM_TRGO2_RESET 0x00000000U
+#define TIM_MASTERSLAVEMODE_ENABLE 0x00000080U
+#define TIM_MASTERSLAVEMODE_DISABLE 0x00000000U
+
+/* PWM: Init as HAL_TIM_Base_Init (with the HAL_TIM_PWM_MspInit hook);
+ * ConfigChannel stores Pulse in the channel's CCRx; Start/Stop set/clear
+ * the channel's enable and the counter, and are traced with the duty cycle
+ * Pulse/(ARR+1). No output is produced. */
+HAL_StatusTypeDef HAL_TIM_PWM_Init(TIM_HandleTypeDef *htim);
+HAL_StatusTypeDef HAL_TIM_PWM_DeInit(TIM_HandleTypeDef *htim);
+MVNET_VISIBLE void HAL_TIM_PWM_MspInit(TIM_HandleTypeDef *htim);   /* application hook (optional) */
+MVNET_VISIBLE void HAL_TIM_PWM_MspDeInit(TIM_HandleTypeDef *htim); /* application hook (optional) */
+HAL_StatusTypeDef HAL_TIM_PWM_ConfigChannel(TIM_HandleTypeDef *htim, const TIM_OC_InitTypeDef *sConfig,
+                                            uint32_t Channel);
+HAL_StatusTypeDef HAL_TIM_PWM_Start(TIM_HandleTypeDef *htim, uint32_t Channel);
+HAL_StatusTypeDef HAL_TIM_PWM_Stop(TIM_HandleTypeDef *htim, uint32_t Channel);
+/* Accepted and ignored (HAL_OK): no timer triggers another here. */
+HAL_StatusTypeDef HAL_TIMEx_MasterConfigSynchronization(TIM_HandleTypeDef *htim,
+                                                        const TIM_MasterConfigTypeDef *sMasterConfig);
 
 /* ---- Time base -------------------------------------------------------- */
 

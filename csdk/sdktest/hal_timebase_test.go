@@ -35,7 +35,7 @@ func TestHALTimeBase(t *testing.T) {
 				}
 				ops = append(ops, fmt.Sprintf("%v %s", e["op"], name))
 			}
-			want := []string{"init TIM6", "start TIM6", "init TIM7", "start TIM7", "stop TIM7", "deinit TIM7", "init bad instance"}
+			want := []string{"init TIM6", "start TIM6", "init TIM6", "start TIM6", "init TIM7", "start TIM7", "stop TIM7", "deinit TIM7", "init bad instance"}
 			if strings.Join(ops, ",") != strings.Join(want, ",") {
 				t.Errorf("tim trace lines %v, want %v (init/start/stop only, never one per period)", ops, want)
 			}

@@ -330,6 +330,30 @@ static int case_tim(void) {
   CHECK(HAL_TIM_Base_Stop_IT(&irq_timer) == HAL_OK);
   CHECK((TIM16->DIER & TIM_DIER_UIE) == 0U && (TIM16->CR1 & TIM_CR1_CEN) == 0U);
   CHECK(HAL_TIM_Base_GetState(&irq_timer) == HAL_TIM_STATE_READY);
+
+  /* PWM (the CMSIS-FreeRTOS demo's display backlight): accepted, traced. */
+  TIM_HandleTypeDef pwm;
+  memset(&pwm, 0, sizeof pwm);
+  pwm.Instance = TIM4;
+  pwm.Init.Prescaler = 320 - 1;
+  pwm.Init.Period = 1000 - 1;
+  pwm.Init.AutoReloadPreload = TIM_AUTORELOAD_PRELOAD_ENABLE;
+  CHECK(HAL_TIM_PWM_Init(&pwm) == HAL_OK);
+  TIM_MasterConfigTypeDef master = {TIM_TRGO_RESET, TIM_TRGO2_RESET, TIM_MASTERSLAVEMODE_DISABLE};
+  CHECK(HAL_TIMEx_MasterConfigSynchronization(&pwm, &master) == HAL_OK);
+  TIM_OC_InitTypeDef oc;
+  memset(&oc, 0, sizeof oc);
+  oc.OCMode = TIM_OCMODE_PWM1;
+  oc.Pulse = 500 - 1;
+  oc.OCPolarity = TIM_OCPOLARITY_HIGH;
+  oc.OCFastMode = TIM_OCFAST_DISABLE;
+  CHECK(HAL_TIM_PWM_ConfigChannel(&pwm, &oc, TIM_CHANNEL_2) == HAL_OK);
+  CHECK(TIM4->CCR2 == 499U);
+  CHECK(HAL_TIM_PWM_ConfigChannel(&pwm, &oc, 3U) == HAL_ERROR); /* not a channel */
+  CHECK(HAL_TIM_PWM_Start(&pwm, TIM_CHANNEL_2) == HAL_OK);
+  CHECK((TIM4->CR1 & TIM_CR1_CEN) != 0U);
+  CHECK(HAL_TIM_PWM_Stop(&pwm, TIM_CHANNEL_2) == HAL_OK);
+  CHECK((TIM4->CR1 & TIM_CR1_CEN) == 0U);
   return finish("tim");
 }
 

@@ -41,6 +41,9 @@ int main(void) {
   CHECK(HAL_Init() == HAL_OK);
   CHECK(timebase_initialised); /* HAL_Init called the application's HAL_InitTick */
   CHECK(HAL_GetTickPrio() == TICK_INT_PRIORITY);
+  /* Sample projects call it again from their clock set-up. */
+  SystemCoreClockUpdate();
+  CHECK(HAL_InitTick(TICK_INT_PRIORITY) == HAL_OK);
   CHECK(wait_callbacks(3));
 
   /* HAL_Delay(50) waits for 51 increments of uwTick, each one from the
