@@ -56,6 +56,20 @@ extern GPIO_TypeDef mvnet_gpio_port[MVNET_GPIO_PORT_COUNT];
 #define GPIOI (&mvnet_gpio_port[8])
 #endif
 
+/* The non-secure names of the device header (a Microvisor application runs
+ * non-secure): the same instances. */
+#ifndef GPIOA_NS
+#define GPIOA_NS GPIOA
+#define GPIOB_NS GPIOB
+#define GPIOC_NS GPIOC
+#define GPIOD_NS GPIOD
+#define GPIOE_NS GPIOE
+#define GPIOF_NS GPIOF
+#define GPIOG_NS GPIOG
+#define GPIOH_NS GPIOH
+#define GPIOI_NS GPIOI
+#endif
+
 /* HAL_GPIO_Init's settings. */
 typedef struct {
   uint32_t Pin;       /* GPIO_PIN_x mask */

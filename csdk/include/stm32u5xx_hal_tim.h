@@ -83,6 +83,22 @@ extern TIM_TypeDef mvnet_tim[MVNET_TIM_COUNT];
 #define TIM17 (&mvnet_tim[10])
 #endif
 
+/* The non-secure names of the device header (a Microvisor application runs
+ * non-secure): the same instances. */
+#ifndef TIM1_NS
+#define TIM1_NS TIM1
+#define TIM2_NS TIM2
+#define TIM3_NS TIM3
+#define TIM4_NS TIM4
+#define TIM5_NS TIM5
+#define TIM6_NS TIM6
+#define TIM7_NS TIM7
+#define TIM8_NS TIM8
+#define TIM15_NS TIM15
+#define TIM16_NS TIM16
+#define TIM17_NS TIM17
+#endif
+
 /* The shortest period the host clock keeps (10 kHz); shorter ones are
  * stretched to it. */
 #define MVNET_TIM_MIN_PERIOD_NS 100000U

@@ -53,6 +53,17 @@ extern USART_TypeDef mvnet_usart[MVNET_USART_COUNT];
 #define LPUART1 (&mvnet_usart[5])
 #endif
 
+/* The non-secure names of the device header (a Microvisor application runs
+ * non-secure): the same instances. */
+#ifndef USART1_NS
+#define USART1_NS USART1
+#define USART2_NS USART2
+#define USART3_NS USART3
+#define UART4_NS UART4
+#define UART5_NS UART5
+#define LPUART1_NS LPUART1
+#endif
+
 typedef struct {
   uint32_t BaudRate;
   uint32_t WordLength;     /* UART_WORDLENGTH_* */

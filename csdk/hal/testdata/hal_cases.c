@@ -295,6 +295,10 @@ static int case_macros(void) {
   __HAL_TIM_SET_COMPARE(&htim, TIM_CHANNEL_3, 42U);
   CHECK(__HAL_TIM_GET_COMPARE(&htim, TIM_CHANNEL_3) == 42U && TIM2->CCR3 == 42U);
   CHECK(HAL_TIM_Base_DeInit(&htim) == HAL_OK);
+
+  /* The non-secure names are the same instances; ports are consecutive, as
+   * code walking GPIOA_NS + i expects. */
+  CHECK(GPIOA_NS == GPIOA && GPIOA_NS + 8 == GPIOI && USART2_NS == USART2 && TIM6_NS == TIM6);
   return finish("macros");
 }
 
