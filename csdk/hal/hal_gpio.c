@@ -59,6 +59,9 @@ static uint16_t exti_pending_rising, exti_pending_falling;
 /* Application hooks: weak references, called only if something defines them
  * (see hal_symbols.c for why they are not weak definitions here). */
 extern void mvnet_gpio_exti_raise(uint32_t line) __attribute__((weak));
+/* The library's interrupt controller (csdk/lib/nvic.c), weak so that the HAL
+ * links without it: a latched line pends EXTI<line>_IRQn there. */
+#pragma weak NVIC_SetPendingIRQ
 extern void HAL_GPIO_EXTI_Rising_Callback(uint16_t GPIO_Pin) __attribute__((weak));
 extern void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin) __attribute__((weak));
 
@@ -322,6 +325,22 @@ HAL_StatusTypeDef HAL_GPIO_LockPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
   return port_index(GPIOx) >= 0 && GPIO_Pin != 0 ? HAL_OK : HAL_ERROR;
 }
 
+/* Raises latched EXTI lines (no lock held): through mvnet_gpio_exti_raise
+ * when something defines it, else by pending EXTI<line>_IRQn in the
+ * library's interrupt controller, as the EXTI block does on the device. */
+static void raise_lines(uint32_t lines) {
+  for (uint32_t line = 0; line < 16; line++) {
+    if ((lines & (1U << line)) == 0) {
+      continue;
+    }
+    if (mvnet_gpio_exti_raise != NULL) {
+      mvnet_gpio_exti_raise(line);
+    } else if (NVIC_SetPendingIRQ != NULL) {
+      NVIC_SetPendingIRQ((IRQn_Type)((uint32_t)EXTI0_IRQn + line));
+    }
+  }
+}
+
 void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState PinState) {
   int i = port_index(GPIOx);
   if (i < 0) {
@@ -359,11 +378,7 @@ void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState 
   }
   pthread_mutex_unlock(&mu);
   mvnet_hal_restore_cancel(cs);
-  for (uint32_t line = 0; line < 16; line++) {
-    if ((raised & (1U << line)) && mvnet_gpio_exti_raise != NULL) {
-      mvnet_gpio_exti_raise(line);
-    }
-  }
+  raise_lines(raised);
 }
 
 void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin) {
@@ -424,9 +439,5 @@ void mvnet_gpio_exti_generate(uint32_t lines) {
   }
   pthread_mutex_unlock(&mu);
   mvnet_hal_restore_cancel(cs);
-  for (uint32_t line = 0; line < 16; line++) {
-    if ((lines & (1U << line)) && mvnet_gpio_exti_raise != NULL) {
-      mvnet_gpio_exti_raise(line);
-    }
-  }
+  raise_lines(lines);
 }

@@ -52,3 +52,4 @@ func TestHALTimeBase(t *testing.T) {
 		})
 	}
 }
+
