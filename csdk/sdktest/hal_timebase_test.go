@@ -52,4 +52,3 @@ func TestHALTimeBase(t *testing.T) {
 		})
 	}
 }
-
