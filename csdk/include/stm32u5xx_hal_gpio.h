@@ -11,9 +11,9 @@
  * are recorded, not acted on), pin locking, secure attributes and the
  * high-speed low-voltage option. EXTI: an input edge set with
  * mvnet_gpio_set_input() on a pin configured GPIO_MODE_IT_* latches the EXTI
- * line's pending bit for HAL_GPIO_EXTI_IRQHandler() and calls the hook
- * mvnet_gpio_exti_raise() if something defines it; raising the EXTIn IRQ
- * from there is up to the library.
+ * line's pending bit for HAL_GPIO_EXTI_IRQHandler() and pends EXTIn_IRQn in
+ * the library's interrupt controller (or calls the hook
+ * mvnet_gpio_exti_raise() instead, if something defines it).
  */
 #ifndef MVNET_STM32U5XX_HAL_GPIO_H
 #define MVNET_STM32U5XX_HAL_GPIO_H
@@ -201,8 +201,8 @@ void mvnet_gpio_exti_generate(uint32_t lines);
 void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState PinState);
 
 /* Called (outside any GPIO lock) when an input edge latches EXTI line
- * `line` (0…15), if defined: the HAL only references it weakly. The library
- * may define it to pend the EXTI<line>_IRQn interrupt. */
+ * `line` (0…15), if defined, instead of pending EXTI<line>_IRQn: the HAL
+ * only references it weakly. */
 void mvnet_gpio_exti_raise(uint32_t line);
 
 #ifdef __cplusplus
