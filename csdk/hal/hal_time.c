@@ -189,9 +189,18 @@ static void delay_counted(uint32_t start, uint32_t wait) {
   pthread_mutex_unlock(&tick_mu);
 }
 
+/* The library's "in an interrupt handler" (csdk/lib/nvic.c), weak so that
+ * the HAL links without it. */
+extern int mvnet_in_isr(void) __attribute__((weak));
+
 __weak void HAL_Delay(uint32_t Delay) {
   vars();
-  if (__atomic_load_n(&counted, __ATOMIC_ACQUIRE)) {
+  /* A handler waiting on the counted tick would wait for ever: the host's
+   * interrupt thread runs one handler at a time, so the timer's cannot run
+   * (on the device it can, when its priority is higher). Such a wait
+   * follows the clock instead. */
+  int in_handler = mvnet_in_isr != NULL && mvnet_in_isr() != 0;
+  if (__atomic_load_n(&counted, __ATOMIC_ACQUIRE) && !in_handler) {
     uint32_t wait = Delay;
     if (wait < HAL_MAX_DELAY) {
       wait += (uint32_t)*freq_var; /* at least Delay whole ticks, as ST's HAL */

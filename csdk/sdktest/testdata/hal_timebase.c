@@ -22,8 +22,33 @@ static int failed;
     }                                                                \
   } while (0)
 
+static TIM_HandleTypeDef probe;
+static volatile int delayed_in_handler;
+
+void TIM7_IRQHandler(void) {
+  if (!delayed_in_handler) {
+    HAL_Delay(2);
+    delayed_in_handler = 1;
+  }
+  HAL_TIM_IRQHandler(&probe);
+}
+
 /* Waits (deadline: 60 s of the host clock, a failure guard, not a bound
- * on the behaviour) until the timer has called back n times. */
+ * on the behaviour) until *flag is set. */
+static int wait_flag(volatile int *flag) {
+  struct timespec start, now, nap = {0, 1000000};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (!*flag) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - start.tv_sec > 60) {
+      return 0;
+    }
+    nanosleep(&nap, NULL);
+  }
+  return 1;
+}
+
+/* The same until the timer has called back n times. */
 static int wait_callbacks(uint32_t n) {
   struct timespec start, now, nap = {0, 1000000};
   clock_gettime(CLOCK_MONOTONIC, &start);
@@ -58,16 +83,18 @@ int main(void) {
   CHECK((uint32_t)(uwTick - t1) < 0x80000000U); /* the application's uwTick is the tick */
   CHECK(!timebase_outside_handler);
 
-  /* Stopping the timer ends its interrupts; starting it again resumes them. */
-  TIM_HandleTypeDef probe = {0};
+  /* A second timer whose handler calls HAL_Delay: it returns, although the
+   * tick's own handler cannot run meanwhile. */
   probe.Instance = TIM7;
   probe.Init.Prescaler = 15999U;
   probe.Init.Period = 9U; /* 160 MHz / 16000 / 10: 1 kHz */
   CHECK(HAL_TIM_Base_Init(&probe) == HAL_OK);
   CHECK(HAL_TIM_Base_GetState(&probe) == HAL_TIM_STATE_READY);
-  CHECK(HAL_TIM_Base_Start(&probe) == HAL_OK);
-  CHECK(HAL_TIM_Base_Start(&probe) == HAL_ERROR); /* already started */
-  CHECK(HAL_TIM_Base_Stop(&probe) == HAL_OK);
+  CHECK(HAL_TIM_Base_Start_IT(&probe) == HAL_OK);
+  CHECK(HAL_TIM_Base_Start_IT(&probe) == HAL_ERROR); /* already started */
+  HAL_NVIC_EnableIRQ(TIM7_IRQn);
+  CHECK(wait_flag(&delayed_in_handler));
+  CHECK(HAL_TIM_Base_Stop_IT(&probe) == HAL_OK);
   CHECK(HAL_TIM_Base_DeInit(&probe) == HAL_OK);
   probe.Instance = (TIM_TypeDef *)&probe;
   CHECK(HAL_TIM_Base_Init(&probe) == HAL_ERROR); /* not a timer */
