@@ -325,6 +325,29 @@ HAL_StatusTypeDef HAL_GPIO_LockPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
   return port_index(GPIOx) >= 0 && GPIO_Pin != 0 ? HAL_OK : HAL_ERROR;
 }
 
+static void set_hslv(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, int on) {
+  int i = port_index(GPIOx);
+  if (i < 0) {
+    return;
+  }
+  pthread_mutex_lock(&mu);
+  GPIO_TypeDef *p = &ports()[i];
+  if (on) {
+    p->HSLVR |= GPIO_Pin;
+  } else {
+    p->HSLVR &= ~(uint32_t)GPIO_Pin;
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+void HAL_GPIO_EnableHighSPeedLowVoltage(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
+  set_hslv(GPIOx, GPIO_Pin, 1);
+}
+
+void HAL_GPIO_DisableHighSPeedLowVoltage(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
+  set_hslv(GPIOx, GPIO_Pin, 0);
+}
+
 /* Raises latched EXTI lines (no lock held): through mvnet_gpio_exti_raise
  * when something defines it, else by pending EXTI<line>_IRQn in the
  * library's interrupt controller, as the EXTI block does on the device. */

@@ -298,6 +298,9 @@ static int case_macros(void) {
 
   /* The non-secure names are the same instances; ports are consecutive, as
    * code walking GPIOA_NS + i expects. */
+  HAL_GPIO_EnableHighSPeedLowVoltage(GPIOE, GPIO_PIN_2 | GPIO_PIN_3);
+  HAL_GPIO_DisableHighSPeedLowVoltage(GPIOE, GPIO_PIN_3);
+  CHECK(GPIOE->HSLVR == GPIO_PIN_2);
   CHECK(GPIOA_NS == GPIOA && GPIOA_NS + 8 == GPIOI && USART2_NS == USART2 && TIM6_NS == TIM6);
   return finish("macros");
 }
