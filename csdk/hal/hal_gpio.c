@@ -60,6 +60,9 @@ static uint16_t exti_pending_rising, exti_pending_falling;
 /* Application hooks: weak references, called only if something defines them
  * (see hal_symbols.c for why they are not weak definitions here). */
 extern void mvnet_gpio_exti_raise(uint32_t line) __attribute__((weak));
+/* The library's interrupt controller (csdk/lib/nvic.c), weak so that the HAL
+ * links without it: a latched line pends EXTI<line>_IRQn there. */
+#pragma weak NVIC_SetPendingIRQ
 extern void HAL_GPIO_EXTI_Rising_Callback(uint16_t GPIO_Pin) __attribute__((weak));
 extern void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin) __attribute__((weak));
 
@@ -324,6 +327,45 @@ HAL_StatusTypeDef HAL_GPIO_LockPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
   return port_index(GPIOx) >= 0 && GPIO_Pin != 0 ? HAL_OK : HAL_ERROR;
 }
 
+static void set_hslv(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, int on) {
+  int i = port_index(GPIOx);
+  if (i < 0) {
+    return;
+  }
+  pthread_mutex_lock(&mu);
+  GPIO_TypeDef *p = &ports()[i];
+  if (on) {
+    p->HSLVR |= GPIO_Pin;
+  } else {
+    p->HSLVR &= ~(uint32_t)GPIO_Pin;
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+void HAL_GPIO_EnableHighSPeedLowVoltage(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
+  set_hslv(GPIOx, GPIO_Pin, 1);
+}
+
+void HAL_GPIO_DisableHighSPeedLowVoltage(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
+  set_hslv(GPIOx, GPIO_Pin, 0);
+}
+
+/* Raises latched EXTI lines (no lock held): through mvnet_gpio_exti_raise
+ * when something defines it, else by pending EXTI<line>_IRQn in the
+ * library's interrupt controller, as the EXTI block does on the device. */
+static void raise_lines(uint32_t lines) {
+  for (uint32_t line = 0; line < 16; line++) {
+    if ((lines & (1U << line)) == 0) {
+      continue;
+    }
+    if (mvnet_gpio_exti_raise != NULL) {
+      mvnet_gpio_exti_raise(line);
+    } else if (NVIC_SetPendingIRQ != NULL) {
+      NVIC_SetPendingIRQ((IRQn_Type)((uint32_t)EXTI0_IRQn + line));
+    }
+  }
+}
+
 void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState PinState) {
   int i = port_index(GPIOx);
   if (i < 0) {
@@ -361,11 +403,7 @@ void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState 
   }
   pthread_mutex_unlock(&mu);
   mvnet_hal_restore_cancel(cs);
-  for (uint32_t line = 0; line < 16; line++) {
-    if ((raised & (1U << line)) && mvnet_gpio_exti_raise != NULL) {
-      mvnet_gpio_exti_raise(line);
-    }
-  }
+  raise_lines(raised);
 }
 
 void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin) {
@@ -383,4 +421,48 @@ void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin) {
   if (falling && HAL_GPIO_EXTI_Falling_Callback != NULL) {
     HAL_GPIO_EXTI_Falling_Callback(GPIO_Pin);
   }
+}
+
+/* The pending edges of the EXTI lines in `lines` (a GPIO_PIN_* mask):
+ * MVNET_EXTI_RISING, MVNET_EXTI_FALLING or both, for __HAL_GPIO_EXTI_*. */
+uint32_t mvnet_gpio_exti_pending(uint32_t lines, uint32_t edges) {
+  pthread_mutex_lock(&mu);
+  uint32_t p = 0;
+  if (edges & MVNET_EXTI_RISING) {
+    p |= exti_pending_rising & lines;
+  }
+  if (edges & MVNET_EXTI_FALLING) {
+    p |= exti_pending_falling & lines;
+  }
+  pthread_mutex_unlock(&mu);
+  return p;
+}
+
+void mvnet_gpio_exti_clear(uint32_t lines, uint32_t edges) {
+  pthread_mutex_lock(&mu);
+  if (edges & MVNET_EXTI_RISING) {
+    exti_pending_rising &= (uint16_t)~lines;
+  }
+  if (edges & MVNET_EXTI_FALLING) {
+    exti_pending_falling &= (uint16_t)~lines;
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+/* A software trigger (EXTI_SWIER1) latches the lines as rising edges and
+ * raises them like an input edge does. */
+void mvnet_gpio_exti_generate(uint32_t lines) {
+  int cs = mvnet_hal_nocancel();
+  pthread_mutex_lock(&mu);
+  exti_pending_rising |= (uint16_t)lines;
+  for (int line = 0; line < 16; line++) {
+    if (lines & (1U << line)) {
+      char buf[64];
+      snprintf(buf, sizeof buf, "\"op\":\"exti\",\"line\":%d,\"edge\":\"software\"", line);
+      trace(buf);
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  mvnet_hal_restore_cancel(cs);
+  raise_lines(lines);
 }

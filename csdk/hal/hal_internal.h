@@ -30,6 +30,14 @@ static inline void mvnet_hal_restore_cancel(int old) {
  * goes through the pointer this returns, resolved once. */
 void *mvnet_hal_canonical(const char *name, void *own);
 
+/* The function `name` as the application sees it: the executable's
+ * definition when it has one (it overrides the HAL's weak one), else the
+ * first in load order; NULL without a dynamic symbol table (a static link,
+ * where the linker already chose). A -Bsymbolic shared library calling its
+ * own weak function would miss the application's override: HAL_Init looks
+ * HAL_InitTick up this way. */
+void *mvnet_hal_canonical_fn(const char *name);
+
 /* Nanoseconds since the process started (the HAL's tick base), from
  * CLOCK_MONOTONIC. Also read by the RTOS stand-in so that HAL_GetTick() and
  * osKernelGetTickCount() count from the same instant. */

@@ -3,8 +3,9 @@
 /*
  * hal_rcc.c — the core clock variable and the RCC frequency getters.
  *
- * Every bus reports MVNET_HAL_CLOCK_HZ (160 MHz). Nothing is configured:
- * the clock-enable macros in stm32u5xx_hal_rcc.h are no-ops.
+ * Every bus reports MVNET_HAL_CLOCK_HZ (160 MHz), every prescaler is 1.
+ * Nothing is configured: the clock-enable macros in stm32u5xx_hal_rcc.h
+ * are no-ops.
  *
  * (The //go:build line keeps the Go tool from treating this C file as part of
  * the Go package in this directory; C compilers see a comment.)
@@ -78,6 +79,21 @@ uint32_t HAL_RCC_GetPCLK2Freq(void) {
 
 uint32_t HAL_RCC_GetPCLK3Freq(void) {
   return MVNET_HAL_CLOCK_HZ;
+}
+
+void HAL_RCC_GetClockConfig(RCC_ClkInitTypeDef *pRCC_ClkInitStruct, uint32_t *pFLatency) {
+  if (pRCC_ClkInitStruct != NULL) {
+    pRCC_ClkInitStruct->ClockType = RCC_CLOCKTYPE_SYSCLK | RCC_CLOCKTYPE_HCLK | RCC_CLOCKTYPE_PCLK1 |
+                                    RCC_CLOCKTYPE_PCLK2 | RCC_CLOCKTYPE_PCLK3;
+    pRCC_ClkInitStruct->SYSCLKSource = RCC_SYSCLKSOURCE_PLLCLK;
+    pRCC_ClkInitStruct->AHBCLKDivider = RCC_SYSCLK_DIV1;
+    pRCC_ClkInitStruct->APB1CLKDivider = RCC_HCLK_DIV1;
+    pRCC_ClkInitStruct->APB2CLKDivider = RCC_HCLK_DIV1;
+    pRCC_ClkInitStruct->APB3CLKDivider = RCC_HCLK_DIV1;
+  }
+  if (pFLatency != NULL) {
+    *pFLatency = 4U; /* FLASH_LATENCY_4 */
+  }
 }
 
 HAL_StatusTypeDef HAL_RCCEx_PeriphCLKConfig(RCC_PeriphCLKInitTypeDef *PeriphClkInit) {

@@ -35,3 +35,13 @@ void *mvnet_hal_canonical(const char *name, void *own) {
   dlclose(main_program); /* the main program itself stays loaded */
   return p != NULL ? p : own;
 }
+
+void *mvnet_hal_canonical_fn(const char *name) {
+  void *main_program = dlopen(NULL, RTLD_LAZY);
+  if (main_program == NULL) {
+    return NULL;
+  }
+  void *p = dlsym(main_program, name);
+  dlclose(main_program);
+  return p;
+}

@@ -196,6 +196,7 @@ func TestHeadersCompile(t *testing.T) {
 	headers := []string{
 		"stm32u5xx_hal.h", "stm32u5xx_hal_def.h", "stm32u5xx_hal_gpio.h",
 		"stm32u5xx_hal_uart.h", "stm32u5xx_hal_rcc.h", "stm32u5xx_hal_cortex.h",
+		"stm32u5xx_hal_tim.h",
 	}
 	// Application-style code: the names, types and values it relies on.
 	const body = `
@@ -342,6 +343,40 @@ func testCases(t *testing.T, bin string) {
 	t.Run("tick", func(t *testing.T) {
 		t.Parallel()
 		runCase(t, bin, "tick")
+	})
+
+	t.Run("macros", func(t *testing.T) {
+		t.Parallel()
+		r := runCase(t, bin, "macros", "MVNET_TRACE_STDERR=1")
+		var exti []map[string]any
+		for _, e := range filterKind(traceEvents(t, r.stderr), "gpio") {
+			if e["op"] == "exti" {
+				exti = append(exti, e)
+			}
+		}
+		if len(exti) != 1 || exti[0]["line"] != float64(3) || exti[0]["edge"] != "software" {
+			t.Errorf("exti events %v, want one software edge on line 3", exti)
+		}
+	})
+
+	t.Run("tim", func(t *testing.T) {
+		t.Parallel()
+		r := runCase(t, bin, "tim", "MVNET_TRACE_STDERR=1")
+		got := filterKind(traceEvents(t, r.stderr), "tim")
+		want := []map[string]any{
+			ev("op", "init", "instance", "TIM16", "psc", 15999, "arr", 9),
+			ev("op", "start", "instance", "TIM16", "it", true, "period_us", 1000),
+			ev("op", "stop", "instance", "TIM16"),
+			ev("op", "init", "instance", "TIM4", "psc", 319, "arr", 999),
+			ev("op", "pwm_start", "instance", "TIM4", "channel", 2, "pulse", 499, "duty", 0.499),
+			ev("op", "pwm_stop", "instance", "TIM4", "channel", 2),
+		}
+		for _, e := range want {
+			e["kind"] = "tim"
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("tim trace:\n got %v\nwant %v", got, want)
+		}
 	})
 
 	t.Run("uart", func(t *testing.T) {

@@ -3,10 +3,21 @@
 /*
  * hal_time.c — HAL_Init, the millisecond tick and HAL_Delay on the host.
  *
- * The tick is derived from CLOCK_MONOTONIC relative to process start instead
- * of being counted by a SysTick interrupt, so it is exact, monotonic and
- * independent of HAL_InitTick/HAL_IncTick (which are kept for API fidelity).
+ * Two tick sources, as the application chooses:
+ *   - By default (nothing calls HAL_IncTick: the host has no SysTick) the
+ *     tick is derived from CLOCK_MONOTONIC relative to process start, so it
+ *     is exact and monotonic; HAL_GetTick stores it in uwTick.
+ *   - Once HAL_IncTick runs (the application's time base does it, e.g. ST's
+ *     stm32u5xx_hal_timebase_tim.c from its timer's period callback), the
+ *     tick is counted as on the device: uwTick, continued from the clock
+ *     value at that moment so that it never goes back, advances by
+ *     uwTickFreq per call; HAL_GetTick returns it and HAL_Delay waits on it.
  * HAL_GetTick wraps at 2^32 ms (~49.7 days), like the device's uwTick.
+ *
+ * HAL_InitTick, HAL_IncTick, HAL_GetTick, HAL_Delay, HAL_SuspendTick and
+ * HAL_ResumeTick are weak, as in ST's HAL, so a time base file's
+ * definitions win. HAL_Init calls the application's HAL_InitTick also when
+ * the library is the -Bsymbolic libmvnet.so (found by name, hal_symbols.c).
  *
  * (The //go:build line keeps the Go tool from treating this C file as part of
  * the Go package in this directory; C compilers see a comment.)
@@ -15,6 +26,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <time.h>
 
 #include "stm32u5xx_hal.h"
@@ -78,9 +90,18 @@ void mvnet_hal_sleep_ms(uint32_t ms) {
   }
 }
 
+typedef HAL_StatusTypeDef (*init_tick_fn)(uint32_t);
+
 HAL_StatusTypeDef HAL_Init(void) {
   pthread_once(&base_once, base_init);
-  if (HAL_InitTick(TICK_INT_PRIORITY) != HAL_OK) {
+  /* The application's HAL_InitTick when it has one: inside libmvnet.so a
+   * plain call would bind to the library's own weak definition. */
+  init_tick_fn init_tick = HAL_InitTick;
+  void *found = mvnet_hal_canonical_fn("HAL_InitTick");
+  if (found != NULL) {
+    memcpy(&init_tick, &found, sizeof init_tick);
+  }
+  if (init_tick(TICK_INT_PRIORITY) != HAL_OK) {
     return HAL_ERROR;
   }
   if (HAL_MspInit != NULL) {
@@ -106,18 +127,87 @@ __weak HAL_StatusTypeDef HAL_InitTick(uint32_t TickPriority) {
   return HAL_OK;
 }
 
+static uint32_t clock_ms(void) {
+  return (uint32_t)(mvnet_hal_uptime_ns() / 1000000ULL);
+}
+
+/* counted: HAL_IncTick has run, uwTick is the tick. tick_mu/tick_cond
+ * (CLOCK_MONOTONIC) let HAL_Delay wait for the next increment. */
+static int counted;
+static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tick_cond;
+static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
+
+static void cond_init(void) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&tick_cond, &attr);
+  pthread_condattr_destroy(&attr);
+}
+
 __weak void HAL_IncTick(void) {
-  /* The tick comes from the host clock; counting here would double it. */
+  vars();
+  pthread_once(&cond_once, cond_init);
+  pthread_mutex_lock(&tick_mu);
+  if (!__atomic_load_n(&counted, __ATOMIC_ACQUIRE)) {
+    *tick_var = clock_ms(); /* continue from the clock: the tick never goes back */
+    __atomic_store_n(&counted, 1, __ATOMIC_RELEASE);
+  }
+  *tick_var += (uint32_t)*freq_var;
+  pthread_cond_broadcast(&tick_cond);
+  pthread_mutex_unlock(&tick_mu);
 }
 
 __weak uint32_t HAL_GetTick(void) {
-  uint32_t now = (uint32_t)(mvnet_hal_uptime_ns() / 1000000ULL);
   vars();
-  *tick_var = now;
+  if (__atomic_load_n(&counted, __ATOMIC_ACQUIRE)) {
+    return *tick_var;
+  }
+  uint32_t now = clock_ms();
+  pthread_mutex_lock(&tick_mu);
+  if (!__atomic_load_n(&counted, __ATOMIC_ACQUIRE)) {
+    *tick_var = now;
+  } else {
+    now = *tick_var; /* the time base took over meanwhile */
+  }
+  pthread_mutex_unlock(&tick_mu);
   return now;
 }
 
+/* Waits until the counted tick has advanced by at least wait from start,
+ * as ST's HAL_Delay does; an increment wakes it. */
+static void delay_counted(uint32_t start, uint32_t wait) {
+  pthread_once(&cond_once, cond_init);
+  pthread_mutex_lock(&tick_mu);
+  while ((uint32_t)(*tick_var - start) < wait) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += 1; /* re-check now and then; an increment signals anyway */
+    pthread_cond_timedwait(&tick_cond, &tick_mu, &deadline);
+  }
+  pthread_mutex_unlock(&tick_mu);
+}
+
+/* The library's "in an interrupt handler" (csdk/lib/nvic.c), weak so that
+ * the HAL links without it. */
+extern int mvnet_in_isr(void) __attribute__((weak));
+
 __weak void HAL_Delay(uint32_t Delay) {
+  vars();
+  /* A handler waiting on the counted tick would wait for ever: the host's
+   * interrupt thread runs one handler at a time, so the timer's cannot run
+   * (on the device it can, when its priority is higher). Such a wait
+   * follows the clock instead. */
+  int in_handler = mvnet_in_isr != NULL && mvnet_in_isr() != 0;
+  if (__atomic_load_n(&counted, __ATOMIC_ACQUIRE) && !in_handler) {
+    uint32_t wait = Delay;
+    if (wait < HAL_MAX_DELAY) {
+      wait += (uint32_t)*freq_var; /* at least Delay whole ticks, as ST's HAL */
+    }
+    delay_counted(*tick_var, wait);
+    return;
+  }
   if (Delay == HAL_MAX_DELAY) {
     for (;;) {
       mvnet_hal_sleep_ms(1000000U);
@@ -145,10 +235,12 @@ HAL_TickFreqTypeDef HAL_GetTickFreq(void) {
   return *freq_var;
 }
 
-void HAL_SuspendTick(void) {
+/* No effect on the clock-based tick. A time base file defines its own
+ * (disabling its timer's update interrupt). */
+__weak void HAL_SuspendTick(void) {
 }
 
-void HAL_ResumeTick(void) {
+__weak void HAL_ResumeTick(void) {
 }
 
 uint32_t HAL_GetHalVersion(void) {

@@ -58,7 +58,6 @@ static const char *const usart_names[MVNET_USART_COUNT] = {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 #define TRACE_DATA_MAX 256U
-#define USART_CR1_UE 0x00000001U
 
 static int usart_index(const USART_TypeDef *u) {
   USART_TypeDef *base = usarts();
@@ -117,6 +116,9 @@ HAL_StatusTypeDef HAL_UART_Init(UART_HandleTypeDef *huart) {
   u->CR3 = huart->Init.HwFlowCtl | huart->Init.OneBitSampling;
   u->PRESC = huart->Init.ClockPrescaler;
   u->BRR = HAL_RCC_GetPCLK1Freq() / huart->Init.BaudRate;
+  /* An idle, enabled UART: ready to send, nothing received, so that code
+   * polling __HAL_UART_GET_FLAG(…, UART_FLAG_TXE/TC) goes on. */
+  u->ISR = UART_FLAG_TXE | UART_FLAG_TC | UART_FLAG_TEACK | UART_FLAG_REACK;
   huart->ErrorCode = HAL_UART_ERROR_NONE;
   huart->gState = HAL_UART_STATE_READY;
   huart->RxState = HAL_UART_STATE_READY;
@@ -134,6 +136,7 @@ HAL_StatusTypeDef HAL_UART_DeInit(UART_HandleTypeDef *huart) {
   }
   huart->gState = HAL_UART_STATE_BUSY;
   huart->Instance->CR1 = 0U;
+  huart->Instance->ISR = 0U;
   if (HAL_UART_MspDeInit != NULL) {
     HAL_UART_MspDeInit(huart);
   }

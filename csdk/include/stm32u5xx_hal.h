@@ -11,23 +11,30 @@
  *   HAL_ResumeTick, HAL_GetHalVersion, SystemCoreClock,
  *   SystemCoreClockUpdate; the application hooks HAL_MspInit/HAL_MspDeInit;
  *   RCC: stm32u5xx_hal_rcc.h   GPIO: stm32u5xx_hal_gpio.h
- *   UART: stm32u5xx_hal_uart.h NVIC helpers: stm32u5xx_hal_cortex.h
+ *   UART: stm32u5xx_hal_uart.h TIM: stm32u5xx_hal_tim.h
+ *   NVIC helpers: stm32u5xx_hal_cortex.h
+ *   mv_syscalls.h comes with them (through the RCC header, as on Microvisor).
  *
  * The tick is milliseconds since the process started, from the host's
- * monotonic clock (the same count osKernelGetTickCount() returns); it does not
- * depend on an interrupt, so HAL_IncTick() changes nothing. HAL_GetTick,
- * HAL_Delay, HAL_InitTick and HAL_IncTick are weak, as in ST's HAL, so an
- * application may replace them for its own calls (linked against the shared
- * libmvnet, HAL_Init still calls the library's HAL_InitTick). One that
- * replaces HAL_GetTick/HAL_IncTick with the usual uwTick counter needs a tick
- * source of its own: nothing calls SysTick_Handler or HAL_IncTick here.
+ * monotonic clock (the same count osKernelGetTickCount() returns), until
+ * something calls HAL_IncTick(): from then on it is counted as on the
+ * device, uwTick advancing by uwTickFreq per call (continued from the clock
+ * value, so it never goes back), and HAL_GetTick/HAL_Delay follow uwTick.
+ * That is what an application's time base does, e.g. ST's
+ * stm32u5xx_hal_timebase_tim.c, whose TIM6 period interrupt calls
+ * HAL_IncTick (stm32u5xx_hal_tim.h). HAL_GetTick, HAL_Delay, HAL_InitTick,
+ * HAL_IncTick, HAL_SuspendTick and HAL_ResumeTick are weak, as in ST's HAL,
+ * so such a file replaces them; HAL_Init calls the application's
+ * HAL_InitTick whether libmvnet is linked statically or as libmvnet.so.
+ * Nothing calls SysTick_Handler on the host.
  *
  * Application hooks (HAL_MspInit, HAL_UART_MspInit, HAL_GPIO_EXTI_*_Callback)
  * are called when the application defines them and skipped otherwise; the
  * library defines no fallback for them, so an application should not call
  * one it does not define.
  *
- * Not in this subset (link errors name what is missing): TIM, I2C, SPI, ADC,
+ * Not in this subset (link errors name what is missing): TIM beyond the
+ * time base, ADC,
  * DMA, RTC, flash, low-power modes, RCC oscillator/clock-tree configuration
  * and the LL drivers. The application's stm32u5xx_hal_conf.h is not read:
  * TICK_INT_PRIORITY and the oscillator values take ST's defaults unless the
@@ -40,6 +47,7 @@
 #include "stm32u5xx_hal_rcc.h"
 #include "stm32u5xx_hal_gpio.h"
 #include "stm32u5xx_hal_uart.h"
+#include "stm32u5xx_hal_tim.h"
 #include "stm32u5xx_hal_i2c.h"
 #include "stm32u5xx_hal_spi.h"
 #include "stm32u5xx_hal_cortex.h"
@@ -93,17 +101,17 @@ MVNET_VISIBLE void HAL_MspInit(void);   /* application hook (optional) */
 MVNET_VISIBLE void HAL_MspDeInit(void); /* application hook (optional) */
 
 HAL_StatusTypeDef HAL_InitTick(uint32_t TickPriority); /* weak; records the priority */
-void HAL_IncTick(void);                               /* weak; no effect (see above) */
-uint32_t HAL_GetTick(void);                           /* weak; ms since process start, wraps at 2^32 */
-void HAL_Delay(uint32_t Delay);                       /* weak; sleeps at least Delay ms */
+void HAL_IncTick(void);                               /* weak; switches to the counted tick (see above) */
+uint32_t HAL_GetTick(void);                           /* weak; ms (clock or uwTick), wraps at 2^32 */
+void HAL_Delay(uint32_t Delay);                       /* weak; at least Delay ms / Delay+1 counted ticks */
 uint32_t HAL_GetTickPrio(void);
 /* The frequency is stored and reported back; HAL_GetTick() counts
  * milliseconds either way (as on ST's HAL, whose coarser ticks still count
  * in ms), just with finer steps than a 10 or 100 Hz tick would have. */
 HAL_StatusTypeDef HAL_SetTickFreq(HAL_TickFreqTypeDef Freq);
 HAL_TickFreqTypeDef HAL_GetTickFreq(void);
-void HAL_SuspendTick(void);                                 /* no effect */
-void HAL_ResumeTick(void);                                  /* no effect */
+void HAL_SuspendTick(void);                                 /* weak; no effect */
+void HAL_ResumeTick(void);                                  /* weak; no effect */
 uint32_t HAL_GetHalVersion(void);
 
 #ifdef __cplusplus

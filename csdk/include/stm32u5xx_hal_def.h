@@ -143,6 +143,19 @@ void assert_failed(uint8_t *file, uint32_t line);
     (__HANDLE__)->Lock = HAL_UNLOCKED;        \
   } while (0U)
 
+/* Links a peripheral handle and a DMA handle both ways (ST's shape: a
+ * statement). DMA is not emulated; the macro works on any pair of handles
+ * with those fields. */
+#define __HAL_LINKDMA(__HANDLE__, __PPP_DMA_FIELD__, __DMA_HANDLE__) \
+  do {                                                              \
+    (__HANDLE__)->__PPP_DMA_FIELD__ = &(__DMA_HANDLE__);            \
+    (__DMA_HANDLE__).Parent = (__HANDLE__);                         \
+  } while (0U)
+
+/* Puts a handle back in its reset state, so that the next Init calls its
+ * MspInit again (ST's shape: an expression). */
+#define __HAL_RESET_HANDLE_STATE(__HANDLE__) ((__HANDLE__)->State = 0U)
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,9 +11,9 @@
  * are recorded, not acted on), pin locking, secure attributes and the
  * high-speed low-voltage option. EXTI: an input edge set with
  * mvnet_gpio_set_input() on a pin configured GPIO_MODE_IT_* latches the EXTI
- * line's pending bit for HAL_GPIO_EXTI_IRQHandler() and calls the hook
- * mvnet_gpio_exti_raise() if something defines it; raising the EXTIn IRQ
- * from there is up to the library.
+ * line's pending bit for HAL_GPIO_EXTI_IRQHandler() and pends EXTIn_IRQn in
+ * the library's interrupt controller (or calls the hook
+ * mvnet_gpio_exti_raise() instead, if something defines it).
  */
 #ifndef MVNET_STM32U5XX_HAL_GPIO_H
 #define MVNET_STM32U5XX_HAL_GPIO_H
@@ -54,6 +54,20 @@ extern GPIO_TypeDef mvnet_gpio_port[MVNET_GPIO_PORT_COUNT];
 #define GPIOG (&mvnet_gpio_port[6])
 #define GPIOH (&mvnet_gpio_port[7])
 #define GPIOI (&mvnet_gpio_port[8])
+#endif
+
+/* The non-secure names of the device header (a Microvisor application runs
+ * non-secure): the same instances. */
+#ifndef GPIOA_NS
+#define GPIOA_NS GPIOA
+#define GPIOB_NS GPIOB
+#define GPIOC_NS GPIOC
+#define GPIOD_NS GPIOD
+#define GPIOE_NS GPIOE
+#define GPIOF_NS GPIOF
+#define GPIOG_NS GPIOG
+#define GPIOH_NS GPIOH
+#define GPIOI_NS GPIOI
 #endif
 
 /* HAL_GPIO_Init's settings. */
@@ -150,12 +164,37 @@ GPIO_PinState HAL_GPIO_ReadPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin);
 void HAL_GPIO_WritePin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState PinState);
 void HAL_GPIO_TogglePin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin);
 HAL_StatusTypeDef HAL_GPIO_LockPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin);
+/* Set/clear the pins' HSLVR bits; nothing electrical follows. */
+void HAL_GPIO_EnableHighSPeedLowVoltage(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin);
+void HAL_GPIO_DisableHighSPeedLowVoltage(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin);
 
 /* EXTI: clears the line's pending edges and calls the callbacks below
  * (application hooks, called if defined). */
 void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin);
 MVNET_VISIBLE void HAL_GPIO_EXTI_Rising_Callback(uint16_t GPIO_Pin);
 MVNET_VISIBLE void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin);
+
+/* EXTI flag macros, with the shapes of ST's HAL: the getters, the one-edge
+ * clears and the software trigger are expressions; the both-edge clears
+ * are do { } while (0) statements. The lines' pending edges are the
+ * HAL's (an EXTI register block is not emulated). */
+#define MVNET_EXTI_RISING 1U
+#define MVNET_EXTI_FALLING 2U
+uint32_t mvnet_gpio_exti_pending(uint32_t lines, uint32_t edges);
+void mvnet_gpio_exti_clear(uint32_t lines, uint32_t edges);
+void mvnet_gpio_exti_generate(uint32_t lines);
+#define __HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__) mvnet_gpio_exti_pending((__EXTI_LINE__), MVNET_EXTI_RISING)
+#define __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__) mvnet_gpio_exti_pending((__EXTI_LINE__), MVNET_EXTI_FALLING)
+#define __HAL_GPIO_EXTI_GET_IT(__EXTI_LINE__) \
+  (__HAL_GPIO_EXTI_GET_RISING_IT(__EXTI_LINE__) || __HAL_GPIO_EXTI_GET_FALLING_IT(__EXTI_LINE__))
+#define __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__) mvnet_gpio_exti_clear((__EXTI_LINE__), MVNET_EXTI_RISING)
+#define __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__) mvnet_gpio_exti_clear((__EXTI_LINE__), MVNET_EXTI_FALLING)
+#define __HAL_GPIO_EXTI_CLEAR_IT(__EXTI_LINE__)      \
+  do {                                              \
+    __HAL_GPIO_EXTI_CLEAR_RISING_IT(__EXTI_LINE__);  \
+    __HAL_GPIO_EXTI_CLEAR_FALLING_IT(__EXTI_LINE__); \
+  } while (0)
+#define __HAL_GPIO_EXTI_GENERATE_SWIT(__EXTI_LINE__) mvnet_gpio_exti_generate((__EXTI_LINE__))
 
 /* ---- mvnet host extensions (not in ST's HAL) ----------------------------- */
 
@@ -165,8 +204,8 @@ MVNET_VISIBLE void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin);
 void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState PinState);
 
 /* Called (outside any GPIO lock) when an input edge latches EXTI line
- * `line` (0…15), if defined: the HAL only references it weakly. The library
- * may define it to pend the EXTI<line>_IRQn interrupt. */
+ * `line` (0…15), if defined, instead of pending EXTI<line>_IRQn: the HAL
+ * only references it weakly. */
 void mvnet_gpio_exti_raise(uint32_t line);
 
 #ifdef __cplusplus

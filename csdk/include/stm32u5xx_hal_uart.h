@@ -53,6 +53,17 @@ extern USART_TypeDef mvnet_usart[MVNET_USART_COUNT];
 #define LPUART1 (&mvnet_usart[5])
 #endif
 
+/* The non-secure names of the device header (a Microvisor application runs
+ * non-secure): the same instances. */
+#ifndef USART1_NS
+#define USART1_NS USART1
+#define USART2_NS USART2
+#define USART3_NS USART3
+#define UART4_NS UART4
+#define UART5_NS UART5
+#define LPUART1_NS LPUART1
+#endif
+
 typedef struct {
   uint32_t BaudRate;
   uint32_t WordLength;     /* UART_WORDLENGTH_* */
@@ -162,6 +173,131 @@ typedef struct __UART_HandleTypeDef {
 #define UART_ADVFEATURE_NO_INIT (0x00000000U)
 #define UART_FIFOMODE_DISABLE (0x00000000U)
 #define UART_FIFOMODE_ENABLE (0x20000000U)
+
+/* Register bits (STM32U5 reference manual) used by the macros below. */
+#define USART_CR1_UE 0x00000001U
+#define USART_RQR_ABRRQ 0x00000001U
+#define USART_RQR_SBKRQ 0x00000002U
+#define USART_RQR_MMRQ 0x00000004U
+#define USART_RQR_RXFRQ 0x00000008U
+#define USART_RQR_TXFRQ 0x00000010U
+
+/* ISR flags. HAL_UART_Init leaves an idle UART's ISR: TXE, TC, TEACK, REACK. */
+#define UART_FLAG_PE 0x00000001U
+#define UART_FLAG_FE 0x00000002U
+#define UART_FLAG_NE 0x00000004U
+#define UART_FLAG_ORE 0x00000008U
+#define UART_FLAG_IDLE 0x00000010U
+#define UART_FLAG_RXNE 0x00000020U
+#define UART_FLAG_RXFNE 0x00000020U
+#define UART_FLAG_TC 0x00000040U
+#define UART_FLAG_TXE 0x00000080U
+#define UART_FLAG_TXFNF 0x00000080U
+#define UART_FLAG_LBDF 0x00000100U
+#define UART_FLAG_CTSIF 0x00000200U
+#define UART_FLAG_CTS 0x00000400U
+#define UART_FLAG_RTOF 0x00000800U
+#define UART_FLAG_ABRE 0x00004000U
+#define UART_FLAG_ABRF 0x00008000U
+#define UART_FLAG_BUSY 0x00010000U
+#define UART_FLAG_CMF 0x00020000U
+#define UART_FLAG_SBKF 0x00040000U
+#define UART_FLAG_RWU 0x00080000U
+#define UART_FLAG_WUF 0x00100000U
+#define UART_FLAG_TEACK 0x00200000U
+#define UART_FLAG_REACK 0x00400000U
+#define UART_FLAG_TXFE 0x00800000U
+#define UART_FLAG_RXFF 0x01000000U
+#define UART_FLAG_TXFT 0x08000000U
+#define UART_FLAG_RXFT 0x04000000U
+
+/* ICR clear bits. */
+#define UART_CLEAR_PEF 0x00000001U
+#define UART_CLEAR_FEF 0x00000002U
+#define UART_CLEAR_NEF 0x00000004U
+#define UART_CLEAR_OREF 0x00000008U
+#define UART_CLEAR_IDLEF 0x00000010U
+#define UART_CLEAR_TXFECF 0x00000020U
+#define UART_CLEAR_TCF 0x00000040U
+#define UART_CLEAR_LBDF 0x00000100U
+#define UART_CLEAR_CTSF 0x00000200U
+#define UART_CLEAR_RTOF 0x00000800U
+#define UART_CLEAR_CMF 0x00020000U
+#define UART_CLEAR_WUF 0x00100000U
+
+/* Interrupts, in ST's encoding: bits 4:0 the enable bit's position, bits
+ * 7:5 its register (1 CR1, 2 CR2, 3 CR3), bits 15:8 the ISR flag's. */
+#define UART_IT_MASK 0x001FU
+#define UART_IT_PE 0x0028U
+#define UART_IT_TXE 0x0727U
+#define UART_IT_TXFNF 0x0727U
+#define UART_IT_TC 0x0626U
+#define UART_IT_RXNE 0x0525U
+#define UART_IT_RXFNE 0x0525U
+#define UART_IT_IDLE 0x0424U
+#define UART_IT_LBD 0x0846U
+#define UART_IT_CTS 0x096AU
+#define UART_IT_CM 0x112EU
+#define UART_IT_WUF 0x1476U
+#define UART_IT_RXFF 0x183FU
+#define UART_IT_TXFE 0x173EU
+#define UART_IT_RXFT 0x1A7CU
+#define UART_IT_TXFT 0x1B77U
+#define UART_IT_RTO 0x0B3AU
+#define UART_IT_ERR 0x0060U
+#define UART_IT_ORE 0x0300U
+#define UART_IT_NE 0x0200U
+#define UART_IT_FE 0x0100U
+
+#define UART_RXDATA_FLUSH_REQUEST USART_RQR_RXFRQ
+#define UART_TXDATA_FLUSH_REQUEST USART_RQR_TXFRQ
+#define UART_SENDBREAK_REQUEST USART_RQR_SBKRQ
+#define UART_MUTE_MODE_REQUEST USART_RQR_MMRQ
+#define UART_AUTOBAUD_REQUEST USART_RQR_ABRRQ
+
+/* Macros, with the shapes of ST's HAL: register accesses are expressions,
+ * the multi-step ones do { } while (0) statements. They act on the
+ * USARTx register block in host memory; nothing is transmitted by them. */
+#define __HAL_UART_RESET_HANDLE_STATE(__HANDLE__)   \
+  do {                                              \
+    (__HANDLE__)->gState = HAL_UART_STATE_RESET;    \
+    (__HANDLE__)->RxState = HAL_UART_STATE_RESET;   \
+  } while (0U)
+#define __HAL_UART_FLUSH_DRREGISTER(__HANDLE__)                         \
+  do {                                                                  \
+    SET_BIT((__HANDLE__)->Instance->RQR, UART_RXDATA_FLUSH_REQUEST);    \
+    SET_BIT((__HANDLE__)->Instance->RQR, UART_TXDATA_FLUSH_REQUEST);    \
+  } while (0U)
+#define __HAL_UART_ENABLE(__HANDLE__) ((__HANDLE__)->Instance->CR1 |= USART_CR1_UE)
+#define __HAL_UART_DISABLE(__HANDLE__) ((__HANDLE__)->Instance->CR1 &= ~USART_CR1_UE)
+#define __HAL_UART_GET_FLAG(__HANDLE__, __FLAG__) (((__HANDLE__)->Instance->ISR & (__FLAG__)) == (__FLAG__))
+/* ICR is write-1-to-clear on the silicon; here the write clears the ISR
+ * flags it names (the ICR and ISR bit positions match for these). */
+#define __HAL_UART_CLEAR_FLAG(__HANDLE__, __FLAG__) ((__HANDLE__)->Instance->ISR &= ~(uint32_t)(__FLAG__))
+#define __HAL_UART_CLEAR_IT(__HANDLE__, __IT_CLEAR__) __HAL_UART_CLEAR_FLAG((__HANDLE__), (__IT_CLEAR__))
+#define __HAL_UART_CLEAR_PEFLAG(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_PEF)
+#define __HAL_UART_CLEAR_FEFLAG(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_FEF)
+#define __HAL_UART_CLEAR_NEFLAG(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_NEF)
+#define __HAL_UART_CLEAR_OREFLAG(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_OREF)
+#define __HAL_UART_CLEAR_IDLEFLAG(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_IDLEF)
+#define __HAL_UART_CLEAR_TXFECF(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_TXFECF)
+#define __HAL_UART_ENABLE_IT(__HANDLE__, __INTERRUPT__)                                                         \
+  (((((__INTERRUPT__) & 0xFFU) >> 5U) == 1U)   ? ((__HANDLE__)->Instance->CR1 |= (1UL << ((__INTERRUPT__) & UART_IT_MASK))) \
+   : ((((__INTERRUPT__) & 0xFFU) >> 5U) == 2U) ? ((__HANDLE__)->Instance->CR2 |= (1UL << ((__INTERRUPT__) & UART_IT_MASK))) \
+                                               : ((__HANDLE__)->Instance->CR3 |= (1UL << ((__INTERRUPT__) & UART_IT_MASK))))
+#define __HAL_UART_DISABLE_IT(__HANDLE__, __INTERRUPT__)                                                         \
+  (((((__INTERRUPT__) & 0xFFU) >> 5U) == 1U)   ? ((__HANDLE__)->Instance->CR1 &= ~(1UL << ((__INTERRUPT__) & UART_IT_MASK))) \
+   : ((((__INTERRUPT__) & 0xFFU) >> 5U) == 2U) ? ((__HANDLE__)->Instance->CR2 &= ~(1UL << ((__INTERRUPT__) & UART_IT_MASK))) \
+                                               : ((__HANDLE__)->Instance->CR3 &= ~(1UL << ((__INTERRUPT__) & UART_IT_MASK))))
+#define __HAL_UART_GET_IT(__HANDLE__, __INTERRUPT__) \
+  ((((__HANDLE__)->Instance->ISR & (1UL << ((__INTERRUPT__) >> 8U))) != 0U) ? SET : RESET)
+#define MVNET_UART_IT_CR(__HANDLE__, __INTERRUPT__)                   \
+  (((((__INTERRUPT__) & 0xFFU) >> 5U) == 1U)   ? (__HANDLE__)->Instance->CR1 \
+   : ((((__INTERRUPT__) & 0xFFU) >> 5U) == 2U) ? (__HANDLE__)->Instance->CR2 \
+                                               : (__HANDLE__)->Instance->CR3)
+#define __HAL_UART_GET_IT_SOURCE(__HANDLE__, __INTERRUPT__) \
+  (((MVNET_UART_IT_CR((__HANDLE__), (__INTERRUPT__)) & (1UL << ((__INTERRUPT__) & UART_IT_MASK))) != 0U) ? SET : RESET)
+#define __HAL_UART_SEND_REQ(__HANDLE__, __REQ__) ((__HANDLE__)->Instance->RQR |= (uint16_t)(__REQ__))
 
 /* Initialises the handle (calls HAL_UART_MspInit first, as ST's HAL does).
  * HAL_ERROR for a NULL handle or an Instance that is not one of USART1…LPUART1. */

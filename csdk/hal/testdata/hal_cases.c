@@ -7,6 +7,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,18 @@ static int case_gpio(void) {
   return finish("gpio");
 }
 
+static int ticking;
+
+/* Calls HAL_IncTick while ticking is set, yielding between calls. */
+static void *tick_source(void *arg) {
+  (void)arg;
+  while (__atomic_load_n(&ticking, __ATOMIC_SEQ_CST)) {
+    HAL_IncTick();
+    sched_yield();
+  }
+  return NULL;
+}
+
 static int case_tick(void) {
   CHECK(SystemCoreClock == 160000000U);
   CHECK(HAL_Init() == HAL_OK);
@@ -160,13 +174,32 @@ static int case_tick(void) {
   /* Lower bounds only: a loaded machine may wait any amount longer. */
   CHECK(now_ms() - m0 >= 99.9);
   CHECK(HAL_GetTick() - t0 >= 100);
+  HAL_Delay(0); /* returns (a wait that never ended would hang the case) */
+
+  /* The first HAL_IncTick (an application time base) switches to the
+   * counted tick, continued from the clock: it never goes back. */
   uint32_t before = HAL_GetTick();
-  HAL_IncTick(); /* harmless: the tick follows the clock, not the calls */
+  HAL_IncTick();
   uint32_t after = HAL_GetTick();
   double since_m0 = now_ms() - m0; /* read after the tick: bounds it */
+  CHECK(after - before >= 1U);
   CHECK(after - before <= (uint32_t)since_m0 + 1U);
+  CHECK(uwTick == after);
+  CHECK(HAL_GetTick() == after); /* counted now: only HAL_IncTick moves it */
+  HAL_IncTick();
+  CHECK(HAL_GetTick() == after + 1U);
 
-  HAL_Delay(0); /* returns (a wait that never ended would hang the case) */
+  /* HAL_Delay waits on the counted tick: Delay+1 increments, from a thread
+   * standing in for the timer interrupt. */
+  pthread_t ticker;
+  __atomic_store_n(&ticking, 1, __ATOMIC_SEQ_CST);
+  CHECK(pthread_create(&ticker, NULL, tick_source, NULL) == 0);
+  uint32_t d0 = HAL_GetTick();
+  HAL_Delay(20);
+  uint32_t d1 = HAL_GetTick();
+  __atomic_store_n(&ticking, 0, __ATOMIC_SEQ_CST);
+  pthread_join(ticker, NULL);
+  CHECK(d1 - d0 >= 21U);
   return finish("tick");
 }
 
@@ -211,9 +244,129 @@ static int case_uart(void) {
   return finish("uart");
 }
 
+/* The flag macros act on the host's state: a UART's ISR after init, the
+ * EXTI lines' pending edges, a timer's DIER/SR. */
+static int case_macros(void) {
+  UART_HandleTypeDef huart;
+  memset(&huart, 0, sizeof huart);
+  huart.Instance = USART1;
+  huart.Init.BaudRate = 115200;
+  CHECK(HAL_UART_Init(&huart) == HAL_OK);
+  CHECK(__HAL_UART_GET_FLAG(&huart, UART_FLAG_TXE));
+  CHECK(__HAL_UART_GET_FLAG(&huart, UART_FLAG_TC));
+  CHECK(!__HAL_UART_GET_FLAG(&huart, UART_FLAG_RXNE));
+  __HAL_UART_CLEAR_FLAG(&huart, UART_CLEAR_TCF);
+  CHECK(!__HAL_UART_GET_FLAG(&huart, UART_FLAG_TC));
+  CHECK(__HAL_UART_GET_FLAG(&huart, UART_FLAG_TXE));
+  CHECK(__HAL_UART_GET_IT_SOURCE(&huart, UART_IT_RXNE) == RESET);
+  __HAL_UART_ENABLE_IT(&huart, UART_IT_RXNE);
+  CHECK(__HAL_UART_GET_IT_SOURCE(&huart, UART_IT_RXNE) == SET);
+  CHECK((USART1->CR1 & (1U << 5)) != 0U); /* RXNEIE is CR1 bit 5 */
+  __HAL_UART_ENABLE_IT(&huart, UART_IT_ERR);
+  CHECK((USART1->CR3 & 1U) != 0U); /* EIE is CR3 bit 0 */
+  __HAL_UART_DISABLE_IT(&huart, UART_IT_RXNE);
+  CHECK(__HAL_UART_GET_IT_SOURCE(&huart, UART_IT_RXNE) == RESET);
+  CHECK(HAL_UART_DeInit(&huart) == HAL_OK);
+
+  CHECK(!__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_3));
+  __HAL_GPIO_EXTI_GENERATE_SWIT(GPIO_PIN_3);
+  CHECK(__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_3));
+  CHECK(__HAL_GPIO_EXTI_GET_RISING_IT(GPIO_PIN_3));
+  CHECK(!__HAL_GPIO_EXTI_GET_FALLING_IT(GPIO_PIN_3));
+  CHECK(!__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_4));
+  __HAL_GPIO_EXTI_CLEAR_IT(GPIO_PIN_3);
+  CHECK(!__HAL_GPIO_EXTI_GET_IT(GPIO_PIN_3));
+
+  TIM_HandleTypeDef htim;
+  memset(&htim, 0, sizeof htim);
+  htim.Instance = TIM2;
+  htim.Init.Prescaler = 159;
+  htim.Init.Period = 999;
+  CHECK(HAL_TIM_Base_Init(&htim) == HAL_OK);
+  CHECK(TIM2->PSC == 159U && TIM2->ARR == 999U);
+  CHECK(!__HAL_TIM_GET_FLAG(&htim, TIM_FLAG_UPDATE)); /* the init's reload flag is cleared */
+  __HAL_TIM_ENABLE_IT(&htim, TIM_IT_UPDATE);
+  CHECK(__HAL_TIM_GET_IT_SOURCE(&htim, TIM_IT_UPDATE) == SET);
+  TIM2->SR = TIM_SR_UIF | TIM_SR_CC1IF;
+  __HAL_TIM_CLEAR_FLAG(&htim, TIM_FLAG_UPDATE);
+  CHECK(TIM2->SR == TIM_SR_CC1IF); /* only the named flag is cleared */
+  __HAL_TIM_SET_AUTORELOAD(&htim, 499U);
+  CHECK(__HAL_TIM_GET_AUTORELOAD(&htim) == 499U && htim.Init.Period == 499U);
+  __HAL_TIM_SET_COMPARE(&htim, TIM_CHANNEL_3, 42U);
+  CHECK(__HAL_TIM_GET_COMPARE(&htim, TIM_CHANNEL_3) == 42U && TIM2->CCR3 == 42U);
+  CHECK(HAL_TIM_Base_DeInit(&htim) == HAL_OK);
+
+  /* The non-secure names are the same instances; ports are consecutive, as
+   * code walking GPIOA_NS + i expects. */
+  HAL_GPIO_EnableHighSPeedLowVoltage(GPIOE, GPIO_PIN_2 | GPIO_PIN_3);
+  HAL_GPIO_DisableHighSPeedLowVoltage(GPIOE, GPIO_PIN_3);
+  CHECK(GPIOE->HSLVR == GPIO_PIN_2);
+  CHECK(GPIOA_NS == GPIOA && GPIOA_NS + 8 == GPIOI && USART2_NS == USART2 && TIM6_NS == TIM6);
+  return finish("macros");
+}
+
+/* A timer's period interrupt without the library: NVIC_SetPendingIRQ (the
+ * library's, referenced weakly by the HAL) is ours here and runs the
+ * handler at once. */
+static TIM_HandleTypeDef irq_timer;
+static volatile uint32_t periods;
+static volatile int pended_irq = -1;
+
+void NVIC_SetPendingIRQ(IRQn_Type IRQn) {
+  pended_irq = (int)IRQn;
+  HAL_TIM_IRQHandler(&irq_timer);
+}
+
+void HAL_TIM_PeriodElapsedCallback(TIM_HandleTypeDef *htim) {
+  if (htim == &irq_timer) {
+    periods++;
+  }
+}
+
+static int case_tim(void) {
+  irq_timer.Instance = TIM16;
+  irq_timer.Init.Prescaler = 15999U; /* 160 MHz / 16000: 10 kHz */
+  irq_timer.Init.Period = 9U;        /* / 10: 1 kHz */
+  CHECK(HAL_TIM_Base_Init(&irq_timer) == HAL_OK);
+  CHECK(HAL_TIM_Base_Start_IT(&irq_timer) == HAL_OK);
+  CHECK(HAL_TIM_Base_GetState(&irq_timer) == HAL_TIM_STATE_BUSY);
+  while (periods < 5U) {
+    sched_yield();
+  }
+  CHECK(pended_irq == TIM16_IRQn);
+  CHECK(HAL_TIM_Base_Stop_IT(&irq_timer) == HAL_OK);
+  CHECK((TIM16->DIER & TIM_DIER_UIE) == 0U && (TIM16->CR1 & TIM_CR1_CEN) == 0U);
+  CHECK(HAL_TIM_Base_GetState(&irq_timer) == HAL_TIM_STATE_READY);
+
+  /* PWM (the CMSIS-FreeRTOS demo's display backlight): accepted, traced. */
+  TIM_HandleTypeDef pwm;
+  memset(&pwm, 0, sizeof pwm);
+  pwm.Instance = TIM4;
+  pwm.Init.Prescaler = 320 - 1;
+  pwm.Init.Period = 1000 - 1;
+  pwm.Init.AutoReloadPreload = TIM_AUTORELOAD_PRELOAD_ENABLE;
+  CHECK(HAL_TIM_PWM_Init(&pwm) == HAL_OK);
+  TIM_MasterConfigTypeDef master = {TIM_TRGO_RESET, TIM_TRGO2_RESET, TIM_MASTERSLAVEMODE_DISABLE};
+  CHECK(HAL_TIMEx_MasterConfigSynchronization(&pwm, &master) == HAL_OK);
+  TIM_OC_InitTypeDef oc;
+  memset(&oc, 0, sizeof oc);
+  oc.OCMode = TIM_OCMODE_PWM1;
+  oc.Pulse = 500 - 1;
+  oc.OCPolarity = TIM_OCPOLARITY_HIGH;
+  oc.OCFastMode = TIM_OCFAST_DISABLE;
+  CHECK(HAL_TIM_PWM_ConfigChannel(&pwm, &oc, TIM_CHANNEL_2) == HAL_OK);
+  CHECK(TIM4->CCR2 == 499U);
+  CHECK(HAL_TIM_PWM_ConfigChannel(&pwm, &oc, 3U) == HAL_ERROR); /* not a channel */
+  CHECK(HAL_TIM_PWM_Start(&pwm, TIM_CHANNEL_2) == HAL_OK);
+  CHECK((TIM4->CR1 & TIM_CR1_CEN) != 0U);
+  CHECK(HAL_TIM_PWM_Stop(&pwm, TIM_CHANNEL_2) == HAL_OK);
+  CHECK((TIM4->CR1 & TIM_CR1_CEN) == 0U);
+  return finish("tim");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: %s gpio|tick|uart\n", argv[0]);
+    fprintf(stderr, "usage: %s gpio|tick|uart|macros|tim\n", argv[0]);
     return 2;
   }
   if (strcmp(argv[1], "gpio") == 0) {
@@ -224,6 +377,12 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "uart") == 0) {
     return case_uart();
+  }
+  if (strcmp(argv[1], "macros") == 0) {
+    return case_macros();
+  }
+  if (strcmp(argv[1], "tim") == 0) {
+    return case_tim();
   }
   fprintf(stderr, "unknown case %s\n", argv[1]);
   return 2;
