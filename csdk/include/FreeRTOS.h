@@ -26,11 +26,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Inside extern "C", as FreeRTOS includes it: a C++ file then declares the
+ * configuration's `extern uint32_t SystemCoreClock;` with C linkage. */
+#ifdef __cplusplus
+extern "C" {
+#endif
 #if defined(__has_include)
 #if __has_include("FreeRTOSConfig.h")
 #include "FreeRTOSConfig.h"
 #define MVNET_FREERTOS_APP_CONFIG 1
 #endif
+#endif
+#ifdef __cplusplus
+}
 #endif
 #ifndef MVNET_FREERTOS_APP_CONFIG
 #define MVNET_FREERTOS_APP_CONFIG 0
