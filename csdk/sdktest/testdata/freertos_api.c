@@ -97,7 +97,8 @@ static TimerHandle_t isr_timer;
 static TaskHandle_t notify_waiter;
 static volatile int isr_ran, isr_in_isr;
 static volatile BaseType_t woke_q, woke_sem, woke_notify, woke_group, woke_full, send_full;
-static volatile BaseType_t timer_started, crit_ok;
+static volatile BaseType_t timer_started, crit_ok, notified, blocking_refused;
+static TaskHandle_t checker;
 static volatile TickType_t isr_tick;
 
 void TIM2_IRQHandler(void) {
@@ -121,6 +122,9 @@ void TIM2_IRQHandler(void) {
   send_full = xQueueSendToFrontFromISR(isr_full_q, &v, &w); /* full: fails, wakes nobody */
   woke_full = w;
   timer_started = xTimerStartFromISR(isr_timer, NULL);
+  w = pdFALSE;
+  notified = xTaskNotifyFromISR(checker, 0x100, eSetBits, &w) == pdPASS && w == pdFALSE; /* checker is not waiting */
+  blocking_refused = xQueueReceive(isr_full_q, &v, 10) == pdFAIL; /* a handler cannot wait */
   UBaseType_t mask = taskENTER_CRITICAL_FROM_ISR();
   crit_ok = 1;
   taskEXIT_CRITICAL_FROM_ISR(mask);
@@ -210,7 +214,9 @@ static void check_interrupts(void) {
   CHECK(isr_tick >= before);
   CHECK(woke_q == pdTRUE && woke_sem == pdTRUE && woke_notify == pdTRUE && woke_group == pdTRUE);
   CHECK(send_full == errQUEUE_FULL && woke_full == pdFALSE);
-  CHECK(timer_started == pdPASS && crit_ok);
+  CHECK(timer_started == pdPASS && crit_ok && notified && blocking_refused);
+  uint32_t bits = 0;
+  CHECK(xTaskNotifyWait(0, 0x100, &bits, 0) == pdTRUE && (bits & 0x100) != 0);
   EVENTUALLY(timer_fired == 1);
   CHECK(xEventGroupGetBits(isr_group) == 0); /* cleared on exit by the waiter */
   /* Calls that may block refuse to from a handler: exercised by hal_rtos.c
@@ -336,7 +342,6 @@ static void check_tasks(void) {
 
 /* ---- Notifications ------------------------------------------------------------------ */
 
-static TaskHandle_t checker;
 static void notifier(void *arg) {
   (void)arg;
   xTaskNotify(checker, 0x10, eSetBits);
@@ -566,6 +571,7 @@ static void check_heap(void) {
 static void checks(void *arg) {
   (void)arg;
   CHECK(idle_memory_asked && timer_memory_asked);
+  checker = xTaskGetCurrentTaskHandle();
   results = xQueueCreate(8, sizeof(uint32_t));
   check_ticks();
   check_tasks();
