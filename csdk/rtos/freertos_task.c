@@ -99,10 +99,7 @@ BaseType_t xTaskDelayUntil(TickType_t *const pxPreviousWakeTime, const TickType_
     return pdFALSE;
   }
   TickType_t ahead = wake - now;
-  uint64_t hz = mvnet_rtos_tick_hz();
-  uint64_t target = mvnet_rtos_ns_to_ticks(up) + ahead;
-  uint64_t target_up = target / hz * 1000000000ULL + (target % hz * 1000000000ULL + hz - 1U) / hz;
-  mvnet_rtos_sleep_until(mono + (target_up > up ? target_up - up : 0U));
+  mvnet_rtos_sleep_until_tick(mvnet_rtos_ns_to_ticks(up) + ahead, mono, up);
   return pdTRUE;
 }
 

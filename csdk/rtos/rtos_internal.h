@@ -60,6 +60,9 @@ uint32_t mvnet_rtos_tick_now(void);
 /* Sleeps until the monotonic instant `mono_ns`; a cancellation point, and
  * counted as blocked for osThreadGetState. */
 void mvnet_rtos_sleep_until(uint64_t mono_ns);
+/* Sleeps until the 64-bit tick count reaches `tick`, given the monotonic
+ * time `mono` and the uptime `up` read together just before. */
+void mvnet_rtos_sleep_until_tick(uint64_t tick, uint64_t mono, uint64_t up);
 /* Initialises a condition variable that times out on CLOCK_MONOTONIC. */
 void mvnet_rtos_cond_init(pthread_cond_t *cv);
 /* Copies a name for an object (NULL stays NULL); NULL also on no memory. */

@@ -221,10 +221,14 @@ osStatus_t osDelayUntil(uint32_t ticks) {
   if (delay == 0U || (delay >> 31) != 0U) {
     return osErrorParameter;
   }
-  /* The instant the tick count reaches now_ticks + delay. */
-  uint64_t hz = mvnet_rtos_tick_hz();
-  uint64_t target = now_ticks + delay;
-  uint64_t target_up = target / hz * 1000000000ULL + (target % hz * 1000000000ULL + hz - 1U) / hz;
-  mvnet_rtos_sleep_until(mono + (target_up > up ? target_up - up : 0U));
+  mvnet_rtos_sleep_until_tick(now_ticks + delay, mono, up);
   return osOK;
+}
+
+void mvnet_rtos_sleep_until_tick(uint64_t tick, uint64_t mono, uint64_t up) {
+  /* The uptime at which the count reaches `tick` (rounded up), mapped onto
+   * the monotonic clock through the pair read together. */
+  uint64_t hz = mvnet_rtos_tick_hz();
+  uint64_t target_up = tick / hz * 1000000000ULL + (tick % hz * 1000000000ULL + hz - 1U) / hz;
+  mvnet_rtos_sleep_until(mono + (target_up > up ? target_up - up : 0U));
 }

@@ -417,8 +417,8 @@ static void mutex_holder(void *arg) {
   while (holder_state != 2) {
     vTaskDelay(1);
   }
+  holder_state = 3; /* before the give: the waiter's take cannot return earlier */
   xSemaphoreGive(shared_mutex);
-  holder_state = 3;
   vTaskDelete(NULL);
 }
 
