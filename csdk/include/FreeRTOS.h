@@ -271,6 +271,8 @@ __attribute__((visibility("default"))) void vApplicationMallocFailedHook(void);
 #define xListItem ListItem_t
 #define xList List_t
 #define portTICK_RATE_MS portTICK_PERIOD_MS
+#define pcTaskGetTaskName pcTaskGetName
+#define pcTimerGetTimerName pcTimerGetName
 #endif
 
 /* ---- Static-allocation buffers -------------------------------------------

@@ -284,6 +284,7 @@ static StackType_t static_stack[configMINIMAL_STACK_SIZE];
 static void check_tasks(void) {
   TaskHandle_t me = xTaskGetCurrentTaskHandle();
   CHECK(me != NULL && (osThreadId_t)me == osThreadGetId());
+  CHECK(strcmp(pcTaskGetTaskName(NULL), "checks") == 0 && sizeof(xTaskHandle) == sizeof(TaskHandle_t));
   CHECK(strcmp(pcTaskGetName(NULL), "checks") == 0 && strcmp(pcTaskGetName(me), osThreadGetName(me)) == 0);
   CHECK(uxTaskPriorityGet(NULL) == 3);
   vTaskPrioritySet(NULL, 4);
