@@ -18,7 +18,7 @@
  * configTOTAL_HEAP_SIZE, configUSE_MALLOC_FAILED_HOOK,
  * configSUPPORT_STATIC_ALLOCATION, configUSE_TIMERS) reach it through the
  * object mvnet_freertos_config below, defined (weak) in each file that
- * includes this header.
+ * includes this header with a FreeRTOSConfig.h.
  */
 #ifndef INC_FREERTOS_H
 #define INC_FREERTOS_H
@@ -287,9 +287,12 @@ typedef StaticTask_t StaticTimer_t;
 typedef StaticTask_t StaticEventGroup_t;
 
 /* ---- What libmvnet reads of the configuration ----------------------------
- * Internal. A weak definition in every file that includes this header (all
- * copies are equal), so libmvnet, built without the application's
- * FreeRTOSConfig.h, acts on the application's settings. */
+ * Internal. A weak definition in every file that includes this header with
+ * the application's FreeRTOSConfig.h in reach (all copies are equal), so
+ * libmvnet, built without that file, acts on the application's settings.
+ * Files compiled without one define nothing: libmvnet's defaults are those
+ * below, and a file of the application that happens to lack the include
+ * path cannot override the configuration with them. */
 typedef struct mvnet_freertos_config {
   uint32_t tick_rate_hz;
   uint32_t max_priorities;
@@ -304,7 +307,7 @@ typedef struct mvnet_freertos_config {
 extern "C" {
 #endif
 extern const mvnet_freertos_config_t mvnet_freertos_config;
-#ifndef MVNET_FREERTOS_LIBRARY
+#if !defined(MVNET_FREERTOS_LIBRARY) && MVNET_FREERTOS_APP_CONFIG
 #ifdef __cplusplus
 #define MVNET_FREERTOS_CONFIG_LINKAGE extern /* a const has internal linkage in C++ otherwise */
 #else

@@ -1,6 +1,8 @@
 package sdktest
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,5 +66,31 @@ func TestFreeRTOSWithCMSIS(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A file of the application compiled without FreeRTOSConfig.h on its
+// include path (and linked first) does not replace the configuration the
+// others were compiled with by FreeRTOS's defaults.
+func TestFreeRTOSConfigFromTheFilesThatHaveIt(t *testing.T) {
+	t.Parallel()
+	needLib(t)
+	other := filepath.Join(t.TempDir(), "other.c")
+	src := "#include \"cmsis_os.h\"\nint other_tick_rate(void);\nint other_tick_rate(void) { return (int)configTICK_RATE_HZ; }\n"
+	if err := os.WriteFile(other, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-std=c11", "-Wall", "-Wextra", "-Werror", "-I" + lib.include, "-c", other, "-o", other + ".o"}
+	if out, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("cc %v: %v\n%s", args, err, out)
+	}
+	for _, l := range []linkage{static, shared} {
+		t.Run(l.String(), func(t *testing.T) {
+			bin := compileFile(t, "freertos_mixed", l, freertosConfig(t), other+".o")
+			r := run(t, bin, nil, 120*time.Second)
+			if r.code != 0 || !strings.Contains(r.stdout, "minimal=256 tick=500 max=7") {
+				t.Fatalf("freertos_mixed with a file compiled without the configuration: %v", r)
+			}
+		})
 	}
 }
