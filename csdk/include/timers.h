@@ -74,6 +74,12 @@ TickType_t xTimerGetExpiryTime(TimerHandle_t xTimer);
 void vTimerSetReloadMode(TimerHandle_t xTimer, const UBaseType_t uxAutoReload);
 UBaseType_t uxTimerGetReloadMode(TimerHandle_t xTimer);
 TaskHandle_t xTimerGetTimerDaemonTaskHandle(void);
+/* Runs xFunctionToPend(pvParameter1, ulParameter2) on the timer thread
+ * (FreeRTOS's timer service task). */
+BaseType_t xTimerPendFunctionCall(PendedFunction_t xFunctionToPend, void *pvParameter1, uint32_t ulParameter2,
+                                  TickType_t xTicksToWait);
+BaseType_t xTimerPendFunctionCallFromISR(PendedFunction_t xFunctionToPend, void *pvParameter1, uint32_t ulParameter2,
+                                         BaseType_t *pxHigherPriorityTaskWoken);
 
 #if configSUPPORT_STATIC_ALLOCATION == 1
 __attribute__((visibility("default"))) void vApplicationGetTimerTaskMemory(StaticTask_t **ppxTimerTaskTCBBuffer,

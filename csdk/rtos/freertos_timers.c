@@ -114,6 +114,18 @@ TaskHandle_t xTimerGetTimerDaemonTaskHandle(void) {
   return (TaskHandle_t)mvnet_rtos_timer_thread();
 }
 
+BaseType_t xTimerPendFunctionCall(PendedFunction_t xFunctionToPend, void *pvParameter1, uint32_t ulParameter2,
+                                  TickType_t xTicksToWait) {
+  (void)xTicksToWait; /* the call is queued at once: never a full queue */
+  return mvnet_rtos_timer_pend(xFunctionToPend, pvParameter1, ulParameter2) == 0 ? pdPASS : pdFAIL;
+}
+
+BaseType_t xTimerPendFunctionCallFromISR(PendedFunction_t xFunctionToPend, void *pvParameter1, uint32_t ulParameter2,
+                                         BaseType_t *pxHigherPriorityTaskWoken) {
+  (void)pxHigherPriorityTaskWoken; /* the timer thread is not a task that waited */
+  return mvnet_rtos_timer_pend(xFunctionToPend, pvParameter1, ulParameter2) == 0 ? pdPASS : pdFAIL;
+}
+
 /* ---- Event groups ------------------------------------------------------------------ */
 
 EventGroupHandle_t xEventGroupCreate(void) {

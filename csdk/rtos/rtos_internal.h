@@ -244,6 +244,9 @@ osStatus_t mvnet_rtos_timer_delete(void *t);
 #define MVNET_TIMER_RELOAD 4
 int mvnet_rtos_timer_get(void *t, int which, uintptr_t *value);
 int mvnet_rtos_timer_set(void *t, int which, uintptr_t value);
+/* Runs func(p1, p2) on the timer thread (xTimerPendFunctionCall); -1 on no
+ * memory. Never waits, so it works from a handler. */
+int mvnet_rtos_timer_pend(void (*func)(void *, uint32_t), void *p1, uint32_t p2);
 /* The timer thread's id (NULL before the first timer). */
 osThreadId_t mvnet_rtos_timer_thread(void);
 

@@ -14,6 +14,8 @@
  * FreeRTOS's timers (timers.h) are the same objects: their callback gets the
  * timer's handle, they keep a period between starts and an ID, and their
  * commands work from handlers too (they only take the list's lock).
+ * xTimerPendFunctionCall's calls run on the same thread, before any timer
+ * callback that is due, in the order they were pended.
  *
  * (The //go:build line keeps the Go tool from treating this C file as part of
  * the Go package in this directory; C compilers see a comment.)
@@ -58,10 +60,32 @@ static rtos_timer *earliest(void) {
   return e;
 }
 
+/* Calls pended for the timer thread (xTimerPendFunctionCall), oldest first;
+ * guarded by mu. */
+typedef struct pended_call {
+  struct pended_call *next;
+  void (*func)(void *, uint32_t);
+  void *p1;
+  uint32_t p2;
+} pended_call;
+static pended_call *pended_head, *pended_tail;
+
 static void timer_thread(void *arg) {
   (void)arg;
   pthread_mutex_lock(&mu);
   for (;;) {
+    if (pended_head != NULL) {
+      pended_call *c = pended_head;
+      pended_head = c->next;
+      if (pended_head == NULL) {
+        pended_tail = NULL;
+      }
+      pthread_mutex_unlock(&mu);
+      c->func(c->p1, c->p2);
+      free(c);
+      pthread_mutex_lock(&mu);
+      continue;
+    }
     rtos_timer *t = earliest();
     if (t == NULL) {
       pthread_cond_wait(&cv, &mu);
@@ -316,4 +340,30 @@ osThreadId_t mvnet_rtos_timer_thread(void) {
   osThreadId_t id = thread_id;
   pthread_mutex_unlock(&mu);
   return id;
+}
+
+int mvnet_rtos_timer_pend(void (*func)(void *, uint32_t), void *p1, uint32_t p2) {
+  if (func == NULL) {
+    return -1;
+  }
+  pended_call *c = malloc(sizeof *c);
+  if (c == NULL) {
+    return -1;
+  }
+  *c = (pended_call){.func = func, .p1 = p1, .p2 = p2};
+  pthread_mutex_lock(&mu);
+  if (start_thread() != 0) {
+    pthread_mutex_unlock(&mu);
+    free(c);
+    return -1;
+  }
+  if (pended_tail != NULL) {
+    pended_tail->next = c;
+  } else {
+    pended_head = c;
+  }
+  pended_tail = c;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+  return 0;
 }

@@ -489,6 +489,13 @@ static void oneshot_cb(TimerHandle_t t) {
   oneshot_count++;
 }
 
+static volatile uint32_t pended_sum;
+static volatile void *pended_on;
+static void pended(void *p1, uint32_t p2) {
+  pended_on = xTaskGetCurrentTaskHandle();
+  pended_sum += (uint32_t)(uintptr_t)p1 + p2;
+}
+
 static void check_timers(void) {
   static int tag;
   TimerHandle_t p = xTimerCreate("tick", pdMS_TO_TICKS(10), pdTRUE, &tag, periodic_cb);
@@ -516,6 +523,12 @@ static void check_timers(void) {
   CHECK(xTimerGetTimerDaemonTaskHandle() != NULL);
   CHECK(xTimerDelete(o, 0) == pdPASS);
   CHECK(xTimerCreate("zero", 0, pdFALSE, NULL, oneshot_cb) == NULL);
+
+  /* Pended calls run on the timer service thread, in order. */
+  CHECK(xTimerPendFunctionCall(pended, (void *)1, 10, 0) == pdPASS);
+  CHECK(xTimerPendFunctionCallFromISR(pended, (void *)2, 20, &w) == pdPASS);
+  EVENTUALLY(pended_sum == 33);
+  CHECK(pended_on == xTimerGetTimerDaemonTaskHandle());
 }
 
 /* ---- Event groups ---------------------------------------------------------------------- */
