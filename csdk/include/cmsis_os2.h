@@ -13,9 +13,10 @@
  *     reported but do not order execution. osKernelLock() records the lock
  *     state and does not stop other threads. Use mutexes, semaphores, queues
  *     or flags for exclusion, as portable CMSIS code does.
- *   - One kernel tick is one millisecond (osKernelGetTickFreq() == 1000); it
- *     counts from process start on the host's monotonic clock, like
- *     HAL_GetTick().
+ *   - The kernel tick runs at the application's configTICK_RATE_HZ
+ *     (FreeRTOSConfig.h; 1000 Hz without one): osKernelGetTickFreq()
+ *     reports it. It counts from process start on the host's monotonic
+ *     clock, from the same instant as HAL_GetTick().
  *   - Interrupt context is libmvnet's interrupt thread. There, as in an ISR,
  *     calls that may block return osErrorISR, and a timeout other than 0
  *     gives osErrorParameter; osMessageQueuePut/Get, osSemaphoreAcquire/
@@ -26,6 +27,9 @@
  *     thread calls exit() or mvTestingComplete(), or on a signal.
  *   - Stack sizes, control-block and stack memory in the attributes are
  *     accepted and not used: every thread gets a host-sized stack.
+ *   - FreeRTOS's native API (task.h, queue.h, semphr.h, timers.h,
+ *     event_groups.h) works on the same objects: an osThreadId_t is the
+ *     TaskHandle_t of the same thread, and so on.
  *   - Not provided: memory pools, osThreadSuspend/osThreadResume, thread
  *     watchdogs, safety classes, zones and the CMSIS-RTOS v1 API.
  */
@@ -352,5 +356,10 @@ osStatus_t osMessageQueueDelete(osMessageQueueId_t mq_id);
 #ifdef __cplusplus
 }
 #endif
+
+/* FreeRTOS.h (and the application's FreeRTOSConfig.h) come with it, as in
+ * ST's wrapper: CMSIS-RTOS2 and the native API are one kernel here, whose
+ * tick runs at configTICK_RATE_HZ. */
+#include "FreeRTOS.h"
 
 #endif /* CMSIS_OS2_H_ */

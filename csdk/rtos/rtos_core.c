@@ -58,8 +58,45 @@ void mvnet_rtos_ns_to_ts(uint64_t mono_ns, struct timespec *ts) {
   ts->tv_nsec = (long)(mono_ns % 1000000000ULL);
 }
 
-void mvnet_rtos_deadline_in(struct timespec *ts, uint32_t ms) {
-  mvnet_rtos_ns_to_ts(mvnet_rtos_mono_ns() + (uint64_t)ms * 1000000ULL, ts);
+void mvnet_rtos_deadline_in(struct timespec *ts, uint32_t ticks) {
+  mvnet_rtos_ns_to_ts(mvnet_rtos_mono_ns() + mvnet_rtos_ticks_to_ns(ticks), ts);
+}
+
+/* ---- Ticks ---------------------------------------------------------------- */
+
+/* The application's copy (FreeRTOS.h); a weak reference is NULL when no file
+ * of the application included that header. */
+extern const mvnet_freertos_config_t mvnet_freertos_config __attribute__((weak));
+
+static const mvnet_freertos_config_t default_config = {
+    .tick_rate_hz = 1000U,
+    .max_priorities = 56U,
+    .max_task_name_len = 16U,
+    .total_heap_size = 64U * 1024U,
+};
+
+const mvnet_freertos_config_t *mvnet_rtos_config(void) {
+  const mvnet_freertos_config_t *c = &mvnet_freertos_config;
+  return c != NULL ? c : &default_config;
+}
+
+uint32_t mvnet_rtos_tick_hz(void) {
+  uint32_t hz = mvnet_rtos_config()->tick_rate_hz;
+  /* A rate FreeRTOS could not run either falls back to 1 kHz. */
+  return hz == 0U || hz > 1000000000U ? 1000U : hz;
+}
+
+uint64_t mvnet_rtos_ticks_to_ns(uint32_t ticks) {
+  return (uint64_t)ticks * 1000000000ULL / mvnet_rtos_tick_hz();
+}
+
+uint64_t mvnet_rtos_ns_to_ticks(uint64_t ns) {
+  uint64_t hz = mvnet_rtos_tick_hz();
+  return ns / 1000000000ULL * hz + ns % 1000000000ULL * hz / 1000000000ULL;
+}
+
+uint32_t mvnet_rtos_tick_now(void) {
+  return (uint32_t)mvnet_rtos_ns_to_ticks(mvnet_rtos_uptime_ns());
 }
 
 void mvnet_rtos_cond_init(pthread_cond_t *cv) {
@@ -216,17 +253,34 @@ static int flags_take(uint32_t *value, uint32_t flags, uint32_t options, uint32_
 
 uint32_t mvnet_rtos_flags_set(mvnet_rtos_obj *o, uint32_t *value, uint32_t flags) {
   int woke = 0;
+  uint32_t clear_after = 0U; /* FreeRTOS waiters' bits, cleared at the end */
   *value |= flags;
   for (mvnet_rtos_waiter *w = o->head; w != NULL; w = w->next) {
-    if (!w->done && flags_take(value, w->flags, w->options, &w->result)) {
+    if (w->done) {
+      continue;
+    }
+    if ((w->options & MVNET_RTOS_WAIT_GROUP) != 0U) {
+      uint32_t v = *value;
+      uint32_t keep = v;
+      if (flags_take(&keep, w->flags, w->options, &w->result)) {
+        clear_after |= v & ~keep;
+        w->done = 1;
+        woke = 1;
+      }
+    } else if (flags_take(value, w->flags, w->options, &w->result)) {
       w->done = 1;
       woke = 1;
     }
   }
+  *value &= ~clear_after;
   if (woke) {
     pthread_cond_broadcast(&o->cv);
   }
   return *value;
+}
+
+int mvnet_rtos_obj_has_waiters(const mvnet_rtos_obj *o) {
+  return o->head != NULL;
 }
 
 uint32_t mvnet_rtos_flags_wait(mvnet_rtos_obj *o, uint32_t *value, uint32_t flags, uint32_t options,

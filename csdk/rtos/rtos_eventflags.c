@@ -8,6 +8,10 @@
  * waiter (unless it waits with osFlagsNoClear), as RTX does, so two waiters
  * for the same bit cannot both take it.
  *
+ * FreeRTOS's event groups (event_groups.h) are the same objects with
+ * FreeRTOS's rules: a set releases every waiter it satisfies and clears the
+ * bits they asked to clear only after that (MVNET_RTOS_WAIT_GROUP waiters).
+ *
  * (The //go:build line keeps the Go tool from treating this C file as part of
  * the Go package in this directory; C compilers see a comment.)
  */
@@ -22,15 +26,24 @@ typedef struct {
   uint32_t flags; /* guarded by o.mu */
 } rtos_event_flags;
 
+static rtos_event_flags *flags_new(const char *name);
+
 osEventFlagsId_t osEventFlagsNew(const osEventFlagsAttr_t *attr) {
   if (MVNET_RTOS_IN_ISR()) {
     return NULL;
   }
+  return flags_new(attr != NULL ? attr->name : NULL);
+}
+
+void *mvnet_rtos_group_new(void) {
+  return flags_new(NULL);
+}
+
+static rtos_event_flags *flags_new(const char *name) {
   rtos_event_flags *ef = calloc(1, sizeof *ef);
   if (ef == NULL) {
     return NULL;
   }
-  const char *name = attr != NULL ? attr->name : NULL;
   char *copy = mvnet_rtos_strdup(name);
   if (name != NULL && copy == NULL) {
     free(ef);
@@ -118,4 +131,56 @@ osStatus_t osEventFlagsDelete(osEventFlagsId_t ef_id) {
   mvnet_rtos_obj_delete(&ef->o);
   free(ef);
   return osOK;
+}
+
+/* ---- FreeRTOS event groups ------------------------------------------------- */
+
+uint32_t mvnet_rtos_group_set(void *g, uint32_t bits, int *woke, int *ok) {
+  rtos_event_flags *ef = lock(g);
+  if (ef == NULL) {
+    if (ok != NULL) {
+      *ok = 0;
+    }
+    return 0U;
+  }
+  if (woke != NULL && mvnet_rtos_obj_has_waiters(&ef->o)) {
+    *woke = 1;
+  }
+  uint32_t now = mvnet_rtos_flags_set(&ef->o, &ef->flags, bits & ~osFlagsError);
+  mvnet_rtos_obj_unlock(&ef->o);
+  return now;
+}
+
+uint32_t mvnet_rtos_group_wait(void *g, uint32_t set, uint32_t bits, int clear, int all, uint32_t timeout, int *ok) {
+  rtos_event_flags *ef = lock(g);
+  if (ef == NULL || bits == 0U) {
+    if (ef != NULL) {
+      mvnet_rtos_obj_unlock(&ef->o);
+    }
+    if (ok != NULL) {
+      *ok = 0;
+    }
+    return 0U;
+  }
+  bits &= ~osFlagsError;
+  uint32_t options = MVNET_RTOS_WAIT_GROUP | (all ? osFlagsWaitAll : osFlagsWaitAny) | (clear ? 0U : osFlagsNoClear);
+  uint32_t r;
+  if (set != 0U) {
+    /* xEventGroupSync: this task's bits count towards its own condition even
+     * if the set released others who cleared them. */
+    uint32_t before = ef->flags;
+    mvnet_rtos_flags_set(&ef->o, &ef->flags, set & ~osFlagsError);
+    if (((before | set) & bits) == bits) {
+      ef->flags &= ~bits;
+      mvnet_rtos_obj_unlock(&ef->o);
+      return before | set;
+    }
+  }
+  r = mvnet_rtos_flags_wait(&ef->o, &ef->flags, bits, options, timeout);
+  if ((r & osFlagsError) != 0U) {
+    /* Timed out (or the group went away): FreeRTOS returns the bits now. */
+    r = ef->o.deleted ? 0U : ef->flags;
+  }
+  mvnet_rtos_obj_unlock(&ef->o);
+  return r;
 }

@@ -8,7 +8,8 @@
  * callbacks only run once it is Running, as on the device; osKernelStart
  * then parks its caller for good. Locked is a recorded state only.
  *
- * One tick is one millisecond of CLOCK_MONOTONIC since process start.
+ * The tick runs at the application's configTICK_RATE_HZ (1 kHz without a
+ * FreeRTOSConfig.h) on CLOCK_MONOTONIC since process start.
  *
  * (The //go:build line keeps the Go tool from treating this C file as part of
  * the Go package in this directory; C compilers see a comment.)
@@ -168,11 +169,11 @@ void osKernelResume(uint32_t sleep_ticks) {
 }
 
 uint32_t osKernelGetTickCount(void) {
-  return (uint32_t)(mvnet_rtos_uptime_ns() / 1000000ULL);
+  return mvnet_rtos_tick_now();
 }
 
 uint32_t osKernelGetTickFreq(void) {
-  return 1000U;
+  return mvnet_rtos_tick_hz();
 }
 
 uint32_t osKernelGetSysTimerCount(void) {
@@ -185,8 +186,7 @@ uint32_t osKernelGetSysTimerFreq(void) {
   return MVNET_RTOS_SYSTIMER_HZ;
 }
 
-/* Sleeps until the monotonic instant `mono_ns`; a cancellation point. */
-static void sleep_until(uint64_t mono_ns) {
+void mvnet_rtos_sleep_until(uint64_t mono_ns) {
   struct timespec ts;
   mvnet_rtos_ns_to_ts(mono_ns, &ts);
   mvnet_rtos_thread_set_blocked(1);
@@ -203,7 +203,8 @@ osStatus_t osDelay(uint32_t ticks) {
     return osOK;
   }
   /* osWaitForever is a plain (very long) tick count here, as in RTX. */
-  sleep_until(mvnet_rtos_mono_ns() + (uint64_t)ticks * 1000000ULL);
+  mvnet_rtos_suspension_point();
+  mvnet_rtos_sleep_until(mvnet_rtos_mono_ns() + mvnet_rtos_ticks_to_ns(ticks));
   return osOK;
 }
 
@@ -213,14 +214,21 @@ osStatus_t osDelayUntil(uint32_t ticks) {
   }
   uint64_t mono = mvnet_rtos_mono_ns();
   uint64_t up = mvnet_rtos_uptime_ns();
-  uint64_t now_ticks = up / 1000000ULL;
+  uint64_t now_ticks = mvnet_rtos_ns_to_ticks(up);
   /* Distance in the 32-bit tick space: 0 or "in the past" (top bit set) is
    * a parameter error, as in RTX. */
   uint32_t delay = ticks - (uint32_t)now_ticks;
   if (delay == 0U || (delay >> 31) != 0U) {
     return osErrorParameter;
   }
-  uint64_t target_up = (now_ticks + delay) * 1000000ULL;
-  sleep_until(mono + (target_up - up));
+  mvnet_rtos_sleep_until_tick(now_ticks + delay, mono, up);
   return osOK;
+}
+
+void mvnet_rtos_sleep_until_tick(uint64_t tick, uint64_t mono, uint64_t up) {
+  /* The uptime at which the count reaches `tick` (rounded up), mapped onto
+   * the monotonic clock through the pair read together. */
+  uint64_t hz = mvnet_rtos_tick_hz();
+  uint64_t target_up = tick / hz * 1000000000ULL + (tick % hz * 1000000000ULL + hz - 1U) / hz;
+  mvnet_rtos_sleep_until(mono + (target_up > up ? target_up - up : 0U));
 }

@@ -35,19 +35,23 @@ typedef struct {
 } rtos_queue;
 
 osMessageQueueId_t osMessageQueueNew(uint32_t msg_count, uint32_t msg_size, const osMessageQueueAttr_t *attr) {
-  if (MVNET_RTOS_IN_ISR() || msg_count == 0U || msg_size == 0U) {
+  if (MVNET_RTOS_IN_ISR() || msg_size == 0U) {
     return NULL;
   }
-  if ((uint64_t)msg_count * msg_size > (uint64_t)SIZE_MAX / 2U) {
+  return mvnet_rtos_queue_new(msg_count, msg_size, attr != NULL ? attr->name : NULL);
+}
+
+void *mvnet_rtos_queue_new(uint32_t msg_count, uint32_t msg_size, const char *name) {
+  if (msg_count == 0U || (uint64_t)msg_count * msg_size > (uint64_t)SIZE_MAX / 2U) {
     return NULL;
   }
   rtos_queue *q = calloc(1, sizeof *q);
   if (q == NULL) {
     return NULL;
   }
-  const char *name = attr != NULL ? attr->name : NULL;
   char *copy = mvnet_rtos_strdup(name);
-  q->data = malloc((size_t)msg_count * msg_size);
+  /* FreeRTOS allows messages of no bytes (a queue used as a semaphore). */
+  q->data = malloc((size_t)msg_count * (msg_size > 0U ? msg_size : 1U));
   q->prio = malloc(msg_count);
   if ((name != NULL && copy == NULL) || q->data == NULL || q->prio == NULL) {
     free(copy);
@@ -90,6 +94,15 @@ static void enqueue(rtos_queue *q, const void *msg, uint8_t prio) {
   }
   memcpy(slot(q, i), msg, q->msg_size);
   q->prio[(q->head + i) % q->capacity] = prio;
+  q->count++;
+}
+
+/* With q->o.mu held and room in q: puts msg ahead of every message
+ * (xQueueSendToFront), with the top priority so it stays there. */
+static void enqueue_front(rtos_queue *q, const void *msg) {
+  q->head = (q->head + q->capacity - 1U) % q->capacity;
+  memcpy(slot(q, 0), msg, q->msg_size);
+  q->prio[q->head] = UINT8_MAX;
   q->count++;
 }
 
@@ -141,21 +154,40 @@ osStatus_t osMessageQueuePut(osMessageQueueId_t mq_id, const void *msg_ptr, uint
   if (msg_ptr == NULL) {
     return osErrorParameter;
   }
+  return mvnet_rtos_queue_put(mq_id, msg_ptr, MVNET_QUEUE_PRIO, msg_prio, timeout, NULL);
+}
+
+osStatus_t mvnet_rtos_queue_put(void *mq_id, const void *msg_ptr, int where, uint8_t msg_prio, uint32_t timeout,
+                                int *woke) {
   rtos_queue *q = lock(mq_id);
   if (q == NULL) {
     return osErrorParameter;
   }
-  int gone = 0;
-  osStatus_t st = await(q, 1, timeout, &gone);
-  if (gone) {
-    return st;
+  if (where == MVNET_QUEUE_OVERWRITE && q->count == q->capacity) {
+    /* xQueueOverwrite (queues of one): the newest message replaces the last. */
+    memcpy(slot(q, q->count - 1U), msg_ptr, q->msg_size);
+  } else {
+    int gone = 0;
+    osStatus_t st = await(q, 1, where == MVNET_QUEUE_OVERWRITE ? 0U : timeout, &gone);
+    if (gone) {
+      return st;
+    }
+    if (st != osOK) {
+      mvnet_rtos_obj_unlock(&q->o);
+      return st;
+    }
+    if (where == MVNET_QUEUE_FRONT) {
+      enqueue_front(q, msg_ptr);
+    } else {
+      enqueue(q, msg_ptr, where == MVNET_QUEUE_PRIO ? msg_prio : 0U);
+    }
   }
-  if (st == osOK) {
-    enqueue(q, msg_ptr, msg_prio);
-    mvnet_rtos_obj_broadcast(&q->o);
+  if (woke != NULL && q->o.head != NULL) {
+    *woke = 1;
   }
+  mvnet_rtos_obj_broadcast(&q->o);
   mvnet_rtos_obj_unlock(&q->o);
-  return st;
+  return osOK;
 }
 
 osStatus_t osMessageQueueGet(osMessageQueueId_t mq_id, void *msg_ptr, uint8_t *msg_prio, uint32_t timeout) {
@@ -165,6 +197,11 @@ osStatus_t osMessageQueueGet(osMessageQueueId_t mq_id, void *msg_ptr, uint8_t *m
   if (msg_ptr == NULL) {
     return osErrorParameter;
   }
+  return mvnet_rtos_queue_get(mq_id, msg_ptr, msg_prio, 0, timeout, NULL);
+}
+
+osStatus_t mvnet_rtos_queue_get(void *mq_id, void *msg_ptr, uint8_t *msg_prio, int peek, uint32_t timeout,
+                                int *woke) {
   rtos_queue *q = lock(mq_id);
   if (q == NULL) {
     return osErrorParameter;
@@ -175,7 +212,17 @@ osStatus_t osMessageQueueGet(osMessageQueueId_t mq_id, void *msg_ptr, uint8_t *m
     return st;
   }
   if (st == osOK) {
-    dequeue(q, msg_ptr, msg_prio);
+    if (peek) {
+      memcpy(msg_ptr, slot(q, 0), q->msg_size);
+      if (msg_prio != NULL) {
+        *msg_prio = q->prio[q->head];
+      }
+    } else {
+      dequeue(q, msg_ptr, msg_prio);
+    }
+    if (woke != NULL && q->o.head != NULL) {
+      *woke = 1;
+    }
     mvnet_rtos_obj_broadcast(&q->o);
   }
   mvnet_rtos_obj_unlock(&q->o);
@@ -234,6 +281,10 @@ osStatus_t osMessageQueueDelete(osMessageQueueId_t mq_id) {
   if (MVNET_RTOS_IN_ISR()) {
     return osErrorISR;
   }
+  return mvnet_rtos_queue_delete(mq_id);
+}
+
+osStatus_t mvnet_rtos_queue_delete(void *mq_id) {
   rtos_queue *q = lock(mq_id);
   if (q == NULL) {
     return osErrorParameter;

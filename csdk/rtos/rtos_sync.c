@@ -57,14 +57,19 @@ osStatus_t osMutexAcquire(osMutexId_t mutex_id, uint32_t timeout) {
   if (MVNET_RTOS_IN_ISR()) {
     return osErrorISR;
   }
+  return mvnet_rtos_mutex_acquire(mutex_id, timeout, MVNET_MUTEX_CMSIS);
+}
+
+osStatus_t mvnet_rtos_mutex_acquire(void *mutex_id, uint32_t timeout, int mode) {
   mvnet_rtos_mutex *m = mutex_id;
   if (m == NULL || mvnet_rtos_obj_lock(&m->o, MVNET_RTOS_MAGIC_MUTEX) != 0) {
     return osErrorParameter;
   }
   const void *me = mvnet_rtos_thread_token();
   osStatus_t st = osOK;
-  if (m->owner == me) {
-    if ((m->attr_bits & osMutexRecursive) == 0U || m->count == UINT32_MAX) {
+  int nests = mode == MVNET_MUTEX_RECURSIVE || (mode == MVNET_MUTEX_CMSIS && (m->attr_bits & osMutexRecursive) != 0U);
+  if (m->owner == me && (nests || mode == MVNET_MUTEX_CMSIS)) {
+    if (!nests || m->count == UINT32_MAX) {
       st = osErrorResource;
     } else {
       m->count++;
@@ -78,6 +83,8 @@ osStatus_t osMutexAcquire(osMutexId_t mutex_id, uint32_t timeout) {
     if (timeout != osWaitForever) {
       mvnet_rtos_deadline_in(&deadline, timeout);
     }
+    /* FreeRTOS's xSemaphoreTake by the holder itself lands here too and
+     * waits for its timeout, as on the device. */
     mvnet_rtos_waiter w = {0};
     mvnet_rtos_waiter_add(&m->o, &w);
     while (m->owner != NULL && !m->o.deleted) {
@@ -137,6 +144,16 @@ void mvnet_rtos_mutex_release_dead(mvnet_rtos_mutex *m, const void *token) {
   mvnet_rtos_obj_unlock(&m->o);
 }
 
+uint32_t mvnet_rtos_mutex_free(void *mutex_id) {
+  mvnet_rtos_mutex *m = mutex_id;
+  if (m == NULL || mvnet_rtos_obj_lock(&m->o, MVNET_RTOS_MAGIC_MUTEX) != 0) {
+    return 0U;
+  }
+  uint32_t free_now = m->owner == NULL ? 1U : 0U;
+  mvnet_rtos_obj_unlock(&m->o);
+  return free_now;
+}
+
 osThreadId_t osMutexGetOwner(osMutexId_t mutex_id) {
   mvnet_rtos_mutex *m = mutex_id;
   if (MVNET_RTOS_IN_ISR() || m == NULL || mvnet_rtos_obj_lock(&m->o, MVNET_RTOS_MAGIC_MUTEX) != 0) {
@@ -169,15 +186,27 @@ typedef struct {
   uint32_t count; /* guarded by o.mu */
 } rtos_semaphore;
 
+static rtos_semaphore *sem_new(uint32_t max_count, uint32_t initial_count, const char *name);
+
 osSemaphoreId_t osSemaphoreNew(uint32_t max_count, uint32_t initial_count, const osSemaphoreAttr_t *attr) {
-  if (MVNET_RTOS_IN_ISR() || max_count == 0U || initial_count > max_count) {
+  if (MVNET_RTOS_IN_ISR()) {
+    return NULL;
+  }
+  return sem_new(max_count, initial_count, attr != NULL ? attr->name : NULL);
+}
+
+void *mvnet_rtos_sem_new(uint32_t max_count, uint32_t initial_count) {
+  return sem_new(max_count, initial_count, NULL);
+}
+
+static rtos_semaphore *sem_new(uint32_t max_count, uint32_t initial_count, const char *name) {
+  if (max_count == 0U || initial_count > max_count) {
     return NULL;
   }
   rtos_semaphore *s = calloc(1, sizeof *s);
   if (s == NULL) {
     return NULL;
   }
-  const char *name = attr != NULL ? attr->name : NULL;
   char *copy = mvnet_rtos_strdup(name);
   if (name != NULL && copy == NULL) {
     free(s);
@@ -198,6 +227,10 @@ osStatus_t osSemaphoreAcquire(osSemaphoreId_t semaphore_id, uint32_t timeout) {
   if (MVNET_RTOS_IN_ISR() && timeout != 0U) {
     return osErrorParameter;
   }
+  return mvnet_rtos_sem_acquire(semaphore_id, timeout);
+}
+
+osStatus_t mvnet_rtos_sem_acquire(void *semaphore_id, uint32_t timeout) {
   rtos_semaphore *s = semaphore_id;
   if (s == NULL || mvnet_rtos_obj_lock(&s->o, MVNET_RTOS_MAGIC_SEM) != 0) {
     return osErrorParameter;
@@ -231,6 +264,10 @@ osStatus_t osSemaphoreAcquire(osSemaphoreId_t semaphore_id, uint32_t timeout) {
 }
 
 osStatus_t osSemaphoreRelease(osSemaphoreId_t semaphore_id) {
+  return mvnet_rtos_sem_release(semaphore_id, NULL);
+}
+
+osStatus_t mvnet_rtos_sem_release(void *semaphore_id, int *woke) {
   rtos_semaphore *s = semaphore_id;
   if (s == NULL || mvnet_rtos_obj_lock(&s->o, MVNET_RTOS_MAGIC_SEM) != 0) {
     return osErrorParameter;
@@ -240,6 +277,9 @@ osStatus_t osSemaphoreRelease(osSemaphoreId_t semaphore_id) {
     st = osErrorResource;
   } else {
     s->count++;
+    if (woke != NULL && s->o.head != NULL) {
+      *woke = 1;
+    }
     mvnet_rtos_obj_broadcast(&s->o);
   }
   mvnet_rtos_obj_unlock(&s->o);

@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE /* pthread_setname_np, pthread_getattr_np */
 
+#include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,6 +35,10 @@ typedef struct mvnet_rtos_thread {
    * event flags. flags_obj.mu guards `flags`. */
   mvnet_rtos_obj flags_obj;
   uint32_t flags;
+  /* FreeRTOS's notification and suspension, also guarded by flags_obj.mu. */
+  uint32_t notify_value;
+  int notify_state; /* NOTIFY_* */
+  int suspended;
 
   uint32_t magic; /* MVNET_RTOS_MAGIC_THREAD, never cleared */
   char *name;
@@ -59,6 +64,8 @@ typedef struct mvnet_rtos_thread {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static mvnet_rtos_thread *threads;
+
+enum { NOTIFY_NONE, NOTIFY_WAITING, NOTIFY_RECEIVED };
 
 static _Thread_local mvnet_rtos_thread *self;
 static _Thread_local char token; /* its address identifies the thread */
@@ -175,13 +182,20 @@ static mvnet_rtos_thread *thread_create(osThreadFunc_t func, void *arg, const ch
     free(t);
     return NULL;
   }
+  if (t->name != NULL && attr != NULL && (attr->attr_bits & MVNET_RTOS_ATTR_FREERTOS) != 0U) {
+    /* FreeRTOS keeps configMAX_TASK_NAME_LEN - 1 characters of a name. */
+    uint32_t max = mvnet_rtos_config()->max_task_name_len;
+    if (max > 0U && strlen(t->name) >= max) {
+      t->name[max - 1U] = '\0';
+    }
+  }
   mvnet_rtos_obj_init(&t->flags_obj, MVNET_RTOS_MAGIC_FLAGS, NULL);
   t->func = func;
   t->arg = arg;
   t->internal = internal;
   t->priority = osPriorityNormal;
   if (attr != NULL) {
-    if (attr->priority != osPriorityNone) {
+    if (attr->priority != osPriorityNone || (attr->attr_bits & MVNET_RTOS_ATTR_FREERTOS) != 0U) {
       t->priority = attr->priority;
     }
     t->joinable = (attr->attr_bits & osThreadJoinable) != 0;
@@ -228,6 +242,218 @@ osThreadId_t osThreadNew(osThreadFunc_t func, void *argument, const osThreadAttr
 
 osThreadId_t mvnet_rtos_thread_new_internal(osThreadFunc_t func, void *arg, const char *name) {
   return thread_create(func, arg, name, 1, NULL);
+}
+
+osThreadId_t mvnet_rtos_task_new(osThreadFunc_t func, void *arg, const char *name, uint32_t stack_bytes,
+                                 int32_t priority) {
+  if (MVNET_RTOS_IN_ISR() || func == NULL) {
+    return NULL;
+  }
+  osThreadAttr_t attr = {.name = name,
+                         .attr_bits = MVNET_RTOS_ATTR_FREERTOS,
+                         .stack_size = stack_bytes,
+                         .priority = (osPriority_t)priority};
+  mvnet_rtos_kernel_autoinit();
+  return thread_create(func, arg, name, 0, &attr);
+}
+
+int mvnet_rtos_thread_valid(osThreadId_t id) {
+  return thread_of(id) != NULL;
+}
+
+int mvnet_rtos_thread_set_priority_raw(osThreadId_t id, int32_t priority) {
+  mvnet_rtos_thread *t = thread_of(id);
+  if (t == NULL) {
+    return -1;
+  }
+  pthread_mutex_lock(&mu);
+  int rc = t->terminated ? -1 : 0;
+  if (rc == 0) {
+    t->priority = (osPriority_t)priority;
+  }
+  pthread_mutex_unlock(&mu);
+  return rc;
+}
+
+int32_t mvnet_rtos_thread_priority_raw(osThreadId_t id) {
+  mvnet_rtos_thread *t = thread_of(id);
+  if (t == NULL) {
+    return -1;
+  }
+  pthread_mutex_lock(&mu);
+  int32_t p = (int32_t)t->priority;
+  pthread_mutex_unlock(&mu);
+  return p;
+}
+
+/* ---- Suspension (FreeRTOS vTaskSuspend/vTaskResume) ------------------------ */
+
+/* With t->flags_obj.mu held: waits while t is suspended. */
+static void suspended_wait(mvnet_rtos_thread *t) {
+  if (!t->suspended) {
+    return;
+  }
+  mvnet_rtos_waiter w = {0};
+  mvnet_rtos_waiter_add(&t->flags_obj, &w);
+  while (t->suspended) {
+    mvnet_rtos_obj_wait(&t->flags_obj, &w, NULL);
+  }
+  mvnet_rtos_waiter_remove(&t->flags_obj, &w);
+}
+
+void mvnet_rtos_suspension_point(void) {
+  if (self == NULL) {
+    return;
+  }
+  mvnet_rtos_obj_lock(&self->flags_obj, MVNET_RTOS_MAGIC_FLAGS);
+  suspended_wait(self);
+  mvnet_rtos_obj_unlock(&self->flags_obj);
+}
+
+int mvnet_rtos_thread_suspend(osThreadId_t id) {
+  mvnet_rtos_thread *t = thread_of(id);
+  if (t == NULL || mvnet_rtos_obj_lock(&t->flags_obj, MVNET_RTOS_MAGIC_FLAGS) != 0) {
+    return -1;
+  }
+  t->suspended = 1;
+  if (t == self) {
+    suspended_wait(t);
+  }
+  mvnet_rtos_obj_unlock(&t->flags_obj);
+  return 0;
+}
+
+int mvnet_rtos_thread_resume(osThreadId_t id) {
+  mvnet_rtos_thread *t = thread_of(id);
+  if (t == NULL || mvnet_rtos_obj_lock(&t->flags_obj, MVNET_RTOS_MAGIC_FLAGS) != 0) {
+    return 0;
+  }
+  int was = t->suspended;
+  t->suspended = 0;
+  mvnet_rtos_obj_broadcast(&t->flags_obj);
+  mvnet_rtos_obj_unlock(&t->flags_obj);
+  return was;
+}
+
+int mvnet_rtos_thread_is_suspended(osThreadId_t id) {
+  mvnet_rtos_thread *t = thread_of(id);
+  if (t == NULL || mvnet_rtos_obj_lock(&t->flags_obj, MVNET_RTOS_MAGIC_FLAGS) != 0) {
+    return 0;
+  }
+  int s = t->suspended;
+  mvnet_rtos_obj_unlock(&t->flags_obj);
+  return s;
+}
+
+/* ---- Notifications (FreeRTOS's direct-to-task notifications) --------------- */
+
+int mvnet_rtos_notify(osThreadId_t id, uint32_t value, int action, uint32_t *previous, int *woke) {
+  mvnet_rtos_thread *t = thread_of(id);
+  if (t == NULL || mvnet_rtos_obj_lock(&t->flags_obj, MVNET_RTOS_MAGIC_FLAGS) != 0) {
+    return -1;
+  }
+  if (previous != NULL) {
+    *previous = t->notify_value;
+  }
+  int old = t->notify_state;
+  int rc = 0;
+  switch (action) {
+  case MVNET_NOTIFY_SET_BITS: t->notify_value |= value; break;
+  case MVNET_NOTIFY_INCREMENT: t->notify_value++; break;
+  case MVNET_NOTIFY_OVERWRITE: t->notify_value = value; break;
+  case MVNET_NOTIFY_NO_OVERWRITE:
+    if (old == NOTIFY_RECEIVED) {
+      rc = -1; /* the previous value has not been read yet */
+    } else {
+      t->notify_value = value;
+    }
+    break;
+  default: break; /* no action: only the state changes */
+  }
+  t->notify_state = NOTIFY_RECEIVED;
+  if (old == NOTIFY_WAITING) {
+    mvnet_rtos_obj_broadcast(&t->flags_obj);
+    if (woke != NULL) {
+      *woke = 1;
+    }
+  }
+  mvnet_rtos_obj_unlock(&t->flags_obj);
+  return rc;
+}
+
+/* With self->flags_obj.mu held: waits up to `timeout` ticks for a
+ * notification. */
+static void notify_wait(uint32_t timeout) {
+  if (timeout == 0U || self->notify_state == NOTIFY_RECEIVED) {
+    return;
+  }
+  self->notify_state = NOTIFY_WAITING;
+  struct timespec deadline;
+  if (timeout != osWaitForever) {
+    mvnet_rtos_deadline_in(&deadline, timeout);
+  }
+  mvnet_rtos_waiter w = {0};
+  mvnet_rtos_waiter_add(&self->flags_obj, &w);
+  while (self->notify_state != NOTIFY_RECEIVED) {
+    if (mvnet_rtos_obj_wait(&self->flags_obj, &w, timeout != osWaitForever ? &deadline : NULL) == ETIMEDOUT) {
+      break;
+    }
+  }
+  mvnet_rtos_waiter_remove(&self->flags_obj, &w);
+}
+
+uint32_t mvnet_rtos_notify_take(int clear, uint32_t timeout) {
+  if (self == NULL) {
+    return 0U;
+  }
+  mvnet_rtos_obj_lock(&self->flags_obj, MVNET_RTOS_MAGIC_FLAGS);
+  if (self->notify_value == 0U) {
+    notify_wait(timeout);
+  }
+  uint32_t v = self->notify_value;
+  if (v != 0U) {
+    self->notify_value = clear ? 0U : v - 1U;
+  }
+  self->notify_state = NOTIFY_NONE;
+  mvnet_rtos_obj_unlock(&self->flags_obj);
+  return v;
+}
+
+int mvnet_rtos_notify_wait(uint32_t clear_on_entry, uint32_t clear_on_exit, uint32_t *value, uint32_t timeout) {
+  if (self == NULL) {
+    return 0;
+  }
+  mvnet_rtos_obj_lock(&self->flags_obj, MVNET_RTOS_MAGIC_FLAGS);
+  if (self->notify_state != NOTIFY_RECEIVED) {
+    self->notify_value &= ~clear_on_entry;
+    notify_wait(timeout);
+  }
+  if (value != NULL) {
+    *value = self->notify_value;
+  }
+  int got = self->notify_state == NOTIFY_RECEIVED;
+  if (got) {
+    self->notify_value &= ~clear_on_exit;
+  }
+  self->notify_state = NOTIFY_NONE;
+  mvnet_rtos_obj_unlock(&self->flags_obj);
+  return got;
+}
+
+int mvnet_rtos_notify_clear(osThreadId_t id, uint32_t bits, uint32_t *before) {
+  mvnet_rtos_thread *t = thread_of(id);
+  if (t == NULL || mvnet_rtos_obj_lock(&t->flags_obj, MVNET_RTOS_MAGIC_FLAGS) != 0) {
+    return 0;
+  }
+  int was = t->notify_state == NOTIFY_RECEIVED;
+  if (before != NULL) {
+    *before = t->notify_value;
+    t->notify_value &= ~bits;
+  } else if (was) {
+    t->notify_state = NOTIFY_NONE;
+  }
+  mvnet_rtos_obj_unlock(&t->flags_obj);
+  return was;
 }
 
 const char *osThreadGetName(osThreadId_t thread_id) {
@@ -299,6 +525,7 @@ osStatus_t osThreadYield(void) {
   if (MVNET_RTOS_IN_ISR()) {
     return osErrorISR;
   }
+  mvnet_rtos_suspension_point();
   pthread_testcancel();
   sched_yield();
   return osOK;

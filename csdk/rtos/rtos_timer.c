@@ -11,6 +11,12 @@
  * rather than fired in a burst. A timer may be stopped, restarted or deleted
  * from its own callback.
  *
+ * FreeRTOS's timers (timers.h) are the same objects: their callback gets the
+ * timer's handle, they keep a period between starts and an ID, and their
+ * commands work from handlers too (they only take the list's lock).
+ * xTimerPendFunctionCall's calls run on the same thread, before any timer
+ * callback that is due, in the order they were pended.
+ *
  * (The //go:build line keeps the Go tool from treating this C file as part of
  * the Go package in this directory; C compilers see a comment.)
  */
@@ -25,8 +31,9 @@ typedef struct rtos_timer {
   char *name;
   osTimerFunc_t func;
   void *arg;
-  osTimerType_t type;
+  void *timer_id; /* FreeRTOS's pvTimerGetTimerID; guarded by mu */
   /* Guarded by mu: */
+  osTimerType_t type;
   int running;
   uint64_t expiry; /* CLOCK_MONOTONIC ns */
   uint64_t period; /* ns */
@@ -41,6 +48,7 @@ static pthread_cond_t cv;
 static rtos_timer *timers;
 static rtos_timer *executing;
 static int thread_started;
+static osThreadId_t thread_id;
 
 static rtos_timer *earliest(void) {
   rtos_timer *e = NULL;
@@ -52,10 +60,32 @@ static rtos_timer *earliest(void) {
   return e;
 }
 
+/* Calls pended for the timer thread (xTimerPendFunctionCall), oldest first;
+ * guarded by mu. */
+typedef struct pended_call {
+  struct pended_call *next;
+  void (*func)(void *, uint32_t);
+  void *p1;
+  uint32_t p2;
+} pended_call;
+static pended_call *pended_head, *pended_tail;
+
 static void timer_thread(void *arg) {
   (void)arg;
   pthread_mutex_lock(&mu);
   for (;;) {
+    if (pended_head != NULL) {
+      pended_call *c = pended_head;
+      pended_head = c->next;
+      if (pended_head == NULL) {
+        pended_tail = NULL;
+      }
+      pthread_mutex_unlock(&mu);
+      c->func(c->p1, c->p2);
+      free(c);
+      pthread_mutex_lock(&mu);
+      continue;
+    }
     rtos_timer *t = earliest();
     if (t == NULL) {
       pthread_cond_wait(&cv, &mu);
@@ -90,13 +120,17 @@ static void timer_thread(void *arg) {
   }
 }
 
+static rtos_timer *timer_new(const char *name, osTimerFunc_t func, osTimerType_t type, void *argument,
+                             int own_handle);
+
 /* With mu held. */
 static int start_thread(void) {
   if (thread_started) {
     return 0;
   }
   mvnet_rtos_cond_init(&cv);
-  if (mvnet_rtos_thread_new_internal(timer_thread, NULL, "mvnet timers") == NULL) {
+  thread_id = mvnet_rtos_thread_new_internal(timer_thread, NULL, "mvnet timers");
+  if (thread_id == NULL) {
     pthread_cond_destroy(&cv);
     return -1;
   }
@@ -108,19 +142,37 @@ osTimerId_t osTimerNew(osTimerFunc_t func, osTimerType_t type, void *argument, c
   if (MVNET_RTOS_IN_ISR() || func == NULL || (type != osTimerOnce && type != osTimerPeriodic)) {
     return NULL;
   }
+  return timer_new(attr != NULL ? attr->name : NULL, func, type, argument, 0);
+}
+
+void *mvnet_rtos_timer_new(const char *name, uint32_t period_ticks, int periodic, void *timer_id,
+                           void (*func)(void *)) {
+  if (func == NULL || period_ticks == 0U) {
+    return NULL;
+  }
+  rtos_timer *t = timer_new(name, func, periodic ? osTimerPeriodic : osTimerOnce, NULL, 1);
+  if (t != NULL) {
+    t->timer_id = timer_id;
+    t->period = mvnet_rtos_ticks_to_ns(period_ticks);
+  }
+  return t;
+}
+
+/* `own_handle`: the callback gets the timer itself (FreeRTOS). */
+static rtos_timer *timer_new(const char *name, osTimerFunc_t func, osTimerType_t type, void *argument,
+                             int own_handle) {
   mvnet_rtos_kernel_autoinit();
   rtos_timer *t = calloc(1, sizeof *t);
   if (t == NULL) {
     return NULL;
   }
-  const char *name = attr != NULL ? attr->name : NULL;
   t->name = mvnet_rtos_strdup(name);
   if (name != NULL && t->name == NULL) {
     free(t);
     return NULL;
   }
   t->func = func;
-  t->arg = argument;
+  t->arg = own_handle ? t : argument;
   t->type = type;
   t->magic = MVNET_RTOS_MAGIC_TIMER;
   pthread_mutex_lock(&mu);
@@ -162,11 +214,17 @@ osStatus_t osTimerStart(osTimerId_t timer_id, uint32_t ticks) {
   if (ticks == 0U) {
     return osErrorParameter;
   }
+  return mvnet_rtos_timer_start(timer_id, ticks);
+}
+
+osStatus_t mvnet_rtos_timer_start(void *timer_id, uint32_t ticks) {
   rtos_timer *t = lock(timer_id);
   if (t == NULL) {
     return osErrorParameter;
   }
-  t->period = (uint64_t)ticks * 1000000ULL;
+  if (ticks != 0U) {
+    t->period = mvnet_rtos_ticks_to_ns(ticks);
+  }
   t->expiry = mvnet_rtos_mono_ns() + t->period;
   t->running = 1;
   pthread_cond_broadcast(&cv);
@@ -178,6 +236,10 @@ osStatus_t osTimerStop(osTimerId_t timer_id) {
   if (MVNET_RTOS_IN_ISR()) {
     return osErrorISR;
   }
+  return mvnet_rtos_timer_stop(timer_id);
+}
+
+osStatus_t mvnet_rtos_timer_stop(void *timer_id) {
   rtos_timer *t = lock(timer_id);
   if (t == NULL) {
     return osErrorParameter;
@@ -210,6 +272,10 @@ osStatus_t osTimerDelete(osTimerId_t timer_id) {
   if (MVNET_RTOS_IN_ISR()) {
     return osErrorISR;
   }
+  return mvnet_rtos_timer_delete(timer_id);
+}
+
+osStatus_t mvnet_rtos_timer_delete(void *timer_id) {
   rtos_timer *t = lock(timer_id);
   if (t == NULL) {
     return osErrorParameter;
@@ -231,4 +297,73 @@ osStatus_t osTimerDelete(osTimerId_t timer_id) {
   pthread_cond_broadcast(&cv);
   pthread_mutex_unlock(&mu);
   return osOK;
+}
+
+int mvnet_rtos_timer_get(void *timer_id, int which, uintptr_t *value) {
+  rtos_timer *t = lock(timer_id);
+  if (t == NULL) {
+    return -1;
+  }
+  switch (which) {
+  case MVNET_TIMER_ID: *value = (uintptr_t)t->timer_id; break;
+  case MVNET_TIMER_ACTIVE: *value = (uintptr_t)t->running; break;
+  case MVNET_TIMER_PERIOD: *value = (uintptr_t)mvnet_rtos_ns_to_ticks(t->period); break;
+  case MVNET_TIMER_RELOAD: *value = t->type == osTimerPeriodic; break;
+  default: {
+    /* The expiry as a tick count, in the tick's 32-bit space. */
+    uint64_t now = mvnet_rtos_mono_ns();
+    uint64_t left = t->expiry > now ? t->expiry - now : 0U;
+    *value = (uintptr_t)(uint32_t)(mvnet_rtos_tick_now() + (uint32_t)mvnet_rtos_ns_to_ticks(left));
+    break;
+  }
+  }
+  pthread_mutex_unlock(&mu);
+  return 0;
+}
+
+int mvnet_rtos_timer_set(void *timer_id, int which, uintptr_t value) {
+  rtos_timer *t = lock(timer_id);
+  if (t == NULL) {
+    return -1;
+  }
+  if (which == MVNET_TIMER_ID) {
+    t->timer_id = (void *)value;
+  } else if (which == MVNET_TIMER_RELOAD) {
+    t->type = value ? osTimerPeriodic : osTimerOnce;
+  }
+  pthread_mutex_unlock(&mu);
+  return 0;
+}
+
+osThreadId_t mvnet_rtos_timer_thread(void) {
+  pthread_mutex_lock(&mu);
+  osThreadId_t id = thread_id;
+  pthread_mutex_unlock(&mu);
+  return id;
+}
+
+int mvnet_rtos_timer_pend(void (*func)(void *, uint32_t), void *p1, uint32_t p2) {
+  if (func == NULL) {
+    return -1;
+  }
+  pended_call *c = malloc(sizeof *c);
+  if (c == NULL) {
+    return -1;
+  }
+  *c = (pended_call){.func = func, .p1 = p1, .p2 = p2};
+  pthread_mutex_lock(&mu);
+  if (start_thread() != 0) {
+    pthread_mutex_unlock(&mu);
+    free(c);
+    return -1;
+  }
+  if (pended_tail != NULL) {
+    pended_tail->next = c;
+  } else {
+    pended_head = c;
+  }
+  pended_tail = c;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+  return 0;
 }
