@@ -1,9 +1,3 @@
-//go:build sampleproject
-
-// The sample project needs the I2C HAL and the board file (periph), the
-// TIM HAL and the real HAL's macro shapes (hal), and FreeRTOS's headers
-// through cmsis_os.h (rtos); the tag comes off once those are merged.
-
 package sdktest
 
 import (
