@@ -58,13 +58,16 @@ var macroRules = []struct {
 	{regexp.MustCompile(`^__HAL_TIM_(RESET_HANDLE_STATE|DISABLE|SET_AUTORELOAD|SET_CLOCKDIVISION)$`), stmt, "tim"},
 	{regexp.MustCompile(`^__HAL_TIM_(GET_\w+|IS_TIM_COUNTING_DOWN)$`), value, "tim"},
 	{regexp.MustCompile(`^__HAL_TIM_\w+$`), expr, "tim"},
+	{regexp.MustCompile(`^__HAL_I2C_GET_(FLAG|IT_SOURCE)$`), value, "i2c"},
+	{regexp.MustCompile(`^__HAL_I2C_\w+$`), expr, "i2c"},
+	{regexp.MustCompile(`^__HAL_SPI_\w+$`), expr, "spi"},
 }
 
-// The headers whose macros are covered (the HAL stand-in's own; I2C and SPI
-// have theirs tested with them).
+// The headers whose macros are covered: every HAL module header.
 var macroHeaders = []string{
 	"stm32u5xx_hal_def.h", "stm32u5xx_hal_rcc.h", "stm32u5xx_hal_gpio.h",
 	"stm32u5xx_hal_uart.h", "stm32u5xx_hal_tim.h", "stm32u5xx_hal_cortex.h",
+	"stm32u5xx_hal_i2c.h", "stm32u5xx_hal_spi.h",
 }
 
 var defineRE = regexp.MustCompile(`(?m)^#define\s+(__HAL_\w+)\(([^)]*)\)`)
@@ -110,10 +113,11 @@ func halMacros(t *testing.T) []halMacro {
 
 // call writes the macro applied to arguments of its family.
 func (m halMacro) call(t *testing.T) string {
-	handle := map[string]string{"lock": "&huart", "dma": "&ppp", "uart": "&huart", "tim": "&htim"}[m.family]
+	handle := map[string]string{"lock": "&huart", "dma": "&ppp", "uart": "&huart", "tim": "&htim", "i2c": "&hi2c", "spi": "&hspi"}[m.family]
 	consts := map[string]map[string]string{
 		"uart": {"__FLAG__": "UART_FLAG_TXE", "__INTERRUPT__": "UART_IT_RXNE", "__IT_CLEAR__": "UART_CLEAR_OREF", "__REQ__": "UART_RXDATA_FLUSH_REQUEST"},
 		"tim":  {"__FLAG__": "TIM_FLAG_UPDATE", "__INTERRUPT__": "TIM_IT_UPDATE", "__CHANNEL__": "TIM_CHANNEL_2"},
+		"i2c":  {"__FLAG__": "I2C_FLAG_BUSY", "__INTERRUPT__": "I2C_IT_RXI"},
 	}[m.family]
 	var args []string
 	for _, p := range m.params {
@@ -191,6 +195,8 @@ static struct fake_dma dma;
 static struct fake_ppp ppp;
 static UART_HandleTypeDef huart;
 static TIM_HandleTypeDef htim;
+static I2C_HandleTypeDef hi2c;
+static SPI_HandleTypeDef hspi;
 static volatile int c;
 static volatile int v;
 `
