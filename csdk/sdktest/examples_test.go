@@ -3,6 +3,7 @@ package sdktest
 import (
 	"encoding/pem"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -76,10 +77,13 @@ func TestExamples(t *testing.T) {
 		for system, build := range builds {
 			t.Run(ex.name+"/"+system, func(t *testing.T) {
 				t.Parallel()
-				args := ex.args
+				args, runEnv := ex.args, env
 				if ex.broker {
 					br := mosquitto.Start(t, mosquitto.Options{})
 					args = append(args[:len(args):len(args)], "127.0.0.1", strconv.Itoa(br.Port))
+					// A plain local broker: opt in (docs/mqtt.md).
+					runEnv = maps.Clone(env)
+					runEnv["MVNET_MQTT_PLAINTEXT"] = "1"
 				}
 				dir := t.TempDir()
 				for _, f := range []string{"main.c", "Makefile", "CMakeLists.txt"} {
@@ -92,7 +96,7 @@ func TestExamples(t *testing.T) {
 					}
 				}
 				bin := build(t, dir)
-				r := run(t, bin, env, 60*time.Second, args...)
+				r := run(t, bin, runEnv, 60*time.Second, args...)
 				if r.code != 0 {
 					t.Fatalf("%s exited %d\nstdout:\n%s\nstderr:\n%s", ex.name, r.code, r.stdout, r.stderr)
 				}

@@ -20,6 +20,8 @@ var flagOf = map[string]string{
 	process.EnvLog:          "--log",
 	process.EnvBundle:       "--bundle",
 	process.EnvUpdateSignal: "--update-after",
+	// cloud's MQTT TLS opt-out (docs/mqtt.md)
+	process.EnvMQTTPlaintext: "--mqtt-plaintext",
 }
 
 // checkSettings runs the library's own check of its environment
