@@ -52,28 +52,7 @@ func TestExamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		builds := map[string]func(t *testing.T, dir string) string{
-			"make": func(t *testing.T, dir string) string {
-				out, err := exec.Command("make", "-C", dir, "MVNET_BUILD="+lib.dir).CombinedOutput()
-				if err != nil {
-					t.Fatalf("make: %v\n%s", err, out)
-				}
-				return filepath.Join(dir, ex.name)
-			},
-			"cmake": func(t *testing.T, dir string) string {
-				tool.Require(t, "cmake")
-				bld := filepath.Join(dir, "build")
-				for _, args := range [][]string{
-					{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
-					{"--build", bld},
-				} {
-					if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
-						t.Fatalf("cmake %v: %v\n%s", args, err, out)
-					}
-				}
-				return filepath.Join(bld, ex.name)
-			},
-		}
+		builds := exampleBuilds(ex.name)
 		for system, build := range builds {
 			t.Run(ex.name+"/"+system, func(t *testing.T) {
 				t.Parallel()
@@ -85,16 +64,7 @@ func TestExamples(t *testing.T) {
 					runEnv = maps.Clone(env)
 					runEnv["MVNET_MQTT_PLAINTEXT"] = "1"
 				}
-				dir := t.TempDir()
-				for _, f := range []string{"main.c", "Makefile", "CMakeLists.txt"} {
-					b, err := os.ReadFile(filepath.Join(src, f))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
+				dir := copyExample(t, src)
 				bin := build(t, dir)
 				r := run(t, bin, runEnv, 60*time.Second, args...)
 				if r.code != 0 {
@@ -108,4 +78,49 @@ func TestExamples(t *testing.T) {
 			})
 		}
 	}
+}
+
+// exampleBuilds are the two ways a user builds the example name in a copy
+// of its folder: its Makefile and its CMakeLists.txt, against the test's
+// libmvnet. Each returns the program's path.
+func exampleBuilds(name string) map[string]func(t *testing.T, dir string) string {
+	return map[string]func(t *testing.T, dir string) string{
+		"make": func(t *testing.T, dir string) string {
+			out, err := exec.Command("make", "-C", dir, "MVNET_BUILD="+lib.dir).CombinedOutput()
+			if err != nil {
+				t.Fatalf("make: %v\n%s", err, out)
+			}
+			return filepath.Join(dir, name)
+		},
+		"cmake": func(t *testing.T, dir string) string {
+			tool.Require(t, "cmake")
+			bld := filepath.Join(dir, "build")
+			for _, args := range [][]string{
+				{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
+				{"--build", bld},
+			} {
+				if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
+					t.Fatalf("cmake %v: %v\n%s", args, err, out)
+				}
+			}
+			return filepath.Join(bld, name)
+		},
+	}
+}
+
+// copyExample copies an example's sources and build files from src into a
+// temporary folder, as a user's own project would hold them.
+func copyExample(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"main.c", "Makefile", "CMakeLists.txt"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
