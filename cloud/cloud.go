@@ -48,8 +48,8 @@ import (
 type Options struct {
 	// HTTP configures the outbound policy: the HTTPS requests of HTTP
 	// channels, and (AllowPrefixes and Resolve) the broker connections of
-	// MQTT channels too. RootCAs apply to HTTPS only: an MQTT connect names
-	// the CAs it trusts (none: the system roots).
+	// MQTT channels too. RootCAs, with the system's roots, also verify
+	// MQTT brokers when a connect names no CA (docs/mqtt.md).
 	HTTP httpexec.Options
 	// MQTT configures the broker sessions the cloud holds for devices' MQTT
 	// channels.
@@ -140,6 +140,12 @@ type MQTTOptions struct {
 	BreakerRate    float64
 	BreakerBacklog int
 	BreakerBytes   int
+	// Plaintext makes a connect without tls_credentials plain TCP, as seed
+	// 004 describes, for local brokers (mvnet demo, tests). Default false:
+	// such a connect is TLS, verified against the system's roots plus
+	// HTTP.RootCAs, as on the production service, which "requires TLS on
+	// all connections" (issue 9); a handshake failure is SOCKETERROR.
+	Plaintext bool
 }
 
 // ConfigStore is where config values and secrets come from
@@ -234,6 +240,8 @@ func New(o Options) (*Server, error) {
 			BreakerRate:    o.MQTT.BreakerRate,
 			BreakerBacklog: o.MQTT.BreakerBacklog,
 			BreakerBytes:   o.MQTT.BreakerBytes,
+			Plaintext:      o.MQTT.Plaintext,
+			RootCAs:        h.RootCAs(),
 		},
 		config:   o.Config,
 		logs:     o.Logs,

@@ -130,6 +130,7 @@ type Kernel struct {
 	nets       map[uint32]*network
 	chans      map[uint32]*channel
 	streams    map[uint32]*sysStream // system notification streams
+	updated    bool                  // the cloud has announced a downloaded update
 	neverUsed  bool                  // no mvRequestNetwork yet
 	conn       *link.Conn            // the current link, nil while down
 	timeSet    bool                  // the cloud has sent the time
@@ -272,6 +273,14 @@ func (k *Kernel) LinkUp() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.conn != nil
+}
+
+// UpdatePending reports whether the cloud has announced a downloaded
+// application update (UPDATEDOWNLOADED): a restart now applies it.
+func (k *Kernel) UpdatePending() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.updated
 }
 
 func (k *Kernel) nudge() {

@@ -87,6 +87,7 @@ func (k *Kernel) linkChangedLocked() {
 // updateDownloadedLocked tells UPDATE system notification streams that the
 // cloud has announced a downloaded application update.
 func (k *Kernel) updateDownloadedLocked() {
+	k.updated = true
 	for _, s := range k.streams {
 		if s.source == abi.SystemNotificationSourceUpdate {
 			k.postLocked(s.nh, s.tag, abi.EventTypeUpdateDownloaded)

@@ -112,33 +112,7 @@ func TestDeviceJoinsCloudServeInAnotherProcess(t *testing.T) {
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: web.CA.Cert.Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	data := filepath.Join(dir, "data")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
-	// `mvnet device create` needs the CA, made by the cloud's first start.
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := devca.Open(filepath.Join(data, "devca")); err != nil {
-		t.Fatal(err)
-	}
-	bundle := filepath.Join(dir, "device.json")
-	out, err := exec.Command(bin, "device", "create", "--data-dir", data, "--cloud-address", addr, "--out", bundle).CombinedOutput()
-	if err != nil {
-		t.Fatalf("mvnet device create: %v\n%s", err, out)
-	}
-	serveCloud(t, bin, "--data-dir", data, "--listen-devices", addr,
-		"--allow", "127.0.0.0/8", "--resolve", web.Resolve, "--ca-file", caFile)
-
-	b, err := device.LoadBundle(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := serveCloudWithDevice(t, bin, "--allow", "127.0.0.0/8", "--resolve", web.Resolve, "--ca-file", caFile)
 	d := joinWith(t, b)
 	ctx := testenv.Context(t, waitLimit)
 	n, err := d.Connect(ctx, irq)
@@ -171,6 +145,40 @@ func TestDeviceJoinsCloudServeInAnotherProcess(t *testing.T) {
 	if _, err := fd.Connect(short, irq); err == nil {
 		t.Fatal("a device with another CA's certificate connected")
 	}
+}
+
+// serveCloudWithDevice creates a data directory with one device in it,
+// runs `mvnet cloud serve args…` on it in its own process and returns the
+// device's bundle.
+func serveCloudWithDevice(t *testing.T, bin string, args ...string) *device.Bundle {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	// `mvnet device create` needs the CA, made by the cloud's first start.
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devca.Open(filepath.Join(data, "devca")); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(dir, "device.json")
+	out, err := exec.Command(bin, "device", "create", "--data-dir", data, "--cloud-address", addr, "--out", bundle).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mvnet device create: %v\n%s", err, out)
+	}
+	serveCloud(t, bin, append([]string{"--data-dir", data, "--listen-devices", addr}, args...)...)
+	b, err := device.LoadBundle(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func joinWith(t *testing.T, b *device.Bundle) *device.Device {

@@ -45,6 +45,9 @@ var mqttVersions = []struct {
 func newMQTTEnv(t *testing.T, o cloud.Options, resolve ...string) *env {
 	t.Helper()
 	mosquitto.Require(t)
+	// The tests' brokers without TLS are plain local ones: opt in (a
+	// connect without tls_credentials is TLS by default).
+	o.MQTT.Plaintext = true
 	o.HTTP.AllowPrefixes = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	o.HTTP.Resolve = resolve
 	return &env{cloud: testenv.NewCloud(t, o)}
@@ -343,7 +346,8 @@ func newPeer(t *testing.T, br *mosquitto.Broker, v abi.MQTTProtocolVersion, clie
 	t.Helper()
 	p := &peer{t: t, results: make(chan mqttbridge.Result, 1000), msgs: make(chan mqttbridge.Message, 1000)}
 	b, err := mqttbridge.New(mqttbridge.Options{
-		OnResult: func(r mqttbridge.Result) { p.results <- r },
+		Plaintext: true, // br is plain
+		OnResult:  func(r mqttbridge.Result) { p.results <- r },
 		OnMessage: func(m mqttbridge.Message) bool {
 			if m.QoS > 0 {
 				_ = p.b.Ack(m.ID)

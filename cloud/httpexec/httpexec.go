@@ -171,6 +171,13 @@ func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.C
 	return e.dial.DialContext(ctx, network, addr)
 }
 
+// RootCAs returns the roots the Executor's HTTPS connections trust: the
+// system's plus Options.RootCAs. The cloud verifies MQTT brokers against
+// the same roots when a connect names no CA (package mqttbridge).
+func (e *Executor) RootCAs() *x509.CertPool {
+	return e.transport.TLSClientConfig.RootCAs
+}
+
 // Close closes idle connections. Requests in flight are not affected; cancel
 // their contexts to stop them.
 func (e *Executor) Close() {

@@ -60,12 +60,22 @@
 //
 // # TLS
 //
-// Without credentials the connection is plain TCP. With them it is TLS 1.2
-// or later to the host the device named: the CA chain (DER certificates;
-// none means the system roots) verifies the broker, and a client
-// certificate chain (DER) with its key — PKCS#8, PKCS#1 (RSA) or SEC1 (EC),
-// all DER — is presented if given. At most 8 certificates per chain
-// (spec/abi.md, "certificates per chain (MQTT)").
+// Every connection is TLS 1.2 or later to the host the device named unless
+// Options.Plaintext is set and the connect carries no credentials. The
+// production service "requires TLS on all connections", trusting a public
+// CA list when the application names no CA (issue 9); seed 004 describes
+// the plain TCP a connect without credentials gets from a local broker,
+// which is therefore an explicit opt-in (Options.Plaintext). The CA chain
+// (DER certificates; none means Options.RootCAs: the system roots plus the
+// cloud's extra CAs) verifies the broker, and a client certificate chain
+// (DER) with its key — PKCS#8, PKCS#1 (RSA) or SEC1 (EC), all DER — is
+// presented if given. At most 8 certificates per chain (spec/abi.md,
+// "certificates per chain (MQTT)").
+//
+// A connect without credentials whose TLS handshake fails (a plain-TCP
+// broker, an untrusted certificate) is SOCKETERROR — the application named
+// no CA, so UNKNOWNCA ("an unknown certificate authority was specified",
+// seed 004) does not apply — and its error names the plaintext opt-in.
 //
 // # Incoming messages and acknowledgements
 //
@@ -151,6 +161,7 @@ package mqttbridge
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -218,6 +229,13 @@ type Options struct {
 	BreakerRate    float64
 	BreakerBacklog int
 	BreakerBytes   int
+	// Plaintext makes a connect without credentials plain TCP, for local
+	// brokers (seed 004). Default false: it is TLS verified against
+	// RootCAs, as on the production service (see "TLS" in the package doc).
+	Plaintext bool
+	// RootCAs verify the broker when a connect names no CA certificate.
+	// Nil: the system roots.
+	RootCAs *x509.CertPool
 }
 
 // ConnectParams are a connect request's parameters (MvMqttConnectRequest).
@@ -234,7 +252,7 @@ type ConnectParams struct {
 	Username string
 	Password []byte
 	Will     *Will        // optional
-	TLS      *Credentials // optional: TLS instead of plain TCP
+	TLS      *Credentials // optional; nil: no client certificate, Options.RootCAs (or plain TCP with Options.Plaintext)
 }
 
 // Will is a connect's will message (MvMqttWill).
@@ -248,7 +266,7 @@ type Will struct {
 // Credentials are the TLS credentials of a connect (MvTlsCredentials), all
 // DER.
 type Credentials struct {
-	CACerts     [][]byte // certificates that may sign the broker's chain; none: system roots
+	CACerts     [][]byte // certificates that may sign the broker's chain; none: Options.RootCAs
 	ClientCerts [][]byte // the client's chain, leaf first; none: no client certificate
 	Key         []byte   // the client key: PKCS#8, PKCS#1 or SEC1
 }

@@ -128,9 +128,16 @@ func (b *Bridge) handshake(ctx context.Context, p *ConnectParams) (*session, abi
 	if err != nil {
 		return nil, abi.MQTTRequestStateInvalidParameters, err
 	}
+	creds := p.TLS
+	// issue 9: the production service requires TLS on all connections;
+	// plain TCP without credentials (seed 004) only with the opt-in.
+	implicit := creds == nil && !b.o.Plaintext
+	if implicit {
+		creds = &Credentials{}
+	}
 	var tconf *tls.Config
-	if p.TLS != nil {
-		if tconf, err = tlsConfig(p.Host, p.TLS); err != nil {
+	if creds != nil {
+		if tconf, err = tlsConfig(p.Host, creds, b.o.RootCAs); err != nil {
 			return nil, abi.MQTTRequestStateInvalidParameters, err
 		}
 	}
@@ -153,6 +160,12 @@ func (b *Bridge) handshake(ctx context.Context, p *ConnectParams) (*session, abi
 		tc := tls.Client(conn, tconf)
 		conn = tc
 		if err := tc.HandshakeContext(ctx); err != nil {
+			if implicit && ctx.Err() == nil {
+				_ = conn.Close()
+				ierr := &ImplicitTLSError{Err: err}
+				b.log.Warn("MQTT connect failed", "host", p.Host, "port", p.Port, "err", ierr)
+				return nil, abi.MQTTRequestStateSocketError, ierr
+			}
 			return fail(err)
 		}
 	}
@@ -242,12 +255,26 @@ func (b *Bridge) connectPacket(p *ConnectParams) (*packets.Packet, error) {
 	return pk, nil
 }
 
-// tlsConfig builds the client TLS configuration for host from c.
-func tlsConfig(host string, c *Credentials) (*tls.Config, error) {
+// ImplicitTLSError is the failed TLS handshake of a connect without
+// credentials (TLS by default): its text names the plaintext opt-in, for a
+// broker that speaks plain TCP.
+type ImplicitTLSError struct{ Err error }
+
+func (e *ImplicitTLSError) Error() string {
+	// Short: the session relays it to the device as a diagnostic
+	// (link.MaxDiagLen).
+	return "TLS failed (no tls_credentials: TLS by default; a plain-TCP broker needs --mqtt-plaintext or MVNET_MQTT_PLAINTEXT=1): " + e.Err.Error()
+}
+
+func (e *ImplicitTLSError) Unwrap() error { return e.Err }
+
+// tlsConfig builds the client TLS configuration for host from c; roots
+// verify the broker when c names no CA (nil: the system roots).
+func tlsConfig(host string, c *Credentials, roots *x509.CertPool) (*tls.Config, error) {
 	if len(c.CACerts) > MaxChainCerts || len(c.ClientCerts) > MaxChainCerts {
 		return nil, fmt.Errorf("mqttbridge: %d CA and %d client certificates (at most %d per chain)", len(c.CACerts), len(c.ClientCerts), MaxChainCerts)
 	}
-	conf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	conf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, RootCAs: roots}
 	if len(c.CACerts) > 0 {
 		conf.RootCAs = x509.NewCertPool()
 		for i, der := range c.CACerts {

@@ -47,7 +47,18 @@ type client struct {
 	corr    atomic.Uint32
 }
 
+// newClient is a client for the tests' local brokers: a connect without
+// credentials is plain TCP there, so it opts in (o.Plaintext), as every
+// user of a plain local broker must.
 func newClient(t testing.TB, o mqttbridge.Options) *client {
+	t.Helper()
+	o.Plaintext = true
+	return newBridgeClient(t, o)
+}
+
+// newBridgeClient is a client with o as given: without o.Plaintext, a
+// connect without credentials is TLS.
+func newBridgeClient(t testing.TB, o mqttbridge.Options) *client {
 	t.Helper()
 	c := &client{
 		t:       t,

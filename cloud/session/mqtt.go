@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"time"
 
@@ -88,6 +89,12 @@ type MQTTConfig struct {
 	// session ended waits for the device to make room for the responses
 	// before it. Default (0) DefaultMQTTCloseGrace.
 	CloseGrace time.Duration
+	// Plaintext makes a connect without tls_credentials plain TCP
+	// (mqttbridge.Options.Plaintext); default TLS.
+	Plaintext bool
+	// RootCAs verify brokers when a connect names no CA (the cloud passes
+	// the system roots plus its extra CAs). Nil: the system roots.
+	RootCAs *x509.CertPool
 }
 
 // DefaultMQTTCloseGrace is MQTTConfig.CloseGrace's default.
@@ -128,6 +135,8 @@ func (s *Session) openMQTTLocked(ch *channel) error {
 		BreakerRate:    c.BreakerRate,
 		BreakerBacklog: c.BreakerBacklog,
 		BreakerBytes:   c.BreakerBytes,
+		Plaintext:      c.Plaintext,
+		RootCAs:        c.RootCAs,
 		OnResult:       func(r mqttbridge.Result) { s.mqttResult(ch, r) },
 		OnMessage:      func(m mqttbridge.Message) bool { return s.mqttMessage(ch, m) },
 		OnLost:         func(l mqttbridge.Lost) { s.mqttLost(ch, l) },

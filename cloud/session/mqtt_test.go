@@ -71,7 +71,7 @@ func closedPort(t *testing.T) uint16 {
 // DATA frames or several in one), their bytes granted back as CREDIT once
 // handed to the broker session, and answered as items.
 func TestMQTTRequests(t *testing.T) {
-	r := hello(t, session.Config{MQTT: &session.MQTTConfig{}})
+	r := hello(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true}})
 	d := r.dev
 	d.Open(1, mqttCh, 512, 512)
 	rd := &itemReader{t: t, d: d, ch: 1}
@@ -120,7 +120,7 @@ func TestMQTTMalformedRequest(t *testing.T) {
 		}(),
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := hello(t, session.Config{MQTT: &session.MQTTConfig{}})
+			r := hello(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true}})
 			r.dev.Open(1, mqttCh, 512, 512)
 			r.dev.Data(1, data)
 			if f := r.dev.Expect(link.FrameClose); f.Chan != 1 || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
@@ -152,7 +152,7 @@ func TestMQTTCloseWaitsForResponses(t *testing.T) {
 			if credit {
 				grace = 30 * time.Second
 			}
-			r := hello(t, session.Config{MQTT: &session.MQTTConfig{CloseGrace: grace}})
+			r := hello(t, session.Config{MQTT: &session.MQTTConfig{CloseGrace: grace, Plaintext: true}})
 			d := r.dev
 			d.Open(1, mqttCh, 512, 1024)
 			rd := &itemReader{t: t, d: d, ch: 1}
@@ -219,7 +219,7 @@ func TestMQTTCloseWaitsForResponses(t *testing.T) {
 // size waits, its request bytes are no longer granted back, so it runs out
 // of send window. Reading resumes the grants.
 func TestMQTTHostileDeviceBounded(t *testing.T) {
-	r := hello(t, session.Config{MQTT: &session.MQTTConfig{}})
+	r := hello(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true}})
 	d := r.dev
 	const rx, tx = 512, 512
 	d.Open(1, mqttCh, rx, tx)

@@ -49,6 +49,7 @@ type cloudServeOptions struct {
 	allow         []string
 	resolve       []string
 	caFiles       []string
+	mqttPlaintext bool
 	verbose       bool
 	limits        linkLimits
 }
@@ -111,7 +112,10 @@ bundle); a device's certificate is that device and no other. The cloud
 performs devices' HTTPS requests and MQTT sessions under the outbound
 policy: loopback, private and link-local addresses are refused unless
 --allow covers them; --resolve maps host names to addresses like curl;
---ca-file adds trusted roots. See docs/cloud.md.`,
+--ca-file adds trusted roots. An MQTT connect without tls_credentials is
+TLS, verified against the system's roots plus --ca-file, as on the
+production service; --mqtt-plaintext makes it plain TCP instead, for local
+brokers without TLS (docs/mqtt.md). See docs/cloud.md.`,
 		Example: `  mvnet cloud serve --data-dir ./mvnet-data
   mvnet cloud serve --data-dir /var/lib/mvnet --listen-devices 0.0.0.0:7443 --advertise cloud.example.com:7443
   mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet`,
@@ -131,7 +135,8 @@ policy: loopback, private and link-local addresses are refused unless
 	f.StringVar(&o.natsURL, "nats-url", "", "external NATS with JetStream (e.g. nats://10.0.0.5:4222) instead of the embedded one")
 	f.StringArrayVar(&o.allow, "allow", nil, "allow devices' requests to this private/loopback prefix (CIDR; repeatable)")
 	f.StringArrayVar(&o.resolve, "resolve", nil, "map host:port to an address, like curl (host:port:addr; repeatable)")
-	f.StringArrayVar(&o.caFiles, "ca-file", nil, "PEM file of extra trusted root certificates for devices' HTTPS requests (repeatable)")
+	f.StringArrayVar(&o.caFiles, "ca-file", nil, "PEM file of extra trusted root certificates for devices' HTTPS requests and MQTT brokers (repeatable)")
+	f.BoolVar(&o.mqttPlaintext, "mqtt-plaintext", false, "an MQTT connect without tls_credentials is plain TCP (local brokers) instead of TLS")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log diagnostics at debug level")
 	l := &o.limits
 	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 64)")
@@ -219,6 +224,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		Registry: st,
 		TLS:      link.ServerTLSConfig(cert, ca.Pool()),
 		Logger:   log.With("component", "cloud"),
+		MQTT:     cloud.MQTTOptions{Plaintext: o.mqttPlaintext},
 	}
 	o.limits.apply(&copts)
 	srv, err := cloud.New(copts)

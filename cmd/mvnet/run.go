@@ -22,7 +22,11 @@ application's own output goes to stdout.
 
 The flags set the SDK's environment variables for the application:
 --device-id (MVNET_DEVICE_ID), --ca-file (MVNET_CA_FILE), --resolve
-(MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG); --trace keeps
+(MVNET_RESOLVE), --allow (MVNET_ALLOW), --log (MVNET_LOG), --board
+(MVNET_BOARD: the simulated peripherals, docs/peripherals.md),
+--mqtt-plaintext (MVNET_MQTT_PLAINTEXT=1: an MQTT connect without
+tls_credentials is plain TCP, for a local broker without TLS; without it
+such a connect is TLS, as on the production service); --trace keeps
 the raw trace (MVNET_TRACE) in a file, its newest lines within
 MVNET_TRACE_MAX (docs/c-sdk.md, "The trace"). Repeated events (a polling
 loop) show as one line with their count. The application's lines and the
@@ -73,6 +77,7 @@ mvnet exits with the application's exit status.`,
 	f.StringArrayVar(&o.CAFiles, "ca-file", nil, "PEM file of extra roots the cloud trusts (repeatable)")
 	f.StringArrayVar(&o.Resolve, "resolve", nil, "map host:port to an address for the cloud, like curl (repeatable)")
 	f.StringArrayVar(&o.Allow, "allow", nil, "private/loopback prefix the cloud may reach (CIDR; repeatable)")
+	f.BoolVar(&o.MQTTPlaintext, "mqtt-plaintext", false, "an MQTT connect without tls_credentials is plain TCP (local brokers) instead of TLS")
 	f.StringVar(&o.Bundle, "bundle", "", "join the running cloud this credential bundle names (mvnet device create) instead of an embedded cloud")
 	f.StringVar(&o.Board, "board", "", "board file placing simulated I2C/SPI devices (docs/peripherals.md); default: empty buses")
 	f.StringVar(&o.Log, "log", "", "library diagnostics: LEVEL or LEVEL:FILE (debug, info, warn, error, off)")

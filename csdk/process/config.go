@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/kernel"
@@ -78,6 +79,15 @@ const (
 	// EnvServerLog, set to off, stops the echo of the application's server
 	// log lines (mvServerLog) to stderr; on (the default) echoes them.
 	EnvServerLog = "MVNET_SERVERLOG"
+	// EnvMQTTPlaintext, set to 1, makes an MQTT connect without
+	// tls_credentials plain TCP (for local brokers, as seed 004 describes);
+	// unset or 0, it is TLS verified against the system's roots plus
+	// MVNET_CA_FILE, as on the production service (docs/mqtt.md).
+	EnvMQTTPlaintext = "MVNET_MQTT_PLAINTEXT"
+	// EnvWakeReason is the MvWakeReason the re-executed application reads
+	// (mvGetWakeReason); set by the library when it restarts the
+	// application, absent at first (COLDBOOT).
+	EnvWakeReason = "MVNET_WAKE_REASON"
 )
 
 // DefaultTraceMax is the trace's size cap unless MVNET_TRACE_MAX says
@@ -112,6 +122,11 @@ type Config struct {
 	ServerLogOff bool
 	// Board holds the simulated peripherals (EnvBoard); nil = empty buses.
 	Board *periph.Board
+	// MQTTPlaintext: an MQTT connect without credentials is plain TCP
+	// (EnvMQTTPlaintext).
+	MQTTPlaintext bool
+	// WakeReason is what mvGetWakeReason reports (EnvWakeReason).
+	WakeReason abi.WakeReason
 }
 
 // ConfigError is a bad environment variable.
@@ -171,9 +186,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if c.DeviceID != "" && c.DeviceID != b.DeviceSid {
 			return bad(EnvDeviceID, fmt.Errorf("the bundle %s (%s) is device %s", EnvBundle, v, b.DeviceSid))
 		}
-		for _, name := range []string{EnvCAFile, EnvResolve, EnvAllow} {
+		for _, name := range []string{EnvCAFile, EnvResolve, EnvAllow, EnvMQTTPlaintext} {
 			if getenv(name) != "" {
-				return bad(name, fmt.Errorf("has no effect with %s: the running cloud's outbound policy applies (mvnet cloud serve --ca-file, --resolve, --allow)", EnvBundle))
+				return bad(name, fmt.Errorf("has no effect with %s: the running cloud's outbound policy applies (mvnet cloud serve --ca-file, --resolve, --allow, --mqtt-plaintext)", EnvBundle))
 			}
 		}
 		c.Bundle, c.DeviceID = b, b.DeviceSid
@@ -214,6 +229,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return bad(EnvRestarts, fmt.Errorf("want a count of restarts (set by the library)"))
 		}
 		c.Restarts = n
+	}
+	switch v := getenv(EnvMQTTPlaintext); v {
+	case "", "0":
+	case "1":
+		c.MQTTPlaintext = true
+	default:
+		return bad(EnvMQTTPlaintext, fmt.Errorf("want 1 (an MQTT connect without tls_credentials is plain TCP) or 0 (TLS)"))
+	}
+	if v := getenv(EnvWakeReason); v != "" {
+		n, err := strconv.ParseUint(v, 0, 8)
+		if err != nil || n > uint64(abi.WakeReasonDeepSleepOther) {
+			return bad(EnvWakeReason, fmt.Errorf("want an MvWakeReason, 0 to %d (set by the library)", abi.WakeReasonDeepSleepOther))
+		}
+		c.WakeReason = abi.WakeReason(n)
 	}
 	if name, err := c.storeFromEnv(getenv); err != nil {
 		return bad(name, err)

@@ -47,7 +47,7 @@ var emulated = map[string]emulation{
 		(*Process).testingComplete},
 	"mvRestart": {"re-executes the application (same arguments and environment, MVNET_RESTARTS counts); mode must be AUTOAPPLYUPDATE", true,
 		(*Process).restart},
-	"mvGetWakeReason": {"always COLDBOOT", true, (*Process).wakeReason},
+	"mvGetWakeReason": {"COLDBOOT at first; after mvRestart or NVIC_SystemReset REMOTEAPPLICATIONRESTART, or APPLICATIONUPDATE if an update was announced", true, (*Process).wakeReason},
 }
 
 // clock writes a fixed frequency through a uint32_t pointer.
@@ -81,18 +81,34 @@ func (p *Process) testingComplete(_ *kernel.Kernel, a *kernel.Args) abi.Status {
 }
 
 // restartEnv is the environment for the re-executed application: the same,
-// with MVNET_RESTARTS counting and the device ID kept.
+// with MVNET_RESTARTS counting, the device ID kept and the wake reason the
+// restart gives (restartReason).
 func (p *Process) restartEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, EnvRestarts+"=") || strings.HasPrefix(kv, EnvDeviceID+"=") {
+		if strings.HasPrefix(kv, EnvRestarts+"=") || strings.HasPrefix(kv, EnvDeviceID+"=") ||
+			strings.HasPrefix(kv, EnvWakeReason+"=") {
 			continue
 		}
 		env = append(env, kv)
 	}
 	return append(env,
 		EnvRestarts+"="+strconv.Itoa(p.cfg.Restarts+1),
-		EnvDeviceID+"="+p.cfg.DeviceID)
+		EnvDeviceID+"="+p.cfg.DeviceID,
+		EnvWakeReason+"="+strconv.Itoa(int(p.restartReason())))
+}
+
+// restartReason is the MvWakeReason the restarted application reads. The
+// enum (spec/abi.md) has no value for a restart the application asks for
+// itself: mvRestart(MV_RESTARTMODE_AUTOAPPLYUPDATE) applies an update the
+// cloud has announced (UPDATEDOWNLOADED), which makes it APPLICATIONUPDATE;
+// without one it is an application restart, REMOTEAPPLICATIONRESTART —
+// anything but COLDBOOT, which would say the device lost power.
+func (p *Process) restartReason() abi.WakeReason {
+	if p.started.Load() && p.k != nil && p.k.UpdatePending() {
+		return abi.WakeReasonApplicationUpdate
+	}
+	return abi.WakeReasonRemoteApplicationRestart
 }
 
 func (p *Process) restart(_ *kernel.Kernel, a *kernel.Args) abi.Status {
@@ -132,7 +148,9 @@ func (p *Process) wakeReason(_ *kernel.Kernel, a *kernel.Args) abi.Status {
 	if p.o.ABI.ShortEnums() {
 		n = 1 // MvWakeReason is a 1-byte enum on the device
 	}
-	binary.LittleEndian.PutUint32(b[:], uint32(abi.WakeReasonColdBoot))
+	// COLDBOOT (0) unless the library restarted the application
+	// (EnvWakeReason).
+	binary.LittleEndian.PutUint32(b[:], uint32(p.cfg.WakeReason))
 	if p.o.Memory.CopyOut(mem.Addr(a[0]), b[:n]) != nil {
 		return abi.StatusParameterFault
 	}

@@ -218,6 +218,7 @@ func (p *Process) start() error {
 			Resolve:       p.cfg.Resolve,
 			RootCAs:       p.cfg.RootCAs,
 		},
+		MQTT:   cloud.MQTTOptions{Plaintext: p.cfg.MQTTPlaintext},
 		Config: cs,
 		Logs:   cs,
 		Logger: p.log.With("side", "cloud"),

@@ -3,8 +3,10 @@ package sdktest
 import (
 	"encoding/pem"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestExamples builds examples/c/http-get, examples/c/opaque-echo and
@@ -53,23 +56,17 @@ func TestExamples(t *testing.T) {
 		for system, build := range builds {
 			t.Run(ex.name+"/"+system, func(t *testing.T) {
 				t.Parallel()
-				args := ex.args
+				args, runEnv := ex.args, env
 				if ex.broker {
 					br := mosquitto.Start(t, mosquitto.Options{})
 					args = append(args[:len(args):len(args)], "127.0.0.1", strconv.Itoa(br.Port))
+					// A plain local broker: opt in (docs/mqtt.md).
+					runEnv = maps.Clone(env)
+					runEnv["MVNET_MQTT_PLAINTEXT"] = "1"
 				}
-				dir := t.TempDir()
-				for _, f := range []string{"main.c", "Makefile", "CMakeLists.txt"} {
-					b, err := os.ReadFile(filepath.Join(src, f))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
+				dir := copyExample(t, src)
 				bin := build(t, dir)
-				r := run(t, bin, env, 60*time.Second, args...)
+				r := run(t, bin, runEnv, 60*time.Second, args...)
 				if r.code != 0 {
 					t.Fatalf("%s exited %d\nstdout:\n%s\nstderr:\n%s", ex.name, r.code, r.stdout, r.stderr)
 				}
@@ -81,4 +78,49 @@ func TestExamples(t *testing.T) {
 			})
 		}
 	}
+}
+
+// exampleBuilds are the two ways a user builds the example name in a copy
+// of its folder: its Makefile and its CMakeLists.txt, against the test's
+// libmvnet. Each returns the program's path.
+func exampleBuilds(name string) map[string]func(t *testing.T, dir string) string {
+	return map[string]func(t *testing.T, dir string) string{
+		"make": func(t *testing.T, dir string) string {
+			out, err := exec.Command("make", "-C", dir, "MVNET_BUILD="+lib.dir).CombinedOutput()
+			if err != nil {
+				t.Fatalf("make: %v\n%s", err, out)
+			}
+			return filepath.Join(dir, name)
+		},
+		"cmake": func(t *testing.T, dir string) string {
+			tool.Require(t, "cmake")
+			bld := filepath.Join(dir, "build")
+			for _, args := range [][]string{
+				{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
+				{"--build", bld},
+			} {
+				if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
+					t.Fatalf("cmake %v: %v\n%s", args, err, out)
+				}
+			}
+			return filepath.Join(bld, name)
+		},
+	}
+}
+
+// copyExample copies an example's sources and build files from src into a
+// temporary folder, as a user's own project would hold them.
+func copyExample(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"main.c", "Makefile", "CMakeLists.txt"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

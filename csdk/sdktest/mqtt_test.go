@@ -36,7 +36,8 @@ func TestMQTTFlow(t *testing.T) {
 	needLib(t)
 	br := mosquitto.Start(t, mosquitto.Options{})
 	port := strconv.Itoa(br.Port)
-	env := map[string]string{"MVNET_ALLOW": "127.0.0.0/8"}
+	// A plain local broker: opt in (without it the connect is TLS).
+	env := map[string]string{"MVNET_ALLOW": "127.0.0.0/8", "MVNET_MQTT_PLAINTEXT": "1"}
 	for _, l := range []linkage{static, shared} {
 		bin := compileFile(t, "mqtt_pubsub", l)
 		for _, version := range []string{"5", "3.1.1"} {
@@ -87,7 +88,7 @@ func TestMQTTFlow(t *testing.T) {
 	}
 	t.Run("refused without MVNET_ALLOW", func(t *testing.T) {
 		bin := compileFile(t, "mqtt_pubsub", static)
-		r := run(t, bin, nil, 60*time.Second, "127.0.0.1", port, "5", "csdk-refused")
+		r := run(t, bin, map[string]string{"MVNET_MQTT_PLAINTEXT": "1"}, 60*time.Second, "127.0.0.1", port, "5", "csdk-refused")
 		if r.code != 1 || !strings.Contains(r.stdout, "connect: state=7 ") { // MV_MQTTREQUESTSTATE_SOCKETERROR
 			t.Fatalf("a loopback broker was reached without MVNET_ALLOW: %v", r)
 		}

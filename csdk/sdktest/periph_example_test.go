@@ -2,13 +2,11 @@ package sdktest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
 // TestExampleI2CSensor builds examples/c/i2c-sensor with its Makefile and
@@ -74,30 +72,3 @@ func TestExampleI2CSensor(t *testing.T) {
 	}
 }
 
-// exampleBuilds builds examples/c/NAME copied into dir as a user would:
-// with its Makefile ("make") or its CMakeLists.txt ("cmake"), against the
-// library under test; each returns the program's path.
-func exampleBuilds(name string) map[string]func(t *testing.T, dir string) string {
-	return map[string]func(t *testing.T, dir string) string{
-		"make": func(t *testing.T, dir string) string {
-			out, err := exec.Command("make", "-C", dir, "MVNET_BUILD="+lib.dir).CombinedOutput()
-			if err != nil {
-				t.Fatalf("make: %v\n%s", err, out)
-			}
-			return filepath.Join(dir, name)
-		},
-		"cmake": func(t *testing.T, dir string) string {
-			tool.Require(t, "cmake")
-			bld := filepath.Join(dir, "build")
-			for _, args := range [][]string{
-				{"-S", dir, "-B", bld, "-Dmvnet_DIR=" + filepath.Join(lib.dir, "cmake", "mvnet")},
-				{"--build", bld},
-			} {
-				if out, err := exec.Command("cmake", args...).CombinedOutput(); err != nil {
-					t.Fatalf("cmake %v: %v\n%s", args, err, out)
-				}
-			}
-			return filepath.Join(bld, name)
-		},
-	}
-}

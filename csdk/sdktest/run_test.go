@@ -95,9 +95,13 @@ func TestRestart(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("restart %s: %v", arg, r)
 		}
-		m := regexp.MustCompile(`run=(\d) id=(UV[0-9a-f]{32}) args=2 `+arg).FindAllStringSubmatch(r.stdout, -1)
+		m := regexp.MustCompile(`run=(\d) id=(UV[0-9a-f]{32}) args=2 `+arg+` wake=(\d+)`).FindAllStringSubmatch(r.stdout, -1)
 		if len(m) != 2 || m[0][1] != "0" || m[1][1] != "1" || m[0][2] != m[1][2] {
 			t.Fatalf("restart %s: want two runs with the same device ID and arguments: %v", arg, r)
+		}
+		// mvGetWakeReason: COLDBOOT (0), then REMOTEAPPLICATIONRESTART (2).
+		if m[0][3] != "0" || m[1][3] != "2" {
+			t.Errorf("restart %s: wake reasons %s then %s, want 0 (COLDBOOT) then 2 (REMOTEAPPLICATIONRESTART)", arg, m[0][3], m[1][3])
 		}
 		if s := r.lines("start"); len(s) != 2 || s[1]["restarts"] != float64(1) {
 			t.Errorf("restart %s: the trace should hold both runs' start lines: %v", arg, s)

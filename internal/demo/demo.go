@@ -113,7 +113,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		brokerAddr = b.Addr().(*net.TCPAddr)
 		// The cloud may reach exactly the broker's loopback address.
 		hopts.AllowPrefixes = append(hopts.AllowPrefixes, netip.PrefixFrom(netip.MustParseAddr(brokerAddr.IP.String()), 32))
-		p.say("embedded MQTT broker mqtt://%s", brokerAddr)
+		p.say("embedded MQTT broker mqtt://%s  (plain TCP, opted in as --mqtt-plaintext does)", brokerAddr)
 	}
 	st, closeStore, err := openDemoStore(ctx)
 	if err != nil {
@@ -121,7 +121,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	defer closeStore()
 	p.say("cloud store         embedded NATS JetStream (temporary)")
-	srv, err := cloud.New(cloud.Options{HTTP: hopts, Logger: o.Log, Config: st, Logs: st})
+	// The embedded broker speaks plain TCP: opt in (a connect without
+	// tls_credentials is TLS by default, docs/mqtt.md).
+	srv, err := cloud.New(cloud.Options{HTTP: hopts, MQTT: cloud.MQTTOptions{Plaintext: true}, Logger: o.Log, Config: st, Logs: st})
 	if err != nil {
 		return fmt.Errorf("cloud: %w", err)
 	}

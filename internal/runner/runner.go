@@ -62,6 +62,9 @@ type Options struct {
 	// stand-in for a downloaded over-the-air update (UPDATEDOWNLOADED on
 	// UPDATE system notification streams). Once per run.
 	UpdateAfter time.Duration
+	// MQTTPlaintext sets MVNET_MQTT_PLAINTEXT=1 (--mqtt-plaintext): an
+	// MQTT connect without tls_credentials is plain TCP.
+	MQTTPlaintext bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams
@@ -105,6 +108,9 @@ func Run(ctx context.Context, o Options) error {
 	add("MVNET_BOARD", o.Board)
 	if o.UpdateAfter > 0 {
 		add("MVNET_UPDATE_SIGNAL", "1")
+	}
+	if o.MQTTPlaintext {
+		add("MVNET_MQTT_PLAINTEXT", "1")
 	}
 	if len(o.CAFiles) > 0 {
 		bundle := filepath.Join(dir, "ca.pem")

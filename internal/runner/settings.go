@@ -21,6 +21,8 @@ var flagOf = map[string]string{
 	process.EnvBundle:       "--bundle",
 	process.EnvUpdateSignal: "--update-after",
 	process.EnvBoard:        "--board",
+	// cloud's MQTT TLS opt-out (docs/mqtt.md)
+	process.EnvMQTTPlaintext: "--mqtt-plaintext",
 }
 
 // checkSettings runs the library's own check of its environment

@@ -1,6 +1,7 @@
 /* mvRestart (or, with argument "reset", NVIC_SystemReset) re-executes the
  * program with the same arguments and environment; MVNET_RESTARTS counts,
- * the device ID stays. */
+ * the device ID stays, and mvGetWakeReason says why the program started
+ * (printed as wake=N). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,12 @@ int main(int argc, char **argv) {
 	if (mvGetDeviceId((uint8_t *)id, 34) != MV_STATUS_OKAY) {
 		return 3;
 	}
+	enum MvWakeReason wake = MV_WAKEREASON__MAX;
+	if (mvGetWakeReason(&wake) != MV_STATUS_OKAY) {
+		return 6;
+	}
 	const char *n = getenv("MVNET_RESTARTS");
-	printf("run=%s id=%s args=%d %s\n", n ? n : "0", id, argc, argc > 1 ? argv[1] : "");
+	printf("run=%s id=%s args=%d %s wake=%d\n", n ? n : "0", id, argc, argc > 1 ? argv[1] : "", (int)wake);
 	fflush(stdout);
 	if (n == NULL) {
 		if (argc > 1 && strcmp(argv[1], "reset") == 0) {

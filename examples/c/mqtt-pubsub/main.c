@@ -8,11 +8,13 @@
  *   QoS 1 message → unsubscribe → disconnect → close → release
  *
  * The broker's host and port come from the arguments (default 127.0.0.1
- * 1883). `mvnet broker` runs a broker there; the cloud refuses loopback
- * and private addresses unless allowed, so run:
+ * 1883). `mvnet broker` runs a broker there, speaking plain TCP; the
+ * cloud refuses loopback and private addresses unless allowed, and makes a
+ * connect without tls_credentials TLS unless told the broker is plain
+ * (docs/mqtt.md), so run:
  *
  *   mvnet broker &
- *   MVNET_ALLOW=127.0.0.0/8 ./mqtt-pubsub 127.0.0.1 1883
+ *   MVNET_ALLOW=127.0.0.0/8 MVNET_MQTT_PLAINTEXT=1 ./mqtt-pubsub 127.0.0.1 1883
  *
  * The process exits 0 when both messages came back and every request
  * succeeded, 1 otherwise.
@@ -334,8 +336,9 @@ int main(int argc, char **argv) {
     };
     if ((status = mvOpenChannel(&channel_params, &channel)) != MV_STATUS_OKAY) fail("mvOpenChannel", status);
 
-    /* 4. Connect: MQTT 5 (MV_MQTTPROTOCOLVERSION_V3_1_1 for 3.1.1), plain
-     * TCP (tls_credentials would make it TLS), no credentials, no will. */
+    /* 4. Connect: MQTT 5 (MV_MQTTPROTOCOLVERSION_V3_1_1 for 3.1.1), no
+     * tls_credentials (TLS with the cloud's trusted roots, or plain TCP
+     * with MVNET_MQTT_PLAINTEXT=1), no user name, no will. */
     struct MvMqttConnectRequest connect = {
         .protocol_version = MV_MQTTPROTOCOLVERSION_V5,
         .host = {.data = (const uint8_t *)host, .length = (uint32_t)strlen(host)},
