@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestExampleI2CSensor builds examples/c/i2c-sensor with its Makefile and
@@ -71,4 +70,3 @@ func TestExampleI2CSensor(t *testing.T) {
 		})
 	}
 }
-
