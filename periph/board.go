@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,11 +25,15 @@ var (
 
 // Board is a set of buses with devices on them.
 type Board struct {
-	now    func() time.Duration
-	i2c    map[string]*I2CBus
-	spi    map[string]*SPIBus
-	notes  []string
-	gpioCS bool // some SPI device has a GPIO chip select
+	now   func() time.Duration
+	i2c   map[string]*I2CBus
+	spi   map[string]*SPIBus
+	uart  map[string]*UARTPort
+	notes []string
+
+	pinMu sync.Mutex
+	watch map[string][]pinWatch // output pin → devices following it (gpio.go)
+	in    boardInputs
 }
 
 // NewBoard returns a board whose buses are all empty. now is the time since
@@ -38,7 +43,11 @@ func NewBoard(now func() time.Duration) *Board {
 		start := time.Now()
 		now = func() time.Duration { return time.Since(start) }
 	}
-	b := &Board{now: now, i2c: map[string]*I2CBus{}, spi: map[string]*SPIBus{}}
+	b := &Board{now: now, i2c: map[string]*I2CBus{}, spi: map[string]*SPIBus{}, uart: map[string]*UARTPort{},
+		watch: map[string][]pinWatch{}}
+	for _, n := range UARTNames {
+		b.uart[n] = newUARTPort(n, now)
+	}
 	for _, n := range I2CBusNames {
 		b.i2c[n] = NewI2CBus(n)
 	}
@@ -53,18 +62,6 @@ func (b *Board) I2C(name string) *I2CBus { return b.i2c[name] }
 
 // SPI returns the bus named name ("SPI1" …), nil if there is none.
 func (b *Board) SPI(name string) *SPIBus { return b.spi[name] }
-
-// HasChipSelects reports whether some SPI device has a GPIO chip select,
-// so that GPIO outputs need to reach SetPin.
-func (b *Board) HasChipSelects() bool { return b.gpioCS }
-
-// SetPin is a GPIO output pin ("PA4") driven to level: the SPI devices whose
-// chip select it is follow it, on every bus.
-func (b *Board) SetPin(pin string, level int) {
-	for _, n := range SPIBusNames {
-		b.spi[n].SetPin(pin, level)
-	}
-}
 
 // Devices describes what the board holds, one line per device
 // ("I2C1 0x18 mcp9808").
@@ -149,7 +146,10 @@ func (b *Board) Place(p Placement) error {
 		if err := b.spi[p.Bus].Attach(cs, m.Name, m.NewSPI(env)); err != nil {
 			return &fieldError{"cs", err}
 		}
-		b.gpioCS = b.gpioCS || cs != NSS
+		if cs != NSS {
+			bus := b.spi[p.Bus]
+			b.watchPin(cs, m.Name, PinFunc(func(level int) { bus.SetPin(cs, level) }))
+		}
 		p.CS = cs
 		b.notes = append(b.notes, fmt.Sprintf("%s %s %s", p.Bus, p.CS, m.Name))
 	default:
@@ -254,7 +254,7 @@ func ParseBoard(file string, data []byte, now func() time.Duration) (*Board, err
 		off int64
 		raw json.RawMessage
 	}
-	var devices []entry
+	sections := map[string][]entry{}
 	for dec.More() {
 		off := dec.InputOffset()
 		tok, err := dec.Token()
@@ -269,9 +269,9 @@ func ParseBoard(file string, data []byte, now func() time.Duration) (*Board, err
 				return nil, fail(off, "version", errors.New("want a number"))
 			}
 			version = &v
-		case "devices":
+		case "devices", "gpio", "uart":
 			if err := expectDelim(dec, '['); err != nil {
-				return nil, fail(off, "devices", errors.New("want an array of devices"))
+				return nil, fail(off, key, fmt.Errorf("want an array of %s entries", key))
 			}
 			for dec.More() {
 				start := skipSpace(data, dec.InputOffset())
@@ -279,13 +279,13 @@ func ParseBoard(file string, data []byte, now func() time.Duration) (*Board, err
 				if err := dec.Decode(&raw); err != nil {
 					return nil, jsonFail(fail, data, err)
 				}
-				devices = append(devices, entry{start, raw})
+				sections[key] = append(sections[key], entry{start, raw})
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, jsonFail(fail, data, err)
 			}
 		default:
-			return nil, fail(skipSpace(data, off), strconv.Quote(key), fmt.Errorf("unknown field (want version, devices)"))
+			return nil, fail(skipSpace(data, off), strconv.Quote(key), fmt.Errorf("unknown field (want version, devices, gpio, uart)"))
 		}
 	}
 	if _, err := dec.Token(); err != nil {
@@ -301,18 +301,28 @@ func ParseBoard(file string, data []byte, now func() time.Duration) (*Board, err
 		return nil, fail(0, "version", fmt.Errorf("%d is not supported (this mvnet reads version %d)", *version, BoardVersion))
 	}
 	b := NewBoard(now)
-	for i, d := range devices {
-		field := fmt.Sprintf("devices[%d]", i)
-		p, err := decodeDevice(d.raw)
-		if err == nil {
-			err = b.Place(p)
-		}
-		var fe *fieldError
-		if errors.As(err, &fe) {
-			return nil, fail(d.off, field+"."+fe.field, fe.err)
-		}
-		if err != nil {
-			return nil, fail(d.off, field, err)
+	place := map[string]func(json.RawMessage) error{
+		"devices": func(raw json.RawMessage) error {
+			p, err := decodeDevice(raw)
+			if err == nil {
+				err = b.Place(p)
+			}
+			return err
+		},
+		"gpio": b.placeGPIO,
+		"uart": b.placeUART,
+	}
+	for _, key := range []string{"devices", "gpio", "uart"} {
+		for i, d := range sections[key] {
+			field := fmt.Sprintf("%s[%d]", key, i)
+			err := place[key](d.raw)
+			var fe *fieldError
+			if errors.As(err, &fe) {
+				return nil, fail(d.off, field+"."+fe.field, fe.err)
+			}
+			if err != nil {
+				return nil, fail(d.off, field, err)
+			}
 		}
 	}
 	return b, nil
@@ -320,16 +330,7 @@ func ParseBoard(file string, data []byte, now func() time.Duration) (*Board, err
 
 func decodeDevice(raw json.RawMessage) (Placement, error) {
 	var d deviceJSON
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Placement{}, &fieldError{te.Field, fmt.Errorf("want a %v", te.Type)}
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return Placement{}, &fieldError{strings.Trim(f, `"`), errors.New("unknown field (want bus, address, cs, model, values, interpolation)")}
-		}
+	if err := decodeStrict(raw, &d, "bus, address, cs, model, values, interpolation"); err != nil {
 		return Placement{}, err
 	}
 	p := Placement{Bus: d.Bus, CS: d.CS, Model: d.Model}
@@ -403,17 +404,9 @@ func parseValues(raw json.RawMessage) ([]Point, error) {
 	var pts []Point
 	for i, m := range list {
 		field := fmt.Sprintf("values[%d]", i)
-		at, ok := m["at"]
-		if !ok {
-			return nil, &fieldError{field + ".at", errors.New("missing (a time such as \"10s\")")}
-		}
-		var s string
-		if err := json.Unmarshal(at, &s); err != nil {
-			return nil, &fieldError{field + ".at", errors.New("want a duration string such as \"1.5s\"")}
-		}
-		d, err := time.ParseDuration(s)
+		d, err := parseAt(m, field)
 		if err != nil {
-			return nil, &fieldError{field + ".at", fmt.Errorf("%q is not a duration such as \"1.5s\"", s)}
+			return nil, err
 		}
 		pt := Point{At: d, Values: map[string]float64{}}
 		for k, v := range m {

@@ -135,8 +135,8 @@ func TestBoardSPIChipSelects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !b.HasChipSelects() {
-		t.Error("HasChipSelects = false with a GPIO chip select")
+	if !b.WatchesPins() {
+		t.Error("WatchesPins = false with a GPIO chip select")
 	}
 	rx := make([]byte, 2)
 	b.SetPin("PA4", 0)
@@ -154,7 +154,7 @@ func TestBoardSPIChipSelects(t *testing.T) {
 		t.Errorf("NSS device answered a software-NSS transfer: %+v", r)
 	}
 	only, err := ParseBoard("b.json", []byte(`{"version":1,"devices":[{"bus":"SPI1","cs":"NSS","model":"lis3dh"}]}`), nil)
-	if err != nil || only.HasChipSelects() {
-		t.Errorf("NSS only: HasChipSelects %v, %v", only.HasChipSelects(), err)
+	if err != nil || only.WatchesPins() {
+		t.Errorf("NSS only: WatchesPins %v, %v", only.WatchesPins(), err)
 	}
 }

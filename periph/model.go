@@ -21,6 +21,12 @@ type Env struct {
 	Input func(name string) float64
 	// Now is the time since the board started (the application's start).
 	Now func() time.Duration
+	// Pin is the GPIO pin a pin model is wired to ("PA5").
+	Pin string
+	// UART is the UART a UART model is attached to ("USART2").
+	UART string
+	// Send puts bytes on the UART's line to the application (UART models).
+	Send func(data []byte)
 }
 
 // Model describes a kind of device a board file can name.
@@ -39,6 +45,11 @@ type Model struct {
 	NewI2C func(Env) I2CDevice
 	// NewSPI builds the device for an SPI bus (nil: not an SPI part).
 	NewSPI func(Env) SPIDevice
+	// NewPin builds the device for a GPIO output pin (nil: not a pin
+	// model), e.g. an LED.
+	NewPin func(Env) PinDevice
+	// NewUART builds the device attached to a UART (nil: not a UART model).
+	NewUART func(Env) UARTDevice
 }
 
 // Stater is implemented by models whose visible state is worth showing
@@ -59,8 +70,8 @@ func Register(m Model) error {
 	if m.Name == "" {
 		return fmt.Errorf("periph: a model needs a name")
 	}
-	if m.NewI2C == nil && m.NewSPI == nil {
-		return fmt.Errorf("periph: model %q has neither NewI2C nor NewSPI", m.Name)
+	if m.NewI2C == nil && m.NewSPI == nil && m.NewPin == nil && m.NewUART == nil {
+		return fmt.Errorf("periph: model %q builds no device (NewI2C, NewSPI, NewPin, NewUART)", m.Name)
 	}
 	modelsMu.Lock()
 	defer modelsMu.Unlock()
