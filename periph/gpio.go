@@ -2,6 +2,7 @@ package periph
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,17 @@ func PinName(port, pin int) string {
 		return ""
 	}
 	return fmt.Sprintf("P%c%d", 'A'+port, pin)
+}
+
+// PinNumbers is PinName's inverse: "PC13" → port 2, pin 13; ok=false for
+// anything CanonicalPin would not return.
+func PinNumbers(name string) (port, pin int, ok bool) {
+	c, err := CanonicalPin(name)
+	if err != nil || c != name {
+		return 0, 0, false
+	}
+	pin, _ = strconv.Atoi(name[2:])
+	return int(name[1] - 'A'), pin, true
 }
 
 // pinWatch is one device following an output pin.

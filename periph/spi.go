@@ -45,14 +45,11 @@ func CanonicalCS(cs string) (string, error) {
 	if u == NSS {
 		return NSS, nil
 	}
-	u = strings.TrimPrefix(u, "GPIO")
-	u = strings.TrimPrefix(u, "P")
-	var port byte
-	var pin int
-	if n, err := fmt.Sscanf(u, "%c%d", &port, &pin); n != 2 || err != nil || port < 'A' || port > 'I' || pin < 0 || pin > 15 {
+	p, err := CanonicalPin(cs)
+	if err != nil {
 		return "", fmt.Errorf("%q is not a chip select (want \"NSS\" or a pin PA0…PI15)", cs)
 	}
-	return fmt.Sprintf("P%c%d", port, pin), nil
+	return p, nil
 }
 
 // Attach places d behind chip select cs under the model name model.

@@ -9,8 +9,10 @@
  *   {"op":"init","port":"GPIOA","pin":5,"mode":"output_pp","pull":"up","speed":3}
  *   {"op":"write","port":"GPIOA","pin":5,"level":1}
  *   {"op":"toggle","port":"GPIOA","pin":5,"level":0}      (level after toggling)
+ *       (+ "device":"led","state":"on" when a board's pin model is on it)
  *   {"op":"read","port":"GPIOC","pin":13,"level":1}
- *   {"op":"input","port":"GPIOC","pin":13,"level":0}     (mvnet_gpio_set_input)
+ *   {"op":"input","port":"GPIOC","pin":13,"level":0}     (mvnet_gpio_set_input;
+ *       + "source":"board" when the board file drives the pin)
  *   {"op":"exti","line":13,"edge":"falling"}
  *   {"op":"deinit","port":"GPIOA","pin":5}
  *
@@ -25,8 +27,11 @@
  * as an input, IDR too: output, alternate-function and analog pins
  * (including never-initialised ones, which start analog as after a reset)
  * read back their own level. Input pins read the level set with
- * mvnet_gpio_set_input(), or the pull-up/pull-down level HAL_GPIO_Init gave
- * them.
+ * mvnet_gpio_set_input() or driven by the board file (docs/peripherals.md:
+ * its "gpio" inputs, applied by one thread on the board's clock), else the
+ * pull-up/pull-down level HAL_GPIO_Init gave them. Every output level goes to
+ * the board's GPIO hook (mvnet_periph.h), which SPI chip selects and pin
+ * models follow.
  *
  * (The //go:build line keeps the Go tool from treating this C file as part of
  * the Go package in this directory; C compilers see a comment.)
@@ -34,12 +39,13 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
 #include "mvnet_trace.h"
-#include "mvnet_periph.h" /* periph: mvnet_hal_spi_pin */
+#include "mvnet_periph.h" /* the board: mvnet_periph_gpio, mvnet_periph_gpio_input */
 
 /* Pins start in analog mode, as after a reset (MODER all ones). */
 #define PORT_RESET {.MODER = 0xFFFFFFFFU}
@@ -56,6 +62,14 @@ static uint16_t read_last[MVNET_GPIO_PORT_COUNT]; /* level at their last read */
 static int exti_port[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 static uint8_t exti_rising[16], exti_falling[16];
 static uint16_t exti_pending_rising, exti_pending_falling;
+/* Pins the board file drives (board_driven) and the level it drives them to
+ * (board_level): an input pin reads that rather than its pull. */
+static uint16_t board_driven[MVNET_GPIO_PORT_COUNT], board_level[MVNET_GPIO_PORT_COUNT];
+
+/* The board (libmvnet), or none when the HAL is linked without it
+ * (mvnet_periph.h). */
+extern void mvnet_periph_gpio(struct mvnet_periph_pin *x) __attribute__((weak));
+extern int mvnet_periph_gpio_input(struct mvnet_periph_pin *x, int32_t wait_ms) __attribute__((weak));
 
 /* Application hooks: weak references, called only if something defines them
  * (see hal_symbols.c for why they are not weak definitions here). */
@@ -65,6 +79,8 @@ extern void mvnet_gpio_exti_raise(uint32_t line) __attribute__((weak));
 #pragma weak NVIC_SetPendingIRQ
 extern void HAL_GPIO_EXTI_Rising_Callback(uint16_t GPIO_Pin) __attribute__((weak));
 extern void HAL_GPIO_EXTI_Falling_Callback(uint16_t GPIO_Pin) __attribute__((weak));
+
+static void board_inputs(void);
 
 static pthread_once_t ports_once = PTHREAD_ONCE_INIT;
 static GPIO_TypeDef *ports_base;
@@ -159,14 +175,27 @@ static void set_bit(__IO uint32_t *reg, int pin, int level) {
   }
 }
 
-/* Drives `pin` of port `i` to `level` (the write/toggle rule above). */
-static void drive(int i, int pin, int level) {
+/* Drives `pin` of port `i` to `level` (the write/toggle rule above) and
+ * records it as `op`. The board's GPIO hook follows every output level (SPI
+ * chip selects, pin models such as an LED, whose state joins the event). */
+static void drive(const char *op, int i, int pin, int level) {
   GPIO_TypeDef *p = &ports()[i];
   set_bit(&p->ODR, pin, level);
   if (!pin_is_input(p, pin)) {
     set_bit(&p->IDR, pin, level);
   }
-  mvnet_hal_spi_pin(i, pin, level); /* periph: SPI chip selects (hal_spi.c) */
+  struct mvnet_periph_pin x = {.port = (uint32_t)i, .pin = (uint32_t)pin, .level = (uint32_t)level};
+  if (mvnet_periph_gpio != NULL) {
+    mvnet_periph_gpio(&x);
+  }
+  char buf[192];
+  int n = snprintf(buf, sizeof buf, "\"op\":\"%s\",\"port\":\"%s\",\"pin\":%d,\"level\":%d", op, port_names[i], pin,
+                   level);
+  if (x.device[0] != '\0') {
+    /* Model names and states are plain ASCII without quotes (periph). */
+    snprintf(buf + n, sizeof buf - (size_t)n, ",\"device\":\"%s\",\"state\":\"%s\"", x.device, x.state);
+  }
+  trace(buf);
 }
 
 static void init_pin(int i, int pin, const GPIO_InitTypeDef *init) {
@@ -183,7 +212,9 @@ static void init_pin(int i, int pin, const GPIO_InitTypeDef *init) {
     int reg = pin / 8, shift = 4 * (pin % 8);
     MODIFY_REG(p->AFR[reg], 0xFU << shift, (init->Alternate & 0xFU) << shift);
   }
-  if (dir == MODER_INPUT && init->Pull == GPIO_PULLUP) {
+  if (dir == MODER_INPUT && (board_driven[i] & (1U << pin)) != 0) {
+    set_bit(&p->IDR, pin, (board_level[i] >> pin) & 1U); /* the board's driver beats the pull */
+  } else if (dir == MODER_INPUT && init->Pull == GPIO_PULLUP) {
     set_bit(&p->IDR, pin, 1);
   } else if (dir == MODER_INPUT && init->Pull == GPIO_PULLDOWN) {
     set_bit(&p->IDR, pin, 0);
@@ -211,6 +242,7 @@ static void init_pin(int i, int pin, const GPIO_InitTypeDef *init) {
 }
 
 void HAL_GPIO_Init(GPIO_TypeDef *GPIOx, GPIO_InitTypeDef *GPIO_Init) {
+  board_inputs();
   int i = port_index(GPIOx);
   if (i < 0 || GPIO_Init == NULL) {
     trace_bad_port("init", GPIO_Init != NULL ? GPIO_Init->Pin : 0U);
@@ -259,6 +291,7 @@ void HAL_GPIO_DeInit(GPIO_TypeDef *GPIOx, uint32_t GPIO_Pin) {
 }
 
 GPIO_PinState HAL_GPIO_ReadPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
+  board_inputs();
   int i = port_index(GPIOx);
   if (i < 0) {
     trace_bad_port("read", GPIO_Pin);
@@ -295,8 +328,7 @@ void HAL_GPIO_WritePin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState Pin
   pthread_mutex_lock(&mu);
   for (int pin = 0; pin < 16; pin++) {
     if (GPIO_Pin & (1U << pin)) {
-      drive(i, pin, level);
-      trace_level("write", i, pin, level);
+      drive("write", i, pin, level);
     }
   }
   pthread_mutex_unlock(&mu);
@@ -314,8 +346,7 @@ void HAL_GPIO_TogglePin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
   for (int pin = 0; pin < 16; pin++) {
     if (GPIO_Pin & (1U << pin)) {
       int level = ((ports()[i].ODR >> pin) & 1U) == 0;
-      drive(i, pin, level);
-      trace_level("toggle", i, pin, level);
+      drive("toggle", i, pin, level);
     }
   }
   pthread_mutex_unlock(&mu);
@@ -366,24 +397,27 @@ static void raise_lines(uint32_t lines) {
   }
 }
 
-void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState PinState) {
-  int i = port_index(GPIOx);
-  if (i < 0) {
-    trace_bad_port("input", GPIO_Pin);
-    return;
-  }
-  int level = PinState != GPIO_PIN_RESET;
+/* Puts `level` on the pins `pins` of port i from outside (board: from the
+ * board file), latching EXTI edges on input pins configured for them. */
+static void set_input(int i, uint16_t pins, int level, int board) {
   uint16_t raised = 0;
   int cs = mvnet_hal_nocancel();
   pthread_mutex_lock(&mu);
   for (int pin = 0; pin < 16; pin++) {
-    if ((GPIO_Pin & (1U << pin)) == 0) {
+    if ((pins & (1U << pin)) == 0) {
       continue;
     }
     GPIO_TypeDef *p = &ports()[i];
     int before = (int)((p->IDR >> pin) & 1U);
+    if (board) {
+      board_driven[i] |= (uint16_t)(1U << pin);
+      board_level[i] = (uint16_t)((board_level[i] & ~(1U << pin)) | ((unsigned)level << pin));
+    }
     set_bit(&p->IDR, pin, level);
-    trace_level("input", i, pin, level);
+    char buf[128];
+    snprintf(buf, sizeof buf, "\"op\":\"input\",\"port\":\"%s\",\"pin\":%d,\"level\":%d%s", port_names[i], pin,
+             level, board ? ",\"source\":\"board\"" : "");
+    trace(buf);
     if (exti_port[pin] != i || before == level || !pin_is_input(p, pin)) {
       continue;
     }
@@ -397,13 +431,74 @@ void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState 
       exti_pending_falling |= (uint16_t)(1U << pin);
     }
     raised |= (uint16_t)(1U << pin);
-    char buf[64];
     snprintf(buf, sizeof buf, "\"op\":\"exti\",\"line\":%d,\"edge\":\"%s\"", pin, level ? "rising" : "falling");
     trace(buf);
   }
   pthread_mutex_unlock(&mu);
   mvnet_hal_restore_cancel(cs);
   raise_lines(raised);
+}
+
+void mvnet_gpio_set_input(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin, GPIO_PinState PinState) {
+  int i = port_index(GPIOx);
+  if (i < 0) {
+    trace_bad_port("input", GPIO_Pin);
+    return;
+  }
+  set_input(i, GPIO_Pin, PinState != GPIO_PIN_RESET, 0);
+}
+
+/* The board's input pins (board file "gpio" entries with "input"): one
+ * thread applies their levels as their timelines reach them, on the
+ * board's clock, through the same path as mvnet_gpio_set_input, so edges
+ * pend EXTI interrupts as real ones do. Levels due at once are applied
+ * before the first HAL_GPIO_Init or ReadPin goes on. */
+static pthread_once_t inputs_once = PTHREAD_ONCE_INIT;
+
+static void apply_board_input(const struct mvnet_periph_pin *x) {
+  if (x->port < MVNET_GPIO_PORT_COUNT && x->pin < 16U) {
+    set_input((int)x->port, (uint16_t)(1U << x->pin), x->level != 0U, 1);
+  }
+}
+
+static void *inputs_main(void *arg) {
+  (void)arg;
+  struct mvnet_periph_pin x;
+  while (mvnet_periph_gpio_input(&x, -1) == 1) {
+    apply_board_input(&x);
+  }
+  return NULL;
+}
+
+static void start_inputs(void) {
+  if (mvnet_periph_gpio_input == NULL) {
+    return; /* no library: no board */
+  }
+  struct mvnet_periph_pin x;
+  int r;
+  while ((r = mvnet_periph_gpio_input(&x, 0)) == 1) {
+    apply_board_input(&x);
+  }
+  if (r != 0) {
+    return; /* the board drives nothing more */
+  }
+  /* The thread takes no signals: they belong to the application's threads. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t th;
+  if (pthread_create(&th, &attr, inputs_main, NULL) != 0) {
+    fprintf(stderr, "mvnet: cannot start the thread that drives the board's GPIO inputs\n");
+  }
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void board_inputs(void) {
+  pthread_once(&inputs_once, start_inputs);
 }
 
 void HAL_GPIO_EXTI_IRQHandler(uint16_t GPIO_Pin) {

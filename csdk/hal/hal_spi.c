@@ -8,8 +8,8 @@
  * name: the selected device sees every byte sent and answers with one.
  * HAL_SPI_Transmit drops what comes back; HAL_SPI_Receive sends 0xFF bytes
  * (what the peripheral clocks out in receive-only use here). A device is
- * selected by its chip select: a GPIO output pin driven low (the hook
- * mvnet_hal_spi_pin, called by hal_gpio.c for every output it drives) or,
+ * selected by its chip select: a GPIO output pin driven low (the GPIO hook
+ * mvnet_periph_gpio, called by hal_gpio.c for every output it drives) or,
  * with Init.NSS = SPI_NSS_HARD_OUTPUT, the NSS line for the length of the
  * call. Frames wider than 8 bits go out most significant byte first.
  *
@@ -42,7 +42,6 @@ extern void HAL_SPI_MspDeInit(SPI_HandleTypeDef *hspi) __attribute__((weak));
 
 /* The buses: libmvnet's, or none when linked without it (mvnet_periph.h). */
 extern void mvnet_periph_spi(struct mvnet_periph_spi_xfer *x) __attribute__((weak));
-extern void mvnet_periph_gpio(uint32_t port, uint32_t pin, uint32_t level) __attribute__((weak));
 
 static pthread_once_t spis_once = PTHREAD_ONCE_INIT;
 static SPI_TypeDef *spis_base;
@@ -57,12 +56,6 @@ static const char *const spi_names[MVNET_SPI_COUNT] = {"SPI1", "SPI2", "SPI3"};
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 #define TRACE_BYTES_MAX 64U
-
-void mvnet_hal_spi_pin(int port, int pin, int level) {
-  if (mvnet_periph_gpio != NULL) {
-    mvnet_periph_gpio((uint32_t)port, (uint32_t)pin, (uint32_t)level);
-  }
-}
 
 static int spi_index(const SPI_TypeDef *p) {
   pthread_once(&spis_once, find_spis);

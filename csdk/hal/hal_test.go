@@ -390,7 +390,7 @@ func testCases(t *testing.T, bin string) {
 		want := []map[string]any{
 			ev("op", "init", "instance", "USART2", "baud", 115200),
 			ev("op", "transmit", "instance", "USART2", "len", 14, "data", "hello \"uart\"\r\n"),
-			ev("op", "receive", "instance", "USART2", "size", 4, "timeout_ms", 60),
+			ev("op", "receive", "instance", "USART2", "size", 4, "timeout_ms", 60, "len", 0, "data", "", "status", "HAL_TIMEOUT"),
 			ev("op", "init", "error", "bad instance"),
 			ev("op", "deinit", "instance", "USART2"),
 		}

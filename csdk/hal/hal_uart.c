@@ -1,19 +1,26 @@
 //go:build ignore
 
 /*
- * hal_uart.c — UART handles whose transmit goes to stdout.
+ * hal_uart.c — UART handles: transmit goes to stdout and to the board's
+ * device on the UART; receive reads what the board sends.
  *
  * HAL_UART_Transmit writes the bytes to the process's stdout with stdio and
- * flushes, so UART logging and printf output stay in order. Its Timeout is
- * not enforced (a stdout that blocks, blocks the caller). HAL_UART_Receive
- * has no input: it waits out its Timeout and returns HAL_TIMEOUT.
+ * flushes, so UART logging and printf output stay in order, and hands them
+ * to the model the board file attached to the UART (docs/peripherals.md),
+ * which may answer. Its Timeout is not enforced (a stdout that blocks,
+ * blocks the caller). HAL_UART_Receive takes the bytes the board sends (its
+ * text timeline, its model's answers) as they come, as ST's does: HAL_OK
+ * once Size bytes came, else HAL_TIMEOUT when Timeout ms have passed since
+ * the call began, with the bytes that came in pData and RxXferCount the
+ * number missing. Without a board (or the library) nothing comes.
  *
  * Trace events (kind "uart"):
  *   {"op":"init","instance":"USART2","baud":115200}
  *   {"op":"transmit","instance":"USART2","len":6,"data":"hello\n"}
- *       (data escaped and cut at 256 bytes, then "truncated":true)
- *   {"op":"receive","instance":"USART2","size":4,"timeout_ms":100}
- *       (recorded before the wait; the call then returns HAL_TIMEOUT)
+ *       (data escaped and cut at 256 bytes, then "truncated":true; + "device"
+ *       when a board model is attached)
+ *   {"op":"receive","instance":"USART2","size":4,"timeout_ms":100,"len":2,
+ *    "data":"OK","status":"HAL_TIMEOUT"}   (when the call returns)
  *   {"op":"deinit","instance":"USART2"}
  *   {"op":"init","error":"bad instance"}  (Instance not USART1…LPUART1)
  *
@@ -28,6 +35,7 @@
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
 #include "mvnet_trace.h"
+#include "mvnet_periph.h" /* the board: mvnet_periph_uart_tx, mvnet_periph_uart_rx */
 
 USART_TypeDef mvnet_usart[MVNET_USART_COUNT];
 
@@ -35,6 +43,9 @@ USART_TypeDef mvnet_usart[MVNET_USART_COUNT];
  * defines them (see hal_symbols.c). */
 extern void HAL_UART_MspInit(UART_HandleTypeDef *huart) __attribute__((weak));
 extern void HAL_UART_MspDeInit(UART_HandleTypeDef *huart) __attribute__((weak));
+/* The board (libmvnet), or none when the HAL is linked without it. */
+extern void mvnet_periph_uart_tx(struct mvnet_periph_uart_tx *x) __attribute__((weak));
+extern uint32_t mvnet_periph_uart_rx(uint32_t uart, uint8_t *buf, uint32_t n, int32_t wait_ms) __attribute__((weak));
 
 static pthread_once_t usarts_once = PTHREAD_ONCE_INIT;
 static USART_TypeDef *usarts_base;
@@ -151,14 +162,25 @@ HAL_StatusTypeDef HAL_UART_DeInit(UART_HandleTypeDef *huart) {
   return HAL_OK;
 }
 
-static void trace_transmit(const UART_HandleTypeDef *huart, const uint8_t *data, uint16_t size) {
+/* Records a transfer: head is the event's fields before its data, tail
+ * those after; data escaped and cut at TRACE_DATA_MAX bytes. */
+static void trace_data(const char *head, const uint8_t *data, uint32_t len, const char *tail) {
   char esc[TRACE_DATA_MAX * 6 + 1];
-  size_t shown = size < TRACE_DATA_MAX ? size : TRACE_DATA_MAX;
+  size_t shown = len < TRACE_DATA_MAX ? len : TRACE_DATA_MAX;
   size_t used = mvnet_hal_json_escape(esc, sizeof esc, data, shown);
-  char buf[sizeof esc + 128];
-  snprintf(buf, sizeof buf, "\"op\":\"transmit\",\"instance\":\"%s\",\"len\":%u,\"data\":\"%s\"%s",
-           handle_name(huart), (unsigned)size, esc, used < size ? ",\"truncated\":true" : "");
+  char buf[sizeof esc + 256];
+  snprintf(buf, sizeof buf, "%s,\"len\":%u,\"data\":\"%s\"%s%s", head, (unsigned)len, esc,
+           used < len ? ",\"truncated\":true" : "", tail);
   trace(buf);
+}
+
+static void trace_transmit(const UART_HandleTypeDef *huart, const uint8_t *data, uint16_t size, const char *device) {
+  char head[64], tail[64] = "";
+  snprintf(head, sizeof head, "\"op\":\"transmit\",\"instance\":\"%s\"", handle_name(huart));
+  if (device[0] != '\0') {
+    snprintf(tail, sizeof tail, ",\"device\":\"%s\"", device);
+  }
+  trace_data(head, data, size, tail);
 }
 
 HAL_StatusTypeDef HAL_UART_Transmit(UART_HandleTypeDef *huart, const uint8_t *pData, uint16_t Size,
@@ -182,7 +204,12 @@ HAL_StatusTypeDef HAL_UART_Transmit(UART_HandleTypeDef *huart, const uint8_t *pD
 
   fwrite(pData, 1, Size, stdout);
   fflush(stdout);
-  trace_transmit(huart, pData, Size);
+  int u = usart_index(huart->Instance);
+  struct mvnet_periph_uart_tx x = {.uart = (uint32_t)u, .data = pData, .len = Size};
+  if (u >= 0 && mvnet_periph_uart_tx != NULL) {
+    mvnet_periph_uart_tx(&x);
+  }
+  trace_transmit(huart, pData, Size, x.device);
 
   huart->TxXferCount = 0U;
   huart->gState = HAL_UART_STATE_READY;
@@ -197,6 +224,31 @@ static void receive_unwind(void *arg) {
   huart->RxState = HAL_UART_STATE_READY;
 }
 
+/* The longest single wait for the board's bytes: the thread checks for
+ * cancellation (osThreadTerminate) between waits. */
+#define RECEIVE_SLICE_MS 100U
+
+/* Waits for up to `want` bytes into `dst` until `deadline_ns` (uptime; 0:
+ * no deadline): what the board sent, else nothing (no library). */
+static uint32_t receive_some(int u, uint8_t *dst, uint32_t want, uint64_t deadline_ns) {
+  uint64_t now = mvnet_hal_uptime_ns();
+  if (deadline_ns != 0 && now >= deadline_ns) {
+    return mvnet_periph_uart_rx != NULL ? mvnet_periph_uart_rx((uint32_t)u, dst, want, 0) : 0U;
+  }
+  uint32_t wait = RECEIVE_SLICE_MS;
+  if (deadline_ns != 0 && (deadline_ns - now + 999999U) / 1000000U < wait) {
+    wait = (uint32_t)((deadline_ns - now + 999999U) / 1000000U);
+  }
+  if (mvnet_periph_uart_rx == NULL) {
+    mvnet_hal_sleep_ms(wait);
+    return 0U;
+  }
+  int cs = mvnet_hal_nocancel();
+  uint32_t n = mvnet_periph_uart_rx((uint32_t)u, dst, want, (int32_t)wait);
+  mvnet_hal_restore_cancel(cs);
+  return n;
+}
+
 HAL_StatusTypeDef HAL_UART_Receive(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size,
                                    uint32_t Timeout) {
   if (huart == NULL) {
@@ -209,28 +261,41 @@ HAL_StatusTypeDef HAL_UART_Receive(UART_HandleTypeDef *huart, uint8_t *pData, ui
     huart->RxState = HAL_UART_STATE_READY;
     return HAL_ERROR;
   }
+  int u = usart_index(huart->Instance);
   huart->ErrorCode = HAL_UART_ERROR_NONE;
   huart->pRxBuffPtr = pData;
   huart->RxXferSize = Size;
   huart->RxXferCount = Size;
 
-  char buf[128];
-  snprintf(buf, sizeof buf, "\"op\":\"receive\",\"instance\":\"%s\",\"size\":%u,\"timeout_ms\":%u",
+  /* ST's HAL measures Timeout from the call's start (not per byte), and
+   * HAL_MAX_DELAY waits for ever. */
+  uint64_t deadline = Timeout == HAL_MAX_DELAY ? 0U : mvnet_hal_uptime_ns() + (uint64_t)Timeout * 1000000U + 1U;
+  uint32_t got = 0;
+  HAL_StatusTypeDef st = HAL_OK;
+  /* The wait may be cancelled; the handle is then left READY. */
+  pthread_cleanup_push(receive_unwind, huart);
+  while (got < Size) {
+    uint32_t n = u >= 0 ? receive_some(u, pData + got, Size - got, deadline) : 0U;
+    got += n;
+    huart->RxXferCount = (uint16_t)(Size - got);
+    if (n == 0U && deadline != 0U && mvnet_hal_uptime_ns() >= deadline) {
+      st = HAL_TIMEOUT;
+      break;
+    }
+    if (n == 0U && u < 0) {
+      mvnet_hal_sleep_ms(RECEIVE_SLICE_MS);
+    }
+    pthread_testcancel();
+  }
+  pthread_cleanup_pop(1);
+
+  char head[160];
+  snprintf(head, sizeof head, "\"op\":\"receive\",\"instance\":\"%s\",\"size\":%u,\"timeout_ms\":%u",
            handle_name(huart), (unsigned)Size, (unsigned)Timeout);
   int cs = mvnet_hal_nocancel();
-  trace(buf);
+  trace_data(head, pData, got, st == HAL_OK ? ",\"status\":\"HAL_OK\"" : ",\"status\":\"HAL_TIMEOUT\"");
   mvnet_hal_restore_cancel(cs);
-
-  /* The wait itself may be cancelled; the handle is then left READY. */
-  pthread_cleanup_push(receive_unwind, huart);
-  if (Timeout == HAL_MAX_DELAY) {
-    for (;;) {
-      mvnet_hal_sleep_ms(1000000U);
-    }
-  }
-  mvnet_hal_sleep_ms(Timeout);
-  pthread_cleanup_pop(1);
-  return HAL_TIMEOUT;
+  return st;
 }
 
 HAL_UART_StateTypeDef HAL_UART_GetState(const UART_HandleTypeDef *huart) {

@@ -1,11 +1,11 @@
 /*
- * mvnet_periph.h — internal: how the HAL stand-in's I2C and SPI calls reach
- * the simulated buses (Go package periph, through libmvnet).
+ * mvnet_periph.h — internal: how the HAL stand-in's I2C, SPI, GPIO and UART
+ * calls reach the simulated board (Go package periph, through libmvnet).
  *
- * Not for applications. libmvnet defines mvnet_periph_i2c() and
- * mvnet_periph_spi() (csdk/lib/periph.c); the HAL refers to them weakly, so
- * the HAL sources linked without the library (their own tests) see empty
- * buses: every address NACKs and SPI reads 0xFF.
+ * Not for applications. libmvnet defines the mvnet_periph_* functions
+ * (csdk/lib/periph.go); the HAL refers to them weakly, so the HAL sources
+ * linked without the library (their own tests) see an empty board: every
+ * address NACKs, SPI reads 0xFF, no input is driven, no UART byte comes.
  */
 #ifndef MVNET_HAL_PERIPH_H
 #define MVNET_HAL_PERIPH_H
@@ -63,14 +63,42 @@ struct mvnet_periph_spi_xfer {
 
 void mvnet_periph_spi(struct mvnet_periph_spi_xfer *x);
 
-/* A GPIO output pin changed (port 0…8 = A…I, pin 0…15, level 0/1): the
- * chip selects of SPI devices follow it. */
-void mvnet_periph_gpio(uint32_t port, uint32_t pin, uint32_t level);
+/* A GPIO pin and its level (port 0…8 = GPIOA…GPIOI, pin 0…15, level 0/1),
+ * and (out) the state of a pin model on it ("" when none has one). */
+struct mvnet_periph_pin {
+  uint32_t port;
+  uint32_t pin;
+  uint32_t level;
+  char device[32];
+  char state[32];
+};
 
-/* Called by hal_gpio.c for every output level it drives (port 0…8 = GPIOA…
- * GPIOI): forwards it to mvnet_periph_gpio when the library is there.
- * Defined in hal_spi.c. */
-void mvnet_hal_spi_pin(int port, int pin, int level);
+/* The one GPIO output hook: the application drove x's pin to x->level
+ * (hal_gpio.c, every write and toggle). SPI chip selects and pin models
+ * follow it; x->device/x->state report a pin model's state. */
+void mvnet_periph_gpio(struct mvnet_periph_pin *x);
+
+/* The next level the board drives onto an input pin, waiting at most
+ * wait_ms (negative: no limit) on the board's clock: 1 with x->port/pin/
+ * level filled, 0 when none came in time, -1 when the board drives no
+ * more (hal_gpio.c's input thread). */
+int mvnet_periph_gpio_input(struct mvnet_periph_pin *x, int32_t wait_ms);
+
+/* Bytes the application transmitted on UART uart (0…5: USART1, USART2,
+ * USART3, UART4, UART5, LPUART1): the model attached there hears them;
+ * device gets its name, "" for none. */
+struct mvnet_periph_uart_tx {
+  uint32_t uart;
+  const uint8_t *data;
+  uint32_t len;
+  char device[32]; /* out */
+};
+
+void mvnet_periph_uart_tx(struct mvnet_periph_uart_tx *x);
+
+/* Moves up to n bytes the board sent on UART uart into buf, waiting at most
+ * wait_ms (negative: no limit) for the first; returns how many. */
+uint32_t mvnet_periph_uart_rx(uint32_t uart, uint8_t *buf, uint32_t n, int32_t wait_ms);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 package main
 
-// The simulated buses behind the HAL stand-in's I2C and SPI calls
+// The simulated board behind the HAL stand-in's I2C, SPI, GPIO and UART calls
 // (csdk/hal/mvnet_periph.h). These exports carry the names the HAL refers to
 // (weakly), so no C forwarding is needed; their wrappers live in the same
 // object as the other exports, which every link of the library pulls in.
@@ -13,6 +13,7 @@ package main
 import "C"
 
 import (
+	"time"
 	"unsafe"
 
 	"github.com/mvnet/mvnet/periph"
@@ -68,9 +69,54 @@ func mvnet_periph_spi(x *C.struct_mvnet_periph_spi_xfer) {
 	cstring(&x.cs[0], len(x.cs), r.CS)
 }
 
-// mvnet_periph_gpio follows a GPIO output to the SPI chip selects.
+// waitFor is a C wait in milliseconds (negative: no limit).
+func waitFor(ms C.int32_t) time.Duration {
+	if ms < 0 {
+		return -1
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// mvnet_periph_gpio is the one GPIO output hook: SPI chip selects and pin
+// models follow the level; x.device/x.state tell a pin model's state.
 //
 //export mvnet_periph_gpio
-func mvnet_periph_gpio(port, pin, level C.uint32_t) {
-	proc().GPIODriven(int(port), int(pin), int(level))
+func mvnet_periph_gpio(x *C.struct_mvnet_periph_pin) {
+	r := proc().GPIODriven(int(x.port), int(x.pin), int(x.level))
+	cstring(&x.device[0], len(x.device), r.Device)
+	cstring(&x.state[0], len(x.state), r.State)
+}
+
+// mvnet_periph_gpio_input waits for the next level the board drives onto
+// an input pin: 1 with x filled, 0 when none came within wait_ms, -1 when
+// the board drives no more.
+//
+//export mvnet_periph_gpio_input
+func mvnet_periph_gpio_input(x *C.struct_mvnet_periph_pin, waitMS C.int32_t) C.int {
+	port, pin, level, ok, done := proc().GPIONextInput(waitFor(waitMS))
+	switch {
+	case done:
+		return -1
+	case !ok:
+		return 0
+	}
+	x.port, x.pin, x.level = C.uint32_t(port), C.uint32_t(pin), C.uint32_t(level)
+	return 1
+}
+
+// mvnet_periph_uart_tx hands bytes the application transmits to the model
+// on the UART; device gets its name ("" for none).
+//
+//export mvnet_periph_uart_tx
+func mvnet_periph_uart_tx(x *C.struct_mvnet_periph_uart_tx) {
+	name := proc().UARTTransmitted(int(x.uart), cbytes(x.data, x.len))
+	cstring(&x.device[0], len(x.device), name)
+}
+
+// mvnet_periph_uart_rx moves up to n received bytes into buf, waiting at
+// most wait_ms for the first; it returns how many.
+//
+//export mvnet_periph_uart_rx
+func mvnet_periph_uart_rx(uart C.uint32_t, buf *C.uint8_t, n C.uint32_t, waitMS C.int32_t) C.uint32_t {
+	return C.uint32_t(proc().UARTReceive(int(uart), cbytes(buf, n), waitFor(waitMS)))
 }

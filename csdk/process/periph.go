@@ -2,7 +2,6 @@ package process
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -87,11 +86,52 @@ func (p *Process) SPITransfer(bus int, hardNSS bool, tx, rx []byte) periph.SPIRe
 }
 
 // GPIODriven is a GPIO output (port 0…8 = GPIOA…GPIOI) driven to level by
-// the HAL: SPI devices whose chip select it is follow it.
-func (p *Process) GPIODriven(port, pin, level int) {
+// the HAL (hal_gpio.c): the board's one GPIO hook, which SPI chip selects
+// and pin models follow. It returns the pin model's visible state, if any.
+func (p *Process) GPIODriven(port, pin, level int) periph.PinResult {
 	b := p.Board()
-	if !b.HasChipSelects() || port < 0 || port > 8 {
-		return
+	name := periph.PinName(port, pin)
+	if name == "" || !b.WatchesPins() {
+		return periph.PinResult{}
 	}
-	b.SetPin(fmt.Sprintf("P%c%d", 'A'+port, pin), level)
+	return b.SetPin(name, level)
+}
+
+// GPIONextInput is the next level the board puts on an input pin (port
+// 0…8, pin 0…15), waiting at most wait (negative: as long as it takes):
+// ok=false when none came, done=true when the board has no more.
+func (p *Process) GPIONextInput(wait time.Duration) (port, pin, level int, ok, done bool) {
+	c, ok, done := p.Board().NextInput(wait)
+	if !ok {
+		return 0, 0, 0, false, done
+	}
+	port, pin, _ = periph.PinNumbers(c.Pin)
+	return port, pin, c.Level, true, false
+}
+
+// uartPort is UART uart (0…5 in periph.UARTNames order), nil if none.
+func (p *Process) uartPort(uart int) *periph.UARTPort {
+	return p.Board().UART(busName(periph.UARTNames, uart))
+}
+
+// UARTTransmitted is the application sending data on UART uart
+// (hal_uart.c): the model attached there hears it. It returns the model's
+// name ("" for none).
+func (p *Process) UARTTransmitted(uart int, data []byte) string {
+	u := p.uartPort(uart)
+	if u == nil {
+		return ""
+	}
+	u.Transmit(data)
+	return u.Device()
+}
+
+// UARTReceive moves bytes the board sent on UART uart into buf, waiting at
+// most wait for the first (negative: as long as it takes).
+func (p *Process) UARTReceive(uart int, buf []byte, wait time.Duration) int {
+	u := p.uartPort(uart)
+	if u == nil {
+		return 0
+	}
+	return u.Read(buf, wait)
 }

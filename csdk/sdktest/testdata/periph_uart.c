@@ -1,0 +1,62 @@
+/* periph_uart.c: HAL_UART_Receive reads what the board sends
+ * (periph_uart_test.go): USART2 gets board text (some at once, some later),
+ * USART1 has the echo model, USART3 nothing. Prints one line per step. */
+#include <stdio.h>
+#include <string.h>
+
+#include "stm32u5xx_hal.h"
+
+static UART_HandleTypeDef u1, u2, u3;
+
+static void init(UART_HandleTypeDef *h, USART_TypeDef *inst) {
+  memset(h, 0, sizeof *h);
+  h->Instance = inst;
+  h->Init.BaudRate = 115200;
+  h->Init.WordLength = UART_WORDLENGTH_8B;
+  h->Init.StopBits = UART_STOPBITS_1;
+  h->Init.Parity = UART_PARITY_NONE;
+  h->Init.Mode = UART_MODE_TX_RX;
+  h->Init.HwFlowCtl = UART_HWCONTROL_NONE;
+  if (HAL_UART_Init(h) != HAL_OK) {
+    printf("init failed\n");
+  }
+}
+
+static void show(const char *what, HAL_StatusTypeDef st, const uint8_t *buf, UART_HandleTypeDef *h) {
+  char text[64];
+  uint16_t got = (uint16_t)(h->RxXferSize - h->RxXferCount);
+  memcpy(text, buf, got);
+  text[got] = 0;
+  for (char *c = text; *c; c++) {
+    if (*c == '\r' || *c == '\n') {
+      *c = '|';
+    }
+  }
+  printf("%s %d got %u [%s] state 0x%02x\n", what, (int)st, (unsigned)got, text, (unsigned)HAL_UART_GetState(h));
+}
+
+int main(void) {
+  HAL_Init();
+  uint8_t buf[32];
+  init(&u2, USART2);
+  HAL_StatusTypeDef st = HAL_UART_Receive(&u2, buf, 7, 5000);
+  show("hello", st, buf, &u2);
+  /* "late" comes at 1 s, then nothing: HAL_TIMEOUT with what came. */
+  memset(buf, 0, sizeof buf);
+  st = HAL_UART_Receive(&u2, buf, 8, 1500);
+  show("late", st, buf, &u2);
+  st = HAL_UART_Receive(&u2, buf, 1, 0);
+  show("none", st, buf, &u2);
+
+  init(&u1, USART1);
+  const char line[] = "AT+PING\r\n";
+  HAL_UART_Transmit(&u1, (const uint8_t *)line, (uint16_t)strlen(line), 100);
+  memset(buf, 0, sizeof buf);
+  st = HAL_UART_Receive(&u1, buf, (uint16_t)strlen(line), HAL_MAX_DELAY);
+  show("echo", st, buf, &u1);
+
+  init(&u3, USART3);
+  st = HAL_UART_Receive(&u3, buf, 1, 50);
+  show("empty", st, buf, &u3);
+  return 0;
+}
