@@ -20,10 +20,21 @@
 // # Models
 //
 // Built-in models (see Models): "mcp9808" (temperature sensor), "lis3dh"
-// (accelerometer), "ht16k33" (LED matrix / 7-segment driver). A model is
+// (accelerometer), "ht16k33" (LED matrix / 7-segment driver), "led" (a
+// GPIO output), "echo" (a UART peer answering lines). A model is
 // registered with Register under a name a board file can use. Most I2C
 // parts are a register map behind a pointer byte; RegisterFile implements
 // that shape, so a model supplies only its registers (see the example).
+//
+// # GPIO and UART
+//
+// A board also drives GPIO input pins (Board.DriveInput: a level or a
+// timeline; Board.NextInput hands the levels out in time order on the
+// board's clock), follows the GPIO outputs the application drives
+// (Board.SetPin, the one GPIO hook: SPI chip selects and PinDevice models
+// such as "led") and attaches devices to UARTs (UARTPort: text timelines
+// with Board.SendText, UARTDevice models such as "echo" with
+// Board.AttachUART; UARTPort.Read is what the application receives).
 //
 // # Board file
 //

@@ -58,3 +58,53 @@ func Example_customModel() {
 	// write: true
 	// 0x41: true
 }
+
+// atModem answers "AT" with "OK" and anything else with "ERROR", line by
+// line, as a modem on a UART does.
+type atModem struct {
+	send func([]byte)
+	line []byte
+}
+
+func (m *atModem) Transmitted(data []byte) {
+	for _, c := range data {
+		if c != '\r' && c != '\n' {
+			m.line = append(m.line, c)
+			continue
+		}
+		switch {
+		case len(m.line) == 0: // the \n of a \r\n
+		case string(m.line) == "AT":
+			m.send([]byte("OK\r\n"))
+		default:
+			m.send([]byte("ERROR\r\n"))
+		}
+		m.line = m.line[:0]
+	}
+}
+
+// A UART model of our own: registered with NewUART, a board file attaches
+// it to a UART; what the application transmits reaches Transmitted, and
+// what it sends with Env.Send is what HAL_UART_Receive returns.
+func Example_uartModel() {
+	periph.MustRegister(periph.Model{
+		Name:    "atmodem",
+		Summary: "example AT-command modem",
+		NewUART: func(env periph.Env) periph.UARTDevice { return &atModem{send: env.Send} },
+	})
+	board, err := periph.ParseBoard("board.json", []byte(`{
+	  "version": 1,
+	  "uart": [{"port": "USART2", "model": "atmodem"}]
+	}`), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	u := board.UART("USART2")
+	u.Transmit([]byte("AT\r\nATZ\r\n")) // HAL_UART_Transmit
+	buf := make([]byte, 64)
+	n := u.Read(buf, 0) // HAL_UART_Receive takes what has come
+	fmt.Printf("%q\n", buf[:n])
+	// Output:
+	// "OK\r\nERROR\r\n"
+}

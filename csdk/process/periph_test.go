@@ -68,3 +68,50 @@ func TestConfigBoard(t *testing.T) {
 	}
 	p.GPIODriven(0, 4, 0) // no chip selects: nothing to do, no panic
 }
+
+// The process's GPIO and UART entry points reach the board: pin numbers
+// both ways, pin models through the one output hook, UART text and models.
+func TestProcessBoardGPIOUART(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.json")
+	if err := os.WriteFile(path, []byte(`{"version":1,
+ "gpio":[{"pin":"PI15","input":1},{"pin":"PA5","model":"led"}],
+ "uart":[{"port":"LPUART1","text":"hi"},{"port":"USART1","model":"echo"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ConfigFromEnv(func(k string) string {
+		if k == EnvBoard {
+			return path
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Process{cfg: c}
+	if port, pin, level, ok, _ := p.GPIONextInput(-1); !ok || port != 8 || pin != 15 || level != 1 {
+		t.Errorf("input: port %d pin %d level %d ok %v, want PI15 = 1", port, pin, level, ok)
+	}
+	if _, _, _, ok, done := p.GPIONextInput(-1); ok || !done {
+		t.Errorf("after the constant: ok %v done %v", ok, done)
+	}
+	if r := p.GPIODriven(0, 5, 1); r != (periph.PinResult{Device: "led", State: "on"}) {
+		t.Errorf("PA5 high: %+v", r)
+	}
+	if r := p.GPIODriven(9, 0, 1); r != (periph.PinResult{}) {
+		t.Errorf("no port J: %+v", r)
+	}
+	buf := make([]byte, 8)
+	if n := p.UARTReceive(5, buf, -1); string(buf[:n]) != "hi" {
+		t.Errorf("LPUART1: %q", buf[:n])
+	}
+	if dev := p.UARTTransmitted(0, []byte("x\n")); dev != "echo" {
+		t.Errorf("USART1 device %q", dev)
+	}
+	if n := p.UARTReceive(0, buf, -1); string(buf[:n]) != "x\n" {
+		t.Errorf("USART1 echo: %q", buf[:n])
+	}
+	if n := p.UARTReceive(6, buf, 0); n != 0 || p.UARTTransmitted(6, []byte("x")) != "" {
+		t.Errorf("no seventh UART, yet %d", n)
+	}
+}
