@@ -21,6 +21,9 @@
  *       when a board model is attached)
  *   {"op":"receive","instance":"USART2","size":4,"timeout_ms":100,"len":2,
  *    "data":"OK","status":"HAL_TIMEOUT"}   (when the call returns)
+ *   {"op":"receive_it","instance":"USART2","size":6}   (receive_to_idle_it alike)
+ *   {"op":"receive_it","instance":"USART2","size":6,"len":6,"data":"ping\r\n",
+ *    "status":"complete"}   (HAL_UART_IRQHandler, before the callback)
  *   {"op":"deinit","instance":"USART2"}
  *   {"op":"init","error":"bad instance"}  (Instance not USART1…LPUART1)
  *
@@ -30,7 +33,10 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
@@ -145,6 +151,7 @@ HAL_StatusTypeDef HAL_UART_DeInit(UART_HandleTypeDef *huart) {
   if (huart == NULL || usart_index(huart->Instance) < 0) {
     return HAL_ERROR;
   }
+  HAL_UART_AbortReceive(huart); /* an interrupt reception ends */
   huart->gState = HAL_UART_STATE_BUSY;
   huart->Instance->CR1 = 0U;
   huart->Instance->ISR = 0U;
@@ -296,6 +303,194 @@ HAL_StatusTypeDef HAL_UART_Receive(UART_HandleTypeDef *huart, uint8_t *pData, ui
   trace_data(head, pData, got, st == HAL_OK ? ",\"status\":\"HAL_OK\"" : ",\"status\":\"HAL_TIMEOUT\"");
   mvnet_hal_restore_cancel(cs);
   return st;
+}
+
+/* Interrupt-mode receptions. A reception has a waiter thread that takes
+ * the board's bytes into the caller's buffer; when it is complete (Size
+ * bytes; or, to idle, the bytes there once at least one came) it marks the
+ * reception done and pends the UART's IRQ. HAL_UART_IRQHandler, run by the
+ * application's USARTn_IRQHandler, then makes the handle READY and calls
+ * the callback, as ST's does from its RXNE/IDLE interrupts. */
+extern void NVIC_SetPendingIRQ(IRQn_Type IRQn) __attribute__((weak));
+extern void HAL_UART_RxCpltCallback(UART_HandleTypeDef *huart) __attribute__((weak));
+extern void HAL_UARTEx_RxEventCallback(UART_HandleTypeDef *huart, uint16_t Size) __attribute__((weak));
+
+static const IRQn_Type usart_irqs[MVNET_USART_COUNT] = {
+    USART1_IRQn, USART2_IRQn, USART3_IRQn, UART4_IRQn, UART5_IRQn, LPUART1_IRQn,
+};
+
+struct it_rx {
+  UART_HandleTypeDef *huart;
+  int u;
+  int to_idle;
+  uint8_t *dst;
+  uint16_t size;
+  uint16_t got;  /* under mu */
+  int done;      /* under mu: complete, waiting for the IRQ handler */
+  int aborted;   /* under mu: the waiter frees the reception */
+};
+
+static struct it_rx *it_rx[MVNET_USART_COUNT]; /* under mu: the reception in progress */
+
+static void *it_rx_main(void *arg) {
+  struct it_rx *r = arg;
+  uint8_t tmp[256];
+  int had = 0; /* some byte came */
+  for (;;) {
+    pthread_mutex_lock(&mu);
+    uint32_t want = (uint32_t)(r->size - r->got);
+    int stop = r->aborted;
+    pthread_mutex_unlock(&mu);
+    if (stop) {
+      free(r);
+      return NULL;
+    }
+    if (want > sizeof tmp) {
+      want = sizeof tmp;
+    }
+    /* The first byte is awaited in slices, so that an abort is seen; to
+     * idle, once bytes came, the line is idle when no more are there. */
+    int32_t wait = r->to_idle && had ? 0 : (int32_t)RECEIVE_SLICE_MS;
+    uint32_t n = mvnet_periph_uart_rx((uint32_t)r->u, tmp, want, wait);
+    pthread_mutex_lock(&mu);
+    if (r->aborted) {
+      pthread_mutex_unlock(&mu);
+      free(r);
+      return NULL;
+    }
+    memcpy(r->dst + r->got, tmp, n);
+    r->got = (uint16_t)(r->got + n);
+    r->huart->RxXferCount = (uint16_t)(r->size - r->got);
+    had = had || n > 0U;
+    if (r->got == r->size || (r->to_idle && had && n == 0U)) {
+      r->done = 1;
+      IRQn_Type irq = usart_irqs[r->u];
+      pthread_mutex_unlock(&mu);
+      if (NVIC_SetPendingIRQ != NULL) {
+        NVIC_SetPendingIRQ(irq);
+      }
+      return NULL; /* HAL_UART_IRQHandler (or an abort) frees r */
+    }
+    pthread_mutex_unlock(&mu);
+  }
+}
+
+static HAL_StatusTypeDef receive_it(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size, int to_idle) {
+  if (huart == NULL) {
+    return HAL_ERROR;
+  }
+  if (!transition(&huart->RxState, HAL_UART_STATE_READY, HAL_UART_STATE_BUSY_RX)) {
+    return HAL_BUSY;
+  }
+  int u = usart_index(huart->Instance);
+  if (pData == NULL || Size == 0U || u < 0) {
+    huart->RxState = HAL_UART_STATE_READY;
+    return HAL_ERROR;
+  }
+  huart->ErrorCode = HAL_UART_ERROR_NONE;
+  huart->ReceptionType = to_idle ? HAL_UART_RECEPTION_TOIDLE : HAL_UART_RECEPTION_STANDARD;
+  huart->pRxBuffPtr = pData;
+  huart->RxXferSize = Size;
+  huart->RxXferCount = Size;
+
+  char head[160];
+  snprintf(head, sizeof head, "\"op\":\"%s\",\"instance\":\"%s\",\"size\":%u",
+           to_idle ? "receive_to_idle_it" : "receive_it", usart_names[u], (unsigned)Size);
+  int cs = mvnet_hal_nocancel();
+  trace(head);
+  if (mvnet_periph_uart_rx != NULL) {
+    struct it_rx *r = calloc(1, sizeof *r);
+    if (r != NULL) {
+      *r = (struct it_rx){.huart = huart, .u = u, .to_idle = to_idle, .dst = pData, .size = Size};
+      pthread_mutex_lock(&mu);
+      it_rx[u] = r;
+      pthread_mutex_unlock(&mu);
+      /* The waiter takes no signals: they belong to the application. */
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &old);
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      pthread_t th;
+      if (pthread_create(&th, &attr, it_rx_main, r) != 0) {
+        pthread_mutex_lock(&mu);
+        it_rx[u] = NULL;
+        pthread_mutex_unlock(&mu);
+        free(r);
+      }
+      pthread_attr_destroy(&attr);
+      pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+  }
+  mvnet_hal_restore_cancel(cs);
+  return HAL_OK;
+}
+
+HAL_StatusTypeDef HAL_UART_Receive_IT(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size) {
+  return receive_it(huart, pData, Size, 0);
+}
+
+HAL_StatusTypeDef HAL_UARTEx_ReceiveToIdle_IT(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size) {
+  return receive_it(huart, pData, Size, 1);
+}
+
+/* Ends the handle's interrupt reception (the waiter, if still waiting,
+ * drops what it was given and frees the reception); the handle is READY. */
+HAL_StatusTypeDef HAL_UART_AbortReceive(UART_HandleTypeDef *huart) {
+  if (huart == NULL) {
+    return HAL_ERROR;
+  }
+  int u = usart_index(huart->Instance);
+  pthread_mutex_lock(&mu);
+  if (u >= 0 && it_rx[u] != NULL && it_rx[u]->huart == huart) {
+    struct it_rx *r = it_rx[u];
+    it_rx[u] = NULL;
+    if (r->done) {
+      free(r);
+    } else {
+      r->aborted = 1;
+    }
+  }
+  huart->RxXferCount = 0U;
+  huart->ReceptionType = HAL_UART_RECEPTION_STANDARD;
+  huart->RxState = HAL_UART_STATE_READY;
+  pthread_mutex_unlock(&mu);
+  return HAL_OK;
+}
+
+void HAL_UART_IRQHandler(UART_HandleTypeDef *huart) {
+  if (huart == NULL) {
+    return;
+  }
+  int u = usart_index(huart->Instance);
+  struct it_rx *r = NULL;
+  int cs = mvnet_hal_nocancel();
+  pthread_mutex_lock(&mu);
+  if (u >= 0 && it_rx[u] != NULL && it_rx[u]->huart == huart && it_rx[u]->done) {
+    r = it_rx[u];
+    it_rx[u] = NULL;
+  }
+  pthread_mutex_unlock(&mu);
+  if (r == NULL) {
+    mvnet_hal_restore_cancel(cs);
+    return; /* nothing complete: a spurious or foreign interrupt */
+  }
+  int to_idle = r->to_idle;
+  uint16_t got = r->got;
+  char head[160];
+  snprintf(head, sizeof head, "\"op\":\"%s\",\"instance\":\"%s\",\"size\":%u",
+           to_idle ? "receive_to_idle_it" : "receive_it", usart_names[u], (unsigned)r->size);
+  trace_data(head, r->dst, got, ",\"status\":\"complete\"");
+  free(r);
+  huart->ReceptionType = HAL_UART_RECEPTION_STANDARD;
+  huart->RxState = HAL_UART_STATE_READY;
+  mvnet_hal_restore_cancel(cs);
+  if (to_idle && HAL_UARTEx_RxEventCallback != NULL) {
+    HAL_UARTEx_RxEventCallback(huart, got);
+  } else if (!to_idle && HAL_UART_RxCpltCallback != NULL) {
+    HAL_UART_RxCpltCallback(huart);
+  }
 }
 
 HAL_UART_StateTypeDef HAL_UART_GetState(const UART_HandleTypeDef *huart) {

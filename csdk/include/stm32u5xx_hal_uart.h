@@ -3,15 +3,15 @@
  *
  * A UART handle works as in ST's HAL (huart.Instance = USART2;
  * huart.Init.BaudRate = 115200; HAL_UART_Init(&huart); …). On the host,
- * HAL_UART_Transmit writes the bytes to the process's stdout and flushes it;
- * HAL_UART_Receive has no line to listen to, so it waits out its timeout and
- * returns HAL_TIMEOUT. Init, DeInit and every transmit are recorded in the
- * trace (kind "uart").
+ * HAL_UART_Transmit writes the bytes to the process's stdout and flushes it,
+ * and hands them to the device the board file (MVNET_BOARD) attaches to the
+ * UART; HAL_UART_Receive (and the _IT receptions below) read what that
+ * board sends. Without a board nothing comes and Receive times out. Every
+ * call is recorded in the trace (kind "uart").
  *
  * Not emulated: baud rate, framing, parity, flow control and FIFO settings
- * (stored in the handle, not acted on); interrupt and DMA transfers
- * (HAL_UART_Transmit_IT/_DMA and friends are not provided); any input source
- * for Receive.
+ * (stored in the handle, not acted on); transmit interrupts and DMA
+ * (HAL_UART_Transmit_IT/_DMA and friends are not provided).
  */
 #ifndef MVNET_STM32U5XX_HAL_UART_H
 #define MVNET_STM32U5XX_HAL_UART_H
@@ -311,10 +311,29 @@ MVNET_VISIBLE void HAL_UART_MspDeInit(UART_HandleTypeDef *huart); /* application
 HAL_StatusTypeDef HAL_UART_Transmit(UART_HandleTypeDef *huart, const uint8_t *pData, uint16_t Size,
                                     uint32_t Timeout);
 
-/* Nothing is ever received on the host: waits Timeout ms (HAL_MAX_DELAY:
- * forever) and returns HAL_TIMEOUT. */
+/* Receives what the board file sends on the UART (docs/peripherals.md):
+ * HAL_OK once Size bytes came, else HAL_TIMEOUT after Timeout ms
+ * (HAL_MAX_DELAY: none) with the bytes that came in pData and RxXferCount
+ * the number missing. Without a board nothing comes. */
 HAL_StatusTypeDef HAL_UART_Receive(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size,
                                    uint32_t Timeout);
+
+/* ReceptionType values. */
+#define HAL_UART_RECEPTION_STANDARD 0x00000000U
+#define HAL_UART_RECEPTION_TOIDLE 0x00000001U
+
+/* Interrupt-mode receptions (hal_uart.c): the bytes come in the
+ * background; when Size came (Receive_IT), or when the line goes idle after
+ * at least one byte (ReceiveToIdle_IT), USARTn_IRQn is pended and
+ * HAL_UART_IRQHandler, called from the application's USARTn_IRQHandler,
+ * makes the handle READY and calls HAL_UART_RxCpltCallback /
+ * HAL_UARTEx_RxEventCallback(huart, bytes received). */
+HAL_StatusTypeDef HAL_UART_Receive_IT(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size);
+HAL_StatusTypeDef HAL_UARTEx_ReceiveToIdle_IT(UART_HandleTypeDef *huart, uint8_t *pData, uint16_t Size);
+HAL_StatusTypeDef HAL_UART_AbortReceive(UART_HandleTypeDef *huart);
+void HAL_UART_IRQHandler(UART_HandleTypeDef *huart);
+MVNET_VISIBLE void HAL_UART_RxCpltCallback(UART_HandleTypeDef *huart);                /* application hook */
+MVNET_VISIBLE void HAL_UARTEx_RxEventCallback(UART_HandleTypeDef *huart, uint16_t Size); /* application hook */
 
 HAL_UART_StateTypeDef HAL_UART_GetState(const UART_HandleTypeDef *huart);
 uint32_t HAL_UART_GetError(const UART_HandleTypeDef *huart);

@@ -53,13 +53,15 @@ func TestPeriphGPIOBoard(t *testing.T) {
 func str(v any) string { s, _ := v.(string); return s }
 
 // HAL_UART_Receive returns the board's text as it comes, with ST's
-// statuses; the echo model answers a transmitted line; the trace has the
-// received bytes.
+// statuses; the echo model answers a transmitted line; HAL_UART_Receive_IT
+// and HAL_UARTEx_ReceiveToIdle_IT complete through USART3_IRQHandler and
+// ST's callbacks; the trace has the received bytes.
 func TestPeriphUARTBoard(t *testing.T) {
 	t.Parallel()
 	board := writeBoard(t, `{"version": 1, "uart": [
   {"port": "USART2", "text": [{"at": "0s", "text": "hello\r\n"}, {"at": "1s", "text": "late"}]},
-  {"port": "USART1", "model": "echo"}
+  {"port": "USART1", "model": "echo"},
+  {"port": "USART3", "text": "ping\r\nxyz"}
 ]}`)
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
@@ -75,6 +77,9 @@ func TestPeriphUARTBoard(t *testing.T) {
 				"none 3 got 0 [] state 0x20",
 				"echo 0 got 9 [AT+PING||] state 0x20",
 				"empty 3 got 0 [] state 0x20",
+				"it 0 got 6 [ping||] state 0x20",
+				"busy 2", // a blocking receive while the interrupt one runs
+				"idle 0 size 3 [xyz] type 0 state 0x20 in handler 2",
 			}
 			// stdout also carries what the application transmits.
 			var got []string
@@ -92,8 +97,10 @@ func TestPeriphUARTBoard(t *testing.T) {
 			var rx []string
 			for _, e := range r.lines("uart") {
 				switch e["op"] {
-				case "receive":
-					rx = append(rx, str(e["instance"])+" "+str(e["data"])+" "+str(e["status"]))
+				case "receive", "receive_it", "receive_to_idle_it":
+					if e["status"] != nil {
+						rx = append(rx, str(e["instance"])+" "+str(e["data"])+" "+str(e["status"]))
+					}
 				case "transmit":
 					if e["device"] != "echo" {
 						t.Errorf("transmit on USART1 without the echo device: %v", e)
@@ -101,7 +108,8 @@ func TestPeriphUARTBoard(t *testing.T) {
 				}
 			}
 			wantRx := []string{"USART2 hello\r\n HAL_OK", "USART2 late HAL_TIMEOUT", "USART2  HAL_TIMEOUT",
-				"USART1 AT+PING\r\n HAL_OK", "USART3  HAL_TIMEOUT"}
+				"USART1 AT+PING\r\n HAL_OK", "UART4  HAL_TIMEOUT",
+				"USART3 ping\r\n complete", "USART3 xyz complete"}
 			if strings.Join(rx, "|") != strings.Join(wantRx, "|") {
 				t.Errorf("receive events:\n%q\nwant\n%q", rx, wantRx)
 			}

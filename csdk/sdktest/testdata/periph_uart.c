@@ -1,12 +1,42 @@
 /* periph_uart.c: HAL_UART_Receive reads what the board sends
- * (periph_uart_test.go): USART2 gets board text (some at once, some later),
- * USART1 has the echo model, USART3 nothing. Prints one line per step. */
+ * (periph_io_test.go): USART2 gets board text (some at once, some later),
+ * USART1 has the echo model, UART4 nothing; USART3's text arrives through
+ * the interrupt receptions and USART3_IRQHandler. Prints one line per step. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "stm32u5xx_hal.h"
 
-static UART_HandleTypeDef u1, u2, u3;
+static UART_HandleTypeDef u1, u2, u3, u4;
+static volatile int cplt, event, event_size = -1, in_handler;
+
+void USART3_IRQHandler(void) {
+  HAL_UART_IRQHandler(&u3);
+}
+
+void HAL_UART_RxCpltCallback(UART_HandleTypeDef *h) {
+  if (h == &u3) {
+    in_handler += __get_IPSR() != 0U;
+    cplt++;
+  }
+}
+
+void HAL_UARTEx_RxEventCallback(UART_HandleTypeDef *h, uint16_t size) {
+  if (h == &u3) {
+    in_handler += __get_IPSR() != 0U;
+    event_size = size;
+    event++;
+  }
+}
+
+/* Waits for *flag (the test's own deadline bounds it). */
+static void await(volatile int *flag) {
+  struct timespec nap = {0, 1000000};
+  while (*flag == 0) {
+    nanosleep(&nap, NULL);
+  }
+}
 
 static void init(UART_HandleTypeDef *h, USART_TypeDef *inst) {
   memset(h, 0, sizeof *h);
@@ -55,8 +85,23 @@ int main(void) {
   st = HAL_UART_Receive(&u1, buf, (uint16_t)strlen(line), HAL_MAX_DELAY);
   show("echo", st, buf, &u1);
 
+  init(&u4, UART4);
+  st = HAL_UART_Receive(&u4, buf, 1, 50);
+  show("empty", st, buf, &u4);
+
   init(&u3, USART3);
-  st = HAL_UART_Receive(&u3, buf, 1, 50);
-  show("empty", st, buf, &u3);
+  HAL_NVIC_SetPriority(USART3_IRQn, 5, 0);
+  HAL_NVIC_EnableIRQ(USART3_IRQn);
+  memset(buf, 0, sizeof buf);
+  st = HAL_UART_Receive_IT(&u3, buf, 6);
+  HAL_StatusTypeDef busy = HAL_UART_Receive(&u3, buf + 8, 1, 0);
+  await(&cplt);
+  show("it", st, buf, &u3);
+  printf("busy %d\n", (int)busy);
+  memset(buf, 0, sizeof buf);
+  st = HAL_UARTEx_ReceiveToIdle_IT(&u3, buf, 16);
+  await(&event);
+  printf("idle %d size %d [%s] type %u state 0x%02x in handler %d\n", (int)st, event_size, (char *)buf,
+         (unsigned)u3.ReceptionType, (unsigned)HAL_UART_GetState(&u3), in_handler);
   return 0;
 }
