@@ -76,6 +76,9 @@ type Placement struct {
 	Values  []Point // constant inputs: one point at 0
 	// Interpolation between timeline points.
 	Interpolation Interpolation
+	// Pins wires the part's output lines (Model.Outputs) to GPIO input
+	// pins: {"alert": "PB11"}.
+	Pins map[string]string
 }
 
 // Point is one point of an input timeline: inputs' values from At on.
@@ -127,9 +130,15 @@ func (b *Board) Place(p Placement) error {
 		if len(m.Addresses) > 0 && !hasAddr(m.Addresses, p.Address) {
 			return &fieldError{"address", fmt.Errorf("0x%02x: a %s answers at %s", p.Address, m.Name, addrList(m.Addresses))}
 		}
-		if err := b.i2c[p.Bus].Attach(p.Address, m.Name, m.NewI2C(env)); err != nil {
+		dev := m.NewI2C(env)
+		if err := b.checkOutputs(m, p.Pins, dev); err != nil {
+			return err
+		}
+		if err := b.i2c[p.Bus].Attach(p.Address, m.Name, dev); err != nil {
 			return &fieldError{"address", err}
 		}
+		bus := b.i2c[p.Bus]
+		b.wireOutputs(p.Pins, dev, func(f func()) { bus.mu.Lock(); defer bus.mu.Unlock(); f() })
 		b.notes = append(b.notes, fmt.Sprintf("%s 0x%02x %s", p.Bus, p.Address, m.Name))
 	case b.spi[p.Bus] != nil:
 		if m.NewSPI == nil {
@@ -143,9 +152,15 @@ func (b *Board) Place(p Placement) error {
 			return &fieldError{"cs", err}
 		}
 		env.CS = cs
-		if err := b.spi[p.Bus].Attach(cs, m.Name, m.NewSPI(env)); err != nil {
+		dev := m.NewSPI(env)
+		if err := b.checkOutputs(m, p.Pins, dev); err != nil {
+			return err
+		}
+		if err := b.spi[p.Bus].Attach(cs, m.Name, dev); err != nil {
 			return &fieldError{"cs", err}
 		}
+		sbus := b.spi[p.Bus]
+		b.wireOutputs(p.Pins, dev, func(f func()) { sbus.mu.Lock(); defer sbus.mu.Unlock(); f() })
 		if cs != NSS {
 			bus := b.spi[p.Bus]
 			b.watchPin(cs, m.Name, PinFunc(func(level int) { bus.SetPin(cs, level) }))
@@ -231,12 +246,13 @@ func LoadBoard(path string, now func() time.Duration) (*Board, error) {
 
 // deviceJSON is one entry of "devices".
 type deviceJSON struct {
-	Bus           string          `json:"bus"`
-	Address       json.RawMessage `json:"address"`
-	CS            string          `json:"cs"`
-	Model         string          `json:"model"`
-	Values        json.RawMessage `json:"values"`
-	Interpolation string          `json:"interpolation"`
+	Bus           string            `json:"bus"`
+	Address       json.RawMessage   `json:"address"`
+	CS            string            `json:"cs"`
+	Model         string            `json:"model"`
+	Values        json.RawMessage   `json:"values"`
+	Interpolation string            `json:"interpolation"`
+	Pins          map[string]string `json:"pins"`
 }
 
 // ParseBoard reads a board file (docs/peripherals.md); file names it in
@@ -330,10 +346,10 @@ func ParseBoard(file string, data []byte, now func() time.Duration) (*Board, err
 
 func decodeDevice(raw json.RawMessage) (Placement, error) {
 	var d deviceJSON
-	if err := decodeStrict(raw, &d, "bus, address, cs, model, values, interpolation"); err != nil {
+	if err := decodeStrict(raw, &d, "bus, address, cs, model, values, interpolation, pins"); err != nil {
 		return Placement{}, err
 	}
-	p := Placement{Bus: d.Bus, CS: d.CS, Model: d.Model}
+	p := Placement{Bus: d.Bus, CS: d.CS, Model: d.Model, Pins: d.Pins}
 	if d.Bus == "" {
 		return p, &fieldError{"bus", errors.New("missing")}
 	}

@@ -134,10 +134,95 @@ type inputPin struct {
 	next   int // index of the next level to deliver
 }
 
+// outputSample is how often the board samples the devices' output lines
+// wired to input pins: the MCP9808's fastest conversion time (DS25095A
+// table 1-1: 30 ms at +0.5 °C), when its alert output can change.
+const outputSample = 30 * time.Millisecond
+
+// outputPin is a device's output line wired to an input pin.
+type outputPin struct {
+	pin    string
+	sample func() int
+	last   int
+	sent   bool
+}
+
 // boardInputs are the input pins the board drives.
 type boardInputs struct {
-	mu   sync.Mutex
-	pins []*inputPin
+	mu         sync.Mutex
+	pins       []*inputPin
+	outs       []*outputPin
+	nextSample time.Duration
+	pending    []InputChange // output changes not yet handed out
+}
+
+// drivenLocked reports whether pin is already driven (b.in.mu held).
+func (b *Board) drivenLocked(pin string) bool {
+	for _, x := range b.in.pins {
+		if x.pin == pin {
+			return true
+		}
+	}
+	for _, x := range b.in.outs {
+		if x.pin == pin {
+			return true
+		}
+	}
+	return false
+}
+
+// checkOutputs validates a device's "pins" before it is attached.
+func (b *Board) checkOutputs(m Model, pins map[string]string, dev any) error {
+	if len(pins) == 0 {
+		return nil
+	}
+	if _, ok := dev.(PinOutputs); !ok || len(m.Outputs) == 0 {
+		return &fieldError{"pins", fmt.Errorf("model %s has no output lines", m.Name)}
+	}
+	seen := map[string]bool{}
+	for name, pin := range pins {
+		field := "pins." + name
+		known := false
+		for _, o := range m.Outputs {
+			known = known || o == name
+		}
+		if !known {
+			return &fieldError{field, fmt.Errorf("model %s has no output %q (it has: %s)", m.Name, name, strings.Join(m.Outputs, ", "))}
+		}
+		p, err := CanonicalPin(pin)
+		if err != nil {
+			return &fieldError{field, err}
+		}
+		b.in.mu.Lock()
+		taken := b.drivenLocked(p) || seen[p]
+		b.in.mu.Unlock()
+		if taken {
+			return &fieldError{field, fmt.Errorf("%s is driven by an earlier entry", p)}
+		}
+		seen[p] = true
+	}
+	return nil
+}
+
+// wireOutputs makes the device's output lines drive their input pins;
+// locked runs a function with the device's bus held.
+func (b *Board) wireOutputs(pins map[string]string, dev any, locked func(func())) {
+	outs, ok := dev.(PinOutputs)
+	if !ok {
+		return
+	}
+	b.in.mu.Lock()
+	defer b.in.mu.Unlock()
+	for name, pin := range pins {
+		p, _ := CanonicalPin(pin)
+		name := name
+		b.in.outs = append(b.in.outs, &outputPin{pin: p, sample: func() int {
+			var l int
+			locked(func() { l = outs.OutputLevel(name) })
+			return l
+		}})
+		b.notes = append(b.notes, fmt.Sprintf("%s %s output", p, name))
+	}
 }
 
 // DriveInput makes the board drive input pin from the start: levels is a
@@ -164,10 +249,8 @@ func (b *Board) DriveInput(pin string, levels []Level) error {
 	}
 	b.in.mu.Lock()
 	defer b.in.mu.Unlock()
-	for _, x := range b.in.pins {
-		if x.pin == p {
-			return &fieldError{"pin", fmt.Errorf("%s is driven by an earlier entry", p)}
-		}
+	if b.drivenLocked(p) {
+		return &fieldError{"pin", fmt.Errorf("%s is driven by an earlier entry", p)}
 	}
 	b.in.pins = append(b.in.pins, &inputPin{pin: p, levels: append([]Level(nil), levels...)})
 	b.notes = append(b.notes, fmt.Sprintf("%s input", p))
@@ -178,7 +261,7 @@ func (b *Board) DriveInput(pin string, levels []Level) error {
 func (b *Board) DrivesInputs() bool {
 	b.in.mu.Lock()
 	defer b.in.mu.Unlock()
-	return len(b.in.pins) > 0
+	return len(b.in.pins) > 0 || len(b.in.outs) > 0
 }
 
 // InputChange is one level the board puts on an input pin.
@@ -188,10 +271,12 @@ type InputChange struct {
 }
 
 // NextInput returns the next level the board puts on an input pin, in time
-// order across pins, waiting on the board's clock for it. Each pin's first
-// level is due at once. It returns ok=false when nothing is due within wait
-// (negative: wait as long as it takes) and done=true when no pin has
-// anything left. One caller at a time (the C SDK's GPIO thread).
+// order across pins, waiting on the board's clock for it: timeline points
+// when they are due (each pin's first at once), and the changes of the
+// devices' output lines wired to pins (sampled every 30 ms; each line's
+// first level at once). It returns ok=false when nothing came within wait
+// (negative: wait as long as it takes) and done=true when nothing more can
+// come. One caller at a time (the C SDK's GPIO thread).
 func (b *Board) NextInput(wait time.Duration) (c InputChange, ok, done bool) {
 	var deadline <-chan time.Time
 	if wait >= 0 {
@@ -201,22 +286,44 @@ func (b *Board) NextInput(wait time.Duration) (c InputChange, ok, done bool) {
 	}
 	for {
 		b.in.mu.Lock()
+		now := b.now()
+		if len(b.in.outs) > 0 && now >= b.in.nextSample {
+			for _, o := range b.in.outs {
+				if l := o.sample(); !o.sent || l != o.last {
+					o.last, o.sent = l, true
+					b.in.pending = append(b.in.pending, InputChange{o.pin, l})
+				}
+			}
+			b.in.nextSample = now + outputSample
+		}
+		if len(b.in.pending) > 0 {
+			c = b.in.pending[0]
+			b.in.pending = b.in.pending[1:]
+			b.in.mu.Unlock()
+			return c, true, false
+		}
 		var first *inputPin
 		for _, p := range b.in.pins {
 			if p.next < len(p.levels) && (first == nil || p.due() < first.due()) {
 				first = p
 			}
 		}
-		if first == nil {
+		if first == nil && len(b.in.outs) == 0 {
 			b.in.mu.Unlock()
 			return InputChange{}, false, true
 		}
-		until := first.due() - b.now()
-		if until <= 0 {
-			c = InputChange{first.pin, first.levels[first.next].Level}
-			first.next++
-			b.in.mu.Unlock()
-			return c, true, false
+		until := time.Duration(-1)
+		if first != nil {
+			until = first.due() - now
+			if until <= 0 {
+				c = InputChange{first.pin, first.levels[first.next].Level}
+				first.next++
+				b.in.mu.Unlock()
+				return c, true, false
+			}
+		}
+		if len(b.in.outs) > 0 && (until < 0 || b.in.nextSample-now < until) {
+			until = b.in.nextSample - now
 		}
 		b.in.mu.Unlock()
 		t := time.NewTimer(until)

@@ -124,3 +124,53 @@ func TestBoardGPIOErrors(t *testing.T) {
 		}
 	}
 }
+
+// The MCP9808's alert output wired to PB11 drives the pin: released (1)
+// until the application enables the output, then low once the temperature
+// timeline passes T_UPPER (comparator mode, active low).
+func TestMCP9808AlertPin(t *testing.T) {
+	var clk fakeClock
+	b, err := ParseBoard("b.json", []byte(`{"version": 1, "devices": [
+  {"bus": "I2C1", "address": "0x18", "model": "mcp9808", "pins": {"alert": "pb11"},
+   "values": [{"at": "0s", "temperature_c": 20}, {"at": "1s", "temperature_c": 30}]}
+]}`), clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() (InputChange, bool) { c, ok, done := b.NextInput(0); _ = done; return c, ok }
+	if c, ok := next(); !ok || c != (InputChange{"PB11", 1}) {
+		t.Fatalf("first level: %v %v", c, ok)
+	}
+	bus := b.I2C("I2C1")
+	// T_UPPER = 25 °C (0x0190), then CONFIG Alert Cnt (comparator, active low).
+	for _, w := range [][]byte{{MCP9808RegTUpper, 0x01, 0x90}, {MCP9808RegTLower, 0x00, 0x00}, {MCP9808RegTCrit, 0x05, 0x00}, {MCP9808RegConfig, 0x00, 0x08}} {
+		if r := bus.Transfer(0x18, I2CSegment{Data: w}); !r.OK() {
+			t.Fatalf("write % x: %+v", w, r)
+		}
+	}
+	clk.set(500 * time.Millisecond)
+	if c, ok := next(); ok {
+		t.Fatalf("at 20 °C the alert changed: %v", c)
+	}
+	clk.set(1100 * time.Millisecond)
+	if c, ok := next(); !ok || c != (InputChange{"PB11", 0}) {
+		t.Fatalf("at 30 °C: %v %v, want PB11 pulled low", c, ok)
+	}
+	if _, ok, done := b.NextInput(0); ok || done {
+		t.Fatalf("a wired output never finishes: ok %v done %v", ok, done)
+	}
+}
+
+func TestBoardOutputPinErrors(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{`"devices": [{"bus": "I2C1", "address": "0x70", "model": "ht16k33", "pins": {"int": "PA1"}}]`, `devices[0].pins: model ht16k33 has no output lines`},
+		{`"devices": [{"bus": "I2C1", "address": "0x18", "model": "mcp9808", "pins": {"int": "PA1"}}]`, `devices[0].pins.int: model mcp9808 has no output "int" (it has: alert)`},
+		{`"devices": [{"bus": "I2C1", "address": "0x18", "model": "mcp9808", "pins": {"alert": "PZ1"}}]`, `devices[0].pins.alert: "PZ1" is not a GPIO pin`},
+		{`"devices": [{"bus": "I2C1", "address": "0x18", "model": "mcp9808", "pins": {"alert": "PB11"}}], "gpio": [{"pin": "PB11", "input": 1}]`, `gpio[0].pin: PB11 is driven by an earlier entry`},
+	} {
+		_, err := ParseBoard("b.json", []byte("{\"version\": 1,\n"+tc.text+"}"), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n got %v\nwant …%s…", tc.text, err, tc.want)
+		}
+	}
+}

@@ -27,8 +27,9 @@ const (
 	mcpAlertStat = 1 << 4
 	mcpAlertCnt  = 1 << 3
 	mcpAlertSel  = 1 << 2
+	mcpAlertPol  = 1 << 1
 	mcpAlertMod  = 1 << 0
-	mcpAlertBits = mcpAlertCnt | mcpAlertSel | 1<<1 | mcpAlertMod
+	mcpAlertBits = mcpAlertCnt | mcpAlertSel | mcpAlertPol | mcpAlertMod
 )
 
 // MCP9808 is Microchip's MCP9808 digital temperature sensor: a pointer
@@ -110,6 +111,21 @@ func (m *MCP9808) asserted(ta int32) bool {
 		m.latched = true
 	}
 	return crit || m.latched
+}
+
+// OutputLevel is the alert output (PinOutputs, line "alert"): open drain,
+// pulling low while asserted with Alert Pol (CONFIG bit 1) 0, high while
+// asserted with it 1; released (reading 1 through the pull-up) while not
+// asserted in active-low mode or with the output disabled (Alert Cnt 0).
+func (m *MCP9808) OutputLevel(name string) int {
+	if name != "alert" || m.config&mcpAlertCnt == 0 {
+		return 1
+	}
+	activeHigh := m.config&mcpAlertPol != 0
+	if m.asserted(m.sixteenths()) == activeHigh {
+		return 1
+	}
+	return 0
 }
 
 func (m *MCP9808) load(reg byte) uint32 {
@@ -196,6 +212,7 @@ func init() {
 		Summary:   "Microchip MCP9808 temperature sensor (I2C)",
 		Inputs:    map[string]float64{"temperature_c": 20},
 		Addresses: []uint16{0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F},
+		Outputs:   []string{"alert"},
 		NewI2C: func(e Env) I2CDevice {
 			return NewMCP9808(func() float64 { return e.Input("temperature_c") })
 		},

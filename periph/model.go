@@ -50,6 +50,18 @@ type Model struct {
 	NewPin func(Env) PinDevice
 	// NewUART builds the device attached to a UART (nil: not a UART model).
 	NewUART func(Env) UARTDevice
+	// Outputs names the part's output lines a board file can wire to GPIO
+	// input pins (a device's "pins"), e.g. "alert"; the device implements
+	// PinOutputs.
+	Outputs []string
+}
+
+// PinOutputs is implemented by devices with output lines (Model.Outputs):
+// OutputLevel is the level the part puts on the line now (an open-drain
+// output not pulling low reads 1, as through its pull-up). The board
+// samples it with the bus held, so it needs no lock of its own.
+type PinOutputs interface {
+	OutputLevel(name string) int
 }
 
 // Stater is implemented by models whose visible state is worth showing

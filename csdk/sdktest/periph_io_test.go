@@ -132,3 +132,28 @@ func TestPeriphBadIOBoard(t *testing.T) {
 		}
 	}
 }
+
+// An MCP9808's alert output wired to PB11 ("pins") pulls the line low when
+// the temperature timeline passes the limit the application set: EXTI11
+// fires as for the real part.
+func TestPeriphMCP9808AlertPin(t *testing.T) {
+	t.Parallel()
+	board := writeBoard(t, `{"version": 1, "devices": [
+  {"bus": "I2C1", "address": "0x18", "model": "mcp9808", "pins": {"alert": "PB11"},
+   "values": [{"at": "0s", "temperature_c": 21}, {"at": "1s", "temperature_c": 30}]}
+]}`)
+	for _, l := range []linkage{static, shared} {
+		t.Run(l.String(), func(t *testing.T) {
+			t.Parallel()
+			bin := compileFile(t, "periph_alert", l)
+			r := run(t, bin, map[string]string{"MVNET_BOARD": board}, 2*time.Minute)
+			if r.code != 0 {
+				t.Fatalf("%v", r)
+			}
+			want := "alert line 1\ninit 0\nlimits 0 0 0\nconfig 0\nfalling 1 line 0 stat 0 1"
+			if got := strings.TrimSpace(r.stdout); got != want {
+				t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
