@@ -105,9 +105,9 @@ func (u *UARTPort) Read(p []byte, wait time.Duration) int {
 		}
 		wake := u.wake
 		var next <-chan time.Time
+		var t *time.Timer
 		if len(u.chunks) > 0 {
-			t := time.NewTimer(u.chunks[0].At - now)
-			defer t.Stop()
+			t = time.NewTimer(u.chunks[0].At - now)
 			next = t.C
 		}
 		u.mu.Unlock()
@@ -115,8 +115,10 @@ func (u *UARTPort) Read(p []byte, wait time.Duration) int {
 		case <-wake:
 		case <-next:
 		case <-deadline:
+			stopTimer(t)
 			return 0
 		}
+		stopTimer(t)
 	}
 }
 
@@ -216,4 +218,10 @@ func init() {
 		Summary: "a UART peer that sends each line it receives back",
 		NewUART: func(env Env) UARTDevice { return &echo{send: env.Send} },
 	})
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
 }
