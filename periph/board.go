@@ -90,9 +90,9 @@ type Point struct {
 // Place builds p's model and attaches it. Errors name the problem; the
 // board file's reader adds the field and line.
 func (b *Board) Place(p Placement) error {
-	m, ok := Lookup(p.Model)
-	if !ok {
-		return &fieldError{"model", fmt.Errorf("unknown model %q (known: %s)", p.Model, strings.Join(modelNames(), ", "))}
+	m, err := lookupFor(p.Model, "a bus device", func(m Model) bool { return m.NewI2C != nil || m.NewSPI != nil })
+	if err != nil {
+		return err
 	}
 	inputs := map[string]series{}
 	var last time.Duration

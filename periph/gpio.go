@@ -108,12 +108,9 @@ func (b *Board) WatchPin(pin, model string) error {
 	if err != nil {
 		return &fieldError{"pin", err}
 	}
-	m, ok := Lookup(model)
-	if !ok {
-		return &fieldError{"model", fmt.Errorf("unknown model %q (known: %s)", model, strings.Join(modelNames(), ", "))}
-	}
-	if m.NewPin == nil {
-		return &fieldError{"model", fmt.Errorf("%s is not a pin model", m.Name)}
+	m, err := lookupFor(model, "a pin model", func(m Model) bool { return m.NewPin != nil })
+	if err != nil {
+		return err
 	}
 	env := Env{Pin: p, Now: b.now, Input: func(name string) float64 { return m.Inputs[name] }}
 	b.watchPin(p, m.Name, m.NewPin(env))

@@ -3,6 +3,7 @@ package periph
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -119,6 +120,20 @@ func Models() []Model {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// lookupFor finds model name for a use ("an I2C part", "a pin model"):
+// errors for the board file's "model" field when it is unknown or has no
+// device of that kind (builds returns nil).
+func lookupFor(name, kind string, builds func(Model) bool) (Model, error) {
+	m, ok := Lookup(name)
+	if !ok {
+		return m, &fieldError{"model", fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(modelNames(), ", "))}
+	}
+	if !builds(m) {
+		return m, &fieldError{"model", fmt.Errorf("%s is not %s", m.Name, kind)}
+	}
+	return m, nil
 }
 
 func modelNames() []string {

@@ -142,12 +142,9 @@ func (b *Board) AttachUART(port, model string) error {
 	if err != nil {
 		return &fieldError{"port", err}
 	}
-	m, ok := Lookup(model)
-	if !ok {
-		return &fieldError{"model", fmt.Errorf("unknown model %q (known: %s)", model, strings.Join(modelNames(), ", "))}
-	}
-	if m.NewUART == nil {
-		return &fieldError{"model", fmt.Errorf("%s is not a UART model", m.Name)}
+	m, err := lookupFor(model, "a UART model", func(m Model) bool { return m.NewUART != nil })
+	if err != nil {
+		return err
 	}
 	u := b.uart[name]
 	env := Env{UART: name, Now: b.now, Send: u.Send, Input: func(n string) float64 { return m.Inputs[n] }}

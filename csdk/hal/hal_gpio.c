@@ -470,6 +470,20 @@ static void *inputs_main(void *arg) {
   return NULL;
 }
 
+int mvnet_hal_board_thread(void *(*fn)(void *), void *arg) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t th;
+  int err = pthread_create(&th, &attr, fn, arg);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return err;
+}
+
 static void start_inputs(void) {
   if (mvnet_periph_gpio_input == NULL) {
     return; /* no library: no board */
@@ -482,19 +496,9 @@ static void start_inputs(void) {
   if (r != 0) {
     return; /* the board drives nothing more */
   }
-  /* The thread takes no signals: they belong to the application's threads. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t th;
-  if (pthread_create(&th, &attr, inputs_main, NULL) != 0) {
+  if (mvnet_hal_board_thread(inputs_main, NULL) != 0) {
     fprintf(stderr, "mvnet: cannot start the thread that drives the board's GPIO inputs\n");
   }
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void board_inputs(void) {

@@ -33,7 +33,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,22 +404,12 @@ static HAL_StatusTypeDef receive_it(UART_HandleTypeDef *huart, uint8_t *pData, u
       pthread_mutex_lock(&mu);
       it_rx[u] = r;
       pthread_mutex_unlock(&mu);
-      /* The waiter takes no signals: they belong to the application. */
-      sigset_t all, old;
-      sigfillset(&all);
-      pthread_sigmask(SIG_SETMASK, &all, &old);
-      pthread_attr_t attr;
-      pthread_attr_init(&attr);
-      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-      pthread_t th;
-      if (pthread_create(&th, &attr, it_rx_main, r) != 0) {
+      if (mvnet_hal_board_thread(it_rx_main, r) != 0) {
         pthread_mutex_lock(&mu);
         it_rx[u] = NULL;
         pthread_mutex_unlock(&mu);
         free(r);
       }
-      pthread_attr_destroy(&attr);
-      pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
   }
   mvnet_hal_restore_cancel(cs);

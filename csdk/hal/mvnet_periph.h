@@ -100,6 +100,12 @@ void mvnet_periph_uart_tx(struct mvnet_periph_uart_tx *x);
  * wait_ms (negative: no limit) for the first; returns how many. */
 uint32_t mvnet_periph_uart_rx(uint32_t uart, uint8_t *buf, uint32_t n, int32_t wait_ms);
 
+/* Starts fn(arg) on a detached thread that takes no signals (they belong to
+ * the application's threads), for the HAL's board waiters (hal_gpio.c's
+ * input thread, hal_uart.c's interrupt receptions). Defined in hal_gpio.c;
+ * returns pthread_create's result. */
+int mvnet_hal_board_thread(void *(*fn)(void *), void *arg);
+
 #ifdef __cplusplus
 }
 #endif
