@@ -94,14 +94,19 @@ int main(void) {
   HAL_NVIC_EnableIRQ(USART3_IRQn);
   memset(buf, 0, sizeof buf);
   st = HAL_UART_Receive_IT(&u3, buf, 6);
-  HAL_StatusTypeDef busy = HAL_UART_Receive(&u3, buf + 8, 1, 0);
   await(&cplt);
   show("it", st, buf, &u3);
-  printf("busy %d\n", (int)busy);
   memset(buf, 0, sizeof buf);
   st = HAL_UARTEx_ReceiveToIdle_IT(&u3, buf, 16);
   await(&event);
   printf("idle %d size %d [%s] type %u state 0x%02x in handler %d\n", (int)st, event_size, (char *)buf,
          (unsigned)u3.ReceptionType, (unsigned)HAL_UART_GetState(&u3), in_handler);
+  /* Nothing more comes: the reception stays busy until aborted. */
+  st = HAL_UART_Receive_IT(&u3, buf, 4);
+  HAL_StatusTypeDef busy = HAL_UART_Receive(&u3, buf, 1, 0);
+  HAL_StatusTypeDef abort = HAL_UART_AbortReceive(&u3);
+  HAL_StatusTypeDef after = HAL_UART_Receive(&u3, buf, 1, 0);
+  printf("pending %d busy %d abort %d after %d state 0x%02x callbacks %d %d\n", (int)st, (int)busy, (int)abort,
+         (int)after, (unsigned)HAL_UART_GetState(&u3), cplt, event);
   return 0;
 }
