@@ -47,14 +47,18 @@ extern void vApplicationMallocFailedHook(void) __attribute__((weak));
 
 /* ---- Locks ------------------------------------------------------------------ */
 
+/* sched_mu is the scheduler lock: vTaskSuspendAll and osKernelLock take it,
+ * recursively; sched_held says whether some thread holds it (the kernel is
+ * then Locked), sched_depth how often the calling thread took it. */
 static pthread_mutex_t sched_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t crit_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static atomic_int sched_held;
 static _Thread_local unsigned sched_depth;
 
 void mvnet_rtos_sched_lock(void) {
   pthread_mutex_lock(&sched_mu);
   if (sched_depth++ == 0U) {
-    (void)osKernelLock(); /* reported as Locked; refused before the start */
+    atomic_store(&sched_held, 1);
   }
 }
 
@@ -63,9 +67,17 @@ void mvnet_rtos_sched_unlock(void) {
     return; /* not suspended by this thread */
   }
   if (--sched_depth == 0U) {
-    (void)osKernelUnlock();
+    atomic_store(&sched_held, 0);
   }
   pthread_mutex_unlock(&sched_mu);
+}
+
+unsigned mvnet_rtos_sched_depth(void) {
+  return sched_depth;
+}
+
+int mvnet_rtos_sched_held(void) {
+  return atomic_load(&sched_held);
 }
 
 void vTaskSuspendAll(void) {

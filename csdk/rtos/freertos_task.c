@@ -198,10 +198,14 @@ void vTaskEndScheduler(void) {
   /* FreeRTOS's Cortex-M ports cannot end the scheduler either. */
 }
 
+/* Suspended only for the task that suspended it (and for handlers, which
+ * on the device could interrupt it): the other tasks, which the device
+ * would not be running, see it running. */
 BaseType_t xTaskGetSchedulerState(void) {
   switch (osKernelGetState()) {
   case osKernelRunning: return taskSCHEDULER_RUNNING;
-  case osKernelLocked: return taskSCHEDULER_SUSPENDED;
+  case osKernelLocked:
+    return mvnet_rtos_sched_depth() > 0U || MVNET_RTOS_IN_ISR() ? taskSCHEDULER_SUSPENDED : taskSCHEDULER_RUNNING;
   default: return taskSCHEDULER_NOT_STARTED;
   }
 }

@@ -261,7 +261,13 @@ uint32_t mvnet_rtos_group_wait(void *g, uint32_t set, uint32_t bits, int clear, 
 uint32_t mvnet_rtos_group_set(void *g, uint32_t bits, int *woke, int *ok);
 
 /* ---- Critical sections and the scheduler lock (freertos_port.c) ---------- */
+/* The scheduler lock, one for vTaskSuspendAll and osKernelLock: recursive;
+ * unlock by a thread that does not hold it does nothing. */
 void mvnet_rtos_sched_lock(void);
 void mvnet_rtos_sched_unlock(void);
+/* How often the calling thread holds the scheduler lock (0: not at all). */
+unsigned mvnet_rtos_sched_depth(void);
+/* Whether some thread holds it (the kernel is then Locked). */
+int mvnet_rtos_sched_held(void);
 
 #endif /* MVNET_RTOS_INTERNAL_H */
