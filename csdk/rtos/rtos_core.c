@@ -25,7 +25,10 @@ __attribute__((weak)) int mvnet_in_isr(void) {
 /* ---- Time ----------------------------------------------------------------- */
 
 /* The HAL stand-in's base, when it is linked in, so that HAL_GetTick() and
- * osKernelGetTickCount() agree; a weak reference is NULL otherwise. */
+ * osKernelGetTickCount() count from the same instant (they agree while the
+ * HAL's tick is the clock's; a timer time base's counted tick trails it by
+ * its delivery latency only, hal_tim.c); a weak reference is NULL
+ * otherwise. */
 extern uint64_t mvnet_hal_uptime_ns(void) __attribute__((weak));
 
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
