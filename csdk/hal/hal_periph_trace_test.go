@@ -1,7 +1,6 @@
 package hal_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,11 +11,7 @@ import (
 // SPI frames are 3 bytes on the wire.
 func TestPeriphTraceAndFrames(t *testing.T) {
 	t.Parallel()
-	gcc := need(t, "gcc")
-	bin := filepath.Join(t.TempDir(), "hal_periph_trace")
-	args := append(append(append([]string{}, cFlags...), includeFlags(t)...), "-o", bin,
-		filepath.Join("testdata", "hal_periph_trace.c"))
-	runTool(t, gcc, append(append(args, sources(t)...), "-lpthread", "-ldl")...)
+	bin := buildProgram(t, "hal_periph_trace")
 	name := strings.Repeat("\x01", 31)
 	for _, c := range []struct {
 		name, kind string

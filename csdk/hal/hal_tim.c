@@ -42,6 +42,7 @@
 
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
+#include "mvnet_host_clock.h"
 #include "mvnet_trace.h"
 
 TIM_TypeDef mvnet_tim[MVNET_TIM_COUNT];
@@ -90,11 +91,7 @@ static uint64_t owed[MVNET_TIM_COUNT];
 
 static void setup(void) {
   tims_base = mvnet_hal_canonical("mvnet_tim", mvnet_tim);
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&cond, &attr);
-  pthread_condattr_destroy(&attr);
+  mvnet_mono_cond_init(&cond);
 }
 
 /* TIM1…TIM17 as the application sees them (hal_symbols.c). */
@@ -115,12 +112,6 @@ static int tim_index(const TIM_TypeDef *t) {
 
 static void trace(const char *fields) {
   mvnet_trace_event("tim", fields);
-}
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* The update period of timer i from its registers, in ns (0: ARR is 0, the
@@ -182,12 +173,12 @@ static void *tick_main(void *arg) {
   free(arg);
   TIM_TypeDef *t = &tims()[r.i];
   pthread_mutex_lock(&mu);
-  uint64_t deadline = now_ns();
+  uint64_t deadline = mvnet_mono_ns();
   while (gen[r.i] == r.gen) {
     uint64_t p = period_ns(r.i);
     deadline += p != 0 ? p : MVNET_TIM_MIN_PERIOD_NS;
     struct timespec ts = to_timespec(deadline);
-    while (gen[r.i] == r.gen && now_ns() < deadline) {
+    while (gen[r.i] == r.gen && mvnet_mono_ns() < deadline) {
       int err = pthread_cond_timedwait(&cond, &mu, &ts);
       if (err != 0 && err != ETIMEDOUT && err != EINTR) {
         break;
@@ -196,7 +187,7 @@ static void *tick_main(void *arg) {
     if (gen[r.i] != r.gen) {
       break;
     }
-    uint64_t now = now_ns();
+    uint64_t now = mvnet_mono_ns();
     uint64_t periods = 1;
     if (p != 0 && now - deadline >= p) {
       uint64_t late = (now - deadline) / p; /* whole periods passed meanwhile */

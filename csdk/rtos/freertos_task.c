@@ -89,7 +89,7 @@ BaseType_t xTaskDelayUntil(TickType_t *const pxPreviousWakeTime, const TickType_
   TickType_t wake = prev + xTimeIncrement;
   *pxPreviousWakeTime = wake;
   /* Read the clock once: the tick now and the monotonic instant it maps to. */
-  uint64_t mono = mvnet_rtos_mono_ns();
+  uint64_t mono = mvnet_mono_ns();
   uint64_t up = mvnet_rtos_uptime_ns();
   TickType_t now = (TickType_t)mvnet_rtos_ns_to_ticks(up);
   /* Past (or now) in the tick's wrapping space, as FreeRTOS decides it:

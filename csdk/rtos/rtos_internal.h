@@ -22,6 +22,7 @@
 #define MVNET_FREERTOS_LIBRARY 1
 
 #include "cmsis_os2.h"
+#include "mvnet_host_clock.h" /* mvnet_mono_ns, mvnet_mono_cond_init */
 #include "mvnet_isr.h"
 
 /* Object kinds, checked on every call so a wrong or deleted id is an
@@ -41,7 +42,6 @@
 
 /* ---- Time ---------------------------------------------------------------- */
 
-uint64_t mvnet_rtos_mono_ns(void);   /* CLOCK_MONOTONIC now */
 uint64_t mvnet_rtos_uptime_ns(void); /* since process start (HAL's base when linked) */
 void mvnet_rtos_ns_to_ts(uint64_t mono_ns, struct timespec *ts);
 /* *ts = the monotonic instant `ticks` kernel ticks from now. */
@@ -63,8 +63,6 @@ void mvnet_rtos_sleep_until(uint64_t mono_ns);
 /* Sleeps until the 64-bit tick count reaches `tick`, given the monotonic
  * time `mono` and the uptime `up` read together just before. */
 void mvnet_rtos_sleep_until_tick(uint64_t tick, uint64_t mono, uint64_t up);
-/* Initialises a condition variable that times out on CLOCK_MONOTONIC. */
-void mvnet_rtos_cond_init(pthread_cond_t *cv);
 /* Copies a name for an object (NULL stays NULL); NULL also on no memory. */
 char *mvnet_rtos_strdup(const char *s);
 

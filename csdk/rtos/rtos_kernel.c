@@ -216,7 +216,7 @@ osStatus_t osDelay(uint32_t ticks) {
   }
   /* osWaitForever is a plain (very long) tick count here, as in RTX. */
   mvnet_rtos_suspension_point();
-  mvnet_rtos_sleep_until(mvnet_rtos_mono_ns() + mvnet_rtos_ticks_to_ns(ticks));
+  mvnet_rtos_sleep_until(mvnet_mono_ns() + mvnet_rtos_ticks_to_ns(ticks));
   return osOK;
 }
 
@@ -224,7 +224,7 @@ osStatus_t osDelayUntil(uint32_t ticks) {
   if (MVNET_RTOS_IN_ISR()) {
     return osErrorISR;
   }
-  uint64_t mono = mvnet_rtos_mono_ns();
+  uint64_t mono = mvnet_mono_ns();
   uint64_t up = mvnet_rtos_uptime_ns();
   uint64_t now_ticks = mvnet_rtos_ns_to_ticks(up);
   /* Distance in the 32-bit tick space: 0 or "in the past" (top bit set) is
