@@ -16,7 +16,7 @@ static TIM_TypeDef tim;
 static TIM_HandleTypeDef htim = {.Instance = &tim};
 static volatile int stop;
 
-#define ROUNDS 2000000
+#define ROUNDS 20000000
 
 /* The timer thread's part: set UIF, see that it is still set (nothing but
  * this thread clears it), clear it. */
