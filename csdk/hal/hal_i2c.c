@@ -76,12 +76,6 @@ static void find_i2cs(void) {
 
 static const char *const i2c_names[MVNET_I2C_COUNT] = {"I2C1", "I2C2", "I2C3", "I2C4"};
 
-/* mu guards the State transitions of every handle, so that two threads
- * sharing a handle see HAL_BUSY rather than interleave. */
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-
-#define TRACE_BYTES_MAX 64U
-
 static int i2c_index(const I2C_TypeDef *p) {
   pthread_once(&i2cs_once, find_i2cs);
   for (int i = 0; i < MVNET_I2C_COUNT; i++) {
@@ -105,42 +99,20 @@ static const char *status_name(HAL_StatusTypeDef st) {
   }
 }
 
-/* Appends `n` bytes as lower-case hex pairs separated by spaces, at most
- * TRACE_BYTES_MAX; returns whether it cut them. */
-static int append_hex(char *dst, size_t cap, const uint8_t *a, uint32_t an, const uint8_t *b, uint32_t bn) {
-  size_t out = strlen(dst);
-  uint32_t shown = 0;
-  for (uint32_t i = 0; i < an + bn; i++) {
-    if (shown == TRACE_BYTES_MAX || out + 4 >= cap) {
-      return 1;
-    }
-    uint8_t c = i < an ? a[i] : b[i - an];
-    out += (size_t)snprintf(dst + out, cap - out, "%s%02x", shown > 0 ? " " : "", c);
-    shown++;
-  }
-  return 0;
-}
-
-/* Moves State from READY to `to` under mu; 0 if it was not READY. */
+/* Moves State from READY to `to` (and Mode to `mode`); 0 if it was not
+ * READY or was locked. */
 static int claim(I2C_HandleTypeDef *hi2c, HAL_I2C_StateTypeDef to, HAL_I2C_ModeTypeDef mode) {
   int ok;
-  pthread_mutex_lock(&mu);
-  ok = hi2c->State == HAL_I2C_STATE_READY && hi2c->Lock == HAL_UNLOCKED;
+  MVNET_HAL_CLAIM(hi2c, HAL_I2C_STATE_READY, to, ok);
   if (ok) {
-    hi2c->State = to;
     hi2c->Mode = mode;
-    hi2c->Lock = HAL_LOCKED;
   }
-  pthread_mutex_unlock(&mu);
   return ok;
 }
 
 static void release(I2C_HandleTypeDef *hi2c) {
-  pthread_mutex_lock(&mu);
-  hi2c->State = HAL_I2C_STATE_READY;
   hi2c->Mode = HAL_I2C_MODE_NONE;
-  hi2c->Lock = HAL_UNLOCKED;
-  pthread_mutex_unlock(&mu);
+  MVNET_HAL_RELEASE(hi2c, HAL_I2C_STATE_READY);
 }
 
 /* Runs x on the bus, or NACKs it when there is no bus behind the HAL. */
@@ -157,19 +129,21 @@ static void run(struct mvnet_periph_i2c_xfer *x) {
 /* Records x as one "i2c" event. */
 static void trace_xfer(const char *op, const struct mvnet_periph_i2c_xfer *x, uint32_t trials,
                        HAL_StatusTypeDef st) {
-  char buf[1024];
+  char hex_w[MVNET_HAL_TRACE_HEX_CAP] = "", hex_r[MVNET_HAL_TRACE_HEX_CAP] = "";
+  char dev[sizeof x->device * 6] = "", state[sizeof x->state * 2] = "";
+  /* Sized from its parts, so no field is ever cut: the fixed text, names and
+   * numbers, both dumps, the escaped model name and state. */
+  char buf[256 + sizeof hex_w + sizeof hex_r + sizeof dev + sizeof state];
   int n = snprintf(buf, sizeof buf, "\"op\":\"%s\",\"bus\":\"%s\",\"addr\":\"0x%02x\"", op, i2c_names[x->bus],
                    (unsigned)x->addr);
   int cut = 0;
   if (x->has_write && (x->pre_len + x->tx_len) > 0) {
-    char hex[TRACE_BYTES_MAX * 3 + 1] = "";
-    cut |= append_hex(hex, sizeof hex, x->pre, x->pre_len, x->tx, x->tx_len);
-    n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"w\":\"%s\"", hex);
+    cut |= mvnet_hal_append_hex(hex_w, sizeof hex_w, x->pre, x->pre_len, x->tx, x->tx_len);
+    n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"w\":\"%s\"", hex_w);
   }
   if (x->has_read && x->result == MVNET_I2C_ACK) {
-    char hex[TRACE_BYTES_MAX * 3 + 1] = "";
-    cut |= append_hex(hex, sizeof hex, x->rx, x->rx_len, NULL, 0);
-    n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"r\":\"%s\"", hex);
+    cut |= mvnet_hal_append_hex(hex_r, sizeof hex_r, x->rx, x->rx_len, NULL, 0);
+    n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"r\":\"%s\"", hex_r);
   }
   if (trials > 0) {
     n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"trials\":%u", (unsigned)trials);
@@ -188,14 +162,12 @@ static void trace_xfer(const char *op, const struct mvnet_periph_i2c_xfer *x, ui
   }
   n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"status\":\"%s\"", status_name(st));
   if (x->device[0] != '\0') {
-    char esc[sizeof x->device * 6];
-    mvnet_hal_json_escape(esc, sizeof esc, (const uint8_t *)x->device, strlen(x->device));
-    n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"device\":\"%s\"", esc);
+    mvnet_hal_json_escape(dev, sizeof dev, (const uint8_t *)x->device, strnlen(x->device, sizeof x->device));
+    n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"device\":\"%s\"", dev);
   }
-  if (x->state[0] != '\0' && (size_t)n < sizeof buf) {
-    char esc[sizeof x->state * 2];
-    mvnet_hal_json_escape(esc, sizeof esc, (const uint8_t *)x->state, strlen(x->state));
-    snprintf(buf + n, sizeof buf - (size_t)n, ",\"state\":\"%s\"", esc);
+  if (x->state[0] != '\0') {
+    mvnet_hal_json_escape(state, sizeof state, (const uint8_t *)x->state, strnlen(x->state, sizeof x->state));
+    snprintf(buf + n, sizeof buf - (size_t)n, ",\"state\":\"%s\"", state);
   }
   trace(buf);
 }

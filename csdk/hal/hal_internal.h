@@ -53,4 +53,42 @@ void mvnet_hal_sleep_ms(uint32_t ms);
  * consumed. */
 size_t mvnet_hal_json_escape(char *dst, size_t cap, const uint8_t *src, size_t n);
 
+/* Trace lines show at most MVNET_HAL_TRACE_BYTES_MAX bytes of a transfer
+ * (then "truncated":true); MVNET_HAL_TRACE_HEX_CAP holds that many as hex
+ * pairs separated by spaces, NUL included. */
+#define MVNET_HAL_TRACE_BYTES_MAX 64U
+#define MVNET_HAL_TRACE_HEX_CAP (MVNET_HAL_TRACE_BYTES_MAX * 3U + 1U)
+
+/* Appends the `an` bytes of `a` then the `bn` of `b` (NULL when bn is 0) to
+ * the string in `dst` (capacity `cap`) as lower-case hex pairs separated by
+ * spaces, at most MVNET_HAL_TRACE_BYTES_MAX of them; returns whether it cut
+ * them (hal_json.c). */
+int mvnet_hal_append_hex(char *dst, size_t cap, const uint8_t *a, uint32_t an, const uint8_t *b, uint32_t bn);
+
+/* The State/Lock hand-over of a peripheral handle (any type with State and
+ * Lock), under one lock for every handle (hal_json.c), so two threads
+ * sharing a handle see HAL_BUSY rather than interleave.
+ * MVNET_HAL_CLAIM sets ok to whether the handle was `ready` and unlocked,
+ * and if so moves it to `to` and locks it; MVNET_HAL_RELEASE moves it back
+ * to `ready` and unlocks it. */
+void mvnet_hal_handles_lock(void);
+void mvnet_hal_handles_unlock(void);
+#define MVNET_HAL_CLAIM(h, ready, to, ok)                          \
+  do {                                                             \
+    mvnet_hal_handles_lock();                                      \
+    (ok) = (h)->State == (ready) && (h)->Lock == HAL_UNLOCKED;     \
+    if (ok) {                                                      \
+      (h)->State = (to);                                           \
+      (h)->Lock = HAL_LOCKED;                                      \
+    }                                                              \
+    mvnet_hal_handles_unlock();                                    \
+  } while (0)
+#define MVNET_HAL_RELEASE(h, ready)                                \
+  do {                                                             \
+    mvnet_hal_handles_lock();                                      \
+    (h)->State = (ready);                                          \
+    (h)->Lock = HAL_UNLOCKED;                                      \
+    mvnet_hal_handles_unlock();                                    \
+  } while (0)
+
 #endif /* MVNET_HAL_INTERNAL_H */

@@ -11,7 +11,9 @@
  * selected by its chip select: a GPIO output pin driven low (the GPIO hook
  * mvnet_periph_gpio, called by hal_gpio.c for every output it drives) or,
  * with Init.NSS = SPI_NSS_HARD_OUTPUT, the NSS line for the length of the
- * call. Frames wider than 8 bits go out most significant byte first.
+ * call. Frames wider than 8 bits go out most significant byte first, in
+ * (bits+7)/8 bytes each (a 24-bit frame is 3 bytes on the wire, 4 in
+ * memory).
  *
  * Trace events (kind "spi"), one per call:
  *   {"op":"transmit_receive","bus":"SPI1","cs":"PA4","w":"8f 00","r":"ff 33","status":"HAL_OK","device":"lis3dh"}
@@ -52,10 +54,6 @@ static void find_spis(void) {
 
 static const char *const spi_names[MVNET_SPI_COUNT] = {"SPI1", "SPI2", "SPI3"};
 
-/* mu guards the State transitions of every handle. */
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-
-#define TRACE_BYTES_MAX 64U
 
 static int spi_index(const SPI_TypeDef *p) {
   pthread_once(&spis_once, find_spis);
@@ -73,21 +71,12 @@ static void trace(const char *fields) {
 
 static int claim(SPI_HandleTypeDef *hspi, HAL_SPI_StateTypeDef to) {
   int ok;
-  pthread_mutex_lock(&mu);
-  ok = hspi->State == HAL_SPI_STATE_READY && hspi->Lock == HAL_UNLOCKED;
-  if (ok) {
-    hspi->State = to;
-    hspi->Lock = HAL_LOCKED;
-  }
-  pthread_mutex_unlock(&mu);
+  MVNET_HAL_CLAIM(hspi, HAL_SPI_STATE_READY, to, ok);
   return ok;
 }
 
 static void release(SPI_HandleTypeDef *hspi) {
-  pthread_mutex_lock(&mu);
-  hspi->State = HAL_SPI_STATE_READY;
-  hspi->Lock = HAL_UNLOCKED;
-  pthread_mutex_unlock(&mu);
+  MVNET_HAL_RELEASE(hspi, HAL_SPI_STATE_READY);
 }
 
 HAL_StatusTypeDef HAL_SPI_Init(SPI_HandleTypeDef *hspi) {
@@ -149,31 +138,38 @@ HAL_StatusTypeDef HAL_SPI_DeInit(SPI_HandleTypeDef *hspi) {
   return HAL_OK;
 }
 
-/* frame_bytes is the width of one frame in memory: 1, 2 or 4 bytes. */
+/* frame_bits is the width of one frame: 4…32 bits. In memory a frame
+ * takes 1, 2 or 4 bytes (frame_bytes); on the wire (bits+7)/8
+ * (wire_bytes): a 24-bit frame is 3. */
+static uint32_t frame_bits(const SPI_HandleTypeDef *hspi) {
+  return (hspi->Init.DataSize & SPI_CFG1_DSIZE) + 1U;
+}
+
 static uint32_t frame_bytes(const SPI_HandleTypeDef *hspi) {
-  uint32_t bits = (hspi->Init.DataSize & SPI_CFG1_DSIZE) + 1U;
+  uint32_t bits = frame_bits(hspi);
   return bits <= 8U ? 1U : bits <= 16U ? 2U : 4U;
 }
 
-/* Reverses the bytes of each frame (memory order <-> wire order). */
-static void swap_frames(uint8_t *b, uint32_t n, uint32_t fb) {
-  for (uint32_t i = 0; fb > 1U && i + fb <= n; i += fb) {
-    for (uint32_t k = 0; k < fb / 2U; k++) {
-      uint8_t t = b[i + k];
-      b[i + k] = b[i + fb - 1U - k];
-      b[i + fb - 1U - k] = t;
+static uint32_t wire_bytes(const SPI_HandleTypeDef *hspi) {
+  return (frame_bits(hspi) + 7U) / 8U;
+}
+
+/* to_wire packs Size frames of fb bytes in memory (little-endian, as the
+ * CPU stores them) into frames of wb bytes, most significant byte first;
+ * from_wire unpacks them (the unused high bytes of a frame are 0). */
+static void to_wire(uint8_t *wire, const uint8_t *mem, uint32_t frames, uint32_t fb, uint32_t wb) {
+  for (uint32_t f = 0; f < frames; f++) {
+    for (uint32_t k = 0; k < wb; k++) {
+      wire[f * wb + k] = mem[f * fb + wb - 1U - k];
     }
   }
 }
 
-static void append_hex(char *dst, size_t cap, const uint8_t *a, uint32_t n, int *cut) {
-  size_t out = strlen(dst);
-  for (uint32_t i = 0; i < n; i++) {
-    if (i == TRACE_BYTES_MAX || out + 4 >= cap) {
-      *cut = 1;
-      return;
+static void from_wire(uint8_t *mem, const uint8_t *wire, uint32_t frames, uint32_t fb, uint32_t wb) {
+  for (uint32_t f = 0; f < frames; f++) {
+    for (uint32_t k = 0; k < fb; k++) {
+      mem[f * fb + k] = k < wb ? wire[f * wb + wb - 1U - k] : 0U;
     }
-    out += (size_t)snprintf(dst + out, cap - out, "%s%02x", i > 0 ? " " : "", a[i]);
   }
 }
 
@@ -198,8 +194,8 @@ static HAL_StatusTypeDef transfer(SPI_HandleTypeDef *hspi, const char *op, HAL_S
   }
   int cs = mvnet_hal_nocancel();
   hspi->ErrorCode = HAL_SPI_ERROR_NONE;
-  uint32_t fb = frame_bytes(hspi);
-  uint32_t n = (uint32_t)Size * fb;
+  uint32_t fb = frame_bytes(hspi), wb = wire_bytes(hspi);
+  uint32_t n = (uint32_t)Size * wb; /* bytes on the wire */
   uint8_t *wire = malloc(2U * (size_t)n);
   HAL_StatusTypeDef st = HAL_OK;
   struct mvnet_periph_spi_xfer x = {.bus = (uint32_t)spi_index(hspi->Instance),
@@ -211,8 +207,7 @@ static HAL_StatusTypeDef transfer(SPI_HandleTypeDef *hspi, const char *op, HAL_S
   } else {
     uint8_t *out = wire, *in = wire + n;
     if (tx != NULL) {
-      memcpy(out, tx, n);
-      swap_frames(out, n, fb);
+      to_wire(out, tx, Size, fb, wb);
     } else {
       memset(out, 0xFF, n);
     }
@@ -222,11 +217,13 @@ static HAL_StatusTypeDef transfer(SPI_HandleTypeDef *hspi, const char *op, HAL_S
     if (mvnet_periph_spi != NULL) {
       mvnet_periph_spi(&x);
     }
-    char buf[512];
-    char w[TRACE_BYTES_MAX * 3 + 1] = "", r[TRACE_BYTES_MAX * 3 + 1] = "";
-    int cut = 0;
-    append_hex(w, sizeof w, out, n, &cut);
-    append_hex(r, sizeof r, in, n, &cut);
+    char w[MVNET_HAL_TRACE_HEX_CAP] = "", r[MVNET_HAL_TRACE_HEX_CAP] = "";
+    char esc[sizeof x.device * 6] = "";
+    /* Sized from its parts, so no field is ever cut: the fixed text and
+     * names, the chip select, both dumps and the escaped model name. */
+    char buf[160 + sizeof x.cs + sizeof w + sizeof r + sizeof esc];
+    int cut = mvnet_hal_append_hex(w, sizeof w, out, n, NULL, 0);
+    cut |= mvnet_hal_append_hex(r, sizeof r, in, n, NULL, 0);
     int k = snprintf(buf, sizeof buf, "\"op\":\"%s\",\"bus\":\"%s\"", op, spi_names[x.bus]);
     if (x.cs[0] != '\0') {
       k += snprintf(buf + k, sizeof buf - (size_t)k, ",\"cs\":\"%s\"", x.cs);
@@ -234,14 +231,12 @@ static HAL_StatusTypeDef transfer(SPI_HandleTypeDef *hspi, const char *op, HAL_S
     k += snprintf(buf + k, sizeof buf - (size_t)k, ",\"w\":\"%s\",\"r\":\"%s\"%s,\"status\":\"HAL_OK\"", w, r,
                   cut ? ",\"truncated\":true" : "");
     if (x.device[0] != '\0') {
-      char esc[sizeof x.device * 6];
-      mvnet_hal_json_escape(esc, sizeof esc, (const uint8_t *)x.device, strlen(x.device));
+      mvnet_hal_json_escape(esc, sizeof esc, (const uint8_t *)x.device, strnlen(x.device, sizeof x.device));
       snprintf(buf + k, sizeof buf - (size_t)k, ",\"device\":\"%s\"", esc);
     }
     trace(buf);
     if (rx != NULL) {
-      swap_frames(in, n, fb);
-      memcpy(rx, in, n);
+      from_wire(rx, in, Size, fb, wb);
     }
     free(wire);
   }

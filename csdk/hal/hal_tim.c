@@ -10,9 +10,14 @@
  * effect at the next one). While CR1.CEN is set it sets SR.UIF, and when
  * DIER.UIE is set too it pends the timer's IRQ with NVIC_SetPendingIRQ, the
  * library's interrupt controller (a weak reference: without the library
- * nothing is pended). A pend coalesces with one not yet taken, and periods
- * missed while the host was busy are not made up: the flag is set once, as
- * the silicon sets it once.
+ * nothing is pended). With the interrupt on, no period is lost: periods that
+ * pass while the last update is not yet taken (UIF still set, the handler
+ * held back by a busy host or a masked interrupt thread) are counted as
+ * owed, up to MVNET_TIM_MAX_OWED_NS of them, and each is delivered as soon
+ * as the previous is taken (after HAL_TIM_IRQHandler, or at the next period
+ * when the handler clears UIF itself), so a HAL time base's tick keeps up
+ * with the clock. With the interrupt off the flag is set once, as the
+ * silicon sets it once.
  *
  * Trace events (kind "tim"), never one per period:
  *   {"op":"init","instance":"TIM6","psc":159,"arr":999}
@@ -37,6 +42,7 @@
 
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
+#include "mvnet_host_clock.h"
 #include "mvnet_trace.h"
 
 TIM_TypeDef mvnet_tim[MVNET_TIM_COUNT];
@@ -76,14 +82,16 @@ static pthread_cond_t cond;
 /* gen[i] changes whenever timer i is started or stopped; a thread runs
  * while the generation it was started for is current. */
 static uint64_t gen[MVNET_TIM_COUNT];
+/* owed[i]: periods of timer i not yet delivered as an update interrupt. */
+static uint64_t owed[MVNET_TIM_COUNT];
+
+/* The most periods owed at once: a host stalled for longer loses the rest
+ * rather than replaying them in a storm. */
+#define MVNET_TIM_MAX_OWED_NS 1000000000ULL
 
 static void setup(void) {
   tims_base = mvnet_hal_canonical("mvnet_tim", mvnet_tim);
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&cond, &attr);
-  pthread_condattr_destroy(&attr);
+  mvnet_mono_cond_init(&cond);
 }
 
 /* TIM1…TIM17 as the application sees them (hal_symbols.c). */
@@ -104,12 +112,6 @@ static int tim_index(const TIM_TypeDef *t) {
 
 static void trace(const char *fields) {
   mvnet_trace_event("tim", fields);
-}
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* The update period of timer i from its registers, in ns (0: ARR is 0, the
@@ -140,17 +142,43 @@ struct run {
   uint64_t gen;
 };
 
+/* deliver hands timer i's next owed period over if the last one was taken
+ * (UIF clear): sets UIF and returns the IRQ to pend (once mu is released),
+ * or -1. mu held. */
+static int deliver(int i) {
+  TIM_TypeDef *t = &tims()[i];
+  if (owed[i] == 0 || (t->CR1 & TIM_CR1_CEN) == 0 || (t->DIER & TIM_DIER_UIE) == 0) {
+    return -1;
+  }
+  if ((__atomic_load_n(&t->SR, __ATOMIC_SEQ_CST) & TIM_SR_UIF) != 0) {
+    return -1; /* not taken yet */
+  }
+  owed[i]--;
+  __atomic_or_fetch(&t->SR, TIM_SR_UIF, __ATOMIC_SEQ_CST);
+  return tim_irqs[i];
+}
+
+/* pend_unlocked pends irq (from deliver) with mu released. mu held. */
+static void pend_unlocked(int irq) {
+  if (irq < 0 || NVIC_SetPendingIRQ == NULL) {
+    return;
+  }
+  pthread_mutex_unlock(&mu);
+  NVIC_SetPendingIRQ((IRQn_Type)irq);
+  pthread_mutex_lock(&mu);
+}
+
 static void *tick_main(void *arg) {
   struct run r = *(struct run *)arg;
   free(arg);
   TIM_TypeDef *t = &tims()[r.i];
   pthread_mutex_lock(&mu);
-  uint64_t deadline = now_ns();
+  uint64_t deadline = mvnet_mono_ns();
   while (gen[r.i] == r.gen) {
     uint64_t p = period_ns(r.i);
     deadline += p != 0 ? p : MVNET_TIM_MIN_PERIOD_NS;
     struct timespec ts = to_timespec(deadline);
-    while (gen[r.i] == r.gen && now_ns() < deadline) {
+    while (gen[r.i] == r.gen && mvnet_mono_ns() < deadline) {
       int err = pthread_cond_timedwait(&cond, &mu, &ts);
       if (err != 0 && err != ETIMEDOUT && err != EINTR) {
         break;
@@ -159,19 +187,26 @@ static void *tick_main(void *arg) {
     if (gen[r.i] != r.gen) {
       break;
     }
-    uint64_t now = now_ns();
+    uint64_t now = mvnet_mono_ns();
+    uint64_t periods = 1;
     if (p != 0 && now - deadline >= p) {
-      deadline = now; /* periods missed while the host was busy: one update, as on silicon */
+      uint64_t late = (now - deadline) / p; /* whole periods passed meanwhile */
+      periods += late;
+      deadline += late * p;
     }
     if (p == 0 || (t->CR1 & TIM_CR1_CEN) == 0) {
       continue;
     }
-    __atomic_or_fetch(&t->SR, TIM_SR_UIF, __ATOMIC_SEQ_CST);
-    if ((t->DIER & TIM_DIER_UIE) != 0 && NVIC_SetPendingIRQ != NULL) {
-      pthread_mutex_unlock(&mu);
-      NVIC_SetPendingIRQ(tim_irqs[r.i]);
-      pthread_mutex_lock(&mu);
+    if ((t->DIER & TIM_DIER_UIE) == 0 || NVIC_SetPendingIRQ == NULL) {
+      __atomic_or_fetch(&t->SR, TIM_SR_UIF, __ATOMIC_SEQ_CST); /* polled: set once */
+      continue;
     }
+    uint64_t cap = MVNET_TIM_MAX_OWED_NS / p;
+    owed[r.i] += periods;
+    if (owed[r.i] > (cap > 0 ? cap : 1)) {
+      owed[r.i] = cap > 0 ? cap : 1;
+    }
+    pend_unlocked(deliver(r.i));
   }
   pthread_mutex_unlock(&mu);
   return NULL;
@@ -182,6 +217,7 @@ static void *tick_main(void *arg) {
  * threads. */
 static int start_clock(int i) {
   gen[i]++;
+  owed[i] = 0;
   pthread_cond_broadcast(&cond);
   struct run *r = malloc(sizeof *r);
   if (r == NULL) {
@@ -210,6 +246,7 @@ static int start_clock(int i) {
 /* Stops timer i's host clock (its thread ends at its next wakeup). mu held. */
 static void stop_clock(int i) {
   gen[i]++;
+  owed[i] = 0;
   pthread_cond_broadcast(&cond);
 }
 
@@ -446,7 +483,8 @@ HAL_TIM_StateTypeDef HAL_TIM_Base_GetState(const TIM_HandleTypeDef *htim) {
 }
 
 void HAL_TIM_IRQHandler(TIM_HandleTypeDef *htim) {
-  if (handle_index(htim) < 0) {
+  int i = handle_index(htim);
+  if (i < 0) {
     return;
   }
   TIM_TypeDef *t = htim->Instance;
@@ -464,4 +502,8 @@ void HAL_TIM_IRQHandler(TIM_HandleTypeDef *htim) {
       HAL_TIM_TriggerCallback(htim);
     }
   }
+  /* This update taken: the next owed one, if any, follows at once. */
+  pthread_mutex_lock(&mu);
+  pend_unlocked(deliver(i));
+  pthread_mutex_unlock(&mu);
 }

@@ -31,6 +31,7 @@
 
 #include "stm32u5xx_hal.h"
 #include "hal_internal.h"
+#include "mvnet_host_clock.h"
 
 __IO uint32_t uwTick;
 uint32_t uwTickPrio = (1UL << 4) /* invalid until HAL_InitTick, as in ST's HAL */;
@@ -60,14 +61,8 @@ static void vars(void) {
   pthread_once(&vars_once, find_vars);
 }
 
-static uint64_t monotonic_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void base_init(void) {
-  base_ns = monotonic_ns();
+  base_ns = mvnet_mono_ns();
 }
 
 /* Fix the base as the process starts, not at the first HAL call. */
@@ -77,7 +72,7 @@ __attribute__((constructor)) static void base_init_early(void) {
 
 uint64_t mvnet_hal_uptime_ns(void) {
   pthread_once(&base_once, base_init);
-  return monotonic_ns() - base_ns;
+  return mvnet_mono_ns() - base_ns;
 }
 
 void mvnet_hal_sleep_ms(uint32_t ms) {
@@ -92,15 +87,19 @@ void mvnet_hal_sleep_ms(uint32_t ms) {
 
 typedef HAL_StatusTypeDef (*init_tick_fn)(uint32_t);
 
-HAL_StatusTypeDef HAL_Init(void) {
-  pthread_once(&base_once, base_init);
-  /* The application's HAL_InitTick when it has one: inside libmvnet.so a
-   * plain call would bind to the library's own weak definition. */
-  init_tick_fn init_tick = HAL_InitTick;
+/* The application's HAL_InitTick when it has one: inside libmvnet.so a
+ * plain call would bind to the library's own weak definition. */
+static HAL_StatusTypeDef init_tick(uint32_t prio) {
+  init_tick_fn fn = HAL_InitTick;
   void *found = mvnet_hal_canonical_fn("HAL_InitTick");
   if (found != NULL) {
-    memcpy(&init_tick, &found, sizeof init_tick);
+    memcpy(&fn, &found, sizeof fn);
   }
+  return fn(prio);
+}
+
+HAL_StatusTypeDef HAL_Init(void) {
+  pthread_once(&base_once, base_init);
   if (init_tick(TICK_INT_PRIORITY) != HAL_OK) {
     return HAL_ERROR;
   }
@@ -139,11 +138,7 @@ static pthread_cond_t tick_cond;
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
 
 static void cond_init(void) {
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&tick_cond, &attr);
-  pthread_condattr_destroy(&attr);
+  mvnet_mono_cond_init(&tick_cond);
 }
 
 __weak void HAL_IncTick(void) {
@@ -221,12 +216,22 @@ uint32_t HAL_GetTickPrio(void) {
   return *prio_var;
 }
 
+/* As ST's: a new frequency re-runs HAL_InitTick at the tick's priority
+ * (a time base reprograms its timer for it) and is undone if that fails. */
 HAL_StatusTypeDef HAL_SetTickFreq(HAL_TickFreqTypeDef Freq) {
   if (Freq != HAL_TICK_FREQ_10HZ && Freq != HAL_TICK_FREQ_100HZ && Freq != HAL_TICK_FREQ_1KHZ) {
     return HAL_ERROR;
   }
   vars();
+  HAL_TickFreqTypeDef prev = *freq_var;
+  if (Freq == prev) {
+    return HAL_OK;
+  }
   *freq_var = Freq;
+  if (init_tick(*prio_var) != HAL_OK) {
+    *freq_var = prev;
+    return HAL_ERROR;
+  }
   return HAL_OK;
 }
 

@@ -3,12 +3,14 @@
  * definitions (the ARM_CM33 port's types and macro names). Included by
  * FreeRTOS.h.
  *
- * On the host, tasks are threads that run in parallel. A critical section
- * (taskENTER_CRITICAL / portENTER_CRITICAL) is one process-wide lock, taken
- * also by vTaskSuspendAll and, alone, by taskENTER_CRITICAL_FROM_ISR: code
- * inside one excludes every other task and handler inside one. It does not
- * stop code that takes no such lock. portDISABLE_INTERRUPTS masks libmvnet's
- * interrupt thread (__disable_irq) when libmvnet is linked.
+ * On the host, tasks are threads that run in parallel. A task's critical
+ * section (taskENTER_CRITICAL / portENTER_CRITICAL) masks libmvnet's
+ * interrupt thread, as on the device no handler runs inside one, and takes
+ * one process-wide lock, taken also by vTaskSuspendAll and, alone, by a
+ * handler's taskENTER_CRITICAL_FROM_ISR: code inside one excludes every
+ * other task and handler inside one. It does not stop a task that takes no
+ * such lock. portDISABLE_INTERRUPTS masks libmvnet's interrupt thread
+ * (__disable_irq) when libmvnet is linked (csdk/rtos/freertos_port.c).
  */
 #ifndef PORTMACRO_H
 #define PORTMACRO_H

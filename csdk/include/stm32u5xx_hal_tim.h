@@ -237,11 +237,14 @@ typedef struct __TIM_HandleTypeDef {
 #define __HAL_TIM_GET_FLAG(__HANDLE__, __FLAG__) (((__HANDLE__)->Instance->SR & (__FLAG__)) == (__FLAG__))
 /* SR's flags are cleared by writing 0 (writing 1 changes nothing) on the
  * silicon; host memory has no such rule, so this clears the named flags and
- * keeps the others, which is what the silicon's write does. */
-#define __HAL_TIM_CLEAR_FLAG(__HANDLE__, __FLAG__) ((__HANDLE__)->Instance->SR &= ~(__FLAG__))
+ * keeps the others, which is what the silicon's write does, atomically: the
+ * timer's host thread sets UIF at any moment (csdk/hal/hal_tim.c), and a
+ * plain read-modify-write could wipe it. */
+#define __HAL_TIM_CLEAR_FLAG(__HANDLE__, __FLAG__) \
+  (__atomic_and_fetch(&(__HANDLE__)->Instance->SR, ~(uint32_t)(__FLAG__), __ATOMIC_SEQ_CST))
 #define __HAL_TIM_GET_IT_SOURCE(__HANDLE__, __INTERRUPT__) \
   ((((__HANDLE__)->Instance->DIER & (__INTERRUPT__)) == (__INTERRUPT__)) ? SET : RESET)
-#define __HAL_TIM_CLEAR_IT(__HANDLE__, __INTERRUPT__) ((__HANDLE__)->Instance->SR &= ~(__INTERRUPT__))
+#define __HAL_TIM_CLEAR_IT(__HANDLE__, __INTERRUPT__) __HAL_TIM_CLEAR_FLAG((__HANDLE__), (__INTERRUPT__))
 #define __HAL_TIM_IS_TIM_COUNTING_DOWN(__HANDLE__) \
   (((__HANDLE__)->Instance->CR1 & (TIM_CR1_DIR)) == (TIM_CR1_DIR))
 #define __HAL_TIM_SET_PRESCALER(__HANDLE__, __PRESC__) ((__HANDLE__)->Instance->PSC = (__PRESC__))

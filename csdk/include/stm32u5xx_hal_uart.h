@@ -271,9 +271,16 @@ typedef struct __UART_HandleTypeDef {
 #define __HAL_UART_ENABLE(__HANDLE__) ((__HANDLE__)->Instance->CR1 |= USART_CR1_UE)
 #define __HAL_UART_DISABLE(__HANDLE__) ((__HANDLE__)->Instance->CR1 &= ~USART_CR1_UE)
 #define __HAL_UART_GET_FLAG(__HANDLE__, __FLAG__) (((__HANDLE__)->Instance->ISR & (__FLAG__)) == (__FLAG__))
-/* ICR is write-1-to-clear on the silicon; here the write clears the ISR
- * flags it names (the ICR and ISR bit positions match for these). */
-#define __HAL_UART_CLEAR_FLAG(__HANDLE__, __FLAG__) ((__HANDLE__)->Instance->ISR &= ~(uint32_t)(__FLAG__))
+/* ICR is write-1-to-clear on the silicon; here the write clears, atomically,
+ * the ISR flags its bits name. ICR and ISR bits share positions except
+ * TXFECF (ICR bit 5) for TXFE (ISR bit 23) and TCBGTCF (bit 7) for TCBGT
+ * (bit 25): MVNET_UART_ICR_TO_ISR maps them. */
+#define MVNET_UART_ICR_TO_ISR(__ICR__)                                                  \
+  (((uint32_t)(__ICR__) & ~(UART_CLEAR_TXFECF | 0x00000080U)) |                         \
+   (((uint32_t)(__ICR__) & UART_CLEAR_TXFECF) != 0U ? UART_FLAG_TXFE : 0U) |            \
+   (((uint32_t)(__ICR__) & 0x00000080U) != 0U ? 0x02000000U : 0U))
+#define __HAL_UART_CLEAR_FLAG(__HANDLE__, __FLAG__) \
+  (__atomic_and_fetch(&(__HANDLE__)->Instance->ISR, ~MVNET_UART_ICR_TO_ISR(__FLAG__), __ATOMIC_SEQ_CST))
 #define __HAL_UART_CLEAR_IT(__HANDLE__, __IT_CLEAR__) __HAL_UART_CLEAR_FLAG((__HANDLE__), (__IT_CLEAR__))
 #define __HAL_UART_CLEAR_PEFLAG(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_PEF)
 #define __HAL_UART_CLEAR_FEFLAG(__HANDLE__) __HAL_UART_CLEAR_FLAG((__HANDLE__), UART_CLEAR_FEF)

@@ -19,6 +19,15 @@ void mvnet_irq_pend(uint32_t irq);
  * asynchronous signal. */
 void mvnet_restore_signal_mask(void);
 
+/* A counted interrupt mask, beside PRIMASK's flag: while any enter is not
+ * matched by its exit, no handler starts. Enter waits for a running handler
+ * to return (unless called from one), so the caller holds no lock a handler
+ * may wait for while it waits. The RTOS stand-in's task-level critical
+ * sections use it (csdk/rtos/freertos_port.c), as taskENTER_CRITICAL masks
+ * interrupts on the device. */
+void mvnet_irq_mask_enter(void);
+void mvnet_irq_mask_exit(void);
+
 /* Whether the interrupt thread reports each delivery to Go (for the trace). */
 void mvnet_irq_set_trace(int on);
 

@@ -34,6 +34,7 @@ static uint8_t prio[N];        /* as stored by hardware: value << PRIO_SHIFT */
 static uint8_t exc_prio[16];   /* system exceptions, by -IRQn; stored, never used */
 static uint64_t delivered[N];
 static int primask;            /* __disable_irq() in force */
+static uint32_t mask_depth;    /* counted masks (mvnet_irq_mask_enter) in force */
 static int event_reg;          /* the event register of __SEV/__WFE */
 static uint64_t wakeups;       /* counts what ends a __WFI/__WFE wait */
 static int active = -1;        /* the IRQ whose handler is running */
@@ -56,7 +57,7 @@ static void wake(void) {
 /* pick returns the IRQ to deliver next, or -1: the lowest priority value
  * among enabled IRQs with a pend, ties to the lowest number. mu held. */
 static int pick(void) {
-	if (primask) {
+	if (primask || mask_depth > 0) {
 		return -1;
 	}
 	int best = -1;
@@ -146,7 +147,7 @@ void mvnet_irq_pend(uint32_t irq) {
 	ensure_thread();
 	pthread_mutex_lock(&mu);
 	sys_pends[irq]++;
-	if (enabled[irq] && !primask) {
+	if (enabled[irq] && !primask && mask_depth == 0) {
 		pthread_cond_signal(&wake_cond);
 	}
 	wake();
@@ -358,6 +359,21 @@ void __disable_irq(void) {
 	pthread_mutex_lock(&mu);
 	primask = 1;
 	wait_handler(-1);
+	pthread_mutex_unlock(&mu);
+}
+
+void mvnet_irq_mask_enter(void) {
+	pthread_mutex_lock(&mu);
+	mask_depth++;
+	wait_handler(-1);
+	pthread_mutex_unlock(&mu);
+}
+
+void mvnet_irq_mask_exit(void) {
+	pthread_mutex_lock(&mu);
+	if (mask_depth > 0 && --mask_depth == 0) {
+		pthread_cond_signal(&wake_cond);
+	}
 	pthread_mutex_unlock(&mu);
 }
 

@@ -5,15 +5,20 @@
  * critical sections, interrupt masking, yields, the scheduler lock and
  * pvPortMalloc.
  *
- * Critical sections. Tasks run in parallel on the host, so a critical
- * section cannot stop the others; it is one process-wide recursive lock
- * instead. taskENTER_CRITICAL takes the scheduler lock (vTaskSuspendAll's)
- * and then the critical lock; taskENTER_CRITICAL_FROM_ISR takes only the
- * critical lock. Always in that order, so they cannot deadlock: code inside
- * a critical section excludes every task and handler inside one, and a
- * suspended scheduler excludes the other tasks that suspend it or enter a
- * critical section. portDISABLE_INTERRUPTS masks libmvnet's interrupt thread
- * (__disable_irq) when libmvnet is linked.
+ * Critical sections. On the device taskENTER_CRITICAL masks interrupts, so
+ * no handler runs inside one, and only one task runs at a time. Here tasks
+ * run in parallel, so a task-level critical section (taskENTER_CRITICAL, or
+ * taskENTER_CRITICAL_FROM_ISR called by a task) is, in this order: the
+ * scheduler lock (vTaskSuspendAll's; taskENTER_CRITICAL only), then
+ * libmvnet's counted interrupt mask (mvnet_irq_mask_enter: no handler
+ * starts, and a running one is waited for while no lock a handler could
+ * want is held), then the critical lock. A handler's
+ * taskENTER_CRITICAL_FROM_ISR takes only the critical lock. So a handler
+ * never runs inside a task's critical section, and one waiting for the
+ * critical lock cannot deadlock a task that disables its IRQ inside one
+ * (no handler runs there). portDISABLE_INTERRUPTS masks libmvnet's
+ * interrupt thread (__disable_irq). Without libmvnet (the RTOS's own
+ * tests) there are no handlers and no masking.
  *
  * Heap. pvPortMalloc takes from the host's heap and counts against
  * configTOTAL_HEAP_SIZE, so xPortGetFreeHeapSize shrinks and grows as the
@@ -35,19 +40,25 @@
 /* libmvnet's interrupt masking; NULL when the RTOS is linked without it. */
 extern void __disable_irq(void) __attribute__((weak));
 extern void __enable_irq(void) __attribute__((weak));
+extern void mvnet_irq_mask_enter(void) __attribute__((weak));
+extern void mvnet_irq_mask_exit(void) __attribute__((weak));
 /* Application hooks: weak references, called only when defined. */
 extern void vApplicationMallocFailedHook(void) __attribute__((weak));
 
 /* ---- Locks ------------------------------------------------------------------ */
 
+/* sched_mu is the scheduler lock: vTaskSuspendAll and osKernelLock take it,
+ * recursively; sched_held says whether some thread holds it (the kernel is
+ * then Locked), sched_depth how often the calling thread took it. */
 static pthread_mutex_t sched_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t crit_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static atomic_int sched_held;
 static _Thread_local unsigned sched_depth;
 
 void mvnet_rtos_sched_lock(void) {
   pthread_mutex_lock(&sched_mu);
   if (sched_depth++ == 0U) {
-    (void)osKernelLock(); /* reported as Locked; refused before the start */
+    atomic_store(&sched_held, 1);
   }
 }
 
@@ -56,9 +67,17 @@ void mvnet_rtos_sched_unlock(void) {
     return; /* not suspended by this thread */
   }
   if (--sched_depth == 0U) {
-    (void)osKernelUnlock();
+    atomic_store(&sched_held, 0);
   }
   pthread_mutex_unlock(&sched_mu);
+}
+
+unsigned mvnet_rtos_sched_depth(void) {
+  return sched_depth;
+}
+
+int mvnet_rtos_sched_held(void) {
+  return atomic_load(&sched_held);
 }
 
 void vTaskSuspendAll(void) {
@@ -70,23 +89,41 @@ BaseType_t xTaskResumeAll(void) {
   return pdFALSE; /* no yield was needed: threads were never held back */
 }
 
+/* The interrupt mask of a task-level critical section (see the top). */
+static void mask_enter(void) {
+  if (mvnet_irq_mask_enter != NULL) {
+    mvnet_irq_mask_enter();
+  }
+}
+
+static void mask_exit(void) {
+  if (mvnet_irq_mask_exit != NULL) {
+    mvnet_irq_mask_exit();
+  }
+}
+
 void vPortEnterCritical(void) {
   if (MVNET_RTOS_IN_ISR()) {
     pthread_mutex_lock(&crit_mu);
     return;
   }
   mvnet_rtos_sched_lock();
+  mask_enter();
   pthread_mutex_lock(&crit_mu);
 }
 
 void vPortExitCritical(void) {
   pthread_mutex_unlock(&crit_mu);
   if (!MVNET_RTOS_IN_ISR()) {
+    mask_exit();
     mvnet_rtos_sched_unlock();
   }
 }
 
 uint32_t ulSetInterruptMask(void) {
+  if (!MVNET_RTOS_IN_ISR()) {
+    mask_enter();
+  }
   pthread_mutex_lock(&crit_mu);
   return 0U;
 }
@@ -94,6 +131,9 @@ uint32_t ulSetInterruptMask(void) {
 void vClearInterruptMask(uint32_t ulMask) {
   (void)ulMask;
   pthread_mutex_unlock(&crit_mu);
+  if (!MVNET_RTOS_IN_ISR()) {
+    mask_exit();
+  }
 }
 
 void vPortDisableInterrupts(void) {

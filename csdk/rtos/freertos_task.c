@@ -89,7 +89,7 @@ BaseType_t xTaskDelayUntil(TickType_t *const pxPreviousWakeTime, const TickType_
   TickType_t wake = prev + xTimeIncrement;
   *pxPreviousWakeTime = wake;
   /* Read the clock once: the tick now and the monotonic instant it maps to. */
-  uint64_t mono = mvnet_rtos_mono_ns();
+  uint64_t mono = mvnet_mono_ns();
   uint64_t up = mvnet_rtos_uptime_ns();
   TickType_t now = (TickType_t)mvnet_rtos_ns_to_ticks(up);
   /* Past (or now) in the tick's wrapping space, as FreeRTOS decides it:
@@ -198,10 +198,14 @@ void vTaskEndScheduler(void) {
   /* FreeRTOS's Cortex-M ports cannot end the scheduler either. */
 }
 
+/* Suspended only for the task that suspended it (and for handlers, which
+ * on the device could interrupt it): the other tasks, which the device
+ * would not be running, see it running. */
 BaseType_t xTaskGetSchedulerState(void) {
   switch (osKernelGetState()) {
   case osKernelRunning: return taskSCHEDULER_RUNNING;
-  case osKernelLocked: return taskSCHEDULER_SUSPENDED;
+  case osKernelLocked:
+    return mvnet_rtos_sched_depth() > 0U || MVNET_RTOS_IN_ISR() ? taskSCHEDULER_SUSPENDED : taskSCHEDULER_RUNNING;
   default: return taskSCHEDULER_NOT_STARTED;
   }
 }

@@ -25,20 +25,17 @@ __attribute__((weak)) int mvnet_in_isr(void) {
 /* ---- Time ----------------------------------------------------------------- */
 
 /* The HAL stand-in's base, when it is linked in, so that HAL_GetTick() and
- * osKernelGetTickCount() agree; a weak reference is NULL otherwise. */
+ * osKernelGetTickCount() count from the same instant (they agree while the
+ * HAL's tick is the clock's; a timer time base's counted tick trails it by
+ * its delivery latency only, hal_tim.c); a weak reference is NULL
+ * otherwise. */
 extern uint64_t mvnet_hal_uptime_ns(void) __attribute__((weak));
 
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
 static uint64_t base_ns;
 
-uint64_t mvnet_rtos_mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void base_init(void) {
-  base_ns = mvnet_rtos_mono_ns();
+  base_ns = mvnet_mono_ns();
 }
 
 __attribute__((constructor)) static void base_init_early(void) {
@@ -50,7 +47,7 @@ uint64_t mvnet_rtos_uptime_ns(void) {
     return mvnet_hal_uptime_ns();
   }
   pthread_once(&base_once, base_init);
-  return mvnet_rtos_mono_ns() - base_ns;
+  return mvnet_mono_ns() - base_ns;
 }
 
 void mvnet_rtos_ns_to_ts(uint64_t mono_ns, struct timespec *ts) {
@@ -59,7 +56,7 @@ void mvnet_rtos_ns_to_ts(uint64_t mono_ns, struct timespec *ts) {
 }
 
 void mvnet_rtos_deadline_in(struct timespec *ts, uint32_t ticks) {
-  mvnet_rtos_ns_to_ts(mvnet_rtos_mono_ns() + mvnet_rtos_ticks_to_ns(ticks), ts);
+  mvnet_rtos_ns_to_ts(mvnet_mono_ns() + mvnet_rtos_ticks_to_ns(ticks), ts);
 }
 
 /* ---- Ticks ---------------------------------------------------------------- */
@@ -99,14 +96,6 @@ uint32_t mvnet_rtos_tick_now(void) {
   return (uint32_t)mvnet_rtos_ns_to_ticks(mvnet_rtos_uptime_ns());
 }
 
-void mvnet_rtos_cond_init(pthread_cond_t *cv) {
-  pthread_condattr_t a;
-  pthread_condattr_init(&a);
-  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  pthread_cond_init(cv, &a);
-  pthread_condattr_destroy(&a);
-}
-
 char *mvnet_rtos_strdup(const char *s) {
   if (s == NULL) {
     return NULL;
@@ -124,7 +113,7 @@ char *mvnet_rtos_strdup(const char *s) {
 void mvnet_rtos_obj_init(mvnet_rtos_obj *o, uint32_t magic, char *name) {
   o->name = name;
   pthread_mutex_init(&o->mu, NULL);
-  mvnet_rtos_cond_init(&o->cv);
+  mvnet_mono_cond_init(&o->cv);
   o->head = o->tail = NULL;
   o->deleted = 0;
   o->magic = magic;

@@ -22,6 +22,7 @@
 #define MVNET_FREERTOS_LIBRARY 1
 
 #include "cmsis_os2.h"
+#include "mvnet_host_clock.h" /* mvnet_mono_ns, mvnet_mono_cond_init */
 #include "mvnet_isr.h"
 
 /* Object kinds, checked on every call so a wrong or deleted id is an
@@ -41,7 +42,6 @@
 
 /* ---- Time ---------------------------------------------------------------- */
 
-uint64_t mvnet_rtos_mono_ns(void);   /* CLOCK_MONOTONIC now */
 uint64_t mvnet_rtos_uptime_ns(void); /* since process start (HAL's base when linked) */
 void mvnet_rtos_ns_to_ts(uint64_t mono_ns, struct timespec *ts);
 /* *ts = the monotonic instant `ticks` kernel ticks from now. */
@@ -63,8 +63,6 @@ void mvnet_rtos_sleep_until(uint64_t mono_ns);
 /* Sleeps until the 64-bit tick count reaches `tick`, given the monotonic
  * time `mono` and the uptime `up` read together just before. */
 void mvnet_rtos_sleep_until_tick(uint64_t tick, uint64_t mono, uint64_t up);
-/* Initialises a condition variable that times out on CLOCK_MONOTONIC. */
-void mvnet_rtos_cond_init(pthread_cond_t *cv);
 /* Copies a name for an object (NULL stays NULL); NULL also on no memory. */
 char *mvnet_rtos_strdup(const char *s);
 
@@ -261,7 +259,13 @@ uint32_t mvnet_rtos_group_wait(void *g, uint32_t set, uint32_t bits, int clear, 
 uint32_t mvnet_rtos_group_set(void *g, uint32_t bits, int *woke, int *ok);
 
 /* ---- Critical sections and the scheduler lock (freertos_port.c) ---------- */
+/* The scheduler lock, one for vTaskSuspendAll and osKernelLock: recursive;
+ * unlock by a thread that does not hold it does nothing. */
 void mvnet_rtos_sched_lock(void);
 void mvnet_rtos_sched_unlock(void);
+/* How often the calling thread holds the scheduler lock (0: not at all). */
+unsigned mvnet_rtos_sched_depth(void);
+/* Whether some thread holds it (the kernel is then Locked). */
+int mvnet_rtos_sched_held(void);
 
 #endif /* MVNET_RTOS_INTERNAL_H */

@@ -6,7 +6,10 @@
  * The kernel goes Inactive → Ready (osKernelInitialize, or implicitly at the
  * first osThreadNew/osTimerNew) → Running (osKernelStart). Threads and timer
  * callbacks only run once it is Running, as on the device; osKernelStart
- * then parks its caller for good. Locked is a recorded state only.
+ * then parks its caller for good. Locked is Running while some thread holds
+ * the scheduler lock (osKernelLock, vTaskSuspendAll: one lock, in
+ * freertos_port.c); it keeps out the other threads that take it, not
+ * threads that do not.
  *
  * The tick runs at the application's configTICK_RATE_HZ (1 kHz without a
  * FreeRTOSConfig.h) on CLOCK_MONOTONIC since process start.
@@ -61,7 +64,7 @@ static void unlock_mu(void *arg) {
 void mvnet_rtos_wait_kernel_running(void) {
   pthread_mutex_lock(&mu);
   pthread_cleanup_push(unlock_mu, NULL);
-  while (state != osKernelRunning && state != osKernelLocked) {
+  while (state != osKernelRunning) {
     pthread_cond_wait(&cv, &mu);
   }
   pthread_cleanup_pop(1);
@@ -83,7 +86,7 @@ osKernelState_t osKernelGetState(void) {
   pthread_mutex_lock(&mu);
   osKernelState_t s = state;
   pthread_mutex_unlock(&mu);
-  return s;
+  return s == osKernelRunning && mvnet_rtos_sched_held() ? osKernelLocked : s;
 }
 
 osStatus_t osKernelStart(void) {
@@ -108,56 +111,65 @@ osStatus_t osKernelStart(void) {
   }
 }
 
+static int running(void) {
+  pthread_mutex_lock(&mu);
+  int r = state == osKernelRunning;
+  pthread_mutex_unlock(&mu);
+  return r;
+}
+
+/* The three return the previous (Lock, Unlock) or new (RestoreLock) lock
+ * state of the caller: 1 while it holds the scheduler lock. As in ST's
+ * cmsis_os2.c, an unlock that leaves the caller still holding it (it was
+ * taken more than once) reports osError. */
 int32_t osKernelLock(void) {
   if (MVNET_RTOS_IN_ISR()) {
     return (int32_t)osErrorISR;
   }
-  int32_t prev;
-  pthread_mutex_lock(&mu);
-  if (state == osKernelRunning) {
-    state = osKernelLocked;
-    prev = 0;
-  } else if (state == osKernelLocked) {
-    prev = 1;
-  } else {
-    prev = (int32_t)osError;
+  if (!running()) {
+    return (int32_t)osError;
   }
-  pthread_mutex_unlock(&mu);
-  return prev;
+  if (mvnet_rtos_sched_depth() > 0U) {
+    return 1;
+  }
+  mvnet_rtos_sched_lock();
+  return 0;
+}
+
+/* unlock_once releases one hold of the caller's; 0, or osError if it still
+ * holds the lock. */
+static int32_t unlock_once(void) {
+  mvnet_rtos_sched_unlock();
+  return mvnet_rtos_sched_depth() > 0U ? (int32_t)osError : 0;
 }
 
 int32_t osKernelUnlock(void) {
   if (MVNET_RTOS_IN_ISR()) {
     return (int32_t)osErrorISR;
   }
-  int32_t prev;
-  pthread_mutex_lock(&mu);
-  if (state == osKernelLocked) {
-    state = osKernelRunning;
-    prev = 1;
-  } else if (state == osKernelRunning) {
-    prev = 0;
-  } else {
-    prev = (int32_t)osError;
+  if (!running()) {
+    return (int32_t)osError;
   }
-  pthread_mutex_unlock(&mu);
-  return prev;
+  if (mvnet_rtos_sched_depth() == 0U) {
+    return 0;
+  }
+  return unlock_once() == 0 ? 1 : (int32_t)osError;
 }
 
 int32_t osKernelRestoreLock(int32_t lock) {
   if (MVNET_RTOS_IN_ISR()) {
     return (int32_t)osErrorISR;
   }
-  int32_t now;
-  pthread_mutex_lock(&mu);
-  if ((state != osKernelRunning && state != osKernelLocked) || (lock != 0 && lock != 1)) {
-    now = (int32_t)osError;
-  } else {
-    state = lock ? osKernelLocked : osKernelRunning;
-    now = lock;
+  if (!running() || (lock != 0 && lock != 1)) {
+    return (int32_t)osError;
   }
-  pthread_mutex_unlock(&mu);
-  return now;
+  if (lock == 1) {
+    if (mvnet_rtos_sched_depth() == 0U) {
+      mvnet_rtos_sched_lock();
+    }
+    return 1;
+  }
+  return mvnet_rtos_sched_depth() == 0U ? 0 : unlock_once();
 }
 
 uint32_t osKernelSuspend(void) {
@@ -204,7 +216,7 @@ osStatus_t osDelay(uint32_t ticks) {
   }
   /* osWaitForever is a plain (very long) tick count here, as in RTX. */
   mvnet_rtos_suspension_point();
-  mvnet_rtos_sleep_until(mvnet_rtos_mono_ns() + mvnet_rtos_ticks_to_ns(ticks));
+  mvnet_rtos_sleep_until(mvnet_mono_ns() + mvnet_rtos_ticks_to_ns(ticks));
   return osOK;
 }
 
@@ -212,7 +224,7 @@ osStatus_t osDelayUntil(uint32_t ticks) {
   if (MVNET_RTOS_IN_ISR()) {
     return osErrorISR;
   }
-  uint64_t mono = mvnet_rtos_mono_ns();
+  uint64_t mono = mvnet_mono_ns();
   uint64_t up = mvnet_rtos_uptime_ns();
   uint64_t now_ticks = mvnet_rtos_ns_to_ticks(up);
   /* Distance in the 32-bit tick space: 0 or "in the past" (top bit set) is

@@ -91,7 +91,7 @@ static void timer_thread(void *arg) {
       pthread_cond_wait(&cv, &mu);
       continue;
     }
-    uint64_t now = mvnet_rtos_mono_ns();
+    uint64_t now = mvnet_mono_ns();
     if (t->expiry > now) {
       struct timespec ts;
       mvnet_rtos_ns_to_ts(t->expiry, &ts);
@@ -128,7 +128,7 @@ static int start_thread(void) {
   if (thread_started) {
     return 0;
   }
-  mvnet_rtos_cond_init(&cv);
+  mvnet_mono_cond_init(&cv);
   thread_id = mvnet_rtos_thread_new_internal(timer_thread, NULL, "mvnet timers");
   if (thread_id == NULL) {
     pthread_cond_destroy(&cv);
@@ -225,7 +225,7 @@ osStatus_t mvnet_rtos_timer_start(void *timer_id, uint32_t ticks) {
   if (ticks != 0U) {
     t->period = mvnet_rtos_ticks_to_ns(ticks);
   }
-  t->expiry = mvnet_rtos_mono_ns() + t->period;
+  t->expiry = mvnet_mono_ns() + t->period;
   t->running = 1;
   pthread_cond_broadcast(&cv);
   pthread_mutex_unlock(&mu);
@@ -311,7 +311,7 @@ int mvnet_rtos_timer_get(void *timer_id, int which, uintptr_t *value) {
   case MVNET_TIMER_RELOAD: *value = t->type == osTimerPeriodic; break;
   default: {
     /* The expiry as a tick count, in the tick's 32-bit space. */
-    uint64_t now = mvnet_rtos_mono_ns();
+    uint64_t now = mvnet_mono_ns();
     uint64_t left = t->expiry > now ? t->expiry - now : 0U;
     *value = (uintptr_t)(uint32_t)(mvnet_rtos_tick_now() + (uint32_t)mvnet_rtos_ns_to_ticks(left));
     break;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmsis_os.h"
 
@@ -34,6 +35,68 @@ static void cmsis_thread(void *arg) {
   uint32_t n = ulTaskNotifyTake(pdTRUE, portMAX_DELAY);
   osThreadFlagsSet((osThreadId_t)arg, n == 1 ? 0x1U : 0x2U);
   osThreadExit();
+}
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
+/* osKernelLock and vTaskSuspendAll are one lock: a thread holding one keeps
+ * out a task taking the other, whose unlock cannot clear the first's. */
+static volatile int a_locked, a_release, a_done, b_in, b_done;
+static volatile int32_t a_lock_ret = -99, a_unlock_ret = -99;
+static volatile BaseType_t a_sees, b_sees_before;
+
+static void locker_thread(void *arg) {
+  (void)arg;
+  a_lock_ret = osKernelLock();
+  a_sees = xTaskGetSchedulerState();
+  a_locked = 1;
+  while (!a_release) {
+  }
+  a_unlock_ret = osKernelUnlock();
+  a_done = 1;
+  osThreadExit();
+}
+
+static void suspender_task(void *arg) {
+  (void)arg;
+  vTaskSuspendAll();
+  b_in = 1;
+  (void)xTaskResumeAll();
+  b_done = 1;
+  vTaskDelete(NULL);
+}
+
+static void check_one_scheduler_lock(void) {
+  osThreadAttr_t attr = {.name = "locker", .stack_size = configMINIMAL_STACK_SIZE * 4U};
+  CHECK(osThreadNew(locker_thread, NULL, &attr) != NULL);
+  uint64_t end = mono_ms() + 30000U;
+  while (!a_locked && mono_ms() < end) {
+    osDelay(1);
+  }
+  CHECK(a_locked && a_lock_ret == 0 && a_sees == taskSCHEDULER_SUSPENDED);
+  CHECK(osKernelGetState() == osKernelLocked);
+  /* Only the holder is suspended from its own view, as on the device. */
+  CHECK(xTaskGetSchedulerState() == taskSCHEDULER_RUNNING);
+  CHECK(xTaskCreate(suspender_task, "susp", configMINIMAL_STACK_SIZE * 4U, NULL, 3, NULL) == pdPASS);
+  /* The window in which the task would get in if the locks were separate. */
+  end = mono_ms() + 300U;
+  while (!b_in && mono_ms() < end) {
+    osDelay(1);
+  }
+  b_sees_before = b_in;
+  CHECK(!b_sees_before);
+  a_release = 1;
+  end = mono_ms() + 30000U;
+  while (!(a_done && b_done) && mono_ms() < end) {
+    osDelay(1);
+  }
+  CHECK(a_done && b_done);
+  CHECK(a_unlock_ret == 1);
+  CHECK(osKernelGetState() == osKernelRunning);
 }
 
 static void checks(void *arg) {
@@ -115,6 +178,7 @@ static void checks(void *arg) {
   CHECK(osKernelGetState() == osKernelLocked);
   (void)xTaskResumeAll();
   CHECK(osKernelGetState() == osKernelRunning && xTaskGetSchedulerState() == taskSCHEDULER_RUNNING);
+  check_one_scheduler_lock();
 
   printf("minimal=%u tick=%u max=%u\n", (unsigned)configMINIMAL_STACK_SIZE, (unsigned)osKernelGetTickFreq(),
          (unsigned)configMAX_PRIORITIES);
