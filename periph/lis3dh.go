@@ -33,7 +33,7 @@ var lis3dhODR = [16]float64{0, 1, 10, 25, 50, 100, 200, 400, 1600, 1344}
 // bit 7 asks for auto-increment) or SPI (R/W in bit 7, auto-increment in
 // bit 6 of the first byte). Acceleration, in g, comes from Accel.
 // Samples are taken at the output data rate of CTRL_REG1 on the board's
-// clock; OUT_X/Y/Z hold the newest one, left-justified 16-bit two's
+// clock, the first at the moment the rate is set; OUT_X/Y/Z hold the newest one, left-justified 16-bit two's
 // complement with 8 (low-power), 10 (normal) or 12 (high-resolution) bits
 // per CTRL_REG1 LPen and CTRL_REG4 HR, scaled to CTRL_REG4's full scale.
 type LIS3DH struct {
@@ -45,9 +45,11 @@ type LIS3DH struct {
 
 	regs   [0x40]byte
 	out    [3]int16
-	sample int64 // index of the newest sample taken (−1: none)
-	read   int64 // index of the sample last read out
-	hiWait bool  // BDU: the H byte of the sample being read is pending
+	sample int64         // index of the newest sample taken (−1: none)
+	read   int64         // index of the sample last read out
+	base   int64         // samples taken before the current rate was set
+	since  time.Duration // board time at which the current rate was set
+	hiWait bool          // BDU: the H byte of the sample being read is pending
 
 	spiState int // 0: command byte next, 1: data
 	spiRead  bool
@@ -72,12 +74,21 @@ func NewLIS3DH(accel func() (x, y, z float64), now func() time.Duration) *LIS3DH
 	return d
 }
 
-// reset is the power-up (and BOOT) state: DocID17530 table 17's defaults.
+// reset is the power-up state: DocID17530 table 17's defaults.
 func (d *LIS3DH) reset() {
 	d.regs = [0x40]byte{}
 	d.regs[LIS3DHRegCtrl0] = 0x10
 	d.regs[LIS3DHRegCtrl1] = 0x07
-	d.sample, d.read = -1, -1
+	d.sample, d.read, d.base = -1, -1, 0
+}
+
+// odr is the output data rate in Hz of the current mode (0: power-down).
+func (d *LIS3DH) odr() float64 {
+	field := d.regs[LIS3DHRegCtrl1] >> 4
+	if field == 9 && d.bits() == 8 {
+		return 5376 // low-power mode's 5.376 kHz
+	}
+	return lis3dhODR[field]
 }
 
 // bits is the output resolution of the operating mode.
@@ -101,14 +112,14 @@ func (d *LIS3DH) sensitivity() float64 {
 
 // update takes the samples due by now.
 func (d *LIS3DH) update() {
-	odr := lis3dhODR[d.regs[LIS3DHRegCtrl1]>>4]
+	odr := d.odr()
 	if odr == 0 {
 		return // power-down: the outputs keep their last sample
 	}
-	if d.regs[LIS3DHRegCtrl1]>>4 == 9 && d.bits() == 8 {
-		odr = 5376
-	}
-	idx := int64(d.Now().Seconds() * odr)
+	// Samples are numbered on from the moment the rate was set, so a
+	// lower rate continues at once rather than waiting for the old
+	// rate's count to be reached.
+	idx := d.base + int64((d.Now()-d.since).Seconds()*odr)
 	if idx <= d.sample || d.hiWait {
 		return
 	}
@@ -167,8 +178,18 @@ func (d *LIS3DH) store(reg, v byte) {
 	switch {
 	case reg == LIS3DHRegWhoAmI, reg == LIS3DHRegStatus, reg == LIS3DHRegStatusAux,
 		reg >= LIS3DHRegOutXL && reg <= LIS3DHRegOutXL+5, reg >= byte(len(d.regs)):
-	case reg == LIS3DHRegCtrl5 && v&0x80 != 0: // BOOT reloads the defaults
-		d.reset()
+	case reg == LIS3DHRegCtrl5:
+		// BOOT reloads the trimming values (not modelled) and clears
+		// itself; it leaves the control registers alone (DocID17530,
+		// CTRL_REG5 description).
+		d.regs[reg] = v &^ 0x80
+	case reg == LIS3DHRegCtrl1:
+		old := d.odr()
+		d.update() // the samples due at the old rate
+		d.regs[reg] = v
+		if d.odr() != old {
+			d.base, d.since = d.sample+1, d.Now()
+		}
 	default:
 		d.regs[reg] = v
 	}

@@ -112,10 +112,48 @@ func TestLIS3DHAutoIncrementAndStatus(t *testing.T) {
 	if got := axes(memRead(t, b, 0x18, LIS3DHRegOutXL|0x80, 6)); got[2] != -250<<6 {
 		t.Errorf("OUT_Z after the next sample = %v", got)
 	}
-	// BOOT reloads the defaults.
-	write8(t, b, 0x18, LIS3DHRegCtrl5, 0x80)
-	if got := memRead(t, b, 0x18, LIS3DHRegCtrl1, 1)[0]; got != 0x07 {
-		t.Errorf("CTRL_REG1 after BOOT = 0x%02x", got)
+}
+
+// BOOT (CTRL_REG5 bit 7) reloads the trimming values only: the control
+// registers keep what was written, and the bit clears itself.
+func TestLIS3DHBootKeepsControlRegisters(t *testing.T) {
+	b, _, _ := lisBus(t, 0x18)
+	write8(t, b, 0x18, LIS3DHRegCtrl1, 0x57)
+	write8(t, b, 0x18, LIS3DHRegCtrl4, 0x88)      // BDU, HR
+	write8(t, b, 0x18, LIS3DHRegCtrl5, 0x80|0x40) // BOOT, FIFO_EN
+	if got := memRead(t, b, 0x18, LIS3DHRegCtrl1, 1)[0]; got != 0x57 {
+		t.Errorf("CTRL_REG1 after BOOT = 0x%02x, want 0x57 kept", got)
+	}
+	if got := memRead(t, b, 0x18, LIS3DHRegCtrl4, 1)[0]; got != 0x88 {
+		t.Errorf("CTRL_REG4 after BOOT = 0x%02x, want 0x88 kept", got)
+	}
+	if got := memRead(t, b, 0x18, LIS3DHRegCtrl5, 1)[0]; got != 0x40 {
+		t.Errorf("CTRL_REG5 after BOOT = 0x%02x, want 0x40 (BOOT self-cleared, FIFO_EN kept)", got)
+	}
+}
+
+// Lowering the data rate after a while at a high one: samples go on at the
+// new rate from the moment it is set.
+func TestLIS3DHLowerRateKeepsSampling(t *testing.T) {
+	b, ck, g := lisBus(t, 0x18)
+	write8(t, b, 0x18, LIS3DHRegCtrl1, 0x77) // 400 Hz
+	ck.t = 10 * time.Second
+	memRead(t, b, 0x18, LIS3DHRegOutXL|0x80, 6) // read sample 4000
+	write8(t, b, 0x18, LIS3DHRegCtrl1, 0x17)    // 1 Hz
+	for i := 1; i <= 3; i++ {
+		g[2] = float64(1 - 2*(i%2)) // a new input for each sample: −1, +1, −1
+		want := int16(g[2]*250) << 6
+		ck.t = 10*time.Second + time.Duration(i)*time.Second
+		if st := memRead(t, b, 0x18, LIS3DHRegStatus, 1)[0]; st&0x08 == 0 {
+			t.Fatalf("%d s after lowering the rate to 1 Hz: STATUS 0x%02x lacks ZYXDA", i, st)
+		}
+		if got := axes(memRead(t, b, 0x18, LIS3DHRegOutXL|0x80, 6)); got[2] != want {
+			t.Fatalf("%d s after lowering the rate: OUT_Z %d, want the new input's %d", i, got[2], want)
+		}
+		ck.t += 500 * time.Millisecond // half a period: no new sample
+		if st := memRead(t, b, 0x18, LIS3DHRegStatus, 1)[0]; st&0x08 != 0 {
+			t.Fatalf("half a 1 Hz period later: STATUS 0x%02x has ZYXDA", st)
+		}
 	}
 }
 

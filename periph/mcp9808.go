@@ -20,6 +20,7 @@ const (
 
 // CONFIG bits (DS25095A register 5-2).
 const (
+	mcpHyst      = 3 << 9 // T_HYST
 	mcpShutdown  = 1 << 8
 	mcpCritLock  = 1 << 7
 	mcpWinLock   = 1 << 6
@@ -49,6 +50,7 @@ type MCP9808 struct {
 	resolution uint8
 	frozen     int32 // T_A in 1/16 °C at shutdown
 	latched    bool  // interrupt mode: an event not yet cleared
+	zone       int8  // interrupt mode: T_A at the last evaluation, −1 below T_LOWER, 0 inside, +1 above T_UPPER
 }
 
 // NewMCP9808 returns a sensor in its power-up state reading temp.
@@ -96,20 +98,35 @@ func (m *MCP9808) flags(ta int32) (crit, upper, lower bool) {
 }
 
 // asserted is the alert output (DS25095A 5.2.3): comparator mode follows
-// the window (or only T_CRIT with Alert Sel); interrupt mode latches an
-// event until Int Clear, except T_CRIT which always acts as a comparator.
+// the window (or only T_CRIT with Alert Sel); interrupt mode asserts when
+// T_A crosses T_UPPER or T_LOWER (in either direction) and stays asserted
+// until Int Clear, after which only the next crossing asserts it again;
+// T_CRIT always acts as a comparator. Crossings are seen when T_A is
+// evaluated, i.e. at each read of CONFIG or T_A (the part converts
+// continuously; the model converts on demand).
 func (m *MCP9808) asserted(ta int32) bool {
-	if m.config&mcpAlertCnt == 0 {
-		return false
-	}
 	crit, upper, lower := m.flags(ta)
-	window := (upper || lower) && m.config&mcpAlertSel == 0
-	if m.config&mcpAlertMod == 0 {
-		return crit || window
+	window := m.config&mcpAlertSel == 0
+	if m.config&mcpAlertCnt == 0 || m.config&mcpAlertMod == 0 || !window {
+		// Not watching for window events: entering interrupt mode
+		// starts from "inside", so a T_A already outside asserts.
+		m.zone = 0
+		if m.config&mcpAlertCnt == 0 {
+			return false
+		}
+		return crit || window && (upper || lower)
 	}
-	if window {
+	var zone int8
+	switch {
+	case upper:
+		zone = 1
+	case lower:
+		zone = -1
+	}
+	if zone != m.zone {
 		m.latched = true
 	}
+	m.zone = zone
 	return crit || m.latched
 }
 
@@ -174,15 +191,21 @@ func (m *MCP9808) store(reg byte, v uint32) bool {
 	switch reg {
 	case MCP9808RegConfig:
 		n := uint16(v) & 0x07EF // Alert Stat is read-only
-		if n&mcpIntClear != 0 {
+		// Int Clear cannot be set in shutdown (DS25095A register 5-2);
+		// it reads as 0.
+		if n&mcpIntClear != 0 && m.config&mcpShutdown == 0 {
 			m.latched = false
 		}
-		n &^= mcpIntClear // reads as 0
-		// Lock bits stay set until power-on reset; while either is set
-		// the alert settings and shutdown cannot change.
+		n &^= mcpIntClear
+		// Lock bits stay set until power-on reset. While either is set,
+		// T_HYST and the alert bits cannot change and SHDN cannot be set,
+		// though it can be cleared (register 5-2).
 		n |= m.config & (mcpCritLock | mcpWinLock)
 		if locked {
-			n = n&^(mcpAlertBits|mcpShutdown) | m.config&(mcpAlertBits|mcpShutdown)
+			n = n&^(mcpAlertBits|mcpHyst) | m.config&(mcpAlertBits|mcpHyst)
+			if m.config&mcpShutdown == 0 {
+				n &^= mcpShutdown
+			}
 		}
 		if n&mcpShutdown != 0 && m.config&mcpShutdown == 0 {
 			m.frozen = m.sixteenths()

@@ -176,3 +176,93 @@ func TestMCP9808ShutdownHoldsLastReading(t *testing.T) {
 		t.Errorf("T_A after wake-up = 0x%04x, want 0x%04x", got, 30*16)
 	}
 }
+
+// Interrupt mode (DS25095A 5.2.3): the alert asserts when T_A crosses a
+// limit, Int Clear deasserts it, and it asserts again only at the next
+// crossing, not while T_A merely stays outside the window.
+func TestMCP9808InterruptModeAssertsOnCrossings(t *testing.T) {
+	temp := 25.0
+	b, _ := mcpBus(t, &temp)
+	writeReg16(t, b, 0x18, MCP9808RegTUpper, 30*16) // 30 °C
+	writeReg16(t, b, 0x18, MCP9808RegTLower, 20*16) // 20 °C
+	writeReg16(t, b, 0x18, MCP9808RegTCrit, 80*16)  // 80 °C
+	const irq = mcpAlertCnt | mcpAlertMod
+	writeReg16(t, b, 0x18, MCP9808RegConfig, irq)
+	stat := func() bool { return reg16(t, b, 0x18, MCP9808RegConfig)&mcpAlertStat != 0 }
+	if stat() {
+		t.Fatal("25 °C inside [20,30]: Alert Stat set")
+	}
+	temp = 35 // crosses T_UPPER
+	if !stat() {
+		t.Fatal("35 °C after crossing T_UPPER: Alert Stat clear")
+	}
+	writeReg16(t, b, 0x18, MCP9808RegConfig, irq|mcpIntClear)
+	if stat() {
+		t.Error("after Int Clear with T_A still above T_UPPER: Alert Stat set again (no new crossing)")
+	}
+	reg16(t, b, 0x18, MCP9808RegTA)
+	if stat() {
+		t.Error("after Int Clear and a T_A read, no crossing: Alert Stat set")
+	}
+	temp = 25 // crosses back below T_UPPER: the next event
+	if !stat() {
+		t.Error("back inside the window: Alert Stat clear, want the crossing latched")
+	}
+	writeReg16(t, b, 0x18, MCP9808RegConfig, irq|mcpIntClear)
+	temp = 15 // crosses T_LOWER
+	if !stat() {
+		t.Error("15 °C after crossing T_LOWER: Alert Stat clear")
+	}
+	writeReg16(t, b, 0x18, MCP9808RegConfig, irq|mcpIntClear)
+	if stat() {
+		t.Error("after Int Clear below T_LOWER: Alert Stat set")
+	}
+	// Entering interrupt mode with T_A already outside is an event.
+	writeReg16(t, b, 0x18, MCP9808RegConfig, mcpAlertCnt)
+	reg16(t, b, 0x18, MCP9808RegConfig)
+	writeReg16(t, b, 0x18, MCP9808RegConfig, irq)
+	if !stat() {
+		t.Error("interrupt mode entered at 15 °C (below T_LOWER): Alert Stat clear")
+	}
+}
+
+// DS25095A register 5-2: while a lock bit is set, SHDN cannot be set but
+// can be cleared, and T_HYST and the alert bits keep their values; Int
+// Clear cannot be set in shutdown.
+func TestMCP9808LockAndShutdownRules(t *testing.T) {
+	temp := 25.0
+	b, _ := mcpBus(t, &temp)
+	cfg := func() uint16 { return reg16(t, b, 0x18, MCP9808RegConfig) }
+
+	// Locked while running: SHDN cannot be set, T_HYST cannot change.
+	writeReg16(t, b, 0x18, MCP9808RegConfig, 1<<9|mcpCritLock) // T_HYST 1.5 °C, Crit Lock
+	writeReg16(t, b, 0x18, MCP9808RegConfig, 3<<9|mcpShutdown)
+	if c := cfg(); c&mcpShutdown != 0 || c&(3<<9) != 1<<9 || c&mcpCritLock == 0 {
+		t.Errorf("locked: wrote SHDN and T_HYST 6 °C, CONFIG 0x%04x, want SHDN clear, T_HYST 1.5 °C kept, lock kept", c)
+	}
+
+	// Shut down, then locked: SHDN can still be cleared.
+	b, _ = mcpBus(t, &temp)
+	writeReg16(t, b, 0x18, MCP9808RegConfig, mcpShutdown)
+	writeReg16(t, b, 0x18, MCP9808RegConfig, mcpShutdown|mcpWinLock)
+	writeReg16(t, b, 0x18, MCP9808RegConfig, 0)
+	if c := cfg(); c&mcpShutdown != 0 || c&mcpWinLock == 0 {
+		t.Errorf("locked in shutdown, wrote 0: CONFIG 0x%04x, want SHDN cleared and Win Lock kept", c)
+	}
+
+	// Int Clear in shutdown is ignored: a latched event stays.
+	b, _ = mcpBus(t, &temp)
+	writeReg16(t, b, 0x18, MCP9808RegTUpper, 30*16)
+	writeReg16(t, b, 0x18, MCP9808RegTLower, 20*16)
+	writeReg16(t, b, 0x18, MCP9808RegTCrit, 80*16)
+	writeReg16(t, b, 0x18, MCP9808RegConfig, mcpAlertCnt|mcpAlertMod)
+	temp = 35
+	if c := cfg(); c&mcpAlertStat == 0 {
+		t.Fatalf("35 °C in interrupt mode: CONFIG 0x%04x lacks Alert Stat", c)
+	}
+	writeReg16(t, b, 0x18, MCP9808RegConfig, mcpAlertCnt|mcpAlertMod|mcpShutdown)
+	writeReg16(t, b, 0x18, MCP9808RegConfig, mcpAlertCnt|mcpAlertMod|mcpShutdown|mcpIntClear)
+	if c := cfg(); c&mcpAlertStat == 0 {
+		t.Errorf("Int Clear written in shutdown: CONFIG 0x%04x, want the event still latched", c)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
@@ -122,6 +123,9 @@ type Config struct {
 	ServerLogOff bool
 	// Board holds the simulated peripherals (EnvBoard); nil = empty buses.
 	Board *periph.Board
+	// BoardStart is when Board's timelines began: EnvBoardEpoch after a
+	// restart, else when the board was read.
+	BoardStart time.Time
 	// MQTTPlaintext: an MQTT connect without credentials is plain TCP
 	// (EnvMQTTPlaintext).
 	MQTTPlaintext bool
@@ -243,6 +247,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return bad(EnvWakeReason, fmt.Errorf("want an MvWakeReason, 0 to %d (set by the library)", abi.WakeReasonDeepSleepOther))
 		}
 		c.WakeReason = abi.WakeReason(n)
+	}
+	if v := getenv(EnvBoardEpoch); v != "" {
+		ns, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return bad(EnvBoardEpoch, fmt.Errorf("want the board's start in Unix nanoseconds (set by the library)"))
+		}
+		c.BoardStart = time.Unix(0, ns)
 	}
 	if name, err := c.storeFromEnv(getenv); err != nil {
 		return bad(name, err)

@@ -81,21 +81,23 @@ func (p *Process) testingComplete(_ *kernel.Kernel, a *kernel.Args) abi.Status {
 }
 
 // restartEnv is the environment for the re-executed application: the same,
-// with MVNET_RESTARTS counting, the device ID kept and the wake reason the
-// restart gives (restartReason).
+// with MVNET_RESTARTS counting, the device ID kept, the wake reason the
+// restart gives (restartReason) and the board's timeline going on
+// (boardEnv).
 func (p *Process) restartEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, EnvRestarts+"=") || strings.HasPrefix(kv, EnvDeviceID+"=") ||
-			strings.HasPrefix(kv, EnvWakeReason+"=") {
+			strings.HasPrefix(kv, EnvWakeReason+"=") || strings.HasPrefix(kv, EnvBoardEpoch+"=") {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env,
+	env = append(env,
 		EnvRestarts+"="+strconv.Itoa(p.cfg.Restarts+1),
 		EnvDeviceID+"="+p.cfg.DeviceID,
 		EnvWakeReason+"="+strconv.Itoa(int(p.restartReason())))
+	return append(env, p.boardEnv()...)
 }
 
 // restartReason is the MvWakeReason the restarted application reads. The

@@ -2,6 +2,8 @@ package process
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -13,14 +15,28 @@ import (
 // every I2C address NACKs.
 const EnvBoard = "MVNET_BOARD"
 
+// EnvBoardEpoch carries the board's start across mvRestart and
+// NVIC_SystemReset (Unix time in nanoseconds; set by the library): an MCU
+// reset does not power-cycle the parts on the board, so their timelines go
+// on from where they were. The models' register state does not cross the
+// exec — the process is replaced and the board file read again — so it
+// starts from power-up (docs/peripherals.md).
+const EnvBoardEpoch = "MVNET_BOARD_EPOCH"
+
 // readBoard builds the board MVNET_BOARD names, once, at start-up; its
-// timelines count from then.
+// timelines count from then, or from EnvBoardEpoch after a restart.
 func (c *Config) readBoard(getenv func(string) string) error {
 	v := getenv(EnvBoard)
 	if v == "" {
 		return nil
 	}
 	start := time.Now()
+	// A wall clock stepped back across the exec must not put the board's
+	// start in the future.
+	if !c.BoardStart.IsZero() && c.BoardStart.Before(start) {
+		start = c.BoardStart
+	}
+	c.BoardStart = start
 	b, err := periph.LoadBoard(v, func() time.Duration { return time.Since(start) })
 	var be *periph.BoardError
 	if errors.As(err, &be) {
@@ -34,6 +50,15 @@ func (c *Config) readBoard(getenv func(string) string) error {
 	}
 	c.Board = b
 	return nil
+}
+
+// boardEnv is what a restarted image needs to go on with the same board
+// timeline (restartEnv).
+func (p *Process) boardEnv() []string {
+	if p.cfg.Board == nil {
+		return nil
+	}
+	return []string{EnvBoardEpoch + "=" + strconv.FormatInt(p.cfg.BoardStart.UnixNano(), 10)}
 }
 
 var (

@@ -87,13 +87,15 @@ func openTrace(path string, appendTo bool, max int64, p *Process) (*tracer, erro
 	}
 	if path == "-" {
 		t.out = traceStream(os.Stderr)
-		return t, nil
+	} else {
+		out, err := OpenTraceFile(path, appendTo, max)
+		if err != nil {
+			return nil, err
+		}
+		t.out = out
 	}
-	out, err := OpenTraceFile(path, appendTo, max)
-	if err != nil {
-		return nil, err
-	}
-	t.out = out
+	// A trace that cannot go on says so once, at warning level.
+	t.out.OnError = func(err error) { p.log.Warn("trace write failed", "err", err) }
 	return t, nil
 }
 

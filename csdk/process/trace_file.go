@@ -34,13 +34,23 @@ import (
 // stderr ("-"), what a link leads to — is not rewritten, so it has no cap:
 // its reader decides what it keeps (mvnet run applies the cap to its
 // --trace file the same way).
+//
+// A write that fails is reported once to OnError, so that a trace does not
+// end without a word: the library logs it as a warning, mvnet run prints
+// it. A failed rewrite (the directory removed or read-only, the disk full)
+// ends the trace: nothing more is written.
 type TraceFile struct {
-	path  string
-	f     *os.File
-	owned bool  // f is ours to close
-	max   int64 // the cap in bytes; 0: none
-	size  int64 // bytes in f
-	err   error // a failed rewrite: the cap cannot be kept, nothing more is written
+	// OnError, if set, is called with the first error a write meets
+	// (later ones are not reported).
+	OnError func(error)
+
+	path     string
+	f        *os.File
+	owned    bool  // f is ours to close
+	max      int64 // the cap in bytes; 0: none
+	size     int64 // bytes in f
+	err      error // a failed rewrite: the cap cannot be kept, nothing more is written
+	reported bool  // OnError has been called
 }
 
 // droppedRoom is the room kept for the dropped line when the file is
@@ -75,7 +85,7 @@ func OpenTraceFile(path string, appendTo bool, max int64) (*TraceFile, error) {
 
 // traceStream writes trace lines to a stream the caller owns (stderr): no
 // cap, not closed.
-func traceStream(f *os.File) *TraceFile { return &TraceFile{f: f} }
+func traceStream(f *os.File) *TraceFile { return &TraceFile{path: "-", f: f} }
 
 // WriteLine writes one whole line (ending in "\n") with one write, first
 // making room under the cap if it needs it. A line that does not fit even
@@ -90,8 +100,8 @@ func (tf *TraceFile) WriteLine(line []byte) error {
 	if tf.max > 0 && tf.size+int64(len(line)) > tf.max {
 		fits, err := tf.makeRoom(line)
 		if err != nil {
-			tf.err = fmt.Errorf("trace file %s: keeping it under MVNET_TRACE_MAX: %w", tf.path, err)
-			return tf.err
+			tf.err = fmt.Errorf("trace file %s: cannot keep it under MVNET_TRACE_MAX, the trace ends here: %w", tf.path, err)
+			return tf.report(tf.err)
 		}
 		if !fits {
 			return nil
@@ -99,6 +109,19 @@ func (tf *TraceFile) WriteLine(line []byte) error {
 	}
 	n, err := tf.f.Write(line)
 	tf.size += int64(n)
+	if err != nil {
+		return tf.report(fmt.Errorf("trace file %s: %w", tf.path, err))
+	}
+	return nil
+}
+
+// report passes err to OnError the first time a write fails, and returns
+// it.
+func (tf *TraceFile) report(err error) error {
+	if !tf.reported && tf.OnError != nil {
+		tf.reported = true
+		tf.OnError(err)
+	}
 	return err
 }
 

@@ -165,3 +165,32 @@ func TestTraceThroughLinkIsNotReplaced(t *testing.T) {
 		t.Fatalf("%d lines through the link, want 101", len(l))
 	}
 }
+
+// TestTraceThatCannotGoOnIsLoggedOnce: when the file can no longer be kept
+// under the cap (its directory removed), the trace ends and says why,
+// once, as a warning in the log.
+func TestTraceThatCannotGoOnIsLoggedOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "trace")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(t.TempDir(), "log")
+	p, _ := newTestProcess(t, map[string]string{EnvTrace: filepath.Join(dir, "trace.jsonl"), EnvTraceMax: "1000", EnvLog: "debug:" + logFile})
+	tick(p, 0, 5)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	tick(p, 5, 200)
+	p.Close()
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	if n := strings.Count(log, `msg="trace write failed"`); n != 1 {
+		t.Fatalf("%d warnings about the trace, want 1:\n%s", n, log)
+	}
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "MVNET_TRACE_MAX") || !strings.Contains(log, "no such file or directory") {
+		t.Errorf("the warning does not say what failed:\n%s", log)
+	}
+}

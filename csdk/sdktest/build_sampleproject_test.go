@@ -1,12 +1,8 @@
 package sdktest
 
 import (
-	"bufio"
-	"context"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,37 +44,11 @@ func TestSampleProject(t *testing.T) {
 		t.Fatalf("mvnet build printed %q, want one executable\n%s", exes, progress)
 	}
 	env["MVNET_BOARD"] = filepath.Join(dir, "board.json")
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exes[0])
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	seen, stderr := runUntil(t, exes[0], env, "posted ", 2*time.Minute)
 	want := "posted 21.50 C to " + url + ": HTTP 200"
-	var seen []string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		seen = append(seen, line)
-		if strings.Contains(line, "posted ") {
-			break
-		}
-	}
 	if len(seen) == 0 || !strings.Contains(seen[len(seen)-1], want) {
 		t.Fatalf("the sample never logged %q (deadline or exit)\nstdout:\n%s\nstderr:\n%s",
-			want, strings.Join(seen, "\n"), stderr.String())
+			want, strings.Join(seen, "\n"), stderr)
 	}
 	for _, w := range []string{"temperature 21.50 C", "network connected"} {
 		if !strings.Contains(strings.Join(seen, "\n"), w) {

@@ -1,6 +1,8 @@
 package sdktest
 
 import (
+	"bufio"
+	"context"
 	"encoding/pem"
 	"io"
 	"net/http"
@@ -132,46 +134,148 @@ func mvnetBuild(t *testing.T, dir string, cmakeArgs ...string) (exes []string, p
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("mvnet %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	return strings.Fields(stdout.String()), stderr.String()
+	// One executable a line: a path may hold spaces.
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			exes = append(exes, l)
+		}
+	}
+	return exes, stderr.String()
+}
+
+// sampleProject copies examples/project — mvnet's own sample, laid out like
+// the public Microvisor samples — into a new directory whose path has
+// spaces (as "My Projects" does), and returns the copy. Tests apply their
+// edits to the copy.
+func sampleProject(t *testing.T) string {
+	t.Helper()
+	src, err := filepath.Abs(filepath.Join("..", "..", "examples", "project"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "My Projects", "sensor demo")
+	copyTree(t, src, dir)
+	return dir
+}
+
+// editFile replaces old (which must be there) by new in the file at path.
+func editFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s no longer holds %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeFile writes text to path, making its directory.
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runUntil runs an application that does not end by itself (it blinks its
+// LED) with env added to the environment, reading its stdout until a line
+// contains until or the application ends (deadline: timeout); it then
+// stops it and returns the lines read and its stderr.
+func runUntil(t *testing.T, exe string, env map[string]string, until string, timeout time.Duration) (lines []string, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		lines = append(lines, line)
+		if strings.Contains(line, until) {
+			break
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	return lines, errb.String()
 }
 
 // TestMvnetBuildSampleShapedProject: mvnet build builds a project laid out
-// like the public Microvisor samples (testdata/hostproject) with its CMake
-// files unchanged — an arm-none-eabi toolchain file set before project(),
-// the HAL submodule absent, FreeRTOS-Kernel absent, ST_Code with newlib
-// retargets and ST's cmsis_os2.c/.h (which #error if compiled or found), a
+// like the public Microvisor samples (a copy of examples/project, in a
+// directory with spaces) with its CMake files unchanged — an arm-none-eabi
+// toolchain file set before project(), the HAL submodule absent,
+// FreeRTOS-Kernel absent, ST_Code with newlib retargets and ST's
+// cmsis_os2.c/.h (stand-ins here that #error if compiled or found), a
 // linker script, an objcopy/bundler custom target — and the result runs:
 // HAL_Init reaches the project's HAL_MspInit (linked from its ST_Code
-// library), and a CMSIS-RTOS2 thread fetches a URL from a local HTTPS
-// server (status 200).
+// library), and the application posts its reading to a local HTTPS server
+// (HTTP 200).
 func TestMvnetBuildSampleShapedProject(t *testing.T) {
 	t.Parallel()
 	needLib(t)
 	tool.Require(t, "cmake")
 	srv, env := localHTTPS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "hello")
+		_, _ = io.WriteString(w, "ok")
 	}))
-	dir := t.TempDir()
-	copyTree(t, filepath.Join("testdata", "hostproject"), dir)
-	exes, progress := mvnetBuild(t, dir, "-DAPP_URL="+srv.URL("/hello"))
-	want := filepath.Join(dir, "build-host", "app", "mv-host-fixture")
+	dir := sampleProject(t)
+	// What the board build needs and the host build must leave out: each
+	// stops the build if it is compiled or found.
+	for file, text := range map[string]string{
+		"ST_Code/Core/Src/syscalls.c":       "/* newlib retarget / ST wrapper: the board build only. */\n#error \"mvnet build must leave ST_Code/Core/Src/syscalls.c out of the host build\"\n",
+		"ST_Code/Core/Src/sysmem.c":         "/* newlib retarget: the board build only. */\n#error \"mvnet build must leave ST_Code/Core/Src/sysmem.c out of the host build\"\n",
+		"ST_Code/CMSIS_RTOS_V2/cmsis_os2.c": "/* ST's CMSIS-RTOS2 wrapper: the board build only. */\n#error \"mvnet build must leave ST_Code/CMSIS_RTOS_V2/cmsis_os2.c out of the host build\"\n",
+		"ST_Code/CMSIS_RTOS_V2/cmsis_os2.h": "/* ST's copy: libmvnet's cmsis_os2.h must be found first. */\n#error \"the project's cmsis_os2.h was found before csdk/include\"\n",
+	} {
+		writeFile(t, filepath.Join(dir, filepath.FromSlash(file)), text)
+	}
+	// A linker script for the board, as the public samples give one.
+	editFile(t, filepath.Join(dir, "app", "CMakeLists.txt"), "target_include_directories(${PROJECT_NAME} PUBLIC .)",
+		"target_include_directories(${PROJECT_NAME} PUBLIC .)\ntarget_link_options(${PROJECT_NAME} PRIVATE -T${CMAKE_SOURCE_DIR}/STM32U585AIIX_FLASH.ld)")
+	// HAL_MspInit says that it ran.
+	msp := filepath.Join(dir, "ST_Code", "Core", "Src", "stm32u5xx_hal_msp.c")
+	editFile(t, msp, "void HAL_MspInit(void) {", "#include <stdio.h>\nvoid HAL_MspInit(void) {\n    printf(\"HAL_MspInit ran: yes\\n\");\n    fflush(stdout);")
+
+	url := srv.URL("/readings")
+	exes, progress := mvnetBuild(t, dir, "-DAPI_URL="+url)
+	want := filepath.Join(dir, "build-host", "app", "mv-sensor-demo")
 	if len(exes) != 1 || exes[0] != want {
 		t.Fatalf("mvnet build printed %q, want [%s]\n%s", exes, want, progress)
 	}
 	for _, w := range []string{
 		"twilio-microvisor-hal-stm32u5 (the Microvisor HAL) is libmvnet on the host",
 		"ST_Code: SOURCES without ST_Code/Core/Src/syscalls.c ST_Code/Core/Src/sysmem.c ST_Code/CMSIS_RTOS_V2/cmsis_os2.c",
-		"FreeRTOS: SOURCES without FreeRTOS-Kernel/list.c",
-		"mv-host-fixture: LINK_OPTIONS without -T",
+		"FreeRTOS: SOURCES without FreeRTOS-Kernel/croutine.c",
+		"mv-sensor-demo: LINK_OPTIONS without -T",
 		"custom target extras (board artefacts) is left out",
 	} {
 		if !strings.Contains(progress, w) {
 			t.Errorf("mvnet build's output lacks %q:\n%s", w, progress)
 		}
 	}
-	r := run(t, want, env, 90*time.Second)
-	if r.code != 0 || !strings.Contains(r.stdout, "HAL_MspInit ran: yes") || !strings.Contains(r.stdout, "HTTP status 200") {
-		t.Fatalf("the built application: %v", r)
+	env["MVNET_BOARD"] = filepath.Join(dir, "board.json")
+	lines, stderr := runUntil(t, want, env, "posted ", 2*time.Minute)
+	out := strings.Join(lines, "\n")
+	if !strings.Contains(out, "HAL_MspInit ran: yes") || !strings.Contains(out, "posted 21.50 C to "+url+": HTTP 200") {
+		t.Fatalf("the built application:\nstdout:\n%s\nstderr:\n%s", out, stderr)
 	}
 }
 
@@ -238,7 +342,7 @@ func TestMvnetBuildErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"build", empty}, "has no CMakeLists.txt"},
-		{[]string{"build", "--sdk", empty, filepath.Join("testdata", "hostproject")}, "is not mvnet's C SDK"},
+		{[]string{"build", "--sdk", empty, filepath.Join("..", "..", "examples", "project")}, "is not mvnet's C SDK"},
 		{[]string{"build", "a", "b"}, "one project directory"},
 	} {
 		out, err := exec.Command(mvnetBinary(t), c.args...).CombinedOutput()
@@ -251,29 +355,18 @@ func TestMvnetBuildErrors(t *testing.T) {
 // TestMvnetBuildToolchainInMissingSubmodule: a project whose CMakeLists.txt
 // takes its toolchain file from the HAL submodule
 // (Microvisor-Demo-Weather-Device's shape), absent on a fresh clone, still
-// builds: mvnet build gives CMake a stand-in inside the build directory and
-// says so; the project's tree is left as it was.
+// builds — in a directory with spaces, which CMake's message wraps at —
+// mvnet build gives CMake a stand-in inside the build directory and says
+// so; the project's tree is left as it was.
 func TestMvnetBuildToolchainInMissingSubmodule(t *testing.T) {
 	t.Parallel()
 	needLib(t)
 	tool.Require(t, "cmake")
-	dir := t.TempDir()
-	copyTree(t, filepath.Join("testdata", "hostproject"), dir)
-	cml := filepath.Join(dir, "CMakeLists.txt")
-	b, err := os.ReadFile(cml)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const own = `set(CMAKE_TOOLCHAIN_FILE "${CMAKE_SOURCE_DIR}/toolchain.cmake")`
-	if !strings.Contains(string(b), own) {
-		t.Fatalf("the fixture no longer sets %s", own)
-	}
-	b = []byte(strings.Replace(string(b), own, `set(CMAKE_TOOLCHAIN_FILE "${CMAKE_SOURCE_DIR}/twilio-microvisor-hal-stm32u5/toolchain.cmake")`, 1))
-	if err := os.WriteFile(cml, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := sampleProject(t)
+	editFile(t, filepath.Join(dir, "CMakeLists.txt"), `set(CMAKE_TOOLCHAIN_FILE "${CMAKE_SOURCE_DIR}/toolchain.cmake")`,
+		`set(CMAKE_TOOLCHAIN_FILE "${CMAKE_SOURCE_DIR}/twilio-microvisor-hal-stm32u5/toolchain.cmake")`)
 	exes, progress := mvnetBuild(t, dir)
-	want := filepath.Join(dir, "build-host", "app", "mv-host-fixture")
+	want := filepath.Join(dir, "build-host", "app", "mv-sensor-demo")
 	if len(exes) != 1 || exes[0] != want {
 		t.Fatalf("mvnet build printed %q, want [%s]\n%s", exes, want, progress)
 	}

@@ -108,9 +108,32 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	return &Result{BuildDir: bdir, LibDir: lib, Executables: exes}, nil
 }
 
-// missingToolchain is CMake's error for a toolchain file that is not there
-// (the path may be wrapped onto the next line).
-var missingToolchain = regexp.MustCompile(`Could not find toolchain file:\s+(\S+)`)
+// missingToolchainMsg begins CMake's error for a toolchain file that is not
+// there (CMakeDetermineSystem.cmake).
+const missingToolchainMsg = "Could not find toolchain file:"
+
+// missingToolchain is the path in CMake's error for a missing toolchain
+// file, "" if out has none. CMake wraps a message's text at spaces, each
+// continuation line indented by two spaces, and the message ends at a
+// blank or unindented line ("Call Stack …"): the path is the text after
+// the colon to there, its wrapped lines joined again by the space each
+// wrap replaced (a path may hold spaces: "/home/me/My Projects/…").
+func missingToolchain(out []byte) string {
+	_, rest, ok := bytes.Cut(out, []byte(missingToolchainMsg))
+	if !ok {
+		return ""
+	}
+	lines := strings.Split(string(rest), "\n")
+	parts := []string{lines[0]}
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(l) == "" || !strings.HasPrefix(l, "  ") {
+			break
+		}
+		parts = append(parts, strings.TrimPrefix(l, "  "))
+	}
+	path := strings.TrimSpace(strings.Join(parts, " "))
+	return strings.Trim(path, `"`) // newer CMake versions quote it
+}
 
 // configureProject runs CMake's configure step. Projects that take their
 // toolchain file from the HAL submodule
@@ -122,19 +145,18 @@ var missingToolchain = regexp.MustCompile(`Could not find toolchain file:\s+(\S+
 func configureProject(ctx context.Context, progress io.Writer, cmake, bdir string, args []string) error {
 	var out bytes.Buffer
 	err := runTool(ctx, &out, cmake, args...)
-	m := missingToolchain.FindSubmatch(out.Bytes())
+	missing := missingToolchain(out.Bytes())
 	var standIn string
-	if m != nil {
-		standIn = filepath.Join(bdir, string(m[1]))
+	if missing != "" {
+		standIn = filepath.Join(bdir, missing)
 		if _, statErr := os.Stat(standIn); statErr == nil {
-			m = nil // the stand-in is there already: something else failed
+			missing = "" // the stand-in is there already: something else failed
 		}
 	}
-	if err == nil || m == nil {
+	if err == nil || missing == "" {
 		_, _ = progress.Write(out.Bytes())
 		return err
 	}
-	missing := string(m[1])
 	fmt.Fprintf(progress, "mvnet build: the toolchain file %s is missing (a submodule not checked out?); "+
 		"the host build does not need it: using an empty stand-in, %s\n", missing, standIn)
 	if err := os.MkdirAll(filepath.Dir(standIn), 0o755); err != nil {

@@ -143,6 +143,10 @@ func Run(ctx context.Context, o Options) error {
 		var mu sync.Mutex
 		stdout, stderr, transcript = locked(&mu, stdout), locked(&mu, stderr), locked(&mu, transcript)
 	}
+	if f, ok := keep.(*process.TraceFile); ok && stderr != nil {
+		// The demux ignores the file's errors; the first is said once.
+		f.OnError = func(err error) { fmt.Fprintf(stderr, "mvnet: %v\n", err) }
+	}
 	// One pipe for stdout and the trace: fd 1 and fd 3 of the application.
 	pr, pw, err := os.Pipe()
 	if err != nil {

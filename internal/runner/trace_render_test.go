@@ -97,3 +97,39 @@ while [ $i -lt 300 ]; do echo '{"t":'$((i+2))',"kind":"tick","n":'$i'}' >> "$MVN
 		t.Fatalf("trace file begins %s and ends %s (%d lines)", lines[0], lines[len(lines)-1], len(lines))
 	}
 }
+
+// TestRunSaysWhenTheTraceFileCannotGoOn: the --trace file's directory is
+// removed while the application runs; at the cap the file cannot be
+// rewritten, and the runner says so once on stderr (the transcript still
+// shows every line).
+func TestRunSaysWhenTheTraceFileCannotGoOn(t *testing.T) {
+	t.Setenv("MVNET_TRACE_MAX", "2000")
+	dir := t.TempDir()
+	keepDir := filepath.Join(dir, "keep")
+	if err := os.Mkdir(keepDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(dir, "app")
+	script := `#!/bin/sh
+rm -rf '` + keepDir + `'
+i=0
+while [ $i -lt 300 ]; do echo '{"t":'$((i+2))',"kind":"tick","n":'$i'}' >> "$MVNET_TRACE"; i=$((i+1)); done
+`
+	if err := os.WriteFile(app, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(keepDir, "trace.jsonl")
+	var stdout, stderr, transcript bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := Run(ctx, Options{App: app, TracePath: keep, Stdout: &stdout, Stderr: &stderr, Transcript: &transcript}); err != nil {
+		t.Fatalf("Run = %v\n%s", err, stderr.String())
+	}
+	if n := strings.Count(transcript.String(), " tick n="); n != 300 {
+		t.Errorf("the transcript shows %d of 300 lines", n)
+	}
+	msg := stderr.String()
+	if strings.Count(msg, "mvnet: trace file "+keep+": ") != 1 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "MVNET_TRACE_MAX") {
+		t.Errorf("stderr %q, want one line saying the trace file cannot be kept", msg)
+	}
+}

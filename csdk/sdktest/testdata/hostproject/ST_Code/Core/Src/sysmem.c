@@ -1,2 +1,0 @@
-/* newlib retarget / ST wrapper: the board build only. */
-#error "mvnet build must leave ST_Code/Core/Src/sysmem.c out of the host build"
