@@ -2,7 +2,6 @@ package process
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
