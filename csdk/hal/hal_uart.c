@@ -75,7 +75,9 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 #define TRACE_DATA_MAX 256U
 
-static int usart_index(const USART_TypeDef *u) {
+/* Not inlined: HAL_UART_Receive calls it around pthread_cleanup_push's
+ * setjmp, where GCC's -Wclobbered flags an inlined loop counter. */
+__attribute__((noinline)) static int usart_index(const USART_TypeDef *u) {
   USART_TypeDef *base = usarts();
   for (int i = 0; i < MVNET_USART_COUNT; i++) {
     if (u == &base[i]) {
@@ -268,6 +270,7 @@ HAL_StatusTypeDef HAL_UART_Receive(UART_HandleTypeDef *huart, uint8_t *pData, ui
     return HAL_ERROR;
   }
   int u = usart_index(huart->Instance);
+  const char *name = u >= 0 ? usart_names[u] : "?";
   huart->ErrorCode = HAL_UART_ERROR_NONE;
   huart->pRxBuffPtr = pData;
   huart->RxXferSize = Size;
@@ -297,7 +300,7 @@ HAL_StatusTypeDef HAL_UART_Receive(UART_HandleTypeDef *huart, uint8_t *pData, ui
 
   char head[160];
   snprintf(head, sizeof head, "\"op\":\"receive\",\"instance\":\"%s\",\"size\":%u,\"timeout_ms\":%u",
-           handle_name(huart), (unsigned)Size, (unsigned)Timeout);
+           name, (unsigned)Size, (unsigned)Timeout);
   int cs = mvnet_hal_nocancel();
   trace_data(head, pData, got, st == HAL_OK ? ",\"status\":\"HAL_OK\"" : ",\"status\":\"HAL_TIMEOUT\"");
   mvnet_hal_restore_cancel(cs);

@@ -44,10 +44,8 @@ void mvnet_periph_i2c(struct mvnet_periph_i2c_xfer *x) {
   long_name(x->state, sizeof x->state);
 }
 
-void mvnet_periph_gpio(uint32_t port, uint32_t pin, uint32_t level) {
-  (void)port;
-  (void)pin;
-  (void)level;
+void mvnet_periph_gpio(struct mvnet_periph_pin *x) {
+  (void)x;
 }
 
 static int spi(uint32_t data_size, SPI_HandleTypeDef *h) {
