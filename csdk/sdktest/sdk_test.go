@@ -180,12 +180,28 @@ func run(t testing.TB, bin string, env map[string]string, timeout time.Duration,
 	return r
 }
 
-// lines returns the trace lines of a kind.
+// lines returns the trace's events of a kind: its lines of that kind, and
+// each event a repeat line counts, once per occurrence (stamped with the
+// repeat's first time), so tests count events however the trace collapsed
+// identical ones (docs/c-sdk.md, "Repeats").
 func (r result) lines(kind string) []map[string]any {
 	var out []map[string]any
 	for _, l := range r.trace {
 		if l["kind"] == kind {
 			out = append(out, l)
+			continue
+		}
+		ev, _ := l["event"].(map[string]any)
+		if l["kind"] != "repeat" || ev == nil || ev["kind"] != kind {
+			continue
+		}
+		n, _ := l["count"].(float64)
+		for i := 0; i < int(n); i++ {
+			e := map[string]any{"t": l["first"]}
+			for k, v := range ev {
+				e[k] = v
+			}
+			out = append(out, e)
 		}
 	}
 	return out
