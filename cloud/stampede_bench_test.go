@@ -15,6 +15,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -131,13 +132,7 @@ func stampede(b *testing.B, s *cloud.Server, addr string, cfgs []*tls.Config, wo
 	if failed != nil {
 		b.Fatalf("a device could not connect within a minute: %v", failed)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for len(s.Devices()) > 0 {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d devices still connected a minute after closing", len(s.Devices()))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Within(b, time.Minute, "every device disconnected after closing", func() bool { return len(s.Devices()) == 0 })
 	b.StartTimer()
 	return took, redials
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/testenv"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/mem"
 )
 
@@ -219,14 +220,8 @@ func BenchmarkLogThroughput(b *testing.B) {
 			b.Fatal(s, err)
 		}
 	}
-	deadline := time.Now().Add(waitLimit)
 	for _, d := range devs {
-		for !d.Kernel.LinkUp() {
-			if time.Now().After(deadline) {
-				b.Fatal("devices' links not up")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		poll.Within(b, waitLimit, "the devices' links up", d.Kernel.LinkUp)
 	}
 
 	// The single-line baseline's subscriber: lines AppendLog stores

@@ -20,6 +20,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/mvnet/mvnet/internal/pki"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 func TestBrokerBadFlagsGiveClearErrors(t *testing.T) {
@@ -84,21 +85,27 @@ func startBrokerCmd(t *testing.T, ctx context.Context, args ...string) (scheme, 
 	root.SetArgs(append([]string{"broker"}, args...))
 	errc := make(chan error, 1)
 	go func() { errc <- root.ExecuteContext(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m := listeningRE.FindStringSubmatch(out.String()); m != nil {
-			return m[1], m[2], out, errc
+	var m []string
+	var exited bool
+	var exitErr error
+	if !poll.Wait(10*time.Second, func() bool {
+		if m = listeningRE.FindStringSubmatch(out.String()); m != nil {
+			return true
 		}
 		select {
-		case err := <-errc:
-			t.Fatalf("mvnet broker exited: %v\n%s", err, out)
+		case exitErr = <-errc:
+			exited = true
+			return true
 		default:
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mvnet broker printed no address:\n%s", out)
-		}
-		time.Sleep(5 * time.Millisecond)
+	}) {
+		t.Fatalf("mvnet broker printed no address:\n%s", out)
 	}
+	if exited {
+		t.Fatalf("mvnet broker exited: %v\n%s", exitErr, out)
+	}
+	return m[1], m[2], out, errc
 }
 
 func connectPaho(t *testing.T, conn net.Conn, user, password string) *paho.Connack {
