@@ -14,18 +14,10 @@ import (
 // records the timer's start, not its periods.
 func TestHALTimeBase(t *testing.T) {
 	t.Parallel()
-	timebase, err := filepath.Abs(filepath.Join("testdata", "hal_timebase_tim.c"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, l := range []linkage{static, shared} {
 		t.Run(l.String(), func(t *testing.T) {
 			t.Parallel()
-			bin := compileFile(t, "hal_timebase", l, timebase)
-			r := run(t, bin, nil, 120*time.Second)
-			if r.code != 0 || !strings.Contains(r.stdout, "PASS") {
-				t.Fatalf("hal_timebase: %v", r)
-			}
+			r := runTimeBaseProgram(t, "hal_timebase", l)
 			tim := r.lines("tim")
 			var ops []string
 			for _, e := range tim {
@@ -51,4 +43,19 @@ func TestHALTimeBase(t *testing.T) {
 			t.Logf("%s; %d interrupt lines for TIM6", strings.TrimSpace(r.stdout), handled)
 		})
 	}
+}
+
+// runTimeBaseProgram builds testdata/NAME.c with the application's time base
+// file (testdata/hal_timebase_tim.c), runs it and requires its PASS.
+func runTimeBaseProgram(t *testing.T, name string, l linkage) result {
+	t.Helper()
+	timebase, err := filepath.Abs(filepath.Join("testdata", "hal_timebase_tim.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, compileFile(t, name, l, timebase), nil, 120*time.Second)
+	if r.code != 0 || !strings.Contains(r.stdout, "PASS") {
+		t.Fatalf("%s: %v", name, r)
+	}
+	return r
 }
