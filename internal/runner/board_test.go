@@ -13,11 +13,7 @@ import (
 // error names the flag, the file, the line and the field.
 func TestRunRejectsABadBoard(t *testing.T) {
 	dir := t.TempDir()
-	marker := filepath.Join(dir, "ran")
-	app := filepath.Join(dir, "app")
-	if err := os.WriteFile(app, []byte("#!/bin/sh\ntouch '"+marker+"'\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	app, marker := markerApp(t, dir)
 	board := filepath.Join(dir, "board.json")
 	if err := os.WriteFile(board, []byte("{\"version\": 1,\n \"devices\": [{\"bus\": \"I2C1\", \"address\": 24, \"model\": \"bmp280\"}]}"), 0o644); err != nil {
 		t.Fatal(err)

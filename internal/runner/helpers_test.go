@@ -2,6 +2,7 @@ package runner
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,4 +41,16 @@ func writeBundle(t *testing.T, path string) {
 	if err := b.Write(path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// markerApp writes dir/app, a program that only creates dir/ran, and
+// returns both paths: a test tells whether the application started.
+func markerApp(t *testing.T, dir string) (app, marker string) {
+	t.Helper()
+	marker = filepath.Join(dir, "ran")
+	app = filepath.Join(dir, "app")
+	if err := os.WriteFile(app, []byte("#!/bin/sh\ntouch '"+marker+"'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return app, marker
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,11 +14,7 @@ import (
 // else the variable — once, without the library's prefixes.
 func TestRunBlamesTheSourceOfABadSetting(t *testing.T) {
 	dir := t.TempDir()
-	marker := filepath.Join(dir, "ran")
-	app := filepath.Join(dir, "app")
-	if err := os.WriteFile(app, []byte("#!/bin/sh\ntouch '"+marker+"'\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	app, marker := markerApp(t, dir)
 	const want = `(want host:port:addr or host:port:addr:port, e.g. api.example.com:443:127.0.0.1:8443)`
 	for _, c := range []struct {
 		name    string
