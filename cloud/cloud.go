@@ -40,6 +40,7 @@ import (
 
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/link"
 )
@@ -146,6 +147,12 @@ type MQTTOptions struct {
 	// HTTP.RootCAs, as on the production service, which "requires TLS on
 	// all connections" (issue 9); a handshake failure is SOCKETERROR.
 	Plaintext bool
+	// WrapConnect, if set, wraps the connector broker streams are opened
+	// with (dial and TLS, mqttbridge.DialConnector under the outbound
+	// policy): the cloud uses WrapConnect(base). Recording and replay
+	// (package scenario) are such layers; the connect's context carries
+	// the device's ID (package devctx).
+	WrapConnect func(base mqttbridge.Connector) mqttbridge.Connector
 }
 
 // ConfigStore is where config values and secrets come from
@@ -227,6 +234,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud: HTTP options: %w", err)
 	}
+	connect := mqttbridge.DialConnector(h.DialContext)
+	if o.MQTT.WrapConnect != nil {
+		if connect = o.MQTT.WrapConnect(connect); connect == nil {
+			return nil, errors.New("cloud: MQTT options: WrapConnect returned nil")
+		}
+	}
 	s := &Server{
 		log:    o.Logger,
 		now:    o.Now,
@@ -236,6 +249,7 @@ func New(o Options) (*Server, error) {
 		http:   h,
 		mqtt: &session.MQTTConfig{
 			Dial:           h.DialContext,
+			Connect:        connect,
 			ConnectTimeout: o.MQTT.ConnectTimeout,
 			BreakerRate:    o.MQTT.BreakerRate,
 			BreakerBacklog: o.MQTT.BreakerBacklog,

@@ -89,6 +89,13 @@ type Options struct {
 	RootCAs []*x509.Certificate
 	// MaxIdleConnsPerHost is the keep-alive pool size per host. Default 2.
 	MaxIdleConnsPerHost int
+	// WrapTransport, if set, wraps the transport requests are performed
+	// with: the Executor sends every request (already validated) through
+	// WrapTransport(base), where base is its own policed transport. Fault
+	// injection and recording/replay (package scenario) are such layers.
+	// The request's context carries the device's ID (package devctx) when
+	// the cloud performs it for a device.
+	WrapTransport func(base http.RoundTripper) http.RoundTripper
 }
 
 // Executor performs device requests. It is safe for concurrent use.
@@ -140,11 +147,17 @@ func New(o Options) (*Executor, error) {
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
+	var rt http.RoundTripper = t
+	if o.WrapTransport != nil {
+		if rt = o.WrapTransport(t); rt == nil {
+			return nil, errors.New("httpexec: WrapTransport returned nil")
+		}
+	}
 	return &Executor{
 		dial:      d,
 		transport: t,
 		client: &http.Client{
-			Transport: t,
+			Transport: rt,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},

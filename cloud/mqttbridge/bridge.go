@@ -161,6 +161,7 @@ package mqttbridge
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -192,11 +193,55 @@ const (
 // DialFunc opens a network connection, like net.Dialer.DialContext.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
+// Connector opens the stream a broker session's MQTT packets travel over:
+// it connects to addr ("host:port") and, when conf is not nil, completes a
+// TLS handshake with it over that connection. The bridge then writes
+// CONNECT and reads CONNACK on the stream it returns. A failed TLS
+// handshake is returned as a *HandshakeError (the bridge reports a failed
+// implicit-TLS connect differently, see ImplicitTLSError). Layers wrapped
+// around the default (Options.Connect) see every broker connection of the
+// cloud: fault injection, recording and replay (package scenario).
+type Connector func(ctx context.Context, addr string, conf *tls.Config) (net.Conn, error)
+
+// HandshakeError is a Connector's failed TLS handshake.
+type HandshakeError struct{ Err error }
+
+func (e *HandshakeError) Error() string { return "TLS handshake: " + e.Err.Error() }
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// DialConnector is the default Connector: dial, then the TLS handshake if
+// conf is set. A nil dial is a plain net.Dialer.
+func DialConnector(dial DialFunc) Connector {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	return func(ctx context.Context, addr string, conf *tls.Config) (net.Conn, error) {
+		conn, err := dial(ctx, "tcp", addr)
+		if err != nil || conf == nil {
+			return conn, err
+		}
+		tc := tls.Client(conn, conf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
+			return nil, &HandshakeError{Err: err}
+		}
+		return tc, nil
+	}
+}
+
 // Options configure a Bridge.
 type Options struct {
 	// Dial connects to the broker. Default: a plain net.Dialer, no outbound
-	// policy; the cloud passes its policed dialer.
+	// policy; the cloud passes its policed dialer. Unused when Connect is
+	// set.
 	Dial DialFunc
+	// Connect opens the broker stream (dial and TLS). Default
+	// DialConnector(Dial).
+	Connect Connector
+	// Context is the parent of the contexts the bridge connects with (it
+	// may carry the device's ID, package devctx). Default
+	// context.Background().
+	Context context.Context
 	// OnResult receives the answer to every request. Optional.
 	OnResult func(Result)
 	// OnMessage receives incoming messages in arrival order. It returns
@@ -462,6 +507,12 @@ func New(o Options) (*Bridge, error) {
 	}
 	if o.Dial == nil {
 		o.Dial = (&net.Dialer{}).DialContext
+	}
+	if o.Connect == nil {
+		o.Connect = DialConnector(o.Dial)
+	}
+	if o.Context == nil {
+		o.Context = context.Background()
 	}
 	if o.ConnectTimeout == 0 {
 		o.ConnectTimeout = DefaultConnectTimeout

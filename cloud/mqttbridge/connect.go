@@ -35,7 +35,7 @@ func (b *Bridge) Connect(p ConnectParams) {
 		return
 	}
 	b.st = stConnecting
-	ctx, cancel := context.WithTimeout(context.Background(), b.o.ConnectTimeout)
+	ctx, cancel := context.WithTimeout(b.o.Context, b.o.ConnectTimeout)
 	b.cancel = cancel
 	b.wg.Add(1)
 	go b.connect(ctx, cancel, p)
@@ -145,8 +145,20 @@ func (b *Bridge) handshake(ctx context.Context, p *ConnectParams) (*session, abi
 	if err != nil {
 		return nil, abi.MQTTRequestStateInvalidParameters, err
 	}
-	conn, err := b.o.Dial(ctx, "tcp", net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))))
+	conn, err := b.o.Connect(ctx, net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))), tconf)
 	if err != nil {
+		var herr *HandshakeError
+		if errors.As(err, &herr) {
+			if implicit && ctx.Err() == nil {
+				ierr := &ImplicitTLSError{Err: herr.Err}
+				b.log.Warn("MQTT connect failed", "host", p.Host, "port", p.Port, "err", ierr)
+				return nil, abi.MQTTRequestStateSocketError, ierr
+			}
+			err = herr.Err
+			if ctx.Err() == context.DeadlineExceeded {
+				err = fmt.Errorf("mqttbridge: no CONNACK within %v: %w", b.o.ConnectTimeout, err)
+			}
+		}
 		return nil, classify(err), err
 	}
 	fail := func(err error) (*session, abi.MQTTRequestState, error) {
@@ -155,19 +167,6 @@ func (b *Bridge) handshake(ctx context.Context, p *ConnectParams) (*session, abi
 			err = fmt.Errorf("mqttbridge: no CONNACK within %v: %w", b.o.ConnectTimeout, err)
 		}
 		return nil, classify(err), err
-	}
-	if tconf != nil {
-		tc := tls.Client(conn, tconf)
-		conn = tc
-		if err := tc.HandshakeContext(ctx); err != nil {
-			if implicit && ctx.Err() == nil {
-				_ = conn.Close()
-				ierr := &ImplicitTLSError{Err: err}
-				b.log.Warn("MQTT connect failed", "host", p.Host, "port", p.Port, "err", ierr)
-				return nil, abi.MQTTRequestStateSocketError, ierr
-			}
-			return fail(err)
-		}
 	}
 	// Reading and writing stop when ctx ends (timeout or Close).
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/link"
 )
@@ -265,7 +266,7 @@ func (s *Session) startRequestLocked(ch *channel, n int) context.Context {
 // runRequest performs an HTTP channel's request and queues the response.
 func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPRequest) {
 	defer s.reqs.Done()
-	resp, err := s.cfg.HTTP.Perform(ctx, req, ch.rxSize)
+	resp, err := s.cfg.HTTP.Perform(devctx.With(ctx, s.DeviceID()), req, ch.rxSize)
 	s.log.Debug("HTTP request done", "chan", ch.id, "method", req.Method, "url", req.URL,
 		"result", resp.Result, "status", resp.StatusCode, "err", err)
 	enc := link.AppendHTTPResponse(nil, &resp)

@@ -2,11 +2,13 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"errors"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/link"
 )
@@ -74,6 +76,10 @@ type MQTTConfig struct {
 	// dialer (httpexec.Executor.DialContext). Default: a plain net.Dialer,
 	// no policy.
 	Dial mqttbridge.DialFunc
+	// Connect, if set, opens broker streams instead of
+	// mqttbridge.DialConnector(Dial) (the cloud's fault injection and
+	// recording layers).
+	Connect mqttbridge.Connector
 	// ConnectTimeout bounds a connect: dial, TLS handshake and CONNACK.
 	// Default (0) mqttbridge.DefaultConnectTimeout, 30 s.
 	ConnectTimeout time.Duration
@@ -127,6 +133,8 @@ func (s *Session) openMQTTLocked(ch *channel) error {
 	c := s.cfg.MQTT
 	o := mqttbridge.Options{
 		Dial:           c.Dial,
+		Connect:        c.Connect,
+		Context:        devctx.With(context.Background(), s.DeviceID()),
 		Logger:         s.log.With("chan", ch.id),
 		ConnectTimeout: c.ConnectTimeout,
 		// Larger payloads cannot fit the receive ring: the bridge need
