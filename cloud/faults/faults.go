@@ -11,8 +11,12 @@
 package faults
 
 import (
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,75 +52,355 @@ type Links interface {
 
 // Injector holds the faults in force and applies them. Its zero value is not
 // usable; create one with New. It is safe for concurrent use.
+//
+// Every fault is a Spec applied to one device (Apply), listed while it is
+// in force (List) and ended by Clear, by its For elapsing, or — for a
+// one-shot fault — when its action is over. Subscribers (Subscribe) see
+// each fault start and end, in order; mvnet run puts them in the
+// transcript and the trace.
 type Injector struct {
 	links Links
 
-	mu      sync.Mutex
-	dropped map[string]bool
-	latency map[string]time.Duration
+	mu    sync.Mutex
+	byDev map[string][]*active
+	subs  map[int]func(Event)
+	nsub  int
+
+	emitMu sync.Mutex // events go out one at a time, in order
+}
+
+// active is a fault in force.
+type active struct {
+	f     Fault
+	stop  func() // the kind's teardown, or nil; called once, without i.mu
+	timer *time.Timer
+	rng   *rand.Rand // the fault's random source (Seed), guarded by i.mu
+	done  bool
+}
+
+// Fault is a fault applied to a device.
+type Fault struct {
+	ID      string    `json:"id"` // "FT" + 32 hex digits
+	Device  string    `json:"device"`
+	Spec    Spec      `json:"spec"`
+	Applied time.Time `json:"applied"`
+	// Ends is when For clears it; zero means until cleared (or, for a
+	// one-shot fault, until its action is over).
+	Ends time.Time `json:"ends,omitzero"`
+}
+
+// Phase is what an Event reports.
+type Phase string
+
+// The phases.
+const (
+	Started Phase = "start"
+	Ended   Phase = "end"
+)
+
+// Event is a fault starting or ending.
+type Event struct {
+	Time  time.Time
+	Phase Phase
+	Fault Fault
+	// Why, for Ended: "cleared", "expired" (For elapsed), "done" (a
+	// one-shot's action is over) or "failed: ..." .
+	Why string
 }
 
 // New returns an Injector that acts on the links links finds.
 func New(links Links) *Injector {
 	return &Injector{
-		links:   links,
-		dropped: make(map[string]bool),
-		latency: make(map[string]time.Duration),
+		links: links,
+		byDev: make(map[string][]*active),
+		subs:  make(map[int]func(Event)),
 	}
+}
+
+// ErrUnknownFault: the device has no fault in force with that ID.
+var ErrUnknownFault = errors.New("no such fault in force")
+
+// Subscribe calls fn with every fault event from now on, one at a time and
+// in order, until the returned cancel is called. fn must not call the
+// Injector's Apply or Clear.
+func (i *Injector) Subscribe(fn func(Event)) (cancel func()) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.nsub++
+	n := i.nsub
+	i.subs[n] = fn
+	return func() {
+		i.mu.Lock()
+		delete(i.subs, n)
+		i.mu.Unlock()
+	}
+}
+
+func (i *Injector) emit(e Event) {
+	i.emitMu.Lock()
+	defer i.emitMu.Unlock()
+	i.mu.Lock()
+	fns := make([]func(Event), 0, len(i.subs))
+	keys := make([]int, 0, len(i.subs))
+	for k := range i.subs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fns = append(fns, i.subs[k])
+	}
+	i.mu.Unlock()
+	for _, fn := range fns {
+		fn(e)
+	}
+}
+
+// starter starts a kind's effect on a fault just recorded (a is in
+// i.byDev). It returns the teardown to run when the fault ends (nil if
+// there is none); an error undoes the Apply. For a one-shot kind, the
+// starter's caller ends the fault when start returns, unless the starter
+// took that over (ownsEnd).
+type starter struct {
+	start   func(i *Injector, a *active) (stop func(), err error)
+	ownsEnd bool // a one-shot whose end the starter reports (endOneShot)
+}
+
+// starters are the kinds' effects. Kinds whose effect is a state the cloud
+// consults (link-drop, latency, ...) need none: the queries below read
+// the faults in force.
+var starters = map[Kind]starter{
+	LinkDrop: {start: func(i *Injector, a *active) (func(), error) {
+		if l, ok := i.links.Link(a.f.Device); ok {
+			l.Drop()
+		}
+		return nil, nil
+	}},
+	ChannelClose: {start: func(i *Injector, a *active) (func(), error) {
+		return nil, i.closeChannel("channel-close", a.f.Device, a.f.Spec.Channel, abi.ClosureReasonChannelClosedByServer)
+	}},
+	ChannelReset: {start: func(i *Injector, a *active) (func(), error) {
+		return nil, i.closeChannel("channel-reset", a.f.Device, a.f.Spec.Channel, abi.ClosureReasonChannelResetByServer)
+	}},
+	UpdateAnnounced: {start: func(i *Injector, a *active) (func(), error) {
+		l, ok := i.links.Link(a.f.Device)
+		if !ok {
+			return nil, fmt.Errorf("device %s: %w", a.f.Device, ErrNotConnected)
+		}
+		l.AnnounceUpdate(a.f.Spec.Description)
+		return nil, nil
+	}},
+}
+
+// Apply puts a fault in force on the device and returns it. A one-shot
+// fault acts at once (and fails if it cannot, e.g. channel-close on a
+// device that is not connected); a lasting one stays until Clear, or until
+// For elapses.
+func (i *Injector) Apply(deviceID string, s Spec) (Fault, error) {
+	if err := devid.Check(deviceID); err != nil {
+		return Fault{}, fmt.Errorf("faults: Apply: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return Fault{}, fmt.Errorf("faults: Apply: %w", err)
+	}
+	st, ok := starters[s.Kind]
+	if !ok && s.Kind.OneShot() {
+		return Fault{}, fmt.Errorf("faults: Apply: %s is not supported", s.Kind)
+	}
+	now := time.Now()
+	a := &active{f: Fault{ID: newID(), Device: deviceID, Spec: s, Applied: now}}
+	a.rng = rand.New(rand.NewPCG(uint64(s.Seed), uint64(s.Seed)^0x9e3779b97f4a7c15))
+	if s.For > 0 {
+		a.f.Ends = now.Add(time.Duration(s.For))
+	}
+	i.mu.Lock()
+	i.byDev[deviceID] = append(i.byDev[deviceID], a)
+	i.mu.Unlock()
+	i.emit(Event{Time: now, Phase: Started, Fault: a.f})
+	if ok {
+		stop, err := st.start(i, a)
+		if err != nil {
+			i.end(a, "failed: "+err.Error())
+			return Fault{}, fmt.Errorf("faults: %s: %w", s.Kind, err)
+		}
+		i.mu.Lock()
+		a.stop = stop
+		i.mu.Unlock()
+	}
+	if s.Kind.OneShot() {
+		if !st.ownsEnd {
+			i.end(a, "done")
+		}
+		return a.f, nil
+	}
+	if s.For > 0 {
+		i.mu.Lock()
+		if !a.done {
+			a.timer = time.AfterFunc(time.Duration(s.For), func() { i.end(a, "expired") })
+		}
+		i.mu.Unlock()
+	}
+	return a.f, nil
+}
+
+// end takes a out of force (once) and reports it.
+func (i *Injector) end(a *active, why string) {
+	i.mu.Lock()
+	if a.done {
+		i.mu.Unlock()
+		return
+	}
+	a.done = true
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	list := i.byDev[a.f.Device]
+	if k := slices.Index(list, a); k >= 0 {
+		list = slices.Delete(list, k, k+1)
+	}
+	if len(list) == 0 {
+		delete(i.byDev, a.f.Device)
+	} else {
+		i.byDev[a.f.Device] = list
+	}
+	stop := a.stop
+	i.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	i.emit(Event{Time: time.Now(), Phase: Ended, Fault: a.f, Why: why})
+}
+
+// Clear ends one fault in force on the device.
+func (i *Injector) Clear(deviceID, faultID string) error {
+	if err := devid.Check(deviceID); err != nil {
+		return fmt.Errorf("faults: Clear: %w", err)
+	}
+	i.mu.Lock()
+	var found *active
+	for _, a := range i.byDev[deviceID] {
+		if a.f.ID == faultID {
+			found = a
+		}
+	}
+	i.mu.Unlock()
+	if found == nil {
+		return fmt.Errorf("faults: Clear: device %s fault %q: %w", deviceID, faultID, ErrUnknownFault)
+	}
+	i.end(found, "cleared")
+	return nil
+}
+
+// ClearAll ends every fault in force on the device (every kind, or only
+// those of the kinds given) and returns how many it ended.
+func (i *Injector) ClearAll(deviceID string, only ...Kind) (int, error) {
+	if err := devid.Check(deviceID); err != nil {
+		return 0, fmt.Errorf("faults: ClearAll: %w", err)
+	}
+	i.mu.Lock()
+	var list []*active
+	for _, a := range i.byDev[deviceID] {
+		if len(only) == 0 || slices.Contains(only, a.f.Spec.Kind) {
+			list = append(list, a)
+		}
+	}
+	i.mu.Unlock()
+	for _, a := range list {
+		i.end(a, "cleared")
+	}
+	return len(list), nil
+}
+
+// List returns the faults in force on the device, oldest first; with
+// deviceID "", on every device.
+func (i *Injector) List(deviceID string) []Fault {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var out []Fault
+	for dev, list := range i.byDev {
+		if deviceID != "" && dev != deviceID {
+			continue
+		}
+		for _, a := range list {
+			out = append(out, a.f)
+		}
+	}
+	slices.SortFunc(out, func(a, b Fault) int { return a.Applied.Compare(b.Applied) })
+	return out
+}
+
+// activeLocked returns the device's faults of kind k in force.
+func (i *Injector) activeLocked(deviceID string, k Kind) []*active {
+	var out []*active
+	for _, a := range i.byDev[deviceID] {
+		if a.f.Spec.Kind == k {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := crand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return "FT" + hex.EncodeToString(b[:])
 }
 
 // DropLink closes the device's current link, if it has one, and refuses its
 // reconnects (closing them before WELCOME) until RestoreLink. It may be
-// called before the device first connects.
+// called before the device first connects. It is Apply of a link-drop
+// fault, unless one is already in force.
 func (i *Injector) DropLink(deviceID string) error {
 	if err := devid.Check(deviceID); err != nil {
 		return fmt.Errorf("faults: DropLink: %w", err)
 	}
-	// Mark first, then look up: a session registering concurrently either
-	// sees the mark or is found by the lookup (the registry checks
+	// Record first, then look up: a session registering concurrently
+	// either sees the fault or is found by the lookup (the registry checks
 	// LinkDropped under the lock it registers with).
-	i.mu.Lock()
-	i.dropped[deviceID] = true
-	i.mu.Unlock()
-	if l, ok := i.links.Link(deviceID); ok {
-		l.Drop()
-	}
-	return nil
+	_, err := i.Apply(deviceID, Spec{Kind: LinkDrop})
+	return err
 }
 
-// RestoreLink lets the device connect again after DropLink. Restoring a link
-// that is not dropped does nothing.
+// RestoreLink lets the device connect again after DropLink: it clears the
+// device's link-drop faults. Restoring a link that is not dropped does
+// nothing.
 func (i *Injector) RestoreLink(deviceID string) error {
 	if err := devid.Check(deviceID); err != nil {
 		return fmt.Errorf("faults: RestoreLink: %w", err)
 	}
-	i.mu.Lock()
-	delete(i.dropped, deviceID)
-	i.mu.Unlock()
-	return nil
+	_, err := i.ClearAll(deviceID, LinkDrop)
+	return err
 }
 
 // CloseChannel closes one of the device's open channels from the server's
 // side: the device gets CLOSE with reason CHANNELCLOSEDBYSERVER.
 func (i *Injector) CloseChannel(deviceID string, ch uint32) error {
-	return i.closeChannel("CloseChannel", deviceID, ch, abi.ClosureReasonChannelClosedByServer)
+	return i.closeChannelOp("CloseChannel", deviceID, ch, abi.ClosureReasonChannelClosedByServer)
 }
 
 // ResetChannel is CloseChannel with reason CHANNELRESETBYSERVER.
 func (i *Injector) ResetChannel(deviceID string, ch uint32) error {
-	return i.closeChannel("ResetChannel", deviceID, ch, abi.ClosureReasonChannelResetByServer)
+	return i.closeChannelOp("ResetChannel", deviceID, ch, abi.ClosureReasonChannelResetByServer)
 }
 
-func (i *Injector) closeChannel(op, deviceID string, ch uint32, reason abi.ClosureReason) error {
+func (i *Injector) closeChannelOp(op, deviceID string, ch uint32, reason abi.ClosureReason) error {
 	if err := devid.Check(deviceID); err != nil {
 		return fmt.Errorf("faults: %s: %w", op, err)
 	}
+	if err := i.closeChannel(op, deviceID, ch, reason); err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
+	return nil
+}
+
+func (i *Injector) closeChannel(op, deviceID string, ch uint32, reason abi.ClosureReason) error {
 	l, ok := i.links.Link(deviceID)
 	if !ok {
-		return fmt.Errorf("faults: %s: device %s: %w", op, deviceID, ErrNotConnected)
+		return fmt.Errorf("%s: device %s: %w", op, deviceID, ErrNotConnected)
 	}
 	if err := l.CloseChannel(ch, reason); err != nil {
-		return fmt.Errorf("faults: %s: device %s channel %#x: %w", op, deviceID, ch, err)
+		return fmt.Errorf("%s: device %s channel %#x: %w", op, deviceID, ch, err)
 	}
 	return nil
 }
@@ -141,7 +425,7 @@ func (i *Injector) AnnounceUpdate(deviceID, description string) error {
 // SetLatency delays every frame the cloud sends to the device by d, keeping
 // their order; 0 clears it. It applies to frames queued from now on, on the
 // current link and on later ones, and may be set before the device
-// connects.
+// connects. It replaces the device's latency faults with one of d.
 func (i *Injector) SetLatency(deviceID string, d time.Duration) error {
 	if err := devid.Check(deviceID); err != nil {
 		return fmt.Errorf("faults: SetLatency: %w", err)
@@ -149,14 +433,14 @@ func (i *Injector) SetLatency(deviceID string, d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("faults: SetLatency: device %s: negative latency %v", deviceID, d)
 	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if d == 0 {
-		delete(i.latency, deviceID)
-	} else {
-		i.latency[deviceID] = d
+	if _, err := i.ClearAll(deviceID, Latency); err != nil {
+		return err
 	}
-	return nil
+	if d == 0 {
+		return nil
+	}
+	_, err := i.Apply(deviceID, Spec{Kind: Latency, Delay: Duration(d)})
+	return err
 }
 
 // LinkDropped reports whether the device's link is dropped (sessions consult
@@ -164,13 +448,21 @@ func (i *Injector) SetLatency(deviceID string, d time.Duration) error {
 func (i *Injector) LinkDropped(deviceID string) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.dropped[deviceID]
+	return len(i.activeLocked(deviceID, LinkDrop)) > 0
 }
 
 // Latency is the delay in force for frames to the device (sessions consult
-// it for every frame they send).
+// it for every frame they send): the delays of its latency faults added,
+// each plus a random part of its jitter.
 func (i *Injector) Latency(deviceID string) time.Duration {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.latency[deviceID]
+	var d time.Duration
+	for _, a := range i.activeLocked(deviceID, Latency) {
+		d += time.Duration(a.f.Spec.Delay)
+		if j := time.Duration(a.f.Spec.Jitter); j > 0 {
+			d += time.Duration(a.rng.Int64N(int64(j)))
+		}
+	}
+	return d
 }
