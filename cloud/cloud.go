@@ -117,6 +117,11 @@ type Options struct {
 	// link.DefaultIdleTimeout).
 	PingInterval time.Duration
 	IdleTimeout  time.Duration
+	// Observe, if set, is called with everything devices do through the
+	// cloud (observe.go), from the sessions' goroutines, in the order each
+	// device did it. It must not block; it may be called concurrently for
+	// different devices.
+	Observe func(Observation)
 }
 
 // MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
