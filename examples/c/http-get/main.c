@@ -5,6 +5,16 @@
  *   notification centre → network → HTTP channel → GET → interrupt sets a
  *   flag → read status, headers and body → close channel → release network
  *
+ * It copes with the network as a device application must: when the channel
+ * loses its connection (MV_EVENTTYPE_CHANNELNOTCONNECTED: the link went
+ * away mid-request) or the request fails, it closes the channel, waits for
+ * the network to come back, opens a new channel and sends the request again
+ * — up to MAX_ATTEMPTS times, waiting a little longer after each failure.
+ * examples/c/http-get/link-drop.yaml is a scenario that drops the link
+ * while the first request is in flight (docs/testing.md):
+ *
+ *   mvnet run --scenario link-drop.yaml -- ./http-get https://api.test/hello
+ *
  * The URL comes from the first argument (default https://example.com/).
  * The process exits 0 when the response is 200, 1 otherwise.
  */
@@ -23,6 +33,9 @@
 
 #define RX_BUFFER_SIZE 4096
 #define TX_BUFFER_SIZE 1024
+
+#define MAX_ATTEMPTS 5
+#define RETRY_DELAY_MS 250 /* doubled after each failed attempt */
 
 static volatile struct MvNotification notifications[NOTIFICATION_SLOTS] __attribute__((aligned(8)));
 static volatile uint32_t notification_index = 0;
@@ -72,6 +85,118 @@ static void wait_until(volatile bool *flag, uint32_t timeout_ms) {
     *flag = false;
 }
 
+/* Waits until the network is connected (it may be reconnecting after the
+ * link went away). */
+static void wait_for_network(MvNetworkHandle network_handle) {
+    for (;;) {
+        enum MvNetworkStatus net_status;
+        enum MvStatus status;
+        if ((status = mvGetNetworkStatus(network_handle, &net_status)) != MV_STATUS_OKAY) fail("mvGetNetworkStatus", status);
+        if (net_status == MV_NETWORKSTATUS_CONNECTED) return;
+        wait_until(&network_changed, 30000);
+    }
+}
+
+/* The outcome of one attempt. */
+enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY };
+
+/* One attempt: open a channel, send the GET, wait for the response or the
+ * channel's loss, print what came back, close the channel. *exit_code is set
+ * when the attempt got a response. */
+static enum attempt get_once(MvNotificationHandle notification_handle, MvNetworkHandle network_handle,
+                             const char *url, int *exit_code) {
+    enum MvStatus status;
+    response_ready = false;
+    channel_lost = false;
+
+    /* HTTP channel. */
+    struct MvOpenChannelParams channel_params = {
+        .version = 1,
+        .v1 = {
+            .notification_handle = notification_handle,
+            .notification_tag = TAG_HTTP,
+            .network_handle = network_handle,
+            .receive_buffer = rx_buffer,
+            .receive_buffer_len = sizeof(rx_buffer),
+            .send_buffer = tx_buffer,
+            .send_buffer_len = sizeof(tx_buffer),
+            .channel_type = MV_CHANNELTYPE_HTTP,
+            .endpoint = {.data = (uint8_t *)"", .length = 0},
+        },
+    };
+    MvChannelHandle channel = 0;
+    status = mvOpenChannel(&channel_params, &channel);
+    if (status == MV_STATUS_NETWORKNOTCONNECTED) {
+        printf("network not connected; retrying\n");
+        return ATTEMPT_RETRY;
+    }
+    if (status != MV_STATUS_OKAY) fail("mvOpenChannel", status);
+
+    /* GET. */
+    const char method[] = "GET";
+    const char accept[] = "Accept: */*";
+    struct MvHttpHeader headers[] = {{.length = sizeof(accept) - 1, .data = (uint8_t *)accept}};
+    struct MvHttpRequest request = {
+        .method = {.data = (uint8_t *)method, .length = sizeof(method) - 1},
+        .url = {.data = (uint8_t *)url, .length = (uint32_t)strlen(url)},
+        .num_headers = 1,
+        .headers = headers,
+        .body = {.data = NULL, .length = 0},
+        .timeout_ms = 10000,
+    };
+    status = mvSendHttpRequest(channel, &request);
+    if (status == MV_STATUS_CHANNELCLOSED) {
+        printf("channel closed before the request went out; retrying\n");
+        mvCloseChannel(&channel);
+        return ATTEMPT_RETRY;
+    }
+    if (status != MV_STATUS_OKAY) fail("mvSendHttpRequest", status);
+    printf("request sent: GET %s\n", url);
+
+    /* Wait for the ISR's flag, then read. */
+    uint32_t start = HAL_GetTick();
+    while (!response_ready) {
+        if (channel_lost) {
+            enum MvClosureReason reason = MV_CLOSUREREASON_NONE;
+            mvGetChannelClosureReason(channel, &reason);
+            printf("channel lost its connection: reason %u; retrying\n", (unsigned)reason);
+            mvCloseChannel(&channel);
+            return ATTEMPT_RETRY;
+        }
+        if (HAL_GetTick() - start > 15000) {
+            printf("no response; retrying\n");
+            mvCloseChannel(&channel);
+            return ATTEMPT_RETRY;
+        }
+        HAL_Delay(1);
+    }
+    struct MvHttpResponseData data;
+    if ((status = mvReadHttpResponseData(channel, &data)) != MV_STATUS_OKAY) fail("mvReadHttpResponseData", status);
+    printf("result %u, HTTP %u, %u headers, %u body bytes\n", (unsigned)data.result, (unsigned)data.status_code,
+           (unsigned)data.num_headers, (unsigned)data.body_length);
+    if (data.result != MV_HTTPRESULT_OK) {
+        /* The cloud could not complete the request (REQUESTFAILED, a
+         * timeout): worth another try. */
+        printf("request failed; retrying\n");
+        mvCloseChannel(&channel);
+        return ATTEMPT_RETRY;
+    }
+    *exit_code = data.status_code == 200 ? 0 : 1;
+    for (uint32_t i = 0; i < data.num_headers; i++) {
+        uint8_t header[257];
+        memset(header, 0, sizeof(header));
+        if ((status = mvReadHttpResponseHeader(channel, i, header, sizeof(header) - 1)) != MV_STATUS_OKAY) fail("mvReadHttpResponseHeader", status);
+        printf("  %s\n", (char *)header);
+    }
+    uint8_t *body = calloc(1, data.body_length + 1);
+    if ((status = mvReadHttpResponseBody(channel, 0, body, data.body_length)) != MV_STATUS_OKAY) fail("mvReadHttpResponseBody", status);
+    printf("\n%s\n", (char *)body);
+    free(body);
+
+    if ((status = mvCloseChannel(&channel)) != MV_STATUS_OKAY || channel != 0) fail("mvCloseChannel", status);
+    return ATTEMPT_DONE;
+}
+
 int main(int argc, char **argv) {
     const char *url = argc > 1 ? argv[1] : "https://example.com/";
     enum MvStatus status;
@@ -96,82 +221,25 @@ int main(int argc, char **argv) {
     };
     MvNetworkHandle network_handle = 0;
     if ((status = mvRequestNetwork(&net_params, &network_handle)) != MV_STATUS_OKAY) fail("mvRequestNetwork", status);
-    for (;;) {
-        enum MvNetworkStatus net_status;
-        if ((status = mvGetNetworkStatus(network_handle, &net_status)) != MV_STATUS_OKAY) fail("mvGetNetworkStatus", status);
-        if (net_status == MV_NETWORKSTATUS_CONNECTED) break;
-        wait_until(&network_changed, 15000);
-    }
+    wait_for_network(network_handle);
     printf("network connected\n");
 
-    /* 3. HTTP channel. */
-    struct MvOpenChannelParams channel_params = {
-        .version = 1,
-        .v1 = {
-            .notification_handle = notification_handle,
-            .notification_tag = TAG_HTTP,
-            .network_handle = network_handle,
-            .receive_buffer = rx_buffer,
-            .receive_buffer_len = sizeof(rx_buffer),
-            .send_buffer = tx_buffer,
-            .send_buffer_len = sizeof(tx_buffer),
-            .channel_type = MV_CHANNELTYPE_HTTP,
-            .endpoint = {.data = (uint8_t *)"", .length = 0},
-        },
-    };
-    MvChannelHandle channel = 0;
-    if ((status = mvOpenChannel(&channel_params, &channel)) != MV_STATUS_OKAY) fail("mvOpenChannel", status);
-
-    /* 4. GET. */
-    const char method[] = "GET";
-    const char accept[] = "Accept: */*";
-    struct MvHttpHeader headers[] = {{.length = sizeof(accept) - 1, .data = (uint8_t *)accept}};
-    struct MvHttpRequest request = {
-        .method = {.data = (uint8_t *)method, .length = sizeof(method) - 1},
-        .url = {.data = (uint8_t *)url, .length = (uint32_t)strlen(url)},
-        .num_headers = 1,
-        .headers = headers,
-        .body = {.data = NULL, .length = 0},
-        .timeout_ms = 10000,
-    };
-    if ((status = mvSendHttpRequest(channel, &request)) != MV_STATUS_OKAY) fail("mvSendHttpRequest", status);
-    printf("request sent: GET %s\n", url);
-
-    /* 5. Wait for the ISR's flag, then read. */
-    uint32_t start = HAL_GetTick();
-    while (!response_ready) {
-        if (channel_lost) {
-            enum MvClosureReason reason = MV_CLOSUREREASON_NONE;
-            mvGetChannelClosureReason(channel, &reason);
-            printf("channel lost its connection: reason %u\n", (unsigned)reason);
+    /* 3. The request, again after a failure, with a growing pause. */
+    int exit_code = 1;
+    uint32_t delay = RETRY_DELAY_MS;
+    for (int attempt = 1;; attempt++) {
+        if (get_once(notification_handle, network_handle, url, &exit_code) == ATTEMPT_DONE) break;
+        if (attempt == MAX_ATTEMPTS) {
+            printf("giving up after %d attempts\n", attempt);
             return 1;
         }
-        if (HAL_GetTick() - start > 15000) {
-            printf("no response\n");
-            return 1;
-        }
-        HAL_Delay(1);
-    }
-    struct MvHttpResponseData data;
-    if ((status = mvReadHttpResponseData(channel, &data)) != MV_STATUS_OKAY) fail("mvReadHttpResponseData", status);
-    printf("result %u, HTTP %u, %u headers, %u body bytes\n", (unsigned)data.result, (unsigned)data.status_code,
-           (unsigned)data.num_headers, (unsigned)data.body_length);
-    int exit_code = (data.result == MV_HTTPRESULT_OK && data.status_code == 200) ? 0 : 1;
-    if (data.result == MV_HTTPRESULT_OK) {
-        for (uint32_t i = 0; i < data.num_headers; i++) {
-            uint8_t header[257];
-            memset(header, 0, sizeof(header));
-            if ((status = mvReadHttpResponseHeader(channel, i, header, sizeof(header) - 1)) != MV_STATUS_OKAY) fail("mvReadHttpResponseHeader", status);
-            printf("  %s\n", (char *)header);
-        }
-        uint8_t *body = calloc(1, data.body_length + 1);
-        if ((status = mvReadHttpResponseBody(channel, 0, body, data.body_length)) != MV_STATUS_OKAY) fail("mvReadHttpResponseBody", status);
-        printf("\n%s\n", (char *)body);
-        free(body);
+        HAL_Delay(delay);
+        delay *= 2;
+        wait_for_network(network_handle);
+        printf("attempt %d\n", attempt + 1);
     }
 
-    /* 6. Close and release. */
-    if ((status = mvCloseChannel(&channel)) != MV_STATUS_OKAY || channel != 0) fail("mvCloseChannel", status);
+    /* 4. Release. */
     if ((status = mvReleaseNetwork(&network_handle)) != MV_STATUS_OKAY || network_handle != 0) fail("mvReleaseNetwork", status);
     NVIC_DisableIRQ(TIM8_BRK_IRQn);
     if ((status = mvCloseNotifications(&notification_handle)) != MV_STATUS_OKAY) fail("mvCloseNotifications", status);
