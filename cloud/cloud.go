@@ -96,7 +96,9 @@ type Options struct {
 	Registry Registry
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
-	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
+	// Now gives the wall time sent to devices in WELCOME and TIME, before
+	// the clock faults (clock-unset, clock-skew) of each device. Default
+	// time.Now.
 	Now func() time.Time
 	// MaxChannelBuffer is the largest receive or send buffer, in bytes, a
 	// device may give a channel. The cloud holds up to that much per
@@ -205,6 +207,7 @@ type Server struct {
 	faults   *faults.Injector
 	config   ConfigStore
 	logs     LogStore
+	observe  func(Observation) // Options.Observe
 	ready    chan struct{}
 	ctx      context.Context // parent of every session; cancelled by Shutdown
 	cancel   context.CancelFunc
@@ -264,6 +267,7 @@ func New(o Options) (*Server, error) {
 		},
 		config:   o.Config,
 		logs:     o.Logs,
+		observe:  o.Observe,
 		tls:      o.TLS,
 		hsTime:   o.HandshakeTimeout,
 		chTime:   o.ClientHelloTimeout,
@@ -378,6 +382,7 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 		Logger:           s.log,
 		Now:              s.now,
 		Faults:           s.faults,
+		Observe:          s.observe,
 		Register:         s.register,
 		MaxChannelBuffer: s.maxBuf,
 		CertDeviceID:     certID,

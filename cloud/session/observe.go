@@ -1,0 +1,105 @@
+package session
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+
+	"github.com/mvnet/mvnet/link"
+)
+
+// Observation is one thing a device did through the cloud, as
+// Config.Observe sees it (cloud.Observation is the same type): scenario
+// engines trigger timeline steps and check expectations with them, and
+// tests wait on them.
+type Observation struct {
+	Device string          // the device's ID
+	Kind   ObservationKind // what happened
+	// HTTP requests: the request's method and URL, as the cloud sends it
+	// upstream (before any fault or replay layer).
+	Method, URL string
+	// MQTT: the connect's broker ("host:port"); the topic of a publish; the
+	// filters of a subscribe. Payload and QoS of a publish.
+	Broker  string
+	Topic   string
+	Filters []string
+	Payload []byte
+	QoS     uint8
+	// Server log lines (mvServerLog): the line.
+	Text string
+}
+
+// ObservationKind says what an Observation reports.
+type ObservationKind string
+
+// The observations.
+const (
+	ObserveLinkUp        ObservationKind = "link-up"        // the device's link is up (WELCOME sent)
+	ObserveLinkDown      ObservationKind = "link-down"      // the device's link ended
+	ObserveHTTPRequest   ObservationKind = "http-request"   // an HTTP channel's request starts upstream
+	ObserveMQTTConnect   ObservationKind = "mqtt-connect"   // an MQTT channel asks to connect (Broker)
+	ObserveMQTTPublish   ObservationKind = "mqtt-publish"   // the device publishes (Topic, Payload, QoS)
+	ObserveMQTTSubscribe ObservationKind = "mqtt-subscribe" // the device subscribes (Filters)
+	ObserveServerLog     ObservationKind = "server-log"     // the device logged a line (Text)
+)
+
+// Observations are made where the session handles what the device did —
+// WELCOME sent, a whole HTTP request accepted, an MQTT request handed to
+// the broker session, a log line accepted while logging is enabled — and
+// all of them on the goroutine that reads the device's frames, so
+// Config.Observe sees them in the device's order. Those made under mu are
+// queued and delivered after the frame's handling, without mu: Observe
+// may call the cloud (apply a fault, say) without deadlocking the session.
+// A log line the device sends again after a reconnect (it was not
+// acknowledged) is observed again.
+
+// observeLocked queues o for delivery after the current frame.
+func (s *Session) observeLocked(o Observation) {
+	if s.cfg.Observe == nil {
+		return
+	}
+	o.Device = s.DeviceID()
+	s.obs = append(s.obs, o)
+}
+
+// deliverObservations hands the queued observations to Config.Observe.
+// Only the frame-reading goroutine calls it.
+func (s *Session) deliverObservations() {
+	if s.cfg.Observe == nil {
+		return
+	}
+	s.mu.Lock()
+	q := s.obs
+	s.obs = nil
+	s.mu.Unlock()
+	for _, o := range q {
+		s.cfg.Observe(o)
+	}
+}
+
+// observe hands o to Config.Observe at once (no mu held).
+func (s *Session) observe(o Observation) {
+	if s.cfg.Observe == nil {
+		return
+	}
+	o.Device = s.DeviceID()
+	s.cfg.Observe(o)
+}
+
+// observeMQTTLocked queues what an MQTT request tells (connect, publish,
+// subscribe).
+func (s *Session) observeMQTTLocked(req link.MQTTRequest) {
+	switch r := req.(type) {
+	case *link.MQTTConnectRequest:
+		s.observeLocked(Observation{Kind: ObserveMQTTConnect, Broker: net.JoinHostPort(r.Host, strconv.Itoa(int(r.Port)))})
+	case *link.MQTTPublishRequest:
+		// The payload aliases the request buffer, which is reused.
+		s.observeLocked(Observation{Kind: ObserveMQTTPublish, Topic: r.Topic, Payload: bytes.Clone(r.Payload), QoS: r.QoS})
+	case *link.MQTTSubscribeRequest:
+		filters := make([]string, len(r.Subscriptions))
+		for i, sub := range r.Subscriptions {
+			filters[i] = sub.Topic
+		}
+		s.observeLocked(Observation{Kind: ObserveMQTTSubscribe, Filters: filters})
+	}
+}
