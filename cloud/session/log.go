@@ -68,7 +68,7 @@ func (s *Session) handleLog(f *link.Frame) error {
 		return protoErr("more than %d bytes of log lines unacknowledged", maxLogQueue)
 	}
 	q.lines = append(q.lines, logLine{seq: f.Seq, at: s.cfg.Now(), text: append([]byte(nil), f.Payload...)})
-	if s.logOn.Load() {
+	if s.logOn.Load() || !s.logSet {
 		s.observeLocked(Observation{Kind: ObserveServerLog, Text: string(f.Payload)})
 	}
 	q.bytes += len(f.Payload)

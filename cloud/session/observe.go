@@ -45,7 +45,9 @@ const (
 
 // Observations are made where the session handles what the device did —
 // WELCOME sent, a whole HTTP request accepted, an MQTT request handed to
-// the broker session, a log line accepted while logging is enabled — and
+// the broker session, a log line accepted unless logging is known to be
+// disabled (a line arriving before the store said whether it is, right
+// after WELCOME, is observed) — and
 // all of them on the goroutine that reads the device's frames, so
 // Config.Observe sees them in the device's order. Those made under mu are
 // queued and delivered after the frame's handling, without mu: Observe
