@@ -58,24 +58,49 @@ func init() {
 // the link is down in it.
 var flapHook func(f Fault, period int, down bool)
 
+// startFlap decides the first period and, if it is down, takes the link
+// down before Apply returns; a goroutine carries on.
 func startFlap(i *Injector, a *active) (func(), error) {
 	quit := make(chan struct{})
-	go i.flap(a, quit, flapHook)
+	start := time.Now()
+	hook := flapHook
+	downFor := i.flapPeriod(a, 0, hook)
+	if downFor > 0 {
+		i.setDown(a, true)
+	}
+	go i.flap(a, quit, start, downFor, hook)
 	return sync.OnceFunc(func() { close(quit) }), nil
 }
 
-// flap runs a link-flap until it ends: each period it decides how long the
-// link is down, takes it down, and brings it up for the rest of the period.
-// Periods follow the fault's start (not the previous wake-up), so they do
-// not drift.
-func (i *Injector) flap(a *active, quit <-chan struct{}, hook func(Fault, int, bool)) {
+// flapPeriod decides how long period n of a link-flap keeps the link down.
+func (i *Injector) flapPeriod(a *active, n int, hook func(Fault, int, bool)) time.Duration {
 	s := a.f.Spec
 	period := time.Duration(s.Period)
 	duty := s.Duty
 	if duty == 0 {
 		duty = defaultDuty
 	}
-	start := time.Now()
+	downFor := time.Duration(duty * float64(period))
+	if s.Loss > 0 {
+		i.mu.Lock()
+		downFor = 0
+		if a.rng.Float64() < s.Loss {
+			downFor = period
+		}
+		i.mu.Unlock()
+	}
+	if hook != nil {
+		hook(a.f, n, downFor > 0)
+	}
+	return downFor
+}
+
+// flap runs a link-flap until it ends: each period (the first decided by
+// startFlap, downFor) the link is down for its part of the period, then
+// up for the rest. Periods follow the fault's start (not the previous
+// wake-up), so they do not drift.
+func (i *Injector) flap(a *active, quit <-chan struct{}, start time.Time, downFor time.Duration, hook func(Fault, int, bool)) {
+	period := time.Duration(a.f.Spec.Period)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	sleepUntil := func(at time.Time) bool {
@@ -88,26 +113,13 @@ func (i *Injector) flap(a *active, quit <-chan struct{}, hook func(Fault, int, b
 		}
 	}
 	for n := 0; ; n++ {
-		i.mu.Lock()
-		if a.done {
-			i.mu.Unlock()
-			return
-		}
-		downFor := time.Duration(duty * float64(period))
-		if s.Loss > 0 {
-			downFor = 0
-			if a.rng.Float64() < s.Loss {
-				downFor = period
+		if n > 0 {
+			downFor = i.flapPeriod(a, n, hook)
+			if downFor > 0 && !i.setDown(a, true) {
+				return
 			}
 		}
-		i.mu.Unlock()
-		if hook != nil {
-			hook(a.f, n, downFor > 0)
-		}
 		begin := start.Add(time.Duration(n) * period)
-		if downFor > 0 && !i.setDown(a, true) {
-			return
-		}
 		if downFor < period {
 			if !sleepUntil(begin.Add(downFor)) || !i.setDown(a, false) {
 				return
