@@ -1,6 +1,10 @@
 package cloud
 
-import "github.com/mvnet/mvnet/cloud/session"
+import (
+	"sync"
+
+	"github.com/mvnet/mvnet/cloud/session"
+)
 
 // Observation is one thing a device did through the cloud, as
 // Options.Observe sees it: scenario engines (package scenario) trigger
@@ -22,3 +26,54 @@ const (
 	ObserveMQTTSubscribe = session.ObserveMQTTSubscribe // the device subscribes (Filters)
 	ObserveServerLog     = session.ObserveServerLog     // the device logged a line (Text)
 )
+
+// observers hands sessions' observations to Options.Observe: queued per
+// device (sessions make them under their locks, and must not wait), and
+// delivered by one goroutine per device with observations waiting, in the
+// order they were made. So Observe runs on no session's goroutine and
+// under no lock: it may call the Server (apply a fault, say), and a
+// device's observations never overlap.
+type observers struct {
+	fn      func(Observation)
+	running sync.WaitGroup // delivering goroutines (Shutdown waits)
+
+	mu sync.Mutex
+	q  map[string][]Observation // a device is here while its goroutine runs
+}
+
+func newObservers(fn func(Observation)) *observers {
+	return &observers{fn: fn, q: make(map[string][]Observation)}
+}
+
+// add queues o for delivery (session.Config.Observe).
+func (o *observers) add(ob Observation) {
+	o.mu.Lock()
+	q, running := o.q[ob.Device]
+	o.q[ob.Device] = append(q, ob)
+	if !running {
+		o.running.Add(1)
+	}
+	o.mu.Unlock()
+	if !running {
+		go o.deliver(ob.Device)
+	}
+}
+
+// deliver hands the device's observations to fn until none waits.
+func (o *observers) deliver(dev string) {
+	defer o.running.Done()
+	for {
+		o.mu.Lock()
+		q := o.q[dev]
+		if len(q) == 0 {
+			delete(o.q, dev)
+			o.mu.Unlock()
+			return
+		}
+		o.q[dev] = nil // still running
+		o.mu.Unlock()
+		for _, ob := range q {
+			o.fn(ob)
+		}
+	}
+}

@@ -415,3 +415,33 @@ func TestObservationsMQTT(t *testing.T) {
 		t.Errorf("observations %q, want %q", got, want)
 	}
 }
+
+// TestObserveMayCallTheCloud: Observe runs on no session's goroutine, so
+// it may act on the cloud at once — here, drop the link when the device
+// sends a request — and the device sees the effect.
+func TestObserveMayCallTheCloud(t *testing.T) {
+	t.Parallel()
+	b := newBlocker()
+	srv := testenv.NewServer(t, testMux(b))
+	t.Cleanup(func() { close(b.release) })
+	var c *cloud.Server
+	ready := make(chan struct{})
+	c = testenv.NewCloud(t, cloud.Options{HTTP: srv.HTTPOptions(), Observe: func(o cloud.Observation) {
+		<-ready
+		if o.Kind == cloud.ObserveHTTPRequest {
+			if _, err := c.Faults().Apply(o.Device, faults.Spec{Kind: faults.LinkDrop, For: faults.Duration(100 * time.Millisecond)}); err != nil {
+				t.Errorf("Apply from Observe: %v", err)
+			}
+		}
+	}})
+	close(ready)
+	e := &env{srv: srv, cloud: c, block: b}
+	v := e.newDev(t)
+	ch, tag := v.openHTTP(4096)
+	v.send(ch, device.HTTPRequest{Method: "GET", URL: e.url("/block"), TimeoutMS: 10000})
+	v.waitEvent(tag, abi.EventTypeChannelNotConnected)
+	if r := v.closureReason(ch); r != abi.ClosureReasonConnectionTerminated {
+		t.Errorf("closure reason %s, want CONNECTIONTERMINATED", r)
+	}
+	v.waitNetStatus(abi.NetworkStatusConnected) // the drop expired
+}

@@ -43,49 +43,35 @@ const (
 	ObserveServerLog     ObservationKind = "server-log"     // the device logged a line (Text)
 )
 
-// Observations are made where the session handles what the device did —
-// WELCOME sent, a whole HTTP request accepted, an MQTT request handed to
-// the broker session, a log line accepted unless logging is known to be
-// disabled (a line arriving before the store said whether it is, right
-// after WELCOME, is observed) — and
-// all of them on the goroutine that reads the device's frames, so
-// Config.Observe sees them in the device's order. Those made under mu are
-// queued and delivered after the frame's handling, without mu: Observe
-// may call the cloud (apply a fault, say) without deadlocking the session.
-// A log line the device sends again after a reconnect (it was not
-// acknowledged) is observed again.
+// Observations are made where the session handles what the device did,
+// under the session's mu: WELCOME sent (link-up), a whole HTTP request
+// accepted, an MQTT request handed to the broker session, a log line
+// accepted unless logging is known to be disabled (a line arriving before
+// the store said whether it is, right after WELCOME, is observed), and
+// the link's end (link-down: once, when the session is closed or its link
+// ends, whichever comes first; nothing of the session is observed after
+// it). A log line the device sends again after a reconnect (it was not
+// acknowledged) is observed again. Config.Observe is called under mu, so
+// each device's observations are made in its order, and a device's old
+// link's link-down comes before its new link's link-up (the cloud closes
+// the old session before the new one sends WELCOME).
 
-// observeLocked queues o for delivery after the current frame.
+// observeLocked hands o to Config.Observe, unless the link's end has been
+// observed.
 func (s *Session) observeLocked(o Observation) {
-	if s.cfg.Observe == nil {
-		return
-	}
-	o.Device = s.DeviceID()
-	s.obs = append(s.obs, o)
-}
-
-// deliverObservations hands the queued observations to Config.Observe.
-// Only the frame-reading goroutine calls it.
-func (s *Session) deliverObservations() {
-	if s.cfg.Observe == nil {
-		return
-	}
-	s.mu.Lock()
-	q := s.obs
-	s.obs = nil
-	s.mu.Unlock()
-	for _, o := range q {
-		s.cfg.Observe(o)
-	}
-}
-
-// observe hands o to Config.Observe at once (no mu held).
-func (s *Session) observe(o Observation) {
-	if s.cfg.Observe == nil {
+	if s.cfg.Observe == nil || s.obsDone {
 		return
 	}
 	o.Device = s.DeviceID()
 	s.cfg.Observe(o)
+}
+
+// observeDownLocked observes the link's end, once, if it was up.
+func (s *Session) observeDownLocked() {
+	if s.welcome {
+		s.observeLocked(Observation{Kind: ObserveLinkDown})
+	}
+	s.obsDone = true
 }
 
 // observeMQTTLocked queues what an MQTT request tells (connect, publish,

@@ -107,8 +107,9 @@ type Config struct {
 	// Optional.
 	Faults Faults
 	// Observe, if set, sees what the device does (observe.go), in its
-	// order, on the session's goroutine that reads frames. It must not
-	// block.
+	// order. It is called with the session's lock held: it must return at
+	// once and not call the session (the cloud queues observations and
+	// hands them to its own Options.Observe from a goroutine per device).
 	Observe func(Observation)
 	// Register is called once the device has said a valid HELLO and before
 	// WELCOME. An error closes the link without WELCOME (the device will
@@ -180,14 +181,14 @@ type Session struct {
 
 	mu      sync.Mutex
 	chans   map[uint32]*channel
-	tombs   []uint32      // recently closed by the cloud, oldest first
-	ended   bool          // no more frames or channels
-	closing bool          // Close was called: the end is not an error
-	logq    logQueue      // log lines waiting for the store (log.go)
-	logSet  bool          // the store's logging setting is known (log.go)
-	logWant bool          // the store's logging setting
-	obs     []Observation // made under mu, not yet delivered (observe.go)
-	welcome bool          // WELCOME is queued: TIME may follow
+	tombs   []uint32 // recently closed by the cloud, oldest first
+	ended   bool     // no more frames or channels
+	closing bool     // Close was called: the end is not an error
+	logq    logQueue // log lines waiting for the store (log.go)
+	logSet  bool     // the store's logging setting is known (log.go)
+	logWant bool     // the store's logging setting
+	welcome bool     // WELCOME is queued: TIME may follow
+	obsDone bool     // link-down observed: no more observations (observe.go)
 }
 
 // New returns a session for the cloud end c of a device link. Run runs it.
@@ -239,6 +240,7 @@ func (s *Session) DeviceID() string {
 func (s *Session) Close() {
 	s.mu.Lock()
 	s.closing = true
+	s.observeDownLocked()
 	s.mu.Unlock()
 	_ = s.conn.Close()
 }
@@ -267,9 +269,6 @@ func (s *Session) Run(ctx context.Context) error {
 		err = s.loop()
 	}
 	s.end(err)
-	if s.linkUp() {
-		s.observe(Observation{Kind: ObserveLinkDown})
-	}
 	s.mu.Lock()
 	closing := s.closing
 	s.mu.Unlock()
@@ -336,17 +335,10 @@ func (s *Session) hello() (unregister func(), err error) {
 	s.mu.Lock()
 	s.send(link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()})
 	s.welcome = true
+	s.observeLocked(Observation{Kind: ObserveLinkUp})
 	s.mu.Unlock()
 	s.log.Debug("device connected")
-	s.observe(Observation{Kind: ObserveLinkUp})
 	return unregister, nil
-}
-
-// linkUp reports whether WELCOME was sent.
-func (s *Session) linkUp() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.welcome
 }
 
 // wallTimeUS is the wall time for WELCOME and TIME, in µs since the Unix
@@ -398,9 +390,7 @@ func (s *Session) loop() error {
 		if err != nil {
 			return s.recvErr(err)
 		}
-		err = s.handle(&f)
-		s.deliverObservations()
-		if err != nil {
+		if err := s.handle(&f); err != nil {
 			return err
 		}
 	}
@@ -411,6 +401,7 @@ func (s *Session) loop() error {
 func (s *Session) end(err error) {
 	s.mu.Lock()
 	s.ended = true
+	s.observeDownLocked()
 	for _, ch := range s.chans {
 		ch.stop()
 	}
