@@ -96,7 +96,9 @@ type Options struct {
 	Registry Registry
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
-	// Now gives the wall time sent to devices in WELCOME. Default time.Now.
+	// Now gives the wall time sent to devices in WELCOME and TIME, before
+	// the clock faults (clock-unset, clock-skew) of each device. Default
+	// time.Now.
 	Now func() time.Time
 	// MaxChannelBuffer is the largest receive or send buffer, in bytes, a
 	// device may give a channel. The cloud holds up to that much per
@@ -118,9 +120,12 @@ type Options struct {
 	PingInterval time.Duration
 	IdleTimeout  time.Duration
 	// Observe, if set, is called with everything devices do through the
-	// cloud (observe.go), from the sessions' goroutines, in the order each
-	// device did it. It must not block; it may be called concurrently for
-	// different devices.
+	// cloud (observe.go), in the order each device did it, from a
+	// goroutine per device (never a session's: it may call the Server,
+	// e.g. apply a fault). It may be called concurrently for different
+	// devices, never for one device. A slow Observe delays the
+	// observations, not the devices; Shutdown waits for it to have seen
+	// every link's end.
 	Observe func(Observation)
 }
 
@@ -205,6 +210,7 @@ type Server struct {
 	faults   *faults.Injector
 	config   ConfigStore
 	logs     LogStore
+	observe  *observers // Options.Observe; nil without it
 	ready    chan struct{}
 	ctx      context.Context // parent of every session; cancelled by Shutdown
 	cancel   context.CancelFunc
@@ -293,6 +299,9 @@ func New(o Options) (*Server, error) {
 	s.chTime = min(s.chTime, s.hsTime)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.faults = faults.New(registry{s})
+	if o.Observe != nil {
+		s.observe = newObservers(o.Observe)
+	}
 	return s, nil
 }
 
@@ -378,6 +387,7 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 		Logger:           s.log,
 		Now:              s.now,
 		Faults:           s.faults,
+		Observe:          s.observeFunc(),
 		Register:         s.register,
 		MaxChannelBuffer: s.maxBuf,
 		CertDeviceID:     certID,
@@ -598,6 +608,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		go func() {
 			s.conns.Wait()
 			s.http.Close()
+			if s.observe != nil {
+				s.observe.running.Wait() // every link-down delivered
+			}
 			close(s.done)
 		}()
 	}
@@ -638,6 +651,15 @@ func (s *Server) SetLogging(deviceID string, enabled bool) bool {
 		sess.SetLogging(enabled)
 	}
 	return ok
+}
+
+// observeFunc is what sessions hand their observations to, nil without
+// Options.Observe.
+func (s *Server) observeFunc() func(Observation) {
+	if s.observe == nil {
+		return nil
+	}
+	return s.observe.add
 }
 
 // registry finds devices' current links for the fault injector.

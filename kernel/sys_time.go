@@ -57,11 +57,16 @@ func (k *Kernel) GetDeviceID(buf mem.Addr, length uint32) abi.Status {
 // sync (at most 2^63 ns of monotonic time) can never wrap a u64.
 const maxWallTimeUS = 253_402_300_800_000_000
 
-// setWallTimeLocked records the wall time the cloud sent. A time past
-// maxWallTimeUS (2^64−1, say) is refused and ignored: it could only wrap
-// mvGetWallTime's answer, so the clock stays as it was — TIMENOTSET before
-// any valid time, else the last valid time running on.
+// setWallTimeLocked records the wall time the cloud sent. 0 is no time
+// (link/doc.go, version 3: the cloud has none to give, e.g. a clock-unset
+// fault): the clock stays as it was. A time past maxWallTimeUS (2^64−1,
+// say) is refused and ignored: it could only wrap mvGetWallTime's answer,
+// so the clock stays as it was too — TIMENOTSET before any valid time,
+// else the last valid time running on.
 func (k *Kernel) setWallTimeLocked(us uint64) {
+	if us == 0 {
+		return
+	}
 	if us > maxWallTimeUS {
 		k.log.Warn("wall time from the cloud out of range: ignored", "us", us)
 		return

@@ -70,7 +70,7 @@ func hnd(v uint64) uint32 {
 // trigger).
 var table = []Syscall{
 	{"mvGetMicroseconds", "time", func(k *Kernel, a *Args) abi.Status { return k.GetMicroseconds(addr(a[0])) }, Full, "µs since kernel boot (monotonic)"},
-	{"mvGetWallTime", "time", func(k *Kernel, a *Args) abi.Status { return k.GetWallTime(addr(a[0])) }, Full, "TIMENOTSET until the cloud's WELCOME sets the clock; a time from the cloud past year 10000 is ignored (the clock stays as it was)"},
+	{"mvGetWallTime", "time", func(k *Kernel, a *Args) abi.Status { return k.GetWallTime(addr(a[0])) }, Full, "TIMENOTSET until the cloud's WELCOME (or TIME) sets the clock; a time of 0 (the cloud has none, e.g. a clock-unset fault) or past year 10000 is ignored (the clock stays as it was)"},
 	{"mvGetDeviceId", "identity", func(k *Kernel, a *Args) abi.Status { return k.GetDeviceID(addr(a[0]), u32(a[1])) }, Full, "34 bytes: UV + 32 hex digits"},
 
 	{"mvSetupNotifications", "notifications", func(k *Kernel, a *Args) abi.Status { return k.SetupNotifications(addr(a[0]), addr(a[1])) }, Full, "32 centres; IRQ 0–124, one per centre; overruns counted"},

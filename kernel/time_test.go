@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/kernel"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -101,4 +102,37 @@ func TestGetDeviceID(t *testing.T) {
 	}
 	wantStatus(t, "34 bytes ending past SRAM", h.k.GetDeviceID(sramEnd-33, 34), abi.StatusParameterFault)
 	wantStatus(t, "34 bytes from the last SRAM ones", h.call("mvGetDeviceId", uint64(sramEnd-34), 34), abi.StatusOkay)
+}
+
+// Wall time 0 in WELCOME or TIME is "no time" (link version 3; the cloud
+// sends it under a clock-unset fault): a fresh device stays TIMENOTSET
+// until a real time arrives, and a device that has the time keeps it
+// across a link whose WELCOME carries none.
+func TestWallTimeZeroIsNoTime(t *testing.T) {
+	h := newHarness(t, func(fc *fakeCloud, _ *kernel.Options) { fc.wallUS = 0 })
+	h.waitLink()
+	out := h.out(8)
+	h.cloud.sync(t)
+	wantStatus(t, "after a WELCOME with no time", h.k.GetWallTime(out), abi.StatusTimeNotSet)
+	h.cloud.send(t, link.Frame{Type: link.FrameTime, WallTimeUS: 0})
+	h.cloud.sync(t)
+	wantStatus(t, "after a TIME of 0", h.k.GetWallTime(out), abi.StatusTimeNotSet)
+
+	h.cloud.send(t, link.Frame{Type: link.FrameTime, WallTimeUS: welcomeWallUS})
+	h.cloud.sync(t)
+	wantStatus(t, "after a TIME", h.k.GetWallTime(out), abi.StatusOkay)
+	if got := h.u64(out); got != welcomeWallUS {
+		t.Fatalf("wall time %d, want %d", got, uint64(welcomeWallUS))
+	}
+
+	// A new link whose WELCOME has no time leaves the clock running on.
+	links := h.cloud.linkCount()
+	h.cloud.drop(t)
+	eventually(t, "the link back", func() bool { return h.cloud.linkCount() > links && h.cloud.up() })
+	h.cloud.sync(t)
+	h.clk.advance(time.Second)
+	wantStatus(t, "after a second WELCOME with no time", h.k.GetWallTime(out), abi.StatusOkay)
+	if got, want := h.u64(out), uint64(welcomeWallUS+1_000_000); got != want {
+		t.Fatalf("wall time %d, want %d (the clock running on)", got, want)
+	}
 }

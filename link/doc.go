@@ -20,7 +20,9 @@
 //	                           The first frame on every link.
 //	WELCOME  (2) cloud→device  version u16 | wall_time_us u64
 //	                           The answer to HELLO; it also sets the device's
-//	                           wall clock (µs since the Unix epoch).
+//	                           wall clock (µs since the Unix epoch). 0 means
+//	                           the cloud gives no time: the device's clock
+//	                           stays as it was (not set, on a fresh device).
 //	OPEN     (3) device→cloud  chan u32 | chan_type u8 | rx_size u32 |
 //	                           tx_size u32 | endpoint (rest of the frame)
 //	                           chan is the channel handle; chan_type an
@@ -31,7 +33,7 @@
 //	CLOSE    (6) both          chan u32 | reason u8 (an MvClosureReason)
 //	LOG      (7) device→cloud  seq u64 | text   one line of server logging,
 //	                           text at most MaxLogLine (512) bytes
-//	TIME     (8) cloud→device  wall_time_us u64
+//	TIME     (8) cloud→device  wall_time_us u64 (0: no time, ignored)
 //	CONTROL  (9) both          kind u8 | body (PING 1, PONG 2: token u64;
 //	                           ERROR 3: UTF-8 text, the sender then closes;
 //	                           UPDATE 4, cloud→device: UTF-8 text — an
@@ -190,4 +192,9 @@
 //	            for a failed request; a LOG line over MaxLogLine bytes is
 //	            malformed (the cloud answers CONTROL ERROR instead of
 //	            retrying a line its store refuses).
+//	3  2026-12  wall_time_us 0 in WELCOME and TIME means "no time": the
+//	            device leaves its wall clock as it was, so a device that
+//	            never got a time answers mvGetWallTime TIMENOTSET (it was
+//	            taken as 1970-01-01). The cloud sends 0 while a clock-unset
+//	            fault is in force (cloud/faults).
 package link

@@ -13,7 +13,7 @@ import (
 
 // Version is the protocol version this package speaks, sent in HELLO and
 // WELCOME. See the version history in the package documentation.
-const Version = 2
+const Version = 3
 
 // MaxFrameLen is the largest value of a frame's length prefix: the type byte
 // and the body together.
@@ -102,7 +102,7 @@ type Frame struct {
 	Chan       uint32 // OPEN, DATA, CREDIT, CLOSE, CONTROL DIAG: the channel handle
 	Version    uint16 // HELLO, WELCOME
 	DeviceID   string // HELLO: exactly DeviceIDLen bytes
-	WallTimeUS uint64 // WELCOME, TIME: µs since the Unix epoch
+	WallTimeUS uint64 // WELCOME, TIME: µs since the Unix epoch; 0: the cloud has no time to give (since version 3)
 
 	ChanType uint8  // OPEN: an MvChannelType
 	RxSize   uint32 // OPEN: size of the device's receive ring

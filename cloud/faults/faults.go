@@ -76,6 +76,7 @@ type active struct {
 	timer *time.Timer
 	rng   *rand.Rand // the fault's random source (Seed), guarded by i.mu
 	done  bool
+	down  bool // link-flap, cloud-restart: the link is down now (link.go)
 }
 
 // Fault is a fault applied to a device.
@@ -448,7 +449,7 @@ func (i *Injector) SetLatency(deviceID string, d time.Duration) error {
 func (i *Injector) LinkDropped(deviceID string) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return len(i.activeLocked(deviceID, LinkDrop)) > 0
+	return len(i.activeLocked(deviceID, LinkDrop)) > 0 || i.linkDownLocked(deviceID)
 }
 
 // Latency is the delay in force for frames to the device (sessions consult

@@ -220,6 +220,7 @@ func (s *Session) httpDataLocked(ch *channel, p []byte) {
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return
 	}
+	s.observeLocked(Observation{Kind: ObserveHTTPRequest, Method: req.Method, URL: req.URL})
 	ctx := s.startRequestLocked(ch, n)
 	go s.runRequest(ctx, ch, &req)
 }

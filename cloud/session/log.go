@@ -68,6 +68,9 @@ func (s *Session) handleLog(f *link.Frame) error {
 		return protoErr("more than %d bytes of log lines unacknowledged", maxLogQueue)
 	}
 	q.lines = append(q.lines, logLine{seq: f.Seq, at: s.cfg.Now(), text: append([]byte(nil), f.Payload...)})
+	if s.logOn.Load() || !s.logSet {
+		s.observeLocked(Observation{Kind: ObserveServerLog, Text: string(f.Payload)})
+	}
 	q.bytes += len(f.Payload)
 	select {
 	case q.wake <- struct{}{}:
@@ -76,12 +79,35 @@ func (s *Session) handleLog(f *link.Frame) error {
 	return nil
 }
 
-// SetLogging records whether server logging is enabled for the device and
-// tells it (CONTROL LOGGING). The store or API layer calls it, through
-// cloud.Server.SetLogging, after changing the setting.
+// SetLogging records whether the store enables server logging for the
+// device and tells it (CONTROL LOGGING) — disabled regardless while a
+// logging-disabled fault is in force (Faults.ServerLoggingDisabled). The
+// store or API layer calls it, through cloud.Server.SetLogging, after
+// changing the setting.
 func (s *Session) SetLogging(enabled bool) {
-	s.logOn.Store(enabled)
-	s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlLogging, Logging: enabled})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logSet, s.logWant = true, enabled
+	s.tellLoggingLocked()
+}
+
+// RefreshLogging tells the device again whether logging is enabled, after
+// a logging-disabled fault started or ended; the store's setting applies
+// again once none is in force. Before the store's setting is known (right
+// after WELCOME) it does nothing: the device learns it then. It makes
+// Session a faults.LoggingLink.
+func (s *Session) RefreshLogging() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.logSet && !s.ended {
+		s.tellLoggingLocked()
+	}
+}
+
+func (s *Session) tellLoggingLocked() {
+	on := s.logWant && (s.cfg.Faults == nil || !s.cfg.Faults.ServerLoggingDisabled(s.DeviceID()))
+	s.logOn.Store(on)
+	s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlLogging, Logging: on})
 }
 
 // LoggingEnabled reports what the device was last told about logging.

@@ -222,6 +222,7 @@ func (s *Session) mqttGrantLocked(ch *channel) {
 // Close returns at once; answers come through the callbacks.
 func (s *Session) mqttRequestLocked(ch *channel, req link.MQTTRequest) {
 	b := ch.mq.b
+	s.observeMQTTLocked(req)
 	if req.Kind() != link.MQTTAck {
 		ch.mq.asked++ // answered exactly once, by a Result
 	}

@@ -75,6 +75,13 @@ import (
 type Faults interface {
 	// Latency is the delay for frames to the device queued now.
 	Latency(deviceID string) time.Duration
+	// WallTime is the wall time to give the device when the cloud's clock
+	// reads now (skewed), or ok false to give it none (WELCOME and TIME
+	// then carry 0, link/doc.go).
+	WallTime(deviceID string, now time.Time) (t time.Time, ok bool)
+	// ServerLoggingDisabled reports whether the device's server logging is
+	// disabled whatever the log store says.
+	ServerLoggingDisabled(deviceID string) bool
 }
 
 // Config configures a session.
@@ -93,10 +100,17 @@ type Config struct {
 	Logs LogStore
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
-	// Now gives the wall time for WELCOME. Default time.Now.
+	// Now gives the wall time for WELCOME and TIME (before Faults' clock
+	// faults). Default time.Now.
 	Now func() time.Time
-	// Faults is consulted for latency. Optional.
+	// Faults is consulted for latency, the wall time and logging.
+	// Optional.
 	Faults Faults
+	// Observe, if set, sees what the device does (observe.go), in its
+	// order. It is called with the session's lock held: it must return at
+	// once and not call the session (the cloud queues observations and
+	// hands them to its own Options.Observe from a goroutine per device).
+	Observe func(Observation)
 	// Register is called once the device has said a valid HELLO and before
 	// WELCOME. An error closes the link without WELCOME (the device will
 	// retry), e.g. while its link is dropped by fault injection. unregister
@@ -171,6 +185,10 @@ type Session struct {
 	ended   bool     // no more frames or channels
 	closing bool     // Close was called: the end is not an error
 	logq    logQueue // log lines waiting for the store (log.go)
+	logSet  bool     // the store's logging setting is known (log.go)
+	logWant bool     // the store's logging setting
+	welcome bool     // WELCOME is queued: TIME may follow
+	obsDone bool     // link-down observed: no more observations (observe.go)
 }
 
 // New returns a session for the cloud end c of a device link. Run runs it.
@@ -222,6 +240,7 @@ func (s *Session) DeviceID() string {
 func (s *Session) Close() {
 	s.mu.Lock()
 	s.closing = true
+	s.observeDownLocked()
 	s.mu.Unlock()
 	_ = s.conn.Close()
 }
@@ -311,9 +330,45 @@ func (s *Session) hello() (unregister func(), err error) {
 			return nil, fmt.Errorf("%w: %v", ErrRefused, err)
 		}
 	}
-	s.send(link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: uint64(s.cfg.Now().UnixMicro())})
+	// Under mu with welcome, so that a clock fault applied meanwhile is
+	// either in this WELCOME's time or sent in a TIME after it (SendTime).
+	s.mu.Lock()
+	s.send(link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()})
+	s.welcome = true
+	s.observeLocked(Observation{Kind: ObserveLinkUp})
+	s.mu.Unlock()
 	s.log.Debug("device connected")
 	return unregister, nil
+}
+
+// wallTimeUS is the wall time for WELCOME and TIME, in µs since the Unix
+// epoch: the cloud's clock as the clock faults make it, 0 for none
+// (link/doc.go, version 3). A skew that would reach back to the epoch
+// gives its first µs, which is a time.
+func (s *Session) wallTimeUS() uint64 {
+	now := s.cfg.Now()
+	if s.cfg.Faults != nil {
+		t, ok := s.cfg.Faults.WallTime(s.DeviceID(), now)
+		if !ok {
+			return 0
+		}
+		now = t
+	}
+	return uint64(max(now.UnixMicro(), 1))
+}
+
+// SendTime sends the device the wall time (TIME) as wallTimeUS gives it
+// now, if there is one and WELCOME has gone; it makes Session a
+// faults.ClockLink (a clock fault started or ended).
+func (s *Session) SendTime() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.welcome || s.ended {
+		return
+	}
+	if us := s.wallTimeUS(); us != 0 {
+		s.send(link.Frame{Type: link.FrameTime, WallTimeUS: us})
+	}
 }
 
 // recvErr classifies an error from Recv.
@@ -346,6 +401,7 @@ func (s *Session) loop() error {
 func (s *Session) end(err error) {
 	s.mu.Lock()
 	s.ended = true
+	s.observeDownLocked()
 	for _, ch := range s.chans {
 		ch.stop()
 	}

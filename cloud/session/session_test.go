@@ -354,6 +354,10 @@ type slow time.Duration
 
 func (d slow) Latency(string) time.Duration { return time.Duration(d) }
 
+func (slow) WallTime(_ string, now time.Time) (time.Time, bool) { return now, true }
+
+func (slow) ServerLoggingDisabled(string) bool { return false }
+
 func TestLatencyKeepsOrder(t *testing.T) {
 	const lat = 100 * time.Millisecond
 	start := time.Now()

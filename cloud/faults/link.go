@@ -1,0 +1,225 @@
+package faults
+
+import (
+	"sync"
+	"time"
+)
+
+// The link and device-service faults (docs/fault-injection.md):
+//
+//   - link-flap: each Period the link is down for Duty×Period (default
+//     half of it), then up; with Loss, each whole period is down with that
+//     probability, drawn from the fault's seeded random source, so a Seed
+//     gives the same pattern every run. Down is what link-drop does: the
+//     live link is closed and reconnects are refused (LinkDropped).
+//   - cloud-restart: the device's link is closed and reconnects are refused
+//     for Down (default DefaultRestartDown), then accepted; the fault ends
+//     ("done") when Down has elapsed.
+//   - clock-unset: links give the device no wall time (WallTime's ok is
+//     false: WELCOME and TIME carry 0, link version 3).
+//   - clock-skew: the wall time sent is off by Skew; applying or clearing
+//     it sends TIME to a connected device at once.
+//   - logging-disabled: server logging is disabled for the device
+//     (ServerLoggingDisabled); applying or clearing it tells a connected
+//     device (CONTROL LOGGING).
+
+// DefaultRestartDown is how long a cloud-restart keeps the device's links
+// refused when the spec gives no Down.
+const DefaultRestartDown = time.Second
+
+// defaultDuty is the fraction of each period a link-flap without Duty or
+// Loss keeps the link down.
+const defaultDuty = 0.5
+
+// ClockLink is a Link that can send the device the wall time again (a TIME
+// frame, as WallTime gives it now). The cloud's sessions implement it; the
+// clock faults use it when they start and end.
+type ClockLink interface {
+	SendTime()
+}
+
+// LoggingLink is a Link that can tell the device again whether server
+// logging is enabled for it (CONTROL LOGGING, from the store's setting
+// and ServerLoggingDisabled). The cloud's sessions implement it.
+type LoggingLink interface {
+	RefreshLogging()
+}
+
+func init() {
+	starters[LinkFlap] = starter{start: startFlap}
+	starters[CloudRestart] = starter{start: startRestart, ownsEnd: true}
+	starters[ClockUnset] = starter{start: startTelling(tellTime)}
+	starters[ClockSkew] = starter{start: startTelling(tellTime)}
+	starters[LoggingDisabled] = starter{start: startTelling(tellLogging)}
+}
+
+// flapHook, if set (tests only), sees each period's decision of every
+// link-flap started after it is set: the period's index from 0 and whether
+// the link is down in it.
+var flapHook func(f Fault, period int, down bool)
+
+// startFlap decides the first period and, if it is down, takes the link
+// down before Apply returns; a goroutine carries on.
+func startFlap(i *Injector, a *active) (func(), error) {
+	quit := make(chan struct{})
+	start := time.Now()
+	hook := flapHook
+	downFor := i.flapPeriod(a, 0, hook)
+	if downFor > 0 {
+		i.setDown(a, true)
+	}
+	go i.flap(a, quit, start, downFor, hook)
+	return sync.OnceFunc(func() { close(quit) }), nil
+}
+
+// flapPeriod decides how long period n of a link-flap keeps the link down.
+func (i *Injector) flapPeriod(a *active, n int, hook func(Fault, int, bool)) time.Duration {
+	s := a.f.Spec
+	period := time.Duration(s.Period)
+	duty := s.Duty
+	if duty == 0 {
+		duty = defaultDuty
+	}
+	downFor := time.Duration(duty * float64(period))
+	if s.Loss > 0 {
+		i.mu.Lock()
+		downFor = 0
+		if a.rng.Float64() < s.Loss {
+			downFor = period
+		}
+		i.mu.Unlock()
+	}
+	if hook != nil {
+		hook(a.f, n, downFor > 0)
+	}
+	return downFor
+}
+
+// flap runs a link-flap until it ends: each period (the first decided by
+// startFlap, downFor) the link is down for its part of the period, then
+// up for the rest. Periods follow the fault's start (not the previous
+// wake-up), so they do not drift.
+func (i *Injector) flap(a *active, quit <-chan struct{}, start time.Time, downFor time.Duration, hook func(Fault, int, bool)) {
+	period := time.Duration(a.f.Spec.Period)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	sleepUntil := func(at time.Time) bool {
+		t.Reset(time.Until(at))
+		select {
+		case <-t.C:
+			return true
+		case <-quit:
+			return false
+		}
+	}
+	for n := 0; ; n++ {
+		if n > 0 {
+			downFor = i.flapPeriod(a, n, hook)
+			if downFor > 0 && !i.setDown(a, true) {
+				return
+			}
+		}
+		begin := start.Add(time.Duration(n) * period)
+		if downFor < period {
+			if !sleepUntil(begin.Add(downFor)) || !i.setDown(a, false) {
+				return
+			}
+		}
+		if !sleepUntil(begin.Add(period)) {
+			return
+		}
+	}
+}
+
+// setDown records whether a's link is down and, going down, closes the
+// device's live link. The state is recorded before the link is looked up:
+// a session registering concurrently either sees it (LinkDropped, under
+// the registry's lock) or is found. It reports false once a has ended.
+func (i *Injector) setDown(a *active, down bool) bool {
+	i.mu.Lock()
+	if a.done {
+		i.mu.Unlock()
+		return false
+	}
+	a.down = down
+	i.mu.Unlock()
+	if down {
+		if l, ok := i.links.Link(a.f.Device); ok {
+			l.Drop()
+		}
+	}
+	return true
+}
+
+func startRestart(i *Injector, a *active) (func(), error) {
+	down := time.Duration(a.f.Spec.Down)
+	if down == 0 {
+		down = DefaultRestartDown
+	}
+	i.setDown(a, true)
+	t := time.AfterFunc(down, func() { i.end(a, "done") })
+	return func() { t.Stop() }, nil
+}
+
+// startTelling returns the starter of a fault that changes what the
+// device's link should tell it (the time, the logging setting): tell runs
+// when the fault starts, once it is recorded, and again when it has ended.
+func startTelling(tell func(Link)) func(i *Injector, a *active) (func(), error) {
+	return func(i *Injector, a *active) (func(), error) {
+		now := func() {
+			if l, ok := i.links.Link(a.f.Device); ok {
+				tell(l)
+			}
+		}
+		now()
+		return now, nil
+	}
+}
+
+func tellTime(l Link) {
+	if c, ok := l.(ClockLink); ok {
+		c.SendTime()
+	}
+}
+
+func tellLogging(l Link) {
+	if c, ok := l.(LoggingLink); ok {
+		c.RefreshLogging()
+	}
+}
+
+// linkDownLocked reports whether a link-flap or cloud-restart holds the
+// device's link down now.
+func (i *Injector) linkDownLocked(deviceID string) bool {
+	for _, a := range i.byDev[deviceID] {
+		if a.down && (a.f.Spec.Kind == LinkFlap || a.f.Spec.Kind == CloudRestart) {
+			return true
+		}
+	}
+	return false
+}
+
+// WallTime is the wall time the cloud gives the device (in WELCOME and
+// TIME) when its own clock reads now: ok is false while a clock-unset
+// fault is in force (the device gets no time), else it is now plus the
+// skews of the clock-skew faults in force. Sessions consult it.
+func (i *Injector) WallTime(deviceID string, now time.Time) (t time.Time, ok bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if len(i.activeLocked(deviceID, ClockUnset)) > 0 {
+		return time.Time{}, false
+	}
+	for _, a := range i.activeLocked(deviceID, ClockSkew) {
+		now = now.Add(time.Duration(a.f.Spec.Skew))
+	}
+	return now, true
+}
+
+// ServerLoggingDisabled reports whether a logging-disabled fault is in
+// force on the device: its server logging is then disabled whatever the
+// log store says. Sessions consult it.
+func (i *Injector) ServerLoggingDisabled(deviceID string) bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return len(i.activeLocked(deviceID, LoggingDisabled)) > 0
+}
