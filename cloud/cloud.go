@@ -235,7 +235,12 @@ func New(o Options) (*Server, error) {
 	if o.PingInterval < 0 || o.IdleTimeout < 0 {
 		return nil, fmt.Errorf("cloud: PingInterval %v and IdleTimeout %v must not be negative", o.PingInterval, o.IdleTimeout)
 	}
-	h, err := httpexec.New(o.HTTP)
+	// The fault layers wrap the user's (recording, replay): outermost.
+	reg := &registry{}
+	inj := faults.New(reg)
+	ho := o.HTTP
+	ho.WrapTransport = wrapOuter(o.HTTP.WrapTransport, inj.WrapTransport)
+	h, err := httpexec.New(ho)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: HTTP options: %w", err)
 	}
@@ -245,6 +250,7 @@ func New(o Options) (*Server, error) {
 			return nil, errors.New("cloud: MQTT options: WrapConnect returned nil")
 		}
 	}
+	connect = inj.WrapConnect(connect)
 	s := &Server{
 		log:    o.Logger,
 		now:    o.Now,
@@ -292,7 +298,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.chTime = min(s.chTime, s.hsTime)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.faults = faults.New(registry{s})
+	reg.s, s.faults = s, inj
 	return s, nil
 }
 
