@@ -2,18 +2,22 @@ package test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/testenv"
 )
@@ -178,3 +182,50 @@ func TestFaultUpstreamOneShotNeedsBroker(t *testing.T) {
 		t.Fatalf("faults in force: %+v", l)
 	}
 }
+
+// TestFaultUpstreamOutermost: the fault layers wrap the user's
+// (recording, replay): a faulted request or connect never reaches them,
+// others go through them.
+func TestFaultUpstreamOutermost(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, strings.Repeat("x", 100))
+	}))
+	var httpCalls, connects atomic.Int64
+	o := cloud.Options{HTTP: s.HTTPOptions()}
+	o.HTTP.WrapTransport = func(base http.RoundTripper) http.RoundTripper {
+		return rtFunc(func(r *http.Request) (*http.Response, error) {
+			httpCalls.Add(1)
+			return base.RoundTrip(r)
+		})
+	}
+	o.MQTT.WrapConnect = func(base mqttbridge.Connector) mqttbridge.Connector {
+		return func(ctx context.Context, addr string, conf *tls.Config) (net.Conn, error) {
+			connects.Add(1)
+			return base(ctx, addr, conf)
+		}
+	}
+	o.MQTT.Plaintext = true
+	e := &env{srv: s, cloud: testenv.NewCloud(t, o)}
+	a := e.newDev(t)
+	apply(t, e.cloud, a.d.ID(), faults.HTTPStatus, map[string]string{"status": "418"})
+	apply(t, e.cloud, a.d.ID(), faults.MQTTRefuse, nil)
+	if r := a.fetch(e.url("/"), 5000); r.StatusCode != 418 || httpCalls.Load() != 0 {
+		t.Fatalf("status %d, %d calls through the user's layer; want 418, none", r.StatusCode, httpCalls.Load())
+	}
+	m := a.openMQTT(1024, 1024)
+	if r := m.connect(device.MQTTConnect{Version: abi.MQTTProtocolVersionV5, Host: "broker.example", Port: 1883, ClientID: "o", CleanStart: true}); r.ReasonCode != 0x87 || connects.Load() != 0 {
+		t.Fatalf("connect %+v, %d connects through the user's layer; want 0x87, none", r, connects.Load())
+	}
+	if _, err := e.cloud.Faults().ClearAll(a.d.ID()); err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, "after Clear", a.fetch(e.url("/"), 5000))
+	if httpCalls.Load() != 1 {
+		t.Fatalf("%d calls through the user's layer, want 1", httpCalls.Load())
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
