@@ -24,14 +24,21 @@ func brokerConn(br *mosquitto.Broker, v abi.MQTTProtocolVersion, clientID string
 	return c
 }
 
+// newBrokerEnv starts a plain broker and a cloud reaching it as
+// brokerHost.
+func newBrokerEnv(t *testing.T) (*mosquitto.Broker, *env) {
+	t.Helper()
+	mosquitto.Require(t)
+	br := mosquitto.Start(t, mosquitto.Options{})
+	return br, newMQTTEnv(t, cloud.Options{}, brokerResolve(br))
+}
+
 // TestFaultMQTTConnect: dns-failure and mqtt-refuse decide the device's
 // connect (NXDOMAIN; REQUESTCOMPLETED with the refusal code) without a
 // broker; a second device connects normally; after Clear the first does.
 func TestFaultMQTTConnect(t *testing.T) {
 	t.Parallel()
-	mosquitto.Require(t)
-	br := mosquitto.Start(t, mosquitto.Options{})
-	e := newMQTTEnv(t, cloud.Options{}, brokerResolve(br))
+	br, e := newBrokerEnv(t)
 	tests := []struct {
 		name   string
 		kind   faults.Kind
@@ -74,9 +81,7 @@ func TestFaultMQTTConnect(t *testing.T) {
 // publishes the will. The other device's session goes on.
 func TestFaultMQTTDisconnect(t *testing.T) {
 	t.Parallel()
-	mosquitto.Require(t)
-	br := mosquitto.Start(t, mosquitto.Options{})
-	e := newMQTTEnv(t, cloud.Options{}, brokerResolve(br))
+	br, e := newBrokerEnv(t)
 	for _, v := range mqttVersions {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
@@ -120,9 +125,7 @@ func TestFaultMQTTDisconnect(t *testing.T) {
 // other device, subscribed to the same topics, gets everything.
 func TestFaultMQTTDropAndDelay(t *testing.T) {
 	t.Parallel()
-	mosquitto.Require(t)
-	br := mosquitto.Start(t, mosquitto.Options{})
-	e := newMQTTEnv(t, cloud.Options{}, brokerResolve(br))
+	br, e := newBrokerEnv(t)
 	for _, v := range mqttVersions {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
@@ -178,9 +181,7 @@ func TestFaultMQTTDropAndDelay(t *testing.T) {
 // that is not connected is an error.
 func TestInjectMQTT(t *testing.T) {
 	t.Parallel()
-	mosquitto.Require(t)
-	br := mosquitto.Start(t, mosquitto.Options{})
-	e := newMQTTEnv(t, cloud.Options{}, brokerResolve(br))
+	br, e := newBrokerEnv(t)
 	for _, v := range mqttVersions {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
