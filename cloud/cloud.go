@@ -156,7 +156,9 @@ type MQTTOptions struct {
 	// with (dial and TLS, mqttbridge.DialConnector under the outbound
 	// policy): the cloud uses WrapConnect(base). Recording and replay
 	// (package scenario) are such layers; the connect's context carries
-	// the device's ID (package devctx).
+	// the device's ID (package devctx). The cloud's fault layer
+	// (faults.Injector.WrapConnect) wraps the result, as it wraps
+	// HTTP.WrapTransport: faults apply in replay too.
 	WrapConnect func(base mqttbridge.Connector) mqttbridge.Connector
 }
 
