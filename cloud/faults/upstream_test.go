@@ -312,3 +312,37 @@ func TestRefuseWithoutBroker(t *testing.T) {
 		t.Fatal("the broker was contacted")
 	}
 }
+
+// TestStreamDelayEndsOnClose: a PUBLISH held by mqtt-delay holds the
+// reader; closing the stream ends the wait at once.
+func TestStreamDelayEndsOnClose(t *testing.T) {
+	inj, _ := setup()
+	base, ends := brokerPipe()
+	if _, err := inj.Apply(dev, faults.Spec{Kind: faults.MQTTDelay, Delay: faults.Duration(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := inj.WrapConnect(base)(devctx.With(context.Background(), dev), "b:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker := <-ends
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Read(make([]byte, 64))
+		done <- err
+	}()
+	// A pipe's Write returns once the reader has taken every byte: the
+	// PUBLISH is in the stream, held.
+	if _, err := broker.Write(publish(t, "t", []byte("held"))); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("read a held PUBLISH")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("closing the stream did not end the held read")
+	}
+}
