@@ -161,7 +161,9 @@ type MQTTOptions struct {
 	// with (dial and TLS, mqttbridge.DialConnector under the outbound
 	// policy): the cloud uses WrapConnect(base). Recording and replay
 	// (package scenario) are such layers; the connect's context carries
-	// the device's ID (package devctx).
+	// the device's ID (package devctx). The cloud's fault layer
+	// (faults.Injector.WrapConnect) wraps the result, as it wraps
+	// HTTP.WrapTransport: faults apply in replay too.
 	WrapConnect func(base mqttbridge.Connector) mqttbridge.Connector
 }
 
@@ -241,7 +243,12 @@ func New(o Options) (*Server, error) {
 	if o.PingInterval < 0 || o.IdleTimeout < 0 {
 		return nil, fmt.Errorf("cloud: PingInterval %v and IdleTimeout %v must not be negative", o.PingInterval, o.IdleTimeout)
 	}
-	h, err := httpexec.New(o.HTTP)
+	// The fault layers wrap the user's (recording, replay): outermost.
+	reg := &registry{}
+	inj := faults.New(reg)
+	ho := o.HTTP
+	ho.WrapTransport = wrapOuter(o.HTTP.WrapTransport, inj.WrapTransport)
+	h, err := httpexec.New(ho)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: HTTP options: %w", err)
 	}
@@ -251,6 +258,7 @@ func New(o Options) (*Server, error) {
 			return nil, errors.New("cloud: MQTT options: WrapConnect returned nil")
 		}
 	}
+	connect = inj.WrapConnect(connect)
 	s := &Server{
 		log:    o.Logger,
 		now:    o.Now,
@@ -298,7 +306,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.chTime = min(s.chTime, s.hsTime)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.faults = faults.New(registry{s})
+	reg.s, s.faults = s, inj
 	if o.Observe != nil {
 		s.observe = newObservers(o.Observe)
 	}

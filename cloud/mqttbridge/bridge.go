@@ -465,7 +465,8 @@ type Bridge struct {
 
 	// Incoming messages.
 	nextMsgID uint32
-	unacked   []*inMsg // QoS ≥ 1, arrival order, until their PUBACK is queued
+	unacked   []*inMsg        // QoS ≥ 1, arrival order, until their PUBACK is queued
+	subs      map[string]byte // granted topic filters → QoS (Inject)
 	byID      map[uint32]*inMsg
 
 	// Dispatch.

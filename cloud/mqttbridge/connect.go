@@ -336,7 +336,8 @@ func ParseKey(der []byte) (crypto.Signer, error) {
 // broker closed with CONNECT unread: connection reset) while its alert,
 // which names the reason, waits to be read.
 func alertOr(conn net.Conn, err error) error {
-	if _, ok := conn.(*tls.Conn); !ok {
+	// A TLS stream, possibly wrapped by a layer (Options.Connect).
+	if _, ok := conn.(interface{ ConnectionState() tls.ConnectionState }); !ok {
 		return err
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(time.Second))

@@ -19,8 +19,10 @@ type request struct {
 	corr uint32
 	seq  uint64 // issue order, to fail requests in order
 	pid  uint16
-	n    int             // topics, for a 3.1.1 UNSUBACK
-	pk   *packets.Packet // a QoS 1 publish waiting for a Receive Maximum slot
+	n    int // topics, for a 3.1.1 UNSUBACK
+	// filters are a subscribe's or unsubscribe's topic filters (inject.go).
+	filters []string
+	pk      *packets.Packet // a QoS 1 publish waiting for a Receive Maximum slot
 }
 
 // outPacket is an encoded packet for the writer.
@@ -49,7 +51,9 @@ func (b *Bridge) Subscribe(corr uint32, subs []Subscription) {
 		FixedHeader:     packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, // MQTT §3.8.1: flags 0010
 		ProtocolVersion: b.version,
 	}
+	var filters []string
 	for _, s := range subs {
+		filters = append(filters, s.Topic)
 		pk.Filters = append(pk.Filters, packets.Subscription{
 			Filter:            s.Topic,
 			Qos:               s.QoS,
@@ -58,7 +62,7 @@ func (b *Bridge) Subscribe(corr uint32, subs []Subscription) {
 			RetainHandling:    s.RetainHandling,
 		})
 	}
-	b.sendAckedLocked(&request{kind: KindSubscribe, corr: corr, n: len(subs)}, pk)
+	b.sendAckedLocked(&request{kind: KindSubscribe, corr: corr, n: len(subs), filters: filters}, pk)
 }
 
 // checkSubscriptions validates a subscribe request's subscriptions.
@@ -111,7 +115,7 @@ func (b *Bridge) Unsubscribe(corr uint32, topics []string) {
 	for _, t := range topics {
 		pk.Filters = append(pk.Filters, packets.Subscription{Filter: t})
 	}
-	b.sendAckedLocked(&request{kind: KindUnsubscribe, corr: corr, n: len(topics)}, pk)
+	b.sendAckedLocked(&request{kind: KindUnsubscribe, corr: corr, n: len(topics), filters: topics}, pk)
 }
 
 // sendAckedLocked gives r a packet ID and queues pk, whose ack completes r.

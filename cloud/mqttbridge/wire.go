@@ -261,8 +261,10 @@ func (b *Bridge) ackedLocked(pk *packets.Packet) {
 		defer b.sendQueuedLocked()
 	case KindSubscribe:
 		res.Reasons = bytes.Clone(pk.ReasonCodes)
+		b.grantedLocked(r.filters, pk.ReasonCodes)
 	case KindUnsubscribe:
 		res.Reasons = bytes.Clone(pk.ReasonCodes)
+		b.unsubscribedLocked(r.filters, pk.ReasonCodes)
 		if b.version != 5 {
 			res.Reasons = make([]uint8, r.n) // 3.1.1 UNSUBACK carries no codes: success
 		}

@@ -441,3 +441,28 @@ func (c *channel) mqttWaiting() int {
 	}
 	return c.mq.b.Stats().Waiting
 }
+
+// InjectMQTT hands a message on topic to the session's connected MQTT
+// channels whose granted subscriptions match it, as if their brokers had
+// sent it (mqttbridge's Bridge.Inject: same items, same notifications; the
+// broker never hears of it, so a QoS 1 one is not acknowledged upstream).
+// It returns how many channels it reached; an invalid topic or QoS is an
+// error.
+func (s *Session) InjectMQTT(topic string, payload []byte, qos uint8) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, ch := range s.chans {
+		if ch.mq == nil || !s.liveLocked(ch) {
+			continue
+		}
+		ok, err := ch.mq.b.Inject(topic, payload, qos)
+		if err != nil && !errors.Is(err, mqttbridge.ErrNotConnected) {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}

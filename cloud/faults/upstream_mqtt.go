@@ -1,0 +1,394 @@
+package faults
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/mvnet/mvnet/cloud/devctx"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
+)
+
+// ErrNoBrokerSession: mqtt-disconnect found no live broker stream of the
+// device (matching its host).
+var ErrNoBrokerSession = errors.New("no live broker session")
+
+// Default CONNACK codes of mqtt-refuse: "not authorized" (MQTT 3.1.1
+// §3.2.2.3, return code 5; MQTT 5 §3.2.2.2, reason code 0x87).
+const (
+	refuseV311 = 5
+	refuseV5   = 0x87
+)
+
+func init() {
+	starters[MQTTDisconnect] = starter{start: func(i *Injector, a *active) (func(), error) {
+		if n := cutStreams(i, a.f.Device, &a.f.Spec); n == 0 {
+			return nil, fmt.Errorf("device %s: %w", a.f.Device, ErrNoBrokerSession)
+		}
+		return nil, nil
+	}}
+}
+
+// WrapConnect returns a connector that opens broker streams with base
+// except where an upstream fault in force for the connect's device
+// (devctx.ID of its context) and broker host says otherwise:
+//
+//   - dns-failure: the host does not resolve (*net.DNSError, not found);
+//     the bridge reports NXDOMAIN;
+//   - mqtt-refuse: the connect gets a CONNACK refusing it with ReasonCode
+//     (default 5, not authorized, in 3.1.1; 0x87 in 5) from a stream made
+//     up in the cloud; no broker is contacted;
+//
+// and the streams it opens stay under the device's faults while they live:
+//
+//   - mqtt-disconnect cuts them: reading and writing fail with a
+//     connection reset and the broker connection is closed without
+//     DISCONNECT (the broker publishes the will);
+//   - mqtt-delay holds each PUBLISH from the broker on a matching topic
+//     Delay before the bridge reads it, and mqtt-drop drops it (with
+//     probability Loss, default 1, from the fault's Seed). The stream
+//     keeps its order: a held PUBLISH holds every packet behind it (SUBACKs,
+//     PUBACKs, PINGRESP), so a delay longer than the keepalive's ping
+//     timeout ends the session. A dropped message never reaches the bridge,
+//     which therefore never acknowledges a QoS 1 one: the broker redelivers
+//     it only on the next connection of a persistent session, and counts
+//     it against its in-flight window meanwhile.
+//
+// Faults applied while a stream is open apply to it from then on;
+// mqtt-refuse and dns-failure apply to the next connect.
+func (i *Injector) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
+	return func(ctx context.Context, addr string, conf *tls.Config) (net.Conn, error) {
+		dev := devctx.ID(ctx)
+		if dev == "" {
+			return base(ctx, addr, conf)
+		}
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		host = strings.ToLower(host)
+		dns, refuse := i.connectPlan(dev, host)
+		switch {
+		case dns:
+			return nil, dnsError(host)
+		case refuse != nil:
+			return refuser(ctx, refuse.ReasonCode), nil
+		}
+		conn, err := base(ctx, addr, conf)
+		if err != nil {
+			return nil, err
+		}
+		s := &stream{Conn: conn, i: i, dev: dev, host: host, br: bufio.NewReaderSize(conn, 16<<10), closed: make(chan struct{})}
+		register(s)
+		if _, ok := conn.(*tls.Conn); ok {
+			return &tlsStream{s}, nil
+		}
+		return s, nil
+	}
+}
+
+// connectPlan reports whether the device's faults make host fail to
+// resolve, or refuse connects to it (the oldest matching mqtt-refuse).
+func (i *Injector) connectPlan(dev, host string) (dns bool, refuse *Spec) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for _, a := range i.byDev[dev] {
+		s := &a.f.Spec
+		switch {
+		case s.Kind == DNSFailure && hostMatches(s, host):
+			dns = true
+		case s.Kind == MQTTRefuse && hostMatches(s, host) && refuse == nil:
+			refuse = s
+		}
+	}
+	return dns, refuse
+}
+
+// publishPlan says what the device's faults do to a PUBLISH on topic from
+// host: drop it, or hold it for delay (the delays of matching faults add
+// up).
+func (i *Injector) publishPlan(dev, host, topic string) (drop bool, delay time.Duration) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for _, a := range i.byDev[dev] {
+		s := &a.f.Spec
+		if (s.Kind != MQTTDrop && s.Kind != MQTTDelay) || !hostMatches(s, host) ||
+			(s.Topic != "" && !mqttbridge.MatchTopic(s.Topic, topic)) {
+			continue
+		}
+		if s.Kind == MQTTDelay {
+			delay += time.Duration(s.Delay)
+			continue
+		}
+		loss := s.Loss
+		if loss == 0 {
+			loss = 1
+		}
+		if loss >= 1 || a.rng.Float64() < loss {
+			drop = true
+		}
+	}
+	return drop, delay
+}
+
+// refuser is a broker stream that answers the CONNECT written to it with a
+// CONNACK carrying code (0: the default for the CONNECT's version) and
+// closes.
+func refuser(ctx context.Context, code int) net.Conn {
+	client, broker := net.Pipe()
+	go func() {
+		defer broker.Close()
+		stop := context.AfterFunc(ctx, func() { _ = broker.Close() })
+		defer stop()
+		br := bufio.NewReader(broker)
+		hb, err := br.ReadByte()
+		if err != nil || hb>>4 != packets.Connect {
+			return
+		}
+		n, _, err := packets.DecodeLength(br)
+		if err != nil || n > 1<<20 {
+			return
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return
+		}
+		var connect packets.Packet
+		if err := connect.ConnectDecode(body); err != nil {
+			return
+		}
+		v := connect.ProtocolVersion
+		rc := byte(code)
+		if code == 0 {
+			rc = refuseV311
+			if v == 5 {
+				rc = refuseV5
+			}
+		}
+		ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: v, ReasonCode: rc}
+		var buf bytes.Buffer
+		if err := ack.ConnackEncode(&buf); err != nil {
+			return
+		}
+		_, _ = broker.Write(buf.Bytes())
+	}()
+	return client
+}
+
+// stream is a broker stream under the device's faults: it frames what the
+// broker sends (fixed header and remaining length, MQTT §2.2) to find the
+// topic of each PUBLISH, and passes every other byte through in order.
+type stream struct {
+	net.Conn
+	i      *Injector
+	dev    string
+	host   string
+	br     *bufio.Reader
+	closed chan struct{}
+	once   sync.Once
+
+	mu  sync.Mutex
+	cut bool // mqtt-disconnect
+
+	// The reader's state (one reader at a time, as the bridge reads).
+	head   []byte // framed bytes of the current packet not yet returned
+	remain int    // bytes of the current packet after head, passed through
+}
+
+// tlsStream is a stream over TLS: the bridge asks a TLS stream for the
+// broker's alert when a write fails (mqttbridge's alertOr).
+type tlsStream struct{ *stream }
+
+// ConnectionState is the TLS connection's state.
+func (t *tlsStream) ConnectionState() tls.ConnectionState {
+	return t.Conn.(*tls.Conn).ConnectionState()
+}
+
+func (s *stream) isCut() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cut
+}
+
+// errOr is err, or a connection reset once the stream is cut.
+func (s *stream) errOr(op string, err error) error {
+	if err != nil && s.isCut() {
+		return resetError(op)
+	}
+	return err
+}
+
+func (s *stream) Read(p []byte) (int, error) {
+	for {
+		if s.isCut() {
+			return 0, resetError("read")
+		}
+		if len(s.head) > 0 {
+			n := copy(p, s.head)
+			s.head = s.head[n:]
+			return n, nil
+		}
+		if s.remain > 0 {
+			if len(p) > s.remain {
+				p = p[:s.remain]
+			}
+			n, err := s.br.Read(p)
+			s.remain -= n
+			if err == io.EOF && s.remain > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, s.errOr("read", err)
+		}
+		if err := s.next(); err != nil {
+			return 0, s.errOr("read", err)
+		}
+	}
+}
+
+func (s *stream) Write(p []byte) (int, error) {
+	if s.isCut() {
+		return 0, resetError("write")
+	}
+	n, err := s.Conn.Write(p)
+	return n, s.errOr("write", err)
+}
+
+func (s *stream) Close() error {
+	s.once.Do(func() {
+		close(s.closed)
+		unregister(s)
+	})
+	return s.Conn.Close()
+}
+
+// next frames the broker's next packet into head and remain, dropping or
+// holding a PUBLISH as the device's faults say.
+func (s *stream) next() error {
+	hb, err := s.br.ReadByte()
+	if err != nil {
+		return err // io.EOF between packets: an orderly close
+	}
+	head := []byte{hb}
+	n := 0
+	for k := 0; ; k++ {
+		b, err := s.br.ReadByte()
+		if err != nil {
+			return unexpected(err)
+		}
+		head = append(head, b)
+		n |= int(b&0x7f) << (7 * k)
+		if b&0x80 == 0 {
+			break
+		}
+		if k == 3 { // MQTT §2.2.3: at most four bytes
+			return errors.New("faults: malformed remaining length from the broker")
+		}
+	}
+	s.head, s.remain = head, n
+	if hb>>4 != packets.Publish || n < 2 {
+		return nil
+	}
+	// MQTT §3.3.2.1: the variable header starts with the topic name.
+	var tl [2]byte
+	if _, err := io.ReadFull(s.br, tl[:]); err != nil {
+		return unexpected(err)
+	}
+	size := int(tl[0])<<8 | int(tl[1])
+	if size > n-2 {
+		size = n - 2 // malformed: let the bridge say so
+	}
+	topic := make([]byte, size)
+	if _, err := io.ReadFull(s.br, topic); err != nil {
+		return unexpected(err)
+	}
+	s.head = append(append(s.head, tl[:]...), topic...)
+	s.remain = n - 2 - size
+	drop, delay := s.i.publishPlan(s.dev, s.host, string(topic))
+	if drop {
+		s.head = nil
+		_, err := s.br.Discard(s.remain)
+		s.remain = 0
+		return unexpected(err)
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-s.closed:
+			return net.ErrClosed
+		}
+	}
+	return nil
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// The live streams, per injector and device (for mqtt-disconnect).
+type streamKey struct {
+	i   *Injector
+	dev string
+}
+
+var live struct {
+	mu sync.Mutex
+	m  map[streamKey]map[*stream]bool
+}
+
+func register(s *stream) {
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	if live.m == nil {
+		live.m = make(map[streamKey]map[*stream]bool)
+	}
+	k := streamKey{s.i, s.dev}
+	if live.m[k] == nil {
+		live.m[k] = make(map[*stream]bool)
+	}
+	live.m[k][s] = true
+}
+
+func unregister(s *stream) {
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	k := streamKey{s.i, s.dev}
+	delete(live.m[k], s)
+	if len(live.m[k]) == 0 {
+		delete(live.m, k)
+	}
+}
+
+// cutStreams cuts the device's live streams to brokers matching spec's
+// Host and returns how many it cut.
+func cutStreams(i *Injector, dev string, spec *Spec) int {
+	live.mu.Lock()
+	var list []*stream
+	for s := range live.m[streamKey{i, dev}] {
+		if hostMatches(spec, s.host) {
+			list = append(list, s)
+		}
+	}
+	live.mu.Unlock()
+	for _, s := range list {
+		s.mu.Lock()
+		s.cut = true
+		s.mu.Unlock()
+		_ = s.Close()
+	}
+	return len(list)
+}
