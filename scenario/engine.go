@@ -102,6 +102,7 @@ type Run struct {
 	lastSub  []string              // the last filters subscribed
 	exited   *exitInfo
 	ended    time.Duration
+	now      time.Duration // the time of the event being handled
 }
 
 type exitInfo struct {
@@ -131,17 +132,19 @@ const (
 	evFire     // step fires (its after has passed)
 	evDeadline // an expectation's within has passed
 	evDuration // the run's duration has passed
+	evSync     // flush: handled is closed once the events before it are
 )
 
 type event struct {
-	kind  eventKind
-	at    time.Duration
-	obs   cloud.Observation
-	text  string // stdout line; status: the call's name
-	stat  string // status
-	fault faults.Event
-	exit  exitInfo
-	index int // evFire: the step; evDeadline: the expectation
+	kind   eventKind
+	at     time.Duration
+	obs    cloud.Observation
+	text   string // stdout line; status: the call's name
+	stat   string // status
+	fault  faults.Event
+	exit   exitInfo
+	index  int // evFire: the step; evDeadline: the expectation
+	synced chan struct{}
 }
 
 // Start starts sc against t: time 0 is now. It sets the config and secret
@@ -252,6 +255,17 @@ func (r *Run) Killed(why string) {
 	r.push(event{kind: evExit, exit: exitInfo{killed: why}})
 }
 
+// flush waits until the events fed so far are handled (or the run is
+// finished).
+func (r *Run) flush() {
+	c := make(chan struct{})
+	r.push(event{kind: evSync, synced: c})
+	select {
+	case <-c:
+	case <-r.loopDone:
+	}
+}
+
 func (r *Run) push(e event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -290,7 +304,11 @@ func (r *Run) loop() {
 }
 
 func (r *Run) handle(e event) {
+	r.now = e.at
 	switch e.kind {
+	case evSync:
+		close(e.synced)
+		return
 	case evFire:
 		r.fire(e.index, e.at)
 	case evDeadline:
@@ -358,7 +376,7 @@ func (r *Run) fire(i int, at time.Duration) {
 }
 
 func (r *Run) fail(step string, line int, err error) {
-	at := r.Elapsed()
+	at := r.now
 	r.failures = append(r.failures, StepFailure{Step: step, Line: line, At: at, Err: err})
 	r.logf("scenario: %v: %s failed: %v", at.Round(time.Millisecond), step, err)
 }
@@ -480,6 +498,7 @@ func (r *Run) Finish() *Report {
 	r.unsub()
 	r.closeDone()
 	r.ended = r.Elapsed()
+	r.now = r.ended
 	for id := range r.inForce {
 		if err := r.tgt.Faults.Clear(r.tgt.Device, id); err != nil && !errors.Is(err, faults.ErrUnknownFault) {
 			r.fail("cleanup", 0, fmt.Errorf("clear %s: %w", id, err))

@@ -198,8 +198,8 @@ func (p *parser) conditionMap(n *yaml.Node, path string, allowCount bool) (*Cond
 		return nil, 0, err
 	}
 	var key string
-	for _, k := range condKeys {
-		if _, ok := f[k]; ok {
+	for _, k := range inOrder(n, condKeys) {
+		{
 			if key != "" {
 				return nil, 0, p.errorf(f[k], join(path, k), "give one event, not both %s and %s", key, k)
 			}
@@ -340,8 +340,8 @@ func (p *parser) expectation(n *yaml.Node, path string) (Expectation, error) {
 	}
 	e := Expectation{Line: n.Line, Count: 1}
 	var key string
-	for _, k := range expectKeys[2:] {
-		if _, ok := f[k]; ok {
+	for _, k := range inOrder(n, expectKeys[2:]) {
+		{
 			if key != "" {
 				return e, p.errorf(f[k], join(path, k), "one check per entry: both %s and %s given", key, k)
 			}
@@ -436,4 +436,16 @@ func checkFilter(f string) error {
 		}
 	}
 	return nil
+}
+
+// inOrder returns the keys of mapping n that are among keys, in the
+// file's order.
+func inOrder(n *yaml.Node, keys []string) []string {
+	var out []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if contains(keys, n.Content[i].Value) {
+			out = append(out, n.Content[i].Value)
+		}
+	}
+	return out
 }
