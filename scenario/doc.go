@@ -13,10 +13,9 @@
 // cloud's fault Injector, a ConfigSetter and an MQTTInjector). Time 0 is
 // Start. The caller feeds the run with what happens:
 //
-//   - Observe: the cloud's observations (give Run.Observe to
-//     cloud.Options.Observe, through a variable if the cloud is made
-//     first): requests, publishes, subscribes, server log lines, the link
-//     going up and down;
+//   - Observe: the cloud's observations (cloud.Options.Observe; a Relay
+//     forwards them when the cloud is made before the run): requests,
+//     publishes, subscribes, server log lines, the link going up and down;
 //   - Stdout: the application's output lines;
 //   - Status: system calls' statuses, by name ("MV_STATUS_PARAMETERFAULT");
 //   - Exit or Killed: how the application ended.

@@ -27,14 +27,12 @@ const waitLimit = 15 * time.Second
 // the cloud's WrapTransport seam (httpexec.Options), with the device's ID
 // from the request's context.
 type observing struct {
-	base http.RoundTripper
-	run  func() *scenario.Run
+	base  http.RoundTripper
+	relay *scenario.Relay
 }
 
 func (o observing) RoundTrip(req *http.Request) (*http.Response, error) {
-	if r := o.run(); r != nil {
-		r.Observe(cloud.Observation{Device: devctx.ID(req.Context()), Kind: cloud.ObserveHTTPRequest, Method: req.Method, URL: req.URL.String()})
-	}
+	o.relay.Observe(cloud.Observation{Device: devctx.ID(req.Context()), Kind: cloud.ObserveHTTPRequest, Method: req.Method, URL: req.URL.String()})
 	return o.base.RoundTrip(req)
 }
 
@@ -50,18 +48,9 @@ func e2e(t *testing.T, src string) *scenario.Report {
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hello, device") })
 	srv := testenv.NewServer(t, mux)
 
-	var run *scenario.Run
-	runReady := make(chan struct{})
-	current := func() *scenario.Run {
-		select {
-		case <-runReady:
-			return run
-		default:
-			return nil
-		}
-	}
+	var relay scenario.Relay
 	opts := cloud.Options{HTTP: srv.HTTPOptions()}
-	opts.HTTP.WrapTransport = func(base http.RoundTripper) http.RoundTripper { return observing{base: base, run: current} }
+	opts.HTTP.WrapTransport = func(base http.RoundTripper) http.RoundTripper { return observing{base: base, relay: &relay} }
 	c := testenv.NewCloud(t, opts)
 	d := testenv.NewDevice(t, c, device.Options{})
 	ctx := testenv.Context(t, 45*time.Second)
@@ -70,11 +59,11 @@ func e2e(t *testing.T, src string) *scenario.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err = scenario.Start(ctx, sc, scenario.Target{Device: d.ID(), Faults: c.Faults()}, scenario.Options{Logf: t.Logf})
+	run, err := scenario.Start(ctx, sc, scenario.Target{Device: d.ID(), Faults: c.Faults()}, scenario.Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(runReady)
+	relay.Set(run)
 
 	cctx, cancel := context.WithTimeout(ctx, waitLimit)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -508,4 +509,20 @@ func (r *Run) Finish() *Report {
 		r.judgeAtEnd(x)
 	}
 	return r.report()
+}
+
+// Relay forwards the cloud's observations to a run that starts after the
+// cloud: give Relay.Observe to cloud.Options.Observe, then Set the run.
+// Observations before Set, or after Set(nil), are dropped. The zero value
+// is ready.
+type Relay struct{ run atomic.Pointer[Run] }
+
+// Set makes r forward to run (nil: to nothing).
+func (r *Relay) Set(run *Run) { r.run.Store(run) }
+
+// Observe forwards o to the run, if any.
+func (r *Relay) Observe(o cloud.Observation) {
+	if run := r.run.Load(); run != nil {
+		run.Observe(o)
+	}
 }

@@ -20,16 +20,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err) // e.g. testdata/full.yaml:12: timeline[0].apply.period: not a duration ...
 	}
-	var run *scenario.Run // set before the device connects
+	var relay scenario.Relay // the run starts after the cloud
 	conf := &scenario.MemConfig{}
-	srv, err := cloud.New(cloud.Options{
-		Config: conf,
-		Observe: func(o cloud.Observation) {
-			if run != nil {
-				run.Observe(o)
-			}
-		},
-	})
+	srv, err := cloud.New(cloud.Options{Config: conf, Observe: relay.Observe})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -44,10 +37,11 @@ func Example() {
 	}
 	defer d.Close()
 
-	run, err = scenario.Start(ctx, sc, scenario.Target{Device: d.ID(), Faults: srv.Faults(), Config: conf}, scenario.Options{})
+	run, err := scenario.Start(ctx, sc, scenario.Target{Device: d.ID(), Faults: srv.Faults(), Config: conf}, scenario.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
+	relay.Set(run)
 	// ... drive the device: d.Connect, d.OpenChannel, d.SendHTTPRequest ...
 	// feeding run.Stdout, run.Status and run.Exit as the application would.
 	<-run.Done()
