@@ -103,6 +103,8 @@ type Run struct {
 	lastSub  []string              // the last filters subscribed
 	exited   *exitInfo
 	ended    time.Duration
+	finish   sync.Once
+	rep      *Report
 	now      time.Duration // the time of the event being handled
 }
 
@@ -487,7 +489,13 @@ func matches(c *Condition, e event) bool {
 // fed, clears the faults the scenario applied that are still in force,
 // judges the expectations still open, and returns the report. Call it once
 // the application has exited (after Exit or Killed) or Done is closed.
+// Later calls return the same report.
 func (r *Run) Finish() *Report {
+	r.finish.Do(r.finishOnce)
+	return r.rep
+}
+
+func (r *Run) finishOnce() {
 	r.mu.Lock()
 	r.finished = true
 	for _, stop := range r.stops {
@@ -508,7 +516,7 @@ func (r *Run) Finish() *Report {
 	for _, x := range r.exps {
 		r.judgeAtEnd(x)
 	}
-	return r.report()
+	r.rep = r.report()
 }
 
 // Relay forwards the cloud's observations to a run that starts after the

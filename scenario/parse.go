@@ -98,6 +98,7 @@ func (p *parser) yamlError(err error) error {
 // fields reads mapping n (at path) whose keys must be among allowed. It
 // returns the values by key, and rejects unknown and repeated keys.
 func (p *parser) fields(n *yaml.Node, path string, allowed ...string) (map[string]*yaml.Node, error) {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		return nil, p.errorf(n, path, "want a mapping (key: value) with %s", strings.Join(allowed, ", "))
 	}
@@ -175,13 +176,22 @@ func editDistance(a, b string) int {
 
 // scalar reads a scalar's text.
 func (p *parser) scalar(n *yaml.Node, path, want string) (string, error) {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
 		return "", p.errorf(n, path, "want %s", want)
 	}
+	if n.Tag == "!!null" {
+		return "", nil // "key:" or "key: ~"
+	}
 	return n.Value, nil
+}
+
+// deref follows a YAML alias (*name) to its anchored node.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 func (p *parser) str(n *yaml.Node, path string) (string, error) {
@@ -254,6 +264,7 @@ func (p *parser) regexp(n *yaml.Node, path string) (*regexp.Regexp, error) {
 
 // list returns the items of sequence n (at path), each with its path.
 func (p *parser) list(n *yaml.Node, path string) ([]*yaml.Node, error) {
+	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		return nil, p.errorf(n, path, "want a list")
 	}
@@ -263,6 +274,7 @@ func (p *parser) list(n *yaml.Node, path string) ([]*yaml.Node, error) {
 // oneOrMany returns n's items if it is a list, else n alone, with their
 // paths.
 func oneOrMany(n *yaml.Node, path string) ([]*yaml.Node, []string) {
+	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		return []*yaml.Node{n}, []string{path}
 	}
@@ -399,6 +411,7 @@ func (p *parser) value(n *yaml.Node, path string, store abi.ConfigKeyFetchStore)
 // fault reads {kind, PARAM: value, ...} through faults.ParseSpec, the one
 // parser of fault parameters, and maps its errors to the field's line.
 func (p *parser) fault(n *yaml.Node, path string) (faults.Spec, error) {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		return faults.Spec{}, p.errorf(n, path, "want a mapping with kind and the fault's parameters")
 	}

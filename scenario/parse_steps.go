@@ -49,6 +49,7 @@ func (p *parser) timeline(n *yaml.Node) ([]Step, error) {
 var actionKeys = []string{"apply", "clear", "set-config", "set-secret", "mqtt-inject", "announce-update"}
 
 func (p *parser) step(n *yaml.Node, path string, index int) (Step, error) {
+	n = deref(n)
 	f, err := p.fields(n, path, append([]string{"name", "at", "when", "after", "every"}, actionKeys...)...)
 	if err != nil {
 		return Step{}, err
@@ -111,6 +112,7 @@ func (p *parser) step(n *yaml.Node, path string, index int) (Step, error) {
 }
 
 func (p *parser) action(key string, n *yaml.Node, path string) (Action, error) {
+	n = deref(n)
 	a := Action{Line: n.Line}
 	var err error
 	switch key {
@@ -192,6 +194,7 @@ func (p *parser) action(key string, n *yaml.Node, path string) (Action, error) {
 // conditionMap reads a mapping holding exactly one condition key (and, for
 // request, method; in expect entries, count).
 func (p *parser) conditionMap(n *yaml.Node, path string, allowCount bool) (*Condition, int, error) {
+	n = deref(n)
 	keys := append([]string{"method"}, condKeys...)
 	f, err := p.fields(n, path, keys...)
 	if err != nil {
@@ -239,6 +242,7 @@ func (p *parser) method(n *yaml.Node, path string) (string, error) {
 // subscribe take a scalar (the pattern) or a mapping (with count when
 // allowCount).
 func (p *parser) condition(key string, n *yaml.Node, path string, allowCount bool) (*Condition, int, error) {
+	n = deref(n)
 	c := &Condition{Kind: ConditionKind(key)}
 	count := 1
 	var err error
@@ -334,6 +338,7 @@ func (p *parser) pattern(k ConditionKind, n *yaml.Node, path string) (string, er
 var expectKeys = append([]string{"name", "within", "no-status", "never", "exit"}, condKeys...)
 
 func (p *parser) expectation(n *yaml.Node, path string) (Expectation, error) {
+	n = deref(n)
 	f, err := p.fields(n, path, append(slices.Clone(expectKeys), "method")...)
 	if err != nil {
 		return Expectation{}, err
@@ -441,6 +446,7 @@ func checkFilter(f string) error {
 // inOrder returns the keys of mapping n that are among keys, in the
 // file's order.
 func inOrder(n *yaml.Node, keys []string) []string {
+	n = deref(n)
 	var out []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if contains(keys, n.Content[i].Value) {

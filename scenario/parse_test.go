@@ -193,3 +193,26 @@ func TestParseFileMissing(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestParseAnchors: YAML anchors and aliases, and null values, read as
+// their values.
+func TestParseAnchors(t *testing.T) {
+	sc, err := Parse("a.yaml", []byte(`version: 1
+faults:
+  - &drop {kind: link-drop, for: 2s}
+timeline:
+  - at: 1s
+    apply: *drop
+config:
+  - {key: empty, value: ~}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sc.Timeline[0].Actions[0].Fault.String(); got != "link-drop for=2s" {
+		t.Errorf("aliased fault %q", got)
+	}
+	if sc.Config[0].Value != "" {
+		t.Errorf("null value read as %q", sc.Config[0].Value)
+	}
+}
