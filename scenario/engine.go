@@ -282,6 +282,9 @@ func (r *Run) push(e event) {
 
 // armLocked pushes e once d (since the start) has passed.
 func (r *Run) armLocked(d time.Duration, e event) {
+	if r.finished {
+		return
+	}
 	d -= r.clock.Now().Sub(r.start)
 	r.stops = append(r.stops, r.clock.AfterFunc(max(d, 0), func() { r.push(e) }))
 }
