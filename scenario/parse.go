@@ -469,6 +469,15 @@ func sortedKeys(m map[string]*yaml.Node) []string {
 	return keys
 }
 
+func knownKind(k string) bool {
+	for _, h := range faults.Kinds() {
+		if string(h.Kind) == k {
+			return true
+		}
+	}
+	return false
+}
+
 func kindNames() string {
 	var names []string
 	for _, k := range faults.Kinds() {

@@ -146,8 +146,8 @@ func (p *parser) action(key string, n *yaml.Node, path string) (Action, error) {
 		if k, err = p.nonEmpty(n, path); err != nil {
 			return a, p.errorf(n, path, "want a fault kind or {step: NAME}")
 		}
-		if _, perr := faults.ParseSpec(k, nil); perr != nil && strings.HasPrefix(perr.Error(), "unknown fault kind") {
-			return a, p.errorf(n, path, "%s", perr)
+		if !knownKind(k) {
+			return a, p.errorf(n, path, "unknown fault kind %q (one of %s)", k, kindNames())
 		}
 		a.ClearKind = faults.Kind(k)
 	case "set-config", "set-secret":
@@ -266,8 +266,8 @@ func (p *parser) condition(key string, n *yaml.Node, path string, allowCount boo
 		if len(parts) != 2 || (parts[1] != "started" && parts[1] != "ended") {
 			return nil, 0, p.errorf(n, path, "want KIND started or KIND ended, not %q", s)
 		}
-		if _, perr := faults.ParseSpec(parts[0], nil); perr != nil && strings.HasPrefix(perr.Error(), "unknown fault kind") {
-			return nil, 0, p.errorf(n, path, "%s", perr)
+		if !knownKind(parts[0]) {
+			return nil, 0, p.errorf(n, path, "unknown fault kind %q (one of %s)", parts[0], kindNames())
 		}
 		c.FaultKind, c.Phase = faults.Kind(parts[0]), faults.Started
 		if parts[1] == "ended" {

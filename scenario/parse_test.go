@@ -144,6 +144,7 @@ func TestParseErrors(t *testing.T) {
 		{"when two", v + "timeline:\n  - when: {log: a, stdout: b}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when.stdout: give one event, not both log and stdout"},
 		{"when method", v + "timeline:\n  - when: {log: a, method: GET}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when.method: only a request takes a method"},
 		{"when network", v + "timeline:\n  - when: {network: up}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when.network: want connected or disconnected, not \"up\""},
+		{"when fault kind", v + "timeline:\n  - when: {fault: link-dorp started}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when.fault: unknown fault kind \"link-dorp\" (one of " + kindListForTest() + ")"},
 		{"when fault", v + "timeline:\n  - when: {fault: link-drop begun}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when.fault: want KIND started or KIND ended, not \"link-drop begun\""},
 		{"when count", v + "timeline:\n  - when: {request: {url: x, count: 2}}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when.request.count: unknown field \"count\" (known: url, method)"},
 		{"after", v + "timeline:\n  - when: {stdout: x}\n    after: -1s\n    clear: link-drop\n", "s.yaml:4: timeline[0].after: must not be negative"},
