@@ -484,3 +484,62 @@ func TestStartBadTarget(t *testing.T) {
 	}
 	_ = errors.New
 }
+
+// TestRunTriggers: each kind of when: event fires its step on a matching
+// event of the device, and not on a near miss.
+func TestRunTriggers(t *testing.T) {
+	o := func(k cloud.ObservationKind) cloud.Observation { return cloud.Observation{Device: dev, Kind: k} }
+	for _, tc := range []struct {
+		when       string
+		miss, feed func(g *rig)
+	}{
+		{`{log: "^retry"}`,
+			func(g *rig) { g.obs(cloud.Observation{Kind: cloud.ObserveServerLog, Text: "no retry"}) },
+			func(g *rig) { g.obs(cloud.Observation{Kind: cloud.ObserveServerLog, Text: "retrying"}) }},
+		{`{stdout: "ready$"}`,
+			func(g *rig) { g.run.Stdout("ready?"); g.run.flush() },
+			func(g *rig) { g.run.Stdout("all ready"); g.run.flush() }},
+		{`{publish: "sensors/+/temp"}`,
+			func(g *rig) { g.obs(cloud.Observation{Kind: cloud.ObserveMQTTPublish, Topic: "sensors/a/b/temp"}) },
+			func(g *rig) { g.obs(cloud.Observation{Kind: cloud.ObserveMQTTPublish, Topic: "sensors/a/temp"}) }},
+		{`{subscribe: "cmd/#"}`,
+			func(g *rig) { g.obs(cloud.Observation{Kind: cloud.ObserveMQTTSubscribe, Filters: []string{"cfg/#"}}) },
+			func(g *rig) { g.obs(cloud.Observation{Kind: cloud.ObserveMQTTSubscribe, Filters: []string{"cmd/+"}}) }},
+		{`{network: disconnected}`,
+			func(g *rig) { g.obs(o(cloud.ObserveLinkUp)) },
+			func(g *rig) { g.obs(o(cloud.ObserveLinkDown)) }},
+		{`{network: connected}`,
+			func(g *rig) { g.obs(cloud.Observation{Device: other, Kind: cloud.ObserveLinkUp}) },
+			func(g *rig) { g.obs(o(cloud.ObserveLinkUp)) }},
+		{`{request: {url: "https://a.test/*", method: post}}`,
+			func(g *rig) {
+				g.obs(cloud.Observation{Kind: cloud.ObserveHTTPRequest, Method: "GET", URL: "https://a.test/x"})
+			},
+			func(g *rig) {
+				g.obs(cloud.Observation{Kind: cloud.ObserveHTTPRequest, Method: "POST", URL: "https://a.test/x"})
+			}},
+		{`{fault: latency ended}`,
+			func(g *rig) {
+				_, _ = g.inj.Apply(dev, faults.Spec{Kind: faults.Latency, Delay: faults.Duration(time.Millisecond)})
+				g.run.flush()
+			},
+			func(g *rig) { _, _ = g.inj.ClearAll(dev, faults.Latency); g.run.flush() }},
+	} {
+		t.Run(tc.when, func(t *testing.T) {
+			g := start(t, "version: 1\ntimeline:\n  - when: "+tc.when+"\n    announce-update: x\n")
+			updates := func() int {
+				g.link.mu.Lock()
+				defer g.link.mu.Unlock()
+				return len(g.link.updates)
+			}
+			tc.miss(g)
+			if n := updates(); n != 0 {
+				t.Fatalf("a near miss fired the step (%d updates)", n)
+			}
+			tc.feed(g)
+			if n := updates(); n != 1 {
+				t.Fatalf("%d updates after the event, want 1", n)
+			}
+		})
+	}
+}
