@@ -1,0 +1,89 @@
+package cassette_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mvnet/mvnet/cloud"
+	"github.com/mvnet/mvnet/scenario/cassette"
+)
+
+// work is everything the round trip's device does.
+func work(t *testing.T, srv *cloud.Server, tg target) transcript {
+	t.Helper()
+	d, n, ctx := boot(t, srv)
+	var tr transcript
+	httpWork(t, d, n, ctx, tg, &tr, "/hello")
+	configWork(t, d, n, ctx, &tr)
+	mqttWork(t, d, n, ctx, tg, &tr)
+	return tr
+}
+
+// TestRecordReplayRoundTrip records a device's HTTP exchanges, config and
+// secret fetches and an MQTT session against real servers, stops them,
+// and replays: the device sees the same statuses, headers, bodies, values
+// and messages; secrets are in the cassette only when kept.
+func TestRecordReplayRoundTrip(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		name := "redacted"
+		if keep {
+			name = "secrets-kept"
+		}
+		t.Run(name, func(t *testing.T) {
+			o := cassette.Options{KeepSecrets: keep}
+			u := startUpstream(t)
+			tg := u.target()
+			rec := cassette.NewRecorder(o)
+			srv := newCloud(t, recordOptions(u, rec))
+			recorded := work(t, srv, tg)
+			path := filepath.Join(t.TempDir(), "cassette.json")
+			if err := rec.Save(path); err != nil {
+				t.Fatal(err)
+			}
+			// No upstream any more: the servers and the recording cloud stop.
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			_ = u.https.HTTP.Close()
+			u.broker.Stop()
+
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{secret, authValue, "cookie-789", mqttPass} {
+				if got := strings.Contains(string(raw), s); got != keep {
+					t.Errorf("cassette contains %q: %v, want %v", s, got, keep)
+				}
+			}
+			if !keep && !strings.Contains(string(raw), cassette.Redacted) {
+				t.Errorf("redacted cassette has no %s placeholder", cassette.Redacted)
+			}
+
+			rep, err := cassette.OpenReplayer(path, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			replayed := work(t, newCloud(t, replayOptions(rep)), tg)
+			if m := rep.Mismatches(); len(m) > 0 {
+				t.Errorf("replay mismatches: %v", m)
+			}
+			want := slices.Clone(recorded)
+			if !keep {
+				// Replay serves the placeholder for what was redacted.
+				for i := range want {
+					want[i] = strings.ReplaceAll(want[i], secret, cassette.Redacted)
+					want[i] = strings.ReplaceAll(want[i], "session=cookie-789", cassette.Redacted)
+				}
+			}
+			if !slices.Equal(replayed, want) {
+				t.Errorf("replayed transcript differs:\n%s\nwant:\n%s", strings.Join(replayed, "\n"), strings.Join(want, "\n"))
+			}
+			t.Logf("transcript:\n%s", strings.Join(replayed, "\n"))
+		})
+	}
+}
