@@ -1,0 +1,154 @@
+package cassette_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/devctx"
+	"github.com/mvnet/mvnet/scenario/cassette"
+)
+
+// TestReadRejects: corrupt, old or malformed cassettes are errors naming
+// the problem.
+func TestReadRejects(t *testing.T) {
+	for _, c := range []struct{ name, in, want string }{
+		{"not JSON", `{"version": 1, "http": [`, "not a JSON cassette"},
+		{"no version", `{"http": []}`, `no "version" field`},
+		{"old version", `{"version": 0}`, "format version 0; this mvnet reads version 1"},
+		{"newer version", `{"version": 2}`, "format version 2; this mvnet reads version 1"},
+		{"unknown field", `{"version": 1, "htpp": []}`, `unknown field "htpp"`},
+		{"no answer", `{"version": 1, "http": [{"request": {"method": "GET", "url": "https://x/"}}]}`, "http[0]: exactly one of response and error"},
+		{"bad base64", `{"version": 1, "http": [{"request": {"method": "GET", "url": "https://x/"}, "response": {"status": 200, "body_base64": "!!"}}]}`, "http[0].response: body_base64"},
+		{"bad scope", `{"version": 1, "config": [{"scope": "fleet", "store": "config", "key": "k", "found": false}]}`, `config[0]: scope "fleet"`},
+		{"broker packet after nothing", `{"version": 1, "mqtt": [{"addr": "h:1", "tls": false, "packets": [{"dir": "broker", "type": "CONNACK", "after": 0, "raw": "IAIAAA=="}]}]}`, "mqtt[0]: packets[0]: after must name an earlier client packet"},
+		{"bad raw", `{"version": 1, "mqtt": [{"addr": "h:1", "tls": false, "packets": [{"dir": "client", "type": "CONNECT"}, {"dir": "broker", "type": "CONNACK", "after": 0, "raw": "IAI="}]}]}`, "not one whole MQTT packet"},
+	} {
+		_, err := cassette.Read(strings.NewReader(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestWriteReadRoundTrip: what WriteTo writes, Read reads back alike.
+func TestWriteReadRoundTrip(t *testing.T) {
+	c := &cassette.Cassette{Version: cassette.Version, HTTP: []cassette.HTTPExchange{get("/a", "x")},
+		MQTT: []cassette.MQTTSession{handMQTT()}, Config: []cassette.ConfigFetch{{Scope: "device", Store: "config", Key: "k", Found: true, Value: "v"}}}
+	var a, b bytes.Buffer
+	if _, err := c.WriteTo(&a); err != nil {
+		t.Fatal(err)
+	}
+	back, err := cassette.Read(bytes.NewReader(a.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := back.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a.String() != b.String() {
+		t.Errorf("read back differs:\n%s\nwant:\n%s", b.String(), a.String())
+	}
+}
+
+// replayDo sends one request through a replayer's transport directly.
+func replayDo(t *testing.T, rt http.RoundTripper, method, url, body string, hdr http.Header) (string, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(devctx.With(context.Background(), "UV1"), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = hdr
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), nil
+}
+
+// TestMatchRules: named headers (a redacted recorded value matches any)
+// and bodies (POST, PUT, PATCH by default; always; never).
+func TestMatchRules(t *testing.T) {
+	post := func(body, answer string, hdr http.Header) cassette.HTTPExchange {
+		return cassette.HTTPExchange{Request: cassette.HTTPRequest{Method: "POST", URL: "https://h/p", Header: hdr, Data: cassette.Data{Text: body}},
+			Response: &cassette.HTTPReply{Status: 200, Data: cassette.Data{Text: answer}}}
+	}
+	c := &cassette.Cassette{Version: 1, HTTP: []cassette.HTTPExchange{
+		post("a", "for a", http.Header{"X-Mode": {"fast"}, "Authorization": {cassette.Redacted}}),
+		post("b", "for b", http.Header{"X-Mode": {"slow"}}),
+	}}
+	cases := []struct {
+		o    cassette.Options
+		body string
+		hdr  http.Header
+		want string // "" : a mismatch
+	}{
+		{cassette.Options{}, "b", nil, "for b"},
+		{cassette.Options{}, "c", nil, ""},
+		{cassette.Options{Body: cassette.BodyNever}, "c", nil, "for a"},
+		{cassette.Options{MatchHeaders: []string{"x-mode"}}, "zzz", http.Header{"X-Mode": {"slow"}}, ""},
+		{cassette.Options{MatchHeaders: []string{"x-mode"}, Body: cassette.BodyNever}, "zzz", http.Header{"X-Mode": {"slow"}}, "for b"},
+		{cassette.Options{MatchHeaders: []string{"Authorization"}}, "a", http.Header{"Authorization": {"Bearer anything"}}, "for a"},
+		{cassette.Options{MatchHeaders: []string{"Authorization"}}, "b", http.Header{"Authorization": {"Bearer anything"}}, ""},
+	}
+	for i, tc := range cases {
+		rep := cassette.NewReplayer(c, tc.o)
+		got, err := replayDo(t, rep.WrapTransport(nil), "POST", "https://h/p", tc.body, tc.hdr)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("case %d: %q %v, want %q", i, got, err, tc.want)
+		}
+	}
+	// GET bodies are not compared by default, always with BodyAlways.
+	g := &cassette.Cassette{Version: 1, HTTP: []cassette.HTTPExchange{get("/g", "got")}}
+	if got, err := replayDo(t, cassette.NewReplayer(g, cassette.Options{}).WrapTransport(nil), "GET", handBase+"/g", "ignored", nil); got != "got" {
+		t.Errorf("GET with a body: %q %v, want the recorded answer", got, err)
+	}
+	if _, err := replayDo(t, cassette.NewReplayer(g, cassette.Options{Body: cassette.BodyAlways}).WrapTransport(nil), "GET", handBase+"/g", "x", nil); err == nil {
+		t.Errorf("BodyAlways: a GET with another body matched")
+	}
+}
+
+// TestReplayConfig: recorded answers in order, the last one repeated, a
+// recorded store error, and an unrecorded key reported with the closest.
+func TestReplayConfig(t *testing.T) {
+	c := &cassette.Cassette{Version: 1, Config: []cassette.ConfigFetch{
+		{Scope: "device", Store: "config", Key: "mode", Found: true, Value: "slow"},
+		{Scope: "device", Store: "config", Key: "mode", Found: true, Value: "fast"},
+		{Scope: "account", Store: "secret", Key: "token", Found: false},
+		{Scope: "device", Store: "config", Key: "broken", Error: &cassette.ErrorRecord{Kind: "other", Message: "store down"}},
+	}}
+	rep := cassette.NewReplayer(c, cassette.Options{})
+	store := rep.WrapConfig(nil)
+	fetch := func(scope abi.ConfigKeyFetchScope, st abi.ConfigKeyFetchStore, key string) string {
+		v, found, err := store.Fetch(context.Background(), "UV1", scope, st, key)
+		switch {
+		case err != nil:
+			return "error: " + err.Error()
+		case !found:
+			return "not found"
+		}
+		return string(v)
+	}
+	dev, acc, cfg, sec := abi.ConfigKeyFetchScopeDevice, abi.ConfigKeyFetchScopeAccount, abi.ConfigKeyFetchStoreConfig, abi.ConfigKeyFetchStoreSecret
+	for i, tc := range []struct{ got, want string }{
+		{fetch(dev, cfg, "mode"), "slow"},
+		{fetch(dev, cfg, "mode"), "fast"},
+		{fetch(dev, cfg, "mode"), "fast"},
+		{fetch(acc, sec, "token"), "not found"},
+		{fetch(dev, cfg, "broken"), "error: cassette: recorded other error: store down"},
+		{fetch(dev, cfg, "mdoe"), "error: cassette: config device config mdoe: not in the cassette; closest recorded: device config mode"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("fetch %d: %q, want %q", i, tc.got, tc.want)
+		}
+	}
+	if ms := rep.Mismatches(); len(ms) != 1 || ms[0].Kind != "config" {
+		t.Errorf("mismatches %+v, want the one unrecorded key", ms)
+	}
+}
