@@ -152,3 +152,37 @@ func TestReplayConfig(t *testing.T) {
 		t.Errorf("mismatches %+v, want the one unrecorded key", ms)
 	}
 }
+
+type baseFunc func(*http.Request) (*http.Response, error)
+
+func (f baseFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestDeviceFilter: with Options.Device, other devices' requests go to the
+// real upstream, neither recorded nor replayed.
+func TestDeviceFilter(t *testing.T) {
+	base := baseFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("live"))}, nil
+	})
+	do := func(rt http.RoundTripper, dev string) string {
+		req, _ := http.NewRequestWithContext(devctx.With(context.Background(), dev), "GET", handBase+"/g", nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	rec := cassette.NewRecorder(cassette.Options{Device: "UV1"})
+	rt := rec.WrapTransport(base)
+	do(rt, "UV1")
+	do(rt, "UV2")
+	if got := rec.Cassette().HTTP; len(got) != 1 || got[0].Device != "UV1" {
+		t.Errorf("recorded %+v, want UV1's request only", got)
+	}
+	g := &cassette.Cassette{Version: 1, HTTP: []cassette.HTTPExchange{get("/g", "replayed")}}
+	rt = cassette.NewReplayer(g, cassette.Options{Device: "UV1"}).WrapTransport(base)
+	if a, b := do(rt, "UV2"), do(rt, "UV1"); a != "live" || b != "replayed" {
+		t.Errorf("UV2 got %q (want live), UV1 got %q (want replayed)", a, b)
+	}
+}

@@ -254,13 +254,19 @@ type recConn struct {
 	out, in    []byte // partial packets, client → broker and broker → client
 	lastClient int    // index of the last client packet
 	closed     bool   // Close was called: later read errors are ours
-	broken     bool   // a stream that does not parse: recording stopped
+	// disconnected: the client sent DISCONNECT, after which the broker
+	// closes the stream (MQTT §3.14.4): not a CLOSE of the broker's own.
+	disconnected bool
+	broken       bool // a stream that does not parse: recording stopped
 }
 
+// Write records the bytes before sending them: the broker's answer can be
+// read (and recorded) before a Write returns, and must be recorded after
+// the packet it answers. Bytes a failed Write did not send are recorded
+// all the same; the stream is broken then.
 func (c *recConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.feed(true, b[:n])
-	return n, err
+	c.feed(true, b)
+	return c.Conn.Write(b)
 }
 
 func (c *recConn) Read(b []byte) (int, error) {
@@ -268,7 +274,7 @@ func (c *recConn) Read(b []byte) (int, error) {
 	c.feed(false, b[:n])
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
 		c.r.mu.Lock()
-		if !c.closed && !c.broken {
+		if !c.closed && !c.broken && !c.disconnected {
 			c.closed = true
 			c.appendLocked(MQTTPacket{Dir: "broker", Type: "CLOSE"})
 		}
@@ -321,6 +327,7 @@ func (c *recConn) feed(client bool, b []byte) {
 		}
 		if client {
 			p.Dir = "client"
+			c.disconnected = c.disconnected || p.Type == "DISCONNECT"
 			if p.Password != "" && !c.r.o.KeepSecrets {
 				p.Password = Redacted
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/mvnet/mvnet/cloud/devctx"
@@ -154,9 +155,13 @@ func (b *fakeBroker) handle(pk *MQTTPacket) bool {
 	}
 	p := b.p
 	p.mu.Lock()
-	if b.s == nil && !b.bindLocked(pk) {
-		p.mu.Unlock()
-		return false
+	var queue [][]byte
+	if b.s == nil {
+		if !b.bindLocked(pk) {
+			p.mu.Unlock()
+			return false
+		}
+		queue = b.collectLocked(-1) // what the broker sent before anything (after -1)
 	}
 	j := -1
 	var cands []string
@@ -179,20 +184,7 @@ func (b *fakeBroker) handle(pk *MQTTPacket) bool {
 	if r := &b.s.Packets[j]; r.clientChosenID() {
 		b.ids[r.PacketID] = pk.PacketID
 	}
-	var queue [][]byte
-	for i := range b.s.Packets {
-		r := &b.s.Packets[i]
-		if r.Dir != "broker" || b.sent[i] || *r.After != j {
-			continue
-		}
-		b.sent[i] = true
-		if r.Type == "CLOSE" {
-			queue = append(queue, closeMarker)
-			break
-		}
-		raw, _ := base64.StdEncoding.DecodeString(r.Raw) // checked by Read
-		queue = append(queue, b.remap(r, raw))
-	}
+	queue = append(queue, b.collectLocked(j)...)
 	p.mu.Unlock()
 	for _, q := range queue {
 		if !b.send(q) {
@@ -202,17 +194,37 @@ func (b *fakeBroker) handle(pk *MQTTPacket) bool {
 	return true
 }
 
+// collectLocked returns the broker packets recorded after client packet
+// j not sent yet (nil for a CLOSE: end the stream there).
+func (b *fakeBroker) collectLocked(j int) [][]byte {
+	var queue [][]byte
+	for i := range b.s.Packets {
+		r := &b.s.Packets[i]
+		if r.Dir != "broker" || b.sent[i] || *r.After != j {
+			continue
+		}
+		b.sent[i] = true
+		if r.Type == "CLOSE" {
+			return append(queue, closeMarker)
+		}
+		raw, _ := base64.StdEncoding.DecodeString(r.Raw) // checked by Read
+		queue = append(queue, b.remap(r, raw))
+	}
+	return queue
+}
+
 // bindLocked picks the recorded session for the stream's first packet.
 func (b *fakeBroker) bindLocked(pk *MQTTPacket) bool {
 	p := b.p
 	var cands []string
 	for i := range p.c.MQTT {
 		s := &p.c.MQTT[i]
-		if s.Addr != b.addr || len(s.Packets) == 0 || s.Packets[0].Dir != "client" {
+		k := slices.IndexFunc(s.Packets, func(r MQTTPacket) bool { return r.Dir == "client" })
+		if s.Addr != b.addr || k < 0 {
 			continue
 		}
-		cands = append(cands, s.Packets[0].key())
-		if !p.mqttUsed[i] && s.Packets[0].key() == pk.key() {
+		cands = append(cands, s.Packets[k].key())
+		if !p.mqttUsed[i] && s.Packets[k].key() == pk.key() {
 			p.mqttUsed[i] = true
 			b.s = s
 			b.matched = make([]bool, len(s.Packets))
