@@ -260,10 +260,7 @@ func (c *Cassette) check() error {
 		}
 	}
 	for i, f := range c.Config {
-		if _, err := parseScope(f.Scope); err != nil {
-			return fmt.Errorf("config[%d]: %v", i, err)
-		}
-		if _, err := parseStore(f.Store); err != nil {
+		if err := errors.Join(checkName(scopeNames, "scope", f.Scope), checkName(storeNames, "store", f.Store)); err != nil {
 			return fmt.Errorf("config[%d]: %v", i, err)
 		}
 	}

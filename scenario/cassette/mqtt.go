@@ -231,8 +231,8 @@ func (p *MQTTPacket) key() string {
 	return b.String()
 }
 
-// remapped reports whether a packet's ID is chosen by the client (the
-// device side), so replay maps recorded IDs to live ones.
+// clientChosenID reports whether a packet's ID is chosen by the client
+// (the device's side), so replay maps recorded IDs to live ones.
 func (p *MQTTPacket) clientChosenID() bool {
 	switch p.Type {
 	case "SUBSCRIBE", "UNSUBSCRIBE":

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -84,16 +85,11 @@ func (r *Recorder) WrapTransport(base http.RoundTripper) http.RoundTripper {
 		if !r.o.mine(id) {
 			return base.RoundTrip(req)
 		}
-		var body []byte
-		if req.Body != nil {
-			b, err := io.ReadAll(req.Body)
-			req.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			body = b
-			req.Body = io.NopCloser(bytes.NewReader(b))
+		body, err := takeBody(req)
+		if err != nil {
+			return nil, err
 		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
 		x := HTTPExchange{Device: id, Request: HTTPRequest{Method: req.Method, URL: req.URL.String(),
 			Header: r.redactHeader(req.Header), Data: dataOf(body)}}
 		resp, err := base.RoundTrip(req)
@@ -116,6 +112,15 @@ func (r *Recorder) WrapTransport(base http.RoundTripper) http.RoundTripper {
 		r.mu.Unlock()
 		return resp, err
 	})
+}
+
+// takeBody reads and closes req's body (nil: none).
+func takeBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	return io.ReadAll(req.Body)
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
@@ -144,14 +149,20 @@ func errorRecord(err error) *ErrorRecord {
 	return &ErrorRecord{Kind: kind, Message: err.Error()}
 }
 
+// errNoStore fails the fetches of a recording without a config store, as
+// the cloud without one answers SERVERERROR.
+var errNoStore = errors.New("cassette: recording without a config store")
+
 // WrapConfig is for cloud.Options.Config: it answers from store (nil: no
 // store, every fetch fails) and records each answer.
 func (r *Recorder) WrapConfig(store session.ConfigStore) session.ConfigStore {
 	return configFunc(func(ctx context.Context, id string, scope abi.ConfigKeyFetchScope, st abi.ConfigKeyFetchStore, key string) ([]byte, bool, error) {
-		if store == nil {
-			return nil, false, errors.New("cassette: recording without a config store")
+		var v []byte
+		var found bool
+		err := errNoStore
+		if store != nil {
+			v, found, err = store.Fetch(ctx, id, scope, st, key)
 		}
-		v, found, err := store.Fetch(ctx, id, scope, st, key)
 		if !r.o.mine(id) {
 			return v, found, err
 		}
@@ -178,44 +189,32 @@ func (f configFunc) Fetch(ctx context.Context, id string, scope abi.ConfigKeyFet
 	return f(ctx, id, scope, st, key)
 }
 
-func scopeName(s abi.ConfigKeyFetchScope) string {
-	switch s {
-	case abi.ConfigKeyFetchScopeAccount:
-		return "account"
-	case abi.ConfigKeyFetchScopeDevice:
-		return "device"
+// The names of config scopes and stores in a cassette.
+var (
+	scopeNames = map[abi.ConfigKeyFetchScope]string{abi.ConfigKeyFetchScopeAccount: "account", abi.ConfigKeyFetchScopeDevice: "device"}
+	storeNames = map[abi.ConfigKeyFetchStore]string{abi.ConfigKeyFetchStoreConfig: "config", abi.ConfigKeyFetchStoreSecret: "secret"}
+)
+
+func scopeName(s abi.ConfigKeyFetchScope) string { return nameOf(scopeNames, s) }
+func storeName(s abi.ConfigKeyFetchStore) string { return nameOf(storeNames, s) }
+
+// nameOf returns v's name, or its number if it has none (a value the
+// kernel never sends).
+func nameOf[V ~uint32](names map[V]string, v V) string {
+	if n, ok := names[v]; ok {
+		return n
 	}
-	return fmt.Sprint(uint32(s))
+	return fmt.Sprint(uint32(v))
 }
 
-func storeName(s abi.ConfigKeyFetchStore) string {
-	switch s {
-	case abi.ConfigKeyFetchStoreConfig:
-		return "config"
-	case abi.ConfigKeyFetchStoreSecret:
-		return "secret"
+// checkName checks that a cassette's scope or store is one of names.
+func checkName[V ~uint32](names map[V]string, what, s string) error {
+	for _, n := range names {
+		if n == s {
+			return nil
+		}
 	}
-	return fmt.Sprint(uint32(s))
-}
-
-func parseScope(s string) (abi.ConfigKeyFetchScope, error) {
-	switch s {
-	case "account":
-		return abi.ConfigKeyFetchScopeAccount, nil
-	case "device":
-		return abi.ConfigKeyFetchScopeDevice, nil
-	}
-	return 0, fmt.Errorf("scope %q is neither account nor device", s)
-}
-
-func parseStore(s string) (abi.ConfigKeyFetchStore, error) {
-	switch s {
-	case "config":
-		return abi.ConfigKeyFetchStoreConfig, nil
-	case "secret":
-		return abi.ConfigKeyFetchStoreSecret, nil
-	}
-	return 0, fmt.Errorf("store %q is neither config nor secret", s)
+	return fmt.Errorf("%s %q is not one of %v", what, s, slices.Sorted(maps.Values(names)))
 }
 
 // WrapConnect is for cloud.MQTTOptions.WrapConnect: it opens each broker

@@ -117,14 +117,9 @@ func (p *Replayer) WrapTransport(base http.RoundTripper) http.RoundTripper {
 		if !p.o.mine(id) {
 			return base.RoundTrip(req)
 		}
-		var body []byte
-		if req.Body != nil {
-			b, err := io.ReadAll(req.Body)
-			req.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			body = b
+		body, err := takeBody(req)
+		if err != nil {
+			return nil, err
 		}
 		x, err := p.findHTTP(id, req, body)
 		if err != nil {

@@ -114,16 +114,24 @@ func TestReplayRepeatsInRecordedOrder(t *testing.T) {
 	}
 }
 
-// TestReplayMQTTRemapsPacketIDs: the bridge's packet IDs differ from the
-// recording's (7): the SUBACK is sent with the live ID, so the device's
-// subscribe completes.
-func TestReplayMQTTRemapsPacketIDs(t *testing.T) {
-	r := newReplayRig(t, &cassette.Cassette{MQTT: []cassette.MQTTSession{handMQTT()}}, cassette.Options{})
+// connected opens an MQTT channel and connects it as "c1" to 127.0.0.1:1883
+// (handMQTT's session).
+func (r *replayRig) connected(t *testing.T) *mqttCh {
+	t.Helper()
 	m := openMQTT(t, r.d, r.n, r.ctx, 0x4d5154)
 	m.connect(1883, "c1")
 	if got := m.next(); !strings.Contains(got, "REQUESTCOMPLETED ReasonCode:0") {
 		t.Fatalf("connect: %s", got)
 	}
+	return m
+}
+
+// TestReplayMQTTRemapsPacketIDs: the bridge's packet IDs differ from the
+// recording's (7): the SUBACK is sent with the live ID, so the device's
+// subscribe completes.
+func TestReplayMQTTRemapsPacketIDs(t *testing.T) {
+	r := newReplayRig(t, &cassette.Cassette{MQTT: []cassette.MQTTSession{handMQTT()}}, cassette.Options{})
+	m := r.connected(t)
 	m.subscribe(3, "a/b")
 	if got := m.next(); !strings.Contains(got, "REQUESTCOMPLETED CorrelationID:3 ReasonCodes:[1]") {
 		t.Fatalf("subscribe: %s, want completed with QoS 1 granted", got)
@@ -138,11 +146,7 @@ func TestReplayMQTTRemapsPacketIDs(t *testing.T) {
 // reported with the closest recorded packet.
 func TestReplayMQTTMismatchClosesStream(t *testing.T) {
 	r := newReplayRig(t, &cassette.Cassette{MQTT: []cassette.MQTTSession{handMQTT()}}, cassette.Options{})
-	m := openMQTT(t, r.d, r.n, r.ctx, 0x4d5154)
-	m.connect(1883, "c1")
-	if got := m.next(); !strings.Contains(got, "REQUESTCOMPLETED ReasonCode:0") {
-		t.Fatalf("connect: %s", got)
-	}
+	m := r.connected(t)
 	m.subscribe(3, "a/c")
 	got := m.next()
 	t.Logf("device saw: %s", got)
