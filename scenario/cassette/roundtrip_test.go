@@ -87,3 +87,36 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordReplayBrokerDrop: a broker that goes away mid-session is
+// recorded (CLOSE) and replayed: the device loses the session at the same
+// point in both runs.
+func TestRecordReplayBrokerDrop(t *testing.T) {
+	u := startUpstream(t)
+	tg := u.target()
+	rec := cassette.NewRecorder(cassette.Options{})
+	run := func(srv *cloud.Server, drop func()) transcript {
+		d, n, ctx := boot(t, srv)
+		var tr transcript
+		m := openMQTT(t, d, n, ctx, 0x4d5154)
+		m.connect(tg.brokerPort, "cassette-drop")
+		tr.add("%s", m.next())
+		m.subscribe(1, "cassette/drop")
+		tr.add("%s", m.next())
+		drop()
+		tr.add("%s", m.next())
+		return tr
+	}
+	recorded := run(newCloud(t, recordOptions(u, rec)), u.broker.Kill)
+	if want := "NOTCONNECTED"; !strings.Contains(recorded[len(recorded)-1], want) {
+		t.Fatalf("after the broker was killed the device saw %q, want %s", recorded[len(recorded)-1], want)
+	}
+	rep := cassette.NewReplayer(rec.Cassette(), cassette.Options{})
+	replayed := run(newCloud(t, replayOptions(rep)), func() {})
+	if !slices.Equal(replayed, recorded) {
+		t.Errorf("replayed transcript differs:\n%s\nwant:\n%s", strings.Join(replayed, "\n"), strings.Join(recorded, "\n"))
+	}
+	if m := rep.Mismatches(); len(m) > 0 {
+		t.Errorf("replay mismatches: %v", m)
+	}
+}
