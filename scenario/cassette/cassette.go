@@ -11,21 +11,15 @@
 // the upstream really did.
 //
 //	rec := cassette.NewRecorder(cassette.Options{})
-//	srv, _ := cloud.New(cloud.Options{
-//		HTTP:   httpexec.Options{WrapTransport: rec.WrapTransport},
-//		MQTT:   cloud.MQTTOptions{WrapConnect: rec.WrapConnect},
-//		Config: rec.WrapConfig(store),
-//	})
-//	… run the application …
+//	o := cloud.Options{Config: store}
+//	rec.Install(&o) // the three seams
+//	… cloud.New(o), run the application …
 //	err := rec.Save("cassette.json")
 //
 //	rep, err := cassette.OpenReplayer("cassette.json", cassette.Options{})
-//	srv, _ := cloud.New(cloud.Options{
-//		HTTP:   httpexec.Options{WrapTransport: rep.WrapTransport},
-//		MQTT:   cloud.MQTTOptions{WrapConnect: rep.WrapConnect},
-//		Config: rep.WrapConfig(nil),
-//	})
-//	… run the application …
+//	o = cloud.Options{} // no store, no network
+//	rep.Install(&o)
+//	… cloud.New(o), run the application …
 //	for _, m := range rep.Mismatches() { … } // requests the cassette could not answer
 package cassette
 

@@ -18,9 +18,8 @@ func Example() {
 
 	// Recording: the recorder wraps the real upstream.
 	rec := cassette.NewRecorder(cassette.Options{}) // secrets redacted
-	o := cloud.Options{Config: rec.WrapConfig(store)}
-	o.HTTP.WrapTransport = rec.WrapTransport
-	o.MQTT.WrapConnect = rec.WrapConnect
+	o := cloud.Options{Config: store}
+	rec.Install(&o) // HTTP.WrapTransport, MQTT.WrapConnect and Config
 	srv, err := cloud.New(o)
 	if err != nil {
 		log.Fatal(err)
@@ -37,9 +36,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err) // a corrupt cassette or another format version
 	}
-	o = cloud.Options{Config: rep.WrapConfig(nil)}
-	o.HTTP.WrapTransport = rep.WrapTransport
-	o.MQTT.WrapConnect = rep.WrapConnect
+	o = cloud.Options{} // no store, and no network: replay does not need them
+	rep.Install(&o)
 	if srv, err = cloud.New(o); err != nil {
 		log.Fatal(err)
 	}

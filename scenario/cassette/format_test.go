@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/scenario/cassette"
 )
@@ -184,5 +185,34 @@ func TestDeviceFilter(t *testing.T) {
 	rt = cassette.NewReplayer(g, cassette.Options{Device: "UV1"}).WrapTransport(base)
 	if a, b := do(rt, "UV2"), do(rt, "UV1"); a != "live" || b != "replayed" {
 		t.Errorf("UV2 got %q (want live), UV1 got %q (want replayed)", a, b)
+	}
+}
+
+// TestInstallKeepsLayersOutside: a WrapTransport the options already have
+// (the cloud's own layers) stays outside the recorder, which thus records
+// what the outer layer passed on.
+func TestInstallKeepsLayersOutside(t *testing.T) {
+	var o cloud.Options
+	o.HTTP.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
+		return baseFunc(func(r *http.Request) (*http.Response, error) {
+			r.Header.Set("X-Outer", "1")
+			return next.RoundTrip(r)
+		})
+	}
+	rec := cassette.NewRecorder(cassette.Options{})
+	rec.Install(&o)
+	if o.Config == nil || o.MQTT.WrapConnect == nil {
+		t.Fatal("Install left Config or MQTT.WrapConnect unset")
+	}
+	base := baseFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 204, Header: http.Header{}, Body: http.NoBody}, nil
+	})
+	req, _ := http.NewRequest("GET", "https://h/x", nil)
+	req.Header = http.Header{}
+	if _, err := o.HTTP.WrapTransport(base).RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Cassette().HTTP; len(got) != 1 || got[0].Request.Header.Get("X-Outer") != "1" {
+		t.Errorf("recorded %+v, want the request as the outer layer passed it on", got)
 	}
 }

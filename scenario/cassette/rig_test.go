@@ -98,18 +98,16 @@ func newCloud(t *testing.T, o cloud.Options) *cloud.Server {
 
 // recordOptions are a cloud's options recording through rec.
 func recordOptions(u *upstream, rec *cassette.Recorder) cloud.Options {
-	o := cloud.Options{HTTP: u.https.HTTPOptions(), Config: rec.WrapConfig(newStore())}
-	o.HTTP.WrapTransport = rec.WrapTransport
-	o.MQTT.WrapConnect = rec.WrapConnect
+	o := cloud.Options{HTTP: u.https.HTTPOptions(), Config: newStore()}
+	rec.Install(&o)
 	return o
 }
 
 // replayOptions are a cloud's options replaying through rep: no allowed
 // prefixes, no resolve overrides, no extra roots, no store.
 func replayOptions(rep *cassette.Replayer) cloud.Options {
-	o := cloud.Options{Config: rep.WrapConfig(nil)}
-	o.HTTP.WrapTransport = rep.WrapTransport
-	o.MQTT.WrapConnect = rep.WrapConnect
+	var o cloud.Options
+	rep.Install(&o)
 	return o
 }
 
