@@ -165,6 +165,7 @@ func configWork(t *testing.T, d *device.Device, n *device.Net, ctx context.Conte
 // mqttCh is an MQTT channel of the workload.
 type mqttCh struct {
 	t   *testing.T
+	v   abi.MQTTProtocolVersion // of connect; default 3.1.1
 	d   *device.Device
 	n   *device.Net
 	ctx context.Context
@@ -229,10 +230,10 @@ func (m *mqttCh) next() string {
 	}
 }
 
-// connect requests a 3.1.1 connect with a user name and password.
+// connect requests a connect (m.v) with a user name and password.
 func (m *mqttCh) connect(port uint16, clientID string) {
 	m.t.Helper()
-	st, err := m.d.MQTTRequestConnect(m.ch, device.MQTTConnect{Version: abi.MQTTProtocolVersionV311, Host: "127.0.0.1", Port: port,
+	st, err := m.d.MQTTRequestConnect(m.ch, device.MQTTConnect{Version: m.v, Host: "127.0.0.1", Port: port,
 		ClientID: clientID, Username: mqttUser, Password: []byte(mqttPass), UseLogin: true, Keepalive: 60, CleanStart: true})
 	if err != nil || st != abi.StatusOkay {
 		m.t.Fatalf("mvMqttRequestConnect: %s %v", st, err)
@@ -248,9 +249,10 @@ func (m *mqttCh) subscribe(corr uint32, topic string) {
 
 // mqttWork connects, subscribes to a topic, publishes to it (so the
 // broker delivers the message back), acknowledges it and disconnects.
-func mqttWork(t *testing.T, d *device.Device, n *device.Net, ctx context.Context, tg target, tr *transcript) {
+func mqttWork(t *testing.T, d *device.Device, n *device.Net, ctx context.Context, tg target, v abi.MQTTProtocolVersion, tr *transcript) {
 	t.Helper()
 	m := openMQTT(t, d, n, ctx, 0x4d5154)
+	m.v = v
 	m.connect(tg.brokerPort, "cassette-dev")
 	tr.add("%s", m.next())
 	m.subscribe(1, "cassette/in")

@@ -8,30 +8,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/scenario/cassette"
 )
 
 // work is everything the round trip's device does.
-func work(t *testing.T, srv *cloud.Server, tg target) transcript {
+func work(t *testing.T, srv *cloud.Server, tg target, v abi.MQTTProtocolVersion) transcript {
 	t.Helper()
 	d, n, ctx := boot(t, srv)
 	var tr transcript
 	httpWork(t, d, n, ctx, tg, &tr, "/hello")
 	configWork(t, d, n, ctx, &tr)
-	mqttWork(t, d, n, ctx, tg, &tr)
+	mqttWork(t, d, n, ctx, tg, v, &tr)
 	return tr
 }
 
 // TestRecordReplayRoundTrip records a device's HTTP exchanges, config and
 // secret fetches and an MQTT session against real servers, stops them,
 // and replays: the device sees the same statuses, headers, bodies, values
-// and messages; secrets are in the cassette only when kept.
+// and messages; secrets are in the cassette only when kept. The MQTT
+// session is 3.1.1 in one run, 5 in the other.
 func TestRecordReplayRoundTrip(t *testing.T) {
 	for _, keep := range []bool{false, true} {
-		name := "redacted"
+		name, v := "redacted-v3.1.1", abi.MQTTProtocolVersionV311
 		if keep {
-			name = "secrets-kept"
+			name, v = "secrets-kept-v5", abi.MQTTProtocolVersionV5
 		}
 		t.Run(name, func(t *testing.T) {
 			o := cassette.Options{KeepSecrets: keep}
@@ -39,7 +41,7 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 			tg := u.target()
 			rec := cassette.NewRecorder(o)
 			srv := newCloud(t, recordOptions(u, rec))
-			recorded := work(t, srv, tg)
+			recorded := work(t, srv, tg, v)
 			path := filepath.Join(t.TempDir(), "cassette.json")
 			if err := rec.Save(path); err != nil {
 				t.Fatal(err)
@@ -68,7 +70,7 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			replayed := work(t, newCloud(t, replayOptions(rep)), tg)
+			replayed := work(t, newCloud(t, replayOptions(rep)), tg, v)
 			if m := rep.Mismatches(); len(m) > 0 {
 				t.Errorf("replay mismatches: %v", m)
 			}
