@@ -3,7 +3,9 @@ package cassette_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -214,5 +216,32 @@ func TestInstallKeepsLayersOutside(t *testing.T) {
 	}
 	if got := rec.Cassette().HTTP; len(got) != 1 || got[0].Request.Header.Get("X-Outer") != "1" {
 		t.Errorf("recorded %+v, want the request as the outer layer passed it on", got)
+	}
+}
+
+// TestRecordBrokerEnd: a stream the broker ends while the cloud writes is
+// recorded with a CLOSE after the packet that could not be sent, so replay
+// ends it there too (rather than leaving the connect waiting).
+func TestRecordBrokerEnd(t *testing.T) {
+	rec := cassette.NewRecorder(cassette.Options{})
+	connect := rec.WrapConnect(func(context.Context, string, *tls.Config) (net.Conn, error) {
+		client, broker := net.Pipe()
+		broker.Close() // the broker is gone: the CONNECT cannot be written
+		return client, nil
+	})
+	conn, err := connect(context.Background(), "broker:1883", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// CONNECT, MQTT 3.1.1, clean session, keep-alive 60, client ID "c".
+	pk := []byte{0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 1, 'c'}
+	if _, err := conn.Write(pk); err == nil {
+		t.Fatal("write to a closed pipe succeeded")
+	}
+	s := rec.Cassette().MQTT
+	if len(s) != 1 || len(s[0].Packets) != 2 || s[0].Packets[0].Type != "CONNECT" || s[0].Packets[0].ClientID != "c" ||
+		s[0].Packets[1].Type != "CLOSE" || *s[0].Packets[1].After != 0 {
+		t.Errorf("recorded %+v, want CONNECT then CLOSE after it", s)
 	}
 }

@@ -266,21 +266,33 @@ type recConn struct {
 // all the same; the stream is broken then.
 func (c *recConn) Write(b []byte) (int, error) {
 	c.feed(true, b)
-	return c.Conn.Write(b)
+	n, err := c.Conn.Write(b)
+	c.ended(err)
+	return n, err
 }
 
 func (c *recConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	c.feed(false, b[:n])
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
-		c.r.mu.Lock()
-		if !c.closed && !c.broken && !c.disconnected {
-			c.closed = true
-			c.appendLocked(MQTTPacket{Dir: "broker", Type: "CLOSE"})
-		}
-		c.r.mu.Unlock()
-	}
+	c.ended(err)
 	return n, err
+}
+
+// ended records the broker's end of the stream (CLOSE) when a read or a
+// write fails other than by the bridge's own doing (a deadline it set to
+// stop, or its Close), once. A write that fails (the broker reset the
+// stream, e.g. refusing a client certificate after the TLS 1.3 handshake)
+// is such an end too: replay closes the stream at the same point.
+func (c *recConn) ended(err error) {
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
+	if !c.closed && !c.broken && !c.disconnected {
+		c.closed = true
+		c.appendLocked(MQTTPacket{Dir: "broker", Type: "CLOSE"})
+	}
 }
 
 func (c *recConn) Close() error {
