@@ -166,6 +166,7 @@ func configWork(t *testing.T, d *device.Device, n *device.Net, ctx context.Conte
 type mqttCh struct {
 	t   *testing.T
 	v   abi.MQTTProtocolVersion // of connect; default 3.1.1
+	tls *device.MQTTTLS         // of connect; nil: plain TCP
 	d   *device.Device
 	n   *device.Net
 	ctx context.Context
@@ -234,7 +235,7 @@ func (m *mqttCh) next() string {
 func (m *mqttCh) connect(port uint16, clientID string) {
 	m.t.Helper()
 	st, err := m.d.MQTTRequestConnect(m.ch, device.MQTTConnect{Version: m.v, Host: "127.0.0.1", Port: port,
-		ClientID: clientID, Username: mqttUser, Password: []byte(mqttPass), UseLogin: true, Keepalive: 60, CleanStart: true})
+		ClientID: clientID, Username: mqttUser, Password: []byte(mqttPass), UseLogin: true, TLS: m.tls, Keepalive: 60, CleanStart: true})
 	if err != nil || st != abi.StatusOkay {
 		m.t.Fatalf("mvMqttRequestConnect: %s %v", st, err)
 	}

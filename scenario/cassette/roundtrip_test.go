@@ -2,14 +2,22 @@ package cassette_test
 
 import (
 	"context"
+	"crypto/x509"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
+	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/mosquitto"
+	"github.com/mvnet/mvnet/internal/pki"
+	"github.com/mvnet/mvnet/internal/testenv"
 	"github.com/mvnet/mvnet/scenario/cassette"
 )
 
@@ -120,5 +128,48 @@ func TestRecordReplayBrokerDrop(t *testing.T) {
 	}
 	if m := rep.Mismatches(); len(m) > 0 {
 		t.Errorf("replay mismatches: %v", m)
+	}
+}
+
+// TestRecordReplayTLSBroker: a session with a TLS broker is recorded as
+// the plaintext MQTT inside TLS and replays with the cloud's defaults (TLS,
+// no extra roots): neither the broker nor its CA is needed.
+func TestRecordReplayTLSBroker(t *testing.T) {
+	mosquitto.Require(t)
+	ca, err := pki.NewCA("cassette test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCert([]string{"127.0.0.1"}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := mosquitto.Start(t, mosquitto.Options{TLS: &mosquitto.TLS{Cert: cert, CAs: []*x509.Certificate{ca.Cert}}})
+	creds := &device.MQTTTLS{CACerts: [][]byte{ca.Cert.Raw}}
+	run := func(srv *cloud.Server) transcript {
+		d, n, ctx := boot(t, srv)
+		var tr transcript
+		m := openMQTT(t, d, n, ctx, 0x4d5154)
+		m.tls = creds
+		m.connect(uint16(br.Port), "cassette-tls")
+		tr.add("%s", m.next())
+		m.subscribe(1, "cassette/tls")
+		tr.add("%s", m.next())
+		return tr
+	}
+	rec := cassette.NewRecorder(cassette.Options{})
+	o := cloud.Options{HTTP: httpexec.Options{AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}
+	rec.Install(&o)
+	recorded := run(testenv.NewCloud(t, o))
+	br.Stop()
+	if s := rec.Cassette().MQTT; len(s) != 1 || !s[0].TLS || len(s[0].Packets) < 4 || s[0].Packets[1].Type != "CONNACK" {
+		t.Fatalf("recorded %+v, want one TLS session with its CONNACK", s)
+	}
+	rep := cassette.NewReplayer(rec.Cassette(), cassette.Options{})
+	var ro cloud.Options // TLS by default, the system's roots only
+	rep.Install(&ro)
+	replayed := run(testenv.NewCloud(t, ro))
+	if !slices.Equal(replayed, recorded) || !strings.Contains(recorded[1], "ReasonCodes:[1]") {
+		t.Errorf("replayed:\n%s\nrecorded:\n%s", strings.Join(replayed, "\n"), strings.Join(recorded, "\n"))
 	}
 }
