@@ -22,17 +22,24 @@ type Replayer struct {
 	o Options
 	c *Cassette
 
-	mu         sync.Mutex
-	httpUsed   []bool
-	cfgUsed    []bool
-	mqttUsed   []bool // sessions bound to a stream (or whose failed connect was served)
-	mismatches []Mismatch
+	mu       sync.Mutex
+	httpUsed []bool
+	cfgUsed  []bool
+	mqttUsed []bool // sessions bound to a stream (or whose failed connect was served)
+	// mqttMatched says, per session and packet, which client packets were
+	// matched.
+	mqttMatched [][]bool
+	mismatches  []Mismatch
 }
 
 // NewReplayer returns a replayer answering from c.
 func NewReplayer(c *Cassette, o Options) *Replayer {
-	return &Replayer{o: o, c: c, httpUsed: make([]bool, len(c.HTTP)), cfgUsed: make([]bool, len(c.Config)),
-		mqttUsed: make([]bool, len(c.MQTT))}
+	p := &Replayer{o: o, c: c, httpUsed: make([]bool, len(c.HTTP)), cfgUsed: make([]bool, len(c.Config)),
+		mqttUsed: make([]bool, len(c.MQTT)), mqttMatched: make([][]bool, len(c.MQTT))}
+	for i, s := range c.MQTT {
+		p.mqttMatched[i] = make([]bool, len(s.Packets))
+	}
+	return p
 }
 
 // OpenReplayer loads the cassette at path (Load) and returns its replayer.
@@ -67,6 +74,39 @@ func (p *Replayer) Mismatches() []Mismatch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.mismatches)
+}
+
+// Unused lists what the cassette recorded and the replay has not asked for
+// so far: HTTP exchanges, config fetches, MQTT sessions never connected and
+// client packets of connected sessions never matched. Nothing needs to be
+// unused for a replay to pass; a long list says the application behaved
+// differently from the recording.
+func (p *Replayer) Unused() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for i, x := range p.c.HTTP {
+		if !p.httpUsed[i] {
+			out = append(out, "http "+x.Request.Method+" "+x.Request.URL)
+		}
+	}
+	for i, f := range p.c.Config {
+		if !p.cfgUsed[i] {
+			out = append(out, "config "+f.Scope+" "+f.Store+" "+f.Key)
+		}
+	}
+	for i, s := range p.c.MQTT {
+		if !p.mqttUsed[i] {
+			out = append(out, fmt.Sprintf("mqtt session %d to %s", i, s.Addr))
+			continue
+		}
+		for j, pk := range s.Packets {
+			if pk.Dir == "client" && !p.mqttMatched[i][j] && s.Error == nil {
+				out = append(out, fmt.Sprintf("mqtt session %d: %s", i, pk.key()))
+			}
+		}
+	}
+	return out
 }
 
 func (p *Replayer) mismatchLocked(m Mismatch) error {

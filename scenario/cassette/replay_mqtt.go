@@ -71,7 +71,7 @@ type fakeBroker struct {
 
 	// Used by readLoop only.
 	s       *MQTTSession
-	matched []bool
+	matched []bool // the Replayer's mqttMatched for the session; guarded by its mu
 	sent    []bool
 	ids     map[uint16]uint16 // recorded packet ID → the live one
 	version byte
@@ -227,7 +227,7 @@ func (b *fakeBroker) bindLocked(pk *MQTTPacket) bool {
 		if !p.mqttUsed[i] && s.Packets[k].key() == pk.key() {
 			p.mqttUsed[i] = true
 			b.s = s
-			b.matched = make([]bool, len(s.Packets))
+			b.matched = p.mqttMatched[i]
 			b.sent = make([]bool, len(s.Packets))
 			return true
 		}

@@ -85,6 +85,9 @@ func TestReplayHTTPMismatchNamesClosest(t *testing.T) {
 	if m.Kind != "http" || m.Request != "GET "+handBase+"/hellp" || m.Closest != "GET "+handBase+"/hello" || m.Device != deviceID {
 		t.Errorf("mismatch %+v", m)
 	}
+	if u := r.rep.Unused(); len(u) != 1 || u[0] != "http GET "+handBase+"/status" {
+		t.Errorf("unused %q, want the one exchange never asked", u)
+	}
 	if !strings.Contains(resp.Diagnostic, "closest recorded: GET "+handBase+"/hello") {
 		t.Errorf("device diagnostic %q does not name the closest recorded request", resp.Diagnostic)
 	}
@@ -156,6 +159,9 @@ func TestReplayMQTTMismatchClosesStream(t *testing.T) {
 	ms := r.rep.Mismatches()
 	if len(ms) != 1 || ms[0].Kind != "mqtt" || ms[0].Request != `SUBSCRIBE "a/c" qos 1` || ms[0].Closest != `SUBSCRIBE "a/b" qos 1` {
 		t.Fatalf("mismatches %+v, want the SUBSCRIBE to a/c with a/b closest", ms)
+	}
+	if u := r.rep.Unused(); len(u) != 1 || u[0] != `mqtt session 0: SUBSCRIBE "a/b" qos 1` {
+		t.Errorf("unused %q, want the SUBSCRIBE never matched", u)
 	}
 }
 

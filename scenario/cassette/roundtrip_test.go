@@ -82,6 +82,9 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 			if m := rep.Mismatches(); len(m) > 0 {
 				t.Errorf("replay mismatches: %v", m)
 			}
+			if u := rep.Unused(); len(u) > 0 {
+				t.Errorf("recorded but not asked in replay: %q", u)
+			}
 			want := slices.Clone(recorded)
 			if !keep {
 				// Replay serves the placeholder for what was redacted.
