@@ -97,9 +97,10 @@ func newLinkEnv(t *testing.T, o cloud.Options) (*env, *recorder) {
 // flap's up phase.
 var quickRedial = device.Options{ReconnectDelay: 2 * time.Millisecond, MaxReconnectDelay: 20 * time.Millisecond}
 
-func apply(t *testing.T, c *cloud.Server, dev, kind string, params map[string]string) faults.Fault {
+// apply applies the fault kind with params (ParseSpec's names) to dev.
+func apply(t *testing.T, c *cloud.Server, dev string, kind faults.Kind, params map[string]string) faults.Fault {
 	t.Helper()
-	s, err := faults.ParseSpec(kind, params)
+	s, err := faults.ParseSpec(string(kind), params)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,19 +79,6 @@ func wantOK(t *testing.T, who string, r *device.HTTPResponse) {
 	}
 }
 
-func apply(t *testing.T, c *cloud.Server, dev string, kind faults.Kind, params map[string]string) faults.Fault {
-	t.Helper()
-	s, err := faults.ParseSpec(string(kind), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := c.Faults().Apply(dev, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 func TestFaultUpstreamHTTP(t *testing.T) {
 	t.Parallel()
 	u := newUpstreamEnv(t)
