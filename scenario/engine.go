@@ -11,6 +11,7 @@ import (
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
 )
 
 // Target is what a run acts on: one device of a cloud.
@@ -472,13 +473,13 @@ func matches(c *Condition, e event) bool {
 	case CondRequest:
 		return o.Kind == cloud.ObserveHTTPRequest && faults.Match(c.Pattern, o.URL) && (c.Method == "" || c.Method == o.Method)
 	case CondPublish:
-		return o.Kind == cloud.ObserveMQTTPublish && matchFilter(c.Pattern, o.Topic)
+		return o.Kind == cloud.ObserveMQTTPublish && mqttbridge.MatchTopic(c.Pattern, o.Topic)
 	case CondSubscribe:
 		if o.Kind != cloud.ObserveMQTTSubscribe {
 			return false
 		}
 		for _, f := range o.Filters {
-			if f == c.Pattern || matchFilter(c.Pattern, f) {
+			if f == c.Pattern || mqttbridge.MatchTopic(c.Pattern, f) {
 				return true
 			}
 		}

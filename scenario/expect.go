@@ -264,22 +264,3 @@ func (c *Condition) describe() string {
 	}
 	return string(c.Kind) + " " + c.Pattern
 }
-
-// matchFilter reports whether MQTT topic (or a filter, compared level by
-// level) matches topic filter f: "+" is one level, a last "#" any number
-// (MQTT 5 §4.7).
-func matchFilter(f, topic string) bool {
-	fl, tl := strings.Split(f, "/"), strings.Split(topic, "/")
-	for i, l := range fl {
-		if l == "#" {
-			return true
-		}
-		if i >= len(tl) {
-			return false
-		}
-		if l != "+" && l != tl[i] {
-			return false
-		}
-	}
-	return len(fl) == len(tl)
-}

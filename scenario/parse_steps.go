@@ -9,6 +9,7 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
 )
 
 // The condition keys, shared by when: triggers, expect entries and never:.
@@ -431,14 +432,8 @@ func statusName(s string) (string, error) {
 // checkFilter checks an MQTT topic filter: "#" only last and alone in its
 // level, "+" alone in its level.
 func checkFilter(f string) error {
-	levels := strings.Split(f, "/")
-	for i, l := range levels {
-		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
-			return fmt.Errorf("%q is not a topic filter: # must be the whole last level", f)
-		}
-		if strings.Contains(l, "+") && l != "+" {
-			return fmt.Errorf("%q is not a topic filter: + must be a whole level", f)
-		}
+	if !mqttbridge.ValidFilter(f) {
+		return fmt.Errorf("%q is not a topic filter (+ and # stand for whole levels, # only for the last)", f)
 	}
 	return nil
 }

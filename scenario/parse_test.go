@@ -157,7 +157,7 @@ func TestParseErrors(t *testing.T) {
 		{"expect exit", v + "expect:\n  - exit: -1\n", "s.yaml:3: expect[0].exit: -1 is out of range (0 to 255)"},
 		{"expect within", v + "expect:\n  - exit: 0\n    within: 2s\n", "s.yaml:4: expect[0].within: exit takes no within"},
 		{"expect count", v + "expect:\n  - request: {url: \"https://a/*\", count: 0}\n", "s.yaml:3: expect[0].request.count: 0 is out of range (1 to 1073741824)"},
-		{"expect filter", v + "expect:\n  - publish: {topic: \"a/#/b\"}\n", "s.yaml:3: expect[0].publish.topic: \"a/#/b\" is not a topic filter: # must be the whole last level"},
+		{"expect filter", v + "expect:\n  - publish: {topic: \"a/#/b\"}\n", "s.yaml:3: expect[0].publish.topic: \"a/#/b\" is not a topic filter (+ and # stand for whole levels, # only for the last)"},
 		{"expect glob", v + "expect:\n  - request: \"https://a/**\"\n", "s.yaml:3: expect[0].request: use a single * to match any run of characters"},
 		{"expect never", v + "expect:\n  - never: {exit: 0}\n", "s.yaml:3: expect[0].never.exit: unknown field \"exit\" (known: method, log, stdout, request, publish, subscribe, network, fault)"},
 		{"expect method", v + "expect:\n  - log: a\n    method: GET\n", "s.yaml:4: expect[0].method: only a request takes a method"},

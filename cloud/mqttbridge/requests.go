@@ -72,7 +72,7 @@ func (b *Bridge) checkSubscriptions(subs []Subscription) error {
 	}
 	for i, s := range subs {
 		switch {
-		case !validFilter(s.Topic):
+		case !ValidFilter(s.Topic):
 			return fmt.Errorf("mqttbridge: subscribe: topic filter %d (%q) is not valid", i, s.Topic)
 		case s.QoS > 1:
 			return fmt.Errorf("mqttbridge: subscribe: topic filter %d: QoS %d (QoS 2 is not supported)", i, s.QoS)
@@ -99,7 +99,7 @@ func (b *Bridge) Unsubscribe(corr uint32, topics []string) {
 		return
 	}
 	for i, t := range topics {
-		if !validFilter(t) {
+		if !ValidFilter(t) {
 			fail(abi.MQTTRequestStateInvalidParameters, fmt.Errorf("mqttbridge: unsubscribe: topic filter %d (%q) is not valid", i, t))
 			return
 		}
@@ -319,7 +319,10 @@ func validTopicName(t string) bool {
 
 // validFilter reports whether f is a valid topic filter: '#' only as the
 // whole last level, '+' only as a whole level (MQTT 5 §4.7.1).
-func validFilter(f string) bool {
+// ValidFilter reports whether f is a valid MQTT topic filter: not empty,
+// valid UTF-8 without NUL, + and # whole levels, # only the last
+// (MQTT 3.1.1 §4.7.1).
+func ValidFilter(f string) bool {
 	if f == "" || !validString(f) {
 		return false
 	}

@@ -245,3 +245,42 @@ func TestRecordBrokerEnd(t *testing.T) {
 		t.Errorf("recorded %+v, want CONNECT then CLOSE after it", s)
 	}
 }
+
+// tlsPipe is a pipe end that says it is a TLS stream, as a layer over one
+// does.
+type tlsPipe struct{ net.Conn }
+
+func (tlsPipe) ConnectionState() tls.ConnectionState {
+	return tls.ConnectionState{Version: tls.VersionTLS13}
+}
+
+// TestRecordKeepsTLSState: the recorder's stream over a TLS stream still
+// has its TLS state, so that the bridge reads the broker's TLS alert (a
+// refused client certificate: UNKNOWNCA, CERTIFICATEEXPIRED) while
+// recording as it does live; over plain TCP it has none.
+func TestRecordKeepsTLSState(t *testing.T) {
+	type tlsState interface{ ConnectionState() tls.ConnectionState }
+	for _, withTLS := range []bool{true, false} {
+		rec := cassette.NewRecorder(cassette.Options{})
+		connect := rec.WrapConnect(func(context.Context, string, *tls.Config) (net.Conn, error) {
+			client, broker := net.Pipe()
+			t.Cleanup(func() { broker.Close() })
+			if withTLS {
+				return tlsPipe{client}, nil
+			}
+			return client, nil
+		})
+		conn, err := connect(context.Background(), "broker:8883", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, ok := conn.(tlsState)
+		if ok != withTLS {
+			t.Fatalf("over TLS %v: the recorded stream has a TLS state: %v", withTLS, ok)
+		}
+		if ok && st.ConnectionState().Version != tls.VersionTLS13 {
+			t.Errorf("TLS state %+v, want the inner stream's", st.ConnectionState())
+		}
+		conn.Close()
+	}
+}

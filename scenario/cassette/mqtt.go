@@ -2,6 +2,7 @@ package cassette
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -241,6 +242,18 @@ func (p *MQTTPacket) clientChosenID() bool {
 		return p.QoS > 0
 	}
 	return false
+}
+
+// tlsState is a TLS stream's, or a layer over one's, state.
+type tlsState interface{ ConnectionState() tls.ConnectionState }
+
+// recTLSConn is a recConn over a TLS stream: it keeps the TLS state
+// visible to the bridge.
+type recTLSConn struct{ *recConn }
+
+// ConnectionState is the TLS stream's state.
+func (c *recTLSConn) ConnectionState() tls.ConnectionState {
+	return c.Conn.(tlsState).ConnectionState()
 }
 
 // recConn records the packets on a broker stream.

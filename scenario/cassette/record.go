@@ -237,6 +237,12 @@ func (r *Recorder) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 		if err != nil {
 			return nil, err
 		}
-		return &recConn{Conn: conn, r: r, idx: idx, lastClient: -1}, nil
+		rc := &recConn{Conn: conn, r: r, idx: idx, lastClient: -1}
+		if _, ok := conn.(tlsState); ok {
+			// The bridge reads a TLS broker's alert from a stream that
+			// has a TLS state (mqttbridge's alertOr).
+			return &recTLSConn{rc}, nil
+		}
+		return rc, nil
 	}
 }
