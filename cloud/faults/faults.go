@@ -177,10 +177,10 @@ var starters = map[Kind]starter{
 		return nil, nil
 	}},
 	ChannelClose: {start: func(i *Injector, a *active) (func(), error) {
-		return nil, i.closeChannel("channel-close", a.f.Device, a.f.Spec.Channel, abi.ClosureReasonChannelClosedByServer)
+		return nil, i.closeChannel(a.f.Device, a.f.Spec.Channel, abi.ClosureReasonChannelClosedByServer)
 	}},
 	ChannelReset: {start: func(i *Injector, a *active) (func(), error) {
-		return nil, i.closeChannel("channel-reset", a.f.Device, a.f.Spec.Channel, abi.ClosureReasonChannelResetByServer)
+		return nil, i.closeChannel(a.f.Device, a.f.Spec.Channel, abi.ClosureReasonChannelResetByServer)
 	}},
 	UpdateAnnounced: {start: func(i *Injector, a *active) (func(), error) {
 		l, ok := i.links.Link(a.f.Device)
@@ -389,19 +389,19 @@ func (i *Injector) closeChannelOp(op, deviceID string, ch uint32, reason abi.Clo
 	if err := devid.Check(deviceID); err != nil {
 		return fmt.Errorf("faults: %s: %w", op, err)
 	}
-	if err := i.closeChannel(op, deviceID, ch, reason); err != nil {
-		return fmt.Errorf("faults: %w", err)
+	if err := i.closeChannel(deviceID, ch, reason); err != nil {
+		return fmt.Errorf("faults: %s: %w", op, err)
 	}
 	return nil
 }
 
-func (i *Injector) closeChannel(op, deviceID string, ch uint32, reason abi.ClosureReason) error {
+func (i *Injector) closeChannel(deviceID string, ch uint32, reason abi.ClosureReason) error {
 	l, ok := i.links.Link(deviceID)
 	if !ok {
-		return fmt.Errorf("%s: device %s: %w", op, deviceID, ErrNotConnected)
+		return fmt.Errorf("device %s: %w", deviceID, ErrNotConnected)
 	}
 	if err := l.CloseChannel(ch, reason); err != nil {
-		return fmt.Errorf("%s: device %s channel %#x: %w", op, deviceID, ch, err)
+		return fmt.Errorf("device %s channel %#x: %w", deviceID, ch, err)
 	}
 	return nil
 }

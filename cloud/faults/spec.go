@@ -36,7 +36,7 @@ const (
 	HTTPTLS      Kind = "http-tls"      // lasting: the TLS handshake fails (certificate not trusted)
 
 	// MQTT brokers (connections whose broker host matches Host, if set).
-	MQTTDisconnect Kind = "mqtt-disconnect" // one-shot: the device's broker sessions are cut
+	MQTTDisconnect Kind = "mqtt-disconnect" // one-shot: the device's broker connections are cut
 	MQTTRefuse     Kind = "mqtt-refuse"     // lasting: connects are refused with ReasonCode
 	MQTTDelay      Kind = "mqtt-delay"      // lasting: incoming messages on Topic held Delay
 	MQTTDrop       Kind = "mqtt-drop"       // lasting: incoming messages on Topic dropped (Loss, Seed)
@@ -71,7 +71,7 @@ var kinds = map[Kind]kindInfo{
 	HTTPTruncate: {params: []string{"url", "bytes"}, summary: "response bodies for requests matching url end after bytes bytes, mid-body"},
 	HTTPTLS:      {params: []string{"url"}, summary: "the TLS handshake for requests matching url fails"},
 
-	MQTTDisconnect: {oneShot: true, params: []string{"host"}, summary: "the device's broker sessions are cut as a broker would"},
+	MQTTDisconnect: {oneShot: true, params: []string{"host"}, summary: "the device's broker connections are cut (the channel ends CONNECTIONTERMINATED; the broker publishes the will)"},
 	MQTTRefuse:     {params: []string{"host", "reason-code"}, summary: "broker connects are refused with reason-code (default 5 / 0x87, not authorized)"},
 	MQTTDelay:      {params: []string{"host", "topic", "delay"}, required: []string{"delay"}, summary: "messages from the broker on topics matching topic are held delay"},
 	MQTTDrop:       {params: []string{"host", "topic", "loss", "seed"}, summary: "messages from the broker on topics matching topic are dropped (each with probability loss, default 1)"},
