@@ -13,12 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/apiclient"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 // Door is one way of reaching a device's faults.
@@ -43,7 +43,7 @@ type Rig struct {
 }
 
 // Wait bounds every wait for an event.
-const Wait = 30 * time.Second
+const Wait = poll.Deadline
 
 // samples are the parameter values the kinds table applies with, by
 // parameter name (faults.KindHelp.Params). "channel" is filled in with an
@@ -248,21 +248,11 @@ func (r *Rig) WaitEvent(t *testing.T, tag uint32, ev abi.EventType) {
 	}
 }
 
-// WaitNetwork polls the network handle's status until it is want.
+// WaitNetwork waits until the network handle's status is want.
 func (r *Rig) WaitNetwork(t *testing.T, want abi.NetworkStatus) {
 	t.Helper()
-	deadline := time.Now().Add(Wait)
-	for {
+	poll.Until(t, "network "+want.String(), func() bool {
 		st, s := r.Dev.GetNetworkStatus(r.Net.Handle)
-		if s != abi.StatusOkay {
-			t.Fatalf("mvGetNetworkStatus: %s", s)
-		}
-		if st == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("network %s after %v, want %s", st, Wait, want)
-		}
-		time.Sleep(5 * time.Millisecond) // polling the status with a deadline
-	}
+		return s == abi.StatusOkay && st == want
+	})
 }
