@@ -176,8 +176,9 @@ func listFaults(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 // applyFault serves POST /v1/Devices/{Sid}/Faults: form field Kind and the
 // kind's parameters (faults.ParseSpec names, or their PascalCase:
 // ReasonCode=135, For=10s). It answers 201 with the fault; a one-shot fault
-// has acted by then (status "done"), or the answer is 409 saying why it
-// could not (the device is not connected, no such channel).
+// has acted by then (status "done", or "active" while its action lasts),
+// or the answer is 409 saying why it could not (the device is not
+// connected, no such channel).
 func applyFault(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
 	v, err := formValues(w, r)
 	if err != nil {
@@ -225,8 +226,11 @@ func applyFault(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 	if err != nil {
 		return applyError(spec, err)
 	}
+	// A one-shot fault has acted when Apply returns; it stays in force
+	// (listed, "active") only while its action lasts (cloud-restart: until
+	// the link is accepted again).
 	status := "active"
-	if spec.Kind.OneShot() {
+	if spec.Kind.OneShot() && !slices.ContainsFunc(h.faults.List(sid), func(x faults.Fault) bool { return x.ID == fault.ID }) {
 		status = "done"
 	}
 	writeJSON(w, http.StatusCreated, h.faultJSON(r, fault, status))
@@ -241,7 +245,10 @@ func specErrorField(err error, kindField string, from map[string]string) string 
 		return kindField
 	}
 	for name, field := range from {
-		if strings.Contains(msg, strconv.Quote(name)) || strings.Contains(msg, " "+name+"=") {
+		// ParseSpec quotes an unknown name and writes name=value for a bad
+		// value; Validate starts its message with the name ("kind: status
+		// 999 is not an HTTP status").
+		if strings.Contains(msg, strconv.Quote(name)) || strings.Contains(msg, " "+name+"=") || strings.Contains(msg, ": "+name+" ") {
 			return field
 		}
 	}

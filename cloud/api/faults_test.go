@@ -125,7 +125,7 @@ func TestFaultsErrors(t *testing.T) {
 	e.wantErr(e.do("POST", base, fv("Kind", "link-flap", "Period", "soon")), 400, "Period", "not a duration")
 	e.wantErr(e.do("POST", base, fv("Kind", "link-flap", "Perod", "2s")), 400, "Perod", `unknown parameter "perod"`)
 	e.wantErr(e.do("POST", base, fv("Kind", "link-flap")), 400, "period", "missing parameter period")
-	e.wantErr(e.do("POST", base, fv("Kind", "http-status", "Status", "999")), 400, "", "not an HTTP status")
+	e.wantErr(e.do("POST", base, fv("Kind", "http-status", "Status", "999")), 400, "Status", "not an HTTP status")
 	e.wantErr(e.do("POST", base, fv("Kind", "link-flap", "Period", "2s", "period", "3s")), 400, "period", "again")
 	e.wantErr(e.do("POST", base, fv("Kind", "link-drop", "Kind", "latency")), 400, "Kind", "once")
 	e.wantErr(e.do("POST", base+"?Kind=link-drop", nil), 400, "", "form body")
