@@ -1,7 +1,7 @@
 // Package api is the cloud's REST API, shaped like Microvisor's v1 API:
-// account- and device-scoped configs and secrets, the device registry, and a
-// live log stream per device (Server-Sent Events). docs/rest-api.md documents
-// every endpoint.
+// account- and device-scoped configs and secrets, the device registry, a
+// live log stream per device (Server-Sent Events) and the faults applied to
+// a device (cloud/faults). docs/rest-api.md documents every endpoint.
 //
 // Requests authenticate with HTTP Basic auth: the account SID as user name,
 // the auth token as password (store.EnsureAccount creates them). Writes take
@@ -58,6 +58,10 @@ type Options struct {
 	// and private key, the cloud's address and CA). nil: POST /v1/Devices
 	// answers 501, since the API alone holds no device CA.
 	IssueDevice func(ctx context.Context, deviceID string) (bundle []byte, err error)
+	// Faults applies, lists and clears the faults of devices connected to
+	// this node (/v1/Devices/{Sid}/Faults, faults.go); (*cloud.Server).Faults()
+	// satisfies it. nil: those endpoints answer 501.
+	Faults Faults
 }
 
 // Limits.
@@ -80,6 +84,7 @@ type handler struct {
 	st      *store.Store
 	cloud   LoggingSetter
 	issue   func(ctx context.Context, deviceID string) ([]byte, error)
+	faults  Faults
 	baseURL string
 	log     *slog.Logger
 
@@ -109,6 +114,7 @@ func New(o Options) http.Handler {
 		st:        o.Store,
 		cloud:     o.Cloud,
 		issue:     o.IssueDevice,
+		faults:    o.Faults,
 		baseURL:   strings.TrimRight(o.BaseURL, "/"),
 		log:       o.Logger.With("component", "api"),
 		authOK:    make(map[[32]byte]authEntry),

@@ -65,6 +65,15 @@ func newEnvWith(t *testing.T, issue func(ctx context.Context, deviceID string) (
 // before it starts (its Config and Listener).
 func newEnvServer(t *testing.T, issue func(ctx context.Context, deviceID string) ([]byte, error), configure func(*httptest.Server)) *env {
 	t.Helper()
+	e := openEnv(t)
+	e.serve(New(Options{Store: e.st, Cloud: e.cloud, Logger: quiet, IssueDevice: issue}), configure)
+	return e
+}
+
+// openEnv opens a fresh store with its account; serve then serves a
+// handler on it.
+func openEnv(t *testing.T) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), Logger: quiet})
@@ -76,9 +85,12 @@ func newEnvServer(t *testing.T, issue func(ctx context.Context, deviceID string)
 	if err != nil || !created {
 		t.Fatalf("EnsureAccount: %v, %v", created, err)
 	}
-	fc := &fakeCloud{}
-	e := &env{t: t, st: st, cloud: fc, sid: sid, token: token}
-	h := New(Options{Store: st, Cloud: fc, Logger: quiet, IssueDevice: issue})
+	return &env{t: t, st: st, cloud: &fakeCloud{}, sid: sid, token: token}
+}
+
+// serve serves h; configure, if not nil, adjusts the test server before it
+// starts.
+func (e *env) serve(h http.Handler, configure func(*httptest.Server)) {
 	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.inflight.Add(1)
 		defer e.inflight.Add(-1)
@@ -88,8 +100,7 @@ func newEnvServer(t *testing.T, issue func(ctx context.Context, deviceID string)
 		configure(e.srv)
 	}
 	e.srv.Start()
-	t.Cleanup(e.srv.Close)
-	return e
+	e.t.Cleanup(e.srv.Close)
 }
 
 type resp struct {

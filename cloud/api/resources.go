@@ -138,6 +138,16 @@ func query(r *http.Request, allowed ...string) (map[string]string, error) {
 // form parses an application/x-www-form-urlencoded body, refusing names not
 // in allowed and repeated ones. Query parameters are not form fields.
 func form(w http.ResponseWriter, r *http.Request, allowed ...string) (map[string]string, error) {
+	v, err := formValues(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return single(v, allowed)
+}
+
+// formValues parses an application/x-www-form-urlencoded body (at most
+// MaxBodyBytes) and returns its fields, whatever their names.
+func formValues(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if r.URL.RawQuery != "" {
 		return nil, badParam("", "parameters go in the form body, not the query string")
 	}
@@ -156,7 +166,7 @@ func form(w http.ResponseWriter, r *http.Request, allowed ...string) (map[string
 		}
 		return nil, badParam("", "the form body is malformed: %v", err)
 	}
-	return single(r.PostForm, allowed)
+	return r.PostForm, nil
 }
 
 func single(v url.Values, allowed []string) (map[string]string, error) {

@@ -12,6 +12,7 @@ type args struct {
 	device  string // {DeviceSid} or {Sid} as given: a SID or a UniqueName; "" for account scope
 	key     string // {Key}
 	secret  bool   // Secrets rather than Configs
+	fault   string // {FaultSid}
 }
 
 type handlerFunc func(h *handler, w http.ResponseWriter, r *http.Request, a args) error
@@ -39,6 +40,8 @@ var (
 	deviceMethods     = methods{http.MethodGet: getDevice, http.MethodPost: updateDevice, http.MethodDelete: deleteDevice}
 	streamMethods     = methods{http.MethodGet: streamLogs}
 	tokenMethods      = methods{http.MethodPost: rotateToken}
+	faultsMethods     = methods{http.MethodGet: listFaults, http.MethodPost: applyFault, http.MethodDelete: clearFaults}
+	faultMethods      = methods{http.MethodGet: getFault, http.MethodDelete: clearFault}
 )
 
 // route matches unescaped path segments:
@@ -50,6 +53,8 @@ var (
 //	/v1/Devices/{Sid}/Configs            /v1/Devices/{Sid}/Secrets
 //	/v1/Devices/{Sid}/Configs/{Key}      /v1/Devices/{Sid}/Secrets/{Key}
 //	/v1/Devices/{Sid}/Logs/Stream
+//	/v1/Devices/{Sid}/Faults
+//	/v1/Devices/{Sid}/Faults/{FaultSid}
 //	/v1/AuthToken
 func route(segs []string) (matched, bool) {
 	if len(segs) < 2 || segs[0] != "v1" {
@@ -75,6 +80,16 @@ func route(segs []string) (matched, bool) {
 		rest = rest[2:]
 		if len(rest) == 2 && rest[0] == "Logs" && rest[1] == "Stream" {
 			return matched{streamMethods, a}, true
+		}
+		if rest[0] == "Faults" {
+			switch len(rest) {
+			case 1:
+				return matched{faultsMethods, a}, true
+			case 2:
+				a.fault = rest[1]
+				return matched{faultMethods, a}, true
+			}
+			return matched{}, false
 		}
 	}
 	switch rest[0] {

@@ -260,7 +260,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		return err
 	}
 	if aln != nil {
-		hs := api.NewServer(api.New(api.Options{Store: st, Cloud: srv, Logger: log,
+		hs := api.NewServer(api.New(api.Options{Store: st, Cloud: srv, Logger: log, Faults: srv.Faults(),
 			// POST /v1/Devices: the same bundle 'mvnet device create'
 			// writes, with the address this cloud advertises.
 			IssueDevice: func(ctx context.Context, id string) ([]byte, error) {

@@ -8,6 +8,7 @@
 //	mvnet device …        create devices (credential bundles), list, get, update
 //	mvnet config|secret … manage config and secrets through the REST API
 //	mvnet logs stream SID follow a device's server log
+//	mvnet fault …         apply, list and clear faults on a device (docs/fault-injection.md)
 //	mvnet cloud serve     run the cloud on its own; devices join over TLS (docs/cloud.md)
 //	mvnet device create   register a device and write its credential bundle
 //	mvnet syscalls        print the system call support table
@@ -47,7 +48,7 @@ system call, status and notification.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDemoCmd(), newRunCmd(), newBuildCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd(),
-		newConfigCmd(), newSecretCmd(), newLogsCmd())
+		newConfigCmd(), newSecretCmd(), newLogsCmd(), newFaultCmd())
 	strictTree(root)
 	return root
 }
