@@ -21,6 +21,7 @@ import (
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/apiclient"
 	"github.com/mvnet/mvnet/internal/faultstest"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 // cliDoor reaches a device's faults through `mvnet fault`.
@@ -143,7 +144,12 @@ func TestFaultCLI(t *testing.T) {
 	if out, err := run("fault", "list", "pump-7"); err != nil || out != "no faults in force on pump-7\n" {
 		t.Fatalf("list after clear: %v %q", err, out)
 	}
-	out, err = run("fault", "apply", "pump-7", "update", "description=v3")
+	// The link-flap took the link down at once (its first period starts
+	// down): update acts once the device is back.
+	poll.Until(t, "the device back after the link-flap", func() bool {
+		out, err = run("fault", "apply", "pump-7", "update", "description=v3")
+		return err == nil || !strings.Contains(err.Error()+out, "not connected")
+	})
 	if err != nil || !strings.HasSuffix(out, `update description="v3"  (done)`+"\n") {
 		t.Fatalf("apply update: %v %q", err, out)
 	}
