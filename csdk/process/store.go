@@ -140,24 +140,9 @@ func (p *Process) openStore() (*cloudStore, error) {
 		return fail(err)
 	}
 	if sd := p.cfg.Seed; sd != nil {
-		for _, part := range sd.parts() {
-			sc := store.AccountScope
-			if part.device {
-				sc = store.DeviceScope(dev)
-			}
-			for _, k := range sortedKeys(part.m) {
-				put := s.PutConfig
-				if part.secret {
-					put = func(ctx context.Context, sc store.Scope, k string, v []byte, m store.PutMode) (store.Config, error) {
-						_, err := s.PutSecret(ctx, sc, k, v, m)
-						return store.Config{}, err
-					}
-				}
-				if _, err := put(ctx, sc, k, []byte(part.m[k]), store.Upsert); err != nil {
-					cs.close()
-					return nil, fmt.Errorf("mvnet: %s: %s key %q: %w", EnvConfigFile, part.name, k, err)
-				}
-			}
+		if err := sd.Put(ctx, s, dev); err != nil {
+			cs.close()
+			return nil, fmt.Errorf("mvnet: %w", err)
 		}
 		p.log.Info("store seeded", "file", EnvConfigFile, "values", sd.Len())
 	}
@@ -184,6 +169,10 @@ func (cs *cloudStore) follow(p *Process, lines <-chan store.LogLine) {
 		cs.stored.Add(1)
 	}
 }
+
+// EchoLine is a server log line as the library echoes it to stderr
+// ("[mvServerLog] line"); mvnet run's hosted cloud echoes the same way.
+func EchoLine(line []byte) []byte { return echoLine(line) }
 
 // echoLine is a log line as echoed to stderr: "[mvServerLog] " and the
 // line, quoted (Go syntax) if it holds control characters or invalid UTF-8
