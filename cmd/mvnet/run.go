@@ -57,7 +57,8 @@ mvnet exits with the application's exit status.`,
   mvnet run --allow 127.0.0.0/8 --resolve api.test:8443:127.0.0.1 --ca-file ca.pem \
       --trace trace.jsonl -- ./app
   mvnet run --api 127.0.0.1:0 --api-env run.env -- ./app &
-  . ./run.env; mvnet fault apply "$MVNET_DEVICE" link-drop for=5s`,
+  until [ -f run.env ]; do sleep 0.1; done; . ./run.env
+  mvnet fault apply "$MVNET_DEVICE" link-drop for=5s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return errors.New("no application given")

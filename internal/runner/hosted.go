@@ -209,7 +209,15 @@ func (h *hosted) printAPI(w io.Writer, file string) error {
 		fmt.Fprintf(w, "mvnet run: hosted cloud API %s, device %s\n%s", h.Node.APIURL, h.DeviceID, exports)
 	}
 	if file != "" {
-		if err := os.WriteFile(file, []byte(exports), 0o600); err != nil {
+		// Whole or not at all (a temporary file renamed into place): a
+		// script waiting for the file never reads half of it.
+		tmp := file + ".tmp"
+		err := os.WriteFile(tmp, []byte(exports), 0o600)
+		if err == nil {
+			err = os.Rename(tmp, file)
+		}
+		if err != nil {
+			_ = os.Remove(tmp)
 			return fmt.Errorf("--api-env: %w", err)
 		}
 	}

@@ -18,6 +18,48 @@
 // (PIPE_BUF, 4 KiB on Linux) written while another thread prints can be
 // torn by that output; it then shows as the application's text. Stderr is
 // passed through as it is.
+//
+// # Hosted mode
+//
+// With Options.Hosted (or API, `mvnet run --api ADDR`) the runner hosts the
+// cloud itself: a node (internal/node, the one `mvnet cloud serve` runs)
+// with its store in a temporary directory (removed at the end), its device
+// listener on 127.0.0.1:0 and, with API, the REST API. It creates the
+// device (DeviceID or MVNET_DEVICE_ID, else a random ID) and runs the
+// application joined to it (MVNET_BUNDLE), so the cloud outlives the
+// application's restarts (mvRestart) as a real cloud does. The settings of
+// the cloud — --allow, --resolve, --ca-file, --mqtt-plaintext and
+// MVNET_CONFIG_FILE's seed — are checked as the library checks them,
+// applied to the hosted cloud and taken out of the application's
+// environment (the joined library would refuse them); --update-after has
+// the hosted cloud announce the update. The runner does what the library
+// does with its embedded cloud: it echoes the device's server log lines on
+// Stderr ("[mvServerLog] line", unless MVNET_SERVERLOG=off) and traces them
+// (kind "serverlog"), an image's exit or restart line coming after the
+// lines it logged. Every fault of the device (cloud/faults) starting or
+// ending is a trace line
+//
+//	{"t":…,"kind":"fault","phase":"start","id":"FT…","fault":"link-flap period=2s"}
+//	{"t":…,"kind":"fault","phase":"end","id":"FT…","fault":"link-drop","why":"cleared"}
+//
+// and a transcript line "fault  start  link-flap period=2s  (FT…)". The t
+// of the runner's own lines is the newest start line's t plus the time
+// since it was seen.
+//
+// # Hooks
+//
+// For scenarios and record/replay (and Go tests):
+//   - Options.Customize changes the hosted cloud's cloud.Options before
+//     cloud.New: wrap the upstream (HTTP.WrapTransport, MQTT.WrapConnect),
+//     replace Config, set Observe.
+//   - Options.OnHosted gets the Hosted node (Node.Cloud with its Faults,
+//     Node.Store, the DeviceID, the API's credentials) once it runs and
+//     before the application starts; an error stops the run.
+//   - Options.Observe gets the run's events in order, on a goroutine of
+//     their own (it may apply faults): each stdout line, each trace line
+//     (SyscallStatus reads a system call's status) and, last, the Exit.
+//   - Ending ctx ends the run early: the application is killed, Observe
+//     still gets the Exit (Code -1) and Run returns.
 package runner
 
 import (
