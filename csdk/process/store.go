@@ -237,9 +237,25 @@ func (cs *cloudStore) flushLogs() {
 	}
 }
 
+// flushJoinedLogs is flushLogs for a device joined to a running cloud
+// (MVNET_BUNDLE): it waits, at most logFlushWait, until the cloud has
+// acknowledged every line mvServerLog accepted, so that lines logged just
+// before an exit or a restart are not lost with the link (the kernel
+// would send them again only on a next link).
+func (p *Process) flushJoinedLogs() {
+	if p.cfg.Bundle == nil || !p.started.Load() || p.k == nil {
+		return
+	}
+	deadline := time.Now().Add(logFlushWait)
+	for p.k.LogsPending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // finishStore is the store's part of the process ending (exit, restart):
 // wait for logged lines, close the store, remove a temporary directory.
 func (p *Process) finishStore() {
+	p.flushJoinedLogs()
 	cs := p.store.Swap(nil) // once: mvTestingComplete's exit runs the exit hook too
 	if cs == nil {
 		return

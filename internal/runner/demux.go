@@ -48,9 +48,9 @@ type demux struct {
 	obs     *observers      // Options.Observe; nil: none
 	line0   strings.Builder // the application's unfinished stdout line, for obs
 
-	// hosted, in hosted mode, is the cloud whose server log lines an
-	// image's exit or restart line waits for; logCalls counts the
-	// mvServerLog calls that returned OKAY.
+	// hosted, in hosted mode, is the cloud whose server log lines the
+	// exit line waits for; logCalls counts the mvServerLog calls that
+	// returned OKAY.
 	hosted   *hosted
 	logCalls int64
 }
@@ -201,9 +201,9 @@ func (d *demux) trace(line, kind string) {
 	switch kind {
 	case "syscall", "repeat":
 		d.logCalls += serverLogCalls(line)
-	case "exit", "restart":
-		// The image's server log lines come before its end, as with the
-		// embedded cloud (which waits for them before this line).
+	case "exit":
+		// The server log lines come before the exit line, as with the
+		// embedded cloud (which waits for them before writing it).
 		d.hosted.waitLogs(d.logCalls)
 	}
 	d.mu.Lock()
@@ -213,15 +213,15 @@ func (d *demux) trace(line, kind string) {
 			d.startT, d.startAt = int64(num(e["t"])), time.Now()
 		}
 	}
-	d.writeTrace(line, kind)
+	d.up.lifecycle(kind)
+	d.writeTrace(line)
 }
 
 // writeTrace keeps, observes and prints a trace line; d.mu is held.
-func (d *demux) writeTrace(line, kind string) {
+func (d *demux) writeTrace(line string) {
 	if d.keep != nil {
 		_, _ = io.WriteString(d.keep, line+"\n")
 	}
-	d.up.lifecycle(kind)
 	d.obs.put(Event{Kind: TraceLine, Line: line})
 	print(d.transcript, line, d.raw)
 }
@@ -242,7 +242,14 @@ func (d *demux) flushObserved() {
 func (d *demux) inject(line string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.writeTrace(line, kindOf(line))
+	d.writeTrace(line)
+}
+
+// start records when the application started.
+func (d *demux) start() {
+	d.mu.Lock()
+	d.started = time.Now()
+	d.mu.Unlock()
 }
 
 // now is the trace's time for a line of the runner's own: the newest start

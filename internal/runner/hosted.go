@@ -23,10 +23,14 @@ import (
 	"github.com/mvnet/mvnet/kernel"
 )
 
-// logFlushWait bounds how long the end of an image (its exit or restart
-// line) waits for the server log lines it logged, as the library's own
-// wait does (csdk/process/store.go).
+// logFlushWait bounds how long the exit line waits for the server log
+// lines the application logged, as the library's own wait does
+// (csdk/process/store.go).
 const logFlushWait = 3 * time.Second
+
+// announceWait bounds how long --update-after waits for the device's link,
+// as the library's SIGUSR1 handling does (csdk/process/process.go).
+const announceWait = 5 * time.Second
 
 // EnvDevice is the variable the --api-env file sets to the hosted device's
 // SID, for `mvnet fault apply "$MVNET_DEVICE" …`.
@@ -190,12 +194,27 @@ func (h *hosted) waitLogs(n int64) {
 
 // announceUpdate is --update-after in hosted mode: the hosted cloud
 // announces the update (faults.UpdateAnnounced), as the embedded cloud
-// does on SIGUSR1.
+// does on SIGUSR1, waiting up to announceWait for the device's link as
+// the library does.
 func (h *hosted) announceUpdate(stderr io.Writer) {
+	deadline := time.Now().Add(announceWait)
+	for !h.connected() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	_, err := h.Node.Cloud.Faults().Apply(h.DeviceID, faults.Spec{Kind: faults.UpdateAnnounced, Description: "announced by --update-after"})
 	if err != nil && stderr != nil {
 		fmt.Fprintf(stderr, "mvnet run: --update-after: %v\n", err)
 	}
+}
+
+// connected reports whether the device has a link to the hosted cloud.
+func (h *hosted) connected() bool {
+	for _, d := range h.Node.Cloud.Devices() {
+		if d.DeviceID == h.DeviceID {
+			return true
+		}
+	}
+	return false
 }
 
 // printAPI says on w how to reach the hosted cloud's REST API, as export

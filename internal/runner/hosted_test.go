@@ -134,3 +134,22 @@ func TestFaultLineAndSyscallStatus(t *testing.T) {
 		t.Errorf("serverLogCalls(repeat ×4) = %d", n)
 	}
 }
+
+// A --json run prints the runner's own lines (fault, serverlog) as the
+// JSON lines they are, among the library's, and keeps them in --trace.
+func TestInjectedLinesRawAndKept(t *testing.T) {
+	var transcript, keep bytes.Buffer
+	d := &demux{transcript: &transcript, keep: &keep, raw: true, obs: newObservers(nil)}
+	d.feed(`{"t":100,"kind":"start","device":"UV0","pid":1,"restarts":0}` + "\n")
+	line := `{"t":150,"kind":"fault","phase":"start","id":"FT01","fault":"link-drop"}`
+	d.inject(line)
+	if got := transcript.String(); !strings.HasSuffix(got, line+"\n") {
+		t.Errorf("--json transcript:\n%s", got)
+	}
+	if !strings.HasSuffix(keep.String(), line+"\n") {
+		t.Errorf("kept trace:\n%s", keep.String())
+	}
+	if n := d.now(); n < 100 {
+		t.Errorf("now() = %d µs, want at least the start line's t (100)", n)
+	}
+}

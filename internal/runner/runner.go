@@ -35,8 +35,8 @@
 // the hosted cloud announce the update. The runner does what the library
 // does with its embedded cloud: it echoes the device's server log lines on
 // Stderr ("[mvServerLog] line", unless MVNET_SERVERLOG=off) and traces them
-// (kind "serverlog"), an image's exit or restart line coming after the
-// lines it logged. Every fault of the device (cloud/faults) starting or
+// (kind "serverlog"), the exit line coming after the lines the application
+// logged. Every fault of the device (cloud/faults) starting or
 // ending is a trace line
 //
 //	{"t":…,"kind":"fault","phase":"start","id":"FT…","fault":"link-flap period=2s"}
@@ -258,7 +258,7 @@ func Run(ctx context.Context, o Options) error {
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, pw, stderr
 	cmd.ExtraFiles = []*os.File{pw} // fd 3: MVNET_TRACE
-	d.started = time.Now()
+	d.start()
 	err = cmd.Start()
 	pw.Close() // the application holds the write end now
 	if err != nil {
