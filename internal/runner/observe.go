@@ -87,6 +87,10 @@ func (o *observers) put(e Event) {
 		return
 	}
 	o.mu.Lock()
+	if o.shut {
+		o.mu.Unlock()
+		return
+	}
 	o.q = append(o.q, e)
 	o.mu.Unlock()
 	o.cond.Signal()
@@ -119,6 +123,16 @@ func (o *observers) finish(exit Exit) {
 		return
 	}
 	o.put(Event{Kind: Exited, Exit: exit})
+	o.close()
+}
+
+// close waits until the observer has had every event queued, and ends
+// the goroutine; later events are dropped. Run defers it, for a run that
+// ends before its application started.
+func (o *observers) close() {
+	if !o.on() {
+		return
+	}
 	o.mu.Lock()
 	o.shut = true
 	o.mu.Unlock()

@@ -129,7 +129,8 @@ type Options struct {
 	// the run (the application is not started).
 	OnHosted func(*Hosted) error
 	// Observe, if set, receives the run's events (Event): stdout lines,
-	// trace lines, and last the exit.
+	// trace lines, and last the exit — none if the run fails before the
+	// application starts (Run's error says why).
 	Observe func(Event)
 
 	Stdin          io.Reader
@@ -221,6 +222,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	d := &demux{stdout: stdout, transcript: transcript, keep: keep, raw: o.JSON, exited: make(chan struct{}),
 		obs: newObservers(o.Observe)}
+	defer d.obs.close()
 	finish := func(err error) error {
 		code := 0
 		var ee *ExitError
