@@ -131,11 +131,12 @@ func startHosted(ctx context.Context, o Options, env []string, d *demux, stderr 
 	// The server log lines, echoed and traced as the library does with
 	// its embedded cloud.
 	fctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
 	lines, err := n.Store.FollowLogs(fctx, id, store.LogFrom{New: true})
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("hosted cloud: %w", err)
 	}
+	h.cancel = cancel // close waits for follow's end
 	go h.follow(lines, d, stderr, cfg.ServerLogOff)
 	h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
 		if e.Fault.Device == id {

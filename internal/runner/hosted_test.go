@@ -34,6 +34,12 @@ func TestHostedAPIAndEnvironment(t *testing.T) {
 	}
 	t.Setenv("MVNET_CONFIG_FILE", "")
 	apiEnv := filepath.Join(dir, "run.env")
+	// An earlier run's file is not what a script waiting for this one's
+	// reads.
+	if err := os.WriteFile(apiEnv, []byte("export MVNET_CLOUD=stale\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var during []byte
 	const dev = "UV00000000000000000000000000000a11"
 	var out, errOut bytes.Buffer
 	var got int
@@ -45,6 +51,10 @@ func TestHostedAPIAndEnvironment(t *testing.T) {
 		Allow: []string{"127.0.0.0/8"}, Resolve: []string{"a.test:443:127.0.0.1"}, MQTTPlaintext: true, UpdateAfter: time.Hour,
 		Stdout: &out, Stderr: &errOut,
 		OnHosted: func(h *Hosted) error {
+			var err error
+			if during, err = os.ReadFile(apiEnv); err != nil {
+				return err
+			}
 			req, err := http.NewRequestWithContext(ctx, "GET", h.Node.APIURL+"/v1/Devices/"+dev, nil)
 			if err != nil {
 				return err
@@ -73,14 +83,17 @@ func TestHostedAPIAndEnvironment(t *testing.T) {
 	if want := "bundle=set id=" + dev + " allow= resolve= ca= plain= config= update=."; !strings.Contains(out.String(), want) {
 		t.Errorf("the application saw %q, want %q", out.String(), want)
 	}
-	b, err := os.ReadFile(apiEnv)
-	if err != nil {
-		t.Fatal(err)
+	b := during
+	if _, err := os.Stat(apiEnv); err == nil {
+		t.Error("the --api-env file outlives the run")
 	}
 	if !strings.Contains(errOut.String(), string(b)) || !strings.Contains(errOut.String(), "hosted cloud API http://127.0.0.1:") {
 		t.Errorf("stderr lacks the API line and the export lines %q:\n%s", b, errOut.String())
 	}
 	// A shell sourcing the file has the CLI's settings and the device.
+	if err := os.WriteFile(apiEnv, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	sh := exec.Command("sh", "-c", fmt.Sprintf(". %s && echo \"$%s $%s $%s $%s\"", apiEnv, cliconfig.EnvURL, cliconfig.EnvAccountSid, cliconfig.EnvAuthToken, EnvDevice))
 	vals, err := sh.Output()
 	if err != nil {

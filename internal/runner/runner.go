@@ -68,6 +68,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,7 +119,8 @@ type Options struct {
 	// export lines.
 	API string
 	// APIEnv, if set, is a file the export lines are written to (sh
-	// syntax), for a script to source (--api-env).
+	// syntax), for a script to source (--api-env): removed at the start
+	// of the run, written whole once the cloud serves, removed at the end.
 	APIEnv string
 	// Customize, in hosted mode, may change the hosted cloud's options
 	// before it is created (node.Options.Customize): wrap the upstream,
@@ -235,6 +237,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	var h *hosted
+	if o.APIEnv != "" {
+		// The file's settings hold while this run's cloud serves: a
+		// script waiting for the file must not read an earlier run's.
+		if err := os.Remove(o.APIEnv); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--api-env: %w", err)
+		}
+		defer os.Remove(o.APIEnv)
+	}
 	if o.hostedMode() {
 		if h, env, err = startHosted(ctx, o, env, d, stderr); err != nil {
 			return err
