@@ -170,5 +170,14 @@ func (k *Kernel) logAckLocked(seq uint64) {
 	l.sent -= int(n)
 }
 
+// LogsPending is the number of lines mvServerLog accepted that the cloud
+// has not acknowledged yet (LOGACK): held in the log buffer, to be sent
+// again on the next link.
+func (k *Kernel) LogsPending() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.logs.lens)
+}
+
 // newLogSeqStart picks the first line's sequence number at boot.
 func newLogSeqStart() uint64 { return mrand.Uint64() }

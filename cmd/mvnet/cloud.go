@@ -2,30 +2,24 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mvnet/mvnet/cloud"
-	"github.com/mvnet/mvnet/cloud/api"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/httpexec"
-	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/internal/cliconfig"
-	"github.com/mvnet/mvnet/link"
+	"github.com/mvnet/mvnet/internal/node"
 )
 
 func newCloudCmd() *cobra.Command {
@@ -175,173 +169,52 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		return err
 	}
 	defer unlock()
-	ca, err := devca.Open(filepath.Join(o.dataDir, devcaDir))
+	n, err := node.Start(ctx, node.Options{
+		DataDir: o.dataDir, NATSURL: o.natsURL,
+		ListenDevices: o.listenDevices, Advertise: o.advertise, TLSHosts: o.tlsHosts,
+		ListenAPI: o.listenAPI, HTTP: hopts, MQTTPlaintext: o.mqttPlaintext, Logger: log,
+		Customize: o.limits.apply,
+	})
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.Options{DataDir: o.dataDir, URL: o.natsURL, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer n.Close()
 
-	ln, err := net.Listen("tcp", o.listenDevices)
-	if err != nil {
-		return fmt.Errorf("--listen-devices: %w", err)
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	advertise := o.advertise
-	if advertise == "" {
-		advertise = advertisedAddr(addr)
-	}
-	advHost, _, err := net.SplitHostPort(advertise)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("--advertise %q: want host:port", advertise)
-	}
-	cert, err := ca.ServerCertificate(certHosts(addr, advHost, o.tlsHosts)...)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	// The API's listener before anything is created: a first start that
-	// cannot bind it must not create the account (whose token it could
-	// then never show).
-	var aln net.Listener
-	if o.listenAPI != "" {
-		if aln, err = net.Listen("tcp", o.listenAPI); err != nil {
-			ln.Close()
-			return fmt.Errorf("--listen-api: %w", err)
-		}
-		defer aln.Close()
-	}
-	copts := cloud.Options{
-		HTTP:   hopts,
-		Config: st,
-		Logs:   st,
-		// The registry is the source of truth: a deleted device's link is
-		// dropped and its certificate refused.
-		Registry: st,
-		TLS:      link.ServerTLSConfig(cert, ca.Pool()),
-		Logger:   log.With("component", "cloud"),
-		MQTT:     cloud.MQTTOptions{Plaintext: o.mqttPlaintext},
-	}
-	o.limits.apply(&copts)
-	srv, err := cloud.New(copts)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	if err := srv.Start(ctx); err != nil {
-		ln.Close()
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	apiURL := ""
-	if aln != nil {
-		apiURL = "http://" + aln.Addr().String()
-	}
-	if err := writeCloudInfo(o.dataDir, cloudInfo{DeviceAddress: advertise, APIURL: apiURL, NATSURL: o.natsURL}); err != nil {
+	if err := writeCloudInfo(o.dataDir, cloudInfo{DeviceAddress: n.Advertise, APIURL: n.APIURL, NATSURL: o.natsURL}); err != nil {
 		return err
 	}
 	// The REST API (cloud/api), with the account created at first start.
 	// Nothing after the account's creation can fail before its token is
 	// shown; a token lost anyway is replaced with 'mvnet cloud token
 	// rotate'.
-	account, token, created, err := st.EnsureAccount(ctx)
+	account, token, created, err := n.EnsureAccount(ctx)
 	if err != nil {
 		return err
 	}
-	if aln != nil {
-		hs := api.NewServer(api.New(api.Options{Store: st, Cloud: srv, Logger: log, Faults: srv.Faults(),
-			// POST /v1/Devices: the same bundle 'mvnet device create'
-			// writes, with the address this cloud advertises.
-			IssueDevice: func(ctx context.Context, id string) ([]byte, error) {
-				d, err := st.GetDevice(ctx, id)
-				if err != nil {
-					return nil, err
-				}
-				b, err := issueBundle(ca, id, d.UniqueName, advertise, "")
-				if err != nil {
-					return nil, err
-				}
-				return json.Marshal(b)
-			},
-		}), api.ServerOptions{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
-		// Idle and stalled connections time out and their number is
-		// capped (api.NewServer, api.LimitListener).
-		go func() { _ = hs.Serve(api.LimitListener(aln, 0)) }()
-		defer func() {
-			// The log stream's SSE requests are long-lived: close them.
-			_ = hs.Close()
-		}()
-	}
 
-	fmt.Fprintf(out, "devices  %s (TLS 1.3, device CA %s)\n", addr, filepath.Join(o.dataDir, devcaDir, devca.CertFile))
-	if apiURL != "" {
-		fmt.Fprintf(out, "api      %s\n", apiURL)
+	fmt.Fprintf(out, "devices  %s (TLS 1.3, device CA %s)\n", n.Devices, filepath.Join(o.dataDir, devcaDir, devca.CertFile))
+	if n.APIURL != "" {
+		fmt.Fprintf(out, "api      %s\n", n.APIURL)
 	} else {
 		fmt.Fprintln(out, "api      not served (--listen-api \"\")")
 	}
 	fmt.Fprintf(out, "account  %s\n", account)
 	if created {
 		fmt.Fprintf(out, "token    %s  (the account's auth token: shown this once, stored hashed)\n", token)
-		saveCLICredentials(out, log, apiURL, account, token)
+		saveCLICredentials(out, log, n.APIURL, account, token)
 	}
 	fmt.Fprintf(out, "data     %s\n", o.dataDir)
-	log.Info("cloud serving", "devices", addr.String(), "advertise", advertise, "data_dir", o.dataDir)
+	log.Info("cloud serving", "devices", n.Devices.String(), "advertise", n.Advertise, "data_dir", o.dataDir)
 
 	select {
 	case <-ctx.Done():
 		return nil
-	case err := <-served:
+	case err := <-n.Served():
 		if errors.Is(err, cloud.ErrShutdown) {
 			return nil
 		}
 		return err
 	}
-}
-
-// advertisedAddr is the address put in bundles for a listener: the
-// listener's own, or for an unspecified one (0.0.0.0, ::) the host name.
-func advertisedAddr(a *net.TCPAddr) string {
-	port := strconv.Itoa(a.Port)
-	if !a.IP.IsUnspecified() {
-		return net.JoinHostPort(a.IP.String(), port)
-	}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return net.JoinHostPort(h, port)
-	}
-	return net.JoinHostPort("localhost", port)
-}
-
-// certHosts are the names and addresses the cloud's server certificate is
-// issued for.
-func certHosts(a *net.TCPAddr, advHost string, extra []string) []string {
-	hosts := []string{advHost}
-	if a.IP.IsUnspecified() {
-		hosts = append(hosts, "localhost", "127.0.0.1", "::1")
-		if h, err := os.Hostname(); err == nil && h != "" {
-			hosts = append(hosts, h)
-		}
-	} else {
-		hosts = append(hosts, a.IP.String())
-	}
-	hosts = append(hosts, extra...)
-	var out []string
-	for _, h := range hosts {
-		if !slices.Contains(out, h) {
-			out = append(out, h)
-		}
-	}
-	return out
 }
 
 // policyOptions turns --allow, --resolve and --ca-file into the cloud's

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mvnet/mvnet/cloud/store"
+	"github.com/mvnet/mvnet/internal/node"
 )
 
 // The cloud's data directory (docs/cloud.md):
@@ -24,7 +25,7 @@ import (
 const (
 	lockFile      = "cloud.lock"
 	cloudInfoFile = "cloud.json"
-	devcaDir      = "devca"
+	devcaDir      = node.CADir
 	// envDataDir is the data directory when --data-dir is not given.
 	envDataDir = "MVNET_DATA_DIR"
 	// defaultDataDir is the data directory without --data-dir or

@@ -18,6 +18,7 @@ import (
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/apiclient"
 	"github.com/mvnet/mvnet/internal/cliconfig"
+	"github.com/mvnet/mvnet/internal/node"
 	"github.com/mvnet/mvnet/kernel"
 )
 
@@ -166,7 +167,7 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		if err != nil {
 			return err
 		}
-		b, err := issueBundle(ca, id, o.uniqueName, addr, serverName)
+		b, err := node.IssueBundle(ca, id, o.uniqueName, addr, serverName)
 		if err != nil {
 			return err
 		}
@@ -191,31 +192,6 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		o.deviceID = id
 		return createDeviceViaAPI(ctx, s, o, out)
 	})
-}
-
-// issueBundle issues device id's certificate from the device CA and puts it
-// in a credential bundle with the cloud's address and CA. `mvnet device
-// create` (data directory) and `mvnet cloud serve` (POST /v1/Devices) both
-// build bundles with it.
-func issueBundle(ca *devca.CA, id, uniqueName, addr, serverName string) (*device.Bundle, error) {
-	certPEM, keyPEM, err := ca.IssueDevice(id, 0)
-	if err != nil {
-		return nil, err
-	}
-	b := &device.Bundle{
-		Version:      device.BundleVersion,
-		DeviceSid:    id,
-		UniqueName:   uniqueName,
-		CloudAddress: addr,
-		ServerName:   serverName,
-		CloudCA:      string(ca.CertPEM()),
-		Certificate:  string(certPEM),
-		PrivateKey:   string(keyPEM),
-	}
-	if err := b.Check(); err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 // bundleFile is where device create puts a bundle. It is opened before the

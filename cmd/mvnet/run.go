@@ -38,11 +38,27 @@ MVNET_STDOUT_LINEBUF=1), and mvnet separates the two again.
 started (the trace's start line): it sets MVNET_UPDATE_SIGNAL=1, which makes
 the library take SIGUSR1 for that, and then sends the application SIGUSR1.
 
+Hosted mode (--api): mvnet runs the cloud itself, in its own process, and
+the application joins it as a device (MVNET_BUNDLE), instead of carrying an
+embedded cloud. The hosted cloud keeps its store in a temporary directory
+(removed at the end) and outlives the application's restarts (mvRestart),
+as a real cloud does. --allow, --resolve, --ca-file, --mqtt-plaintext and
+MVNET_CONFIG_FILE apply to it; its server log lines are echoed
+("[mvServerLog] …") and traced as the library does, and every fault
+applied to the device ('mvnet fault apply') shows in the transcript when it
+starts and ends. --api ADDR serves the cloud's REST API there (e.g.
+127.0.0.1:0 for a free port); mvnet prints its URL, the device's SID and
+the settings the CLI reads as export lines on stderr, and --api-env FILE
+writes them to FILE, for a script to source (docs/c-sdk.md, "Hosted mode").
+
 mvnet exits with the application's exit status.`,
 		Example: `  make -C csdk && make -C examples/c/http-get
   mvnet run -- examples/c/http-get/http-get https://example.com/
   mvnet run --allow 127.0.0.0/8 --resolve api.test:8443:127.0.0.1 --ca-file ca.pem \
-      --trace trace.jsonl -- ./app`,
+      --trace trace.jsonl -- ./app
+  mvnet run --api 127.0.0.1:0 --api-env run.env -- ./app &
+  until [ -f run.env ]; do sleep 0.1; done; . ./run.env
+  mvnet fault apply "$MVNET_DEVICE" link-drop for=5s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return errors.New("no application given")
@@ -83,6 +99,8 @@ mvnet exits with the application's exit status.`,
 	f.StringVar(&o.Log, "log", "", "library diagnostics: LEVEL or LEVEL:FILE (debug, info, warn, error, off)")
 	f.StringVar(&o.TracePath, "trace", "", "keep the JSON trace in this file")
 	f.BoolVar(&o.JSON, "json", false, "print the raw JSON trace lines instead of the transcript")
+	f.StringVar(&o.API, "api", "", "host the cloud in mvnet and serve its REST API at this address (e.g. 127.0.0.1:0)")
+	f.StringVar(&o.APIEnv, "api-env", "", "with --api: write the API's settings and the device's SID (sh export lines) to this file")
 	f.DurationVar(&o.UpdateAfter, "update-after", 0, "announce a downloaded update (SIGUSR1 → UPDATEDOWNLOADED) this long after the library starts, e.g. 2s")
 	return cmd
 }

@@ -140,24 +140,9 @@ func (p *Process) openStore() (*cloudStore, error) {
 		return fail(err)
 	}
 	if sd := p.cfg.Seed; sd != nil {
-		for _, part := range sd.parts() {
-			sc := store.AccountScope
-			if part.device {
-				sc = store.DeviceScope(dev)
-			}
-			for _, k := range sortedKeys(part.m) {
-				put := s.PutConfig
-				if part.secret {
-					put = func(ctx context.Context, sc store.Scope, k string, v []byte, m store.PutMode) (store.Config, error) {
-						_, err := s.PutSecret(ctx, sc, k, v, m)
-						return store.Config{}, err
-					}
-				}
-				if _, err := put(ctx, sc, k, []byte(part.m[k]), store.Upsert); err != nil {
-					cs.close()
-					return nil, fmt.Errorf("mvnet: %s: %s key %q: %w", EnvConfigFile, part.name, k, err)
-				}
-			}
+		if err := sd.Put(ctx, s, dev); err != nil {
+			cs.close()
+			return nil, fmt.Errorf("mvnet: %w", err)
 		}
 		p.log.Info("store seeded", "file", EnvConfigFile, "values", sd.Len())
 	}
@@ -184,6 +169,10 @@ func (cs *cloudStore) follow(p *Process, lines <-chan store.LogLine) {
 		cs.stored.Add(1)
 	}
 }
+
+// EchoLine is a server log line as the library echoes it to stderr
+// ("[mvServerLog] line"); mvnet run's hosted cloud echoes the same way.
+func EchoLine(line []byte) []byte { return echoLine(line) }
 
 // echoLine is a log line as echoed to stderr: "[mvServerLog] " and the
 // line, quoted (Go syntax) if it holds control characters or invalid UTF-8
@@ -248,9 +237,25 @@ func (cs *cloudStore) flushLogs() {
 	}
 }
 
+// flushJoinedLogs is flushLogs for a device joined to a running cloud
+// (MVNET_BUNDLE): it waits, at most logFlushWait, until the cloud has
+// acknowledged every line mvServerLog accepted, so that lines logged just
+// before an exit or a restart are not lost with the link (the kernel
+// would send them again only on a next link).
+func (p *Process) flushJoinedLogs() {
+	if p.cfg.Bundle == nil || !p.started.Load() || p.k == nil {
+		return
+	}
+	deadline := time.Now().Add(logFlushWait)
+	for p.k.LogsPending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // finishStore is the store's part of the process ending (exit, restart):
 // wait for logged lines, close the store, remove a temporary directory.
 func (p *Process) finishStore() {
+	p.flushJoinedLogs()
 	cs := p.store.Swap(nil) // once: mvTestingComplete's exit runs the exit hook too
 	if cs == nil {
 		return

@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,29 @@ func (s *Seed) parts() []seedPart {
 		{"device_configs", s.DeviceConfigs, true, false},
 		{"device_secrets", s.DeviceSecrets, true, true},
 	}
+}
+
+// Put puts the seed's values into st: the account scope's, and device
+// deviceID's. An error names the file's part and the key.
+func (s *Seed) Put(ctx context.Context, st *store.Store, deviceID string) error {
+	for _, part := range s.parts() {
+		sc := store.AccountScope
+		if part.device {
+			sc = store.DeviceScope(deviceID)
+		}
+		for _, k := range sortedKeys(part.m) {
+			var err error
+			if part.secret {
+				_, err = st.PutSecret(ctx, sc, k, []byte(part.m[k]), store.Upsert)
+			} else {
+				_, err = st.PutConfig(ctx, sc, k, []byte(part.m[k]), store.Upsert)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %s key %q: %w", EnvConfigFile, part.name, k, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Len is the number of values in the seed.

@@ -38,6 +38,21 @@ type demux struct {
 	// read of the pipe waits at most leftoverGrace for data.
 	exited  chan struct{}
 	pending string // text read that may still become (part of) a trace line
+
+	// mu orders the writes of the demux and of inject (the hosted
+	// cloud's lines) and guards what follows.
+	mu      sync.Mutex
+	started time.Time // when the application started (Run)
+	startT  int64     // t of the newest start line, and when it was seen
+	startAt time.Time
+	obs     *observers      // Options.Observe; nil: none
+	line0   strings.Builder // the application's unfinished stdout line, for obs
+
+	// hosted, in hosted mode, is the cloud whose server log lines the
+	// exit line waits for; logCalls counts the mvServerLog calls that
+	// returned OKAY.
+	hosted   *hosted
+	logCalls int64
 }
 
 // deadliner is a pipe that can bound a read (*os.File).
@@ -66,6 +81,7 @@ func (d *demux) run(r io.Reader) error {
 		if err != nil {
 			d.out(d.pending) // an unfinished line at the end is the application's
 			d.pending = ""
+			d.flushObserved()
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -158,17 +174,118 @@ func (d *demux) line(s string) {
 }
 
 func (d *demux) out(s string) {
-	if d.stdout != nil && s != "" {
+	if s == "" {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stdout != nil {
 		_, _ = io.WriteString(d.stdout, s)
+	}
+	if d.obs.on() {
+		for s != "" {
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				d.line0.WriteString(s)
+				break
+			}
+			d.line0.WriteString(s[:i])
+			d.obs.put(Event{Kind: StdoutLine, Line: d.line0.String()})
+			d.line0.Reset()
+			s = s[i+1:]
+		}
 	}
 }
 
 func (d *demux) trace(line, kind string) {
+	switch kind {
+	case "syscall", "repeat":
+		d.logCalls += serverLogCalls(line)
+	case "exit":
+		// The server log lines come before the exit line, as with the
+		// embedded cloud (which waits for them before writing it).
+		d.hosted.waitLogs(d.logCalls)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if kind == "start" {
+		if e, err := decode(line); err == nil {
+			d.startT, d.startAt = int64(num(e["t"])), time.Now()
+		}
+	}
+	d.up.lifecycle(kind)
+	d.writeTrace(line)
+}
+
+// writeTrace keeps, observes and prints a trace line; d.mu is held.
+func (d *demux) writeTrace(line string) {
 	if d.keep != nil {
 		_, _ = io.WriteString(d.keep, line+"\n")
 	}
-	d.up.lifecycle(kind)
+	d.obs.put(Event{Kind: TraceLine, Line: line})
 	print(d.transcript, line, d.raw)
+}
+
+// flushObserved gives the observer the application's unfinished last
+// line.
+func (d *demux) flushObserved() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.line0.Len() > 0 {
+		d.obs.put(Event{Kind: StdoutLine, Line: d.line0.String()})
+		d.line0.Reset()
+	}
+}
+
+// inject puts a line of the runner's own (the hosted cloud's server log
+// and fault lines) into the trace, among the library's.
+func (d *demux) inject(line string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.writeTrace(line)
+}
+
+// start records when the application started.
+func (d *demux) start() {
+	d.mu.Lock()
+	d.started = time.Now()
+	d.mu.Unlock()
+}
+
+// now is the trace's time for a line of the runner's own: the newest start
+// line's t plus the time since it was seen (before any start line, the
+// time since the application started), in µs.
+func (d *demux) now() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.startAt.IsZero() {
+		if d.started.IsZero() {
+			return 0
+		}
+		return time.Since(d.started).Microseconds()
+	}
+	return d.startT + time.Since(d.startAt).Microseconds()
+}
+
+// serverLogCalls is the number of mvServerLog calls that returned OKAY a
+// syscall or repeat line stands for.
+func serverLogCalls(line string) int64 {
+	if !strings.Contains(line, `"mvServerLog"`) {
+		return 0
+	}
+	e, err := decode(line)
+	if err != nil {
+		return 0
+	}
+	n := int64(1)
+	if e["kind"] == "repeat" {
+		n = int64(num(e["count"]))
+		e, _ = e["event"].(map[string]any)
+	}
+	if e == nil || e["call"] != "mvServerLog" || e["status"] != "MV_STATUS_OKAY" {
+		return 0
+	}
+	return n
 }
 
 // lockedWriter is a writer shared with other goroutines under mu.

@@ -18,6 +18,48 @@
 // (PIPE_BUF, 4 KiB on Linux) written while another thread prints can be
 // torn by that output; it then shows as the application's text. Stderr is
 // passed through as it is.
+//
+// # Hosted mode
+//
+// With Options.Hosted (or API, `mvnet run --api ADDR`) the runner hosts the
+// cloud itself: a node (internal/node, the one `mvnet cloud serve` runs)
+// with its store in a temporary directory (removed at the end), its device
+// listener on 127.0.0.1:0 and, with API, the REST API. It creates the
+// device (DeviceID or MVNET_DEVICE_ID, else a random ID) and runs the
+// application joined to it (MVNET_BUNDLE), so the cloud outlives the
+// application's restarts (mvRestart) as a real cloud does. The settings of
+// the cloud — --allow, --resolve, --ca-file, --mqtt-plaintext and
+// MVNET_CONFIG_FILE's seed — are checked as the library checks them,
+// applied to the hosted cloud and taken out of the application's
+// environment (the joined library would refuse them); --update-after has
+// the hosted cloud announce the update. The runner does what the library
+// does with its embedded cloud: it echoes the device's server log lines on
+// Stderr ("[mvServerLog] line", unless MVNET_SERVERLOG=off) and traces them
+// (kind "serverlog"), the exit line coming after the lines the application
+// logged. Every fault of the device (cloud/faults) starting or
+// ending is a trace line
+//
+//	{"t":…,"kind":"fault","phase":"start","id":"FT…","fault":"link-flap period=2s"}
+//	{"t":…,"kind":"fault","phase":"end","id":"FT…","fault":"link-drop","why":"cleared"}
+//
+// and a transcript line "fault  start  link-flap period=2s  (FT…)". The t
+// of the runner's own lines is the newest start line's t plus the time
+// since it was seen.
+//
+// # Hooks
+//
+// For scenarios and record/replay (and Go tests):
+//   - Options.Customize changes the hosted cloud's cloud.Options before
+//     cloud.New: wrap the upstream (HTTP.WrapTransport, MQTT.WrapConnect),
+//     replace Config, set Observe.
+//   - Options.OnHosted gets the Hosted node (Node.Cloud with its Faults,
+//     Node.Store, the DeviceID, the API's credentials) once it runs and
+//     before the application starts; an error stops the run.
+//   - Options.Observe gets the run's events in order, on a goroutine of
+//     their own (it may apply faults): each stdout line, each trace line
+//     (SyscallStatus reads a system call's status) and, last, the Exit.
+//   - Ending ctx ends the run early: the application is killed, Observe
+//     still gets the Exit (Code -1) and Run returns.
 package runner
 
 import (
@@ -26,6 +68,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +78,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/csdk/process"
 )
 
@@ -66,10 +110,38 @@ type Options struct {
 	// MQTT connect without tls_credentials is plain TCP.
 	MQTTPlaintext bool
 
+	// Hosted runs the cloud in the runner (hosted mode, see the package
+	// doc) instead of in the application; API != "" implies it.
+	Hosted bool
+	// API, in hosted mode, is the address the hosted cloud's REST API
+	// listens on (--api, e.g. 127.0.0.1:0); "" serves none. The URL, the
+	// device's SID and the CLI's credentials are printed on Stderr as
+	// export lines.
+	API string
+	// APIEnv, if set, is a file the export lines are written to (sh
+	// syntax), for a script to source (--api-env): removed at the start
+	// of the run, written whole once the cloud serves, removed at the end.
+	APIEnv string
+	// Customize, in hosted mode, may change the hosted cloud's options
+	// before it is created (node.Options.Customize): wrap the upstream,
+	// set Observe, replace the config store.
+	Customize func(*cloud.Options)
+	// OnHosted, in hosted mode, is called once the hosted cloud runs and
+	// the device exists, before the application starts: an error stops
+	// the run (the application is not started).
+	OnHosted func(*Hosted) error
+	// Observe, if set, receives the run's events (Event): stdout lines,
+	// trace lines, and last the exit — none if the run fails before the
+	// application starts (Run's error says why).
+	Observe func(Event)
+
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams
 	Transcript     io.Writer // where the transcript goes
 }
+
+// hostedMode reports whether the run hosts its cloud.
+func (o Options) hostedMode() bool { return o.Hosted || o.API != "" }
 
 // ExitError reports an application that ended with a non-zero status.
 type ExitError struct{ Code int }
@@ -123,6 +195,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := checkSettings(env, fromOption); err != nil {
 		return err
 	}
+	if o.APIEnv != "" && !o.hostedMode() {
+		return errors.New("--api-env needs --api: the file holds the hosted cloud's API settings")
+	}
 	var keep io.Writer // the raw trace, with --trace
 	if o.TracePath != "" {
 		// The library writes the pipe uncapped; the file keeps the newest
@@ -147,6 +222,44 @@ func Run(ctx context.Context, o Options) error {
 		// The demux ignores the file's errors; the first is said once.
 		f.OnError = func(err error) { fmt.Fprintf(stderr, "mvnet: %v\n", err) }
 	}
+	d := &demux{stdout: stdout, transcript: transcript, keep: keep, raw: o.JSON, exited: make(chan struct{}),
+		obs: newObservers(o.Observe)}
+	defer d.obs.close()
+	finish := func(err error) error {
+		code := 0
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			code = ee.Code
+		} else if err != nil {
+			code = -1
+		}
+		d.obs.finish(Exit{Code: code, Err: err})
+		return err
+	}
+	var h *hosted
+	if o.APIEnv != "" {
+		// The file's settings hold while this run's cloud serves: a
+		// script waiting for the file must not read an earlier run's.
+		if err := os.Remove(o.APIEnv); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--api-env: %w", err)
+		}
+		defer os.Remove(o.APIEnv)
+	}
+	if o.hostedMode() {
+		if h, env, err = startHosted(ctx, o, env, d, stderr); err != nil {
+			return err
+		}
+		defer h.close()
+		d.hosted = h
+		if err := h.printAPI(stderr, o.APIEnv); err != nil {
+			return err
+		}
+		if o.OnHosted != nil {
+			if err := o.OnHosted(&h.Hosted); err != nil {
+				return err
+			}
+		}
+	}
 	// One pipe for stdout and the trace: fd 1 and fd 3 of the application.
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -157,20 +270,25 @@ func Run(ctx context.Context, o Options) error {
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, pw, stderr
 	cmd.ExtraFiles = []*os.File{pw} // fd 3: MVNET_TRACE
+	d.start()
 	err = cmd.Start()
 	pw.Close() // the application holds the write end now
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", o.App, err)
 	}
-	var up *updater
 	if o.UpdateAfter > 0 {
-		up = &updater{after: o.UpdateAfter, send: func() { _ = cmd.Process.Signal(syscall.SIGUSR1) }}
+		send := func() { _ = cmd.Process.Signal(syscall.SIGUSR1) }
+		if h != nil {
+			// The hosted cloud announces it; not under the demux's lock,
+			// which the fault's start line takes.
+			send = func() { go h.announceUpdate(stderr) }
+		}
+		d.up = &updater{after: o.UpdateAfter, send: send}
 	}
-	d := &demux{stdout: stdout, transcript: transcript, keep: keep, raw: o.JSON, up: up, exited: make(chan struct{})}
 	split := make(chan error, 1)
 	go func() { split <- d.run(pr) }()
 	waitErr := cmd.Wait()
-	up.stop()
+	d.up.stop()
 	// The pipe ends (EOF) when every process holding it has gone — the
 	// runner closed its own write end after Start. A child the application
 	// left running may hold it longer: the demux then stops once the pipe
@@ -185,8 +303,13 @@ func Run(ctx context.Context, o Options) error {
 				"stopped reading after %v without output: what that process prints from now on is not shown\n", leftoverGrace)
 		}
 	} else if err != nil {
-		return fmt.Errorf("reading the application's output: %w", err)
+		return finish(fmt.Errorf("reading the application's output: %w", err))
 	}
+	return finish(exitError(waitErr))
+}
+
+// exitError is Run's result for the application's end.
+func exitError(waitErr error) error {
 	var exit *exec.ExitError
 	if errors.As(waitErr, &exit) {
 		if exit.ExitCode() < 0 {
@@ -354,6 +477,13 @@ func Format(line string) string {
 		return fmt.Sprintf("%s  ℹ cloud, channel %v: %s", t, e["channel"], text(e["text"]))
 	case "i2c", "spi":
 		return formatPeriph(t, e) // format_periph.go
+	case "fault":
+		// A fault of the hosted cloud starting or ending (hosted.go).
+		s := fmt.Sprintf("%s  fault  %v  %s  (%v)", t, e["phase"], text(e["fault"]), e["id"])
+		if why, ok := e["why"].(string); ok && why != "" {
+			s += "  " + text(why)
+		}
+		return s
 	case "truncated":
 		return fmt.Sprintf("%s  trace truncated: MVNET_TRACE_MAX=%v bytes reached", t, e["max"])
 	case "repeat":
