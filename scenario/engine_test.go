@@ -451,7 +451,7 @@ expect:
 	run.flush()
 	rep := run.Finish()
 	want := `PASS fault link-drop started @3s
-STEP close :5 @1s — apply channel-close channel=3: faults: channel-close: channel-close: device UV00000000000000000000000000000001: device is not connected
+STEP close :5 @1s — apply channel-close channel=3: faults: channel-close: device UV00000000000000000000000000000001: device is not connected
 STEP close :6 @1s — set config "a": this run has no config store to set it in
 STEP step 2 :8 @2s — mqtt-inject cmd/led: this run cannot inject MQTT messages
 `
@@ -468,7 +468,7 @@ STEP step 2 :8 @2s — mqtt-inject cmd/led: this run cannot inject MQTT messages
 	if err := rep.WriteSummary(&sum); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(sum.String(), "  FAIL step close (t.yaml:5) at 1s — apply channel-close channel=3: faults: channel-close: channel-close: device UV00000000000000000000000000000001: device is not connected\n") ||
+	if !strings.Contains(sum.String(), "  FAIL step close (t.yaml:5) at 1s — apply channel-close channel=3: faults: channel-close: device UV00000000000000000000000000000001: device is not connected\n") ||
 		!strings.Contains(sum.String(), "1 of 1 expectations passed, 3 steps failed\n") {
 		t.Errorf("summary:\n%s", sum.String())
 	}
