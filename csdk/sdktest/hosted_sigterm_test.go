@@ -65,3 +65,21 @@ func TestHostedSIGTERMCleansUp(t *testing.T) {
 		t.Errorf("left behind after SIGTERM: %v\n%s", left, out)
 	}
 }
+
+// TestHostedRunCleansUp: a hosted run that ends normally leaves nothing in
+// the temporary directory either.
+func TestHostedRunCleansUp(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	envFile := filepath.Join(tmp, "run.env")
+	cmd := exec.Command(mvnetBinary(t), "run", "--api", "127.0.0.1:0", "--api-env", envFile, "--", "/bin/sh", "-c", "exit 3")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Fatalf("mvnet run: %v, want the application's exit status 3\n%s", err, out)
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "*"))
+	if len(left) > 0 {
+		t.Errorf("left behind: %v\n%s", left, out)
+	}
+}
