@@ -135,13 +135,26 @@ type Options struct {
 	// application starts (Run's error says why).
 	Observe func(Event)
 
+	// Scenario, Record and Replay test the application (scenario.go); each
+	// implies Hosted. Scenario is a scenario file (package scenario) run
+	// against the device: Run then returns nil when every expectation and
+	// step passed, else a *StatusError (1; 2 for a file that does not
+	// parse); the report goes to Stderr, and to JUnit as JUnit XML.
+	Scenario, JUnit string
+	// Record records the hosted cloud's upstream traffic for the device
+	// into this cassette (package scenario/cassette), secrets redacted
+	// unless RecordSecrets; Replay answers it from this cassette instead,
+	// and a request it cannot answer makes Run's result a *StatusError (1).
+	Record, Replay string
+	RecordSecrets  bool
+
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams
 	Transcript     io.Writer // where the transcript goes
 }
 
 // hostedMode reports whether the run hosts its cloud.
-func (o Options) hostedMode() bool { return o.Hosted || o.API != "" }
+func (o Options) hostedMode() bool { return o.Hosted || o.API != "" || o.ciMode() }
 
 // ExitError reports an application that ended with a non-zero status.
 type ExitError struct{ Code int }
@@ -154,6 +167,9 @@ func (e *ExitError) Error() string {
 func Run(ctx context.Context, o Options) error {
 	if o.App == "" {
 		return errors.New("no application given: mvnet run [flags] -- ./app [args]")
+	}
+	if o.ciMode() {
+		return runCI(ctx, o)
 	}
 	path, err := exec.LookPath(o.App)
 	if err != nil {

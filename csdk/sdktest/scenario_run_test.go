@@ -1,0 +1,183 @@
+package sdktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv"
+)
+
+// `mvnet run --scenario/--junit/--record/--replay` (internal/runner,
+// scenario.go) with the C examples, through the mvnet command as CI runs it.
+
+// cliRun is what one `mvnet run` did.
+type cliRun struct {
+	args           []string
+	stdout, stderr string
+	code           int
+}
+
+func (r cliRun) String() string {
+	return "mvnet " + strings.Join(r.args, " ") + "\nexit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
+}
+
+// mvnetRun runs the mvnet command with args, at most three minutes.
+func mvnetRun(t *testing.T, args ...string) cliRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mvnetBinary(t), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := cliRun{args: args, stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("mvnet run did not finish: %v", r)
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return r
+}
+
+// junitDoc is what the test reads of a JUnit report: the elements and
+// attributes CI systems require.
+type junitDoc struct {
+	XMLName xml.Name `xml:"testsuites"`
+	Suites  []struct {
+		Name     string `xml:"name,attr"`
+		Tests    *int   `xml:"tests,attr"`
+		Failures *int   `xml:"failures,attr"`
+		Errors   *int   `xml:"errors,attr"`
+		Time     string `xml:"time,attr"`
+		Cases    []struct {
+			Name      string `xml:"name,attr"`
+			ClassName string `xml:"classname,attr"`
+			Time      string `xml:"time,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// readJUnit decodes the JUnit file and checks its required elements.
+func readJUnit(t *testing.T, path string) junitDoc {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d junitDoc
+	if err := xml.Unmarshal(b, &d); err != nil {
+		t.Fatalf("JUnit: %v\n%s", err, b)
+	}
+	if len(d.Suites) != 1 {
+		t.Fatalf("JUnit: %d testsuites, want 1\n%s", len(d.Suites), b)
+	}
+	s := d.Suites[0]
+	if s.Name == "" || s.Tests == nil || s.Failures == nil || s.Errors == nil || s.Time == "" || *s.Tests != len(s.Cases) {
+		t.Fatalf("JUnit: testsuite lacks a required attribute or miscounts its testcases\n%s", b)
+	}
+	failed := 0
+	for _, c := range s.Cases {
+		if c.Name == "" || c.ClassName == "" || c.Time == "" {
+			t.Fatalf("JUnit: testcase lacks a required attribute\n%s", b)
+		}
+		if c.Failure != nil {
+			failed++
+			if c.Failure.Message == "" || c.Failure.Type == "" {
+				t.Fatalf("JUnit: failure lacks message or type\n%s", b)
+			}
+		}
+	}
+	if failed != *s.Failures {
+		t.Fatalf("JUnit: failures=%d but %d testcases fail\n%s", *s.Failures, failed, b)
+	}
+	return d
+}
+
+// exampleBin builds examples/c/name with its Makefile.
+func exampleBin(t *testing.T, name string) string {
+	t.Helper()
+	needLib(t)
+	src, err := filepath.Abs(filepath.Join("..", "..", "examples", "c", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exampleBuilds(name)["make"](t, copyExample(t, src))
+}
+
+// exampleFile is the path of a file of examples/c.
+func exampleFile(t *testing.T, parts ...string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join(append([]string{"..", "..", "examples", "c"}, parts...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// httpsFlags serves "hello, example" over HTTPS on a loopback port and
+// returns the flags that let a hosted cloud reach it, and the server.
+func httpsFlags(t *testing.T) ([]string, *testenv.Server) {
+	t.Helper()
+	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "hello, example")
+	}))
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.CA.Cert.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--ca-file", caFile, "--resolve", srv.Resolve, "--allow", "127.0.0.0/8"}, srv
+}
+
+func flagsThen(flags []string, more ...string) []string {
+	return append(append([]string{"run"}, flags...), more...)
+}
+
+// TestScenarioHTTPGetLinkDrop: examples/c/http-get/link-drop.yaml, the
+// example's own scenario, passes against a local HTTPS server: exit 0, every
+// JUnit testcase passes, and the transcript shows the faults start and end.
+func TestScenarioHTTPGetLinkDrop(t *testing.T) {
+	t.Parallel()
+	bin := exampleBin(t, "http-get")
+	flags, srv := httpsFlags(t)
+	junit := filepath.Join(t.TempDir(), "out.xml")
+	r := mvnetRun(t, flagsThen(flags, "--scenario", exampleFile(t, "http-get", "link-drop.yaml"), "--junit", junit,
+		"--", bin, srv.URL("/hello"))...)
+	if r.code != 0 {
+		t.Fatalf("the scenario failed: %v", r)
+	}
+	for _, want := range []string{"fault  start  http-delay", "fault  start  link-drop", "fault  end  link-drop",
+		"  PASS the request was sent again", "5 of 5 expectations passed, 0 steps failed"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	d := readJUnit(t, junit)
+	if s := d.Suites[0]; len(s.Cases) != 5 || *s.Failures != 0 {
+		t.Errorf("JUnit: %d testcases, %d failures; want 5 passing", len(s.Cases), *s.Failures)
+	}
+	if t.Failed() {
+		t.Log(r)
+	}
+}
