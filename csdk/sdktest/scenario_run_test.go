@@ -181,3 +181,112 @@ func TestScenarioHTTPGetLinkDrop(t *testing.T) {
 		t.Log(r)
 	}
 }
+
+// tempFile writes content to name in a temporary folder and returns its
+// path.
+func tempFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestScenarioFailsAndParseErrors: an expectation that is not met makes
+// mvnet exit 1, the summary names it with why and the JUnit report has its
+// failure (the application itself exited 0); a scenario file with an error
+// makes mvnet exit 2 naming file:line and field before the application
+// starts.
+func TestScenarioFailsAndParseErrors(t *testing.T) {
+	t.Parallel()
+	bin := exampleBin(t, "http-get")
+	flags, srv := httpsFlags(t)
+	t.Run("failing expectation", func(t *testing.T) {
+		sc := tempFile(t, "s.yaml", `version: 1
+name: an expectation that fails
+expect:
+  - name: a line that never comes
+    stdout: "^this is never printed"
+  - name: clean exit
+    exit: 0
+`)
+		junit := filepath.Join(t.TempDir(), "out.xml")
+		r := mvnetRun(t, flagsThen(flags, "--scenario", sc, "--junit", junit, "--", bin, srv.URL("/hello"))...)
+		if r.code != 1 || !strings.Contains(r.stdout, "result 0, HTTP 200") {
+			t.Fatalf("want exit 1 after the application's own success: %v", r)
+		}
+		for _, want := range []string{`  FAIL a line that never comes — `, `"^this is never printed"`, "  PASS clean exit",
+			"1 of 2 expectations passed"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("the summary lacks %q: %v", want, r)
+			}
+		}
+		s := readJUnit(t, junit).Suites[0]
+		if len(s.Cases) != 2 || *s.Failures != 1 || s.Cases[0].Failure == nil || s.Cases[0].Name != "a line that never comes" ||
+			!strings.Contains(s.Cases[0].Failure.Message, "this is never printed") || s.Cases[1].Failure != nil {
+			t.Errorf("JUnit: %+v", s)
+		}
+	})
+	t.Run("parse error", func(t *testing.T) {
+		sc := tempFile(t, "bad.yaml", "version: 1\nduration: soon\n")
+		started := filepath.Join(t.TempDir(), "started")
+		r := mvnetRun(t, flagsThen(flags, "--scenario", sc, "--", "sh", "-c", "touch "+started)...)
+		if r.code != 2 || !strings.Contains(r.stderr, sc+":2: duration: ") {
+			t.Fatalf("want exit 2 naming %s:2: duration: %v", sc, r)
+		}
+		if _, err := os.Stat(started); err == nil {
+			t.Errorf("the application ran although the scenario file is wrong")
+		}
+	})
+	t.Run("record and replay together", func(t *testing.T) {
+		r := mvnetRun(t, flagsThen(flags, "--record", "a.json", "--replay", "b.json", "--", bin)...)
+		if r.code == 0 || !strings.Contains(r.stderr, "--record and --replay together") {
+			t.Fatalf("want an error: %v", r)
+		}
+	})
+}
+
+// comparable is a run's output, normalised (normalize) for comparing
+// runs: the application's stdout, then its transcript and server log lines
+// without mvnet's own lines.
+func comparable(r cliRun) string {
+	var keep []string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if !strings.HasPrefix(l, "mvnet") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(normalize(r.stdout), "\n") + "\n--\n" + strings.Join(normalize(strings.Join(keep, "\n")), "\n")
+}
+
+// TestRecordReplayHTTP: http-get recorded against a local HTTPS server and
+// replayed with the server stopped prints the same transcript; a replay
+// asking another URL makes mvnet exit 1 naming the request and the
+// closest recorded one.
+func TestRecordReplayHTTP(t *testing.T) {
+	t.Parallel()
+	bin := exampleBin(t, "http-get")
+	flags, srv := httpsFlags(t)
+	cas := filepath.Join(t.TempDir(), "http.json")
+	rec := mvnetRun(t, flagsThen(flags, "--record", cas, "--", bin, srv.URL("/hello"))...)
+	if rec.code != 0 || !strings.Contains(rec.stdout, "hello, example") ||
+		!strings.Contains(rec.stderr, "mvnet: recorded 1 HTTP exchanges, 0 MQTT sessions, 0 config fetches to "+cas) {
+		t.Fatalf("recording: %v", rec)
+	}
+	if err := srv.HTTP.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep := mvnetRun(t, flagsThen(flags, "--replay", cas, "--", bin, srv.URL("/hello"))...)
+	if rep.code != 0 {
+		t.Fatalf("replay: %v", rep)
+	}
+	if a, b := comparable(rec), comparable(rep); a != b {
+		t.Fatalf("the transcripts differ\nrecorded:\n%s\n\nreplayed:\n%s", a, b)
+	}
+	miss := mvnetRun(t, flagsThen(flags, "--replay", cas, "--", bin, srv.URL("/other"))...)
+	want := "mvnet: replay: GET " + srv.URL("/other") + " is not in the cassette; closest recorded: GET " + srv.URL("/hello")
+	if miss.code != 1 || !strings.Contains(miss.stderr, want) {
+		t.Fatalf("want exit 1 and %q: %v", want, miss)
+	}
+}
