@@ -60,6 +60,20 @@
 //     (SyscallStatus reads a system call's status) and, last, the Exit.
 //   - Ending ctx ends the run early: the application is killed, Observe
 //     still gets the Exit (Code -1) and Run returns.
+//
+// # Testing (scenario.go)
+//
+// Options.Scenario, Record and Replay (`mvnet run --scenario/--record/
+// --replay`) use these hooks themselves, in hosted mode: the scenario
+// (package scenario) gets the cloud's observations through a Relay set in
+// Customize, starts in OnHosted (its values and initial faults before the
+// application), and is fed from Observe (stdout lines, system-call
+// statuses, the exit); when it is done the application is stopped, the
+// run is finished while the cloud still runs, and the summary (and JUnit)
+// is written after the application's output. The cassette (package
+// scenario/cassette) is installed in Customize, saved at the end (record)
+// or asked for its mismatches (replay). The result is then a *StatusError
+// for a failed scenario or replay, not the application's status.
 package runner
 
 import (
