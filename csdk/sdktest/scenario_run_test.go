@@ -291,6 +291,19 @@ func TestRecordReplayHTTP(t *testing.T) {
 	if miss.code != 1 || !strings.Contains(miss.stderr, want) {
 		t.Fatalf("want exit 1 and %q: %v", want, miss)
 	}
+	// With a scenario, the mismatch is a failing "replay" testcase too,
+	// although the scenario's own expectation holds.
+	sc := tempFile(t, "s.yaml", "version: 1\nexpect:\n  - request: {url: \"*/other\"}\n")
+	junit := filepath.Join(t.TempDir(), "out.xml")
+	miss = mvnetRun(t, flagsThen(flags, "--replay", cas, "--scenario", sc, "--junit", junit, "--", bin, srv.URL("/other"))...)
+	if miss.code != 1 || !strings.Contains(miss.stderr, want) || !strings.Contains(miss.stderr, "  FAIL replay — GET "+srv.URL("/other")) {
+		t.Fatalf("want exit 1, %q and a failing replay in the summary: %v", want, miss)
+	}
+	s := readJUnit(t, junit).Suites[0]
+	if len(s.Cases) != 2 || s.Cases[0].Failure != nil || s.Cases[1].Name != "replay" || s.Cases[1].Failure == nil ||
+		!strings.Contains(s.Cases[1].Failure.Message, "closest recorded: GET "+srv.URL("/hello")) {
+		t.Errorf("JUnit: %+v", s)
+	}
 }
 
 // TestRecordReplayMQTT: examples/c/mqtt-commands, with a scenario that

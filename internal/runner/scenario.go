@@ -121,7 +121,7 @@ func runCI(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		c.start(run, stop)
+		c.start(ctx, run, stop)
 		return nil
 	}
 	inner.Observe = func(e Event) {
@@ -148,13 +148,14 @@ func runCI(ctx context.Context, o Options) error {
 			len(k.HTTP), len(k.MQTT), len(k.Config), o.Record)
 	}
 	if rep != nil {
+		var lines []string
 		for _, m := range rep.Mismatches() {
-			failed = true
-			line := replayLine(m)
-			fmt.Fprintf(stderr, "mvnet: replay: %s\n", line)
-			if report != nil {
-				report.Results = append(report.Results, scenario.Result{Name: "replay", Why: line, At: report.Elapsed})
-			}
+			lines = append(lines, replayLine(m))
+			fmt.Fprintf(stderr, "mvnet: replay: %s\n", lines[len(lines)-1])
+		}
+		if failed = len(lines) > 0; failed && report != nil {
+			// One failing testcase for the replay, naming every mismatch.
+			report.Results = append(report.Results, scenario.Result{Name: "replay", Why: strings.Join(lines, "\n"), At: report.Elapsed})
 		}
 	}
 	if report != nil {
@@ -213,9 +214,9 @@ type ciRun struct {
 	exited  chan struct{}
 }
 
-// start begins feeding run; when it is Done (every expectation decided with
+// start begins feeding run; when it is Done (or ctx, the caller's, ends) (every expectation decided with
 // stop-when-met, or the duration) the application is stopped (stop).
-func (c *ciRun) start(run *scenario.Run, stop context.CancelFunc) {
+func (c *ciRun) start(ctx context.Context, run *scenario.Run, stop context.CancelFunc) {
 	c.mu.Lock()
 	c.run = run
 	c.exited = make(chan struct{})
@@ -228,7 +229,10 @@ func (c *ciRun) start(run *scenario.Run, stop context.CancelFunc) {
 			return
 		}
 		why := "every expectation was decided"
-		if run.Elapsed() >= c.sc.Duration {
+		switch {
+		case ctx.Err() != nil:
+			why = "the run was interrupted"
+		case run.Elapsed() >= c.sc.Duration:
 			why = fmt.Sprintf("its duration (%s) ran out", c.sc.Duration)
 		}
 		c.mu.Lock()
