@@ -312,10 +312,12 @@ func TestRecordReplayHTTP(t *testing.T) {
 // subscribe, the command, the end of the session), and the scenario passes
 // both times.
 //
-// The command comes from the scenario (mqtt-inject), not from the broker:
-// a broker message right behind the SUBACK (a retained one) reaches the
-// application before the subscribe response when the two arrive together,
-// as they do in replay (reported; not this test's subject).
+// The command comes from the scenario (mqtt-inject) once the application
+// has printed that it subscribed, not from the broker as a retained
+// message: a message right behind the SUBACK is read in the same batch as
+// the subscribe response when the two arrive together (as they do in
+// replay), and the application prints "subscribed" only after the batch,
+// so its output order would depend on timing.
 func TestRecordReplayMQTT(t *testing.T) {
 	t.Parallel()
 	bin := exampleBin(t, "mqtt-commands")
