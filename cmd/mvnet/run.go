@@ -51,14 +51,43 @@ starts and ends. --api ADDR serves the cloud's REST API there (e.g.
 the settings the CLI reads as export lines on stderr, and --api-env FILE
 writes them to FILE, for a script to source (docs/c-sdk.md, "Hosted mode").
 
-mvnet exits with the application's exit status.`,
+Testing (docs/testing.md): --scenario FILE runs a scenario file
+(docs/scenarios.md) against the device of a hosted cloud: its config and
+secret values and initial faults are set before the application starts,
+its timeline applies and clears faults, sets values and injects MQTT
+messages, and its expectations are judged on what the application and
+the device do. The run ends when every expectation is decided (unless
+stop-when-met: false) or at the scenario's duration: the application is
+then stopped. mvnet prints a summary on stderr after the application's
+output (PASS/FAIL per expectation, with why) and --junit FILE writes it
+as JUnit XML for CI. A file that does not parse is reported as
+file:line: field: message before anything starts.
+--record FILE records the hosted cloud's upstream traffic for the device
+(HTTP exchanges, MQTT broker sessions, config and secret fetches) into a
+cassette, secrets redacted unless --record-secrets; --replay FILE answers
+the same traffic from the cassette with no network, broker or store
+(docs/record-replay.md): a request that is not in it fails where the
+application sees it, and mvnet names it and the closest recorded one.
+--scenario combines with either; --record and --replay do not combine.
+
+Exit status: without --scenario, --record or --replay, mvnet exits with the
+application's exit status. With --scenario, it exits 0 when every
+expectation and timeline step passed and 1 otherwise (a replay mismatch is
+a failure too); the application's own exit status counts only through an
+exit: expectation. A scenario file that does not parse exits 2. With
+--replay and no scenario, a mismatch makes the status 1.`,
 		Example: `  make -C csdk && make -C examples/c/http-get
   mvnet run -- examples/c/http-get/http-get https://example.com/
   mvnet run --allow 127.0.0.0/8 --resolve api.test:8443:127.0.0.1 --ca-file ca.pem \
       --trace trace.jsonl -- ./app
   mvnet run --api 127.0.0.1:0 --api-env run.env -- ./app &
   until [ -f run.env ]; do sleep 0.1; done; . ./run.env
-  mvnet fault apply "$MVNET_DEVICE" link-drop for=5s`,
+  mvnet fault apply "$MVNET_DEVICE" link-drop for=5s
+  # CI: a scenario, judged, with a JUnit report
+  mvnet run --scenario link-drop.yaml --junit out.xml -- ./http-get https://api.test/hello
+  # record once against the real upstream, then replay with no network
+  mvnet run --record http.cassette.json -- ./app
+  mvnet run --replay http.cassette.json --scenario s.yaml --junit out.xml -- ./app`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return errors.New("no application given")
@@ -85,6 +114,13 @@ mvnet exits with the application's exit status.`,
 			if errors.As(err, &exit) {
 				os.Exit(exit.Code)
 			}
+			var status *runner.StatusError
+			if errors.As(err, &status) {
+				if status.Msg != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), "mvnet run:", status.Msg)
+				}
+				os.Exit(status.Code)
+			}
 			return err
 		},
 	}
@@ -102,5 +138,10 @@ mvnet exits with the application's exit status.`,
 	f.StringVar(&o.API, "api", "", "host the cloud in mvnet and serve its REST API at this address (e.g. 127.0.0.1:0)")
 	f.StringVar(&o.APIEnv, "api-env", "", "with --api: write the API's settings and the device's SID (sh export lines) to this file")
 	f.DurationVar(&o.UpdateAfter, "update-after", 0, "announce a downloaded update (SIGUSR1 → UPDATEDOWNLOADED) this long after the library starts, e.g. 2s")
+	f.StringVar(&o.Scenario, "scenario", "", "run this scenario file against the device (hosted; docs/scenarios.md): exit 1 if an expectation fails")
+	f.StringVar(&o.JUnit, "junit", "", "with --scenario: write the expectations' results as JUnit XML to this file")
+	f.StringVar(&o.Record, "record", "", "record the cloud's upstream traffic for the device into this cassette (hosted; docs/record-replay.md)")
+	f.StringVar(&o.Replay, "replay", "", "answer the cloud's upstream traffic from this cassette: no network, broker or store (hosted)")
+	f.BoolVar(&o.RecordSecrets, "record-secrets", false, "with --record: keep secret values and secret headers in the cassette instead of redacting them")
 	return cmd
 }

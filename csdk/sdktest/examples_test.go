@@ -18,11 +18,15 @@ import (
 	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
-// TestExamples builds examples/c/http-get, examples/c/opaque-echo and
-// examples/c/mqtt-pubsub with their Makefiles and their CMakeLists.txt, as a
-// user would, and runs them: http-get against a local HTTPS server (it must
-// reach a 200), opaque-echo against the embedded cloud's echo, mqtt-pubsub
-// against a Mosquitto of its own (skipped when Mosquitto is not installed).
+// TestExamples builds examples/c/http-get, examples/c/opaque-echo,
+// examples/c/mqtt-pubsub and examples/c/mqtt-commands with their Makefiles
+// and their CMakeLists.txt, as a user would, and runs them: http-get against
+// a local HTTPS server (it must reach a 200), opaque-echo against the
+// embedded cloud's echo, mqtt-pubsub against a Mosquitto of its own
+// (skipped when Mosquitto is not installed), and mqtt-commands through
+// `mvnet run --scenario` with its own scenario (broker-disconnect.yaml: the
+// broker session is cut, it subscribes again, and the scenario's "quit"
+// ends it), which must pass.
 func TestExamples(t *testing.T) {
 	t.Parallel()
 	needLib(t)
@@ -40,12 +44,16 @@ func TestExamples(t *testing.T) {
 		args   []string
 		want   []string
 		broker bool // the arguments are followed by a fresh Mosquitto's host and port
+		// scenario, if set, is a file of the example's folder: the example
+		// runs through mvnet run --scenario, which must exit 0.
+		scenario string
 	}{
-		{"http-get", []string{srv.URL("/hello")}, []string{"network connected", "result 0, HTTP 200", "Content-Type: text/plain", "hello, example"}, false},
-		{"opaque-echo", nil, []string{"echo: Hello, Microvisor, from the host!"}, false},
+		{"http-get", []string{srv.URL("/hello")}, []string{"network connected", "result 0, HTTP 200", "Content-Type: text/plain", "hello, example"}, false, ""},
+		{"opaque-echo", nil, []string{"echo: Hello, Microvisor, from the host!"}, false, ""},
 		{"mqtt-pubsub", nil, []string{"network connected", "connected to 127.0.0.1:", "subscribed: request state 0, granted QoS 1",
 			"at QoS 0: hello at QoS 0", "at QoS 1: hello at QoS 1", "acknowledged message #", "unsubscribed: request state 0",
-			"disconnected: request state 0, code 0", "done: both messages came back"}, true},
+			"disconnected: request state 0, code 0", "done: both messages came back"}, true, ""},
+		{"mqtt-commands", nil, []string{"subscribed to mvnet/examples/commands", "command: quit"}, true, "broker-disconnect.yaml"},
 	}
 	for _, ex := range examples {
 		src, err := filepath.Abs(filepath.Join("..", "..", "examples", "c", ex.name))
@@ -66,6 +74,19 @@ func TestExamples(t *testing.T) {
 				}
 				dir := copyExample(t, src)
 				bin := build(t, dir)
+				if ex.scenario != "" {
+					r := mvnetRun(t, "run", "--allow", "127.0.0.0/8", "--mqtt-plaintext",
+						"--scenario", filepath.Join(src, ex.scenario), "--", bin, args[0], args[1])
+					if r.code != 0 {
+						t.Fatalf("the scenario failed: %v", r)
+					}
+					for _, w := range ex.want {
+						if !strings.Contains(r.stdout, w) {
+							t.Errorf("output lacks %q:\n%s", w, r.stdout)
+						}
+					}
+					return
+				}
 				r := run(t, bin, runEnv, 60*time.Second, args...)
 				if r.code != 0 {
 					t.Fatalf("%s exited %d\nstdout:\n%s\nstderr:\n%s", ex.name, r.code, r.stdout, r.stderr)

@@ -60,6 +60,20 @@
 //     (SyscallStatus reads a system call's status) and, last, the Exit.
 //   - Ending ctx ends the run early: the application is killed, Observe
 //     still gets the Exit (Code -1) and Run returns.
+//
+// # Testing (scenario.go)
+//
+// Options.Scenario, Record and Replay (`mvnet run --scenario/--record/
+// --replay`) use these hooks themselves, in hosted mode: the scenario
+// (package scenario) gets the cloud's observations through a Relay set in
+// Customize, starts in OnHosted (its values and initial faults before the
+// application), and is fed from Observe (stdout lines, system-call
+// statuses, the exit); when it is done the application is stopped, the
+// run is finished while the cloud still runs, and the summary (and JUnit)
+// is written after the application's output. The cassette (package
+// scenario/cassette) is installed in Customize, saved at the end (record)
+// or asked for its mismatches (replay). The result is then a *StatusError
+// for a failed scenario or replay, not the application's status.
 package runner
 
 import (
@@ -135,13 +149,26 @@ type Options struct {
 	// application starts (Run's error says why).
 	Observe func(Event)
 
+	// Scenario, Record and Replay test the application (scenario.go); each
+	// implies Hosted. Scenario is a scenario file (package scenario) run
+	// against the device: Run then returns nil when every expectation and
+	// step passed, else a *StatusError (1; 2 for a file that does not
+	// parse); the report goes to Stderr, and to JUnit as JUnit XML.
+	Scenario, JUnit string
+	// Record records the hosted cloud's upstream traffic for the device
+	// into this cassette (package scenario/cassette), secrets redacted
+	// unless RecordSecrets; Replay answers it from this cassette instead,
+	// and a request it cannot answer makes Run's result a *StatusError (1).
+	Record, Replay string
+	RecordSecrets  bool
+
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams
 	Transcript     io.Writer // where the transcript goes
 }
 
 // hostedMode reports whether the run hosts its cloud.
-func (o Options) hostedMode() bool { return o.Hosted || o.API != "" }
+func (o Options) hostedMode() bool { return o.Hosted || o.API != "" || o.ciMode() }
 
 // ExitError reports an application that ended with a non-zero status.
 type ExitError struct{ Code int }
@@ -154,6 +181,9 @@ func (e *ExitError) Error() string {
 func Run(ctx context.Context, o Options) error {
 	if o.App == "" {
 		return errors.New("no application given: mvnet run [flags] -- ./app [args]")
+	}
+	if o.ciMode() {
+		return runCI(ctx, o)
 	}
 	path, err := exec.LookPath(o.App)
 	if err != nil {

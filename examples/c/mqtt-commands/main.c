@@ -87,6 +87,8 @@ static struct {
     bool subscribe_answered, subscribed;
     bool lost; /* the session ended without our asking */
     bool quit; /* the "quit" command came */
+    bool closing;      /* we asked to disconnect */
+    bool disconnected; /* ... and the broker session has ended */
 } session;
 
 static void fail(const char *what, enum MvStatus status) {
@@ -153,9 +155,14 @@ static void read_item(enum MvMqttReadableDataType type) {
         break;
     }
     case MV_MQTTREADABLEDATATYPE_DISCONNECTRESPONSE: {
-        /* We never ask to disconnect: this is the broker session ending. */
+        /* The answer to our disconnect after "quit", or else the broker
+         * session ending without our asking. */
         struct MvMqttDisconnectResponse r;
         if ((status = mvMqttReadDisconnectResponse(channel, &r)) != MV_STATUS_OKAY) fail("mvMqttReadDisconnectResponse", status);
+        if (session.closing) {
+            session.disconnected = true;
+            break;
+        }
         printf("broker session ended: request state %u, code %u\n", (unsigned)r.request_state, (unsigned)r.disconnect_code);
         session.lost = true;
         break;
@@ -200,6 +207,7 @@ static bool wait_for(bool (*done)(void), uint32_t timeout_ms) {
 static bool connect_answered(void) { return session.connect_answered; }
 static bool subscribe_answered(void) { return session.subscribe_answered; }
 static bool quit(void) { return session.quit; }
+static bool disconnected(void) { return session.disconnected; }
 
 static void wait_for_network(MvNetworkHandle network_handle) {
     uint32_t start = HAL_GetTick();
@@ -278,7 +286,12 @@ static enum outcome run_session(int n, MvNotificationHandle notification_handle,
         if (status == MV_STATUS_OKAY && wait_for(subscribe_answered, RESPONSE_TIMEOUT_MS) && session.subscribed) {
             printf(n == 1 ? "subscribed to %s\n" : "resubscribed to %s\n", topic);
             if (wait_for(quit, COMMAND_TIMEOUT_MS)) {
-                mvMqttRequestDisconnect(channel);
+                /* Wait for the disconnect to be answered before closing the
+                 * channel: closing at once may drop the DISCONNECT, and the
+                 * broker then sees the connection cut instead of a clean end
+                 * (and would publish a will, had we set one). */
+                session.closing = true;
+                if (mvMqttRequestDisconnect(channel) == MV_STATUS_OKAY) wait_for(disconnected, RESPONSE_TIMEOUT_MS);
                 mvCloseChannel(&channel);
                 return QUIT;
             }

@@ -1,0 +1,316 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud"
+	"github.com/mvnet/mvnet/cloud/store"
+	"github.com/mvnet/mvnet/scenario"
+	"github.com/mvnet/mvnet/scenario/cassette"
+)
+
+// StatusError is a run's outcome that is not the application's own exit
+// status (mvnet run exits with Code): a scenario whose expectations or
+// steps failed, a replay that met requests not in its cassette (1), a
+// scenario file that does not parse (2). Msg, if set, is what to print;
+// the report has already been printed otherwise.
+type StatusError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StatusError) Error() string {
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("mvnet run: exit status %d", e.Code)
+}
+
+// ciMode reports whether the run tests the application (a scenario, a
+// recording or a replay), which implies hosted mode.
+func (o Options) ciMode() bool { return o.Scenario != "" || o.Record != "" || o.Replay != "" }
+
+// runCI is Run with Scenario, Record or Replay: it hosts the cloud, plugs
+// the cassette into its upstream, runs the scenario against the device and
+// reports. The application's exit status is judged only by the scenario
+// (an exit: expectation); Run's result is then a *StatusError or nil.
+func runCI(ctx context.Context, o Options) error {
+	if o.Record != "" && o.Replay != "" {
+		return errors.New("--record and --replay together: record a cassette first, then replay it")
+	}
+	if o.RecordSecrets && o.Record == "" {
+		return errors.New("--record-secrets needs --record")
+	}
+	if o.JUnit != "" && o.Scenario == "" {
+		return errors.New("--junit needs --scenario: the JUnit report is the scenario's expectations")
+	}
+	if o.Bundle != "" {
+		return errors.New("--bundle joins a cloud that runs elsewhere; --scenario, --record and --replay host one: give one of them")
+	}
+	var sc *scenario.Scenario
+	if o.Scenario != "" {
+		var err error
+		if sc, err = scenario.ParseFile(o.Scenario); err != nil {
+			return &StatusError{Code: 2, Msg: err.Error()}
+		}
+	}
+	var rec *cassette.Recorder
+	var rep *cassette.Replayer
+	switch {
+	case o.Record != "":
+		rec = cassette.NewRecorder(cassette.Options{KeepSecrets: o.RecordSecrets})
+	case o.Replay != "":
+		var err error
+		if rep, err = cassette.OpenReplayer(o.Replay, cassette.Options{}); err != nil {
+			return fmt.Errorf("--replay: %w", err)
+		}
+	}
+	stderr := o.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+
+	c := &ciRun{sc: sc}
+	inner := o
+	inner.Scenario, inner.Record, inner.Replay, inner.JUnit = "", "", "", ""
+	inner.Hosted = true
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	inner.Customize = func(co *cloud.Options) {
+		if o.Customize != nil {
+			o.Customize(co)
+		}
+		switch {
+		case rec != nil:
+			rec.Install(co)
+		case rep != nil:
+			rep.Install(co)
+		}
+		if sc != nil {
+			prev := co.Observe
+			co.Observe = func(ob cloud.Observation) {
+				if prev != nil {
+					prev(ob)
+				}
+				c.relay.Observe(ob)
+			}
+		}
+	}
+	inner.OnHosted = func(h *Hosted) error {
+		if o.OnHosted != nil {
+			if err := o.OnHosted(h); err != nil {
+				return err
+			}
+		}
+		if sc == nil {
+			return nil
+		}
+		// Values and initial faults are set now, before the application
+		// starts (scenario.Start).
+		run, err := scenario.Start(runCtx, sc, scenario.Target{
+			Device: h.DeviceID, Faults: h.Cloud().Faults(),
+			Config: storeConfig{h.Store()}, MQTT: h.Cloud(),
+		}, scenario.Options{})
+		if err != nil {
+			return err
+		}
+		c.start(ctx, run, stop)
+		return nil
+	}
+	inner.Observe = func(e Event) {
+		c.observe(e)
+		if o.Observe != nil {
+			o.Observe(e)
+		}
+	}
+	err := Run(runCtx, inner)
+
+	var report *scenario.Report
+	if sc != nil {
+		if report = c.finish(err); report == nil && err != nil {
+			return err // the run failed before the application started
+		}
+	}
+	failed := false
+	if rec != nil {
+		if serr := rec.Save(o.Record); serr != nil {
+			return fmt.Errorf("--record: %w", serr)
+		}
+		k := rec.Cassette()
+		fmt.Fprintf(stderr, "mvnet: recorded %d HTTP exchanges, %d MQTT sessions, %d config fetches to %s\n",
+			len(k.HTTP), len(k.MQTT), len(k.Config), o.Record)
+	}
+	if rep != nil {
+		var lines []string
+		for _, m := range rep.Mismatches() {
+			lines = append(lines, replayLine(m))
+			fmt.Fprintf(stderr, "mvnet: replay: %s\n", lines[len(lines)-1])
+		}
+		if failed = len(lines) > 0; failed && report != nil {
+			// One failing testcase for the replay, naming every mismatch.
+			report.Results = append(report.Results, scenario.Result{Name: "replay", Why: strings.Join(lines, "\n"), At: report.Elapsed})
+		}
+	}
+	if report != nil {
+		_ = report.WriteSummary(stderr)
+		if o.JUnit != "" {
+			if jerr := writeJUnit(o.JUnit, report); jerr != nil {
+				return fmt.Errorf("--junit: %w", jerr)
+			}
+		}
+		if report.Failed() {
+			return &StatusError{Code: 1}
+		}
+		return nil
+	}
+	if failed {
+		return &StatusError{Code: 1}
+	}
+	return err
+}
+
+// replayLine says what a replay could not answer, and the closest recorded
+// request.
+func replayLine(m cassette.Mismatch) string {
+	s := m.Request + ": " + m.Reason
+	if strings.HasPrefix(m.Reason, "not ") {
+		s = m.Request + " is " + m.Reason
+	}
+	if m.Closest != "" {
+		s += "; closest recorded: " + m.Closest
+	}
+	return s
+}
+
+func writeJUnit(path string, rep *scenario.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJUnit(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ciRun feeds a scenario run with the runner's events and ends the
+// application when the scenario's run ends.
+type ciRun struct {
+	sc    *scenario.Scenario
+	relay scenario.Relay
+
+	mu      sync.Mutex
+	run     *scenario.Run
+	stopped string // why the runner stopped the application ("" if it did not)
+	report  *scenario.Report
+	exited  chan struct{}
+}
+
+// start begins feeding run; when it is Done (or ctx, the caller's, ends) (every expectation decided with
+// stop-when-met, or the duration) the application is stopped (stop).
+func (c *ciRun) start(ctx context.Context, run *scenario.Run, stop context.CancelFunc) {
+	c.mu.Lock()
+	c.run = run
+	c.exited = make(chan struct{})
+	c.mu.Unlock()
+	c.relay.Set(run)
+	go func() {
+		select {
+		case <-run.Done():
+		case <-c.exited:
+			return
+		}
+		why := "every expectation was decided"
+		switch {
+		case ctx.Err() != nil:
+			why = "the run was interrupted"
+		case run.Elapsed() >= c.sc.Duration:
+			why = fmt.Sprintf("its duration (%s) ran out", c.sc.Duration)
+		}
+		c.mu.Lock()
+		c.stopped = "the scenario's run ended: " + why
+		c.mu.Unlock()
+		stop()
+	}()
+}
+
+// observe feeds one event to the scenario run; the exit (the last event)
+// ends it while the hosted cloud still runs, so that Finish clears the
+// faults the scenario left in force.
+func (c *ciRun) observe(e Event) {
+	c.mu.Lock()
+	run := c.run
+	c.mu.Unlock()
+	if run == nil {
+		return
+	}
+	switch e.Kind {
+	case StdoutLine:
+		run.Stdout(e.Line)
+	case TraceLine:
+		if call, status, ok := SyscallStatus(e.Line); ok && status != "" {
+			run.Status(call, status)
+		}
+	case Exited:
+		c.mu.Lock()
+		stopped := c.stopped
+		c.mu.Unlock()
+		switch {
+		case e.Exit.Code >= 0:
+			run.Exit(e.Exit.Code)
+		case stopped != "":
+			run.Killed(stopped)
+		case e.Exit.Err != nil:
+			run.Killed(e.Exit.Err.Error())
+		default:
+			run.Killed("the application was killed")
+		}
+		rep := run.Finish()
+		c.relay.Set(nil)
+		c.mu.Lock()
+		c.report = rep
+		close(c.exited)
+		c.mu.Unlock()
+	}
+}
+
+// finish returns the report: the one made at the application's exit, or,
+// for a run that ended otherwise after the scenario started, Finish's.
+func (c *ciRun) finish(runErr error) *scenario.Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.report != nil || c.run == nil {
+		return c.report
+	}
+	c.run.Killed(fmt.Sprintf("the run failed: %v", runErr))
+	c.report = c.run.Finish()
+	c.relay.Set(nil)
+	close(c.exited)
+	return c.report
+}
+
+// storeConfig sets a scenario's config and secret values in the hosted
+// cloud's store: scope device → the device's, account → the account's.
+type storeConfig struct{ st *store.Store }
+
+func (s storeConfig) SetValue(ctx context.Context, deviceID string, scope abi.ConfigKeyFetchScope, st abi.ConfigKeyFetchStore, key, value string) error {
+	sc := store.AccountScope
+	if scope == abi.ConfigKeyFetchScopeDevice {
+		sc = store.DeviceScope(deviceID)
+	}
+	var err error
+	if st == abi.ConfigKeyFetchStoreSecret {
+		_, err = s.st.PutSecret(ctx, sc, key, []byte(value), store.Upsert)
+	} else {
+		_, err = s.st.PutConfig(ctx, sc, key, []byte(value), store.Upsert)
+	}
+	return err
+}
