@@ -68,6 +68,11 @@ cassette, secrets redacted unless --record-secrets; --replay FILE answers
 the same traffic from the cassette with no network, broker or store
 (docs/record-replay.md): a request that is not in it fails where the
 application sees it, and mvnet names it and the closest recorded one.
+Replay matches a request by method and URL, and by body for POST, PUT and
+PATCH; --match-header NAME (repeatable) makes a header's value count too,
+--match-body always|never|writes changes when bodies count, and
+--allow-repeats answers a request asked more often than recorded with its
+last recorded answer (docs/record-replay.md, "Matching").
 --scenario combines with either; --record and --replay do not combine.
 
 Exit status: without --scenario, --record or --replay, mvnet exits with the
@@ -142,6 +147,9 @@ exit: expectation. A scenario file that does not parse exits 2. With
 	f.StringVar(&o.JUnit, "junit", "", "with --scenario: write the expectations' results as JUnit XML to this file")
 	f.StringVar(&o.Record, "record", "", "record the cloud's upstream traffic for the device into this cassette (hosted; docs/record-replay.md)")
 	f.StringVar(&o.Replay, "replay", "", "answer the cloud's upstream traffic from this cassette: no network, broker or store (hosted)")
+	f.StringArrayVar(&o.MatchHeaders, "match-header", nil, "with --replay: this request header's value must match the recording's too (repeatable)")
+	f.StringVar(&o.MatchBody, "match-body", "", "with --replay: when request bodies must match: writes (POST, PUT, PATCH; default), always, never")
+	f.BoolVar(&o.AllowRepeats, "allow-repeats", false, "with --replay: answer a request asked more often than recorded with its last recorded answer")
 	f.BoolVar(&o.RecordSecrets, "record-secrets", false, "with --record: keep secret values and secret headers in the cassette instead of redacting them")
 	return cmd
 }

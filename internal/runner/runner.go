@@ -161,6 +161,14 @@ type Options struct {
 	// and a request it cannot answer makes Run's result a *StatusError (1).
 	Record, Replay string
 	RecordSecrets  bool
+	// Replay's matching rules (docs/record-replay.md, "Matching"):
+	// MatchHeaders names request headers whose values must match,
+	// MatchBody when bodies must ("writes", the default: POST, PUT and
+	// PATCH; "always"; "never"), AllowRepeats answers a request asked more
+	// often than recorded with its last recorded answer.
+	MatchHeaders []string
+	MatchBody    string
+	AllowRepeats bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams

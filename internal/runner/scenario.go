@@ -35,7 +35,10 @@ func (e *StatusError) Error() string {
 
 // ciMode reports whether the run tests the application (a scenario, a
 // recording or a replay), which implies hosted mode.
-func (o Options) ciMode() bool { return o.Scenario != "" || o.Record != "" || o.Replay != "" }
+func (o Options) ciMode() bool {
+	return o.Scenario != "" || o.Record != "" || o.Replay != "" || o.JUnit != "" || o.RecordSecrets ||
+		len(o.MatchHeaders) > 0 || o.MatchBody != "" || o.AllowRepeats
+}
 
 // runCI is Run with Scenario, Record or Replay: it hosts the cloud, plugs
 // the cassette into its upstream, runs the scenario against the device and
@@ -47,6 +50,9 @@ func runCI(ctx context.Context, o Options) error {
 	}
 	if o.RecordSecrets && o.Record == "" {
 		return errors.New("--record-secrets needs --record")
+	}
+	if o.Replay == "" && (len(o.MatchHeaders) > 0 || o.MatchBody != "" || o.AllowRepeats) {
+		return errors.New("--match-header, --match-body and --allow-repeats are replay's matching rules: they need --replay")
 	}
 	if o.JUnit != "" && o.Scenario == "" {
 		return errors.New("--junit needs --scenario: the JUnit report is the scenario's expectations")
@@ -67,8 +73,11 @@ func runCI(ctx context.Context, o Options) error {
 	case o.Record != "":
 		rec = cassette.NewRecorder(cassette.Options{KeepSecrets: o.RecordSecrets})
 	case o.Replay != "":
-		var err error
-		if rep, err = cassette.OpenReplayer(o.Replay, cassette.Options{}); err != nil {
+		copts, err := replayOptions(o)
+		if err != nil {
+			return err
+		}
+		if rep, err = cassette.OpenReplayer(o.Replay, copts); err != nil {
 			return fmt.Errorf("--replay: %w", err)
 		}
 	}
@@ -313,4 +322,26 @@ func (s storeConfig) SetValue(ctx context.Context, deviceID string, scope abi.Co
 		_, err = s.st.PutConfig(ctx, sc, key, []byte(value), store.Upsert)
 	}
 	return err
+}
+
+// replayOptions are the cassette's matching rules of o (MatchHeaders,
+// MatchBody, AllowRepeats).
+func replayOptions(o Options) (cassette.Options, error) {
+	c := cassette.Options{MatchHeaders: o.MatchHeaders, AllowRepeats: o.AllowRepeats}
+	for _, h := range o.MatchHeaders {
+		if h == "" || strings.ContainsAny(h, " \t:") {
+			return c, fmt.Errorf("--match-header %q: want a header name, e.g. X-Api-Version", h)
+		}
+	}
+	switch o.MatchBody {
+	case "", "writes":
+		c.Body = cassette.BodyForWrites
+	case "always":
+		c.Body = cassette.BodyAlways
+	case "never":
+		c.Body = cassette.BodyNever
+	default:
+		return c, fmt.Errorf("--match-body %q: want writes (POST, PUT and PATCH bodies; the default), always or never", o.MatchBody)
+	}
+	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +148,11 @@ func TestScenarioRefusals(t *testing.T) {
 		{Options{Replay: empty, RecordSecrets: true}, "--record-secrets needs --record", 0},
 		{Options{Replay: empty, JUnit: "out.xml"}, "--junit needs --scenario", 0},
 		{Options{Replay: filepath.Join(dir, "none.json")}, "--replay: ", 0},
+		{Options{MatchBody: "always"}, "need --replay", 0},
+		{Options{Record: "a.json", AllowRepeats: true}, "need --replay", 0},
+		{Options{Replay: empty, MatchBody: "sometimes"}, `--match-body "sometimes": want writes`, 0},
+		{Options{Replay: empty, MatchHeaders: []string{"X-A: 1"}}, `--match-header "X-A: 1": want a header name`, 0},
+		{Options{JUnit: "out.xml"}, "--junit needs --scenario", 0},
 	} {
 		c.o.App = app
 		_, err := runScenario(t, c.o)
@@ -172,6 +178,26 @@ func TestReplayLine(t *testing.T) {
 	} {
 		if got := replayLine(c.m); got != c.want {
 			t.Errorf("replayLine = %q, want %q", got, c.want)
+		}
+	}
+}
+
+// TestReplayOptions: the --match-* flags become the cassette's matching
+// rules (the cassette's own tests show what each rule does).
+func TestReplayOptions(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want cassette.Options
+	}{
+		{Options{}, cassette.Options{Body: cassette.BodyForWrites}},
+		{Options{MatchBody: "writes"}, cassette.Options{Body: cassette.BodyForWrites}},
+		{Options{MatchBody: "always", AllowRepeats: true}, cassette.Options{Body: cassette.BodyAlways, AllowRepeats: true}},
+		{Options{MatchBody: "never", MatchHeaders: []string{"X-Api-Version", "Accept"}},
+			cassette.Options{Body: cassette.BodyNever, MatchHeaders: []string{"X-Api-Version", "Accept"}}},
+	} {
+		got, err := replayOptions(c.o)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("replayOptions(%+v) = %+v, %v; want %+v", c.o, got, err, c.want)
 		}
 	}
 }
