@@ -610,6 +610,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	if first {
 		s.cancel()
+		s.faults.Close() // no fault (flap, timer) outlives the cloud
 		for _, sess := range sessions {
 			sess.Close()
 		}
@@ -673,11 +674,18 @@ func (s *Server) observeFunc() func(Observation) {
 // registry finds devices' current links for the fault injector.
 type registry struct{ s *Server }
 
+// The injector names devices by devid.Canon (lower-case hex); a device
+// that said its ID in upper case is found too.
 func (r registry) Link(deviceID string) (faults.Link, bool) {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
 	sess, ok := r.s.byID[deviceID]
 	if !ok {
+		for id, s := range r.s.byID {
+			if strings.EqualFold(id, deviceID) {
+				return s, true
+			}
+		}
 		return nil, false
 	}
 	return sess, true

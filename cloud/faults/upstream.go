@@ -44,7 +44,7 @@ func (i *Injector) httpPlanFor(dev, host, url string) httpPlan {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	var p httpPlan
-	for _, a := range i.byDev[dev] {
+	for _, a := range i.faultsOf(dev) {
 		s := &a.f.Spec
 		if s.Kind == DNSFailure {
 			p.dns = p.dns || hostMatches(s, host)

@@ -16,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/mvnet/mvnet/cloud/devctx"
+	"github.com/mvnet/mvnet/cloud/internal/devid"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 )
 
@@ -102,7 +103,7 @@ func (i *Injector) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 func (i *Injector) connectPlan(dev, host string) (dns bool, refuse *Spec) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	for _, a := range i.byDev[dev] {
+	for _, a := range i.faultsOf(dev) {
 		s := &a.f.Spec
 		switch {
 		case s.Kind == DNSFailure && hostMatches(s, host):
@@ -120,7 +121,7 @@ func (i *Injector) connectPlan(dev, host string) (dns bool, refuse *Spec) {
 func (i *Injector) publishPlan(dev, host, topic string) (drop bool, delay time.Duration) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	for _, a := range i.byDev[dev] {
+	for _, a := range i.faultsOf(dev) {
 		s := &a.f.Spec
 		if (s.Kind != MQTTDrop && s.Kind != MQTTDelay) || !hostMatches(s, host) ||
 			(s.Topic != "" && !mqttbridge.MatchTopic(s.Topic, topic)) {
@@ -356,7 +357,7 @@ func register(s *stream) {
 	if live.m == nil {
 		live.m = make(map[streamKey]map[*stream]bool)
 	}
-	k := streamKey{s.i, s.dev}
+	k := streamKey{s.i, devid.Canon(s.dev)}
 	if live.m[k] == nil {
 		live.m[k] = make(map[*stream]bool)
 	}
@@ -366,7 +367,7 @@ func register(s *stream) {
 func unregister(s *stream) {
 	live.mu.Lock()
 	defer live.mu.Unlock()
-	k := streamKey{s.i, s.dev}
+	k := streamKey{s.i, devid.Canon(s.dev)}
 	delete(live.m[k], s)
 	if len(live.m[k]) == 0 {
 		delete(live.m, k)
@@ -378,7 +379,7 @@ func unregister(s *stream) {
 func cutStreams(i *Injector, dev string, spec *Spec) int {
 	live.mu.Lock()
 	var list []*stream
-	for s := range live.m[streamKey{i, dev}] {
+	for s := range live.m[streamKey{i, devid.Canon(dev)}] {
 		if hostMatches(spec, s.host) {
 			list = append(list, s)
 		}
