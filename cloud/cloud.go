@@ -125,7 +125,10 @@ type Options struct {
 	// e.g. apply a fault). It may be called concurrently for different
 	// devices, never for one device. A slow Observe delays the
 	// observations, not the devices; Shutdown waits for it to have seen
-	// every link's end.
+	// every link's end (or an ObserveDropped in its place). The
+	// observations waiting for a slow Observe are bounded per device
+	// (MaxObserveBacklog, MaxObserveBacklogBytes): past that they are
+	// dropped, and Observe gets one ObserveDropped saying how many.
 	Observe func(Observation)
 }
 
