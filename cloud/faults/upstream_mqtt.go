@@ -91,8 +91,8 @@ func (i *Injector) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 		}
 		s := &stream{Conn: conn, i: i, dev: dev, host: host, br: bufio.NewReaderSize(conn, 16<<10), closed: make(chan struct{})}
 		register(s)
-		if _, ok := conn.(*tls.Conn); ok {
-			return &tlsStream{s}, nil
+		if st, ok := conn.(mqttbridge.TLSStater); ok { // a *tls.Conn or a layer over one
+			return &tlsStream{s, st}, nil
 		}
 		return s, nil
 	}
@@ -208,11 +208,14 @@ type stream struct {
 
 // tlsStream is a stream over TLS: the bridge asks a TLS stream for the
 // broker's alert when a write fails (mqttbridge's alertOr).
-type tlsStream struct{ *stream }
+type tlsStream struct {
+	*stream
+	tls mqttbridge.TLSStater // the stream's conn
+}
 
 // ConnectionState is the TLS connection's state.
 func (t *tlsStream) ConnectionState() tls.ConnectionState {
-	return t.Conn.(*tls.Conn).ConnectionState()
+	return t.tls.ConnectionState()
 }
 
 func (s *stream) isCut() bool {

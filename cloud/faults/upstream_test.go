@@ -346,3 +346,47 @@ func TestStreamDelayEndsOnClose(t *testing.T) {
 		t.Fatal("closing the stream did not end the held read")
 	}
 }
+
+// wrappedTLS is a layer's wrapper of a TLS stream (as the cassette
+// recorder's): not a *tls.Conn, but with the TLS state.
+type wrappedTLS struct{ net.Conn }
+
+func (wrappedTLS) ConnectionState() tls.ConnectionState {
+	return tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true}
+}
+
+// TestStreamKeepsWrappedTLS: the fault layer over a connector whose
+// streams are TLS behind another layer keeps them TLS for the bridge
+// (mqttbridge.TLSStater), with the inner stream's state; a plain stream
+// stays plain.
+func TestStreamKeepsWrappedTLS(t *testing.T) {
+	inj, _ := setup()
+	base, ends := brokerPipe()
+	tlsBase := func(ctx context.Context, addr string, conf *tls.Config) (net.Conn, error) {
+		c, err := base(ctx, addr, conf)
+		return wrappedTLS{c}, err
+	}
+	ctx := devctx.With(context.Background(), dev)
+	conn, err := inj.WrapConnect(tlsBase)(ctx, "b:8883", &tls.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	<-ends
+	st, ok := conn.(mqttbridge.TLSStater)
+	if !ok {
+		t.Fatalf("the fault layer's stream %T hides the TLS of the layer below", conn)
+	}
+	if s := st.ConnectionState(); s.Version != tls.VersionTLS13 || !s.HandshakeComplete {
+		t.Fatalf("TLS state %+v, want the inner stream's", s)
+	}
+	plain, err := inj.WrapConnect(base)(ctx, "b:1883", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	<-ends
+	if _, ok := plain.(mqttbridge.TLSStater); ok {
+		t.Fatal("a plain stream looks like TLS")
+	}
+}
