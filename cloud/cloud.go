@@ -249,6 +249,7 @@ func New(o Options) (*Server, error) {
 	// The fault layers wrap the user's (recording, replay): outermost.
 	reg := &registry{}
 	inj := faults.New(reg)
+	inj.SetMaxBody(cmp.Or(o.MaxChannelBuffer, session.DefaultMaxChannelBuffer))
 	ho := o.HTTP
 	ho.WrapTransport = wrapOuter(o.HTTP.WrapTransport, inj.WrapTransport)
 	h, err := httpexec.New(ho)

@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -69,6 +70,8 @@ type Injector struct {
 	nsub   int
 	closed bool           // Close was called: Apply fails
 	runs   sync.WaitGroup // the kinds' goroutines (link-flap); Close waits
+
+	maxBody atomic.Int64 // SetMaxBody; 0: DefaultMaxBody
 
 	emitMu sync.Mutex // events go out one at a time, in order
 }

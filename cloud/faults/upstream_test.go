@@ -390,3 +390,44 @@ func TestStreamKeepsWrappedTLS(t *testing.T) {
 		t.Fatal("a plain stream looks like TLS")
 	}
 }
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func (c *countingBody) Close() error { return nil }
+
+// TestTruncateReadsAtMostMaxBody: http-truncate without bytes, on a body
+// of unknown length, reads at most one byte past the largest body the
+// cloud passes on (SetMaxBody) to find the middle.
+func TestTruncateReadsAtMostMaxBody(t *testing.T) {
+	inj, _ := setup()
+	inj.SetMaxBody(512)
+	body := &countingBody{r: strings.NewReader(strings.Repeat("z", 1<<20))}
+	rt := inj.WrapTransport(rtFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, ContentLength: -1, Body: body, Request: r}, nil
+	}))
+	if _, err := inj.Apply(dev, faults.Spec{Kind: faults.HTTPTruncate}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := do(t, rt, devctx.With(context.Background(), dev), "https://a.example/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if body.n > 513 {
+		t.Fatalf("read %d bytes of the body to truncate it, want at most 513", body.n)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) != 513/2 {
+		t.Fatalf("kept %d bytes, want %d", len(b), 513/2)
+	}
+}
