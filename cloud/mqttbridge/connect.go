@@ -241,7 +241,7 @@ func (b *Bridge) connectPacket(p *ConnectParams) (*packets.Packet, error) {
 	}
 	if w := p.Will; w != nil {
 		switch {
-		case !validTopicName(w.Topic):
+		case !ValidTopicName(w.Topic):
 			return bad("will topic %q is not a valid topic name", w.Topic)
 		case w.QoS > 1:
 			return bad("will QoS %d (QoS 2 is not supported)", w.QoS)
