@@ -250,6 +250,9 @@ func New(o Options) (*Server, error) {
 	reg := &registry{}
 	inj := faults.New(reg)
 	inj.SetMaxBody(cmp.Or(o.MaxChannelBuffer, session.DefaultMaxChannelBuffer))
+	if o.Logger != nil {
+		inj.SetLogger(o.Logger)
+	}
 	ho := o.HTTP
 	ho.WrapTransport = wrapOuter(o.HTTP.WrapTransport, inj.WrapTransport)
 	h, err := httpexec.New(ho)

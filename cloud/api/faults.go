@@ -325,7 +325,7 @@ func clearFaults(h *handler, w http.ResponseWriter, r *http.Request, a args) err
 	}
 	var only []faults.Kind
 	if k, ok := q["Kind"]; ok {
-		if !slices.ContainsFunc(faults.Kinds(), func(kh faults.KindHelp) bool { return string(kh.Kind) == k }) {
+		if !faults.KnownKind(k) {
 			return badParam("Kind", "unknown fault kind %q (one of %s)", k, kindNames())
 		}
 		only = append(only, faults.Kind(k))
@@ -345,10 +345,4 @@ func clearFaults(h *handler, w http.ResponseWriter, r *http.Request, a args) err
 	return nil
 }
 
-func kindNames() string {
-	var names []string
-	for _, k := range faults.Kinds() {
-		names = append(names, string(k.Kind))
-	}
-	return strings.Join(names, ", ")
-}
+func kindNames() string { return strings.Join(faults.KindNames(), ", ") }

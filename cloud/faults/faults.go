@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -71,7 +72,8 @@ type Injector struct {
 	closed bool           // Close was called: Apply fails
 	runs   sync.WaitGroup // the kinds' goroutines (link-flap); Close waits
 
-	maxBody atomic.Int64 // SetMaxBody; 0: DefaultMaxBody
+	maxBody atomic.Int64                // SetMaxBody; 0: DefaultMaxBody
+	log     atomic.Pointer[slog.Logger] // SetLogger; nil: discard
 
 	emitMu sync.Mutex // events go out one at a time, in order
 }
@@ -293,6 +295,18 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 		i.mu.Unlock()
 	}
 	return a.f, false, nil
+}
+
+// SetLogger gives the Injector a logger for what it notes while faults act
+// (e.g. an mqtt-refuse code mapped to the connection's MQTT version).
+// Without one it logs nothing.
+func (i *Injector) SetLogger(l *slog.Logger) { i.log.Store(l) }
+
+func (i *Injector) logger() *slog.Logger {
+	if l := i.log.Load(); l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // Close ends every fault in force, on every device, with why "shutdown"

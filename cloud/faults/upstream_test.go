@@ -431,3 +431,62 @@ func TestTruncateReadsAtMostMaxBody(t *testing.T) {
 		t.Fatalf("kept %d bytes, want %d", len(b), 513/2)
 	}
 }
+
+// refusedWith connects under the injector's faults with a CONNECT of MQTT
+// version v and returns the CONNACK's code.
+func refusedWith(t *testing.T, inj *faults.Injector, v byte) byte {
+	t.Helper()
+	base, _ := brokerPipe()
+	conn, err := inj.WrapConnect(base)(devctx.With(context.Background(), dev), "b:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	name := "MQTT"
+	if v == 3 {
+		name = "MQIsdp"
+	}
+	connect := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: v,
+		Connect: packets.ConnectParams{ProtocolName: []byte(name), ClientIdentifier: "c", Clean: true}}
+	var buf bytes.Buffer
+	if err := connect.ConnectEncode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = conn.Write(buf.Bytes()) }()
+	br := bufio.NewReader(conn)
+	hb, _ := br.ReadByte()
+	n, _, _ := packets.DecodeLength(br)
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil || hb>>4 != packets.Connack {
+		t.Fatalf("CONNACK: %#x %v", hb, err)
+	}
+	ack := packets.Packet{ProtocolVersion: v}
+	if err := ack.ConnackDecode(body); err != nil {
+		t.Fatal(err)
+	}
+	return ack.ReasonCode
+}
+
+// TestRefuseCodeFitsVersion: mqtt-refuse answers each connection with a
+// refusal valid for its MQTT version: a code of the other version is
+// mapped to the one of the same meaning (else "not authorized").
+func TestRefuseCodeFitsVersion(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		v    byte
+		want byte
+	}{
+		{0, 4, 5}, {0, 5, 0x87}, // defaults
+		{4, 4, 4}, {0x86, 5, 0x86}, // valid as given
+		{4, 5, 0x86}, {0x86, 4, 4}, {2, 5, 0x85}, {0x88, 3, 3}, // the same meaning
+		{0x99, 4, 5}, // none: not authorized
+	} {
+		inj, _ := setup()
+		if _, err := inj.Apply(dev, faults.Spec{Kind: faults.MQTTRefuse, ReasonCode: c.code}); err != nil {
+			t.Fatal(err)
+		}
+		if got := refusedWith(t, inj, c.v); got != c.want {
+			t.Errorf("reason-code %#x, MQTT version %d: CONNACK code %#x, want %#x", c.code, c.v, got, c.want)
+		}
+	}
+}
