@@ -537,6 +537,13 @@ func (i *Injector) SetLatency(deviceID string, d time.Duration) error {
 	return err
 }
 
+// Connected reports whether the device has a link to this cloud (its
+// Links finds one), in either case of hex.
+func (i *Injector) Connected(deviceID string) bool {
+	_, ok := i.links.Link(devid.Canon(deviceID))
+	return ok
+}
+
 // LinkDropped reports whether the device's link is dropped (sessions consult
 // it when the device says HELLO).
 func (i *Injector) LinkDropped(deviceID string) bool {
