@@ -68,7 +68,15 @@ func startFlap(i *Injector, a *active) (func(), error) {
 	if downFor > 0 {
 		i.setDown(a, true)
 	}
+	// Counted under i.mu, where Close marks the Injector closed before it
+	// waits: a flap started after that has already been ended by Close.
+	i.mu.Lock()
+	if i.closed {
+		i.mu.Unlock()
+		return nil, nil
+	}
 	i.runs.Add(1)
+	i.mu.Unlock()
 	go func() {
 		defer i.runs.Done()
 		i.flap(a, quit, start, downFor, hook)
