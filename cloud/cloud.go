@@ -125,7 +125,10 @@ type Options struct {
 	// e.g. apply a fault). It may be called concurrently for different
 	// devices, never for one device. A slow Observe delays the
 	// observations, not the devices; Shutdown waits for it to have seen
-	// every link's end.
+	// every link's end (or an ObserveDropped in its place). The
+	// observations waiting for a slow Observe are bounded per device
+	// (MaxObserveBacklog, MaxObserveBacklogBytes): past that they are
+	// dropped, and Observe gets one ObserveDropped saying how many.
 	Observe func(Observation)
 }
 
@@ -246,6 +249,10 @@ func New(o Options) (*Server, error) {
 	// The fault layers wrap the user's (recording, replay): outermost.
 	reg := &registry{}
 	inj := faults.New(reg)
+	inj.SetMaxBody(cmp.Or(o.MaxChannelBuffer, session.DefaultMaxChannelBuffer))
+	if o.Logger != nil {
+		inj.SetLogger(o.Logger)
+	}
 	ho := o.HTTP
 	ho.WrapTransport = wrapOuter(o.HTTP.WrapTransport, inj.WrapTransport)
 	h, err := httpexec.New(ho)
@@ -610,6 +617,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	if first {
 		s.cancel()
+		s.faults.Close() // no fault (flap, timer) outlives the cloud
 		for _, sess := range sessions {
 			sess.Close()
 		}
@@ -673,11 +681,18 @@ func (s *Server) observeFunc() func(Observation) {
 // registry finds devices' current links for the fault injector.
 type registry struct{ s *Server }
 
+// The injector names devices by devid.Canon (lower-case hex); a device
+// that said its ID in upper case is found too.
 func (r registry) Link(deviceID string) (faults.Link, bool) {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
 	sess, ok := r.s.byID[deviceID]
 	if !ok {
+		for id, s := range r.s.byID {
+			if strings.EqualFold(id, deviceID) {
+				return s, true
+			}
+		}
 		return nil, false
 	}
 	return sess, true

@@ -1,12 +1,12 @@
 package cloud
 
 import (
-	"net/http"
-
 	"fmt"
+	"net/http"
 
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/internal/devid"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
 )
 
 // InjectMQTT delivers a message on topic to the device's MQTT channels
@@ -21,6 +21,11 @@ import (
 // topic name: no wildcards) or qos (0 or 1) is invalid.
 func (s *Server) InjectMQTT(deviceID, topic string, payload []byte, qos uint8) (delivered int, err error) {
 	if err := devid.Check(deviceID); err != nil {
+		return 0, fmt.Errorf("cloud: InjectMQTT: %w", err)
+	}
+	// Checked first: a bad message is an error whether or not the device
+	// has a channel to reach.
+	if err := mqttbridge.CheckInject(topic, qos); err != nil {
 		return 0, fmt.Errorf("cloud: InjectMQTT: %w", err)
 	}
 	s.mu.Lock()

@@ -25,6 +25,18 @@ const (
 	ObserveMQTTPublish   = session.ObserveMQTTPublish   // the device publishes (Topic, Payload, QoS)
 	ObserveMQTTSubscribe = session.ObserveMQTTSubscribe // the device subscribes (Filters)
 	ObserveServerLog     = session.ObserveServerLog     // the device logged a line (Text)
+	ObserveDropped       = session.ObserveDropped       // Dropped observations were lost: the observer fell behind
+)
+
+// The bound of each device's queue of observations not yet delivered to
+// Options.Observe: a slow observer costs at most this much memory per
+// device. Past either bound the cloud drops the device's observations
+// until the queue has been handed over, then delivers one ObserveDropped
+// (Dropped = how many) after what it kept, so order is kept and a consumer
+// knows it missed some (scenario expectations fail saying so).
+const (
+	MaxObserveBacklog      = 10000   // observations
+	MaxObserveBacklogBytes = 8 << 20 // bytes of their text, payloads, URLs, topics (observationSize)
 )
 
 // observers hands sessions' observations to Options.Observe: queued per
@@ -38,20 +50,46 @@ type observers struct {
 	running sync.WaitGroup // delivering goroutines (Shutdown waits)
 
 	mu sync.Mutex
-	q  map[string][]Observation // a device is here while its goroutine runs
+	q  map[string]*backlog // a device is here while its goroutine runs
+}
+
+// backlog is a device's observations waiting for delivery.
+type backlog struct {
+	obs     []Observation
+	bytes   int // observationSize of obs
+	dropped int // dropped since obs was last handed over: drop until then
+}
+
+// observationSize is what an observation costs in the queue, for
+// MaxObserveBacklogBytes: its variable parts and a fixed overhead.
+func observationSize(ob *Observation) int {
+	n := 256 + len(ob.Device) + len(ob.Method) + len(ob.URL) + len(ob.Broker) + len(ob.Topic) + len(ob.Payload) + len(ob.Text)
+	for _, f := range ob.Filters {
+		n += 16 + len(f)
+	}
+	return n
 }
 
 func newObservers(fn func(Observation)) *observers {
-	return &observers{fn: fn, q: make(map[string][]Observation)}
+	return &observers{fn: fn, q: make(map[string]*backlog)}
 }
 
-// add queues o for delivery (session.Config.Observe).
+// add queues o for delivery (session.Config.Observe), or drops it past
+// the bounds (MaxObserveBacklog).
 func (o *observers) add(ob Observation) {
+	size := observationSize(&ob)
 	o.mu.Lock()
-	q, running := o.q[ob.Device]
-	o.q[ob.Device] = append(q, ob)
+	b, running := o.q[ob.Device]
 	if !running {
+		b = &backlog{}
+		o.q[ob.Device] = b
 		o.running.Add(1)
+	}
+	if b.dropped > 0 || len(b.obs) >= MaxObserveBacklog || b.bytes+size > MaxObserveBacklogBytes {
+		b.dropped++
+	} else {
+		b.obs = append(b.obs, ob)
+		b.bytes += size
 	}
 	o.mu.Unlock()
 	if !running {
@@ -59,21 +97,26 @@ func (o *observers) add(ob Observation) {
 	}
 }
 
-// deliver hands the device's observations to fn until none waits.
+// deliver hands the device's observations to fn until none waits, each
+// batch followed by an ObserveDropped if some were dropped after it.
 func (o *observers) deliver(dev string) {
 	defer o.running.Done()
 	for {
 		o.mu.Lock()
-		q := o.q[dev]
-		if len(q) == 0 {
+		b := o.q[dev]
+		if len(b.obs) == 0 && b.dropped == 0 {
 			delete(o.q, dev)
 			o.mu.Unlock()
 			return
 		}
-		o.q[dev] = nil // still running
+		obs, dropped := b.obs, b.dropped
+		*b = backlog{} // still running
 		o.mu.Unlock()
-		for _, ob := range q {
+		for _, ob := range obs {
 			o.fn(ob)
+		}
+		if dropped > 0 {
+			o.fn(Observation{Device: dev, Kind: ObserveDropped, Dropped: dropped})
 		}
 	}
 }

@@ -102,6 +102,7 @@ type Run struct {
 	lastReq  []string              // the last requests ("GET url")
 	lastPub  []string              // the last topics published
 	lastSub  []string              // the last filters subscribed
+	dropped  int                   // observations the cloud dropped (cloud.ObserveDropped)
 	exited   *exitInfo
 	ended    time.Duration
 	finish   sync.Once

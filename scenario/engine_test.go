@@ -543,3 +543,24 @@ func TestRunTriggers(t *testing.T) {
 		})
 	}
 }
+
+// TestRunObservationsDropped: when the cloud dropped observations
+// (cloud.ObserveDropped), an unmet expectation says so, and a never: on
+// observations cannot pass (nobody can tell it was not broken); stdout
+// expectations are not concerned.
+func TestRunObservationsDropped(t *testing.T) {
+	g := start(t, "version: 1\nduration: 5s\nexpect:\n  - log: ready\n  - never: {log: panic}\n  - never: {stdout: x}\n")
+	g.obs(cloud.Observation{Kind: cloud.ObserveDropped, Dropped: 7})
+	g.at(5 * time.Second)
+	rep := g.run.Finish()
+	got := results(rep)
+	for _, want := range []string{
+		`FAIL log "ready" @5s — no server log line matched "ready" during the run (5s); there was none at all; cannot tell: the cloud dropped 7 observations`,
+		`FAIL never log "panic" @5s — cannot tell: the cloud dropped 7 observations`,
+		`PASS never stdout "x" @5s`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("results:\n%s\nwant a line with: %s", got, want)
+		}
+	}
+}

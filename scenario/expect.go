@@ -57,6 +57,8 @@ func (r *Run) note(e event) {
 			keep(&r.lastSub, strings.Join(o.Filters, ", "))
 		case cloud.ObserveLinkUp:
 			r.seen[CondNetwork]++
+		case cloud.ObserveDropped:
+			r.dropped += o.Dropped
 		}
 	}
 }
@@ -107,7 +109,7 @@ func (r *Run) deadline(x *expState, at time.Duration) {
 		return
 	}
 	if x.e.Kind == ExpectNever {
-		x.decide(true, at, "")
+		r.decideNever(x, at)
 		return
 	}
 	x.decide(false, at, r.missing(x))
@@ -120,7 +122,9 @@ func (r *Run) judgeAtEnd(x *expState) {
 		return
 	}
 	switch x.e.Kind {
-	case ExpectNever, ExpectNoStatus:
+	case ExpectNever:
+		r.decideNever(x, r.ended)
+	case ExpectNoStatus:
 		x.decide(true, r.ended, "")
 	case ExpectExit:
 		x.decide(false, r.ended, fmt.Sprintf("the application had not exited when the run ended at %s", fmtAt(r.ended)))
@@ -144,9 +148,42 @@ func (r *Run) allDecided() bool {
 	return decided > 0 || (len(r.exps) == 0 && r.exited != nil)
 }
 
+// decideNever passes a never: expectation not broken, unless the cloud
+// dropped observations it could have been broken by (cloud.ObserveDropped):
+// then nobody can tell, and it fails saying so.
+func (r *Run) decideNever(x *expState, at time.Duration) {
+	if r.dropped > 0 && observed(x.e.Cond.Kind) {
+		x.decide(false, at, r.droppedNote()[2:])
+		return
+	}
+	x.decide(true, at, "")
+}
+
+// observed reports whether conditions of kind k are judged on the
+// cloud's observations (which it may drop when the observer falls behind).
+func observed(k ConditionKind) bool {
+	return k != CondStdout && k != CondFault
+}
+
+// droppedNote is "; ..." saying how many observations were dropped, or "".
+func (r *Run) droppedNote() string {
+	if r.dropped == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; cannot tell: the cloud dropped %d observations (its observer fell behind, cloud.MaxObserveBacklog)", r.dropped)
+}
+
 // missing explains an event expectation not met: what was expected, what
 // was seen instead.
 func (r *Run) missing(x *expState) string {
+	why := r.missingWhy(x)
+	if observed(x.e.Cond.Kind) {
+		why += r.droppedNote()
+	}
+	return why
+}
+
+func (r *Run) missingWhy(x *expState) string {
 	c := x.e.Cond
 	span := "during the run (" + fmtAt(r.Elapsed()) + ")"
 	if x.e.Within > 0 {

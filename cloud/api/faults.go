@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/mvnet/mvnet/cloud/faults"
@@ -27,6 +26,22 @@ type Faults interface {
 	ClearAll(deviceID string, only ...faults.Kind) (int, error)
 	List(deviceID string) []faults.Fault
 }
+
+// faultTime is the layout of the fault's times: RFC 3339 with always nine
+// digits of fraction, so that the strings sort as the times do (RFC3339Nano
+// drops trailing zeros: ".1Z" would sort after ".12Z").
+const faultTime = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Linker is what a Faults also implements when it can tell whether the
+// device's link is on this node (*faults.Injector does): a lasting fault
+// applied to a device whose link is elsewhere (or nowhere) then carries a
+// note saying it acts when the link comes to this node.
+type Linker interface {
+	Connected(deviceID string) bool
+}
+
+// notHere is the note of a fault on a device not connected to this node.
+const notHere = "the device is not connected to this cloud node: the fault acts when the device's link comes to this node (faults do not travel between the nodes of a cluster)"
 
 // faultJSON is a fault as the API shows it. Parameters are keyed by their
 // names in docs/fault-injection.md (the names POST takes, the CLI's
@@ -43,12 +58,14 @@ type faultJSON struct {
 	Applied string `json:"applied"`
 	Ends    string `json:"ends,omitempty"`
 	URL     string `json:"url"`
+	// Note, on POST, says the device's link is not on this node (Linker).
+	Note string `json:"note,omitempty"`
 }
 
 func (h *handler) faultJSON(r *http.Request, f faults.Fault, status string) faultJSON {
 	ends := ""
 	if !f.Ends.IsZero() {
-		ends = f.Ends.UTC().Format(time.RFC3339Nano)
+		ends = f.Ends.UTC().Format(faultTime)
 	}
 	return faultJSON{
 		Sid:        f.ID,
@@ -57,7 +74,7 @@ func (h *handler) faultJSON(r *http.Request, f faults.Fault, status string) faul
 		Spec:       f.Spec.String(),
 		Parameters: specParameters(f.Spec),
 		Status:     status,
-		Applied:    f.Applied.UTC().Format(time.RFC3339Nano),
+		Applied:    f.Applied.UTC().Format(faultTime),
 		Ends:       ends,
 		URL:        h.resourceURL(r, "v1", "Devices", f.Device, "Faults", f.ID),
 	}
@@ -233,7 +250,11 @@ func applyFault(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 	if spec.Kind.OneShot() && !slices.ContainsFunc(h.faults.List(sid), func(x faults.Fault) bool { return x.ID == fault.ID }) {
 		status = "done"
 	}
-	writeJSON(w, http.StatusCreated, h.faultJSON(r, fault, status))
+	out := h.faultJSON(r, fault, status)
+	if l, ok := h.faults.(Linker); ok && !spec.Kind.OneShot() && !l.Connected(fault.Device) {
+		out.Note = notHere
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -325,7 +346,7 @@ func clearFaults(h *handler, w http.ResponseWriter, r *http.Request, a args) err
 	}
 	var only []faults.Kind
 	if k, ok := q["Kind"]; ok {
-		if !slices.ContainsFunc(faults.Kinds(), func(kh faults.KindHelp) bool { return string(kh.Kind) == k }) {
+		if !faults.KnownKind(k) {
 			return badParam("Kind", "unknown fault kind %q (one of %s)", k, kindNames())
 		}
 		only = append(only, faults.Kind(k))
@@ -345,10 +366,4 @@ func clearFaults(h *handler, w http.ResponseWriter, r *http.Request, a args) err
 	return nil
 }
 
-func kindNames() string {
-	var names []string
-	for _, k := range faults.Kinds() {
-		names = append(names, string(k.Kind))
-	}
-	return strings.Join(names, ", ")
-}
+func kindNames() string { return strings.Join(faults.KindNames(), ", ") }

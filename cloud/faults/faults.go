@@ -15,9 +15,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -30,6 +32,8 @@ var (
 	ErrNotConnected = errors.New("device is not connected")
 	// ErrUnknownChannel: the device has no open channel with that handle.
 	ErrUnknownChannel = errors.New("no open channel with that handle")
+	// ErrClosed: the Injector was closed (its cloud shut down).
+	ErrClosed = errors.New("fault injector closed")
 )
 
 // Link is one device's live link, as the Injector acts on it.
@@ -61,10 +65,15 @@ type Links interface {
 type Injector struct {
 	links Links
 
-	mu    sync.Mutex
-	byDev map[string][]*active
-	subs  map[int]func(Event)
-	nsub  int
+	mu     sync.Mutex
+	byDev  map[string][]*active // by devid.Canon of the device ID
+	subs   map[int]func(Event)
+	nsub   int
+	closed bool           // Close was called: Apply fails
+	runs   sync.WaitGroup // the kinds' goroutines (link-flap); Close waits
+
+	maxBody atomic.Int64                // SetMaxBody; 0: DefaultMaxBody
+	log     atomic.Pointer[slog.Logger] // SetLogger; nil: discard
 
 	emitMu sync.Mutex // events go out one at a time, in order
 }
@@ -105,7 +114,8 @@ type Event struct {
 	Phase Phase
 	Fault Fault
 	// Why, for Ended: "cleared", "expired" (For elapsed), "done" (a
-	// one-shot's action is over) or "failed: ..." .
+	// one-shot's action is over), "shutdown" (Close: the cloud shut down)
+	// or "failed: ..." .
 	Why string
 }
 
@@ -141,6 +151,15 @@ func (i *Injector) emit(e Event) {
 	i.emitMu.Lock()
 	defer i.emitMu.Unlock()
 	i.mu.Lock()
+	fns := i.subsLocked()
+	i.mu.Unlock()
+	for _, fn := range fns {
+		fn(e)
+	}
+}
+
+// subsLocked returns the subscribers, in the order they subscribed.
+func (i *Injector) subsLocked() []func(Event) {
 	fns := make([]func(Event), 0, len(i.subs))
 	keys := make([]int, 0, len(i.subs))
 	for k := range i.subs {
@@ -150,10 +169,7 @@ func (i *Injector) emit(e Event) {
 	for _, k := range keys {
 		fns = append(fns, i.subs[k])
 	}
-	i.mu.Unlock()
-	for _, fn := range fns {
-		fn(e)
-	}
+	return fns
 }
 
 // starter starts a kind's effect on a fault just recorded (a is in
@@ -196,16 +212,28 @@ var starters = map[Kind]starter{
 // fault acts at once (and fails if it cannot, e.g. channel-close on a
 // device that is not connected); a lasting one stays until Clear, or until
 // For elapses.
+//
+// The device ID may be given in either case (devid.Check); the Fault
+// carries it with lower-case hex, as the cloud issues IDs.
 func (i *Injector) Apply(deviceID string, s Spec) (Fault, error) {
+	f, _, err := i.apply(deviceID, s, false)
+	return f, err
+}
+
+// apply is Apply; with single, a fault of s's kind already in force on the
+// device is returned (existed true) instead of applying another, decided
+// under the same lock that records a new one.
+func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed bool, err error) {
 	if err := devid.Check(deviceID); err != nil {
-		return Fault{}, fmt.Errorf("faults: Apply: %w", err)
+		return Fault{}, false, fmt.Errorf("faults: Apply: %w", err)
 	}
+	deviceID = devid.Canon(deviceID)
 	if err := s.Validate(); err != nil {
-		return Fault{}, fmt.Errorf("faults: Apply: %w", err)
+		return Fault{}, false, fmt.Errorf("faults: Apply: %w", err)
 	}
 	st, ok := starters[s.Kind]
 	if !ok && s.Kind.OneShot() {
-		return Fault{}, fmt.Errorf("faults: Apply: %s is not supported", s.Kind)
+		return Fault{}, false, fmt.Errorf("faults: Apply: %s is not supported", s.Kind)
 	}
 	now := time.Now()
 	a := &active{f: Fault{ID: newID(), Device: deviceID, Spec: s, Applied: now}}
@@ -213,25 +241,51 @@ func (i *Injector) Apply(deviceID string, s Spec) (Fault, error) {
 	if s.For > 0 {
 		a.f.Ends = now.Add(time.Duration(s.For))
 	}
+	// Record the fault and report it started under emitMu: an end racing
+	// this Apply (Clear, Close) reports Ended after Started.
+	i.emitMu.Lock()
 	i.mu.Lock()
+	if i.closed {
+		i.mu.Unlock()
+		i.emitMu.Unlock()
+		return Fault{}, false, fmt.Errorf("faults: Apply: %w", ErrClosed)
+	}
+	if single {
+		if in := i.activeLocked(deviceID, s.Kind); len(in) > 0 {
+			f := in[0].f
+			i.mu.Unlock()
+			i.emitMu.Unlock()
+			return f, true, nil
+		}
+	}
 	i.byDev[deviceID] = append(i.byDev[deviceID], a)
+	fns := i.subsLocked()
 	i.mu.Unlock()
-	i.emit(Event{Time: now, Phase: Started, Fault: a.f})
+	for _, fn := range fns {
+		fn(Event{Time: now, Phase: Started, Fault: a.f})
+	}
+	i.emitMu.Unlock()
 	if ok {
 		stop, err := st.start(i, a)
 		if err != nil {
 			i.end(a, "failed: "+err.Error())
-			return Fault{}, fmt.Errorf("faults: %s: %w", s.Kind, err)
+			return Fault{}, false, fmt.Errorf("faults: %s: %w", s.Kind, err)
 		}
 		i.mu.Lock()
-		a.stop = stop
+		ended := a.done // ended while it started: end found no stop to run
+		if !ended {
+			a.stop = stop
+		}
 		i.mu.Unlock()
+		if ended && stop != nil {
+			stop()
+		}
 	}
 	if s.Kind.OneShot() {
 		if !st.ownsEnd {
 			i.end(a, "done")
 		}
-		return a.f, nil
+		return a.f, false, nil
 	}
 	if s.For > 0 {
 		i.mu.Lock()
@@ -240,7 +294,39 @@ func (i *Injector) Apply(deviceID string, s Spec) (Fault, error) {
 		}
 		i.mu.Unlock()
 	}
-	return a.f, nil
+	return a.f, false, nil
+}
+
+// SetLogger gives the Injector a logger for what it notes while faults act
+// (e.g. an mqtt-refuse code mapped to the connection's MQTT version).
+// Without one it logs nothing.
+func (i *Injector) SetLogger(l *slog.Logger) { i.log.Store(l) }
+
+func (i *Injector) logger() *slog.Logger {
+	if l := i.log.Load(); l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Close ends every fault in force, on every device, with why "shutdown"
+// (subscribers see each end), waits for the kinds' goroutines (link-flap)
+// to return, and makes later Applies fail with ErrClosed. The cloud's
+// Shutdown calls it: no fault outlives its cloud. Close may be called more
+// than once.
+func (i *Injector) Close() {
+	i.mu.Lock()
+	i.closed = true
+	var all []*active
+	for _, list := range i.byDev {
+		all = append(all, list...)
+	}
+	i.mu.Unlock()
+	slices.SortFunc(all, func(a, b *active) int { return a.f.Applied.Compare(b.f.Applied) })
+	for _, a := range all {
+		i.end(a, "shutdown")
+	}
+	i.runs.Wait()
 }
 
 // end takes a out of force (once) and reports it.
@@ -278,7 +364,7 @@ func (i *Injector) Clear(deviceID, faultID string) error {
 	}
 	i.mu.Lock()
 	var found *active
-	for _, a := range i.byDev[deviceID] {
+	for _, a := range i.faultsOf(deviceID) {
 		if a.f.ID == faultID {
 			found = a
 		}
@@ -299,7 +385,7 @@ func (i *Injector) ClearAll(deviceID string, only ...Kind) (int, error) {
 	}
 	i.mu.Lock()
 	var list []*active
-	for _, a := range i.byDev[deviceID] {
+	for _, a := range i.faultsOf(deviceID) {
 		if len(only) == 0 || slices.Contains(only, a.f.Spec.Kind) {
 			list = append(list, a)
 		}
@@ -318,7 +404,7 @@ func (i *Injector) List(deviceID string) []Fault {
 	defer i.mu.Unlock()
 	var out []Fault
 	for dev, list := range i.byDev {
-		if deviceID != "" && dev != deviceID {
+		if deviceID != "" && dev != devid.Canon(deviceID) {
 			continue
 		}
 		for _, a := range list {
@@ -329,10 +415,16 @@ func (i *Injector) List(deviceID string) []Fault {
 	return out
 }
 
+// faultsOf returns the device's faults in force (i.mu held); deviceID in
+// either case.
+func (i *Injector) faultsOf(deviceID string) []*active {
+	return i.byDev[devid.Canon(deviceID)]
+}
+
 // activeLocked returns the device's faults of kind k in force.
 func (i *Injector) activeLocked(deviceID string, k Kind) []*active {
 	var out []*active
-	for _, a := range i.byDev[deviceID] {
+	for _, a := range i.faultsOf(deviceID) {
 		if a.f.Spec.Kind == k {
 			out = append(out, a)
 		}
@@ -351,7 +443,8 @@ func newID() string {
 // DropLink closes the device's current link, if it has one, and refuses its
 // reconnects (closing them before WELCOME) until RestoreLink. It may be
 // called before the device first connects. It is Apply of a link-drop
-// fault, unless one is already in force.
+// fault, unless one is already in force (then it does nothing: link-drops
+// do not stack, so one RestoreLink undoes any number of DropLinks).
 func (i *Injector) DropLink(deviceID string) error {
 	if err := devid.Check(deviceID); err != nil {
 		return fmt.Errorf("faults: DropLink: %w", err)
@@ -359,7 +452,7 @@ func (i *Injector) DropLink(deviceID string) error {
 	// Record first, then look up: a session registering concurrently
 	// either sees the fault or is found by the lookup (the registry checks
 	// LinkDropped under the lock it registers with).
-	_, err := i.Apply(deviceID, Spec{Kind: LinkDrop})
+	_, _, err := i.apply(deviceID, Spec{Kind: LinkDrop}, true)
 	return err
 }
 
@@ -442,6 +535,13 @@ func (i *Injector) SetLatency(deviceID string, d time.Duration) error {
 	}
 	_, err := i.Apply(deviceID, Spec{Kind: Latency, Delay: Duration(d)})
 	return err
+}
+
+// Connected reports whether the device has a link to this cloud (its
+// Links finds one), in either case of hex.
+func (i *Injector) Connected(deviceID string) bool {
+	_, ok := i.links.Link(devid.Canon(deviceID))
+	return ok
 }
 
 // LinkDropped reports whether the device's link is dropped (sessions consult

@@ -68,7 +68,19 @@ func startFlap(i *Injector, a *active) (func(), error) {
 	if downFor > 0 {
 		i.setDown(a, true)
 	}
-	go i.flap(a, quit, start, downFor, hook)
+	// Counted under i.mu, where Close marks the Injector closed before it
+	// waits: a flap started after that has already been ended by Close.
+	i.mu.Lock()
+	if i.closed {
+		i.mu.Unlock()
+		return nil, nil
+	}
+	i.runs.Add(1)
+	i.mu.Unlock()
+	go func() {
+		defer i.runs.Done()
+		i.flap(a, quit, start, downFor, hook)
+	}()
 	return sync.OnceFunc(func() { close(quit) }), nil
 }
 
@@ -191,7 +203,7 @@ func tellLogging(l Link) {
 // linkDownLocked reports whether a link-flap or cloud-restart holds the
 // device's link down now.
 func (i *Injector) linkDownLocked(deviceID string) bool {
-	for _, a := range i.byDev[deviceID] {
+	for _, a := range i.faultsOf(deviceID) {
 		if a.down && (a.f.Spec.Kind == LinkFlap || a.f.Spec.Kind == CloudRestart) {
 			return true
 		}

@@ -62,7 +62,7 @@ var kinds = map[Kind]kindInfo{
 	Latency:      {params: []string{"delay", "jitter", "seed"}, summary: "every frame to the device is held delay plus a random part of jitter, in order"},
 	ChannelClose: {oneShot: true, params: []string{"channel"}, required: []string{"channel"}, summary: "the channel is closed with CHANNELCLOSEDBYSERVER"},
 	ChannelReset: {oneShot: true, params: []string{"channel"}, required: []string{"channel"}, summary: "the channel is closed with CHANNELRESETBYSERVER"},
-	CloudRestart: {oneShot: true, params: []string{"down"}, summary: "the link goes away and the cloud accepts it again after down (default 1s)"},
+	CloudRestart: {oneShot: true, params: []string{"down"}, summary: "the link goes away and the cloud accepts it again after down (default " + DefaultRestartDown.String() + ")"},
 
 	DNSFailure:   {params: []string{"host"}, required: []string{"host"}, summary: "host names matching host do not resolve"},
 	HTTPStatus:   {params: []string{"url", "status", "body"}, required: []string{"status"}, summary: "responses to requests matching url get this status (and body) instead"},
@@ -148,7 +148,7 @@ type Spec struct {
 	Seed   int64    `json:"seed,omitempty"`   // link-flap, latency, mqtt-drop: the random source's seed
 	Delay  Duration `json:"delay,omitempty"`  // latency, http-delay, mqtt-delay
 	Jitter Duration `json:"jitter,omitempty"` // latency
-	Down   Duration `json:"down,omitempty"`   // cloud-restart (default 1s)
+	Down   Duration `json:"down,omitempty"`   // cloud-restart (default DefaultRestartDown)
 
 	Channel uint32 `json:"channel,omitempty"` // channel-close, channel-reset: the handle
 
@@ -194,6 +194,16 @@ func ParseSpec(kind string, params map[string]string) (Spec, error) {
 		if err := s.set(name, v); err != nil {
 			return s, fmt.Errorf("%s: %s=%q: %w", kind, key, v, err)
 		}
+		// A zero in the Spec means "not given" (the default); given
+		// explicitly it would mean the opposite of the default.
+		switch {
+		case name == "loss" && s.Loss == 0 && s.Kind == MQTTDrop:
+			return s, fmt.Errorf("%s: %s=%q: loss=0 would drop nothing: omit loss to drop every message", kind, key, v)
+		case name == "loss" && s.Loss == 0 && s.Kind == LinkFlap:
+			return s, fmt.Errorf("%s: %s=%q: loss=0 would never take the link down: give loss above 0, or duty", kind, key, v)
+		case name == "reason-code" && s.ReasonCode == 0:
+			return s, fmt.Errorf("%s: %s=%q: 0 is success, not a refusal: omit reason-code for \"not authorized\"", kind, key, v)
+		}
 	}
 	for _, r := range info.required {
 		if !has(params, r) {
@@ -221,14 +231,24 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func kindList() string {
+// KnownKind reports whether k names a fault kind.
+func KnownKind(k string) bool {
+	_, ok := kinds[Kind(k)]
+	return ok
+}
+
+// KindNames lists the kinds' names, sorted, for messages naming the valid
+// ones.
+func KindNames() []string {
 	names := make([]string, 0, len(kinds))
 	for k := range kinds {
 		names = append(names, string(k))
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
+
+func kindList() string { return strings.Join(KindNames(), ", ") }
 
 func (s *Spec) set(name, v string) error {
 	var err error
@@ -305,7 +325,8 @@ func parseFraction(v string) (float64, error) {
 
 // Validate checks the spec's values: a known kind, no negative durations,
 // fractions within 0..1, an HTTP status within 100..599, a reason code
-// within 1..255, patterns that compile.
+// that refuses a connect in some MQTT version (1–5, 0x80–0xFF), patterns
+// that compile.
 func (s Spec) Validate() error {
 	info, ok := kinds[s.Kind]
 	if !ok {
@@ -352,8 +373,10 @@ func (s Spec) Validate() error {
 			return bad("bytes must not be negative")
 		}
 	case MQTTRefuse:
-		if s.ReasonCode < 0 || s.ReasonCode > 255 {
-			return bad("reason-code %d is not a byte", s.ReasonCode)
+		// MQTT 3.1.1 §3.2.2.3: refusals are return codes 1–5; MQTT 5
+		// §3.2.2.2: reason codes 0x80 and above. 0 is the default.
+		if s.ReasonCode < 0 || s.ReasonCode > 255 || s.ReasonCode > MaxRefuseV311 && s.ReasonCode < MinRefuseV5 {
+			return bad("reason-code %d is no CONNACK refusal (1–5 in MQTT 3.1.1, 0x80–0xFF in MQTT 5)", s.ReasonCode)
 		}
 	case DNSFailure:
 		if s.Host == "" {

@@ -24,9 +24,33 @@ import (
 // the faults in force for that device only; traffic without a device ID
 // passes untouched. docs/fault-injection.md describes what the device sees.
 
-// maxTruncateBuffer bounds the body http-truncate reads to find its middle
-// when the response does not say its length.
-const maxTruncateBuffer = 16 << 20
+// DefaultMaxBody is the largest response body the Injector expects the
+// cloud to pass to a device when SetMaxBody was not called: the cloud's
+// default MaxChannelBuffer (session.DefaultMaxChannelBuffer).
+const DefaultMaxBody = 1 << 20
+
+// SetMaxBody tells the Injector the largest response body the cloud
+// passes to a device (its MaxChannelBuffer): http-truncate reads at most
+// one byte more to find the middle of a body whose length is not given
+// (a longer body is refused as too large anyway). n <= 0 means
+// DefaultMaxBody. Call it before the Injector is used.
+func (i *Injector) SetMaxBody(n int) {
+	if n <= 0 {
+		n = DefaultMaxBody
+	}
+	i.maxBody.Store(int64(n))
+}
+
+// truncateBuffer bounds the body http-truncate reads to find its middle
+// when the response does not say its length: one byte past the largest
+// body the cloud passes on.
+func (i *Injector) truncateBuffer() int64 {
+	n := i.maxBody.Load()
+	if n == 0 {
+		n = DefaultMaxBody
+	}
+	return n + 1
+}
 
 // httpPlan is what the faults in force do to one HTTP request.
 type httpPlan struct {
@@ -44,7 +68,7 @@ func (i *Injector) httpPlanFor(dev, host, url string) httpPlan {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	var p httpPlan
-	for _, a := range i.byDev[dev] {
+	for _, a := range i.faultsOf(dev) {
 		s := &a.f.Spec
 		if s.Kind == DNSFailure {
 			p.dns = p.dns || hostMatches(s, host)
@@ -150,16 +174,17 @@ func (t *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || p.truncate == nil {
 		return resp, err
 	}
-	return truncate(resp, p.truncate.Bytes)
+	return truncate(resp, p.truncate.Bytes, t.i.truncateBuffer())
 }
 
-// truncate cuts resp's body after keep bytes (0: half the body).
-func truncate(resp *http.Response, keep int) (*http.Response, error) {
+// truncate cuts resp's body after keep bytes (0: half the body, of which
+// it reads at most max bytes when the length is not given).
+func truncate(resp *http.Response, keep int, max int64) (*http.Response, error) {
 	body := resp.Body
 	if keep == 0 {
 		n := resp.ContentLength
 		if n < 0 {
-			b, err := io.ReadAll(io.LimitReader(body, maxTruncateBuffer))
+			b, err := io.ReadAll(io.LimitReader(body, max))
 			if err != nil {
 				_ = body.Close()
 				return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/mvnet/mvnet/cloud/devctx"
+	"github.com/mvnet/mvnet/cloud/internal/devid"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 )
 
@@ -23,12 +24,52 @@ import (
 // device (matching its host).
 var ErrNoBrokerSession = errors.New("no live broker session")
 
-// Default CONNACK codes of mqtt-refuse: "not authorized" (MQTT 3.1.1
-// §3.2.2.3, return code 5; MQTT 5 §3.2.2.2, reason code 0x87).
+// CONNACK codes of mqtt-refuse. The default is "not authorized" (MQTT
+// 3.1.1 §3.2.2.3, return code 5; MQTT 5 §3.2.2.2, reason code 0x87). A
+// refusal is 1–5 in MQTT 3.1.1 and 0x80 or above in MQTT 5.
 const (
-	refuseV311 = 5
-	refuseV5   = 0x87
+	refuseV311    = 5
+	refuseV5      = 0x87
+	MaxRefuseV311 = 5    // the highest MQTT 3.1.1 refusal (return code)
+	MinRefuseV5   = 0x80 // the lowest MQTT 5 refusal (reason code)
 )
+
+// refuseV5For maps MQTT 3.1.1 refusals to the MQTT 5 reason codes of the
+// same meaning (MQTT 5 §3.2.2.2): unacceptable protocol version,
+// identifier rejected, server unavailable, bad user name or password, not
+// authorized. refuseV311For is the other way.
+var (
+	refuseV5For   = map[byte]byte{1: 0x84, 2: 0x85, 3: 0x88, 4: 0x86, 5: 0x87}
+	refuseV311For = map[byte]byte{0x84: 1, 0x85: 2, 0x88: 3, 0x86: 4, 0x87: 5}
+)
+
+// maxRefuserConnect bounds the CONNECT the refuser reads (the bridge's is
+// far smaller: client ID, will, credentials); a larger one is not answered.
+const maxRefuserConnect = 1 << 20
+
+// refuseCode is the CONNACK code refusing a CONNECT of version v with the
+// fault's code (0: the default), and a note when code is not a refusal in
+// v and was mapped (the same meaning, else "not authorized").
+func refuseCode(code int, v byte) (rc byte, note string) {
+	v5 := v == 5
+	switch {
+	case code == 0 && v5:
+		return refuseV5, ""
+	case code == 0:
+		return refuseV311, ""
+	case v5 && code >= MinRefuseV5, !v5 && code <= MaxRefuseV311:
+		return byte(code), ""
+	}
+	table, dflt, name := refuseV311For, byte(refuseV311), "3.1.1"
+	if v5 {
+		table, dflt, name = refuseV5For, refuseV5, "5"
+	}
+	rc, ok := table[byte(code)]
+	if !ok {
+		rc = dflt
+	}
+	return rc, fmt.Sprintf("mqtt-refuse reason-code %#x is no refusal in MQTT %s: sent %#x", code, name, rc)
+}
 
 func init() {
 	starters[MQTTDisconnect] = starter{start: func(i *Injector, a *active) (func(), error) {
@@ -82,7 +123,7 @@ func (i *Injector) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 		case dns:
 			return nil, dnsError(host)
 		case refuse != nil:
-			return refuser(ctx, refuse.ReasonCode), nil
+			return i.refuser(ctx, dev, refuse.ReasonCode), nil
 		}
 		conn, err := base(ctx, addr, conf)
 		if err != nil {
@@ -90,8 +131,8 @@ func (i *Injector) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 		}
 		s := &stream{Conn: conn, i: i, dev: dev, host: host, br: bufio.NewReaderSize(conn, 16<<10), closed: make(chan struct{})}
 		register(s)
-		if _, ok := conn.(*tls.Conn); ok {
-			return &tlsStream{s}, nil
+		if st, ok := conn.(mqttbridge.TLSStater); ok { // a *tls.Conn or a layer over one
+			return &tlsStream{s, st}, nil
 		}
 		return s, nil
 	}
@@ -102,7 +143,7 @@ func (i *Injector) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 func (i *Injector) connectPlan(dev, host string) (dns bool, refuse *Spec) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	for _, a := range i.byDev[dev] {
+	for _, a := range i.faultsOf(dev) {
 		s := &a.f.Spec
 		switch {
 		case s.Kind == DNSFailure && hostMatches(s, host):
@@ -120,7 +161,7 @@ func (i *Injector) connectPlan(dev, host string) (dns bool, refuse *Spec) {
 func (i *Injector) publishPlan(dev, host, topic string) (drop bool, delay time.Duration) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	for _, a := range i.byDev[dev] {
+	for _, a := range i.faultsOf(dev) {
 		s := &a.f.Spec
 		if (s.Kind != MQTTDrop && s.Kind != MQTTDelay) || !hostMatches(s, host) ||
 			(s.Topic != "" && !mqttbridge.MatchTopic(s.Topic, topic)) {
@@ -142,9 +183,9 @@ func (i *Injector) publishPlan(dev, host, topic string) (drop bool, delay time.D
 }
 
 // refuser is a broker stream that answers the CONNECT written to it with a
-// CONNACK carrying code (0: the default for the CONNECT's version) and
-// closes.
-func refuser(ctx context.Context, code int) net.Conn {
+// CONNACK carrying code (0: the default for the CONNECT's version; see
+// refuseCode for a code that is no refusal in that version) and closes.
+func (i *Injector) refuser(ctx context.Context, dev string, code int) net.Conn {
 	client, broker := net.Pipe()
 	go func() {
 		defer broker.Close()
@@ -156,7 +197,7 @@ func refuser(ctx context.Context, code int) net.Conn {
 			return
 		}
 		n, _, err := packets.DecodeLength(br)
-		if err != nil || n > 1<<20 {
+		if err != nil || n > maxRefuserConnect {
 			return
 		}
 		body := make([]byte, n)
@@ -168,12 +209,9 @@ func refuser(ctx context.Context, code int) net.Conn {
 			return
 		}
 		v := connect.ProtocolVersion
-		rc := byte(code)
-		if code == 0 {
-			rc = refuseV311
-			if v == 5 {
-				rc = refuseV5
-			}
+		rc, note := refuseCode(code, v)
+		if note != "" {
+			i.logger().Warn(note, "device", dev)
 		}
 		ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: v, ReasonCode: rc}
 		var buf bytes.Buffer
@@ -207,11 +245,14 @@ type stream struct {
 
 // tlsStream is a stream over TLS: the bridge asks a TLS stream for the
 // broker's alert when a write fails (mqttbridge's alertOr).
-type tlsStream struct{ *stream }
+type tlsStream struct {
+	*stream
+	tls mqttbridge.TLSStater // the stream's conn
+}
 
 // ConnectionState is the TLS connection's state.
 func (t *tlsStream) ConnectionState() tls.ConnectionState {
-	return t.Conn.(*tls.Conn).ConnectionState()
+	return t.tls.ConnectionState()
 }
 
 func (s *stream) isCut() bool {
@@ -356,7 +397,7 @@ func register(s *stream) {
 	if live.m == nil {
 		live.m = make(map[streamKey]map[*stream]bool)
 	}
-	k := streamKey{s.i, s.dev}
+	k := streamKey{s.i, devid.Canon(s.dev)}
 	if live.m[k] == nil {
 		live.m[k] = make(map[*stream]bool)
 	}
@@ -366,7 +407,7 @@ func register(s *stream) {
 func unregister(s *stream) {
 	live.mu.Lock()
 	defer live.mu.Unlock()
-	k := streamKey{s.i, s.dev}
+	k := streamKey{s.i, devid.Canon(s.dev)}
 	delete(live.m[k], s)
 	if len(live.m[k]) == 0 {
 		delete(live.m, k)
@@ -378,7 +419,7 @@ func unregister(s *stream) {
 func cutStreams(i *Injector, dev string, spec *Spec) int {
 	live.mu.Lock()
 	var list []*stream
-	for s := range live.m[streamKey{i, dev}] {
+	for s := range live.m[streamKey{i, devid.Canon(dev)}] {
 		if hostMatches(spec, s.host) {
 			list = append(list, s)
 		}

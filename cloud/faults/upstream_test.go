@@ -346,3 +346,147 @@ func TestStreamDelayEndsOnClose(t *testing.T) {
 		t.Fatal("closing the stream did not end the held read")
 	}
 }
+
+// wrappedTLS is a layer's wrapper of a TLS stream (as the cassette
+// recorder's): not a *tls.Conn, but with the TLS state.
+type wrappedTLS struct{ net.Conn }
+
+func (wrappedTLS) ConnectionState() tls.ConnectionState {
+	return tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true}
+}
+
+// TestStreamKeepsWrappedTLS: the fault layer over a connector whose
+// streams are TLS behind another layer keeps them TLS for the bridge
+// (mqttbridge.TLSStater), with the inner stream's state; a plain stream
+// stays plain.
+func TestStreamKeepsWrappedTLS(t *testing.T) {
+	inj, _ := setup()
+	base, ends := brokerPipe()
+	tlsBase := func(ctx context.Context, addr string, conf *tls.Config) (net.Conn, error) {
+		c, err := base(ctx, addr, conf)
+		return wrappedTLS{c}, err
+	}
+	ctx := devctx.With(context.Background(), dev)
+	conn, err := inj.WrapConnect(tlsBase)(ctx, "b:8883", &tls.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	<-ends
+	st, ok := conn.(mqttbridge.TLSStater)
+	if !ok {
+		t.Fatalf("the fault layer's stream %T hides the TLS of the layer below", conn)
+	}
+	if s := st.ConnectionState(); s.Version != tls.VersionTLS13 || !s.HandshakeComplete {
+		t.Fatalf("TLS state %+v, want the inner stream's", s)
+	}
+	plain, err := inj.WrapConnect(base)(ctx, "b:1883", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	<-ends
+	if _, ok := plain.(mqttbridge.TLSStater); ok {
+		t.Fatal("a plain stream looks like TLS")
+	}
+}
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func (c *countingBody) Close() error { return nil }
+
+// TestTruncateReadsAtMostMaxBody: http-truncate without bytes, on a body
+// of unknown length, reads at most one byte past the largest body the
+// cloud passes on (SetMaxBody) to find the middle.
+func TestTruncateReadsAtMostMaxBody(t *testing.T) {
+	inj, _ := setup()
+	inj.SetMaxBody(512)
+	body := &countingBody{r: strings.NewReader(strings.Repeat("z", 1<<20))}
+	rt := inj.WrapTransport(rtFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, ContentLength: -1, Body: body, Request: r}, nil
+	}))
+	if _, err := inj.Apply(dev, faults.Spec{Kind: faults.HTTPTruncate}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := do(t, rt, devctx.With(context.Background(), dev), "https://a.example/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if body.n > 513 {
+		t.Fatalf("read %d bytes of the body to truncate it, want at most 513", body.n)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) != 513/2 {
+		t.Fatalf("kept %d bytes, want %d", len(b), 513/2)
+	}
+}
+
+// refusedWith connects under the injector's faults with a CONNECT of MQTT
+// version v and returns the CONNACK's code.
+func refusedWith(t *testing.T, inj *faults.Injector, v byte) byte {
+	t.Helper()
+	base, _ := brokerPipe()
+	conn, err := inj.WrapConnect(base)(devctx.With(context.Background(), dev), "b:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	name := "MQTT"
+	if v == 3 {
+		name = "MQIsdp"
+	}
+	connect := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: v,
+		Connect: packets.ConnectParams{ProtocolName: []byte(name), ClientIdentifier: "c", Clean: true}}
+	var buf bytes.Buffer
+	if err := connect.ConnectEncode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = conn.Write(buf.Bytes()) }()
+	br := bufio.NewReader(conn)
+	hb, _ := br.ReadByte()
+	n, _, _ := packets.DecodeLength(br)
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil || hb>>4 != packets.Connack {
+		t.Fatalf("CONNACK: %#x %v", hb, err)
+	}
+	ack := packets.Packet{ProtocolVersion: v}
+	if err := ack.ConnackDecode(body); err != nil {
+		t.Fatal(err)
+	}
+	return ack.ReasonCode
+}
+
+// TestRefuseCodeFitsVersion: mqtt-refuse answers each connection with a
+// refusal valid for its MQTT version: a code of the other version is
+// mapped to the one of the same meaning (else "not authorized").
+func TestRefuseCodeFitsVersion(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		v    byte
+		want byte
+	}{
+		{0, 4, 5}, {0, 5, 0x87}, // defaults
+		{4, 4, 4}, {0x86, 5, 0x86}, // valid as given
+		{4, 5, 0x86}, {0x86, 4, 4}, {2, 5, 0x85}, {0x88, 3, 3}, // the same meaning
+		{0x99, 4, 5}, // none: not authorized
+	} {
+		inj, _ := setup()
+		if _, err := inj.Apply(dev, faults.Spec{Kind: faults.MQTTRefuse, ReasonCode: c.code}); err != nil {
+			t.Fatal(err)
+		}
+		if got := refusedWith(t, inj, c.v); got != c.want {
+			t.Errorf("reason-code %#x, MQTT version %d: CONNACK code %#x, want %#x", c.code, c.v, got, c.want)
+		}
+	}
+}

@@ -241,7 +241,7 @@ func (b *Bridge) connectPacket(p *ConnectParams) (*packets.Packet, error) {
 	}
 	if w := p.Will; w != nil {
 		switch {
-		case !validTopicName(w.Topic):
+		case !ValidTopicName(w.Topic):
 			return bad("will topic %q is not a valid topic name", w.Topic)
 		case w.QoS > 1:
 			return bad("will QoS %d (QoS 2 is not supported)", w.QoS)
@@ -330,6 +330,14 @@ func ParseKey(der []byte) (crypto.Signer, error) {
 	return nil, errors.New("mqttbridge: client key is not a PKCS#8, PKCS#1 or SEC1 DER private key")
 }
 
+// TLSStater is a broker stream over TLS, possibly wrapped by a layer
+// (Options.Connect, cloud.MQTTOptions.WrapConnect): a layer that wraps a
+// TLS stream keeps this method (delegating to the stream it wraps) so the
+// bridge still knows the stream is TLS.
+type TLSStater interface {
+	ConnectionState() tls.ConnectionState
+}
+
 // alertOr returns the TLS alert the broker sent, if it sent one, else err.
 // In TLS 1.3 the broker judges the client certificate after the client's
 // handshake is done, so a refusal can make the CONNECT write fail (the
@@ -337,7 +345,7 @@ func ParseKey(der []byte) (crypto.Signer, error) {
 // which names the reason, waits to be read.
 func alertOr(conn net.Conn, err error) error {
 	// A TLS stream, possibly wrapped by a layer (Options.Connect).
-	if _, ok := conn.(interface{ ConnectionState() tls.ConnectionState }); !ok {
+	if _, ok := conn.(TLSStater); !ok {
 		return err
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(time.Second))

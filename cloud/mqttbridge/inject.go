@@ -17,17 +17,26 @@ import (
 // by an UNSUBSCRIBE the broker answered) to decide whether the session
 // would receive a message on a topic.
 
+// CheckInject reports why a message on topic at qos cannot be injected
+// (Inject): topic is not a topic name, or qos is not 0 or 1.
+func CheckInject(topic string, qos uint8) error {
+	if !ValidTopicName(topic) {
+		return fmt.Errorf("mqttbridge: inject: %q is not a valid topic name", topic)
+	}
+	if qos > 1 {
+		return fmt.Errorf("mqttbridge: inject: QoS %d (0 or 1; QoS 2 is not supported)", qos)
+	}
+	return nil
+}
+
 // Inject delivers a message on topic to the session if one of its granted
 // subscriptions matches the topic, at the lower of qos and the
 // subscription's granted QoS (MQTT 5 §3.8.4). It reports whether it was
 // delivered; the error is ErrNotConnected when the session is not
 // connected, or names an invalid topic or QoS (QoS 2 is not supported).
 func (b *Bridge) Inject(topic string, payload []byte, qos uint8) (bool, error) {
-	if !validTopicName(topic) {
-		return false, fmt.Errorf("mqttbridge: inject: %q is not a valid topic name", topic)
-	}
-	if qos > 1 {
-		return false, fmt.Errorf("mqttbridge: inject: QoS %d (0 or 1; QoS 2 is not supported)", qos)
+	if err := CheckInject(topic, qos); err != nil {
+		return false, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -173,7 +173,7 @@ func (b *Bridge) Publish(corr uint32, topic string, payload []byte, qos uint8, r
 		b.resultLocked(Result{Kind: KindPublish, Corr: corr, State: st, Err: err})
 	}
 	switch {
-	case !validTopicName(topic):
+	case !ValidTopicName(topic):
 		fail(abi.MQTTRequestStateInvalidParameters, fmt.Errorf("mqttbridge: publish: topic %q is not a valid topic name", topic))
 		return
 	case qos > 1:
@@ -311,9 +311,9 @@ func validString(s string) bool {
 	return len(s) <= 0xFFFF && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
-// validTopicName reports whether t may be published to: not empty, no
-// wildcards (MQTT 5 §4.7).
-func validTopicName(t string) bool {
+// ValidTopicName reports whether t may be published to: not empty, valid
+// UTF-8 without NUL, no wildcards (MQTT 5 §4.7).
+func ValidTopicName(t string) bool {
 	return t != "" && validString(t) && !strings.ContainsAny(t, "+#")
 }
 

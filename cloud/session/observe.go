@@ -27,6 +27,9 @@ type Observation struct {
 	QoS     uint8
 	// Server log lines (mvServerLog): the line.
 	Text string
+	// ObserveDropped: how many of the device's observations were dropped
+	// (the observer fell behind by more than the cloud queues).
+	Dropped int
 }
 
 // ObservationKind says what an Observation reports.
@@ -41,6 +44,10 @@ const (
 	ObserveMQTTPublish   ObservationKind = "mqtt-publish"   // the device publishes (Topic, Payload, QoS)
 	ObserveMQTTSubscribe ObservationKind = "mqtt-subscribe" // the device subscribes (Filters)
 	ObserveServerLog     ObservationKind = "server-log"     // the device logged a line (Text)
+	// ObserveDropped is not made by sessions: the cloud delivers it in
+	// place of observations it dropped because the observer fell behind
+	// (Dropped says how many).
+	ObserveDropped ObservationKind = "dropped"
 )
 
 // Observations are made where the session handles what the device did,

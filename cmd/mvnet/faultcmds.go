@@ -242,8 +242,8 @@ fault ends its effect: a dropped link is accepted again, latency stops.
 			if ways != 1 {
 				return fmt.Errorf("say what to clear: a FAULT_SID, --all or --kind KIND (exactly one)\nUsage: %s", cmd.UseLine())
 			}
-			if kind != "" && !slices.ContainsFunc(faults.Kinds(), func(k faults.KindHelp) bool { return string(k.Kind) == kind }) {
-				return fmt.Errorf("--kind %q: unknown fault kind (one of %s)", kind, strings.Join(kindNames(), ", "))
+			if kind != "" && !faults.KnownKind(kind) {
+				return fmt.Errorf("--kind %q: unknown fault kind (one of %s)", kind, strings.Join(faults.KindNames(), ", "))
 			}
 			s, err := af.session()
 			if err != nil {
@@ -270,12 +270,4 @@ fault ends its effect: a dropped link is accepted again, latency stops.
 	f.BoolVar(&all, "all", false, "clear every fault in force on the device")
 	f.StringVar(&kind, "kind", "", "clear the faults of this kind")
 	return cmd
-}
-
-func kindNames() []string {
-	var names []string
-	for _, k := range faults.Kinds() {
-		names = append(names, string(k.Kind))
-	}
-	return names
 }

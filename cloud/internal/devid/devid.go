@@ -3,6 +3,7 @@ package devid
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/mvnet/mvnet/abi"
 )
@@ -26,4 +27,21 @@ func Check(id string) error {
 		}
 	}
 	return nil
+}
+
+// Canon is id with its hex digits in lower case, the form the cloud issues
+// (kernel and REST API both generate lower-case IDs); Check accepts either
+// case, so state keyed by device ID (the fault injector) is keyed by Canon,
+// and an ID typed in upper case finds the same device. An id too short to
+// be a device ID is returned as it is.
+func Canon(id string) string {
+	if len(id) < 2 {
+		return id
+	}
+	for k := 2; k < len(id); k++ {
+		if c := id[k]; c >= 'A' && c <= 'F' {
+			return id[:2] + strings.ToLower(id[2:])
+		}
+	}
+	return id
 }

@@ -1,0 +1,60 @@
+package cloud_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/cloud"
+	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+)
+
+// TestShutdownEndsFaults: Shutdown ends every fault in force (subscribers
+// see why "shutdown" before it returns), so no flap or For timer outlives
+// the cloud, and a later Apply fails.
+func TestShutdownEndsFaults(t *testing.T) {
+	s, err := cloud.New(cloud.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	why := map[string]string{}
+	s.Faults().Subscribe(func(e faults.Event) {
+		if e.Phase == faults.Ended {
+			mu.Lock()
+			why[e.Fault.ID] = e.Why
+			mu.Unlock()
+		}
+	})
+	flap, err := s.Faults().Apply(fakedev.ID(1), faults.Spec{Kind: faults.LinkFlap, Period: faults.Duration(time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, err := s.Faults().Apply(fakedev.ID(2), faults.Spec{Kind: faults.Latency, Delay: faults.Duration(time.Second), For: faults.Duration(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fakedev.Wait)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := map[string]string{flap.ID: why[flap.ID], lat.ID: why[lat.ID]}
+	mu.Unlock()
+	if got[flap.ID] != "shutdown" || got[lat.ID] != "shutdown" {
+		t.Fatalf("ends after Shutdown: %v, want both with why shutdown", got)
+	}
+	if l := s.Faults().List(""); len(l) != 0 {
+		t.Fatalf("faults in force after Shutdown: %v", l)
+	}
+	if _, err := s.Faults().Apply(fakedev.ID(1), faults.Spec{Kind: faults.LinkDrop}); !errors.Is(err, faults.ErrClosed) {
+		t.Fatalf("Apply after Shutdown: %v, want ErrClosed", err)
+	}
+}
