@@ -685,14 +685,20 @@ type registry struct{ s *Server }
 // that said its ID in upper case is found too.
 func (r registry) Link(deviceID string) (faults.Link, bool) {
 	r.s.mu.Lock()
-	defer r.s.mu.Unlock()
 	sess, ok := r.s.byID[deviceID]
 	if !ok {
 		for id, s := range r.s.byID {
 			if strings.EqualFold(id, deviceID) {
-				return s, true
+				sess, ok = s, true
+				break
 			}
 		}
+	}
+	r.s.mu.Unlock()
+	// A link being closed (a link-drop, a cloud-restart) stays registered
+	// until its session has ended; it is no longer the device's link: an
+	// update or a channel close must not succeed on it.
+	if !ok || sess.Closing() {
 		return nil, false
 	}
 	return sess, true

@@ -58,3 +58,25 @@ func TestShutdownEndsFaults(t *testing.T) {
 		t.Fatalf("Apply after Shutdown: %v, want ErrClosed", err)
 	}
 }
+
+// TestDroppedLinkIsNotTheLink: right after a link-drop, the dropped link
+// (its session still ending) is no longer the device's link for the
+// faults that act on one: an update or a channel close is refused as not
+// connected instead of going to a closed link (TestFaultCLI's effects saw
+// an update succeed while the link was dropped, under load).
+func TestDroppedLinkIsNotTheLink(t *testing.T) {
+	s := newServer(t)
+	for n := 1; n <= 20; n++ {
+		connect(t, s, n)
+		id := fakedev.ID(n)
+		if err := s.Faults().DropLink(id); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Faults().AnnounceUpdate(id, "v2"); !errors.Is(err, faults.ErrNotConnected) {
+			t.Fatalf("device %d: update right after its link was dropped: %v, want ErrNotConnected", n, err)
+		}
+		if err := s.Faults().CloseChannel(id, 1); !errors.Is(err, faults.ErrNotConnected) {
+			t.Fatalf("device %d: channel close right after its link was dropped: %v, want ErrNotConnected", n, err)
+		}
+	}
+}

@@ -245,6 +245,14 @@ func (s *Session) Close() {
 	_ = s.conn.Close()
 }
 
+// Closing reports whether the session is closing or has ended: its link is
+// no longer the device's.
+func (s *Session) Closing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing || s.ended
+}
+
 // Drop is Close (it makes Session a faults.Link).
 func (s *Session) Drop() { s.Close() }
 
