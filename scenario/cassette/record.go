@@ -27,8 +27,9 @@ import (
 type Recorder struct {
 	o Options
 
-	mu sync.Mutex
-	c  Cassette
+	mu      sync.Mutex
+	c       Cassette
+	secrets map[string]bool // values to scrub from the whole cassette (scrub.go)
 }
 
 // NewRecorder returns a recorder with an empty cassette.
@@ -53,6 +54,9 @@ func (r *Recorder) Cassette() *Cassette {
 		c.MQTT[i] = s
 	}
 	c.Recorded = time.Now().UTC()
+	if s := newScrubber(r.secrets); s != nil {
+		s.cassette(&c)
+	}
 	return &c
 }
 
@@ -177,6 +181,9 @@ func (r *Recorder) WrapConfig(store session.ConfigStore) session.ConfigStore {
 			f.Value = string(v)
 		}
 		r.mu.Lock()
+		if found && err == nil && st == abi.ConfigKeyFetchStoreSecret {
+			r.noteSecretLocked(string(v))
+		}
 		r.c.Config = append(r.c.Config, f)
 		r.mu.Unlock()
 		return v, found, err
