@@ -109,6 +109,11 @@ func (r *Recorder) WrapTransport(base http.RoundTripper) http.RoundTripper {
 		}
 		if err != nil {
 			x.Error = errorRecord(err)
+			if errors.Is(req.Context().Err(), context.Canceled) {
+				// The cloud cancelled the request (the channel closed,
+				// the link dropped): not the upstream's doing.
+				x.Error.Kind = "canceled"
+			}
 			resp = nil
 		}
 		r.mu.Lock()
@@ -139,8 +144,10 @@ func errorRecord(err error) *ErrorRecord {
 	var hsErr *mqttbridge.HandshakeError
 	kind := "other"
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded):
 		kind = "timeout"
+	case errors.Is(err, context.Canceled):
+		kind = "canceled"
 	case errors.As(err, &dnsErr):
 		kind = "dns"
 	case errors.As(err, &hsErr), errors.As(err, &certErr), errors.As(err, &unknownCA):

@@ -166,7 +166,13 @@ func (p *Replayer) WrapTransport(base http.RoundTripper) http.RoundTripper {
 			return nil, err
 		}
 		if x.Error != nil {
-			return nil, fmt.Errorf("cassette: recorded %s error: %s", x.Error.Kind, x.Error.Message)
+			if x.Error.Kind == "canceled" {
+				// The cloud gave up on the request (the link dropped
+				// mid-request): so it does again, at the same point.
+				<-req.Context().Done()
+				return nil, req.Context().Err()
+			}
+			return nil, replayError(x.Error, req.URL.Host)
 		}
 		b := x.Response.Bytes()
 		return &http.Response{
@@ -255,7 +261,7 @@ func (p *Replayer) WrapConfig(store session.ConfigStore) session.ConfigStore {
 		case err != nil:
 			return nil, false, err
 		case f.Error != nil:
-			return nil, false, fmt.Errorf("cassette: recorded %s error: %s", f.Error.Kind, f.Error.Message)
+			return nil, false, replayError(f.Error, "")
 		case !f.Found:
 			return nil, false, nil
 		}
