@@ -89,6 +89,11 @@ static struct {
     bool quit; /* the "quit" command came */
 } session;
 
+/* A subscribe succeeded in an earlier session: the next one is a
+ * resubscription (a first connect that failed is not a session that
+ * subscribed). */
+static bool has_subscribed = false;
+
 static void fail(const char *what, enum MvStatus status) {
     printf("%s failed: status %u\n", what, (unsigned)status);
     exit(1);
@@ -276,7 +281,8 @@ static enum outcome run_session(int n, MvNotificationHandle notification_handle,
         };
         status = mvMqttRequestSubscribe(channel, &subscribe);
         if (status == MV_STATUS_OKAY && wait_for(subscribe_answered, RESPONSE_TIMEOUT_MS) && session.subscribed) {
-            printf(n == 1 ? "subscribed to %s\n" : "resubscribed to %s\n", topic);
+            printf(has_subscribed ? "resubscribed to %s\n" : "subscribed to %s\n", topic);
+            has_subscribed = true;
             if (wait_for(quit, COMMAND_TIMEOUT_MS)) {
                 mvMqttRequestDisconnect(channel);
                 mvCloseChannel(&channel);
