@@ -421,22 +421,24 @@ func (p *parser) fault(n *yaml.Node, path string) (faults.Spec, error) {
 		return spec, nil
 	}
 	// Name the parameter the error is about, at its line.
-	msg := err.Error()
-	for _, key := range sortedKeys(nodes) {
-		if strings.Contains(msg, key+"=") || strings.Contains(msg, strconv.Quote(key)) {
-			if inner := errors.Unwrap(err); inner != nil {
-				msg = inner.Error()
+	var pe *faults.ParamError
+	if errors.As(err, &pe) {
+		for _, key := range sortedKeys(nodes) {
+			if paramName(key) == paramName(pe.Key) {
+				return faults.Spec{}, p.errorf(nodes[key], join(path, key), "%s", pe.Why)
 			}
-			return faults.Spec{}, p.errorf(nodes[key], join(path, key), "%s", stripKind(msg, kindNode.Value))
 		}
 	}
+	msg := err.Error()
 	if strings.HasPrefix(msg, "unknown fault kind") {
 		return faults.Spec{}, p.errorf(kindNode, join(path, "kind"), "%s", msg)
 	}
 	return faults.Spec{}, p.errorf(n, path, "%s", msg)
 }
 
-func stripKind(msg, kind string) string { return strings.TrimPrefix(msg, kind+": ") }
+// paramName is a fault parameter's name as faults.ParseSpec reads it
+// ("reason_code" and "Reason-Code" are "reason-code").
+func paramName(key string) string { return strings.ReplaceAll(strings.ToLower(key), "_", "-") }
 
 func sortedKeys(m map[string]*yaml.Node) []string {
 	keys := make([]string, 0, len(m))

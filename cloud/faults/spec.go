@@ -187,17 +187,19 @@ func ParseSpec(kind string, params map[string]string) (Spec, error) {
 		name := strings.ReplaceAll(strings.ToLower(key), "_", "-")
 		if name != "for" && !contains(info.params, name) {
 			if len(info.params) == 0 {
-				return s, fmt.Errorf("%s: takes no parameter %q (only for=DURATION)", kind, key)
+				why := fmt.Sprintf("takes no parameter %q (only for=DURATION)", key)
+				return s, paramError(key, why, fmt.Errorf("%s: %s", kind, why))
 			}
-			return s, fmt.Errorf("%s: unknown parameter %q (it takes %s, for)", kind, key, strings.Join(info.params, ", "))
+			why := fmt.Sprintf("unknown parameter %q (it takes %s, for)", key, strings.Join(info.params, ", "))
+			return s, paramError(key, why, fmt.Errorf("%s: %s", kind, why))
 		}
 		if err := s.set(name, v); err != nil {
-			return s, fmt.Errorf("%s: %s=%q: %w", kind, key, v, err)
+			return s, paramError(key, err.Error(), fmt.Errorf("%s: %s=%q: %w", kind, key, v, err))
 		}
 	}
 	for _, r := range info.required {
 		if !has(params, r) {
-			return s, fmt.Errorf("%s: missing parameter %s", kind, r)
+			return s, paramError(r, "missing", fmt.Errorf("%s: missing parameter %s", kind, r))
 		}
 	}
 	return s, s.Validate()
@@ -311,7 +313,7 @@ func (s Spec) Validate() error {
 	if !ok {
 		return fmt.Errorf("unknown fault kind %q (one of %s)", s.Kind, kindList())
 	}
-	bad := func(f string, a ...any) error { return fmt.Errorf("%s: "+f, append([]any{s.Kind}, a...)...) }
+	bad := func(f string, a ...any) error { return validateError(s.Kind, info, fmt.Sprintf(f, a...)) }
 	for name, d := range map[string]Duration{"for": s.For, "period": s.Period, "delay": s.Delay, "jitter": s.Jitter, "down": s.Down} {
 		if d < 0 {
 			return bad("%s must not be negative", name)
