@@ -90,15 +90,15 @@ func TestSecretsScrubbed(t *testing.T) {
 			UsernameFlag: true, Username: []byte(user), PasswordFlag: true, Password: []byte(pass)}}
 	pub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, ProtocolVersion: 4,
 		TopicName: "t/" + tok, Payload: []byte("pw " + pass)}
+	connectRaw, pubRaw := encodePacket(t, connect.ConnectEncode), encodePacket(t, pub.PublishEncode)
 	go func() {
-		io.ReadFull(broker, make([]byte, len(encodePacket(t, connect.ConnectEncode))))
-		broker.Write(encodePacket(t, pub.PublishEncode))
+		io.ReadFull(broker, make([]byte, len(connectRaw)))
+		broker.Write(pubRaw)
 	}()
-	if _, err := conn.Write(encodePacket(t, connect.ConnectEncode)); err != nil {
+	if _, err := conn.Write(connectRaw); err != nil {
 		t.Fatal(err)
 	}
-	want := len(encodePacket(t, pub.PublishEncode))
-	if _, err := io.ReadFull(conn, make([]byte, want)); err != nil {
+	if _, err := io.ReadFull(conn, make([]byte, len(pubRaw))); err != nil {
 		t.Fatal(err)
 	}
 	conn.Close()
