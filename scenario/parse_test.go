@@ -146,6 +146,7 @@ func TestParseErrors(t *testing.T) {
 			"s.yaml:7: timeline[0].apply.status: status 99 is not an HTTP status (100–599)"},
 		{"fault jitter", v + "faults:\n  - kind: latency\n    jitter: -5ms\n", "s.yaml:4: faults[0].jitter: jitter must not be negative"},
 		{"fault reason_code", v + "faults:\n  - kind: mqtt-refuse\n    reason_code: x\n", "s.yaml:4: faults[0].reason_code: invalid syntax"},
+		{"fault reason-code range", v + "faults:\n  - kind: mqtt-refuse\n    reason-code: 300\n", "s.yaml:4: faults[0].reason-code: reason-code 300 is not a byte"},
 		{"clear kind", v + "timeline:\n  - at: 1s\n    clear: link\n", "s.yaml:4: timeline[0].clear: unknown fault kind \"link\" (one of " + kindListForTest() + ")"},
 		{"when regexp", v + "timeline:\n  - when: {log: \"retry(\"}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when.log: not a regular expression: missing closing ): `retry(`"},
 		{"when none", v + "timeline:\n  - when: {method: GET}\n    clear: link-drop\n", "s.yaml:3: timeline[0].when: no event (give one of log, stdout, request, publish, subscribe, network, fault)"},

@@ -18,6 +18,7 @@ func TestParamError(t *testing.T) {
 		{"link-flap", map[string]string{"Period": "often"}, "Period", "not a duration (want e.g. 500ms, 2s, 1m)", `link-flap: Period="often": not a duration (want e.g. 500ms, 2s, 1m)`},
 		{"link-drop", map[string]string{"period": "2s"}, "period", `takes no parameter "period" (only for=DURATION)`, `link-drop: takes no parameter "period" (only for=DURATION)`},
 		{"link-flap", map[string]string{}, "period", "missing", "link-flap: missing parameter period"},
+		{"mqtt-refuse", map[string]string{"reason_code": "300"}, "reason-code", "reason-code 300 is not a byte", "mqtt-refuse: reason-code 300 is not a byte"},
 	} {
 		_, err := ParseSpec(tc.kind, tc.params)
 		var pe *ParamError

@@ -268,8 +268,9 @@ func (s *Spec) set(name, v string) error {
 		s.Bytes, err = strconv.Atoi(v)
 	case "reason-code":
 		var n uint64
-		n, err = strconv.ParseUint(v, 0, 8)
-		s.ReasonCode = int(n)
+		// Read wide, so that Validate says which codes there are.
+		n, err = strconv.ParseUint(v, 0, 64)
+		s.ReasonCode = int(min(n, math.MaxInt32))
 	case "host":
 		s.Host = v
 	case "url":
