@@ -315,7 +315,7 @@ func New(o Options) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	reg.s, s.faults = s, inj
 	if o.Observe != nil {
-		s.observe = newObservers(o.Observe)
+		s.observe = newObservers(dedupLogs(o.Observe))
 	}
 	return s, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
-	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/testenv"
 	"github.com/mvnet/mvnet/scenario"
@@ -22,19 +21,6 @@ import (
 // when: {request: ...} step drops the link while the request is in flight.
 
 const waitLimit = 15 * time.Second
-
-// observing reports every request the cloud sends upstream to run, through
-// the cloud's WrapTransport seam (httpexec.Options), with the device's ID
-// from the request's context.
-type observing struct {
-	base  http.RoundTripper
-	relay *scenario.Relay
-}
-
-func (o observing) RoundTrip(req *http.Request) (*http.Response, error) {
-	o.relay.Observe(cloud.Observation{Device: devctx.ID(req.Context()), Kind: cloud.ObserveHTTPRequest, Method: req.Method, URL: req.URL.String()})
-	return o.base.RoundTrip(req)
-}
 
 // e2e runs src (with BASE replaced by the server's base URL) while the
 // device requests /block (which never answers; the scenario drops the link
@@ -49,8 +35,8 @@ func e2e(t *testing.T, src string) *scenario.Report {
 	srv := testenv.NewServer(t, mux)
 
 	var relay scenario.Relay
-	opts := cloud.Options{HTTP: srv.HTTPOptions()}
-	opts.HTTP.WrapTransport = func(base http.RoundTripper) http.RoundTripper { return observing{base: base, relay: &relay} }
+	// The cloud tells the run what the device does (its Observe hook).
+	opts := cloud.Options{HTTP: srv.HTTPOptions(), Observe: relay.Observe}
 	c := testenv.NewCloud(t, opts)
 	d := testenv.NewDevice(t, c, device.Options{})
 	ctx := testenv.Context(t, 45*time.Second)

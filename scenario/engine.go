@@ -91,7 +91,8 @@ type Run struct {
 	unsub    func()
 
 	// Owned by the loop goroutine (and by Finish once the loop is over).
-	fired    []bool                // per step: fired at least once
+	fired    []bool                // per step: triggered (at: armed) at least once
+	ran      []bool                // per step: its actions carried out at least once
 	applied  map[string][]string   // step name -> fault IDs it applied
 	inForce  map[string]bool       // fault IDs the scenario applied still in force
 	exps     []*expState           //
@@ -170,7 +171,7 @@ func Start(ctx context.Context, sc *Scenario, t Target, o Options) (*Run, error)
 	r := &Run{
 		sc: sc, tgt: t, clock: o.Clock, logf: o.Logf, ctx: ctx,
 		done: make(chan struct{}), loopDone: make(chan struct{}),
-		fired: make([]bool, len(sc.Timeline)), applied: map[string][]string{}, inForce: map[string]bool{},
+		fired: make([]bool, len(sc.Timeline)), ran: make([]bool, len(sc.Timeline)), applied: map[string][]string{}, inForce: map[string]bool{},
 		seen: map[ConditionKind]int{},
 	}
 	if r.logf == nil {
@@ -361,7 +362,7 @@ func (r *Run) handle(e event) {
 // fire carries out step i's actions.
 func (r *Run) fire(i int, at time.Duration) {
 	st := &r.sc.Timeline[i]
-	r.fired[i] = true
+	r.fired[i], r.ran[i] = true, true
 	r.logf("scenario: %v: %s", at.Round(time.Millisecond), st.Name)
 	for _, a := range st.Actions {
 		var err error

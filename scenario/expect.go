@@ -134,6 +134,9 @@ func (r *Run) judgeAtEnd(x *expState) {
 }
 
 func (r *Run) allDecided() bool {
+	if r.stepsPending() {
+		return false
+	}
 	decided := 0
 	for _, x := range r.exps {
 		switch {
@@ -171,6 +174,43 @@ func (r *Run) droppedNote() string {
 		return ""
 	}
 	return fmt.Sprintf("; cannot tell: the cloud dropped %d observations (its observer fell behind, cloud.MaxObserveBacklog)", r.dropped)
+}
+
+// stepsPending reports whether a step is still due within the duration:
+// an at: step not carried out yet, or a when: step triggered whose after:
+// has not passed. They are part of the scenario, so stop-when-met waits
+// for them; a when: step never triggered is not waited for.
+func (r *Run) stepsPending() bool {
+	for i, st := range r.sc.Timeline {
+		if r.ran[i] || !(st.HasAt || r.fired[i]) {
+			continue
+		}
+		if !st.HasAt || st.At+st.After < r.sc.Duration {
+			return true
+		}
+	}
+	return false
+}
+
+// notRun lists the steps whose actions never ran, saying why.
+func (r *Run) notRun() []NotRunStep {
+	var out []NotRunStep
+	for i, st := range r.sc.Timeline {
+		if r.ran[i] {
+			continue
+		}
+		n := NotRunStep{Step: st.Name, Line: st.Line}
+		switch {
+		case st.HasAt:
+			n.Trigger = "at " + fmtAt(st.At+st.After)
+		case r.fired[i]:
+			n.Trigger = "when " + st.When.describe() + ": triggered, the run ended before after " + st.After.String()
+		default:
+			n.Trigger = "when " + st.When.describe() + ": never happened"
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // missing explains an event expectation not met: what was expected, what

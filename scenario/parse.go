@@ -15,6 +15,7 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/internal/textdist"
 )
 
 // Error is a scenario file error: the file, the line and the field path
@@ -145,33 +146,10 @@ func contains(list []string, s string) bool {
 // closest returns the entry of list nearest s by edit distance, if near
 // enough to be a likely typo.
 func closest(s string, list []string) string {
-	best, bestD := "", 3
-	for _, c := range list {
-		if d := editDistance(strings.ToLower(s), c); d < bestD {
-			best, bestD = c, d
-		}
+	if c, d := textdist.Closest(strings.ToLower(s), list); d >= 0 && d < 3 {
+		return c
 	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // scalar reads a scalar's text.
@@ -443,22 +421,24 @@ func (p *parser) fault(n *yaml.Node, path string) (faults.Spec, error) {
 		return spec, nil
 	}
 	// Name the parameter the error is about, at its line.
-	msg := err.Error()
-	for _, key := range sortedKeys(nodes) {
-		if strings.Contains(msg, key+"=") || strings.Contains(msg, strconv.Quote(key)) {
-			if inner := errors.Unwrap(err); inner != nil {
-				msg = inner.Error()
+	var pe *faults.ParamError
+	if errors.As(err, &pe) {
+		for _, key := range sortedKeys(nodes) {
+			if paramName(key) == paramName(pe.Key) {
+				return faults.Spec{}, p.errorf(nodes[key], join(path, key), "%s", pe.Why)
 			}
-			return faults.Spec{}, p.errorf(nodes[key], join(path, key), "%s", stripKind(msg, kindNode.Value))
 		}
 	}
+	msg := err.Error()
 	if strings.HasPrefix(msg, "unknown fault kind") {
 		return faults.Spec{}, p.errorf(kindNode, join(path, "kind"), "%s", msg)
 	}
 	return faults.Spec{}, p.errorf(n, path, "%s", msg)
 }
 
-func stripKind(msg, kind string) string { return strings.TrimPrefix(msg, kind+": ") }
+// paramName is a fault parameter's name as faults.ParseSpec reads it
+// ("reason_code" and "Reason-Code" are "reason-code").
+func paramName(key string) string { return strings.ReplaceAll(strings.ToLower(key), "_", "-") }
 
 func sortedKeys(m map[string]*yaml.Node) []string {
 	keys := make([]string, 0, len(m))

@@ -42,9 +42,18 @@ func (p *parser) timeline(n *yaml.Node) ([]Step, error) {
 			if !names[a.ClearStep] {
 				return nil, p.errorf(items[i], fmt.Sprintf("timeline[%d].clear.step", i), "no step is named %q", a.ClearStep)
 			}
+			if !slices.ContainsFunc(steps, func(o Step) bool { return o.Name == a.ClearStep && o.appliesFaults() }) {
+				return nil, p.errorf(&yaml.Node{Line: a.Line}, fmt.Sprintf("timeline[%d].clear.step", i), "step %q applies no fault to clear", a.ClearStep)
+			}
 		}
 	}
 	return steps, nil
+}
+
+// appliesFaults reports whether a step applies a fault (what clear:
+// {step: NAME} clears).
+func (st *Step) appliesFaults() bool {
+	return slices.ContainsFunc(st.Actions, func(a Action) bool { return a.Kind == ActApply })
 }
 
 var actionKeys = []string{"apply", "clear", "set-config", "set-secret", "mqtt-inject", "announce-update"}
@@ -369,6 +378,11 @@ func (p *parser) expectation(n *yaml.Node, path string) (Expectation, error) {
 		if e.Status, err = statusName(s); err != nil {
 			return e, p.errorf(v, kp, "%s", err)
 		}
+		if e.Status == abi.StatusOkay.String() {
+			// Every successful call returns it: the entry would fail on
+			// the first one.
+			return e, p.errorf(v, kp, "%s is what every successful call returns: want a failure status (e.g. PARAMETERFAULT)", e.Status)
+		}
 	case "exit":
 		e.Kind = ExpectExit
 		if e.ExitCode, err = p.integer(v, kp, 0, 255); err != nil {
@@ -396,6 +410,9 @@ func (p *parser) expectation(n *yaml.Node, path string) (Expectation, error) {
 	if w, ok := f["within"]; ok {
 		if e.Within, err = p.duration(w, join(path, "within")); err != nil {
 			return e, err
+		}
+		if e.Within == 0 {
+			return e, p.errorf(w, join(path, "within"), "must be more than 0 (leave within out for the whole run)")
 		}
 		if e.Kind == ExpectExit || e.Kind == ExpectNoStatus {
 			return e, p.errorf(w, join(path, "within"), "%s takes no within", key)

@@ -16,6 +16,16 @@ type Report struct {
 	Elapsed  time.Duration // how long the run lasted
 	Results  []Result      // one per expectation, in file order
 	Failures []StepFailure // steps that could not be carried out
+	NotRun   []NotRunStep  // timeline steps whose actions never ran
+}
+
+// NotRunStep is a timeline step whose actions never ran: its time was
+// past the run's end, or its trigger never happened (information, not a
+// failure: a scenario may hold steps for events that need not happen).
+type NotRunStep struct {
+	Step    string // its name
+	Line    int    // its line in the file
+	Trigger string // "at 2s", or "when log \"x\": never happened"
 }
 
 // Result is an expectation's verdict.
@@ -39,7 +49,7 @@ func (rep *Report) Failed() bool {
 }
 
 func (r *Run) report() *Report {
-	rep := &Report{Scenario: r.sc.Name, File: r.sc.File, Elapsed: r.ended, Failures: r.failures}
+	rep := &Report{Scenario: r.sc.Name, File: r.sc.File, Elapsed: r.ended, Failures: r.failures, NotRun: r.notRun()}
 	for _, x := range r.exps {
 		rep.Results = append(rep.Results, Result{Name: x.e.Name, Line: x.e.Line, Passed: x.passed, Why: x.why, At: x.at})
 	}
@@ -47,7 +57,8 @@ func (r *Run) report() *Report {
 }
 
 // WriteSummary writes the human summary: one line per expectation
-// ("PASS name" or "FAIL name — why"), one per failed step, and a total.
+// ("PASS name" or "FAIL name — why"), one per failed step, one per step
+// that never ran ("NOT RUN step name (file:line) at 2s"), and a total.
 func (rep *Report) WriteSummary(w io.Writer) error {
 	failed := 0
 	fmt.Fprintf(w, "scenario %q (%s): %s\n", rep.Scenario, rep.File, fmtAt(rep.Elapsed))
@@ -61,6 +72,9 @@ func (rep *Report) WriteSummary(w io.Writer) error {
 	}
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  FAIL %s (%s:%d) at %s — %v\n", stepLabel(f.Step), rep.File, f.Line, fmtAt(f.At), f.Err)
+	}
+	for _, n := range rep.NotRun {
+		fmt.Fprintf(w, "  NOT RUN %s (%s:%d) %s\n", stepLabel(n.Step), rep.File, n.Line, n.Trigger)
 	}
 	_, err := fmt.Fprintf(w, "%d of %d expectations passed, %d steps failed\n", len(rep.Results)-failed, len(rep.Results), len(rep.Failures))
 	return err
@@ -77,6 +91,7 @@ type junitSuite struct {
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
 	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr,omitempty"`
 	Time     string      `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -86,6 +101,11 @@ type junitCase struct {
 	ClassName string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -97,8 +117,9 @@ type junitFailure struct {
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
 
 // WriteJUnit writes the report as JUnit XML: one testsuite (the scenario),
-// one testcase per expectation (time: when it was decided) and one failing
-// testcase per step that could not be carried out.
+// one testcase per expectation (time: when it was decided), one failing
+// testcase per step that could not be carried out and one skipped testcase
+// per step that never ran.
 func (rep *Report) WriteJUnit(w io.Writer) error {
 	s := junitSuite{Name: rep.Scenario, Time: seconds(rep.Elapsed)}
 	for _, r := range rep.Results {
@@ -116,6 +137,11 @@ func (rep *Report) WriteJUnit(w io.Writer) error {
 			Failure: &junitFailure{Message: msg, Type: "step", Text: fmt.Sprintf("%s:%d: %s at %s: %s", rep.File, f.Line, f.Step, fmtAt(f.At), msg)},
 		})
 		s.Failures++
+	}
+	for _, n := range rep.NotRun {
+		s.Cases = append(s.Cases, junitCase{Name: stepLabel(n.Step), ClassName: rep.Scenario, Time: seconds(0),
+			Skipped: &junitSkipped{Message: fmt.Sprintf("%s:%d: not run: %s", rep.File, n.Line, n.Trigger)}})
+		s.Skipped++
 	}
 	s.Tests = len(s.Cases)
 	if _, err := io.WriteString(w, xml.Header); err != nil {

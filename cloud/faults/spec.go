@@ -187,27 +187,33 @@ func ParseSpec(kind string, params map[string]string) (Spec, error) {
 		name := strings.ReplaceAll(strings.ToLower(key), "_", "-")
 		if name != "for" && !contains(info.params, name) {
 			if len(info.params) == 0 {
-				return s, fmt.Errorf("%s: takes no parameter %q (only for=DURATION)", kind, key)
+				why := fmt.Sprintf("takes no parameter %q (only for=DURATION)", key)
+				return s, paramError(key, why, fmt.Errorf("%s: %s", kind, why))
 			}
-			return s, fmt.Errorf("%s: unknown parameter %q (it takes %s, for)", kind, key, strings.Join(info.params, ", "))
+			why := fmt.Sprintf("unknown parameter %q (it takes %s, for)", key, strings.Join(info.params, ", "))
+			return s, paramError(key, why, fmt.Errorf("%s: %s", kind, why))
 		}
 		if err := s.set(name, v); err != nil {
-			return s, fmt.Errorf("%s: %s=%q: %w", kind, key, v, err)
+			return s, paramError(key, err.Error(), fmt.Errorf("%s: %s=%q: %w", kind, key, v, err))
 		}
 		// A zero in the Spec means "not given" (the default); given
 		// explicitly it would mean the opposite of the default.
+		var why string
 		switch {
 		case name == "loss" && s.Loss == 0 && s.Kind == MQTTDrop:
-			return s, fmt.Errorf("%s: %s=%q: loss=0 would drop nothing: omit loss to drop every message", kind, key, v)
+			why = "loss=0 would drop nothing: omit loss to drop every message"
 		case name == "loss" && s.Loss == 0 && s.Kind == LinkFlap:
-			return s, fmt.Errorf("%s: %s=%q: loss=0 would never take the link down: give loss above 0, or duty", kind, key, v)
+			why = "loss=0 would never take the link down: give loss above 0, or duty"
 		case name == "reason-code" && s.ReasonCode == 0:
-			return s, fmt.Errorf("%s: %s=%q: 0 is success, not a refusal: omit reason-code for \"not authorized\"", kind, key, v)
+			why = "0 is success, not a refusal: omit reason-code for \"not authorized\""
+		}
+		if why != "" {
+			return s, paramError(key, why, fmt.Errorf("%s: %s=%q: %s", kind, key, v, why))
 		}
 	}
 	for _, r := range info.required {
 		if !has(params, r) {
-			return s, fmt.Errorf("%s: missing parameter %s", kind, r)
+			return s, paramError(r, "missing", fmt.Errorf("%s: missing parameter %s", kind, r))
 		}
 	}
 	return s, s.Validate()
@@ -286,8 +292,9 @@ func (s *Spec) set(name, v string) error {
 		s.Bytes, err = strconv.Atoi(v)
 	case "reason-code":
 		var n uint64
-		n, err = strconv.ParseUint(v, 0, 8)
-		s.ReasonCode = int(n)
+		// Read wide, so that Validate says which codes there are.
+		n, err = strconv.ParseUint(v, 0, 64)
+		s.ReasonCode = int(min(n, math.MaxInt32))
 	case "host":
 		s.Host = v
 	case "url":
@@ -332,7 +339,7 @@ func (s Spec) Validate() error {
 	if !ok {
 		return fmt.Errorf("unknown fault kind %q (one of %s)", s.Kind, kindList())
 	}
-	bad := func(f string, a ...any) error { return fmt.Errorf("%s: "+f, append([]any{s.Kind}, a...)...) }
+	bad := func(f string, a ...any) error { return validateError(s.Kind, info, fmt.Sprintf(f, a...)) }
 	for name, d := range map[string]Duration{"for": s.For, "period": s.Period, "delay": s.Delay, "jitter": s.Jitter, "down": s.Down} {
 		if d < 0 {
 			return bad("%s must not be negative", name)

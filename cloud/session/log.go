@@ -69,7 +69,7 @@ func (s *Session) handleLog(f *link.Frame) error {
 	}
 	q.lines = append(q.lines, logLine{seq: f.Seq, at: s.cfg.Now(), text: append([]byte(nil), f.Payload...)})
 	if s.logOn.Load() || !s.logSet {
-		s.observeLocked(Observation{Kind: ObserveServerLog, Text: string(f.Payload)})
+		s.observeLocked(Observation{Kind: ObserveServerLog, Text: string(f.Payload), Seq: f.Seq})
 	}
 	q.bytes += len(f.Payload)
 	select {

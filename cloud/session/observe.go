@@ -15,6 +15,10 @@ import (
 type Observation struct {
 	Device string          // the device's ID
 	Kind   ObservationKind // what happened
+	// Seq (server log lines) is the device's sequence number of the line:
+	// the kernel resends lines not yet acknowledged on its next link, with
+	// the same numbers (the cloud observes each line once).
+	Seq uint64
 	// HTTP requests: the request's method and URL, as the cloud sends it
 	// upstream (before any fault or replay layer).
 	Method, URL string

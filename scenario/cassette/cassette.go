@@ -125,7 +125,8 @@ func (d Data) check() error {
 }
 
 // ErrorRecord is a recorded failure: a transport error, a failed broker
-// connect or a failed store fetch. Kind is one of "timeout", "dns",
+// connect or a failed store fetch. Kind is one of "timeout", "canceled"
+// (the cloud gave up on the request, e.g. the link dropped), "dns",
 // "refused", "reset", "tls" or "other"; Message is the error's text.
 type ErrorRecord struct {
 	Kind    string `json:"kind"`

@@ -42,7 +42,7 @@ type MQTTPacket struct {
 
 	Version  byte   `json:"version,omitempty"` // CONNECT: 4 (3.1.1) or 5
 	ClientID string `json:"client_id,omitempty"`
-	Username string `json:"username,omitempty"`
+	Username string `json:"username,omitempty"` // Redacted unless kept
 	Password string `json:"password,omitempty"` // Redacted unless kept
 	Clean    bool   `json:"clean,omitempty"`
 
@@ -353,8 +353,16 @@ func (c *recConn) feed(client bool, b []byte) {
 		if client {
 			p.Dir = "client"
 			c.disconnected = c.disconnected || p.Type == "DISCONNECT"
-			if p.Password != "" && !c.r.o.KeepSecrets {
-				p.Password = Redacted
+			if p.Type == "CONNECT" && !c.r.o.KeepSecrets {
+				// Brokers take tokens as passwords, and some as
+				// usernames: both are redacted, and scrubbed from the
+				// rest of the cassette (scrub.go).
+				for _, v := range []*string{&p.Password, &p.Username} {
+					if *v != "" {
+						c.r.noteSecretLocked(*v)
+						*v = Redacted
+					}
+				}
 			}
 		} else {
 			p.Dir = "broker"

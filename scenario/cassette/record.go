@@ -27,8 +27,9 @@ import (
 type Recorder struct {
 	o Options
 
-	mu sync.Mutex
-	c  Cassette
+	mu      sync.Mutex
+	c       Cassette
+	secrets map[string]bool // values to scrub from the whole cassette (scrub.go)
 }
 
 // NewRecorder returns a recorder with an empty cassette.
@@ -53,6 +54,9 @@ func (r *Recorder) Cassette() *Cassette {
 		c.MQTT[i] = s
 	}
 	c.Recorded = time.Now().UTC()
+	if s := newScrubber(r.secrets); s != nil {
+		s.cassette(&c)
+	}
 	return &c
 }
 
@@ -105,6 +109,11 @@ func (r *Recorder) WrapTransport(base http.RoundTripper) http.RoundTripper {
 		}
 		if err != nil {
 			x.Error = errorRecord(err)
+			if errors.Is(req.Context().Err(), context.Canceled) {
+				// The cloud cancelled the request (the channel closed,
+				// the link dropped): not the upstream's doing.
+				x.Error.Kind = "canceled"
+			}
 			resp = nil
 		}
 		r.mu.Lock()
@@ -135,8 +144,10 @@ func errorRecord(err error) *ErrorRecord {
 	var hsErr *mqttbridge.HandshakeError
 	kind := "other"
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded):
 		kind = "timeout"
+	case errors.Is(err, context.Canceled):
+		kind = "canceled"
 	case errors.As(err, &dnsErr):
 		kind = "dns"
 	case errors.As(err, &hsErr), errors.As(err, &certErr), errors.As(err, &unknownCA):
@@ -177,6 +188,9 @@ func (r *Recorder) WrapConfig(store session.ConfigStore) session.ConfigStore {
 			f.Value = string(v)
 		}
 		r.mu.Lock()
+		if found && err == nil && st == abi.ConfigKeyFetchStoreSecret {
+			r.noteSecretLocked(string(v))
+		}
 		r.c.Config = append(r.c.Config, f)
 		r.mu.Unlock()
 		return v, found, err

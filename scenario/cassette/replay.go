@@ -14,6 +14,7 @@ import (
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/cloud/session"
+	"github.com/mvnet/mvnet/internal/textdist"
 )
 
 // Replayer answers the cloud's upstream requests from a cassette. It is
@@ -116,36 +117,8 @@ func (p *Replayer) mismatchLocked(m Mismatch) error {
 
 // closest returns the candidate nearest to want by edit distance.
 func closest(want string, cands []string) string {
-	best, bestD := "", -1
-	for _, c := range cands {
-		if d := editDistance(want, c); bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes; both
-// cut to 512 so a huge body cannot make it slow).
-func editDistance(a, b string) int {
-	a, b = a[:min(len(a), 512)], b[:min(len(b), 512)]
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	c, _ := textdist.Closest(want, cands)
+	return c
 }
 
 // WrapTransport is for httpexec.Options.WrapTransport: it answers each
@@ -166,7 +139,13 @@ func (p *Replayer) WrapTransport(base http.RoundTripper) http.RoundTripper {
 			return nil, err
 		}
 		if x.Error != nil {
-			return nil, fmt.Errorf("cassette: recorded %s error: %s", x.Error.Kind, x.Error.Message)
+			if x.Error.Kind == "canceled" {
+				// The cloud gave up on the request (the link dropped
+				// mid-request): so it does again, at the same point.
+				<-req.Context().Done()
+				return nil, req.Context().Err()
+			}
+			return nil, replayError(x.Error, req.URL.Host)
 		}
 		b := x.Response.Bytes()
 		return &http.Response{
@@ -255,7 +234,7 @@ func (p *Replayer) WrapConfig(store session.ConfigStore) session.ConfigStore {
 		case err != nil:
 			return nil, false, err
 		case f.Error != nil:
-			return nil, false, fmt.Errorf("cassette: recorded %s error: %s", f.Error.Kind, f.Error.Message)
+			return nil, false, replayError(f.Error, "")
 		case !f.Found:
 			return nil, false, nil
 		}

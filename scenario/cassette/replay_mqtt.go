@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"fmt"
 	"net"
 	"slices"
 	"sync"
@@ -43,11 +42,7 @@ func (p *Replayer) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 		if e := p.c.MQTT[first].Error; e != nil && len(p.c.MQTT[first].Packets) == 0 {
 			p.mqttUsed[first] = true
 			p.mu.Unlock()
-			err := fmt.Errorf("cassette: recorded %s error: %s", e.Kind, e.Message)
-			if e.Kind == "tls" {
-				return nil, &mqttbridge.HandshakeError{Err: err}
-			}
-			return nil, err
+			return nil, replayConnectError(e, addr)
 		}
 		p.mu.Unlock()
 		client, server := net.Pipe()

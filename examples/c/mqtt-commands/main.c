@@ -91,6 +91,11 @@ static struct {
     bool disconnected; /* ... and the broker session has ended */
 } session;
 
+/* A subscribe succeeded in an earlier session: the next one is a
+ * resubscription (a first connect that failed is not a session that
+ * subscribed). */
+static bool has_subscribed = false;
+
 static void fail(const char *what, enum MvStatus status) {
     printf("%s failed: status %u\n", what, (unsigned)status);
     exit(1);
@@ -284,7 +289,8 @@ static enum outcome run_session(int n, MvNotificationHandle notification_handle,
         };
         status = mvMqttRequestSubscribe(channel, &subscribe);
         if (status == MV_STATUS_OKAY && wait_for(subscribe_answered, RESPONSE_TIMEOUT_MS) && session.subscribed) {
-            printf(n == 1 ? "subscribed to %s\n" : "resubscribed to %s\n", topic);
+            printf(has_subscribed ? "resubscribed to %s\n" : "subscribed to %s\n", topic);
+            has_subscribed = true;
             if (wait_for(quit, COMMAND_TIMEOUT_MS)) {
                 /* Wait for the disconnect to be answered before closing the
                  * channel: closing at once may drop the DISCONNECT, and the
