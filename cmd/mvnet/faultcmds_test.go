@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/apiclient"
@@ -123,6 +124,11 @@ func TestFaultCLI(t *testing.T) {
 	if !strings.HasPrefix(fsid, "FT") || rest != "link-flap period=1h0m0s duty=0.25 for=1h0m0s  (applied)" {
 		t.Fatalf("apply printed %q", out)
 	}
+	// Its first period starts down: the device sees its link go, and its
+	// redials are refused while the flap is in force. Waiting for it here
+	// keeps the drop, which the cloud carries out after apply answers,
+	// from landing after the clear below.
+	rig.WaitNetwork(t, abi.NetworkStatusConnecting)
 	out, err = run("fault", "list", "pump-7")
 	if err != nil || !strings.Contains(out, "SID") || !strings.Contains(out, fsid) || !strings.Contains(out, "link-flap period=1h0m0s") {
 		t.Fatalf("list: %v\n%s", err, out)
@@ -133,8 +139,8 @@ func TestFaultCLI(t *testing.T) {
 	if out, err := run("fault", "list", "pump-7"); err != nil || out != "no faults in force on pump-7\n" {
 		t.Fatalf("list after clear: %v %q", err, out)
 	}
-	// The link-flap took the link down at once (its first period starts
-	// down): update acts once the device is back.
+	// Update acts once the device is back.
+	rig.WaitNetwork(t, abi.NetworkStatusConnected)
 	poll.Until(t, "the device back after the link-flap", func() bool {
 		out, err = run("fault", "apply", "pump-7", "update", "description=v3")
 		return err == nil || !strings.Contains(err.Error()+out, "not connected")
