@@ -153,7 +153,7 @@ func linkFlap(t *testing.T, r *Rig, d Door) {
 }
 
 func cloudRestart(t *testing.T, r *Rig, d Door) {
-	sid := apply(t, d, faults.CloudRestart, map[string]string{"down": "300ms"})
+	sid := apply(t, d, faults.CloudRestart, nil) // down: the default 1s
 	r.WaitNetwork(t, abi.NetworkStatusConnecting)
 	r.WaitNetwork(t, abi.NetworkStatusConnected)
 	poll.Until(t, "the restart's end", func() bool {

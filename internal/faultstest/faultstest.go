@@ -99,7 +99,7 @@ var samples = map[string]string{
 	"seed":        "7",
 	"delay":       "1ms",
 	"jitter":      "1ms",
-	"down":        "10ms",
+	"down":        "1s",
 	"host":        "nowhere.test",
 	"url":         "https://nowhere.test/*",
 	"status":      "503",
@@ -214,6 +214,12 @@ func EveryKind(t *testing.T, r *Rig, d Door) {
 				t.Fatalf("apply %s %v: %v", k.Kind, p, err)
 			}
 			sameSpec(t, f, string(k.Kind), p)
+			if k.Kind == faults.LinkDrop || k.Kind == faults.LinkFlap || k.Kind == faults.CloudRestart {
+				// The link goes after apply answers: wait until the device
+				// sees it, or it could go after the fault has ended and the
+				// next kind found the device not connected.
+				r.WaitNetwork(t, abi.NetworkStatusConnecting)
+			}
 			if k.OneShot {
 				// Done at once, or in force while its action lasts
 				// (cloud-restart's down time), then done.
