@@ -11,9 +11,9 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/faultstest"
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
-	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 // The link and device-service faults (cloud/faults/link.go) applied
@@ -184,23 +184,6 @@ var nextLinkDev = func() func() string {
 	}
 }()
 
-// wallNear polls the device's wall time until it is within a minute of
-// time.Now()+skew.
-func wallNear(t *testing.T, d *device.Device, skew time.Duration) {
-	t.Helper()
-	var us uint64
-	var st abi.Status
-	ok := poll.Wait(waitLimit, func() bool {
-		us, st = d.GetWallTime()
-		want := time.Now().Add(skew)
-		got := time.UnixMicro(int64(us))
-		return st == abi.StatusOkay && got.After(want.Add(-time.Minute)) && got.Before(want.Add(time.Minute))
-	})
-	if !ok {
-		t.Fatalf("mvGetWallTime: %s %v, want OKAY within a minute of now%+v", st, time.UnixMicro(int64(us)).UTC(), skew)
-	}
-}
-
 // TestFaultClockUnset: a device that boots while clock-unset is in force
 // has no wall time (TIMENOTSET) although its network is up; once the fault
 // is cleared the cloud sends TIME and the device has the time.
@@ -214,11 +197,11 @@ func TestFaultClockUnset(t *testing.T) {
 	if _, st := v.d.GetWallTime(); st != abi.StatusTimeNotSet {
 		t.Fatalf("mvGetWallTime with the network up under clock-unset: %s, want TIMENOTSET", st)
 	}
-	wallNear(t, other.d, 0)
+	faultstest.WallNear(t, other.d, 0)
 	if err := e.cloud.Faults().Clear(id, f.ID); err != nil {
 		t.Fatal(err)
 	}
-	wallNear(t, v.d, 0)
+	faultstest.WallNear(t, v.d, 0)
 	if got := r.phases(f.ID); !slices.Equal(got, []string{"start", "end:cleared"}) {
 		t.Errorf("fault events %q", got)
 	}
@@ -234,7 +217,7 @@ func TestFaultClockUnset(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.waitNetStatus(abi.NetworkStatusConnected)
-	wallNear(t, v.d, 0)
+	faultstest.WallNear(t, v.d, 0)
 }
 
 // TestFaultClockSkew: the wall time the device gets is off by skew at
@@ -245,11 +228,11 @@ func TestFaultClockSkew(t *testing.T) {
 	v := e.newDev(t)
 	other := e.newDev(t)
 	id := v.d.ID()
-	wallNear(t, v.d, 0)
+	faultstest.WallNear(t, v.d, 0)
 	const skew = -3 * time.Hour
 	f := apply(t, e.cloud, id, "clock-skew", map[string]string{"skew": skew.String()})
-	wallNear(t, v.d, skew)
-	wallNear(t, other.d, 0)
+	faultstest.WallNear(t, v.d, skew)
+	faultstest.WallNear(t, other.d, 0)
 	// A new link's WELCOME carries the skew as well.
 	if err := e.cloud.Faults().DropLink(id); err != nil {
 		t.Fatal(err)
@@ -259,15 +242,15 @@ func TestFaultClockSkew(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.waitNetStatus(abi.NetworkStatusConnected)
-	wallNear(t, v.d, skew)
+	faultstest.WallNear(t, v.d, skew)
 	if err := e.cloud.Faults().Clear(id, f.ID); err != nil {
 		t.Fatal(err)
 	}
-	wallNear(t, v.d, 0)
+	faultstest.WallNear(t, v.d, 0)
 	// Skews add up.
 	apply(t, e.cloud, id, "clock-skew", map[string]string{"skew": "1h"})
 	apply(t, e.cloud, id, "clock-skew", map[string]string{"skew": "1h"})
-	wallNear(t, v.d, 2*time.Hour)
+	faultstest.WallNear(t, v.d, 2*time.Hour)
 }
 
 // TestFaultLoggingDisabled: mvServerLog answers LOGGINGDISABLEDBYSERVER

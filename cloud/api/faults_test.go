@@ -14,13 +14,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/apiclient"
 	"github.com/mvnet/mvnet/internal/faultstest"
+	"github.com/mvnet/mvnet/internal/mosquitto"
 )
 
 // restDoor reaches a device's faults through the REST API (apiclient).
@@ -43,9 +43,10 @@ func (d restDoor) ClearKind(kind string) (int, error) {
 	return d.c.ClearFaults(context.Background(), d.device, kind)
 }
 
-// faultEnv is a store, a cloud admitting the devices the store registers,
-// and the API serving both, with device 1 registered as "pump-7". With
-// join, the device is connected and its network CONNECTED.
+// faultEnv is a store, a cloud admitting the devices the store registers
+// (its MQTT connects plain, to a Mosquitto of the test's own), and the API
+// serving both, with device 1 registered as "pump-7". With join, the
+// device is connected and its network CONNECTED.
 func faultEnv(t *testing.T, join bool) (*env, *cloud.Server, *faultstest.Rig) {
 	t.Helper()
 	e := openEnv(t)
@@ -53,11 +54,16 @@ func faultEnv(t *testing.T, join bool) (*env, *cloud.Server, *faultstest.Rig) {
 		io.WriteString(w, "ok")
 	}))
 	t.Cleanup(web.Close)
+	broker := ""
+	if join {
+		broker = mosquitto.Start(t, mosquitto.Options{}).Addr
+	}
 	srv, err := cloud.New(cloud.Options{
 		HTTP: httpexec.Options{
 			AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 			RootCAs:       []*x509.Certificate{web.Certificate()},
 		},
+		MQTT:     cloud.MQTTOptions{Plaintext: true},
 		Registry: e.st, Config: e.st, Logs: e.st, Logger: quiet,
 	})
 	if err != nil {
@@ -73,24 +79,10 @@ func faultEnv(t *testing.T, join bool) (*env, *cloud.Server, *faultstest.Rig) {
 	if _, err := e.st.UpdateDevice(context.Background(), sid, &name, nil); err != nil {
 		t.Fatal(err)
 	}
-	rig := &faultstest.Rig{URL: web.URL}
 	if !join {
-		return e, srv, rig
+		return e, srv, &faultstest.Rig{URL: web.URL}
 	}
-	d, err := device.New(device.Options{DeviceID: sid, Dial: srv.Dial,
-		ReconnectDelay: time.Millisecond, MaxReconnectDelay: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), faultstest.Wait)
-	defer cancel()
-	n, err := d.Connect(ctx, 51)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rig.Dev, rig.Net = d, n
-	return e, srv, rig
+	return e, srv, faultstest.Join(t, device.Options{DeviceID: sid, Dial: srv.Dial}, web.URL, broker)
 }
 
 func (e *env) client() *apiclient.Client {
@@ -109,8 +101,9 @@ func TestFaultsEveryKind(t *testing.T) {
 	faultstest.EveryKind(t, rig, restDoor{e.client(), "pump-7"})
 }
 
-// TestFaultsDeviceEffects: faults applied through the REST API do to the
-// device what docs/fault-injection.md says (the device named by its SID).
+// TestFaultsDeviceEffects: every kind applied through the REST API does to
+// the device what docs/fault-injection.md says, asserted through the ABI
+// (the device named by its SID).
 func TestFaultsDeviceEffects(t *testing.T) {
 	e, _, rig := faultEnv(t, true)
 	faultstest.Effects(t, rig, restDoor{e.client(), devID(1)})

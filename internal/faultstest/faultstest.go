@@ -1,7 +1,7 @@
 // Package faultstest checks a door of the fault model (cloud/faults) — the
 // REST API, the CLI — end to end: every kind applied, listed and cleared
 // through the door, and the effects a device sees through the system-call
-// ABI (package device). The REST API's tests (cloud/api) and the CLI's
+// ABI (package device), for every kind. The REST API's tests (cloud/api) and the CLI's
 // (cmd/mvnet) run the same checks, each through its own door, so a kind
 // added to faults.Kinds() is covered by both without a change here — unless
 // it takes a parameter this package has no sample value for, which fails
@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/faults"
@@ -40,6 +41,49 @@ type Rig struct {
 	// URL is an HTTPS URL the cloud may request for the device (its
 	// outbound policy and trust allow it) that answers 200.
 	URL string
+	// Broker is the host:port of a plaintext MQTT broker the cloud may
+	// reach for the device (Effects' MQTT kinds).
+	Broker string
+
+	opts device.Options
+}
+
+// Join boots a device with opts (a quick redial is added when opts has
+// none), connects it and returns the rig; the device is closed when the
+// test ends.
+func Join(t *testing.T, opts device.Options, url, broker string) *Rig {
+	t.Helper()
+	if opts.ReconnectDelay == 0 {
+		opts.ReconnectDelay, opts.MaxReconnectDelay = time.Millisecond, 20*time.Millisecond
+	}
+	r := &Rig{URL: url, Broker: broker, opts: opts}
+	r.boot(t)
+	t.Cleanup(func() { _ = r.Dev.Close() }) // the device booted last
+	return r
+}
+
+func (r *Rig) boot(t *testing.T) {
+	t.Helper()
+	d, err := device.New(r.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Wait)
+	defer cancel()
+	n, err := d.Connect(ctx, 51)
+	if err != nil {
+		_ = d.Close()
+		t.Fatal(err)
+	}
+	r.Dev, r.Net = d, n
+}
+
+// Reboot closes the device and boots it again (same ID): a new kernel
+// with no wall time, joined to the cloud.
+func (r *Rig) Reboot(t *testing.T) {
+	t.Helper()
+	_ = r.Dev.Close()
+	r.boot(t)
 }
 
 // Wait bounds every wait for an event.
@@ -55,7 +99,7 @@ var samples = map[string]string{
 	"seed":        "7",
 	"delay":       "1ms",
 	"jitter":      "1ms",
-	"down":        "10ms",
+	"down":        "1s",
 	"host":        "nowhere.test",
 	"url":         "https://nowhere.test/*",
 	"status":      "503",
@@ -148,8 +192,7 @@ func listed(t *testing.T, d Door, sid string) (apiclient.Fault, bool) {
 // parameters until cleared; a one-shot fault acts at once and is reported
 // done (not listed). mqtt-disconnect, which cuts the device's broker
 // sessions, must be refused while the rig's device has none, naming why
-// (its effect is asserted with a broker in package test and by the
-// scenario tests). Between kinds the device is back on the network.
+// (its effect, with a broker, is Effects'). Between kinds the device is back on the network.
 func EveryKind(t *testing.T, r *Rig, d Door) {
 	for _, k := range faults.Kinds() {
 		t.Run(string(k.Kind), func(t *testing.T) {
@@ -171,6 +214,12 @@ func EveryKind(t *testing.T, r *Rig, d Door) {
 				t.Fatalf("apply %s %v: %v", k.Kind, p, err)
 			}
 			sameSpec(t, f, string(k.Kind), p)
+			if k.Kind == faults.LinkDrop || k.Kind == faults.LinkFlap || k.Kind == faults.CloudRestart {
+				// The link goes after apply answers: wait until the device
+				// sees it, or it could go after the fault has ended and the
+				// next kind found the device not connected.
+				r.WaitNetwork(t, abi.NetworkStatusConnecting)
+			}
 			if k.OneShot {
 				// Done at once, or in force while its action lasts
 				// (cloud-restart's down time), then done.
@@ -224,16 +273,30 @@ func (r *Rig) OpenHTTP(t *testing.T) Channel {
 	t.Helper()
 	nextTag++
 	tag := nextTag
-	ch, st, err := r.Dev.OpenChannel(device.ChannelConfig{Centre: r.Net.Centre, Tag: tag, Network: r.Net.Handle,
-		Type: abi.ChannelTypeHTTP, RxSize: 4096, TxSize: 1024})
-	if err != nil || st != abi.StatusOkay {
-		t.Fatalf("mvOpenChannel: %s %v", st, err)
-	}
-	c := Channel{ch, tag}
+	c := Channel{r.open(t, tag, abi.ChannelTypeHTTP), tag}
 	if data := r.Request(t, c); data.Result != abi.HTTPResultOK || data.StatusCode != 200 {
 		t.Fatalf("request on a new channel: %s %d", data.Result, data.StatusCode)
 	}
 	return c
+}
+
+// open opens a channel of typ, waiting while Microvisor's limit of channel
+// opens per second answers RATELIMITED (spec/abi.md: eight a second), as
+// an application would.
+func (r *Rig) open(t *testing.T, tag uint32, typ abi.ChannelType) *device.Channel {
+	t.Helper()
+	var ch *device.Channel
+	var st abi.Status
+	var err error
+	poll.Until(t, "mvOpenChannel past RATELIMITED", func() bool {
+		ch, st, err = r.Dev.OpenChannel(device.ChannelConfig{Centre: r.Net.Centre, Tag: tag, Network: r.Net.Handle,
+			Type: typ, RxSize: 4096, TxSize: 1024})
+		return err != nil || st != abi.StatusRateLimited
+	})
+	if err != nil || st != abi.StatusOkay {
+		t.Fatalf("mvOpenChannel(%s): %s %v", typ, st, err)
+	}
+	return ch
 }
 
 // Request sends GET r.URL on the channel and waits for the response.
