@@ -89,6 +89,7 @@ func runCI(ctx context.Context, o Options) error {
 	c := &ciRun{sc: sc}
 	inner := o
 	inner.Scenario, inner.Record, inner.Replay, inner.JUnit = "", "", "", ""
+	inner.RecordSecrets, inner.MatchHeaders, inner.MatchBody, inner.AllowRepeats = false, nil, "", false
 	inner.Hosted = true
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -91,11 +91,6 @@ static struct {
     bool disconnected; /* ... and the broker session has ended */
 } session;
 
-/* A subscribe succeeded in an earlier session: the next one is a
- * resubscription (a first connect that failed is not a session that
- * subscribed). */
-static bool has_subscribed = false;
-
 static void fail(const char *what, enum MvStatus status) {
     printf("%s failed: status %u\n", what, (unsigned)status);
     exit(1);
@@ -289,8 +284,7 @@ static enum outcome run_session(int n, MvNotificationHandle notification_handle,
         };
         status = mvMqttRequestSubscribe(channel, &subscribe);
         if (status == MV_STATUS_OKAY && wait_for(subscribe_answered, RESPONSE_TIMEOUT_MS) && session.subscribed) {
-            printf(has_subscribed ? "resubscribed to %s\n" : "subscribed to %s\n", topic);
-            has_subscribed = true;
+            printf("subscribed to %s (session %d)\n", topic, n);
             if (wait_for(quit, COMMAND_TIMEOUT_MS)) {
                 /* Wait for the disconnect to be answered before closing the
                  * channel: closing at once may drop the DISCONNECT, and the
