@@ -147,11 +147,7 @@ func (h *handler) faultDevice(r *http.Request, a args) (string, error) {
 // listFaults serves GET /v1/Devices/{Sid}/Faults: the faults in force,
 // oldest first, paged like the other lists (the PageToken is an offset).
 func listFaults(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
-	q, err := query(r, "PageSize", "Page", "PageToken")
-	if err != nil {
-		return err
-	}
-	p, num, err := page(q)
+	p, num, err := listPage(r)
 	if err != nil {
 		return err
 	}

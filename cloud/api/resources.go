@@ -266,14 +266,20 @@ func checkValue(v string) error {
 	return store.CheckValue([]byte(v))
 }
 
+// listPage reads a list request's query: only PageSize, Page and
+// PageToken are allowed.
+func listPage(r *http.Request) (store.Page, int, error) {
+	q, err := query(r, "PageSize", "Page", "PageToken")
+	if err != nil {
+		return store.Page{}, 0, err
+	}
+	return page(q)
+}
+
 // Configs and secrets.
 
 func listItems(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
-	q, err := query(r, "PageSize", "Page", "PageToken")
-	if err != nil {
-		return err
-	}
-	p, num, err := page(q)
+	p, num, err := listPage(r)
 	if err != nil {
 		return err
 	}
@@ -414,11 +420,7 @@ func deleteItem(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 // Devices.
 
 func listDevices(h *handler, w http.ResponseWriter, r *http.Request, a args) error {
-	q, err := query(r, "PageSize", "Page", "PageToken")
-	if err != nil {
-		return err
-	}
-	p, num, err := page(q)
+	p, num, err := listPage(r)
 	if err != nil {
 		return err
 	}
