@@ -131,10 +131,8 @@ func parseHeader(line string) (name, value string, err error) {
 	if name == "" {
 		return "", "", fmt.Errorf("empty name")
 	}
-	for i := 0; i < len(name); i++ {
-		if !isTokenChar(name[i]) {
-			return "", "", fmt.Errorf("name has invalid character %q at %d", name[i], i)
-		}
+	if i := badNameChar(name); i >= 0 {
+		return "", "", fmt.Errorf("name has invalid character %q at %d", name[i], i)
 	}
 	value = strings.Trim(value, " \t")
 	for i := 0; i < len(value); i++ {
@@ -143,6 +141,20 @@ func parseHeader(line string) (name, value string, err error) {
 		}
 	}
 	return name, value, nil
+}
+
+// ValidHeaderName reports whether name is a header field name: a
+// non-empty RFC 9110 token.
+func ValidHeaderName(name string) bool { return name != "" && badNameChar(name) < 0 }
+
+// badNameChar is the index of name's first byte that is not a tchar, or -1.
+func badNameChar(name string) int {
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return i
+		}
+	}
+	return -1
 }
 
 // isTokenChar reports whether c is an RFC 9110 tchar:

@@ -46,9 +46,10 @@ func readAPIEnv(t *testing.T, file string) map[string]string {
 
 // TestHostedFaultCLI: `mvnet run --api 127.0.0.1:0 --api-env FILE` runs a C
 // application that watches its network; once it is connected, the test
-// runs `mvnet fault apply "$MVNET_DEVICE" link-drop for=1s` with the
-// file's settings (as a script sourcing it would). The application sees
-// its network go and come back (the fault expires) and exits 0; the
+// runs `mvnet fault apply "$MVNET_DEVICE" link-drop for=1m`, `fault list`
+// and `fault clear` with the file's settings (as a script sourcing it
+// would). The application sees its network go and come back and exits 0;
+// the
 // transcript has the fault's start and end lines; `mvnet fault list`
 // shows it while in force.
 func TestHostedFaultCLI(t *testing.T) {
@@ -98,7 +99,9 @@ func TestHostedFaultCLI(t *testing.T) {
 		}
 		// The file is written before the application starts.
 		env = readAPIEnv(t, envFile)
-		out, err := cli("fault", "apply", env[runner.EnvDevice], "link-drop", "for=1s")
+		// for=1m: still in force when the list below asks, however slow
+		// the machine; the clear ends it.
+		out, err := cli("fault", "apply", env[runner.EnvDevice], "link-drop", "for=1m")
 		fault, _, _ = strings.Cut(strings.TrimSpace(out), "  ")
 		if err != nil || !strings.HasPrefix(fault, "FT") {
 			cliErrs = append(cliErrs, "fault apply: "+errString(err)+": "+out)
@@ -107,6 +110,9 @@ func TestHostedFaultCLI(t *testing.T) {
 		}
 		if listed, err = cli("fault", "list", env[runner.EnvDevice]); err != nil {
 			cliErrs = append(cliErrs, "fault list: "+err.Error()+": "+listed)
+		}
+		if out, err := cli("fault", "clear", env[runner.EnvDevice], fault); err != nil {
+			cliErrs = append(cliErrs, "fault clear: "+err.Error()+": "+out)
 		}
 	}
 	werr := run.Wait()
@@ -119,7 +125,7 @@ func TestHostedFaultCLI(t *testing.T) {
 	if fault == "" {
 		t.Fatalf("the application never said its network connected\n%s", report())
 	}
-	if !strings.Contains(listed, fault) || !strings.Contains(listed, "link-drop for=1s") {
+	if !strings.Contains(listed, fault) || !strings.Contains(listed, "link-drop for=1m0s") {
 		t.Errorf("fault list while in force lacks %s:\n%s", fault, listed)
 	}
 	// The first poll may find the network still CONNECTING.
@@ -132,8 +138,8 @@ func TestHostedFaultCLI(t *testing.T) {
 		t.Fatalf("mvnet run: %v; want the application to see its network go and come back and exit 0\n%s", werr, report())
 	}
 	tr := stderr.String()
-	start := "fault  start  link-drop for=1s  (" + fault + ")"
-	end := "fault  end  link-drop for=1s  (" + fault + ")  expired"
+	start := "fault  start  link-drop for=1m0s  (" + fault + ")"
+	end := "fault  end  link-drop for=1m0s  (" + fault + ")  cleared"
 	if i, j := strings.Index(tr, start), strings.Index(tr, end); i < 0 || j < i {
 		t.Fatalf("the transcript lacks %q then %q\n%s", start, end, report())
 	}

@@ -279,7 +279,8 @@ func TestRecordReplayHTTP(t *testing.T) {
 	if err := srv.HTTP.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rep := mvnetRun(t, flagsThen(flags, "--replay", cas, "--", bin, srv.URL("/hello"))...)
+	// Replay needs none of the flags that let the cloud reach the server.
+	rep := mvnetRun(t, flagsThen(nil, "--replay", cas, "--", bin, srv.URL("/hello"))...)
 	if rep.code != 0 {
 		t.Fatalf("replay: %v", rep)
 	}
@@ -391,5 +392,36 @@ expect:
 		if !keep && !strings.Contains(c, cassette.Redacted) {
 			t.Errorf("the secret's value is not marked %q:\n%s", cassette.Redacted, c)
 		}
+	}
+}
+
+// TestReplayLinkDropScenario: docs/testing.md's CI path — the example's
+// link-drop scenario recorded once against a server, then replayed with
+// the same scenario, no server and no network flags: the request the link
+// drop cancelled is cancelled again, the retry is answered, and every
+// expectation passes both times.
+func TestReplayLinkDropScenario(t *testing.T) {
+	t.Parallel()
+	bin := exampleBin(t, "http-get")
+	flags, srv := httpsFlags(t)
+	sc, err := filepath.Abs(filepath.Join("..", "..", "examples", "c", "http-get", "link-drop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas := filepath.Join(t.TempDir(), "hello.cassette.json")
+	rec := mvnetRun(t, flagsThen(flags, "--scenario", sc, "--record", cas, "--", bin, srv.URL("/hello"))...)
+	if rec.code != 0 || !strings.Contains(rec.stderr, "5 of 5 expectations passed") {
+		t.Fatalf("recording: %v", rec)
+	}
+	if err := srv.HTTP.Close(); err != nil {
+		t.Fatal(err)
+	}
+	junit := filepath.Join(t.TempDir(), "out.xml")
+	rep := mvnetRun(t, flagsThen(nil, "--scenario", sc, "--replay", cas, "--junit", junit, "--", bin, srv.URL("/hello"))...)
+	if rep.code != 0 || !strings.Contains(rep.stderr, "5 of 5 expectations passed") {
+		t.Fatalf("replay: %v", rep)
+	}
+	if s := readJUnit(t, junit).Suites[0]; len(s.Cases) != 5 || *s.Failures != 0 {
+		t.Errorf("JUnit: %+v", s)
 	}
 }

@@ -240,7 +240,12 @@ func (m *MQTT) Publish(t *testing.T, topic, payload string) {
 		if typ == abi.MQTTReadableDataTypePublishResponse {
 			break
 		}
-		m.pending = append(m.pending, m.Message(t))
+		if typ != abi.MQTTReadableDataTypeMessageReceived {
+			t.Fatalf("publish to %q: next item is %v, want the publish response or a message", topic, typ)
+		}
+		// Read from the channel even with messages kept already (Message
+		// would hand out a kept one and leave this one unread).
+		m.pending = append(m.pending, m.receive(t))
 	}
 	if r, st := m.r.Dev.MQTTReadPublishResponse(m.ch); st != abi.StatusOkay || r.RequestState != abi.MQTTRequestStateRequestCompleted {
 		t.Fatalf("publish to %q: %+v (%s)", topic, r, st)
@@ -258,6 +263,12 @@ func (m *MQTT) Message(t *testing.T) device.MQTTMessage {
 	if typ := m.next(t); typ != abi.MQTTReadableDataTypeMessageReceived {
 		t.Fatalf("next item is %v, want a message", typ)
 	}
+	return m.receive(t)
+}
+
+// receive reads the message that is the channel's next item.
+func (m *MQTT) receive(t *testing.T) device.MQTTMessage {
+	t.Helper()
 	msg, st := m.r.Dev.MQTTReceiveMessage(m.ch, 1024, 1024)
 	if st != abi.StatusOkay {
 		t.Fatalf("mvMqttReceiveMessage: %s", st)

@@ -170,6 +170,10 @@ type Options struct {
 	MatchBody    string
 	AllowRepeats bool
 
+	// ownGroup runs the application in a process group of its own, killed
+	// whole when ctx ends (set by runCI).
+	ownGroup bool
+
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams
 	Transcript     io.Writer // where the transcript goes
@@ -305,6 +309,15 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer pr.Close()
 	cmd := exec.CommandContext(ctx, path, o.Args...)
+	if o.ownGroup {
+		// A test run (runCI) ends the application when the scenario is
+		// over: the processes it started (a wrapper script's child)
+		// must end with it, or they keep the output pipe and outlive the
+		// hosted cloud. Not for interactive runs: a process group of its
+		// own could not read the terminal.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	}
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, pw, stderr
 	cmd.ExtraFiles = []*os.File{pw} // fd 3: MVNET_TRACE

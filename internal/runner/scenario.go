@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/scenario"
 	"github.com/mvnet/mvnet/scenario/cassette"
@@ -60,6 +63,13 @@ func runCI(ctx context.Context, o Options) error {
 	if o.Bundle != "" {
 		return errors.New("--bundle joins a cloud that runs elsewhere; --scenario, --record and --replay host one: give one of them")
 	}
+	// The outputs are checked before anything starts: a path that cannot
+	// be written would otherwise lose the run's results at its end.
+	for _, out := range []struct{ flag, path string }{{"--record", o.Record}, {"--junit", o.JUnit}} {
+		if err := checkWritable(out.path); err != nil {
+			return fmt.Errorf("%s: %w", out.flag, err)
+		}
+	}
 	var sc *scenario.Scenario
 	if o.Scenario != "" {
 		var err error
@@ -91,6 +101,7 @@ func runCI(ctx context.Context, o Options) error {
 	inner.Scenario, inner.Record, inner.Replay, inner.JUnit = "", "", "", ""
 	inner.RecordSecrets, inner.MatchHeaders, inner.MatchBody, inner.AllowRepeats = false, nil, "", false
 	inner.Hosted = true
+	inner.ownGroup = true
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	inner.Customize = func(co *cloud.Options) {
@@ -134,7 +145,9 @@ func runCI(ctx context.Context, o Options) error {
 		c.start(ctx, run, stop)
 		return nil
 	}
+	var started atomic.Bool // the application ran (an event came)
 	inner.Observe = func(e Event) {
+		started.Store(true)
 		c.observe(e)
 		if o.Observe != nil {
 			o.Observe(e)
@@ -149,13 +162,18 @@ func runCI(ctx context.Context, o Options) error {
 		}
 	}
 	failed := false
-	if rec != nil {
-		if serr := rec.Save(o.Record); serr != nil {
-			return fmt.Errorf("--record: %w", serr)
+	var saveErr error
+	switch {
+	case rec != nil && !started.Load():
+		// Nothing ran: a cassette already there (a recording made against
+		// the real services) is kept, not replaced by an empty one.
+		fmt.Fprintf(stderr, "mvnet: the application did not run: %s left as it was\n", o.Record)
+	case rec != nil:
+		if saveErr = rec.Save(o.Record); saveErr == nil {
+			k := rec.Cassette()
+			fmt.Fprintf(stderr, "mvnet: recorded %d HTTP exchanges, %d MQTT sessions, %d config fetches to %s\n",
+				len(k.HTTP), len(k.MQTT), len(k.Config), o.Record)
 		}
-		k := rec.Cassette()
-		fmt.Fprintf(stderr, "mvnet: recorded %d HTTP exchanges, %d MQTT sessions, %d config fetches to %s\n",
-			len(k.HTTP), len(k.MQTT), len(k.Config), o.Record)
 	}
 	if rep != nil {
 		var lines []string
@@ -172,9 +190,14 @@ func runCI(ctx context.Context, o Options) error {
 		_ = report.WriteSummary(stderr)
 		if o.JUnit != "" {
 			if jerr := writeJUnit(o.JUnit, report); jerr != nil {
-				return fmt.Errorf("--junit: %w", jerr)
+				return errors.Join(fmt.Errorf("--junit: %w", jerr), recordErr(saveErr))
 			}
 		}
+	}
+	if saveErr != nil {
+		return recordErr(saveErr)
+	}
+	if report != nil {
 		if report.Failed() {
 			return &StatusError{Code: 1}
 		}
@@ -186,6 +209,28 @@ func runCI(ctx context.Context, o Options) error {
 	return err
 }
 
+func recordErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("--record: %w", err)
+}
+
+// checkWritable reports why a file cannot be written at path ("" is
+// fine): its directory must exist and take a new file.
+func checkWritable(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".mvnet-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
 // replayLine says what a replay could not answer, and the closest recorded
 // request.
 func replayLine(m cassette.Mismatch) string {
@@ -195,6 +240,9 @@ func replayLine(m cassette.Mismatch) string {
 	}
 	if m.Closest != "" {
 		s += "; closest recorded: " + m.Closest
+	}
+	if strings.HasPrefix(m.Reason, "asked more often than recorded") {
+		s += "; --allow-repeats answers it with the last recorded answer"
 	}
 	return s
 }
@@ -330,7 +378,7 @@ func (s storeConfig) SetValue(ctx context.Context, deviceID string, scope abi.Co
 func replayOptions(o Options) (cassette.Options, error) {
 	c := cassette.Options{MatchHeaders: o.MatchHeaders, AllowRepeats: o.AllowRepeats}
 	for _, h := range o.MatchHeaders {
-		if h == "" || strings.ContainsAny(h, " \t:") {
+		if !httpexec.ValidHeaderName(h) {
 			return c, fmt.Errorf("--match-header %q: want a header name, e.g. X-Api-Version", h)
 		}
 	}

@@ -153,6 +153,8 @@ func TestScenarioRefusals(t *testing.T) {
 		{Options{Replay: empty, MatchBody: "sometimes"}, `--match-body "sometimes": want writes`, 0},
 		{Options{Replay: empty, MatchHeaders: []string{"X-A: 1"}}, `--match-header "X-A: 1": want a header name`, 0},
 		{Options{JUnit: "out.xml"}, "--junit needs --scenario", 0},
+		{Options{Record: filepath.Join(dir, "no-such-dir", "c.json")}, "--record: cannot write", 0},
+		{Options{Scenario: scenarioFile(t, "version: 1\n"), JUnit: filepath.Join(dir, "no-such-dir", "out.xml")}, "--junit: cannot write", 0},
 	} {
 		c.o.App = app
 		_, err := runScenario(t, c.o)
@@ -199,5 +201,44 @@ func TestReplayOptions(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("replayOptions(%+v) = %+v, %v; want %+v", c.o, got, err, c.want)
 		}
+	}
+}
+
+// TestScenarioEndKillsWhatTheAppStarted: when the scenario's run ends, the
+// application is stopped with everything it started (a wrapper script's
+// child that does not exec): it would otherwise keep the output pipe, hold
+// the run open and outlive the hosted cloud.
+func TestScenarioEndKillsWhatTheAppStarted(t *testing.T) {
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "survived")
+	sc := scenarioFile(t, "version: 1\nexpect:\n  - stdout: \"^ready\"\n")
+	app := scriptApp(t, `(sleep 100; touch "$1") &
+echo ready
+wait`)
+	stderr, err := runScenario(t, Options{App: app, Args: []string{marker}, Scenario: sc})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("the application's child outlived the run\n%s", stderr)
+	}
+}
+
+// TestRecordKeepsTheCassetteWhenNothingRan: a --record run that fails
+// before the application starts (here: no such application) leaves a
+// cassette already there as it was, instead of an empty recording.
+func TestRecordKeepsTheCassetteWhenNothingRan(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cas := filepath.Join(dir, "c.json")
+	if err := os.WriteFile(cas, []byte("recorded against the real services"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := runScenario(t, Options{App: filepath.Join(dir, "typo"), Record: cas})
+	if err == nil {
+		t.Fatalf("a missing application: no error\n%s", stderr)
+	}
+	if b, _ := os.ReadFile(cas); string(b) != "recorded against the real services" {
+		t.Fatalf("the cassette was replaced: %q\n%s", b, stderr)
 	}
 }

@@ -184,7 +184,7 @@ func (p *Replayer) findHTTP(id string, req *http.Request, body []byte) (*HTTPExc
 	}
 	m := Mismatch{Kind: "http", Device: id, Request: req.Method + " " + req.URL.String(), Reason: "not in the cassette"}
 	if last >= 0 {
-		m.Reason = fmt.Sprintf("asked more often than recorded (%d times; Options.AllowRepeats serves the last again)", seen)
+		m.Reason = fmt.Sprintf("asked more often than recorded (recorded %d)", seen)
 	}
 	var cands []string
 	for _, x := range p.c.HTTP {

@@ -111,7 +111,7 @@ func TestReplayRepeatsInRecordedOrder(t *testing.T) {
 			t.Errorf("AllowRepeats: third GET /n: %s %q, want the last answer again", resp.Result, resp.Body)
 		case !allow && resp.Result != abi.HTTPResultRequestFailed:
 			t.Errorf("third GET /n: %s, want REQUESTFAILED", resp.Result)
-		case !allow && (len(r.rep.Mismatches()) != 1 || !strings.Contains(r.rep.Mismatches()[0].Reason, "more often than recorded (2 times")):
+		case !allow && (len(r.rep.Mismatches()) != 1 || !strings.Contains(r.rep.Mismatches()[0].Reason, "more often than recorded (recorded 2)")):
 			t.Errorf("mismatches %v, want one saying the request was asked more often than recorded", r.rep.Mismatches())
 		}
 	}
