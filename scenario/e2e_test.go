@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +37,16 @@ func e2e(t *testing.T, src string) *scenario.Report {
 
 	var relay scenario.Relay
 	// The cloud tells the run what the device does (its Observe hook).
-	opts := cloud.Options{HTTP: srv.HTTPOptions(), Observe: relay.Observe}
+	// Observations arrive on the cloud's own goroutine, possibly after the
+	// device has its answer: helloSeen says the run has the /hello one.
+	helloSeen := make(chan struct{})
+	var helloOnce sync.Once
+	opts := cloud.Options{HTTP: srv.HTTPOptions(), Observe: func(o cloud.Observation) {
+		relay.Observe(o)
+		if o.Kind == cloud.ObserveHTTPRequest && strings.HasSuffix(o.URL, "/hello") {
+			helloOnce.Do(func() { close(helloSeen) })
+		}
+	}}
 	c := testenv.NewCloud(t, opts)
 	d := testenv.NewDevice(t, c, device.Options{})
 	ctx := testenv.Context(t, 45*time.Second)
@@ -110,6 +120,11 @@ func e2e(t *testing.T, src string) *scenario.Report {
 	}
 	_ = d.CloseChannel(ch2)
 	if !sc.StopWhenMet {
+		select {
+		case <-helloSeen:
+		case <-cctx.Done():
+			t.Fatal("the cloud never observed the request to /hello")
+		}
 		return run.Finish()
 	}
 	select {
