@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"context"
 	"sync"
 
 	"github.com/mvnet/mvnet/cloud/session"
@@ -49,8 +50,9 @@ type observers struct {
 	fn      func(Observation)
 	running sync.WaitGroup // delivering goroutines (Shutdown waits)
 
-	mu sync.Mutex
-	q  map[string]*backlog // a device is here while its goroutine runs
+	mu      sync.Mutex
+	q       map[string]*backlog        // a device is here while its goroutine runs
+	waiters map[string][]chan struct{} // closed when the device's goroutine ends
 }
 
 // backlog is a device's observations waiting for delivery.
@@ -71,7 +73,21 @@ func observationSize(ob *Observation) int {
 }
 
 func newObservers(fn func(Observation)) *observers {
-	return &observers{fn: fn, q: make(map[string]*backlog)}
+	return &observers{fn: fn, q: make(map[string]*backlog), waiters: make(map[string][]chan struct{})}
+}
+
+// drained is closed once every observation of dev queued so far has been
+// delivered.
+func (o *observers) drained(dev string) <-chan struct{} {
+	ch := make(chan struct{})
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, running := o.q[dev]; !running {
+		close(ch)
+		return ch
+	}
+	o.waiters[dev] = append(o.waiters[dev], ch)
+	return ch
 }
 
 // add queues o for delivery (session.Config.Observe), or drops it past
@@ -106,6 +122,10 @@ func (o *observers) deliver(dev string) {
 		b := o.q[dev]
 		if len(b.obs) == 0 && b.dropped == 0 {
 			delete(o.q, dev)
+			for _, ch := range o.waiters[dev] {
+				close(ch)
+			}
+			delete(o.waiters, dev)
 			o.mu.Unlock()
 			return
 		}
@@ -118,5 +138,23 @@ func (o *observers) deliver(dev string) {
 		if dropped > 0 {
 			o.fn(Observation{Device: dev, Kind: ObserveDropped, Dropped: dropped})
 		}
+	}
+}
+
+// WaitObservations returns once every observation of the device made so
+// far has been handed to Options.Observe, or with ctx's error. Observations
+// are delivered on the cloud's goroutines, possibly after the device has
+// its answer: a caller judging them when the application ends (a
+// scenario's Finish) waits for them first. Without Options.Observe it
+// returns at once.
+func (s *Server) WaitObservations(ctx context.Context, deviceID string) error {
+	if s.observe == nil {
+		return nil
+	}
+	select {
+	case <-s.observe.drained(deviceID):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -80,3 +80,47 @@ func TestDroppedLinkIsNotTheLink(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitObservations: WaitObservations returns only once the device's
+// observations made so far have been delivered to Observe (a scenario
+// judged at the application's exit waits for them), and with ctx's error
+// while Observe is still busy with them.
+func TestWaitObservations(t *testing.T) {
+	release := make(chan struct{})
+	var got sync.WaitGroup
+	got.Add(1)
+	var once sync.Once
+	s, err := cloud.New(cloud.Options{Observe: func(o cloud.Observation) {
+		if o.Kind == cloud.ObserveLinkUp {
+			once.Do(got.Done)
+			<-release
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), fakedev.Wait)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	if err := s.WaitObservations(context.Background(), fakedev.ID(9)); err != nil {
+		t.Fatalf("a device with nothing observed: %v", err)
+	}
+	connect(t, s, 1)
+	got.Wait() // the link-up is being delivered, and Observe holds it
+	short, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.WaitObservations(short, fakedev.ID(1)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("while Observe still holds the link-up: %v, want context.Canceled", err)
+	}
+	close(release)
+	ctx, cancel2 := context.WithTimeout(context.Background(), fakedev.Wait)
+	defer cancel2()
+	if err := s.WaitObservations(ctx, fakedev.ID(1)); err != nil {
+		t.Fatalf("after Observe returned: %v", err)
+	}
+}

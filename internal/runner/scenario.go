@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud"
@@ -142,6 +143,9 @@ func runCI(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
+		c.mu.Lock()
+		c.cloud, c.device = h.Cloud(), h.DeviceID
+		c.mu.Unlock()
 		c.start(ctx, run, stop)
 		return nil
 	}
@@ -270,7 +274,15 @@ type ciRun struct {
 	stopped string // why the runner stopped the application ("" if it did not)
 	report  *scenario.Report
 	exited  chan struct{}
+
+	cloud  *cloud.Server // the hosted cloud and the device, once hosted
+	device string
 }
+
+// observeWait bounds the wait, when the application has exited, for the
+// cloud's observations of what it did last (they are delivered on the
+// cloud's goroutines, possibly after the device had its answer).
+const observeWait = 5 * time.Second
 
 // start begins feeding run; when it is Done (or ctx, the caller's, ends) (every expectation decided with
 // stop-when-met, or the duration) the application is stopped (stop).
@@ -330,6 +342,14 @@ func (c *ciRun) observe(e Event) {
 			run.Killed(e.Exit.Err.Error())
 		default:
 			run.Killed("the application was killed")
+		}
+		c.mu.Lock()
+		cl, dev := c.cloud, c.device
+		c.mu.Unlock()
+		if cl != nil {
+			wctx, cancel := context.WithTimeout(context.Background(), observeWait)
+			_ = cl.WaitObservations(wctx, dev)
+			cancel()
 		}
 		rep := run.Finish()
 		c.relay.Set(nil)
