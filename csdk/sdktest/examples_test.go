@@ -1,10 +1,7 @@
 package sdktest
 
 import (
-	"encoding/pem"
-	"io"
 	"maps"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/internal/mosquitto"
-	"github.com/mvnet/mvnet/internal/testenv"
 	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
@@ -30,14 +26,7 @@ import (
 func TestExamples(t *testing.T) {
 	t.Parallel()
 	needLib(t)
-	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, "hello, example")
-	}))
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.CA.Cert.Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	srv, caFile := helloServer(t)
 	env := map[string]string{"MVNET_CA_FILE": caFile, "MVNET_RESOLVE": srv.Resolve, "MVNET_ALLOW": "127.0.0.0/8"}
 	examples := []struct {
 		name   string

@@ -137,18 +137,26 @@ func exampleFile(t *testing.T, parts ...string) string {
 	return p
 }
 
-// httpsFlags serves "hello, example" over HTTPS on a loopback port and
-// returns the flags that let a hosted cloud reach it, and the server.
-func httpsFlags(t *testing.T) ([]string, *testenv.Server) {
+// helloServer serves "hello, example" over HTTPS on a loopback port and
+// writes its CA certificate to a PEM file, for the cloud to trust.
+func helloServer(t *testing.T) (srv *testenv.Server, caFile string) {
 	t.Helper()
-	srv := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv = testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "hello, example")
 	}))
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.CA.Cert.Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return srv, caFile
+}
+
+// httpsFlags serves "hello, example" (helloServer) and returns the flags
+// that let a hosted cloud reach it, and the server.
+func httpsFlags(t *testing.T) ([]string, *testenv.Server) {
+	t.Helper()
+	srv, caFile := helloServer(t)
 	return []string{"--ca-file", caFile, "--resolve", srv.Resolve, "--allow", "127.0.0.0/8"}, srv
 }
 
