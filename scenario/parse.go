@@ -3,10 +3,11 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +111,7 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) (map[strin
 			return nil, p.errorf(k, path, "a key must be a plain name")
 		}
 		fp := join(path, k.Value)
-		if !contains(allowed, k.Value) {
+		if !slices.Contains(allowed, k.Value) {
 			msg := fmt.Sprintf("unknown field %q", k.Value)
 			if s := closest(k.Value, allowed); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -132,15 +133,6 @@ func join(path, field string) string {
 		return field
 	}
 	return path + "." + field
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // closest returns the entry of list nearest s by edit distance, if near
@@ -423,7 +415,7 @@ func (p *parser) fault(n *yaml.Node, path string) (faults.Spec, error) {
 	// Name the parameter the error is about, at its line.
 	var pe *faults.ParamError
 	if errors.As(err, &pe) {
-		for _, key := range sortedKeys(nodes) {
+		for _, key := range slices.Sorted(maps.Keys(nodes)) {
 			if paramName(key) == paramName(pe.Key) {
 				return faults.Spec{}, p.errorf(nodes[key], join(path, key), "%s", pe.Why)
 			}
@@ -440,28 +432,5 @@ func (p *parser) fault(n *yaml.Node, path string) (faults.Spec, error) {
 // ("reason_code" and "Reason-Code" are "reason-code").
 func paramName(key string) string { return strings.ReplaceAll(strings.ToLower(key), "_", "-") }
 
-func sortedKeys(m map[string]*yaml.Node) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func knownKind(k string) bool {
-	for _, h := range faults.Kinds() {
-		if string(h.Kind) == k {
-			return true
-		}
-	}
-	return false
-}
-
-func kindNames() string {
-	var names []string
-	for _, k := range faults.Kinds() {
-		names = append(names, string(k.Kind))
-	}
-	return strings.Join(names, ", ")
-}
+// kindNames lists the fault kinds for a message naming the valid ones.
+func kindNames() string { return strings.Join(faults.KindNames(), ", ") }

@@ -103,7 +103,7 @@ func (p *parser) step(n *yaml.Node, path string, index int) (Step, error) {
 	// Actions, in the order written.
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, v := n.Content[i].Value, n.Content[i+1]
-		if !contains(actionKeys, key) {
+		if !slices.Contains(actionKeys, key) {
 			continue
 		}
 		items, paths := oneOrMany(v, join(path, key))
@@ -156,7 +156,7 @@ func (p *parser) action(key string, n *yaml.Node, path string) (Action, error) {
 		if k, err = p.nonEmpty(n, path); err != nil {
 			return a, p.errorf(n, path, "want a fault kind or {step: NAME}")
 		}
-		if !knownKind(k) {
+		if !faults.KnownKind(k) {
 			return a, p.errorf(n, path, "unknown fault kind %q (one of %s)", k, kindNames())
 		}
 		a.ClearKind = faults.Kind(k)
@@ -276,7 +276,7 @@ func (p *parser) condition(key string, n *yaml.Node, path string, allowCount boo
 		if len(parts) != 2 || (parts[1] != "started" && parts[1] != "ended") {
 			return nil, 0, p.errorf(n, path, "want KIND started or KIND ended, not %q", s)
 		}
-		if !knownKind(parts[0]) {
+		if !faults.KnownKind(parts[0]) {
 			return nil, 0, p.errorf(n, path, "unknown fault kind %q (one of %s)", parts[0], kindNames())
 		}
 		c.FaultKind, c.Phase = faults.Kind(parts[0]), faults.Started
@@ -461,7 +461,7 @@ func inOrder(n *yaml.Node, keys []string) []string {
 	n = deref(n)
 	var out []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if contains(keys, n.Content[i].Value) {
+		if slices.Contains(keys, n.Content[i].Value) {
 			out = append(out, n.Content[i].Value)
 		}
 	}
