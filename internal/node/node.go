@@ -136,13 +136,13 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	n.Devices = ln.Addr().(*net.TCPAddr)
 	n.Advertise = o.Advertise
 	if n.Advertise == "" {
-		n.Advertise = AdvertisedAddr(n.Devices)
+		n.Advertise = advertisedAddr(n.Devices)
 	}
 	advHost, _, err := net.SplitHostPort(n.Advertise)
 	if err != nil {
 		return nil, fmt.Errorf("--advertise %q: want host:port", n.Advertise)
 	}
-	cert, err := n.CA.ServerCertificate(CertHosts(n.Devices, advHost, o.TLSHosts)...)
+	cert, err := n.CA.ServerCertificate(certHosts(n.Devices, advHost, o.TLSHosts)...)
 	if err != nil {
 		return nil, err
 	}
@@ -277,9 +277,9 @@ func IssueBundle(ca *devca.CA, id, uniqueName, addr, serverName string) (*device
 	return b, nil
 }
 
-// AdvertisedAddr is the address put in bundles for a listener: the
+// advertisedAddr is the address put in bundles for a listener: the
 // listener's own, or for an unspecified one (0.0.0.0, ::) the host name.
-func AdvertisedAddr(a *net.TCPAddr) string {
+func advertisedAddr(a *net.TCPAddr) string {
 	port := strconv.Itoa(a.Port)
 	if !a.IP.IsUnspecified() {
 		return net.JoinHostPort(a.IP.String(), port)
@@ -290,9 +290,9 @@ func AdvertisedAddr(a *net.TCPAddr) string {
 	return net.JoinHostPort("localhost", port)
 }
 
-// CertHosts are the names and addresses the cloud's server certificate is
+// certHosts are the names and addresses the cloud's server certificate is
 // issued for.
-func CertHosts(a *net.TCPAddr, advHost string, extra []string) []string {
+func certHosts(a *net.TCPAddr, advHost string, extra []string) []string {
 	hosts := []string{advHost}
 	if a.IP.IsUnspecified() {
 		hosts = append(hosts, "localhost", "127.0.0.1", "::1")
