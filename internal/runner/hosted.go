@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -146,21 +147,12 @@ func startHosted(ctx context.Context, o Options, env []string, d *demux, stderr 
 
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if !contains(hostedSettings, name) && name != process.EnvBundle && name != process.EnvDeviceID {
+		if !slices.Contains(hostedSettings, name) && name != process.EnvBundle && name != process.EnvDeviceID {
 			newEnv = append(newEnv, kv)
 		}
 	}
 	newEnv = append(newEnv, process.EnvBundle+"="+bundle, process.EnvDeviceID+"="+id)
 	return h, newEnv, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // follow echoes and traces the device's log lines as they are stored.
