@@ -91,19 +91,19 @@ type Run struct {
 	unsub    func()
 
 	// Owned by the loop goroutine (and by Finish once the loop is over).
-	fired    []bool                // per step: triggered (at: armed) at least once
-	ran      []bool                // per step: its actions carried out at least once
-	applied  map[string][]string   // step name -> fault IDs it applied
-	inForce  map[string]bool       // fault IDs the scenario applied still in force
-	exps     []*expState           //
-	failures []StepFailure         //
-	seen     map[ConditionKind]int // counts of each kind of event, for WHY texts
-	lastLog  []string              // the last server log lines
-	lastOut  []string              // the last stdout lines
-	lastReq  []string              // the last requests ("GET url")
-	lastPub  []string              // the last topics published
-	lastSub  []string              // the last filters subscribed
-	dropped  int                   // observations the cloud dropped (cloud.ObserveDropped)
+	fired    []bool              // per step: triggered (at: armed) at least once
+	ran      []bool              // per step: its actions carried out at least once
+	applied  map[string][]string // step name -> fault IDs it applied
+	inForce  map[string]bool     // fault IDs the scenario applied still in force
+	exps     []*expState         //
+	failures []StepFailure       //
+	linkUps  int                 // times the device's link came up, for WHY texts
+	lastLog  []string            // the last server log lines
+	lastOut  []string            // the last stdout lines
+	lastReq  []string            // the last requests ("GET url")
+	lastPub  []string            // the last topics published
+	lastSub  []string            // the last filters subscribed
+	dropped  int                 // observations the cloud dropped (cloud.ObserveDropped)
 	exited   *exitInfo
 	ended    time.Duration
 	finish   sync.Once
@@ -172,7 +172,6 @@ func Start(ctx context.Context, sc *Scenario, t Target, o Options) (*Run, error)
 		sc: sc, tgt: t, clock: o.Clock, logf: o.Logf, ctx: ctx,
 		done: make(chan struct{}), loopDone: make(chan struct{}),
 		fired: make([]bool, len(sc.Timeline)), ran: make([]bool, len(sc.Timeline)), applied: map[string][]string{}, inForce: map[string]bool{},
-		seen: map[ConditionKind]int{},
 	}
 	if r.logf == nil {
 		r.logf = func(string, ...any) {}

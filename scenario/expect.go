@@ -56,7 +56,7 @@ func (r *Run) note(e event) {
 		case cloud.ObserveMQTTSubscribe:
 			keep(&r.lastSub, strings.Join(o.Filters, ", "))
 		case cloud.ObserveLinkUp:
-			r.seen[CondNetwork]++
+			r.linkUps++
 		case cloud.ObserveDropped:
 			r.dropped += o.Dropped
 		}
@@ -254,7 +254,7 @@ func (r *Run) missingWhy(x *expState) string {
 		if c.Network == "connected" {
 			return fmt.Sprintf("the device's link did not come up %s", span)
 		}
-		if r.seen[CondNetwork] == 0 {
+		if r.linkUps == 0 {
 			return fmt.Sprintf("the device's link did not go down %s (it never came up)", span)
 		}
 		return fmt.Sprintf("the device's link did not go down %s", span)
