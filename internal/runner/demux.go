@@ -273,15 +273,7 @@ func serverLogCalls(line string) int64 {
 	if !strings.Contains(line, `"mvServerLog"`) {
 		return 0
 	}
-	e, err := decode(line)
-	if err != nil {
-		return 0
-	}
-	n := int64(1)
-	if e["kind"] == "repeat" {
-		n = int64(num(e["count"]))
-		e, _ = e["event"].(map[string]any)
-	}
+	e, n := syscallEvent(line)
 	if e == nil || e["call"] != "mvServerLog" || e["status"] != "MV_STATUS_OKAY" {
 		return 0
 	}

@@ -40,19 +40,32 @@ type Exit struct {
 // call (a repeat line of one counts as its event); ok is false for other
 // lines.
 func SyscallStatus(line string) (call, status string, ok bool) {
-	e, err := decode(line)
-	if err != nil {
-		return "", "", false
-	}
-	if e["kind"] == "repeat" {
-		e, _ = e["event"].(map[string]any)
-	}
-	if e == nil || e["kind"] != "syscall" {
+	e, _ := syscallEvent(line)
+	if e == nil {
 		return "", "", false
 	}
 	call, _ = e["call"].(string)
 	status, _ = e["status"].(string)
 	return call, status, true
+}
+
+// syscallEvent is the system call event of a trace line, and the number
+// of calls the line stands for (a repeat line's count); nil for other
+// lines.
+func syscallEvent(line string) (e map[string]any, n int64) {
+	e, err := decode(line)
+	if err != nil {
+		return nil, 0
+	}
+	n = 1
+	if e["kind"] == "repeat" {
+		n = int64(num(e["count"]))
+		e, _ = e["event"].(map[string]any)
+	}
+	if e == nil || e["kind"] != "syscall" {
+		return nil, 0
+	}
+	return e, n
 }
 
 // observers delivers events to Options.Observe in the order they were
