@@ -241,6 +241,24 @@ func (p *parser) list(n *yaml.Node, path string) ([]*yaml.Node, error) {
 	return n.Content, nil
 }
 
+// listOf reads the list n of the top-level field key, each entry with
+// item (its path: "key[i]").
+func listOf[T any](p *parser, n *yaml.Node, key string, item func(it *yaml.Node, path string) (T, error)) ([]T, error) {
+	items, err := p.list(n, key)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	for i, it := range items {
+		v, err := item(it, fmt.Sprintf("%s[%d]", key, i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // oneOrMany returns n's items if it is a list, else n alone, with their
 // paths.
 func oneOrMany(n *yaml.Node, path string) ([]*yaml.Node, []string) {
@@ -295,29 +313,18 @@ func (p *parser) scenario(n *yaml.Node) (*Scenario, error) {
 		if !ok {
 			continue
 		}
-		items, err := p.list(v, sec.key)
-		if err != nil {
+		if *sec.out, err = listOf(p, v, sec.key, func(it *yaml.Node, path string) (Value, error) {
+			return p.value(it, path, sec.store)
+		}); err != nil {
 			return nil, err
-		}
-		for i, it := range items {
-			val, err := p.value(it, fmt.Sprintf("%s[%d]", sec.key, i), sec.store)
-			if err != nil {
-				return nil, err
-			}
-			*sec.out = append(*sec.out, val)
 		}
 	}
 	if v, ok := f["faults"]; ok {
-		items, err := p.list(v, "faults")
-		if err != nil {
+		if sc.Faults, err = listOf(p, v, "faults", func(it *yaml.Node, path string) (Fault, error) {
+			spec, err := p.fault(it, path)
+			return Fault{Spec: spec, Line: it.Line}, err
+		}); err != nil {
 			return nil, err
-		}
-		for i, it := range items {
-			spec, err := p.fault(it, fmt.Sprintf("faults[%d]", i))
-			if err != nil {
-				return nil, err
-			}
-			sc.Faults = append(sc.Faults, Fault{Spec: spec, Line: it.Line})
 		}
 	}
 	if v, ok := f["timeline"]; ok {
@@ -326,16 +333,8 @@ func (p *parser) scenario(n *yaml.Node) (*Scenario, error) {
 		}
 	}
 	if v, ok := f["expect"]; ok {
-		items, err := p.list(v, "expect")
-		if err != nil {
+		if sc.Expect, err = listOf(p, v, "expect", p.expectation); err != nil {
 			return nil, err
-		}
-		for i, it := range items {
-			e, err := p.expectation(it, fmt.Sprintf("expect[%d]", i))
-			if err != nil {
-				return nil, err
-			}
-			sc.Expect = append(sc.Expect, e)
 		}
 	}
 	return sc, nil
