@@ -72,29 +72,41 @@ func parseLevels(raw json.RawMessage) ([]Level, error) {
 		return nil, &fieldError{"input", errors.New("want a level 0 or 1, or an array of points {\"at\": \"1s\", \"level\": 0}")}
 	}
 	var out []Level
-	for i, m := range list {
-		field := fmt.Sprintf("input[%d]", i)
-		at, err := parseAt(m, field)
-		if err != nil {
-			return nil, err
-		}
-		var l Level
-		l.At = at
-		v, ok := m["level"]
-		if !ok {
-			return nil, &fieldError{field + ".level", errors.New("missing (0 or 1)")}
-		}
-		if err := json.Unmarshal(v, &l.Level); err != nil {
-			return nil, &fieldError{field + ".level", errors.New("want 0 or 1")}
-		}
-		for k := range m {
-			if k != "at" && k != "level" {
-				return nil, &fieldError{field + "." + k, errors.New("unknown field (want at, level)")}
-			}
-		}
-		out = append(out, l)
+	err := parsePoints(list, "input", "level", "0 or 1", func(at time.Duration, l int) {
+		out = append(out, Level{at, l})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// parsePoints reads the points {"at": "1s", key: …} of a timeline array
+// named field, calling add with each point's time and value; want says what
+// the value is, for the errors.
+func parsePoints[T any](list []map[string]json.RawMessage, field, key, want string, add func(time.Duration, T)) error {
+	for i, m := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		at, err := parseAt(m, f)
+		if err != nil {
+			return err
+		}
+		raw, ok := m[key]
+		if !ok {
+			return &fieldError{f + "." + key, fmt.Errorf("missing (%s)", want)}
+		}
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return &fieldError{f + "." + key, fmt.Errorf("want %s", want)}
+		}
+		for k := range m {
+			if k != "at" && k != key {
+				return &fieldError{f + "." + k, fmt.Errorf("unknown field (want at, %s)", key)}
+			}
+		}
+		add(at, v)
+	}
+	return nil
 }
 
 // parseAt reads a timeline point's "at".
@@ -161,26 +173,11 @@ func parseChunks(raw json.RawMessage) ([]Chunk, error) {
 		return nil, &fieldError{"text", errors.New("want a string, or an array of points {\"at\": \"1s\", \"text\": \"…\"}")}
 	}
 	var out []Chunk
-	for i, m := range list {
-		field := fmt.Sprintf("text[%d]", i)
-		at, err := parseAt(m, field)
-		if err != nil {
-			return nil, err
-		}
-		v, ok := m["text"]
-		if !ok {
-			return nil, &fieldError{field + ".text", errors.New("missing (a string)")}
-		}
-		var t string
-		if err := json.Unmarshal(v, &t); err != nil {
-			return nil, &fieldError{field + ".text", errors.New("want a string")}
-		}
-		for k := range m {
-			if k != "at" && k != "text" {
-				return nil, &fieldError{field + "." + k, errors.New("unknown field (want at, text)")}
-			}
-		}
+	err := parsePoints(list, "text", "text", "a string", func(at time.Duration, t string) {
 		out = append(out, Chunk{at, []byte(t)})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

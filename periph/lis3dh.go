@@ -33,9 +33,10 @@ var lis3dhODR = [16]float64{0, 1, 10, 25, 50, 100, 200, 400, 1600, 1344}
 // bit 7 asks for auto-increment) or SPI (R/W in bit 7, auto-increment in
 // bit 6 of the first byte). Acceleration, in g, comes from Accel.
 // Samples are taken at the output data rate of CTRL_REG1 on the board's
-// clock, the first at the moment the rate is set; OUT_X/Y/Z hold the newest one, left-justified 16-bit two's
-// complement with 8 (low-power), 10 (normal) or 12 (high-resolution) bits
-// per CTRL_REG1 LPen and CTRL_REG4 HR, scaled to CTRL_REG4's full scale.
+// clock, the first at the moment the rate is set; OUT_X/Y/Z hold the
+// newest one, left-justified 16-bit two's complement with 8 (low-power),
+// 10 (normal) or 12 (high-resolution) bits per CTRL_REG1 LPen and CTRL_REG4
+// HR, scaled to CTRL_REG4's full scale.
 type LIS3DH struct {
 	RegisterFile
 	// Accel returns the acceleration on each axis in g.

@@ -128,10 +128,12 @@ static void trace_bad_port(const char *op, uint32_t pins) {
   trace(buf);
 }
 
-static void trace_level(const char *op, int port, int pin, int level) {
-  char buf[96];
-  snprintf(buf, sizeof buf, "\"op\":\"%s\",\"port\":\"%s\",\"pin\":%d,\"level\":%d", op, port_names[port], pin,
-           level);
+/* Traces `op` on one pin with its level; `extra` ("" for none) holds more
+ * fields, each behind a comma. */
+static void trace_level(const char *op, int port, int pin, int level, const char *extra) {
+  char buf[192];
+  snprintf(buf, sizeof buf, "\"op\":\"%s\",\"port\":\"%s\",\"pin\":%d,\"level\":%d%s", op, port_names[port], pin,
+           level, extra);
   trace(buf);
 }
 
@@ -188,14 +190,12 @@ static void drive(const char *op, int i, int pin, int level) {
   if (mvnet_periph_gpio != NULL) {
     mvnet_periph_gpio(&x);
   }
-  char buf[192];
-  int n = snprintf(buf, sizeof buf, "\"op\":\"%s\",\"port\":\"%s\",\"pin\":%d,\"level\":%d", op, port_names[i], pin,
-                   level);
+  char extra[96] = "";
   if (x.device[0] != '\0') {
     /* Model names and states are plain ASCII without quotes (periph). */
-    snprintf(buf + n, sizeof buf - (size_t)n, ",\"device\":\"%s\",\"state\":\"%s\"", x.device, x.state);
+    snprintf(extra, sizeof extra, ",\"device\":\"%s\",\"state\":\"%s\"", x.device, x.state);
   }
-  trace(buf);
+  trace_level(op, i, pin, level, extra);
 }
 
 static void init_pin(int i, int pin, const GPIO_InitTypeDef *init) {
@@ -309,7 +309,7 @@ GPIO_PinState HAL_GPIO_ReadPin(GPIO_TypeDef *GPIOx, uint16_t GPIO_Pin) {
     if ((read_seen[i] & bit) == 0 || (read_last[i] & bit) != level) {
       read_seen[i] |= bit;
       read_last[i] = (uint16_t)((read_last[i] & ~bit) | level);
-      trace_level("read", i, pin, level != 0);
+      trace_level("read", i, pin, level != 0, "");
     }
   }
   pthread_mutex_unlock(&mu);
@@ -414,10 +414,7 @@ static void set_input(int i, uint16_t pins, int level, int board) {
       board_level[i] = (uint16_t)((board_level[i] & ~(1U << pin)) | ((unsigned)level << pin));
     }
     set_bit(&p->IDR, pin, level);
-    char buf[128];
-    snprintf(buf, sizeof buf, "\"op\":\"input\",\"port\":\"%s\",\"pin\":%d,\"level\":%d%s", port_names[i], pin,
-             level, board ? ",\"source\":\"board\"" : "");
-    trace(buf);
+    trace_level("input", i, pin, level, board ? ",\"source\":\"board\"" : "");
     if (exti_port[pin] != i || before == level || !pin_is_input(p, pin)) {
       continue;
     }
@@ -431,6 +428,7 @@ static void set_input(int i, uint16_t pins, int level, int board) {
       exti_pending_falling |= (uint16_t)(1U << pin);
     }
     raised |= (uint16_t)(1U << pin);
+    char buf[64];
     snprintf(buf, sizeof buf, "\"op\":\"exti\",\"line\":%d,\"edge\":\"%s\"", pin, level ? "rising" : "falling");
     trace(buf);
   }

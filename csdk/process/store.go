@@ -164,20 +164,17 @@ func (cs *cloudStore) follow(p *Process, lines <-chan store.LogLine) {
 	for l := range lines {
 		p.trace.serverLog(l)
 		if !p.cfg.ServerLogOff {
-			_, _ = p.o.Stderr.Write(echoLine(l.Line))
+			_, _ = p.o.Stderr.Write(EchoLine(l.Line))
 		}
 		cs.stored.Add(1)
 	}
 }
 
-// EchoLine is a server log line as the library echoes it to stderr
-// ("[mvServerLog] line"); mvnet run's hosted cloud echoes the same way.
-func EchoLine(line []byte) []byte { return echoLine(line) }
-
-// echoLine is a log line as echoed to stderr: "[mvServerLog] " and the
+// EchoLine is a log line as echoed to stderr: "[mvServerLog] " and the
 // line, quoted (Go syntax) if it holds control characters or invalid UTF-8
-// so that it stays one line of the terminal.
-func echoLine(line []byte) []byte {
+// so that it stays one line of the terminal; mvnet run's hosted cloud
+// echoes the same way.
+func EchoLine(line []byte) []byte {
 	out := []byte("[mvServerLog] ")
 	plain := utf8.Valid(line)
 	for _, c := range line {
@@ -231,8 +228,13 @@ func (cs *cloudStore) flushLogs() {
 	if cs == nil {
 		return
 	}
+	waitLogs(func() bool { return cs.stored.Load() >= cs.logged.Load() })
+}
+
+// waitLogs waits until done, for at most logFlushWait.
+func waitLogs(done func() bool) {
 	deadline := time.Now().Add(logFlushWait)
-	for cs.stored.Load() < cs.logged.Load() && time.Now().Before(deadline) {
+	for !done() && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
@@ -246,10 +248,7 @@ func (p *Process) flushJoinedLogs() {
 	if p.cfg.Bundle == nil || !p.started.Load() || p.k == nil {
 		return
 	}
-	deadline := time.Now().Add(logFlushWait)
-	for p.k.LogsPending() > 0 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitLogs(func() bool { return p.k.LogsPending() <= 0 })
 }
 
 // finishStore is the store's part of the process ending (exit, restart):

@@ -76,8 +76,8 @@ func TestEchoLine(t *testing.T) {
 		"":                 "[mvServerLog] \n",
 		"bell\a and é ok?": "[mvServerLog] \"bell\\a and é ok?\"\n",
 	} {
-		if got := string(echoLine([]byte(in))); got != want {
-			t.Errorf("echoLine(%q) = %q, want %q", in, got, want)
+		if got := string(EchoLine([]byte(in))); got != want {
+			t.Errorf("EchoLine(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

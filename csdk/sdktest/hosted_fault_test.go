@@ -3,6 +3,7 @@ package sdktest
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,7 +105,7 @@ func TestHostedFaultCLI(t *testing.T) {
 		out, err := cli("fault", "apply", env[runner.EnvDevice], "link-drop", "for=1m")
 		fault, _, _ = strings.Cut(strings.TrimSpace(out), "  ")
 		if err != nil || !strings.HasPrefix(fault, "FT") {
-			cliErrs = append(cliErrs, "fault apply: "+errString(err)+": "+out)
+			cliErrs = append(cliErrs, "fault apply: "+fmt.Sprint(err)+": "+out)
 			fault = ""
 			continue
 		}

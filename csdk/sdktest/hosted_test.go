@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -78,14 +79,7 @@ func (r *hostedRun) kinds(kind string) []map[string]any {
 }
 
 func (r *hostedRun) String() string {
-	return "err: " + errString(r.err) + "\noutput:\n" + r.out.String() + "\ntranscript:\n" + r.transcript.String()
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
+	return "err: " + fmt.Sprint(r.err) + "\noutput:\n" + r.out.String() + "\ntranscript:\n" + r.transcript.String()
 }
 
 // normalize makes a transcript comparable across runs: no times, device

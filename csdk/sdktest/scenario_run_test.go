@@ -197,9 +197,7 @@ func TestScenarioHTTPGetLinkDrop(t *testing.T) {
 func tempFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, p, content)
 	return p
 }
 
