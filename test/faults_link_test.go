@@ -93,6 +93,21 @@ func newLinkEnv(t *testing.T, o cloud.Options) (*env, *recorder) {
 	return e, r
 }
 
+// relink drops v's link and waits until v is CONNECTING, then restores it
+// and waits until v is CONNECTED again on a new link.
+func (e *env) relink(t *testing.T, v *dev) {
+	t.Helper()
+	id := v.d.ID()
+	if err := e.cloud.Faults().DropLink(id); err != nil {
+		t.Fatal(err)
+	}
+	v.waitNetStatus(abi.NetworkStatusConnecting)
+	if err := e.cloud.Faults().RestoreLink(id); err != nil {
+		t.Fatal(err)
+	}
+	v.waitNetStatus(abi.NetworkStatusConnected)
+}
+
 // quickRedial makes a device redial fast, so that it is back within a
 // flap's up phase.
 var quickRedial = device.Options{ReconnectDelay: 2 * time.Millisecond, MaxReconnectDelay: 20 * time.Millisecond}
@@ -209,14 +224,7 @@ func TestFaultClockUnset(t *testing.T) {
 	// Applied to a device that has the time, it changes nothing: the
 	// device keeps its clock, across a new link too.
 	apply(t, e.cloud, id, "clock-unset", nil)
-	if err := e.cloud.Faults().DropLink(id); err != nil {
-		t.Fatal(err)
-	}
-	v.waitNetStatus(abi.NetworkStatusConnecting)
-	if err := e.cloud.Faults().RestoreLink(id); err != nil {
-		t.Fatal(err)
-	}
-	v.waitNetStatus(abi.NetworkStatusConnected)
+	e.relink(t, v)
 	faultstest.WallNear(t, v.d, 0)
 }
 
@@ -234,14 +242,7 @@ func TestFaultClockSkew(t *testing.T) {
 	faultstest.WallNear(t, v.d, skew)
 	faultstest.WallNear(t, other.d, 0)
 	// A new link's WELCOME carries the skew as well.
-	if err := e.cloud.Faults().DropLink(id); err != nil {
-		t.Fatal(err)
-	}
-	v.waitNetStatus(abi.NetworkStatusConnecting)
-	if err := e.cloud.Faults().RestoreLink(id); err != nil {
-		t.Fatal(err)
-	}
-	v.waitNetStatus(abi.NetworkStatusConnected)
+	e.relink(t, v)
 	faultstest.WallNear(t, v.d, skew)
 	if err := e.cloud.Faults().Clear(id, f.ID); err != nil {
 		t.Fatal(err)
@@ -347,14 +348,7 @@ func TestObservationsHTTPAndLink(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].URL != e.url("/echo") {
 		t.Fatalf("http-request observations %+v, want one POST %s", reqs, e.url("/echo"))
 	}
-	if err := e.cloud.Faults().DropLink(id); err != nil {
-		t.Fatal(err)
-	}
-	v.waitNetStatus(abi.NetworkStatusConnecting)
-	if err := e.cloud.Faults().RestoreLink(id); err != nil {
-		t.Fatal(err)
-	}
-	v.waitNetStatus(abi.NetworkStatusConnected)
+	e.relink(t, v)
 	eventually(t, "the second link-up", func() bool { return len(r.of(id, cloud.ObserveLinkUp)) == 2 })
 	got := slices.Compact(r.kinds(id))
 	want := []cloud.ObservationKind{cloud.ObserveLinkUp, cloud.ObserveServerLog, cloud.ObserveHTTPRequest, cloud.ObserveLinkDown, cloud.ObserveLinkUp}

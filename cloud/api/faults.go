@@ -229,7 +229,7 @@ func applyFault(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 	}
 	spec, err := faults.ParseSpec(kind, params)
 	if err != nil {
-		return badParam(specErrorField(err, kindField, from), "%s", err.Error())
+		return badParam(specErrorField(err, kind, kindField, from), "%s", err.Error())
 	}
 	sid, err := h.faultDevice(r, a)
 	if err != nil {
@@ -255,22 +255,21 @@ func applyFault(h *handler, w http.ResponseWriter, r *http.Request, a args) erro
 }
 
 // specErrorField names the form field a ParseSpec error is about: Kind for
-// an unknown kind, else the parameter the message quotes or names.
-func specErrorField(err error, kindField string, from map[string]string) string {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "unknown fault kind") {
+// an unknown kind, else the field of the parameter its faults.ParamError
+// names, or that parameter's name when it is missing.
+func specErrorField(err error, kind, kindField string, from map[string]string) string {
+	if !faults.KnownKind(kind) {
 		return kindField
 	}
-	for name, field := range from {
-		// ParseSpec quotes an unknown name and writes name=value for a bad
-		// value; Validate starts its message with the name ("kind: status
-		// 999 is not an HTTP status").
-		if strings.Contains(msg, strconv.Quote(name)) || strings.Contains(msg, " "+name+"=") || strings.Contains(msg, ": "+name+" ") {
-			return field
-		}
+	var pe *faults.ParamError
+	if !errors.As(err, &pe) {
+		return ""
 	}
-	if i := strings.LastIndex(msg, "missing parameter "); i >= 0 {
-		return strings.TrimPrefix(msg[i:], "missing parameter ")
+	if field, ok := from[pe.Key]; ok {
+		return field
+	}
+	if pe.Why == "missing" {
+		return pe.Key
 	}
 	return ""
 }

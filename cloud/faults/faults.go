@@ -251,8 +251,8 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 		return Fault{}, false, fmt.Errorf("faults: Apply: %w", ErrClosed)
 	}
 	if single {
-		if in := i.activeLocked(deviceID, s.Kind); len(in) > 0 {
-			f := in[0].f
+		if in := i.firstLocked(deviceID, s.Kind); in != nil {
+			f := in.f
 			i.mu.Unlock()
 			i.emitMu.Unlock()
 			return f, true, nil
@@ -421,15 +421,14 @@ func (i *Injector) faultsOf(deviceID string) []*active {
 	return i.byDev[devid.Canon(deviceID)]
 }
 
-// activeLocked returns the device's faults of kind k in force.
-func (i *Injector) activeLocked(deviceID string, k Kind) []*active {
-	var out []*active
+// firstLocked returns the device's oldest fault of kind k in force, or nil.
+func (i *Injector) firstLocked(deviceID string, k Kind) *active {
 	for _, a := range i.faultsOf(deviceID) {
 		if a.f.Spec.Kind == k {
-			out = append(out, a)
+			return a
 		}
 	}
-	return out
+	return nil
 }
 
 func newID() string {
@@ -549,7 +548,7 @@ func (i *Injector) Connected(deviceID string) bool {
 func (i *Injector) LinkDropped(deviceID string) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return len(i.activeLocked(deviceID, LinkDrop)) > 0 || i.linkDownLocked(deviceID)
+	return i.firstLocked(deviceID, LinkDrop) != nil || i.linkDownLocked(deviceID)
 }
 
 // Latency is the delay in force for frames to the device (sessions consult
@@ -559,7 +558,10 @@ func (i *Injector) Latency(deviceID string) time.Duration {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	var d time.Duration
-	for _, a := range i.activeLocked(deviceID, Latency) {
+	for _, a := range i.faultsOf(deviceID) {
+		if a.f.Spec.Kind != Latency {
+			continue
+		}
 		d += time.Duration(a.f.Spec.Delay)
 		if j := time.Duration(a.f.Spec.Jitter); j > 0 {
 			d += time.Duration(a.rng.Int64N(int64(j)))

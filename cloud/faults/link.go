@@ -218,11 +218,13 @@ func (i *Injector) linkDownLocked(deviceID string) bool {
 func (i *Injector) WallTime(deviceID string, now time.Time) (t time.Time, ok bool) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if len(i.activeLocked(deviceID, ClockUnset)) > 0 {
+	if i.firstLocked(deviceID, ClockUnset) != nil {
 		return time.Time{}, false
 	}
-	for _, a := range i.activeLocked(deviceID, ClockSkew) {
-		now = now.Add(time.Duration(a.f.Spec.Skew))
+	for _, a := range i.faultsOf(deviceID) {
+		if a.f.Spec.Kind == ClockSkew {
+			now = now.Add(time.Duration(a.f.Spec.Skew))
+		}
 	}
 	return now, true
 }
@@ -233,5 +235,5 @@ func (i *Injector) WallTime(deviceID string, now time.Time) (t time.Time, ok boo
 func (i *Injector) ServerLoggingDisabled(deviceID string) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return len(i.activeLocked(deviceID, LoggingDisabled)) > 0
+	return i.firstLocked(deviceID, LoggingDisabled) != nil
 }

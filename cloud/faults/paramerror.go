@@ -2,6 +2,7 @@ package faults
 
 import (
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -28,7 +29,7 @@ func paramError(key, why string, err error) error {
 func validateError(k Kind, info kindInfo, msg string) error {
 	err := errors.New(string(k) + ": " + msg)
 	name, _, _ := strings.Cut(msg, " ")
-	if name == "for" || contains(info.params, name) {
+	if name == "for" || slices.Contains(info.params, name) {
 		return paramError(name, msg, err)
 	}
 	return err

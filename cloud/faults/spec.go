@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,7 +186,7 @@ func ParseSpec(kind string, params map[string]string) (Spec, error) {
 	for _, key := range keys {
 		v := params[key]
 		name := strings.ReplaceAll(strings.ToLower(key), "_", "-")
-		if name != "for" && !contains(info.params, name) {
+		if name != "for" && !slices.Contains(info.params, name) {
 			if len(info.params) == 0 {
 				why := fmt.Sprintf("takes no parameter %q (only for=DURATION)", key)
 				return s, paramError(key, why, fmt.Errorf("%s: %s", kind, why))
@@ -222,15 +223,6 @@ func ParseSpec(kind string, params map[string]string) (Spec, error) {
 func has(params map[string]string, name string) bool {
 	for k := range params {
 		if strings.ReplaceAll(strings.ToLower(k), "_", "-") == name {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
 			return true
 		}
 	}

@@ -290,23 +290,8 @@ func TestRefuseWithoutBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	connect := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 5,
-		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "c", Clean: true}}
-	var buf bytes.Buffer
-	if err := connect.ConnectEncode(&buf); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _, _ = conn.Write(buf.Bytes()) }()
-	br := bufio.NewReader(conn)
-	hb, _ := br.ReadByte()
-	n, _, _ := packets.DecodeLength(br)
-	body := make([]byte, n)
-	if _, err := io.ReadFull(br, body); err != nil || hb>>4 != packets.Connack {
-		t.Fatalf("CONNACK: %#x %v", hb, err)
-	}
-	ack := packets.Packet{ProtocolVersion: 5}
-	if err := ack.ConnackDecode(body); err != nil || ack.ReasonCode != 0x86 {
-		t.Fatalf("CONNACK reason %#x, %v; want 0x86", ack.ReasonCode, err)
+	if code := connack(t, conn, 5); code != 0x86 {
+		t.Fatalf("CONNACK reason %#x; want 0x86", code)
 	}
 	if len(ends) != 0 {
 		t.Fatal("the broker was contacted")
@@ -442,6 +427,13 @@ func refusedWith(t *testing.T, inj *faults.Injector, v byte) byte {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	return connack(t, conn, v)
+}
+
+// connack sends a CONNECT of MQTT version v on conn and returns the code of
+// the CONNACK it gets back.
+func connack(t *testing.T, conn net.Conn, v byte) byte {
+	t.Helper()
 	name := "MQTT"
 	if v == 3 {
 		name = "MQIsdp"

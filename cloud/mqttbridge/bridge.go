@@ -506,11 +506,8 @@ func New(o Options) (*Bridge, error) {
 	case o.BreakerBytes < 0:
 		return nil, fmt.Errorf("mqttbridge: BreakerBytes %d is negative", o.BreakerBytes)
 	}
-	if o.Dial == nil {
-		o.Dial = (&net.Dialer{}).DialContext
-	}
 	if o.Connect == nil {
-		o.Connect = DialConnector(o.Dial)
+		o.Connect = DialConnector(o.Dial) // a nil Dial: a plain net.Dialer
 	}
 	if o.Context == nil {
 		o.Context = context.Background()

@@ -52,13 +52,9 @@ func (b *Bridge) Inject(topic string, payload []byte, qos uint8) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	b.nextMsgID++
-	if b.nextMsgID == 0 {
-		b.nextMsgID = 1
-	}
 	q := min(qos, uint8(granted))
 	p := append([]byte(nil), payload...)
-	b.arrivedLocked(&inMsg{qos: q, msg: Message{ID: b.nextMsgID, Topic: topic, QoS: q, Payload: p, Size: len(p)}})
+	b.arrivedLocked(&inMsg{qos: q, msg: Message{ID: b.newMsgIDLocked(), Topic: topic, QoS: q, Payload: p, Size: len(p)}})
 	return true, nil
 }
 

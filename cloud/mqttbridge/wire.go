@@ -285,6 +285,16 @@ func ackType(k Kind) byte {
 	return 0
 }
 
+// newMsgIDLocked numbers a message that arrives for the device (a
+// broker's or an injected one): never 0.
+func (b *Bridge) newMsgIDLocked() uint32 {
+	b.nextMsgID++
+	if b.nextMsgID == 0 {
+		b.nextMsgID = 1
+	}
+	return b.nextMsgID
+}
+
 // incomingLocked takes an incoming PUBLISH.
 func (b *Bridge) incomingLocked(in *inPacket) {
 	if b.st != stConnected {
@@ -297,15 +307,11 @@ func (b *Bridge) incomingLocked(in *inPacket) {
 		b.lostLocked(errors.New("mqttbridge: the broker sent a PUBLISH without a topic name"))
 		return
 	}
-	b.nextMsgID++
-	if b.nextMsgID == 0 {
-		b.nextMsgID = 1
-	}
 	m := &inMsg{
 		pid: pk.PacketID,
 		qos: pk.FixedHeader.Qos,
 		msg: Message{
-			ID:       b.nextMsgID,
+			ID:       b.newMsgIDLocked(),
 			Topic:    pk.TopicName,
 			QoS:      pk.FixedHeader.Qos,
 			Retain:   pk.FixedHeader.Retain,
