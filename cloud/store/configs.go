@@ -378,6 +378,20 @@ func listKeys(ctx context.Context, kv jetstream.KeyValue, prefix string) ([]stri
 	return keys, nil
 }
 
+// PutValue upserts key's value in sc: in the secret store when secret
+// (PutSecret), else in the config store (PutConfig). It is the one call for
+// callers that hold that choice as data (config seed files, scenario
+// values).
+func (s *Store) PutValue(ctx context.Context, sc Scope, secret bool, key string, value []byte) error {
+	var err error
+	if secret {
+		_, err = s.PutSecret(ctx, sc, key, value, Upsert)
+	} else {
+		_, err = s.PutConfig(ctx, sc, key, value, Upsert)
+	}
+	return err
+}
+
 // Fetch is the device side of CONFIGFETCH: deviceID's value for key in the
 // account scope or in its own device scope, from the config or the secret
 // store. Secrets are opened here and nowhere else. A missing key, or one

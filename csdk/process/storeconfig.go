@@ -81,13 +81,7 @@ func (s *Seed) Put(ctx context.Context, st *store.Store, deviceID string) error 
 			sc = store.DeviceScope(deviceID)
 		}
 		for _, k := range sortedKeys(part.m) {
-			var err error
-			if part.secret {
-				_, err = st.PutSecret(ctx, sc, k, []byte(part.m[k]), store.Upsert)
-			} else {
-				_, err = st.PutConfig(ctx, sc, k, []byte(part.m[k]), store.Upsert)
-			}
-			if err != nil {
+			if err := st.PutValue(ctx, sc, part.secret, k, []byte(part.m[k])); err != nil {
 				return fmt.Errorf("%s: %s key %q: %w", EnvConfigFile, part.name, k, err)
 			}
 		}

@@ -384,13 +384,7 @@ func (s storeConfig) SetValue(ctx context.Context, deviceID string, scope abi.Co
 	if scope == abi.ConfigKeyFetchScopeDevice {
 		sc = store.DeviceScope(deviceID)
 	}
-	var err error
-	if st == abi.ConfigKeyFetchStoreSecret {
-		_, err = s.st.PutSecret(ctx, sc, key, []byte(value), store.Upsert)
-	} else {
-		_, err = s.st.PutConfig(ctx, sc, key, []byte(value), store.Upsert)
-	}
-	return err
+	return s.st.PutValue(ctx, sc, st == abi.ConfigKeyFetchStoreSecret, key, []byte(value))
 }
 
 // replayOptions are the cassette's matching rules of o (MatchHeaders,
