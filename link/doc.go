@@ -44,13 +44,16 @@
 //	                           logging enabled, 0 disabled by the server;
 //	                           DIAG 7, cloud→device: chan u32 | UTF-8
 //	                           text of at most MaxDiagLen bytes — why the
-//	                           cloud failed the channel's request)
+//	                           cloud failed the channel's request;
+//	                           GOAWAY 8, cloud→device: UTF-8 text of at
+//	                           most MaxDiagLen bytes — this node is going
+//	                           away: reconnect now, elsewhere)
 //
 // A frame is checked strictly: a fixed-size frame must have exactly its
 // size, a variable one at least its fixed part, the type and the CONTROL
 // kind must be known, DATA must carry at least one byte, HELLO a device
-// ID of exactly 34 bytes, LOG at most MaxLogLine bytes of text and DIAG at
-// most MaxDiagLen. Anything else is malformed (ErrMalformed), and so
+// ID of exactly 34 bytes, LOG at most MaxLogLine bytes of text and DIAG and
+// GOAWAY at most MaxDiagLen. Anything else is malformed (ErrMalformed), and so
 // is a length prefix of 0 or over MaxFrameLen. The encoding is canonical:
 // a frame that parses re-encodes to the same bytes.
 //
@@ -83,6 +86,24 @@
 // ordinary traffic — counts. The device then redials as after any lost
 // link; its unacknowledged server log lines are sent again on the new link
 // and stored once. Both sides answer PING at any time after WELCOME.
+//
+// # Going away
+//
+// A cloud node that is being stopped drains: it stops accepting links
+// (a HELLO it receives meanwhile is refused by closing the link), and
+// sends each device CONTROL GOAWAY with the reason, a few at a time so
+// that the other nodes are not stampeded. A device that receives GOAWAY
+// closes the link and treats it as lost (its channels are closed as for
+// any lost link), but redials after a short random delay, below its first
+// reconnect delay, without growing its backoff: a drain is not a failure.
+// Its dial then moves on to another node. A GOAWAY on a link younger than
+// the device's longest reconnect delay counts as a failure, as a link
+// dropped right after WELCOME does, so a node that keeps saying GOAWAY
+// cannot make a device redial in a tight loop. Every other redial waits a
+// delay that doubles per failure up to a maximum, drawn at random between
+// half of it and all of it ("equal jitter"), so that devices that lost
+// their links at the same moment (a cloud restart) do not all come back
+// at the same moment.
 //
 // # Diagnostics
 //
@@ -197,4 +218,8 @@
 //	            never got a time answers mvGetWallTime TIMENOTSET (it was
 //	            taken as 1970-01-01). The cloud sends 0 while a clock-unset
 //	            fault is in force (cloud/faults).
+//	4  2026-12  CONTROL GOAWAY (cloud→device): the node is draining;
+//	            the device reconnects at once, elsewhere. A version 3
+//	            device would take the new kind for a malformed frame:
+//	            like every version, 4 and 3 do not talk to each other.
 package link

@@ -13,7 +13,7 @@ import (
 
 // Version is the protocol version this package speaks, sent in HELLO and
 // WELCOME. See the version history in the package documentation.
-const Version = 3
+const Version = 4
 
 // MaxFrameLen is the largest value of a frame's length prefix: the type byte
 // and the body together.
@@ -24,8 +24,8 @@ const MaxFrameLen = 1 << 20
 // cloud ends a link that sends one with CONTROL ERROR.
 const MaxLogLine = abi.MaxLogLine
 
-// MaxDiagLen is the longest text, in bytes, of a CONTROL DIAG frame: the
-// cloud shortens a longer reason (TruncateDiag).
+// MaxDiagLen is the longest text, in bytes, of a CONTROL DIAG or GOAWAY
+// frame: the cloud shortens a longer reason (TruncateDiag).
 const MaxDiagLen = 256
 
 // DeviceIDLen is the length of a device ID in HELLO (abi.DeviceIDLen).
@@ -91,6 +91,13 @@ const (
 	// before the response it explains; the application ABI does not
 	// carry it (the kernel reports it to its host). Since version 2.
 	ControlDiag uint8 = 7
+	// ControlGoAway (cloud→device): UTF-8 text (at most MaxDiagLen
+	// bytes) — why. This cloud node is going away (it is draining): the
+	// device treats the link as lost and redials at once, after a short
+	// random delay, without growing its backoff; a draining node refuses
+	// new links, so the device's dial moves on to another node. Since
+	// version 4.
+	ControlGoAway uint8 = 8
 )
 
 // Frame is one decoded frame. Only the fields that belong to Type are
@@ -109,7 +116,7 @@ type Frame struct {
 	TxSize   uint32 // OPEN: size of the device's send ring
 	Endpoint []byte // OPEN: the endpoint (nil when empty)
 
-	Payload []byte // DATA (≥ 1 byte), LOG text, CONTROL ERROR, UPDATE and DIAG text (nil when empty)
+	Payload []byte // DATA (≥ 1 byte), LOG text, CONTROL ERROR, UPDATE, DIAG and GOAWAY text (nil when empty)
 	Credit  uint32 // CREDIT: bytes granted back
 	Reason  uint8  // CLOSE: an MvClosureReason
 	Seq     uint64 // LOG: message sequence number; CONTROL LOGACK: the last line stored
@@ -170,6 +177,11 @@ func bodyLen(f *Frame) (int, error) {
 				return 0, malformed("CONTROL DIAG text of %d bytes exceeds %d", len(f.Payload), MaxDiagLen)
 			}
 			return 5 + len(f.Payload), nil
+		case ControlGoAway:
+			if len(f.Payload) > MaxDiagLen {
+				return 0, malformed("CONTROL GOAWAY text of %d bytes exceeds %d", len(f.Payload), MaxDiagLen)
+			}
+			return 1 + len(f.Payload), nil
 		}
 		return 0, malformed("unknown CONTROL kind %d", f.Kind)
 	}
@@ -221,7 +233,7 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 	case FrameControl:
 		dst = append(dst, f.Kind)
 		switch f.Kind {
-		case ControlError, ControlUpdate:
+		case ControlError, ControlUpdate, ControlGoAway:
 			dst = append(dst, f.Payload...)
 		case ControlLogAck:
 			dst = be.AppendUint64(dst, f.Seq)
@@ -372,6 +384,12 @@ func ParseFrame(b []byte) (Frame, error) {
 				f.Chan = be.Uint32(body[1:])
 				f.Payload = nilIfEmpty(body[5:])
 			}
+		case ControlGoAway:
+			if len(body) > 1+MaxDiagLen {
+				err = malformed("CONTROL GOAWAY text of %d bytes exceeds %d", len(body)-1, MaxDiagLen)
+				break
+			}
+			f.Payload = nilIfEmpty(body[1:])
 		default:
 			err = malformed("unknown CONTROL kind %d", f.Kind)
 		}

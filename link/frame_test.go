@@ -37,6 +37,9 @@ var sampleFrames = []Frame{
 	{Type: FrameControl, Kind: ControlLogging},
 	{Type: FrameControl, Kind: ControlDiag, Chan: 0x2c41e0a7, Payload: []byte("connection refused")},
 	{Type: FrameControl, Kind: ControlDiag, Chan: 3},
+	{Type: FrameControl, Kind: ControlGoAway, Payload: []byte("node draining")},
+	{Type: FrameControl, Kind: ControlGoAway},
+	{Type: FrameControl, Kind: ControlGoAway, Payload: make([]byte, MaxDiagLen)},
 	{Type: FrameLog, Seq: 7, Payload: make([]byte, MaxLogLine)},
 }
 
@@ -83,6 +86,8 @@ func TestFrameWireBytes(t *testing.T) {
 			[]byte{0, 0, 0, 11, 2, 0, 1, 0, 0, 0, 0, 0, 0, 1, 2}},
 		{Frame{Type: FrameControl, Kind: ControlError, Payload: []byte("no")},
 			[]byte{0, 0, 0, 4, 9, 3, 'n', 'o'}},
+		{Frame{Type: FrameControl, Kind: ControlGoAway, Payload: []byte("bye")},
+			[]byte{0, 0, 0, 5, 9, 8, 'b', 'y', 'e'}},
 	}
 	for _, tt := range tests {
 		got, err := AppendFrame(nil, &tt.f)
@@ -103,7 +108,8 @@ func TestAppendFrameRejects(t *testing.T) {
 		{"HELLO short ID", Frame{Type: FrameHello, DeviceID: "UV1234"}},
 		{"HELLO long ID", Frame{Type: FrameHello, DeviceID: testDeviceID + "0"}},
 		{"CONTROL kind 0", Frame{Type: FrameControl}},
-		{"CONTROL kind 8", Frame{Type: FrameControl, Kind: 8}},
+		{"CONTROL kind 9", Frame{Type: FrameControl, Kind: 9}},
+		{"GOAWAY over MaxDiagLen", Frame{Type: FrameControl, Kind: ControlGoAway, Payload: make([]byte, MaxDiagLen+1)}},
 		{"LOG over MaxLogLine", Frame{Type: FrameLog, Payload: make([]byte, MaxLogLine+1)}},
 		{"DIAG over MaxDiagLen", Frame{Type: FrameControl, Kind: ControlDiag, Payload: make([]byte, MaxDiagLen+1)}},
 		{"DATA too long", Frame{Type: FrameData, Payload: make([]byte, MaxFrameLen-4)}},
@@ -152,7 +158,8 @@ func TestParseFrameRejects(t *testing.T) {
 		{"TIME long", []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"CONTROL empty", []byte{9}},
 		{"CONTROL kind 0", []byte{9, 0}},
-		{"CONTROL kind 8", []byte{9, 8, 'x'}},
+		{"CONTROL kind 9", []byte{9, 9, 'x'}},
+		{"GOAWAY over MaxDiagLen", append([]byte{9, 8}, make([]byte, MaxDiagLen+1)...)},
 		{"LOG over MaxLogLine", append([]byte{7, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, MaxLogLine+1)...)},
 		{"LOG of 70 KiB", append([]byte{7, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, 70<<10)...)},
 		{"DIAG short", []byte{9, 7, 0, 0, 1}},
