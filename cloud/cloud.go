@@ -130,6 +130,10 @@ type Options struct {
 	// (MaxObserveBacklog, MaxObserveBacklogBytes): past that they are
 	// dropped, and Observe gets one ObserveDropped saying how many.
 	Observe func(Observation)
+	// DrainRate is how many devices a second Drain tells to go away
+	// (drain.go), so that the nodes they move to are not stampeded.
+	// Default (0) DefaultDrainRate.
+	DrainRate int
 }
 
 // MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
@@ -230,6 +234,7 @@ type Server struct {
 	byID     map[string]*session.Session // sessions past HELLO
 	pending  map[string]net.Conn         // per certificate: the link waiting for its HELLO
 	hsByIP   map[netip.Addr]int          // links handshaking per remote address (Serve)
+	drain    drainState                  // Drain (drain.go)
 }
 
 // New validates o and returns a server that is not started.
@@ -245,6 +250,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.PingInterval < 0 || o.IdleTimeout < 0 {
 		return nil, fmt.Errorf("cloud: PingInterval %v and IdleTimeout %v must not be negative", o.PingInterval, o.IdleTimeout)
+	}
+	if o.DrainRate < 0 {
+		return nil, fmt.Errorf("cloud: DrainRate %d must not be negative (0: the default, %d a second)", o.DrainRate, DefaultDrainRate)
 	}
 	// The fault layers wrap the user's (recording, replay): outermost.
 	reg := &registry{}
@@ -298,6 +306,7 @@ func New(o Options) (*Server, error) {
 		done:     make(chan struct{}),
 		all:      make(map[*session.Session]bool),
 		byID:     make(map[string]*session.Session),
+		drain:    drainState{rate: cmp.Or(o.DrainRate, DefaultDrainRate)},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -378,6 +387,8 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 		err = ErrShutdown
 	case !s.started:
 		err = ErrNotStarted
+	case s.drain.on:
+		err = ErrDraining
 	}
 	if err != nil {
 		s.mu.Unlock()
@@ -425,6 +436,7 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 	if id := sess.DeviceID(); id != "" && s.byID[id] == sess {
 		delete(s.byID, id)
 	}
+	s.drainedLocked()
 	s.mu.Unlock()
 	if errors.Is(err, session.ErrRefused) {
 		return nil
@@ -434,8 +446,8 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 
 // Serve accepts device links from ln, wraps each in TLS with Options.TLS
 // and serves it (ServeConn) in a goroutine of its own, until Shutdown or
-// until ln fails. It closes ln. It returns ErrShutdown after Shutdown, and
-// otherwise the error that ended accepting.
+// until ln fails. It closes ln. It returns ErrShutdown after Shutdown or
+// Drain, and otherwise the error that ended accepting.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.tls == nil {
 		_ = ln.Close()
@@ -451,6 +463,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		_ = ln.Close()
 		return ErrNotStarted
+	case s.drain.on:
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrShutdown
 	}
 	s.lns[ln] = true
 	s.mu.Unlock()
@@ -471,7 +487,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		if err != nil {
 			s.releaseHandshake()
 			s.mu.Lock()
-			down := s.shutdown
+			down := s.shutdown || s.drain.on // the listener closed by Drain too
 			s.mu.Unlock()
 			if down {
 				return ErrShutdown
@@ -530,6 +546,10 @@ func (s *Server) register(id string, sess *session.Session) (func(), error) {
 		s.mu.Unlock()
 		return nil, ErrShutdown
 	}
+	if s.drain.on {
+		s.mu.Unlock()
+		return nil, ErrDraining
+	}
 	// Checked under mu: see faults.Injector.DropLink.
 	if s.faults.LinkDropped(id) {
 		s.mu.Unlock()
@@ -587,6 +607,9 @@ func (s *Server) Dial(ctx context.Context) (net.Conn, error) {
 	case !s.started:
 		s.mu.Unlock()
 		return nil, ErrNotStarted
+	case s.drain.on:
+		s.mu.Unlock()
+		return nil, ErrDraining
 	}
 	s.conns.Add(1) // so that Shutdown waits for the goroutine too
 	s.mu.Unlock()

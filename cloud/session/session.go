@@ -471,7 +471,7 @@ func (s *Session) handleControl(f *link.Frame) error {
 		// The answer to the keep-alive's PING: receiving it was the point.
 	case link.ControlError:
 		return fmt.Errorf("session: device reported error: %s", f.Payload)
-	case link.ControlLogAck, link.ControlLogging, link.ControlDiag:
+	case link.ControlLogAck, link.ControlLogging, link.ControlDiag, link.ControlGoAway:
 		return protoErr("CONTROL kind %d is the cloud's to send", f.Kind)
 	}
 	return nil

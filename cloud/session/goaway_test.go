@@ -1,0 +1,52 @@
+package session_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/cloud/session"
+	"github.com/mvnet/mvnet/link"
+)
+
+// TestGoAway: GoAway sends CONTROL GOAWAY with the reason (shortened to
+// MaxDiagLen), never before WELCOME; the device then hangs up and Run
+// returns nil.
+func TestGoAway(t *testing.T) {
+	device, cloudEnd := link.Pipe()
+	dev := fakedev.New(t, device)
+	sess := session.New(cloudEnd, session.Config{})
+	errc := make(chan error, 1)
+	go func() { errc <- sess.Run(context.Background()) }()
+	t.Cleanup(sess.Close)
+	sess.GoAway("too early") // before HELLO: nothing may precede WELCOME
+	dev.Hello(fakedev.ID(1))
+	reason := "node draining: " + strings.Repeat("x", 2*link.MaxDiagLen)
+	sess.GoAway(reason)
+	f := dev.Next()
+	if f.Type != link.FrameControl || f.Kind != link.ControlGoAway {
+		t.Fatalf("got %v %+v, want CONTROL GOAWAY", f.Type, f)
+	}
+	if got := string(f.Payload); got != link.TruncateDiag(reason) || len(got) > link.MaxDiagLen {
+		t.Fatalf("GOAWAY reason %q (%d bytes), want %q", got, len(got), link.TruncateDiag(reason))
+	}
+	dev.SyncQuiet() // the session goes on until the device leaves
+	_ = device.Close()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Run: %v after the device left on GOAWAY, want nil", err)
+		}
+	case <-time.After(fakedev.Wait):
+		t.Fatal("session did not end after the device left")
+	}
+	sess.GoAway("after the end") // a no-op
+}
+
+func TestGoAwayFromDeviceIsAProtocolError(t *testing.T) {
+	r := hello(t, session.Config{})
+	r.dev.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlGoAway, Payload: []byte("bye")})
+	wantProtocolError(t, r, "cloud's to send")
+}
