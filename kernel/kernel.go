@@ -73,7 +73,9 @@ type Options struct {
 	// started by New. Tests inject their own.
 	Monotonic func() time.Duration
 	// ReconnectDelay is the first delay before redialling a lost link; it
-	// doubles up to MaxReconnectDelay. Defaults 20 ms and 2 s.
+	// doubles up to MaxReconnectDelay, and each wait is drawn at random
+	// between half the delay and all of it (linkmgr.go). After the cloud
+	// said GOAWAY the wait is below ReconnectDelay. Defaults 20 ms and 2 s.
 	ReconnectDelay    time.Duration
 	MaxReconnectDelay time.Duration
 	// PingInterval and IdleTimeout are the link's keep-alive

@@ -2,12 +2,15 @@ package kernel
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -16,20 +19,25 @@ import (
 
 // linkManager keeps the link up while anyone wants it: it dials, says
 // HELLO, waits for WELCOME (which sets the wall clock), serves frames until
-// the link fails, and redials with exponential backoff — after a failed dial
-// and after a lost link alike.
+// the link fails, and redials with jittered exponential backoff — after a
+// failed dial and after a lost link alike — or, after the cloud said
+// GOAWAY, at once (link/doc.go, "Going away").
 func (k *Kernel) linkManager() {
 	defer close(k.done)
 	var report linkReporter
-	delay := k.opts.ReconnectDelay
-	backoff := func() bool {
+	b := k.newRedialBackoff()
+	sleep := func(d time.Duration, goAway bool) bool {
+		if h := backoffHook.Load(); h != nil && h.drawn != nil {
+			h.drawn(k.id, d, goAway)
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
 		select {
-		case <-time.After(delay):
+		case <-t.C:
+			return true
 		case <-k.ctx.Done():
 			return false
 		}
-		delay = min(delay*2, k.opts.MaxReconnectDelay)
-		return true
 	}
 	for {
 		k.mu.Lock()
@@ -48,16 +56,17 @@ func (k *Kernel) linkManager() {
 		}
 		c, welcome, err := k.connect()
 		if err != nil {
-			k.log.Debug("link: connect failed", "err", err, "retry_in", delay)
+			d := b.next()
+			k.log.Debug("link: connect failed", "err", err, "retry_in", d)
 			if k.ctx.Err() == nil {
 				k.linkError(&report, "cannot reach the cloud: "+stableErrText(err))
 			}
-			if !backoff() {
+			if !sleep(d, false) {
 				return
 			}
 			continue
 		}
-		upAt := time.Now()
+		upAt := k.mono() // Options.Monotonic: tests control a link's age
 		k.mu.Lock()
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()
@@ -79,6 +88,8 @@ func (k *Kernel) linkManager() {
 		k.mu.Lock()
 		lost := k.conn == c
 		if lost {
+			// A GOAWAY too: the application sees a lost link (channels
+			// CONNECTIONTERMINATED, networks CONNECTING until the next).
 			k.conn = nil
 			c.Close()
 			k.lostLocked(abi.ClosureReasonConnectionTerminated)
@@ -92,19 +103,97 @@ func (k *Kernel) linkManager() {
 			// The kernel took the link down itself (the last network
 			// handle was released): nothing failed, so a later request
 			// reconnects at once.
-			delay = k.opts.ReconnectDelay
+			b.reset()
 			continue
 		}
 		// A cloud that drops every link right after WELCOME must not make
 		// the device redial in a tight loop: back off as after a failed
-		// dial. Only a link that stayed up a while restarts the backoff.
-		if time.Since(upAt) >= k.opts.MaxReconnectDelay {
-			delay = k.opts.ReconnectDelay
+		// dial. Only a link that stayed up a while restarts the backoff,
+		// and only on such a link is GOAWAY a drain, answered by a quick
+		// redial that leaves the backoff as it is (link/doc.go).
+		longLived := k.mono()-upAt >= k.opts.MaxReconnectDelay
+		if longLived {
+			b.reset()
 		}
-		if !backoff() {
+		var ga *goAwayError
+		if longLived && errors.As(err, &ga) {
+			if !sleep(b.goAway(), true) {
+				return
+			}
+			continue
+		}
+		if !sleep(b.next(), false) {
 			return
 		}
 	}
+}
+
+// redialBackoff draws the link manager's redial delays. After each failure
+// the delay is drawn uniformly in [ceil/2, ceil] ("equal jitter"), and
+// ceil doubles from ReconnectDelay up to MaxReconnectDelay, so devices
+// that lost their links together (a cloud restart) spread their redials
+// and still back off. After a GOAWAY the delay is drawn in [0,
+// ReconnectDelay) and ceil is left alone. Each kernel has its own source,
+// seeded from crypto/rand: kernels booted together draw different delays.
+// Used only by the link manager's goroutine.
+type redialBackoff struct {
+	first, max time.Duration // Options.ReconnectDelay, MaxReconnectDelay
+	ceil       time.Duration // the next failure's largest delay
+	rng        *mrand.Rand
+}
+
+func newRedialBackoff(first, max time.Duration, seed [32]byte) *redialBackoff {
+	return &redialBackoff{first: first, max: max, ceil: first, rng: mrand.New(mrand.NewChaCha8(seed))}
+}
+
+// newRedialBackoff returns the kernel's backoff, seeded from crypto/rand
+// (or by the test hook).
+func (k *Kernel) newRedialBackoff() *redialBackoff {
+	var seed [32]byte
+	if h := backoffHook.Load(); h != nil && h.seed != nil {
+		if s, ok := h.seed(k.id); ok {
+			return newRedialBackoff(k.opts.ReconnectDelay, k.opts.MaxReconnectDelay, s)
+		}
+	}
+	if _, err := crand.Read(seed[:]); err != nil {
+		panic(err) // crypto/rand.Read never fails (Go 1.24)
+	}
+	return newRedialBackoff(k.opts.ReconnectDelay, k.opts.MaxReconnectDelay, seed)
+}
+
+// next draws the delay after a failure and grows the backoff.
+func (b *redialBackoff) next() time.Duration {
+	lo := b.ceil / 2
+	d := lo + time.Duration(b.rng.Int64N(int64(b.ceil-lo)+1))
+	b.ceil = min(2*b.ceil, b.max)
+	return d
+}
+
+// goAway draws the delay after a GOAWAY: in [0, ReconnectDelay).
+func (b *redialBackoff) goAway() time.Duration {
+	return time.Duration(b.rng.Int64N(int64(b.first)))
+}
+
+// reset restarts the backoff: the link was fine.
+func (b *redialBackoff) reset() { b.ceil = b.first }
+
+// backoffHooks let tests seed kernels' backoffs and see every delay drawn
+// (export_backoff_test.go).
+type backoffHooks struct {
+	seed  func(deviceID string) ([32]byte, bool)
+	drawn func(deviceID string, d time.Duration, goAway bool)
+}
+
+var backoffHook atomic.Pointer[backoffHooks]
+
+// goAwayError ends a link whose cloud said GOAWAY.
+type goAwayError struct{ reason string }
+
+func (e *goAwayError) Error() string {
+	if e.reason == "" {
+		return "the cloud node is going away"
+	}
+	return "the cloud node is going away: " + e.reason
 }
 
 // connect dials the cloud and performs the HELLO/WELCOME handshake.
@@ -161,6 +250,10 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 		if err != nil {
 			if errors.Is(err, errStale) {
 				return nil
+			}
+			var ga *goAwayError
+			if errors.As(err, &ga) {
+				return err // not a protocol error: no CONTROL ERROR
 			}
 			// link/doc.go: say why (CONTROL ERROR), then close. Flush so the
 			// frame is written before the caller closes the link; bounded,
@@ -250,6 +343,8 @@ func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 			if !k.diagLocked(c, f) {
 				f.Payload = nil // nothing to report: the channel is gone
 			}
+		case link.ControlGoAway:
+			return &goAwayError{reason: string(f.Payload)}
 		}
 	default:
 		return fmt.Errorf("unexpected frame type %d from the cloud", f.Type)
