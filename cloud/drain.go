@@ -83,7 +83,7 @@ func (s *Server) Drain(ctx context.Context) error {
 		s.mu.Lock()
 		n := len(s.all)
 		s.mu.Unlock()
-		return fmt.Errorf("cloud: drain: %d links still up: %w", n, ctx.Err())
+		return fmt.Errorf("cloud: drain: links still up: %d: %w", n, ctx.Err())
 	}
 }
 
