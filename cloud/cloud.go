@@ -14,7 +14,8 @@
 // in-process pipe carries none and is trusted. Until HELLO a link costs the
 // cloud a bounded amount of time, memory and concurrency (handshake.go);
 // with Options.Registry only registered devices are admitted, and deleting
-// one drops its link.
+// one drops its link. A node being stopped drains first (drain.go): its
+// devices are told to go away and reconnect to another node.
 //
 //	srv, err := cloud.New(cloud.Options{})
 //	if err != nil { … }

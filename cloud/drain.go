@@ -25,7 +25,7 @@ const DefaultDrainRate = 500
 const minDrainTick = 10 * time.Millisecond
 
 // drainReason is the text of the GOAWAYs Drain sends.
-const drainReason = "cloud node draining"
+const drainReason = "draining"
 
 // ErrDraining refuses a new link (Dial, ServeConn, HELLO) while the
 // server drains.
