@@ -329,3 +329,49 @@ func TestGoAwayOnAYoungLinkBacksOff(t *testing.T) {
 func goAwayFrame(reason string) link.Frame {
 	return link.Frame{Type: link.FrameControl, Kind: link.ControlGoAway, Payload: []byte(reason)}
 }
+
+// TestGoAwayNotifiesAsALostLink: what the application sees when the cloud
+// says GOAWAY — notification records, closure reasons, network statuses,
+// host events — is exactly what it sees when the link is lost.
+func TestGoAwayNotifiesAsALostLink(t *testing.T) {
+	type seen struct {
+		records []abi.Notification
+		reason  abi.ClosureReason
+		events  []kernel.EventKind
+	}
+	run := func(end func(h *harness)) seen {
+		log := &eventLog{}
+		h := newHarness(t, func(_ *fakeCloud, o *kernel.Options) { o.OnEvent = log.add })
+		c, nw := h.ready()
+		ch := h.open(c, nw, abi.ChannelTypeOpaqueBytes, 512, 512, 0x31)
+		c.forget()
+		h.clk.advance(time.Hour) // a long-lived link
+		end(h)
+		eventually(t, "a second link", func() bool { return h.cloud.linkCount() == 2 })
+		h.waitStatus(nw, abi.NetworkStatusConnected)
+		c.drain()
+		var s seen
+		for _, r := range c.log {
+			r.Microseconds = 0
+			s.records = append(s.records, r)
+		}
+		s.reason = h.closureReason(ch)
+		log.mu.Lock()
+		for _, e := range log.events {
+			s.events = append(s.events, e.Kind)
+		}
+		log.mu.Unlock()
+		return s
+	}
+	lost := run(func(h *harness) { h.cloud.drop(t) })
+	goAway := run(func(h *harness) { h.cloud.send(t, goAwayFrame("draining")) })
+	if lost.reason != abi.ClosureReasonConnectionTerminated || goAway.reason != lost.reason {
+		t.Fatalf("closure reasons: lost link %v, GOAWAY %v", lost.reason, goAway.reason)
+	}
+	if !slices.Equal(goAway.records, lost.records) || len(lost.records) != 3 {
+		t.Fatalf("notifications after GOAWAY %+v, after a lost link %+v", goAway.records, lost.records)
+	}
+	if !slices.Equal(goAway.events, lost.events) {
+		t.Fatalf("host events after GOAWAY %v, after a lost link %v", goAway.events, lost.events)
+	}
+}
