@@ -29,7 +29,7 @@ type node struct {
 
 // startNode starts a node whose device CA is ca (nodes of one fleet share
 // it, docs/cloud.md).
-func startNode(t *testing.T, ca *devca.CA, o cloud.Options) *node {
+func startNode(t testing.TB, ca *devca.CA, o cloud.Options) *node {
 	t.Helper()
 	cert, err := ca.ServerCertificate("127.0.0.1")
 	if err != nil {
@@ -192,14 +192,7 @@ func TestDrainOptions(t *testing.T) {
 // waiting until its ctx ends (the error says how many links are left);
 // Shutdown then closes the link.
 func TestDrainUntilCtxThenShutdown(t *testing.T) {
-	s, err := cloud.New(cloud.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	s := newServer(t)
 	c, err := s.Dial(ctxT(t))
 	if err != nil {
 		t.Fatal(err)

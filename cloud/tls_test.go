@@ -41,31 +41,14 @@ func tlsCloudWith(t testing.TB, o cloud.Options) (*cloud.Server, *devca.CA, stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := ca.ServerCertificate("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.TLS = link.ServerTLSConfig(cert, ca.Pool())
-	s, err := cloud.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
+	n := startNode(t, ca, o)
 	t.Cleanup(func() {
-		_ = s.Shutdown(context.Background())
-		if err := <-served; !errors.Is(err, cloud.ErrShutdown) {
+		_ = n.s.Shutdown(context.Background())
+		if err := <-n.served; !errors.Is(err, cloud.ErrShutdown) {
 			t.Errorf("Serve returned %v, want ErrShutdown", err)
 		}
 	})
-	return s, ca, ln.Addr().String()
+	return n.s, ca, n.addr
 }
 
 func bundleFor(t testing.TB, ca *devca.CA, id, addr string) *device.Bundle {
