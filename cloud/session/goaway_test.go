@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -49,4 +50,13 @@ func TestGoAwayFromDeviceIsAProtocolError(t *testing.T) {
 	r := hello(t, session.Config{})
 	r.dev.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlGoAway, Payload: []byte("bye")})
 	wantProtocolError(t, r, "cloud's to send")
+}
+
+// TestOlderDeviceRefused: version 4 added GOAWAY, which a version 3 device
+// would take for a malformed frame; as for every version (link/doc.go),
+// the cloud refuses a HELLO of the previous one, naming both.
+func TestOlderDeviceRefused(t *testing.T) {
+	r := start(t, session.Config{})
+	r.dev.Send(link.Frame{Type: link.FrameHello, Version: link.Version - 1, DeviceID: fakedev.ID(1)})
+	wantProtocolError(t, r, fmt.Sprintf("HELLO version %d not supported (want %d)", link.Version-1, link.Version))
 }
