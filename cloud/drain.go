@@ -35,11 +35,11 @@ var ErrDraining = errors.New("cloud: server draining: connect to another node")
 // Server.mu, except rate (set by New) and told (a test hook, set before
 // Drain).
 type drainState struct {
-	rate    int           // Options.DrainRate
-	on      bool          // Drain was called
-	empty   chan struct{} // closed once no session is left, after on
-	emptied bool          // empty is closed
-	told    func(n int)   // test hook: a batch of n GOAWAYs went out
+	rate    int                // Options.DrainRate
+	on      bool               // Drain was called
+	empty   chan struct{}      // closed once no session is left, after on
+	emptied bool               // empty is closed
+	told    func(n, later int) // test hook: a batch of n GOAWAYs went out, later sessions wait for WELCOME
 }
 
 // Drain stops the server accepting links — it closes the listeners (Serve
@@ -112,17 +112,24 @@ func (s *Server) goAway(sessions []*session.Session) {
 	defer t.Stop()
 	for len(sessions) > 0 {
 		n := 0
+		var later []*session.Session
 		for n < batch && len(sessions) > 0 {
 			sess := sessions[0]
 			sessions = sessions[1:]
-			if sess.Closing() {
-				continue // gone already: not worth a slot
+			switch {
+			case sess.Closing():
+				// Gone already: not worth a slot.
+			case sess.GoAway(drainReason):
+				n++
+			default:
+				// Admitted before Drain began, but WELCOME is not out
+				// yet: the next tick.
+				later = append(later, sess)
 			}
-			sess.GoAway(drainReason)
-			n++
 		}
-		if n > 0 && s.drain.told != nil {
-			s.drain.told(n)
+		sessions = append(sessions, later...)
+		if (n > 0 || len(later) > 0) && s.drain.told != nil {
+			s.drain.told(n, len(later))
 		}
 		if len(sessions) == 0 {
 			return

@@ -63,10 +63,13 @@ func TestDrainRateSpreadsGoAways(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var batches []int
-		s.drain.told = func(n int) {
+		s.drain.told = func(n, later int) {
 			mu.Lock()
 			defer mu.Unlock()
 			batches = append(batches, n)
+			if later != 0 {
+				t.Errorf("rate %d: %d sessions deferred, though every device had its WELCOME", tc.rate, later)
+			}
 		}
 		drained := make(chan error, 1)
 		go func() { drained <- s.Drain(context.Background()) }()
@@ -91,5 +94,68 @@ func TestDrainRateSpreadsGoAways(t *testing.T) {
 		if !slices.Equal(got, tc.batches) {
 			t.Fatalf("rate %d, %d devices: GOAWAY batches %v, want %v", tc.rate, tc.devices, got, tc.batches)
 		}
+	}
+}
+
+// gateRegistry holds the first DeviceRegistered call until released: the
+// device is in the server's table but has not had its WELCOME.
+type gateRegistry struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (r *gateRegistry) DeviceRegistered(ctx context.Context, id string) (bool, error) {
+	r.once.Do(func() {
+		close(r.entered)
+		<-r.release
+	})
+	return true, nil
+}
+
+func (r *gateRegistry) WatchDeletedDevices(ctx context.Context, fn func(string)) error { return nil }
+
+// TestDrainDuringAdmission: a device admitted just before Drain began,
+// whose WELCOME is not out yet, cannot be told GOAWAY at once (nothing
+// may precede WELCOME); Drain tells it on a later tick instead of
+// forgetting it and waiting for ever.
+func TestDrainDuringAdmission(t *testing.T) {
+	reg := &gateRegistry{entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := New(Options{Registry: reg, DrainRate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	c, err := s.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := fakedev.New(t, c)
+	dev.Send(link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: fakedev.ID(1)})
+	<-reg.entered
+	deferred := make(chan struct{})
+	var once sync.Once
+	s.drain.told = func(n, later int) {
+		if later > 0 {
+			once.Do(func() { close(deferred) })
+		}
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- s.Drain(context.Background()) }()
+	select {
+	case <-deferred:
+	case <-time.After(fakedev.Wait):
+		t.Fatal("Drain did not defer the device being admitted")
+	}
+	close(reg.release)
+	dev.Expect(link.FrameWelcome)
+	if f := dev.Next(); f.Type != link.FrameControl || f.Kind != link.ControlGoAway {
+		t.Fatalf("got %v %+v, want CONTROL GOAWAY", f.Type, f)
+	}
+	_ = c.Close()
+	if err := <-drained; err != nil {
+		t.Fatalf("Drain: %v", err)
 	}
 }

@@ -22,10 +22,14 @@ func TestGoAway(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- sess.Run(context.Background()) }()
 	t.Cleanup(sess.Close)
-	sess.GoAway("too early") // before HELLO: nothing may precede WELCOME
+	if sess.GoAway("too early") { // before HELLO: nothing may precede WELCOME
+		t.Fatal("GoAway before HELLO: queued")
+	}
 	dev.Hello(fakedev.ID(1))
 	reason := "node draining: " + strings.Repeat("x", 2*link.MaxDiagLen)
-	sess.GoAway(reason)
+	if !sess.GoAway(reason) {
+		t.Fatal("GoAway after WELCOME: not queued")
+	}
 	f := dev.Next()
 	if f.Type != link.FrameControl || f.Kind != link.ControlGoAway {
 		t.Fatalf("got %v %+v, want CONTROL GOAWAY", f.Type, f)
@@ -43,7 +47,9 @@ func TestGoAway(t *testing.T) {
 	case <-time.After(fakedev.Wait):
 		t.Fatal("session did not end after the device left")
 	}
-	sess.GoAway("after the end") // a no-op
+	if sess.GoAway("after the end") {
+		t.Fatal("GoAway after the end: queued")
+	}
 }
 
 func TestGoAwayFromDeviceIsAProtocolError(t *testing.T) {
