@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -88,9 +89,19 @@ func TestDrainRateSpreadsGoAways(t *testing.T) {
 		if err := <-drained; err != nil {
 			t.Fatalf("rate %d: Drain: %v", tc.rate, err)
 		}
-		mu.Lock()
-		got := slices.Clone(batches)
-		mu.Unlock()
+		// The hook runs after its batch went out, maybe after the devices
+		// left: wait for it.
+		var got []int
+		poll.Until(t, "every batch reported", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			got = slices.Clone(batches)
+			sum := 0
+			for _, n := range got {
+				sum += n
+			}
+			return sum >= tc.devices
+		})
 		if !slices.Equal(got, tc.batches) {
 			t.Fatalf("rate %d, %d devices: GOAWAY batches %v, want %v", tc.rate, tc.devices, got, tc.batches)
 		}
