@@ -40,6 +40,7 @@ import (
 
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/metrics"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/link"
@@ -130,6 +131,9 @@ type Options struct {
 	// (MaxObserveBacklog, MaxObserveBacklogBytes): past that they are
 	// dropped, and Observe gets one ObserveDropped saying how many.
 	Observe func(Observation)
+	// Metrics, if set, receives the cloud's metrics (package metrics,
+	// metrics.go): links, frames, requests, devices connected.
+	Metrics *metrics.Metrics
 }
 
 // MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
@@ -216,6 +220,7 @@ type Server struct {
 	config   ConfigStore
 	logs     LogStore
 	observe  *observers // Options.Observe; nil without it
+	metrics  *metrics.Metrics
 	ready    chan struct{}
 	ctx      context.Context // parent of every session; cancelled by Shutdown
 	cancel   context.CancelFunc
@@ -317,6 +322,7 @@ func New(o Options) (*Server, error) {
 	if o.Observe != nil {
 		s.observe = newObservers(dedupLogs(o.Observe))
 	}
+	s.watchMetrics(o.Metrics)
 	return s, nil
 }
 
@@ -392,6 +398,7 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 	defer s.conns.Done()
 	certID, c, err := s.handshake(c, slot)
 	if err != nil {
+		s.metrics.LinkRefused(refusal(err, metrics.RefusedHandshake))
 		return err
 	}
 	sess := session.New(c, session.Config{
@@ -403,7 +410,8 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 		Now:              s.now,
 		Faults:           s.faults,
 		Observe:          s.observeFunc(),
-		Register:         s.register,
+		Register:         s.registerCounted,
+		Metrics:          s.metrics,
 		MaxChannelBuffer: s.maxBuf,
 		CertDeviceID:     certID,
 		PingInterval:     s.ping,
@@ -494,6 +502,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		delay = 0
 		slot, err := s.admit(c)
 		if err != nil {
+			s.metrics.LinkRefused(metrics.RefusedBusy)
 			s.log.Debug("device link refused", "err", err)
 			_ = c.Close()
 			continue
@@ -505,6 +514,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			if err != nil {
 				_ = c.Close()
 				slot()
+				s.metrics.LinkRefused(metrics.RefusedHandshake)
 				s.log.Debug("device link ended", "remote", c.RemoteAddr(), "err", err)
 				return
 			}
