@@ -145,7 +145,9 @@ func (n *Node) Ready(ctx context.Context) []string {
 			cctx, cancel := context.WithTimeout(ctx, readyTimeout)
 			defer cancel()
 			if err := c.check(cctx); err != nil {
-				failed[i] = c.name + ": " + err.Error()
+				// An error that names its check already is not
+				// prefixed twice ("store: store: …").
+				failed[i] = c.name + ": " + strings.TrimPrefix(err.Error(), c.name+": ")
 			}
 		})
 	}
