@@ -4,10 +4,12 @@ package node
 // the metrics a scrape of /metrics shows; /readyz follows the store's NATS.
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -18,7 +20,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
 	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/kernel"
@@ -297,5 +301,103 @@ func TestOpsReadinessFollowsTheStore(t *testing.T) {
 	})
 	if code, body := get(t, n.APIURL+"/healthz"); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("API /healthz: %d %q", code, body)
+	}
+}
+
+// mqttNext waits until ch (opened with tag) has an item readable and
+// returns its type.
+func mqttNext(t *testing.T, ctx context.Context, d *device.Device, nw *device.Net, ch *device.Channel, tag uint32) abi.MQTTReadableDataType {
+	t.Helper()
+	for {
+		typ, st := d.MQTTGetNextReadableDataType(ch)
+		if st != abi.StatusOkay {
+			t.Fatalf("mvMqttGetNextReadableDataType: %v", st)
+		}
+		if typ != abi.MQTTReadableDataTypeNone {
+			return typ
+		}
+		if _, err := nw.Centre.WaitFor(ctx, tag, abi.EventTypeChannelDataReadable); err != nil {
+			t.Fatalf("no MQTT item: %v", err)
+		}
+	}
+}
+
+// A device's MQTT session with a real broker (Mosquitto): its connect,
+// subscribe and publish, and the message the broker sends back, are
+// counted.
+func TestOpsMetricsCountMQTT(t *testing.T) {
+	mosquitto.Require(t)
+	ctx := testenv.Context(t, 2*waitLimit)
+	br := mosquitto.Start(t, mosquitto.Options{})
+	n, err := Start(ctx, Options{DataDir: t.TempDir(), ListenDevices: "127.0.0.1:0", ListenOps: "127.0.0.1:0",
+		HTTP: httpexec.Options{AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, MQTTPlaintext: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	metricsURL := n.OpsURL() + "/metrics"
+	before := scrape(t, metricsURL)
+	b, err := n.CreateDevice(ctx, kernel.NewDeviceID(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tlsDevice(t, b)
+	nw, err := d.Connect(ctx, 51)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tag = 0x4d51
+	ch, st, err := d.OpenChannel(device.ChannelConfig{Centre: nw.Centre, Tag: tag, Network: nw.Handle,
+		Type: abi.ChannelTypeMQTT, RxSize: 4096, TxSize: 1024})
+	if err != nil || st != abi.StatusOkay {
+		t.Fatalf("mvOpenChannel(MQTT): %v %v", st, err)
+	}
+	if st, err := d.MQTTRequestConnect(ch, device.MQTTConnect{Version: abi.MQTTProtocolVersionV311,
+		Host: "127.0.0.1", Port: uint16(br.Port), ClientID: "ops-metrics", Keepalive: 60, CleanStart: true}); err != nil || st != abi.StatusOkay {
+		t.Fatalf("mvMqttRequestConnect: %v %v", st, err)
+	}
+	if typ := mqttNext(t, ctx, d, nw, ch, tag); typ != abi.MQTTReadableDataTypeConnectResponse {
+		t.Fatalf("first item %v", typ)
+	}
+	if r, st := d.MQTTReadConnectResponse(ch); st != abi.StatusOkay || r.RequestState != abi.MQTTRequestStateRequestCompleted {
+		t.Fatalf("connect: %+v %v", r, st)
+	}
+	if st, err := d.MQTTRequestSubscribe(ch, 1, []device.MQTTSubscription{{Topic: "ops/metrics", QoS: 0}}); err != nil || st != abi.StatusOkay {
+		t.Fatalf("mvMqttRequestSubscribe: %v %v", st, err)
+	}
+	if typ := mqttNext(t, ctx, d, nw, ch, tag); typ != abi.MQTTReadableDataTypeSubscribeResponse {
+		t.Fatalf("second item %v", typ)
+	}
+	if r, st := d.MQTTReadSubscribeResponse(ch, 8); st != abi.StatusOkay || r.State != abi.MQTTRequestStateRequestCompleted {
+		t.Fatalf("subscribe: %+v %v", r, st)
+	}
+	if st, err := d.MQTTRequestPublish(ch, 2, "ops/metrics", []byte("hello"), 0, false); err != nil || st != abi.StatusOkay {
+		t.Fatalf("mvMqttRequestPublish: %v %v", st, err)
+	}
+	// The publish's response and the message back, in either order.
+	for range 2 {
+		switch typ := mqttNext(t, ctx, d, nw, ch, tag); typ {
+		case abi.MQTTReadableDataTypePublishResponse:
+			if _, st := d.MQTTReadPublishResponse(ch); st != abi.StatusOkay {
+				t.Fatalf("mvMqttReadPublishResponse: %v", st)
+			}
+		case abi.MQTTReadableDataTypeMessageReceived:
+			if m, st := d.MQTTReceiveMessage(ch, 256, 256); st != abi.StatusOkay || string(m.Payload) != "hello" {
+				t.Fatalf("mvMqttReceiveMessage: %+v %v", m, st)
+			}
+		default:
+			t.Fatalf("unexpected item %v", typ)
+		}
+	}
+	now := scrape(t, metricsURL)
+	for series, want := range map[string]float64{
+		`mvnet_mqtt_requests_total{kind="connect",state="MV_MQTTREQUESTSTATE_REQUESTCOMPLETED"}`:   1,
+		`mvnet_mqtt_requests_total{kind="subscribe",state="MV_MQTTREQUESTSTATE_REQUESTCOMPLETED"}`: 1,
+		`mvnet_mqtt_requests_total{kind="publish",state="MV_MQTTREQUESTSTATE_REQUESTCOMPLETED"}`:   1,
+		`mvnet_mqtt_messages_delivered_total`:                                                      1,
+	} {
+		if got := now[series] - before[series]; got != want {
+			t.Errorf("%s moved by %v, want %v", series, got, want)
+		}
 	}
 }
