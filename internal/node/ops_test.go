@@ -269,6 +269,12 @@ func TestOpsReadinessFollowsTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	ready := func(base string) (int, string) { return get(t, base+"/readyz") }
+	// The device listener starts accepting in a goroutine of its own:
+	// ready once it does.
+	poll.Within(t, waitLimit, "/readyz to answer 200", func() bool {
+		code, _ := ready(n.OpsURL())
+		return code == http.StatusOK
+	})
 	for _, base := range []string{n.OpsURL(), n.APIURL} {
 		if code, body := ready(base); code != http.StatusOK || body != "ok\n" {
 			t.Fatalf("%s/readyz with NATS up: %d %q", base, code, body)
