@@ -107,6 +107,21 @@ func tlsDevice(t *testing.T, b *device.Bundle) *device.Device {
 	return d
 }
 
+// newDevice creates a device on n and connects it over TLS.
+func newDevice(t *testing.T, ctx context.Context, n *Node) (*device.Device, *device.Net) {
+	t.Helper()
+	b, err := n.CreateDevice(ctx, kernel.NewDeviceID(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tlsDevice(t, b)
+	nw, err := d.Connect(ctx, 51)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, nw
+}
+
 // A device's HTTP request, config fetch, log line and MQTT connect over
 // TLS each move their counters by exactly what they did; the link's frames
 // and links are counted, the gauges follow the device, and the process's
@@ -133,15 +148,7 @@ func TestOpsMetricsCountDeviceActivity(t *testing.T) {
 		return now
 	}
 
-	b, err := n.CreateDevice(ctx, kernel.NewDeviceID(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := tlsDevice(t, b)
-	nw, err := d.Connect(ctx, 51)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, nw := newDevice(t, ctx, n)
 	resp, err := d.HTTP(ctx, nw, device.HTTPRequest{Method: "GET", URL: web.URL("/"), TimeoutMS: 10000}, 1024, 512)
 	if err != nil || resp.Result != abi.HTTPResultOK || string(resp.Body) != "hi" {
 		t.Fatalf("HTTP: %+v, %v", resp, err)
@@ -343,15 +350,7 @@ func TestOpsMetricsCountMQTT(t *testing.T) {
 	t.Cleanup(n.Close)
 	metricsURL := n.OpsURL() + "/metrics"
 	before := scrape(t, metricsURL)
-	b, err := n.CreateDevice(ctx, kernel.NewDeviceID(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := tlsDevice(t, b)
-	nw, err := d.Connect(ctx, 51)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, nw := newDevice(t, ctx, n)
 	const tag = 0x4d51
 	ch, st, err := d.OpenChannel(device.ChannelConfig{Centre: nw.Centre, Tag: tag, Network: nw.Handle,
 		Type: abi.ChannelTypeMQTT, RxSize: 4096, TxSize: 1024})
