@@ -19,7 +19,6 @@ package metrics
 
 import (
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,7 +86,7 @@ const (
 	StorePing             = "ping"              // JetStream account info (readiness)
 )
 
-var storeOps = []string{StoreConfigFetch, StoreLogAppend, StoreLoggingEnabled, StoreDeviceRegistered, StorePing}
+var storeOps = [...]string{StoreConfigFetch, StoreLogAppend, StoreLoggingEnabled, StoreDeviceRegistered, StorePing}
 
 // Histogram buckets, in seconds.
 var (
@@ -113,7 +112,7 @@ type Metrics struct {
 	logStored     prometheus.Counter
 	logDiscarded  prometheus.Counter
 	storeVec      *prometheus.HistogramVec
-	storeOps      sync.Map // op → prometheus.Observer, resolved once per name
+	storeOps      [len(storeOps)]prometheus.Observer
 
 	// src gives the gauges read at scrape time (Watch).
 	src atomic.Pointer[source]
@@ -225,8 +224,8 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.storeVec = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mvnet_store_op_duration_seconds",
 		Help: "Latency of store (NATS JetStream) operations, by operation.", Buckets: storeBuckets}, []string{"op"})
 	reg.MustRegister(m.storeVec)
-	for _, op := range storeOps {
-		m.storeOps.Store(op, m.storeVec.WithLabelValues(op))
+	for i, op := range storeOps {
+		m.storeOps[i] = m.storeVec.WithLabelValues(op)
 	}
 	return m
 }
@@ -333,9 +332,11 @@ func (m *Metrics) StoreOp(op string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	o, ok := m.storeOps.Load(op)
-	if !ok {
-		o, _ = m.storeOps.LoadOrStore(op, m.storeVec.WithLabelValues(op))
+	for i, known := range storeOps {
+		if op == known {
+			m.storeOps[i].Observe(d.Seconds())
+			return
+		}
 	}
-	o.(prometheus.Observer).Observe(d.Seconds())
+	m.storeVec.WithLabelValues(op).Observe(d.Seconds())
 }

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -118,11 +119,12 @@ func TestMetricsCount(t *testing.T) {
 // The per-frame and per-request reports allocate nothing.
 func TestHotPathAllocatesNothing(t *testing.T) {
 	m := metrics.New(prometheus.NewRegistry())
+	op := strings.Clone(metrics.StoreLogAppend) // as the store passes it: not a constant
 	if n := testing.AllocsPerRun(100, func() {
 		m.FrameIn(link.FrameData)
 		m.FrameOut(link.FrameCredit)
 		m.HTTPRequest(abi.HTTPResultOK, time.Millisecond)
-		m.StoreOp(metrics.StoreLogAppend, time.Millisecond)
+		m.StoreOp(op, time.Millisecond)
 	}); n != 0 {
 		t.Errorf("%v allocations per run", n)
 	}
