@@ -406,3 +406,21 @@ func TestOpsMetricsCountMQTT(t *testing.T) {
 		}
 	}
 }
+
+// Once the cloud stops accepting links (it is shutting down), the
+// "devices" check fails and says why, while the store's passes.
+func TestOpsReadinessNamesTheDeviceListener(t *testing.T) {
+	ctx := testenv.Context(t, waitLimit)
+	n, err := Start(ctx, Options{DataDir: t.TempDir(), ListenDevices: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	poll.Within(t, waitLimit, "the node to be ready", func() bool { return len(n.Ready(ctx)) == 0 })
+	if err := n.Cloud.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n.Ready(ctx), []string{"devices: the device listener is not accepting links"}; !slices.Equal(got, want) {
+		t.Errorf("Ready after the cloud's shutdown = %q, want %q", got, want)
+	}
+}
