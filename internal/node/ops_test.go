@@ -244,7 +244,7 @@ func TestOpsMetricsCountDeviceActivity(t *testing.T) {
 }
 
 // startNATS starts an external nats-server with JetStream on 127.0.0.1
-// (port -1: a free one) storing in dir.
+// (port -1: a free one) storing in dir, until the test ends.
 func startNATS(t *testing.T, port int, dir string) *server.Server {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
@@ -252,6 +252,7 @@ func startNATS(t *testing.T, port int, dir string) *server.Server {
 		t.Fatal(err)
 	}
 	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() }) // idempotent
 	if !ns.ReadyForConnections(waitLimit) {
 		t.Fatal("nats-server not ready")
 	}
@@ -306,8 +307,7 @@ func TestOpsReadinessFollowsTheStore(t *testing.T) {
 		t.Errorf("/healthz with NATS down: %d", code)
 	}
 
-	ns = startNATS(t, natsPort, natsDir)
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	startNATS(t, natsPort, natsDir)
 	poll.Within(t, waitLimit, "/readyz to answer 200 again", func() bool {
 		code, _ := ready(n.OpsURL())
 		return code == http.StatusOK
