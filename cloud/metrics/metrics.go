@@ -18,12 +18,15 @@
 package metrics
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
@@ -339,4 +342,37 @@ func (m *Metrics) StoreOp(op string, d time.Duration) {
 		}
 	}
 	m.storeVec.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// Series flattens metric families (a registry's Gather, or a scrape parsed
+// with expfmt) into series → value, for tests and tools that read a node's
+// metrics: a series is named `name{label="value",…}` with its labels
+// sorted (just `name` without labels); a histogram gives its count as
+// `name_count{…}`. Summaries are left out.
+func Series(mfs []*dto.MetricFamily) map[string]float64 {
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := make([]string, 0, len(m.GetLabel()))
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			slices.Sort(labels)
+			suffix := ""
+			if len(labels) > 0 {
+				suffix = "{" + strings.Join(labels, ",") + "}"
+			}
+			switch {
+			case m.GetCounter() != nil:
+				out[mf.GetName()+suffix] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[mf.GetName()+suffix] = m.GetGauge().GetValue()
+			case m.GetUntyped() != nil:
+				out[mf.GetName()+suffix] = m.GetUntyped().GetValue()
+			case m.GetHistogram() != nil:
+				out[mf.GetName()+"_count"+suffix] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
 }

@@ -62,48 +62,32 @@ func TestMetricsCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, mm := range mf.GetMetric() {
-			key := mf.GetName()
-			for _, l := range mm.GetLabel() {
-				key += "," + l.GetName() + "=" + l.GetValue()
-			}
-			switch {
-			case mm.GetCounter() != nil:
-				got[key] = mm.GetCounter().GetValue()
-			case mm.GetGauge() != nil:
-				got[key] = mm.GetGauge().GetValue()
-			case mm.GetHistogram() != nil:
-				got[key] = float64(mm.GetHistogram().GetSampleCount())
-			}
-		}
-	}
+	got := metrics.Series(mfs)
 	for key, want := range map[string]float64{
-		"mvnet_devices_connected":                                                           3,
-		"mvnet_handshakes_in_progress":                                                      2,
-		"mvnet_links_accepted_total":                                                        1,
-		"mvnet_links_refused_total,reason=not_registered":                                   1,
-		"mvnet_links_refused_total,reason=busy":                                             0,
-		"mvnet_link_frames_in_total,type=HELLO":                                             1,
-		"mvnet_link_frames_in_total,type=other":                                             1,
-		"mvnet_link_frames_out_total,type=WELCOME":                                          2,
-		"mvnet_link_frames_out_total,type=DATA":                                             0,
-		"mvnet_http_requests_total,result=MV_HTTPRESULT_REQUESTFAILED":                      1,
-		"mvnet_http_requests_total,result=other":                                            1,
-		"mvnet_http_requests_total,result=MV_HTTPRESULT_OK":                                 0,
-		"mvnet_http_request_duration_seconds":                                               2,
-		"mvnet_mqtt_requests_total,kind=publish,state=MV_MQTTREQUESTSTATE_REQUESTCOMPLETED": 1,
-		"mvnet_mqtt_requests_total,kind=other,state=other":                                  1,
-		"mvnet_mqtt_messages_delivered_total":                                               1,
-		"mvnet_config_fetches_total,result=MV_CONFIGFETCHRESULT_OK":                         1,
-		"mvnet_config_keys_total,result=MV_CONFIGKEYFETCHRESULT_OK":                         1,
-		"mvnet_config_keys_total,result=MV_CONFIGKEYFETCHRESULT_KEYNOTFOUND":                1,
-		"mvnet_log_lines_total,result=stored":                                               1,
-		"mvnet_log_lines_total,result=discarded":                                            2,
-		"mvnet_store_op_duration_seconds,op=config_fetch":                                   1,
-		"mvnet_store_op_duration_seconds,op=custom_op":                                      1,
-		"mvnet_store_op_duration_seconds,op=log_append":                                     0,
+		`mvnet_devices_connected`:                                                                3,
+		`mvnet_handshakes_in_progress`:                                                           2,
+		`mvnet_links_accepted_total`:                                                             1,
+		`mvnet_links_refused_total{reason="not_registered"}`:                                     1,
+		`mvnet_links_refused_total{reason="busy"}`:                                               0,
+		`mvnet_link_frames_in_total{type="HELLO"}`:                                               1,
+		`mvnet_link_frames_in_total{type="other"}`:                                               1,
+		`mvnet_link_frames_out_total{type="WELCOME"}`:                                            2,
+		`mvnet_link_frames_out_total{type="DATA"}`:                                               0,
+		`mvnet_http_requests_total{result="MV_HTTPRESULT_REQUESTFAILED"}`:                        1,
+		`mvnet_http_requests_total{result="other"}`:                                              1,
+		`mvnet_http_requests_total{result="MV_HTTPRESULT_OK"}`:                                   0,
+		`mvnet_http_request_duration_seconds_count`:                                              2,
+		`mvnet_mqtt_requests_total{kind="publish",state="MV_MQTTREQUESTSTATE_REQUESTCOMPLETED"}`: 1,
+		`mvnet_mqtt_requests_total{kind="other",state="other"}`:                                  1,
+		`mvnet_mqtt_messages_delivered_total`:                                                    1,
+		`mvnet_config_fetches_total{result="MV_CONFIGFETCHRESULT_OK"}`:                           1,
+		`mvnet_config_keys_total{result="MV_CONFIGKEYFETCHRESULT_OK"}`:                           1,
+		`mvnet_config_keys_total{result="MV_CONFIGKEYFETCHRESULT_KEYNOTFOUND"}`:                  1,
+		`mvnet_log_lines_total{result="stored"}`:                                                 1,
+		`mvnet_log_lines_total{result="discarded"}`:                                              2,
+		`mvnet_store_op_duration_seconds_count{op="config_fetch"}`:                               1,
+		`mvnet_store_op_duration_seconds_count{op="custom_op"}`:                                  1,
+		`mvnet_store_op_duration_seconds_count{op="log_append"}`:                                 0,
 	} {
 		if v, ok := got[key]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)

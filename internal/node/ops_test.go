@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/metrics"
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
@@ -31,9 +33,8 @@ import (
 // waitLimit bounds each wait for an event in these tests.
 const waitLimit = 30 * time.Second
 
-// scrape GETs url (a /metrics endpoint) and parses the Prometheus text:
-// series → value, a series named `name{label="value",…}` with its labels
-// sorted; histograms give name_count.
+// scrape GETs url (a /metrics endpoint) and parses the Prometheus text
+// into series → value (metrics.Series).
 func scrape(t testing.TB, url string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -49,31 +50,7 @@ func scrape(t testing.TB, url string) map[string]float64 {
 	if err != nil {
 		t.Fatalf("parsing %s: %v", url, err)
 	}
-	out := map[string]float64{}
-	for name, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
-			}
-			slices.Sort(labels)
-			key := name
-			if len(labels) > 0 {
-				key += "{" + strings.Join(labels, ",") + "}"
-			}
-			switch {
-			case m.GetCounter() != nil:
-				out[key] = m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				out[key] = m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				out[strings.Replace(key, name, name+"_count", 1)] = float64(m.GetHistogram().GetSampleCount())
-			case m.GetUntyped() != nil:
-				out[key] = m.GetUntyped().GetValue()
-			}
-		}
-	}
-	return out
+	return metrics.Series(slices.Collect(maps.Values(mfs)))
 }
 
 // get GETs url and returns the status and body.
