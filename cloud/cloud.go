@@ -41,6 +41,7 @@ import (
 
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/metrics"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/link"
@@ -135,6 +136,9 @@ type Options struct {
 	// (drain.go), so that the nodes they move to are not stampeded.
 	// Default (0) DefaultDrainRate.
 	DrainRate int
+	// Metrics, if set, receives the cloud's metrics (package metrics,
+	// metrics.go): links, frames, requests, devices connected.
+	Metrics *metrics.Metrics
 }
 
 // MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
@@ -221,6 +225,7 @@ type Server struct {
 	config   ConfigStore
 	logs     LogStore
 	observe  *observers // Options.Observe; nil without it
+	metrics  *metrics.Metrics
 	ready    chan struct{}
 	ctx      context.Context // parent of every session; cancelled by Shutdown
 	cancel   context.CancelFunc
@@ -327,6 +332,7 @@ func New(o Options) (*Server, error) {
 	if o.Observe != nil {
 		s.observe = newObservers(dedupLogs(o.Observe))
 	}
+	s.watchMetrics(o.Metrics)
 	return s, nil
 }
 
@@ -404,6 +410,7 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 	defer s.conns.Done()
 	certID, c, err := s.handshake(c, slot)
 	if err != nil {
+		s.metrics.LinkRefused(refusal(err, metrics.RefusedHandshake))
 		return err
 	}
 	sess := session.New(c, session.Config{
@@ -415,7 +422,8 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 		Now:              s.now,
 		Faults:           s.faults,
 		Observe:          s.observeFunc(),
-		Register:         s.register,
+		Register:         s.registerCounted,
+		Metrics:          s.metrics,
 		MaxChannelBuffer: s.maxBuf,
 		CertDeviceID:     certID,
 		PingInterval:     s.ping,
@@ -511,6 +519,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		delay = 0
 		slot, err := s.admit(c)
 		if err != nil {
+			s.metrics.LinkRefused(metrics.RefusedBusy)
 			s.log.Debug("device link refused", "err", err)
 			_ = c.Close()
 			continue
@@ -522,6 +531,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			if err != nil {
 				_ = c.Close()
 				slot()
+				s.metrics.LinkRefused(metrics.RefusedHandshake)
 				s.log.Debug("device link ended", "remote", c.RemoteAddr(), "err", err)
 				return
 			}

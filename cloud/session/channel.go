@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/devctx"
@@ -267,7 +268,9 @@ func (s *Session) startRequestLocked(ch *channel, n int) context.Context {
 // runRequest performs an HTTP channel's request and queues the response.
 func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPRequest) {
 	defer s.reqs.Done()
+	start := time.Now()
 	resp, err := s.cfg.HTTP.Perform(devctx.With(ctx, s.DeviceID()), req, ch.rxSize)
+	s.cfg.Metrics.HTTPRequest(abi.HTTPResult(resp.Result), time.Since(start))
 	s.log.Debug("HTTP request done", "chan", ch.id, "method", req.Method, "url", req.URL,
 		"result", resp.Result, "status", resp.StatusCode, "err", err)
 	enc := link.AppendHTTPResponse(nil, &resp)

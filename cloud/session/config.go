@@ -60,6 +60,7 @@ func (s *Session) runConfigFetch(ctx context.Context, ch *channel, req *link.Con
 	if link.ConfigResponseSize(&resp) > int(ch.rxSize) {
 		resp = link.ConfigResponse{Result: uint32(abi.ConfigFetchResultResponseTooLarge)}
 	}
+	s.cfg.Metrics.ConfigFetch(&resp)
 	s.log.Debug("config fetch done", "chan", ch.id, "keys", len(req.Keys), "result", abi.ConfigFetchResult(resp.Result))
 	enc := link.AppendConfigResponse(nil, &resp)
 	s.mu.Lock()

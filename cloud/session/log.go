@@ -163,10 +163,12 @@ func (s *Session) storeLine(ctx context.Context, id string, l logLine) bool {
 	delay := 50 * time.Millisecond
 	for {
 		if s.cfg.Logs == nil || !s.logOn.Load() {
+			s.cfg.Metrics.LogLine(false)
 			return true
 		}
 		err := s.cfg.Logs.AppendLog(ctx, id, l.seq, l.at, l.text)
 		if err == nil {
+			s.cfg.Metrics.LogLine(true)
 			return true
 		}
 		s.log.Warn("log store: AppendLog failed; retrying", "seq", l.seq, "err", err, "retry_in", delay)

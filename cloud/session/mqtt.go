@@ -293,6 +293,7 @@ func (s *Session) queueItemLocked(ch *channel, it link.MQTTItem) {
 
 // mqttResult is the bridge's OnResult: the response item for the device.
 func (s *Session) mqttResult(ch *channel, r mqttbridge.Result) {
+	s.cfg.Metrics.MQTTResult(r.Kind, r.State)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.liveLocked(ch) {
@@ -358,6 +359,7 @@ func (s *Session) mqttMessage(ch *channel, m mqttbridge.Message) bool {
 		return false
 	}
 	s.queueItemLocked(ch, it)
+	s.cfg.Metrics.MQTTMessage()
 	if lost && !m.Oversize && m.QoS > 0 {
 		// The application never sees its ID (an Oversize one the bridge
 		// has acknowledged itself).

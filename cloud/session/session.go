@@ -67,6 +67,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/devid"
+	"github.com/mvnet/mvnet/cloud/metrics"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -138,6 +139,9 @@ type Config struct {
 	// the bytes waiting for the device, an HTTP request being received, an
 	// HTTP response body read. Default (0 or less) DefaultMaxChannelBuffer.
 	MaxChannelBuffer int
+	// Metrics, if set, counts the session's frames, requests and log
+	// lines (package metrics). Optional.
+	Metrics *metrics.Metrics
 }
 
 // Limits on the channels a device opens; see handleOpen.
@@ -267,6 +271,9 @@ func (s *Session) Run(ctx context.Context) error {
 	defer stop()
 
 	unregister, err := s.hello()
+	if err != nil && !errors.Is(err, ErrRefused) {
+		s.cfg.Metrics.LinkRefused(metrics.RefusedHello) // refusals by Register are the cloud's to count
+	}
 	if err == nil {
 		if unregister != nil {
 			defer unregister()
@@ -317,6 +324,7 @@ func (s *Session) hello() (unregister func(), err error) {
 		}
 		return nil, s.recvErr(err)
 	}
+	s.cfg.Metrics.FrameIn(f.Type)
 	switch {
 	case f.Type != link.FrameHello:
 		return nil, protoErr("first frame is %v, want HELLO", f.Type)
@@ -398,6 +406,7 @@ func (s *Session) loop() error {
 		if err != nil {
 			return s.recvErr(err)
 		}
+		s.cfg.Metrics.FrameIn(f.Type)
 		if err := s.handle(&f); err != nil {
 			return err
 		}
@@ -439,6 +448,7 @@ func (s *Session) end(err error) {
 // send queues a frame for the device (dropped once the outbox has
 // stopped). It never blocks, so callers may hold s.mu.
 func (s *Session) send(f link.Frame) {
+	s.cfg.Metrics.FrameOut(f.Type)
 	s.out.send(f)
 }
 

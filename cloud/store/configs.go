@@ -398,6 +398,7 @@ func (s *Store) PutValue(ctx context.Context, sc Scope, secret bool, key string,
 // that could not be stored (not printable ASCII, too long), is found=false;
 // err is for the store failing (the kernel's SERVERERROR).
 func (s *Store) Fetch(ctx context.Context, deviceID string, scope abi.ConfigKeyFetchScope, store abi.ConfigKeyFetchStore, key string) ([]byte, bool, error) {
+	defer s.observe(opConfigFetch, time.Now())
 	if err := devid.Check(deviceID); err != nil {
 		return nil, false, fmt.Errorf("store: fetch: %w", err)
 	}

@@ -261,6 +261,7 @@ func (s *Store) releaseName(ctx context.Context, name, sid string) {
 // LoggingEnabled reports whether deviceID may log to the cloud. A device the
 // registry does not know gets the default for new devices: enabled.
 func (s *Store) LoggingEnabled(ctx context.Context, deviceID string) (bool, error) {
+	defer s.observe(opLoggingEnabled, time.Now())
 	if err := devid.Check(deviceID); err != nil {
 		return false, fmt.Errorf("store: %w", err)
 	}
@@ -375,6 +376,7 @@ func (s *Store) purgeDeviceData(ctx context.Context, sid string) error {
 // DeviceRegistered reports whether sid is in the registry; err is for the
 // store failing. The cloud asks it when a device says HELLO.
 func (s *Store) DeviceRegistered(ctx context.Context, sid string) (bool, error) {
+	defer s.observe(opDeviceRegistered, time.Now())
 	_, _, err := s.device(ctx, sid)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil

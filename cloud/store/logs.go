@@ -85,6 +85,7 @@ func logSubject(deviceID string) string { return logSubjectPrefix + deviceID }
 // interleave: the loser re-reads L and tries again. When every line of a
 // device has aged out of the stream, L goes with them.
 func (s *Store) AppendLog(ctx context.Context, deviceID string, seq uint64, at time.Time, line []byte) error {
+	defer s.observe(opLogAppend, time.Now())
 	if err := devid.Check(deviceID); err != nil {
 		return fmt.Errorf("store: append log: %w", err)
 	}

@@ -102,6 +102,9 @@ type Options struct {
 	// Logger gets the store's and the embedded server's notices and errors
 	// (default: slog.Default()). Secret values are never logged.
 	Logger *slog.Logger
+	// Observe, if set, is told how long each of the device path's store
+	// operations took (observe.go; cloud/metrics' StoreOp).
+	Observe func(op string, d time.Duration)
 
 	// noSync turns off the embedded server's SyncAlways; only for the
 	// benchmark that measures what syncing costs.

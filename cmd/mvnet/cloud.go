@@ -37,6 +37,7 @@ type cloudServeOptions struct {
 	dataDir       string
 	listenDevices string
 	listenAPI     string
+	listenOps     string
 	advertise     string
 	tlsHosts      []string
 	natsURL       string
@@ -109,10 +110,19 @@ policy: loopback, private and link-local addresses are refused unless
 --ca-file adds trusted roots. An MQTT connect without tls_credentials is
 TLS, verified against the system's roots plus --ca-file, as on the
 production service; --mqtt-plaintext makes it plain TCP instead, for local
-brokers without TLS (docs/mqtt.md). See docs/cloud.md.`,
+brokers without TLS (docs/mqtt.md). See docs/cloud.md.
+
+--listen-ops serves the node's operations endpoints on an HTTP listener of
+its own: /metrics (Prometheus: devices connected, links, frames, requests by
+result, store latency, memory, goroutines), /healthz (200 while the process
+is up) and /readyz (200 when the store answers and the device listener
+accepts links; 503 naming the failing checks otherwise). The REST API's
+listener answers /healthz and /readyz too, without authentication. Keep the
+ops address off the public network. See docs/scaling.md, "Operating a node".`,
 		Example: `  mvnet cloud serve --data-dir ./mvnet-data
   mvnet cloud serve --data-dir /var/lib/mvnet --listen-devices 0.0.0.0:7443 --advertise cloud.example.com:7443
-  mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet`,
+  mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet
+  mvnet cloud serve --listen-ops 127.0.0.1:9090   # then: curl http://127.0.0.1:9090/metrics`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
@@ -124,6 +134,7 @@ brokers without TLS (docs/mqtt.md). See docs/cloud.md.`,
 	f.StringVar(&o.dataDir, "data-dir", dataDirDefault(), "the cloud's data directory (device CA, store; env "+envDataDir+")")
 	f.StringVar(&o.listenDevices, "listen-devices", "127.0.0.1:7443", "address devices connect to (TLS 1.3)")
 	f.StringVar(&o.listenAPI, "listen-api", "127.0.0.1:8080", "address of the REST API (HTTP; \"\" for none)")
+	f.StringVar(&o.listenOps, "listen-ops", "", "address (host:port) of the ops endpoints /metrics, /healthz and /readyz (HTTP; \"\" for none)")
 	f.StringVar(&o.advertise, "advertise", "", "host:port devices are told to connect to in bundles (default: the --listen-devices address)")
 	f.StringArrayVar(&o.tlsHosts, "tls-host", nil, "extra host name or address for the cloud's server certificate (repeatable)")
 	f.StringVar(&o.natsURL, "nats-url", "", "external NATS with JetStream (e.g. nats://10.0.0.5:4222) instead of the embedded one")
@@ -172,7 +183,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 	n, err := node.Start(ctx, node.Options{
 		DataDir: o.dataDir, NATSURL: o.natsURL,
 		ListenDevices: o.listenDevices, Advertise: o.advertise, TLSHosts: o.tlsHosts,
-		ListenAPI: o.listenAPI, HTTP: hopts, MQTTPlaintext: o.mqttPlaintext, Logger: log,
+		ListenAPI: o.listenAPI, ListenOps: o.listenOps, HTTP: hopts, MQTTPlaintext: o.mqttPlaintext, Logger: log,
 		Customize: o.limits.apply,
 	})
 	if err != nil {
@@ -197,6 +208,9 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		fmt.Fprintf(out, "api      %s\n", n.APIURL)
 	} else {
 		fmt.Fprintln(out, "api      not served (--listen-api \"\")")
+	}
+	if u := n.OpsURL(); u != "" {
+		fmt.Fprintf(out, "ops      %s (/metrics, /healthz, /readyz)\n", u)
 	}
 	fmt.Fprintf(out, "account  %s\n", account)
 	if created {

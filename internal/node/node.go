@@ -63,6 +63,9 @@ type Options struct {
 	// ListenAPI is the REST API's address; "" serves none. The API is
 	// served once EnsureAccount has run.
 	ListenAPI string
+	// ListenOps is the address of the ops listener (ops.go: /metrics,
+	// /healthz, /readyz); "" serves none and keeps no metrics.
+	ListenOps string
 	// HTTP is the devices' outbound policy (--allow, --resolve, --ca-file).
 	HTTP httpexec.Options
 	// MQTTPlaintext: an MQTT connect without tls_credentials is plain TCP.
@@ -91,6 +94,7 @@ type Node struct {
 	served  chan error
 	apiOnce sync.Once
 	hs      interface{ Close() error }
+	ops     opsState // ops.go
 
 	closeOnce sync.Once
 }
@@ -121,10 +125,14 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 			}
 		}
 	}()
+	if err := n.listenOps(o.ListenOps); err != nil {
+		return nil, err
+	}
+	undo = append(undo, n.closeOps)
 	if n.CA, err = devca.Open(filepath.Join(o.DataDir, CADir)); err != nil {
 		return nil, err
 	}
-	if n.Store, err = store.Open(ctx, store.Options{DataDir: o.DataDir, URL: o.NATSURL, Logger: log}); err != nil {
+	if n.Store, err = store.Open(ctx, store.Options{DataDir: o.DataDir, URL: o.NATSURL, Logger: log, Observe: n.observeStore()}); err != nil {
 		return nil, err
 	}
 	undo = append(undo, n.Store.Close)
@@ -166,6 +174,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		TLS:      link.ServerTLSConfig(cert, n.CA.Pool()),
 		Logger:   log.With("component", "cloud"),
 		MQTT:     cloud.MQTTOptions{Plaintext: o.MQTTPlaintext},
+		Metrics:  n.ops.metrics,
 	}
 	if o.Customize != nil {
 		o.Customize(&copts)
@@ -177,6 +186,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		return nil, err
 	}
 	go func() { n.served <- n.Cloud.Serve(ln) }()
+	n.serveOps()
 	return n, nil
 }
 
@@ -201,7 +211,7 @@ func (n *Node) serveAPI() {
 	if n.aln == nil {
 		return
 	}
-	hs := api.NewServer(api.New(api.Options{Store: n.Store, Cloud: n.Cloud, Faults: n.Cloud.Faults(), Logger: n.log,
+	hs := api.NewServer(n.withHealth(api.New(api.Options{Store: n.Store, Cloud: n.Cloud, Faults: n.Cloud.Faults(), Logger: n.log,
 		// POST /v1/Devices: the same bundle 'mvnet device create' writes,
 		// with the address this node advertises.
 		IssueDevice: func(ctx context.Context, id string) ([]byte, error) {
@@ -215,7 +225,7 @@ func (n *Node) serveAPI() {
 			}
 			return json.Marshal(b)
 		},
-	}), api.ServerOptions{ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)})
+	})), api.ServerOptions{ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)})
 	// Idle and stalled connections time out and their number is capped
 	// (api.NewServer, api.LimitListener).
 	go func() { _ = hs.Serve(api.LimitListener(n.aln, 0)) }()
@@ -248,6 +258,7 @@ func (n *Node) Close() {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
 		_ = n.Cloud.Shutdown(sctx)
+		n.closeOps()
 		n.Store.Close()
 	})
 }
