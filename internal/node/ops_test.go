@@ -401,3 +401,22 @@ func TestOpsReadinessNamesTheDeviceListener(t *testing.T) {
 		t.Errorf("Ready after the cloud's shutdown = %q, want %q", got, want)
 	}
 }
+
+// A node being drained (cloud.Server.Drain: its devices are told to move)
+// is not ready, and says why: a load balancer stops sending it new links.
+func TestOpsReadinessNamesTheDrain(t *testing.T) {
+	ctx := testenv.Context(t, waitLimit)
+	n, err := Start(ctx, Options{DataDir: t.TempDir(), ListenDevices: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	poll.Within(t, waitLimit, "the node to be ready", func() bool { return len(n.Ready(ctx)) == 0 })
+	if err := n.Cloud.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := n.Ready(ctx)
+	if !slices.Contains(got, "draining: the node is draining: its devices are moving to other nodes") {
+		t.Errorf("Ready after Drain = %q, want the draining check among them", got)
+	}
+}
