@@ -94,7 +94,7 @@ func (l *progressLoop) print() {
 
 // stop prints the last line and ends the loop; idempotent.
 func (l *progressLoop) stop() {
-	l.print()
+	l.phase("done")
 	l.mu.Lock()
 	if l.stopped {
 		l.mu.Unlock()

@@ -266,7 +266,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "\n")
 	fmt.Fprintf(tw, "OP\tCOUNT\tOK\tFAILED\tPER SEC\tP50 MS\tP99 MS\tP999 MS\tMAX MS\n")
 	for _, o := range r.Ops {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", o.Op, o.Count, o.OK, o.Failed, o.PerSecond,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\n", o.Op, o.Count, o.OK, o.Failed, o.PerSecond,
 			o.Latency.P50, o.Latency.P99, o.Latency.P999, o.Latency.Max)
 	}
 	for _, o := range r.Ops {
