@@ -126,9 +126,6 @@ type Options struct {
 	// Progress, if set, receives a progress line now and then (Progress
 	// decides how: a terminal line rewritten in place, or plain lines).
 	Progress *Progress
-	// AfterConnect, if set, is called once the connect phase is over,
-	// before the load (tests and benchmarks measure there).
-	AfterConnect func(connected int)
 }
 
 // ParseScenario turns "http,logs" or "mixed" into the list of operations.
@@ -245,9 +242,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r.rep.Cloud.Before = r.scrape(ctx)
 	r.connectAll(ctx)
 	r.rep.Cloud.Idle = r.scrapeIdle(ctx)
-	if o.AfterConnect != nil {
-		o.AfterConnect(r.connectedCount())
-	}
 	r.load(ctx)
 	r.drain(ctx)
 	r.rep.Cloud.After = r.scrape(ctx)
