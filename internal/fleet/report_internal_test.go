@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/device"
 )
 
 // Percentiles are exact nearest-rank ones, whatever the samples' order.
@@ -49,5 +51,28 @@ func TestErrKey(t *testing.T) {
 		if got := errKey(c.err); got != c.want {
 			t.Errorf("errKey(%v) = %q, want %q", c.err, got, c.want)
 		}
+	}
+}
+
+// On a terminal the progress line carries a bar and is rewritten in
+// place; elsewhere it is a plain line.
+func TestProgressLine(t *testing.T) {
+	var term, plain strings.Builder
+	for _, c := range []struct {
+		w        *strings.Builder
+		terminal bool
+	}{{&term, true}, {&plain, false}} {
+		r := newRun(&Options{Devices: 4, Bundles: make([]*device.Bundle, 4), Scenario: []string{OpLogs}, Progress: NewProgress(c.w, c.terminal)})
+		r.stats.connected(time.Millisecond)
+		r.stats.connectFailed("no")
+		r.progress.phase("connect")
+		r.progress.stop()
+	}
+	if !strings.Contains(term.String(), "\r\033[K[##########----------]  50% ") || !strings.HasSuffix(term.String(), "\n") {
+		t.Fatalf("terminal progress: %q", term.String())
+	}
+	if strings.Contains(plain.String(), "\r") || strings.Contains(plain.String(), "[#") ||
+		!strings.Contains(plain.String(), "connect devices 1/4 connected, 1 failed") {
+		t.Fatalf("plain progress: %q", plain.String())
 	}
 }
