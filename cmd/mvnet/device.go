@@ -78,14 +78,15 @@ bundles are written in a hidden directory inside DIR and moved in place
 once every device is registered; if any device fails (or on Ctrl-C) the
 devices registered so far are deleted again and no bundle is left (the
 error names any device that could not be deleted). Progress goes to
-stderr.`,
+stderr. For instance, 1000 devices named load-0001 … load-1000 for
+'mvnet fleet --bundles ./fleet':
+
+  mvnet device create --data-dir ./mvnet-data --count 1000 --name-prefix load --out ./fleet`,
 		Example: `  # In another terminal: the cloud (its first start creates the data directory)
   mvnet cloud serve --data-dir ./mvnet-data
   # Then register a device and run the demo's request as that device
   mvnet device create --data-dir ./mvnet-data --unique-name sensor-1 --out sensor-1.json
-  mvnet demo --cloud sensor-1.json --url https://example.com/
-  # A fleet's worth: 1000 devices named load-0001 … load-1000, for mvnet fleet
-  mvnet device create --data-dir ./mvnet-data --count 1000 --name-prefix load --out ./fleet`,
+  mvnet demo --cloud sensor-1.json --url https://example.com/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.count != 0 || o.namePrefix != "" {
