@@ -194,11 +194,11 @@ func TestFleetScenarios(t *testing.T) {
 			t.Fatalf("the broker delivered %d messages, the report says %d", got, fleetSize)
 		}
 	})
-	t.Run("mixed at a rate", func(t *testing.T) {
+	t.Run("mixed at a rate, along a ramp", func(t *testing.T) {
 		br := broker(t)
 		hits, lines, msgs := r.hits.Load(), r.logLines(t), published.Load()
 		rep := r.run(t, fleet.Options{Scenario: []string{fleet.Mixed}, URL: r.web.URL("/ok"), Broker: br.Addr,
-			Rate: 40, Duration: time.Second})
+			Rate: 40, Duration: time.Second, Ramp: 200 * time.Millisecond})
 		n := rep.Op(fleet.OpHTTP).Count
 		if n == 0 {
 			t.Fatalf("no iteration ran: %+v", rep.Ops)
