@@ -26,7 +26,7 @@ import (
 )
 
 // buildMvnet builds the mvnet command into a temporary directory.
-func buildMvnet(t *testing.T) string {
+func buildMvnet(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the mvnet command")
@@ -41,7 +41,14 @@ func buildMvnet(t *testing.T) string {
 
 // serveCloud runs `mvnet cloud serve args…` in its own process until the
 // test ends; it returns once the cloud prints its device address.
-func serveCloud(t *testing.T, bin string, args ...string) (devices string) {
+func serveCloud(t testing.TB, bin string, args ...string) (devices string) {
+	t.Helper()
+	devices, _ = serveCloudProcess(t, bin, args...)
+	return devices
+}
+
+// serveCloudProcess is serveCloud, also returning the cloud's process ID.
+func serveCloudProcess(t testing.TB, bin string, args ...string) (devices string, pid int) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"cloud", "serve", "--listen-api", ""}, args...)...)
 	stdout, err := cmd.StdoutPipe()
@@ -94,7 +101,7 @@ func serveCloud(t *testing.T, bin string, args ...string) (devices string) {
 					for range lines {
 					}
 				}()
-				return f[1]
+				return f[1], cmd.Process.Pid
 			}
 		case <-timeout:
 			t.Fatalf("mvnet cloud serve not listening after %v", waitLimit)

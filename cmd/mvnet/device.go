@@ -42,6 +42,10 @@ type deviceCreateOptions struct {
 	cloudAddress string
 	serverName   string
 	api          apiFlags
+	// --count N: N devices, their bundles in the directory --out
+	// (devicecount.go).
+	count      int
+	namePrefix string
 }
 
 func newDeviceCreateCmd() *cobra.Command {
@@ -65,7 +69,19 @@ MVNET_AUTH_TOKEN, else the credentials file the cloud's first start wrote
 Otherwise 'mvnet device create' works on the data directory itself (the
 cloud stopped, or an external NATS via --nats-url). The cloud's address
 comes from the data directory (where the cloud last listened) unless
---cloud-address says otherwise. See docs/cloud.md.`,
+--cloud-address says otherwise. See docs/cloud.md.
+
+With --count N it registers N devices and writes their bundles into the
+directory --out (created if missing), one DEVICE_SID.json each, for
+'mvnet fleet --bundles DIR' (docs/scaling.md). It is all or nothing: the
+bundles are written in a hidden directory inside DIR and moved in place
+once every device is registered; if any device fails (or on Ctrl-C) the
+devices registered so far are deleted again and no bundle is left (the
+error names any device that could not be deleted). Progress goes to
+stderr. For instance, 1000 devices named load-0001 … load-1000 for
+'mvnet fleet --bundles ./fleet':
+
+  mvnet device create --data-dir ./mvnet-data --count 1000 --name-prefix load --out ./fleet`,
 		Example: `  # In another terminal: the cloud (its first start creates the data directory)
   mvnet cloud serve --data-dir ./mvnet-data
   # Then register a device and run the demo's request as that device
@@ -73,6 +89,9 @@ comes from the data directory (where the cloud last listened) unless
   mvnet demo --cloud sensor-1.json --url https://example.com/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.count != 0 || o.namePrefix != "" {
+				return createDevices(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
 			return createDevice(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
@@ -85,6 +104,8 @@ comes from the data directory (where the cloud last listened) unless
 	f.BoolVar(&o.force, "force", false, "overwrite an existing bundle file")
 	f.StringVar(&o.cloudAddress, "cloud-address", "", "host:port devices connect to (default: from the data directory)")
 	f.StringVar(&o.serverName, "server-name", "", "name to check the cloud's certificate against (default: the address's host)")
+	f.IntVar(&o.count, "count", 0, "register this many devices and write their bundles into the directory --out (DIR/DEVICE_SID.json), all or none")
+	f.StringVar(&o.namePrefix, "name-prefix", "", "with --count: UniqueNames PREFIX-0001, PREFIX-0002, … (default: no UniqueName)")
 	o.api.register(f)
 	return cmd
 }
@@ -129,26 +150,9 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 	if _, err := os.Stat(filepath.Join(o.dataDir, devcaDir, devca.CertFile)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s holds no device CA: run 'mvnet cloud serve --data-dir %s' once first", o.dataDir, o.dataDir)
 	}
-	addr, serverName, natsURL := o.cloudAddress, o.serverName, o.natsURL
-	var ci cloudInfo
-	if addr == "" || natsURL == "" {
-		var err error
-		ci, err = readCloudInfo(o.dataDir)
-		if err != nil && addr == "" {
-			return err
-		}
-		if addr == "" {
-			addr = ci.DeviceAddress
-			if serverName == "" {
-				serverName = ci.ServerName
-			}
-		}
-		if natsURL == "" {
-			natsURL = ci.NATSURL
-		}
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("cloud address %q: want host:port", addr)
+	addr, serverName, natsURL, err := bundleTarget(o)
+	if err != nil {
+		return err
 	}
 	path := o.out
 	if path == "" {
@@ -192,6 +196,32 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		o.deviceID = id
 		return createDeviceViaAPI(ctx, s, o, out)
 	})
+}
+
+// bundleTarget is, for a device created on the data directory, the
+// cloud's address and server name to put in its bundle and the store's
+// NATS: the flags, else what the data directory's cloud recorded.
+func bundleTarget(o deviceCreateOptions) (addr, serverName, natsURL string, err error) {
+	addr, serverName, natsURL = o.cloudAddress, o.serverName, o.natsURL
+	if addr == "" || natsURL == "" {
+		ci, err := readCloudInfo(o.dataDir)
+		if err != nil && addr == "" {
+			return "", "", "", err
+		}
+		if addr == "" {
+			addr = ci.DeviceAddress
+			if serverName == "" {
+				serverName = ci.ServerName
+			}
+		}
+		if natsURL == "" {
+			natsURL = ci.NATSURL
+		}
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", "", "", fmt.Errorf("cloud address %q: want host:port", addr)
+	}
+	return addr, serverName, natsURL, nil
 }
 
 // bundleFile is where device create puts a bundle. It is opened before the
@@ -293,21 +323,9 @@ func createDeviceViaAPI(ctx context.Context, s *apiSession, o deviceCreateOption
 
 // writeCreated checks the bundle the API issued and writes it.
 func writeCreated(s *apiSession, o deviceCreateOptions, created apiclient.CreatedDevice, path string, bf *bundleFile) error {
-	var b device.Bundle
-	if err := json.Unmarshal(created.Bundle, &b); err != nil {
-		return fmt.Errorf("cloud at %s: the bundle of device %s: %w", s.BaseURL, created.Device.Sid, err)
-	}
-	if b.DeviceSid != created.Device.Sid {
-		return fmt.Errorf("cloud at %s: the bundle is device %s's, not %s's", s.BaseURL, b.DeviceSid, created.Device.Sid)
-	}
-	if o.cloudAddress != "" {
-		b.CloudAddress = o.cloudAddress
-	}
-	if o.serverName != "" {
-		b.ServerName = o.serverName
-	}
-	if err := b.Check(); err != nil {
-		return fmt.Errorf("cloud at %s: the bundle of device %s: %w", s.BaseURL, b.DeviceSid, err)
+	b, err := decodeCreated(s, o, created)
+	if err != nil {
+		return err
 	}
 	if path == "" {
 		path = b.DeviceSid + ".json"
@@ -321,7 +339,29 @@ func writeCreated(s *apiSession, o deviceCreateOptions, created apiclient.Create
 			}
 		}
 	}
-	return bf.commit(&b, path)
+	return bf.commit(b, path)
+}
+
+// decodeCreated checks the bundle the API issued, with the address and
+// server name the flags give, if any.
+func decodeCreated(s *apiSession, o deviceCreateOptions, created apiclient.CreatedDevice) (*device.Bundle, error) {
+	var b device.Bundle
+	if err := json.Unmarshal(created.Bundle, &b); err != nil {
+		return nil, fmt.Errorf("cloud at %s: the bundle of device %s: %w", s.BaseURL, created.Device.Sid, err)
+	}
+	if b.DeviceSid != created.Device.Sid {
+		return nil, fmt.Errorf("cloud at %s: the bundle is device %s's, not %s's", s.BaseURL, b.DeviceSid, created.Device.Sid)
+	}
+	if o.cloudAddress != "" {
+		b.CloudAddress = o.cloudAddress
+	}
+	if o.serverName != "" {
+		b.ServerName = o.serverName
+	}
+	if err := b.Check(); err != nil {
+		return nil, fmt.Errorf("cloud at %s: the bundle of device %s: %w", s.BaseURL, b.DeviceSid, err)
+	}
+	return &b, nil
 }
 
 // apiSessionFor is o's API session with apiURL (the REST API of the cloud

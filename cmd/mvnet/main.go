@@ -11,6 +11,7 @@
 //	mvnet fault …         apply, list and clear faults on a device (docs/fault-injection.md)
 //	mvnet cloud serve     run the cloud on its own; devices join over TLS (docs/cloud.md)
 //	mvnet device create   register a device and write its credential bundle
+//	mvnet fleet           load-test a running cloud with emulated devices (docs/scaling.md)
 //	mvnet syscalls        print the system call support table
 package main
 
@@ -52,7 +53,7 @@ system call, status and notification.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDemoCmd(), newRunCmd(), newBuildCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd(),
-		newConfigCmd(), newSecretCmd(), newLogsCmd(), newFaultCmd())
+		newConfigCmd(), newSecretCmd(), newLogsCmd(), newFaultCmd(), newFleetCmd())
 	strictTree(root)
 	return root
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mvnet/mvnet/cloud/store"
+	"github.com/mvnet/mvnet/device"
+)
+
+// countedBundles checks that dir holds exactly n bundles, mode 0600,
+// named prefix-0001… (prefix "" for none), and nothing else; it returns
+// them.
+func countedBundles(t *testing.T, dir string, n int, prefix string) []*device.Bundle {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != n {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("%s holds %d entries, want %d bundles: %v", dir, len(ents), n, names)
+	}
+	names := map[string]bool{}
+	var out []*device.Bundle
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v (want mode 0600)", p, fi.Mode(), err)
+		}
+		b, err := device.LoadBundle(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() != b.DeviceSid+".json" {
+			t.Fatalf("%s holds device %s", p, b.DeviceSid)
+		}
+		names[b.UniqueName] = true
+		out = append(out, b)
+	}
+	if prefix != "" {
+		for _, want := range []string{prefix + "-0001", fmt.Sprintf("%s-%04d", prefix, n)} {
+			if !names[want] {
+				t.Fatalf("no device named %s: %v", want, names)
+			}
+		}
+	}
+	return out
+}
+
+// deviceCount is the number of devices the data directory's store holds.
+func deviceCount(t *testing.T, data string) int {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	l, err := st.ListDevices(context.Background(), store.Page{Size: store.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(l.Items)
+}
+
+// TestDeviceCreateCount: --count N registers N devices and writes N
+// bundles into --out, on the data directory and through a running
+// cloud's API; a failure part-way (a name already taken) leaves no device
+// of the run registered and no bundle written.
+func TestDeviceCreateCount(t *testing.T) {
+	isolateCLI(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	stop, _ := startCloud(t, "--data-dir", data, "--listen-devices", "127.0.0.1:0")
+	stop()
+
+	// On the data directory (the cloud stopped).
+	fleetDir := filepath.Join(dir, "fleet")
+	out, err := run("device", "create", "--data-dir", data, "--count", "5", "--name-prefix", "load", "--out", fleetDir)
+	if err != nil {
+		t.Fatalf("device create --count: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "created 5/5 devices") || !strings.Contains(out, "devices  5") {
+		t.Fatalf("output lacks the progress or the summary:\n%s", out)
+	}
+	countedBundles(t, fleetDir, 5, "load")
+	if n := deviceCount(t, data); n != 5 {
+		t.Fatalf("the store holds %d devices, want 5", n)
+	}
+	// Part-way failure: clash-0003 is taken.
+	if _, err := run("device", "create", "--data-dir", data, "--unique-name", "clash-0003", "--out", filepath.Join(dir, "c3.json")); err != nil {
+		t.Fatal(err)
+	}
+	failDir := filepath.Join(dir, "fail")
+	_, err = run("device", "create", "--data-dir", data, "--count", "6", "--name-prefix", "clash", "--out", failDir)
+	if err == nil || !strings.Contains(err.Error(), "clash-0003") || !strings.Contains(err.Error(), "no device was kept") {
+		t.Fatalf("a taken name part-way: %v", err)
+	}
+	countedBundles(t, failDir, 0, "")
+	if n := deviceCount(t, data); n != 6 {
+		t.Fatalf("after the failed run the store holds %d devices, want 6", n)
+	}
+
+	// Through the running cloud's REST API.
+	_, served := startCloud(t, "--data-dir", data, "--listen-devices", "127.0.0.1:0")
+	creds := savedCredentials(t)
+	api := []string{"--cloud", field(served.String(), "api"), "--account-sid", creds.AccountSid, "--auth-token", creds.AuthToken}
+	apiDir := filepath.Join(dir, "api")
+	if out, err := run("device", "create", "--data-dir", data, "--count", "3", "--out", apiDir); err != nil {
+		t.Fatalf("device create --count through the API: %v\n%s", err, out)
+	}
+	countedBundles(t, apiDir, 3, "")
+	_, err = run("device", "create", "--data-dir", data, "--count", "4", "--name-prefix", "clash", "--out", failDir)
+	if err == nil || !strings.Contains(err.Error(), "clash-0003") || !strings.Contains(err.Error(), "no device was kept") {
+		t.Fatalf("a taken name part-way, through the API: %v", err)
+	}
+	countedBundles(t, failDir, 0, "")
+	out, err = run(append([]string{"device", "list", "--output", "json"}, api...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, `"sid"`); n != 9 {
+		t.Fatalf("after the failed run through the API the cloud lists %d devices, want 9:\n%s", n, out)
+	}
+}
+
+func TestDeviceCreateCountFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--count", "-1", "--out", dir}, "--count -1"},
+		{[]string{"--name-prefix", "x", "--out", dir}, "--name-prefix needs --count"},
+		{[]string{"--count", "3"}, "give --out DIR"},
+		{[]string{"--count", "3", "--out", "-"}, "give --out DIR"},
+		{[]string{"--count", "3", "--out", dir, "--unique-name", "a"}, "--unique-name names one device"},
+		{[]string{"--count", "3", "--out", dir, "--device-id", "UV" + strings.Repeat("ab", 16)}, "--device-id names one device"},
+		{[]string{"--count", "3", "--out", file}, "is a file"},
+		{[]string{"--count", "3", "--out", dir, "--name-prefix", "bad\x01"}, "--name-prefix"},
+	} {
+		args := append([]string{"device", "create", "--data-dir", filepath.Join(dir, "data")}, c.args...)
+		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("mvnet %s: err = %v, want it to mention %q", strings.Join(args, " "), err, c.want)
+		}
+	}
+}
