@@ -47,7 +47,7 @@ func (d *Device) SetupNotifications(irq, slots uint32) (*Centre, abi.Status, err
 			panic(err)
 		}
 		st := d.call("mvSetupNotifications", func() abi.Status { return d.Kernel.SetupNotifications(setup, out) }, func() string { return d.handleAt(out) },
-			"irq=%d buffer=%v size=%d", irq, buf, size)
+			func() string { return fmt.Sprintf("irq=%d buffer=%v size=%d", irq, buf, size) })
 		if st == abi.StatusOkay {
 			c.Handle, _ = d.ABI.ReadHandle(d.Arena, out)
 		}
@@ -67,7 +67,7 @@ func (d *Device) CloseNotifications(c *Centre) abi.Status {
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(8)
 		_ = d.ABI.WriteHandle(d.Arena, p, c.Handle)
-		return d.call("mvCloseNotifications", func() abi.Status { return d.Kernel.CloseNotifications(p) }, nil, "handle=%#x", c.Handle)
+		return d.call("mvCloseNotifications", func() abi.Status { return d.Kernel.CloseNotifications(p) }, nil, func() string { return fmt.Sprintf("handle=%#x", c.Handle) })
 	})
 	if st == abi.StatusOkay {
 		d.NVIC.Disable(c.IRQ)

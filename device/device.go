@@ -83,6 +83,7 @@ type Device struct {
 
 	scratchMu  sync.Mutex
 	scratchBuf mem.Addr
+	scratch    scratch // the one scratch allocator, reused under scratchMu
 
 	closeOnce sync.Once
 	closeErr  error
@@ -225,11 +226,15 @@ func (s *scratch) str(v string) abi.SizedString {
 // argument memory.
 func (d *Device) with(f func(s *scratch) abi.Status) (st abi.Status, err error) {
 	d.scratchMu.Lock()
-	s := &scratch{d: d}
+	// One scratch per device, reset per call: calls are serialised by
+	// scratchMu, and a fresh one per call would escape to the heap.
+	s := &d.scratch
+	s.d, s.off = d, 0
 	defer func() {
 		for _, p := range s.extra {
 			_ = d.Arena.Free(p)
 		}
+		s.extra = s.extra[:0]
 		d.scratchMu.Unlock()
 		if r := recover(); r != nil {
 			if e, ok := r.(error); ok && errors.Is(e, errScratch) {
@@ -244,11 +249,16 @@ func (d *Device) with(f func(s *scratch) abi.Status) (st abi.Status, err error) 
 
 // call runs one system call and traces it.
 // result, if not nil, describes the call's outputs for the trace; it is
-// called only when tracing and the call succeeded.
-func (d *Device) call(name string, f func() abi.Status, result func() string, format string, args ...any) abi.Status {
+// called only when tracing and the call succeeded. args, if not nil,
+// describes the call's arguments; it is called only when tracing, so that
+// an untraced call formats (and allocates) nothing.
+func (d *Device) call(name string, f func() abi.Status, result, args func() string) abi.Status {
 	st := f()
 	if d.trace != nil {
-		e := TraceEvent{Kind: "syscall", Call: name, Args: fmt.Sprintf(format, args...), Status: st}
+		e := TraceEvent{Kind: "syscall", Call: name, Status: st}
+		if args != nil {
+			e.Args = args()
+		}
 		if result != nil && st == abi.StatusOkay {
 			e.Result = result()
 		}

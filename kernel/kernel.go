@@ -123,7 +123,8 @@ type Kernel struct {
 	done   chan struct{} // closed when the link manager exits
 
 	mu         sync.Mutex
-	started    bool // Start has run the link manager
+	copyBuf    [512]byte // copyWithin's bounce buffer (a local one escapes to the heap through mem.Memory)
+	started    bool      // Start has run the link manager
 	closed     bool
 	handles    map[uint32]struct{} // every live handle of any kind
 	centres    map[uint32]*centre

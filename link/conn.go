@@ -49,7 +49,7 @@ type Conn struct {
 	spare    []byte        // the writer's last buffer, for reuse
 	queued   uint64        // frames ever queued
 	written  uint64        // frames ever written to nc
-	progress chan struct{} // closed (and replaced) whenever written advances
+	progress chan struct{} // made by a waiting Flush; closed (and cleared) when written advances
 	err      error         // why the Conn ended; nil while open
 }
 
@@ -62,11 +62,10 @@ const readBufferSize = 4 << 10
 // NewConn starts a Conn over c. The Conn owns c from now on: Close closes it.
 func NewConn(c net.Conn) *Conn {
 	conn := &Conn{
-		nc:       c,
-		born:     time.Now(),
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		progress: make(chan struct{}),
+		nc:   c,
+		born: time.Now(),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
 	}
 	conn.br = bufio.NewReaderSize(activityReader{conn}, readBufferSize)
 	go conn.writeLoop()
@@ -137,8 +136,10 @@ func (c *Conn) writeLoop() {
 				c.spare = buf[:0]
 			}
 			c.written = upTo
-			close(c.progress)
-			c.progress = make(chan struct{})
+			if c.progress != nil { // a Flush waits: wake it (no channel per write otherwise)
+				close(c.progress)
+				c.progress = nil
+			}
 			c.mu.Unlock()
 		}
 	}
@@ -160,6 +161,9 @@ func (c *Conn) Flush(ctx context.Context) error {
 			err := c.err
 			c.mu.Unlock()
 			return err
+		}
+		if c.progress == nil {
+			c.progress = make(chan struct{})
 		}
 		ch := c.progress
 		c.mu.Unlock()
