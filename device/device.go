@@ -186,6 +186,7 @@ type scratch struct {
 	d     *Device
 	off   uint64
 	extra []mem.Addr
+	host  []byte // hostBytes's buffer
 }
 
 var errScratch = errors.New("device: out of application memory for call arguments")
@@ -205,6 +206,23 @@ func (s *scratch) alloc(n uint64) mem.Addr {
 	s.extra = append(s.extra, p)
 	return p
 }
+
+// hostBytes returns a Go buffer of n bytes for copying a call's output out
+// of application memory, valid until the call returns: the device's one,
+// reused under scratchMu (grown when needed, not kept beyond
+// maxHostScratch).
+func (s *scratch) hostBytes(n int) []byte {
+	if n > maxHostScratch {
+		return make([]byte, n)
+	}
+	if cap(s.host) < n {
+		s.host = make([]byte, n)
+	}
+	return s.host[:n]
+}
+
+// maxHostScratch bounds the output buffer a device keeps between calls.
+const maxHostScratch = 4 << 10
 
 // bytes places b in scratch memory.
 func (s *scratch) bytes(b []byte) mem.Addr {

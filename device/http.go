@@ -68,7 +68,7 @@ func (d *Device) ReadHTTPResponseHeader(ch *Channel, index, size uint32) (string
 		st := d.call("mvReadHttpResponseHeader", func() abi.Status { return d.Kernel.ReadHTTPResponseHeader(ch.Handle, index, p, size) },
 			func() string { b, _ := d.Arena.Bytes(p, uint64(size)); return fmt.Sprintf("%q", cstring(b)) },
 			func() string { return fmt.Sprintf("handle=%#x index=%d size=%d", ch.Handle, index, size) })
-		b := make([]byte, size)
+		b := s.hostBytes(int(size))
 		_ = d.Arena.Load(b, p)
 		out = cstring(b)
 		return st
@@ -193,6 +193,9 @@ func (d *Device) HTTP(ctx context.Context, n *Net, req HTTPRequest, rxSize, txSi
 		return nil, fmt.Errorf("mvReadHttpResponseData: %s", st)
 	}
 	resp := &HTTPResponse{Result: data.Result, StatusCode: data.StatusCode, Diagnostic: d.ChannelDiagnostic(ch)}
+	if data.NumHeaders > 0 {
+		resp.Headers = make([]string, 0, min(data.NumHeaders, abi.MaxHTTPHeaders))
+	}
 	for i := range data.NumHeaders {
 		// Most headers fit a small buffer; one that fills it is read
 		// again with room for the whole receive buffer.
