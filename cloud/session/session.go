@@ -213,7 +213,6 @@ func New(c net.Conn, cfg Config) *Session {
 		log:   cfg.Logger,
 		chans: make(map[uint32]*channel),
 	}
-	s.logq.wake = make(chan struct{}, 1)
 	s.out = newOutbox(s.conn, s.latency)
 	return s
 }
@@ -281,6 +280,7 @@ func (s *Session) Run(ctx context.Context) error {
 			defer unregister()
 		}
 		s.conn.KeepAlive(s.cfg.PingInterval, s.cfg.IdleTimeout)
+		s.logq.busy = true // until runLogs has told the device and stored what came meanwhile
 		s.reqs.Add(1)
 		go s.runLogs(s.ctx)
 		err = s.loop()
