@@ -84,6 +84,10 @@ type idleTLS struct {
 	total, device, linkCloud, cloudHeap, stack             float64
 	cloudGoroutines, deviceGoroutines, linkCloudGoroutines float64
 	connectAll                                             time.Duration // connecting all of them
+	// The process's resident memory (both sides: devices and cloud)
+	// from h1 to h2, the links and sessions: as it stands, and after
+	// debug.FreeOSMemory returned what the heap has freed.
+	rssLink, rssLinkFreed float64
 }
 
 // idleTLSDevices connects n devices to a cloud serving TLS 1.3 on
@@ -203,6 +207,7 @@ func idleTLSDevices(tb testing.TB, n int, ping time.Duration) idleTLS {
 		devs[i] = d
 	}
 	h1, g1 := heapNow()
+	r1, r1f := rssNow(tb)
 
 	close(gate)
 	work := make(chan *device.Device)
@@ -234,6 +239,7 @@ func idleTLSDevices(tb testing.TB, n int, ping time.Duration) idleTLS {
 	eventually(tb, fmt.Sprintf("the cloud holding %d devices", n), func() bool { return len(srv.Devices()) == n })
 	time.Sleep(500 * time.Millisecond) // let handshake garbage and timers settle
 	m2 := memNow()
+	r2, r2f := rssNow(tb)
 	h2, g2 := m2.HeapInuse, runtime.NumGoroutine()
 	c2 = cloudHeap(idleTLSProfRate)
 	cg2 := cloudGoroutines()
@@ -261,5 +267,7 @@ func idleTLSDevices(tb testing.TB, n int, ping time.Duration) idleTLS {
 		deviceGoroutines:    float64(g1-g0) / float64(n),
 		linkCloudGoroutines: float64(g2-g1) / float64(n),
 		connectAll:          connected,
+		rssLink:             (float64(r2) - float64(r1)) / float64(n) / 1024,
+		rssLinkFreed:        (float64(r2f) - float64(r1f)) / float64(n) / 1024,
 	}
 }
