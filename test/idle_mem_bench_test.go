@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -93,32 +92,15 @@ func TestCloudProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := ca.ServerCertificate("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := cloud.New(cloud.Options{TLS: link.ServerTLSConfig(cert, ca.Pool())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	fmt.Printf("ADDR %s\n", ln.Addr())
+	_, addr, stop := serveTLS(t, ca, cloud.Options{})
+	defer stop()
+	fmt.Printf("ADDR %s\n", addr)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		m := memNow()
 		rss, freed := rssNow(t)
 		fmt.Printf("MEM %d %d %d %d %d\n", m.HeapInuse, m.StackInuse, runtime.NumGoroutine(), rss, freed)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
 }
 
 // BenchmarkIdleCloudProcess measures what issue 11 measured: a cloud in a

@@ -113,23 +113,8 @@ func idleTLSDevices(tb testing.TB, n int, ping time.Duration) idleTLS {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cert, err := ca.ServerCertificate("127.0.0.1")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv, err := cloud.New(cloud.Options{TLS: link.ServerTLSConfig(cert, ca.Pool()), PingInterval: ping})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	srv, addr, stop := serveTLS(tb, ca, cloud.Options{PingInterval: ping})
+	rig := &tlsRig{srv: srv, ca: ca, addr: addr}
 	var c0, c2 float64 // the cloud's heap before the devices and with them
 	defer func() {
 		// Leave once the cloud's side of this run's links is freed, or
@@ -144,26 +129,12 @@ func idleTLSDevices(tb testing.TB, n int, ping time.Duration) idleTLS {
 			tb.Errorf("the cloud still holds %.0f of the %.0f KiB of this run's links", (cloudHeap(idleTLSProfRate)-c0)/1024, (c2-c0)/1024)
 		}
 	}()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		<-served
-	}()
+	defer stop()
 
 	// Credentials first: they are the devices' own (what a bundle holds).
 	dials := make([]func(context.Context) (net.Conn, error), n)
 	for i := range dials {
-		id := benchDeviceID(100000 + i)
-		certPEM, keyPEM, err := ca.IssueDevice(id, 0)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		bu := &device.Bundle{Version: device.BundleVersion, DeviceSid: id, CloudAddress: ln.Addr().String(),
-			CloudCA: string(ca.CertPEM()), Certificate: string(certPEM), PrivateKey: string(keyPEM)}
-		if dials[i], err = bu.Dial(); err != nil {
-			tb.Fatal(err)
-		}
+		dials[i] = rig.dialer(tb, 100000+i)
 	}
 	gate := make(chan struct{})
 	defer func(old int) { runtime.MemProfileRate = old }(runtime.MemProfileRate)

@@ -29,13 +29,24 @@ type tlsRig struct {
 	addr string
 }
 
-// newTLSRig starts a cloud with options o (TLS set here) on 127.0.0.1.
+// newTLSRig starts a cloud with options o (TLS set here) on 127.0.0.1,
+// shut down at cleanup.
 func newTLSRig(tb testing.TB, o cloud.Options) *tlsRig {
 	tb.Helper()
 	ca, err := devca.Open(tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
+	srv, addr, stop := serveTLS(tb, ca, o)
+	tb.Cleanup(stop)
+	return &tlsRig{srv: srv, ca: ca, addr: addr}
+}
+
+// serveTLS starts a cloud with options o serving TLS on 127.0.0.1 with a
+// server certificate from ca, and returns it, its address and a func that
+// shuts it down and waits for Serve to return.
+func serveTLS(tb testing.TB, ca *devca.CA, o cloud.Options) (*cloud.Server, string, func()) {
+	tb.Helper()
 	cert, err := ca.ServerCertificate("127.0.0.1")
 	if err != nil {
 		tb.Fatal(err)
@@ -54,13 +65,12 @@ func newTLSRig(tb testing.TB, o cloud.Options) *tlsRig {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	tb.Cleanup(func() {
+	return srv, ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-served
-	})
-	return &tlsRig{srv: srv, ca: ca, addr: ln.Addr().String()}
+	}
 }
 
 // dialer returns the TLS dial of device benchDeviceID(i), from a bundle
