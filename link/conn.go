@@ -49,6 +49,7 @@ type Conn struct {
 	pending  []byte        // encoded frames not yet handed to the writer
 	spare    []byte        // the writer's last buffer, for reuse
 	writing  bool          // writeLoop is running: it will take what is queued
+	writer   func()        // c.writeLoop, made once: a go statement of a method value allocates each time
 	queued   uint64        // frames ever queued
 	written  uint64        // frames ever written to nc
 	progress chan struct{} // made by a waiting Flush; closed (and cleared) when written advances
@@ -75,6 +76,7 @@ func NewConn(c net.Conn) *Conn {
 		born: time.Now(),
 		done: make(chan struct{}),
 	}
+	conn.writer = conn.writeLoop
 	conn.br = bufio.NewReaderSize(activityReader{conn}, readBufferSize)
 	return conn
 }
@@ -109,7 +111,7 @@ func (c *Conn) Send(f *Frame) error {
 	c.queued++
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		go c.writer()
 	}
 	c.mu.Unlock()
 	return nil
