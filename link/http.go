@@ -112,6 +112,29 @@ func AppendHTTPRequest(dst []byte, r *HTTPRequest) []byte {
 	return append(dst, r.Body...)
 }
 
+// methodString returns b as a string, without allocating for the methods
+// an application may send (spec/abi.md: GET POST PUT PATCH HEAD DELETE
+// OPTIONS).
+func methodString(b []byte) string {
+	switch string(b) { // no allocation: the compiler compares in place
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "PATCH":
+		return "PATCH"
+	case "HEAD":
+		return "HEAD"
+	case "DELETE":
+		return "DELETE"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return string(b)
+}
+
 // AppendHTTPRequestSpace appends the encoding of a request with timeout
 // timeoutMS whose method, URL, headers and body have the given lengths,
 // leaving their bytes to be filled in place: it returns the encoding and
@@ -284,7 +307,7 @@ func ParseHTTPRequest(b []byte) (req HTTPRequest, n int, err error) {
 	if methodLen+urlLen > uint64(len(m))-off {
 		return HTTPRequest{}, 0, malformed("%s method_len %d and url_len %d run past total %d", what, methodLen, urlLen, len(m))
 	}
-	req.Method = string(m[off : off+methodLen])
+	req.Method = methodString(m[off : off+methodLen])
 	off += methodLen
 	req.URL = string(m[off : off+urlLen])
 	off += urlLen
