@@ -413,6 +413,25 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 		s.metrics.LinkRefused(refusal(err, metrics.RefusedHandshake))
 		return err
 	}
+	if slot == nil { // ServeConn: serve on the caller's goroutine
+		return s.runSession(c, certID)
+	}
+	// From Serve: the session runs on a fresh goroutine, so that the
+	// handshake's deep stack (ML-KEM, ECDSA: 16 KiB and more) is not kept
+	// for the link's lifetime (issue 11, memory per idle device).
+	s.conns.Add(1)
+	go func() {
+		defer s.conns.Done()
+		if err := s.runSession(c, certID); err != nil && !errors.Is(err, ErrShutdown) {
+			s.log.Debug("device link ended", "remote", c.RemoteAddr(), "err", err)
+		}
+	}()
+	return nil
+}
+
+// runSession runs the session of the link c, authenticated as device
+// certID (if any), until it ends.
+func (s *Server) runSession(c net.Conn, certID string) (err error) {
 	sess := session.New(c, session.Config{
 		HTTP:             s.http,
 		MQTT:             s.mqtt,

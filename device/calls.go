@@ -31,7 +31,7 @@ func (d *Device) GetMicroseconds() (uint64, abi.Status) {
 	var v uint64
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(8)
-		st := d.call("mvGetMicroseconds", func() abi.Status { return d.Kernel.GetMicroseconds(p) }, func() string { return fmt.Sprintf("µs=%d", d.loadU64(p)) }, "")
+		st := d.call("mvGetMicroseconds", func() abi.Status { return d.Kernel.GetMicroseconds(p) }, func() string { return fmt.Sprintf("µs=%d", d.loadU64(p)) }, nil)
 		v = d.loadU64(p)
 		return st
 	})
@@ -45,7 +45,7 @@ func (d *Device) GetWallTime() (uint64, abi.Status) {
 		p := s.alloc(8)
 		st := d.call("mvGetWallTime", func() abi.Status { return d.Kernel.GetWallTime(p) }, func() string {
 			return fmt.Sprintf("wall=%s", time.UnixMicro(int64(d.loadU64(p))).UTC().Format(time.RFC3339Nano))
-		}, "")
+		}, nil)
 		v = d.loadU64(p)
 		return st
 	})
@@ -57,7 +57,7 @@ func (d *Device) GetDeviceID() (string, abi.Status) {
 	var id string
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(34)
-		st := d.call("mvGetDeviceId", func() abi.Status { return d.Kernel.GetDeviceID(p, 34) }, func() string { b, _ := d.Arena.Bytes(p, 34); return "id=" + string(b) }, "length=34")
+		st := d.call("mvGetDeviceId", func() abi.Status { return d.Kernel.GetDeviceID(p, 34) }, func() string { b, _ := d.Arena.Bytes(p, 34); return "id=" + string(b) }, func() string { return "length=34" })
 		b := make([]byte, 34)
 		_ = d.Arena.Load(b, p)
 		id = string(b)
@@ -74,7 +74,7 @@ func (d *Device) RequestNetwork(c *Centre, tag uint32) (uint32, abi.Status) {
 		out := s.alloc(8)
 		_ = d.ABI.WriteRequestNetworkParams(d.Arena, params, abi.RequestNetworkParams{Version: 1, NotificationHandle: c.Handle, NotificationTag: tag})
 		st := d.call("mvRequestNetwork", func() abi.Status { return d.Kernel.RequestNetwork(params, out) }, func() string { return d.handleAt(out) },
-			"notification=%#x tag=%#x", c.Handle, tag)
+			func() string { return fmt.Sprintf("notification=%#x tag=%#x", c.Handle, tag) })
 		h, _ = d.ABI.ReadHandle(d.Arena, out)
 		return st
 	})
@@ -86,7 +86,7 @@ func (d *Device) ReleaseNetwork(h uint32) abi.Status {
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(8)
 		_ = d.ABI.WriteHandle(d.Arena, p, h)
-		return d.call("mvReleaseNetwork", func() abi.Status { return d.Kernel.ReleaseNetwork(p) }, nil, "handle=%#x", h)
+		return d.call("mvReleaseNetwork", func() abi.Status { return d.Kernel.ReleaseNetwork(p) }, nil, func() string { return fmt.Sprintf("handle=%#x", h) })
 	})
 	return st
 }
@@ -96,7 +96,7 @@ func (d *Device) GetNetworkStatus(h uint32) (abi.NetworkStatus, abi.Status) {
 	var v uint32
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(4)
-		st := d.call("mvGetNetworkStatus", func() abi.Status { return d.Kernel.GetNetworkStatus(h, p) }, func() string { return "status=" + abi.NetworkStatus(d.loadU32(p)).String() }, "handle=%#x", h)
+		st := d.call("mvGetNetworkStatus", func() abi.Status { return d.Kernel.GetNetworkStatus(h, p) }, func() string { return "status=" + abi.NetworkStatus(d.loadU32(p)).String() }, func() string { return fmt.Sprintf("handle=%#x", h) })
 		v = d.loadU32(p)
 		return st
 	})
@@ -110,7 +110,7 @@ func (d *Device) GetNetworkReasons() (abi.NetworkReason, uint32, abi.Status) {
 		rp, np := s.alloc(4), s.alloc(4)
 		st := d.call("mvGetNetworkReasons", func() abi.Status { return d.Kernel.GetNetworkReasons(rp, np) }, func() string {
 			return fmt.Sprintf("reasons=%s handles=%d", abi.NetworkReason(d.loadU32(rp)), d.loadU32(np))
-		}, "")
+		}, nil)
 		r, n = d.loadU32(rp), d.loadU32(np)
 		return st
 	})
@@ -157,7 +157,9 @@ func (d *Device) OpenChannel(cfg ChannelConfig) (*Channel, abi.Status, error) {
 			ReceiveBuffer: rx, ReceiveBufferLen: cfg.RxSize, SendBuffer: tx, SendBufferLen: cfg.TxSize, ChannelType: cfg.Type,
 		})
 		st := d.call("mvOpenChannel", func() abi.Status { return d.Kernel.OpenChannel(params, out) }, func() string { return d.handleAt(out) },
-			"type=%s network=%#x rx=%d tx=%d tag=%#x", cfg.Type, cfg.Network, cfg.RxSize, cfg.TxSize, cfg.Tag)
+			func() string {
+				return fmt.Sprintf("type=%s network=%#x rx=%d tx=%d tag=%#x", cfg.Type, cfg.Network, cfg.RxSize, cfg.TxSize, cfg.Tag)
+			})
 		ch.Handle, _ = d.ABI.ReadHandle(d.Arena, out)
 		return st
 	})
@@ -174,7 +176,7 @@ func (d *Device) CloseChannel(ch *Channel) abi.Status {
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(8)
 		_ = d.ABI.WriteHandle(d.Arena, p, ch.Handle)
-		return d.call("mvCloseChannel", func() abi.Status { return d.Kernel.CloseChannel(p) }, nil, "handle=%#x", ch.Handle)
+		return d.call("mvCloseChannel", func() abi.Status { return d.Kernel.CloseChannel(p) }, nil, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 	})
 	if st == abi.StatusOkay {
 		_ = d.Arena.Free(ch.Rx)
@@ -188,7 +190,7 @@ func (d *Device) GetChannelClosureReason(ch *Channel) (abi.ClosureReason, abi.St
 	var v uint32
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(4)
-		st := d.call("mvGetChannelClosureReason", func() abi.Status { return d.Kernel.GetChannelClosureReason(ch.Handle, p) }, func() string { return "reason=" + abi.ClosureReason(d.loadU32(p)).String() }, "handle=%#x", ch.Handle)
+		st := d.call("mvGetChannelClosureReason", func() abi.Status { return d.Kernel.GetChannelClosureReason(ch.Handle, p) }, func() string { return "reason=" + abi.ClosureReason(d.loadU32(p)).String() }, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		v = d.loadU32(p)
 		return st
 	})
@@ -201,7 +203,7 @@ func (d *Device) ReadChannel(ch *Channel) ([]byte, abi.Status) {
 	var out []byte
 	st, _ := d.with(func(s *scratch) abi.Status {
 		pp, lp := s.alloc(8), s.alloc(4)
-		st := d.call("mvReadChannel", func() abi.Status { return d.Kernel.ReadChannel(ch.Handle, pp, lp) }, func() string { return fmt.Sprintf("ptr=%#x length=%d", d.loadU32(pp), d.loadU32(lp)) }, "handle=%#x", ch.Handle)
+		st := d.call("mvReadChannel", func() abi.Status { return d.Kernel.ReadChannel(ch.Handle, pp, lp) }, func() string { return fmt.Sprintf("ptr=%#x length=%d", d.loadU32(pp), d.loadU32(lp)) }, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		if st == abi.StatusOkay {
 			ptr := mem.Addr(d.loadU32(pp))
 			out = make([]byte, d.loadU32(lp))
@@ -215,7 +217,7 @@ func (d *Device) ReadChannel(ch *Channel) ([]byte, abi.Status) {
 // ReadChannelComplete is mvReadChannelComplete.
 func (d *Device) ReadChannelComplete(ch *Channel, consumed uint32) abi.Status {
 	return d.call("mvReadChannelComplete", func() abi.Status { return d.Kernel.ReadChannelComplete(ch.Handle, consumed) }, nil,
-		"handle=%#x consumed=%d", ch.Handle, consumed)
+		func() string { return fmt.Sprintf("handle=%#x consumed=%d", ch.Handle, consumed) })
 }
 
 // WriteChannel is mvWriteChannel; it returns the free space reported.
@@ -224,7 +226,7 @@ func (d *Device) WriteChannel(ch *Channel, data []byte) (uint32, abi.Status, err
 	st, err := d.with(func(s *scratch) abi.Status {
 		p, out := s.bytes(data), s.alloc(4)
 		st := d.call("mvWriteChannel", func() abi.Status { return d.Kernel.WriteChannel(ch.Handle, p, uint32(len(data)), out) }, func() string { return fmt.Sprintf("available=%d", d.loadU32(out)) },
-			"handle=%#x length=%d", ch.Handle, len(data))
+			func() string { return fmt.Sprintf("handle=%#x length=%d", ch.Handle, len(data)) })
 		avail = d.loadU32(out)
 		return st
 	})
@@ -238,7 +240,7 @@ func (d *Device) WriteChannelStream(ch *Channel, data []byte) (uint32, abi.Statu
 	st, err := d.with(func(s *scratch) abi.Status {
 		p, out := s.bytes(data), s.alloc(4)
 		st := d.call("mvWriteChannelStream", func() abi.Status { return d.Kernel.WriteChannelStream(ch.Handle, p, uint32(len(data)), out) }, func() string { return fmt.Sprintf("written=%d", d.loadU32(out)) },
-			"handle=%#x length=%d", ch.Handle, len(data))
+			func() string { return fmt.Sprintf("handle=%#x length=%d", ch.Handle, len(data)) })
 		n = d.loadU32(out)
 		return st
 	})
@@ -263,7 +265,7 @@ func (d *Device) OpenSystemNotification(c *Centre, tag uint32, source abi.System
 		_ = abi.WriteUint32(d.Arena, params+mem.Addr(l.Offset("notification_tag")), tag)
 		_ = abi.WriteUint32(d.Arena, params+mem.Addr(l.Offset("notification_source")), uint32(source))
 		st := d.call("mvOpenSystemNotification", func() abi.Status { return d.Kernel.OpenSystemNotification(params, out) },
-			func() string { return d.handleAt(out) }, "notification=%#x tag=%#x source=%s", c.Handle, tag, source)
+			func() string { return d.handleAt(out) }, func() string { return fmt.Sprintf("notification=%#x tag=%#x source=%s", c.Handle, tag, source) })
 		h, _ = d.ABI.ReadHandle(d.Arena, out)
 		return st
 	})
@@ -275,7 +277,7 @@ func (d *Device) CloseSystemNotification(h uint32) abi.Status {
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(8)
 		_ = d.ABI.WriteHandle(d.Arena, p, h)
-		return d.call("mvCloseSystemNotification", func() abi.Status { return d.Kernel.CloseSystemNotification(p) }, nil, "handle=%#x", h)
+		return d.call("mvCloseSystemNotification", func() abi.Status { return d.Kernel.CloseSystemNotification(p) }, nil, func() string { return fmt.Sprintf("handle=%#x", h) })
 	})
 	return st
 }

@@ -25,7 +25,7 @@ type Centre struct {
 	mu      sync.Mutex
 	next    uint32
 	queue   []abi.Notification
-	changed chan struct{} // closed and replaced whenever queue grows
+	changed chan struct{} // made by a waiter; closed (and cleared) when queue grows
 	dropped uint64
 }
 
@@ -38,7 +38,7 @@ func (d *Device) SetupNotifications(irq, slots uint32) (*Centre, abi.Status, err
 	if err != nil {
 		return nil, 0, err
 	}
-	c := &Centre{IRQ: irq, Buf: buf, Slots: slots, d: d, changed: make(chan struct{})}
+	c := &Centre{IRQ: irq, Buf: buf, Slots: slots, d: d}
 	d.NVIC.SetHandler(irq, c.isr)
 	st, err := d.with(func(s *scratch) abi.Status {
 		setup := s.alloc(uint64(d.ABI.Struct("MvNotificationSetup").Size()))
@@ -47,7 +47,7 @@ func (d *Device) SetupNotifications(irq, slots uint32) (*Centre, abi.Status, err
 			panic(err)
 		}
 		st := d.call("mvSetupNotifications", func() abi.Status { return d.Kernel.SetupNotifications(setup, out) }, func() string { return d.handleAt(out) },
-			"irq=%d buffer=%v size=%d", irq, buf, size)
+			func() string { return fmt.Sprintf("irq=%d buffer=%v size=%d", irq, buf, size) })
 		if st == abi.StatusOkay {
 			c.Handle, _ = d.ABI.ReadHandle(d.Arena, out)
 		}
@@ -67,7 +67,7 @@ func (d *Device) CloseNotifications(c *Centre) abi.Status {
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(8)
 		_ = d.ABI.WriteHandle(d.Arena, p, c.Handle)
-		return d.call("mvCloseNotifications", func() abi.Status { return d.Kernel.CloseNotifications(p) }, nil, "handle=%#x", c.Handle)
+		return d.call("mvCloseNotifications", func() abi.Status { return d.Kernel.CloseNotifications(p) }, nil, func() string { return fmt.Sprintf("handle=%#x", c.Handle) })
 	})
 	if st == abi.StatusOkay {
 		d.NVIC.Disable(c.IRQ)
@@ -100,8 +100,10 @@ func (c *Centre) isr(uint32) {
 		c.dropped++
 	}
 	c.queue = append(c.queue, n)
-	close(c.changed)
-	c.changed = make(chan struct{})
+	if c.changed != nil { // someone waits: wake them (no channel per notification otherwise)
+		close(c.changed)
+		c.changed = nil
+	}
 	c.mu.Unlock()
 	c.d.traceNotification(c, n)
 }
@@ -117,20 +119,25 @@ func (c *Centre) take(keep, drop func(abi.Notification) bool) (abi.Notification,
 	defer c.mu.Unlock()
 	for i, n := range c.queue {
 		if keep(n) {
-			rest := c.queue[:0:0]
-			for j, m := range c.queue[:i] {
+			// Compact in place (rest never overtakes the reads), so
+			// that the queue keeps its array for the next notification.
+			rest := c.queue[:0]
+			for _, m := range c.queue[:i] {
 				if drop == nil || !drop(m) {
-					rest = append(rest, c.queue[j])
+					rest = append(rest, m)
 				}
 			}
 			c.queue = append(rest, c.queue[i+1:]...)
 			return n, true, nil
 		}
 	}
+	if c.changed == nil {
+		c.changed = make(chan struct{})
+	}
 	return abi.Notification{}, false, c.changed
 }
 
-func (c *Centre) wait(ctx context.Context, what string, keep, drop func(abi.Notification) bool) (abi.Notification, error) {
+func (c *Centre) wait(ctx context.Context, what func() string, keep, drop func(abi.Notification) bool) (abi.Notification, error) {
 	for {
 		n, ok, changed := c.take(keep, drop)
 		if ok {
@@ -139,7 +146,7 @@ func (c *Centre) wait(ctx context.Context, what string, keep, drop func(abi.Noti
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return abi.Notification{}, fmt.Errorf("waiting for %s on centre %#x: %w", what, c.Handle, ctx.Err())
+			return abi.Notification{}, fmt.Errorf("waiting for %s on centre %#x: %w", what(), c.Handle, ctx.Err())
 		}
 	}
 }
@@ -147,21 +154,21 @@ func (c *Centre) wait(ctx context.Context, what string, keep, drop func(abi.Noti
 // Wait returns the oldest notification not yet returned, waiting for one
 // until ctx ends.
 func (c *Centre) Wait(ctx context.Context) (abi.Notification, error) {
-	return c.wait(ctx, "a notification", func(abi.Notification) bool { return true }, nil)
+	return c.wait(ctx, func() string { return "a notification" }, func(abi.Notification) bool { return true }, nil)
 }
 
 // WaitTag returns the oldest notification with the given tag, leaving
 // notifications with other tags for other waiters. Several goroutines may
 // wait on one centre for different tags.
 func (c *Centre) WaitTag(ctx context.Context, tag uint32) (abi.Notification, error) {
-	return c.wait(ctx, fmt.Sprintf("tag %#x", tag), func(n abi.Notification) bool { return n.Tag == tag }, nil)
+	return c.wait(ctx, func() string { return fmt.Sprintf("tag %#x", tag) }, func(n abi.Notification) bool { return n.Tag == tag }, nil)
 }
 
 // WaitFor returns the first notification with the given tag and event type.
 // Notifications with the same tag and another event type that came before
 // it are discarded; other tags are left for other waiters.
 func (c *Centre) WaitFor(ctx context.Context, tag uint32, ev abi.EventType) (abi.Notification, error) {
-	return c.wait(ctx, fmt.Sprintf("%s (tag %#x)", ev, tag),
+	return c.wait(ctx, func() string { return fmt.Sprintf("%s (tag %#x)", ev, tag) },
 		func(n abi.Notification) bool { return n.Tag == tag && n.EventType == ev },
 		func(n abi.Notification) bool { return n.Tag == tag })
 }

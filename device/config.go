@@ -35,7 +35,7 @@ func (d *Device) SendConfigFetchRequest(ch *Channel, keys []ConfigKey) (abi.Stat
 		pp := s.alloc(uint64(d.ABI.Struct("MvConfigKeyFetchParams").Size()))
 		_ = d.ABI.WriteConfigKeyFetchParams(d.Arena, pp, abi.ConfigKeyFetchParams{NumItems: uint32(len(ks)), KeysToFetch: arr})
 		return d.call("mvSendConfigFetchRequest", func() abi.Status { return d.Kernel.SendConfigFetchRequest(ch.Handle, pp) }, nil,
-			"handle=%#x keys=%d", ch.Handle, len(keys))
+			func() string { return fmt.Sprintf("handle=%#x keys=%d", ch.Handle, len(keys)) })
 	})
 }
 
@@ -47,7 +47,7 @@ func (d *Device) ReadConfigFetchResponseData(ch *Channel) (abi.ConfigResponseDat
 		st := d.call("mvReadConfigFetchResponseData", func() abi.Status { return d.Kernel.ReadConfigFetchResponseData(ch.Handle, p) }, func() string {
 			v, _ := d.ABI.ReadConfigResponseData(d.Arena, p)
 			return fmt.Sprintf("result=%s num_items=%d", v.Result, v.NumItems)
-		}, "handle=%#x", ch.Handle)
+		}, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		v, _ = d.ABI.ReadConfigResponseData(d.Arena, p)
 		return st
 	})
@@ -67,7 +67,7 @@ func (d *Device) ReadConfigResponseItem(ch *Channel, index, size uint32) (Config
 		})
 		st := d.call("mvReadConfigResponseItem", func() abi.Status { return d.Kernel.ReadConfigResponseItem(ch.Handle, pp) }, func() string {
 			return fmt.Sprintf("result=%s length=%d", abi.ConfigKeyFetchResult(d.loadU32(res)), d.loadU32(ln))
-		}, "handle=%#x index=%d size=%d", ch.Handle, index, size)
+		}, func() string { return fmt.Sprintf("handle=%#x index=%d size=%d", ch.Handle, index, size) })
 		if st == abi.StatusOkay {
 			it.Result = abi.ConfigKeyFetchResult(d.loadU32(res))
 			it.Value = make([]byte, d.loadU32(ln))

@@ -83,6 +83,7 @@ type Device struct {
 
 	scratchMu  sync.Mutex
 	scratchBuf mem.Addr
+	scratch    scratch // the one scratch allocator, reused under scratchMu
 
 	closeOnce sync.Once
 	closeErr  error
@@ -185,6 +186,7 @@ type scratch struct {
 	d     *Device
 	off   uint64
 	extra []mem.Addr
+	host  []byte // hostBytes's buffer
 }
 
 var errScratch = errors.New("device: out of application memory for call arguments")
@@ -204,6 +206,23 @@ func (s *scratch) alloc(n uint64) mem.Addr {
 	s.extra = append(s.extra, p)
 	return p
 }
+
+// hostBytes returns a Go buffer of n bytes for copying a call's output out
+// of application memory, valid until the call returns: the device's one,
+// reused under scratchMu (grown when needed, not kept beyond
+// maxHostScratch).
+func (s *scratch) hostBytes(n int) []byte {
+	if n > maxHostScratch {
+		return make([]byte, n)
+	}
+	if cap(s.host) < n {
+		s.host = make([]byte, n)
+	}
+	return s.host[:n]
+}
+
+// maxHostScratch bounds the output buffer a device keeps between calls.
+const maxHostScratch = 4 << 10
 
 // bytes places b in scratch memory.
 func (s *scratch) bytes(b []byte) mem.Addr {
@@ -225,11 +244,15 @@ func (s *scratch) str(v string) abi.SizedString {
 // argument memory.
 func (d *Device) with(f func(s *scratch) abi.Status) (st abi.Status, err error) {
 	d.scratchMu.Lock()
-	s := &scratch{d: d}
+	// One scratch per device, reset per call: calls are serialised by
+	// scratchMu, and a fresh one per call would escape to the heap.
+	s := &d.scratch
+	s.d, s.off = d, 0
 	defer func() {
 		for _, p := range s.extra {
 			_ = d.Arena.Free(p)
 		}
+		s.extra = s.extra[:0]
 		d.scratchMu.Unlock()
 		if r := recover(); r != nil {
 			if e, ok := r.(error); ok && errors.Is(e, errScratch) {
@@ -244,11 +267,16 @@ func (d *Device) with(f func(s *scratch) abi.Status) (st abi.Status, err error) 
 
 // call runs one system call and traces it.
 // result, if not nil, describes the call's outputs for the trace; it is
-// called only when tracing and the call succeeded.
-func (d *Device) call(name string, f func() abi.Status, result func() string, format string, args ...any) abi.Status {
+// called only when tracing and the call succeeded. args, if not nil,
+// describes the call's arguments; it is called only when tracing, so that
+// an untraced call formats (and allocates) nothing.
+func (d *Device) call(name string, f func() abi.Status, result, args func() string) abi.Status {
 	st := f()
 	if d.trace != nil {
-		e := TraceEvent{Kind: "syscall", Call: name, Args: fmt.Sprintf(format, args...), Status: st}
+		e := TraceEvent{Kind: "syscall", Call: name, Status: st}
+		if args != nil {
+			e.Args = args()
+		}
 		if result != nil && st == abi.StatusOkay {
 			e.Result = result()
 		}

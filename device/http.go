@@ -37,7 +37,9 @@ func (d *Device) SendHTTPRequest(ch *Channel, req HTTPRequest) (abi.Status, erro
 			Body: abi.SizedString{Data: s.bytes(req.Body), Length: uint32(len(req.Body))}, TimeoutMS: req.TimeoutMS,
 		})
 		return d.call("mvSendHttpRequest", func() abi.Status { return d.Kernel.SendHTTPRequest(ch.Handle, rp) }, nil,
-			"handle=%#x %s %s headers=%d body=%d timeout_ms=%d", ch.Handle, req.Method, req.URL, len(hdrs), len(req.Body), req.TimeoutMS)
+			func() string {
+				return fmt.Sprintf("handle=%#x %s %s headers=%d body=%d timeout_ms=%d", ch.Handle, req.Method, req.URL, len(hdrs), len(req.Body), req.TimeoutMS)
+			})
 	})
 }
 
@@ -49,7 +51,7 @@ func (d *Device) ReadHTTPResponseData(ch *Channel) (abi.HTTPResponseData, abi.St
 		st := d.call("mvReadHttpResponseData", func() abi.Status { return d.Kernel.ReadHTTPResponseData(ch.Handle, p) }, func() string {
 			v, _ := d.ABI.ReadHTTPResponseData(d.Arena, p)
 			return fmt.Sprintf("result=%s status_code=%d num_headers=%d body_length=%d", v.Result, v.StatusCode, v.NumHeaders, v.BodyLength)
-		}, "handle=%#x", ch.Handle)
+		}, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		v, _ = d.ABI.ReadHTTPResponseData(d.Arena, p)
 		return st
 	})
@@ -65,8 +67,8 @@ func (d *Device) ReadHTTPResponseHeader(ch *Channel, index, size uint32) (string
 		p := s.alloc(uint64(size) + 1)
 		st := d.call("mvReadHttpResponseHeader", func() abi.Status { return d.Kernel.ReadHTTPResponseHeader(ch.Handle, index, p, size) },
 			func() string { b, _ := d.Arena.Bytes(p, uint64(size)); return fmt.Sprintf("%q", cstring(b)) },
-			"handle=%#x index=%d size=%d", ch.Handle, index, size)
-		b := make([]byte, size)
+			func() string { return fmt.Sprintf("handle=%#x index=%d size=%d", ch.Handle, index, size) })
+		b := s.hostBytes(int(size))
 		_ = d.Arena.Load(b, p)
 		out = cstring(b)
 		return st
@@ -83,7 +85,7 @@ func (d *Device) ReadHTTPResponseBody(ch *Channel, offset, size uint32) ([]byte,
 		p := s.alloc(uint64(size))
 		st := d.call("mvReadHttpResponseBody", func() abi.Status { return d.Kernel.ReadHTTPResponseBody(ch.Handle, offset, p, size) },
 			func() string { b, _ := d.Arena.Bytes(p, uint64(min(size, 40))); return fmt.Sprintf("%q…", b) },
-			"handle=%#x offset=%d size=%d", ch.Handle, offset, size)
+			func() string { return fmt.Sprintf("handle=%#x offset=%d size=%d", ch.Handle, offset, size) })
 		out = make([]byte, size)
 		_ = d.Arena.Load(out, p)
 		return st
@@ -191,6 +193,9 @@ func (d *Device) HTTP(ctx context.Context, n *Net, req HTTPRequest, rxSize, txSi
 		return nil, fmt.Errorf("mvReadHttpResponseData: %s", st)
 	}
 	resp := &HTTPResponse{Result: data.Result, StatusCode: data.StatusCode, Diagnostic: d.ChannelDiagnostic(ch)}
+	if data.NumHeaders > 0 {
+		resp.Headers = make([]string, 0, min(data.NumHeaders, abi.MaxHTTPHeaders))
+	}
 	for i := range data.NumHeaders {
 		// Most headers fit a small buffer; one that fills it is read
 		// again with room for the whole receive buffer.

@@ -1,6 +1,8 @@
 package device
 
 import (
+	"fmt"
+
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/mem"
 )
@@ -14,7 +16,7 @@ func (d *Device) ServerLoggingInit(size uint32) (mem.Addr, abi.Status, error) {
 		return 0, 0, err
 	}
 	st := d.call("mvServerLoggingInit", func() abi.Status { return d.Kernel.ServerLoggingInit(buf, size) }, nil,
-		"buffer=%s length=%d", buf, size)
+		func() string { return fmt.Sprintf("buffer=%s length=%d", buf, size) })
 	if st != abi.StatusOkay {
 		_ = d.Arena.Free(buf)
 	}
@@ -31,6 +33,6 @@ func (d *Device) ServerLog(msg string) (abi.Status, error) {
 	return d.with(func(s *scratch) abi.Status {
 		p := s.str(msg)
 		return d.call("mvServerLog", func() abi.Status { return d.Kernel.ServerLog(p.Data, uint16(p.Length)) }, nil,
-			"length=%d", len(msg))
+			func() string { return fmt.Sprintf("length=%d", len(msg)) })
 	})
 }

@@ -98,7 +98,9 @@ func (d *Device) MQTTRequestConnect(ch *Channel, c MQTTConnect) (abi.Status, err
 		rp := s.alloc(uint64(d.ABI.Struct("MvMqttConnectRequest").Size()))
 		_ = d.ABI.WriteMQTTConnectRequest(d.Arena, rp, req)
 		return d.call("mvMqttRequestConnect", func() abi.Status { return d.Kernel.MQTTRequestConnect(ch.Handle, rp) }, nil,
-			"handle=%#x %s %s:%d client_id=%q tls=%v", ch.Handle, c.Version, c.Host, c.Port, c.ClientID, c.TLS != nil)
+			func() string {
+				return fmt.Sprintf("handle=%#x %s %s:%d client_id=%q tls=%v", ch.Handle, c.Version, c.Host, c.Port, c.ClientID, c.TLS != nil)
+			})
 	})
 }
 
@@ -108,7 +110,7 @@ func (d *Device) MQTTGetNextReadableDataType(ch *Channel) (abi.MQTTReadableDataT
 	st, _ := d.with(func(s *scratch) abi.Status {
 		p := s.alloc(4)
 		st := d.call("mvMqttGetNextReadableDataType", func() abi.Status { return d.Kernel.MQTTGetNextReadableDataType(ch.Handle, p) },
-			func() string { return "type=" + abi.MQTTReadableDataType(d.loadU32(p)).String() }, "handle=%#x", ch.Handle)
+			func() string { return "type=" + abi.MQTTReadableDataType(d.loadU32(p)).String() }, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		v = d.loadU32(p)
 		return st
 	})
@@ -124,7 +126,7 @@ func (d *Device) MQTTReadConnectResponse(ch *Channel) (abi.MQTTConnectResponse, 
 			func() string {
 				r, _ := d.ABI.ReadMQTTConnectResponse(d.Arena, p)
 				return fmt.Sprintf("state=%s reason=%#x", r.RequestState, r.ReasonCode)
-			}, "handle=%#x", ch.Handle)
+			}, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		v, _ = d.ABI.ReadMQTTConnectResponse(d.Arena, p)
 		return st
 	})
@@ -153,7 +155,9 @@ func (d *Device) MQTTRequestSubscribe(ch *Channel, corr uint32, subs []MQTTSubsc
 		rp := s.alloc(uint64(d.ABI.Struct("MvMqttSubscribeRequest").Size()))
 		_ = d.ABI.WriteMQTTSubscribeRequest(d.Arena, rp, abi.MQTTSubscribeRequest{CorrelationID: corr, Subscriptions: arr, NumSubscriptions: uint32(len(vs))})
 		return d.call("mvMqttRequestSubscribe", func() abi.Status { return d.Kernel.MQTTRequestSubscribe(ch.Handle, rp) }, nil,
-			"handle=%#x correlation_id=%d topics=%d", ch.Handle, corr, len(subs))
+			func() string {
+				return fmt.Sprintf("handle=%#x correlation_id=%d topics=%d", ch.Handle, corr, len(subs))
+			})
 	})
 }
 
@@ -169,7 +173,9 @@ func (d *Device) MQTTRequestUnsubscribe(ch *Channel, corr uint32, topics []strin
 		rp := s.alloc(uint64(d.ABI.Struct("MvMqttUnsubscribeRequest").Size()))
 		_ = d.ABI.WriteMQTTUnsubscribeRequest(d.Arena, rp, abi.MQTTUnsubscribeRequest{CorrelationID: corr, Topics: arr, NumTopics: uint32(len(strs))})
 		return d.call("mvMqttRequestUnsubscribe", func() abi.Status { return d.Kernel.MQTTRequestUnsubscribe(ch.Handle, rp) }, nil,
-			"handle=%#x correlation_id=%d topics=%d", ch.Handle, corr, len(topics))
+			func() string {
+				return fmt.Sprintf("handle=%#x correlation_id=%d topics=%d", ch.Handle, corr, len(topics))
+			})
 	})
 }
 
@@ -192,7 +198,7 @@ func (d *Device) readCodes(name string, ch *Channel, size uint32,
 		})
 		st := d.call(name, func() abi.Status { return read(ch.Handle, rp) }, func() string {
 			return fmt.Sprintf("state=%s correlation_id=%d codes=%d", abi.MQTTRequestState(d.loadU32(state)), d.loadU32(corr), d.loadU32(n))
-		}, "handle=%#x reason_codes_size=%d", ch.Handle, size)
+		}, func() string { return fmt.Sprintf("handle=%#x reason_codes_size=%d", ch.Handle, size) })
 		if st == abi.StatusOkay {
 			v.State, v.CorrelationID = abi.MQTTRequestState(d.loadU32(state)), d.loadU32(corr)
 			for i := range min(d.loadU32(n), size) {
@@ -223,7 +229,9 @@ func (d *Device) MQTTRequestPublish(ch *Channel, corr uint32, topic string, payl
 			CorrelationID: corr, Topic: s.str(topic), Payload: s.sized(payload), DesiredQoS: qos, Retain: uint32(b2u8(retain)),
 		})
 		return d.call("mvMqttRequestPublish", func() abi.Status { return d.Kernel.MQTTRequestPublish(ch.Handle, rp) }, nil,
-			"handle=%#x correlation_id=%d topic=%q payload=%d qos=%d retain=%v", ch.Handle, corr, topic, len(payload), qos, retain)
+			func() string {
+				return fmt.Sprintf("handle=%#x correlation_id=%d topic=%q payload=%d qos=%d retain=%v", ch.Handle, corr, topic, len(payload), qos, retain)
+			})
 	})
 }
 
@@ -236,7 +244,7 @@ func (d *Device) MQTTReadPublishResponse(ch *Channel) (abi.MQTTPublishResponse, 
 			func() string {
 				r, _ := d.ABI.ReadMQTTPublishResponse(d.Arena, p)
 				return fmt.Sprintf("state=%s correlation_id=%d reason=%#x", r.RequestState, r.CorrelationID, r.ReasonCode)
-			}, "handle=%#x", ch.Handle)
+			}, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		v, _ = d.ABI.ReadMQTTPublishResponse(d.Arena, p)
 		return st
 	})
@@ -269,7 +277,9 @@ func (d *Device) MQTTReceiveMessage(ch *Channel, topicSize, payloadSize uint32) 
 		st := d.call("mvMqttReceiveMessage", func() abi.Status { return d.Kernel.MQTTReceiveMessage(ch.Handle, mp) },
 			func() string {
 				return fmt.Sprintf("correlation_id=%d topic_len=%d payload_len=%d qos=%d", d.loadU32(corr), d.loadU32(topicLen), d.loadU32(payloadLen), d.loadU32(qos))
-			}, "handle=%#x topic_size=%d payload_size=%d", ch.Handle, topicSize, payloadSize)
+			}, func() string {
+				return fmt.Sprintf("handle=%#x topic_size=%d payload_size=%d", ch.Handle, topicSize, payloadSize)
+			})
 		if st == abi.StatusOkay {
 			t := make([]byte, min(d.loadU32(topicLen), topicSize))
 			_ = d.Arena.Load(t, topic)
@@ -302,7 +312,7 @@ func (d *Device) MQTTReceiveLostMessageInfo(ch *Channel, topicSize uint32) (MQTT
 			Reason: reason, MessageLen: msgLen, Topic: abi.SizedStringBuffer{Data: topic, Size: topicSize, Length: topicLen},
 		})
 		st := d.call("mvMqttReceiveLostMessageInfo", func() abi.Status { return d.Kernel.MQTTReceiveLostMessageInfo(ch.Handle, ip) },
-			func() string { return fmt.Sprintf("message_len=%d", d.loadU32(msgLen)) }, "handle=%#x", ch.Handle)
+			func() string { return fmt.Sprintf("message_len=%d", d.loadU32(msgLen)) }, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		if st == abi.StatusOkay {
 			t := make([]byte, min(d.loadU32(topicLen), topicSize))
 			_ = d.Arena.Load(t, topic)
@@ -316,12 +326,12 @@ func (d *Device) MQTTReceiveLostMessageInfo(ch *Channel, topicSize uint32) (MQTT
 // MQTTAcknowledgeMessage is mvMqttAcknowledgeMessage.
 func (d *Device) MQTTAcknowledgeMessage(ch *Channel, corr uint32) abi.Status {
 	return d.call("mvMqttAcknowledgeMessage", func() abi.Status { return d.Kernel.MQTTAcknowledgeMessage(ch.Handle, corr) }, nil,
-		"handle=%#x correlation_id=%d", ch.Handle, corr)
+		func() string { return fmt.Sprintf("handle=%#x correlation_id=%d", ch.Handle, corr) })
 }
 
 // MQTTRequestDisconnect is mvMqttRequestDisconnect.
 func (d *Device) MQTTRequestDisconnect(ch *Channel) abi.Status {
-	return d.call("mvMqttRequestDisconnect", func() abi.Status { return d.Kernel.MQTTRequestDisconnect(ch.Handle) }, nil, "handle=%#x", ch.Handle)
+	return d.call("mvMqttRequestDisconnect", func() abi.Status { return d.Kernel.MQTTRequestDisconnect(ch.Handle) }, nil, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 }
 
 // MQTTReadDisconnectResponse is mvMqttReadDisconnectResponse.
@@ -333,7 +343,7 @@ func (d *Device) MQTTReadDisconnectResponse(ch *Channel) (abi.MQTTDisconnectResp
 			func() string {
 				r, _ := d.ABI.ReadMQTTDisconnectResponse(d.Arena, p)
 				return fmt.Sprintf("state=%s code=%#x", r.RequestState, r.DisconnectCode)
-			}, "handle=%#x", ch.Handle)
+			}, func() string { return fmt.Sprintf("handle=%#x", ch.Handle) })
 		v, _ = d.ABI.ReadMQTTDisconnectResponse(d.Arena, p)
 		return st
 	})

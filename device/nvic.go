@@ -1,6 +1,7 @@
 package device
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -117,7 +118,7 @@ func (n *NVIC) next() (uint32, func(uint32), bool) {
 		}
 		n.pending[irq]--
 		if n.pending[irq] == 0 {
-			n.order = append(n.order[:i:i], n.order[i+1:]...)
+			n.order = slices.Delete(n.order, i, i+1) // in place: the next Pend reuses the array
 		}
 		return irq, h, true
 	}

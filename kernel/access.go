@@ -62,9 +62,11 @@ func (k *Kernel) put32(p mem.Addr, v uint32) error { return abi.WriteUint32(k.me
 func (k *Kernel) put64(p mem.Addr, v uint64) error { return abi.WriteUint64(k.mem, p, v) }
 
 // copyWithin copies n bytes from kernel-readable src to the application's
-// dst, through a bounded buffer.
+// dst, through the kernel's bounce buffer: the caller holds k.mu. (A local
+// array would escape to the heap on every call, passed through the
+// mem.Memory interface.)
 func (k *Kernel) copyWithin(dst, src mem.Addr, n uint64) error {
-	var b [512]byte
+	b := &k.copyBuf
 	for n > 0 {
 		c := min(n, uint64(len(b)))
 		if err := k.kmem.CopyIn(b[:c], src); err != nil {

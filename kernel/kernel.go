@@ -125,7 +125,10 @@ type Kernel struct {
 	done   chan struct{} // closed when the link manager exits
 
 	mu         sync.Mutex
-	started    bool // Start has run the link manager
+	copyBuf    [512]byte                      // copyWithin's bounce buffer (a local one escapes to the heap through mem.Memory)
+	noteBuf    [notificationSize]byte         // postLocked's record, for the same reason
+	hdrBuf     [maxHTTPHeaders]abi.HTTPHeader // SendHTTPRequest's header array, for the same reason
+	started    bool                           // Start has run the link manager
 	closed     bool
 	handles    map[uint32]struct{} // every live handle of any kind
 	centres    map[uint32]*centre

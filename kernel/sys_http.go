@@ -23,11 +23,9 @@ func (k *Kernel) SendHTTPRequest(h uint32, reqPtr mem.Addr) abi.Status {
 	if err != nil {
 		return abi.StatusParameterFault
 	}
-	var hdrArr [maxHTTPHeaders]abi.HTTPHeader
-	hdrs, late := k.readNestedHTTP(&r, hdrArr[:0])
-
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	hdrs, late := k.readNestedHTTP(&r, k.hdrBuf[:0])
 	ch, isHTTP := k.channelOfType(h, abi.ChannelTypeHTTP)
 	if late {
 		// spec/abi.md: LATEFAULT leaves the channel unusable. A channel
@@ -68,14 +66,13 @@ func (k *Kernel) SendHTTPRequest(h uint32, reqPtr mem.Addr) abi.Status {
 	if ch.reqSent {
 		return abi.StatusRequestAlreadySent
 	}
-	req, err := k.copyHTTPRequest(&r, hdrs)
+	enc, err := k.encodeHTTPRequestLocked(&r, hdrs)
+	k.scratch = enc[:0]
 	if err != nil {
 		// The memory changed under us since the checks above.
 		ch.unusable = true
 		return abi.StatusLateFault
 	}
-	enc := link.AppendHTTPRequest(k.scratchLocked(0), req)
-	k.scratch = enc[:0]
 	ch.reqSent = true
 	k.txAppendLocked(ch, enc)
 	return abi.StatusOkay
@@ -103,36 +100,30 @@ func (k *Kernel) readNestedHTTP(r *abi.HTTPRequest, dst []abi.HTTPHeader) (hdrs 
 	return hdrs, false
 }
 
-// copyHTTPRequest copies the request's bytes out of application memory.
-func (k *Kernel) copyHTTPRequest(r *abi.HTTPRequest, hdrs []abi.HTTPHeader) (*link.HTTPRequest, error) {
-	str := func(s abi.SizedString) ([]byte, error) {
-		b := make([]byte, s.Length)
-		return b, k.mem.CopyIn(b, s.Data)
-	}
-	method, err := str(r.Method)
-	if err != nil {
-		return nil, err
-	}
-	url, err := str(r.URL)
-	if err != nil {
-		return nil, err
-	}
-	body, err := str(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	req := &link.HTTPRequest{Method: string(method), URL: string(url), Body: body, TimeoutMS: r.TimeoutMS}
-	if len(hdrs) > 0 {
-		req.Headers = make([]string, len(hdrs))
-	}
+// encodeHTTPRequestLocked encodes the request into the kernel's scratch
+// buffer, copying its bytes from application memory straight into place
+// (no intermediate strings: issue 11, allocations per request).
+func (k *Kernel) encodeHTTPRequestLocked(r *abi.HTTPRequest, hdrs []abi.HTTPHeader) ([]byte, error) {
+	var lens [maxHTTPHeaders]uint32
+	var src [maxHTTPHeaders + 3]mem.Addr
+	src[0], src[1] = r.Method.Data, r.URL.Data
 	for i, hd := range hdrs {
-		b, err := str(abi.SizedString{Data: hd.Data, Length: hd.Length})
-		if err != nil {
-			return nil, err
-		}
-		req.Headers[i] = string(b)
+		lens[i] = hd.Length
+		src[2+i] = hd.Data
 	}
-	return req, nil
+	src[2+len(hdrs)] = r.Body.Data
+	var spanArr [maxHTTPHeaders + 3]link.Span
+	enc, spans := link.AppendHTTPRequestSpace(k.scratchLocked(0), r.TimeoutMS, r.Method.Length, r.URL.Length,
+		lens[:len(hdrs)], r.Body.Length, spanArr[:0])
+	for i, sp := range spans {
+		if sp.Len == 0 {
+			continue
+		}
+		if err := k.mem.CopyIn(enc[sp.Off:sp.Off+sp.Len], src[i]); err != nil {
+			return enc, err
+		}
+	}
+	return enc, nil
 }
 
 // httpResponseLocked finds the response on an HTTP channel, or the status

@@ -87,8 +87,8 @@ func (k *Kernel) postLocked(nh, tag uint32, ev abi.EventType) {
 			c.overruns++
 		}
 	}
-	var rec [notificationSize]byte
-	abi.EncodeNotification(&rec, abi.Notification{Microseconds: k.micros(), EventType: ev, Tag: tag})
+	rec := &k.noteBuf
+	abi.EncodeNotification(rec, abi.Notification{Microseconds: k.micros(), EventType: ev, Tag: tag})
 	// Stamp and tag first, then the event type.
 	if k.kmem.CopyOut(slot, rec[0:8]) != nil || k.kmem.CopyOut(slot+12, rec[12:16]) != nil ||
 		k.kmem.CopyOut(slot+8, rec[8:12]) != nil {

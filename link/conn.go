@@ -25,14 +25,15 @@ var errQueueOverflow = fmt.Errorf("%w: send queue over %d bytes (peer not readin
 
 // Conn carries frames over a net.Conn (a TLS connection, or one end of a
 // Pipe). Send never blocks on the peer: it encodes the frame, appends it to
-// a queue and returns, and a writer goroutine drains the queue in order. So
+// a queue and returns, and a writer goroutine drains the queue in order (it
+// runs while there is something to write, so an idle link has none: a
+// cloud holds thousands). So
 // both ends of a synchronous net.Pipe may send from their reader goroutines
 // without deadlock. Recv is for one reader goroutine. Send, Flush, Close,
 // Done and Err may be called from any goroutine.
 type Conn struct {
 	nc   net.Conn
 	br   *bufio.Reader // used only by the Recv goroutine
-	wake chan struct{} // capacity 1: there is something to write
 	done chan struct{} // closed when the Conn is closed or failed
 
 	closeOnce sync.Once
@@ -47,29 +48,36 @@ type Conn struct {
 	mu       sync.Mutex
 	pending  []byte        // encoded frames not yet handed to the writer
 	spare    []byte        // the writer's last buffer, for reuse
+	writing  bool          // writeLoop is running: it will take what is queued
+	writer   func()        // c.writeLoop, made once: a go statement of a method value allocates each time
 	queued   uint64        // frames ever queued
 	written  uint64        // frames ever written to nc
-	progress chan struct{} // closed (and replaced) whenever written advances
+	progress chan struct{} // made by a waiting Flush; closed (and cleared) when written advances
 	err      error         // why the Conn ended; nil while open
 }
 
-// readBufferSize is the link's read buffer. Frames are read into buffers of
-// their own (ReadFrame), so the buffer only batches small reads: a few KiB
-// are enough, and a cloud holding thousands of idle links pays for each
-// (docs/performance.md, memory per idle device).
-const readBufferSize = 4 << 10
+// readBufferSize is the link's read buffer. It only batches the reads of
+// small frames (ReadFrame parses those in it; a larger frame is read
+// straight into a buffer of its own), and a TLS connection buffers a whole
+// decrypted record already, so a small one is enough: a cloud holding
+// thousands of idle links pays for each (issue 11, memory per idle
+// device; 4 KiB before).
+const readBufferSize = 512
+
+// keptWriteBuffer is the largest write buffer a Conn keeps while it has
+// nothing to write: enough for a request's frames, reused without
+// allocating; a burst's larger buffers are dropped.
+const keptWriteBuffer = 4 << 10
 
 // NewConn starts a Conn over c. The Conn owns c from now on: Close closes it.
 func NewConn(c net.Conn) *Conn {
 	conn := &Conn{
-		nc:       c,
-		born:     time.Now(),
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		progress: make(chan struct{}),
+		nc:   c,
+		born: time.Now(),
+		done: make(chan struct{}),
 	}
+	conn.writer = conn.writeLoop
 	conn.br = bufio.NewReaderSize(activityReader{conn}, readBufferSize)
-	go conn.writeLoop()
 	return conn
 }
 
@@ -101,46 +109,50 @@ func (c *Conn) Send(f *Frame) error {
 	}
 	c.pending = b
 	c.queued++
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if !c.writing {
+		c.writing = true
+		go c.writer()
 	}
+	c.mu.Unlock()
 	return nil
 }
 
-// writeLoop writes queued frames to nc in order until the Conn ends.
+// writeLoop writes queued frames to nc in order until none is left (or the
+// Conn ends); Send starts it when it queues a frame and none runs.
 func (c *Conn) writeLoop() {
 	for {
-		select {
-		case <-c.wake:
-		case <-c.done:
+		c.mu.Lock()
+		if len(c.pending) == 0 || c.err != nil {
+			c.writing = false
+			// An idle link keeps only small buffers.
+			if cap(c.spare) > keptWriteBuffer {
+				c.spare = nil
+			}
+			if cap(c.pending) > keptWriteBuffer {
+				c.pending = nil
+			}
+			c.mu.Unlock()
 			return
 		}
-		for {
-			c.mu.Lock()
-			if len(c.pending) == 0 || c.err != nil {
-				c.mu.Unlock()
-				break
-			}
-			buf, upTo := c.pending, c.queued
-			c.pending, c.spare = c.spare[:0], nil
-			c.mu.Unlock()
+		buf, upTo := c.pending, c.queued
+		c.pending, c.spare = c.spare[:0], nil
+		c.mu.Unlock()
 
-			if _, err := c.nc.Write(buf); err != nil {
-				c.fail(err)
-				return
-			}
-
-			c.mu.Lock()
-			if cap(buf) <= 2*MaxFrameLen { // don't hoard a burst's buffer
-				c.spare = buf[:0]
-			}
-			c.written = upTo
-			close(c.progress)
-			c.progress = make(chan struct{})
-			c.mu.Unlock()
+		if _, err := c.nc.Write(buf); err != nil {
+			c.fail(err)
+			return // writing stays true: nothing is written any more
 		}
+
+		c.mu.Lock()
+		if cap(buf) <= 2*MaxFrameLen { // don't hoard a burst's buffer
+			c.spare = buf[:0]
+		}
+		c.written = upTo
+		if c.progress != nil { // a Flush waits: wake it (no channel per write otherwise)
+			close(c.progress)
+			c.progress = nil
+		}
+		c.mu.Unlock()
 	}
 }
 
@@ -160,6 +172,9 @@ func (c *Conn) Flush(ctx context.Context) error {
 			err := c.err
 			c.mu.Unlock()
 			return err
+		}
+		if c.progress == nil {
+			c.progress = make(chan struct{})
 		}
 		ch := c.progress
 		c.mu.Unlock()

@@ -2,6 +2,7 @@ package link
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -419,6 +420,22 @@ func ReadFrame(r *bufio.Reader) (Frame, error) {
 	_, _ = r.Discard(4)
 	if n == 0 || n > MaxFrameLen {
 		return Frame{}, malformed("frame length %d not in [1, %d]", n, MaxFrameLen)
+	}
+	if int(n) <= r.Size() {
+		// Parse in r's buffer and copy out only the byte fields: no
+		// allocation for a frame without payload (CREDIT, CLOSE, OPEN,
+		// PING), one for the rest (issue 11, allocations per request).
+		b, err := r.Peek(int(n))
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return Frame{}, err
+		}
+		f, err := ParseFrame(b)
+		_, _ = r.Discard(int(n))
+		f.Payload, f.Endpoint = bytes.Clone(f.Payload), bytes.Clone(f.Endpoint)
+		return f, err
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {

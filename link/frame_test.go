@@ -279,3 +279,40 @@ func FuzzParseFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestReadFrameAllocs: a frame without payload is read without allocating
+// (issue 11, allocations per relayed request); a DATA frame's payload is
+// its own copy.
+func TestReadFrameAllocs(t *testing.T) {
+	credit, err := AppendFrame(nil, &Frame{Type: FrameCredit, Chan: 7, Credit: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := AppendFrame(nil, &Frame{Type: FrameData, Chan: 7, Payload: []byte("hello")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReaderSize(bytes.NewReader(nil), 512)
+	src := bytes.NewReader(nil)
+	allocs := testing.AllocsPerRun(100, func() {
+		src.Reset(credit)
+		r.Reset(src)
+		if f, err := ReadFrame(r); err != nil || f.Credit != 512 {
+			t.Fatal(f, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per CREDIT frame read, want 0", allocs)
+	}
+	src.Reset(append(append([]byte(nil), data...), data...))
+	r.Reset(src)
+	f1, err1 := ReadFrame(r)
+	f2, err2 := ReadFrame(r)
+	if err1 != nil || err2 != nil || string(f1.Payload) != "hello" || string(f2.Payload) != "hello" {
+		t.Fatal(f1, err1, f2, err2)
+	}
+	f1.Payload[0] = 'j'
+	if string(f2.Payload) != "hello" {
+		t.Fatal("two frames' payloads share memory")
+	}
+}

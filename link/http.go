@@ -112,6 +112,64 @@ func AppendHTTPRequest(dst []byte, r *HTTPRequest) []byte {
 	return append(dst, r.Body...)
 }
 
+// methodString returns b as a string, without allocating for the methods
+// an application may send (spec/abi.md: GET POST PUT PATCH HEAD DELETE
+// OPTIONS).
+func methodString(b []byte) string {
+	switch string(b) { // no allocation: the compiler compares in place
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "PATCH":
+		return "PATCH"
+	case "HEAD":
+		return "HEAD"
+	case "DELETE":
+		return "DELETE"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return string(b)
+}
+
+// AppendHTTPRequestSpace appends the encoding of a request with timeout
+// timeoutMS whose method, URL, headers and body have the given lengths,
+// leaving their bytes to be filled in place: it returns the encoding and
+// where each one's bytes go within the message (offsets from its start; method, URL, each header, body, in
+// order), appended to spans. The kernel copies them straight from
+// application memory this way, without building an HTTPRequest. It panics
+// if the encoded size exceeds math.MaxUint32.
+func AppendHTTPRequestSpace(dst []byte, timeoutMS uint32, methodLen, urlLen uint32, headerLens []uint32, bodyLen uint32, spans []Span) ([]byte, []Span) {
+	n := HTTPRequestFixedLen + int(methodLen) + int(urlLen) + int(bodyLen)
+	for _, l := range headerLens {
+		n += 4 + int(l)
+	}
+	checkSize(n)
+	start := len(dst)
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, uint32(n))
+	dst = le.AppendUint32(dst, timeoutMS)
+	dst = le.AppendUint32(dst, methodLen)
+	dst = le.AppendUint32(dst, urlLen)
+	dst = le.AppendUint32(dst, uint32(len(headerLens)))
+	dst = le.AppendUint32(dst, bodyLen)
+	space := func(l uint32) {
+		spans = append(spans, Span{Off: uint32(len(dst) - start), Len: l})
+		dst = append(dst, make([]byte, l)...)
+	}
+	space(methodLen)
+	space(urlLen)
+	for _, l := range headerLens {
+		dst = le.AppendUint32(dst, l)
+		space(l)
+	}
+	space(bodyLen)
+	return dst, spans
+}
+
 // AppendHTTPResponse appends the encoding of r to dst. It panics if
 // HTTPResponseSize(r) exceeds math.MaxUint32.
 func AppendHTTPResponse(dst []byte, r *HTTPResponse) []byte {
@@ -249,7 +307,7 @@ func ParseHTTPRequest(b []byte) (req HTTPRequest, n int, err error) {
 	if methodLen+urlLen > uint64(len(m))-off {
 		return HTTPRequest{}, 0, malformed("%s method_len %d and url_len %d run past total %d", what, methodLen, urlLen, len(m))
 	}
-	req.Method = string(m[off : off+methodLen])
+	req.Method = methodString(m[off : off+methodLen])
 	off += methodLen
 	req.URL = string(m[off : off+urlLen])
 	off += urlLen

@@ -251,3 +251,44 @@ func FuzzParseHTTPResponse(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendHTTPRequestSpace checks that filling the spaces gives the same
+// bytes as AppendHTTPRequest, after a prefix already in dst.
+func TestAppendHTTPRequestSpace(t *testing.T) {
+	r := &HTTPRequest{Method: "POST", URL: "https://example.com/x", Headers: []string{"A: b", "", "Content-Type: text/plain"},
+		Body: []byte("hello"), TimeoutMS: 1234}
+	want := AppendHTTPRequest([]byte("pre"), r)
+	lens := make([]uint32, len(r.Headers))
+	for i, h := range r.Headers {
+		lens[i] = uint32(len(h))
+	}
+	got, spans := AppendHTTPRequestSpace([]byte("pre"), r.TimeoutMS, uint32(len(r.Method)), uint32(len(r.URL)), lens, uint32(len(r.Body)), nil)
+	if len(spans) != len(r.Headers)+3 {
+		t.Fatalf("%d spans, want %d", len(spans), len(r.Headers)+3)
+	}
+	fields := append(append([]string{r.Method, r.URL}, r.Headers...), string(r.Body))
+	msg := got[len("pre"):]
+	for i, sp := range spans {
+		if int(sp.Len) != len(fields[i]) {
+			t.Fatalf("span %d: %d bytes, want %d", i, sp.Len, len(fields[i]))
+		}
+		copy(msg[sp.Off:sp.Off+sp.Len], fields[i])
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got  %x\nwant %x", got, want)
+	}
+}
+
+// TestParseHTTPRequestAllocs: a GET's method is not allocated (one of the
+// methods an application may send); its URL is.
+func TestParseHTTPRequestAllocs(t *testing.T) {
+	b := AppendHTTPRequest(nil, &HTTPRequest{Method: "GET", URL: "https://example.com/", TimeoutMS: 1000})
+	allocs := testing.AllocsPerRun(100, func() {
+		if r, _, err := ParseHTTPRequest(b); err != nil || r.Method != "GET" {
+			t.Fatal(r, err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%.1f allocations per GET parsed, want 1 (the URL)", allocs)
+	}
+}

@@ -25,8 +25,17 @@ type Window struct {
 
 // NewWindow returns a full window of n bytes (n < 0 is taken as 0).
 func NewWindow(n int) *Window {
+	w := new(Window)
+	w.Init(n)
+	return w
+}
+
+// Init makes the zero Window w a full window of n bytes (n < 0 is taken
+// as 0), for a Window held by value in a larger struct (one allocation
+// less per channel). Call it before any other method.
+func (w *Window) Init(n int) {
 	n = max(n, 0)
-	return &Window{size: n, avail: n}
+	w.size, w.avail = n, n
 }
 
 // Size returns the window's size, the most it can hold.

@@ -2,6 +2,7 @@ package mem
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -45,15 +46,17 @@ func (a *Arena) Alloc(size, align uint64) (Addr, error) {
 		if pad > f.size || f.size-pad < size {
 			continue
 		}
-		// Split f into [pad][block][rest]; keep the non-empty free parts.
-		var parts []span
+		// Split f into [pad][block][rest]; keep the non-empty free parts
+		// (in place: no allocation per call).
+		var buf [2]span
+		parts := buf[:0]
 		if pad > 0 {
 			parts = append(parts, span{f.start, pad})
 		}
 		if rest := f.size - pad - size; rest > 0 {
 			parts = append(parts, span{Addr(start + size), rest})
 		}
-		a.free = append(a.free[:i], append(parts, a.free[i+1:]...)...)
+		a.free = slices.Replace(a.free, i, i+1, parts...)
 		p := Addr(start)
 		a.allocated[p] = size
 		off := uint64(p - a.sram.base)

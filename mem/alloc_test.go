@@ -126,3 +126,38 @@ func TestFreeErrors(t *testing.T) {
 		t.Error("double Free succeeded")
 	}
 }
+
+// TestAllocFreeAllocs: allocating and freeing a block costs no Go
+// allocation once the arena's bookkeeping has grown (issue 11: every
+// channel's buffers allocated a slice for the split free block).
+func TestAllocFreeAllocs(t *testing.T) {
+	a := newTestArena(t, ArenaConfig{SRAMSize: 64 << 10})
+	// Free blocks: a 4 KiB hole, then the rest of SRAM; each Alloc below
+	// splits the hole, with free blocks after it.
+	var blocks [3]Addr
+	for i := range blocks {
+		p, err := a.Alloc(4<<10, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks[i] = p
+	}
+	if err := a.Free(blocks[1]); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		p, err := a.Alloc(512, 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < blocks[1] || p >= blocks[2] {
+			t.Fatalf("block at %s, not in the hole", p)
+		}
+		if err := a.Free(p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per Alloc and Free, want 0", allocs)
+	}
+}

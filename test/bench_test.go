@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -51,25 +52,41 @@ func directClient(s *testenv.Server) *http.Client {
 }
 
 func directGET(b *testing.B, c *http.Client, url string) {
+	if err := tryDirectGET(c, url); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// tryDirectGET is directGET for any goroutine: it returns what went wrong.
+func tryDirectGET(c *http.Client, url string) error {
 	resp, err := c.Get(url)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 || len(body) != len(benchBody) {
-		b.Fatalf("direct GET: %v %d %d", err, resp.StatusCode, len(body))
+		return fmt.Errorf("direct GET: %v %d %d", err, resp.StatusCode, len(body))
 	}
+	return nil
 }
 
 func relayedGET(b *testing.B, ctx context.Context, d *device.Device, n *device.Net, url string) {
-	resp, err := d.HTTP(ctx, n, device.HTTPRequest{Method: "GET", URL: url, TimeoutMS: 10000}, 4096, 512)
-	if err != nil {
+	if err := tryRelayedGET(ctx, d, n, url); err != nil {
 		b.Fatal(err)
 	}
-	if resp.Result != abi.HTTPResultOK || resp.StatusCode != 200 || len(resp.Body) != len(benchBody) {
-		b.Fatalf("relayed GET: %s %d %d", resp.Result, resp.StatusCode, len(resp.Body))
+}
+
+// tryRelayedGET is relayedGET for any goroutine: it returns what went wrong.
+func tryRelayedGET(ctx context.Context, d *device.Device, n *device.Net, url string) error {
+	resp, err := d.HTTP(ctx, n, device.HTTPRequest{Method: "GET", URL: url, TimeoutMS: 10000}, 4096, 512)
+	if err != nil {
+		return err
 	}
+	if resp.Result != abi.HTTPResultOK || resp.StatusCode != 200 || len(resp.Body) != len(benchBody) {
+		return fmt.Errorf("relayed GET: %s %d %d", resp.Result, resp.StatusCode, len(resp.Body))
+	}
+	return nil
 }
 
 func relayRig(b *testing.B, s *testenv.Server) (*device.Device, *device.Net, context.Context) {

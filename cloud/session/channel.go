@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
-	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/link"
 )
@@ -19,9 +18,9 @@ type channel struct {
 	id             uint32
 	typ            uint8
 	rxSize, txSize uint32
-	toDevice       *link.Window // DATA the cloud may still send (device's rx ring)
-	fromDevice     *link.Window // DATA the device may still send (its tx ring)
-	pending        []byte       // for the device, waiting for its credit
+	toDevice       link.Window // DATA the cloud may still send (device's rx ring)
+	fromDevice     link.Window // DATA the device may still send (its tx ring)
+	pending        []byte      // for the device, waiting for its credit
 
 	// HTTP and CONFIGFETCH channels.
 	reqBuf    []byte // the request so far
@@ -62,14 +61,9 @@ func (s *Session) handleOpen(f *link.Frame) {
 	}
 	// The endpoint is not checked: the kernel refuses a non-empty one
 	// (spec/abi.md: "Endpoint must be empty").
-	ch := &channel{
-		id:         f.Chan,
-		typ:        f.ChanType,
-		rxSize:     f.RxSize,
-		txSize:     f.TxSize,
-		toDevice:   link.NewWindow(int(f.RxSize)),
-		fromDevice: link.NewWindow(int(f.TxSize)),
-	}
+	ch := &channel{id: f.Chan, typ: f.ChanType, rxSize: f.RxSize, txSize: f.TxSize}
+	ch.toDevice.Init(int(f.RxSize))
+	ch.fromDevice.Init(int(f.TxSize))
 	if abi.ChannelType(f.ChanType) == abi.ChannelTypeMQTT {
 		if err := s.openMQTTLocked(ch); err != nil {
 			s.log.Error("MQTT channel refused", "chan", f.Chan, "err", err)
@@ -79,7 +73,9 @@ func (s *Session) handleOpen(f *link.Frame) {
 		}
 	}
 	s.chans[f.Chan] = ch
-	s.log.Debug("channel opened", "chan", f.Chan, "type", f.ChanType, "rx", f.RxSize, "tx", f.TxSize)
+	if s.debugging() {
+		s.log.Debug("channel opened", "chan", f.Chan, "type", f.ChanType, "rx", f.RxSize, "tx", f.TxSize)
+	}
 }
 
 // openRuleLocked returns the rule an OPEN breaks (see the package doc), or
@@ -170,7 +166,9 @@ func (s *Session) handleClose(f *link.Frame) {
 	}
 	ch.stop()
 	delete(s.chans, f.Chan)
-	s.log.Debug("channel closed by device", "chan", f.Chan, "reason", f.Reason)
+	if s.debugging() {
+		s.log.Debug("channel closed by device", "chan", f.Chan, "reason", f.Reason)
+	}
 }
 
 // flushLocked sends as much of ch.pending as the device's credit allows, in
@@ -223,7 +221,7 @@ func (s *Session) httpDataLocked(ch *channel, p []byte) {
 	}
 	s.observeLocked(Observation{Kind: ObserveHTTPRequest, Method: req.Method, URL: req.URL})
 	ctx := s.startRequestLocked(ch, n)
-	go s.runRequest(ctx, ch, &req)
+	s.goRequest(ctx, ch, &req)
 }
 
 // collectRequestLocked appends p to the request of ch, a channel that
@@ -239,7 +237,14 @@ func collectRequestLocked[R any](s *Session, ch *channel, p []byte, what string,
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return req, 0, false, nil
 	}
-	ch.reqBuf = append(ch.reqBuf, p...)
+	if len(ch.reqBuf) == 0 {
+		// The usual case, a request in one DATA frame: parse the frame's
+		// own bytes (Recv's, not shared) instead of a copy. The cap stops
+		// a later append from writing into them.
+		ch.reqBuf = p[:len(p):len(p)]
+	} else {
+		ch.reqBuf = append(ch.reqBuf, p...)
+	}
 	req, n, err = parse(ch.reqBuf)
 	if errors.Is(err, link.ErrShort) {
 		if ch.fromDevice.Available() == 0 {
@@ -259,7 +264,7 @@ func (s *Session) startRequestLocked(ch *channel, n int) context.Context {
 	ch.requested = true
 	ch.reqBuf = nil
 	s.grantLocked(ch, n)
-	ctx, cancel := context.WithCancel(s.ctx)
+	ctx, cancel := context.WithCancel(s.reqCtx)
 	ch.cancel = cancel
 	s.reqs.Add(1)
 	return ctx
@@ -269,11 +274,13 @@ func (s *Session) startRequestLocked(ch *channel, n int) context.Context {
 func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPRequest) {
 	defer s.reqs.Done()
 	start := time.Now()
-	resp, err := s.cfg.HTTP.Perform(devctx.With(ctx, s.DeviceID()), req, ch.rxSize)
+	resp, err := s.cfg.HTTP.Perform(ctx, req, ch.rxSize)
 	s.cfg.Metrics.HTTPRequest(abi.HTTPResult(resp.Result), time.Since(start))
-	s.log.Debug("HTTP request done", "chan", ch.id, "method", req.Method, "url", req.URL,
-		"result", resp.Result, "status", resp.StatusCode, "err", err)
-	enc := link.AppendHTTPResponse(nil, &resp)
+	if s.debugging() {
+		s.log.Debug("HTTP request done", "chan", ch.id, "method", req.Method, "url", req.URL,
+			"result", resp.Result, "status", resp.StatusCode, "err", err)
+	}
+	enc := link.AppendHTTPResponse(make([]byte, 0, link.HTTPResponseSize(&resp)), &resp)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch.stop() // release the request's context

@@ -11,7 +11,8 @@ import (
 //
 // Every LOG frame is one line of the device's server log (link/doc.go,
 // "Server logs"). The session hands lines to Config.Logs in arrival order,
-// from a goroutine of its own, and answers CONTROL LOGACK with the last seq
+// from a goroutine that runs while lines wait (none for an idle device: a
+// cloud holds many), and answers CONTROL LOGACK with the last seq
 // stored once a batch is in; a store error is retried with backoff until
 // it succeeds or the link ends, so no acknowledged line is lost and none
 // is skipped. The store deduplicates on (device, seq): a line the device
@@ -56,7 +57,7 @@ type logLine struct {
 type logQueue struct {
 	lines []logLine
 	bytes int
-	wake  chan struct{} // cap 1: lines were queued
+	busy  bool // runLogs or storeLogs is running: it will take new lines
 }
 
 // handleLog queues a LOG frame's line for the store.
@@ -72,9 +73,11 @@ func (s *Session) handleLog(f *link.Frame) error {
 		s.observeLocked(Observation{Kind: ObserveServerLog, Text: string(f.Payload), Seq: f.Seq})
 	}
 	q.bytes += len(f.Payload)
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if !q.busy {
+		// Called from Run's loop: Run waits for s.reqs only after it.
+		q.busy = true
+		s.reqs.Add(1)
+		go s.storeLogs(s.ctx)
 	}
 	return nil
 }
@@ -113,10 +116,10 @@ func (s *Session) tellLoggingLocked() {
 // LoggingEnabled reports what the device was last told about logging.
 func (s *Session) LoggingEnabled() bool { return s.logOn.Load() }
 
-// runLogs tells the device whether logging is enabled, then stores queued
-// lines and acknowledges them until the session ends.
+// runLogs tells the device whether logging is enabled, then stores the
+// lines that arrived meanwhile (storeLogs). The caller set logq.busy and
+// counted it in s.reqs.
 func (s *Session) runLogs(ctx context.Context) {
-	defer s.reqs.Done()
 	id := s.DeviceID()
 	enabled := false
 	if s.cfg.Logs != nil {
@@ -129,19 +132,25 @@ func (s *Session) runLogs(ctx context.Context) {
 		enabled = on
 	}
 	s.SetLogging(enabled)
+	s.storeLogs(ctx)
+}
+
+// storeLogs stores queued lines and acknowledges them, batch by batch,
+// until none is left (then it clears logq.busy and returns) or the session
+// ends. It is counted in s.reqs.
+func (s *Session) storeLogs(ctx context.Context) {
+	defer s.reqs.Done()
+	id := s.DeviceID()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.logq.wake:
-		}
 		s.mu.Lock()
 		batch := s.logq.lines
 		s.logq.lines = nil
-		s.mu.Unlock()
-		if len(batch) == 0 {
-			continue
+		if len(batch) == 0 || ctx.Err() != nil {
+			s.logq.busy = false
+			s.mu.Unlock()
+			return
 		}
+		s.mu.Unlock()
 		for _, l := range batch {
 			if !s.storeLine(ctx, id, l) {
 				return

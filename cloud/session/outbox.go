@@ -11,17 +11,20 @@ import (
 // outbox sends the session's frames in order, each no earlier than the
 // latency in force when it was queued (faults.Injector.SetLatency). Without
 // latency and with nothing queued, a frame goes straight to the link, which
-// never blocks.
+// never blocks. The goroutine that sends delayed frames (run) starts with
+// the first one: a session without latency has none (a cloud holds many
+// idle sessions).
 type outbox struct {
 	conn    *link.Conn
 	latency func() time.Duration
 	wake    chan struct{} // capacity 1: something was queued or stop called
-	done    chan struct{} // closed when run returns
+	done    chan struct{} // closed when run returns (or by stop, if it never started)
 
 	mu      sync.Mutex
 	q       []queued      // q[0] is sent first; it stays queued until sent
 	empty   chan struct{} // closed when q becomes empty; nil while it is
 	stopped bool
+	running bool // run has started
 }
 
 type queued struct {
@@ -36,7 +39,6 @@ func newOutbox(conn *link.Conn, latency func() time.Duration) *outbox {
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
-	go o.run()
 	return o
 }
 
@@ -56,6 +58,10 @@ func (o *outbox) send(f link.Frame) {
 		o.empty = make(chan struct{})
 	}
 	o.q = append(o.q, queued{f: f, due: time.Now().Add(d)})
+	if !o.running {
+		o.running = true
+		go o.run()
+	}
 	o.poke()
 }
 
@@ -71,7 +77,13 @@ func (o *outbox) stop() {
 	o.mu.Lock()
 	o.stopped = true
 	o.setEmptyLocked()
+	running := o.running
+	o.running = true // no run from now on
 	o.mu.Unlock()
+	if !running {
+		close(o.done)
+		return
+	}
 	o.poke()
 	<-o.done
 }

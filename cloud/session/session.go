@@ -64,6 +64,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/devid"
@@ -177,6 +178,7 @@ type Session struct {
 	cfg    Config
 	log    *slog.Logger
 	ctx    context.Context // cancelled when the session ends
+	reqCtx context.Context // ctx carrying the device ID (devctx), set after HELLO: requests' parent
 	cancel context.CancelFunc
 	out    *outbox
 	reqs   sync.WaitGroup         // HTTP request, config fetch and log goroutines
@@ -215,7 +217,6 @@ func New(c net.Conn, cfg Config) *Session {
 		log:   cfg.Logger,
 		chans: make(map[uint32]*channel),
 	}
-	s.logq.wake = make(chan struct{}, 1)
 	s.out = newOutbox(s.conn, s.latency)
 	return s
 }
@@ -229,6 +230,13 @@ func (s *Session) latency() time.Duration {
 		return 0
 	}
 	return s.cfg.Faults.Latency(*id)
+}
+
+// debugging reports whether the session's logger takes debug records: the
+// per-request debug lines are built only then, since their arguments
+// allocate even when the record is dropped.
+func (s *Session) debugging() bool {
+	return s.log.Enabled(context.Background(), slog.LevelDebug)
 }
 
 // DeviceID is the device's ID, or "" before HELLO.
@@ -279,6 +287,7 @@ func (s *Session) Run(ctx context.Context) error {
 			defer unregister()
 		}
 		s.conn.KeepAlive(s.cfg.PingInterval, s.cfg.IdleTimeout)
+		s.logq.busy = true // until runLogs has told the device and stored what came meanwhile
 		s.reqs.Add(1)
 		go s.runLogs(s.ctx)
 		err = s.loop()
@@ -338,6 +347,7 @@ func (s *Session) hello() (unregister func(), err error) {
 		return nil, protoErr("HELLO as device %s, but the link's certificate is device %s's", f.DeviceID, c)
 	}
 	s.id.Store(&f.DeviceID)
+	s.reqCtx = devctx.With(s.ctx, f.DeviceID)
 	s.log = s.log.With("device", f.DeviceID)
 	if s.cfg.Register != nil {
 		unregister, err = s.cfg.Register(f.DeviceID, s)
