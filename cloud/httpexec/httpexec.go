@@ -54,6 +54,7 @@ package httpexec
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -87,8 +88,23 @@ type Options struct {
 	Resolve []string
 	// RootCAs are trusted in addition to the system's roots.
 	RootCAs []*x509.Certificate
-	// MaxIdleConnsPerHost is the keep-alive pool size per host. Default 2.
+	// MaxConnsPerHost bounds the connections to one host (host:port of
+	// the URL), whether being established, carrying requests or idle.
+	// Requests beyond them wait for one to come free (an HTTP/2
+	// connection carries many requests at once), and fail with
+	// REQUESTFAILED, "timed out waiting for a connection to HOST", if
+	// their timeout comes first. Default DefaultMaxConnsPerHost (8).
+	MaxConnsPerHost int
+	// MaxIdleConnsPerHost is the keep-alive pool size per host, at most
+	// MaxConnsPerHost. Default MaxConnsPerHost, so that connections a
+	// burst opened are reused rather than closed and dialled again.
 	MaxIdleConnsPerHost int
+	// MaxDials bounds the connections being established at once (TCP
+	// connect and TLS handshake), across all hosts, MQTT broker
+	// connections (DialContext) included: a burst to many hosts queues
+	// instead of spending every file descriptor and all the CPU on
+	// handshakes. Default DefaultMaxDials (64).
+	MaxDials int
 	// WrapTransport, if set, wraps the transport requests are performed
 	// with: the Executor sends every request (already validated) through
 	// WrapTransport(base), where base is its own policed transport. Fault
@@ -103,6 +119,7 @@ type Executor struct {
 	dial      *dialer
 	transport *http.Transport
 	client    *http.Client
+	waitWhy   string // the bounds a request waiting for a connection is under, for waitError
 }
 
 // New validates o and returns an Executor.
@@ -119,9 +136,21 @@ func New(o Options) (*Executor, error) {
 		return nil, err
 	}
 	d.resolve = resolve
-	if o.MaxIdleConnsPerHost < 0 {
-		return nil, fmt.Errorf("httpexec: MaxIdleConnsPerHost %d is negative", o.MaxIdleConnsPerHost)
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"MaxConnsPerHost", o.MaxConnsPerHost}, {"MaxIdleConnsPerHost", o.MaxIdleConnsPerHost}, {"MaxDials", o.MaxDials}} {
+		if c.n < 0 {
+			return nil, fmt.Errorf("httpexec: %s %d is negative (0 means the default)", c.name, c.n)
+		}
 	}
+	perHost := cmp.Or(o.MaxConnsPerHost, DefaultMaxConnsPerHost)
+	idle := cmp.Or(o.MaxIdleConnsPerHost, perHost)
+	if idle > perHost {
+		return nil, fmt.Errorf("httpexec: MaxIdleConnsPerHost %d exceeds MaxConnsPerHost %d", idle, perHost)
+	}
+	dials := cmp.Or(o.MaxDials, DefaultMaxDials)
+	d.slots = make(chan struct{}, dials)
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
@@ -132,17 +161,15 @@ func New(o Options) (*Executor, error) {
 		}
 		pool.AddCert(c)
 	}
-	idle := o.MaxIdleConnsPerHost
-	if idle == 0 {
-		idle = 2
-	}
+	d.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	t := &http.Transport{
 		Proxy:                  nil, // never: a proxy would bypass the policy
 		DialContext:            d.DialContext,
-		TLSClientConfig:        &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:      true,
+		DialTLSContext:         d.dialTLS, // every request: https only (validate)
+		ForceAttemptHTTP2:      true,      // with dialTLS offering h2 by ALPN
 		DisableCompression:     true,
-		MaxIdleConns:           100,
+		MaxConnsPerHost:        perHost,
+		MaxIdleConns:           maxIdleConns,
 		MaxIdleConnsPerHost:    idle,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
@@ -156,6 +183,7 @@ func New(o Options) (*Executor, error) {
 	return &Executor{
 		dial:      d,
 		transport: t,
+		waitWhy:   fmt.Sprintf("MaxConnsPerHost %d, MaxDials %d", perHost, dials),
 		client: &http.Client{
 			Transport: rt,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -188,7 +216,7 @@ func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.C
 // system's plus Options.RootCAs. The cloud verifies MQTT brokers against
 // the same roots when a connect names no CA (package mqttbridge).
 func (e *Executor) RootCAs() *x509.CertPool {
-	return e.transport.TLSClientConfig.RootCAs
+	return e.dial.tls.RootCAs
 }
 
 // Close closes idle connections. Requests in flight are not affected; cancel
@@ -215,6 +243,8 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.timeout)*time.Millisecond)
 	defer cancel()
+	var ct connTrace
+	ctx = ct.with(ctx)
 	var body io.Reader
 	if len(r.body) > 0 {
 		body = bytes.NewReader(r.body)
@@ -226,7 +256,7 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	hreq.Header = r.header
 	hresp, err := e.client.Do(hreq)
 	if err != nil {
-		return failed(err)
+		return failed(ct.classify(err, r.url, e.waitWhy))
 	}
 	defer hresp.Body.Close()
 	out := link.HTTPResponse{
@@ -237,7 +267,7 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	if r.method != http.MethodHead {
 		// Read one byte more than could ever fit, to tell "fits" from
 		// "too large" without reading an unbounded body.
-		b, err := io.ReadAll(io.LimitReader(hresp.Body, int64(rxSize)+1))
+		b, err := readBody(hresp.Body, hresp.ContentLength, int64(rxSize)+1)
 		if err != nil {
 			return failed(fmt.Errorf("reading body: %w", err))
 		}
@@ -253,12 +283,33 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	return out, nil
 }
 
+// readBody reads at most limit bytes of body. When the length is known
+// (contentLength ≥ 0) it allocates once, min(contentLength, limit) bytes,
+// instead of growing a buffer as io.ReadAll does; a body shorter than its
+// Content-Length is an error (io.ErrUnexpectedEOF), as net/http reports it.
+func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength < 0 {
+		return io.ReadAll(io.LimitReader(body, limit))
+	}
+	b := make([]byte, min(contentLength, limit))
+	if _, err := io.ReadFull(body, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
 func failed(err error) (link.HTTPResponse, error) {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if isTimeout(err) {
 		err = fmt.Errorf("timed out: %w", err)
 	}
 	return link.HTTPResponse{Result: uint32(abi.HTTPResultRequestFailed)}, err
 }
+
+// isTimeout reports whether err is a deadline's.
+func isTimeout(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
 
 // headerLines renders h as "Name: value" lines, sorted by name, values of
 // one name in the order received.
