@@ -28,7 +28,24 @@
 // Requests share one http.Transport (keep-alive; HTTP/1.1 or HTTP/2 by ALPN;
 // no proxy; no automatic compression, so the device gets the bytes the
 // server sent). Redirects are not followed: a 3xx comes back to the device as
-// it is. Connections go through the outbound policy: Resolve overrides, then
+// it is.
+//
+// Connections are reused and bounded (conns.go), so that a burst of
+// requests from a fleet neither dials a connection per request nor runs
+// out of file descriptors: at most Options.MaxConnsPerHost connections per
+// host (32 by default; dialling, busy or idle, and as many kept idle for
+// reuse), an HTTP/2 connection carrying many requests at once where the
+// server offers HTTP/2, and at most Options.MaxDials connections being
+// established (TCP connect and TLS handshake) at once across all hosts
+// (128 by default), the TCP connects of MQTT broker connections
+// (DialContext) included. A request
+// beyond the bounds queues for a connection; if its timeout comes first it
+// fails with REQUESTFAILED and the reason "timed out waiting for a
+// connection to HOST:PORT" (Reason). Establishing one connection takes at
+// most 10 s (MaxTimeoutMS), whatever became of the request that asked for
+// it; a connection a timed-out request asked for serves the next one.
+//
+// Connections go through the outbound policy: Resolve overrides, then
 // DNS; loopback, private (RFC 1918, fc00::/7), link-local, unspecified,
 // multicast and a few reserved IPv4 ranges are refused unless inside one of
 // AllowPrefixes. Resolve overrides do not bypass the policy: allow-list the
@@ -46,7 +63,8 @@
 // body. If the encoded response (link.HTTPResponseSize) is larger than the
 // channel's receive buffer, the result is RESPONSETOOLARGE with the status
 // code kept and no headers and no body; at most rxSize+1 body bytes are ever
-// read, so a huge body cannot exhaust memory. rxSize comes from the device
+// read, so a huge body cannot exhaust memory (a body whose Content-Length
+// is known is read into one buffer of that length, or of rxSize+1). rxSize comes from the device
 // but is bounded by the cloud: package session refuses an OPEN whose
 // buffers exceed its MaxChannelBuffer (1 MiB by default). A response whose
 // header block exceeds 1 MiB fails with REQUESTFAILED.
@@ -93,17 +111,17 @@ type Options struct {
 	// Requests beyond them wait for one to come free (an HTTP/2
 	// connection carries many requests at once), and fail with
 	// REQUESTFAILED, "timed out waiting for a connection to HOST", if
-	// their timeout comes first. Default DefaultMaxConnsPerHost (8).
+	// their timeout comes first. Default DefaultMaxConnsPerHost (32).
 	MaxConnsPerHost int
 	// MaxIdleConnsPerHost is the keep-alive pool size per host, at most
 	// MaxConnsPerHost. Default MaxConnsPerHost, so that connections a
 	// burst opened are reused rather than closed and dialled again.
 	MaxIdleConnsPerHost int
 	// MaxDials bounds the connections being established at once (TCP
-	// connect and TLS handshake), across all hosts, MQTT broker
-	// connections (DialContext) included: a burst to many hosts queues
+	// connect and TLS handshake), across all hosts, the TCP connects of
+	// MQTT broker connections (DialContext) included: a burst to many hosts queues
 	// instead of spending every file descriptor and all the CPU on
-	// handshakes. Default DefaultMaxDials (64).
+	// handshakes. Default DefaultMaxDials (128).
 	MaxDials int
 	// WrapTransport, if set, wraps the transport requests are performed
 	// with: the Executor sends every request (already validated) through
@@ -202,7 +220,10 @@ func New(o Options) (*Executor, error) {
 // (package mqttbridge's Options.Dial). network must be "tcp", "tcp4" or
 // "tcp6". A refused target gives an error wrapping ErrRefused; a name that
 // does not resolve, a *net.DNSError (at once and without a query for
-// "invalid" and names under it, RFC 6761 §6.4).
+// "invalid" and names under it, RFC 6761 §6.4). The dial takes one of the
+// MaxDials slots, waiting for one at most until ctx is done (the error
+// then wraps ctx's, and Reason says "timed out waiting for a connection
+// to ADDR").
 func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
