@@ -13,6 +13,7 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -97,9 +98,7 @@ func BenchmarkConcurrent(b *testing.B) {
 				// that they do not take CPU from the next burst.
 				b.StopTimer()
 				old.Close()
-				for clOld.open.Load() != 0 {
-					time.Sleep(time.Millisecond)
-				}
+				poll.Within(b, time.Minute, "the old configuration's connections closed", func() bool { return clOld.open.Load() == 0 })
 				b.StartTimer()
 			}
 			n := float64(b.N)

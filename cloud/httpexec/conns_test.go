@@ -16,6 +16,7 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -71,19 +72,6 @@ func execWith(t testing.TB, root *x509.Certificate, o httpexec.Options) *httpexe
 	return e
 }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 60 s: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestBurstSharesCappedConnections: 200 concurrent requests to one host
 // open at most MaxConnsPerHost connections, queue for them, and all
 // succeed. (Before issue 11 every concurrent request dialled its own.)
@@ -109,7 +97,7 @@ func TestBurstSharesCappedConnections(t *testing.T) {
 		}()
 	}
 	// The first requests hold every connection the cap allows.
-	waitFor(t, fmt.Sprintf("%d requests in the handler", max), func() bool { return inHandler.Load() == max })
+	poll.Within(t, time.Minute, fmt.Sprintf("%d requests in the handler", max), func() bool { return inHandler.Load() == max })
 	close(release)
 	for range burst {
 		select {
@@ -171,7 +159,7 @@ func TestQueuedRequestsTimeOutWaiting(t *testing.T) {
 			held <- struct{}{}
 		}()
 	}
-	waitFor(t, "the cap's requests in the stalled handler", func() bool { return inHandler.Load() == max })
+	poll.Within(t, time.Minute, "the cap's requests in the stalled handler", func() bool { return inHandler.Load() == max })
 
 	type outcome struct {
 		resp link.HTTPResponse
@@ -332,7 +320,7 @@ func TestMaxDialsBoundsDialsAcrossHosts(t *testing.T) {
 			results <- outcome{a, resp, err}
 		}()
 	}
-	waitFor(t, "MaxDials connections accepted", func() bool { return total() == maxDials })
+	poll.Within(t, time.Minute, "MaxDials connections accepted", func() bool { return total() == maxDials })
 	// An MQTT broker dial waits for a slot too, here until its context
 	// ends.
 	ctx, cancel := context.WithCancel(context.Background())
