@@ -377,3 +377,22 @@ func TestConnOptionsValidated(t *testing.T) {
 		t.Errorf("valid bounds refused: %v", err)
 	}
 }
+
+// TestNotModifiedWithLengthHasNoBody: a 304 may announce the length of the
+// body a 200 would carry (RFC 9110 §8.6) and has none; over HTTP/1.1 and
+// HTTP/2 it comes back OK with no body. (Over HTTP/2 it was REQUESTFAILED:
+// net/http reads the announced body as io.ErrUnexpectedEOF.)
+func TestNotModifiedWithLengthHasNoBody(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		srv, _ := countedServer(t, h2, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(http.StatusNotModified)
+		})
+		resp := do(t, execWith(t, srv.Certificate(), httpexec.Options{}), get(srv.URL), 4096)
+		wantResult(t, resp, abi.HTTPResultOK)
+		if resp.StatusCode != 304 || len(resp.Body) != 0 {
+			t.Errorf("h2 %v: status %d, %d body bytes; want 304 and none", h2, resp.StatusCode, len(resp.Body))
+		}
+		t.Logf("h2 %v: headers %q", h2, resp.Headers)
+	}
+}

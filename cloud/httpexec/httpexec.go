@@ -285,7 +285,10 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 		StatusCode: uint32(hresp.StatusCode),
 		Headers:    headerLines(hresp.Header),
 	}
-	if r.method != http.MethodHead {
+	// A HEAD response, a 204 and a 304 have no body (RFC 9110 §6.4.1),
+	// whatever their Content-Length says: over HTTP/2 net/http reads the
+	// announced body of such a 304 as io.ErrUnexpectedEOF.
+	if r.method != http.MethodHead && hresp.StatusCode != http.StatusNoContent && hresp.StatusCode != http.StatusNotModified {
 		// Read one byte more than could ever fit, to tell "fits" from
 		// "too large" without reading an unbounded body.
 		b, err := readBody(hresp.Body, hresp.ContentLength, int64(rxSize)+1)
@@ -306,20 +309,26 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 
 // readBody reads at most limit bytes of body. When the length is known
 // (contentLength ≥ 0) it allocates once, min(contentLength, limit) bytes,
-// instead of growing a buffer as io.ReadAll does; a body shorter than its
-// Content-Length is an error (io.ErrUnexpectedEOF), as net/http reports it.
+// instead of growing a buffer as io.ReadAll does. net/http holds a body to
+// its Content-Length (a truncated one reads as io.ErrUnexpectedEOF); a
+// reader that ends early without saying so gives what it had.
 func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	if contentLength < 0 {
 		return io.ReadAll(io.LimitReader(body, limit))
 	}
 	b := make([]byte, min(contentLength, limit))
-	if _, err := io.ReadFull(body, b); err != nil {
+	n := 0
+	for n < len(b) {
+		m, err := body.Read(b[n:])
+		n += m
 		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+			break
 		}
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
-	return b, nil
+	return b[:n], nil
 }
 
 func failed(err error) (link.HTTPResponse, error) {
