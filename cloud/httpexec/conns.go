@@ -10,11 +10,12 @@ package httpexec
 //     idle); requests beyond them queue in the transport for one to come
 //     free, and HTTP/2 connections carry many requests at once;
 //   - across hosts, at most MaxDials connections are being established
-//     (TCP connect and TLS handshake) at once, MQTT broker connections
-//     (Executor.DialContext) included;
+//     (TCP connect and TLS handshake) at once, the TCP connects of MQTT
+//     broker connections (Executor.DialContext) included;
 //   - a request that is still waiting for a connection when its timeout
 //     comes fails with REQUESTFAILED and the reason "timed out waiting for
-//     a connection to HOST" (waitError), not with a dial of its own.
+//     a connection to HOST:PORT" (waitError); a dial started for it goes
+//     on (within dialTimeout) and its connection serves the next request.
 
 import (
 	"context"
