@@ -73,8 +73,13 @@ func execWith(t testing.TB, root *x509.Certificate, o httpexec.Options) *httpexe
 }
 
 // TestBurstSharesCappedConnections: 200 concurrent requests to one host
-// open at most MaxConnsPerHost connections, queue for them, and all
-// succeed. (Before issue 11 every concurrent request dialled its own.)
+// use at most MaxConnsPerHost connections at once, queue for them, and all
+// succeed. (Before issue 11 every concurrent request dialled its own.) The
+// server never has more than the cap of requests at once, and keeps at most
+// the cap of connections open. The total accepted is not the measure: on a
+// loaded machine net/http may drop a connection and dial another, still
+// under the cap (it does not reuse a connection whose request write it has
+// not seen finish within 50 ms, transport.go wroteRequest).
 func TestBurstSharesCappedConnections(t *testing.T) {
 	t.Parallel()
 	const burst, max = 200, 4
@@ -85,9 +90,16 @@ func TestBurstSharesCappedConnections(t *testing.T) {
 		defer inHandler.Add(-1)
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
-		<-release
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			abort()
+		}
 		fmt.Fprint(w, "ok")
 	})
+	var once sync.Once
+	releaseAll := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(releaseAll) // before the server closes, if the test fails early
 	e := execWith(t, srv.Certificate(), httpexec.Options{MaxConnsPerHost: max})
 	results := make(chan link.HTTPResponse, burst)
 	for range burst {
@@ -97,8 +109,8 @@ func TestBurstSharesCappedConnections(t *testing.T) {
 		}()
 	}
 	// The first requests hold every connection the cap allows.
-	poll.Within(t, time.Minute, fmt.Sprintf("%d requests in the handler", max), func() bool { return inHandler.Load() == max })
-	close(release)
+	poll.Within(t, time.Minute, fmt.Sprintf("%d requests in the handler", max), func() bool { return inHandler.Load() >= max })
+	releaseAll()
 	for range burst {
 		select {
 		case resp := <-results:
@@ -107,32 +119,35 @@ func TestBurstSharesCappedConnections(t *testing.T) {
 			t.Fatal("the burst did not complete")
 		}
 	}
-	if n := cl.accepted.Load(); n > max {
-		t.Errorf("the server accepted %d connections, want at most MaxConnsPerHost %d", n, max)
-	}
 	if m := most.Load(); m > max {
-		t.Errorf("%d requests were in the handler at once, want at most %d", m, max)
+		t.Errorf("%d requests were in the handler at once, want at most MaxConnsPerHost %d", m, max)
 	}
+	poll.Within(t, time.Minute, fmt.Sprintf("at most %d connections open", max), func() bool { return cl.open.Load() <= max })
+	t.Logf("%d connections accepted for %d requests", cl.accepted.Load(), burst)
 }
 
 // TestKnownLengthBodiesReuseConnection: bodies read by their
 // Content-Length (readBody) are read to EOF, so the HTTP/1.1 connection
-// goes back to the pool: sequential requests use one connection.
+// goes back to the pool: sequential requests share a connection (one,
+// unless net/http drops one on a loaded machine, see
+// TestBurstSharesCappedConnections; a body not read to EOF would cost a
+// connection per request).
 func TestKnownLengthBodiesReuseConnection(t *testing.T) {
+	const n = 10
 	srv, cl := countedServer(t, false, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "5")
 		fmt.Fprint(w, "hello")
 	})
 	e := execWith(t, srv.Certificate(), httpexec.Options{})
-	for range 5 {
+	for range n {
 		resp := do(t, e, get(srv.URL), 4096)
 		wantResult(t, resp, abi.HTTPResultOK)
 		if string(resp.Body) != "hello" {
 			t.Fatalf("body %q", resp.Body)
 		}
 	}
-	if n := cl.accepted.Load(); n != 1 {
-		t.Fatalf("5 sequential requests used %d connections, want 1", n)
+	if c := cl.accepted.Load(); c > n/2 {
+		t.Fatalf("%d sequential requests used %d connections, want them reused", n, c)
 	}
 }
 
