@@ -76,7 +76,8 @@ type Options struct {
 	// MaxHandshakes bounds the TLS links handshaking at once (TLS and
 	// HELLO); Serve accepts no more until one finishes, so a stampede of
 	// reconnecting devices waits in the kernel's accept queue. Default (0)
-	// DefaultMaxHandshakes.
+	// HandshakesPerCPU (32) per GOMAXPROCS, at least DefaultMaxHandshakes
+	// (64); measured in handshake.go.
 	MaxHandshakes int
 	// MaxHandshakesPerIP bounds the links from one remote IP address
 	// handshaking at once (Serve), so that one client cannot hold every
@@ -304,7 +305,7 @@ func New(o Options) (*Server, error) {
 		chTime:   o.ClientHelloTimeout,
 		maxPerIP: o.MaxHandshakesPerIP,
 		hsByIP:   make(map[netip.Addr]int),
-		hsSlots:  make(chan struct{}, cmp.Or(o.MaxHandshakes, DefaultMaxHandshakes)),
+		hsSlots:  make(chan struct{}, cmp.Or(o.MaxHandshakes, defaultMaxHandshakes())),
 		registry: o.Registry,
 		pending:  make(map[string]net.Conn),
 		lns:      make(map[net.Listener]bool),

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +24,8 @@ import (
 var (
 	stampedeDevicesFlag = flag.Int("stampede.devices", 500, "BenchmarkStampede: devices connecting at once")
 	stampedeTimeoutFlag = flag.Duration("stampede.timeout", time.Second, "BenchmarkStampede: the cloud's handshake timeout")
+	stampedeLatencyFlag = flag.Duration("stampede.latency", 0, "BenchmarkStampede: delay before each device write, the network's round trip as the cloud sees it (loopback has none)")
+	stampedeMaxFlag     = flag.String("stampede.max", "", "BenchmarkStampede: MaxHandshakes values to measure besides the default, comma-separated (e.g. 2,4,8,16)")
 )
 
 // BenchmarkStampede measures the reconnect stampede (issue 8: 5,000
@@ -36,15 +40,33 @@ var (
 //
 //	go test ./cloud -run '^$' -bench Stampede -benchtime 3x
 //
+// -stampede.max adds caps to measure besides the default ("capped"), and
+// -stampede.latency gives the devices a network round trip (every device
+// write is delayed by it), as real devices have and loopback has not:
+//
+//	go test ./cloud -run '^$' -bench Stampede -benchtime 2x -args -stampede.max 1,2,4,8,16,32,64
+//	go test ./cloud -run '^$' -bench Stampede -benchtime 1x -args -stampede.devices 200 -stampede.latency 100ms -stampede.max 2,8,32,128
+//
 // At the issue's scale (5,000 devices, 10 s; about a minute per run):
 //
 //	go test ./cloud -run '^$' -bench Stampede -benchtime 1x -args -stampede.devices 5000 -stampede.timeout 10s
 func BenchmarkStampede(b *testing.B) {
 	stampedeDevices := *stampedeDevicesFlag
-	for _, bc := range []struct {
+	type cap struct {
 		name string
 		max  int
-	}{{"capped", 0}, {"uncapped", 100 * stampedeDevices}} {
+	}
+	caps := []cap{{"capped", 0}}
+	if *stampedeMaxFlag != "" {
+		for _, f := range strings.Split(*stampedeMaxFlag, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("-stampede.max: %q is not a positive number", f)
+			}
+			caps = append(caps, cap{fmt.Sprintf("max=%d", n), n})
+		}
+	}
+	for _, bc := range append(caps, cap{"uncapped", 100 * stampedeDevices}) {
 		b.Run(bc.name, func(b *testing.B) {
 			s, ca, addr := tlsCloudWith(b, cloud.Options{MaxHandshakes: bc.max, HandshakeTimeout: *stampedeTimeoutFlag})
 			cfgs := deviceConfigs(b, ca, stampedeDevices, addr)
@@ -139,11 +161,18 @@ func stampede(b *testing.B, s *cloud.Server, addr string, cfgs []*tls.Config, wo
 
 // connectOnce dials, says HELLO as device n and waits for WELCOME.
 func connectOnce(cfg *tls.Config, n int, addr string) (net.Conn, error) {
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {
+		return nil, err
+	}
+	if d := *stampedeLatencyFlag; d > 0 {
+		raw = &slowConn{Conn: raw, delay: d}
+	}
+	c := tls.Client(raw, cfg)
+	if err := c.HandshakeContext(ctx); err != nil {
+		c.Close()
 		return nil, err
 	}
 	hello, _ := link.AppendFrame(nil, &link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: fakedev.ID(n)})
@@ -162,4 +191,17 @@ func connectOnce(cfg *tls.Config, n int, addr string) (net.Conn, error) {
 	}
 	_ = c.SetDeadline(time.Time{})
 	return c, nil
+}
+
+// slowConn delays every write: a device at the far end of a network whose
+// round trip is delay, as the cloud sees it (each device flight arrives
+// delay after the cloud's flight it answers).
+type slowConn struct {
+	net.Conn
+	delay time.Duration
+}
+
+func (c *slowConn) Write(p []byte) (int, error) {
+	time.Sleep(c.delay) // the network's latency, not a wait for an event
+	return c.Conn.Write(p)
 }

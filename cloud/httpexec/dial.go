@@ -2,6 +2,7 @@ package httpexec
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -147,12 +148,15 @@ func denied(a netip.Addr) (bool, string) {
 	return false, ""
 }
 
-// dialer implements the outbound policy for the shared transport.
+// dialer implements the outbound policy and the dial bound (MaxDials,
+// conns.go) for the shared transport and Executor.DialContext.
 type dialer struct {
 	allow    []netip.Prefix
 	resolve  map[resolveKey]target
 	resolver *net.Resolver
 	net      net.Dialer
+	slots    chan struct{} // a token per dial in progress (MaxDials); nil: no bound
+	tls      *tls.Config   // for dialTLS: roots, ALPN; ServerName set per dial
 }
 
 // allowed reports whether the policy lets a connection go to a.
@@ -194,11 +198,21 @@ type targetError struct {
 func (e *targetError) Error() string { return e.err.Error() }
 func (e *targetError) Unwrap() error { return e.err }
 
-// DialContext dials addr ("host:port" from the request URL): Resolve
+// DialContext dials addr ("host:port") within a dial slot (MaxDials),
+// waiting for one at most until ctx is done.
+func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if err := d.acquire(ctx, addr); err != nil {
+		return nil, err
+	}
+	defer d.release()
+	return d.dialPolicy(ctx, network, addr)
+}
+
+// dialPolicy dials addr ("host:port" from the request URL): Resolve
 // overrides first, then DNS; every candidate address is checked against the
 // policy before it is dialled, so a name cannot rebind to a refused address
 // between the check and the connection.
-func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+func (d *dialer) dialPolicy(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := d.dial(ctx, network, addr)
 	if err != nil {
 		return nil, &targetError{target: addr, err: err}

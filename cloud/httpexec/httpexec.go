@@ -28,7 +28,24 @@
 // Requests share one http.Transport (keep-alive; HTTP/1.1 or HTTP/2 by ALPN;
 // no proxy; no automatic compression, so the device gets the bytes the
 // server sent). Redirects are not followed: a 3xx comes back to the device as
-// it is. Connections go through the outbound policy: Resolve overrides, then
+// it is.
+//
+// Connections are reused and bounded (conns.go), so that a burst of
+// requests from a fleet neither dials a connection per request nor runs
+// out of file descriptors: at most Options.MaxConnsPerHost connections per
+// host (32 by default; dialling, busy or idle, and as many kept idle for
+// reuse), an HTTP/2 connection carrying many requests at once where the
+// server offers HTTP/2, and at most Options.MaxDials connections being
+// established (TCP connect and TLS handshake) at once across all hosts
+// (128 by default), the TCP connects of MQTT broker connections
+// (DialContext) included. A request
+// beyond the bounds queues for a connection; if its timeout comes first it
+// fails with REQUESTFAILED and the reason "timed out waiting for a
+// connection to HOST:PORT" (Reason). Establishing one connection takes at
+// most 10 s (MaxTimeoutMS), whatever became of the request that asked for
+// it; a connection a timed-out request asked for serves the next one.
+//
+// Connections go through the outbound policy: Resolve overrides, then
 // DNS; loopback, private (RFC 1918, fc00::/7), link-local, unspecified,
 // multicast and a few reserved IPv4 ranges are refused unless inside one of
 // AllowPrefixes. Resolve overrides do not bypass the policy: allow-list the
@@ -46,7 +63,8 @@
 // body. If the encoded response (link.HTTPResponseSize) is larger than the
 // channel's receive buffer, the result is RESPONSETOOLARGE with the status
 // code kept and no headers and no body; at most rxSize+1 body bytes are ever
-// read, so a huge body cannot exhaust memory. rxSize comes from the device
+// read, so a huge body cannot exhaust memory (a body whose Content-Length
+// is known is read into one buffer of that length, or of rxSize+1). rxSize comes from the device
 // but is bounded by the cloud: package session refuses an OPEN whose
 // buffers exceed its MaxChannelBuffer (1 MiB by default). A response whose
 // header block exceeds 1 MiB fails with REQUESTFAILED.
@@ -54,6 +72,7 @@ package httpexec
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -87,8 +106,23 @@ type Options struct {
 	Resolve []string
 	// RootCAs are trusted in addition to the system's roots.
 	RootCAs []*x509.Certificate
-	// MaxIdleConnsPerHost is the keep-alive pool size per host. Default 2.
+	// MaxConnsPerHost bounds the connections to one host (host:port of
+	// the URL), whether being established, carrying requests or idle.
+	// Requests beyond them wait for one to come free (an HTTP/2
+	// connection carries many requests at once), and fail with
+	// REQUESTFAILED, "timed out waiting for a connection to HOST", if
+	// their timeout comes first. Default DefaultMaxConnsPerHost (32).
+	MaxConnsPerHost int
+	// MaxIdleConnsPerHost is the keep-alive pool size per host, at most
+	// MaxConnsPerHost. Default MaxConnsPerHost, so that connections a
+	// burst opened are reused rather than closed and dialled again.
 	MaxIdleConnsPerHost int
+	// MaxDials bounds the connections being established at once (TCP
+	// connect and TLS handshake), across all hosts, the TCP connects of
+	// MQTT broker connections (DialContext) included: a burst to many hosts queues
+	// instead of spending every file descriptor and all the CPU on
+	// handshakes. Default DefaultMaxDials (128).
+	MaxDials int
 	// WrapTransport, if set, wraps the transport requests are performed
 	// with: the Executor sends every request (already validated) through
 	// WrapTransport(base), where base is its own policed transport. Fault
@@ -103,6 +137,7 @@ type Executor struct {
 	dial      *dialer
 	transport *http.Transport
 	client    *http.Client
+	waitWhy   string // the bounds a request waiting for a connection is under, for waitError
 }
 
 // New validates o and returns an Executor.
@@ -119,9 +154,21 @@ func New(o Options) (*Executor, error) {
 		return nil, err
 	}
 	d.resolve = resolve
-	if o.MaxIdleConnsPerHost < 0 {
-		return nil, fmt.Errorf("httpexec: MaxIdleConnsPerHost %d is negative", o.MaxIdleConnsPerHost)
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"MaxConnsPerHost", o.MaxConnsPerHost}, {"MaxIdleConnsPerHost", o.MaxIdleConnsPerHost}, {"MaxDials", o.MaxDials}} {
+		if c.n < 0 {
+			return nil, fmt.Errorf("httpexec: %s %d is negative (0 means the default)", c.name, c.n)
+		}
 	}
+	perHost := cmp.Or(o.MaxConnsPerHost, DefaultMaxConnsPerHost)
+	idle := cmp.Or(o.MaxIdleConnsPerHost, perHost)
+	if idle > perHost {
+		return nil, fmt.Errorf("httpexec: MaxIdleConnsPerHost %d exceeds MaxConnsPerHost %d", idle, perHost)
+	}
+	dials := cmp.Or(o.MaxDials, DefaultMaxDials)
+	d.slots = make(chan struct{}, dials)
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
@@ -132,17 +179,15 @@ func New(o Options) (*Executor, error) {
 		}
 		pool.AddCert(c)
 	}
-	idle := o.MaxIdleConnsPerHost
-	if idle == 0 {
-		idle = 2
-	}
+	d.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	t := &http.Transport{
 		Proxy:                  nil, // never: a proxy would bypass the policy
 		DialContext:            d.DialContext,
-		TLSClientConfig:        &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:      true,
+		DialTLSContext:         d.dialTLS, // every request: https only (validate)
+		ForceAttemptHTTP2:      true,      // with dialTLS offering h2 by ALPN
 		DisableCompression:     true,
-		MaxIdleConns:           100,
+		MaxConnsPerHost:        perHost,
+		MaxIdleConns:           maxIdleConns,
 		MaxIdleConnsPerHost:    idle,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
@@ -156,6 +201,7 @@ func New(o Options) (*Executor, error) {
 	return &Executor{
 		dial:      d,
 		transport: t,
+		waitWhy:   fmt.Sprintf("MaxConnsPerHost %d, MaxDials %d", perHost, dials),
 		client: &http.Client{
 			Transport: rt,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -174,7 +220,10 @@ func New(o Options) (*Executor, error) {
 // (package mqttbridge's Options.Dial). network must be "tcp", "tcp4" or
 // "tcp6". A refused target gives an error wrapping ErrRefused; a name that
 // does not resolve, a *net.DNSError (at once and without a query for
-// "invalid" and names under it, RFC 6761 §6.4).
+// "invalid" and names under it, RFC 6761 §6.4). The dial takes one of the
+// MaxDials slots, waiting for one at most until ctx is done (the error
+// then wraps ctx's, and Reason says "timed out waiting for a connection
+// to ADDR").
 func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -188,7 +237,7 @@ func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.C
 // system's plus Options.RootCAs. The cloud verifies MQTT brokers against
 // the same roots when a connect names no CA (package mqttbridge).
 func (e *Executor) RootCAs() *x509.CertPool {
-	return e.transport.TLSClientConfig.RootCAs
+	return e.dial.tls.RootCAs
 }
 
 // Close closes idle connections. Requests in flight are not affected; cancel
@@ -215,6 +264,8 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.timeout)*time.Millisecond)
 	defer cancel()
+	var ct connTrace
+	ctx = ct.with(ctx)
 	var body io.Reader
 	if len(r.body) > 0 {
 		body = bytes.NewReader(r.body)
@@ -226,7 +277,7 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	hreq.Header = r.header
 	hresp, err := e.client.Do(hreq)
 	if err != nil {
-		return failed(err)
+		return failed(ct.classify(err, r.url, e.waitWhy))
 	}
 	defer hresp.Body.Close()
 	out := link.HTTPResponse{
@@ -234,10 +285,13 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 		StatusCode: uint32(hresp.StatusCode),
 		Headers:    headerLines(hresp.Header),
 	}
-	if r.method != http.MethodHead {
+	// A HEAD response, a 204 and a 304 have no body (RFC 9110 §6.4.1),
+	// whatever their Content-Length says: over HTTP/2 net/http reads the
+	// announced body of such a 304 as io.ErrUnexpectedEOF.
+	if r.method != http.MethodHead && hresp.StatusCode != http.StatusNoContent && hresp.StatusCode != http.StatusNotModified {
 		// Read one byte more than could ever fit, to tell "fits" from
 		// "too large" without reading an unbounded body.
-		b, err := io.ReadAll(io.LimitReader(hresp.Body, int64(rxSize)+1))
+		b, err := readBody(hresp.Body, hresp.ContentLength, int64(rxSize)+1)
 		if err != nil {
 			return failed(fmt.Errorf("reading body: %w", err))
 		}
@@ -253,12 +307,39 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	return out, nil
 }
 
+// readBody reads at most limit bytes of body. When the length is known
+// (contentLength ≥ 0) it allocates once, min(contentLength, limit) bytes,
+// instead of growing a buffer as io.ReadAll does. net/http holds a body to
+// its Content-Length (a truncated one reads as io.ErrUnexpectedEOF); a
+// reader that ends early without saying so gives what it had.
+func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength < 0 {
+		return io.ReadAll(io.LimitReader(body, limit))
+	}
+	b := make([]byte, min(contentLength, limit))
+	n := 0
+	for n < len(b) {
+		m, err := body.Read(b[n:])
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b[:n], nil
+}
+
 func failed(err error) (link.HTTPResponse, error) {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if isTimeout(err) {
 		err = fmt.Errorf("timed out: %w", err)
 	}
 	return link.HTTPResponse{Result: uint32(abi.HTTPResultRequestFailed)}, err
 }
+
+// isTimeout reports whether err is a deadline's.
+func isTimeout(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
 
 // headerLines renders h as "Name: value" lines, sorted by name, values of
 // one name in the order received.

@@ -24,6 +24,10 @@ import (
 //	DNS lookup of HOST failed: …  the name does not resolve
 //	connection refused by TARGET  nothing listens there
 //	TLS certificate verification failed: …
+//	timed out waiting for a connection to TARGET
+//	                              the request's timeout came while it was
+//	                              queued for a connection (MaxConnsPerHost,
+//	                              MaxDials) or one was being established
 //	timed out: …                  the request's timeout or a network timeout
 //	connection to TARGET failed: …  another network error (reset, unreachable)
 //	…                             anything else, as the error says
@@ -59,9 +63,15 @@ func Reason(err error) string {
 		hostErr    x509.HostnameError
 		invalidErr x509.CertificateInvalidError
 		netErr     net.Error
+		waitErr    *waitError
 	)
 	var r string
 	switch {
+	case errors.As(err, &waitErr):
+		r = "gave up waiting for a connection to " + waitErr.target
+		if errors.Is(err, context.DeadlineExceeded) {
+			r = "timed out waiting for a connection to " + waitErr.target
+		}
 	case errors.As(err, &refused):
 		why := refused.addr.String() + " is " + refused.why
 		if host, _, serr := net.SplitHostPort(target); serr == nil {

@@ -144,7 +144,7 @@ ops address off the public network. See docs/scaling.md, "Operating a node".`,
 	f.BoolVar(&o.mqttPlaintext, "mqtt-plaintext", false, "an MQTT connect without tls_credentials is plain TCP (local brokers) instead of TLS")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log diagnostics at debug level")
 	l := &o.limits
-	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 64)")
+	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 32 per CPU, at least 64)")
 	f.IntVar(&l.maxHandshakesPerIP, "max-handshakes-per-ip", 0, "most handshaking links from one address (0: 16, loopback unlimited; behind a TCP proxy set it to --max-handshakes)")
 	f.DurationVar(&l.handshakeTimeout, "handshake-timeout", 0, "time a link has for TLS and HELLO (0: 10s)")
 	f.DurationVar(&l.clientHelloTimeout, "client-hello-timeout", 0, "time from accept to the first TLS record (0: 2s)")

@@ -1,0 +1,45 @@
+package httpexec
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// TestReadBodyKnownLength: a body whose length is known is read into one
+// allocation of that length (io.ReadAll grows its buffer several times for
+// 64 KiB), never more than the limit; a truncated body is an error.
+func TestReadBodyKnownLength(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 64<<10)
+	var r bytes.Reader
+	allocs := testing.AllocsPerRun(20, func() {
+		r.Reset(data)
+		b, err := readBody(&r, int64(len(data)), int64(len(data))+1)
+		if err != nil || len(b) != len(data) {
+			t.Fatalf("read %d bytes, err %v", len(b), err)
+		}
+	})
+	if allocs != 1 {
+		t.Errorf("%v allocations to read a 64 KiB body of known length, want 1", allocs)
+	}
+	// Announced larger than the limit: the limit is read, no more.
+	r.Reset(data)
+	if b, err := readBody(&r, int64(len(data)), 1001); err != nil || len(b) != 1001 {
+		t.Errorf("over the limit: read %d bytes, err %v; want 1001", len(b), err)
+	}
+	// Unknown length: read up to the limit.
+	if b, err := readBody(strings.NewReader("hello"), -1, 3); err != nil || string(b) != "hel" {
+		t.Errorf("unknown length: %q, %v", b, err)
+	}
+	// Truncated (net/http's body reader says so): an error.
+	if _, err := readBody(io.MultiReader(strings.NewReader("hel"), iotest.ErrReader(io.ErrUnexpectedEOF)), 10, 100); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("truncated body: err %v, want io.ErrUnexpectedEOF", err)
+	}
+	// A reader that ends early: what it had.
+	if b, err := readBody(strings.NewReader("hel"), 10, 100); err != nil || string(b) != "hel" {
+		t.Errorf("early EOF, 10 bytes announced: %q, %v", b, err)
+	}
+}
