@@ -31,10 +31,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/internal/fleet"
 	"github.com/mvnet/mvnet/internal/testenv"
@@ -70,9 +66,10 @@ func fleetDevices(b *testing.B) int {
 //   - upstream-conns: connections from the cloud that carried requests to
 //     the HTTPS server;
 //   - idle-rss-KiB/device: the cloud's RSS growth from before the fleet
-//     to all devices connected and idle, per device (its process
-//     collector, read by the fleet through --metrics); rss-KiB/device is
-//     its whole idle RSS per device;
+//     to all devices connected and idle, per device (the node's own
+//     /metrics, --listen-ops, read by the fleet through --metrics);
+//     rss-KiB/device is its whole idle RSS per device, and
+//     goroutines/device its goroutines per connected device;
 //   - connect/s: devices connected per second.
 func BenchmarkFleetBurst(b *testing.B) {
 	n := fleetDevices(b)
@@ -109,9 +106,10 @@ func BenchmarkFleetBurst(b *testing.B) {
 		"--count", strconv.Itoa(n), "--out", bundles).CombinedOutput(); err != nil {
 		b.Fatalf("mvnet device create --count %d: %v\n%s", n, err, out)
 	}
-	_, pid := serveCloudProcess(b, bin, "--data-dir", data, "--listen-devices", addr,
+	ops := freeAddr(b)
+	serveCloudProcess(b, bin, "--data-dir", data, "--listen-devices", addr, "--listen-ops", ops,
 		"--allow", "127.0.0.0/8", "--resolve", web.Resolve, "--ca-file", caFile)
-	metrics := cloudProcessMetrics(b, pid)
+	metrics := "http://" + ops + "/metrics"
 
 	for b.Loop() {
 		mu.Lock()
@@ -140,6 +138,9 @@ func BenchmarkFleetBurst(b *testing.B) {
 		if c := rep.Cloud; c.RSSPerDeviceBytes != nil && c.Idle != nil && c.Idle.RSSBytes != nil && rep.Connect.Connected > 0 {
 			b.ReportMetric(*c.RSSPerDeviceBytes/1024, "idle-rss-KiB/device")
 			b.ReportMetric(*c.Idle.RSSBytes/1024/float64(rep.Connect.Connected), "rss-KiB/device")
+		}
+		if g := rep.Cloud.GoroutinesPerDevice; g != nil {
+			b.ReportMetric(*g, "goroutines/device")
 		}
 		if get.Failed+logs.Failed+rep.Connect.Failed > 0 {
 			b.Logf("%d devices: %d connect failures %v; GET errors %v; log errors %v", n, rep.Connect.Failed, rep.Connect.Errors, get.Errors, logs.Errors)
@@ -170,23 +171,6 @@ func runFleet(b *testing.B, bin string, args ...string) *fleet.Report {
 		b.Fatalf("mvnet fleet's report: %v\n%s", err, out.Bytes())
 	}
 	return &rep
-}
-
-// cloudProcessMetrics serves, on a loopback port, the Prometheus process
-// metrics (RSS, file descriptors) of process pid: the cloud's, until the
-// node serves its own /metrics. It returns the endpoint's URL.
-func cloudProcessMetrics(b *testing.B, pid int) string {
-	b.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{PidFn: func() (int, error) { return pid, nil }}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	b.Cleanup(func() { _ = hs.Close() })
-	return "http://" + ln.Addr().String() + "/metrics"
 }
 
 func freeAddr(b *testing.B) string {
