@@ -130,6 +130,13 @@ type Options struct {
 	// (MaxObserveBacklog, MaxObserveBacklogBytes): past that they are
 	// dropped, and Observe gets one ObserveDropped saying how many.
 	Observe func(Observation)
+	// OnLink, if set, is told when a device's link comes up on this
+	// server (past HELLO, admitted) and when it goes down, in that order
+	// per device; a link replaced by the device's newer one here only
+	// reports the new one up. It is called from the session's goroutine,
+	// never under the server's lock: it must not block (a cluster node
+	// records presence with it, package cloud/cluster).
+	OnLink func(deviceID string, up bool)
 }
 
 // MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
@@ -216,6 +223,7 @@ type Server struct {
 	config   ConfigStore
 	logs     LogStore
 	observe  *observers // Options.Observe; nil without it
+	onLink   func(deviceID string, up bool)
 	ready    chan struct{}
 	ctx      context.Context // parent of every session; cancelled by Shutdown
 	cancel   context.CancelFunc
@@ -292,6 +300,7 @@ func New(o Options) (*Server, error) {
 		hsByIP:   make(map[netip.Addr]int),
 		hsSlots:  make(chan struct{}, cmp.Or(o.MaxHandshakes, DefaultMaxHandshakes)),
 		registry: o.Registry,
+		onLink:   o.OnLink,
 		pending:  make(map[string]net.Conn),
 		lns:      make(map[net.Listener]bool),
 		ready:    make(chan struct{}),
@@ -564,11 +573,18 @@ func (s *Server) register(id string, sess *session.Session) (func(), error) {
 		s.log.Debug("device reconnected: closing its previous link", "device", id)
 		old.Close()
 	}
+	if s.onLink != nil {
+		s.onLink(id, true)
+	}
 	return func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.byID[id] == sess {
+		last := s.byID[id] == sess
+		if last {
 			delete(s.byID, id)
+		}
+		s.mu.Unlock()
+		if last && s.onLink != nil {
+			s.onLink(id, false)
 		}
 	}, nil
 }
