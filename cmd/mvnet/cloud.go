@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/internal/cliconfig"
 	"github.com/mvnet/mvnet/internal/node"
 )
@@ -46,6 +48,50 @@ type cloudServeOptions struct {
 	mqttPlaintext bool
 	verbose       bool
 	limits        linkLimits
+	cluster       clusterFlags
+}
+
+// clusterFlags are `mvnet cloud serve`'s cluster flags (docs/scaling.md,
+// "A cluster").
+type clusterFlags struct {
+	nodeName string
+	listen   string
+	routes   []string
+	replicas int
+}
+
+// options checks the flags, naming the one at fault, and returns the
+// node's cluster options.
+func (c clusterFlags) options(natsURL string) (*store.ClusterOptions, error) {
+	if c.nodeName != "" {
+		if err := store.CheckNodeName(c.nodeName); err != nil {
+			return nil, fmt.Errorf("--node-name %q: want letters, digits, '-' and '_' only, unique per node", c.nodeName)
+		}
+	}
+	if c.replicas < 0 {
+		return nil, fmt.Errorf("--replicas %d: must not be negative (0 = the default: 3 clustered, 1 alone)", c.replicas)
+	}
+	if len(c.routes) > 0 && c.listen == "" {
+		return nil, errors.New("--routes needs --cluster-listen (the address this node accepts the other nodes' routes on)")
+	}
+	if c.listen == "" {
+		return nil, nil
+	}
+	if natsURL != "" {
+		return nil, errors.New("--cluster-listen clusters the embedded NATS: with --nats-url the external NATS is the cluster (drop one of them)")
+	}
+	if c.nodeName == "" {
+		return nil, errors.New("--cluster-listen needs --node-name (a unique, stable name per node)")
+	}
+	if _, _, err := net.SplitHostPort(c.listen); err != nil {
+		return nil, fmt.Errorf("--cluster-listen %q: want host:port (e.g. 0.0.0.0:6222)", c.listen)
+	}
+	for _, r := range c.routes {
+		if _, _, err := net.SplitHostPort(strings.TrimPrefix(r, "nats-route://")); err != nil {
+			return nil, fmt.Errorf("--routes entry %q: want nats-route://host:port or host:port", r)
+		}
+	}
+	return &store.ClusterOptions{Listen: c.listen, Routes: c.routes}, nil
 }
 
 // linkLimits are the device listener's limits and the links' keep-alive
@@ -109,10 +155,23 @@ policy: loopback, private and link-local addresses are refused unless
 --ca-file adds trusted roots. An MQTT connect without tls_credentials is
 TLS, verified against the system's roots plus --ca-file, as on the
 production service; --mqtt-plaintext makes it plain TCP instead, for local
-brokers without TLS (docs/mqtt.md). See docs/cloud.md.`,
+brokers without TLS (docs/mqtt.md). See docs/cloud.md.
+
+Several nodes serve one fleet when they share one NATS JetStream: either
+their embedded NATS servers clustered with each other (--cluster-listen and
+--routes on every node; 3 nodes survive the loss of one) or an external
+NATS cluster (--nats-url). Give each node a unique --node-name: the nodes
+then know which node holds each device's link, one node's REST API serves
+every device, and bundles list every live node's address. Every node needs
+the same device CA and secret key: copy DATA-DIR/devca and
+DATA-DIR/secret.key from the first node before starting the others. See
+docs/scaling.md ("A cluster").`,
 		Example: `  mvnet cloud serve --data-dir ./mvnet-data
   mvnet cloud serve --data-dir /var/lib/mvnet --listen-devices 0.0.0.0:7443 --advertise cloud.example.com:7443
-  mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet`,
+  mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet --node-name a
+  mvnet cloud serve --data-dir /var/lib/mvnet --node-name a --listen-devices 0.0.0.0:7443 \
+      --advertise a.example.com:7443 --cluster-listen 0.0.0.0:6222 \
+      --routes a.example.com:6222,b.example.com:6222,c.example.com:6222`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
@@ -132,6 +191,11 @@ brokers without TLS (docs/mqtt.md). See docs/cloud.md.`,
 	f.StringArrayVar(&o.caFiles, "ca-file", nil, "PEM file of extra trusted root certificates for devices' HTTPS requests and MQTT brokers (repeatable)")
 	f.BoolVar(&o.mqttPlaintext, "mqtt-plaintext", false, "an MQTT connect without tls_credentials is plain TCP (local brokers) instead of TLS")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log diagnostics at debug level")
+	c := &o.cluster
+	f.StringVar(&c.nodeName, "node-name", "", "this node's name in a cluster, unique and stable (letters, digits, - and _): enables presence and routing between nodes")
+	f.StringVar(&c.listen, "cluster-listen", "", "host:port the embedded NATS accepts the other nodes' routes on (e.g. 0.0.0.0:6222; keep it on a private network)")
+	f.StringSliceVar(&c.routes, "routes", nil, "the nodes' route addresses, comma-separated (nats-route://host:port or host:port; the same list on every node is fine)")
+	f.IntVar(&c.replicas, "replicas", 0, "copies of every bucket and of the log stream (0: 3 with --cluster-listen, else 1; at most the number of NATS nodes)")
 	l := &o.limits
 	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 64)")
 	f.IntVar(&l.maxHandshakesPerIP, "max-handshakes-per-ip", 0, "most handshaking links from one address (0: 16, loopback unlimited; behind a TCP proxy set it to --max-handshakes)")
@@ -158,6 +222,10 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 	if _, _, err := net.SplitHostPort(o.listenDevices); err != nil {
 		return fmt.Errorf("--listen-devices %q: want host:port", o.listenDevices)
 	}
+	clusterOpts, err := o.cluster.options(o.natsURL)
+	if err != nil {
+		return err
+	}
 	level := slog.LevelInfo
 	if o.verbose {
 		level = slog.LevelDebug
@@ -174,6 +242,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		ListenDevices: o.listenDevices, Advertise: o.advertise, TLSHosts: o.tlsHosts,
 		ListenAPI: o.listenAPI, HTTP: hopts, MQTTPlaintext: o.mqttPlaintext, Logger: log,
 		Customize: o.limits.apply,
+		NodeName:  o.cluster.nodeName, Cluster: clusterOpts, Replicas: o.cluster.replicas,
 	})
 	if err != nil {
 		return err
