@@ -415,9 +415,7 @@ func (s *Store) setup(ctx context.Context) error {
 			if s.srv.JetStreamIsLeader() {
 				err = s.create(ctx)
 			} else {
-				bctx, cancel := context.WithTimeout(ctx, adminAttempt)
-				err = s.bind(bctx)
-				cancel()
+				err = s.bindNoWait(ctx)
 			}
 			if err == nil {
 				break
@@ -432,6 +430,18 @@ func (s *Store) setup(ctx context.Context) error {
 			case <-time.After(jsPoll):
 			}
 		}
+	} else if s.opts.Replicas > 1 && s.bindNoWait(ctx) == nil {
+		// Replicated buckets another node created are used as they are
+		// (creating them again would turn their direct gets back on
+		// under that node's feet); the log stream takes this node's
+		// settings.
+		st, err := adminRetry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+			return s.js.CreateOrUpdateStream(ctx, s.logStreamConfig())
+		})
+		if err != nil {
+			return fmt.Errorf("store: stream %s: %w", logStream, err)
+		}
+		s.stream = st
 	} else if err := s.create(ctx); err != nil {
 		return err
 	}
@@ -444,6 +454,13 @@ func (s *Store) setup(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// bindNoWait is bind within adminAttempt.
+func (s *Store) bindNoWait(ctx context.Context) error {
+	bctx, cancel := context.WithTimeout(ctx, adminAttempt)
+	defer cancel()
+	return s.bind(bctx)
 }
 
 // errNotYet: a bucket exists but is not yet in its final shape.
