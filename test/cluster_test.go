@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -391,6 +392,7 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 	}
 	acked := map[string]string{}
 	var ackMu sync.Mutex
+	var ackCount atomic.Int64
 	stopWrites := make(chan struct{})
 	writesDone := make(chan struct{})
 	go func() {
@@ -410,10 +412,12 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 				ackMu.Lock()
 				acked[key] = val
 				ackMu.Unlock()
+				ackCount.Add(1)
 			}
 		}
 	}()
 	logLines("before")
+	poll.Within(t, clusterWait, "config writes acknowledged before the kill", func() bool { return ackCount.Load() >= 5 })
 
 	// Kill node 1 (a cloud node and, embedded, a NATS node).
 	var moved []*fleetDevice
@@ -442,6 +446,8 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 	t.Logf("external NATS %v: %d devices of the killed node relinked to another node; the last %v after the kill",
 		external, len(moved), slowest.Round(time.Millisecond))
 	logLines("after")
+	n0 := ackCount.Load()
+	poll.Within(t, clusterWait, "config writes acknowledged after the kill", func() bool { return ackCount.Load() >= n0+5 })
 	close(stopWrites)
 	<-writesDone
 
@@ -498,6 +504,15 @@ func readLogs(t *testing.T, ctx context.Context, c *apiClient, n *cloudNode, sid
 		if err != nil {
 			t.Fatal(err)
 		}
+		if resp.StatusCode/100 == 5 && attempt < 5 {
+			// The store failing for a moment (a JetStream leader
+			// moving): a client tries again.
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			log, _ := os.ReadFile(n.stderr)
+			t.Logf("log stream of %s through %s: %s, trying again\n%s\n%s", sid, n.name, resp.Status, b, lastLines(log, 5))
+			continue
+		}
 		if resp.StatusCode != http.StatusOK {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -549,12 +564,23 @@ func joinCluster(t *testing.T, b *device.Bundle) *fleetDevice {
 			}
 			return c, err
 		},
-		ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 500 * time.Millisecond})
+		ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 500 * time.Millisecond,
+		Trace: func(e device.TraceEvent) {
+			if os.Getenv("XXDEBUG") != "" && strings.HasPrefix(e.Kind, "link") {
+				t.Logf("%s %s %s %s", time.Now().Format("15:04:05.000"), b.DeviceSid[:8], e.Kind, e.Text)
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.d.Close() })
 	return f
+}
+
+// lastLines is the end of a log.
+func lastLines(b []byte, n int) string {
+	l := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
 }
 
 func copyDir(t *testing.T, from, to string) {
