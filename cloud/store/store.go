@@ -363,19 +363,30 @@ type bucketSpec struct {
 	dst        *jetstream.KeyValue
 	name, desc string
 	ttl        time.Duration
+	// direct keeps direct gets on when replicated: reads answered by any
+	// replica, also while the stream elects a new leader (NATS: 4-9 s
+	// after its leader's node died), at the price of reading a write
+	// acknowledged a moment ago as not yet there. The registry: a device
+	// whose link arrives at a node that lost the registry's leader is
+	// admitted at once, not after the election; a device created a moment
+	// ago may be refused once and redial.
+	direct bool
 }
+
+// directReads says whether bucket b reads directly (any replica).
+func (s *Store) directReads(b bucketSpec) bool { return s.opts.Replicas == 1 || b.direct }
 
 func (s *Store) buckets() []bucketSpec {
 	return []bucketSpec{
-		{&s.devices, bucketDevices, "mvnet device registry", 0},
-		{&s.names, bucketUniqueNames, "mvnet device UniqueName index", 0},
-		{&s.accountConfigs, bucketAccountConfigs, "mvnet account-scoped configs", 0},
-		{&s.deviceConfigs, bucketDeviceConfigs, "mvnet device-scoped configs", 0},
-		{&s.accountSecrets, bucketAccountSecrets, "mvnet account-scoped secrets (values sealed)", 0},
-		{&s.deviceSecrets, bucketDeviceSecrets, "mvnet device-scoped secrets (values sealed)", 0},
-		{&s.meta, bucketMeta, "mvnet store metadata", 0},
-		{&s.presence, bucketPresence, "mvnet presence: the node holding each device's link", 0},
-		{&s.nodes, bucketNodes, "mvnet cloud nodes (entries expire unless refreshed)", NodeTTL},
+		{&s.devices, bucketDevices, "mvnet device registry", 0, true},
+		{&s.names, bucketUniqueNames, "mvnet device UniqueName index", 0, false},
+		{&s.accountConfigs, bucketAccountConfigs, "mvnet account-scoped configs", 0, false},
+		{&s.deviceConfigs, bucketDeviceConfigs, "mvnet device-scoped configs", 0, false},
+		{&s.accountSecrets, bucketAccountSecrets, "mvnet account-scoped secrets (values sealed)", 0, false},
+		{&s.deviceSecrets, bucketDeviceSecrets, "mvnet device-scoped secrets (values sealed)", 0, false},
+		{&s.meta, bucketMeta, "mvnet store metadata", 0, false},
+		{&s.presence, bucketPresence, "mvnet presence: the node holding each device's link", 0, false},
+		{&s.nodes, bucketNodes, "mvnet cloud nodes (entries expire unless refreshed)", NodeTTL, false},
 	}
 }
 
@@ -480,7 +491,7 @@ func (s *Store) create(ctx context.Context) error {
 				Replicas:    s.opts.Replicas,
 			})
 		})
-		if err == nil && s.opts.Replicas > 1 {
+		if err == nil && !s.directReads(b) {
 			kv, err = s.leaderReads(ctx, b.name)
 		}
 		if err != nil {
@@ -506,7 +517,7 @@ func (s *Store) bind(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("store: bucket %s: %w", b.name, err)
 		}
-		if st.CachedInfo().Config.AllowDirect != (s.opts.Replicas == 1) {
+		if st.CachedInfo().Config.AllowDirect != s.directReads(b) {
 			return fmt.Errorf("store: bucket %s: %w", b.name, errNotYet)
 		}
 		if *b.dst, err = s.js.KeyValue(ctx, b.name); err != nil {
