@@ -135,6 +135,15 @@ func TestClusterOptionsChecked(t *testing.T) {
 	}
 }
 
+// TestReplicasNeedACluster: a lone embedded server refuses Replicas > 1
+// by name instead of failing to create the buckets.
+func TestReplicasNeedACluster(t *testing.T) {
+	_, err := Open(context.Background(), Options{DataDir: t.TempDir(), Logger: quiet, Replicas: 3})
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("Replicas 3 needs a cluster")) {
+		t.Fatalf("lone server with Replicas 3: %v", err)
+	}
+}
+
 // TestClusterWaitsForMajority: a lone node of a 3-node cluster has no
 // JetStream meta leader, and Open says so when its ctx ends.
 func TestClusterWaitsForMajority(t *testing.T) {

@@ -174,6 +174,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts.Cluster = &c
 		opts.Replicas = cmp.Or(opts.Replicas, 3)
 	}
+	if opts.URL == "" && opts.Cluster == nil && opts.Replicas > 1 {
+		return nil, fmt.Errorf("store: Replicas %d needs a cluster (Options.Cluster or an external NATS cluster): a lone embedded server holds 1 copy", opts.Replicas)
+	}
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
 	}

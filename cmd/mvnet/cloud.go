@@ -71,6 +71,9 @@ func (c clusterFlags) options(natsURL string) (*store.ClusterOptions, error) {
 	if c.replicas < 0 {
 		return nil, fmt.Errorf("--replicas %d: must not be negative (0 = the default: 3 clustered, 1 alone)", c.replicas)
 	}
+	if c.replicas > 1 && c.listen == "" && natsURL == "" {
+		return nil, fmt.Errorf("--replicas %d needs a cluster (--cluster-listen, or --nats-url to a NATS cluster): a lone embedded NATS holds 1 copy", c.replicas)
+	}
 	if len(c.routes) > 0 && c.listen == "" {
 		return nil, errors.New("--routes needs --cluster-listen (the address this node accepts the other nodes' routes on)")
 	}

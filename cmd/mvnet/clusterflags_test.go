@@ -14,6 +14,7 @@ func TestClusterFlagErrors(t *testing.T) {
 	}{
 		{clusterFlags{nodeName: "a.b"}, "", "--node-name"},
 		{clusterFlags{replicas: -1}, "", "--replicas"},
+		{clusterFlags{replicas: 3}, "", "--replicas 3 needs a cluster"},
 		{clusterFlags{routes: []string{"x:1"}}, "", "--routes needs --cluster-listen"},
 		{clusterFlags{listen: "0.0.0.0:6222"}, "", "--cluster-listen needs --node-name"},
 		{clusterFlags{listen: "0.0.0.0:6222", nodeName: "a"}, "nats://x:4222", "--nats-url"},
