@@ -34,6 +34,7 @@ import (
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/internal/testenv"
 	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -244,7 +245,7 @@ func (f *fleetDevice) where() (string, time.Time) {
 }
 
 func clusterScenario(t *testing.T, bin string, external bool) {
-	ctx := testenvContext(t, 5*clusterWait)
+	ctx := testenv.Context(t, 5*clusterWait)
 	// One device CA and one secret key for every node (docs/scaling.md:
 	// copied from the first node).
 	ca := t.TempDir()
@@ -587,10 +588,4 @@ func copyDir(t *testing.T, from, to string) {
 	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func testenvContext(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
