@@ -229,6 +229,24 @@ func (c *apiClient) must(t *testing.T, ctx context.Context, want int, method, u 
 	return b
 }
 
+// mustSoon is must, trying again while the answer is a 5xx: after a
+// node's death, requests that reach the store while JetStream elects new
+// leaders fail for a few seconds (docs/scaling.md), and clients retry.
+func (c *apiClient) mustSoon(t *testing.T, ctx context.Context, want int, method, u string, form url.Values) []byte {
+	t.Helper()
+	var st int
+	var b []byte
+	var err error
+	poll.Within(t, clusterWait, method+" "+u+" answered", func() bool {
+		st, b, err = c.do(ctx, method, u, form)
+		return err == nil && st/100 != 5
+	})
+	if st != want {
+		t.Fatalf("%s %s: %d\n%s", method, u, st, b)
+	}
+	return b
+}
+
 // fleetDevice is one emulated device and the address of its current link.
 type fleetDevice struct {
 	sid string
@@ -467,7 +485,7 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 		t.Fatal("no config write acknowledged")
 	}
 	for k, v := range acked {
-		b := c.must(t, ctx, http.StatusOK, "GET", nodes[2].api+"/v1/Configs/"+k, nil)
+		b := c.mustSoon(t, ctx, http.StatusOK, "GET", nodes[2].api+"/v1/Configs/"+k, nil)
 		var cfg struct {
 			Value string `json:"value"`
 		}
@@ -477,7 +495,7 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 	}
 	t.Logf("%d acknowledged config writes kept", len(acked))
 	// The cloud keeps serving: a device created now joins.
-	b := c.must(t, ctx, http.StatusCreated, "POST", nodes[2].api+"/v1/Devices", url.Values{})
+	b := c.mustSoon(t, ctx, http.StatusCreated, "POST", nodes[2].api+"/v1/Devices", url.Values{})
 	var created struct {
 		Bundle device.Bundle `json:"bundle"`
 	}
