@@ -305,6 +305,23 @@ func transient(err error) bool {
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
+// clusterNotReady says whether JetStream refused a request because the
+// cluster is not settled (no leader, peers not yet known); the nodes of a
+// cluster starting wait that out.
+func clusterNotReady(err error) bool {
+	var ae *jetstream.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode {
+		case 10005, // no suitable peers for placement (yet)
+			10008, // JetStream system temporarily unavailable
+			10009, // cluster cannot handle the request (not the leader)
+			10023: // insufficient resources (peers not yet known)
+			return true
+		}
+	}
+	return false
+}
+
 // leaderReads turns off direct gets on a replicated bucket and binds it
 // again: a direct get may be answered by any replica, one that has not yet
 // applied the last acknowledged write, so that a config written through one
@@ -434,7 +451,7 @@ func (s *Store) setup(ctx context.Context) error {
 			if err == nil {
 				break
 			}
-			if ctx.Err() != nil || !(transient(err) || errors.Is(err, errNotYet) ||
+			if ctx.Err() != nil || !(transient(err) || clusterNotReady(err) || errors.Is(err, errNotYet) ||
 				errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound)) {
 				return err
 			}
