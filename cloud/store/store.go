@@ -262,12 +262,12 @@ func (s *Store) waitJetStream(ctx context.Context) error {
 		}
 		last = err
 		if !logged {
-			s.log.Info("waiting for JetStream (a cluster needs a majority of its nodes up)", "err", err)
+			s.log.Info("waiting for JetStream (a cluster's first start needs every node up, later a majority)", "err", err)
 			logged = true
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("store: JetStream not available (in a cluster: no meta leader; are a majority of the nodes up and their routes reachable?): %w (last: %v)", ctx.Err(), last)
+			return fmt.Errorf("store: JetStream not available (in a cluster: no meta leader yet; the first start needs every node of the routes up, later a majority; are their routes reachable?): %w (last: %v)", ctx.Err(), last)
 		case <-time.After(jsPoll):
 		}
 	}
