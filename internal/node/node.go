@@ -209,6 +209,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	if n.Member != nil {
 		if err := n.Member.Start(ctx, n.Cloud); err != nil {
 			_ = n.Cloud.Shutdown(context.Background())
+			n.Member.Close()
 			return nil, err
 		}
 		undo = append(undo, n.Member.Close)
@@ -279,7 +280,8 @@ func (n *Node) Addresses(ctx context.Context) ([]string, error) {
 }
 
 // CreateDevice registers device id (with uniqueName, "" for none) and
-// issues its bundle naming the node's advertised address.
+// issues its bundle naming the node's advertised address (in a cluster,
+// every live node's: Addresses).
 func (n *Node) CreateDevice(ctx context.Context, id, uniqueName string) (*device.Bundle, error) {
 	addrs, err := n.Addresses(ctx)
 	if err != nil {
@@ -309,7 +311,7 @@ func (n *Node) Close() {
 		defer cancel()
 		_ = n.Cloud.Shutdown(sctx)
 		if n.Member != nil {
-			n.Member.Close() // after the links: their presences cleared
+			n.Member.Close() // after the links; its presences go stale with its registry entry
 		}
 		n.Store.Close()
 	})
