@@ -4,6 +4,11 @@
 // API. `mvnet cloud serve` runs one until interrupted; `mvnet run` hosts
 // one for the run of an application (internal/runner, hosted mode).
 //
+// With Options.NodeName the node is one of a cluster (package
+// cloud/cluster, docs/scaling.md "A cluster"): nodes sharing one NATS
+// JetStream (Options.Cluster clusters the embedded servers; NATSURL names
+// an external one) serve one fleet.
+//
 // A node also registers devices and issues their credential bundles
 // (IssueBundle, CreateDevice): the bundle `mvnet device create` writes and
 // POST /v1/Devices returns.
