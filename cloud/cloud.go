@@ -140,6 +140,13 @@ type Options struct {
 	// Metrics, if set, receives the cloud's metrics (package metrics,
 	// metrics.go): links, frames, requests, devices connected.
 	Metrics *metrics.Metrics
+	// OnLink, if set, is told when a device's link comes up on this
+	// server (past HELLO, admitted) and when it goes down, in that order
+	// per device; a link replaced by the device's newer one here only
+	// reports the new one up. It is called from the session's goroutine,
+	// never under the server's lock: it must not block (a cluster node
+	// records presence with it, package cloud/cluster).
+	OnLink func(deviceID string, up bool)
 }
 
 // MQTTOptions configure the cloud's MQTT broker sessions, one per MQTT
@@ -227,6 +234,7 @@ type Server struct {
 	logs     LogStore
 	observe  *observers // Options.Observe; nil without it
 	metrics  *metrics.Metrics
+	onLink   func(deviceID string, up bool)
 	ready    chan struct{}
 	ctx      context.Context // parent of every session; cancelled by Shutdown
 	cancel   context.CancelFunc
@@ -307,6 +315,7 @@ func New(o Options) (*Server, error) {
 		hsByIP:   make(map[netip.Addr]int),
 		hsSlots:  make(chan struct{}, cmp.Or(o.MaxHandshakes, defaultMaxHandshakes())),
 		registry: o.Registry,
+		onLink:   o.OnLink,
 		pending:  make(map[string]net.Conn),
 		lns:      make(map[net.Listener]bool),
 		ready:    make(chan struct{}),
@@ -615,11 +624,18 @@ func (s *Server) register(id string, sess *session.Session) (func(), error) {
 		s.log.Debug("device reconnected: closing its previous link", "device", id)
 		old.Close()
 	}
+	if s.onLink != nil {
+		s.onLink(id, true)
+	}
 	return func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.byID[id] == sess {
+		last := s.byID[id] == sess
+		if last {
 			delete(s.byID, id)
+		}
+		s.mu.Unlock()
+		if last && s.onLink != nil {
+			s.onLink(id, false)
 		}
 	}, nil
 }

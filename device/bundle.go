@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/mvnet/mvnet/kernel"
@@ -31,10 +33,16 @@ type Bundle struct {
 	// its SID in the cloud's API.
 	DeviceSid  string `json:"device_sid"`
 	UniqueName string `json:"unique_name,omitempty"`
-	// CloudAddress is the cloud's device listener, host:port.
+	// CloudAddress is the cloud's device listener, host:port: with
+	// CloudAddresses, the first of them (what readers that know only one
+	// address use).
 	CloudAddress string `json:"cloud_address"`
+	// CloudAddresses, if set, are the device listeners of every node of a
+	// cluster (host:port each): the device connects to any and moves on
+	// when one fails (Dial). Optional; the bundle version stays 1.
+	CloudAddresses []string `json:"cloud_addresses,omitempty"`
 	// ServerName is the name the cloud's certificate is checked against;
-	// default CloudAddress's host.
+	// default the host of the address dialled.
 	ServerName string `json:"server_name,omitempty"`
 	// CloudCA is the device CA's certificate (PEM): it signs the cloud's
 	// server certificate.
@@ -104,8 +112,22 @@ func (b *Bundle) Check() error {
 	if _, _, err := net.SplitHostPort(b.CloudAddress); err != nil {
 		return fmt.Errorf("cloud_address %q: %w", b.CloudAddress, err)
 	}
+	for _, a := range b.CloudAddresses {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("cloud_addresses entry %q: %w", a, err)
+		}
+	}
 	_, err := b.TLSConfig()
 	return err
+}
+
+// Addresses are the cloud's device listeners the device may dial:
+// CloudAddresses if set, else CloudAddress.
+func (b *Bundle) Addresses() []string {
+	if len(b.CloudAddresses) > 0 {
+		return b.CloudAddresses
+	}
+	return []string{b.CloudAddress}
 }
 
 // TLSConfig is the device's side of the link's TLS (link.ClientTLSConfig):
@@ -137,17 +159,59 @@ func (b *Bundle) TLSConfig() (*tls.Config, error) {
 	return link.ClientTLSConfig(cert, roots, name), nil
 }
 
+// DialAttemptTimeout bounds one address's attempt (TCP and TLS) in the
+// function Dial returns.
+const DialAttemptTimeout = 10 * time.Second
+
 // Dial returns a function that opens the device's link to the bundle's
-// cloud: TCP to CloudAddress, then the TLS 1.3 handshake. Use it as
-// Options.Dial (or kernel.Options.Dial), with DeviceID = DeviceSid.
+// cloud: TCP to one of Addresses, then the TLS 1.3 handshake. It starts
+// with the address that worked last (the first at first) and moves on to
+// the next when one fails, each attempt bounded by DialAttemptTimeout and
+// the whole call by ctx; it fails when every address has failed once
+// (the caller's redial backoff then applies). Use it as Options.Dial (or
+// kernel.Options.Dial), with DeviceID = DeviceSid.
 func (b *Bundle) Dial() (func(ctx context.Context) (net.Conn, error), error) {
 	cfg, err := b.TLSConfig()
 	if err != nil {
 		return nil, fmt.Errorf("device: bundle: %w", err)
 	}
-	addr := b.CloudAddress
+	addrs := slices.Clone(b.Addresses())
+	cfgs := make([]*tls.Config, len(addrs))
+	for i, a := range addrs {
+		cfgs[i] = cfg
+		if b.ServerName == "" {
+			host, _, _ := net.SplitHostPort(a) // checked by TLSConfig's caller (Check)
+			cfgs[i] = cfg.Clone()
+			cfgs[i].ServerName = host
+		}
+	}
+	var mu sync.Mutex
+	last := 0 // the address that worked last
 	return func(ctx context.Context) (net.Conn, error) {
-		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, Config: cfg}
-		return d.DialContext(ctx, "tcp", addr)
+		mu.Lock()
+		start := last
+		mu.Unlock()
+		var errs []error
+		for k := range addrs {
+			i := (start + k) % len(addrs)
+			actx, cancel := context.WithTimeout(ctx, DialAttemptTimeout)
+			d := tls.Dialer{NetDialer: &net.Dialer{KeepAlive: 30 * time.Second}, Config: cfgs[i]}
+			c, err := d.DialContext(actx, "tcp", addrs[i])
+			cancel()
+			if err == nil {
+				mu.Lock()
+				last = i
+				mu.Unlock()
+				return c, nil
+			}
+			if len(addrs) == 1 {
+				return nil, err // as a one-address bundle always said
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", addrs[i], err))
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		return nil, fmt.Errorf("no cloud address answered: %w", errors.Join(errs...))
 	}, nil
 }

@@ -43,7 +43,9 @@ type Options struct {
 	// Store holds everything the API serves. Required.
 	Store *store.Store
 	// Cloud learns of LoggingEnabled changes so connected devices hear of
-	// them at once. May be nil (devices then learn when they reconnect).
+	// them at once (*cloud.Server for its own devices; a cluster member,
+	// cloud/cluster, for every node's). May be nil (devices then learn
+	// when they reconnect).
 	// Beware a typed nil pointer: it is not a nil interface.
 	Cloud LoggingSetter
 	// BaseURL prefixes the url fields of responses, e.g.
@@ -60,7 +62,9 @@ type Options struct {
 	IssueDevice func(ctx context.Context, deviceID string) (bundle []byte, err error)
 	// Faults applies, lists and clears the faults of devices connected to
 	// this node (/v1/Devices/{Sid}/Faults, faults.go); (*cloud.Server).Faults()
-	// satisfies it. nil: those endpoints answer 501.
+	// satisfies it, and a cluster member's (cloud/cluster) routes each
+	// operation to the node holding the device's link. nil: those
+	// endpoints answer 501.
 	Faults Faults
 }
 

@@ -33,7 +33,8 @@ type Faults interface {
 const faultTime = "2006-01-02T15:04:05.000000000Z07:00"
 
 // Linker is what a Faults also implements when it can tell whether the
-// device's link is on this node (*faults.Injector does): a lasting fault
+// device's link is on this node (*faults.Injector does; a cluster's routed
+// faults, cloud/cluster, tell whether it is on any node): a lasting fault
 // applied to a device whose link is elsewhere (or nowhere) then carries a
 // note saying it acts when the link comes to this node.
 type Linker interface {
@@ -41,7 +42,7 @@ type Linker interface {
 }
 
 // notHere is the note of a fault on a device not connected to this node.
-const notHere = "the device is not connected to this cloud node: the fault acts when the device's link comes to this node (faults do not travel between the nodes of a cluster)"
+const notHere = "the device is not connected to this cloud node: the fault acts when the device's link comes to this node (in a cluster whose nodes have --node-name, when it is connected to no node)"
 
 // faultJSON is a fault as the API shows it. Parameters are keyed by their
 // names in docs/fault-injection.md (the names POST takes, the CLI's

@@ -2,18 +2,93 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// startEmbedded runs a nats-server with JetStream file storage under dir. It
-// listens on no port (DontListen): the store reaches it in process. With sync
-// set, JetStream fsyncs every write (SyncAlways) — the issue requires secrets
-// to be on disk when the API answers; see BenchmarkPutConfig for the cost.
-func startEmbedded(dir string, sync bool, log *slog.Logger) (*server.Server, error) {
+// ClusterOptions cluster the embedded NATS server with the embedded servers
+// of other cloud nodes (NATS routes), so that they share one JetStream: the
+// buckets and the log stream are replicated (Options.Replicas, default 3)
+// and any node reads what another wrote. docs/scaling.md ("A cluster").
+type ClusterOptions struct {
+	// Name is the NATS cluster's name, the same on every node (default
+	// "mvnet").
+	Name string
+	// Listen is the host:port the server accepts routes from other nodes
+	// on (e.g. "0.0.0.0:6222"). Routes carry every stored value, secrets
+	// sealed: keep the port on a private network.
+	Listen string
+	// Routes are the other nodes' route addresses (nats-route://host:port
+	// or host:port); listing the node itself too is harmless, so every node
+	// may be given the same list.
+	Routes []string
+	// ServerName is this server's name in the cluster, unique and stable
+	// across restarts (JetStream knows its peers by it). Required.
+	ServerName string
+}
+
+// DefaultClusterName is ClusterOptions.Name's default.
+const DefaultClusterName = "mvnet"
+
+// check validates c, naming the field at fault.
+func (c *ClusterOptions) check() error {
+	if c.ServerName == "" {
+		return errors.New("store: Cluster.ServerName is required (a unique, stable name per node)")
+	}
+	if strings.ContainsAny(c.ServerName, " \t\r\n.*>") {
+		return fmt.Errorf("store: Cluster.ServerName %q: no spaces, dots, '*' or '>'", c.ServerName)
+	}
+	if _, _, err := splitPort(c.Listen); err != nil {
+		return fmt.Errorf("store: Cluster.Listen %q: %w", c.Listen, err)
+	}
+	for _, r := range c.Routes {
+		if _, _, err := splitPort(strings.TrimPrefix(r, "nats-route://")); err != nil {
+			return fmt.Errorf("store: Cluster.Routes entry %q: want nats-route://host:port: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// routeURLs are c.Routes with the nats-route scheme.
+func (c *ClusterOptions) routeURLs() string {
+	urls := make([]string, len(c.Routes))
+	for i, r := range c.Routes {
+		if !strings.Contains(r, "://") {
+			r = "nats-route://" + r
+		}
+		urls[i] = r
+	}
+	return strings.Join(urls, ",")
+}
+
+func splitPort(hostport string) (string, int, error) {
+	h, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return "", 0, fmt.Errorf("want host:port")
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number in 0-65535", p)
+	}
+	return h, port, nil
+}
+
+// startEmbedded runs a nats-server with JetStream file storage under dir.
+// Alone it listens on no port (DontListen): the store reaches it in
+// process. Clustered (cl not nil) it also accepts routes on cl.Listen and
+// solicits cl.Routes; it then listens for clients on a random loopback port
+// too, since nats-server starts routing only once its client listener is up
+// (the store still connects in process). With sync set, JetStream fsyncs
+// every write (SyncAlways) — the issue requires secrets to be on disk when
+// the API answers; see BenchmarkPutConfig for the cost.
+func startEmbedded(dir string, sync bool, cl *ClusterOptions, log *slog.Logger) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         "mvnet-cloud-store",
 		DontListen:         true,
@@ -24,6 +99,18 @@ func startEmbedded(dir string, sync bool, log *slog.Logger) (*server.Server, err
 		JetStreamMaxMemory: 64 << 20,
 		MaxPayload:         1 << 20,
 	}
+	if cl != nil {
+		host, port, _ := splitPort(cl.Listen) // checked by Open
+		opts.ServerName = cl.ServerName
+		opts.DontListen = false
+		opts.Host, opts.Port = "127.0.0.1", server.RANDOM_PORT
+		opts.Cluster.Name = cl.Name
+		opts.Cluster.Host, opts.Cluster.Port = host, port
+		if port == 0 {
+			opts.Cluster.Port = server.RANDOM_PORT
+		}
+		opts.Routes = server.RoutesFromStr(cl.routeURLs())
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: embedded NATS: %w", err)
@@ -32,6 +119,9 @@ func startEmbedded(dir string, sync bool, log *slog.Logger) (*server.Server, err
 	srv.Start()
 	if !srv.ReadyForConnections(15 * time.Second) {
 		srv.Shutdown()
+		if cl != nil {
+			return nil, fmt.Errorf("store: embedded NATS did not start within 15s (data in %s; is the route port %s free?)", dir, cl.Listen)
+		}
 		return nil, fmt.Errorf("store: embedded NATS did not start within 15s (data in %s)", dir)
 	}
 	return srv, nil

@@ -6,7 +6,9 @@
 // Options.DataDir, started by Open and stopped by Close; it listens on no
 // port and is reached through an in-process connection. With Options.URL the
 // store uses an external NATS system instead (several cloud nodes sharing one
-// fleet), which must have JetStream enabled.
+// fleet), which must have JetStream enabled. With Options.Cluster the
+// embedded servers of several nodes are clustered with each other by NATS
+// routes and share one replicated JetStream (docs/scaling.md, "A cluster").
 //
 // Layout (bucket and stream names are part of the on-disk format):
 //
@@ -17,6 +19,8 @@
 //	KV mvnet_account_secrets  key: hex(Key)                value: JSON secretRecord (value sealed)
 //	KV mvnet_device_secrets   key: SID "." hex(Key)        value: JSON secretRecord (value sealed)
 //	KV mvnet_meta             key: secret_key_check        value: a sealed marker to detect a wrong SecretKey
+//	KV mvnet_nodes            key: node name               value: JSON NodeInfo (TTL NodeTTL, heartbeats)
+//	KV mvnet_presence         key: device SID              value: JSON Presence (the node holding its link)
 //	stream MVNET_LOGS         subjects: mvnet.logs.<device ID>
 //
 // Config and secret keys are encoded in lower-case hex because NATS KV keys
@@ -88,8 +92,13 @@ type Options struct {
 	URL string
 	// NATSOptions are extra client options for URL mode (credentials, TLS).
 	NATSOptions []nats.Option
-	// Replicas for the buckets and the log stream in URL mode (default 1).
+	// Replicas for the buckets and the log stream: in URL mode (default
+	// 1) and in clustered embedded mode (default 3, at most the number of
+	// nodes). A lone embedded server has 1.
 	Replicas int
+	// Cluster, if set, clusters the embedded server with other nodes'
+	// (ignored in URL mode).
+	Cluster *ClusterOptions
 	// SecretKey is the 32-byte AES-256 key that encrypts secret values at
 	// rest. Required in URL mode unless DataDir holds secret.key; every node
 	// sharing a NATS system must use the same key.
@@ -128,6 +137,7 @@ type Store struct {
 	accountConfigs, deviceConfigs jetstream.KeyValue
 	accountSecrets, deviceSecrets jetstream.KeyValue
 	meta                          jetstream.KeyValue
+	nodes, presence               jetstream.KeyValue // presence.go
 
 	logMu   sync.Mutex
 	logLast map[string]logMark // per device: the last stored line's device seq and stream seq
@@ -151,6 +161,24 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if opts.LogMaxBytes < 0 {
 		return nil, fmt.Errorf("store: LogMaxBytes %d is negative", opts.LogMaxBytes)
+	}
+	if opts.Replicas < 0 {
+		return nil, fmt.Errorf("store: Replicas %d is negative", opts.Replicas)
+	}
+	if opts.URL != "" {
+		opts.Cluster = nil
+	}
+	if opts.Cluster != nil {
+		c := *opts.Cluster
+		c.Name = cmp.Or(c.Name, DefaultClusterName)
+		if err := c.check(); err != nil {
+			return nil, err
+		}
+		opts.Cluster = &c
+		opts.Replicas = cmp.Or(opts.Replicas, 3)
+	}
+	if opts.URL == "" && opts.Cluster == nil && opts.Replicas > 1 {
+		return nil, fmt.Errorf("store: Replicas %d needs a cluster (Options.Cluster or an external NATS cluster): a lone embedded server holds 1 copy", opts.Replicas)
 	}
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
@@ -186,7 +214,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		if s.srv, err = startEmbedded(filepath.Join(opts.DataDir, "jetstream"), !opts.noSync, opts.Logger); err != nil {
+		if s.srv, err = startEmbedded(filepath.Join(opts.DataDir, "jetstream"), !opts.noSync, opts.Cluster, opts.Logger); err != nil {
 			return nil, err
 		}
 		if s.nc, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("mvnet-cloud-store")); err != nil {
@@ -196,44 +224,196 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.js, err = jetstream.New(s.nc); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := s.setup(ctx); err != nil {
+	if err := s.waitJetStream(ctx); err != nil {
 		return nil, err
+	}
+	for {
+		err := s.setup(ctx)
+		if err == nil {
+			break
+		}
+		// Nodes of a cluster starting together create the same streams
+		// at once; a stream may be missing for a moment in between.
+		if ctx.Err() != nil || !(transient(err) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+			return nil, err
+		}
+		s.log.Info("store set-up: trying again", "err", err)
+	}
+	if opts.Replicas > 1 {
+		if err := s.waitLeaders(ctx); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return s, nil
 }
 
-func (s *Store) setup(ctx context.Context) error {
-	kv := func(dst *jetstream.KeyValue, name, desc string) error {
-		b, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      name,
-			Description: desc,
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    s.opts.Replicas,
-		})
+// jsPoll is how often Open asks whether JetStream is available yet.
+const jsPoll = 200 * time.Millisecond
+
+// waitJetStream waits, within ctx, until JetStream answers: in a cluster,
+// until the nodes have elected a meta leader (a node started before its
+// peers waits for them), for an external NATS until it is reachable.
+func (s *Store) waitJetStream(ctx context.Context) error {
+	var last error
+	for logged := false; ; {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := s.js.AccountInfo(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !logged {
+			s.log.Info("waiting for JetStream (a cluster's first start needs every node up, later a majority)", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: JetStream not available (in a cluster: no meta leader yet; the first start needs every node of the routes up, later a majority; are their routes reachable?): %w (last: %v)", ctx.Err(), last)
+		case <-time.After(jsPoll):
+		}
+	}
+}
+
+// adminAttempt bounds one attempt of a JetStream administrative request
+// (creating a bucket or the stream) at Open.
+const adminAttempt = 3 * time.Second
+
+// adminRetry runs op until it succeeds, fails otherwise than by timing out,
+// or ctx ends, each attempt bounded by adminAttempt. In a cluster the nodes
+// starting together create the same buckets at once, and then the answer to
+// a create is sometimes lost (nats-server v2.15.2: all three requests time
+// out while the next ones succeed at once).
+func adminRetry[T any](ctx context.Context, op func(context.Context) (T, error)) (T, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, adminAttempt)
+		v, err := op(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !transient(err) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(jsPoll):
+		}
+	}
+}
+
+// transient says whether a JetStream request failed for want of an answer
+// (a cluster electing a leader, a node starting): trying again may work.
+func transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}
+
+// clusterNotReady says whether JetStream refused a request because the
+// cluster is not settled (no leader, peers not yet known); the nodes of a
+// cluster starting wait that out.
+func clusterNotReady(err error) bool {
+	var ae *jetstream.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode {
+		case 10005, // no suitable peers for placement (yet)
+			10008, // JetStream system temporarily unavailable
+			10009, // cluster cannot handle the request (not the leader)
+			10023: // insufficient resources (peers not yet known)
+			return true
+		}
+	}
+	return false
+}
+
+// leaderReads turns off direct gets on a replicated bucket and binds it
+// again: a direct get may be answered by any replica, one that has not yet
+// applied the last acknowledged write, so that a config written through one
+// node would not be read back through another (nor a compare-and-swap's
+// revision be current). Reads then go to the stream's leader.
+func (s *Store) leaderReads(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
+	return adminRetry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		st, err := s.js.Stream(ctx, "KV_"+bucket)
 		if err != nil {
-			return fmt.Errorf("store: bucket %s: %w", name, err)
+			return nil, err
 		}
-		*dst = b
-		return nil
+		if cfg := st.CachedInfo().Config; cfg.AllowDirect {
+			cfg.AllowDirect = false
+			if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+				return nil, err
+			}
+		}
+		return s.js.KeyValue(ctx, bucket)
+	})
+}
+
+// waitLeaders waits until every replicated stream of the store has a
+// leader, so that the first writes after Open find one.
+func (s *Store) waitLeaders(ctx context.Context) error {
+	names := []string{logStream}
+	for _, b := range []string{bucketDevices, bucketUniqueNames, bucketAccountConfigs, bucketDeviceConfigs,
+		bucketAccountSecrets, bucketDeviceSecrets, bucketMeta, bucketNodes, bucketPresence} {
+		names = append(names, "KV_"+b)
 	}
-	for _, b := range []struct {
-		dst        *jetstream.KeyValue
-		name, desc string
-	}{
-		{&s.devices, bucketDevices, "mvnet device registry"},
-		{&s.names, bucketUniqueNames, "mvnet device UniqueName index"},
-		{&s.accountConfigs, bucketAccountConfigs, "mvnet account-scoped configs"},
-		{&s.deviceConfigs, bucketDeviceConfigs, "mvnet device-scoped configs"},
-		{&s.accountSecrets, bucketAccountSecrets, "mvnet account-scoped secrets (values sealed)"},
-		{&s.deviceSecrets, bucketDeviceSecrets, "mvnet device-scoped secrets (values sealed)"},
-		{&s.meta, bucketMeta, "mvnet store metadata"},
-	} {
-		if err := kv(b.dst, b.name, b.desc); err != nil {
-			return err
+	for _, n := range names {
+		for {
+			actx, cancel := context.WithTimeout(ctx, adminAttempt)
+			st, err := s.js.Stream(actx, n)
+			cancel()
+			if err == nil {
+				if ci := st.CachedInfo().Cluster; ci != nil && ci.Leader != "" {
+					break
+				}
+			} else if !transient(err) {
+				return fmt.Errorf("store: stream %s: %w", n, err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("store: stream %s has no leader: %w", n, ctx.Err())
+			case <-time.After(jsPoll):
+			}
 		}
 	}
+	return nil
+}
+
+// Conn is the store's NATS connection (in process for the embedded
+// server): the cluster's request/reply subjects (package cloud/cluster)
+// travel on it. The store owns it: do not close it.
+func (s *Store) Conn() *nats.Conn { return s.nc }
+
+// bucketSpec is one KV bucket of the layout.
+type bucketSpec struct {
+	dst        *jetstream.KeyValue
+	name, desc string
+	ttl        time.Duration
+	// direct keeps direct gets on when replicated: reads answered by any
+	// replica, also while the stream elects a new leader (NATS: 4-9 s
+	// after its leader's node died), at the price of reading a write
+	// acknowledged a moment ago as not yet there. The registry: a device
+	// whose link arrives at a node that lost the registry's leader is
+	// admitted at once, not after the election; a device created a moment
+	// ago may be refused once and redial.
+	direct bool
+}
+
+// directReads says whether bucket b reads directly (any replica).
+func (s *Store) directReads(b bucketSpec) bool { return s.opts.Replicas == 1 || b.direct }
+
+func (s *Store) buckets() []bucketSpec {
+	return []bucketSpec{
+		{&s.devices, bucketDevices, "mvnet device registry", 0, true},
+		{&s.names, bucketUniqueNames, "mvnet device UniqueName index", 0, false},
+		{&s.accountConfigs, bucketAccountConfigs, "mvnet account-scoped configs", 0, false},
+		{&s.deviceConfigs, bucketDeviceConfigs, "mvnet device-scoped configs", 0, false},
+		{&s.accountSecrets, bucketAccountSecrets, "mvnet account-scoped secrets (values sealed)", 0, false},
+		{&s.deviceSecrets, bucketDeviceSecrets, "mvnet device-scoped secrets (values sealed)", 0, false},
+		{&s.meta, bucketMeta, "mvnet store metadata", 0, false},
+		{&s.presence, bucketPresence, "mvnet presence: the node holding each device's link", 0, false},
+		{&s.nodes, bucketNodes, "mvnet cloud nodes (entries expire unless refreshed)", NodeTTL, false},
+	}
+}
+
+func (s *Store) logStreamConfig() jetstream.StreamConfig {
 	cfg := jetstream.StreamConfig{
 		Name:        logStream,
 		Description: "mvnet server logs, one subject per device",
@@ -246,17 +426,133 @@ func (s *Store) setup(ctx context.Context) error {
 		MaxMsgSize:  MaxLogLineLen + 1024,
 		Duplicates:  min(cmp.Or(s.opts.dupWindow, LogDuplicateWindow), s.opts.LogRetention),
 		Replicas:    s.opts.Replicas,
-		AllowDirect: true,
+		// Replicated, a direct get may be answered by a follower that has
+		// not yet applied the last write: AppendLog's mark must be the
+		// leader's (see leaderReads).
+		AllowDirect: s.opts.Replicas == 1,
 	}
 	if s.opts.LogMaxBytes > 0 {
 		cfg.MaxBytes = s.opts.LogMaxBytes
 	}
-	st, err := s.js.CreateOrUpdateStream(ctx, cfg)
+	return cfg
+}
+
+// setup creates (or updates) the buckets and the log stream and binds
+// them. The embedded servers of a cluster leave that to the JetStream meta
+// leader and bind once it is done: nodes starting together creating the
+// same replicated streams at once lose answers and streams (nats-server
+// v2.15.2).
+func (s *Store) setup(ctx context.Context) error {
+	if s.srv != nil && s.opts.Cluster != nil {
+		for {
+			var err error
+			if s.srv.JetStreamIsLeader() {
+				err = s.create(ctx)
+			} else {
+				err = s.bindNoWait(ctx)
+			}
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil || !(transient(err) || clusterNotReady(err) || errors.Is(err, errNotYet) ||
+				errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound)) {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("store: the cluster's buckets were not created: %w (last: %v)", ctx.Err(), err)
+			case <-time.After(jsPoll):
+			}
+		}
+	} else if s.opts.Replicas > 1 && s.bindNoWait(ctx) == nil {
+		// Replicated buckets another node created are used as they are
+		// (creating them again would turn their direct gets back on
+		// under that node's feet); the log stream takes this node's
+		// settings.
+		st, err := adminRetry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+			return s.js.CreateOrUpdateStream(ctx, s.logStreamConfig())
+		})
+		if err != nil {
+			return fmt.Errorf("store: stream %s: %w", logStream, err)
+		}
+		s.stream = st
+	} else if err := s.create(ctx); err != nil {
+		return err
+	}
+	for {
+		_, err := adminRetry(ctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, s.checkSecretKey(ctx)
+		})
+		// Another node's marker, created while this one looked: read again.
+		if err == nil || ctx.Err() != nil || !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return err
+		}
+	}
+}
+
+// bindNoWait is bind within adminAttempt.
+func (s *Store) bindNoWait(ctx context.Context) error {
+	bctx, cancel := context.WithTimeout(ctx, adminAttempt)
+	defer cancel()
+	return s.bind(bctx)
+}
+
+// errNotYet: a bucket exists but is not yet in its final shape.
+var errNotYet = errors.New("not yet set up")
+
+// create creates or updates every bucket and the log stream, and binds
+// them.
+func (s *Store) create(ctx context.Context) error {
+	for _, b := range s.buckets() {
+		kv, err := adminRetry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+			return s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket:      b.name,
+				Description: b.desc,
+				History:     1,
+				TTL:         b.ttl,
+				Storage:     jetstream.FileStorage,
+				Replicas:    s.opts.Replicas,
+			})
+		})
+		if err == nil && !s.directReads(b) {
+			kv, err = s.leaderReads(ctx, b.name)
+		}
+		if err != nil {
+			return fmt.Errorf("store: bucket %s: %w", b.name, err)
+		}
+		*b.dst = kv
+	}
+	st, err := adminRetry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return s.js.CreateOrUpdateStream(ctx, s.logStreamConfig())
+	})
 	if err != nil {
 		return fmt.Errorf("store: stream %s: %w", logStream, err)
 	}
 	s.stream = st
-	return s.checkSecretKey(ctx)
+	return nil
+}
+
+// bind binds the buckets and the log stream another node created, once
+// each is in its final shape (direct gets off when replicated).
+func (s *Store) bind(ctx context.Context) error {
+	for _, b := range s.buckets() {
+		st, err := s.js.Stream(ctx, "KV_"+b.name)
+		if err != nil {
+			return fmt.Errorf("store: bucket %s: %w", b.name, err)
+		}
+		if st.CachedInfo().Config.AllowDirect != s.directReads(b) {
+			return fmt.Errorf("store: bucket %s: %w", b.name, errNotYet)
+		}
+		if *b.dst, err = s.js.KeyValue(ctx, b.name); err != nil {
+			return fmt.Errorf("store: bucket %s: %w", b.name, err)
+		}
+	}
+	st, err := s.js.Stream(ctx, logStream)
+	if err != nil {
+		return fmt.Errorf("store: stream %s: %w", logStream, err)
+	}
+	s.stream = st
+	return nil
 }
 
 // Close disconnects and, when embedded, shuts the server down (flushing its

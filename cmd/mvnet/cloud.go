@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/internal/cliconfig"
 	"github.com/mvnet/mvnet/internal/node"
 )
@@ -47,6 +49,58 @@ type cloudServeOptions struct {
 	mqttPlaintext bool
 	verbose       bool
 	limits        linkLimits
+	cluster       clusterFlags
+	// drainTimeout bounds the drain at a stop (--drain-timeout); drain
+	// says whether to drain: a cluster member does, a lone node only
+	// when the flag is given.
+	drainTimeout time.Duration
+	drain        bool
+}
+
+// clusterFlags are `mvnet cloud serve`'s cluster flags (docs/scaling.md,
+// "A cluster").
+type clusterFlags struct {
+	nodeName string
+	listen   string
+	routes   []string
+	replicas int
+}
+
+// options checks the flags, naming the one at fault, and returns the
+// node's cluster options.
+func (c clusterFlags) options(natsURL string) (*store.ClusterOptions, error) {
+	if c.nodeName != "" {
+		if err := store.CheckNodeName(c.nodeName); err != nil {
+			return nil, fmt.Errorf("--node-name %q: want letters, digits, '-' and '_' only, unique per node", c.nodeName)
+		}
+	}
+	if c.replicas < 0 {
+		return nil, fmt.Errorf("--replicas %d: must not be negative (0 = the default: 3 clustered, 1 alone)", c.replicas)
+	}
+	if c.replicas > 1 && c.listen == "" && natsURL == "" {
+		return nil, fmt.Errorf("--replicas %d needs a cluster (--cluster-listen, or --nats-url to a NATS cluster): a lone embedded NATS holds 1 copy", c.replicas)
+	}
+	if len(c.routes) > 0 && c.listen == "" {
+		return nil, errors.New("--routes needs --cluster-listen (the address this node accepts the other nodes' routes on)")
+	}
+	if c.listen == "" {
+		return nil, nil
+	}
+	if natsURL != "" {
+		return nil, errors.New("--cluster-listen clusters the embedded NATS: with --nats-url the external NATS is the cluster (drop one of them)")
+	}
+	if c.nodeName == "" {
+		return nil, errors.New("--cluster-listen needs --node-name (a unique, stable name per node)")
+	}
+	if _, _, err := net.SplitHostPort(c.listen); err != nil {
+		return nil, fmt.Errorf("--cluster-listen %q: want host:port (e.g. 0.0.0.0:6222)", c.listen)
+	}
+	for _, r := range c.routes {
+		if _, _, err := net.SplitHostPort(strings.TrimPrefix(r, "nats-route://")); err != nil {
+			return nil, fmt.Errorf("--routes entry %q: want nats-route://host:port or host:port", r)
+		}
+	}
+	return &store.ClusterOptions{Listen: c.listen, Routes: c.routes}, nil
 }
 
 // linkLimits are the device listener's limits and the links' keep-alive
@@ -118,15 +172,29 @@ result, store latency, memory, goroutines), /healthz (200 while the process
 is up) and /readyz (200 when the store answers and the device listener
 accepts links; 503 naming the failing checks otherwise). The REST API's
 listener answers /healthz and /readyz too, without authentication. Keep the
-ops address off the public network. See docs/scaling.md, "Operating a node".`,
+ops address off the public network. See docs/scaling.md, "Operating a node".
+
+Several nodes serve one fleet when they share one NATS JetStream: either
+their embedded NATS servers clustered with each other (--cluster-listen and
+--routes on every node; 3 nodes survive the loss of one) or an external
+NATS cluster (--nats-url). Give each node a unique --node-name: the nodes
+then know which node holds each device's link, one node's REST API serves
+every device, and bundles list every live node's address. Every node needs
+the same device CA and secret key: copy DATA-DIR/devca and
+DATA-DIR/secret.key from the first node before starting the others. See
+docs/scaling.md ("A cluster").`,
 		Example: `  mvnet cloud serve --data-dir ./mvnet-data
   mvnet cloud serve --data-dir /var/lib/mvnet --listen-devices 0.0.0.0:7443 --advertise cloud.example.com:7443
-  mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet
+  mvnet cloud serve --nats-url nats://10.0.0.5:4222 --data-dir /var/lib/mvnet --node-name a
+  mvnet cloud serve --data-dir /var/lib/mvnet --node-name a --listen-devices 0.0.0.0:7443 \
+      --advertise a.example.com:7443 --cluster-listen 0.0.0.0:6222 \
+      --routes a.example.com:6222,b.example.com:6222,c.example.com:6222
   mvnet cloud serve --listen-ops 127.0.0.1:9090   # then: curl http://127.0.0.1:9090/metrics`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
 			defer stop()
+			o.drain = o.cluster.nodeName != "" || cmd.Flags().Changed("drain-timeout")
 			return serveCloud(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -134,6 +202,7 @@ ops address off the public network. See docs/scaling.md, "Operating a node".`,
 	f.StringVar(&o.dataDir, "data-dir", dataDirDefault(), "the cloud's data directory (device CA, store; env "+envDataDir+")")
 	f.StringVar(&o.listenDevices, "listen-devices", "127.0.0.1:7443", "address devices connect to (TLS 1.3)")
 	f.StringVar(&o.listenAPI, "listen-api", "127.0.0.1:8080", "address of the REST API (HTTP; \"\" for none)")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "at a stop (SIGTERM, Ctrl-C), how long to wait for the node's devices to move to other nodes (CONTROL GOAWAY) before closing the links left; a cluster node (--node-name) drains, a lone node only with this flag; 0: no drain")
 	f.StringVar(&o.listenOps, "listen-ops", "", "address (host:port) of the ops endpoints /metrics, /healthz and /readyz (HTTP; \"\" for none)")
 	f.StringVar(&o.advertise, "advertise", "", "host:port devices are told to connect to in bundles (default: the --listen-devices address)")
 	f.StringArrayVar(&o.tlsHosts, "tls-host", nil, "extra host name or address for the cloud's server certificate (repeatable)")
@@ -143,6 +212,11 @@ ops address off the public network. See docs/scaling.md, "Operating a node".`,
 	f.StringArrayVar(&o.caFiles, "ca-file", nil, "PEM file of extra trusted root certificates for devices' HTTPS requests and MQTT brokers (repeatable)")
 	f.BoolVar(&o.mqttPlaintext, "mqtt-plaintext", false, "an MQTT connect without tls_credentials is plain TCP (local brokers) instead of TLS")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log diagnostics at debug level")
+	c := &o.cluster
+	f.StringVar(&c.nodeName, "node-name", "", "this node's name in a cluster, unique and stable (letters, digits, - and _): enables presence and routing between nodes")
+	f.StringVar(&c.listen, "cluster-listen", "", "host:port the embedded NATS accepts the other nodes' routes on (e.g. 0.0.0.0:6222; keep it on a private network)")
+	f.StringSliceVar(&c.routes, "routes", nil, "the nodes' route addresses, comma-separated (nats-route://host:port or host:port; the same list on every node is fine)")
+	f.IntVar(&c.replicas, "replicas", 0, "copies of every bucket and of the log stream (0: 3 with --cluster-listen, else 1; at most the number of NATS nodes)")
 	l := &o.limits
 	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 32 per CPU, at least 64)")
 	f.IntVar(&l.maxHandshakesPerIP, "max-handshakes-per-ip", 0, "most handshaking links from one address (0: 16, loopback unlimited; behind a TCP proxy set it to --max-handshakes)")
@@ -156,6 +230,9 @@ ops address off the public network. See docs/scaling.md, "Operating a node".`,
 // serveCloud runs the cloud until ctx ends. It writes one line per
 // listener to out once they listen ("devices  ADDR", "api  URL").
 func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer) error {
+	if o.drainTimeout < 0 {
+		return fmt.Errorf("--drain-timeout %v: must not be negative (0: no drain)", o.drainTimeout)
+	}
 	hopts, err := policyOptions(o.allow, o.resolve, o.caFiles)
 	if err != nil {
 		return err
@@ -168,6 +245,10 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 	}
 	if _, _, err := net.SplitHostPort(o.listenDevices); err != nil {
 		return fmt.Errorf("--listen-devices %q: want host:port", o.listenDevices)
+	}
+	clusterOpts, err := o.cluster.options(o.natsURL)
+	if err != nil {
+		return err
 	}
 	level := slog.LevelInfo
 	if o.verbose {
@@ -185,6 +266,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		ListenDevices: o.listenDevices, Advertise: o.advertise, TLSHosts: o.tlsHosts,
 		ListenAPI: o.listenAPI, ListenOps: o.listenOps, HTTP: hopts, MQTTPlaintext: o.mqttPlaintext, Logger: log,
 		Customize: o.limits.apply,
+		NodeName:  o.cluster.nodeName, Cluster: clusterOpts, Replicas: o.cluster.replicas,
 	})
 	if err != nil {
 		return err
@@ -222,6 +304,9 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 
 	select {
 	case <-ctx.Done():
+		if o.drain && o.drainTimeout > 0 {
+			drainNode(n, o.drainTimeout, errOut)
+		}
 		return nil
 	case err := <-n.Served():
 		if errors.Is(err, cloud.ErrShutdown) {
@@ -229,6 +314,21 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 		}
 		return err
 	}
+}
+
+// drainNode asks the node's devices to move to other nodes (cloud.Server.
+// Drain: CONTROL GOAWAY, at its DrainRate) and waits at most timeout for
+// their links to end; the caller then closes the node, and the links left.
+func drainNode(n *node.Node, timeout time.Duration, w io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	held := len(n.Cloud.Devices())
+	fmt.Fprintf(w, "mvnet: draining: asking %d devices to move to other nodes (at most %v)\n", held, timeout)
+	if err := n.Drain(ctx); err != nil {
+		fmt.Fprintf(w, "mvnet: drain incomplete, closing the links left: %v\n", err)
+		return
+	}
+	fmt.Fprintln(w, "mvnet: drained: no device link left")
 }
 
 // policyOptions turns --allow, --resolve and --ca-file into the cloud's

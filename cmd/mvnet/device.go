@@ -171,7 +171,7 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		if err != nil {
 			return err
 		}
-		b, err := node.IssueBundle(ca, id, o.uniqueName, addr, serverName)
+		b, err := node.IssueBundle(ca, id, o.uniqueName, []string{addr}, serverName)
 		if err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ func createDevices(ctx context.Context, o deviceCreateOptions, out, errOut io.Wr
 		}
 		return createMany(ctx, o, deviceMaker{
 			make: func(ctx context.Context, id, name string) (*device.Bundle, error) {
-				b, err := node.IssueBundle(ca, id, name, addr, serverName)
+				b, err := node.IssueBundle(ca, id, name, []string{addr}, serverName)
 				if err != nil {
 					return nil, err
 				}

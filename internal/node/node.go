@@ -4,6 +4,11 @@
 // API. `mvnet cloud serve` runs one until interrupted; `mvnet run` hosts
 // one for the run of an application (internal/runner, hosted mode).
 //
+// With Options.NodeName the node is one of a cluster (package
+// cloud/cluster, docs/scaling.md "A cluster"): nodes sharing one NATS
+// JetStream (Options.Cluster clusters the embedded servers; NATSURL names
+// an external one) serve one fleet.
+//
 // A node also registers devices and issues their credential bundles
 // (IssueBundle, CreateDevice): the bundle `mvnet device create` writes and
 // POST /v1/Devices returns.
@@ -31,6 +36,7 @@ import (
 
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/api"
+	"github.com/mvnet/mvnet/cloud/cluster"
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/store"
@@ -52,6 +58,16 @@ type Options struct {
 	// NATSURL, if set, is an external NATS with JetStream used instead of
 	// the embedded one.
 	NATSURL string
+	// NodeName, if set, makes the node a member of a cluster
+	// (cloud/cluster): it registers under this name, records the presence
+	// of its devices and routes a device's operations to the node holding
+	// its link; bundles list every live node. Unique per node.
+	NodeName string
+	// Cluster, if set, clusters the embedded NATS with other nodes'
+	// (store.Options.Cluster); needs NodeName.
+	Cluster *store.ClusterOptions
+	// Replicas of the store's buckets and log stream (store.Options).
+	Replicas int
 	// ListenDevices is the device listener's host:port (TLS 1.3).
 	ListenDevices string
 	// Advertise is the host:port put in bundles; "" is the listener's
@@ -88,6 +104,9 @@ type Node struct {
 	Advertise string
 	// APIURL is the REST API's URL ("http://host:port"); "" if none.
 	APIURL string
+	// Member is the node's part in a cluster; nil without
+	// Options.NodeName.
+	Member *cluster.Member
 
 	log     *slog.Logger
 	aln     net.Listener
@@ -132,7 +151,16 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	if n.CA, err = devca.Open(filepath.Join(o.DataDir, CADir)); err != nil {
 		return nil, err
 	}
-	if n.Store, err = store.Open(ctx, store.Options{DataDir: o.DataDir, URL: o.NATSURL, Logger: log, Observe: n.observeStore()}); err != nil {
+	if o.Cluster != nil && o.NodeName == "" {
+		return nil, errors.New("node: a clustered store needs a node name (--node-name)")
+	}
+	if o.Cluster != nil {
+		c := *o.Cluster
+		c.ServerName = o.NodeName
+		o.Cluster = &c
+	}
+	if n.Store, err = store.Open(ctx, store.Options{DataDir: o.DataDir, URL: o.NATSURL, Logger: log,
+		Cluster: o.Cluster, Replicas: o.Replicas, Observe: n.observeStore()}); err != nil {
 		return nil, err
 	}
 	undo = append(undo, n.Store.Close)
@@ -176,6 +204,13 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		MQTT:     cloud.MQTTOptions{Plaintext: o.MQTTPlaintext},
 		Metrics:  n.ops.metrics,
 	}
+	if o.NodeName != "" {
+		if n.Member, err = cluster.New(cluster.Options{Store: n.Store, Name: o.NodeName, Advertise: n.Advertise,
+			API: n.APIURL, Logger: log}); err != nil {
+			return nil, err
+		}
+		copts.OnLink = n.Member.OnLink
+	}
 	if o.Customize != nil {
 		o.Customize(&copts)
 	}
@@ -184,6 +219,14 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	}
 	if err := n.Cloud.Start(ctx); err != nil {
 		return nil, err
+	}
+	if n.Member != nil {
+		if err := n.Member.Start(ctx, n.Cloud); err != nil {
+			_ = n.Cloud.Shutdown(context.Background())
+			n.Member.Close()
+			return nil, err
+		}
+		undo = append(undo, n.Member.Close)
 	}
 	go func() { n.served <- n.Cloud.Serve(ln) }()
 	n.serveOps()
@@ -211,15 +254,25 @@ func (n *Node) serveAPI() {
 	if n.aln == nil {
 		return
 	}
-	hs := api.NewServer(n.withHealth(api.New(api.Options{Store: n.Store, Cloud: n.Cloud, Faults: n.Cloud.Faults(), Logger: n.log,
+	var cl api.LoggingSetter = n.Cloud
+	var fl api.Faults = n.Cloud.Faults()
+	if n.Member != nil {
+		// One node's API serves every device of the cluster.
+		cl, fl = n.Member, n.Member.Faults()
+	}
+	hs := api.NewServer(n.withHealth(api.New(api.Options{Store: n.Store, Cloud: cl, Faults: fl, Logger: n.log,
 		// POST /v1/Devices: the same bundle 'mvnet device create' writes,
-		// with the address this node advertises.
+		// with the addresses of the live nodes (this one's first).
 		IssueDevice: func(ctx context.Context, id string) ([]byte, error) {
 			d, err := n.Store.GetDevice(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			b, err := IssueBundle(n.CA, id, d.UniqueName, n.Advertise, "")
+			addrs, err := n.Addresses(ctx)
+			if err != nil {
+				return nil, err
+			}
+			b, err := IssueBundle(n.CA, id, d.UniqueName, addrs, "")
 			if err != nil {
 				return nil, err
 			}
@@ -232,10 +285,24 @@ func (n *Node) serveAPI() {
 	n.hs = hs
 }
 
+// Addresses are what the node's bundles list: the device listeners of
+// every live node of the cluster, this one's first; alone, its own.
+func (n *Node) Addresses(ctx context.Context) ([]string, error) {
+	if n.Member == nil {
+		return []string{n.Advertise}, nil
+	}
+	return n.Member.Addresses(ctx)
+}
+
 // CreateDevice registers device id (with uniqueName, "" for none) and
-// issues its bundle naming the node's advertised address.
+// issues its bundle naming the node's advertised address (in a cluster,
+// every live node's: Addresses).
 func (n *Node) CreateDevice(ctx context.Context, id, uniqueName string) (*device.Bundle, error) {
-	b, err := IssueBundle(n.CA, id, uniqueName, n.Advertise, "")
+	addrs, err := n.Addresses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := IssueBundle(n.CA, id, uniqueName, addrs, "")
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +311,12 @@ func (n *Node) CreateDevice(ctx context.Context, id, uniqueName string) (*device
 	}
 	return b, nil
 }
+
+// Drain stops the node accepting device links and asks the devices it
+// holds to move to other nodes (cloud.Server.Drain: CONTROL GOAWAY); it
+// returns once no link is left, or with ctx's error. The readiness check
+// "draining" fails from its start. Close after it.
+func (n *Node) Drain(ctx context.Context) error { return n.Cloud.Drain(ctx) }
 
 // Close stops the REST API (its long-lived log streams too), shuts the
 // cloud down (at most shutdownWait) and closes the store.
@@ -258,16 +331,22 @@ func (n *Node) Close() {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
 		_ = n.Cloud.Shutdown(sctx)
+		if n.Member != nil {
+			n.Member.Close() // after the links; its presences go stale with its registry entry
+		}
 		n.closeOps()
 		n.Store.Close()
 	})
 }
 
 // IssueBundle issues device id's certificate from the device CA and puts it
-// in a credential bundle with the cloud's address and CA. `mvnet device
-// create` (data directory), POST /v1/Devices and hosted runs build bundles
-// with it.
-func IssueBundle(ca *devca.CA, id, uniqueName, addr, serverName string) (*device.Bundle, error) {
+// in a credential bundle with the cloud's addresses (one per node of a
+// cluster; at least one) and CA. `mvnet device create` (data directory),
+// POST /v1/Devices and hosted runs build bundles with it.
+func IssueBundle(ca *devca.CA, id, uniqueName string, addrs []string, serverName string) (*device.Bundle, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("node: a bundle needs at least one cloud address")
+	}
 	certPEM, keyPEM, err := ca.IssueDevice(id, 0)
 	if err != nil {
 		return nil, err
@@ -276,11 +355,14 @@ func IssueBundle(ca *devca.CA, id, uniqueName, addr, serverName string) (*device
 		Version:      device.BundleVersion,
 		DeviceSid:    id,
 		UniqueName:   uniqueName,
-		CloudAddress: addr,
+		CloudAddress: addrs[0],
 		ServerName:   serverName,
 		CloudCA:      string(ca.CertPEM()),
 		Certificate:  string(certPEM),
 		PrivateKey:   string(keyPEM),
+	}
+	if len(addrs) > 1 {
+		b.CloudAddresses = addrs
 	}
 	if err := b.Check(); err != nil {
 		return nil, err

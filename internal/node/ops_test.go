@@ -196,7 +196,7 @@ func TestOpsMetricsCountDeviceActivity(t *testing.T) {
 
 	// A device the registry does not know is refused (after its TLS
 	// handshake), and counted so.
-	stranger, err := IssueBundle(n.CA, kernel.NewDeviceID(), "", n.Advertise, "")
+	stranger, err := IssueBundle(n.CA, kernel.NewDeviceID(), "", []string{n.Advertise}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

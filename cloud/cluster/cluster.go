@@ -1,0 +1,418 @@
+// Package cluster makes a cloud node one of several serving one fleet
+// (docs/scaling.md, "A cluster"): the nodes share one NATS JetStream (the
+// store: embedded servers clustered by routes, or an external NATS) and
+// nothing else. A Member keeps this node's entry in the store's node
+// registry (a heartbeat every store.NodeHeartbeat), records the presence
+// of the devices whose links this node holds (cloud.Options.OnLink), and
+// answers requests for them from the other nodes on NATS request/reply
+// subjects mvnet.node.<name>.<op>. Its Faults and SetLogging route a
+// device's operation to the node named by the device's presence, or serve
+// it here when that is this node (or no node): one node's REST API serves
+// every device of the cluster.
+//
+// Log lines need no routing: every node appends to and follows the same
+// JetStream stream. A device's deletion reaches the node holding its link
+// through the store too (store.WatchDeletedDevices).
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/store"
+	"github.com/nats-io/nats.go"
+)
+
+// subjectPrefix starts every node's request subjects:
+// mvnet.node.<name>.<op>.
+const subjectPrefix = "mvnet.node."
+
+// requestTimeout bounds a request to another node.
+const requestTimeout = 5 * time.Second
+
+// storeTimeout bounds one presence or registry write.
+const storeTimeout = 10 * time.Second
+
+// Local is what a Member needs of this node's cloud; *cloud.Server
+// satisfies it.
+type Local interface {
+	Faults() *faults.Injector
+	SetLogging(deviceID string, enabled bool) bool
+}
+
+// Options configure New.
+type Options struct {
+	// Store is the shared store; required.
+	Store *store.Store
+	// Name is this node's name, unique in the cluster
+	// (store.CheckNodeName); required.
+	Name string
+	// Advertise is this node's device listener as bundles name it.
+	Advertise string
+	// API is this node's REST API URL ("" for none).
+	API string
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Member is this node's part in the cluster.
+type Member struct {
+	o     Options
+	log   *slog.Logger
+	local Local
+	info  store.NodeInfo
+
+	mu    sync.Mutex
+	dirty map[string]bool // devices whose presence must be written again
+	kick  chan struct{}
+
+	sub    *nats.Subscription
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New checks o and returns a Member not yet started: its OnLink may be
+// given to cloud.New before Start.
+func New(o Options) (*Member, error) {
+	if o.Store == nil {
+		return nil, errors.New("cluster: no store")
+	}
+	if err := store.CheckNodeName(o.Name); err != nil {
+		return nil, fmt.Errorf("cluster: node name: %w", err)
+	}
+	m := &Member{o: o, log: o.Logger, dirty: make(map[string]bool), kick: make(chan struct{}, 1)}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	m.log = m.log.With("component", "cluster", "node", o.Name)
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.info = store.NodeInfo{Name: o.Name, Advertise: o.Advertise, API: o.API, Started: time.Now().UTC()}
+	return m, nil
+}
+
+// Name is the node's name.
+func (m *Member) Name() string { return m.o.Name }
+
+// Start registers the node (and keeps its entry alive), starts writing
+// presence and answers the other nodes' requests, for the cloud local.
+// ctx bounds the first registration.
+func (m *Member) Start(ctx context.Context, local Local) error {
+	m.local = local
+	if err := m.o.Store.PutNode(ctx, m.info); err != nil {
+		return err
+	}
+	sub, err := m.o.Store.Conn().Subscribe(subjectPrefix+m.o.Name+".>", m.serve)
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe: %w", err)
+	}
+	m.sub = sub
+	m.wg.Add(2)
+	go m.heartbeat()
+	go m.presenceLoop()
+	return nil
+}
+
+// Close stops answering, removes the node's entry (its presences become
+// stale at once) and stops the heartbeat. Call it once the cloud has shut
+// down.
+func (m *Member) Close() {
+	m.once.Do(func() {
+		if m.sub != nil {
+			_ = m.sub.Unsubscribe()
+		}
+		m.cancel()
+		m.wg.Wait()
+		if m.local != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+			defer cancel()
+			if err := m.o.Store.DeleteNode(ctx, m.o.Name); err != nil {
+				m.log.Warn("could not remove the node from the registry", "err", err)
+			}
+		}
+	})
+}
+
+// heartbeat rewrites the node's entry every store.NodeHeartbeat, so that
+// it outlives the bucket's TTL while the node runs.
+func (m *Member) heartbeat() {
+	defer m.wg.Done()
+	t := time.NewTicker(store.NodeHeartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(m.ctx, store.NodeHeartbeat)
+		if err := m.o.Store.PutNode(ctx, m.info); err != nil && m.ctx.Err() == nil {
+			m.log.Warn("node heartbeat failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+// OnLink is cloud.Options.OnLink: it marks the device's presence for
+// writing and returns at once.
+func (m *Member) OnLink(deviceID string, up bool) {
+	m.mu.Lock()
+	m.dirty[deviceID] = true
+	m.mu.Unlock()
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// presenceLoop writes the presence of the devices OnLink marked, from
+// the link's state when it writes (so that events seen out of order
+// cannot leave a wrong presence): set if this node holds the device's
+// link, else cleared if it names this node.
+func (m *Member) presenceLoop() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.kick:
+		}
+		m.mu.Lock()
+		ids := make([]string, 0, len(m.dirty))
+		for id := range m.dirty {
+			ids = append(ids, id)
+		}
+		clear(m.dirty)
+		m.mu.Unlock()
+		for _, id := range ids {
+			ctx, cancel := context.WithTimeout(m.ctx, storeTimeout)
+			var err error
+			if m.local.Faults().Connected(id) {
+				err = m.o.Store.SetPresence(ctx, id, m.o.Name)
+			} else {
+				err = m.o.Store.ClearPresence(ctx, id, m.o.Name)
+			}
+			cancel()
+			if err != nil && m.ctx.Err() == nil {
+				m.log.Warn("presence not written; trying again", "device", id, "err", err)
+				m.OnLink(id, false) // state re-read on the next pass
+				select {
+				case <-m.ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}
+}
+
+// Addresses are the device listeners of the live nodes, this node's
+// first: what a bundle lists.
+func (m *Member) Addresses(ctx context.Context) ([]string, error) {
+	nodes, err := m.o.Store.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	addrs := []string{m.o.Advertise}
+	for _, n := range nodes {
+		if n.Advertise != "" && !slices.Contains(addrs, n.Advertise) {
+			addrs = append(addrs, n.Advertise)
+		}
+	}
+	return addrs, nil
+}
+
+// holder names the node holding deviceID's link: "" for this node or
+// none (the operation is then served here).
+func (m *Member) holder(ctx context.Context, deviceID string) (string, error) {
+	p, ok, err := m.o.Store.DevicePresence(ctx, deviceID)
+	if err != nil || !ok || p.Node == m.o.Name {
+		return "", err
+	}
+	return p.Node, nil
+}
+
+// request is a routed operation's body; reply its answer.
+type request struct {
+	Device  string        `json:"device"`
+	Spec    *faults.Spec  `json:"spec,omitempty"`
+	Fault   string        `json:"fault,omitempty"`
+	Kinds   []faults.Kind `json:"kinds,omitempty"`
+	Enabled bool          `json:"enabled,omitempty"`
+}
+
+type reply struct {
+	Fault     *faults.Fault  `json:"fault,omitempty"`
+	Faults    []faults.Fault `json:"faults,omitempty"`
+	N         int            `json:"n,omitempty"`
+	Connected bool           `json:"connected,omitempty"`
+	Err       string         `json:"err,omitempty"`
+	// Code names a faults error a caller tests for (errors.Is).
+	Code string `json:"code,omitempty"`
+}
+
+// The operations.
+const (
+	opApply    = "fault.apply"
+	opClear    = "fault.clear"
+	opClearAll = "fault.clearall"
+	opList     = "fault.list"
+	opLogging  = "logging"
+)
+
+// codes map the faults errors that cross the wire.
+var codes = map[string]error{
+	"not_connected":   faults.ErrNotConnected,
+	"unknown_channel": faults.ErrUnknownChannel,
+	"unknown_fault":   faults.ErrUnknownFault,
+	"closed":          faults.ErrClosed,
+}
+
+func errReply(err error) reply {
+	r := reply{Err: err.Error()}
+	for c, e := range codes {
+		if errors.Is(err, e) {
+			r.Code = c
+		}
+	}
+	return r
+}
+
+// wireError is an error another node answered.
+type wireError struct {
+	msg string
+	is  error
+}
+
+func (e *wireError) Error() string { return e.msg }
+func (e *wireError) Unwrap() error { return e.is }
+
+// serve answers another node's request.
+func (m *Member) serve(msg *nats.Msg) {
+	op := msg.Subject[len(subjectPrefix)+len(m.o.Name)+1:]
+	var q request
+	var r reply
+	if err := json.Unmarshal(msg.Data, &q); err != nil {
+		r = reply{Err: "cluster: bad request: " + err.Error()}
+	} else if r, err = m.here(op, q); err != nil {
+		r = errReply(err)
+	}
+	b, _ := json.Marshal(r)
+	_ = msg.Respond(b)
+}
+
+// here performs op on this node's cloud.
+func (m *Member) here(op string, q request) (reply, error) {
+	inj := m.local.Faults()
+	switch op {
+	case opApply:
+		if q.Spec == nil {
+			return reply{}, errors.New("cluster: fault.apply without a spec")
+		}
+		f, err := inj.Apply(q.Device, *q.Spec)
+		return reply{Fault: &f}, err
+	case opClear:
+		return reply{}, inj.Clear(q.Device, q.Fault)
+	case opClearAll:
+		n, err := inj.ClearAll(q.Device, q.Kinds...)
+		return reply{N: n}, err
+	case opList:
+		return reply{Faults: inj.List(q.Device), Connected: inj.Connected(q.Device)}, nil
+	case opLogging:
+		return reply{Connected: m.local.SetLogging(q.Device, q.Enabled)}, nil
+	}
+	return reply{}, errors.New("cluster: unknown operation " + op)
+}
+
+// call performs op for q's device on the node holding its link, or here
+// when that is this node or none.
+func (m *Member) call(op string, q request) (reply, error) {
+	ctx, cancel := context.WithTimeout(m.ctx, requestTimeout)
+	defer cancel()
+	node, err := m.holder(ctx, q.Device)
+	if err != nil {
+		m.log.Warn("presence unreadable: serving here", "device", q.Device, "err", err)
+	}
+	if node == "" {
+		return m.here(op, q)
+	}
+	b, _ := json.Marshal(q)
+	msg, err := m.o.Store.Conn().RequestWithContext(ctx, subjectPrefix+node+"."+op, b)
+	if err != nil {
+		// The holder is gone (killed, its presence not yet stale): the
+		// device is on its way elsewhere; serve here.
+		m.log.Warn("the node holding the device did not answer: serving here", "device", q.Device, "holder", node, "err", err)
+		return m.here(op, q)
+	}
+	var r reply
+	if err := json.Unmarshal(msg.Data, &r); err != nil {
+		return reply{}, fmt.Errorf("cluster: bad answer from node %s: %w", node, err)
+	}
+	if r.Err != "" {
+		return r, &wireError{msg: r.Err, is: codes[r.Code]}
+	}
+	return r, nil
+}
+
+// Faults is the cluster's fault injector: each operation acts on the node
+// holding the device's link (api.Faults, api.Linker).
+func (m *Member) Faults() *Faults { return &Faults{m} }
+
+// Faults routes fault operations; see Member.Faults.
+type Faults struct{ m *Member }
+
+// Apply puts a fault in force on the device's node.
+func (f *Faults) Apply(deviceID string, s faults.Spec) (faults.Fault, error) {
+	r, err := f.m.call(opApply, request{Device: deviceID, Spec: &s})
+	if err != nil || r.Fault == nil {
+		return faults.Fault{}, err
+	}
+	return *r.Fault, nil
+}
+
+// Clear clears one fault on the device's node.
+func (f *Faults) Clear(deviceID, faultID string) error {
+	_, err := f.m.call(opClear, request{Device: deviceID, Fault: faultID})
+	return err
+}
+
+// ClearAll clears the device's faults (of the kinds only, if any) on its
+// node.
+func (f *Faults) ClearAll(deviceID string, only ...faults.Kind) (int, error) {
+	r, err := f.m.call(opClearAll, request{Device: deviceID, Kinds: only})
+	return r.N, err
+}
+
+// List lists the faults in force on the device's node (none if it cannot
+// be asked).
+func (f *Faults) List(deviceID string) []faults.Fault {
+	r, err := f.m.call(opList, request{Device: deviceID})
+	if err != nil {
+		f.m.log.Warn("fault list failed", "device", deviceID, "err", err)
+	}
+	return r.Faults
+}
+
+// Connected reports whether the device's link is on any node.
+func (f *Faults) Connected(deviceID string) bool {
+	r, _ := f.m.call(opList, request{Device: deviceID})
+	return r.Connected
+}
+
+// SetLogging tells the device's node (api.LoggingSetter); it reports
+// whether the device is connected there.
+func (m *Member) SetLogging(deviceID string, enabled bool) bool {
+	r, err := m.call(opLogging, request{Device: deviceID, Enabled: enabled})
+	if err != nil {
+		m.log.Warn("logging setting not delivered", "device", deviceID, "err", err)
+	}
+	return r.Connected
+}
