@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/cloud/devca"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/internal/fleet"
 	"github.com/mvnet/mvnet/internal/testenv"
 )
@@ -61,7 +62,9 @@ func fleetDevices(b *testing.B) int {
 //     end);
 //   - direct-get/s, direct-p99-s, direct-ok-fraction: the same N GETs at
 //     once from this process (net/http's default transport, its HTTP/2
-//     connection to the server up first, 10 s timeout like a relayed one);
+//     connection to the server up first, at most the cloud's
+//     httpexec.DefaultMaxConnsPerHost connections, 10 s timeout like a
+//     relayed one);
 //   - relayed/direct: get/s over direct-get/s;
 //   - upstream-conns: connections from the cloud that carried requests to
 //     the HTTPS server;
@@ -197,6 +200,11 @@ func directBurst(b *testing.B, web *testenv.Server, n int) burstResult {
 	b.Helper()
 	c := directClient(web)
 	c.Timeout = 10 * time.Second // a relayed request's longest (abi.MaxHTTPTimeoutMS)
+	// The cloud's own bound on connections to one host: without it,
+	// net/http opens a connection per 250 streams (the server's HTTP/2
+	// limit) and, past that, runs this process out of descriptors at
+	// 10,000 devices.
+	c.Transport.(*http.Transport).MaxConnsPerHost = httpexec.DefaultMaxConnsPerHost
 	defer c.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
