@@ -83,6 +83,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -264,17 +265,20 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.timeout)*time.Millisecond)
 	defer cancel()
-	var ct connTrace
+	ct := &r.trace
 	ctx = ct.with(ctx)
 	var body io.Reader
 	if len(r.body) > 0 {
 		body = bytes.NewReader(r.body)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	// The URL validate parsed is the request's: rendering it to parse it
+	// again cost allocations per request (issue 11).
+	hreq, err := http.NewRequestWithContext(ctx, r.method, "", body)
 	if err != nil {
 		return failed(err)
 	}
-	hreq.Header = r.header
+	// Host as NewRequest sets it: without an empty port ("host:").
+	hreq.URL, hreq.Host, hreq.Header = r.url, strings.TrimSuffix(r.url.Host, ":"), r.header
 	hresp, err := e.client.Do(hreq)
 	if err != nil {
 		return failed(ct.classify(err, r.url, e.waitWhy))
@@ -349,7 +353,11 @@ func headerLines(h http.Header) []string {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	var lines []string
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	lines := make([]string, 0, n)
 	for _, name := range names {
 		for _, v := range h[name] {
 			lines = append(lines, name+": "+v)

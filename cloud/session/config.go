@@ -69,6 +69,7 @@ func (s *Session) runConfigFetch(ctx context.Context, ch *channel, req *link.Con
 	if s.ended || s.chans[ch.id] != ch {
 		return
 	}
+	s.payCreditLocked(ch) // in the same write as what follows
 	if len(enc) > int(ch.rxSize) {
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return
