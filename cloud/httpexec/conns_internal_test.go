@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -41,5 +43,19 @@ func TestReadBodyKnownLength(t *testing.T) {
 	// A reader that ends early: what it had.
 	if b, err := readBody(strings.NewReader("hel"), 10, 100); err != nil || string(b) != "hel" {
 		t.Errorf("early EOF, 10 bytes announced: %q, %v", b, err)
+	}
+}
+
+// TestHeaderLinesAllocs pins headerLines at two allocations (the lines and
+// the string they share), whatever the number of headers (issue 11).
+func TestHeaderLinesAllocs(t *testing.T) {
+	h := http.Header{"Date": {"Mon, 07 Dec 2026 08:00:00 GMT"}, "Content-Type": {"text/plain"},
+		"Content-Length": {"600"}, "X-Two": {"a", "b"}}
+	want := []string{"Content-Length: 600", "Content-Type: text/plain", "Date: Mon, 07 Dec 2026 08:00:00 GMT", "X-Two: a", "X-Two: b"}
+	if got := headerLines(h); !slices.Equal(got, want) {
+		t.Fatalf("headerLines = %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { headerLines(h) }); n > 2 {
+		t.Fatalf("headerLines: %.0f allocations, want at most 2", n)
 	}
 }

@@ -346,21 +346,41 @@ func failed(err error) (link.HTTPResponse, error) {
 func isTimeout(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
 
 // headerLines renders h as "Name: value" lines, sorted by name, values of
-// one name in the order received.
+// one name in the order received. The lines share one string, so a
+// response costs two allocations however many headers it has (issue 11,
+// allocations per relayed request).
 func headerLines(h http.Header) []string {
-	names := make([]string, 0, len(h))
-	for name := range h {
+	var small [16]string // most responses: the names stay on the stack
+	names := small[:0]
+	n, size := 0, 0
+	for name, vs := range h {
 		names = append(names, name)
+		n += len(vs)
+		for _, v := range vs {
+			size += len(name) + len(": ") + len(v)
+		}
+	}
+	if n == 0 {
+		return nil
 	}
 	slices.Sort(names)
-	n := 0
-	for _, vs := range h {
-		n += len(vs)
-	}
-	lines := make([]string, 0, n)
+	var b strings.Builder
+	b.Grow(size)
 	for _, name := range names {
 		for _, v := range h[name] {
-			lines = append(lines, name+": "+v)
+			b.WriteString(name)
+			b.WriteString(": ")
+			b.WriteString(v)
+		}
+	}
+	all := b.String()
+	lines := make([]string, 0, n)
+	off := 0
+	for _, name := range names {
+		for _, v := range h[name] {
+			end := off + len(name) + len(": ") + len(v)
+			lines = append(lines, all[off:end])
+			off = end
 		}
 	}
 	return lines
