@@ -14,8 +14,8 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
-	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/link"
 )
 
