@@ -263,22 +263,18 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	if err != nil {
 		return link.HTTPResponse{Result: uint32(res)}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.timeout)*time.Millisecond)
-	defer cancel()
+	// A caller that already set this deadline or an earlier one (the
+	// cloud's session does, when the request arrives) needs no timer of
+	// ours: each context costs allocations per request (issue 11).
+	deadline := time.Now().Add(time.Duration(r.timeout) * time.Millisecond)
+	if d, ok := ctx.Deadline(); !ok || d.After(deadline) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	ct := &r.trace
 	ctx = ct.with(ctx)
-	var body io.Reader
-	if len(r.body) > 0 {
-		body = bytes.NewReader(r.body)
-	}
-	// The URL validate parsed is the request's: rendering it to parse it
-	// again cost allocations per request (issue 11).
-	hreq, err := http.NewRequestWithContext(ctx, r.method, "", body)
-	if err != nil {
-		return failed(err)
-	}
-	// Host as NewRequest sets it: without an empty port ("host:").
-	hreq.URL, hreq.Host, hreq.Header = r.url, strings.TrimSuffix(r.url.Host, ":"), r.header
+	hreq := r.httpRequest(ctx)
 	hresp, err := e.client.Do(hreq)
 	if err != nil {
 		return failed(ct.classify(err, r.url, e.waitWhy))
@@ -309,6 +305,30 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 				size, out.StatusCode, len(out.Headers), len(out.Body), rxSize)
 	}
 	return out, nil
+}
+
+// httpRequest returns r as an outgoing request under ctx: what
+// http.NewRequestWithContext makes of it, without rendering the URL
+// validate parsed to parse it again, nor a header map to replace (issue
+// 11, allocations per relayed request: one here, the request).
+func (r *request) httpRequest(ctx context.Context) *http.Request {
+	hreq := (&http.Request{
+		Method:     r.method,
+		URL:        r.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     r.header,
+		// As NewRequest sets it: without an empty port ("host:").
+		Host: strings.TrimSuffix(r.url.Host, ":"),
+	}).WithContext(ctx)
+	if len(r.body) > 0 {
+		b := r.body
+		hreq.ContentLength = int64(len(b))
+		hreq.Body = io.NopCloser(bytes.NewReader(b))
+		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return hreq
 }
 
 // readBody reads at most limit bytes of body. When the length is known

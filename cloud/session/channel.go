@@ -222,7 +222,9 @@ func (s *Session) httpDataLocked(ch *channel, p []byte) {
 		return
 	}
 	s.observeLocked(Observation{Kind: ObserveHTTPRequest, Method: req.Method, URL: req.URL})
-	ctx := s.startRequestLocked(ch, n)
+	// The request's own timeout, from now: Perform then needs no
+	// context of its own.
+	ctx := s.startRequestLocked(ch, n, time.Duration(req.TimeoutMS)*time.Millisecond)
 	s.goRequest(ctx, ch, &req)
 }
 
@@ -260,13 +262,19 @@ func collectRequestLocked[R any](s *Session, ch *channel, p []byte, what string,
 
 // startRequestLocked accepts ch's whole request, n bytes: it owes them
 // back to the device (credit.go) and returns the context the request runs under,
-// cancelled through ch.cancel. The caller starts the request's goroutine,
+// cancelled through ch.cancel and, if timeout > 0, after timeout. The caller starts the request's goroutine,
 // already counted in s.reqs.
-func (s *Session) startRequestLocked(ch *channel, n int) context.Context {
+func (s *Session) startRequestLocked(ch *channel, n int, timeout time.Duration) context.Context {
 	ch.requested = true
 	ch.reqBuf = nil
 	s.oweCreditLocked(ch, n)
-	ctx, cancel := context.WithCancel(s.reqCtx)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(s.reqCtx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(s.reqCtx)
+	}
 	ch.cancel = cancel
 	s.reqs.Add(1)
 	return ctx

@@ -49,7 +49,7 @@ func (s *Session) configDataLocked(ch *channel, p []byte) {
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return
 	}
-	ctx := s.startRequestLocked(ch, n)
+	ctx := s.startRequestLocked(ch, n, 0)
 	go s.runConfigFetch(ctx, ch, &req)
 }
 
