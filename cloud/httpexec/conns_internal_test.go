@@ -2,6 +2,7 @@ package httpexec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/mvnet/mvnet/link"
 )
 
 // TestReadBodyKnownLength: a body whose length is known is read into one
@@ -57,5 +60,22 @@ func TestHeaderLinesAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { headerLines(h) }); n > 2 {
 		t.Fatalf("headerLines: %.0f allocations, want at most 2", n)
+	}
+}
+
+// TestHTTPRequestAllocs pins the outgoing request of a GET at one
+// allocation, the request itself (issue 11: rendering and re-parsing the
+// URL and a header map replaced at once cost four more).
+func TestHTTPRequestAllocs(t *testing.T) {
+	r, _, err := validate(&link.HTTPRequest{Method: "GET", URL: "https://example.com:8443/a?b=c", Headers: []string{"Accept: */*"}, TimeoutMS: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if hreq := r.httpRequest(ctx); hreq.Host != "example.com:8443" || hreq.URL != r.url || hreq.Header.Get("Accept") != "*/*" || hreq.Body != nil {
+		t.Fatalf("request %+v", hreq)
+	}
+	if n := testing.AllocsPerRun(100, func() { r.httpRequest(ctx) }); n > 1 {
+		t.Fatalf("httpRequest: %.0f allocations, want 1", n)
 	}
 }
