@@ -82,6 +82,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -137,8 +138,8 @@ type Options struct {
 type Executor struct {
 	dial      *dialer
 	transport *http.Transport
-	client    *http.Client
-	waitWhy   string // the bounds a request waiting for a connection is under, for waitError
+	rt        http.RoundTripper // transport, or WrapTransport's wrapping of it
+	waitWhy   string            // the bounds a request waiting for a connection is under, for waitError
 }
 
 // New validates o and returns an Executor.
@@ -203,12 +204,7 @@ func New(o Options) (*Executor, error) {
 		dial:      d,
 		transport: t,
 		waitWhy:   fmt.Sprintf("MaxConnsPerHost %d, MaxDials %d", perHost, dials),
-		client: &http.Client{
-			Transport: rt,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
+		rt:        rt,
 	}, nil
 }
 
@@ -275,7 +271,7 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	ct := &r.trace
 	ctx = ct.with(ctx)
 	hreq := r.httpRequest(ctx)
-	hresp, err := e.client.Do(hreq)
+	hresp, err := e.roundTrip(hreq)
 	if err != nil {
 		return failed(ct.classify(err, r.url, e.waitWhy))
 	}
@@ -322,6 +318,11 @@ func (r *request) httpRequest(ctx context.Context) *http.Request {
 		// As NewRequest sets it: without an empty port ("host:").
 		Host: strings.TrimSuffix(r.url.Host, ":"),
 	}).WithContext(ctx)
+	if u := r.url.User; u != nil && r.header.Get("Authorization") == "" {
+		// As http.Client sends a URL's user information.
+		p, _ := u.Password()
+		hreq.SetBasicAuth(u.Username(), p)
+	}
 	if len(r.body) > 0 {
 		b := r.body
 		hreq.ContentLength = int64(len(b))
@@ -329,6 +330,26 @@ func (r *request) httpRequest(ctx context.Context) *http.Request {
 		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	}
 	return hreq
+}
+
+// roundTrip performs hreq as http.Client.Do would for the Executor — no
+// redirect followed (the device gets the 3xx), no cookie jar, no client
+// timeout — without the copies Do makes of every request to follow
+// redirects (issue 11, allocations per relayed request). Its errors are
+// *url.Error, as Do's.
+func (e *Executor) roundTrip(hreq *http.Request) (*http.Response, error) {
+	resp, err := e.rt.RoundTrip(hreq)
+	if err == nil && resp == nil {
+		err = errors.New("http: RoundTripper returned a nil *Response with a nil error")
+	}
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		m := hreq.Method
+		return nil, &url.Error{Op: m[:1] + strings.ToLower(m[1:]), URL: hreq.URL.Redacted(), Err: err}
+	}
+	return resp, nil
 }
 
 // readBody reads at most limit bytes of body. When the length is known

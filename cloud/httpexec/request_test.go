@@ -107,3 +107,26 @@ func TestCallerDeadlineReused(t *testing.T) {
 		t.Fatalf("with a later caller deadline: request deadline %v (%v), want its own, 5 s from the call", got, ok)
 	}
 }
+
+// TestURLUserInfoSentAsBasicAuth: user information in the URL becomes
+// Basic authorization, as http.Client sends it, unless the application
+// set Authorization itself.
+func TestURLUserInfoSentAsBasicAuth(t *testing.T) {
+	srv, root := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok {
+			w.Write([]byte("none:" + r.Header.Get("Authorization")))
+			return
+		}
+		w.Write([]byte(u + ":" + p))
+	})
+	e := trusted(t, root)
+	u := strings.Replace(srv.URL, "https://", "https://dev:s3cret@", 1)
+	if resp := do(t, e, get(u), 1024); string(resp.Body) != "dev:s3cret" {
+		t.Fatalf("server saw %q", resp.Body)
+	}
+	own := &link.HTTPRequest{Method: "GET", URL: u, Headers: []string{"Authorization: Bearer t"}, TimeoutMS: 5000}
+	if resp := do(t, e, own, 1024); string(resp.Body) != "none:Bearer t" {
+		t.Fatalf("server saw %q", resp.Body)
+	}
+}
