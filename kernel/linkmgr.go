@@ -392,7 +392,8 @@ func (k *Kernel) onHTTPDataLocked(ch *channel, p []byte) error {
 	k.collectResponseLocked(ch, p, link.HTTPResponseFixedLen, "HTTP", func(buf []byte) error {
 		idx, err := link.IndexHTTPResponse(buf)
 		if err == nil {
-			ch.resp = &idx
+			ch.respIdx = idx
+			ch.resp = &ch.respIdx
 		}
 		return err
 	})

@@ -34,7 +34,8 @@ type channel struct {
 	// HTTP state.
 	reqSent  bool                    // a request was accepted (one per channel)
 	unusable bool                    // a LATEFAULT left the channel unusable
-	resp     *link.HTTPResponseIndex // the response, once wholly received
+	resp     *link.HTTPResponseIndex // the response, once wholly received (&respIdx)
+	respIdx  link.HTTPResponseIndex  // resp's storage: no allocation of its own
 
 	// CONFIGFETCH state (reqSent and unusable too).
 	cfg     *link.ConfigResponseIndex // the response, once wholly received

@@ -155,6 +155,11 @@
 // device's receive ring has room). Receiving DATA beyond the granted credit,
 // or a CREDIT that would take the peer's credit above the window's size, is
 // a protocol error. Window implements this accounting for either side.
+// When a grant is sent is the granting side's choice: on a channel that
+// carries one request (HTTP, CONFIGFETCH) the device can send nothing
+// after it, so the cloud grants the request's bytes together with the
+// response (in the same write), or after at most 100 ms if the response
+// is slower, and not at all once the channel is closed.
 //
 // # Channel messages
 //

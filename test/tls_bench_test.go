@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -153,6 +154,24 @@ func cpuTime(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// syscalls returns the read and write system calls the process has made
+// (syscr + syscw of /proc/self/io), or 0 where that is not available.
+func syscalls() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if ok && (k == "syscr" || k == "syscw") {
+			c, _ := strconv.ParseInt(v, 10, 64)
+			n += c
+		}
+	}
+	return n
+}
+
 // relayedTLSTarget is issue 11's target: relayed-over-TLS throughput at
 // least 0.6× direct at concurrency 100.
 const relayedTLSTarget = 0.6
@@ -215,18 +234,21 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 	// (other processes) weighs on both alike.
 	const rounds = 10
 	var dt, rt, dcpu, rcpu time.Duration
+	var dsys, rsys int64
 	b.ResetTimer()
 	for r := range rounds {
 		n := b.N/rounds + min(1, max(0, b.N%rounds-r)) // b.N in all
 		if n == 0 {
 			continue
 		}
-		c0 := cpuTime(b)
+		c0, s0 := cpuTime(b), syscalls()
 		dt += phase(n, direct)
-		c1 := cpuTime(b)
+		c1, s1 := cpuTime(b), syscalls()
 		rt += phase(n, relayed)
 		dcpu += c1 - c0
 		rcpu += cpuTime(b) - c1
+		dsys += s1 - s0
+		rsys += syscalls() - s1
 	}
 	b.StopTimer()
 	dr, rr := float64(b.N)/dt.Seconds(), float64(b.N)/rt.Seconds()
@@ -237,6 +259,13 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 	// server): steadier than the rates on a shared machine.
 	b.ReportMetric(float64(dcpu.Microseconds())/float64(b.N), "direct-cpu-µs/req")
 	b.ReportMetric(float64(rcpu.Microseconds())/float64(b.N), "relayed-cpu-µs/req")
+	// Read and write system calls per request (Linux): the relayed path's
+	// link legs cannot share them between devices as the direct path's
+	// HTTP/2 connection shares them between streams.
+	if dsys > 0 {
+		b.ReportMetric(float64(dsys)/float64(b.N), "direct-rw-syscalls/req")
+		b.ReportMetric(float64(rsys)/float64(b.N), "relayed-rw-syscalls/req")
+	}
 	if b.N >= 10*conc && rr/dr < relayedTLSTarget {
 		b.Logf("relayed/direct %.2f is under the %.1f target", rr/dr, relayedTLSTarget)
 	}

@@ -2,11 +2,16 @@ package httpexec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/mvnet/mvnet/link"
 )
 
 // TestReadBodyKnownLength: a body whose length is known is read into one
@@ -41,5 +46,36 @@ func TestReadBodyKnownLength(t *testing.T) {
 	// A reader that ends early: what it had.
 	if b, err := readBody(strings.NewReader("hel"), 10, 100); err != nil || string(b) != "hel" {
 		t.Errorf("early EOF, 10 bytes announced: %q, %v", b, err)
+	}
+}
+
+// TestHeaderLinesAllocs pins headerLines at two allocations (the lines and
+// the string they share), whatever the number of headers (issue 11).
+func TestHeaderLinesAllocs(t *testing.T) {
+	h := http.Header{"Date": {"Mon, 07 Dec 2026 08:00:00 GMT"}, "Content-Type": {"text/plain"},
+		"Content-Length": {"600"}, "X-Two": {"a", "b"}}
+	want := []string{"Content-Length: 600", "Content-Type: text/plain", "Date: Mon, 07 Dec 2026 08:00:00 GMT", "X-Two: a", "X-Two: b"}
+	if got := headerLines(h); !slices.Equal(got, want) {
+		t.Fatalf("headerLines = %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { headerLines(h) }); n > 2 {
+		t.Fatalf("headerLines: %.0f allocations, want at most 2", n)
+	}
+}
+
+// TestHTTPRequestAllocs pins the outgoing request of a GET at one
+// allocation, the request itself (issue 11: rendering and re-parsing the
+// URL and a header map replaced at once cost four more).
+func TestHTTPRequestAllocs(t *testing.T) {
+	r, _, err := validate(&link.HTTPRequest{Method: "GET", URL: "https://example.com:8443/a?b=c", Headers: []string{"Accept: */*"}, TimeoutMS: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if hreq := r.httpRequest(ctx); hreq.Host != "example.com:8443" || hreq.URL != r.url || hreq.Header.Get("Accept") != "*/*" || hreq.Body != nil {
+		t.Fatalf("request %+v", hreq)
+	}
+	if n := testing.AllocsPerRun(100, func() { r.httpRequest(ctx) }); n > 1 {
+		t.Fatalf("httpRequest: %.0f allocations, want 1", n)
 	}
 }

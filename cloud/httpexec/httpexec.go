@@ -82,7 +82,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
@@ -136,8 +138,8 @@ type Options struct {
 type Executor struct {
 	dial      *dialer
 	transport *http.Transport
-	client    *http.Client
-	waitWhy   string // the bounds a request waiting for a connection is under, for waitError
+	rt        http.RoundTripper // transport, or WrapTransport's wrapping of it
+	waitWhy   string            // the bounds a request waiting for a connection is under, for waitError
 }
 
 // New validates o and returns an Executor.
@@ -202,12 +204,7 @@ func New(o Options) (*Executor, error) {
 		dial:      d,
 		transport: t,
 		waitWhy:   fmt.Sprintf("MaxConnsPerHost %d, MaxDials %d", perHost, dials),
-		client: &http.Client{
-			Transport: rt,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
+		rt:        rt,
 	}, nil
 }
 
@@ -262,20 +259,19 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 	if err != nil {
 		return link.HTTPResponse{Result: uint32(res)}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.timeout)*time.Millisecond)
-	defer cancel()
-	var ct connTrace
+	// A caller that already set this deadline or an earlier one (the
+	// cloud's session does, when the request arrives) needs no timer of
+	// ours: each context costs allocations per request (issue 11).
+	deadline := time.Now().Add(time.Duration(r.timeout) * time.Millisecond)
+	if d, ok := ctx.Deadline(); !ok || d.After(deadline) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	ct := &r.trace
 	ctx = ct.with(ctx)
-	var body io.Reader
-	if len(r.body) > 0 {
-		body = bytes.NewReader(r.body)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
-	if err != nil {
-		return failed(err)
-	}
-	hreq.Header = r.header
-	hresp, err := e.client.Do(hreq)
+	hreq := r.httpRequest(ctx)
+	hresp, err := e.roundTrip(hreq)
 	if err != nil {
 		return failed(ct.classify(err, r.url, e.waitWhy))
 	}
@@ -305,6 +301,55 @@ func (e *Executor) Perform(ctx context.Context, req *link.HTTPRequest, rxSize ui
 				size, out.StatusCode, len(out.Headers), len(out.Body), rxSize)
 	}
 	return out, nil
+}
+
+// httpRequest returns r as an outgoing request under ctx: what
+// http.NewRequestWithContext makes of it, without rendering the URL
+// validate parsed to parse it again, nor a header map to replace (issue
+// 11, allocations per relayed request: one here, the request).
+func (r *request) httpRequest(ctx context.Context) *http.Request {
+	hreq := (&http.Request{
+		Method:     r.method,
+		URL:        r.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     r.header,
+		// As NewRequest sets it: without an empty port ("host:").
+		Host: strings.TrimSuffix(r.url.Host, ":"),
+	}).WithContext(ctx)
+	if u := r.url.User; u != nil && r.header.Get("Authorization") == "" {
+		// As http.Client sends a URL's user information.
+		p, _ := u.Password()
+		hreq.SetBasicAuth(u.Username(), p)
+	}
+	if len(r.body) > 0 {
+		b := r.body
+		hreq.ContentLength = int64(len(b))
+		hreq.Body = io.NopCloser(bytes.NewReader(b))
+		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return hreq
+}
+
+// roundTrip performs hreq as http.Client.Do would for the Executor — no
+// redirect followed (the device gets the 3xx), no cookie jar, no client
+// timeout — without the copies Do makes of every request to follow
+// redirects (issue 11, allocations per relayed request). Its errors are
+// *url.Error, as Do's.
+func (e *Executor) roundTrip(hreq *http.Request) (*http.Response, error) {
+	resp, err := e.rt.RoundTrip(hreq)
+	if err == nil && resp == nil {
+		err = errors.New("http: RoundTripper returned a nil *Response with a nil error")
+	}
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		m := hreq.Method
+		return nil, &url.Error{Op: m[:1] + strings.ToLower(m[1:]), URL: hreq.URL.Redacted(), Err: err}
+	}
+	return resp, nil
 }
 
 // readBody reads at most limit bytes of body. When the length is known
@@ -342,17 +387,41 @@ func failed(err error) (link.HTTPResponse, error) {
 func isTimeout(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
 
 // headerLines renders h as "Name: value" lines, sorted by name, values of
-// one name in the order received.
+// one name in the order received. The lines share one string, so a
+// response costs two allocations however many headers it has (issue 11,
+// allocations per relayed request).
 func headerLines(h http.Header) []string {
-	names := make([]string, 0, len(h))
-	for name := range h {
+	var small [16]string // most responses: the names stay on the stack
+	names := small[:0]
+	n, size := 0, 0
+	for name, vs := range h {
 		names = append(names, name)
+		n += len(vs)
+		for _, v := range vs {
+			size += len(name) + len(": ") + len(v)
+		}
+	}
+	if n == 0 {
+		return nil
 	}
 	slices.Sort(names)
-	var lines []string
+	var b strings.Builder
+	b.Grow(size)
 	for _, name := range names {
 		for _, v := range h[name] {
-			lines = append(lines, name+": "+v)
+			b.WriteString(name)
+			b.WriteString(": ")
+			b.WriteString(v)
+		}
+	}
+	all := b.String()
+	lines := make([]string, 0, n)
+	off := 0
+	for _, name := range names {
+		for _, v := range h[name] {
+			end := off + len(name) + len(": ") + len(v)
+			lines = append(lines, all[off:end])
+			off = end
 		}
 	}
 	return lines

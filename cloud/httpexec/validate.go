@@ -65,7 +65,8 @@ type request struct {
 	url     *url.URL
 	header  http.Header
 	body    []byte
-	timeout uint32 // ms
+	timeout uint32    // ms
+	trace   connTrace // Perform's; here to be allocated with the request
 }
 
 // validate checks req in the documented order — scheme, method, timeout,

@@ -25,6 +25,7 @@ type channel struct {
 	// HTTP and CONFIGFETCH channels.
 	reqBuf    []byte // the request so far
 	requested bool   // a whole request arrived; no more DATA allowed
+	owed      int    // request bytes not yet granted back (credit.go)
 	cancel    context.CancelFunc
 
 	// MQTT channels.
@@ -165,6 +166,7 @@ func (s *Session) handleClose(f *link.Frame) {
 		return
 	}
 	ch.stop()
+	s.forgetCreditLocked(ch)
 	delete(s.chans, f.Chan)
 	if s.debugging() {
 		s.log.Debug("channel closed by device", "chan", f.Chan, "reason", f.Reason)
@@ -220,7 +222,9 @@ func (s *Session) httpDataLocked(ch *channel, p []byte) {
 		return
 	}
 	s.observeLocked(Observation{Kind: ObserveHTTPRequest, Method: req.Method, URL: req.URL})
-	ctx := s.startRequestLocked(ch, n)
+	// The request's own timeout, from now: Perform then needs no
+	// context of its own.
+	ctx := s.startRequestLocked(ch, n, time.Duration(req.TimeoutMS)*time.Millisecond)
 	s.goRequest(ctx, ch, &req)
 }
 
@@ -256,15 +260,21 @@ func collectRequestLocked[R any](s *Session, ch *channel, p []byte, what string,
 	return req, n, true, err
 }
 
-// startRequestLocked accepts ch's whole request, n bytes: it grants them
-// back to the device and returns the context the request runs under,
-// cancelled through ch.cancel. The caller starts the request's goroutine,
+// startRequestLocked accepts ch's whole request, n bytes: it owes them
+// back to the device (credit.go) and returns the context the request runs under,
+// cancelled through ch.cancel and, if timeout > 0, after timeout. The caller starts the request's goroutine,
 // already counted in s.reqs.
-func (s *Session) startRequestLocked(ch *channel, n int) context.Context {
+func (s *Session) startRequestLocked(ch *channel, n int, timeout time.Duration) context.Context {
 	ch.requested = true
 	ch.reqBuf = nil
-	s.grantLocked(ch, n)
-	ctx, cancel := context.WithCancel(s.reqCtx)
+	s.oweCreditLocked(ch, n)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(s.reqCtx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(s.reqCtx)
+	}
 	ch.cancel = cancel
 	s.reqs.Add(1)
 	return ctx
@@ -287,6 +297,7 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 	if s.ended || s.chans[ch.id] != ch {
 		return // closed meanwhile: the response goes nowhere
 	}
+	s.payCreditLocked(ch) // in the same write as what follows
 	if err != nil {
 		s.diagLocked(ch, "HTTP request failed", err)
 	}
@@ -316,6 +327,7 @@ func (s *Session) diagLocked(ch *channel, what string, err error) {
 // CLOSE with reason.
 func (s *Session) closeChannelLocked(ch *channel, reason abi.ClosureReason) {
 	ch.stop()
+	s.forgetCreditLocked(ch)
 	delete(s.chans, ch.id)
 	s.tombLocked(ch.id)
 	s.send(link.Frame{Type: link.FrameClose, Chan: ch.id, Reason: uint8(reason)})

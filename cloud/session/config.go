@@ -49,7 +49,7 @@ func (s *Session) configDataLocked(ch *channel, p []byte) {
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return
 	}
-	ctx := s.startRequestLocked(ch, n)
+	ctx := s.startRequestLocked(ch, n, 0)
 	go s.runConfigFetch(ctx, ch, &req)
 }
 
@@ -69,6 +69,7 @@ func (s *Session) runConfigFetch(ctx context.Context, ch *channel, req *link.Con
 	if s.ended || s.chans[ch.id] != ch {
 		return
 	}
+	s.payCreditLocked(ch) // in the same write as what follows
 	if len(enc) > int(ch.rxSize) {
 		s.closeChannelLocked(ch, abi.ClosureReasonUnexpectedlyTerminated)
 		return

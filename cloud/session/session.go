@@ -195,6 +195,9 @@ type Session struct {
 	logWant bool     // the store's logging setting
 	welcome bool     // WELCOME is queued: TIME may follow
 	obsDone bool     // link-down observed: no more observations (observe.go)
+
+	owing       int         // request channels owed CREDIT (credit.go)
+	creditTimer *time.Timer // pays them after creditDelay; made on first use
 }
 
 // New returns a session for the cloud end c of a device link. Run runs it.
@@ -433,6 +436,10 @@ func (s *Session) end(err error) {
 		ch.stop()
 	}
 	clear(s.chans)
+	s.owing = 0
+	if s.creditTimer != nil {
+		s.creditTimer.Stop()
+	}
 	s.mu.Unlock()
 	var perr *protocolError
 	if errors.As(err, &perr) {

@@ -17,12 +17,13 @@ import (
 // workerIdle is how long a worker waits for another request.
 const workerIdle = 2 * time.Second
 
-// httpWork is one request for a worker: Session.runRequest's arguments.
+// httpWork is one request for a worker: Session.runRequest's arguments,
+// the request by value (handed over by copy, it needs no allocation).
 type httpWork struct {
 	s   *Session
 	ctx context.Context
 	ch  *channel
-	req *link.HTTPRequest
+	req link.HTTPRequest
 }
 
 // idleWorkers hands a request to a waiting worker; unbuffered, so a request
@@ -32,7 +33,7 @@ var idleWorkers = make(chan httpWork)
 // goRequest runs s.runRequest(ctx, ch, req) on an idle worker, or on a new
 // one if none is waiting.
 func (s *Session) goRequest(ctx context.Context, ch *channel, req *link.HTTPRequest) {
-	w := httpWork{s, ctx, ch, req}
+	w := httpWork{s, ctx, ch, *req}
 	select {
 	case idleWorkers <- w:
 	default:
@@ -58,4 +59,4 @@ func worker(w httpWork) {
 	}
 }
 
-func (w httpWork) run() { w.s.runRequest(w.ctx, w.ch, w.req) }
+func (w *httpWork) run() { w.s.runRequest(w.ctx, w.ch, &w.req) }
