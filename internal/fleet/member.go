@@ -25,6 +25,8 @@ type member struct {
 	up   atomic.Bool
 	seq  atomic.Uint64 // log lines and MQTT publishes sent
 	mqtt *mqttSession  // nil without the mqtt operation or if its connect failed
+	// logsSetup is why mvServerLoggingInit failed ("" if it did not).
+	logsSetup string
 }
 
 func (m *member) connected() bool { return m.up.Load() }
@@ -48,15 +50,18 @@ func (m *member) connect(ctx context.Context, r *run) {
 			why = err.Error()
 		}
 		r.stats.connectFailed(why)
+		// Not counted as connected, so it must not keep redialling and
+		// connect later, holding a link (and cloud memory) the report
+		// does not count.
+		_ = d.Close()
+		m.d = nil
 		return
 	}
 	m.n = n
 	r.stats.connected(time.Since(start))
 	m.up.Store(true)
 	if r.o.has(OpLogs) {
-		if _, st, err := d.ServerLoggingInit(logBufSize); err != nil || st != abi.StatusOkay {
-			r.stats.fail(OpLogs, statusKey("mvServerLoggingInit", st, err), 1)
-		}
+		m.setupLogs()
 	}
 	if r.o.has(OpMQTT) {
 		t0 := time.Now()
@@ -65,6 +70,15 @@ func (m *member) connect(ctx context.Context, r *run) {
 		s, err := m.mqttConnect(octx, r.o)
 		r.stats.record(OpMQTTConnect, time.Since(t0), errKey(err))
 		m.mqtt = s
+	}
+}
+
+// setupLogs calls mvServerLoggingInit. A failure is not recorded here:
+// every logs operation of the device then fails with it, once each
+// (recording it here too would count it twice).
+func (m *member) setupLogs() {
+	if _, st, err := m.d.ServerLoggingInit(logBufSize); err != nil || st != abi.StatusOkay {
+		m.logsSetup = statusKey("mvServerLoggingInit", st, err)
 	}
 }
 
@@ -101,6 +115,9 @@ func (m *member) do(ctx context.Context, o *Options, op string) error {
 		}
 		return nil
 	case OpLogs:
+		if m.logsSetup != "" {
+			return keyed(m.logsSetup)
+		}
 		line := fmt.Sprintf("mvnet fleet %s line %d", m.b.DeviceSid, m.seq.Add(1))
 		st, err := m.d.ServerLog(line)
 		return statusErr("mvServerLog", st, err)
