@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,5 +157,42 @@ func TestDeviceCreateCountFlagErrors(t *testing.T) {
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("mvnet %s: err = %v, want it to mention %q", strings.Join(args, " "), err, c.want)
 		}
+	}
+}
+
+// TestDeviceCreateCountUndoesFailedCreate: a create that fails after the
+// store committed it (as a timeout or a 5xx during a store election
+// would) is undone with the rest: "no device was kept" holds.
+func TestDeviceCreateCountUndoesFailedCreate(t *testing.T) {
+	data := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mk := deviceMaker{
+		make: func(ctx context.Context, id, name string) (*device.Bundle, error) {
+			if _, err := st.CreateDevice(ctx, id, name); err != nil {
+				return nil, err
+			}
+			if name == "late-0002" {
+				return nil, errors.New("timeout waiting for the answer (the store committed)")
+			}
+			return &device.Bundle{Version: device.BundleVersion, DeviceSid: id, UniqueName: name}, nil
+		},
+		undo: storeUndo(st),
+	}
+	o := deviceCreateOptions{count: 4, namePrefix: "late", out: filepath.Join(t.TempDir(), "out")}
+	err = createMany(ctx, o, mk, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "late-0002") || !strings.Contains(err.Error(), "no device was kept") {
+		t.Fatalf("createMany: %v", err)
+	}
+	l, err := st.ListDevices(ctx, store.Page{Size: store.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 0 {
+		t.Fatalf("%d devices stay registered after 'no device was kept': %+v", len(l.Items), l.Items)
 	}
 }
