@@ -56,6 +56,11 @@ func checkCount(o deviceCreateOptions) error {
 			}
 		}
 	}
+	if o.cloudAddress != "" {
+		if _, err := parseCloudAddresses(o.cloudAddress); err != nil {
+			return err
+		}
+	}
 	if fi, err := os.Stat(o.out); err == nil && !fi.IsDir() {
 		return fmt.Errorf("--out %s is a file: with --count it is the directory the bundles go to", o.out)
 	}
@@ -92,7 +97,7 @@ func createDevices(ctx context.Context, o deviceCreateOptions, out, errOut io.Wr
 	if _, err := os.Stat(filepath.Join(o.dataDir, devcaDir, devca.CertFile)); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s holds no device CA: run 'mvnet cloud serve --data-dir %s' once first", o.dataDir, o.dataDir)
 	}
-	addr, serverName, natsURL, err := bundleTarget(o)
+	addrs, serverName, natsURL, err := bundleTarget(o)
 	if err != nil {
 		return err
 	}
@@ -104,7 +109,7 @@ func createDevices(ctx context.Context, o deviceCreateOptions, out, errOut io.Wr
 		}
 		return createMany(ctx, o, deviceMaker{
 			make: func(ctx context.Context, id, name string) (*device.Bundle, error) {
-				b, err := node.IssueBundle(ca, id, name, []string{addr}, serverName)
+				b, err := node.IssueBundle(ca, id, name, addrs, serverName)
 				if err != nil {
 					return nil, err
 				}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +111,18 @@ func TestDeviceCreateCount(t *testing.T) {
 	if n := deviceCount(t, data); n != 6 {
 		t.Fatalf("after the failed run the store holds %d devices, want 6", n)
 	}
+	// A cluster's nodes in --cloud-address: every bundle lists them all.
+	clusterDir := filepath.Join(dir, "cluster")
+	nodes := []string{"127.0.0.1:7001", "127.0.0.2:7002"}
+	if out, err := run("device", "create", "--data-dir", data, "--count", "2", "--out", clusterDir,
+		"--cloud-address", nodes[0]+", "+nodes[1]); err != nil {
+		t.Fatalf("device create --count --cloud-address LIST: %v\n%s", err, out)
+	}
+	for _, b := range countedBundles(t, clusterDir, 2, "") {
+		if got := b.Addresses(); !slices.Equal(got, nodes) || b.CloudAddress != nodes[0] {
+			t.Fatalf("bundle addresses %v (cloud_address %s), want %v", got, b.CloudAddress, nodes)
+		}
+	}
 
 	// Through the running cloud's REST API.
 	_, served := startCloud(t, "--data-dir", data, "--listen-devices", "127.0.0.1:0")
@@ -129,8 +142,8 @@ func TestDeviceCreateCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out, `"sid"`); n != 9 {
-		t.Fatalf("after the failed run through the API the cloud lists %d devices, want 9:\n%s", n, out)
+	if n := strings.Count(out, `"sid"`); n != 11 {
+		t.Fatalf("after the failed run through the API the cloud lists %d devices, want 11:\n%s", n, out)
 	}
 }
 
@@ -152,6 +165,8 @@ func TestDeviceCreateCountFlagErrors(t *testing.T) {
 		{[]string{"--count", "3", "--out", dir, "--device-id", "UV" + strings.Repeat("ab", 16)}, "--device-id names one device"},
 		{[]string{"--count", "3", "--out", file}, "is a file"},
 		{[]string{"--count", "3", "--out", dir, "--name-prefix", "bad\x01"}, "--name-prefix"},
+		{[]string{"--count", "3", "--out", dir, "--cloud-address", "127.0.0.1:7001,nohost"}, `entry "nohost": want host:port`},
+		{[]string{"--count", "3", "--out", dir, "--cloud-address", "127.0.0.1:7001,"}, `entry "": want host:port`},
 	} {
 		args := append([]string{"device", "create", "--data-dir", filepath.Join(dir, "data")}, c.args...)
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), c.want) {
