@@ -291,7 +291,7 @@ func TestDialRemembersFailure(t *testing.T) {
 	}
 	select {
 	case <-liveAccepted:
-	default:
+	case <-ctx2.Done():
 		t.Fatal("the second call did not reach the live node")
 	}
 	if n := tp.acceptedBefore(t); n != 0 {
