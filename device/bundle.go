@@ -165,9 +165,15 @@ const DialAttemptTimeout = 10 * time.Second
 
 // Dial returns a function that opens the device's link to the bundle's
 // cloud: TCP to one of Addresses, then the TLS 1.3 handshake. It starts
-// with the address that worked last (the first at first) and moves on to
-// the next when one fails, each attempt bounded by DialAttemptTimeout and
-// the whole call by ctx; it fails when every address has failed once
+// with the address whose link last carried the cloud's WELCOME (the first
+// at first), or with the one after the address that failed last, and
+// moves on to the next when one fails. Each attempt is bounded by
+// DialAttemptTimeout and by an even share of what is left of ctx's
+// deadline among the addresses not yet tried, so a node that accepts TCP
+// and then stays silent cannot use up the whole call. An address counts
+// as working only once its link delivers a WELCOME: a node that completes
+// TLS and then refuses the HELLO (CONTROL ERROR) or closes is passed over
+// by the next call. The call fails when every address has failed once
 // (the caller's redial backoff then applies). Use it as Options.Dial (or
 // kernel.Options.Dial), with DeviceID = DeviceSid.
 func (b *Bundle) Dial() (func(ctx context.Context) (net.Conn, error), error) {
@@ -186,24 +192,30 @@ func (b *Bundle) Dial() (func(ctx context.Context) (net.Conn, error), error) {
 		}
 	}
 	var mu sync.Mutex
-	last := 0 // the address that worked last
+	next := 0 // the address the next call starts with
+	setNext := func(i int) {
+		mu.Lock()
+		next = i
+		mu.Unlock()
+	}
 	return func(ctx context.Context) (net.Conn, error) {
 		mu.Lock()
-		start := last
+		start := next
 		mu.Unlock()
 		var errs []error
 		for k := range addrs {
 			i := (start + k) % len(addrs)
-			actx, cancel := context.WithTimeout(ctx, DialAttemptTimeout)
+			actx, cancel := context.WithTimeout(ctx, attemptTimeout(ctx, len(addrs)-k))
 			d := tls.Dialer{NetDialer: &net.Dialer{KeepAlive: 30 * time.Second}, Config: cfgs[i]}
 			c, err := d.DialContext(actx, "tcp", addrs[i])
 			cancel()
 			if err == nil {
-				mu.Lock()
-				last = i
-				mu.Unlock()
-				return c, nil
+				// Until the WELCOME arrives this address is not known to
+				// work: the next call starts after it.
+				setNext((i + 1) % len(addrs))
+				return &welcomeConn{Conn: c, welcomed: func() { setNext(i) }}, nil
 			}
+			setNext((i + 1) % len(addrs))
 			if len(addrs) == 1 {
 				return nil, err // as a one-address bundle always said
 			}
@@ -214,4 +226,42 @@ func (b *Bundle) Dial() (func(ctx context.Context) (net.Conn, error), error) {
 		}
 		return nil, fmt.Errorf("no cloud address answered: %w", errors.Join(errs...))
 	}, nil
+}
+
+// attemptTimeout is one address's share of the dial: DialAttemptTimeout,
+// or less when ctx's deadline leaves less than that for each of the left
+// addresses still to try.
+func attemptTimeout(ctx context.Context, left int) time.Duration {
+	d := DialAttemptTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if share := time.Until(dl) / time.Duration(left); share < d {
+			d = share
+		}
+	}
+	return d
+}
+
+// welcomeConn is a link's connection that calls welcomed once, when the
+// type byte of the first frame it reads says WELCOME (link framing:
+// length u32 | type u8 | body, spec in link/doc.go).
+type welcomeConn struct {
+	net.Conn
+	welcomed func()
+	seen     int // bytes of the first frame's length and type read so far
+	head     [5]byte
+}
+
+// Read reads from the connection, watching the first frame's type. The
+// kernel reads the link from one goroutine (link.Conn's reader), so seen
+// needs no lock.
+func (c *welcomeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.seen < len(c.head) {
+		m := copy(c.head[c.seen:], p[:n])
+		c.seen += m
+		if c.seen == len(c.head) && link.FrameType(c.head[4]) == link.FrameWelcome {
+			c.welcomed()
+		}
+	}
+	return n, err
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -69,7 +70,10 @@ MVNET_AUTH_TOKEN, else the credentials file the cloud's first start wrote
 Otherwise 'mvnet device create' works on the data directory itself (the
 cloud stopped, or an external NATS via --nats-url). The cloud's address
 comes from the data directory (where the cloud last listened) unless
---cloud-address says otherwise. See docs/cloud.md.
+--cloud-address says otherwise: host:port, or a comma-separated list of
+a cluster's nodes (host:port,host:port,...), which the bundle lists all
+(the device connects to any and moves on when one fails). See
+docs/cloud.md.
 
 With --count N it registers N devices and writes their bundles into the
 directory --out (created if missing), one DEVICE_SID.json each, for
@@ -102,7 +106,7 @@ stderr. For instance, 1000 devices named load-0001 … load-1000 for
 	f.StringVar(&o.deviceID, "device-id", "", "the device's ID, UV + 32 hex digits (default: a new random one)")
 	f.StringVarP(&o.out, "out", "o", "", "bundle file to write (default DEVICE_SID.json; - for stdout)")
 	f.BoolVar(&o.force, "force", false, "overwrite an existing bundle file")
-	f.StringVar(&o.cloudAddress, "cloud-address", "", "host:port devices connect to (default: from the data directory)")
+	f.StringVar(&o.cloudAddress, "cloud-address", "", "host:port devices connect to, or a comma-separated list of a cluster's nodes (default: from the data directory)")
 	f.StringVar(&o.serverName, "server-name", "", "name to check the cloud's certificate against (default: the address's host)")
 	f.IntVar(&o.count, "count", 0, "register this many devices and write their bundles into the directory --out (DIR/DEVICE_SID.json), all or none")
 	f.StringVar(&o.namePrefix, "name-prefix", "", "with --count: UniqueNames PREFIX-0001, PREFIX-0002, … (default: no UniqueName)")
@@ -128,8 +132,8 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		}
 	}
 	if o.cloudAddress != "" {
-		if _, _, err := net.SplitHostPort(o.cloudAddress); err != nil {
-			return fmt.Errorf("--cloud-address %q: want host:port", o.cloudAddress)
+		if _, err := parseCloudAddresses(o.cloudAddress); err != nil {
+			return err
 		}
 	}
 	if o.out != "" && o.out != "-" && !o.force {
@@ -150,7 +154,7 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 	if _, err := os.Stat(filepath.Join(o.dataDir, devcaDir, devca.CertFile)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s holds no device CA: run 'mvnet cloud serve --data-dir %s' once first", o.dataDir, o.dataDir)
 	}
-	addr, serverName, natsURL, err := bundleTarget(o)
+	addrs, serverName, natsURL, err := bundleTarget(o)
 	if err != nil {
 		return err
 	}
@@ -171,7 +175,7 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 		if err != nil {
 			return err
 		}
-		b, err := node.IssueBundle(ca, id, o.uniqueName, []string{addr}, serverName)
+		b, err := node.IssueBundle(ca, id, o.uniqueName, addrs, serverName)
 		if err != nil {
 			return err
 		}
@@ -198,15 +202,33 @@ func createDevice(ctx context.Context, o deviceCreateOptions, out io.Writer) err
 	})
 }
 
+// parseCloudAddresses splits --cloud-address: host:port, or a
+// comma-separated list of them (a cluster's nodes); an error names the
+// entry that is not host:port.
+func parseCloudAddresses(s string) ([]string, error) {
+	var addrs []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		if host, port, err := net.SplitHostPort(a); err != nil || host == "" || port == "" {
+			if !strings.Contains(s, ",") {
+				return nil, fmt.Errorf("--cloud-address %q: want host:port", s)
+			}
+			return nil, fmt.Errorf("--cloud-address %q: entry %q: want host:port", s, a)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
 // bundleTarget is, for a device created on the data directory, the
-// cloud's address and server name to put in its bundle and the store's
+// cloud's addresses and server name to put in its bundle and the store's
 // NATS: the flags, else what the data directory's cloud recorded.
-func bundleTarget(o deviceCreateOptions) (addr, serverName, natsURL string, err error) {
-	addr, serverName, natsURL = o.cloudAddress, o.serverName, o.natsURL
+func bundleTarget(o deviceCreateOptions) (addrs []string, serverName, natsURL string, err error) {
+	addr, serverName, natsURL := o.cloudAddress, o.serverName, o.natsURL
 	if addr == "" || natsURL == "" {
 		ci, err := readCloudInfo(o.dataDir)
 		if err != nil && addr == "" {
-			return "", "", "", err
+			return nil, "", "", err
 		}
 		if addr == "" {
 			addr = ci.DeviceAddress
@@ -218,10 +240,10 @@ func bundleTarget(o deviceCreateOptions) (addr, serverName, natsURL string, err 
 			natsURL = ci.NATSURL
 		}
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return "", "", "", fmt.Errorf("cloud address %q: want host:port", addr)
+	if addrs, err = parseCloudAddresses(addr); err != nil {
+		return nil, "", "", err
 	}
-	return addr, serverName, natsURL, nil
+	return addrs, serverName, natsURL, nil
 }
 
 // bundleFile is where device create puts a bundle. It is opened before the
@@ -353,7 +375,14 @@ func decodeCreated(s *apiSession, o deviceCreateOptions, created apiclient.Creat
 		return nil, fmt.Errorf("cloud at %s: the bundle is device %s's, not %s's", s.BaseURL, b.DeviceSid, created.Device.Sid)
 	}
 	if o.cloudAddress != "" {
-		b.CloudAddress = o.cloudAddress
+		addrs, err := parseCloudAddresses(o.cloudAddress)
+		if err != nil {
+			return nil, err
+		}
+		b.CloudAddress, b.CloudAddresses = addrs[0], nil
+		if len(addrs) > 1 {
+			b.CloudAddresses = addrs
+		}
 	}
 	if o.serverName != "" {
 		b.ServerName = o.serverName

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,6 +56,11 @@ func checkCount(o deviceCreateOptions) error {
 			}
 		}
 	}
+	if o.cloudAddress != "" {
+		if _, err := parseCloudAddresses(o.cloudAddress); err != nil {
+			return err
+		}
+	}
 	if fi, err := os.Stat(o.out); err == nil && !fi.IsDir() {
 		return fmt.Errorf("--out %s is a file: with --count it is the directory the bundles go to", o.out)
 	}
@@ -91,7 +97,7 @@ func createDevices(ctx context.Context, o deviceCreateOptions, out, errOut io.Wr
 	if _, err := os.Stat(filepath.Join(o.dataDir, devcaDir, devca.CertFile)); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s holds no device CA: run 'mvnet cloud serve --data-dir %s' once first", o.dataDir, o.dataDir)
 	}
-	addr, serverName, natsURL, err := bundleTarget(o)
+	addrs, serverName, natsURL, err := bundleTarget(o)
 	if err != nil {
 		return err
 	}
@@ -103,7 +109,7 @@ func createDevices(ctx context.Context, o deviceCreateOptions, out, errOut io.Wr
 		}
 		return createMany(ctx, o, deviceMaker{
 			make: func(ctx context.Context, id, name string) (*device.Bundle, error) {
-				b, err := node.IssueBundle(ca, id, name, []string{addr}, serverName)
+				b, err := node.IssueBundle(ca, id, name, addrs, serverName)
 				if err != nil {
 					return nil, err
 				}
@@ -112,7 +118,7 @@ func createDevices(ctx context.Context, o deviceCreateOptions, out, errOut io.Wr
 				}
 				return b, nil
 			},
-			undo: func(ctx context.Context, id string) error { _, err := st.DeleteDevice(ctx, id); return err },
+			undo: storeUndo(st),
 		}, out, errOut)
 	}, func(s *apiSession) error {
 		return createMany(ctx, o, apiMaker(s, o), out, errOut)
@@ -137,7 +143,23 @@ func apiMaker(s *apiSession, o deviceCreateOptions) deviceMaker {
 			}
 			return b, nil
 		},
-		undo: func(ctx context.Context, id string) error { return s.explain(s.DeleteDevice(ctx, id)) },
+		undo: func(ctx context.Context, id string) error {
+			if err := s.DeleteDevice(ctx, id); err != nil && !apiclient.IsStatus(err, http.StatusNotFound) {
+				return s.explain(err)
+			}
+			return nil // deleted, or never registered (its create failed)
+		},
+	}
+}
+
+// storeUndo deletes a device from the store; one that is not there (its
+// create failed before the store committed it) is undone already.
+func storeUndo(st *store.Store) func(ctx context.Context, id string) error {
+	return func(ctx context.Context, id string) error {
+		if _, err := st.DeleteDevice(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
 	}
 }
 
@@ -160,8 +182,12 @@ func createMany(ctx context.Context, o deviceCreateOptions, mk deviceMaker, out,
 	mctx := context.WithoutCancel(ctx)
 
 	var (
-		mu       sync.Mutex
-		created  []string // registered devices, to undo on failure
+		mu      sync.Mutex
+		created []string // registered devices, to undo on failure
+		// maybe are devices whose create failed: the ID is chosen here,
+		// so a create that failed after the cloud committed it (a
+		// timeout, a 5xx during a store election) is undone too.
+		maybe    []string
 		firstErr error
 	)
 	jobs := make(chan int)
@@ -174,10 +200,14 @@ func createMany(ctx context.Context, o deviceCreateOptions, mk deviceMaker, out,
 			for i := range jobs {
 				id, name := kernel.NewDeviceID(), countName(o, i)
 				b, err := mk.make(mctx, id, name)
+				mu.Lock()
 				if err == nil {
-					mu.Lock()
 					created = append(created, id)
-					mu.Unlock()
+				} else {
+					maybe = append(maybe, id)
+				}
+				mu.Unlock()
+				if err == nil {
 					err = b.Write(filepath.Join(stage, id+".json"))
 				}
 				if err != nil {
@@ -217,7 +247,7 @@ feed:
 		firstErr = placeBundles(stage, o.out, created)
 	}
 	if firstErr != nil {
-		return undoCreated(ctx, mk, created, firstErr)
+		return undoCreated(ctx, mk, append(created, maybe...), firstErr)
 	}
 	fmt.Fprintf(out, "devices  %d\nbundles  %s\n", o.count, o.out)
 	return nil
@@ -237,8 +267,9 @@ func placeBundles(stage, dir string, ids []string) error {
 	return nil
 }
 
-// undoCreated deletes the devices registered before err and says what
-// is left.
+// undoCreated deletes the devices registered before err (and those whose
+// create failed: mk.undo treats one not there as undone) and says what is
+// left.
 func undoCreated(ctx context.Context, mk deviceMaker, ids []string, err error) error {
 	ctx = context.WithoutCancel(ctx)
 	var (

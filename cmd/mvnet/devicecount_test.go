@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,6 +111,18 @@ func TestDeviceCreateCount(t *testing.T) {
 	if n := deviceCount(t, data); n != 6 {
 		t.Fatalf("after the failed run the store holds %d devices, want 6", n)
 	}
+	// A cluster's nodes in --cloud-address: every bundle lists them all.
+	clusterDir := filepath.Join(dir, "cluster")
+	nodes := []string{"127.0.0.1:7001", "127.0.0.2:7002"}
+	if out, err := run("device", "create", "--data-dir", data, "--count", "2", "--out", clusterDir,
+		"--cloud-address", nodes[0]+", "+nodes[1]); err != nil {
+		t.Fatalf("device create --count --cloud-address LIST: %v\n%s", err, out)
+	}
+	for _, b := range countedBundles(t, clusterDir, 2, "") {
+		if got := b.Addresses(); !slices.Equal(got, nodes) || b.CloudAddress != nodes[0] {
+			t.Fatalf("bundle addresses %v (cloud_address %s), want %v", got, b.CloudAddress, nodes)
+		}
+	}
 
 	// Through the running cloud's REST API.
 	_, served := startCloud(t, "--data-dir", data, "--listen-devices", "127.0.0.1:0")
@@ -127,8 +142,8 @@ func TestDeviceCreateCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out, `"sid"`); n != 9 {
-		t.Fatalf("after the failed run through the API the cloud lists %d devices, want 9:\n%s", n, out)
+	if n := strings.Count(out, `"sid"`); n != 11 {
+		t.Fatalf("after the failed run through the API the cloud lists %d devices, want 11:\n%s", n, out)
 	}
 }
 
@@ -150,10 +165,49 @@ func TestDeviceCreateCountFlagErrors(t *testing.T) {
 		{[]string{"--count", "3", "--out", dir, "--device-id", "UV" + strings.Repeat("ab", 16)}, "--device-id names one device"},
 		{[]string{"--count", "3", "--out", file}, "is a file"},
 		{[]string{"--count", "3", "--out", dir, "--name-prefix", "bad\x01"}, "--name-prefix"},
+		{[]string{"--count", "3", "--out", dir, "--cloud-address", "127.0.0.1:7001,nohost"}, `entry "nohost": want host:port`},
+		{[]string{"--count", "3", "--out", dir, "--cloud-address", "127.0.0.1:7001,"}, `entry "": want host:port`},
 	} {
 		args := append([]string{"device", "create", "--data-dir", filepath.Join(dir, "data")}, c.args...)
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("mvnet %s: err = %v, want it to mention %q", strings.Join(args, " "), err, c.want)
 		}
+	}
+}
+
+// TestDeviceCreateCountUndoesFailedCreate: a create that fails after the
+// store committed it (as a timeout or a 5xx during a store election
+// would) is undone with the rest: "no device was kept" holds.
+func TestDeviceCreateCountUndoesFailedCreate(t *testing.T) {
+	data := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mk := deviceMaker{
+		make: func(ctx context.Context, id, name string) (*device.Bundle, error) {
+			if _, err := st.CreateDevice(ctx, id, name); err != nil {
+				return nil, err
+			}
+			if name == "late-0002" {
+				return nil, errors.New("timeout waiting for the answer (the store committed)")
+			}
+			return &device.Bundle{Version: device.BundleVersion, DeviceSid: id, UniqueName: name}, nil
+		},
+		undo: storeUndo(st),
+	}
+	o := deviceCreateOptions{count: 4, namePrefix: "late", out: filepath.Join(t.TempDir(), "out")}
+	err = createMany(ctx, o, mk, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "late-0002") || !strings.Contains(err.Error(), "no device was kept") {
+		t.Fatalf("createMany: %v", err)
+	}
+	l, err := st.ListDevices(ctx, store.Page{Size: store.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 0 {
+		t.Fatalf("%d devices stay registered after 'no device was kept': %+v", len(l.Items), l.Items)
 	}
 }

@@ -51,7 +51,7 @@ cloud, then waits (--drain) until the cloud has acknowledged every log line.
 
 Operations (--scenario, a comma-separated list; "mixed" is all four):
   http    one GET of --url on an HTTP channel (response bodies up to 8 KiB)
-  logs    one mvServerLog line
+  logs    one mvServerLog line, done when the cloud acknowledges it (LOGACK)
   config  one config fetch of the account config key --config-key
   mqtt    one QoS 1 publish to mvnet-fleet/<SID> on the device's MQTT session
           with --broker (connected once per device, reported as mqtt.connect;
@@ -61,7 +61,9 @@ The operations of one iteration run at once, each on its own channel.
 
 Load: without --rate every connected device runs the scenario once, all at
 the same moment (a burst). With --rate R --duration D the fleet runs R
-iterations per second in all, spread evenly over the devices, for D. Like a
+iterations per second in all, spread evenly over the devices, for D; a late
+iteration's latencies count from when it was due, and the report gives the
+iterations due, run, late and missed and the rate achieved. Like a
 real Microvisor device, each device opens at most 8 channels per second:
 keep R/devices low enough for http and config (else mvOpenChannel returns
 MV_STATUS_RATELIMITED, reported as such).

@@ -17,17 +17,22 @@
 //     at once, each on its own channel, as an application with several
 //     tasks would.
 //  3. Drain. The fleet waits (Options.Drain) until the cloud has
-//     acknowledged every log line; lines it has not are failures of the
-//     logs operation.
+//     acknowledged every log line, and reports the lines it has not (their
+//     logs operations failed already: see below).
 //
 // Operations: "http" (one request to Options.URL on an HTTP channel),
-// "logs" (one mvServerLog line), "config" (one config fetch of
+// "logs" (one mvServerLog line, done when the cloud acknowledges it with
+// LOGACK; not within Options.OpTimeout: "not acknowledged by the cloud"), "config" (one config fetch of
 // Options.ConfigKey), "mqtt" (one QoS 1 publish to mvnet-fleet/<SID> on the
 // device's MQTT session, answered by the broker's PUBACK). A scenario is a
 // list of them; "mixed" is all four.
 //
 // Latencies are exact: every sample is kept and sorted (nearest-rank
 // percentiles); a sample is 8 bytes, so a million operations cost 8 MB.
+// With a rate, an operation's latency counts from when its iteration was
+// due, so the time an iteration waits because its device fell behind is
+// in it; the report says how many iterations were due (Rate × Duration)
+// and how many started within the duration.
 //
 // With Options.Metrics the fleet reads the cloud's Prometheus endpoint
 // before the devices connect, once they are connected and idle, and at
@@ -41,6 +46,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/device"
@@ -305,7 +311,14 @@ func (r *run) connectAll(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-	r.rep.Connect.Seconds = time.Since(start).Seconds()
+	// The span ends at the last CONNECTED, not at the setup after it or
+	// at the timeouts of devices that failed (none connected: the whole
+	// phase).
+	end := r.stats.lastConnected()
+	if end.IsZero() {
+		end = time.Now()
+	}
+	r.rep.Connect.Seconds = end.Sub(start).Seconds()
 }
 
 // load runs the scenario: one burst, or Rate iterations per second for
@@ -328,7 +341,7 @@ func (r *run) load(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				m.iterate(ctx, r)
+				m.iterate(ctx, r, time.Time{})
 			}()
 		}
 		wg.Wait()
@@ -337,28 +350,46 @@ func (r *run) load(ctx context.Context) {
 	}
 	// Device i's k-th iteration is due at start + (i + k·N)/Rate: the
 	// fleet's iterations evenly spaced, each device's N/Rate apart. A
-	// device that falls behind runs its next one at once.
+	// device that falls behind runs its next one at once (timed from when
+	// it was due); every iteration due before the end runs, unless ctx
+	// ends (then it is missed).
 	end := start.Add(r.o.Duration)
 	n := len(live)
+	var due, started, inTime, missed atomic.Int64
 	for i, m := range live {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for k := 0; ; k++ {
-				due := start.Add(time.Duration(float64(i+k*n) / r.o.Rate * float64(time.Second)))
-				if !due.Before(end) || !sleepUntil(ctx, due) {
+				at := start.Add(time.Duration(float64(i+k*n) / r.o.Rate * float64(time.Second)))
+				if !at.Before(end) {
 					return
 				}
-				m.iterate(ctx, r)
+				due.Add(1)
+				if !sleepUntil(ctx, at) {
+					missed.Add(1)
+					continue
+				}
+				started.Add(1)
+				if time.Now().Before(end) {
+					inTime.Add(1)
+				}
+				m.iterate(ctx, r, at)
 			}
 		}()
 	}
 	wg.Wait()
 	r.rep.LoadSeconds = time.Since(start).Seconds()
+	r.rep.IterationsDue, r.rep.Iterations = int(due.Load()), int(started.Load())
+	r.rep.IterationsMissed = int(missed.Load())
+	r.rep.IterationsLate = int(started.Load() - inTime.Load())
+	r.rep.RateAchieved = round(float64(inTime.Load()) / r.o.Duration.Seconds())
 }
 
 // drain waits until the cloud has acknowledged every log line, at most
-// Options.Drain; lines still held are failures of the logs operation.
+// Options.Drain, and reports the lines still held. Their logs operations
+// failed already ("not acknowledged by the cloud": an operation waits for
+// its line's acknowledgement), so they are not counted again.
 func (r *run) drain(ctx context.Context) {
 	if !r.o.has(OpLogs) {
 		return
@@ -380,9 +411,7 @@ func (r *run) drain(ctx context.Context) {
 	for pending() > 0 {
 		select {
 		case <-dctx.Done():
-			n := pending()
-			r.rep.LogsUnacknowledged = n
-			r.stats.fail(OpLogs, "not acknowledged by the cloud", n)
+			r.rep.LogsUnacknowledged = pending()
 			return
 		case <-tick.C:
 		}

@@ -203,6 +203,11 @@ func TestFleetScenarios(t *testing.T) {
 		if n == 0 {
 			t.Fatalf("no iteration ran: %+v", rep.Ops)
 		}
+		// 40/s for 1 s: 40 iterations due, each run (late or not) once.
+		if rep.IterationsDue != 40 || rep.Iterations != 40 || rep.IterationsMissed != 0 || n != 40 || rep.RateAchieved <= 0 {
+			t.Fatalf("iterations: %d due, %d ran, %d missed, %d http operations, %g/s achieved; want 40 of each, none missed",
+				rep.IterationsDue, rep.Iterations, rep.IterationsMissed, n, rep.RateAchieved)
+		}
 		for _, op := range []string{fleet.OpHTTP, fleet.OpLogs, fleet.OpConfig, fleet.OpMQTT} {
 			opOK(t, rep, op, n)
 		}

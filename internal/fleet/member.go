@@ -25,6 +25,8 @@ type member struct {
 	up   atomic.Bool
 	seq  atomic.Uint64 // log lines and MQTT publishes sent
 	mqtt *mqttSession  // nil without the mqtt operation or if its connect failed
+	// logsSetup is why mvServerLoggingInit failed ("" if it did not).
+	logsSetup string
 }
 
 func (m *member) connected() bool { return m.up.Load() }
@@ -48,15 +50,18 @@ func (m *member) connect(ctx context.Context, r *run) {
 			why = err.Error()
 		}
 		r.stats.connectFailed(why)
+		// Not counted as connected, so it must not keep redialling and
+		// connect later, holding a link (and cloud memory) the report
+		// does not count.
+		_ = d.Close()
+		m.d = nil
 		return
 	}
 	m.n = n
 	r.stats.connected(time.Since(start))
 	m.up.Store(true)
 	if r.o.has(OpLogs) {
-		if _, st, err := d.ServerLoggingInit(logBufSize); err != nil || st != abi.StatusOkay {
-			r.stats.fail(OpLogs, statusKey("mvServerLoggingInit", st, err), 1)
-		}
+		m.setupLogs()
 	}
 	if r.o.has(OpMQTT) {
 		t0 := time.Now()
@@ -68,8 +73,23 @@ func (m *member) connect(ctx context.Context, r *run) {
 	}
 }
 
-// iterate runs one iteration of the scenario: its operations at once.
-func (m *member) iterate(ctx context.Context, r *run) {
+// setupLogs calls mvServerLoggingInit. A failure is not recorded here:
+// every logs operation of the device then fails with it, once each
+// (recording it here too would count it twice).
+func (m *member) setupLogs() {
+	if _, st, err := m.d.ServerLoggingInit(logBufSize); err != nil || st != abi.StatusOkay {
+		m.logsSetup = statusKey("mvServerLoggingInit", st, err)
+	}
+}
+
+// iterate runs one iteration of the scenario, due at due: its operations
+// at once. Each operation's latency counts from due (zero: from now), so
+// an iteration that starts late because its device fell behind the rate
+// counts the wait too (response time, not service time).
+func (m *member) iterate(ctx context.Context, r *run, due time.Time) {
+	if due.IsZero() {
+		due = time.Now()
+	}
 	var wg sync.WaitGroup
 	for _, op := range r.o.Scenario {
 		wg.Add(1)
@@ -77,9 +97,8 @@ func (m *member) iterate(ctx context.Context, r *run) {
 			defer wg.Done()
 			octx, cancel := context.WithTimeout(ctx, r.o.OpTimeout)
 			defer cancel()
-			t0 := time.Now()
 			err := m.do(octx, r.o, op)
-			r.stats.record(op, time.Since(t0), errKey(err))
+			r.stats.record(op, time.Since(due), errKey(err))
 		}()
 	}
 	wg.Wait()
@@ -101,9 +120,15 @@ func (m *member) do(ctx context.Context, o *Options, op string) error {
 		}
 		return nil
 	case OpLogs:
+		if m.logsSetup != "" {
+			return keyed(m.logsSetup)
+		}
 		line := fmt.Sprintf("mvnet fleet %s line %d", m.b.DeviceSid, m.seq.Add(1))
 		st, err := m.d.ServerLog(line)
-		return statusErr("mvServerLog", st, err)
+		if err := statusErr("mvServerLog", st, err); err != nil {
+			return err
+		}
+		return m.logAcked(ctx)
 	case OpConfig:
 		res, items, err := m.d.FetchConfig(ctx, m.n, []device.ConfigKey{{
 			Scope: abi.ConfigKeyFetchScopeAccount, Store: abi.ConfigKeyFetchStoreConfig, Key: o.ConfigKey,
@@ -128,6 +153,35 @@ func (m *member) do(ctx context.Context, o *Options, op string) error {
 		return m.mqtt.publish(ctx, "mvnet-fleet/"+m.b.DeviceSid, []byte(strconv.FormatUint(m.seq.Add(1), 10)))
 	}
 	return fmt.Errorf("unknown operation %q", op)
+}
+
+// errNotAcked is the logs operation's failure when the cloud has not
+// acknowledged its line within the operation's timeout.
+var errNotAcked = keyed("not acknowledged by the cloud")
+
+// logAcked waits until the cloud has acknowledged (LOGACK) every line the
+// device logged, which is when the line just logged is: a device runs one
+// logs operation at a time (iterations are sequential per device, with
+// one logs operation each), and the kernel sends lines in order and the
+// cloud acknowledges them cumulatively. The kernel tells only how many
+// lines are pending (kernel.LogsPending), so this polls, 1 ms at first and
+// at most every 16 ms: that is the resolution of a longer wait.
+func (m *member) logAcked(ctx context.Context) error {
+	wait := time.Millisecond
+	for m.d.Kernel.LogsPending() > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if m.d.Kernel.LogsPending() == 0 {
+				return nil
+			}
+			return errNotAcked
+		case <-t.C:
+		}
+		wait = min(2*wait, 16*time.Millisecond)
+	}
+	return nil
 }
 
 // httpTimeoutMS is the http operation's request timeout: the operation's

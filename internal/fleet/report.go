@@ -25,11 +25,24 @@ type Report struct {
 
 	Connect ConnectReport `json:"connect"`
 	// LoadSeconds is the load phase's length: the burst from its start to
-	// its last operation's end, or the rate's duration.
-	LoadSeconds float64    `json:"load_s"`
-	Ops         []OpReport `json:"ops"`
+	// its last operation's end, or the rate's duration (longer when
+	// iterations ran late).
+	LoadSeconds float64 `json:"load_s"`
+	// With a rate: IterationsDue are the scenario iterations due in the
+	// duration (Rate × Duration); Iterations those that ran, IterationsLate
+	// those of them that started after the duration's end (the fleet fell
+	// behind), IterationsMissed those that did not run (the run was
+	// interrupted). RateAchieved is the iterations started within the
+	// duration per second of it.
+	IterationsDue    int        `json:"iterations_due,omitempty"`
+	Iterations       int        `json:"iterations,omitempty"`
+	IterationsLate   int        `json:"iterations_late,omitempty"`
+	IterationsMissed int        `json:"iterations_missed,omitempty"`
+	RateAchieved     float64    `json:"rate_achieved,omitempty"`
+	Ops              []OpReport `json:"ops"`
 	// LogsUnacknowledged are log lines the cloud had not acknowledged at
-	// the end of the drain (also failures of the logs operation).
+	// the end of the drain (their logs operations failed already, "not
+	// acknowledged by the cloud").
 	LogsUnacknowledged int         `json:"logs_unacknowledged"`
 	Cloud              CloudReport `json:"cloud"`
 	ElapsedSeconds     float64     `json:"elapsed_s"`
@@ -40,8 +53,10 @@ type ConnectReport struct {
 	Attempted int `json:"attempted"`
 	Connected int `json:"connected"`
 	Failed    int `json:"failed"`
-	// Seconds from the first device's boot to the last connect's end;
-	// PerSecond is Connected over it.
+	// Seconds from the first device's boot to the last device's network
+	// CONNECTED (setup after it and the timeouts of devices that failed
+	// are not in it; with none connected, the whole phase); PerSecond is
+	// Connected over it.
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
 	// Latency from boot to network CONNECTED (connected devices only).
@@ -105,6 +120,7 @@ func (r *Report) Op(op string) *OpReport {
 // stats collects samples; safe for concurrent use.
 type stats struct {
 	mu         sync.Mutex
+	connectAt  time.Time // the last CONNECTED
 	connectLat []time.Duration
 	connectErr map[string]int
 	ops        map[string]*opStats
@@ -122,9 +138,20 @@ func newStats() *stats {
 }
 
 func (s *stats) connected(d time.Duration) {
+	now := time.Now()
 	s.mu.Lock()
 	s.connectLat = append(s.connectLat, d)
+	if now.After(s.connectAt) {
+		s.connectAt = now
+	}
 	s.mu.Unlock()
+}
+
+// lastConnected is when the last device reached CONNECTED (zero: none).
+func (s *stats) lastConnected() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connectAt
 }
 
 func (s *stats) connectFailed(why string) {
@@ -159,16 +186,6 @@ func (s *stats) record(op string, d time.Duration, key string) {
 		o.failed++
 		o.errs[key]++
 	}
-}
-
-// fail turns n successful attempts of op into failures (log lines the
-// cloud never acknowledged), or adds failures if there were none.
-func (s *stats) fail(op, key string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o := s.op(op)
-	o.failed += n
-	o.errs[key] += n
 }
 
 // progress returns counts for the progress line.
@@ -234,7 +251,6 @@ func (rep *Report) finish(o *Options, r *run, elapsed time.Duration) {
 			continue
 		}
 		op := OpReport{Op: name, Count: len(os.lat), Failed: os.failed, Latency: latency(os.lat)}
-		op.Count = max(op.Count, os.failed)
 		op.OK = op.Count - op.Failed
 		if span := os.last.Sub(os.first).Seconds(); span > 0 {
 			op.PerSecond = round(float64(op.Count) / span)
@@ -259,6 +275,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		mode = fmt.Sprintf("%g iterations/s for %gs", r.Rate, r.DurationSeconds)
 	}
 	fmt.Fprintf(tw, "scenario\t%s, %s\n", strings.Join(r.Scenario, "+"), mode)
+	if r.Rate > 0 {
+		fmt.Fprintf(tw, "iterations\t%d due, %d ran (%d late), %d missed; %g/s achieved\n",
+			r.IterationsDue, r.Iterations, r.IterationsLate, r.IterationsMissed, r.RateAchieved)
+	}
 	c := r.Connect
 	fmt.Fprintf(tw, "connect\t%d/%d devices in %.2fs (%.0f/s), %d failed, p50 %.0f ms, p99 %.0f ms\n",
 		c.Connected, c.Attempted, c.Seconds, c.PerSecond, c.Failed, c.Latency.P50, c.Latency.P99)
