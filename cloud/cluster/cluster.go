@@ -416,3 +416,9 @@ func (m *Member) SetLogging(deviceID string, enabled bool) bool {
 	}
 	return r.Connected
 }
+
+// Presences says which live node holds the link of each of deviceIDs
+// (api.Presence: the REST API on any node shows every device's link).
+func (m *Member) Presences(ctx context.Context, deviceIDs []string) (map[string]store.Presence, error) {
+	return m.o.Store.Presences(ctx, deviceIDs)
+}
