@@ -73,6 +73,12 @@ type Member struct {
 	dirty map[string]bool // devices whose presence must be written again
 	kick  chan struct{}
 
+	// linked tells whether this node holds a device's link
+	// (local.Faults().Connected); wrote, if set, hears of each presence
+	// written (the benchmark's hook).
+	linked func(deviceID string) bool
+	wrote  func(deviceID string)
+
 	sub    *nats.Subscription
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,6 +113,9 @@ func (m *Member) Name() string { return m.o.Name }
 // ctx bounds the first registration.
 func (m *Member) Start(ctx context.Context, local Local) error {
 	m.local = local
+	if m.linked == nil {
+		m.linked = local.Faults().Connected
+	}
 	if err := m.o.Store.PutNode(ctx, m.info); err != nil {
 		return err
 	}
@@ -195,12 +204,15 @@ func (m *Member) presenceLoop() {
 		for _, id := range ids {
 			ctx, cancel := context.WithTimeout(m.ctx, storeTimeout)
 			var err error
-			if m.local.Faults().Connected(id) {
+			if m.linked(id) {
 				err = m.o.Store.SetPresence(ctx, id, m.o.Name)
 			} else {
 				err = m.o.Store.ClearPresence(ctx, id, m.o.Name)
 			}
 			cancel()
+			if err == nil && m.wrote != nil {
+				m.wrote(id)
+			}
 			if err != nil && m.ctx.Err() == nil {
 				m.log.Warn("presence not written; trying again", "device", id, "err", err)
 				m.OnLink(id, false) // state re-read on the next pass
