@@ -3,8 +3,11 @@ package cluster_test
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,9 +21,55 @@ import (
 
 // BenchmarkPresenceBurst: N devices (MVNET_PRESENCE_DEVICES, default 300)
 // link to one node at once; an op is the time until the node has written
-// all their presences to the store (a nats-server on loopback, as an
-// external NATS). Reported: presences written per second.
+// all their presences to the store: one nats-server on loopback (single),
+// or a 3-node nats-server cluster with the buckets replicated 3 times (R3,
+// every write a quorum's round trip). Reported: presences written per
+// second.
 func BenchmarkPresenceBurst(b *testing.B) {
+	b.Run("single", func(b *testing.B) { presenceBurst(b, natsServers(b, 1), 1) })
+	b.Run("R3", func(b *testing.B) { presenceBurst(b, natsServers(b, 3), 3) })
+}
+
+// natsServers starts n nats-servers with JetStream on loopback, clustered
+// when n > 1, and returns their client URLs.
+func natsServers(b *testing.B, n int) string {
+	var routes, urls []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		routes = append(routes, ln.Addr().String())
+		ln.Close()
+	}
+	var rs []string
+	for _, r := range routes {
+		rs = append(rs, "nats-route://"+r)
+	}
+	for i := range n {
+		o := &server.Options{ServerName: fmt.Sprintf("nats-%d", i+1), Host: "127.0.0.1", Port: -1,
+			JetStream: true, StoreDir: b.TempDir(), NoSigs: true, NoLog: true}
+		if n > 1 {
+			host, port, _ := net.SplitHostPort(routes[i])
+			p, _ := strconv.Atoi(port)
+			o.Cluster = server.ClusterOpts{Name: "bench", Host: host, Port: p}
+			o.Routes = server.RoutesFromStr(strings.Join(rs, ","))
+		}
+		s, err := server.NewServer(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Start()
+		b.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+		if !s.ReadyForConnections(wait) {
+			b.Fatal("nats-server not ready")
+		}
+		urls = append(urls, s.ClientURL())
+	}
+	return strings.Join(urls, ",")
+}
+
+func presenceBurst(b *testing.B, url string, replicas int) {
 	n := 300
 	if v := os.Getenv("MVNET_PRESENCE_DEVICES"); v != "" {
 		var err error
@@ -28,18 +77,8 @@ func BenchmarkPresenceBurst(b *testing.B) {
 			b.Fatalf("MVNET_PRESENCE_DEVICES=%q: want a positive number", v)
 		}
 	}
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: b.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ns.Start()
-	b.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(wait) {
-		b.Fatal("nats-server not ready")
-	}
-	ctx := testenv.Context(b, wait)
-	st, err := store.Open(ctx, store.Options{URL: ns.ClientURL(), SecretKey: bytes.Repeat([]byte{1}, store.SecretKeyLen)})
+	ctx := testenv.Context(b, 4*wait)
+	st, err := store.Open(ctx, store.Options{URL: url, Replicas: replicas, Logger: slog.New(slog.DiscardHandler), SecretKey: bytes.Repeat([]byte{1}, store.SecretKeyLen)})
 	if err != nil {
 		b.Fatal(err)
 	}
