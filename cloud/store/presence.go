@@ -199,6 +199,18 @@ const presenceReaders = 32
 // holder are absent from the map. It reads the node registry once and
 // the presences at most presenceReaders at a time.
 func (s *Store) Presences(ctx context.Context, deviceIDs []string) (map[string]Presence, error) {
+	for _, id := range deviceIDs {
+		if err := checkSid(id); err != nil {
+			return nil, err
+		}
+	}
+	if len(deviceIDs) == 1 { // two reads, not a listing of the registry
+		p, ok, err := s.DevicePresence(ctx, deviceIDs[0])
+		if err != nil || !ok {
+			return map[string]Presence{}, err
+		}
+		return map[string]Presence{deviceIDs[0]: p}, nil
+	}
 	nodes, err := s.Nodes(ctx)
 	if err != nil || len(nodes) == 0 {
 		return map[string]Presence{}, err
@@ -215,9 +227,6 @@ func (s *Store) Presences(ctx context.Context, deviceIDs []string) (map[string]P
 		slots = make(chan struct{}, presenceReaders)
 	)
 	for _, id := range deviceIDs {
-		if err := checkSid(id); err != nil {
-			return nil, err
-		}
 		slots <- struct{}{}
 		wg.Add(1)
 		go func() {
