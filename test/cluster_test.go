@@ -62,6 +62,7 @@ type cloudNode struct {
 	cmd     *exec.Cmd
 	devices string // device listener
 	api     string // REST API URL
+	ops     string // ops endpoints' URL (/metrics)
 	account string
 	token   string // only on the node that created the account
 	stderr  string
@@ -74,7 +75,7 @@ type cloudNode struct {
 func startNode(t *testing.T, bin, name string, args []string) (*cloudNode, <-chan error) {
 	n := &cloudNode{name: name, exited: make(chan error, 1), stderr: filepath.Join(t.TempDir(), "stderr")}
 	n.cmd = exec.Command(bin, append([]string{"cloud", "serve", "--node-name", name,
-		"--listen-devices", "127.0.0.1:0", "--listen-api", "127.0.0.1:0"}, args...)...)
+		"--listen-devices", "127.0.0.1:0", "--listen-api", "127.0.0.1:0", "--listen-ops", "127.0.0.1:0"}, args...)...)
 	n.cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "HOME="+t.TempDir())
 	ready := make(chan error, 1)
 	stdout, err := n.cmd.StdoutPipe()
@@ -103,6 +104,8 @@ func startNode(t *testing.T, bin, name string, args []string) (*cloudNode, <-cha
 				n.devices = f[1]
 			case "api":
 				n.api = f[1]
+			case "ops":
+				n.ops = f[1]
 			case "account":
 				n.account = f[1]
 			case "token":
@@ -384,6 +387,8 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 		t.Errorf("fault cleared through node 3 still in force on node 1:\n%s", lb)
 	}
 
+	linkViews(t, ctx, c, nodes)
+
 	// Load: every device logs lines; configs are written through every
 	// node's API, the acknowledged ones remembered.
 	const perPhase = 25
@@ -544,6 +549,87 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 		})
 	}
 	t.Logf("%d devices moved off the drained node", len(leaving))
+}
+
+// linkViews: the REST API on any node sees every device's link (a device
+// linked to node 1, through every node's API; offline once its link
+// ends), and a device deleted through node 3's API loses its link on node
+// 1, its redials refused as not registered.
+func linkViews(t *testing.T, ctx context.Context, c *apiClient, nodes []*cloudNode) {
+	extra := make([]*fleetDevice, 2)
+	for i := range extra {
+		b := c.must(t, ctx, http.StatusCreated, "POST", nodes[0].api+"/v1/Devices", url.Values{})
+		var created struct {
+			Bundle device.Bundle `json:"bundle"`
+		}
+		if err := json.Unmarshal(b, &created); err != nil {
+			t.Fatal(err)
+		}
+		extra[i] = joinCluster(t, &created.Bundle)
+		if _, err := extra[i].d.Connect(ctx, irq); err != nil {
+			t.Fatal(err)
+		}
+		if at, _ := extra[i].where(); at != nodes[0].devices {
+			t.Fatalf("device %s linked to %s, want node 1 (%s)", extra[i].sid, at, nodes[0].devices)
+		}
+	}
+	type link struct {
+		Connected bool    `json:"connected"`
+		Node      string  `json:"node"`
+		Since     *string `json:"connected_since"`
+	}
+	linkThrough := func(n *cloudNode, sid string) link {
+		var l link
+		if err := json.Unmarshal(c.must(t, ctx, http.StatusOK, "GET", n.api+"/v1/Devices/"+sid, nil), &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	for _, f := range extra {
+		for _, n := range nodes {
+			// Node 1 writes the presence a moment after the link is up.
+			poll.Within(t, clusterWait, f.sid+" seen linked to node 1 through "+n.name, func() bool {
+				l := linkThrough(n, f.sid)
+				return l.Connected && l.Node == nodes[0].name && l.Since != nil
+			})
+		}
+	}
+	ended, deleted := extra[0], extra[1]
+	if err := ended.d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	poll.Within(t, clusterWait, ended.sid+" seen offline through node 3 once its link ended", func() bool {
+		l := linkThrough(nodes[2], ended.sid)
+		return !l.Connected && l.Node == "" && l.Since == nil
+	})
+
+	c.must(t, ctx, http.StatusNoContent, "DELETE", nodes[2].api+"/v1/Devices/"+deleted.sid, nil)
+	poll.Within(t, clusterWait, "the deleted device's link ended and its redial refused as not registered", func() bool {
+		return !deleted.d.Kernel.LinkUp() && deleted.d.LinkError() != "" && refusedNotRegistered(t, nodes) > 0
+	})
+	_ = deleted.d.Close() // no more redials
+}
+
+// refusedNotRegistered sums the links the nodes refused as not registered
+// (their /metrics).
+func refusedNotRegistered(t *testing.T, nodes []*cloudNode) int {
+	const metric = `mvnet_links_refused_total{reason="not_registered"} `
+	total := 0
+	for _, n := range nodes {
+		resp, err := http.Get(n.ops + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, metric); ok {
+				k, _ := strconv.Atoi(strings.TrimSpace(v))
+				total += k
+			}
+		}
+	}
+	return total
 }
 
 // readLogs reads a device's stored lines through a node's log stream, up

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +67,22 @@ type Options struct {
 	// operation to the node holding the device's link. nil: those
 	// endpoints answer 501.
 	Faults Faults
+	// Presence tells which node of a cluster holds devices' links, for
+	// the connected, node and connected_since fields of devices. nil:
+	// Cloud's, if it implements Presence (a cluster member does);
+	// otherwise the node is alone and a device is connected when Faults
+	// (or Cloud) says so through Linker (*faults.Injector does, from the
+	// cloud's own registry), with no node name nor time.
+	Presence Presence
+}
+
+// Presence is what tells where devices' links are in a cluster;
+// cloud/cluster's Member implements it from the store's presence and
+// node registry (store.Presences).
+type Presence interface {
+	// Presences maps each of deviceIDs whose link is up on a live node
+	// to its presence; the others are absent.
+	Presences(ctx context.Context, deviceIDs []string) (map[string]store.Presence, error)
 }
 
 // Limits.
@@ -79,18 +96,25 @@ const (
 	authCacheMax = 64
 	// heartbeat is the interval of SSE comment lines on an idle stream.
 	heartbeat = 15 * time.Second
+	// retryAfter is the Retry-After (seconds) of a 503 while the store
+	// is unavailable: a JetStream election takes a few seconds.
+	retryAfter = 2
 	// streamWriteTimeout bounds each write of a log stream (the server's
 	// WriteTimeout does not apply to streams).
 	streamWriteTimeout = 2 * heartbeat
 )
 
 type handler struct {
-	st      *store.Store
-	cloud   LoggingSetter
-	issue   func(ctx context.Context, deviceID string) ([]byte, error)
-	faults  Faults
-	baseURL string
-	log     *slog.Logger
+	st     *store.Store
+	cloud  LoggingSetter
+	issue  func(ctx context.Context, deviceID string) ([]byte, error)
+	faults Faults
+	// presence, or linker when alone: where devices' links are
+	// (links.go).
+	presence Presence
+	linker   Linker
+	baseURL  string
+	log      *slog.Logger
 
 	authMu    sync.Mutex
 	authOK    map[[32]byte]authEntry // sha256(user ":" password) → when verified
@@ -114,7 +138,18 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Presence == nil {
+		o.Presence, _ = o.Cloud.(Presence)
+	}
+	var linker Linker
+	if o.Presence == nil {
+		if linker, _ = o.Faults.(Linker); linker == nil {
+			linker, _ = o.Cloud.(Linker)
+		}
+	}
 	return &handler{
+		presence:  o.Presence,
+		linker:    linker,
 		st:        o.Store,
 		cloud:     o.Cloud,
 		issue:     o.IssueDevice,
@@ -162,7 +197,8 @@ func badParam(field, format string, a ...any) *apiError {
 }
 
 // fail writes err as a JSON error: *apiError as it is, a store *FieldError
-// by its class, anything else as a 500 (logged, not shown).
+// by its class, the store out of reach (store.Unavailable) as a 503 with
+// Retry-After, anything else as a 500 (logged, not shown).
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var fe *store.FieldError
@@ -179,8 +215,14 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status = http.StatusConflict
 		}
 		ae = &apiError{Status: status, Code: codeFor(status), Message: fe.Error(), Field: fe.Field}
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		return // the client went away
+	case store.Unavailable(err):
+		// A JetStream leader election, or NATS out of reach: the same
+		// request succeeds once it is over.
+		h.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		ae = errorf(http.StatusServiceUnavailable, "", "the store is unavailable for a moment (a leader election?); retry")
 	default:
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = errorf(http.StatusInternalServerError, "", "internal error")

@@ -49,6 +49,13 @@ type deviceJSON struct {
 	DateUpdated    string            `json:"date_updated"`
 	URL            string            `json:"url"`
 	Links          map[string]string `json:"links"`
+	// Connected says whether the device's link is up (on any node of a
+	// cluster); Node names the node holding it ("" when offline or when
+	// the cloud is a lone node); ConnectedSince is when it came up there
+	// (null when offline or unknown: a lone node does not say).
+	Connected      bool    `json:"connected"`
+	Node           string  `json:"node"`
+	ConnectedSince *string `json:"connected_since"`
 }
 
 type metaJSON struct {
@@ -428,9 +435,20 @@ func listDevices(h *handler, w http.ResponseWriter, r *http.Request, a args) err
 	if err != nil {
 		return err
 	}
+	ids := make([]string, 0, len(l.Items))
+	for _, d := range l.Items {
+		ids = append(ids, d.Sid)
+	}
+	links, err := h.links(r.Context(), ids)
+	if err != nil {
+		return err
+	}
 	items := make([]deviceJSON, 0, len(l.Items))
 	for _, d := range l.Items {
-		items = append(items, h.deviceJSON(r, a, d))
+		j := h.deviceJSON(r, a, d)
+		lp, up := links[d.Sid]
+		setLink(&j, lp, up)
+		items = append(items, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"devices": items, "meta": h.meta(r, []string{"v1", "Devices"}, "devices", num, l.PageSize, p.Token, l.Next, l.Prev)})
 	return nil
@@ -444,7 +462,11 @@ func getDevice(h *handler, w http.ResponseWriter, r *http.Request, a args) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, h.deviceJSON(r, a, d))
+	j, err := h.linkedDeviceJSON(r, a, d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
 	return nil
 }
 
@@ -496,7 +518,13 @@ func updateDevice(h *handler, w http.ResponseWriter, r *http.Request, a args) er
 		// updates race.
 		h.cloud.SetLogging(d.Sid, d.LoggingEnabled)
 	}
-	writeJSON(w, http.StatusOK, h.deviceJSON(r, a, d))
+	j, err := h.linkedDeviceJSON(r, a, d)
+	if err != nil {
+		// The update is done: answer it, without the link's state.
+		h.log.Warn("device updated, its link's state unknown", "device", d.Sid, "err", err)
+		j = h.deviceJSON(r, a, d)
+	}
+	writeJSON(w, http.StatusOK, j)
 	return nil
 }
 

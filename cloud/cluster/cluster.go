@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/cloud/faults"
@@ -39,6 +40,9 @@ const requestTimeout = 5 * time.Second
 
 // storeTimeout bounds one presence or registry write.
 const storeTimeout = 10 * time.Second
+
+// presenceWriters bounds the presence writes a node has in flight.
+const presenceWriters = 64
 
 // Local is what a Member needs of this node's cloud; *cloud.Server
 // satisfies it.
@@ -72,6 +76,12 @@ type Member struct {
 	mu    sync.Mutex
 	dirty map[string]bool // devices whose presence must be written again
 	kick  chan struct{}
+
+	// linked tells whether this node holds a device's link
+	// (local.Faults().Connected); wrote, if set, hears of each presence
+	// written (the benchmark's hook).
+	linked func(deviceID string) bool
+	wrote  func(deviceID string)
 
 	sub    *nats.Subscription
 	ctx    context.Context
@@ -107,6 +117,9 @@ func (m *Member) Name() string { return m.o.Name }
 // ctx bounds the first registration.
 func (m *Member) Start(ctx context.Context, local Local) error {
 	m.local = local
+	if m.linked == nil {
+		m.linked = local.Faults().Connected
+	}
 	if err := m.o.Store.PutNode(ctx, m.info); err != nil {
 		return err
 	}
@@ -176,7 +189,12 @@ func (m *Member) OnLink(deviceID string, up bool) {
 // presenceLoop writes the presence of the devices OnLink marked, from
 // the link's state when it writes (so that events seen out of order
 // cannot leave a wrong presence): set if this node holds the device's
-// link, else cleared if it names this node.
+// link, else cleared if it names this node. A pass writes the devices
+// marked so far, presenceWriters at a time (each write is a KV round trip,
+// a quorum's in a replicated store: one at a time, a burst of links would
+// wait on them in a queue); a device marked again meanwhile is written in
+// the next pass, after its write in flight, so the last write of a device
+// is from its last state.
 func (m *Member) presenceLoop() {
 	defer m.wg.Done()
 	for {
@@ -192,26 +210,51 @@ func (m *Member) presenceLoop() {
 		}
 		clear(m.dirty)
 		m.mu.Unlock()
+		var failed atomic.Bool
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, presenceWriters)
 		for _, id := range ids {
-			ctx, cancel := context.WithTimeout(m.ctx, storeTimeout)
-			var err error
-			if m.local.Faults().Connected(id) {
-				err = m.o.Store.SetPresence(ctx, id, m.o.Name)
-			} else {
-				err = m.o.Store.ClearPresence(ctx, id, m.o.Name)
-			}
-			cancel()
-			if err != nil && m.ctx.Err() == nil {
-				m.log.Warn("presence not written; trying again", "device", id, "err", err)
-				m.OnLink(id, false) // state re-read on the next pass
-				select {
-				case <-m.ctx.Done():
-					return
-				case <-time.After(time.Second):
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				if !m.writePresence(id) {
+					failed.Store(true)
 				}
+			})
+		}
+		wg.Wait()
+		if failed.Load() {
+			select { // the store is struggling: give it a second
+			case <-m.ctx.Done():
+				return
+			case <-time.After(time.Second):
 			}
 		}
 	}
+}
+
+// writePresence writes one device's presence from its link's state;
+// false if it failed (the device is then marked again).
+func (m *Member) writePresence(id string) bool {
+	ctx, cancel := context.WithTimeout(m.ctx, storeTimeout)
+	defer cancel()
+	var err error
+	if m.linked(id) {
+		err = m.o.Store.SetPresence(ctx, id, m.o.Name)
+	} else {
+		err = m.o.Store.ClearPresence(ctx, id, m.o.Name)
+	}
+	if err == nil {
+		if m.wrote != nil {
+			m.wrote(id)
+		}
+		return true
+	}
+	if m.ctx.Err() == nil {
+		m.log.Warn("presence not written; trying again", "device", id, "err", err)
+		m.OnLink(id, false) // state re-read on the next pass
+	}
+	return false
 }
 
 // Addresses are the device listeners of the live nodes, this node's
@@ -415,4 +458,10 @@ func (m *Member) SetLogging(deviceID string, enabled bool) bool {
 		m.log.Warn("logging setting not delivered", "device", deviceID, "err", err)
 	}
 	return r.Connected
+}
+
+// Presences says which live node holds the link of each of deviceIDs
+// (api.Presence: the REST API on any node shows every device's link).
+func (m *Member) Presences(ctx context.Context, deviceIDs []string) (map[string]store.Presence, error) {
+	return m.o.Store.Presences(ctx, deviceIDs)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mvnet/mvnet/cloud/internal/devid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Error classes; every error the store returns for bad input, a missing
@@ -30,6 +33,38 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
 func (e *FieldError) Unwrap() error { return e.Err }
+
+// Unavailable reports whether err is the store being out of reach for a
+// while rather than refusing: no NATS connection (reconnecting, closed),
+// no answer in time, or JetStream answering that it is not available
+// (status 503: no meta or stream leader, during an election). The REST
+// API answers such errors 503 with Retry-After, since the same request
+// succeeds once JetStream has a leader again.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return false
+	}
+	var ae *jetstream.APIError
+	if errors.As(err, &ae) && ae.Code == 503 {
+		return true
+	}
+	for _, e := range []error{
+		context.DeadlineExceeded, nats.ErrTimeout, nats.ErrNoResponders,
+		nats.ErrConnectionClosed, nats.ErrConnectionReconnecting, nats.ErrDisconnected,
+		nats.ErrNoServers, nats.ErrConnectionDraining, nats.ErrStaleConnection,
+		jetstream.ErrNoStreamResponse, jetstream.ErrNoHeartbeat, jetstream.ErrConnectionClosed,
+		jetstream.ErrConsumerLeadershipChanged, jetstream.ErrJetStreamNotEnabled,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 func invalid(field, format string, a ...any) error {
 	return &FieldError{Field: field, Rule: fmt.Sprintf(format, a...), Err: ErrInvalid}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -188,4 +189,64 @@ func (s *Store) DevicePresence(ctx context.Context, deviceID string) (p Presence
 		return Presence{}, false, err
 	}
 	return p, true, nil
+}
+
+// presenceReaders bounds the presence reads Presences makes at once.
+const presenceReaders = 32
+
+// Presences says which live node holds the link of each of deviceIDs
+// (one page of the REST API's device list): the devices with no live
+// holder are absent from the map. It reads the node registry once and
+// the presences at most presenceReaders at a time.
+func (s *Store) Presences(ctx context.Context, deviceIDs []string) (map[string]Presence, error) {
+	for _, id := range deviceIDs {
+		if err := checkSid(id); err != nil {
+			return nil, err
+		}
+	}
+	if len(deviceIDs) == 1 { // two reads, not a listing of the registry
+		p, ok, err := s.DevicePresence(ctx, deviceIDs[0])
+		if err != nil || !ok {
+			return map[string]Presence{}, err
+		}
+		return map[string]Presence{deviceIDs[0]: p}, nil
+	}
+	nodes, err := s.Nodes(ctx)
+	if err != nil || len(nodes) == 0 {
+		return map[string]Presence{}, err
+	}
+	live := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		live[n.Name] = true
+	}
+	var (
+		mu    sync.Mutex
+		out   = make(map[string]Presence)
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, presenceReaders)
+	)
+	for _, id := range deviceIDs {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			p, rev, err := s.presenceOf(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				if first == nil {
+					first = err
+				}
+			case rev != 0 && live[p.Node]:
+				out[id] = p
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
 }
