@@ -14,8 +14,9 @@ package httpexec
 //     (Executor.DialContext) included, so that a burst to many hosts
 //     cannot spend every file descriptor: a connection holds a token from
 //     before its dial until it is closed (heldConn); a dial that finds
-//     none free closes the idle connections of every host (again every
-//     idleCloseEvery while it waits) so that they make room, and waits;
+//     none free closes the idle connections of every host so that they
+//     make room (makeRoom: again every idleCloseEvery while dials wait),
+//     and waits;
 //   - across hosts, at most MaxDials connections are being established
 //     (TCP connect and TLS handshake) at once, the TCP connects of MQTT
 //     broker connections (Executor.DialContext) included;
@@ -155,7 +156,7 @@ func (d *dialer) acquireConn(ctx context.Context, addr string) error {
 	}
 	var tick <-chan time.Time
 	if d.closeIdle != nil {
-		d.closeIdle()
+		d.makeRoom()
 		t := time.NewTicker(idleCloseEvery)
 		defer t.Stop()
 		tick = t.C
@@ -165,11 +166,23 @@ func (d *dialer) acquireConn(ctx context.Context, addr string) error {
 		case d.conns <- struct{}{}:
 			return nil
 		case <-tick:
-			d.closeIdle()
+			d.makeRoom()
 		case <-ctx.Done():
 			return &waitError{target: addr, why: fmt.Sprintf("all %d connections (MaxConns) open", cap(d.conns)), err: context.Cause(ctx)}
 		}
 	}
+}
+
+// makeRoom closes the idle connections (closeIdle), unless a waiting dial
+// did within idleCloseEvery: a thousand waiting dials close them ten times
+// a second, not ten thousand.
+func (d *dialer) makeRoom() {
+	now := time.Now().UnixNano()
+	last := d.idleClosed.Load()
+	if now-last < int64(idleCloseEvery) || !d.idleClosed.CompareAndSwap(last, now) {
+		return
+	}
+	d.closeIdle()
 }
 
 // releaseConn gives back a token acquireConn took.

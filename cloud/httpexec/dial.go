@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -159,6 +160,7 @@ type dialer struct {
 	net         net.Dialer
 	conns       chan struct{} // a token per open connection (MaxConns); nil: no bound
 	closeIdle   func()        // closes the transport's idle connections, to free conns tokens
+	idleClosed  atomic.Int64  // when makeRoom last called closeIdle, Unix ns
 	slots       chan struct{} // a token per dial in progress (MaxDials); nil: no bound
 	dialTimeout time.Duration // bounds one dialTLS (dialTimeout)
 	tls         *tls.Config   // for dialTLS: roots, ALPN; ServerName set per dial
