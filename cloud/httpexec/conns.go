@@ -9,6 +9,14 @@ package httpexec
 //   - per host, at most MaxConnsPerHost connections (dialling, busy or
 //     idle); requests beyond them queue in the transport for one to come
 //     free, and HTTP/2 connections carry many requests at once;
+//   - across hosts, at most MaxConns outbound connections are open at
+//     once (dialling, busy or idle), MQTT broker connections
+//     (Executor.DialContext) included, so that a burst to many hosts
+//     cannot spend every file descriptor: a connection holds a token from
+//     before its dial until it is closed (heldConn); a dial that finds
+//     none free closes the idle connections of every host so that they
+//     make room (makeRoom: again every idleCloseEvery while dials wait),
+//     and waits;
 //   - across hosts, at most MaxDials connections are being established
 //     (TCP connect and TLS handshake) at once, the TCP connects of MQTT
 //     broker connections (Executor.DialContext) included;
@@ -24,6 +32,7 @@ import (
 	"net"
 	"net/http/httptrace"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -54,6 +63,32 @@ const (
 	DefaultMaxDials        = 128
 )
 
+// DefaultMaxConns returns the default of Options.MaxConns: half of the
+// process's file descriptor limit (RLIMIT_NOFILE's soft limit, which the Go
+// runtime raises to the hard limit at start on Linux), the other half left
+// to the device links, the store and the listeners; at least minMaxConns
+// and at most maxMaxConns (an unlimited RLIMIT_NOFILE).
+func DefaultMaxConns() int {
+	n, ok := fileLimit()
+	if !ok {
+		return fallbackMaxConns
+	}
+	return int(max(min(n/2, maxMaxConns), minMaxConns))
+}
+
+// Bounds of DefaultMaxConns; fallbackMaxConns where the file descriptor
+// limit is unknown (not a Unix system).
+const (
+	minMaxConns      = 2 * DefaultMaxConnsPerHost
+	maxMaxConns      = 1 << 20
+	fallbackMaxConns = 4096
+)
+
+// idleCloseEvery is how often a dial waiting for a MaxConns token closes
+// the idle connections again: connections that went idle since it began
+// to wait hold tokens no request is using.
+const idleCloseEvery = 100 * time.Millisecond
+
 // maxIdleConns bounds the idle connections kept across all hosts.
 const maxIdleConns = 256
 
@@ -62,10 +97,11 @@ const maxIdleConns = 256
 // from the request that asked (so that a connection a timed-out request
 // asked for still serves the next), hence a bound of its own: a request
 // never waits longer than the longest request timeout.
+// (dialer.dialTimeout: a field only so that a test can lengthen it.)
 const dialTimeout = MaxTimeoutMS * time.Millisecond
 
 // waitError is a request or dial that ended (its context done) before it
-// had a connection: queued behind MaxConnsPerHost or MaxDials, or still
+// had a connection: queued behind MaxConnsPerHost, MaxConns or MaxDials, or still
 // connecting. target is the "host:port" asked for.
 type waitError struct {
 	target string
@@ -105,30 +141,131 @@ func (d *dialer) release() {
 	}
 }
 
+// acquireConn takes a connection token (MaxConns), waiting at most until
+// ctx is done; while it waits it closes the idle connections (closeIdle),
+// at once and every idleCloseEvery, so that connections no request uses
+// make room. A nil conns channel means no bound.
+func (d *dialer) acquireConn(ctx context.Context, addr string) error {
+	if d.conns == nil {
+		return nil
+	}
+	select {
+	case d.conns <- struct{}{}:
+		return nil
+	default:
+	}
+	var tick <-chan time.Time
+	if d.closeIdle != nil {
+		d.makeRoom()
+		t := time.NewTicker(idleCloseEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case d.conns <- struct{}{}:
+			return nil
+		case <-tick:
+			d.makeRoom()
+		case <-ctx.Done():
+			return &waitError{target: addr, why: fmt.Sprintf("all %d connections (MaxConns) open", cap(d.conns)), err: context.Cause(ctx)}
+		}
+	}
+}
+
+// makeRoom closes the idle connections (closeIdle), unless a waiting dial
+// did within idleCloseEvery: a thousand waiting dials close them ten times
+// a second, not ten thousand.
+func (d *dialer) makeRoom() {
+	now := time.Now().UnixNano()
+	last := d.idleClosed.Load()
+	if now-last < int64(idleCloseEvery) || !d.idleClosed.CompareAndSwap(last, now) {
+		return
+	}
+	d.closeIdle()
+}
+
+// releaseConn gives back a token acquireConn took.
+func (d *dialer) releaseConn() {
+	if d.conns != nil {
+		<-d.conns
+	}
+}
+
+// held returns c holding the token acquireConn took for it: closing it
+// gives the token back, once.
+func (d *dialer) held(c net.Conn) net.Conn {
+	if d.conns == nil {
+		return c
+	}
+	return &heldConn{Conn: c, release: d.releaseConn}
+}
+
+// heldConn is an outbound connection holding a MaxConns token until it is
+// closed. Close may be called more than once (net/http and TLS may both
+// close); the token goes back at the first.
+type heldConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *heldConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
 // dialTLS is the transport's DialTLSContext: a connection to addr ("host:port"
 // from the URL) under the outbound policy, its TLS handshake done, within
-// one dial slot and dialTimeout. The server name verified is the URL's
-// host, whatever address Resolve sent the connection to.
+// one connection token (MaxConns) held until the connection closes, one
+// dial slot and dialTimeout. The server name verified is the URL's host,
+// whatever address Resolve sent the connection to.
 func (d *dialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	ctx, cancel := context.WithTimeout(ctx, d.dialTimeout)
 	defer cancel()
-	if err := d.acquire(ctx, addr); err != nil {
-		return nil, err
-	}
-	defer d.release()
-	c, err := d.dialPolicy(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
+	return d.dialHeld(ctx, network, addr, d.handshake)
+}
+
+// handshake does the TLS handshake of c, a connection to addr, closing c
+// if it fails.
+func (d *dialer) handshake(ctx context.Context, c net.Conn, addr string) (net.Conn, error) {
 	host, _, _ := net.SplitHostPort(addr) // dialPolicy parsed it
 	cfg := d.tls.Clone()
 	cfg.ServerName = host
+	// The TCP connection holds the token, inside the TLS one: net/http
+	// needs the *tls.Conn itself to see the protocol ALPN chose.
 	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = c.Close()
 		return nil, &targetError{target: addr, err: err}
 	}
 	return tc, nil
+}
+
+// dialHeld dials addr under the outbound policy, then (if then is not nil)
+// runs then on the connection, within a connection token (MaxConns), which
+// the connection returned holds until it is closed, and a dial slot
+// (MaxDials), given back when the dial and then are done.
+func (d *dialer) dialHeld(ctx context.Context, network, addr string, then func(context.Context, net.Conn, string) (net.Conn, error)) (net.Conn, error) {
+	if err := d.acquireConn(ctx, addr); err != nil {
+		return nil, err
+	}
+	if err := d.acquire(ctx, addr); err != nil {
+		d.releaseConn()
+		return nil, err
+	}
+	defer d.release()
+	c, err := d.dialPolicy(ctx, network, addr)
+	if err != nil {
+		d.releaseConn()
+		return nil, err
+	}
+	c = d.held(c)
+	if then == nil {
+		return c, nil
+	}
+	return then(ctx, c, addr)
 }
 
 // connTrace tells whether a request asked the transport for a connection

@@ -323,6 +323,10 @@ func TestMaxDialsBoundsDialsAcrossHosts(t *testing.T) {
 	}
 	srv, _ := newServer(t, func(http.ResponseWriter, *http.Request) {})
 	e := execWith(t, srv.Certificate(), httpexec.Options{MaxDials: maxDials})
+	// The first dials must hold their slots to the end, however slowly
+	// the results come: with dialTimeout (10 s) they could give up after
+	// the requests' 5 s, and the queued dials would then connect.
+	httpexec.SetDialTimeout(e, time.Hour)
 	type outcome struct {
 		addr string
 		resp link.HTTPResponse
@@ -363,8 +367,7 @@ func TestMaxDialsBoundsDialsAcrossHosts(t *testing.T) {
 			t.Fatal("requests did not fail")
 		}
 	}
-	// The first dials still hold their slots (dialTimeout, 10 s, is
-	// longer than the requests' 5 s): nothing else was dialled.
+	// The first dials still hold their slots: nothing else was dialled.
 	if n := total() + brokerAccepted.Load(); n != maxDials {
 		t.Errorf("%d connections were opened, want MaxDials %d", n, maxDials)
 	}
@@ -380,6 +383,7 @@ func TestConnOptionsValidated(t *testing.T) {
 		{httpexec.Options{MaxConnsPerHost: -1}, "MaxConnsPerHost"},
 		{httpexec.Options{MaxIdleConnsPerHost: -1}, "MaxIdleConnsPerHost"},
 		{httpexec.Options{MaxDials: -1}, "MaxDials"},
+		{httpexec.Options{MaxConns: -1}, "MaxConns"},
 		{httpexec.Options{MaxConnsPerHost: 4, MaxIdleConnsPerHost: 5}, "MaxIdleConnsPerHost 5 exceeds MaxConnsPerHost 4"},
 		{httpexec.Options{MaxIdleConnsPerHost: httpexec.DefaultMaxConnsPerHost + 1}, "exceeds MaxConnsPerHost"},
 	} {

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // ErrRefused is wrapped by dial errors for targets the outbound policy
@@ -148,15 +150,20 @@ func denied(a netip.Addr) (bool, string) {
 	return false, ""
 }
 
-// dialer implements the outbound policy and the dial bound (MaxDials,
-// conns.go) for the shared transport and Executor.DialContext.
+// dialer implements the outbound policy and the connection bounds
+// (MaxConns, MaxDials; conns.go) for the shared transport and
+// Executor.DialContext.
 type dialer struct {
-	allow    []netip.Prefix
-	resolve  map[resolveKey]target
-	resolver *net.Resolver
-	net      net.Dialer
-	slots    chan struct{} // a token per dial in progress (MaxDials); nil: no bound
-	tls      *tls.Config   // for dialTLS: roots, ALPN; ServerName set per dial
+	allow       []netip.Prefix
+	resolve     map[resolveKey]target
+	resolver    *net.Resolver
+	net         net.Dialer
+	conns       chan struct{} // a token per open connection (MaxConns); nil: no bound
+	closeIdle   func()        // closes the transport's idle connections, to free conns tokens
+	idleClosed  atomic.Int64  // when makeRoom last called closeIdle, Unix ns
+	slots       chan struct{} // a token per dial in progress (MaxDials); nil: no bound
+	dialTimeout time.Duration // bounds one dialTLS (dialTimeout)
+	tls         *tls.Config   // for dialTLS: roots, ALPN; ServerName set per dial
 }
 
 // allowed reports whether the policy lets a connection go to a.
@@ -198,14 +205,11 @@ type targetError struct {
 func (e *targetError) Error() string { return e.err.Error() }
 func (e *targetError) Unwrap() error { return e.err }
 
-// DialContext dials addr ("host:port") within a dial slot (MaxDials),
-// waiting for one at most until ctx is done.
+// DialContext dials addr ("host:port") within a connection token
+// (MaxConns, held until the connection is closed) and a dial slot
+// (MaxDials), waiting for them at most until ctx is done.
 func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if err := d.acquire(ctx, addr); err != nil {
-		return nil, err
-	}
-	defer d.release()
-	return d.dialPolicy(ctx, network, addr)
+	return d.dialHeld(ctx, network, addr, nil)
 }
 
 // dialPolicy dials addr ("host:port" from the request URL): Resolve

@@ -35,11 +35,13 @@
 // out of file descriptors: at most Options.MaxConnsPerHost connections per
 // host (32 by default; dialling, busy or idle, and as many kept idle for
 // reuse), an HTTP/2 connection carrying many requests at once where the
-// server offers HTTP/2, and at most Options.MaxDials connections being
-// established (TCP connect and TLS handshake) at once across all hosts
-// (128 by default), the TCP connects of MQTT broker connections
-// (DialContext) included. A request
-// beyond the bounds queues for a connection; if its timeout comes first it
+// server offers HTTP/2, at most Options.MaxConns outbound connections open
+// at once across all hosts (half the file descriptor limit by default,
+// DefaultMaxConns; idle connections are closed to make room when a new one
+// must wait), and at most Options.MaxDials connections being established
+// (TCP connect and TLS handshake) at once across all hosts (128 by
+// default); MQTT broker connections (DialContext) count against both. A
+// request beyond the bounds queues for a connection; if its timeout comes first it
 // fails with REQUESTFAILED and the reason "timed out waiting for a
 // connection to HOST:PORT" (Reason). Establishing one connection takes at
 // most 10 s (MaxTimeoutMS), whatever became of the request that asked for
@@ -119,6 +121,13 @@ type Options struct {
 	// MaxConnsPerHost. Default MaxConnsPerHost, so that connections a
 	// burst opened are reused rather than closed and dialled again.
 	MaxIdleConnsPerHost int
+	// MaxConns bounds the outbound connections open at once, across all
+	// hosts, whether being established, carrying requests or idle, MQTT
+	// broker connections (DialContext) included: a burst to many hosts
+	// queues instead of spending every file descriptor. A connection that
+	// must wait for one to close first closes the idle ones. Default
+	// DefaultMaxConns() (half of RLIMIT_NOFILE).
+	MaxConns int
 	// MaxDials bounds the connections being established at once (TCP
 	// connect and TLS handshake), across all hosts, the TCP connects of
 	// MQTT broker connections (DialContext) included: a burst to many hosts queues
@@ -159,7 +168,7 @@ func New(o Options) (*Executor, error) {
 	for _, c := range []struct {
 		name string
 		n    int
-	}{{"MaxConnsPerHost", o.MaxConnsPerHost}, {"MaxIdleConnsPerHost", o.MaxIdleConnsPerHost}, {"MaxDials", o.MaxDials}} {
+	}{{"MaxConnsPerHost", o.MaxConnsPerHost}, {"MaxIdleConnsPerHost", o.MaxIdleConnsPerHost}, {"MaxConns", o.MaxConns}, {"MaxDials", o.MaxDials}} {
 		if c.n < 0 {
 			return nil, fmt.Errorf("httpexec: %s %d is negative (0 means the default)", c.name, c.n)
 		}
@@ -169,8 +178,14 @@ func New(o Options) (*Executor, error) {
 	if idle > perHost {
 		return nil, fmt.Errorf("httpexec: MaxIdleConnsPerHost %d exceeds MaxConnsPerHost %d", idle, perHost)
 	}
+	conns := o.MaxConns
+	if conns == 0 {
+		conns = DefaultMaxConns()
+	}
+	d.conns = make(chan struct{}, conns)
 	dials := cmp.Or(o.MaxDials, DefaultMaxDials)
 	d.slots = make(chan struct{}, dials)
+	d.dialTimeout = dialTimeout
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
@@ -194,6 +209,7 @@ func New(o Options) (*Executor, error) {
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
+	d.closeIdle = t.CloseIdleConnections
 	var rt http.RoundTripper = t
 	if o.WrapTransport != nil {
 		if rt = o.WrapTransport(t); rt == nil {
@@ -203,7 +219,7 @@ func New(o Options) (*Executor, error) {
 	return &Executor{
 		dial:      d,
 		transport: t,
-		waitWhy:   fmt.Sprintf("MaxConnsPerHost %d, MaxDials %d", perHost, dials),
+		waitWhy:   fmt.Sprintf("MaxConnsPerHost %d, MaxConns %d, MaxDials %d", perHost, conns, dials),
 		rt:        rt,
 	}, nil
 }
@@ -217,10 +233,11 @@ func New(o Options) (*Executor, error) {
 // (package mqttbridge's Options.Dial). network must be "tcp", "tcp4" or
 // "tcp6". A refused target gives an error wrapping ErrRefused; a name that
 // does not resolve, a *net.DNSError (at once and without a query for
-// "invalid" and names under it, RFC 6761 §6.4). The dial takes one of the
-// MaxDials slots, waiting for one at most until ctx is done (the error
-// then wraps ctx's, and Reason says "timed out waiting for a connection
-// to ADDR").
+// "invalid" and names under it, RFC 6761 §6.4). The connection holds one
+// of the MaxConns tokens until it is closed (close it), and its dial one of
+// the MaxDials slots; it waits for them at most until ctx is done (the
+// error then wraps ctx's, and Reason says "timed out waiting for a
+// connection to ADDR").
 func (e *Executor) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":

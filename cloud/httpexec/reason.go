@@ -27,7 +27,8 @@ import (
 //	timed out waiting for a connection to TARGET
 //	                              the request's timeout came while it was
 //	                              queued for a connection (MaxConnsPerHost,
-//	                              MaxDials) or one was being established
+//	                              MaxConns, MaxDials) or one was being
+//	                              established
 //	timed out: …                  the request's timeout or a network timeout
 //	connection to TARGET failed: …  another network error (reset, unreachable)
 //	…                             anything else, as the error says
