@@ -185,35 +185,38 @@ func TestInjectMQTT(t *testing.T) {
 	for _, v := range mqttVersions {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
+			// The variants share the broker and run at once: each has
+			// topics of its own, or one's broker message reaches both.
+			top := v.name + "/"
 			a := e.newDev(t)
 			m, other := a.openMQTT(2048, 1024), a.openMQTT(2048, 1024)
 			m.mustConnect(brokerConn(br, v.v, "inj-"+v.name))
 			other.mustConnect(brokerConn(br, v.v, "inj-other-"+v.name))
-			m.mustSubscribe(1, "cmd/+/led", 1)
-			other.mustSubscribe(1, "status/#", 0)
-			n, err := e.cloud.InjectMQTT(a.d.ID(), "cmd/kitchen/led", []byte("on"), 1)
+			m.mustSubscribe(1, top+"cmd/+/led", 1)
+			other.mustSubscribe(1, top+"status/#", 0)
+			n, err := e.cloud.InjectMQTT(a.d.ID(), top+"cmd/kitchen/led", []byte("on"), 1)
 			if err != nil || n != 1 {
 				t.Fatalf("InjectMQTT: %d, %v; want 1 channel", n, err)
 			}
 			msg := m.msg()
-			if msg.Topic != "cmd/kitchen/led" || string(msg.Payload) != "on" || msg.QoS != 1 {
+			if msg.Topic != top+"cmd/kitchen/led" || string(msg.Payload) != "on" || msg.QoS != 1 {
 				t.Fatalf("message %q on %q QoS %d", msg.Payload, msg.Topic, msg.QoS)
 			}
 			m.ack(msg.CorrelationID)
-			if n, err := e.cloud.InjectMQTT(a.d.ID(), "cmd/led", []byte("x"), 0); err != nil || n != 0 {
+			if n, err := e.cloud.InjectMQTT(a.d.ID(), top+"cmd/led", []byte("x"), 0); err != nil || n != 0 {
 				t.Fatalf("InjectMQTT to an unsubscribed topic: %d, %v; want 0", n, err)
 			}
-			if n, err := e.cloud.InjectMQTT(a.d.ID(), "status/a", []byte("up"), 1); err != nil || n != 1 {
+			if n, err := e.cloud.InjectMQTT(a.d.ID(), top+"status/a", []byte("up"), 1); err != nil || n != 1 {
 				t.Fatalf("InjectMQTT: %d, %v; want 1 channel", n, err)
 			}
 			if msg := other.msg(); string(msg.Payload) != "up" || msg.QoS != 0 {
 				t.Fatalf("other channel got %q QoS %d, want \"up\" at the granted QoS 0", msg.Payload, msg.QoS)
 			}
-			if _, err := e.cloud.InjectMQTT(a.d.ID(), "cmd/#", nil, 0); err == nil {
+			if _, err := e.cloud.InjectMQTT(a.d.ID(), top+"cmd/#", nil, 0); err == nil {
 				t.Fatal("InjectMQTT to a filter: no error")
 			}
 			// The session goes on: a real message from the broker follows.
-			newPeer(t, br, v.v, "inj-peer-"+v.name).publish("cmd/hall/led", []byte("off"), 1, false)
+			newPeer(t, br, v.v, "inj-peer-"+v.name).publish(top+"cmd/hall/led", []byte("off"), 1, false)
 			if msg := m.msg(); string(msg.Payload) != "off" {
 				t.Fatalf("device got %q, want the broker's message", msg.Payload)
 			}
