@@ -44,8 +44,8 @@ func (c *ClusterOptions) check() error {
 	if c.ServerName == "" {
 		return errors.New("store: Cluster.ServerName is required (a unique, stable name per node)")
 	}
-	if strings.ContainsAny(c.ServerName, " \t\r\n.*>") {
-		return fmt.Errorf("store: Cluster.ServerName %q: no spaces, dots, '*' or '>'", c.ServerName)
+	if checkNodeName(c.ServerName) != nil { // the node's name (node.Options.NodeName)
+		return fmt.Errorf("store: Cluster.ServerName %q: want letters, digits, '-' and '_' only", c.ServerName)
 	}
 	if err := CheckListen(c.Listen); err != nil {
 		return fmt.Errorf("store: Cluster.Listen %q: %w", c.Listen, err)

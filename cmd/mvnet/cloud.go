@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -92,12 +91,14 @@ func (c clusterFlags) options(natsURL string) (*store.ClusterOptions, error) {
 	if c.nodeName == "" {
 		return nil, errors.New("--cluster-listen needs --node-name (a unique, stable name per node)")
 	}
-	if _, _, err := net.SplitHostPort(c.listen); err != nil {
-		return nil, fmt.Errorf("--cluster-listen %q: want host:port (e.g. 0.0.0.0:6222)", c.listen)
+	// The store's checks, so that the flags and store.ClusterOptions
+	// follow one rule.
+	if err := store.CheckListen(c.listen); err != nil {
+		return nil, fmt.Errorf("--cluster-listen %q: %w (e.g. 0.0.0.0:6222)", c.listen, err)
 	}
 	for _, r := range c.routes {
-		if _, _, err := net.SplitHostPort(strings.TrimPrefix(r, "nats-route://")); err != nil {
-			return nil, fmt.Errorf("--routes entry %q: want nats-route://host:port or host:port", r)
+		if err := store.CheckRoute(r); err != nil {
+			return nil, fmt.Errorf("--routes entry %q: %w", r, err)
 		}
 	}
 	return &store.ClusterOptions{Listen: c.listen, Routes: c.routes}, nil
@@ -216,7 +217,7 @@ docs/scaling.md ("A cluster").`,
 	f.StringVar(&c.nodeName, "node-name", "", "this node's name in a cluster, unique and stable (letters, digits, - and _): enables presence and routing between nodes")
 	f.StringVar(&c.listen, "cluster-listen", "", "host:port the embedded NATS accepts the other nodes' routes on (e.g. 0.0.0.0:6222; keep it on a private network)")
 	f.StringSliceVar(&c.routes, "routes", nil, "the nodes' route addresses, comma-separated (nats-route://host:port or host:port; the same list on every node is fine)")
-	f.IntVar(&c.replicas, "replicas", 0, "copies of every bucket and of the log stream (0: 3 with --cluster-listen, else 1; at most the number of NATS nodes)")
+	f.IntVar(&c.replicas, "replicas", 0, "copies of every bucket and of the log stream, at their creation (0: the existing streams' number, at a first start 3 with --cluster-listen, else 1; at most the number of NATS nodes; a number other than the existing streams' is refused)")
 	l := &o.limits
 	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 32 per CPU, at least 64)")
 	f.IntVar(&l.maxHandshakesPerIP, "max-handshakes-per-ip", 0, "most handshaking links from one address (0: 16, loopback unlimited; behind a TCP proxy set it to --max-handshakes)")
