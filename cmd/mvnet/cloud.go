@@ -195,6 +195,9 @@ docs/scaling.md ("A cluster").`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
 			defer stop()
+			// Like main's: a second signal during the drain ends the
+			// process (every Notify of the signal must be stopped).
+			context.AfterFunc(ctx, stop)
 			o.drain = o.cluster.nodeName != "" || cmd.Flags().Changed("drain-timeout")
 			return serveCloud(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -203,7 +206,7 @@ docs/scaling.md ("A cluster").`,
 	f.StringVar(&o.dataDir, "data-dir", dataDirDefault(), "the cloud's data directory (device CA, store; env "+envDataDir+")")
 	f.StringVar(&o.listenDevices, "listen-devices", "127.0.0.1:7443", "address devices connect to (TLS 1.3)")
 	f.StringVar(&o.listenAPI, "listen-api", "127.0.0.1:8080", "address of the REST API (HTTP; \"\" for none)")
-	f.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "at a stop (SIGTERM, Ctrl-C), how long to wait for the node's devices to move to other nodes (CONTROL GOAWAY) before closing the links left; a cluster node (--node-name) drains, a lone node only with this flag; 0: no drain")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "at a stop (SIGTERM, Ctrl-C), how long to wait for the node's devices to move to other nodes (CONTROL GOAWAY) before closing the links left; a second SIGTERM or Ctrl-C ends the process at once; a cluster node (--node-name) drains, a lone node only with this flag; 0: no drain")
 	f.StringVar(&o.listenOps, "listen-ops", "", "address (host:port) of the ops endpoints /metrics, /healthz and /readyz (HTTP; \"\" for none)")
 	f.StringVar(&o.advertise, "advertise", "", "host:port devices are told to connect to in bundles (default: the --listen-devices address)")
 	f.StringArrayVar(&o.tlsHosts, "tls-host", nil, "extra host name or address for the cloud's server certificate (repeatable)")

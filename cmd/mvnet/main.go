@@ -29,8 +29,12 @@ func main() {
 	// SIGTERM too: CI systems stop a job with it, and a run must then
 	// clean up as on Ctrl-C (the application stopped, the hosted cloud's
 	// temporary data and --api-env file removed).
+	// The first signal only: once ctx is done the signals are Go's
+	// default again, so a second Ctrl-C or SIGTERM ends the process at once
+	// (during a long clean-up or a cloud node's drain).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mvnet:", err)
 		os.Exit(1)
