@@ -54,6 +54,9 @@ type cloudServeOptions struct {
 	// when the flag is given.
 	drainTimeout time.Duration
 	drain        bool
+	// stopSignals, if set, restores the signals' default action (run at
+	// the first signal, so that a second one ends the process).
+	stopSignals func()
 }
 
 // clusterFlags are `mvnet cloud serve`'s cluster flags (docs/scaling.md,
@@ -195,9 +198,9 @@ docs/scaling.md ("A cluster").`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
 			defer stop()
-			// Like main's: a second signal during the drain ends the
-			// process (every Notify of the signal must be stopped).
-			context.AfterFunc(ctx, stop)
+			// At the first signal, before the drain: a second one ends
+			// the process (every Notify of the signal must be stopped).
+			o.stopSignals = func() { stop(); stopSignals(cmd.Context()) }
 			o.drain = o.cluster.nodeName != "" || cmd.Flags().Changed("drain-timeout")
 			return serveCloud(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -308,6 +311,9 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 
 	select {
 	case <-ctx.Done():
+		if o.stopSignals != nil {
+			o.stopSignals()
+		}
 		if o.drain && o.drainTimeout > 0 {
 			drainNode(n, o.drainTimeout, errOut)
 		}

@@ -35,9 +35,24 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	context.AfterFunc(ctx, stop)
+	ctx = context.WithValue(ctx, stopSignalsKey{}, stop)
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mvnet:", err)
 		os.Exit(1)
+	}
+}
+
+// stopSignalsKey is the context key of main's signal stop: a command
+// that goes on after the first signal (cloud serve's drain) calls it
+// first, so that a second signal ends the process (context.AfterFunc runs
+// it too, but on a goroutine of its own, maybe after the second signal).
+type stopSignalsKey struct{}
+
+// stopSignals restores the default action of main's signals, if ctx
+// descends from main's.
+func stopSignals(ctx context.Context) {
+	if stop, ok := ctx.Value(stopSignalsKey{}).(context.CancelFunc); ok {
+		stop()
 	}
 }
 
