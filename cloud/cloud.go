@@ -141,11 +141,15 @@ type Options struct {
 	// metrics.go): links, frames, requests, devices connected.
 	Metrics *metrics.Metrics
 	// OnLink, if set, is told when a device's link comes up on this
-	// server (past HELLO, admitted) and when it goes down, in that order
-	// per device; a link replaced by the device's newer one here only
-	// reports the new one up. It is called from the session's goroutine,
-	// never under the server's lock: it must not block (a cluster node
-	// records presence with it, package cloud/cluster).
+	// server (past HELLO, admitted) and when it goes down; a link replaced
+	// by the device's newer one here only reports the new one up. Calls
+	// for one device are not ordered: the down of a link ending and the
+	// up of the device's next link, on two sessions' goroutines, may come
+	// in either order, so a callee re-reads the device's state (Faults().
+	// Connected) rather than trusting the last call (package cloud/cluster
+	// does). It is called from the session's goroutine, never under the
+	// server's lock: it must not block (a cluster node records presence
+	// with it).
 	OnLink func(deviceID string, up bool)
 }
 
@@ -463,6 +467,17 @@ func (s *Server) runSession(c net.Conn, certID string) (err error) {
 		s.mu.Unlock()
 		_ = c.Close()
 		return ErrShutdown
+	}
+	if s.drain.on {
+		// Drain began during the handshake, and may have returned
+		// already (no session left): this one must not join s.all
+		// after drain.empty closed. Refused as a HELLO is while
+		// draining (drain.go).
+		s.mu.Unlock()
+		s.metrics.LinkRefused(metrics.RefusedDraining)
+		_ = c.SetDeadline(time.Now().Add(s.hsTime))
+		refuse(c, ErrDraining.Error())
+		return ErrDraining
 	}
 	s.all[sess] = true
 	s.mu.Unlock()

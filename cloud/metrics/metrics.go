@@ -62,6 +62,9 @@ const (
 	// RefusedDraining: the node is draining (cloud.Server.Drain): the
 	// device is told to connect to another node.
 	RefusedDraining
+	// RefusedOther: a reason this list does not know (LinkRefused counts
+	// any out-of-range Refusal here).
+	RefusedOther
 	numRefusals
 )
 
@@ -74,6 +77,7 @@ var refusalNames = [numRefusals]string{
 	RefusedLinkDropped:   "link_dropped",
 	RefusedShutdown:      "shutdown",
 	RefusedDraining:      "draining",
+	RefusedOther:         "other",
 }
 
 // String is the refusal's label value.
@@ -81,7 +85,7 @@ func (r Refusal) String() string {
 	if r < numRefusals {
 		return refusalNames[r]
 	}
-	return "unknown"
+	return refusalNames[RefusedOther]
 }
 
 // Store operations reported by the store (store.Options.Observe), the op
@@ -262,7 +266,10 @@ func (m *Metrics) LinkRefused(r Refusal) {
 	if m == nil {
 		return
 	}
-	m.linksRefused[min(r, numRefusals-1)].Inc()
+	if r >= numRefusals {
+		r = RefusedOther
+	}
+	m.linksRefused[r].Inc()
 }
 
 // FrameIn counts a frame received from a device.

@@ -41,6 +41,7 @@ func TestMetricsCount(t *testing.T) {
 
 	m.LinkAccepted()
 	m.LinkRefused(metrics.RefusedNotRegistered)
+	m.LinkRefused(metrics.Refusal(200)) // not "draining", the last known
 	m.FrameIn(link.FrameHello)
 	m.FrameIn(link.FrameType(200))
 	m.FrameOut(link.FrameWelcome)
@@ -69,6 +70,8 @@ func TestMetricsCount(t *testing.T) {
 		`mvnet_links_accepted_total`:                                                             1,
 		`mvnet_links_refused_total{reason="not_registered"}`:                                     1,
 		`mvnet_links_refused_total{reason="busy"}`:                                               0,
+		`mvnet_links_refused_total{reason="other"}`:                                              1,
+		`mvnet_links_refused_total{reason="draining"}`:                                           0,
 		`mvnet_link_frames_in_total{type="HELLO"}`:                                               1,
 		`mvnet_link_frames_in_total{type="other"}`:                                               1,
 		`mvnet_link_frames_out_total{type="WELCOME"}`:                                            2,

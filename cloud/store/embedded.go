@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,16 +44,35 @@ func (c *ClusterOptions) check() error {
 	if c.ServerName == "" {
 		return errors.New("store: Cluster.ServerName is required (a unique, stable name per node)")
 	}
-	if strings.ContainsAny(c.ServerName, " \t\r\n.*>") {
-		return fmt.Errorf("store: Cluster.ServerName %q: no spaces, dots, '*' or '>'", c.ServerName)
+	if checkNodeName(c.ServerName) != nil { // the node's name (node.Options.NodeName)
+		return fmt.Errorf("store: Cluster.ServerName %q: want letters, digits, '-' and '_' only", c.ServerName)
 	}
-	if _, _, err := splitPort(c.Listen); err != nil {
+	if err := CheckListen(c.Listen); err != nil {
 		return fmt.Errorf("store: Cluster.Listen %q: %w", c.Listen, err)
 	}
 	for _, r := range c.Routes {
-		if _, _, err := splitPort(strings.TrimPrefix(r, "nats-route://")); err != nil {
-			return fmt.Errorf("store: Cluster.Routes entry %q: want nats-route://host:port: %w", r, err)
+		if err := CheckRoute(r); err != nil {
+			return fmt.Errorf("store: Cluster.Routes entry %q: %w", r, err)
 		}
+	}
+	return nil
+}
+
+// CheckListen reports what is wrong with a route listen address
+// (ClusterOptions.Listen: host:port, port 0-65535), or nil. The error does
+// not repeat the address: the caller names it and where it came from (a
+// field, a flag).
+func CheckListen(hostport string) error {
+	_, _, err := splitPort(hostport)
+	return err
+}
+
+// CheckRoute reports what is wrong with a route address
+// (ClusterOptions.Routes: nats-route://host:port or host:port), or nil,
+// like CheckListen.
+func CheckRoute(route string) error {
+	if _, _, err := splitPort(strings.TrimPrefix(route, "nats-route://")); err != nil {
+		return fmt.Errorf("want nats-route://host:port or host:port: %w", err)
 	}
 	return nil
 }
@@ -71,7 +92,7 @@ func (c *ClusterOptions) routeURLs() string {
 func splitPort(hostport string) (string, int, error) {
 	h, p, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return "", 0, fmt.Errorf("want host:port")
+		return "", 0, errors.New("want host:port")
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil || port < 0 || port > 65535 {
@@ -85,11 +106,34 @@ func splitPort(hostport string) (string, int, error) {
 // process. Clustered (cl not nil) it also accepts routes on cl.Listen and
 // solicits cl.Routes; it then listens for clients on a random loopback port
 // too, since nats-server starts routing only once its client listener is up
-// (the store still connects in process). With sync set, JetStream fsyncs
-// every write (SyncAlways) — the issue requires secrets to be on disk when
-// the API answers; see BenchmarkPutConfig for the cost.
-func startEmbedded(dir string, sync bool, cl *ClusterOptions, log *slog.Logger) (*server.Server, error) {
+// (nats-server v2.15.2: Start closes the routes' clientListenReady in
+// AcceptLoop, which DontListen skips). That port would let any local user
+// read the configs and write the registry, so every client must present a
+// token, random per start, which only the store's in-process connection
+// knows. With sync set, JetStream fsyncs every write (SyncAlways) — the
+// issue requires secrets to be on disk when the API answers; see
+// BenchmarkPutConfig for the cost.
+func startEmbedded(dir string, sync bool, cl *ClusterOptions, token string, log *slog.Logger) (*server.Server, error) {
+	srv, err := server.NewServer(embeddedOptions(dir, sync, cl, token))
+	if err != nil {
+		return nil, fmt.Errorf("store: embedded NATS: %w", err)
+	}
+	srv.SetLoggerV2(&natsLogger{log.With("component", "nats-server")}, false, false, false)
+	srv.Start()
+	if !srv.ReadyForConnections(15 * time.Second) {
+		srv.Shutdown()
+		if cl != nil {
+			return nil, fmt.Errorf("store: embedded NATS did not start within 15s (data in %s; is the route port %s free?)", dir, cl.Listen)
+		}
+		return nil, fmt.Errorf("store: embedded NATS did not start within 15s (data in %s)", dir)
+	}
+	return srv, nil
+}
+
+// embeddedOptions are startEmbedded's server options.
+func embeddedOptions(dir string, sync bool, cl *ClusterOptions, token string) *server.Options {
 	opts := &server.Options{
+		Authorization:      token,
 		ServerName:         "mvnet-cloud-store",
 		DontListen:         true,
 		NoSigs:             true,
@@ -109,22 +153,23 @@ func startEmbedded(dir string, sync bool, cl *ClusterOptions, log *slog.Logger) 
 		if port == 0 {
 			opts.Cluster.Port = server.RANDOM_PORT
 		}
-		opts.Routes = server.RoutesFromStr(cl.routeURLs())
-	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("store: embedded NATS: %w", err)
-	}
-	srv.SetLoggerV2(&natsLogger{log.With("component", "nats-server")}, false, false, false)
-	srv.Start()
-	if !srv.ReadyForConnections(15 * time.Second) {
-		srv.Shutdown()
-		if cl != nil {
-			return nil, fmt.Errorf("store: embedded NATS did not start within 15s (data in %s; is the route port %s free?)", dir, cl.Listen)
+		// RoutesFromStr("") is [""], a route to nowhere that nats-server
+		// keeps dialling ("missing port in address"): a first node may be
+		// started with no routes, the others routing to it.
+		if len(cl.Routes) > 0 {
+			opts.Routes = server.RoutesFromStr(cl.routeURLs())
 		}
-		return nil, fmt.Errorf("store: embedded NATS did not start within 15s (data in %s)", dir)
 	}
-	return srv, nil
+	return opts
+}
+
+// newToken returns a random client token for the embedded server.
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // natsLogger adapts slog to nats-server's Logger. Debug and trace are off

@@ -94,7 +94,9 @@ type Options struct {
 	NATSOptions []nats.Option
 	// Replicas for the buckets and the log stream: in URL mode (default
 	// 1) and in clustered embedded mode (default 3, at most the number of
-	// nodes). A lone embedded server has 1.
+	// nodes). A lone embedded server has 1. The defaults apply to a first
+	// start only: when the streams exist, Replicas 0 takes theirs, and
+	// another value than theirs is refused (Open never changes them).
 	Replicas int
 	// Cluster, if set, clusters the embedded server with other nodes'
 	// (ignored in URL mode).
@@ -128,6 +130,7 @@ type Store struct {
 	opts   Options
 	log    *slog.Logger
 	srv    *server.Server // nil in URL mode
+	token  string         // the embedded server's client token (embedded.go)
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	aead   *sealer
@@ -168,6 +171,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.URL != "" {
 		opts.Cluster = nil
 	}
+	explicit := opts.Replicas // 0: adopt the existing streams' (adoptReplicas)
 	if opts.Cluster != nil {
 		c := *opts.Cluster
 		c.Name = cmp.Or(c.Name, DefaultClusterName)
@@ -214,10 +218,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		if s.srv, err = startEmbedded(filepath.Join(opts.DataDir, "jetstream"), !opts.noSync, opts.Cluster, opts.Logger); err != nil {
+		if s.token, err = newToken(); err != nil {
 			return nil, err
 		}
-		if s.nc, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("mvnet-cloud-store")); err != nil {
+		if s.srv, err = startEmbedded(filepath.Join(opts.DataDir, "jetstream"), !opts.noSync, opts.Cluster, s.token, opts.Logger); err != nil {
+			return nil, err
+		}
+		if s.nc, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("mvnet-cloud-store"), nats.Token(s.token)); err != nil {
 			return nil, fmt.Errorf("store: connect to embedded server: %w", err)
 		}
 	}
@@ -225,6 +232,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	if err := s.waitJetStream(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.adoptReplicas(ctx, explicit); err != nil {
 		return nil, err
 	}
 	for {
@@ -346,15 +356,67 @@ func (s *Store) leaderReads(ctx context.Context, bucket string) (jetstream.KeyVa
 	})
 }
 
-// waitLeaders waits until every replicated stream of the store has a
-// leader, so that the first writes after Open find one.
-func (s *Store) waitLeaders(ctx context.Context) error {
+// streamNames are the JetStream streams of the layout: the buckets' and
+// the log stream.
+func streamNames() []string {
 	names := []string{logStream}
 	for _, b := range []string{bucketDevices, bucketUniqueNames, bucketAccountConfigs, bucketDeviceConfigs,
 		bucketAccountSecrets, bucketDeviceSecrets, bucketMeta, bucketNodes, bucketPresence} {
 		names = append(names, "KV_"+b)
 	}
-	for _, n := range names {
+	return names
+}
+
+// adoptReplicas makes the store's Replicas those of the streams that
+// already exist (the most replicated one's), so that a node never changes
+// them under the others: creating a bucket that exists updates it in
+// place, and a node started without --replicas would otherwise turn a
+// cluster's R3 buckets into R1. explicit is the Replicas asked for (0:
+// none): one that differs from the existing streams' is refused. With no
+// stream yet, the default stands.
+func (s *Store) adoptReplicas(ctx context.Context, explicit int) error {
+	have, from := 0, ""
+	for _, n := range streamNames() {
+		for {
+			actx, cancel := context.WithTimeout(ctx, adminAttempt)
+			st, err := s.js.Stream(actx, n)
+			cancel()
+			if err == nil {
+				if r := st.CachedInfo().Config.Replicas; r > have {
+					have, from = r, n
+				}
+				break
+			}
+			if errors.Is(err, jetstream.ErrStreamNotFound) {
+				break
+			}
+			if !transient(err) && !clusterNotReady(err) {
+				return fmt.Errorf("store: stream %s: %w", n, err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("store: stream %s: %w (last: %v)", n, ctx.Err(), err)
+			case <-time.After(jsPoll):
+			}
+		}
+	}
+	switch {
+	case have == 0:
+	case explicit == 0:
+		s.opts.Replicas = have
+	case explicit != have:
+		return fmt.Errorf("store: Replicas %d (mvnet cloud serve --replicas) differs from the existing stream %s's %d: "+
+			"leave it unset (0) to use the existing streams' replicas; a node does not change them under the others "+
+			"(change them with the nats CLI, e.g. 'nats stream edit %s --replicas N', for every mvnet stream)",
+			explicit, from, have, from)
+	}
+	return nil
+}
+
+// waitLeaders waits until every replicated stream of the store has a
+// leader, so that the first writes after Open find one.
+func (s *Store) waitLeaders(ctx context.Context) error {
+	for _, n := range streamNames() {
 		for {
 			actx, cancel := context.WithTimeout(ctx, adminAttempt)
 			st, err := s.js.Stream(actx, n)

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -55,6 +54,9 @@ type cloudServeOptions struct {
 	// when the flag is given.
 	drainTimeout time.Duration
 	drain        bool
+	// stopSignals, if set, restores the signals' default action (run at
+	// the first signal, so that a second one ends the process).
+	stopSignals func()
 }
 
 // clusterFlags are `mvnet cloud serve`'s cluster flags (docs/scaling.md,
@@ -92,12 +94,14 @@ func (c clusterFlags) options(natsURL string) (*store.ClusterOptions, error) {
 	if c.nodeName == "" {
 		return nil, errors.New("--cluster-listen needs --node-name (a unique, stable name per node)")
 	}
-	if _, _, err := net.SplitHostPort(c.listen); err != nil {
-		return nil, fmt.Errorf("--cluster-listen %q: want host:port (e.g. 0.0.0.0:6222)", c.listen)
+	// The store's checks, so that the flags and store.ClusterOptions
+	// follow one rule.
+	if err := store.CheckListen(c.listen); err != nil {
+		return nil, fmt.Errorf("--cluster-listen %q: %w (e.g. 0.0.0.0:6222)", c.listen, err)
 	}
 	for _, r := range c.routes {
-		if _, _, err := net.SplitHostPort(strings.TrimPrefix(r, "nats-route://")); err != nil {
-			return nil, fmt.Errorf("--routes entry %q: want nats-route://host:port or host:port", r)
+		if err := store.CheckRoute(r); err != nil {
+			return nil, fmt.Errorf("--routes entry %q: %w", r, err)
 		}
 	}
 	return &store.ClusterOptions{Listen: c.listen, Routes: c.routes}, nil
@@ -194,6 +198,9 @@ docs/scaling.md ("A cluster").`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
 			defer stop()
+			// At the first signal, before the drain: a second one ends
+			// the process (every Notify of the signal must be stopped).
+			o.stopSignals = func() { stop(); stopSignals(cmd.Context()) }
 			o.drain = o.cluster.nodeName != "" || cmd.Flags().Changed("drain-timeout")
 			return serveCloud(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -202,7 +209,7 @@ docs/scaling.md ("A cluster").`,
 	f.StringVar(&o.dataDir, "data-dir", dataDirDefault(), "the cloud's data directory (device CA, store; env "+envDataDir+")")
 	f.StringVar(&o.listenDevices, "listen-devices", "127.0.0.1:7443", "address devices connect to (TLS 1.3)")
 	f.StringVar(&o.listenAPI, "listen-api", "127.0.0.1:8080", "address of the REST API (HTTP; \"\" for none)")
-	f.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "at a stop (SIGTERM, Ctrl-C), how long to wait for the node's devices to move to other nodes (CONTROL GOAWAY) before closing the links left; a cluster node (--node-name) drains, a lone node only with this flag; 0: no drain")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "at a stop (SIGTERM, Ctrl-C), how long to wait for the node's devices to move to other nodes (CONTROL GOAWAY) before closing the links left; a second SIGTERM or Ctrl-C ends the process at once; a cluster node (--node-name) drains, a lone node only with this flag; 0: no drain")
 	f.StringVar(&o.listenOps, "listen-ops", "", "address (host:port) of the ops endpoints /metrics, /healthz and /readyz (HTTP; \"\" for none)")
 	f.StringVar(&o.advertise, "advertise", "", "host:port devices are told to connect to in bundles (default: the --listen-devices address)")
 	f.StringArrayVar(&o.tlsHosts, "tls-host", nil, "extra host name or address for the cloud's server certificate (repeatable)")
@@ -216,7 +223,7 @@ docs/scaling.md ("A cluster").`,
 	f.StringVar(&c.nodeName, "node-name", "", "this node's name in a cluster, unique and stable (letters, digits, - and _): enables presence and routing between nodes")
 	f.StringVar(&c.listen, "cluster-listen", "", "host:port the embedded NATS accepts the other nodes' routes on (e.g. 0.0.0.0:6222; keep it on a private network)")
 	f.StringSliceVar(&c.routes, "routes", nil, "the nodes' route addresses, comma-separated (nats-route://host:port or host:port; the same list on every node is fine)")
-	f.IntVar(&c.replicas, "replicas", 0, "copies of every bucket and of the log stream (0: 3 with --cluster-listen, else 1; at most the number of NATS nodes)")
+	f.IntVar(&c.replicas, "replicas", 0, "copies of every bucket and of the log stream, at their creation (0: the existing streams' number, at a first start 3 with --cluster-listen, else 1; at most the number of NATS nodes; a number other than the existing streams' is refused)")
 	l := &o.limits
 	f.IntVar(&l.maxHandshakes, "max-handshakes", 0, "most device links handshaking at once (0: 32 per CPU, at least 64)")
 	f.IntVar(&l.maxHandshakesPerIP, "max-handshakes-per-ip", 0, "most handshaking links from one address (0: 16, loopback unlimited; behind a TCP proxy set it to --max-handshakes)")
@@ -304,6 +311,9 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 
 	select {
 	case <-ctx.Done():
+		if o.stopSignals != nil {
+			o.stopSignals()
+		}
 		if o.drain && o.drainTimeout > 0 {
 			drainNode(n, o.drainTimeout, errOut)
 		}

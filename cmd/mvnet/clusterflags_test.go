@@ -22,6 +22,10 @@ func TestClusterFlagErrors(t *testing.T) {
 		{clusterFlags{listen: "0.0.0.0:6222", nodeName: "a"}, "nats://x:4222", "--nats-url"},
 		{clusterFlags{listen: "6222", nodeName: "a"}, "", "--cluster-listen \"6222\""},
 		{clusterFlags{listen: "0.0.0.0:6222", nodeName: "a", routes: []string{"nats-route://b"}}, "", "--routes entry"},
+		// The store's rules (store.CheckListen, CheckRoute), under the
+		// flag's name rather than the store's field's.
+		{clusterFlags{listen: "127.0.0.1:99999", nodeName: "a"}, "", `--cluster-listen "127.0.0.1:99999": port "99999" is not a number in 0-65535`},
+		{clusterFlags{listen: "0.0.0.0:6222", nodeName: "a", routes: []string{"127.0.0.1:x"}}, "", `--routes entry "127.0.0.1:x": want nats-route://host:port or host:port: port "x"`},
 	} {
 		_, err := c.f.options(c.nats)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -29,11 +29,30 @@ func main() {
 	// SIGTERM too: CI systems stop a job with it, and a run must then
 	// clean up as on Ctrl-C (the application stopped, the hosted cloud's
 	// temporary data and --api-env file removed).
+	// The first signal only: once ctx is done the signals are Go's
+	// default again, so a second Ctrl-C or SIGTERM ends the process at once
+	// (during a long clean-up or a cloud node's drain).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
+	ctx = context.WithValue(ctx, stopSignalsKey{}, stop)
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mvnet:", err)
 		os.Exit(1)
+	}
+}
+
+// stopSignalsKey is the context key of main's signal stop: a command
+// that goes on after the first signal (cloud serve's drain) calls it
+// first, so that a second signal ends the process (context.AfterFunc runs
+// it too, but on a goroutine of its own, maybe after the second signal).
+type stopSignalsKey struct{}
+
+// stopSignals restores the default action of main's signals, if ctx
+// descends from main's.
+func stopSignals(ctx context.Context) {
+	if stop, ok := ctx.Value(stopSignalsKey{}).(context.CancelFunc); ok {
+		stop()
 	}
 }
 

@@ -164,6 +164,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		return nil, err
 	}
 	undo = append(undo, n.Store.Close)
+	n.ops.store.Store(n.Store)
 	ln, err := net.Listen("tcp", o.ListenDevices)
 	if err != nil {
 		return nil, fmt.Errorf("--listen-devices: %w", err)
@@ -229,7 +230,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		undo = append(undo, n.Member.Close)
 	}
 	go func() { n.served <- n.Cloud.Serve(ln) }()
-	n.serveOps()
+	n.ops.cloud.Store(n.Cloud)
 	return n, nil
 }
 

@@ -16,7 +16,11 @@ package node
 //
 // Readiness is a list of named checks (AddReadyCheck), each bounded by
 // readyTimeout: "store" (JetStream answers), "devices" (the device listener
-// is accepting links).
+// is accepting links), "draining" (the node is not draining). The listener
+// serves from the start of Start on: while the store starts (a cluster node
+// waits for its peers, minutes maybe) /healthz is 200 and /readyz 503
+// "store: starting", so that an orchestrator does not take the wait for a
+// hang and restart the node in a loop.
 
 import (
 	"context"
@@ -27,13 +31,16 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/api"
 	"github.com/mvnet/mvnet/cloud/metrics"
+	"github.com/mvnet/mvnet/cloud/store"
 )
 
 // readyTimeout bounds each readiness check (design: the store must answer
@@ -50,7 +57,15 @@ type opsState struct {
 
 	mu     sync.Mutex
 	checks []readyCheck
+
+	// store and cloud are the node's parts once up (Start sets them):
+	// the checks read them while Start runs.
+	store atomic.Pointer[store.Store]
+	cloud atomic.Pointer[cloud.Server]
 }
+
+// errStarting is a check's answer for a part not yet up.
+var errStarting = errors.New("starting")
 
 // readyCheck is one named readiness check: nil means ready.
 type readyCheck struct {
@@ -58,9 +73,11 @@ type readyCheck struct {
 	check func(context.Context) error
 }
 
-// listenOps opens the ops listener (before anything else starts, so that a
-// taken address fails the start early) and creates the node's metrics.
+// listenOps adds the node's readiness checks, opens the ops listener
+// (before anything else starts, so that a taken address fails the start
+// early), creates the node's metrics and serves the listener.
 func (n *Node) listenOps(addr string) error {
+	n.addChecks()
 	if addr == "" {
 		return nil
 	}
@@ -74,6 +91,7 @@ func (n *Node) listenOps(addr string) error {
 	n.ops.ln, n.ops.url = ln, "http://"+ln.Addr().String()
 	n.ops.reg = prometheus.NewRegistry()
 	n.ops.metrics = metrics.New(n.ops.reg)
+	n.serveOps()
 	return nil
 }
 
@@ -86,25 +104,36 @@ func (n *Node) observeStore() func(string, time.Duration) {
 	return n.ops.metrics.StoreOp
 }
 
-// serveOps adds the node's own readiness checks and serves the ops
-// listener, once the store and the cloud are up.
-func (n *Node) serveOps() {
-	n.AddReadyCheck("store", func(ctx context.Context) error { return n.Store.Ping(ctx) })
+// addChecks adds the node's own readiness checks; each says "starting"
+// until Start has brought its part up (ops.store, ops.cloud).
+func (n *Node) addChecks() {
+	n.AddReadyCheck("store", func(ctx context.Context) error {
+		st := n.ops.store.Load()
+		if st == nil {
+			return errStarting
+		}
+		return st.Ping(ctx)
+	})
 	n.AddReadyCheck("devices", func(context.Context) error {
-		if !n.Cloud.Serving() {
+		c := n.ops.cloud.Load()
+		if c == nil {
+			return errStarting
+		}
+		if !c.Serving() {
 			return errors.New("the device listener is not accepting links")
 		}
 		return nil
 	})
 	n.AddReadyCheck("draining", func(context.Context) error {
-		if n.Cloud.Draining() {
+		if c := n.ops.cloud.Load(); c != nil && c.Draining() {
 			return errors.New("the node is draining: its devices are moving to other nodes")
 		}
 		return nil
 	})
-	if n.ops.ln == nil {
-		return
-	}
+}
+
+// serveOps serves the ops listener.
+func (n *Node) serveOps() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.ops.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", healthz)
