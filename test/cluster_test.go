@@ -389,30 +389,53 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 
 	linkViews(t, ctx, c, nodes)
 
-	// Load: every device logs lines; configs are written through every
-	// node's API, the acknowledged ones remembered.
-	const perPhase = 25
+	// Load: every device logs a line every logPace, without a break
+	// from before node 1 is killed until its devices have moved and
+	// logged more, so that lines are in flight to node 1 when it dies
+	// (accepted, not acknowledged: sent again to another node, which
+	// must store each once); configs are written through every node's
+	// API, the acknowledged ones remembered.
+	const logPace = 10 * time.Millisecond
 	logged := make([][]string, len(fleet))
-	logLines := func(phase string) {
-		var wg sync.WaitGroup
-		for i, f := range fleet {
-			wg.Go(func() {
-				for k := range perPhase {
-					line := fmt.Sprintf("%s %s %d", f.sid, phase, k)
-					var st abi.Status
-					poll.Within(t, clusterWait, "room in the log buffer", func() bool {
-						st, _ = f.d.ServerLog(line)
-						return st != abi.StatusInvalidBufferSize
-					})
-					if st != abi.StatusOkay {
-						t.Errorf("mvServerLog(%q): %v", line, st)
-						return
-					}
-					logged[i] = append(logged[i], line)
+	nLogged := make([]atomic.Int64, len(fleet))
+	stopLogs := make(chan struct{})
+	var logging sync.WaitGroup
+	for i, f := range fleet {
+		logging.Go(func() {
+			tick := time.NewTicker(logPace)
+			defer tick.Stop()
+			for k := 0; ; k++ {
+				select {
+				case <-stopLogs:
+					return
+				case <-tick.C:
 				}
-			})
+				line := fmt.Sprintf("%s %d", f.sid, k)
+				var st abi.Status
+				poll.Within(t, clusterWait, "room in the log buffer", func() bool {
+					st, _ = f.d.ServerLog(line)
+					return st != abi.StatusInvalidBufferSize
+				})
+				if st != abi.StatusOkay {
+					t.Errorf("mvServerLog(%q): %v", line, st)
+					return
+				}
+				logged[i] = append(logged[i], line)
+				nLogged[i].Add(1)
+			}
+		})
+	}
+	// loggedMore waits until every device of fs has logged n lines more.
+	loggedMore := func(what string, fs []*fleetDevice, n int64) {
+		from := make([]int64, len(fleet))
+		for i := range fleet {
+			from[i] = nLogged[i].Load()
 		}
-		wg.Wait()
+		for i, f := range fleet {
+			if slices.Contains(fs, f) {
+				poll.Within(t, clusterWait, what, func() bool { return nLogged[i].Load() >= from[i]+n })
+			}
+		}
 	}
 	acked := map[string]string{}
 	var ackMu sync.Mutex
@@ -440,7 +463,7 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 			}
 		}
 	}()
-	logLines("before")
+	loggedMore("lines logged before the kill", fleet, 20)
 	poll.Within(t, clusterWait, "config writes acknowledged before the kill", func() bool { return ackCount.Load() >= 5 })
 
 	// Kill node 1 (a cloud node and, embedded, a NATS node).
@@ -453,8 +476,20 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 	if len(moved) == 0 {
 		t.Fatal("no device was linked to node 1")
 	}
+	// Kill when lines of a device linked to node 1 wait for its
+	// acknowledgement.
+	var inFlight []string
+	poll.Within(t, clusterWait, "log lines in flight to node 1", func() bool {
+		for _, f := range moved {
+			if n := f.d.Kernel.LogsPending(); n > 0 {
+				inFlight = append(inFlight, fmt.Sprintf("%s: %d", f.sid, n))
+			}
+		}
+		return len(inFlight) > 0
+	})
 	killed := time.Now()
 	nodes[0].kill(t)
+	t.Logf("node 1 killed with log lines pending on %s", strings.Join(inFlight, ", "))
 	if external {
 		stopNATS(0) // and one NATS node of the external cluster
 	}
@@ -469,13 +504,16 @@ func clusterScenario(t *testing.T, bin string, external bool) {
 	}
 	t.Logf("external NATS %v: %d devices of the killed node relinked to another node; the last %v after the kill",
 		external, len(moved), slowest.Round(time.Millisecond))
-	logLines("after")
+	loggedMore("lines logged after the move", moved, 20)
 	n0 := ackCount.Load()
 	poll.Within(t, clusterWait, "config writes acknowledged after the kill", func() bool { return ackCount.Load() >= n0+5 })
 	close(stopWrites)
 	<-writesDone
+	close(stopLogs)
+	logging.Wait()
 
-	// Every line once, in order, read back through a surviving node
+	// Every line once, in order (those in flight at the kill too), read
+	// back through a surviving node
 	// (node 2 or 3: log streams are JetStream's, any node follows them).
 	for i, f := range fleet {
 		got := readLogs(t, ctx, c, nodes[1+i%2], f.sid, logged[i][len(logged[i])-1])

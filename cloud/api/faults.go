@@ -282,6 +282,8 @@ func specErrorField(err error, kind, kindField string, from map[string]string) s
 func applyError(spec faults.Spec, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "faults: ")
 	switch {
+	case store.Unavailable(err): // the device's node did not answer: 503, retry
+		return err
 	case errors.Is(err, faults.ErrNotConnected):
 		return errorf(http.StatusConflict, "", "%s acts on the device's live link and the device is not connected to this cloud node (%s)", spec.Kind, msg)
 	case errors.Is(err, faults.ErrUnknownChannel):

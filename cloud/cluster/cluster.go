@@ -38,6 +38,10 @@ const subjectPrefix = "mvnet.node."
 // requestTimeout bounds a request to another node.
 const requestTimeout = 5 * time.Second
 
+// ErrNoAnswer is returned for an operation on a device whose node did
+// not answer in time: it may still perform it, so it is not served here.
+var ErrNoAnswer = errors.New("cluster: the node holding the device did not answer")
+
 // storeTimeout bounds one presence or registry write.
 const storeTimeout = 10 * time.Second
 
@@ -74,14 +78,23 @@ type Member struct {
 	info  store.NodeInfo
 
 	mu    sync.Mutex
-	dirty map[string]bool // devices whose presence must be written again
+	dirty map[string]bool      // devices whose presence must be written again
+	since map[string]time.Time // when each device's link here came up
 	kick  chan struct{}
+
+	// draining is set by Drain: the registry entry says so.
+	draining atomic.Bool
+	// timeout bounds a request to another node (requestTimeout).
+	timeout time.Duration
 
 	// linked tells whether this node holds a device's link
 	// (local.Faults().Connected); wrote, if set, hears of each presence
 	// written (the benchmark's hook).
 	linked func(deviceID string) bool
 	wrote  func(deviceID string)
+	// writing, if set, is called before each presence write, once the
+	// link's state is read (the tests' gate).
+	writing func(deviceID string)
 
 	sub    *nats.Subscription
 	ctx    context.Context
@@ -99,7 +112,7 @@ func New(o Options) (*Member, error) {
 	if err := store.CheckNodeName(o.Name); err != nil {
 		return nil, fmt.Errorf("cluster: node name: %w", err)
 	}
-	m := &Member{o: o, log: o.Logger, dirty: make(map[string]bool), kick: make(chan struct{}, 1)}
+	m := &Member{o: o, log: o.Logger, dirty: make(map[string]bool), since: make(map[string]time.Time), timeout: requestTimeout, kick: make(chan struct{}, 1)}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,11 +140,80 @@ func (m *Member) Start(ctx context.Context, local Local) error {
 	if err != nil {
 		return fmt.Errorf("cluster: subscribe: %w", err)
 	}
+	watch, err := m.o.Store.WatchPresence(m.ctx, m.presenceChanged)
+	if err != nil {
+		_ = sub.Unsubscribe()
+		return err
+	}
 	m.sub = sub
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go m.heartbeat()
 	go m.presenceLoop()
+	go m.watchPresence(watch)
 	return nil
+}
+
+// Drain marks the node draining in the registry (a node being stopped,
+// whose devices are asked to move): the bundles any node hands out from
+// now on leave it out (Addresses), while the devices still linked here
+// keep being served here until Close.
+func (m *Member) Drain(ctx context.Context) error {
+	m.draining.Store(true)
+	return m.o.Store.PutNode(ctx, m.nodeInfo())
+}
+
+// nodeInfo is the node's registry entry as it is now.
+func (m *Member) nodeInfo() store.NodeInfo {
+	n := m.info
+	n.Draining = m.draining.Load()
+	return n
+}
+
+// presenceChanged repairs the presence of the devices this node holds
+// (a watch of the store's presence entries): an entry of one of them
+// written naming another node, or removed (a late write or clear of a
+// node the device has left), marks it for writing again, and the write
+// leaves an entry of a live node whose link came up later.
+func (m *Member) presenceChanged(id string, p store.Presence, ok bool) {
+	if ok && p.Node == m.o.Name {
+		return
+	}
+	m.mu.Lock()
+	_, held := m.since[id]
+	m.mu.Unlock()
+	if held && m.linked(id) {
+		m.mark(id)
+	}
+}
+
+// watchPresence runs the presence watch run, and watches again if it
+// fails.
+func (m *Member) watchPresence(run func() error) {
+	defer m.wg.Done()
+	for {
+		err := run()
+		if err == nil {
+			return
+		}
+		m.log.Warn("presence watch failed; watching again", "err", err)
+		for {
+			select {
+			case <-m.ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			if run, err = m.o.Store.WatchPresence(m.ctx, m.presenceChanged); err == nil {
+				break
+			}
+		}
+		// Repair what changed while the watch was down.
+		m.mu.Lock()
+		for id := range m.since {
+			m.dirty[id] = true
+		}
+		m.mu.Unlock()
+		m.mark("")
+	}
 }
 
 // Close stops answering, removes the node's entry (its presences become
@@ -167,18 +249,32 @@ func (m *Member) heartbeat() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(m.ctx, store.NodeHeartbeat)
-		if err := m.o.Store.PutNode(ctx, m.info); err != nil && m.ctx.Err() == nil {
+		if err := m.o.Store.PutNode(ctx, m.nodeInfo()); err != nil && m.ctx.Err() == nil {
 			m.log.Warn("node heartbeat failed", "err", err)
 		}
 		cancel()
 	}
 }
 
-// OnLink is cloud.Options.OnLink: it marks the device's presence for
-// writing and returns at once.
+// OnLink is cloud.Options.OnLink: it notes when the device's link came
+// up (its presence's since), marks its presence for writing and returns
+// at once.
 func (m *Member) OnLink(deviceID string, up bool) {
+	if up {
+		m.mu.Lock()
+		m.since[deviceID] = time.Now()
+		m.mu.Unlock()
+	}
+	m.mark(deviceID)
+}
+
+// mark marks deviceID's presence for writing ("": none) and wakes the
+// writer.
+func (m *Member) mark(deviceID string) {
 	m.mu.Lock()
-	m.dirty[deviceID] = true
+	if deviceID != "" {
+		m.dirty[deviceID] = true
+	}
 	m.mu.Unlock()
 	select {
 	case m.kick <- struct{}{}:
@@ -240,8 +336,25 @@ func (m *Member) writePresence(id string) bool {
 	defer cancel()
 	var err error
 	if m.linked(id) {
-		err = m.o.Store.SetPresence(ctx, id, m.o.Name)
+		m.mu.Lock()
+		since, ok := m.since[id]
+		m.mu.Unlock()
+		if !ok { // cannot be (OnLink's up comes first); if so, now is later
+			since = time.Now()
+		}
+		if m.writing != nil {
+			m.writing(id)
+		}
+		err = m.o.Store.HoldPresence(ctx, id, m.o.Name, since)
 	} else {
+		m.mu.Lock()
+		if !m.dirty[id] { // marked again: its since may be a new link's
+			delete(m.since, id)
+		}
+		m.mu.Unlock()
+		if m.writing != nil {
+			m.writing(id)
+		}
 		err = m.o.Store.ClearPresence(ctx, id, m.o.Name)
 	}
 	if err == nil {
@@ -252,21 +365,24 @@ func (m *Member) writePresence(id string) bool {
 	}
 	if m.ctx.Err() == nil {
 		m.log.Warn("presence not written; trying again", "device", id, "err", err)
-		m.OnLink(id, false) // state re-read on the next pass
+		m.mark(id) // state re-read on the next pass
 	}
 	return false
 }
 
-// Addresses are the device listeners of the live nodes, this node's
-// first: what a bundle lists.
+// Addresses are the device listeners of the live nodes not draining,
+// this node's first: what a bundle lists.
 func (m *Member) Addresses(ctx context.Context) ([]string, error) {
 	nodes, err := m.o.Store.Nodes(ctx)
 	if err != nil {
 		return nil, err
 	}
-	addrs := []string{m.o.Advertise}
+	var addrs []string
+	if !m.draining.Load() {
+		addrs = append(addrs, m.o.Advertise)
+	}
 	for _, n := range nodes {
-		if n.Advertise != "" && !slices.Contains(addrs, n.Advertise) {
+		if n.Name != m.o.Name && !n.Draining && n.Advertise != "" && !slices.Contains(addrs, n.Advertise) {
 			addrs = append(addrs, n.Advertise)
 		}
 	}
@@ -388,12 +504,22 @@ func (m *Member) call(op string, q request) (reply, error) {
 		return m.here(op, q)
 	}
 	b, _ := json.Marshal(q)
-	msg, err := m.o.Store.Conn().RequestWithContext(ctx, subjectPrefix+node+"."+op, b)
-	if err != nil {
-		// The holder is gone (killed, its presence not yet stale): the
-		// device is on its way elsewhere; serve here.
-		m.log.Warn("the node holding the device did not answer: serving here", "device", q.Device, "holder", node, "err", err)
+	rctx, rcancel := context.WithTimeout(m.ctx, m.timeout)
+	defer rcancel()
+	msg, err := m.o.Store.Conn().RequestWithContext(rctx, subjectPrefix+node+"."+op, b)
+	if errors.Is(err, nats.ErrNoResponders) {
+		// No node listens there (killed, its presence not yet stale):
+		// the device is on its way elsewhere; serve here.
+		m.log.Warn("the node holding the device is gone: serving here", "device", q.Device, "holder", node)
 		return m.here(op, q)
+	}
+	if err != nil {
+		// A slow node may still perform the operation: serving it here
+		// too could leave it done twice, or in force there while the
+		// caller is told it failed.
+		// It wraps the request's error too: the REST API answers 503, retry
+		// (store.Unavailable).
+		return reply{}, fmt.Errorf("%w (node %s): %w", ErrNoAnswer, node, err)
 	}
 	var r reply
 	if err := json.Unmarshal(msg.Data, &r); err != nil {

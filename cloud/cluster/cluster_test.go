@@ -14,7 +14,6 @@ import (
 	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/testenv"
 	"github.com/mvnet/mvnet/internal/testenv/poll"
-	"github.com/nats-io/nats-server/v2/server"
 )
 
 const wait = 30 * time.Second
@@ -50,17 +49,8 @@ func newNode(t *testing.T, url, name string) *node {
 // reached through node b (faults, logging), its presence names a while
 // linked and is cleared when the link ends; bundles list both nodes.
 func TestRouting(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(wait) {
-		t.Fatal("nats-server not ready")
-	}
-	a, b := newNode(t, ns.ClientURL(), "a"), newNode(t, ns.ClientURL(), "b")
+	url := startNATS(t)
+	a, b := newNode(t, url, "a"), newNode(t, url, "b")
 	ctx := testenv.Context(t, wait)
 	if addrs, err := b.m.Addresses(ctx); err != nil || fmt.Sprint(addrs) != "[b.example:7443 a.example:7443]" {
 		t.Fatalf("b's addresses: %v %v", addrs, err)

@@ -43,6 +43,9 @@ type NodeInfo struct {
 	API string `json:"api,omitempty"`
 	// Started is when the node started.
 	Started time.Time `json:"started"`
+	// Draining is set while the node is being stopped: it still holds
+	// its devices' links, but bundles no longer list it.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // Presence says which node holds a device's link.
@@ -122,17 +125,85 @@ func (s *Store) node(ctx context.Context, name string) (NodeInfo, bool, error) {
 	return n, true, nil
 }
 
-// SetPresence records that node holds deviceID's link (its link came up
-// there, past HELLO).
+// SetPresence records that node holds deviceID's link, which came up
+// now: HoldPresence with the time of the call.
 func (s *Store) SetPresence(ctx context.Context, deviceID, node string) error {
+	return s.HoldPresence(ctx, deviceID, node, time.Now())
+}
+
+// HoldPresence records that node holds deviceID's link, which came up
+// there at since (past HELLO). It writes by compare-and-set on the entry
+// it read and leaves an entry naming another live node whose link came up
+// later: a write that raced with the device's move (its link ended here
+// and came up there meanwhile) cannot take the presence back. An entry
+// naming this node with the same since is left as it is.
+func (s *Store) HoldPresence(ctx context.Context, deviceID, node string, since time.Time) error {
 	if err := checkSid(deviceID); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(Presence{Node: node, Since: time.Now().UTC()})
-	if _, err := s.presence.Put(ctx, deviceID, b); err != nil {
-		return fmt.Errorf("store: presence of %s: %w", deviceID, err)
+	since = since.UTC()
+	b, _ := json.Marshal(Presence{Node: node, Since: since})
+	for attempt := 0; ; attempt++ {
+		p, rev, err := s.presenceOf(ctx, deviceID)
+		if err != nil {
+			return err
+		}
+		if rev != 0 {
+			if p.Node == node && p.Since.Equal(since) {
+				return nil
+			}
+			if p.Node != node && p.Since.After(since) {
+				_, live, err := s.node(ctx, p.Node)
+				if err != nil || live {
+					return err
+				}
+			}
+		}
+		if rev == 0 {
+			_, err = s.presence.Create(ctx, deviceID, b)
+		} else {
+			_, err = s.presence.Update(ctx, deviceID, b, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if !casConflict(err) || !casRetry(ctx, attempt) {
+			return fmt.Errorf("store: presence of %s: %w", deviceID, err)
+		}
 	}
-	return nil
+}
+
+// WatchPresence starts watching the presence entries: run, until ctx
+// ends or the watch fails (its error; nil when ctx ended), calls changed
+// for each entry written (p, true) or removed (ok false) since
+// WatchPresence returned.
+func (s *Store) WatchPresence(ctx context.Context, changed func(deviceID string, p Presence, ok bool)) (run func() error, err error) {
+	w, err := s.presence.WatchAll(ctx, jetstream.UpdatesOnly())
+	if err != nil {
+		return nil, fmt.Errorf("store: presence watch: %w", err)
+	}
+	return func() error {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case e, ok := <-w.Updates():
+				if !ok {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return errors.New("store: presence watch ended")
+				}
+				if e == nil {
+					continue
+				}
+				var p Presence
+				put := e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &p) == nil
+				changed(e.Key(), p, put)
+			}
+		}
+	}, nil
 }
 
 // ClearPresence removes deviceID's presence if it still names node (its
