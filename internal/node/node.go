@@ -317,7 +317,16 @@ func (n *Node) CreateDevice(ctx context.Context, id, uniqueName string) (*device
 // holds to move to other nodes (cloud.Server.Drain: CONTROL GOAWAY); it
 // returns once no link is left, or with ctx's error. The readiness check
 // "draining" fails from its start. Close after it.
-func (n *Node) Drain(ctx context.Context) error { return n.Cloud.Drain(ctx) }
+func (n *Node) Drain(ctx context.Context) error {
+	if n.Member != nil {
+		// First out of the bundles the nodes issue (the registry marks
+		// it draining), so that no new device is sent here.
+		if err := n.Member.Drain(ctx); err != nil {
+			n.log.Warn("drain: could not mark the node draining in the registry", "err", err)
+		}
+	}
+	return n.Cloud.Drain(ctx)
+}
 
 // Close stops the REST API (its long-lived log streams too), shuts the
 // cloud down (at most shutdownWait) and closes the store.
