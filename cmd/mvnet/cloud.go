@@ -116,6 +116,8 @@ type linkLimits struct {
 	clientHelloTimeout time.Duration
 	pingInterval       time.Duration
 	idleTimeout        time.Duration
+	// The outbound bounds (httpexec.Options).
+	maxConnsPerHost, maxConns, maxDials int
 }
 
 // check refuses a negative limit, naming its flag.
@@ -131,6 +133,9 @@ func (l linkLimits) check() error {
 		{"--client-hello-timeout", l.clientHelloTimeout < 0, l.clientHelloTimeout},
 		{"--ping-interval", l.pingInterval < 0, l.pingInterval},
 		{"--idle-timeout", l.idleTimeout < 0, l.idleTimeout},
+		{"--max-conns-per-host", l.maxConnsPerHost < 0, l.maxConnsPerHost},
+		{"--max-outbound-conns", l.maxConns < 0, l.maxConns},
+		{"--max-dials", l.maxDials < 0, l.maxDials},
 	} {
 		if c.neg {
 			return fmt.Errorf("%s %v: must not be negative (0 = the default)", c.flag, c.v)
@@ -231,6 +236,9 @@ docs/scaling.md ("A cluster").`,
 	f.DurationVar(&l.clientHelloTimeout, "client-hello-timeout", 0, "time from accept to the first TLS record (0: 2s)")
 	f.DurationVar(&l.pingInterval, "ping-interval", 0, "send PING on a link silent this long (0: 15s)")
 	f.DurationVar(&l.idleTimeout, "idle-timeout", 0, "drop a link silent this long (0: 45s)")
+	f.IntVar(&l.maxConnsPerHost, "max-conns-per-host", 0, "most outbound connections to one host for devices' HTTPS requests; more requests queue (0: 32)")
+	f.IntVar(&l.maxConns, "max-outbound-conns", 0, "most outbound connections open at once across hosts, MQTT brokers included; more wait (0: half the file-descriptor limit)")
+	f.IntVar(&l.maxDials, "max-dials", 0, "most outbound connections being set up at once (TCP and TLS) (0: 128)")
 	return cmd
 }
 
@@ -247,6 +255,7 @@ func serveCloud(ctx context.Context, o cloudServeOptions, out, errOut io.Writer)
 	if err := o.limits.check(); err != nil {
 		return err
 	}
+	hopts.MaxConnsPerHost, hopts.MaxConns, hopts.MaxDials = o.limits.maxConnsPerHost, o.limits.maxConns, o.limits.maxDials
 	if _, err := httpexec.New(hopts); err != nil {
 		return err
 	}

@@ -299,7 +299,7 @@ func TestDeviceDelete(t *testing.T) {
 func TestCloudServeLinkFlags(t *testing.T) {
 	isolateCLI(t)
 	dir := t.TempDir()
-	for _, flag := range []string{"--max-handshakes", "--max-handshakes-per-ip", "--handshake-timeout", "--client-hello-timeout", "--ping-interval", "--idle-timeout"} {
+	for _, flag := range []string{"--max-handshakes", "--max-handshakes-per-ip", "--handshake-timeout", "--client-hello-timeout", "--ping-interval", "--idle-timeout", "--max-conns-per-host", "--max-outbound-conns", "--max-dials"} {
 		v := "-1"
 		if strings.HasSuffix(flag, "timeout") || strings.HasSuffix(flag, "interval") {
 			v = "-1s"
