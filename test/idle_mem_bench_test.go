@@ -158,8 +158,13 @@ func BenchmarkIdleCloudProcess(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		rig := &tlsRig{ca: ca, addr: addr}
 		devs, _ := rig.devices(b, ctx, n, device.Options{Arena: mem.ArenaConfig{SRAMSize: benchTLSSRAM, FlashSize: 4 << 10}})
-		time.Sleep(500 * time.Millisecond) // let handshake garbage and timers settle, as idleTLSDevices does
-		m1 := stats()
+		// Idle on the cloud's side too, as idleTLSDevices waits: at most
+		// one goroutine per link (its reader); stats collects garbage.
+		var m1 [5]float64
+		eventually(b, fmt.Sprintf("the cloud's %d links idle (one goroutine each)", n), func() bool {
+			m1 = stats()
+			return m1[2]-m0[2] <= float64(n)
+		})
 		per := func(i int) float64 { return (m1[i] - m0[i]) / float64(n) }
 		b.ReportMetric(per(3)/1024, "cloud-rss-KiB/device")
 		b.ReportMetric(per(4)/1024, "cloud-rss-freed-KiB/device")

@@ -208,7 +208,10 @@ func idleTLSDevices(tb testing.TB, n int, ping time.Duration) idleTLS {
 	// A device is CONNECTED once its link is up; the cloud registers its
 	// session on its own goroutine, possibly a moment later.
 	eventually(tb, fmt.Sprintf("the cloud holding %d devices", n), func() bool { return len(srv.Devices()) == n })
-	time.Sleep(500 * time.Millisecond) // let handshake garbage and timers settle
+	// Idle on the cloud's side too: every link down to its one reader
+	// goroutine (the goroutine that did its handshake gone, its writer
+	// and WELCOME's flush done); memNow collects the handshakes' garbage.
+	eventually(tb, fmt.Sprintf("the cloud's %d links idle (one goroutine each)", n), func() bool { return cloudGoroutines()-cg0 <= n })
 	m2 := memNow()
 	r2, r2f := rssNow(tb)
 	h2, g2 := m2.HeapInuse, runtime.NumGoroutine()
