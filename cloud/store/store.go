@@ -296,11 +296,16 @@ const adminAttempt = 3 * time.Second
 // a create is sometimes lost (nats-server v2.15.2: all three requests time
 // out while the next ones succeed at once).
 func adminRetry[T any](ctx context.Context, op func(context.Context) (T, error)) (T, error) {
+	return adminRetryIf(ctx, transient, op)
+}
+
+// adminRetryIf is adminRetry, trying again after the errors retry accepts.
+func adminRetryIf[T any](ctx context.Context, retry func(error) bool, op func(context.Context) (T, error)) (T, error) {
 	for {
 		actx, cancel := context.WithTimeout(ctx, adminAttempt)
 		v, err := op(actx)
 		cancel()
-		if err == nil || ctx.Err() != nil || !transient(err) {
+		if err == nil || ctx.Err() != nil || !retry(err) {
 			return v, err
 		}
 		select {
@@ -376,28 +381,15 @@ func streamNames() []string {
 // stream yet, the default stands.
 func (s *Store) adoptReplicas(ctx context.Context, explicit int) error {
 	have, from := 0, ""
+	notReady := func(err error) bool { return transient(err) || clusterNotReady(err) }
 	for _, n := range streamNames() {
-		for {
-			actx, cancel := context.WithTimeout(ctx, adminAttempt)
-			st, err := s.js.Stream(actx, n)
-			cancel()
-			if err == nil {
-				if r := st.CachedInfo().Config.Replicas; r > have {
-					have, from = r, n
-				}
-				break
-			}
-			if errors.Is(err, jetstream.ErrStreamNotFound) {
-				break
-			}
-			if !transient(err) && !clusterNotReady(err) {
-				return fmt.Errorf("store: stream %s: %w", n, err)
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("store: stream %s: %w (last: %v)", n, ctx.Err(), err)
-			case <-time.After(jsPoll):
-			}
+		st, err := adminRetryIf(ctx, notReady, func(ctx context.Context) (jetstream.Stream, error) { return s.js.Stream(ctx, n) })
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+		case err != nil:
+			return fmt.Errorf("store: stream %s: %w", n, err)
+		case st.CachedInfo().Config.Replicas > have:
+			have, from = st.CachedInfo().Config.Replicas, n
 		}
 	}
 	switch {
@@ -417,26 +409,25 @@ func (s *Store) adoptReplicas(ctx context.Context, explicit int) error {
 // leader, so that the first writes after Open find one.
 func (s *Store) waitLeaders(ctx context.Context) error {
 	for _, n := range streamNames() {
-		for {
-			actx, cancel := context.WithTimeout(ctx, adminAttempt)
-			st, err := s.js.Stream(actx, n)
-			cancel()
-			if err == nil {
-				if ci := st.CachedInfo().Cluster; ci != nil && ci.Leader != "" {
-					break
+		_, err := adminRetryIf(ctx, func(err error) bool { return transient(err) || errors.Is(err, errNoLeader) },
+			func(ctx context.Context) (struct{}, error) {
+				st, err := s.js.Stream(ctx, n)
+				if err == nil {
+					if ci := st.CachedInfo().Cluster; ci == nil || ci.Leader == "" {
+						err = errNoLeader
+					}
 				}
-			} else if !transient(err) {
-				return fmt.Errorf("store: stream %s: %w", n, err)
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("store: stream %s has no leader: %w", n, ctx.Err())
-			case <-time.After(jsPoll):
-			}
+				return struct{}{}, err
+			})
+		if err != nil {
+			return fmt.Errorf("store: stream %s: %w", n, err)
 		}
 	}
 	return nil
 }
+
+// errNoLeader: a replicated stream has not elected its leader yet.
+var errNoLeader = errors.New("no leader yet")
 
 // Conn is the store's NATS connection (in process for the embedded
 // server): the cluster's request/reply subjects (package cloud/cluster)
