@@ -1,10 +1,12 @@
 package kernel_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/kernel"
@@ -170,5 +172,47 @@ func TestServerLogOfflineThenReconnect(t *testing.T) {
 	h.cloud.sync(t)
 	if !h.k.LinkUp() {
 		t.Fatal(errors.New("link dropped"))
+	}
+}
+
+// WaitLogsAcked returns at once with nothing pending, waits while lines
+// are unacknowledged (a partial LOGACK is not enough), and returns when
+// the last one is acknowledged.
+func TestWaitLogsAcked(t *testing.T) {
+	h := newHarness(t)
+	h.waitLink()
+	h.logInit(512)
+	if err := h.k.WaitLogsAcked(t.Context()); err != nil {
+		t.Fatalf("WaitLogsAcked with nothing logged: %v", err)
+	}
+	wantStatus(t, "mvServerLog", h.logLine("a"), abi.StatusOkay)
+	wantStatus(t, "mvServerLog", h.logLine("b"), abi.StatusOkay)
+	f := h.cloud.waitFrame(t, "both lines", func(f link.Frame) bool { return isLog(f) && string(f.Payload) == "b" })
+	done := make(chan error, 1)
+	go func() { done <- h.k.WaitLogsAcked(t.Context()) }()
+	h.cloud.send(t, link.Frame{Type: link.FrameControl, Kind: link.ControlLogAck, Seq: f.Seq - 1}) // "a" only
+	h.cloud.sync(t)
+	if n := h.k.LogsPending(); n != 1 {
+		t.Fatalf("LogsPending after acknowledging one of two: %d", n)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("WaitLogsAcked returned (%v) with a line pending", err)
+	default:
+	}
+	h.cloud.send(t, link.Frame{Type: link.FrameControl, Kind: link.ControlLogAck, Seq: f.Seq})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("WaitLogsAcked did not return after the last LOGACK")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	wantStatus(t, "mvServerLog", h.logLine("c"), abi.StatusOkay)
+	cancel()
+	if err := h.k.WaitLogsAcked(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitLogsAcked with a line pending and ctx done: %v, want context.Canceled", err)
 	}
 }

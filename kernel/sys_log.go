@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"context"
 	"encoding/binary"
 	mrand "math/rand/v2"
 
@@ -50,6 +51,9 @@ type logState struct {
 	next     uint64   // seq of the next line
 	sent     int      // lines of lens already sent on the current link
 	disabled bool     // the cloud said CONTROL LOGGING 0
+	// acked, made by WaitLogsAcked while lines are pending, is closed
+	// when the last of them is acknowledged.
+	acked chan struct{}
 }
 
 // ServerLoggingInit is mvServerLoggingInit. spec/abi.md: PARAMETERFAULT
@@ -168,6 +172,10 @@ func (k *Kernel) logAckLocked(seq uint64) {
 	l.lens = append(l.lens[:0], l.lens[n:]...)
 	l.first += n
 	l.sent -= int(n)
+	if len(l.lens) == 0 && l.acked != nil {
+		close(l.acked)
+		l.acked = nil
+	}
 }
 
 // LogsPending is the number of lines mvServerLog accepted that the cloud
@@ -177,6 +185,27 @@ func (k *Kernel) LogsPending() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.logs.lens)
+}
+
+// WaitLogsAcked waits until the cloud has acknowledged every line
+// mvServerLog accepted (LogsPending is 0), or ctx ends (its error then).
+func (k *Kernel) WaitLogsAcked(ctx context.Context) error {
+	k.mu.Lock()
+	if len(k.logs.lens) == 0 {
+		k.mu.Unlock()
+		return nil
+	}
+	if k.logs.acked == nil {
+		k.logs.acked = make(chan struct{})
+	}
+	acked := k.logs.acked
+	k.mu.Unlock()
+	select {
+	case <-acked:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // newLogSeqStart picks the first line's sequence number at boot.

@@ -248,7 +248,9 @@ func (p *Process) flushJoinedLogs() {
 	if p.cfg.Bundle == nil || !p.started.Load() || p.k == nil {
 		return
 	}
-	waitLogs(func() bool { return p.k.LogsPending() <= 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), logFlushWait)
+	defer cancel()
+	_ = p.k.WaitLogsAcked(ctx) // at the deadline, the lines left are lost with the link
 }
 
 // finishStore is the store's part of the process ending (exit, restart):

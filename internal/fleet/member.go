@@ -163,23 +163,10 @@ var errNotAcked = keyed("not acknowledged by the cloud")
 // device logged, which is when the line just logged is: a device runs one
 // logs operation at a time (iterations are sequential per device, with
 // one logs operation each), and the kernel sends lines in order and the
-// cloud acknowledges them cumulatively. The kernel tells only how many
-// lines are pending (kernel.LogsPending), so this polls, 1 ms at first and
-// at most every 16 ms: that is the resolution of a longer wait.
+// cloud acknowledges them cumulatively (kernel.WaitLogsAcked).
 func (m *member) logAcked(ctx context.Context) error {
-	wait := time.Millisecond
-	for m.d.Kernel.LogsPending() > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			if m.d.Kernel.LogsPending() == 0 {
-				return nil
-			}
-			return errNotAcked
-		case <-t.C:
-		}
-		wait = min(2*wait, 16*time.Millisecond)
+	if m.d.Kernel.WaitLogsAcked(ctx) != nil {
+		return errNotAcked
 	}
 	return nil
 }
