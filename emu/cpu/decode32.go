@@ -251,7 +251,7 @@ func decodeBranchMisc(pc, h1, h2 uint32) inst {
 		}
 		return undef()
 	case 1, 5: // B.W, BL
-		i1, i2 := ^(j1 ^ s)&1, ^(j2 ^ s)&1
+		i1, i2 := ^(j1^s)&1, ^(j2^s)&1
 		off := s<<24 | i1<<23 | i2<<22 | (h1&0x3ff)<<12 | (h2&0x7ff)<<1
 		off = uint32(int32(off<<7) >> 7)
 		if op1&4 != 0 {

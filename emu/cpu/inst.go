@@ -183,9 +183,9 @@ const (
 	opUSAT16
 	opSBFX
 	opBFC
-	opPKH  // PKHBT (sh=shLSL/none) or PKHTB (sh=shASR)
-	opPAR  // parallel add/sub: sh = prefix (parS..parUH), amt = operation (parADD8..)
-	opEXT16 // SXTB16/UXTB16 (sh=0/1) with rotation amt, + Rn unless rn==15
+	opPKH    // PKHBT (sh=shLSL/none) or PKHTB (sh=shASR)
+	opPAR    // parallel add/sub: sh = prefix (parS..parUH), amt = operation (parADD8..)
+	opEXT16  // SXTB16/UXTB16 (sh=0/1) with rotation amt, + Rn unless rn==15
 	opSMULxy // amt bit0 = M (top of Rm), bit1 = N (top of Rn)
 	opSMLAxy
 	opSMULW // amt bit0 = M
