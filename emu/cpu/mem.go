@@ -251,6 +251,9 @@ func (c *CPU) readSlow(a uint32, n int) uint32 {
 	}
 	if c.Bus != nil {
 		if v, ok := c.Bus.Load(a, n); ok {
+			if n < 4 {
+				v &= 1<<(8*n) - 1
+			}
 			return v
 		}
 	}
