@@ -20,6 +20,7 @@ const (
 	flashBase = 0x0800_0000
 	ramBase   = 0x2000_0000
 	ramSize   = 0x1_0000
+	dataBase  = 0x3000_0000 // a region that is not executable
 	devBase   = 0x4000_0000
 )
 
@@ -96,7 +97,7 @@ type machine struct {
 
 // newMachine places code at base (flashBase or ramBase).
 func newMachine(code []byte, base uint32) *machine {
-	m := &machine{h: &hooks{}, flash: make([]byte, 0x1_0000), ram: make([]byte, ramSize), dev: &dev{}}
+	m := &machine{h: &hooks{}, flash: make([]byte, 0x28_0000), ram: make([]byte, ramSize), dev: &dev{}}
 	if base == flashBase {
 		copy(m.flash, code)
 	} else {
@@ -105,6 +106,7 @@ func newMachine(code []byte, base uint32) *machine {
 	m.CPU = &CPU{Hooks: m.h, Bus: m.dev, Regions: []Region{
 		{Base: flashBase, Data: m.flash, Exec: true},
 		{Base: ramBase, Data: m.ram, Exec: true, Writable: true},
+		{Base: dataBase, Data: make([]byte, 0x1000), Writable: true},
 	}}
 	m.R[13] = ramBase + ramSize
 	m.R[15] = base
