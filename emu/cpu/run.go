@@ -30,6 +30,11 @@ const (
 	evInvState
 )
 
+// ClearExclusive clears the local exclusive monitor: the machine calls it
+// on exception entry and return, as the architecture does, so a STREX
+// after an interrupted LDREX fails.
+func (c *CPU) ClearExclusive() { c.exclValid = false }
+
 // RequestStop makes Run return StopRequested at the next instruction
 // boundary. It may be called from any goroutine.
 func (c *CPU) RequestStop() { c.stop.Or(stopReq) }
