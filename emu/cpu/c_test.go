@@ -71,16 +71,24 @@ func TestCompiledC(t *testing.T) {
 	src := "#define EXPECT_CRC " + itoa(crcOf()) + "u\n" + cProgram
 	for _, opt := range []string{"-O0", "-O1", "-O2", "-O3", "-Os"} {
 		t.Run(opt, func(t *testing.T) {
-			m := newMachine(compileC(t, src, opt, ramBase), ramBase)
-			m.run(t)
-			if len(m.h.faults) != 0 {
-				t.Fatalf("faults %+v", m.h.faults)
-			}
-			if m.R[0] != 0x600d {
-				t.Fatalf("main returned %#x, want 0x600d", m.R[0])
-			}
+			runMain(t, compileC(t, src, opt, ramBase))
 		})
 	}
+}
+
+// runMain runs a C image linked at ramBase until main returns; main
+// returns 0x600d when every check in it passed.
+func runMain(t *testing.T, image []byte) *machine {
+	t.Helper()
+	m := newMachine(image, ramBase)
+	m.run(t)
+	if len(m.h.faults) != 0 {
+		t.Fatalf("faults %+v", m.h.faults)
+	}
+	if m.R[0] != 0x600d {
+		t.Fatalf("main returned %#x, want 0x600d", m.R[0])
+	}
+	return m
 }
 
 func itoa(v uint32) string {
@@ -124,14 +132,7 @@ unsigned main(void) {
 func TestNewlib(t *testing.T) {
 	for _, opt := range []string{"-O0", "-O2", "-Os"} {
 		t.Run(opt, func(t *testing.T) {
-			m := newMachine(compileNewlib(t, newlibProgram, opt, ramBase), ramBase)
-			m.run(t)
-			if len(m.h.faults) != 0 {
-				t.Fatalf("faults %+v", m.h.faults)
-			}
-			if m.R[0] != 0x600d {
-				t.Fatalf("main returned %#x, want 0x600d", m.R[0])
-			}
+			m := runMain(t, compileNewlib(t, newlibProgram, opt, ramBase))
 			// out is in .data/.bss: find the string by its first bytes.
 			want := "-42| 4.88|abc|beef|123456789|1.08333|-3.250000e+10"
 			if i := indexOf(m.ram, "-42|"); i < 0 || string(m.ram[i:i+len(want)]) != want {
