@@ -251,7 +251,33 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			a := c.R[in.rn&15]
 			c.addFlags(a, in.imm, a+in.imm)
 
-		case opANDr, opBICr, opORRr, opORNr, opEORr, opMOVr, opMVNr, opTSTr, opTEQr:
+		case opMOVr:
+			if in.sh != shNone {
+				c.logicReg(in, it)
+				break
+			}
+			r := c.R[in.rm&15]
+			if in.rd == 13 {
+				c.checkSP(r)
+			}
+			c.R[in.rd&15] = r
+			if sets(in.s, it) {
+				c.nz(r)
+			}
+		case opANDr, opEORr:
+			if in.sh != shNone {
+				c.logicReg(in, it)
+				break
+			}
+			r := c.R[in.rn&15] & c.R[in.rm&15]
+			if in.op == opEORr {
+				r = c.R[in.rn&15] ^ c.R[in.rm&15]
+			}
+			c.R[in.rd&15] = r
+			if sets(in.s, it) {
+				c.nz(r)
+			}
+		case opBICr, opORRr, opORNr, opMVNr, opTSTr, opTEQr:
 			c.logicReg(in, it)
 		case opADDr:
 			a, b := c.R[in.rn&15], c.opnd(in)
@@ -357,6 +383,9 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 				v &= 1<<in.imm - 1
 			}
 			c.R[in.rd&15] = v
+		case opSBFX:
+			sh := 32 - uint32(in.amt) - in.imm
+			c.R[in.rd&15] = uint32(int32(c.R[in.rn&15]<<sh) >> (32 - in.imm))
 		case opBFI:
 			mask := (uint32(1)<<(in.imm-uint32(in.amt)+1) - 1) << in.amt
 			c.R[in.rd&15] = c.R[in.rd&15]&^mask | c.R[in.rn&15]<<in.amt&mask
