@@ -130,6 +130,14 @@ func TestDisassemble(t *testing.T) {
 		{0xde00, 0, "udf #0", 2},
 		{0xee00, 0x0a10, ".inst.w 0xee000a10 ; coprocessor", 4},
 		{0xfb90, 0xf0f1, "sdiv r0, r0, r1", 4},
+		{0xbf08, 0, "it eq", 2},
+		{0xbf14, 0, "ite ne", 2},
+		{0xbfa2, 0, "ittt ge", 2},
+		{0xbf0b, 0, "itete eq", 2},
+		{0xf851, 0x0b04, "ldr r0, [r1], #4", 4},
+		{0xf851, 0x0d04, "ldr r0, [r1, #-4]!", 4},
+		{0xe9d2, 0x0102, "ldrd r0, r1, [r2, #8]", 4},
+		{0xf85d, 0xfb04, "ldr pc, [sp], #4", 4},
 	} {
 		got, n := Disassemble(c.hw1, c.hw2)
 		if got != c.want || n != c.size {
