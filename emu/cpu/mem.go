@@ -309,6 +309,7 @@ func (c *CPU) writeSlow(a uint32, n int, v uint32) {
 // loader or debugger wrote code behind the core's back.
 func (c *CPU) InvalidateCode(addr, n uint32) {
 	c.prepare()
+	c.stop.Or(stopCode) // if called during an instruction: Run re-reads its page
 	for i := range c.m.regs {
 		r := &c.m.regs[i]
 		if r.pages == nil {

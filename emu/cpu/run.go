@@ -16,6 +16,10 @@ const (
 const (
 	stopReq   = 1
 	stopWatch = 2
+	// stopCode: code was invalidated during an instruction (a device or
+	// hook called InvalidateCode); the loop drops its cached page and goes
+	// on without returning.
+	stopCode = 4
 )
 
 // Events an instruction leaves for the loop to hand to the machine once
@@ -39,8 +43,11 @@ func (c *CPU) ClearExclusive() { c.exclValid = false }
 // boundary. It may be called from any goroutine.
 func (c *CPU) RequestStop() { c.stop.Or(stopReq) }
 
+// stopPending reports a stop Run must return for (not stopCode).
+func (c *CPU) stopPending() bool { return c.stop.Load()&^stopCode != 0 }
+
 func (c *CPU) takeStop() Stop {
-	v := c.stop.Swap(0)
+	v := c.stop.Swap(0) &^ stopCode
 	if v&stopWatch != 0 {
 		if v&stopReq != 0 {
 			c.stop.Or(stopReq) // keep the request for the next Run
@@ -56,7 +63,8 @@ func (c *CPU) takeStop() Stop {
 // Hooks.Fault must change the state (take the exception) or request a
 // stop: the core resumes at PC after it.
 func (c *CPU) Run(budget uint64) Stop {
-	if c.stop.Load() != 0 {
+	c.stop.And(^uint32(stopCode)) // a new run looks its code up afresh
+	if c.stopPending() {
 		return c.takeStop()
 	}
 	return c.runFor(budget, false)
@@ -76,7 +84,7 @@ func (c *CPU) runFor(budget uint64, step bool) Stop {
 		}
 		c.R[15] = c.faulted.PC
 		c.Hooks.Fault(c, c.faulted)
-		if c.stop.Load() != 0 {
+		if c.stopPending() {
 			return c.takeStop()
 		}
 		if step {
@@ -148,7 +156,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			c.R[15] = pc
 			n++
 			c.Instructions = n
-			if c.stop.Load() != 0 {
+			if c.stopPending() {
 				return c.takeStop(), false
 			}
 			continue
@@ -561,7 +569,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 		case opBKPT:
 			c.R[15] = pc
 			c.Hooks.BKPT(c, uint8(in.imm))
-			if c.stop.Load() != 0 {
+			if c.stopPending() {
 				return c.takeStop(), false
 			}
 			if step {
@@ -585,7 +593,12 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			}
 			pc, n, pgLen = c.R[15], c.Instructions, 0
 		}
-		if c.stop.Load() != 0 {
+		if v := c.stop.Load(); v != 0 {
+			if v == stopCode {
+				c.stop.And(^uint32(stopCode))
+				pgLen = 0
+				continue
+			}
 			return c.takeStop(), false
 		}
 	}
@@ -705,7 +718,7 @@ func (c *CPU) event(ev uint8) (s Stop, done bool) {
 	case evInvState:
 		c.Hooks.Fault(c, Fault{Kind: FaultInvState, PC: c.R[15]})
 	case evUnmask:
-		if c.stop.Load() != 0 {
+		if c.stopPending() {
 			return c.takeStop(), true
 		}
 		return StopRequested, true
@@ -773,7 +786,7 @@ func (c *CPU) outside(pc uint32, step bool) (Stop, bool) {
 			return StopBudget, true
 		}
 	}
-	if c.stop.Load() != 0 {
+	if c.stopPending() {
 		return c.takeStop(), true
 	}
 	return 0, false
