@@ -211,3 +211,18 @@ func TestExecuteTotal(t *testing.T) {
 		t.Fatalf("%d instructions retired, %d faults", m.Instructions, len(m.h.faults))
 	}
 }
+
+// TestPCReads: an instruction reading PC sees its own address + 4 (its
+// literal base Align(PC, 4)).
+func TestPCReads(t *testing.T) {
+	runCases(t, []asmCase{
+		{"mov add rd pc", "h1: mov r0, pc\n ldr r1, =h1\n subs r0, r0, r1\n movs r2, #0\nh2: add r2, pc\n ldr r3, =h2\n subs r2, r2, r3\n nop\nh3: adr r4, h3x\n ldr r5, =h3\n subs r4, r4, r5\n b h3x\n.align 2\nh3x: nop", R{0: 4, 2: 4}, "", -1},
+		{"mov pc pc", "movs r4, #0\n mov pc, pc\n movs r4, #1\n movs r5, #5", R{4: 0, 5: 5}, "", -1},
+		{"ldr pc-relative after a 16-bit instruction", "nop\n ldr r0, lit\n ldr.w r1, lit\n b 1f\n.align 2\nlit: .word 0x1234abcd\n1: nop", R{0: 0x1234abcd, 1: 0x1234abcd}, "", -1},
+	})
+	m := newMachine(assemble(t, ".align 2\n nop\n bx pc\n nop\n bkpt", flashBase), flashBase)
+	m.run(t)
+	if len(m.h.faults) != 1 || m.h.faults[0] != (Fault{Kind: FaultInvState, PC: flashBase + 6}) {
+		t.Fatalf("bx pc: faults %+v", m.h.faults)
+	}
+}

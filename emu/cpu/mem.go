@@ -95,7 +95,7 @@ func (m *memState) find(a uint32, n uint32) *region {
 
 // raise aborts the current instruction with a fault; run recovers it.
 func (c *CPU) raise(k FaultKind, addr uint32) {
-	c.faulted = Fault{Kind: k, PC: c.R[15] - 4, Addr: addr}
+	c.faulted = Fault{Kind: k, PC: c.R[15], Addr: addr}
 	panic(errFault)
 }
 

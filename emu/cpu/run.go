@@ -161,8 +161,9 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			}
 			continue
 		}
+		// R[15] holds this instruction's address while it executes (raise
+		// reports it); the decoder resolved every operand that reads PC.
 		next := pc + uint32(in.size)
-		c.R[15] = pc + 4
 		var ev uint8
 		switch in.op {
 		case opANDi:
@@ -539,7 +540,11 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			c.R[14] = next | 1
 			next = in.imm
 		case opBX:
-			next, ev = c.bxWrite(c.R[in.rm&15])
+			t := c.R[in.rm&15]
+			if in.rm == 15 {
+				t = in.imm // BX PC
+			}
+			next, ev = c.bxWrite(t)
 		case opBLX:
 			t := c.R[in.rm&15]
 			c.R[14] = next | 1
@@ -555,10 +560,16 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			if c.R[in.rn&15] != 0 {
 				next = in.imm
 			}
-		case opTBB:
-			next = pc + 4 + 2*c.read8(c.R[in.rn&15]+c.R[in.rm&15])
-		case opTBH:
-			next = pc + 4 + 2*c.read16(c.R[in.rn&15]+c.R[in.rm&15]<<1)
+		case opTBB, opTBH:
+			base := c.R[in.rn&15]
+			if in.rn == 15 {
+				base = pc + 4 // the table follows the instruction
+			}
+			if in.op == opTBB {
+				next = pc + 4 + 2*c.read8(base+c.R[in.rm&15])
+			} else {
+				next = pc + 4 + 2*c.read16(base+c.R[in.rm&15]<<1)
+			}
 		case opADDpc:
 			next = (pc + 4 + c.R[in.rm&15]) &^ 1
 		case opMOVpc:
@@ -743,7 +754,7 @@ func (c *CPU) decodeInto(in *inst, r *region, off, pc uint32) {
 	var hw2 uint16
 	if is32(hw1) {
 		if off+3 >= r.size {
-			c.R[15] = pc + 4
+			c.R[15] = pc
 			c.raise(FaultInstrBus, pc+2)
 		}
 		hw2 = uint16(r.data[off+2]) | uint16(r.data[off+3])<<8
