@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // straightLineOps is the body of the benchmark loop: straight-line
@@ -29,17 +27,6 @@ func straightLine() string {
 	}
 	b.WriteString(" b loop\n")
 	return b.String()
-}
-
-// threadCPU is the CPU time the calling OS thread has used (Linux
-// RUSAGE_THREAD): what the benchmark reports beside wall time, because
-// this machine is shared and wall time includes waiting for a core.
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(1, &ru); err != nil { // RUSAGE_THREAD
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkStraightLine reports the interpreter's speed on straight-line
