@@ -1,5 +1,7 @@
 package gdb
 
+import "context"
+
 // Reg numbers the registers the stub exposes, in the order of the target
 // description (target.xml) and of the 'g' packet: gdb's register number n
 // is Reg(n). All registers are 32 bits wide.
@@ -61,7 +63,7 @@ const (
 	// the kind of watchpoint (0 if the target cannot tell: the stub then
 	// picks the one of its watchpoints that covers Addr).
 	StopWatchpoint
-	// StopInterrupted: Interrupt was called during Continue (SIGINT).
+	// StopInterrupted: Continue's context was cancelled (gdb's ^C) (SIGINT).
 	StopInterrupted
 	// StopFault: the program took a fault it does not handle (or, at the
 	// target's choice, any fault): Stop.Signal is SIGSEGV, SIGBUS or SIGILL,
@@ -122,9 +124,9 @@ func (s Stop) SignalOf() Signal {
 // implements it) or, in tests, a fake.
 //
 // Goroutine rules: Serve calls every method from ONE goroutine, never
-// concurrently, with one exception: Interrupt is called from another
-// goroutine (the one reading the debugger's connection, on gdb's ^C) while a
-// Continue is in progress. While a debugger is attached the target is
+// concurrently. The only cross-goroutine signal is the interrupt: the
+// goroutine reading the debugger's connection cancels the context given to
+// Continue when gdb sends ^C (0x03). While a debugger is attached the target is
 // stopped except inside Continue and Step, so register and memory access
 // need no locking against the run. Attach and Detach bracket each debugger
 // connection.
@@ -161,15 +163,16 @@ type Target interface {
 	// fault or exit it caused. Taking an exception counts as the step
 	// (gdb then sees PC at the handler).
 	Step() Stop
-	// Continue runs until a breakpoint, watchpoint, fault, exit or
-	// Interrupt, and reports it. A breakpoint at the PC Continue starts
-	// from is not hit again before the first instruction executes.
-	Continue() Stop
-	// Interrupt makes the Continue in progress return StopInterrupted at
-	// the next instruction boundary. It is safe from any goroutine and
-	// must not block. If Continue is already returning for another reason,
-	// the interrupt may be dropped (gdb is satisfied by any stop).
-	Interrupt()
+	// Continue runs until a breakpoint, watchpoint, fault or exit, or
+	// until ctx is done, and reports the stop. A breakpoint at the PC
+	// Continue starts from is not hit before the first instruction
+	// executes. ctx is the interrupt: Serve cancels it from another
+	// goroutine on gdb's ^C, and Continue must then return StopInterrupted
+	// at the next instruction boundary (for the machine:
+	// context.AfterFunc(ctx, cpu.RequestStop), and treat a StopRequested
+	// whose ctx is not done as "keep running", so a late RequestStop is
+	// harmless). A ctx already done on entry stops before any instruction.
+	Continue(ctx context.Context) Stop
 
 	// SetBreakpoint and ClearBreakpoint insert and remove an emulator
 	// breakpoint at addr (bit 0 clear): gdb's software (Z0) and hardware
