@@ -67,10 +67,10 @@ const (
 	aircrVectKeyRd  = 0xFA05
 	aircrSysResetRq = 1 << 2
 
-	icsrPendSTClr = 1 << 25
-	icsrPendSTSet = 1 << 26
-	icsrPendSVClr = 1 << 27
-	icsrPendSVSet = 1 << 28
+	icsrPendSTClr  = 1 << 25
+	icsrPendSTSet  = 1 << 26
+	icsrPendSVClr  = 1 << 27
+	icsrPendSVSet  = 1 << 28
 	icsrPendNMISet = 1 << 31
 	icsrPendNMIClr = 1 << 30
 	icsrIsrPending = 1 << 22
