@@ -27,10 +27,11 @@ type Crash struct {
 	HFSR      uint32
 	MMFAR     uint32 // valid when CFSR.MMARVALID
 	BFAR      uint32 // valid when CFSR.BFARVALID
-	// Backtrace is PC, LR, then the words on the active stack (up to 64)
-	// that look like return addresses into an executable region (bit 0
-	// set): a heuristic, not an unwind.
-	Backtrace []uint32
+	// Backtrace is the frames, one line each: Options.Backtrace's, or
+	// PC, LR and the words on the active stack (up to 64) that look like
+	// return addresses into an executable region (bit 0 set) — a
+	// heuristic, not an unwind.
+	Backtrace []string
 	// Instructions is the instruction count at the crash.
 	Instructions uint64
 
@@ -55,19 +56,30 @@ func (m *Machine) crashNow(n int, pc uint32, reason string) {
 		hw2, _ := m.load16(pc&^1 + 2)
 		k.Instr, _ = cpu.Disassemble(hw1, hw2)
 	}
-	k.Backtrace = append(k.Backtrace, pc, c.R[14])
-	sp := c.R[13]
+	k.Backtrace = m.backtrace(k, c.R[13], c.R[14], pc)
+	m.crash = k
+	m.kick()
+}
+
+// backtrace lists the crashed program's frames.
+func (m *Machine) backtrace(k *Crash, sp, lr, pc uint32) []string {
+	if m.o.Backtrace != nil {
+		return m.o.Backtrace(sp, lr, pc, m.load32)
+	}
+	lines := []string{k.sym(pc) + " (pc)"}
+	if lr>>24 != 0xFF {
+		lines = append(lines, k.sym(lr&^1)+" (lr)")
+	}
 	for i := uint32(0); i < 64; i++ {
 		w, ok := m.load32(sp + 4*i)
 		if !ok {
 			break
 		}
-		if r, ok := m.region(w&^1, 2); ok && r.Exec && w&1 == 1 && w != c.R[14] {
-			k.Backtrace = append(k.Backtrace, w&^1)
+		if r, ok := m.region(w&^1, 2); ok && r.Exec && w&1 == 1 && w != lr {
+			lines = append(lines, fmt.Sprintf("%s (stack %#08x)", k.sym(w&^1), sp+4*i))
 		}
 	}
-	m.crash = k
-	m.kick()
+	return lines
 }
 
 // cfsrNames decodes CFSR bits (ARMv8-M ARM D1.2.8-10).
@@ -162,9 +174,9 @@ func (k *Crash) Report() string {
 	fmt.Fprintf(&b, "  xpsr %08x  msp %08x  psp %08x  primask %d  basepri %#02x  faultmask %d  control %#x\n",
 		k.XPSR, k.MSP, k.PSP, b2i(k.PRIMASK), k.BASEPRI, b2i(k.FAULTMASK), k.CONTROL)
 	fmt.Fprintf(&b, "  instructions retired: %d\n", k.Instructions)
-	b.WriteString("  backtrace (pc, lr, then return-address-like words on the stack):\n")
-	for _, a := range k.Backtrace {
-		fmt.Fprintf(&b, "    %s\n", k.sym(a))
+	b.WriteString("  backtrace:\n")
+	for _, f := range k.Backtrace {
+		fmt.Fprintf(&b, "    %s\n", f)
 	}
 	return b.String()
 }

@@ -481,16 +481,18 @@ func (m *Machine) vector(n int) (uint32, bool) {
 }
 
 // unhandled reports whether taking exception n should end the run: its
-// handler is the loader's marked default handler, or a branch-to-self
-// (the "b ." every startup file's Default_Handler is), which on silicon
-// spins until a watchdog resets the chip.
+// handler is one Options.Unhandled marks, or a branch to itself (the
+// "b ." of a startup file's Default_Handler), which on silicon spins
+// until a watchdog resets the chip.
 func (m *Machine) unhandled(n int, vector uint32) bool {
 	h := vector &^ 1
 	if m.o.Unhandled != nil && m.o.Unhandled(n, h) {
 		return true
 	}
-	hw, ok := m.load16(h)
-	return ok && hw == 0xE7FE // B . (T1 encoding, offset -4 + 4)
+	hw1, ok1 := m.load16(h)
+	hw2, ok2 := m.load16(h + 2)
+	return ok1 && hw1 == 0xE7FE || // B . (T2 encoding)
+		ok1 && ok2 && hw1 == 0xF7FF && hw2 == 0xBFFE // B.W . (T4 encoding)
 }
 
 // SVC is the cpu.Hooks method for an SVC instruction: SVCall, or

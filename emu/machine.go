@@ -61,6 +61,11 @@ type Options struct {
 	// Symbolize names a code address for crash reports ("main+0x12"), or
 	// returns "".
 	Symbolize func(addr uint32) string
+	// Backtrace lists a crashed program's frames, one line each, from its
+	// PC, LR and stack pointer, reading memory through read (the loader's
+	// symbol-aware unwinder). Nil: the crash report lists PC, LR and the
+	// stack words that look like return addresses.
+	Backtrace func(sp, lr, pc uint32, read func(addr uint32) (uint32, bool)) []string
 	// OnReset runs on the machine goroutine after a reset the firmware
 	// requested (AIRCR.SYSRESETREQ) has reset the core: peripherals reset
 	// here. Without it the reset happens all the same.

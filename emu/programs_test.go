@@ -297,19 +297,32 @@ bad:
 	str r0, [r3]
 	b .
 `)
-	a := newAsmMachine(t, img, Options{Symbolize: func(addr uint32) string {
-		if addr == syms["bad"] {
-			return "reset+bad"
-		}
-		return ""
-	}})
+	var unwound [3]uint32
+	a := newAsmMachine(t, img, Options{
+		Symbolize: func(addr uint32) string {
+			if addr == syms["bad"] {
+				return "reset+bad"
+			}
+			return ""
+		},
+		Backtrace: func(sp, lr, pc uint32, read func(uint32) (uint32, bool)) []string {
+			unwound = [3]uint32{sp, lr, pc}
+			if _, ok := read(sp); !ok {
+				return nil
+			}
+			return []string{"unwound frame"}
+		},
+	})
 	err := a.run(t)
 	var k *Crash
 	if !errors.As(err, &k) || k.Exception != excHardFault || k.PC != syms["bad"] {
 		t.Fatalf("Run = %v", err)
 	}
+	if unwound != [3]uint32{0x20010000, 0xFFFFFFFF, syms["bad"]} {
+		t.Errorf("Backtrace called with sp, lr, pc = %#x", unwound)
+	}
 	r := k.Report()
-	for _, want := range []string{"unhandled HardFault", "reset+bad", "PRECISERR", "FORCED", "BFAR): 0x60000004", "str"} {
+	for _, want := range []string{"unhandled HardFault", "reset+bad: str", "PRECISERR", "FORCED", "BFAR): 0x60000004", "unwound frame"} {
 		if !strings.Contains(r, want) {
 			t.Errorf("crash report lacks %q:\n%s", want, r)
 		}
