@@ -58,7 +58,10 @@ func (s *session) handle(p []byte) (reply string, ok bool) {
 	case 'T':
 		return replyOK, true // thread alive
 	case 'D':
-		s.over = true // the caller detaches after replying
+		// The caller detaches after replying; a debugger that connects
+		// as soon as it has our OK is served next, not refused.
+		s.over = true
+		s.ending()
 		return replyOK, true
 	case 'k':
 		s.kill()
@@ -80,6 +83,7 @@ func (s *session) handle(p []byte) (reply string, ok bool) {
 }
 
 func (s *session) kill() {
+	s.ending()
 	s.t.Kill()
 	s.end = endTargetGone
 	s.over = true
@@ -122,9 +126,7 @@ func (s *session) vPacket(p string) string {
 		}
 		return s.resumeReply(step, "")
 	case strings.HasPrefix(p, "vKill"):
-		s.t.Kill()
-		s.end = endTargetGone
-		s.over = true
+		s.kill()
 		return replyOK
 	case p == "vMustReplyEmpty":
 		return replyUnsupported
