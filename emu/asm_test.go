@@ -70,6 +70,14 @@ var handlerNames = []string{"nmi_handler", "hardfault_handler", "memmanage_handl
 // 0x08000000, and returns it with the program's symbols.
 func assemble(t *testing.T, src string) ([]byte, map[string]uint32) {
 	t.Helper()
+	img, syms, _ := assembleELF(t, src)
+	return img, syms
+}
+
+// assembleELF is assemble that also returns the ELF file's path (for
+// gdb's symbols).
+func assembleELF(t *testing.T, src string) ([]byte, map[string]uint32, string) {
+	t.Helper()
 	as := tool.Require(t, "arm-none-eabi-as")
 	ld := tool.Require(t, "arm-none-eabi-ld")
 	objcopy := tool.Require(t, "arm-none-eabi-objcopy")
@@ -110,7 +118,7 @@ func assemble(t *testing.T, src string) ([]byte, map[string]uint32) {
 			syms[name] = addr &^ 1
 		}
 	}
-	return img, syms
+	return img, syms, elf
 }
 
 // asmMachine is a machine running an assembled program, whose done
