@@ -93,6 +93,9 @@ type Machine struct {
 	vtor       uint32
 	scr, ccr   uint32
 	demcr      uint32
+	dwtCtrl    uint32
+	cyccnt     uint32 // DWT_CYCCNT at cycBase
+	cycBase    uint64
 	cfsr, hfsr uint32
 	mmfar      uint32
 	bfar       uint32
@@ -157,7 +160,9 @@ func New(o Options) (*Machine, error) {
 		}
 	}
 	for _, mp := range []bus.Mapping{
-		{Name: "PPB", Base: ppbBase, Size: scsBase - ppbBase, Device: razwi{}},
+		{Name: "PPB", Base: ppbBase, Size: dwtBase - ppbBase, Device: razwi{}},
+		{Name: "DWT", Base: dwtBase, Size: dwtSize, Device: dwt{m}},
+		{Name: "PPB", Base: dwtBase + dwtSize, Size: scsBase - dwtBase - dwtSize, Device: razwi{}},
 		{Name: "SCS", Base: scsBase, Size: scsSize, Device: scs{m}},
 		{Name: "PPB", Base: scsBase + scsSize, Size: ppbEnd - scsBase - scsSize, Device: razwi{}},
 	} {
@@ -201,6 +206,7 @@ func (m *Machine) Reset() error {
 	m.systick.reset(m)
 	m.prio, m.pending, m.active, m.irqEnabled = [numExc]uint8{}, [numExc]bool{}, [numExc]bool{}, [NumIRQs]bool{}
 	m.prigroup, m.shcsr, m.scr, m.ccr, m.demcr = 0, 0, 0, ccrReset, 0
+	m.dwtCtrl, m.cyccnt = 0, 0
 	m.cfsr, m.hfsr, m.mmfar, m.bfar = 0, 0, 0, 0
 	m.vtor = table
 	m.sleeping, m.event, m.resetRequested = false, false, false
