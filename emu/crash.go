@@ -82,11 +82,14 @@ func (m *Machine) backtrace(k *Crash, sp, lr, pc uint32) []string {
 	return lines
 }
 
-// cfsrNames decodes CFSR bits (ARMv8-M ARM D1.2.8-10).
-var cfsrNames = []struct {
+// bitName names one bit of a status register.
+type bitName struct {
 	bit  uint32
 	name string
-}{
+}
+
+// cfsrNames decodes CFSR bits (ARMv8-M ARM D1.2.8-10).
+var cfsrNames = []bitName{
 	{cfsrIAccViol, "IACCVIOL (instruction fetch from a non-executable address)"},
 	{cfsrDAccViol, "DACCVIOL (data access violation)"},
 	{cfsrMUnstkErr, "MUNSTKERR"}, {cfsrMStkErr, "MSTKERR (stacking for exception entry)"},
@@ -102,30 +105,21 @@ var cfsrNames = []struct {
 	{cfsrDivByZero, "DIVBYZERO"},
 }
 
-var hfsrNames = []struct {
-	bit  uint32
-	name string
-}{
+var hfsrNames = []bitName{
 	{hfsrVectTbl, "VECTTBL (vector table read)"},
 	{hfsrForced, "FORCED (escalated from a configurable fault)"},
 	{hfsrDebugEvt, "DEBUGEVT (BKPT with no debugger)"},
 }
 
 // DecodeCFSR names the bits set in a CFSR value.
-func DecodeCFSR(v uint32) []string {
-	var s []string
-	for _, b := range cfsrNames {
-		if v&b.bit != 0 {
-			s = append(s, b.name)
-		}
-	}
-	return s
-}
+func DecodeCFSR(v uint32) []string { return decodeBits(v, cfsrNames) }
 
 // DecodeHFSR names the bits set in an HFSR value.
-func DecodeHFSR(v uint32) []string {
+func DecodeHFSR(v uint32) []string { return decodeBits(v, hfsrNames) }
+
+func decodeBits(v uint32, names []bitName) []string {
 	var s []string
-	for _, b := range hfsrNames {
+	for _, b := range names {
 		if v&b.bit != 0 {
 			s = append(s, b.name)
 		}

@@ -99,7 +99,6 @@ type Machine struct {
 	cfsr, hfsr uint32
 	mmfar      uint32
 	bfar       uint32
-	lastFault  cpu.Fault
 	systick    systick
 
 	// Run-loop state (machine goroutine).
