@@ -286,8 +286,10 @@ func (m *Machine) takeIRQs() {
 	}
 }
 
-// drainExec runs the queued Exec work (and what it queues in turn).
-func (m *Machine) drainExec() {
+// drainExec runs the queued Exec work (and what it queues in turn) and
+// reports whether there was any.
+func (m *Machine) drainExec() bool {
+	ran := false
 	for {
 		m.mu.Lock()
 		q := m.execQ
@@ -296,11 +298,13 @@ func (m *Machine) drainExec() {
 		if len(q) == 0 {
 			break
 		}
+		ran = true
 		for _, fn := range q {
 			fn()
 		}
 	}
 	m.takeIRQs()
+	return ran
 }
 
 // haltState returns whether Halt was called and its error.

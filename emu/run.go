@@ -225,8 +225,9 @@ func (m *Machine) Trap(c *cpu.CPU, pc uint32) bool {
 				m.Halt(err)
 			}
 		}
-		m.drainExec()
+		if m.drainExec() {
+			m.kick() // the work may have pended an interrupt or set a timer
+		}
 	}
-	m.kick() // the call or the work it let in may have pended an interrupt
 	return true
 }
