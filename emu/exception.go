@@ -368,11 +368,9 @@ func (m *Machine) pushStack(ret uint32) int {
 	words := [8]uint32{c.R[0], c.R[1], c.R[2], c.R[3], c.R[12], c.R[14], ret, xpsr}
 	for i, w := range words {
 		if !m.store32(frame+uint32(4*i), w) {
+			// A bus error (nothing there, or read-only memory, as the
+			// core treats a store to flash); no MPU, so never MSTKERR.
 			c.R[13] = frame
-			if m.inRegion(frame + uint32(4*i)) {
-				m.cfsr |= cfsrMStkErr
-				return excMemManage
-			}
 			m.cfsr |= cfsrStkErr
 			return excBusFault
 		}

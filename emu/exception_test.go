@@ -399,3 +399,39 @@ func TestICSRAndSTIR(t *testing.T) {
 		t.Fatal("unprivileged CPUID read allowed")
 	}
 }
+
+// TestStackingFaults: a bus error while stacking (STKERR), a frame below
+// MSPLIM (STKOF: SP stops at the limit) and a bus error while unstacking
+// (UNSTKERR) are derived faults, escalated to HardFault here, with the
+// interrupted exception left pending.
+func TestStackingFaults(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	c.R[13] = 0x3000_0000 // nothing there
+	m.setPending(excPendSV)
+	m.checkPending()
+	if c.IPSR != excHardFault || m.cfsr != cfsrStkErr || m.hfsr != hfsrForced || !m.pending[excPendSV] || m.active[excPendSV] {
+		t.Fatalf("STKERR: ipsr %d cfsr %#x hfsr %#x pendsv pending %v", c.IPSR, m.cfsr, m.hfsr, m.pending[excPendSV])
+	}
+
+	m = newTestMachine(t)
+	c = m.CPU()
+	c.MSPLIM = stackTop - 0x10
+	m.setPending(excPendSV)
+	m.checkPending()
+	if c.IPSR != excHardFault || m.cfsr != cfsrStkOf || c.R[13] != c.MSPLIM {
+		t.Fatalf("STKOF on entry: ipsr %d cfsr %#x sp %#x", c.IPSR, m.cfsr, c.R[13])
+	}
+
+	m = newTestMachine(t)
+	c = m.CPU()
+	c.SetPSP(0x2000_8000)
+	c.SetMode(0, cpu.ControlSPSEL)
+	m.setPending(excPendSV)
+	m.checkPending()
+	c.SetPSP(0x3000_0000) // the handler broke PSP
+	m.ExceptionReturn(c, c.R[14])
+	if c.IPSR != excHardFault || m.cfsr != cfsrUnstkErr || m.hfsr != hfsrForced {
+		t.Fatalf("UNSTKERR: ipsr %d cfsr %#x hfsr %#x", c.IPSR, m.cfsr, m.hfsr)
+	}
+}

@@ -331,8 +331,6 @@ func (m *Machine) region(addr uint32, n uint32) (*cpu.Region, bool) {
 	return nil, false
 }
 
-func (m *Machine) inRegion(addr uint32) bool { _, ok := m.region(addr, 1); return ok }
-
 // load32 reads a word as the processor would for exception entry and
 // return: a region, else the bus.
 func (m *Machine) load32(addr uint32) (uint32, bool) {
