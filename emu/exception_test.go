@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mvnet/mvnet/emu/bus"
 	"github.com/mvnet/mvnet/emu/cpu"
 )
 
@@ -80,6 +81,20 @@ func TestResetState(t *testing.T) {
 	}
 	if _, err := New(Options{}); err == nil {
 		t.Error("New with no regions succeeded")
+	}
+	even := make([]byte, 0x100)
+	binary.LittleEndian.PutUint32(even[4:], resetPC)
+	if _, err := New(Options{Regions: []cpu.Region{{Base: flashBase, Data: even, Exec: true}}}); err == nil || !strings.Contains(err.Error(), "not a Thumb address") {
+		t.Errorf("even reset vector: %v", err)
+	}
+	flash := m.o.Regions[0]
+	for _, o := range []Options{
+		{Regions: []cpu.Region{flash, {Base: flashBase + 0x100, Data: make([]byte, 16)}}},
+		{Regions: []cpu.Region{flash}, Peripherals: []bus.Mapping{{Name: "X", Base: 0xE000E000, Size: 4, Device: razwi{}}}},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) accepted an overlap", o)
+		}
 	}
 }
 
