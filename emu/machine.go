@@ -70,6 +70,13 @@ type Options struct {
 	// requested (AIRCR.SYSRESETREQ) has reset the core: peripherals reset
 	// here. Without it the reset happens all the same.
 	OnReset func()
+	// SyncEvery, in deterministic mode, adds a sync point (queued Exec
+	// work applied) every SyncEvery of virtual time while the core runs,
+	// for firmware that neither sleeps nor makes system calls (an RTOS
+	// idle task that spins): events nobody asked for then land at the
+	// first such point after they arrive instead of never. 0: only the
+	// system calls and sleep are sync points.
+	SyncEvery time.Duration
 	// Paused starts Run stopped, waiting for a debugger to attach and
 	// continue (gdb's usual "halted at reset").
 	Paused bool
@@ -121,6 +128,8 @@ type Machine struct {
 	cycStart       uint64        // ... and virtual clock at the anchor
 	image          [][]byte      // the regions as given to New (a debugger's reset restores them)
 	dbg            debugState
+	syncCycles     uint64 // Options.SyncEvery in cycles (0: off)
+	nextSync       uint64
 
 	// mu guards the doors other goroutines use.
 	mu      sync.Mutex
@@ -149,6 +158,13 @@ func New(o Options) (*Machine, error) {
 	m := &Machine{o: o, hz: o.Hz, wake: make(chan struct{}, 1)}
 	if m.hz == 0 {
 		m.hz = DefaultHz
+	}
+	if o.SyncEvery < 0 {
+		return nil, fmt.Errorf("emu: SyncEvery %v is negative", o.SyncEvery)
+	}
+	if !o.Realtime {
+		m.syncCycles = m.cyclesOf(o.SyncEvery)
+		m.nextSync = m.syncCycles
 	}
 	for _, mp := range o.Peripherals {
 		if mp.Base >= ppbBase {

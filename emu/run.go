@@ -70,6 +70,15 @@ func (m *Machine) Run(ctx context.Context) error {
 			}
 			budget = min(budget, at-now)
 		}
+		if every := m.syncCycles; every != 0 {
+			if now >= m.nextSync {
+				m.nextSync = (now/every + 1) * every
+				if m.drainExec() {
+					continue // the work may have pended an interrupt
+				}
+			}
+			budget = min(budget, m.nextSync-now)
+		}
 		m.quantumEnd = now + budget
 		st := m.cpu.Run(budget)
 		m.quantumEnd = 0

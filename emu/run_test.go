@@ -122,3 +122,35 @@ reset:
 		t.Fatalf("virtual time %v after %v of wall time: not paced", v, wall)
 	}
 }
+
+// TestSyncEvery: a firmware that spins without system calls or sleep sees
+// Exec work in deterministic mode only with Options.SyncEvery, at a
+// multiple of the period.
+func TestSyncEvery(t *testing.T) {
+	img, _ := assemble(t, `
+	.thumb_func
+reset:
+	ldr r4, =0x20000700
+1:	ldr r0, [r4]
+	cmp r0, #0
+	beq 1b
+	b done
+`)
+	for _, every := range []time.Duration{0, 100 * time.Microsecond} {
+		a := newAsmMachine(t, img, Options{SyncEvery: every})
+		a.Exec(func() {
+			r, _ := a.region(0x20000700, 4)
+			r.Data[0x700] = 9
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		a.At(time.Millisecond, cancel) // give up after 1 ms of virtual time
+		err := a.Run(ctx)
+		cancel()
+		switch {
+		case every == 0 && (err == nil || a.result != 0):
+			t.Fatalf("without SyncEvery the spinning firmware saw Exec work: %v, %d", err, a.result)
+		case every != 0 && (err != nil || a.result != 9 || a.Now() < every || a.Now() > every+time.Microsecond):
+			t.Fatalf("with SyncEvery %v: %v, result %d at %v", every, err, a.result, a.Now())
+		}
+	}
+}
