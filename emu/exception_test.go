@@ -450,3 +450,98 @@ func TestStackingFaults(t *testing.T) {
 		t.Fatalf("UNSTKERR: ipsr %d cfsr %#x hfsr %#x", c.IPSR, m.cfsr, m.hfsr)
 	}
 }
+
+// TestSCSRegisters: AIRCR ignores writes without VECTKEY, SHPR and CCR
+// keep only their implemented bits, IABR shows active interrupts, SHCSR's
+// active bits follow the exception state and its read-only ones stay.
+func TestSCSRegisters(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	scsWrite(t, m, 0xE000ED0C, 4, 5<<8) // no key
+	if m.prigroup != 0 {
+		t.Fatal("AIRCR written without VECTKEY")
+	}
+	scsWrite(t, m, 0xE000ED0C, 2, 0x05FA) // halfword: ignored
+	scsWrite(t, m, 0xE000ED23, 1, 0xFF)   // SHPR3 byte 3: SysTick
+	scsWrite(t, m, 0xE000ED1B, 1, 0xFF)   // SHPR1 byte 3: SecureFault, not implemented
+	if v := scsRead(t, m, 0xE000ED20); v != 0xF0000000 {
+		t.Fatalf("SHPR3 %#x", v)
+	}
+	if v := scsRead(t, m, 0xE000ED18); v != 0 {
+		t.Fatalf("SHPR1 %#x", v)
+	}
+	scsWrite(t, m, 0xE000ED14, 4, 0xFFFFFFFF)
+	if v := scsRead(t, m, 0xE000ED14); v != ccrReset|ccrWritable {
+		t.Fatalf("CCR %#x", v)
+	}
+	if !c.DivByZeroTrap || !c.UnalignedTrap {
+		t.Fatal("CCR traps not passed to the core")
+	}
+	scsWrite(t, m, 0xE000E104, 4, 1) // ISER1: IRQ32
+	m.PendIRQ(32)
+	m.takeIRQs()
+	m.checkPending()
+	if scsRead(t, m, 0xE000E304) != 1 || scsRead(t, m, 0xE000ED04)&0x1ff != excExternal+32 {
+		t.Fatal("IABR1/VECTACTIVE do not show IRQ32 active")
+	}
+	m.setPending(excSVCall)
+	scsWrite(t, m, 0xE000ED24, 4, scsRead(t, m, 0xE000ED24)|shcsrHardFaultAct|shcsrUsgFaultEna)
+	v := scsRead(t, m, 0xE000ED24)
+	if v&shcsrSVCallPend == 0 || v&shcsrHardFaultAct != 0 || v&shcsrUsgFaultEna == 0 {
+		t.Fatalf("SHCSR %#x", v)
+	}
+	if _, ok := m.bus.Load(0xE000ED02, 4); ok {
+		t.Fatal("unaligned SCS word read allowed")
+	}
+}
+
+// TestBKPTAndSVCEscalation: BKPT without a debugger is a HardFault with
+// HFSR.DEBUGEVT; SVC from a handler at SVCall's priority escalates.
+func TestBKPTAndSVCEscalation(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	m.BKPT(c, 0)
+	if c.IPSR != excHardFault || m.hfsr != hfsrDebugEvt {
+		t.Fatalf("BKPT: ipsr %d hfsr %#x", c.IPSR, m.hfsr)
+	}
+	m = newTestMachine(t)
+	c = m.CPU()
+	m.setPending(excPendSV) // PendSV and SVCall both at priority 0
+	m.checkPending()
+	m.SVC(c, 1)
+	if c.IPSR != excHardFault || m.hfsr != hfsrForced {
+		t.Fatalf("SVC in PendSV: ipsr %d hfsr %#x", c.IPSR, m.hfsr)
+	}
+}
+
+// TestSleepAndEvents: WFE returns at once when the event register is set
+// (an exception entry or return sets it); WFI sleeps until an enabled
+// interrupt is pending; SLEEPONEXIT sleeps on return to Thread mode.
+func TestSleepAndEvents(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	m.setPending(excPendSV)
+	m.checkPending()
+	m.ExceptionReturn(c, c.R[14])
+	m.Sleep(c, true)
+	if m.sleeping {
+		t.Fatal("WFE slept with the event register set by the exception return")
+	}
+	m.Sleep(c, true)
+	if !m.sleeping || m.wakes() {
+		t.Fatal("second WFE did not sleep")
+	}
+	scsWrite(t, m, 0xE000E100, 4, 1)
+	m.PendIRQ(0)
+	m.takeIRQs()
+	if !m.wakes() {
+		t.Fatal("an enabled pending IRQ does not wake WFE")
+	}
+	m.sleeping = false
+	m.checkPending()
+	scsWrite(t, m, 0xE000ED10, 4, scrSleepOnExit)
+	m.ExceptionReturn(c, c.R[14])
+	if !m.sleeping || c.HandlerMode() {
+		t.Fatal("SLEEPONEXIT: not asleep after returning to Thread mode")
+	}
+}
