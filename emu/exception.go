@@ -24,7 +24,7 @@ const (
 	excExternal   = 16 // IRQ n is exception 16+n
 
 	// NumIRQs is the number of external interrupts of the STM32U585
-	// (stm32u585xx.h: the last IRQn is 124, LPDMA1... 125 lines).
+	// (stm32u585xx.h: IRQn 0 to 124, the last FMAC_IRQn).
 	NumIRQs = 125
 	numExc  = excExternal + NumIRQs
 
