@@ -3,6 +3,7 @@ package emu
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,18 @@ reset:
 	}
 	if v := a.Now(); v < 20*time.Millisecond || v > wall+paceSlack {
 		t.Fatalf("virtual time %v after %v of wall time: not paced", v, wall)
+	}
+
+	// A sleeping core waits for the wall clock to reach its next timer
+	// (ticks of 1 ms here, so an unpaced run would be far ahead).
+	img, _ = assemble(t, strings.Replace(sleeper, "=15999", "=159999", 1))
+	a = newAsmMachine(t, img, Options{Realtime: true})
+	start = time.Now()
+	if err := a.run(t); err != nil || a.result != 10 {
+		t.Fatalf("sleeper: %v, %d ticks", err, a.result)
+	}
+	if wall, v := time.Since(start), a.Now(); v < 10*time.Millisecond || v > wall+paceSlack {
+		t.Fatalf("sleeper: virtual time %v after %v of wall time", v, wall)
 	}
 }
 
