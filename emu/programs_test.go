@@ -18,9 +18,16 @@ const contextSwitch = `
 	.equ SWITCHES, 0x20000108
 	.equ CUR, 0x2000010C
 	.equ SAVED, 0x20000110
+	.equ TIMES, 0x20000200 @ DWT_CYCCNT at each SysTick entry
 
 	.thumb_func
 reset:
+	ldr r0, =0xE000EDFC      @ DEMCR.TRCENA, DWT_CTRL.CYCCNTENA
+	mov r1, #0x01000000
+	str r1, [r0]
+	ldr r0, =0xE0001000
+	movs r1, #1
+	str r1, [r0]
 	ldr r0, =0xE000ED20      @ SHPR3: PendSV and SysTick lowest
 	ldr r1, =0xF0F00000
 	str r1, [r0]
@@ -63,8 +70,12 @@ task_b:
 
 	.thumb_func
 systick_handler:
+	ldr r2, =0xE0001004
+	ldr r2, [r2]
 	ldr r0, =SWITCHES
 	ldr r1, [r0]
+	ldr r3, =TIMES
+	str r2, [r3, r1, lsl #2]
 	cmp r1, #100
 	bge 2f
 	ldr r0, =0xE000ED04      @ ICSR.PENDSVSET
@@ -95,11 +106,12 @@ pendsv_handler:
 `
 
 // TestContextSwitch runs the scheduler: both tasks make progress, there
-// are exactly 100 switches, and the run ends at the 101st SysTick on the
-// virtual clock. A second run is identical instruction for instruction.
+// are exactly 100 switches, SysTick is entered every 1000 cycles exactly,
+// and the run ends at the 101st SysTick on the virtual clock. A second
+// run is identical instruction for instruction and in event times.
 func TestContextSwitch(t *testing.T) {
 	img, _ := assemble(t, contextSwitch)
-	var first [4]uint64
+	var first [5]uint64
 	for run := range 2 {
 		a := newAsmMachine(t, img, Options{})
 		if err := a.run(t); err != nil {
@@ -112,7 +124,16 @@ func TestContextSwitch(t *testing.T) {
 		if got := a.cycles() / 1000; got != 101 {
 			t.Fatalf("run ended at cycle %d, want during the 101st SysTick period", a.cycles())
 		}
-		got := [4]uint64{a.cpu.Instructions, uint64(ca), uint64(cb), a.entries}
+		// SysTick is taken on the exact instruction: its handler reads
+		// DWT_CYCCNT exactly 1000 cycles after the previous time.
+		var times [101]uint32
+		for i := range times {
+			times[i] = a.word(t, 0x20000200+4*uint32(i))
+			if i > 0 && times[i]-times[i-1] != 1000 {
+				t.Fatalf("SysTick entries at cycles %d and %d", times[i-1], times[i])
+			}
+		}
+		got := [5]uint64{a.cpu.Instructions, uint64(ca), uint64(cb), a.entries, uint64(times[0])}
 		if run == 0 {
 			first = got
 		} else if got != first {
