@@ -302,6 +302,16 @@ func (m *Machine) debugRead(addr uint32, b []byte) error {
 	return nil
 }
 
+// imageOf returns the reset image of region r.
+func (m *Machine) imageOf(r *cpu.Region) []byte {
+	for i := range m.cpu.Regions {
+		if &m.cpu.Regions[i] == r {
+			return m.image[i]
+		}
+	}
+	return nil
+}
+
 // debugWrite writes memory as a debug probe does, flash included, and
 // invalidates decoded instructions there.
 func (m *Machine) debugWrite(addr uint32, b []byte) error {
@@ -312,6 +322,11 @@ func (m *Machine) debugWrite(addr uint32, b []byte) error {
 		if r, ok := m.region(a, 1); ok {
 			n := copy(r.Data[a-r.Base:], b[i:])
 			m.cpu.InvalidateCode(a, uint32(n))
+			if !r.Writable {
+				// Flash programmed through the debug port (gdb's load)
+				// is what a later reset finds there.
+				copy(m.imageOf(r)[a-r.Base:], b[i:i+n])
+			}
 			i += n
 			continue
 		}
