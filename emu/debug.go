@@ -139,15 +139,15 @@ func (d *debugState) poll(m *Machine) {
 	}
 }
 
-// serveDebug waits, stopped, for the debugger's requests (or the end).
-func (m *Machine) serveDebug(ctx context.Context) error {
+// serveDebug waits, stopped, for a debugger's request, the end of the
+// run, or a Halt.
+func (m *Machine) serveDebug(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-m.wake:
 	case f := <-m.dbg.req:
 		f()
 	}
-	return nil
 }
 
 // dbgDo runs fn on the machine goroutine and waits for it. needRun: fn
