@@ -129,14 +129,7 @@ func TestDebugger(t *testing.T) {
 // SIGBUS at the faulting instruction; after detach the run ends with the
 // crash. A program that finishes under Continue reports StopExited.
 func TestDebuggerFaultAndExit(t *testing.T) {
-	img, syms := assemble(t, `
-	.thumb_func
-reset:
-	ldr r3, =0x60000004
-bad:
-	str r0, [r3]
-	b .
-`)
+	img, syms := assemble(t, badStore)
 	a := newAsmMachine(t, img, Options{Paused: true})
 	done, _ := startRun(t, a)
 	tg := a.Debugger()

@@ -310,14 +310,7 @@ func TestFaults(t *testing.T) {
 // TestUnhandledCrash: a bus error with the default (b .) HardFault
 // handler ends the run with a crash report naming the instruction.
 func TestUnhandledCrash(t *testing.T) {
-	img, syms := assemble(t, `
-	.thumb_func
-reset:
-	ldr r3, =0x60000004
-bad:
-	str r0, [r3]
-	b .
-`)
+	img, syms := assemble(t, badStore)
 	var unwound [3]uint32
 	a := newAsmMachine(t, img, Options{
 		Symbolize: func(addr uint32) string {

@@ -92,15 +92,7 @@ func TestDeterministicDelivery(t *testing.T) {
 // (a loop that never makes a system call sees it) and paces virtual time
 // so it never runs ahead of the wall clock by more than the slack.
 func TestRealtime(t *testing.T) {
-	img, _ := assemble(t, `
-	.thumb_func
-reset:
-	ldr r4, =0x20000700
-1:	ldr r0, [r4]
-	cmp r0, #0
-	beq 1b
-	b done
-`)
+	img, _ := assemble(t, waitFlag)
 	a := newAsmMachine(t, img, Options{Realtime: true})
 	ready := make(chan struct{})
 	a.At(20*time.Millisecond, func() { close(ready) })
@@ -140,15 +132,7 @@ reset:
 // Exec work in deterministic mode only with Options.SyncEvery, at a
 // multiple of the period.
 func TestSyncEvery(t *testing.T) {
-	img, _ := assemble(t, `
-	.thumb_func
-reset:
-	ldr r4, =0x20000700
-1:	ldr r0, [r4]
-	cmp r0, #0
-	beq 1b
-	b done
-`)
+	img, _ := assemble(t, waitFlag)
 	for _, every := range []time.Duration{0, 100 * time.Microsecond} {
 		a := newAsmMachine(t, img, Options{SyncEvery: every})
 		a.Exec(func() {
