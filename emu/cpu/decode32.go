@@ -196,10 +196,15 @@ func decodePlainImm(pc, h1, h2 uint32) inst {
 		in := inst{op: opUSAT, rd: uint8(rd), rn: uint8(rn), imm: h2 & 31}
 		in.sh, in.amt = immShift(h1>>4&2, uint8(imm5))
 		return in
-	case 20: // SBFX: amt = lsb, imm = width
-		return inst{op: opSBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: h2&31 + 1}
-	case 28: // UBFX
-		return inst{op: opUBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: h2&31 + 1}
+	case 20, 28: // SBFX, UBFX: amt = lsb, imm = width
+		w := h2&31 + 1
+		if imm5+w > 32 {
+			return undef() // UNPREDICTABLE
+		}
+		if h1>>4&31 == 20 {
+			return inst{op: opSBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: w}
+		}
+		return inst{op: opUBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: w}
 	case 22: // BFI, BFC: amt = lsb, imm = msb
 		msb := h2 & 31
 		if msb < imm5 {
@@ -302,7 +307,10 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 	rn, rt, rt2 := uint8(h1&15), uint8(h2>>12&15), uint8(h2>>8&15)
 	switch {
 	case o1 == 0 && o2 == 0:
-		if rt == 15 { // TT, TTT, TTA, TTAT (Security Extension test target)
+		if rt == 15 { // TT, TTT; TTA and TTAT are UNDEFINED in non-secure state
+			if h2&0x3f != 0 || h2&0x80 != 0 {
+				return undef()
+			}
 			return inst{op: opTT, rd: rt2, rn: rn, imm: h2 >> 6 & 3}
 		}
 		return inst{op: opSTREX, rd: rt, ra: rt2, rn: rn, imm: (h2 & 0xff) << 2, sh: ltW}

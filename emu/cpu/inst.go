@@ -16,7 +16,6 @@ type inst struct {
 	sh   uint8 // shift type (shXXX) of the register operand, or a sub-kind
 	amt  uint8 // shift amount, or a second sub-kind
 	x    uint8 // addressing mode bits (xPre, xWB, xAdd ...) or carry-from-immediate
-	bp   bool  // a breakpoint is set at this address
 	imm  uint32
 }
 
@@ -61,7 +60,8 @@ const (
 // Op kinds. The interpreter's hot switch holds the ones before opSlow;
 // the rest run in execSlow.
 const (
-	opNone = iota
+	opNone  = iota
+	opBreak // a breakpoint is set here: Run stops, Step decodes afresh
 	// data processing, immediate operand
 	opANDi
 	opBICi
@@ -108,6 +108,7 @@ const (
 	opSMLAL
 	opMOVT
 	opUBFX
+	opSBFX
 	opBFI
 	opEXT // SXTB/SXTH/UXTB/UXTH (sh=kind) with rotation amt, + Rn unless rn==15
 	// loads and stores: address R[rn]+imm
@@ -181,7 +182,6 @@ const (
 	opUSAT
 	opSSAT16
 	opUSAT16
-	opSBFX
 	opBFC
 	opPKH    // PKHBT (sh=shLSL/none) or PKHTB (sh=shASR)
 	opPAR    // parallel add/sub: sh = prefix (parS..parUH), amt = operation (parADD8..)
