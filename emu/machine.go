@@ -90,7 +90,7 @@ type Machine struct {
 	cpu cpu.CPU
 	bus bus.Map
 
-	// Exception state (ARMv8-M ARM B3): indexed by exception number.
+	// Exception state (ARMv8-M ARM, the exception model): indexed by exception number.
 	prio       [numExc]uint8
 	pending    [numExc]bool
 	active     [numExc]bool

@@ -520,3 +520,35 @@ task:
 		t.Fatalf("task saw the wrong state (result %#x, pc %#x, task at %#x)", a.result, a.cpu.R[15], syms["task"])
 	}
 }
+
+// TestExceptionClearsExclusive: an interrupt between LDREX and STREX
+// clears the local monitor, so the STREX fails (returns 1), as an RTOS's
+// lock-free code relies on.
+func TestExceptionClearsExclusive(t *testing.T) {
+	img, _ := assemble(t, `
+	.thumb_func
+reset:
+	ldr r1, =0xE000E100
+	movs r2, #1
+	str r2, [r1]               @ ISER0: IRQ0
+	ldr r4, =0x20000800
+	ldrex r0, [r4]
+	ldr r1, =0xE000E200
+	str r2, [r1]               @ ISPR0: IRQ0, taken after this store
+	movs r0, #5
+	strex r3, r0, [r4]
+	mov r0, r3
+	b done
+
+	.thumb_func
+irq0_handler:
+	bx lr
+`)
+	a := newAsmMachine(t, img, Options{})
+	if err := a.run(t); err != nil {
+		t.Fatal(err)
+	}
+	if a.result != 1 || a.word(t, 0x20000800) != 0 {
+		t.Fatalf("STREX after an interrupt: status %d, memory %d (want 1, 0)", a.result, a.word(t, 0x20000800))
+	}
+}

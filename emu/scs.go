@@ -1,6 +1,6 @@
 package emu
 
-// The system control space at 0xE000E000 (ARMv8-M ARM D1.2 "System
+// The system control space at 0xE000E000 (ARMv8-M ARM, "System
 // control space"; Cortex-M33 TRM): NVIC, SCB, SysTick, and the MPU and
 // debug registers accepted as RAZ/WI (the machine models no MPU: MPU_TYPE
 // reads 0, no regions). Registers are word registers unless noted; byte
@@ -144,7 +144,7 @@ type scs struct{ m *Machine }
 
 // privileged reports whether the access comes from privileged code (or
 // the debugger): unprivileged SCS accesses are bus errors (ARMv8-M ARM
-// D1.2), except STIR with CCR.USERSETMPEND.
+// SCS), except STIR with CCR.USERSETMPEND.
 func (s scs) privileged() bool {
 	c := &s.m.cpu
 	return s.m.debugAccess || c.HandlerMode() || c.CONTROL&1 == 0
@@ -322,7 +322,7 @@ func (s scs) store(off, v, mask uint32) bool {
 }
 
 // dwt is the data watchpoint and trace unit, modelled as far as
-// software uses it to count cycles (ARMv8-M ARM B13): DWT_CTRL.CYCCNTENA
+// software uses it to count cycles (ARMv8-M ARM, DWT): DWT_CTRL.CYCCNTENA
 // and DWT_CYCCNT, counting the virtual clock's cycles while
 // DEMCR.TRCENA and CYCCNTENA are set. The comparators are not modelled
 // (NUMCOMP reads 0); the other registers read as zero.
