@@ -545,3 +545,25 @@ func TestSleepAndEvents(t *testing.T) {
 		t.Fatal("SLEEPONEXIT: not asleep after returning to Thread mode")
 	}
 }
+
+// TestTraceUnmodelled: the first access to each register the machine
+// accepts without modelling is traced, once; debugger reads are not.
+func TestTraceUnmodelled(t *testing.T) {
+	m := newTestMachine(t)
+	var lines []string
+	m.o.Trace = func(l string) { lines = append(lines, l) }
+	scsWrite(t, m, 0xE000ED94, 4, 5) // MPU_CTRL
+	scsWrite(t, m, 0xE000ED94, 4, 7)
+	scsRead(t, m, 0xE000ED88)        // CPACR
+	scsWrite(t, m, 0xE0000000, 4, 1) // ITM stimulus port 0
+	m.debugRead(0xE000ED9C, make([]byte, 4))
+	scsRead(t, m, 0xE000ED00) // CPUID: modelled
+	want := []string{
+		"MPU_CTRL (0xe000ed94) written 0x5: not modelled, ignored",
+		"CPACR (0xe000ed88) read: not modelled, reads as zero",
+		"register 0xe0000000 written 0x1: not modelled, ignored",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("trace:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -77,6 +77,10 @@ type Options struct {
 	// first such point after they arrive instead of never. 0: only the
 	// system calls and sleep are sync points.
 	SyncEvery time.Duration
+	// Trace receives one line for the first access to each system
+	// register the machine accepts without modelling (the MPU, CPACR,
+	// ACTLR, debug and trace registers ...). Nil: no trace.
+	Trace func(line string)
 	// Paused starts Run stopped, waiting for a debugger to attach and
 	// continue (gdb's usual "halted at reset").
 	Paused bool
@@ -114,6 +118,7 @@ type Machine struct {
 	sleepWFE       bool
 	event          bool // the WFE event register
 	debugAccess    bool // a debugger access: SCS privilege checks pass
+	traced         map[uint32]bool
 	crash          *Crash
 	ctx            context.Context
 	skipped        uint64 // cycles jumped over while asleep
@@ -175,11 +180,11 @@ func New(o Options) (*Machine, error) {
 		}
 	}
 	for _, mp := range []bus.Mapping{
-		{Name: "PPB", Base: ppbBase, Size: dwtBase - ppbBase, Device: razwi{}},
+		{Name: "PPB", Base: ppbBase, Size: dwtBase - ppbBase, Device: razwi{m, ppbBase}},
 		{Name: "DWT", Base: dwtBase, Size: dwtSize, Device: dwt{m}},
-		{Name: "PPB", Base: dwtBase + dwtSize, Size: scsBase - dwtBase - dwtSize, Device: razwi{}},
+		{Name: "PPB", Base: dwtBase + dwtSize, Size: scsBase - dwtBase - dwtSize, Device: razwi{m, dwtBase + dwtSize}},
 		{Name: "SCS", Base: scsBase, Size: scsSize, Device: scs{m}},
-		{Name: "PPB", Base: scsBase + scsSize, Size: ppbEnd - scsBase - scsSize, Device: razwi{}},
+		{Name: "PPB", Base: scsBase + scsSize, Size: ppbEnd - scsBase - scsSize, Device: razwi{m, scsBase + scsSize}},
 	} {
 		if err := m.bus.Add(mp); err != nil {
 			return nil, fmt.Errorf("emu: %w", err)
@@ -387,8 +392,23 @@ func (m *Machine) restoreImage() {
 	}
 }
 
-// razwi is a block of registers that read as zero and ignore writes.
-type razwi struct{}
+// razwi is a block of registers that read as zero and ignore writes
+// (the parts of the private peripheral bus not modelled), traced once
+// per register.
+type razwi struct {
+	m    *Machine
+	base uint32
+}
 
-func (razwi) Load(off uint32, size int) (uint32, bool)  { return 0, true }
-func (razwi) Store(off uint32, size int, v uint32) bool { return true }
+func (r razwi) Load(off uint32, size int) (uint32, bool) {
+	r.m.unmodelled(r.base+off&^3, false, 0)
+	return 0, true
+}
+
+func (r razwi) Store(off uint32, size int, v uint32) bool {
+	r.m.unmodelled(r.base+off&^3, true, v)
+	return true
+}
+
+// Peek reads as zero without tracing.
+func (razwi) Peek(off uint32, size int) (uint32, bool) { return 0, true }
