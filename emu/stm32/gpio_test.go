@@ -48,9 +48,9 @@ func TestGPIOOutputsAndInputs(t *testing.T) {
 		t.Fatalf("PA6 (input) traced as driven: %q", r.traces)
 	}
 
-	r.modify(c+gpioMODER, 3<<26, 0)    // PC13 input
-	r.modify(c+gpioMODER, 3<<2, 0)     // PC1 input
-	r.modify(c+gpioPUPDR, 3<<2, 1<<2)  // PC1 pull-up
+	r.modify(c+gpioMODER, 3<<26, 0)   // PC13 input
+	r.modify(c+gpioMODER, 3<<2, 0)    // PC1 input
+	r.modify(c+gpioPUPDR, 3<<2, 1<<2) // PC1 pull-up
 	if v := r.r32(c + gpioIDR); v&(1<<13) == 0 || v&(1<<1) == 0 {
 		t.Fatalf("IDR %#x at 0 ms: want PC13 (board) and PC1 (pull-up) high", v)
 	}
