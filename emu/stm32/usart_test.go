@@ -101,6 +101,9 @@ func TestUSARTReceive(t *testing.T) {
 	if string(got) != "ok" || r.r32(base+usartISR)&isrRXNE != 0 {
 		t.Fatalf("received %q, want \"ok\" and RXNE clear after", got)
 	}
+	if len(clk.timers) != 0 {
+		t.Fatalf("%d timers left with nothing more to receive: an idle UART must not keep the clock awake", len(clk.timers))
+	}
 
 	// An echo peer on USART3 answers each line at once.
 	b3 := usartTable[2].base
