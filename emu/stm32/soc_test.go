@@ -65,6 +65,23 @@ func TestUnmodelledTracedOncePerRegister(t *testing.T) {
 	}
 }
 
+// HAL_RCC_GetSysClockFreq's arithmetic on the reset registers gives the
+// 160 MHz Microvisor runs the part at.
+func TestRCCResetClockIs160MHz(t *testing.T) {
+	r := newRig(t, nil)
+	cfgr1 := r.r32(rccBase + rccCFGR1)
+	pllcfgr, divr := r.r32(rccBase+rccPLL1CFGR), r.r32(rccBase+rccPLL1DIVR)
+	if cfgr1>>2&3 != 3 || pllcfgr&3 != 2 || r.r32(rccBase+rccCR)&(1<<10) == 0 {
+		t.Fatalf("CFGR1 %#x PLL1CFGR %#x: want SWS = PLL1 fed by a ready HSI16", cfgr1, pllcfgr)
+	}
+	m := uint64(pllcfgr>>8&0xF) + 1
+	n := uint64(divr&0x1FF) + 1
+	rdiv := uint64(divr>>24&0x7F) + 1
+	if hz := 16_000_000 / m * n / rdiv; hz != 160_000_000 {
+		t.Fatalf("SYSCLK %d Hz, want 160 MHz", hz)
+	}
+}
+
 // The oscillator and PLL sequence of HAL_RCC_OscConfig and the switch of
 // HAL_RCC_ClockConfig complete, and enable registers read back.
 func TestRCCAnswersReady(t *testing.T) {
@@ -119,6 +136,9 @@ func TestPeriphPeekPoke(t *testing.T) {
 	r.soc.PeriphPoke32(en, 0, 1<<17|1<<4)     // toggle: USART2EN off, TIM6EN on
 	if v, _ := r.soc.PeriphPeek32(en); v != 1<<4 {
 		t.Fatalf("after the toggle: %#x, want %#x", v, 1<<4)
+	}
+	if v, ok := r.soc.PeriphPeek32(en + 0x10000000); !ok || v != 1<<4 { // RCC_S
+		t.Fatalf("peek through the secure alias: %#x %v", v, ok)
 	}
 	if _, ok := r.soc.PeriphPeek32(0x46022060); ok {
 		t.Error("peek of an unmodelled register succeeded")
