@@ -19,7 +19,10 @@
 //     so HAL_RCC_OscConfig/ClockConfig return HAL_OK. At reset the system
 //     clock is PLL1 at 160 MHz from MSIS, as Microvisor leaves it. A
 //     peripheral used while its enable bit (AHBxENR/APBxENR) is clear still
-//     works, and is traced once. SoC.PeriphPeek32/PeriphPoke32 give the
+//     works, and is traced once. Setting a peripheral's reset bit
+//     (AHBxRSTR/APBxRSTR, __HAL_RCC_xxx_FORCE_RESET) puts its model back in
+//     its reset state, ending what it held (an I2C transaction, a timer's
+//     next update, the SPI's NSS). SoC.PeriphPeek32/PeriphPoke32 give the
 //     kernel mvPeriphPeek32/mvPeriphPoke32 (the Microvisor HAL reaches RCC
 //     only through them).
 //   - GPIOA–GPIOI: MODER OTYPER OSPEEDR PUPDR IDR ODR BSRR LCKR AFRL AFRH

@@ -12,6 +12,13 @@ const (
 	rccCIFR     = 0x54
 	rccCICR     = 0x58
 	rccBDCR     = 0xF0
+
+	rccAHB1RSTR = 0x60
+	rccAPB3RSTR = 0x80
+	// rccENRToRSTR: each RSTR register sits 0x28 below the ENR register
+	// with the same bit layout (AHB1RSTR 0x60 / AHB1ENR 0x88 … APB3RSTR
+	// 0x80 / APB3ENR 0xA8).
+	rccENRToRSTR = 0x28
 )
 
 // Oscillator ON bits and their ready flags: RCC_CR MSISON→MSISRDY,
@@ -86,7 +93,17 @@ func (r *rcc) write(off uint32, size int, v, mask uint32) {
 	case rccCICR:
 		return
 	}
+	rising := v &^ r.regs[off]
 	r.regs[off] = v
+	if off >= rccAHB1RSTR && off <= rccAPB3RSTR {
+		for bit := range uint32(32) {
+			if rising&(1<<bit) != 0 {
+				if reset, ok := r.s.resets[clockGate{off, bit}]; ok {
+					reset() // the model restarts from its reset state
+				}
+			}
+		}
+	}
 }
 
 // mirrorReady sets each ready flag to its ON bit: an oscillator or PLL is

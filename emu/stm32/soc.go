@@ -59,6 +59,8 @@ type SoC struct {
 	traced map[string]bool
 	rcc    *rcc
 	gpios  [9]*gpio
+	// resets are the models' RCC reset bits (RSTR register, bit).
+	resets map[clockGate]func()
 	// inputsAt is the virtual time the GPIO inputs were last taken from
 	// the board; inputsDone: the board has no more to give.
 	inputsAt   time.Duration
@@ -76,36 +78,40 @@ func New(o Options) (*SoC, error) {
 	if o.Now == nil {
 		o.Now = func() time.Duration { return 0 }
 	}
-	s := &SoC{o: o, traced: map[string]bool{}, inputsAt: -1}
-	s.rcc = newRCC(s)
-	s.add("RCC", rccBase, s.rcc, nil)
-	for i := range 9 {
-		g := newGPIO(s, i)
-		s.gpios[i] = g
-		s.add(g.name, gpioBase+uint32(i)*0x400, g, &clockGate{rccAHB2ENR1, uint32(i)})
-	}
-	for _, u := range usartTable {
-		s.add(u.name, u.base, newUSART(s, u), &u.clock)
-	}
+	s := &SoC{o: o, traced: map[string]bool{}, inputsAt: -1, resets: map[clockGate]func(){}}
 	for _, c := range i2cTable {
-		d, err := newI2C(s, c)
-		if err != nil {
-			return nil, err
+		if o.Board.I2C(c.name) == nil {
+			return nil, fmt.Errorf("stm32: the board has no bus %s", c.name)
 		}
-		s.add(c.name, c.base, d, &c.clock)
 	}
 	for _, c := range spiTable {
-		d, err := newSPI(s, c)
-		if err != nil {
-			return nil, err
+		if o.Board.SPI(c.name) == nil {
+			return nil, fmt.Errorf("stm32: the board has no bus %s", c.name)
 		}
-		s.add(c.name, c.base, d, &c.clock)
+	}
+	s.rcc = newRCC(s)
+	s.add("RCC", rccBase, nil, func() regDevice { return s.rcc })
+	for i := range 9 {
+		name := fmt.Sprintf("GPIO%c", 'A'+i)
+		s.add(name, gpioBase+uint32(i)*blockSize, &clockGate{rccAHB2ENR1, uint32(i)}, func() regDevice {
+			s.gpios[i] = newGPIO(s, i)
+			return s.gpios[i]
+		})
+	}
+	for _, u := range usartTable {
+		s.add(u.name, u.base, &u.clock, func() regDevice { return newUSART(s, u) })
+	}
+	for _, c := range i2cTable {
+		s.add(c.name, c.base, &c.clock, func() regDevice { return newI2C(s, c) })
+	}
+	for _, c := range spiTable {
+		s.add(c.name, c.base, &c.clock, func() regDevice { return newSPI(s, c) })
 	}
 	for _, c := range timTable {
-		s.add(c.name, c.base, newTIM(s, c), &c.clock)
+		s.add(c.name, c.base, &c.clock, func() regDevice { return newTIM(s, c) })
 	}
 	for _, a := range acceptedTable {
-		s.add(a.name, a.base, newAccepted(s, a), a.clock)
+		s.add(a.name, a.base, a.clock, func() regDevice { return newAccepted(s, a) })
 	}
 	if err := s.fillGaps(); err != nil {
 		return nil, err
@@ -122,10 +128,27 @@ func (s *SoC) Mappings() []bus.Mapping { return append([]bus.Mapping(nil), s.ms.
 // the part sits in a 1 KiB slot (stm32u585xx.h's *_BASE_NS addresses).
 const blockSize = 0x400
 
-func (s *SoC) add(name string, base uint32, d regDevice, gate *clockGate) {
-	s.ms = append(s.ms, bus.Mapping{Name: name, Base: base, Size: blockSize,
-		Device: &regAccess{s: s, name: name, d: d, gate: gate}})
+// add maps the model mk makes at base. Its RCC reset bit (the enable
+// bit's place in the matching RSTR register) replaces it with a new one.
+func (s *SoC) add(name string, base uint32, gate *clockGate, mk func() regDevice) {
+	ra := &regAccess{s: s, name: name, d: mk(), gate: gate}
+	s.ms = append(s.ms, bus.Mapping{Name: name, Base: base, Size: blockSize, Device: ra})
+	if gate == nil {
+		return
+	}
+	rst := clockGate{gate.reg - rccENRToRSTR, gate.bit}
+	s.resets[rst] = func() {
+		if r, ok := ra.d.(releaser); ok {
+			r.release()
+		}
+		ra.d = mk()
+		s.trace(fmt.Sprintf("stm32: %s reset (RCC %s bit %d)", name, rccRegName(rst.reg), rst.bit))
+	}
 }
+
+// releaser is a model holding something outside itself (a bus
+// transaction, a scheduled event) that a reset must let go.
+type releaser interface{ release() }
 
 // fillGaps maps the catch-all over the peripheral space no model holds.
 func (s *SoC) fillGaps() error {

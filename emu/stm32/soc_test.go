@@ -1,8 +1,10 @@
 package stm32
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The models sit at stm32u585xx.h's non-secure bases and the catch-all
@@ -179,5 +181,48 @@ func TestAcceptedBlocks(t *testing.T) {
 	r.w32(flashBase+0x08, 0xCDEF89AB)
 	if r.r32(flashBase+0x28)&(1<<31) != 0 {
 		t.Fatal("FLASH NSCR still locked after the key sequence")
+	}
+}
+
+// __HAL_RCC_xxx_FORCE_RESET/RELEASE_RESET put a model back to its reset
+// state; what it held outside (a timer's next update, an open I2C
+// transaction) lets go.
+func TestRCCResetRestartsModels(t *testing.T) {
+	r := newRig(t, nil)
+	u := usartTable[1]
+	uartInit(r, u.base)
+	rst := rccBase + u.clock.reg - rccENRToRSTR
+	r.set(rst, 1<<u.clock.bit)
+	r.clear(rst, 1<<u.clock.bit)
+	if r.r32(u.base+usartCR1) != 0 || r.r32(u.base+usartBRR) != 0 {
+		t.Fatalf("after the reset CR1 %#x BRR %#x, want 0 0", r.r32(u.base+usartCR1), r.r32(u.base+usartBRR))
+	}
+	if got := r.tracesWith("USART2 reset"); len(got) != 1 || !strings.Contains(got[0], "APB1RSTR1 bit 17") {
+		t.Fatalf("traces %q, want one \"USART2 reset (RCC APB1RSTR1 bit 17)\"", got)
+	}
+
+	tm := timTable[4] // TIM6, 1 ms period
+	timBaseInit(r, tm.base, 15999, 9, true)
+	r.set(tm.base+timDIER, timUIE)
+	r.set(tm.base+timCR1, timCEN)
+	r.set(rccBase+tm.clock.reg-rccENRToRSTR, 1<<tm.clock.bit)
+	r.clk.advance(5 * time.Millisecond)
+	if r.irqCount(tm.irq) != 0 || r.r32(tm.base+timCR1) != 0 {
+		t.Fatalf("a timer reset before its update still pended %d times (CR1 %#x)", r.irqCount(tm.irq), r.r32(tm.base+timCR1))
+	}
+
+	dev := &recorder{}
+	if err := r.board.I2C("I2C4").Attach(0x30, "recorder", dev); err != nil {
+		t.Fatal(err)
+	}
+	h := hal{r, i2cTable[3].base}
+	h.init()
+	h.transferConfig(0x30<<1, 2, halSoftEnd, halStartWrite)
+	r.set(rccBase+i2cTable[3].clock.reg-rccENRToRSTR, 1<<i2cTable[3].clock.bit)
+	if fmt.Sprint(dev.log) != "[start read=false stop]" {
+		t.Fatalf("the target saw %v, want the reset to end the transaction with a STOP", dev.log)
+	}
+	if r.r32(h.base+i2cCR1) != 0 || r.r32(h.base+i2cISR)&i2cBUSY != 0 {
+		t.Fatal("I2C4 not back to its reset state")
 	}
 }

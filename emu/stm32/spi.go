@@ -61,13 +61,12 @@ type spi struct {
 	nss                         bool // hardware NSS active
 }
 
-func newSPI(s *SoC, spec spiSpec) (*spi, error) {
-	b := s.o.Board.SPI(spec.name)
-	if b == nil {
-		return nil, fmt.Errorf("stm32: the board has no bus %s", spec.name)
-	}
-	return &spi{s: s, spec: spec, bus: b, other: map[uint32]uint32{}}, nil
+func newSPI(s *SoC, spec spiSpec) *spi {
+	return &spi{s: s, spec: spec, bus: s.o.Board.SPI(spec.name), other: map[uint32]uint32{}}
 }
+
+// release lets the hardware NSS go on a reset.
+func (p *spi) release() { p.stopTransfer() }
 
 func (p *spi) frameBytes() int { return int(p.cfg1&0x1F)/8 + 1 }
 func (p *spi) comm() uint32    { return p.cfg2 >> spiCOMMShift & 3 }

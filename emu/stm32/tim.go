@@ -56,6 +56,13 @@ func newTIM(s *SoC, spec timSpec) *tim {
 	return t
 }
 
+// release stops the counter so an update event still scheduled does
+// nothing once a reset has replaced the model.
+func (t *tim) release() {
+	t.cr1 = 0
+	t.gen++
+}
+
 // mask is the counter's width: 32 bits for TIM2/TIM5, 16 for the others.
 func (t *tim) mask() uint32 {
 	if t.spec.wide {

@@ -68,6 +68,10 @@ func newUSART(s *SoC, spec usartSpec) *usart {
 	return &usart{s: s, spec: spec, port: s.o.Board.UART(spec.name), flags: isrTC, other: map[uint32]uint32{}}
 }
 
+// release disables the U(S)ART so a receive look still scheduled takes
+// nothing once a reset has replaced the model.
+func (u *usart) release() { u.cr1 = 0 }
+
 func (u *usart) read(off uint32, size int) uint32 {
 	defer u.irq()
 	switch off {
