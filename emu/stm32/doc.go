@@ -17,7 +17,9 @@
 //   - RCC: every register stored and read back; oscillator and PLL ready
 //     flags (CR, BDCR) follow their ON bits at once, CFGR1 SWS follows SW,
 //     so HAL_RCC_OscConfig/ClockConfig return HAL_OK. At reset the system
-//     clock is PLL1 at 160 MHz from MSIS, as Microvisor leaves it. A
+//     clock is PLL1 at 160 MHz (from HSI16), as Microvisor leaves it; a
+//     setting that gives another HCLK is traced once (the emulator keeps
+//     its clock, so time the firmware derives from its own would be off). A
 //     peripheral used while its enable bit (AHBxENR/APBxENR) is clear still
 //     works, and is traced once. Setting a peripheral's reset bit
 //     (AHBxRSTR/APBxRSTR, __HAL_RCC_xxx_FORCE_RESET) puts its model back in

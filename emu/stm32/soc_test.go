@@ -102,6 +102,13 @@ func TestRCCAnswersReady(t *testing.T) {
 	r.flagSet(rccBase+rccBDCR, 1<<1, "LSERDY")
 	r.modify(cfgr1, 3, 1) // SW = HSI16
 	r.wait(cfgr1, "SWS = HSI16", func(v uint32) bool { return v>>2&3 == 1 })
+	if got := r.tracesWith("HCLK"); len(got) != 1 || !strings.Contains(got[0], "16000000 Hz from HSI16") {
+		t.Fatalf("traces %q, want one saying HCLK is now 16 MHz from HSI16", got)
+	}
+	r.modify(cfgr1, 3, 3) // back to PLL1: 160 MHz again, nothing to say
+	if n := len(r.tracesWith("HCLK")); n != 1 {
+		t.Fatalf("%d HCLK traces after switching back to 160 MHz, want still 1: %q", n, r.traces)
+	}
 	r.enableClock(clockGate{rccAPB1ENR1, 17})
 	r.clear(rccBase+rccAPB1ENR1, 1<<17)
 	if r.r32(rccBase+rccAPB1ENR1)&(1<<17) != 0 {
