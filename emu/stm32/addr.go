@@ -21,6 +21,7 @@ const (
 	icacheBase = ahb1Base + 0x10400
 	dcacheBase = ahb1Base + 0x11400
 	syscfgBase = apb3Base + 0x0400
+	extiBase   = ahb3Base + 0x2000 // EXTI_BASE_NS = 0x46022000
 )
 
 // RCC clock-enable registers (RM0456 RCC register map) the gates use.
@@ -122,12 +123,12 @@ var unmodelledNames = []named{
 	{"OCTOSPIM", ahb2Base + 0xA4000}, {"OTFDEC1", ahb2Base + 0xA5000}, {"OTFDEC2", ahb2Base + 0xA5400},
 	{"SDMMC1", ahb2Base + 0xA8000}, {"SDMMC2", ahb2Base + 0xA8C00}, {"FMC", ahb2Base + 0xB0400},
 	{"OCTOSPI1", ahb2Base + 0xB1400}, {"OCTOSPI2", ahb2Base + 0xB2400}, {"LPGPIO1", ahb3Base},
-	{"ADC4", ahb3Base + 0x1000}, {"DAC1", ahb3Base + 0x1800}, {"EXTI", ahb3Base + 0x2000},
+	{"ADC4", ahb3Base + 0x1000}, {"DAC1", ahb3Base + 0x1800},
 	{"GTZC_TZSC2", ahb3Base + 0x3000}, {"GTZC_TZIC2", ahb3Base + 0x3400}, {"GTZC_MPCBB4", ahb3Base + 0x3800},
 	{"ADF1", ahb3Base + 0x4000}, {"LPDMA1", ahb3Base + 0x5000},
 }
 
-// peripheralAt names what the part has at addr: "EXTI offset 0x60", or
+// peripheralAt names what the part has at addr: "CRC offset 0x4", or
 // the bus region when no peripheral sits there.
 func peripheralAt(addr uint32) string {
 	for _, n := range unmodelledNames {

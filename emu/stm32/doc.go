@@ -3,7 +3,7 @@
 // non-secure address, and SoC.Mappings places them all, with a catch-all
 // over the rest of the non-secure peripheral space (0x40000000–0x4FFFFFFF)
 // that reads zero, ignores writes and traces each register once
-// ("stm32: unmodelled read of 0x46022060 (EXTI offset 0x60)…"). The secure
+// ("stm32: unmodelled read of 0x40023004 (CRC offset 0x4)…"). The secure
 // aliases (0x50000000–0x5FFFFFFF) are left unmapped: a non-secure
 // application's access there faults, as on the device.
 //
@@ -31,8 +31,13 @@
 //     BRR. Output levels (ODR, BSRR, BRR on pins in output mode) go to the
 //     board (periph.Board.SetPin: SPI chip selects, pin models) and changes
 //     to the trace; IDR reads outputs back, inputs from the board's GPIO
-//     timelines (periph.Board.NextInput), else the pull-up/down. EXTI is
-//     not modelled.
+//     timelines (periph.Board.NextInput), else the pull-up/down.
+//   - EXTI lines 0–15: EXTICR1–4 RTSR1 FTSR1 IMR1 RPR1 FPR1 SWIER1. An edge
+//     of a board-driven input (a level change after its first) on the port
+//     a line follows sets RPR1/FPR1 and pends EXTIn_IRQn (11+n); while a
+//     line waits, the board's next input change is scheduled on the virtual
+//     clock (periph.Board.NextInputAt). Events (EMR1), the lines above 15
+//     and the other registers are stored and traced once.
 //   - USART1–3, UART4–5, LPUART1: CR1 CR2 CR3 BRR PRESC ISR ICR RQR RDR TDR.
 //     TDR bytes go to Options.Out and the board's UART peer at once (TXE and
 //     TC set again); RDR takes the board's UART port (text timelines and

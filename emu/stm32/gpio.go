@@ -128,42 +128,48 @@ func (g *gpio) setODR(odr uint32, touched uint16) {
 // alternate-function pin the board's level, else its pull (PUPDR 01 up,
 // 10 down, floating reads 0); an analog pin reads 0.
 func (g *gpio) idr() uint32 {
-	g.pollInputs()
+	g.s.pollInputs(false)
 	odr := g.regs[gpioODR/4]
-	pupd := g.regs[gpioPUPDR/4]
 	var v uint32
 	for pin := range 16 {
-		var bit uint32
+		bit := uint32(0)
 		switch g.mode(pin) {
 		case 1:
 			bit = odr >> pin & 1
 		case 0, 2:
-			switch {
-			case g.driven&(1<<pin) != 0:
-				bit = uint32(g.in>>pin) & 1
-			case pupd>>(2*pin)&3 == 1:
-				bit = 1
-			}
+			bit = g.inputLevel(pin)
 		}
 		v |= bit << pin
 	}
 	return v
 }
 
+// inputLevel is what an input pin reads: the board's level, else its pull.
+func (g *gpio) inputLevel(pin int) uint32 {
+	if g.driven&(1<<pin) != 0 {
+		return uint32(g.in>>pin) & 1
+	}
+	if g.regs[gpioPUPDR/4]>>(2*pin)&3 == 1 {
+		return 1
+	}
+	return 0
+}
+
 // pollInputs takes the levels the board has put on input pins by now
-// (periph.Board.NextInput, on the board's clock). All ports share the
-// board's one stream, so a level for another port is handed to it.
-func (g *gpio) pollInputs() {
-	b := g.s.o.Board
-	now := g.s.o.Now()
-	if g.s.inputsAt == now || g.s.inputsDone || !b.DrivesInputs() {
+// (periph.Board.NextInput, on the board's clock), once per virtual instant
+// unless force; a change is an edge for EXTI. All ports share the board's
+// one stream of levels.
+func (s *SoC) pollInputs(force bool) {
+	b := s.o.Board
+	now := s.o.Now()
+	if (s.inputsAt == now && !force) || s.inputsDone || !b.DrivesInputs() {
 		return
 	}
-	g.s.inputsAt = now
+	s.inputsAt = now
 	for {
 		c, ok, done := b.NextInput(0)
 		if done {
-			g.s.inputsDone = true
+			s.inputsDone = true
 		}
 		if !ok {
 			return
@@ -172,8 +178,14 @@ func (g *gpio) pollInputs() {
 		if !valid {
 			continue
 		}
-		p := g.s.gpios[port]
-		p.driven |= 1 << pin
-		p.in = p.in&^(1<<pin) | uint16(c.Level&1)<<pin
+		// A pin's first level is the one it had all along (the board
+		// drives it from the start): only later changes are edges.
+		g := s.gpios[port]
+		was, old := g.driven&(1<<pin) != 0, g.inputLevel(pin)
+		g.driven |= 1 << pin
+		g.in = g.in&^(1<<pin) | uint16(c.Level&1)<<pin
+		if nw := g.inputLevel(pin); was && nw != old {
+			s.exti.edge(port, pin, nw == 1)
+		}
 	}
 }

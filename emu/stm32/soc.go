@@ -59,6 +59,7 @@ type SoC struct {
 	traced map[string]bool
 	rcc    *rcc
 	gpios  [9]*gpio
+	exti   *exti
 	// resets are the models' RCC reset bits (RSTR register, bit).
 	resets map[clockGate]func()
 	// inputsAt is the virtual time the GPIO inputs were last taken from
@@ -110,6 +111,8 @@ func New(o Options) (*SoC, error) {
 	for _, c := range timTable {
 		s.add(c.name, c.base, &c.clock, func() regDevice { return newTIM(s, c) })
 	}
+	s.exti = newEXTI(s)
+	s.add("EXTI", extiBase, nil, func() regDevice { return s.exti })
 	for _, a := range acceptedTable {
 		s.add(a.name, a.base, a.clock, func() regDevice { return newAccepted(s, a) })
 	}

@@ -47,20 +47,20 @@ func TestMappingsPlacePeripherals(t *testing.T) {
 
 func TestUnmodelledTracedOncePerRegister(t *testing.T) {
 	r := newRig(t, nil)
-	const exti = 0x46022060
-	if v := r.r32(exti); v != 0 {
+	const crc = 0x40023004 // CRC offset 0x4
+	if v := r.r32(crc); v != 0 {
 		t.Fatalf("unmodelled register read %#x, want 0", v)
 	}
-	r.w32(exti, 0xFFFF)
-	if v := r.r32(exti); v != 0 {
+	r.w32(crc, 0xFFFF)
+	if v := r.r32(crc); v != 0 {
 		t.Fatalf("unmodelled register read %#x after a write, want 0 (writes ignored)", v)
 	}
-	r.load(exti+2, 2) // the same register, another lane
+	r.load(crc+2, 2) // the same register, another lane
 	lines := r.tracesWith("unmodelled")
-	if len(lines) != 1 || !strings.Contains(lines[0], "0x46022060") || !strings.Contains(lines[0], "EXTI offset 0x60") {
-		t.Fatalf("traces %q, want one line naming 0x46022060 and EXTI offset 0x60", lines)
+	if len(lines) != 1 || !strings.Contains(lines[0], "0x40023004") || !strings.Contains(lines[0], "CRC offset 0x4") {
+		t.Fatalf("traces %q, want one line naming 0x40023004 and CRC offset 0x4", lines)
 	}
-	r.r32(exti + 4)
+	r.r32(crc + 4)
 	r.w32(0x4FFFFFFC, 1)
 	if n := len(r.tracesWith("unmodelled")); n != 3 {
 		t.Fatalf("%d unmodelled traces after two more registers, want 3: %q", n, r.traces)
@@ -149,7 +149,7 @@ func TestPeriphPeekPoke(t *testing.T) {
 	if v, ok := r.soc.PeriphPeek32(en + 0x10000000); !ok || v != 1<<4 { // RCC_S
 		t.Fatalf("peek through the secure alias: %#x %v", v, ok)
 	}
-	if _, ok := r.soc.PeriphPeek32(0x46022060); ok {
+	if _, ok := r.soc.PeriphPeek32(0x40023004); ok {
 		t.Error("peek of an unmodelled register succeeded")
 	}
 	if _, ok := r.soc.PeriphPeek32(en + 1); ok {
