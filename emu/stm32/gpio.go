@@ -33,7 +33,10 @@ type gpio struct {
 	// in holds the levels the board drives onto input pins; driven marks
 	// which pins it drives.
 	in, driven uint16
-	locked     bool // LCKR: the configuration is frozen
+	// shown holds the output levels the trace has reported (an undriven
+	// pin counts as 0).
+	shown  uint16
+	locked bool // LCKR: the configuration is frozen
 }
 
 func newGPIO(s *SoC, port int) *gpio {
@@ -95,7 +98,23 @@ func (g *gpio) write(off uint32, size int, v, mask uint32) {
 		if g.locked {
 			g.s.traceOnce("lck "+g.name, fmt.Sprintf("stm32: %s configuration write after LCKR lock (accepted; the device would ignore locked pins)", g.name))
 		}
+		var wasOut uint16
+		for pin := range 16 {
+			if g.mode(pin) == 1 {
+				wasOut |= 1 << pin
+			}
+		}
 		g.regs[off/4] = merge(g.regs[off/4], v, mask)
+		if off == gpioMODER {
+			// A pin that becomes an output drives its ODR level from now.
+			var nowOut uint16
+			for pin := range 16 {
+				if g.mode(pin) == 1 {
+					nowOut |= 1 << pin
+				}
+			}
+			g.setODR(g.regs[gpioODR/4], nowOut&^wasOut)
+		}
 	default:
 		g.regs[off/4] = merge(g.regs[off/4], v, mask)
 	}
@@ -103,9 +122,8 @@ func (g *gpio) write(off uint32, size int, v, mask uint32) {
 
 // setODR stores odr and tells the board about the output pins touched: the
 // board hears every level driven, changed or not (periph.PinDevice), the
-// trace only the changes.
+// trace only the changes (from 0 for a pin that starts driving).
 func (g *gpio) setODR(odr uint32, touched uint16) {
-	old := g.regs[gpioODR/4]
 	g.regs[gpioODR/4] = odr
 	for pin := range 16 {
 		if touched&(1<<pin) == 0 || g.mode(pin) != 1 {
@@ -114,7 +132,8 @@ func (g *gpio) setODR(odr uint32, touched uint16) {
 		level := int(odr >> pin & 1)
 		name := periph.PinName(g.port, pin)
 		r := g.s.o.Board.SetPin(name, level)
-		if int(old>>pin&1) != level {
+		if int(g.shown>>pin&1) != level {
+			g.shown ^= 1 << pin
 			line := fmt.Sprintf("stm32: %s = %d", name, level)
 			if r.Device != "" {
 				line += fmt.Sprintf(" (%s %s)", r.Device, r.State)
