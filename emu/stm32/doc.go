@@ -49,6 +49,8 @@
 //     FIFO mode, DMA, synchronous, LIN, smartcard and IrDA modes are not
 //     modelled.
 //
+// SoC.Reset puts every model back in its reset state (a system reset).
+//
 // For a deterministic run the board must be made on the same virtual
 // clock (periph.NewBoard(machine.Now)): timelines are read on it.
 //   - I2C1–4 (controller): CR1 CR2 OAR1 OAR2 TIMINGR TIMEOUTR ISR ICR RXDR

@@ -60,8 +60,10 @@ type SoC struct {
 	rcc    *rcc
 	gpios  [9]*gpio
 	exti   *exti
-	// resets are the models' RCC reset bits (RSTR register, bit).
-	resets map[clockGate]func()
+	// resets are the models' RCC reset bits (RSTR register, bit);
+	// restarts put each model back in its reset state.
+	resets   map[clockGate]func()
+	restarts []func()
 	// inputsAt is the virtual time the GPIO inputs were last taken from
 	// the board; inputsDone: the board has no more to give.
 	inputsAt   time.Duration
@@ -90,8 +92,7 @@ func New(o Options) (*SoC, error) {
 			return nil, fmt.Errorf("stm32: the board has no bus %s", c.name)
 		}
 	}
-	s.rcc = newRCC(s)
-	s.add("RCC", rccBase, nil, func() regDevice { return s.rcc })
+	s.add("RCC", rccBase, nil, func() regDevice { s.rcc = newRCC(s); return s.rcc })
 	for i := range 9 {
 		name := fmt.Sprintf("GPIO%c", 'A'+i)
 		s.add(name, gpioBase+uint32(i)*blockSize, &clockGate{rccAHB2ENR1, uint32(i)}, func() regDevice {
@@ -111,8 +112,7 @@ func New(o Options) (*SoC, error) {
 	for _, c := range timTable {
 		s.add(c.name, c.base, &c.clock, func() regDevice { return newTIM(s, c) })
 	}
-	s.exti = newEXTI(s)
-	s.add("EXTI", extiBase, nil, func() regDevice { return s.exti })
+	s.add("EXTI", extiBase, nil, func() regDevice { s.exti = newEXTI(s); return s.exti })
 	for _, a := range acceptedTable {
 		s.add(a.name, a.base, a.clock, func() regDevice { return newAccepted(s, a) })
 	}
@@ -136,17 +136,33 @@ const blockSize = 0x400
 func (s *SoC) add(name string, base uint32, gate *clockGate, mk func() regDevice) {
 	ra := &regAccess{s: s, name: name, d: mk(), gate: gate}
 	s.ms = append(s.ms, bus.Mapping{Name: name, Base: base, Size: blockSize, Device: ra})
+	restart := func() {
+		if r, ok := ra.d.(releaser); ok {
+			r.release()
+		}
+		ra.d = mk()
+	}
+	s.restarts = append(s.restarts, restart)
 	if gate == nil {
 		return
 	}
 	rst := clockGate{gate.reg - rccENRToRSTR, gate.bit}
 	s.resets[rst] = func() {
-		if r, ok := ra.d.(releaser); ok {
-			r.release()
-		}
-		ra.d = mk()
+		restart()
 		s.trace(fmt.Sprintf("stm32: %s reset (RCC %s bit %d)", name, rccRegName(rst.reg), rst.bit))
 	}
+}
+
+// Reset puts every model back in its reset state, as a system reset
+// (AIRCR SYSRESETREQ, mvRestart) does on the device; what the models held
+// outside (bus transactions, scheduled events) is let go. The board keeps
+// its state: its devices are not part of the MCU.
+func (s *SoC) Reset() {
+	for _, restart := range s.restarts {
+		restart()
+	}
+	s.traced = map[string]bool{}
+	s.inputsAt = -1
 }
 
 // releaser is a model holding something outside itself (a bus

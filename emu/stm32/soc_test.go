@@ -233,3 +233,27 @@ func TestRCCResetRestartsModels(t *testing.T) {
 		t.Fatal("I2C4 not back to its reset state")
 	}
 }
+
+// Reset puts every model back in its reset state and lets go of what they
+// held (a running timer's next update).
+func TestSoCReset(t *testing.T) {
+	r := newRig(t, nil)
+	r.enableClock(clockGate{rccAPB1ENR1, 17})
+	uartInit(r, usartTable[1].base)
+	tm := timTable[4]
+	timBaseInit(r, tm.base, 15999, 9, true)
+	r.set(tm.base+timDIER, timUIE)
+	r.set(tm.base+timCR1, timCEN)
+	r.modify(rccBase+rccCFGR1, 3, 1)
+	r.soc.Reset()
+	if r.r32(usartTable[1].base+usartCR1) != 0 || r.r32(rccBase+rccAPB1ENR1)&(1<<17) != 0 {
+		t.Fatal("USART2 or its clock enable survived the reset")
+	}
+	if r.r32(rccBase+rccCFGR1)>>2&3 != 3 {
+		t.Fatal("RCC not back to PLL1 after the reset")
+	}
+	r.clk.advance(5 * time.Millisecond)
+	if r.irqCount(tm.irq) != 0 {
+		t.Fatalf("TIM6 pended %d times after the reset stopped it", r.irqCount(tm.irq))
+	}
+}
