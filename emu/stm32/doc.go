@@ -48,17 +48,12 @@
 //     that caused it. The line rate (BRR, PRESC) is traced when UE is set.
 //     FIFO mode, DMA, synchronous, LIN, smartcard and IrDA modes are not
 //     modelled.
-//
-// SoC.Reset puts every model back in its reset state (a system reset).
-//
-// For a deterministic run the board must be made on the same virtual
-// clock (periph.NewBoard(machine.Now)): timelines are read on it.
 //   - I2C1–4 (controller): CR1 CR2 OAR1 OAR2 TIMINGR TIMEOUTR ISR ICR RXDR
 //     TXDR. START/STOP/NBYTES/RELOAD/AUTOEND/RD_WRN become transactions on
 //     the board's bus (periph.I2CBus.Begin, the models the host SDK uses):
 //     TXIS/RXNE per byte, TC, TCR, STOPF, NACKF when nobody or the device
 //     refuses, BUSY; the event interrupt for TXIE RXIE NACKIE STOPIE TCIE.
-//     Target mode, 10-bit addresses, SMBus and PEC are not modelled.
+//     Target mode, 10-bit addresses, SMBus, PEC and DMA are not modelled.
 //   - SPI1–3 (controller): CR1 CR2 CFG1 CFG2 IER SR IFCR TXDR RXDR: TSIZE
 //     frames after CSTART, clocked through the board's bus
 //     (periph.SPIBus) as TXDR is written, RXP/TXP/DXP/EOT/TXTF/RXPLVL/RXWNE
@@ -75,4 +70,16 @@
 //     (VOSR VOSRDY/BOOSTRDY, SVMSR ACTVOS/ACTVOSRDY/REGS answered ready),
 //     ICACHE and DCACHE1 (invalidate completes at once), SYSCFG: accepted,
 //     registers stored and read back, each traced once.
+//
+// SoC.Reset puts every model back in its reset state (a system reset).
+//
+// # Time and determinism
+//
+// The models run on the machine goroutine (bus accesses and Options.At
+// callbacks) and never look at the wall clock: what they schedule is on
+// the virtual clock, and nothing is scheduled while nothing is awaited (an
+// idle UART, no EXTI line enabled, a stopped timer), so sleeping firmware
+// lets virtual time jump. For a deterministic run the board must be made
+// on the same virtual clock (periph.NewBoard(machine.Now)): its timelines
+// are read on it.
 package stm32
