@@ -75,11 +75,11 @@ func New(o Options) (*SoC, error) {
 	if o.PClk == 0 {
 		o.PClk = DefaultPClk
 	}
-	if o.Board == nil {
-		o.Board = periph.NewBoard(o.Now)
-	}
 	if o.Now == nil {
 		o.Now = func() time.Duration { return 0 }
+	}
+	if o.Board == nil {
+		o.Board = periph.NewBoard(o.Now) // on the virtual clock, never the wall's
 	}
 	s := &SoC{o: o, traced: map[string]bool{}, inputsAt: -1, resets: map[clockGate]func(){}}
 	for _, c := range i2cTable {

@@ -71,7 +71,9 @@ func (t *tim) mask() uint32 {
 	return 0xFFFF
 }
 
-func (t *tim) running() bool { return t.cr1&timCEN != 0 }
+// running is CEN with a non-zero auto-reload: ARR = 0 blocks the counter
+// (RM0456 TIMx_ARR).
+func (t *tim) running() bool { return t.cr1&timCEN != 0 && t.arrA != 0 }
 
 // ticks is how many counter clocks the prescaler gives in d.
 func (t *tim) ticks(d time.Duration) uint64 {

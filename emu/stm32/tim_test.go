@@ -112,3 +112,17 @@ func TestTIMPreloadOnePulseAndCatchUp(t *testing.T) {
 		t.Fatal("trace does not say the register is only stored")
 	}
 }
+
+// ARR = 0 blocks the counter: no update, no scheduled work.
+func TestTIMZeroARRBlocks(t *testing.T) {
+	r := newRig(t, nil)
+	base := timTable[2].base // TIM3
+	timBaseInit(r, base, 0, 0, false)
+	r.set(base+timDIER, timUIE)
+	r.set(base+timCR1, timCEN)
+	r.clk.advance(time.Millisecond)
+	if r.r32(base+timCNT) != 0 || r.r32(base+timSR) != 0 || len(r.clk.timers) != 0 || r.irqCount(timTable[2].irq) != 0 {
+		t.Fatalf("ARR 0: CNT %d SR %#x, %d timers, %d interrupts; want a blocked counter",
+			r.r32(base+timCNT), r.r32(base+timSR), len(r.clk.timers), r.irqCount(timTable[2].irq))
+	}
+}
