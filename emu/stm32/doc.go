@@ -58,8 +58,9 @@
 //     frames after CSTART, clocked through the board's bus
 //     (periph.SPIBus) as TXDR is written, RXP/TXP/DXP/EOT/TXTF/RXPLVL/RXWNE
 //     and CTSIZE as the HAL polls them, hardware NSS (SSOE) from CSTART to
-//     EOT, full duplex, transmit-only and receive-only (0xFF out); the IRQ
-//     for IER's events. CRC, slave mode and DMA are not modelled.
+//     EOT, full duplex, simplex and half duplex (HDDIR), receiving with
+//     0xFF clocked out; the IRQ for IER's events. CRC, slave mode and DMA
+//     are not modelled.
 //   - TIM2–TIM7: CR1 (CEN UDIS URS OPM ARPE) DIER (UIE) SR (UIF) EGR (UG)
 //     CNT PSC ARR, counting up on the virtual clock at PClk/(PSC+1) with
 //     nothing done per tick: the counter is computed from the time since

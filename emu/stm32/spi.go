@@ -21,6 +21,7 @@ const (
 
 	spiSPE    = 1 << 0
 	spiCSTART = 1 << 9
+	spiHDDIR  = 1 << 11
 
 	spiCOMMShift = 17 // CFG2 COMM: 00 full duplex, 01 transmit only, 10 receive only, 11 half duplex
 	spiMASTER    = 1 << 22
@@ -69,7 +70,19 @@ func newSPI(s *SoC, spec spiSpec) *spi {
 func (p *spi) release() { p.stopTransfer() }
 
 func (p *spi) frameBytes() int { return int(p.cfg1&0x1F)/8 + 1 }
-func (p *spi) comm() uint32    { return p.cfg2 >> spiCOMMShift & 3 }
+
+// comm is CFG2 COMM: 0 full duplex, 1 transmit only, 2 receive only; half
+// duplex (3) is one of the simplex ones by CR1 HDDIR.
+func (p *spi) comm() uint32 {
+	c := p.cfg2 >> spiCOMMShift & 3
+	if c == 3 {
+		if p.cr1&spiHDDIR != 0 {
+			return 1
+		}
+		return 2
+	}
+	return c
+}
 
 func (p *spi) read(off uint32, size int) uint32 {
 	switch off {
