@@ -25,8 +25,9 @@
 //     (AHBxRSTR/APBxRSTR, __HAL_RCC_xxx_FORCE_RESET) puts its model back in
 //     its reset state, ending what it held (an I2C transaction, a timer's
 //     next update, the SPI's NSS). SoC.PeriphPeek32/PeriphPoke32 give the
-//     kernel mvPeriphPeek32/mvPeriphPoke32 (the Microvisor HAL reaches RCC
-//     only through them).
+//     kernel mvPeriphPeek32/mvPeriphPoke32 on RCC, the one peripheral
+//     Microvisor serves them for (the Microvisor HAL reaches RCC mostly
+//     through them).
 //   - GPIOA–GPIOI: MODER OTYPER OSPEEDR PUPDR IDR ODR BSRR LCKR AFRL AFRH
 //     BRR. Output levels (ODR, BSRR, BRR on pins in output mode) go to the
 //     board (periph.Board.SetPin: SPI chip selects, pin models) and changes

@@ -244,7 +244,9 @@ func (u *unmodelled) note(off uint32, what string) {
 // PeriphPeek32 reads the 32-bit register at addr as mvPeriphPeek32 does
 // for the kernel (the Microvisor HAL reaches RCC only through it: its
 // MV_READ_REG and MV_SET_BIT, mv_bitops.h). addr may be the register's
-// non-secure or secure alias. ok is false outside the models' registers.
+// non-secure or secure alias. ok is false outside RCC, the one peripheral
+// Microvisor serves these calls for, and for an unaligned address: the
+// kernel answers MV_STATUS_PERIPHERALACCESSFAULT then.
 func (s *SoC) PeriphPeek32(addr uint32) (v uint32, ok bool) {
 	ra, off, ok := s.find(addr)
 	if !ok {
@@ -274,10 +276,13 @@ func (s *SoC) find(addr uint32) (*regAccess, uint32, bool) {
 	if addr >= secureBase && addr < secureBase+(PeriphEnd-PeriphBase) {
 		addr -= secureBase - PeriphBase // the secure alias names the same register
 	}
-	i := sort.Search(len(s.ms), func(i int) bool { return uint64(s.ms[i].Base)+uint64(s.ms[i].Size) > uint64(addr) })
-	if i == len(s.ms) || addr < s.ms[i].Base {
+	// Microvisor serves these calls for RCC only (Microvisor-HAL-STM32U5's
+	// README: "Currently supported peripherals: RCC"); elsewhere the call
+	// fails (MV_STATUS_PERIPHERALACCESSFAULT).
+	if addr < rccBase || addr >= rccBase+blockSize {
 		return nil, 0, false
 	}
+	i := sort.Search(len(s.ms), func(i int) bool { return uint64(s.ms[i].Base)+uint64(s.ms[i].Size) > uint64(addr) })
 	ra, ok := s.ms[i].Device.(*regAccess)
 	return ra, addr - s.ms[i].Base, ok
 }

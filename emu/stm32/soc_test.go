@@ -152,6 +152,12 @@ func TestPeriphPeekPoke(t *testing.T) {
 	if _, ok := r.soc.PeriphPeek32(0x40023004); ok {
 		t.Error("peek of an unmodelled register succeeded")
 	}
+	if _, ok := r.soc.PeriphPeek32(gpioBase + gpioMODER); ok {
+		t.Error("peek of a GPIO register succeeded: Microvisor serves RCC only")
+	}
+	if r.soc.PeriphPoke32(usartTable[1].base+usartCR1, 1, 1) {
+		t.Error("poke of a USART register succeeded: Microvisor serves RCC only")
+	}
 	if _, ok := r.soc.PeriphPeek32(en + 1); ok {
 		t.Error("peek of an unaligned address succeeded")
 	}
