@@ -62,12 +62,14 @@
 //     EOT, full duplex, simplex and half duplex (HDDIR), receiving with
 //     0xFF clocked out; the IRQ for IER's events. CRC, slave mode and DMA
 //     are not modelled.
-//   - TIM2–TIM7: CR1 (CEN UDIS URS OPM ARPE) DIER (UIE) SR (UIF) EGR (UG)
-//     CNT PSC ARR, counting up on the virtual clock at PClk/(PSC+1) with
-//     nothing done per tick: the counter is computed from the time since
-//     the last change and the update event is scheduled (Options.At),
-//     raising UIF and the timer's IRQ. Other registers (capture/compare,
-//     slave mode) are stored and traced once.
+//   - TIM2–TIM7: CR1 (CEN UDIS URS OPM ARPE UIFREMAP) DIER (UIE) SR (UIF)
+//     EGR (UG) CNT PSC ARR, counting up on the virtual clock at
+//     PClk/(PSC+1) (ARR 0 blocks it) with nothing done per tick: the
+//     counter is computed from the time since the last change and the
+//     update event is scheduled (Options.At), raising UIF and the timer's
+//     IRQ. Down and centre-aligned counting are traced and count up; other
+//     registers (capture/compare, master/slave mode) are stored and traced
+//     once.
 //   - FLASH (ACR latency read back, NSKEYR unlock, NSSR never busy), PWR
 //     (VOSR VOSRDY/BOOSTRDY, SVMSR ACTVOS/ACTVOSRDY/REGS answered ready),
 //     ICACHE and DCACHE1 (invalidate completes at once), SYSCFG: accepted,
