@@ -3,9 +3,11 @@ package stm32
 import "fmt"
 
 // Addresses and interrupt numbers of the STM32U585's peripherals: the
-// non-secure bases (*_BASE_NS) and IRQn values of stm32u585xx.h (STM32CubeU5,
-// as in korewireless/Microvisor-HAL-STM32U5's CMSIS device headers). Facts
-// to match; every model below uses these and nothing else.
+// non-secure bases (*_BASE_NS) and IRQn values of ST's CMSIS device header
+// stm32u585xx.h (STMicroelectronics/STM32CubeU5,
+// Drivers/CMSIS/Device/ST/STM32U5xx/Include/stm32u585xx.h, the header the
+// Microvisor HAL builds against). Facts to match; every model uses these
+// and nothing else.
 const (
 	apb1Base = PeriphBase              // APB1PERIPH_BASE_NS
 	apb2Base = PeriphBase + 0x00010000 // APB2PERIPH_BASE_NS
