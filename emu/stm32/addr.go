@@ -26,7 +26,9 @@ const (
 	extiBase   = ahb3Base + 0x2000 // EXTI_BASE_NS = 0x46022000
 )
 
-// RCC clock-enable registers (RM0456 RCC register map) the gates use.
+// RCC clock-enable registers the gates use, and their bits below (RM0456
+// RCC register map; offsets and bits checked against the STM32U585 SVD as
+// ZhiYi-R/EmbeddedPlusPlus Device/STM32U585/RCC.hpp renders it).
 const (
 	rccAHB1ENR  = 0x88
 	rccAHB2ENR1 = 0x8C
