@@ -120,3 +120,19 @@ func TestUSARTReceive(t *testing.T) {
 		t.Fatalf("echo returned %q, want %q", got, "hi\n")
 	}
 }
+
+// LPUART1's BRR is 256·fck/baud (RM0456 LPUART): 355555 is 115200 baud at
+// 160 MHz; output goes out under its name.
+func TestLPUARTRate(t *testing.T) {
+	r := newRig(t, nil)
+	lp := usartTable[5]
+	r.w32(lp.base+usartBRR, 256*160_000_000/115200)
+	r.w32(lp.base+usartCR1, cr1TE|cr1UE)
+	r.w32(lp.base+usartTDR, 'z')
+	if got := r.tracesWith("LPUART1 enabled"); len(got) != 1 || !strings.Contains(got[0], "115200 baud") {
+		t.Fatalf("traces %q, want LPUART1 at 115200 baud", got)
+	}
+	if string(r.out["LPUART1"]) != "z" {
+		t.Fatalf("LPUART1 sent %q", r.out["LPUART1"])
+	}
+}
