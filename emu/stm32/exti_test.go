@@ -72,3 +72,49 @@ func TestEXTIFollowsSelectedPort(t *testing.T) {
 		t.Fatal("PA13 did not rise: the edge never reached the model")
 	}
 }
+
+// The MCP9808's alert output wired to PB11 (a board file's "pins"): the
+// firmware sets T_CRIT and T_UPPER and enables the alert over I2C
+// (HAL_I2C_Mem_Write),
+// the temperature rises past it at 50 ms, and the falling edge of the
+// active-low alert pends EXTI11_IRQn (22) when the board next samples the
+// line (every 30 ms: at 60 ms).
+func TestEXTIFromMCP9808Alert(t *testing.T) {
+	clk := &clock{}
+	board := periph.NewBoard(clk.Now)
+	err := board.Place(periph.Placement{Bus: "I2C1", Address: 0x18, Model: "mcp9808",
+		Pins: map[string]string{"alert": "PB11"},
+		Values: []periph.Point{
+			{At: 0, Values: map[string]float64{"temperature_c": 20}},
+			{At: 50 * time.Millisecond, Values: map[string]float64{"temperature_c": 30}},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRigAt(t, clk, board)
+	h := hal{r, i2cTable[0].base}
+	h.init()
+	if err := h.transmit(0x18<<1, []byte{periph.MCP9808RegTCrit}, []byte{0x06, 0x40}); err != nil { // 100 °C
+		t.Fatal(err)
+	}
+	if err := h.transmit(0x18<<1, []byte{periph.MCP9808RegTUpper}, []byte{0x01, 0x90}); err != nil { // 25 °C
+		t.Fatal(err)
+	}
+	if err := h.transmit(0x18<<1, []byte{periph.MCP9808RegConfig}, []byte{0x00, 0x08}); err != nil { // Alert Cnt, comparator, active low
+		t.Fatal(err)
+	}
+	b := uint32(gpioBase + blockSize)
+	r.modify(b+gpioMODER, 3<<22, 0)                   // PB11 input
+	r.modify(extiBase+extiEXTICR1+8, 0xFF<<24, 1<<24) // line 11 follows port B
+	r.set(extiBase+extiFTSR1, 1<<11)
+	r.set(extiBase+extiIMR1, 1<<11)
+	clk.advance(55 * time.Millisecond)
+	if r.irqCount(22) != 0 {
+		t.Fatal("EXTI11 before the board sampled the alert")
+	}
+	clk.advance(65 * time.Millisecond)
+	if r.irqCount(22) != 1 || r.r32(extiBase+extiFPR1) != 1<<11 || r.r32(b+gpioIDR)&(1<<11) != 0 {
+		t.Fatalf("at 65 ms: %d EXTI11 interrupts, FPR1 %#x, IDR %#x; want 1, bit 11, PB11 low",
+			r.irqCount(22), r.r32(extiBase+extiFPR1), r.r32(b+gpioIDR))
+	}
+}
