@@ -185,6 +185,13 @@ func (s *SoC) pollInputs(force bool) {
 		return
 	}
 	s.inputsAt = now
+	// Ask the board when its next level is due first: NextInput waits on
+	// timers even when told not to wait, too slow for firmware that polls
+	// IDR in a loop.
+	if at, ok := b.NextInputAt(); !ok || at > now {
+		s.inputsDone = !ok
+		return
+	}
 	for {
 		c, ok, done := b.NextInput(0)
 		if done {
