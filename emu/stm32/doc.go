@@ -42,13 +42,13 @@
 //   - USART1–3, UART4–5, LPUART1: CR1 CR2 CR3 BRR PRESC ISR ICR RQR RDR TDR.
 //     TDR bytes go to Options.Out and the board's UART peer at once (TXE and
 //     TC set again); RDR takes the board's UART port (text timelines and
-//     peers); TEACK/REACK follow TE/RE. TXEIE, TCIE, RXNEIE, IDLEIE and
-//     EIE pend the USART's IRQ; with RXNEIE the arrival of the board's
-//     timeline text is scheduled on the virtual clock (nothing is scheduled
-//     for an idle UART), and a peer's answer is taken right after the byte
-//     that caused it. The line rate (BRR, PRESC) is traced when UE is set.
-//     FIFO mode, DMA, synchronous, LIN, smartcard and IrDA modes are not
-//     modelled.
+//     peers), IDLE once RDR is read with nothing more arrived; TEACK/REACK
+//     follow TE/RE. TXEIE, TCIE, RXNEIE, IDLEIE and EIE pend the USART's
+//     IRQ; with RXNEIE the arrival of the board's timeline text is
+//     scheduled on the virtual clock (nothing is scheduled for an idle
+//     UART), and a peer's answer is taken right after the byte that caused
+//     it. The line rate (BRR, PRESC) is traced when UE is set. FIFO mode,
+//     DMA, synchronous, LIN, smartcard and IrDA modes are not modelled.
 //   - I2C1–4 (controller): CR1 CR2 OAR1 OAR2 TIMINGR TIMEOUTR ISR ICR RXDR
 //     TXDR. START/STOP/NBYTES/RELOAD/AUTOEND/RD_WRN become transactions on
 //     the board's bus (periph.I2CBus.Begin, the models the host SDK uses):

@@ -101,6 +101,13 @@ func TestUSARTReceive(t *testing.T) {
 	if string(got) != "ok" || r.r32(base+usartISR)&isrRXNE != 0 {
 		t.Fatalf("received %q, want \"ok\" and RXNE clear after", got)
 	}
+	if r.r32(base+usartISR)&isrIDLE == 0 {
+		t.Fatal("IDLE not set once the text was all read")
+	}
+	r.w32(base+usartICR, isrIDLE) // IDLECF
+	if r.r32(base+usartISR)&isrIDLE != 0 {
+		t.Fatal("IDLE not cleared by IDLECF")
+	}
 	if len(clk.timers) != 0 {
 		t.Fatalf("%d timers left with nothing more to receive: an idle UART must not keep the clock awake", len(clk.timers))
 	}
