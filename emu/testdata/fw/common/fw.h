@@ -4,6 +4,12 @@
  * manual and the ARMv8-M architecture: facts; the code is ours), the
  * notification plumbing, logging and the exit path. Written for this
  * project; no vendor header is used.
+ *
+ * Built with FW_HOSTED (fwbuild.BuildHosted), the network programs
+ * (http_get, mqtt, config_log) compile for the host against libmvnet
+ * instead: the interrupt primitives become the host SDK's CMSIS calls and
+ * no register is touched, so the same program logic can be checked against
+ * the kernel without the emulator.
  */
 #ifndef FW_H
 #define FW_H
@@ -15,6 +21,9 @@
 
 #define FW_IRQ_COUNT 125 /* STM32U585 device interrupts */
 
+#ifdef FW_HOSTED
+#include "stm32u5xx.h" /* the host SDK: NVIC and CMSIS intrinsics on libmvnet */
+#else
 #define REG32(addr) (*(volatile uint32_t *)(addr))
 #define REG8(addr) (*(volatile uint8_t *)(addr))
 
@@ -85,9 +94,21 @@
 #define I2C_ICR_NACKCF (1u << 4)
 #define I2C_ICR_STOPCF (1u << 5)
 
+#endif /* !FW_HOSTED */
+
 /* ---- Interrupts ---- */
 #define FW_NOTIFY_IRQ 51u /* TIM8_BRK: the IRQ the programs give their notification centre */
 
+#ifdef FW_HOSTED
+static inline void fw_irq_enable(uint32_t irq) {
+    NVIC_ClearPendingIRQ((IRQn_Type)irq);
+    NVIC_EnableIRQ((IRQn_Type)irq);
+}
+static inline void fw_irq_disable(uint32_t irq) { NVIC_DisableIRQ((IRQn_Type)irq); }
+static inline void fw_disable_irq(void) { __disable_irq(); }
+static inline void fw_enable_irq(void) { __enable_irq(); }
+static inline void fw_wfi(void) { __WFI(); }
+#else
 static inline void fw_irq_enable(uint32_t irq) {
     NVIC_ICPR(irq / 32u) = 1u << (irq % 32u);
     NVIC_ISER(irq / 32u) = 1u << (irq % 32u);
@@ -97,6 +118,7 @@ static inline void fw_disable_irq(void) { __asm volatile("cpsid i" ::: "memory")
 static inline void fw_enable_irq(void) { __asm volatile("cpsie i" ::: "memory"); }
 static inline void fw_wfi(void) { __asm volatile("wfi" ::: "memory"); }
 static inline void fw_set_msplim(uint32_t v) { __asm volatile("msr msplim, %0" ::"r"(v) : "memory"); }
+#endif
 
 /* ---- fw.c ---- */
 
