@@ -35,8 +35,13 @@ void fw_console_init(void) {} /* the host's stdout */
 
 static bool console_on;
 
+/* USART2 on PA2 (TX, alternate function 7), 115200 baud from the 160 MHz
+ * kernel clock, transmitter only. */
 void fw_console_init(void) {
+    RCC_AHB2ENR1 |= RCC_AHB2ENR1_GPIOAEN;
     RCC_APB1ENR1 |= RCC_APB1ENR1_USART2EN;
+    GPIO_MODER(GPIOA_BASE) = (GPIO_MODER(GPIOA_BASE) & ~(3u << 4)) | (2u << 4); /* PA2: alternate function */
+    GPIO_AFRL(GPIOA_BASE) = (GPIO_AFRL(GPIOA_BASE) & ~(0xFu << 8)) | (7u << 8);   /* AF7: USART2_TX */
     USART_BRR(USART2_BASE) = 160000000u / 115200u;
     USART_CR1(USART2_BASE) = USART_CR1_UE | USART_CR1_TE;
     console_on = true;
