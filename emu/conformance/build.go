@@ -3,9 +3,7 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"debug/elf"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,25 +32,11 @@ type Image struct {
 	Syms     map[string]uint32
 }
 
-// Build assembles and links the harness for seqs. The ELF is cached in
-// cacheDir by the hash of its inputs (source, linker script, tools), so a
-// repeated run with the same seed does not assemble again; cacheDir ""
-// means no cache (work happens in workDir).
-func Build(ctx context.Context, t Tools, workDir, cacheDir string, seqs []Seq) (*Image, error) {
-	src := Source(seqs)
-	h := sha256.New()
-	for _, s := range []string{src, linkerScript, t.AS, t.LD} {
-		fmt.Fprintf(h, "%d:%s", len(s), s)
-	}
-	key := hex.EncodeToString(h.Sum(nil))[:24]
+// Build assembles and links the harness for seqs in workDir.
+func Build(ctx context.Context, t Tools, workDir string, seqs []Seq) (*Image, error) {
 	out := filepath.Join(workDir, "harness.elf")
-	if cacheDir != "" {
-		out = filepath.Join(cacheDir, key+".elf")
-	}
-	if _, err := os.Stat(out); err != nil {
-		if err := assemble(ctx, t, workDir, src, out); err != nil {
-			return nil, err
-		}
+	if err := assemble(ctx, t, workDir, Source(seqs), out); err != nil {
+		return nil, err
 	}
 	return load(out, seqs)
 }
@@ -71,11 +55,6 @@ func assemble(ctx context.Context, t Tools, dir, src, out string) error {
 	if err := run(ctx, t.LD, "-T", ld, "-o", elfTmp, o); err != nil {
 		return fmt.Errorf("conformance: linking: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	// Rename: a concurrent build of the same key writes the same bytes,
-	// and a reader never sees a partial file.
 	return os.Rename(elfTmp, out)
 }
 

@@ -59,7 +59,9 @@ type gen struct {
 	label int
 }
 
-func (g *gen) emit(format string, args ...any) { g.lines = append(g.lines, fmt.Sprintf(format, args...)) }
+func (g *gen) emit(format string, args ...any) {
+	g.lines = append(g.lines, fmt.Sprintf(format, args...))
+}
 
 // value returns an edge value half of the time, otherwise a random one
 // (sometimes small).
