@@ -96,7 +96,7 @@ func load(path string, seqs []Seq) (*Image, error) {
 	for _, s := range syms {
 		img.Syms[s.Name] = uint32(s.Value) &^ 1
 	}
-	for _, want := range []string{"reset", "seq_done", "fault_resume", "cur_seq"} {
+	for _, want := range []string{"reset", "seq_done", "fault_resume", "cur_seq", "fault_info"} {
 		if _, ok := img.Syms[want]; !ok {
 			return nil, fmt.Errorf("conformance: %s has no symbol %s", path, want)
 		}

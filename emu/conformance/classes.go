@@ -29,6 +29,10 @@ var classes = []class{
 	{"ldrd", genLdrd},
 	{"excl", genExcl},
 	{"tbb", genTBB},
+	{"sysreg", genSysReg},
+	{"sp", genSP},
+	{"pcwrite", genPCWrite},
+	{"fault", genFault},
 }
 
 // 16-bit data processing (outside an IT block these set the flags).

@@ -7,7 +7,8 @@ import (
 
 // Diff compares QEMU's result q with emu/cpu's e for seq and returns one
 // line per differing field ("" when they agree). Registers, APSR (flags,
-// Q, GE), SP and whether the sequence faulted are always compared; the
+// Q, GE), SP and whether the sequence faulted (and then CFSR and the
+// faulting instruction's address) are always compared; the
 // scratch memory when the sequence accesses memory and neither faulted
 // (a fault's exception stacking on QEMU writes below SP).
 func Diff(seq *Seq, q, e *Result) string {
@@ -17,7 +18,14 @@ func Diff(seq *Seq, q, e *Result) string {
 		return b.String()
 	}
 	if q.Faulted() {
-		return ""
+		// The harness records CFSR in r0 and the faulting PC in r1.
+		if q.R[0] != e.R[0] {
+			fmt.Fprintf(&b, "  fault CFSR: qemu %#08x, emu %#08x\n", q.R[0], e.R[0])
+		}
+		if q.R[1] != e.R[1] {
+			fmt.Fprintf(&b, "  fault PC: qemu %#08x, emu %#08x\n", q.R[1], e.R[1])
+		}
+		return b.String()
 	}
 	for i := range q.R {
 		if q.R[i] != e.R[i] {

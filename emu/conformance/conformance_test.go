@@ -38,6 +38,14 @@ func differential(t *testing.T, tl Tools, seqs []Seq) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bad := 0
+	stats := map[string][3]int{} // class: sequences, faulted, changed registers or flags
+	defer func() {
+		for _, c := range Classes() {
+			if st, ok := stats[c]; ok {
+				t.Logf("%-9s %4d sequences, %3d faulted, %4d changed registers or flags", c, st[0], st[1], st[2])
+			}
+		}
+	}()
 	for start := 0; start < len(seqs); start += batchSize {
 		batch := seqs[start:min(start+batchSize, len(seqs))]
 		img, err := Build(ctx, tl, t.TempDir(), batch)
@@ -53,12 +61,21 @@ func differential(t *testing.T, tl Tools, seqs []Seq) int {
 			t.Fatal(err)
 		}
 		for _, u := range er.Unexpected {
-			t.Errorf("emu/cpu: unexpected event: %s", u)
+			t.Errorf("emu/cpu: unexpected event in sequence %d (class %s): %s\n%s\n  inputs: %s", start+u.Seq, batch[u.Seq].Class,
+				u.What, img.Disassemble(ctx, tl.Objdump, u.Seq), FormatInput(batch[u.Seq].In))
 		}
 		if len(er.Unexpected) > 0 {
 			t.FailNow()
 		}
 		for i := range batch {
+			st := stats[batch[i].Class]
+			st[0]++
+			if qs[i].Faulted() {
+				st[1]++
+			} else if qs[i].R != batch[i].In.R || qs[i].APSR != batch[i].In.APSR {
+				st[2]++
+			}
+			stats[batch[i].Class] = st
 			d := Diff(&batch[i], &qs[i], &er.Results[i])
 			if d == "" {
 				continue
@@ -94,10 +111,6 @@ func TestConformance(t *testing.T) {
 	}
 	bad := differential(t, tl, seqs)
 	if bad > 0 {
-		perClass := map[string]int{}
-		for _, s := range seqs {
-			perClass[s.Class] += 0
-		}
 		t.Logf("%d of %d sequences differ (seed %d)", bad, len(seqs), *flagSeed)
 	}
 }

@@ -16,7 +16,13 @@ type EmuRun struct {
 	// Unexpected lists every event the harness never causes (SVC, an
 	// exception return, sleep, a trap, a BKPT other than semihosting):
 	// each is a failure.
-	Unexpected []string
+	Unexpected []Event
+}
+
+// Event is something the core reported during sequence Seq.
+type Event struct {
+	Seq  int
+	What string
 }
 
 // emuHooks is the Hooks of a harness run: semihosting through BKPT 0xab
@@ -30,7 +36,7 @@ type emuHooks struct {
 	out      []byte
 	exited   bool
 	faults   map[int]cpu.Fault
-	unexpect []string
+	unexpect []Event
 }
 
 func (h *emuHooks) mem(addr uint32) []byte {
@@ -48,7 +54,7 @@ func (h *emuHooks) curSeq() int {
 }
 
 func (h *emuHooks) bad(c *cpu.CPU, format string, args ...any) {
-	h.unexpect = append(h.unexpect, fmt.Sprintf("sequence %d: ", h.curSeq())+fmt.Sprintf(format, args...))
+	h.unexpect = append(h.unexpect, Event{h.curSeq(), fmt.Sprintf(format, args...)})
 	c.RequestStop()
 }
 
@@ -83,6 +89,10 @@ func (h *emuHooks) Fault(c *cpu.CPU, f cpu.Fault) {
 		return
 	}
 	h.faults[i] = f
+	// What the HardFault handler records on QEMU: CFSR and the PC.
+	info := h.mem(h.img.Syms["fault_info"])
+	binary.LittleEndian.PutUint32(info, cfsrBits[f.Kind])
+	binary.LittleEndian.PutUint32(info[4:], f.PC)
 	c.IT = 0
 	c.R[15] = h.img.Syms["fault_resume"]
 }
@@ -97,6 +107,23 @@ func (h *emuHooks) Trap(c *cpu.CPU, pc uint32) bool {
 }
 
 func (h *emuHooks) Sleep(c *cpu.CPU, wfe bool) { h.bad(c, "WFI/WFE at %#x", c.R[15]-2) }
+
+// cfsrBits are the CFSR bits the architecture sets for each fault kind
+// (ARMv8-M ARM, B3.2 "Configurable Fault Status Register": UFSR in bits
+// 16-25, BFSR in 8-15 with BFARVALID, MMFSR in 0-7 with MMARVALID).
+var cfsrBits = map[cpu.FaultKind]uint32{
+	cpu.FaultUndefined:     1 << 16,
+	cpu.FaultInvState:      1 << 17,
+	cpu.FaultInvPC:         1 << 18,
+	cpu.FaultNoCP:          1 << 19,
+	cpu.FaultStackOverflow: 1 << 20,
+	cpu.FaultUnaligned:     1 << 24,
+	cpu.FaultDivByZero:     1 << 25,
+	cpu.FaultPreciseData:   1<<9 | 1<<15,
+	cpu.FaultInstrBus:      1 << 8,
+	cpu.FaultInstrAccess:   1 << 0,
+	cpu.FaultDataAccess:    1<<1 | 1<<7,
+}
 
 // RunEmu runs the image on emu/cpu with Regions where QEMU has the
 // AN505's memory, from the reset vector, and returns what the harness

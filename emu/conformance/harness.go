@@ -26,6 +26,8 @@ const (
 	ScratchSP    = ScratchBase + ScratchSize/2
 
 	stackTop = RAMBase + RAMSize - 0x100
+
+	cfsrAddr = 0xe000ed28 // SCB->CFSR
 )
 
 // Record layouts, in words.
@@ -82,6 +84,8 @@ const driver = `
 	.align 3
 tmp:	.space 64
 saved_sp:	.space 4
+	.global fault_info
+fault_info:	.space 8	@ CFSR, faulting PC
 cur_seq:	.space 4
 	.align 3
 outputs:	.space {{nseq}} * {{outWords}} * 4
@@ -150,8 +154,13 @@ fault_resume:
 	ldr r0, [r0]
 	mov sp, r0
 	ldr r2, =tmp
+	ldr r3, =fault_info
+	ldr r0, [r3]
+	str r0, [r2], #4	@ r0 slot: CFSR
+	ldr r0, [r3, #4]
+	str r0, [r2], #4	@ r1 slot: the faulting instruction's address
 	movs r0, #0
-	movs r1, #15
+	movs r1, #13
 2:	str r0, [r2], #4
 	subs r1, #1
 	bne 2b
@@ -211,14 +220,22 @@ finish:	@ hex-encode outputs into hexbuf, one line per sequence
 	bkpt {{semiBKPT}}
 	b .
 
-	@ QEMU only: a fault in a sequence escalates to HardFault; return
-	@ from it to fault_resume in Thread mode with a clean xPSR.
+	@ QEMU only: a fault in a sequence escalates to HardFault; record
+	@ CFSR and the stacked PC and return to fault_resume in Thread mode
+	@ with a clean xPSR.
 	.thumb_func
 hardfault:
 	tst lr, #4
 	ite eq
 	mrseq r0, msp
 	mrsne r0, psp
+	ldr r1, ={{cfsr}}
+	ldr r2, [r1]
+	str r2, [r1]	@ CFSR bits are write-one-to-clear: the next fault starts clean
+	ldr r3, =fault_info
+	str r2, [r3]
+	ldr r2, [r0, #24]
+	str r2, [r3, #4]
 	ldr r1, =fault_resume
 	bic r1, r1, #1
 	str r1, [r0, #24]
@@ -251,6 +268,7 @@ func Source(seqs []Seq) string {
 		"{{semiBKPT}}", hexs(semiBKPT),
 		"{{scratchBase}}", hexs(ScratchBase),
 		"{{scratchSP}}", hexs(ScratchSP),
+		"{{cfsr}}", hexs(cfsrAddr),
 	)
 	var b bytes.Buffer
 	b.WriteString(r.Replace(driver))
