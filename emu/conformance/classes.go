@@ -33,6 +33,21 @@ var classes = []class{
 	{"sp", genSP},
 	{"pcwrite", genPCWrite},
 	{"fault", genFault},
+	{"mix", genMix},
+}
+
+// aluGens are the classes without memory or control flow: mix chains them.
+var aluGens = []func(g *gen){genDP16, genDPImm32, genDPReg32, genShiftReg, genPlainImm, genBitfield,
+	genMul, genLongMul, genDiv, genSat, genParallel, genExtend, genMisc}
+
+// Chains of instructions from every data-processing class, so that flags,
+// Q and GE flow from one encoding into another (ADC after a shifter carry,
+// SEL after a parallel add, an S form after a saturation ...).
+func genMix(g *gen) {
+	for k := 0; k < 3+g.r.Intn(4); k++ {
+		aluGens[g.r.Intn(len(aluGens))](g)
+		g.used = map[int]bool{}
+	}
 }
 
 // 16-bit data processing (outside an IT block these set the flags).
@@ -77,7 +92,11 @@ func genDP16(g *gen) {
 		case 9:
 			g.emit("add.n %s, sp, #%d", rn(d), 4*g.r.Intn(256))
 		case 10:
-			g.emit("movs.n %s, %s", rn(d), rn(m))
+			if g.r.Intn(2) == 0 {
+				g.emit("add.n %s, pc", rn(d)) // PC reads as the instruction's address + 4
+			} else {
+				g.emit("movs.n %s, %s", rn(d), rn(m))
+			}
 		default:
 			g.emit("adr.n %s, %s", rn(d), "1f")
 			g.emit("b.n 2f")
@@ -329,6 +348,12 @@ func genMisc(g *gen) {
 		m := g.any(false)
 		if g.r.Intn(6) == 0 {
 			g.set(m, 0)
+		}
+		if g.r.Intn(6) == 0 { // preload hints: no access, no fault, whatever the address
+			g.emit("%s", g.pick("pld", "pli")+" ["+rn(m)+", #"+itoa(g.r.Intn(4096))+"]")
+			g.emit("pld [%s, %s, lsl #%d]", rn(m), rn(g.any(false)), g.r.Intn(4))
+			g.emit("pld [%s, #-%d]", rn(m), 1+g.r.Intn(255))
+			continue
 		}
 		g.emit("%s %s, %s", g.pick("rev.w", "rev16.w", "revsh.w", "rbit", "clz"), rn(g.any(false)), rn(m))
 	}

@@ -5,37 +5,61 @@ import (
 	"strings"
 )
 
-// itBody returns an instruction for an IT slot with condition c. The
-// 16-bit forms inside an IT block do not set the flags; CMP and the
-// explicit S forms (32-bit) do, changing the outcome of later slots.
+// itBody returns an instruction for an IT slot with condition c. Inside
+// an IT block the 16-bit data-processing encodings do not set the flags
+// (ARMv8-M ARM, "Conditional execution"); CMP/CMN/TST and the 32-bit S
+// forms do, changing the outcome of later slots. A slot not taken must
+// have no effect at all.
 func (g *gen) itBody(c string) string {
-	d, n, m := g.any(true), g.any(true), g.any(true)
-	D, N, M := g.any(false), g.any(false), g.any(false)
-	switch g.r.Intn(9) {
+	d, n, m := rn(g.any(true)), rn(g.any(true)), rn(g.any(true))
+	D, N, M := rn(g.any(false)), rn(g.any(false)), rn(g.any(false))
+	switch g.r.Intn(16) {
 	case 0:
-		return "add" + c + " " + rn(d) + ", " + rn(n) + ", " + rn(m)
+		return g.pick("add", "sub") + c + " " + d + ", " + n + ", " + m
 	case 1:
-		return "mov" + c + " " + rn(d) + ", #" + itoa(g.r.Intn(256))
+		return "mov" + c + " " + d + ", #" + itoa(g.r.Intn(256))
 	case 2:
-		return "cmp" + c + " " + rn(n) + ", " + rn(m)
+		return g.pick("cmp", "cmn", "tst") + c + " " + n + ", " + m
 	case 3:
-		return "adds" + c + ".w " + rn(D) + ", " + rn(N) + ", #" + itoa(g.pickInt(1, 0xff, g.r.Intn(256)))
+		return g.pick("adds", "subs", "ands", "orrs") + c + ".w " + D + ", " + N + ", #" + itoa(g.pickInt(1, 0xff, g.r.Intn(256)))
 	case 4:
-		return "lsl" + c + " " + rn(d) + ", " + rn(m) + ", #" + itoa(1+g.r.Intn(31))
+		return g.pick("lsl", "lsr", "asr") + c + " " + d + ", " + m + ", #" + itoa(1+g.r.Intn(31))
 	case 5:
-		return "eor" + c + ".w " + rn(D) + ", " + rn(N) + ", " + rn(M) + ", lsl #3"
+		return g.pick("eor", "orr", "bic") + c + ".w " + D + ", " + N + ", " + M + ", lsl #3"
 	case 6:
-		return "sub" + c + " " + rn(d) + ", " + rn(n) + ", #" + itoa(g.r.Intn(8))
+		return g.pick("add", "sub") + c + " " + d + ", " + n + ", #" + itoa(g.r.Intn(8))
 	case 7:
-		return "subs" + c + ".w " + rn(D) + ", " + rn(N) + ", " + rn(M)
+		return g.pick("subs", "adcs", "sbcs", "rsbs") + c + ".w " + D + ", " + N + ", " + M
+	case 8:
+		return g.pick("mul", "sdiv", "udiv", "qadd", "sadd16", "usub8", "sel") + c + " " + D + ", " + N + ", " + M
+	case 9: // 16-bit two-register data processing, no flags inside IT
+		return g.pick("and", "eor", "adc", "sbc", "orr", "bic") + c + " " + d + ", " + d + ", " + m
+	case 10:
+		if g.r.Intn(2) == 0 {
+			return g.pick("mvn", "mov") + c + " " + d + ", " + m
+		}
+		return "rsb" + c + " " + d + ", " + m + ", #0"
+	case 11: // 16-bit register shifts (amount in the bottom byte)
+		return g.pick("lsl", "lsr", "asr", "ror") + c + " " + d + ", " + d + ", " + m
+	case 12:
+		return g.pick("rev", "rev16", "revsh", "sxtb", "uxth", "clz", "rbit") + c + " " + D + ", " + M
+	case 13: // conditional load and store, SP writeback
+		t2 := rn(g.any(false))
+		for t2 == D {
+			t2 = rn(g.any(false))
+		}
+		return g.pick("ldrd", "strd") + c + " " + D + ", " + t2 + ", [sp, #-8]!"
+	case 14:
+		return g.pick("ssat", "usat") + c + " " + D + ", #" + itoa(1+g.r.Intn(31)) + ", " + N
 	default:
-		return "mul" + c + ".w " + rn(D) + ", " + rn(N) + ", " + rn(M)
+		return "bfi" + c + " " + D + ", " + N + ", #" + itoa(g.r.Intn(16)) + ", #" + itoa(1+g.r.Intn(16))
 	}
 }
 
 // IT blocks of one to four slots with every condition and then/else mix;
 // sometimes the last slot is a conditional branch (allowed there).
 func genIT(g *gen) {
+	g.mem = true // conditional LDRD/STRD below SP
 	c := conds[g.r.Intn(len(conds))]
 	n := 1 + g.r.Intn(4)
 	if g.r.Intn(15) == 0 { // AL: only "then" slots
