@@ -159,3 +159,15 @@ done: bkpt #0
 		t.Fatalf("r0 = %d, want 5", m.R[0])
 	}
 }
+
+func TestClearExclusive(t *testing.T) {
+	m := newMachine(assemble(t, "ldr r0, =0x20000100\n ldrex r1, [r0]\n bkpt #1\n strex r2, r1, [r0]\n bkpt", flashBase), flashBase)
+	m.run(t)
+	m.ClearExclusive() // an exception came and went
+	m.R[15] += 2
+	m.h.bkpt = 0
+	m.run(t)
+	if m.R[2] != 1 {
+		t.Fatalf("strex after an exception succeeded")
+	}
+}

@@ -30,6 +30,11 @@ const (
 	evInvState
 )
 
+// ClearExclusive clears the local exclusive monitor: the machine calls it
+// on exception entry and return, as the architecture does, so a STREX
+// after an interrupted LDREX fails.
+func (c *CPU) ClearExclusive() { c.exclValid = false }
+
 // RequestStop makes Run return StopRequested at the next instruction
 // boundary. It may be called from any goroutine.
 func (c *CPU) RequestStop() { c.stop.Or(stopReq) }
@@ -94,15 +99,19 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 	// pc and n live in registers: the loop carries no dependency through
 	// memory (c.R[15] and c.Instructions are stored, not reloaded, except
 	// after a hook, which may change them).
+	// pg is the page of decoded instructions holding pc: [pgBase,
+	// pgBase+pgLen] of region cr. pgLen = 0 forces a lookup (after a hook,
+	// which may have invalidated code).
 	var cr *region
-	var cbase, csize uint32
+	var pg *page
+	var pgBase, pgLen uint32
 	pc, n := c.R[15], c.Instructions
 	for n < end {
-		off := pc - cbase
-		if off >= csize {
+		off := pc - pgBase
+		if off >= pgLen {
 			cr = c.m.codeRegion(pc)
 			if cr == nil {
-				csize = 0
+				pgLen = 0
 				s, done := c.outside(pc, step)
 				if done {
 					return s, false
@@ -110,24 +119,25 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 				pc, n = c.R[15], c.Instructions
 				continue
 			}
-			cbase, csize = cr.base, cr.size-1
-			off = pc - cbase
+			pi := (pc - cr.base) >> pageShift
+			if pg = cr.pages[pi]; pg == nil {
+				pg = new(page)
+				cr.pages[pi] = pg
+			}
+			pgBase = cr.base + pi<<pageShift
+			pgLen = min(pageSize, cr.size-pi<<pageShift) - 1
+			off = pc - pgBase
 		}
-		p := cr.pages[off>>pageShift]
-		if p == nil {
-			p = new(page)
-			cr.pages[off>>pageShift] = p
-		}
-		in := &p[off&(pageSize-1)>>1]
+		in := &pg[off>>1&(pageInsts-1)]
 		if in.op <= opBreak {
 			if in.op == opNone {
-				c.decodeInto(in, cr, off, pc)
+				c.decodeInto(in, cr, pc-cr.base, pc)
 			}
 			if in.op == opBreak {
 				if !step {
 					return StopBreakpoint, false
 				}
-				tmp := c.fetchDecode(cr, off, pc)
+				tmp := c.fetchDecode(cr, pc-cr.base, pc)
 				in = &tmp
 			}
 		}
@@ -528,7 +538,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			if step {
 				return StopBudget, false
 			}
-			pc, n = c.R[15], c.Instructions
+			pc, n, pgLen = c.R[15], c.Instructions, 0
 			continue
 		default:
 			next, ev = c.execSlow(in, next)
@@ -544,7 +554,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			if s, done := c.event(ev); done {
 				return s, false
 			}
-			pc, n = c.R[15], c.Instructions
+			pc, n, pgLen = c.R[15], c.Instructions, 0
 		}
 		if c.stop.Load() != 0 {
 			return c.takeStop(), false

@@ -26,7 +26,7 @@ func (c *CPU) execSlow(in *inst, next uint32) (uint32, uint8) {
 		if in.imm&2 != 0 {
 			c.PRIMASK = disable
 		}
-		if in.imm&1 != 0 {
+		if in.imm&1 != 0 && (!disable || c.IPSR != excNMI && c.IPSR != excHardFault) {
 			c.FAULTMASK = disable
 		}
 		if !disable {
@@ -342,6 +342,12 @@ func parallel(pre, op uint8, a, b uint32) (uint32, uint8, bool) {
 	return out, ge, pre == parS || pre == parU
 }
 
+// Exception numbers whose execution priority is negative.
+const (
+	excNMI       = 2
+	excHardFault = 3
+)
+
 // Special-purpose register numbers of MRS/MSR (SYSm), ARMv8-M.
 const (
 	sysMSP       = 8
@@ -431,7 +437,10 @@ func (c *CPU) msr(sysm uint32, mask uint8, v uint32) uint8 {
 		}
 		return evUnmask
 	case sysFAULTMASK:
-		c.FAULTMASK = v&1 != 0
+		// FAULTMASK cannot be set at priority -1 or -2 (NMI, HardFault)
+		if v&1 == 0 || c.IPSR != excNMI && c.IPSR != excHardFault {
+			c.FAULTMASK = v&1 != 0
+		}
 		return evUnmask
 	case sysCONTROL:
 		ctl := c.CONTROL&^ControlNPRIV | uint8(v)&ControlNPRIV

@@ -33,6 +33,9 @@ func TestHooks(t *testing.T) {
 	t.Run("coprocessor 2 is nocp", func(t *testing.T) {
 		expectFault(t, "bad: .inst.w 0xfe000000", FaultNoCP, 0, nil)
 	})
+	t.Run("tta is undefined in non-secure state", func(t *testing.T) {
+		expectFault(t, "bad: .inst.w 0xe840f080", FaultUndefined, 0, nil) // tta r0, r0
+	})
 	t.Run("sg is undefined", func(t *testing.T) {
 		expectFault(t, "bad: .inst.w 0xe97fe97f", FaultUndefined, 0, nil)
 	})
@@ -129,6 +132,14 @@ func TestSpecialRegisters(t *testing.T) {
 		m := runAsm(t, "movs r0, #1\n msr control, r0\n isb\n cpsid i\n msr primask, r0\n msr basepri, r0\n movs r1, #0\n msr control, r1\n mrs r2, control\n mrs r3, msp\n msr msp, r1\n mrs r4, primask")
 		if m.PRIMASK || m.BASEPRI != 0 || m.R[2] != 1 || m.R[3] != 0 || m.R[4] != 0 || m.MSP() != ramBase+ramSize {
 			t.Fatalf("unprivileged writes took effect: primask %v basepri %d control %d msp read %#x msp %#x", m.PRIMASK, m.BASEPRI, m.R[2], m.R[3], m.MSP())
+		}
+	})
+	t.Run("faultmask not set in hardfault", func(t *testing.T) {
+		m := newMachine(assemble(t, "movs r0, #1\n msr faultmask, r0\n cpsid f\n mrs r1, faultmask\n bkpt", flashBase), flashBase)
+		m.IPSR = 3
+		m.run(t)
+		if m.FAULTMASK || m.R[1] != 0 {
+			t.Fatalf("faultmask set in HardFault")
 		}
 	})
 	t.Run("spsel ignored in handler mode", func(t *testing.T) {
