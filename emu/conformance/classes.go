@@ -338,7 +338,7 @@ func genExtend(g *gen) {
 	}
 }
 
-// REV, REV16, REVSH, RBIT, CLZ.
+// REV, REV16, REVSH, RBIT, CLZ, PKHBT/PKHTB, preload hints.
 func genMisc(g *gen) {
 	for k := 0; k < 1+g.r.Intn(3); k++ {
 		if g.r.Intn(3) == 0 {
@@ -353,6 +353,14 @@ func genMisc(g *gen) {
 			g.emit("%s", g.pick("pld", "pli")+" ["+rn(m)+", #"+itoa(g.r.Intn(4096))+"]")
 			g.emit("pld [%s, %s, lsl #%d]", rn(m), rn(g.any(false)), g.r.Intn(4))
 			g.emit("pld [%s, #-%d]", rn(m), 1+g.r.Intn(255))
+			continue
+		}
+		if g.r.Intn(5) == 0 { // pack halfword
+			if g.r.Intn(2) == 0 {
+				g.emit("pkhbt %s, %s, %s, lsl #%d", rn(g.any(false)), rn(g.any(false)), rn(m), g.r.Intn(32))
+			} else {
+				g.emit("pkhtb %s, %s, %s, asr #%d", rn(g.any(false)), rn(g.any(false)), rn(m), 1+g.r.Intn(32))
+			}
 			continue
 		}
 		g.emit("%s %s, %s", g.pick("rev.w", "rev16.w", "revsh.w", "rbit", "clz"), rn(g.any(false)), rn(m))
