@@ -34,6 +34,8 @@ var classes = []class{
 	{"pcwrite", genPCWrite},
 	{"fault", genFault},
 	{"mix", genMix},
+	{"smc", genSMC},
+	{"pagecross", genPageCross},
 }
 
 // aluGens are the classes without memory or control flow: mix chains them.
