@@ -36,6 +36,8 @@ var classes = []class{
 	{"mix", genMix},
 	{"smc", genSMC},
 	{"pagecross", genPageCross},
+	{"rawdp", genRawDP},
+	{"raw16", genRaw16},
 }
 
 // aluGens are the classes without memory or control flow: mix chains them.
