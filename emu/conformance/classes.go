@@ -38,6 +38,7 @@ var classes = []class{
 	{"pagecross", genPageCross},
 	{"rawdp", genRawDP},
 	{"raw16", genRaw16},
+	{"rawldst", genRawLdSt},
 }
 
 // aluGens are the classes without memory or control flow: mix chains them.

@@ -126,3 +126,60 @@ func genRaw16(g *gen) {
 		g.emit(".inst.n %#04x", hw)
 	}
 }
+
+// Raw 32-bit single loads and stores (ARMv8-M ARM, C2.3.7 "Load/store
+// single"): random size, sign, direction and addressing-mode fields,
+// including the reserved ones (UNDEFINED on both), the literal forms
+// (Rn = PC) and the hints (byte and halfword loads to PC). Bases are
+// r0-r3 near the scratch area's middle, register offsets r8-r11 small,
+// immediates below 64, so every access stays in the scratch area; Rt is
+// never a base (writeback with Rt = Rn is UNPREDICTABLE).
+func genRawLdSt(g *gen) {
+	g.mem = true
+	for r := 0; r < 4; r++ {
+		g.set(r, ScratchSP-64+uint32(g.r.Intn(64)))
+	}
+	for r := 8; r < 12; r++ {
+		g.set(r, uint32(g.r.Intn(16)))
+	}
+	for k := 0; k < 1+g.r.Intn(2); k++ {
+		sign, up, size, load := uint32(g.r.Intn(2)), uint32(g.r.Intn(2)), uint32(g.r.Intn(4)), uint32(g.r.Intn(2))
+		if sign == 1 && g.r.Intn(4) != 0 {
+			load = 1 // signed stores are reserved: keep a few
+		}
+		rn := uint32(g.r.Intn(4))
+		if load == 1 && g.r.Intn(6) == 0 {
+			rn = 15 // literal
+		}
+		rt := uint32(4 + g.r.Intn(9))
+		if load == 1 && size < 2 && g.r.Intn(6) == 0 {
+			rt = 15 // PLD, PLI, hints
+		}
+		var low uint32
+		switch {
+		case up == 1 || rn == 15:
+			low = uint32(g.r.Intn(64))
+		default:
+			switch g.r.Intn(5) {
+			case 0: // register offset
+				low = uint32(g.r.Intn(4))<<4 | uint32(8+g.r.Intn(4))
+			case 1, 2: // imm8 forms: P U W = bits 10..8
+				low = 0x800 | uint32(g.r.Intn(8))<<8 | uint32(g.r.Intn(64))
+			case 3: // unprivileged or negative offset
+				low = uint32(g.pickInt(0xe00, 0xc00)) | uint32(g.r.Intn(64))
+			default: // anything, reserved values included; keep offsets small
+				low = uint32(g.r.Intn(0x1000)) &^ 0xc0
+			}
+		}
+		if up == 0 && rn != 15 {
+			if low>>6 == 0 { // register offset: Rm is one of the small offsets
+				low = low&0x30 | uint32(8+g.r.Intn(4))
+			}
+			if rt == 15 && low>>6 != 0 && low>>8 != 0xc {
+				rt = uint32(4 + g.r.Intn(9)) // a hint has no writeback or T form (UNPREDICTABLE)
+			}
+		}
+		hw1 := 0xf800 | sign<<8 | up<<7 | size<<5 | load<<4 | rn
+		g.emit(".inst.w %#08x", hw1<<16|rt<<12|low)
+	}
+}
