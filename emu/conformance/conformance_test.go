@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/emu/cpu"
 	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
@@ -214,5 +215,35 @@ func TestDifferentialDetectsADifference(t *testing.T) {
 	}
 	if !strings.Contains(d1, "mem[0x38000108]: qemu 0x00001234, emu 0x00000000") {
 		t.Errorf("STR of another register: diff %q", d1)
+	}
+}
+
+// Where QEMU departs from the architecture the differential test cannot
+// judge, so emu/cpu is held to the architecture directly: an unaligned
+// LDR/STR to Device memory (the Peripheral region 0x40000000-0x5FFFFFFF
+// and the System region from 0xE0000000) is an UNALIGNED UsageFault on a
+// Cortex-M33 (Cortex-M33 TRM, "Unaligned accesses": not permitted in
+// Device memory), while QEMU 7.2 performs it (mps2-an505: LDR at
+// 0x40000001 and 0xE000ED02 complete).
+func TestDeviceMemoryUnalignedFaults(t *testing.T) {
+	tl := tools(t)
+	var seqs []Seq
+	for _, a := range []uint32{0x40000001, 0x4ffffff2, 0xe000ed02} {
+		for _, l := range []string{"ldr.w r0, [r1]", "str.w r0, [r1]"} {
+			seqs = append(seqs, Seq{Class: "device", Lines: []string{l}, In: Input{R: [13]uint32{1: a}, Seed: 1}})
+		}
+	}
+	img, err := Build(context.Background(), tl, t.TempDir(), seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	er, err := RunEmu(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range seqs {
+		if f, ok := er.Faults[i]; !ok || f.Kind != cpu.FaultUnaligned {
+			t.Errorf("%s with r1=%#x: fault %+v (faulted %v), want UNALIGNED", s.Lines[0], s.In.R[1], f, ok)
+		}
 	}
 }
