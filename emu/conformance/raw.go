@@ -3,7 +3,8 @@ package conformance
 // Raw encodings of the 32-bit data-processing and multiply spaces with
 // random opcode fields (ARMv8-M ARM, C2.3 "32-bit T32 instruction
 // encoding": data processing (shifted register), (modified immediate),
-// (register), multiply, long multiply and divide). Register fields are
+// (plain binary immediate), (register), multiply, long multiply and
+// divide). Register fields are
 // r0-r12 (PC or SP only where the encoding gives them a meaning), and the
 // fields the architecture calls UNPREDICTABLE when inconsistent are made
 // consistent; everything else is random, so reserved opcode values must
@@ -12,7 +13,38 @@ package conformance
 func genRawDP(g *gen) {
 	r := func() uint32 { return uint32(g.r.Intn(13)) }
 	var hw1, hw2 uint32
-	switch g.r.Intn(5) {
+	switch g.r.Intn(6) {
+	case 5: // plain binary immediate: 11110 i 1 op Rn | 0 imm3 Rd imm2 (0) imm5
+		op, rn, rd := uint32(g.r.Intn(32)), r(), r()
+		i, imm3, imm2, imm5 := uint32(g.r.Intn(2)), uint32(g.r.Intn(8)), uint32(g.r.Intn(4)), uint32(g.r.Intn(32))
+		lsb := imm3<<2 | imm2
+		switch op {
+		case 0, 10: // ADDW, SUBW; Rn = PC: ADR
+			if g.r.Intn(4) == 0 {
+				rn = 15
+			}
+		case 16, 18, 20, 22, 24, 26, 28: // saturate, bitfields: i and bit 5 are (0)
+			i, imm5 = 0, imm5&0x1f
+			switch op {
+			case 20, 28: // SBFX, UBFX: lsb + width <= 32
+				if lsb+imm5 > 31 {
+					imm5 = 31 - lsb
+				}
+			case 22: // BFI (BFC with Rn = PC): msb >= lsb
+				if imm5 < lsb {
+					imm5 = lsb + uint32(g.r.Intn(int(32-lsb)))
+				}
+				if g.r.Intn(3) == 0 {
+					rn = 15
+				}
+			case 18, 26: // SSAT/USAT ASR, or the 16-bit forms (shift 0): bits 5:4 (0)
+				if lsb == 0 {
+					imm5 &= 0xf
+				}
+			}
+		}
+		hw1 = 0xf200 | i<<10 | op<<4 | rn
+		hw2 = imm3<<12 | rd<<8 | imm2<<6 | imm5
 	case 0: // data processing (shifted register): 1110101 op S Rn | 0 imm3 Rd imm2 type Rm
 		op, s, rn, rd := uint32(g.r.Intn(16)), uint32(g.r.Intn(2)), r(), r()
 		if op == 2 || op == 3 { // ORR/ORN with Rn = PC: MOV/MVN and the shifts
