@@ -39,6 +39,7 @@ var classes = []class{
 	{"rawdp", genRawDP},
 	{"raw16", genRaw16},
 	{"rawldst", genRawLdSt},
+	{"raw16mem", genRaw16Mem},
 }
 
 // aluGens are the classes without memory or control flow: mix chains them.

@@ -217,3 +217,38 @@ func genRawLdSt(g *gen) {
 		g.emit(".inst.w %#08x", hw1<<16|rt<<12|low)
 	}
 }
+
+// Raw 16-bit loads and stores: literal, register offset, immediate
+// offset (word, byte, halfword), SP-relative, LDM/STM. Bases are r0-r3
+// (word-aligned addresses below the scratch area's middle), register
+// offsets r4-r7 (small), so every access stays in the scratch area; STM
+// with the base in the list has it lowest (otherwise the stored value is
+// UNKNOWN).
+func genRaw16Mem(g *gen) {
+	g.mem = true
+	for r := 0; r < 4; r++ {
+		g.set(r, ScratchSP-64+4*uint32(g.r.Intn(16)))
+	}
+	for r := 4; r < 8; r++ {
+		g.set(r, uint32(g.r.Intn(16)))
+	}
+	var hw uint32
+	switch g.r.Intn(5) {
+	case 0: // LDR literal
+		hw = 0x4800 | uint32(g.r.Intn(0x800))
+	case 1: // register offset: 0101 opB Rm Rn Rt
+		hw = 0x5000 | uint32(g.r.Intn(8))<<9 | uint32(4+g.r.Intn(4))<<6 | uint32(g.r.Intn(4))<<3 | uint32(g.r.Intn(8))
+	case 2: // immediate offset: 011B L imm5 Rn Rt, 1000 L imm5 Rn Rt
+		hw = uint32(g.pickInt(0x6000, 0x7000, 0x8000)) | uint32(g.r.Intn(2))<<11 | uint32(g.r.Intn(32))<<6 | uint32(g.r.Intn(4))<<3 | uint32(g.r.Intn(8))
+	case 3: // SP-relative: 1001 L Rt imm8
+		hw = 0x9000 | uint32(g.r.Intn(2))<<11 | uint32(g.r.Intn(8))<<8 | uint32(g.r.Intn(32))
+	default: // LDM/STM: 1100 L Rn list
+		load, rn := uint32(g.r.Intn(2)), uint32(g.r.Intn(4))
+		list := uint32(1 + g.r.Intn(255))
+		if load == 0 && list&(1<<rn) != 0 {
+			list &^= 1<<rn - 1 // the base is the lowest register stored
+		}
+		hw = 0xc000 | load<<11 | rn<<8 | list
+	}
+	g.emit(".inst.n %#04x", hw)
+}
