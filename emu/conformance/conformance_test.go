@@ -34,7 +34,8 @@ func tools(t *testing.T) Tools {
 
 // differential runs seqs on QEMU and on emu/cpu and reports every
 // difference; it returns the number of mismatching sequences.
-func differential(t *testing.T, tl Tools, seqs []Seq) int {
+// label names where the sequences came from in mismatch reports.
+func differential(t *testing.T, tl Tools, label string, seqs []Seq) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -89,7 +90,7 @@ func differential(t *testing.T, tl Tools, seqs []Seq) int {
 			if f, ok := er.Faults[i]; ok {
 				d += fmt.Sprintf("  emu fault: %+v\n", f)
 			}
-			t.Errorf("mismatch in sequence %d (class %s, seed %d):\n%s\n  inputs: %s\n%s", start+i, batch[i].Class, *flagSeed,
+			t.Errorf("mismatch in %s sequence %d (class %s):\n%s\n  inputs: %s\n%s", label, start+i, batch[i].Class,
 				img.Disassemble(ctx, tl.Objdump, i), FormatInput(batch[i].In), d)
 		}
 	}
@@ -114,7 +115,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := differential(t, tl, seqs)
+	bad := differential(t, tl, fmt.Sprintf("generated (seed %d)", *flagSeed), seqs)
 	if bad > 0 {
 		t.Logf("%d of %d sequences differ (seed %d)", bad, len(seqs), *flagSeed)
 	}
@@ -124,13 +125,13 @@ func TestConformance(t *testing.T) {
 // every condition under every flag combination, shifts by the edge
 // amounts with both carries, arithmetic over all pairs of edge values.
 func TestConformanceDirected(t *testing.T) {
-	differential(t, tools(t), Directed())
+	differential(t, tools(t), "directed", Directed())
 }
 
 // TestConformanceFindings runs the reproducers of the mismatches found so
 // far (Findings); it fails until emu/cpu is fixed.
 func TestConformanceFindings(t *testing.T) {
-	differential(t, tools(t), Findings())
+	differential(t, tools(t), "finding", Findings())
 }
 
 func TestGenerateDeterministic(t *testing.T) {
