@@ -50,6 +50,11 @@ func differential(t *testing.T, tl Tools, label string, seqs []Seq) int {
 		for _, c := range cs {
 			st := stats[c]
 			t.Logf("%-9s %4d sequences, %3d faulted, %4d changed registers or flags", c, st[0], st[1], st[2])
+			// A class whose sequences all fault or all leave the state as
+			// it was compares nothing: its generator is broken.
+			if st[0] >= 10 && c != "fault" && (st[1] == st[0] || st[1]+st[2] == 0) {
+				t.Errorf("class %s: %d sequences, %d faulted, %d changed anything: nothing was compared", c, st[0], st[1], st[2])
+			}
 		}
 	}()
 	for start := 0; start < len(seqs); start += batchSize {
