@@ -128,6 +128,16 @@
 // CREDIT on the channel; frames already in flight for a closed channel are
 // ignored.
 //
+// An HTTP or CONFIGFETCH channel carries one request and one response, so
+// it ends with the response: once the cloud has sent the whole response it
+// forgets the channel, and the device, which knows when the response is
+// whole, sends no CLOSE for it when the application closes it (the channel
+// stays open for the application until then, and a lost link still closes
+// it). A CLOSE the device sent before the response arrived crossed it on
+// the wire: the cloud ignores a CLOSE for a channel it does not know.
+// This saves a frame, and on an otherwise idle link a TLS record, a write
+// and a read, per request.
+//
 // # Server logs
 //
 // Each line the application logs (mvServerLog) travels in one LOG frame.
@@ -227,4 +237,9 @@
 //	            the device reconnects at once, elsewhere. A version 3
 //	            device would take the new kind for a malformed frame:
 //	            like every version, 4 and 3 do not talk to each other.
+//	5  2026-12  an HTTP or CONFIGFETCH channel ends at the cloud with its
+//	            whole response, and the device sends no CLOSE for it
+//	            after that (see Channels). A version 4 cloud would keep
+//	            such channels open, counting against the device's
+//	            channels, until the link ends.
 package link

@@ -308,6 +308,21 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 	}
 	ch.pending = enc
 	s.flushLocked(ch)
+	s.answeredLocked(ch)
+}
+
+// answeredLocked forgets ch, a request channel (HTTP, CONFIGFETCH) whose
+// response has just been queued whole: the device sends no CLOSE for it
+// once it has the whole response (link/doc.go, "Channels"), and a CLOSE it
+// sent before is for a channel the cloud no longer knows, which is
+// ignored. A response still waiting for credit (the device's receive ring
+// holds any response the cloud sends, so none does) keeps the channel.
+func (s *Session) answeredLocked(ch *channel) {
+	if len(ch.pending) > 0 {
+		return
+	}
+	s.forgetCreditLocked(ch)
+	delete(s.chans, ch.id)
 }
 
 // diagLocked tells the device why its channel's request or connection

@@ -76,6 +76,7 @@ func (s *Session) runConfigFetch(ctx context.Context, ch *channel, req *link.Con
 	}
 	ch.pending = enc
 	s.flushLocked(ch)
+	s.answeredLocked(ch)
 }
 
 // answerConfig looks every key up, in request order.

@@ -61,12 +61,29 @@ func TestHTTPEndToEnd(t *testing.T) {
 		t.Fatalf("response %+v", resp)
 	}
 	d.SyncQuiet()
-	// One request per channel: more DATA closes it.
-	d.Data(ch, []byte{1})
-	f := d.Expect(link.FrameClose)
-	if f.Chan != ch || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
-		t.Fatalf("got %+v", f)
+	wantAnswered(t, r, ch, httpCh)
+}
+
+// wantAnswered checks that the cloud has forgotten ch, a request channel
+// of type typ whose whole response the device has read (link/doc.go, "Channels"): the
+// cloud no longer lists it, a CLOSE for it (one that crossed the response)
+// is ignored, the handle can be opened again, and DATA on it, a channel
+// that is not open, is a protocol error.
+func wantAnswered(t *testing.T, r *run, ch uint32, typ uint8) {
+	t.Helper()
+	if info := r.sess.Info(); len(info.Channels) != 0 {
+		t.Fatalf("after the response the cloud lists %+v, want no channel", info.Channels)
 	}
+	r.dev.Close(ch, uint8(abi.ClosureReasonClosedByApplication))
+	r.dev.SyncQuiet()
+	r.dev.Open(ch, typ, 512, 512)
+	r.dev.SyncQuiet()
+	if info := r.sess.Info(); len(info.Channels) != 1 || info.Channels[0].Chan != ch {
+		t.Fatalf("after opening the handle again the cloud lists %+v", info.Channels)
+	}
+	r.dev.Close(ch, uint8(abi.ClosureReasonClosedByApplication))
+	r.dev.Data(ch, []byte{1})
+	wantProtocolError(t, r, "not open")
 }
 
 func TestHTTPValidationFailureComesBack(t *testing.T) {

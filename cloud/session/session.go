@@ -16,7 +16,9 @@
 // does not exist, a frame only the cloud may send — end the link with
 // CONTROL ERROR, whose text names the problem. Frames for a channel the
 // cloud has just closed are ignored (they crossed the CLOSE on the wire); a
-// CLOSE for an unknown channel is ignored too.
+// CLOSE for an unknown channel is ignored too. An HTTP or CONFIGFETCH
+// channel is forgotten as soon as its response is queued whole: the device
+// sends no CLOSE for it (link/doc.go, "Channels").
 //
 // # Opening channels
 //
