@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,6 +173,17 @@ func syscalls() int64 {
 	return n
 }
 
+// goroutinesCreated returns how many goroutines the process has created:
+// each is a handoff (a start and a wakeup) on a request's path.
+func goroutinesCreated() int64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
 // relayedTLSTarget is issue 11's target: relayed-over-TLS throughput at
 // least 0.6× direct at concurrency 100.
 const relayedTLSTarget = 0.6
@@ -234,21 +246,23 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 	// (other processes) weighs on both alike.
 	const rounds = 10
 	var dt, rt, dcpu, rcpu time.Duration
-	var dsys, rsys int64
+	var dsys, rsys, dgo, rgo int64
 	b.ResetTimer()
 	for r := range rounds {
 		n := b.N/rounds + min(1, max(0, b.N%rounds-r)) // b.N in all
 		if n == 0 {
 			continue
 		}
-		c0, s0 := cpuTime(b), syscalls()
+		c0, s0, g0 := cpuTime(b), syscalls(), goroutinesCreated()
 		dt += phase(n, direct)
-		c1, s1 := cpuTime(b), syscalls()
+		c1, s1, g1 := cpuTime(b), syscalls(), goroutinesCreated()
 		rt += phase(n, relayed)
 		dcpu += c1 - c0
 		rcpu += cpuTime(b) - c1
 		dsys += s1 - s0
 		rsys += syscalls() - s1
+		dgo += g1 - g0
+		rgo += goroutinesCreated() - g1
 	}
 	b.StopTimer()
 	dr, rr := float64(b.N)/dt.Seconds(), float64(b.N)/rt.Seconds()
@@ -266,6 +280,10 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 		b.ReportMetric(float64(dsys)/float64(b.N), "direct-rw-syscalls/req")
 		b.ReportMetric(float64(rsys)/float64(b.N), "relayed-rw-syscalls/req")
 	}
+	// Goroutines started per request (the phase's own conc included):
+	// handoffs on the request's path.
+	b.ReportMetric(float64(dgo)/float64(b.N), "direct-goroutines/req")
+	b.ReportMetric(float64(rgo)/float64(b.N), "relayed-goroutines/req")
 	if b.N >= 10*conc && rr/dr < relayedTLSTarget {
 		b.Logf("relayed/direct %.2f is under the %.1f target", rr/dr, relayedTLSTarget)
 	}
