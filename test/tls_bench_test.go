@@ -146,6 +146,50 @@ func benchConcurrency(tb testing.TB) int {
 	return 100
 }
 
+// benchLockstep is BenchmarkRelayedTLSConcurrent's mode: with
+// MVNET_BENCH_LOCKSTEP=1 the requests go in waves, each of the conc
+// goroutines (devices) making one request per wave and the next wave
+// starting when all are done, as a fleet's devices each making an
+// occasional request; by default each goroutine makes its next request as
+// soon as its last one is done.
+func benchLockstep(tb testing.TB) bool {
+	switch v := os.Getenv("MVNET_BENCH_LOCKSTEP"); v {
+	case "", "0":
+		return false
+	case "1":
+		return true
+	default:
+		tb.Fatalf("MVNET_BENCH_LOCKSTEP=%q: want 0 or 1", v)
+		return false
+	}
+}
+
+// lockstepPhase makes n calls of get in waves of at most conc at once,
+// get(i) on goroutine i, and returns how long they took.
+func lockstepPhase(b *testing.B, n, conc int, get func(i int) error) time.Duration {
+	t0 := time.Now()
+	errs := make(chan error, conc)
+	for done := 0; done < n; {
+		k := min(conc, n-done)
+		var wg sync.WaitGroup
+		for i := range k {
+			wg.Go(func() {
+				if err := get(i); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+		done += k
+	}
+	return time.Since(t0)
+}
+
 // cpuTime returns the CPU time the process has used (user and system).
 func cpuTime(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
@@ -207,9 +251,13 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 	// the kernel's, not the relay's, so it is lifted here.
 	devs, nets := rig.devices(b, ctx, conc, device.Options{NoOpenRateLimit: true})
 
+	lockstep := benchLockstep(b)
 	// phase runs n calls of get over conc goroutines and returns how long
 	// they took.
 	phase := func(n int, get func(i int) error) time.Duration {
+		if lockstep {
+			return lockstepPhase(b, n, conc, get)
+		}
 		work := make(chan struct{}, n)
 		for range n {
 			work <- struct{}{}
