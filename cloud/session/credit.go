@@ -24,9 +24,9 @@ func (s *Session) oweCreditLocked(ch *channel, n int) {
 	ch.owed += n
 	if s.owing == 0 {
 		if s.creditTimer == nil {
-			s.creditTimer = time.AfterFunc(creditDelay, s.payOwedCredits)
+			s.creditTimer = time.AfterFunc(s.creditDelay, s.payOwedCredits)
 		} else {
-			s.creditTimer.Reset(creditDelay)
+			s.creditTimer.Reset(s.creditDelay)
 		}
 	}
 	s.owing++

@@ -22,6 +22,13 @@ import (
 // trusts it and may reach loopback.
 func httpSetup(t *testing.T, h http.HandlerFunc) (*run, *httptest.Server) {
 	t.Helper()
+	return httpSetupWith(t, h, nil)
+}
+
+// httpSetupWith is httpSetup with set, if not nil, called on the session
+// before it runs.
+func httpSetupWith(t *testing.T, h http.HandlerFunc, set func(*session.Session)) (*run, *httptest.Server) {
+	t.Helper()
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	e, err := httpexec.New(httpexec.Options{
@@ -32,7 +39,7 @@ func httpSetup(t *testing.T, h http.HandlerFunc) (*run, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	return hello(t, session.Config{HTTP: e}), srv
+	return helloWith(t, session.Config{HTTP: e}, set), srv
 }
 
 // abort ends a handler whose request was cancelled without a response (see

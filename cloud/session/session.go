@@ -198,8 +198,9 @@ type Session struct {
 	welcome bool     // WELCOME is queued: TIME may follow
 	obsDone bool     // link-down observed: no more observations (observe.go)
 
-	owing       int         // request channels owed CREDIT (credit.go)
-	creditTimer *time.Timer // pays them after creditDelay; made on first use
+	owing       int           // request channels owed CREDIT (credit.go)
+	creditTimer *time.Timer   // pays them after creditDelay; made on first use
+	creditDelay time.Duration // creditDelay; tests set their own (export_test.go)
 }
 
 // New returns a session for the cloud end c of a device link. Run runs it.
@@ -221,6 +222,8 @@ func New(c net.Conn, cfg Config) *Session {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		chans: make(map[uint32]*channel),
+
+		creditDelay: creditDelay,
 	}
 	s.out = newOutbox(s.conn, s.latency)
 	return s
