@@ -1,6 +1,7 @@
 package link
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -286,4 +287,64 @@ func TestConnOverTCP(t *testing.T) {
 			t.Errorf("device Recv = %+v, %v", f, err)
 		}
 	})
+}
+
+// TestHoldWritesOnce: frames sent while a Conn is held, from any
+// goroutine, are not written before the last Release, and then leave in
+// one write (over a net.Pipe, one Read returns the bytes of one Write).
+func TestHoldWritesOnce(t *testing.T) {
+	d, peer := Pipe()
+	c := NewConn(d)
+	t.Cleanup(func() {
+		c.Close()
+		peer.Close()
+	})
+	frames := []*Frame{
+		{Type: FrameCredit, Chan: 7, Credit: 50},
+		seqFrame(7, 1, 100),
+		{Type: FrameClose, Chan: 7, Reason: 1},
+	}
+	c.Hold()
+	c.Hold() // holds nest
+	if err := c.Send(frames[0]); err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error)
+	go func() { sent <- c.Send(frames[1]) }() // another goroutine's frame waits too
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	c.Release() // not the last: writes nothing, so the next frame joins the same write
+	if err := c.Send(frames[2]); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := peer.Read(buf)
+		read <- buf[:n]
+	}()
+	within(t, 10*time.Second, c.Release) // writes, here: returns once the peer has read
+	var want []byte
+	for _, f := range frames {
+		var err error
+		if want, err = AppendFrame(want, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := <-read; !bytes.Equal(got, want) {
+		t.Fatalf("first write % x, want the three frames % x", got, want)
+	}
+	// Released, the Conn writes as before.
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := peer.Read(buf)
+		read <- buf[:n]
+	}()
+	if err := c.Send(frames[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := AppendFrame(nil, frames[0]); !bytes.Equal(<-read, got) {
+		t.Fatal("a frame sent after the Release was not written")
+	}
 }

@@ -210,6 +210,10 @@
 // Conn carries frames over any net.Conn. Its Send never waits for the peer:
 // frames are queued and written by a goroutine of their own, so both sides
 // of a synchronous net.Pipe may send from the goroutines that receive.
+// Every frame queued when the writer takes the queue goes in one Write,
+// so one TLS record up to its size (16 KiB); frames sent between
+// Conn.Hold and Conn.Release go in one write that the releasing goroutine
+// makes itself (the cloud's CREDIT with the response it rides with).
 //
 // Over the network the link is TLS 1.3 only (tls.go): ServerTLSConfig
 // requires a client certificate from the cloud's device CA, ClientTLSConfig

@@ -291,6 +291,11 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 			"result", resp.Result, "status", resp.StatusCode, "err", err)
 	}
 	enc := link.AppendHTTPResponse(make([]byte, 0, link.HTTPResponseSize(&resp)), &resp)
+	// Hold the link while the CREDIT and the response are queued, so that
+	// both leave in one write (credit.go); Release, deferred first, runs
+	// after s.mu is unlocked and writes them in this goroutine.
+	s.conn.Hold()
+	defer s.conn.Release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch.stop() // release the request's context
