@@ -121,7 +121,8 @@ func (c *Conn) Send(f *Frame) error {
 }
 
 // Hold makes Send queue frames without starting the writer goroutine
-// until the matching Release, whose caller then writes them itself. A
+// until the matching Release, whose caller then writes them itself (a
+// writer already at work stops after its current write). A
 // goroutine that sends a few frames and may then wait for the write (a
 // cloud worker with a response) saves the writer's start and wakeup
 // (issue 11: a goroutine handoff per write); frames that others send
@@ -133,10 +134,10 @@ func (c *Conn) Hold() {
 }
 
 // Release ends a Hold. The last one writes what is queued in the calling
-// goroutine, unless a writer goroutine is already at work (it takes the
-// frames): it blocks while the write does, so it is not for a goroutine
-// that must not wait for the peer (over a synchronous net.Pipe, the peer's
-// reader).
+// goroutine, unless a writer is still in its write (it then takes the
+// frames, in one write): it blocks while the write does, so it is not for
+// a goroutine that must not wait for the peer (over a synchronous
+// net.Pipe, the peer's reader).
 func (c *Conn) Release() {
 	c.mu.Lock()
 	c.holds--
@@ -150,10 +151,17 @@ func (c *Conn) Release() {
 }
 
 // writeLoop writes queued frames to nc in order until none is left (or the
-// Conn ends); Send starts it when it queues a frame and none runs.
+// Conn ends, or is held); Send starts it when it queues a frame and none
+// runs, and the last Release runs it when none does.
 func (c *Conn) writeLoop() {
 	for {
 		c.mu.Lock()
+		if c.holds > 0 && c.err == nil {
+			// Held: the last Release writes what is queued, in one write.
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
 		if len(c.pending) == 0 || c.err != nil {
 			c.writing = false
 			// An idle link keeps only small buffers.

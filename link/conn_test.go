@@ -348,3 +348,69 @@ func TestHoldWritesOnce(t *testing.T) {
 		t.Fatal("a frame sent after the Release was not written")
 	}
 }
+
+// TestHoldStopsRunningWriter: a writer at work when the Conn is held
+// finishes its write and leaves what was queued meanwhile to the Release,
+// which writes it all at once.
+func TestHoldStopsRunningWriter(t *testing.T) {
+	d, peer := Pipe()
+	w := &writeSignal{Conn: d, entered: make(chan struct{}, 1)}
+	c := NewConn(w)
+	t.Cleanup(func() {
+		c.Close()
+		peer.Close()
+	})
+	first, a, b := seqFrame(1, 0, 16), &Frame{Type: FrameCredit, Chan: 7, Credit: 50}, seqFrame(7, 1, 100)
+	read := func() []byte {
+		buf := make([]byte, 4096)
+		n, err := peer.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf[:n]
+	}
+	if err := c.Send(first); err != nil {
+		t.Fatal(err)
+	}
+	<-w.entered // the writer is in Write, waiting for a reader
+	c.Hold()
+	if err := c.Send(a); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(), mustAppend(t, nil, first); !bytes.Equal(got, want) {
+		t.Fatalf("first write % x, want % x", got, want)
+	}
+	// The writer is done with its write; it must not take a alone.
+	if err := c.Send(b); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() { got <- read() }()
+	within(t, 10*time.Second, c.Release)
+	if g, want := <-got, mustAppend(t, mustAppend(t, nil, a), b); !bytes.Equal(g, want) {
+		t.Fatalf("write after the Release % x, want both held frames % x", g, want)
+	}
+}
+
+func mustAppend(t *testing.T, b []byte, f *Frame) []byte {
+	t.Helper()
+	b, err := AppendFrame(b, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// writeSignal is a net.Conn that signals entered when a Write starts.
+type writeSignal struct {
+	net.Conn
+	entered chan struct{}
+}
+
+func (w *writeSignal) Write(p []byte) (int, error) {
+	select {
+	case w.entered <- struct{}{}:
+	default:
+	}
+	return w.Conn.Write(p)
+}
