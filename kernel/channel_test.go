@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -434,4 +435,43 @@ func TestOpenChannelOverlappingBuffers(t *testing.T) {
 	// Once the other channel is closed its memory is free again.
 	h.closeChannel(other)
 	h.openWith(shared)
+}
+
+// TestCloseAnsweredChannelSendsNoClose: the cloud forgets an HTTP or
+// CONFIGFETCH channel once it has sent the whole response (link/doc.go,
+// "Channels"), so closing such a channel sends no CLOSE; closing one whose
+// response has not arrived does.
+func TestCloseAnsweredChannelSendsNoClose(t *testing.T) {
+	h := newHarness(t)
+	c, nw := h.ready()
+	httpDone := h.open(c, nw, abi.ChannelTypeHTTP, 512, 512, 1)
+	wantStatus(t, "send", h.send(httpDone, getReq), abi.StatusOkay)
+	h.cloud.sendData(t, httpDone.handle, link.AppendHTTPResponse(nil, &link.HTTPResponse{StatusCode: 200}))
+	c.wait(abi.EventTypeChannelDataReadable, 1)
+	cfgDone := h.open(c, nw, abi.ChannelTypeConfigFetch, 512, 512, 2)
+	wantStatus(t, "fetch", h.fetch(cfgDone, acctCfg("a")), abi.StatusOkay)
+	h.cloud.sendData(t, cfgDone.handle, link.AppendConfigResponse(nil, &link.ConfigResponse{Items: []link.ConfigItem{{Value: []byte("v")}}}))
+	c.wait(abi.EventTypeChannelDataReadable, 2)
+	// Half a response is not a response.
+	httpHalf := h.open(c, nw, abi.ChannelTypeHTTP, 512, 512, 3)
+	wantStatus(t, "send", h.send(httpHalf, getReq), abi.StatusOkay)
+	h.cloud.sendData(t, httpHalf.handle, link.AppendHTTPResponse(nil, &link.HTTPResponse{StatusCode: 200})[:10])
+	h.cloud.sync(t) // the half is in the ring
+	cfgWaiting := h.open(c, nw, abi.ChannelTypeConfigFetch, 512, 512, 4)
+	wantStatus(t, "fetch", h.fetch(cfgWaiting, acctCfg("a")), abi.StatusOkay)
+
+	for _, ch := range []*channel{httpDone, cfgDone, httpHalf, cfgWaiting} {
+		h.closeChannel(ch)
+	}
+	h.cloud.sync(t) // a CLOSE would have been queued before the PONG
+	var closed []uint32
+	for _, f := range h.cloud.received(func(f link.Frame) bool { return f.Type == link.FrameClose }) {
+		if f.Reason != uint8(abi.ClosureReasonClosedByApplication) {
+			t.Errorf("CLOSE %+v, want reason CLOSEDBYAPPLICATION", f)
+		}
+		closed = append(closed, f.Chan)
+	}
+	if want := []uint32{httpHalf.handle, cfgWaiting.handle}; !slices.Equal(closed, want) {
+		t.Fatalf("CLOSE sent for %#x, want %#x (only the channels without their whole response)", closed, want)
+	}
 }

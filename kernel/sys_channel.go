@@ -48,6 +48,13 @@ type channel struct {
 
 func (ch *channel) connected() bool { return ch.conn != nil }
 
+// answered reports whether ch is an HTTP or CONFIGFETCH channel whose one
+// response has been received whole: the cloud has forgotten it, so
+// closing it sends no CLOSE (link/doc.go, "Channels").
+func (ch *channel) answered() bool {
+	return ch.resp != nil || ch.cfg != nil
+}
+
 // responseStatus is what a read call of an HTTP or CONFIGFETCH channel's
 // one response answers, present telling whether the response is wholly
 // received: OKAY; else CHANNELCLOSED once the channel is disconnected or
@@ -171,12 +178,15 @@ func (k *Kernel) recordOpenLocked(now time.Duration) {
 }
 
 // CloseChannel is mvCloseChannel: PARAMETERFAULT, INVALIDHANDLE. The send
-// buffer is zeroed and unprotected, the cloud is told, and the handle is
-// zeroed through the pointer.
+// buffer is zeroed and unprotected, the cloud is told (unless it has
+// forgotten the channel: a request channel whose response is whole), and
+// the handle is zeroed through the pointer.
 func (k *Kernel) CloseChannel(handlePtr mem.Addr) abi.Status {
 	return closeHandle(k, handlePtr, k.chans, func(h uint32, ch *channel) {
 		if ch.connected() {
-			k.sendLocked(ch.conn, &link.Frame{Type: link.FrameClose, Chan: h, Reason: uint8(abi.ClosureReasonClosedByApplication)})
+			if !ch.answered() {
+				k.sendLocked(ch.conn, &link.Frame{Type: link.FrameClose, Chan: h, Reason: uint8(abi.ClosureReasonClosedByApplication)})
+			}
 			ch.conn = nil
 		}
 		_ = k.kmem.Zero(ch.tx, uint64(ch.txLen))

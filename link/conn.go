@@ -29,8 +29,10 @@ var errQueueOverflow = fmt.Errorf("%w: send queue over %d bytes (peer not readin
 // runs while there is something to write, so an idle link has none: a
 // cloud holds thousands). So
 // both ends of a synchronous net.Pipe may send from their reader goroutines
-// without deadlock. Recv is for one reader goroutine. Send, Flush, Close,
-// Done and Err may be called from any goroutine.
+// without deadlock. Hold and Release let a goroutine send several frames
+// in one write, which it makes itself. Recv is for one reader goroutine.
+// Send, Hold, Release, Flush, Close, Done and Err may be called from any
+// goroutine.
 type Conn struct {
 	nc   net.Conn
 	br   *bufio.Reader // used only by the Recv goroutine
@@ -49,6 +51,7 @@ type Conn struct {
 	pending  []byte        // encoded frames not yet handed to the writer
 	spare    []byte        // the writer's last buffer, for reuse
 	writing  bool          // writeLoop is running: it will take what is queued
+	holds    int           // Holds not yet Released: Send starts no writer
 	writer   func()        // c.writeLoop, made once: a go statement of a method value allocates each time
 	queued   uint64        // frames ever queued
 	written  uint64        // frames ever written to nc
@@ -109,7 +112,7 @@ func (c *Conn) Send(f *Frame) error {
 	}
 	c.pending = b
 	c.queued++
-	if !c.writing {
+	if !c.writing && c.holds == 0 {
 		c.writing = true
 		go c.writer()
 	}
@@ -117,11 +120,48 @@ func (c *Conn) Send(f *Frame) error {
 	return nil
 }
 
+// Hold makes Send queue frames without starting the writer goroutine
+// until the matching Release, whose caller then writes them itself (a
+// writer already at work stops after its current write). A
+// goroutine that sends a few frames and may then wait for the write (a
+// cloud worker with a response) saves the writer's start and wakeup
+// (issue 11: a goroutine handoff per write); frames that others send
+// meanwhile wait for the Release. Holds nest.
+func (c *Conn) Hold() {
+	c.mu.Lock()
+	c.holds++
+	c.mu.Unlock()
+}
+
+// Release ends a Hold. The last one writes what is queued in the calling
+// goroutine, unless a writer is still in its write (it then takes the
+// frames, in one write): it blocks while the write does, so it is not for
+// a goroutine that must not wait for the peer (over a synchronous
+// net.Pipe, the peer's reader).
+func (c *Conn) Release() {
+	c.mu.Lock()
+	c.holds--
+	if c.holds > 0 || c.writing || len(c.pending) == 0 || c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	c.writeLoop()
+}
+
 // writeLoop writes queued frames to nc in order until none is left (or the
-// Conn ends); Send starts it when it queues a frame and none runs.
+// Conn ends, or is held); Send starts it when it queues a frame and none
+// runs, and the last Release runs it when none does.
 func (c *Conn) writeLoop() {
 	for {
 		c.mu.Lock()
+		if c.holds > 0 && c.err == nil {
+			// Held: the last Release writes what is queued, in one write.
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
 		if len(c.pending) == 0 || c.err != nil {
 			c.writing = false
 			// An idle link keeps only small buffers.

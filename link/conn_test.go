@@ -1,6 +1,7 @@
 package link
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -286,4 +287,130 @@ func TestConnOverTCP(t *testing.T) {
 			t.Errorf("device Recv = %+v, %v", f, err)
 		}
 	})
+}
+
+// TestHoldWritesOnce: frames sent while a Conn is held, from any
+// goroutine, are not written before the last Release, and then leave in
+// one write (over a net.Pipe, one Read returns the bytes of one Write).
+func TestHoldWritesOnce(t *testing.T) {
+	d, peer := Pipe()
+	c := NewConn(d)
+	t.Cleanup(func() {
+		c.Close()
+		peer.Close()
+	})
+	frames := []*Frame{
+		{Type: FrameCredit, Chan: 7, Credit: 50},
+		seqFrame(7, 1, 100),
+		{Type: FrameClose, Chan: 7, Reason: 1},
+	}
+	c.Hold()
+	c.Hold() // holds nest
+	if err := c.Send(frames[0]); err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error)
+	go func() { sent <- c.Send(frames[1]) }() // another goroutine's frame waits too
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	c.Release() // not the last: writes nothing, so the next frame joins the same write
+	if err := c.Send(frames[2]); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := peer.Read(buf)
+		read <- buf[:n]
+	}()
+	within(t, 10*time.Second, c.Release) // writes, here: returns once the peer has read
+	var want []byte
+	for _, f := range frames {
+		var err error
+		if want, err = AppendFrame(want, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := <-read; !bytes.Equal(got, want) {
+		t.Fatalf("first write % x, want the three frames % x", got, want)
+	}
+	// Released, the Conn writes as before.
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := peer.Read(buf)
+		read <- buf[:n]
+	}()
+	if err := c.Send(frames[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := AppendFrame(nil, frames[0]); !bytes.Equal(<-read, got) {
+		t.Fatal("a frame sent after the Release was not written")
+	}
+}
+
+// TestHoldStopsRunningWriter: a writer at work when the Conn is held
+// finishes its write and leaves what was queued meanwhile to the Release,
+// which writes it all at once.
+func TestHoldStopsRunningWriter(t *testing.T) {
+	d, peer := Pipe()
+	w := &writeSignal{Conn: d, entered: make(chan struct{}, 1)}
+	c := NewConn(w)
+	t.Cleanup(func() {
+		c.Close()
+		peer.Close()
+	})
+	first, a, b := seqFrame(1, 0, 16), &Frame{Type: FrameCredit, Chan: 7, Credit: 50}, seqFrame(7, 1, 100)
+	read := func() []byte {
+		buf := make([]byte, 4096)
+		n, err := peer.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf[:n]
+	}
+	if err := c.Send(first); err != nil {
+		t.Fatal(err)
+	}
+	<-w.entered // the writer is in Write, waiting for a reader
+	c.Hold()
+	if err := c.Send(a); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(), mustAppend(t, nil, first); !bytes.Equal(got, want) {
+		t.Fatalf("first write % x, want % x", got, want)
+	}
+	// The writer is done with its write; it must not take a alone.
+	if err := c.Send(b); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() { got <- read() }()
+	within(t, 10*time.Second, c.Release)
+	if g, want := <-got, mustAppend(t, mustAppend(t, nil, a), b); !bytes.Equal(g, want) {
+		t.Fatalf("write after the Release % x, want both held frames % x", g, want)
+	}
+}
+
+func mustAppend(t *testing.T, b []byte, f *Frame) []byte {
+	t.Helper()
+	b, err := AppendFrame(b, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// writeSignal is a net.Conn that signals entered when a Write starts.
+type writeSignal struct {
+	net.Conn
+	entered chan struct{}
+}
+
+func (w *writeSignal) Write(p []byte) (int, error) {
+	select {
+	case w.entered <- struct{}{}:
+	default:
+	}
+	return w.Conn.Write(p)
 }

@@ -128,6 +128,16 @@
 // CREDIT on the channel; frames already in flight for a closed channel are
 // ignored.
 //
+// An HTTP or CONFIGFETCH channel carries one request and one response, so
+// it ends with the response: once the cloud has sent the whole response it
+// forgets the channel, and the device, which knows when the response is
+// whole, sends no CLOSE for it when the application closes it (the channel
+// stays open for the application until then, and a lost link still closes
+// it). A CLOSE the device sent before the response arrived crossed it on
+// the wire: the cloud ignores a CLOSE for a channel it does not know.
+// This saves a frame, and on an otherwise idle link a TLS record, a write
+// and a read, per request.
+//
 // # Server logs
 //
 // Each line the application logs (mvServerLog) travels in one LOG frame.
@@ -200,6 +210,10 @@
 // Conn carries frames over any net.Conn. Its Send never waits for the peer:
 // frames are queued and written by a goroutine of their own, so both sides
 // of a synchronous net.Pipe may send from the goroutines that receive.
+// Every frame queued when the writer takes the queue goes in one Write,
+// so one TLS record up to its size (16 KiB); frames sent between
+// Conn.Hold and Conn.Release go in one write that the releasing goroutine
+// makes itself (the cloud's CREDIT with the response it rides with).
 //
 // Over the network the link is TLS 1.3 only (tls.go): ServerTLSConfig
 // requires a client certificate from the cloud's device CA, ClientTLSConfig
@@ -227,4 +241,9 @@
 //	            the device reconnects at once, elsewhere. A version 3
 //	            device would take the new kind for a malformed frame:
 //	            like every version, 4 and 3 do not talk to each other.
+//	5  2026-12  an HTTP or CONFIGFETCH channel ends at the cloud with its
+//	            whole response, and the device sends no CLOSE for it
+//	            after that (see Channels). A version 4 cloud would keep
+//	            such channels open, counting against the device's
+//	            channels, until the link ends.
 package link

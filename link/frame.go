@@ -14,7 +14,7 @@ import (
 
 // Version is the protocol version this package speaks, sent in HELLO and
 // WELCOME. See the version history in the package documentation.
-const Version = 4
+const Version = 5
 
 // MaxFrameLen is the largest value of a frame's length prefix: the type byte
 // and the body together.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +146,50 @@ func benchConcurrency(tb testing.TB) int {
 	return 100
 }
 
+// benchLockstep is BenchmarkRelayedTLSConcurrent's mode: with
+// MVNET_BENCH_LOCKSTEP=1 the requests go in waves, each of the conc
+// goroutines (devices) making one request per wave and the next wave
+// starting when all are done, as a fleet's devices each making an
+// occasional request; by default each goroutine makes its next request as
+// soon as its last one is done.
+func benchLockstep(tb testing.TB) bool {
+	switch v := os.Getenv("MVNET_BENCH_LOCKSTEP"); v {
+	case "", "0":
+		return false
+	case "1":
+		return true
+	default:
+		tb.Fatalf("MVNET_BENCH_LOCKSTEP=%q: want 0 or 1", v)
+		return false
+	}
+}
+
+// lockstepPhase makes n calls of get in waves of at most conc at once,
+// get(i) on goroutine i, and returns how long they took.
+func lockstepPhase(b *testing.B, n, conc int, get func(i int) error) time.Duration {
+	t0 := time.Now()
+	errs := make(chan error, conc)
+	for done := 0; done < n; {
+		k := min(conc, n-done)
+		var wg sync.WaitGroup
+		for i := range k {
+			wg.Go(func() {
+				if err := get(i); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+		done += k
+	}
+	return time.Since(t0)
+}
+
 // cpuTime returns the CPU time the process has used (user and system).
 func cpuTime(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
@@ -172,6 +217,17 @@ func syscalls() int64 {
 	return n
 }
 
+// goroutinesCreated returns how many goroutines the process has created:
+// each is a handoff (a start and a wakeup) on a request's path.
+func goroutinesCreated() int64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
 // relayedTLSTarget is issue 11's target: relayed-over-TLS throughput at
 // least 0.6× direct at concurrency 100.
 const relayedTLSTarget = 0.6
@@ -195,9 +251,13 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 	// the kernel's, not the relay's, so it is lifted here.
 	devs, nets := rig.devices(b, ctx, conc, device.Options{NoOpenRateLimit: true})
 
+	lockstep := benchLockstep(b)
 	// phase runs n calls of get over conc goroutines and returns how long
 	// they took.
 	phase := func(n int, get func(i int) error) time.Duration {
+		if lockstep {
+			return lockstepPhase(b, n, conc, get)
+		}
 		work := make(chan struct{}, n)
 		for range n {
 			work <- struct{}{}
@@ -234,21 +294,23 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 	// (other processes) weighs on both alike.
 	const rounds = 10
 	var dt, rt, dcpu, rcpu time.Duration
-	var dsys, rsys int64
+	var dsys, rsys, dgo, rgo int64
 	b.ResetTimer()
 	for r := range rounds {
 		n := b.N/rounds + min(1, max(0, b.N%rounds-r)) // b.N in all
 		if n == 0 {
 			continue
 		}
-		c0, s0 := cpuTime(b), syscalls()
+		c0, s0, g0 := cpuTime(b), syscalls(), goroutinesCreated()
 		dt += phase(n, direct)
-		c1, s1 := cpuTime(b), syscalls()
+		c1, s1, g1 := cpuTime(b), syscalls(), goroutinesCreated()
 		rt += phase(n, relayed)
 		dcpu += c1 - c0
 		rcpu += cpuTime(b) - c1
 		dsys += s1 - s0
 		rsys += syscalls() - s1
+		dgo += g1 - g0
+		rgo += goroutinesCreated() - g1
 	}
 	b.StopTimer()
 	dr, rr := float64(b.N)/dt.Seconds(), float64(b.N)/rt.Seconds()
@@ -266,6 +328,10 @@ func BenchmarkRelayedTLSConcurrent(b *testing.B) {
 		b.ReportMetric(float64(dsys)/float64(b.N), "direct-rw-syscalls/req")
 		b.ReportMetric(float64(rsys)/float64(b.N), "relayed-rw-syscalls/req")
 	}
+	// Goroutines started per request (the phase's own conc included):
+	// handoffs on the request's path.
+	b.ReportMetric(float64(dgo)/float64(b.N), "direct-goroutines/req")
+	b.ReportMetric(float64(rgo)/float64(b.N), "relayed-goroutines/req")
 	if b.N >= 10*conc && rr/dr < relayedTLSTarget {
 		b.Logf("relayed/direct %.2f is under the %.1f target", rr/dr, relayedTLSTarget)
 	}

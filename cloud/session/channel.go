@@ -291,6 +291,11 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 			"result", resp.Result, "status", resp.StatusCode, "err", err)
 	}
 	enc := link.AppendHTTPResponse(make([]byte, 0, link.HTTPResponseSize(&resp)), &resp)
+	// Hold the link while the CREDIT and the response are queued, so that
+	// both leave in one write (credit.go); Release, deferred first, runs
+	// after s.mu is unlocked and writes them in this goroutine.
+	s.conn.Hold()
+	defer s.conn.Release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch.stop() // release the request's context
@@ -308,6 +313,21 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 	}
 	ch.pending = enc
 	s.flushLocked(ch)
+	s.answeredLocked(ch)
+}
+
+// answeredLocked forgets ch, a request channel (HTTP, CONFIGFETCH) whose
+// response has just been queued whole: the device sends no CLOSE for it
+// once it has the whole response (link/doc.go, "Channels"), and a CLOSE it
+// sent before is for a channel the cloud no longer knows, which is
+// ignored. A response still waiting for credit (the device's receive ring
+// holds any response the cloud sends, so none does) keeps the channel.
+func (s *Session) answeredLocked(ch *channel) {
+	if len(ch.pending) > 0 {
+		return
+	}
+	s.forgetCreditLocked(ch)
+	delete(s.chans, ch.id)
 }
 
 // diagLocked tells the device why its channel's request or connection

@@ -63,6 +63,8 @@ func (s *Session) runConfigFetch(ctx context.Context, ch *channel, req *link.Con
 	s.cfg.Metrics.ConfigFetch(&resp)
 	s.log.Debug("config fetch done", "chan", ch.id, "keys", len(req.Keys), "result", abi.ConfigFetchResult(resp.Result))
 	enc := link.AppendConfigResponse(nil, &resp)
+	s.conn.Hold() // as in runRequest
+	defer s.conn.Release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch.stop() // release the request's context
@@ -76,6 +78,7 @@ func (s *Session) runConfigFetch(ctx context.Context, ch *channel, req *link.Con
 	}
 	ch.pending = enc
 	s.flushLocked(ch)
+	s.answeredLocked(ch)
 }
 
 // answerConfig looks every key up, in request order.

@@ -75,11 +75,7 @@ func TestConfigFetch(t *testing.T) {
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("response %+v, want %+v", resp, want)
 	}
-	// One request per channel: more DATA closes it.
-	r.dev.Data(7, []byte{1})
-	if f := r.dev.Expect(link.FrameClose); f.Chan != 7 || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
-		t.Fatalf("got %+v", f)
-	}
+	wantAnswered(t, r, 7, cfgCh)
 }
 
 func TestConfigFetchResponseTooLarge(t *testing.T) {

@@ -24,16 +24,19 @@ func (s *Session) oweCreditLocked(ch *channel, n int) {
 	ch.owed += n
 	if s.owing == 0 {
 		if s.creditTimer == nil {
-			s.creditTimer = time.AfterFunc(creditDelay, s.payOwedCredits)
+			s.creditTimer = time.AfterFunc(s.creditDelay, s.payOwedCredits)
 		} else {
-			s.creditTimer.Reset(creditDelay)
+			s.creditTimer.Reset(s.creditDelay)
 		}
 	}
 	s.owing++
 }
 
-// payCreditLocked sends ch's owed CREDIT, if any (the caller sends the
-// response next, so that both leave in one write).
+// payCreditLocked sends ch's owed CREDIT, if any. The caller sends the
+// response next, holding the link (link.Conn.Hold) from before the first
+// to after the last, so that both leave in one write: otherwise the link's
+// writer, started by the CREDIT, could take it alone before the response
+// is queued.
 func (s *Session) payCreditLocked(ch *channel) {
 	if ch.owed == 0 {
 		return

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
@@ -40,7 +41,10 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 
 // TestRequestCreditRidesWithResponse: the CREDIT for an HTTP request
 // reaches the device in the same write as the response (credit.go), not
-// in one of its own, and before it.
+// in one of its own, and before it. The credit's delay is made longer
+// than any response can take here: on a busy machine the response could
+// take longer than the real one (100 ms), and the CREDIT then rightly
+// goes alone (TestRequestCreditWithoutResponse).
 func TestRequestCreditRidesWithResponse(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
 	t.Cleanup(srv.Close)
@@ -55,6 +59,7 @@ func TestRequestCreditRidesWithResponse(t *testing.T) {
 	devEnd, cloudEnd := link.Pipe()
 	cc := &chunkConn{Conn: devEnd}
 	r := &run{dev: fakedev.New(t, cc), sess: session.New(cloudEnd, session.Config{HTTP: e}), errc: make(chan error, 1)}
+	r.sess.SetCreditDelay(time.Hour)
 	go func() { r.errc <- r.sess.Run(context.Background()) }()
 	t.Cleanup(func() {
 		r.sess.Close()
@@ -89,4 +94,29 @@ func TestRequestCreditRidesWithResponse(t *testing.T) {
 		return
 	}
 	t.Fatalf("no read held the CREDIT frame % x whole: %d chunks", credit, len(cc.chunks))
+}
+
+// TestRequestCreditWithoutResponse: while the response is slower than the
+// credit's delay, the CREDIT for the request goes alone, so that a device
+// sees its send ring emptied (credit.go).
+func TestRequestCreditWithoutResponse(t *testing.T) {
+	release := make(chan struct{})
+	r, srv := httpSetupWith(t, func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+		w.Write([]byte("late"))
+	}, func(s *session.Session) { s.SetCreditDelay(time.Millisecond) })
+	r.dev.Open(1, httpCh, 512, 512)
+	n := r.dev.SendHTTP(1, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000}, 512)
+	// The handler waits for release: the CREDIT can only come first.
+	if cr := r.dev.Expect(link.FrameCredit); cr.Chan != 1 || cr.Credit != uint32(n) {
+		t.Fatalf("CREDIT %+v, want %d bytes on channel 1", cr, n)
+	}
+	close(release)
+	if resp, _ := r.dev.ReadHTTP(1, 512); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "late" {
+		t.Fatalf("response %+v", resp)
+	}
+	r.dev.SyncQuiet() // and no second CREDIT
 }

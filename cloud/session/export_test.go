@@ -1,5 +1,7 @@
 package session
 
+import "time"
+
 // Pending is how many bytes the cloud holds for the device on channel ch
 // (waiting for its credit), or -1 if ch is not open.
 func (s *Session) Pending(ch uint32) int {
@@ -11,3 +13,7 @@ func (s *Session) Pending(ch uint32) int {
 	}
 	return len(c.pending)
 }
+
+// SetCreditDelay sets how long the session's request CREDIT waits for the
+// response (credit.go); call it before Run.
+func (s *Session) SetCreditDelay(d time.Duration) { s.creditDelay = d }

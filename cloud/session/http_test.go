@@ -22,6 +22,13 @@ import (
 // trusts it and may reach loopback.
 func httpSetup(t *testing.T, h http.HandlerFunc) (*run, *httptest.Server) {
 	t.Helper()
+	return httpSetupWith(t, h, nil)
+}
+
+// httpSetupWith is httpSetup with set, if not nil, called on the session
+// before it runs.
+func httpSetupWith(t *testing.T, h http.HandlerFunc, set func(*session.Session)) (*run, *httptest.Server) {
+	t.Helper()
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	e, err := httpexec.New(httpexec.Options{
@@ -32,7 +39,7 @@ func httpSetup(t *testing.T, h http.HandlerFunc) (*run, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	return hello(t, session.Config{HTTP: e}), srv
+	return helloWith(t, session.Config{HTTP: e}, set), srv
 }
 
 // abort ends a handler whose request was cancelled without a response (see
@@ -61,12 +68,29 @@ func TestHTTPEndToEnd(t *testing.T) {
 		t.Fatalf("response %+v", resp)
 	}
 	d.SyncQuiet()
-	// One request per channel: more DATA closes it.
-	d.Data(ch, []byte{1})
-	f := d.Expect(link.FrameClose)
-	if f.Chan != ch || f.Reason != uint8(abi.ClosureReasonUnexpectedlyTerminated) {
-		t.Fatalf("got %+v", f)
+	wantAnswered(t, r, ch, httpCh)
+}
+
+// wantAnswered checks that the cloud has forgotten ch, a request channel
+// of type typ whose whole response the device has read (link/doc.go, "Channels"): the
+// cloud no longer lists it, a CLOSE for it (one that crossed the response)
+// is ignored, the handle can be opened again, and DATA on it, a channel
+// that is not open, is a protocol error.
+func wantAnswered(t *testing.T, r *run, ch uint32, typ uint8) {
+	t.Helper()
+	if info := r.sess.Info(); len(info.Channels) != 0 {
+		t.Fatalf("after the response the cloud lists %+v, want no channel", info.Channels)
 	}
+	r.dev.Close(ch, uint8(abi.ClosureReasonClosedByApplication))
+	r.dev.SyncQuiet()
+	r.dev.Open(ch, typ, 512, 512)
+	r.dev.SyncQuiet()
+	if info := r.sess.Info(); len(info.Channels) != 1 || info.Channels[0].Chan != ch {
+		t.Fatalf("after opening the handle again the cloud lists %+v", info.Channels)
+	}
+	r.dev.Close(ch, uint8(abi.ClosureReasonClosedByApplication))
+	r.dev.Data(ch, []byte{1})
+	wantProtocolError(t, r, "not open")
 }
 
 func TestHTTPValidationFailureComesBack(t *testing.T) {

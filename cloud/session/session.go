@@ -16,7 +16,9 @@
 // does not exist, a frame only the cloud may send — end the link with
 // CONTROL ERROR, whose text names the problem. Frames for a channel the
 // cloud has just closed are ignored (they crossed the CLOSE on the wire); a
-// CLOSE for an unknown channel is ignored too.
+// CLOSE for an unknown channel is ignored too. An HTTP or CONFIGFETCH
+// channel is forgotten as soon as its response is queued whole: the device
+// sends no CLOSE for it (link/doc.go, "Channels").
 //
 // # Opening channels
 //
@@ -196,8 +198,9 @@ type Session struct {
 	welcome bool     // WELCOME is queued: TIME may follow
 	obsDone bool     // link-down observed: no more observations (observe.go)
 
-	owing       int         // request channels owed CREDIT (credit.go)
-	creditTimer *time.Timer // pays them after creditDelay; made on first use
+	owing       int           // request channels owed CREDIT (credit.go)
+	creditTimer *time.Timer   // pays them after creditDelay; made on first use
+	creditDelay time.Duration // creditDelay; tests set their own (export_test.go)
 }
 
 // New returns a session for the cloud end c of a device link. Run runs it.
@@ -219,6 +222,8 @@ func New(c net.Conn, cfg Config) *Session {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		chans: make(map[uint32]*channel),
+
+		creditDelay: creditDelay,
 	}
 	s.out = newOutbox(s.conn, s.latency)
 	return s

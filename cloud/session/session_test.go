@@ -34,8 +34,18 @@ type run struct {
 
 func start(t *testing.T, cfg session.Config) *run {
 	t.Helper()
+	return startWith(t, cfg, nil)
+}
+
+// startWith is start with set, if not nil, called on the session before
+// it runs.
+func startWith(t *testing.T, cfg session.Config, set func(*session.Session)) *run {
+	t.Helper()
 	device, cloudEnd := link.Pipe()
 	r := &run{dev: fakedev.New(t, device), sess: session.New(cloudEnd, cfg), errc: make(chan error, 1)}
+	if set != nil {
+		set(r.sess)
+	}
 	go func() { r.errc <- r.sess.Run(context.Background()) }()
 	t.Cleanup(func() {
 		r.sess.Close()
@@ -59,7 +69,14 @@ func (r *run) wait(t *testing.T) error {
 
 func hello(t *testing.T, cfg session.Config) *run {
 	t.Helper()
-	r := start(t, cfg)
+	return helloWith(t, cfg, nil)
+}
+
+// helloWith is hello with set, if not nil, called on the session before it
+// runs.
+func helloWith(t *testing.T, cfg session.Config, set func(*session.Session)) *run {
+	t.Helper()
+	r := startWith(t, cfg, set)
 	r.dev.Hello(fakedev.ID(1))
 	return r
 }

@@ -259,7 +259,7 @@ func EveryKind(t *testing.T, r *Rig, d Door) {
 	}
 }
 
-// Channel is an HTTP channel the cloud knows (a request went through it).
+// Channel is an HTTP channel the cloud has open (no request on it yet).
 type Channel struct {
 	ch  *device.Channel
 	tag uint32
@@ -267,14 +267,24 @@ type Channel struct {
 
 var nextTag = uint32(0x6661756c) // "faul"
 
-// OpenHTTP opens an HTTP channel and makes one request on it, so that the
-// cloud has the channel when it returns.
-func (r *Rig) OpenHTTP(t *testing.T) Channel {
+// newChannel opens an HTTP channel with a tag of its own.
+func (r *Rig) newChannel(t *testing.T) Channel {
 	t.Helper()
 	nextTag++
-	tag := nextTag
-	c := Channel{r.open(t, tag, abi.ChannelTypeHTTP), tag}
-	if data := r.Request(t, c); data.Result != abi.HTTPResultOK || data.StatusCode != 200 {
+	return Channel{r.open(t, nextTag, abi.ChannelTypeHTTP), nextTag}
+}
+
+// OpenHTTP opens an HTTP channel and returns once the cloud has it open:
+// a request on a second channel, opened after it, is answered after the
+// cloud handled the first one's OPEN (it handles a link's frames in
+// order). The channel itself carries no request, since the cloud forgets
+// a channel once it has sent its response (link/doc.go, "Channels").
+func (r *Rig) OpenHTTP(t *testing.T) Channel {
+	t.Helper()
+	c := r.newChannel(t)
+	probe := r.newChannel(t)
+	defer r.Dev.CloseChannel(probe.ch)
+	if data := r.Request(t, probe); data.Result != abi.HTTPResultOK || data.StatusCode != 200 {
 		t.Fatalf("request on a new channel: %s %d", data.Result, data.StatusCode)
 	}
 	return c
