@@ -67,9 +67,11 @@ func (k *Kernel) linkManager() {
 			continue
 		}
 		upAt := k.mono() // Options.Monotonic: tests control a link's age
+		leave := k.enter() // exec.go: the application stands still
 		k.mu.Lock()
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()
+			leave()
 			c.Close()
 			continue
 		}
@@ -79,12 +81,14 @@ func (k *Kernel) linkManager() {
 		k.linkChangedLocked()
 		k.logLinkUpLocked(c)
 		k.mu.Unlock()
+		leave()
 		k.log.Debug("link: up", "device", k.id)
 		c.KeepAlive(k.opts.PingInterval, k.opts.IdleTimeout)
 		k.linkUp(&report)
 
 		err = k.readLoop(c)
 		k.log.Debug("link: down", "err", err)
+		leave = k.enter()
 		k.mu.Lock()
 		lost := k.conn == c
 		if lost {
@@ -96,6 +100,7 @@ func (k *Kernel) linkManager() {
 		}
 		closed = k.closed
 		k.mu.Unlock()
+		leave()
 		if lost && !closed {
 			k.linkError(&report, "link lost: "+linkErrText(err))
 		}
@@ -242,7 +247,9 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 			return err
 		}
 		if err == nil {
+			leave := k.enter()
 			err = k.handleFrame(c, &f)
+			leave()
 			if err == nil && f.Type == link.FrameControl && f.Kind == link.ControlDiag && f.Payload != nil {
 				k.emit(Event{Kind: EventDiagnostic, Channel: f.Chan, Text: string(f.Payload)})
 			}
