@@ -126,19 +126,19 @@ func seededRand(seed *[32]byte) *mrand.Rand {
 	return mrand.New(mrand.NewChaCha8(*seed))
 }
 
-// randUint32 and randUint64 draw from the kernel's seeded source if it has
-// one (Options.Seed), else from math/rand/v2's. Callers hold mu, or run
-// before the kernel is shared (New).
-func (k *Kernel) randUint32() uint32 {
-	if k.rng != nil {
-		return k.rng.Uint32()
+// drawUint32 and drawUint64 draw from r (Options.Seed's source), or from
+// math/rand/v2's when r is nil. A kernel's r is used under its mu, or in
+// New before the kernel is shared.
+func drawUint32(r *mrand.Rand) uint32 {
+	if r != nil {
+		return r.Uint32()
 	}
 	return mrand.Uint32()
 }
 
-func (k *Kernel) randUint64() uint64 {
-	if k.rng != nil {
-		return k.rng.Uint64()
+func drawUint64(r *mrand.Rand) uint64 {
+	if r != nil {
+		return r.Uint64()
 	}
 	return mrand.Uint64()
 }

@@ -200,6 +200,7 @@ func New(o Options) (*Kernel, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	rng := seededRand(o.Seed)
 	k := &Kernel{
 		mem:         o.Memory,
 		kmem:        o.Memory,
@@ -218,9 +219,9 @@ func New(o Options) (*Kernel, error) {
 		chans:       make(map[uint32]*channel),
 		streams:     make(map[uint32]*sysStream),
 		neverUsed:   true,
-		rng:         seededRand(o.Seed),
+		rng:         rng,
+		logSeqStart: drawUint64(rng),
 	}
-	k.logSeqStart = k.randUint64()
 	if p, ok := o.Memory.(mem.Protector); ok {
 		k.prot = p
 		k.kmem = p.Privileged()
@@ -336,7 +337,7 @@ func ValidateDeviceID(id string) error {
 // resource (spec/abi.md: handles are never zero and unique while live).
 func (k *Kernel) newHandleLocked() uint32 {
 	for {
-		h := k.randUint32()
+		h := drawUint32(k.rng)
 		if h == 0 {
 			continue
 		}

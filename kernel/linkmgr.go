@@ -67,7 +67,8 @@ func (k *Kernel) linkManager() {
 			continue
 		}
 		upAt := k.mono() // Options.Monotonic: tests control a link's age
-		leave := k.enter() // exec.go: the application stands still
+		// exec.go: the application stands still while the link comes up.
+		leave := k.enter()
 		k.mu.Lock()
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()

@@ -206,4 +206,3 @@ func (k *Kernel) WaitLogsAcked(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
