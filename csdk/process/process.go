@@ -136,6 +136,9 @@ func New(o Options) (*Process, error) {
 		return nil, err
 	}
 	p := &Process{o: o, cfg: cfg, log: lg, boot: time.Now()}
+	if o.Monotonic != nil && cfg.boardClock != nil {
+		cfg.boardClock.virtual.Store(&o.Monotonic)
+	}
 	if cfg.TracePath != "" {
 		t, err := openTrace(cfg.TracePath, cfg.Restarts > 0, cfg.TraceMax, p)
 		if err != nil {
