@@ -170,6 +170,14 @@ type Options struct {
 	MatchBody    string
 	AllowRepeats bool
 
+	// Firmware, if its Image is set, runs that application image on the
+	// Cortex-M33 emulator instead of App (firmware.go): App and Args are
+	// then the emulate command's. CheckImage, if set, validates the image
+	// first (emu/loader's checks), so that a bad image fails before
+	// anything starts.
+	Firmware   FirmwareOptions
+	CheckImage func(path string, loadAddress uint32) error
+
 	// ownGroup runs the application in a process group of its own, killed
 	// whole when ctx ends (set by runCI).
 	ownGroup bool
@@ -191,6 +199,11 @@ func (e *ExitError) Error() string {
 
 // Run runs the application until it exits or ctx ends.
 func Run(ctx context.Context, o Options) error {
+	if o.Firmware.Image != "" {
+		if err := firmwareApp(&o, o.CheckImage); err != nil {
+			return err
+		}
+	}
 	if o.App == "" {
 		return errors.New("no application given: mvnet run [flags] -- ./app [args]")
 	}
