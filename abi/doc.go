@@ -6,7 +6,8 @@
 // # One table, generated code
 //
 // Three tables describe Microvisor's header; nothing else states a value,
-// a field or a signature:
+// a field or a signature (a fourth, gateways.go, places each call at its
+// entry-point address on the device):
 //
 //   - table.go: every enum type with its C and Go names, its size (4 bytes,
 //     or 1 for the enums the device compiler shortens) and every member
@@ -30,7 +31,10 @@
 //   - csdk/include/mv_syscalls.h: the C header of the host C SDK, with
 //     Microvisor's names and values, clean C11 and C++17;
 //   - csdk/internal/hostabi/layout_gen.go: the cgo probe that reads the
-//     host layout of that header (see NewFromOffsets).
+//     host layout of that header (see NewFromOffsets);
+//   - csdk/include/mv_gateways.ld: the linker-script fragment placing each
+//     call at its secure-gateway address (gateways.go, Gateways), for
+//     firmware built for the device and run by the emulator (emu/).
 //
 // To regenerate after editing a table:
 //

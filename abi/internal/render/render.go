@@ -2,7 +2,9 @@
 // Go enum constants (abi/enums_gen.go), the reference page (docs/abi.md),
 // the C header of the host C SDK (csdk/include/mv_syscalls.h) and the cgo
 // probe that reads the host layout of that header
-// (csdk/internal/hostabi/layout_gen.go). It is a plain package, not a
+// (csdk/internal/hostabi/layout_gen.go), and the linker-script fragment
+// placing the system calls at their secure-gateway addresses
+// (csdk/include/mv_gateways.ld). It is a plain package, not a
 // command, so that abi's tests can render in memory and fail when a
 // committed file is stale.
 //
@@ -40,6 +42,7 @@ func Outputs() []Output {
 		{Path: HostLayoutPath, Render: func() ([]byte, error) {
 			return HostLayout(abi.Enums(), abi.Handles(), abi.StructDecls())
 		}},
+		{Path: GatewayScriptPath, Render: func() ([]byte, error) { return GatewayScript(abi.Gateways()), nil }},
 	}
 }
 
