@@ -7,11 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mvnet/mvnet/emu/firmware"
 	"github.com/mvnet/mvnet/internal/runner"
 )
 
 func newRunCmd() *cobra.Command {
 	var o runner.Options
+	var loadAddress string
 	cmd := &cobra.Command{
 		Use:   "run [flags] -- ./app [args]",
 		Short: "Run a C application built against mvnet's C SDK, or a firmware image on the emulator, and print a transcript",
@@ -163,7 +165,6 @@ exit: expectation. A scenario file that does not parse exits 2. With
 		},
 	}
 	f := cmd.Flags()
-	var loadAddress string
 	f.StringVar(&o.Firmware.Image, "firmware", "", "run this application image (ELF, or .bin with --load-address) on the Cortex-M33 emulator (docs/firmware.md)")
 	f.StringVar(&loadAddress, "load-address", "", "with --firmware and a raw .bin: where it goes, e.g. 0x08000000")
 	f.BoolVar(&o.Firmware.Realtime, "realtime", false, "with --firmware: pace the virtual clock to the wall clock (not deterministic)")
@@ -201,7 +202,7 @@ func firmwareFlags(cmd *cobra.Command, o *runner.Options, loadAddress string) er
 		}
 		o.Firmware.LoadAddress = a
 	}
-	o.CheckImage = checkImage
+	o.CheckImage = firmware.Check
 	return nil
 }
 

@@ -71,6 +71,14 @@ func TestArgumentErrorsShowUsage(t *testing.T) {
 		{[]string{"run"}, "no application given\nUsage: mvnet run [flags] -- ./app [args]"},
 		{[]string{"run", "./app"}, "put the application after --: mvnet run [flags] -- ./app\nUsage: mvnet run [flags] -- ./app [args]"},
 		{[]string{"demo", "extra"}, "unknown command \"extra\" for \"mvnet demo\"\nUsage: mvnet demo [flags]"},
+		// --firmware replaces the application (docs/firmware.md).
+		{[]string{"run", "--firmware", "app.elf", "--", "./app"}, "--firmware runs an application image: give no application after -- (got ./app)\nUsage: mvnet run [flags] -- ./app [args]"},
+		{[]string{"run", "--firmware", "/nonexistent/app.elf"}, "firmware image: open /nonexistent/app.elf: no such file or directory"},
+		{[]string{"run", "--firmware", "strict_test.go"}, "not an ELF file; a raw binary needs --load-address (e.g. 0x08000000)"},
+		{[]string{"run", "--firmware", "strict_test.go", "--load-address", "flash"}, `--load-address "flash": want a 32-bit address such as 0x08000000`},
+		{[]string{"run", "--realtime", "--", "./app"}, "--realtime is a setting of the firmware emulator: it needs --firmware app.elf"},
+		{[]string{"run", "--gdb", "127.0.0.1:3333", "--", "./app"}, "--gdb is a setting of the firmware emulator: it needs --firmware app.elf"},
+		{[]string{"run", "--load-address", "0x08000000", "--", "./app"}, "--load-address is a setting of the firmware emulator"},
 	} {
 		if _, err := run(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("mvnet %s: err = %v, want %q", strings.Join(c.args, " "), err, c.want)

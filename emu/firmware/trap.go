@@ -1,0 +1,74 @@
+package firmware
+
+import (
+	"fmt"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/csdk/process"
+	"github.com/mvnet/mvnet/emu/cpu"
+	"github.com/mvnet/mvnet/kernel"
+)
+
+// gateways dispatches the system calls the image makes: execution reaching
+// a secure-gateway veneer (abi.GatewayAt) runs the call of that entry
+// point through the process's dispatch table — by its number in
+// abi.Calls, as libmvnet's C shim does, so that every call behaves as for
+// a host application (kernel calls, clocks, mvTestingComplete, mvRestart,
+// the LED, the trace) — then writes the status to r0 and returns to lr.
+type gateways struct {
+	p  *process.Process
+	nr [abi.GatewaySlots]int // slot → number in abi.Calls; -1: no call
+}
+
+func newGateways(p *process.Process) (*gateways, error) {
+	g := &gateways{p: p}
+	for i := range g.nr {
+		g.nr[i] = -1
+	}
+	calls := abi.Calls()
+	index := make(map[string]int, len(calls))
+	for i, c := range calls {
+		index[c.Name] = i
+	}
+	for _, gw := range abi.Gateways() {
+		if !gw.Declared {
+			continue // abi.TemporaryStructTest
+		}
+		n, ok := index[gw.Name]
+		if !ok {
+			return nil, fmt.Errorf("firmware: gateway %s has no call in abi.Calls", gw.Name)
+		}
+		// spec/firmware.md: arguments follow the AAPCS, r0-r3 then the
+		// stack. No call of the header takes more than four, which is
+		// all kernel.Args holds (the C shim checks the same).
+		if len(calls[n].Params) > len(kernel.Args{}) {
+			return nil, fmt.Errorf("firmware: %s takes %d arguments; the trap passes r0-r3 only", gw.Name, len(calls[n].Params))
+		}
+		g.nr[gw.Slot()] = n
+	}
+	return g, nil
+}
+
+// trap is the machine's Trap: it handles execution at a gateway address
+// and reports false for any other address (the machine then raises the
+// fetch fault).
+func (g *gateways) trap(c *cpu.CPU, pc uint32) bool {
+	gw, ok := abi.GatewayAt(pc)
+	if !ok {
+		return false
+	}
+	var st abi.Status
+	if n := g.nr[gw.Slot()]; n >= 0 {
+		a := kernel.Args{uint64(c.R[0]), uint64(c.R[1]), uint64(c.R[2]), uint64(c.R[3])}
+		st = g.p.CallArgs(n, &a)
+	} else {
+		// abi.TemporaryStructTest: not implemented; r0 only.
+		st = abi.StatusUnavailable
+		g.p.TraceEvent("syscall", `"call":"`+gw.Name+`","status":"MV_STATUS_UNAVAILABLE","note":"not declared by mv_syscalls.h; not implemented"`)
+	}
+	c.R[0] = uint32(st)
+	// Return to the caller: BX lr, Thumb bit dropped (R[15] is the next
+	// instruction's address).
+	c.R[15] = c.R[14] &^ 1
+	return true
+}

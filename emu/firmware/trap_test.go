@@ -1,0 +1,89 @@
+package firmware
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/csdk/process"
+	"github.com/mvnet/mvnet/emu/cpu"
+	"github.com/mvnet/mvnet/mem"
+)
+
+func newTestGateways(t *testing.T) (*gateways, *mem.Arena) {
+	t.Helper()
+	a, err := mem.NewArena(mem.FirmwareArenaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := process.New(process.Options{ABI: abi.Device, Memory: a, Pend: func(uint32) {},
+		Getenv: func(string) string { return "" }, Stderr: &bytes.Buffer{},
+		Exit: func(code int) { t.Fatalf("exit %d", code) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	g, err := newGateways(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, a
+}
+
+// Every one of the 72 entry points is dispatched to the call of the same
+// name (by its number in abi.Calls), but mvTemporaryStructTest, which has
+// none.
+func TestEveryGatewayIsDispatchedByNumber(t *testing.T) {
+	g, _ := newTestGateways(t)
+	calls := abi.Calls()
+	n := 0
+	for _, gw := range abi.Gateways() {
+		nr := g.nr[gw.Slot()]
+		switch {
+		case gw.Name == abi.TemporaryStructTest:
+			if nr != -1 {
+				t.Errorf("%s dispatched to %s", gw.Name, calls[nr].Name)
+			}
+		case nr < 0 || calls[nr].Name != gw.Name:
+			t.Errorf("gateway %s (%#x) dispatched to %d", gw.Name, gw.Addr, nr)
+		}
+		n++
+	}
+	if n != 72 {
+		t.Fatalf("%d gateways, want 72 (spec/firmware.md)", n)
+	}
+}
+
+// The trap passes r0-r3, writes the status to r0 and returns to lr; an
+// address that is no veneer is not a trap.
+func TestTrapRunsTheCallAndReturns(t *testing.T) {
+	g, a := newTestGateways(t)
+	gw, _ := abi.GatewayFor("mvGetSysClk")
+	out := mem.FirmwareSRAMBase + 0x40
+	c := &cpu.CPU{}
+	c.R[0], c.R[1], c.R[14], c.R[15] = uint32(out), 0x1111, 0x0800_0123, gw.Addr&^1
+	if !g.trap(c, gw.Addr&^1) {
+		t.Fatal("a gateway address was not trapped")
+	}
+	if c.R[0] != uint32(abi.StatusOkay) || c.R[15] != 0x0800_0122 || c.R[1] != 0x1111 {
+		t.Fatalf("r0=%#x pc=%#x r1=%#x; want OKAY, lr without the Thumb bit, r1 kept", c.R[0], c.R[15], c.R[1])
+	}
+	if b, _ := a.Bytes(out, 4); binary.LittleEndian.Uint32(b) != process.SysClkHz {
+		t.Fatalf("mvGetSysClk wrote %x", b)
+	}
+	c.R[0] = 0 // a null pointer: the call's own status
+	if g.trap(c, gw.Addr&^1); c.R[0] != uint32(abi.StatusParameterFault) {
+		t.Fatalf("mvGetSysClk(NULL) = %#x", c.R[0])
+	}
+	tst, _ := abi.GatewayFor(abi.TemporaryStructTest)
+	c.R[1] = 0x2222
+	if !g.trap(c, tst.Addr) || c.R[0] != uint32(abi.StatusUnavailable) || c.R[1] != 0x2222 {
+		t.Fatalf("%s: r0=%#x r1=%#x", abi.TemporaryStructTest, c.R[0], c.R[1])
+	}
+	for _, pc := range []uint32{gw.Addr&^1 + 2, abi.GatewayBase + 0x14*abi.GatewayStride, 0x0C1F_0000} {
+		if g.trap(c, pc) {
+			t.Errorf("%#x trapped", pc)
+		}
+	}
+}
