@@ -1,0 +1,236 @@
+package stm32
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/mvnet/mvnet/emu/bus"
+	"github.com/mvnet/mvnet/periph"
+)
+
+// DefaultPClk is the APB clock the models assume when Options.PClk is 0:
+// Microvisor runs the STM32U585 at 160 MHz with the APB prescalers at 1
+// (mvGetPClk1/mvGetPClk2 report the same).
+const DefaultPClk = 160_000_000
+
+// The peripheral space of the part (stm32u585xx.h, PERIPH_BASE_NS and
+// PERIPH_BASE_S): the non-secure aliases at 0x40000000 and the secure ones
+// at 0x50000000. A Microvisor application runs non-secure: the secure
+// aliases are not its to reach, and an access there is left unmapped (the
+// bus faults, as the SAU makes it fault on the device).
+const (
+	PeriphBase = 0x40000000
+	PeriphEnd  = 0x50000000 // exclusive
+)
+
+// Options configure the models.
+type Options struct {
+	// Board holds the devices on the I2C and SPI buses, the GPIO inputs
+	// and outputs and the UART peers. Nil: an empty board (every I2C
+	// address NACKs, SPI reads 0xFF, no UART input).
+	Board *periph.Board
+	// PendIRQ pends external interrupt n (exception 16+n). Nil: interrupts
+	// are not delivered.
+	PendIRQ func(n uint32)
+	// Now is the virtual time since reset; At runs fn on the machine
+	// goroutine once virtual time reaches t. Nil Now: time stands still at
+	// 0; nil At: timers are only brought up to date when read.
+	Now func() time.Duration
+	At  func(t time.Duration, fn func())
+	// Out receives what a U(S)ART transmits (name "USART2" …), a byte at a
+	// time; the caller buffers lines.
+	Out func(name string, b []byte)
+	// Trace receives one line for events worth a trace: an unmodelled
+	// register (once per register), a peripheral used with its clock off
+	// (once per peripheral), a GPIO output changing, a model accepting a
+	// register it only stores (once per register).
+	Trace func(line string)
+	// PClk is the APB (and timer kernel) clock in hertz; 0 is DefaultPClk.
+	PClk uint64
+}
+
+// SoC is the set of peripheral models of one machine. All its methods
+// run on the machine goroutine (bus accesses and At callbacks).
+type SoC struct {
+	o      Options
+	ms     []bus.Mapping
+	traced map[string]bool
+	rcc    *rcc
+	gpios  [9]*gpio
+	// inputsAt is the virtual time the GPIO inputs were last taken from
+	// the board; inputsDone: the board has no more to give.
+	inputsAt   time.Duration
+	inputsDone bool
+}
+
+// New builds the models.
+func New(o Options) (*SoC, error) {
+	if o.PClk == 0 {
+		o.PClk = DefaultPClk
+	}
+	if o.Board == nil {
+		o.Board = periph.NewBoard(o.Now)
+	}
+	if o.Now == nil {
+		o.Now = func() time.Duration { return 0 }
+	}
+	s := &SoC{o: o, traced: map[string]bool{}, inputsAt: -1}
+	s.rcc = newRCC(s)
+	s.add("RCC", rccBase, s.rcc, nil)
+	for i := range 9 {
+		g := newGPIO(s, i)
+		s.gpios[i] = g
+		s.add(g.name, gpioBase+uint32(i)*0x400, g, &clockGate{rccAHB2ENR1, uint32(i)})
+	}
+	for _, u := range usartTable {
+		s.add(u.name, u.base, newUSART(s, u), &u.clock)
+	}
+	for _, c := range i2cTable {
+		d, err := newI2C(s, c)
+		if err != nil {
+			return nil, err
+		}
+		s.add(c.name, c.base, d, &c.clock)
+	}
+	for _, c := range spiTable {
+		d, err := newSPI(s, c)
+		if err != nil {
+			return nil, err
+		}
+		s.add(c.name, c.base, d, &c.clock)
+	}
+	for _, c := range timTable {
+		s.add(c.name, c.base, newTIM(s, c), &c.clock)
+	}
+	for _, a := range acceptedTable {
+		s.add(a.name, a.base, newAccepted(s, a), a.clock)
+	}
+	if err := s.fillGaps(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Mappings returns every mapping, in address order: the models and the
+// catch-all over the rest of the non-secure peripheral space. Add them all
+// to the machine's bus.
+func (s *SoC) Mappings() []bus.Mapping { return append([]bus.Mapping(nil), s.ms...) }
+
+// blockSize is the address range each model occupies: every peripheral of
+// the part sits in a 1 KiB slot (stm32u585xx.h's *_BASE_NS addresses).
+const blockSize = 0x400
+
+func (s *SoC) add(name string, base uint32, d regDevice, gate *clockGate) {
+	s.ms = append(s.ms, bus.Mapping{Name: name, Base: base, Size: blockSize,
+		Device: &regAccess{s: s, name: name, d: d, gate: gate}})
+}
+
+// fillGaps maps the catch-all over the peripheral space no model holds.
+func (s *SoC) fillGaps() error {
+	sort.Slice(s.ms, func(i, j int) bool { return s.ms[i].Base < s.ms[j].Base })
+	var m bus.Map
+	for _, mp := range s.ms {
+		if err := m.Add(mp); err != nil {
+			return fmt.Errorf("stm32: %w", err)
+		}
+	}
+	next := uint64(PeriphBase)
+	var gaps []bus.Mapping
+	for _, mp := range s.ms {
+		if uint64(mp.Base) > next {
+			gaps = append(gaps, s.gap(uint32(next), uint32(uint64(mp.Base)-next)))
+		}
+		next = uint64(mp.Base) + uint64(mp.Size)
+	}
+	if next < PeriphEnd {
+		gaps = append(gaps, s.gap(uint32(next), uint32(PeriphEnd-next)))
+	}
+	s.ms = append(s.ms, gaps...)
+	sort.Slice(s.ms, func(i, j int) bool { return s.ms[i].Base < s.ms[j].Base })
+	return nil
+}
+
+func (s *SoC) gap(base, size uint32) bus.Mapping {
+	return bus.Mapping{Name: "unmodelled", Base: base, Size: size, Device: &unmodelled{s: s, base: base}}
+}
+
+// traceOnce emits line the first time key is seen.
+func (s *SoC) traceOnce(key, line string) {
+	if s.traced[key] {
+		return
+	}
+	s.traced[key] = true
+	s.trace(line)
+}
+
+func (s *SoC) trace(line string) {
+	if s.o.Trace != nil {
+		s.o.Trace(line)
+	}
+}
+
+func (s *SoC) pend(n uint32) {
+	if s.o.PendIRQ != nil {
+		s.o.PendIRQ(n)
+	}
+}
+
+// unmodelled reads zero and ignores writes, tracing each register once.
+type unmodelled struct {
+	s    *SoC
+	base uint32
+}
+
+func (u *unmodelled) Load(off uint32, size int) (uint32, bool) {
+	u.note(off, "read")
+	return 0, true
+}
+
+func (u *unmodelled) Store(off uint32, size int, v uint32) bool {
+	u.note(off, fmt.Sprintf("write (%#x)", v))
+	return true
+}
+
+func (u *unmodelled) note(off uint32, what string) {
+	addr := (u.base + off) &^ 3
+	u.s.traceOnce(fmt.Sprintf("reg %#08x", addr),
+		fmt.Sprintf("stm32: unmodelled %s of %#08x (%s): reads zero, writes ignored", what, addr, peripheralAt(addr)))
+}
+
+// PeriphPeek32 reads the 32-bit register at addr as mvPeriphPeek32 does
+// for the kernel (the Microvisor HAL reaches RCC only through it). ok is
+// false outside the models' registers.
+func (s *SoC) PeriphPeek32(addr uint32) (v uint32, ok bool) {
+	ra, off, ok := s.find(addr)
+	if !ok {
+		return 0, false
+	}
+	return ra.Load(off, 4)
+}
+
+// PeriphPoke32 changes the 32-bit register at addr as mvPeriphPoke32 does:
+// it becomes (reg &^ mask) ^ xor (spec: abi.Calls mvPeriphPoke32).
+func (s *SoC) PeriphPoke32(addr, mask, xor uint32) bool {
+	ra, off, ok := s.find(addr)
+	if !ok {
+		return false
+	}
+	v, ok := ra.Load(off, 4)
+	if !ok {
+		return false
+	}
+	return ra.Store(off, 4, (v&^mask)^xor)
+}
+
+func (s *SoC) find(addr uint32) (*regAccess, uint32, bool) {
+	if addr&3 != 0 {
+		return nil, 0, false
+	}
+	i := sort.Search(len(s.ms), func(i int) bool { return uint64(s.ms[i].Base)+uint64(s.ms[i].Size) > uint64(addr) })
+	if i == len(s.ms) || addr < s.ms[i].Base {
+		return nil, 0, false
+	}
+	ra, ok := s.ms[i].Device.(*regAccess)
+	return ra, addr - s.ms[i].Base, ok
+}
