@@ -66,9 +66,10 @@ func (k *Kernel) linkManager() {
 			}
 			continue
 		}
-		upAt := k.mono() // Options.Monotonic: tests control a link's age
-		// exec.go: the application stands still while the link comes up.
+		// exec.go: the application stands still while the link comes up
+		// (and its clock, read here, is not moving).
 		leave := k.enter()
+		upAt := k.mono() // Options.Monotonic: tests control a link's age
 		k.mu.Lock()
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()
@@ -101,6 +102,7 @@ func (k *Kernel) linkManager() {
 		}
 		closed = k.closed
 		k.mu.Unlock()
+		age := k.mono() - upAt
 		leave()
 		if lost && !closed {
 			k.linkError(&report, "link lost: "+linkErrText(err))
@@ -117,7 +119,7 @@ func (k *Kernel) linkManager() {
 		// dial. Only a link that stayed up a while restarts the backoff,
 		// and only on such a link is GOAWAY a drain, answered by a quick
 		// redial that leaves the backoff as it is (link/doc.go).
-		longLived := k.mono()-upAt >= k.opts.MaxReconnectDelay
+		longLived := age >= k.opts.MaxReconnectDelay
 		if longLived {
 			b.reset()
 		}
