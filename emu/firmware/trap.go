@@ -18,10 +18,14 @@ import (
 type gateways struct {
 	p  *process.Process
 	nr [abi.GatewaySlots]int // slot → number in abi.Calls; -1: no call
+	// beforeExit runs before mvTestingComplete and mvRestart (Run:
+	// settleBeforeExit); nil for none.
+	beforeExit func()
+	exits      [2]int // the numbers of those two calls
 }
 
-func newGateways(p *process.Process) (*gateways, error) {
-	g := &gateways{p: p}
+func newGateways(p *process.Process, beforeExit func()) (*gateways, error) {
+	g := &gateways{p: p, beforeExit: beforeExit}
 	for i := range g.nr {
 		g.nr[i] = -1
 	}
@@ -46,6 +50,7 @@ func newGateways(p *process.Process) (*gateways, error) {
 		}
 		g.nr[gw.Slot()] = n
 	}
+	g.exits = [2]int{index["mvTestingComplete"], index["mvRestart"]}
 	return g, nil
 }
 
@@ -60,6 +65,9 @@ func (g *gateways) trap(c *cpu.CPU, pc uint32) bool {
 	var st abi.Status
 	if n := g.nr[gw.Slot()]; n >= 0 {
 		a := kernel.Args{uint64(c.R[0]), uint64(c.R[1]), uint64(c.R[2]), uint64(c.R[3])}
+		if g.beforeExit != nil && (n == g.exits[0] || n == g.exits[1]) {
+			g.beforeExit()
+		}
 		st = g.p.CallArgs(n, &a)
 	} else {
 		// abi.TemporaryStructTest: not implemented; r0 only.

@@ -24,7 +24,7 @@ func newTestGateways(t *testing.T) (*gateways, *mem.Arena) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	g, err := newGateways(p)
+	g, err := newGateways(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
