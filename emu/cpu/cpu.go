@@ -11,6 +11,8 @@
 // peripherals, virtual clock) around it.
 package cpu
 
+import "sync/atomic"
+
 // Bus is the slow path of every data access and of instruction fetches
 // outside the fast regions. An access that no device answers returns
 // ok=false, which the core turns into a BusFault.
@@ -118,9 +120,36 @@ type CPU struct {
 	// clock's source.
 	Instructions uint64
 
+	// DivByZeroTrap and UnalignedTrap mirror CCR.DIV_0_TRP and
+	// CCR.UNALIGN_TRP, which the machine owns: with the first set SDIV/UDIV
+	// by zero fault (FaultDivByZero) instead of giving 0; with the second
+	// set every unaligned LDR/STR/LDRH/STRH faults (FaultUnaligned).
+	DivByZeroTrap bool
+	UnalignedTrap bool
+
+	// WatchAddr and WatchWrite describe the access that made Run return
+	// StopWatchpoint.
+	WatchAddr  uint32
+	WatchWrite bool
+
+	// Bus is the slow path; Hooks receive what only the machine handles
+	// (Hooks must be set before Run); Regions are the fast memory. The
+	// core reads Regions when Run starts: change them between runs only.
 	Bus     Bus
 	Hooks   Hooks
 	Regions []Region
+
+	stop    atomic.Uint32 // RequestStop, watchpoint hits
+	why     Stop          // reason for stop (non-atomic part: watchpoint)
+	m       memState
+	bps     map[uint32]bool
+	watches []watch
+	// local exclusive monitor (LDREX/STREX)
+	exclValid bool
+	exclAddr  uint32
+	// faulted is the fault an instruction raised (run recovers the panic)
+	faulted Fault
+	evArg   uint32 // argument of the event an instruction left (SVC number, EXC_RETURN)
 }
 
 // HandlerMode reports whether the core is handling an exception.

@@ -1,0 +1,201 @@
+/*
+ * fw.c: the runtime shared by mvnet's test firmware — exit, console,
+ * server logging, notifications, network and channels, and the few system
+ * calls newlib needs. Written for this project.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fw.h"
+
+void fw_exit(uint32_t code) {
+    mvTestingComplete(code);
+    for (;;) {
+        fw_wfi(); /* on a device the application keeps running: idle */
+    }
+}
+
+void fw_fail(const char *what, enum MvStatus status) {
+    printf("%s failed: status %u\n", what, (unsigned)status);
+    fw_exit(1);
+}
+
+/* ---- console: USART2 ---- */
+
+static bool console_on;
+
+void fw_console_init(void) {
+    RCC_APB1ENR1 |= RCC_APB1ENR1_USART2EN;
+    USART_BRR(USART2_BASE) = 160000000u / 115200u;
+    USART_CR1(USART2_BASE) = USART_CR1_UE | USART_CR1_TE;
+    console_on = true;
+}
+
+static void console_put(char c) {
+    /* A bounded wait for room: a model without TXE must not hang the run. */
+    for (uint32_t spin = 0; spin < 100000u && !(USART_ISR(USART2_BASE) & USART_ISR_TXE); spin++) {
+    }
+    USART_TDR(USART2_BASE) = (uint8_t)c;
+}
+
+/* newlib: stdout and stderr go to the console. */
+int _write(int fd, const char *buf, int len) {
+    if (fd != 1 && fd != 2) {
+        errno = EBADF;
+        return -1;
+    }
+    if (!console_on) fw_console_init();
+    for (int i = 0; i < len; i++) {
+        if (buf[i] == '\n') console_put('\r');
+        console_put(buf[i]);
+    }
+    return len;
+}
+
+/* ---- the rest of newlib's system interface ---- */
+
+void *_sbrk(ptrdiff_t incr) {
+    extern char end;     /* fw.ld: the first free byte after .bss */
+    extern char _sstack; /* fw.ld: the lowest address the stack may reach */
+    static char *brk = &end;
+    if (brk + incr > &_sstack) {
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    char *old = brk;
+    brk += incr;
+    return old;
+}
+int _close(int fd) { (void)fd; errno = EBADF; return -1; }
+int _read(int fd, char *buf, int len) { (void)fd; (void)buf; (void)len; return 0; }
+int _lseek(int fd, int off, int whence) { (void)fd; (void)off; (void)whence; return 0; }
+int _fstat(int fd, struct stat *st) { (void)fd; st->st_mode = S_IFCHR; return 0; }
+int _isatty(int fd) { return fd >= 0 && fd <= 2; }
+int _getpid(void) { return 1; }
+int _kill(int pid, int sig) { (void)pid; (void)sig; errno = EINVAL; return -1; }
+void _exit(int code) { fw_exit((uint32_t)code); }
+
+/* ---- server logging ---- */
+
+/* spec/abi.md: the log buffer is 512-byte aligned, a multiple of 512 bytes. */
+static uint8_t log_buffer[4096] __attribute__((aligned(512)));
+
+void fw_log_init(void) {
+    enum MvStatus status = mvServerLoggingInit(log_buffer, sizeof(log_buffer));
+    if (status != MV_STATUS_OKAY) fw_fail("mvServerLoggingInit", status);
+}
+
+void fw_log(const char *format, ...) {
+    char line[256];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(line, sizeof(line), format, args);
+    va_end(args);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof(line)) n = sizeof(line) - 1;
+    printf("log: %s\n", line);
+    enum MvStatus status = mvServerLog((const uint8_t *)line, (uint16_t)n);
+    if (status != MV_STATUS_OKAY) printf("mvServerLog: status %u\n", (unsigned)status);
+}
+
+/* ---- notifications ---- */
+
+#define SLOTS 16
+static volatile struct MvNotification notifications[SLOTS] __attribute__((aligned(8)));
+static volatile uint32_t next_slot;
+
+/* Per tag, the event types received and not yet consumed by fw_wait. */
+#define QUEUE 8
+static volatile uint8_t queued[FW_TAGS][QUEUE];
+static volatile uint32_t queue_head[FW_TAGS], queue_tail[FW_TAGS];
+
+/* The notification ISR: take each record the system wrote, queue its type
+ * under its tag, clear it. No system calls here, as on a device. */
+void TIM8_BRK_IRQHandler(void) {
+    for (;;) {
+        volatile struct MvNotification *n = &notifications[next_slot];
+        if (n->event_type == MV_EVENTTYPE_NOEVENT) break;
+        uint32_t tag = n->tag;
+        if (tag < FW_TAGS && queue_tail[tag] - queue_head[tag] < QUEUE) {
+            queued[tag][queue_tail[tag] % QUEUE] = (uint8_t)n->event_type;
+            queue_tail[tag]++;
+        }
+        n->event_type = MV_EVENTTYPE_NOEVENT;
+        next_slot = (next_slot + 1) % SLOTS;
+    }
+}
+
+MvNotificationHandle fw_notify_init(void) {
+    memset((void *)notifications, 0, sizeof(notifications)); /* MV_EVENTTYPE_NOEVENT */
+    static struct MvNotificationSetup setup = {
+        .irq = FW_NOTIFY_IRQ,
+        .buffer = (struct MvNotification *)notifications,
+        .buffer_size = sizeof(notifications),
+    };
+    MvNotificationHandle handle = 0;
+    enum MvStatus status = mvSetupNotifications(&setup, &handle);
+    if (status != MV_STATUS_OKAY) fw_fail("mvSetupNotifications", status);
+    fw_irq_enable(FW_NOTIFY_IRQ);
+    return handle;
+}
+
+enum MvEventType fw_wait(uint32_t tag) {
+    for (;;) {
+        fw_disable_irq();
+        if (queue_head[tag] != queue_tail[tag]) {
+            enum MvEventType t = (enum MvEventType)queued[tag][queue_head[tag] % QUEUE];
+            queue_head[tag]++;
+            fw_enable_irq();
+            return t;
+        }
+        fw_wfi(); /* a pending IRQ wakes it even while masked */
+        fw_enable_irq();
+    }
+}
+
+/* ---- network and channels ---- */
+
+MvNetworkHandle fw_network(MvNotificationHandle notifications_handle, uint32_t tag) {
+    struct MvRequestNetworkParams params = {
+        .version = 1,
+        .v1 = {.notification_handle = notifications_handle, .notification_tag = tag},
+    };
+    MvNetworkHandle network = 0;
+    enum MvStatus status = mvRequestNetwork(&params, &network);
+    if (status != MV_STATUS_OKAY) fw_fail("mvRequestNetwork", status);
+    for (;;) {
+        enum MvNetworkStatus net;
+        if ((status = mvGetNetworkStatus(network, &net)) != MV_STATUS_OKAY) fw_fail("mvGetNetworkStatus", status);
+        if (net == MV_NETWORKSTATUS_CONNECTED) return network;
+        fw_wait(tag);
+    }
+}
+
+/* spec/abi.md: channel buffers are 512-byte aligned multiples of 512 bytes. */
+static uint8_t rx_buffer[4096] __attribute__((aligned(512)));
+static uint8_t tx_buffer[2048] __attribute__((aligned(512)));
+
+MvChannelHandle fw_open_channel(MvNotificationHandle notifications_handle, MvNetworkHandle network, uint32_t tag,
+                                enum MvChannelType type, const char *endpoint) {
+    struct MvOpenChannelParams params = {
+        .version = 1,
+        .v1 = {
+            .notification_handle = notifications_handle,
+            .notification_tag = tag,
+            .network_handle = network,
+            .receive_buffer = rx_buffer,
+            .receive_buffer_len = sizeof(rx_buffer),
+            .send_buffer = tx_buffer,
+            .send_buffer_len = sizeof(tx_buffer),
+            .channel_type = type,
+            .endpoint = {.data = (const uint8_t *)endpoint, .length = (uint32_t)strlen(endpoint)},
+        },
+    };
+    MvChannelHandle channel = 0;
+    enum MvStatus status = mvOpenChannel(&params, &channel);
+    if (status != MV_STATUS_OKAY) fw_fail("mvOpenChannel", status);
+    return channel;
+}
