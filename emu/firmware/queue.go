@@ -3,6 +3,7 @@ package firmware
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/mvnet/mvnet/kernel"
 )
@@ -16,6 +17,8 @@ type queue struct {
 	fns   []func()
 	ready chan struct{}   // a push since the last wait
 	nudge func(fn func()) // the machine's Exec
+	// detached: the machine has stopped (detach).
+	detached bool
 }
 
 func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
@@ -23,6 +26,11 @@ func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
 // push is kernel.Options.Exec: it never blocks.
 func (q *queue) push(fn func()) {
 	q.mu.Lock()
+	if q.detached {
+		q.mu.Unlock()
+		go fn()
+		return
+	}
 	q.fns = append(q.fns, fn)
 	nudge := q.nudge
 	q.mu.Unlock()
@@ -67,19 +75,57 @@ func (q *queue) drain() {
 // system call: it applies what the kernel has queued and waits until the
 // kernel awaits nothing more (kernel.Kernel.Awaiting) — the reply to every
 // request the application has made is then in its memory, at the same
-// instruction on every run. k returns the kernel, nil before a system call
-// has started it.
-func (q *queue) settle(ctx context.Context, k func() *kernel.Kernel) error {
+// instruction on every run — and until the server log lines the cloud has
+// acknowledged have been echoed (process.ServerLogsToEcho), for at most
+// echoWait: a line the cloud drops (logging disabled) is never echoed.
+func (q *queue) settle(ctx context.Context, p settler) error {
+	var echoTimer <-chan time.Time
 	for {
 		q.drain()
-		kn := k()
-		if kn == nil || !kn.Awaiting() {
+		wait := false
+		if k := p.StartedKernel(); k != nil && k.Awaiting() {
+			wait = true
+		} else if p.ServerLogsToEcho() > 0 {
+			if echoTimer == nil {
+				t := time.NewTimer(echoWait)
+				defer t.Stop()
+				echoTimer = t.C
+			}
+			wait = true
+		}
+		if !wait {
 			return nil
 		}
 		select {
 		case <-q.ready:
+		case <-echoTimer:
+			q.drain()
+			if k := p.StartedKernel(); k == nil || !k.Awaiting() {
+				return nil
+			}
+			echoTimer = make(chan time.Time) // only the kernel now
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// echoWait bounds settle's wait for the echo of acknowledged log lines.
+const echoWait = 2 * time.Second
+
+// settler is what settle asks the process (*process.Process).
+type settler interface {
+	StartedKernel() *kernel.Kernel
+	ServerLogsToEcho() int64
+}
+
+// detach is for after the machine has stopped: what is queued runs now on
+// the caller's goroutine, and later pushes each run on a goroutine of
+// their own (nobody runs the queue any more; the kernel and the store
+// must still be able to finish).
+func (q *queue) detach() {
+	q.mu.Lock()
+	q.detached = true
+	q.mu.Unlock()
+	q.drain()
 }
