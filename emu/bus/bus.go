@@ -100,3 +100,24 @@ func (m *Map) Store(addr uint32, size int, v uint32) bool {
 	mp := m.ms[i]
 	return mp.Device.Store(addr-mp.Base, size, v)
 }
+
+// Peeker is a Device that can read a register without the side effects
+// of a Load (a status flag cleared by reading, a receive FIFO popped): a
+// debugger's memory reads use it.
+type Peeker interface {
+	Peek(off uint32, size int) (v uint32, ok bool)
+}
+
+// Peek reads size bytes at addr for a debugger: through the device's
+// Peek if it has one, else its Load.
+func (m *Map) Peek(addr uint32, size int) (uint32, bool) {
+	i, ok := m.find(addr)
+	if !ok || uint64(addr)+uint64(size) > m.ms[i].end() {
+		return 0, false
+	}
+	mp := m.ms[i]
+	if p, ok := mp.Device.(Peeker); ok {
+		return p.Peek(addr-mp.Base, size)
+	}
+	return mp.Device.Load(addr-mp.Base, size)
+}

@@ -151,6 +151,9 @@ func (f *fakeTarget) WriteMemory(addr uint32, b []byte) error {
 // Called with f.mu held.
 func (f *fakeTarget) exec() (Stop, bool) {
 	pc := f.regs[PC]
+	if f.span(pc, 2) == nil {
+		return Stop{Kind: StopFault, Signal: SIGSEGV, Detail: "fetch from unmapped memory"}, false
+	}
 	op, has := f.ops[pc]
 	switch {
 	case !has:

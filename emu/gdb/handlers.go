@@ -58,7 +58,10 @@ func (s *session) handle(p []byte) (reply string, ok bool) {
 	case 'T':
 		return replyOK, true // thread alive
 	case 'D':
-		s.over = true // the caller detaches after replying
+		// The caller detaches after replying; a debugger that connects
+		// as soon as it has our OK is served next, not refused.
+		s.over = true
+		s.ending()
 		return replyOK, true
 	case 'k':
 		s.kill()
@@ -80,6 +83,7 @@ func (s *session) handle(p []byte) (reply string, ok bool) {
 }
 
 func (s *session) kill() {
+	s.ending()
 	s.t.Kill()
 	s.end = endTargetGone
 	s.over = true
@@ -105,6 +109,8 @@ func (s *session) query(p string) string {
 		return "Text=0;Data=0;Bss=0"
 	case p == "qSymbol::":
 		return replyOK
+	case strings.HasPrefix(p, "qCRC:"):
+		return s.crc(strings.TrimPrefix(p, "qCRC:"))
 	case strings.HasPrefix(p, "qRcmd,"):
 		return s.monitor(strings.TrimPrefix(p, "qRcmd,"))
 	}
@@ -122,9 +128,7 @@ func (s *session) vPacket(p string) string {
 		}
 		return s.resumeReply(step, "")
 	case strings.HasPrefix(p, "vKill"):
-		s.t.Kill()
-		s.end = endTargetGone
-		s.over = true
+		s.kill()
 		return replyOK
 	case p == "vMustReplyEmpty":
 		return replyUnsupported
@@ -471,4 +475,41 @@ func (s *session) monitor(hexCmd string) string {
 		s.over = true
 	}
 	return replyOK
+}
+
+// crc serves qCRC:addr,length, which gdb's compare-sections uses to check
+// the loaded image against the ELF: CRC-32 with polynomial 0x04c11db7,
+// most significant bit first, initial value all ones, no final inversion
+// (libiberty's xcrc32, as gdb computes it on its side).
+func (s *session) crc(args string) string {
+	addr, n, ok := parseAddrLen(args)
+	if !ok {
+		return replyErr
+	}
+	crc := uint32(0xffffffff)
+	buf := make([]byte, 4096)
+	for n > 0 {
+		chunk := buf[:min(n, uint32(len(buf)))]
+		if err := s.t.ReadMemory(addr, chunk); err != nil {
+			return replyErr
+		}
+		crc = crc32MSB(crc, chunk)
+		addr += uint32(len(chunk))
+		n -= uint32(len(chunk))
+	}
+	return fmt.Sprintf("C%08x", crc)
+}
+
+func crc32MSB(crc uint32, b []byte) uint32 {
+	for _, c := range b {
+		crc ^= uint32(c) << 24
+		for range 8 {
+			if crc&0x80000000 != 0 {
+				crc = crc<<1 ^ 0x04c11db7
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
 }

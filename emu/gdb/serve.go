@@ -23,10 +23,12 @@ func WithLog(logf func(format string, args ...any)) Option {
 }
 
 // Serve accepts debugger connections on ln and debugs t through them, one
-// connection at a time: a connection that arrives while one is being
-// served is refused (closed at once, which gdb reports as "Remote
-// connection closed"). When a debugger detaches ('D') or its connection is
-// lost, the target runs on its own and Serve waits for the next debugger.
+// connection at a time: a connection that arrives while a debugger is
+// attached is refused (closed at once, which gdb reports as "Remote
+// connection closed"); one that arrives once the attached debugger has
+// detached ('D'), killed or dropped its connection waits for that session to
+// wind up and is then served. When a debugger detaches or its connection is
+// lost, the target runs on its own until the next debugger attaches.
 //
 // Serve returns nil once a debugger has killed the target ('k') or the
 // target has exited and its debugger has gone; ctx.Err() when ctx ends
@@ -41,9 +43,12 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ...Option) error
 	stopAccept := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stopAccept()
 
-	var busy atomic.Bool
+	var state atomic.Int32 // connIdle, connBusy or connEnding
 	conns := make(chan net.Conn)
 	acceptErr := make(chan error, 1)
+	taken := make(chan struct{}, 1) // the serving loop has marked the slot busy
+	returned := make(chan struct{}) // the accept loop must not outlive Serve
+	defer close(returned)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -51,15 +56,22 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ...Option) error
 				acceptErr <- err
 				return
 			}
-			if busy.Load() {
+			if state.Load() == connBusy {
 				cfg.logf("gdb: refused a second debugger from %s: one is attached", c.RemoteAddr())
 				c.Close()
 				continue
 			}
 			select {
 			case conns <- c:
-			case <-ctx.Done():
+			case <-returned:
 				c.Close()
+				return
+			}
+			// Accept the next only once the slot is marked busy, so it is
+			// refused rather than queued behind this one.
+			select {
+			case <-taken:
+			case <-returned:
 				return
 			}
 		}
@@ -75,11 +87,12 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ...Option) error
 			}
 			return err
 		case c := <-conns:
-			busy.Store(true)
+			state.Store(connBusy)
+			taken <- struct{}{}
 			cfg.logf("gdb: debugger connected from %s", c.RemoteAddr())
-			end := serveConn(ctx, c, t, cfg)
+			end := serveConn(ctx, c, t, cfg, func() { state.Store(connEnding) })
 			cfg.logf("gdb: debugger from %s gone", c.RemoteAddr())
-			busy.Store(false)
+			state.Store(connIdle)
 			if end == endTargetGone {
 				return nil
 			}
@@ -89,6 +102,13 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ...Option) error
 		}
 	}
 }
+
+// States of Serve's one debugger slot.
+const (
+	connIdle   = iota // no debugger: the next connection is served
+	connBusy          // a debugger is attached: another is refused
+	connEnding        // the attached one is leaving: the next waits for it
+)
 
 // sessionEnd says how a debugger connection ended.
 type sessionEnd uint8
@@ -109,7 +129,8 @@ type session struct {
 	breaks  map[uint32]uint8        // breakpoint address -> bit per BreakKind inserted there
 	watches map[watchpoint]struct{} // inserted watchpoints
 	end     sessionEnd
-	over    bool // the serving loop must stop after this packet
+	over    bool   // the serving loop must stop after this packet
+	ending  func() // called once the session has decided to end (idempotent)
 
 	// mu guards the interrupt handshake between the reading goroutine and
 	// the serving goroutine.
@@ -125,8 +146,9 @@ type watchpoint struct {
 	addr, n uint32
 }
 
-func serveConn(ctx context.Context, c net.Conn, t Target, cfg config) sessionEnd {
+func serveConn(ctx context.Context, c net.Conn, t Target, cfg config, ending func()) sessionEnd {
 	s := &session{
+		ending:  ending,
 		ctx:     ctx,
 		t:       t,
 		w:       newWire(c, cfg.logf),
@@ -153,6 +175,7 @@ func serveConn(ctx context.Context, c net.Conn, t Target, cfg config) sessionEnd
 			break
 		}
 	}
+	ending()
 	c.Close()
 	close(s.w.quit)
 	<-s.w.done
@@ -205,6 +228,7 @@ func (s *session) lost() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gone = true
+	s.ending()
 	if s.cancel != nil {
 		s.cancel()
 	}

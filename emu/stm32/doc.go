@@ -32,9 +32,15 @@
 //     TDR bytes go to Options.Out and the board's UART peer at once (TXE and
 //     TC set again); RDR takes the board's UART port (text timelines and
 //     peers); TEACK/REACK follow TE/RE. TXEIE, TCIE, RXNEIE, IDLEIE and
-//     EIE pend the USART's IRQ; with RXNEIE the port is looked at every
-//     character time (from BRR) on the virtual clock. FIFO mode, DMA,
-//     synchronous, LIN, smartcard and IrDA modes are not modelled.
+//     EIE pend the USART's IRQ; with RXNEIE the arrival of the board's
+//     timeline text is scheduled on the virtual clock (nothing is scheduled
+//     for an idle UART), and a peer's answer is taken right after the byte
+//     that caused it. The line rate (BRR, PRESC) is traced when UE is set.
+//     FIFO mode, DMA, synchronous, LIN, smartcard and IrDA modes are not
+//     modelled.
+//
+// For a deterministic run the board must be made on the same virtual
+// clock (periph.NewBoard(machine.Now)): timelines are read on it.
 //   - I2C1–4 (controller): CR1 CR2 OAR1 OAR2 TIMINGR TIMEOUTR ISR ICR RXDR
 //     TXDR. START/STOP/NBYTES/RELOAD/AUTOEND/RD_WRN become transactions on
 //     the board's bus (periph.I2CBus.Begin, the models the host SDK uses):

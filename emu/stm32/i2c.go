@@ -151,7 +151,6 @@ func (c *i2c) disable() {
 func (c *i2c) nbytes() int { return int(c.cr2 >> 16 & 0xFF) }
 
 func (c *i2c) writeCR2(v uint32) {
-	old := c.cr2
 	c.cr2 = v &^ (i2cSTART | i2cSTOP) // both clear themselves once acted on
 	if c.cr1&i2cPE == 0 {
 		return
@@ -161,10 +160,10 @@ func (c *i2c) writeCR2(v uint32) {
 		c.start(v&i2cRDWRN != 0)
 	case v&i2cSTOP != 0:
 		c.stop()
-	case c.isr&i2cTCR != 0 && v>>16&0xFF != old>>16&0xFF:
-		// RELOAD continuation: writing NBYTES while TCR is set clears it
-		// and moves the next chunk (HAL's I2C_TransferConfig with
-		// I2C_NO_STARTSTOP).
+	case c.isr&i2cTCR != 0 && v>>16&0xFF != 0:
+		// RELOAD continuation: a non-zero NBYTES written while TCR is set
+		// clears it and moves the next chunk (HAL's I2C_TransferConfig
+		// with I2C_NO_STARTSTOP).
 		c.isr &^= i2cTCR
 		c.left = c.nbytes()
 		c.next()

@@ -41,7 +41,7 @@ func rccRegName(off uint32) string {
 }
 
 // rcc models RCC as Microvisor leaves it for the application: the system
-// clock already on PLL1 at 160 MHz (MSIS 4 MHz ·80 /2), every oscillator
+// clock already on PLL1 at 160 MHz (HSI16 /1 ·20 /2), every oscillator
 // it is asked to start ready at once, the clock switch status following
 // the request, and enable/reset registers that read back what was written.
 type rcc struct {
@@ -51,14 +51,14 @@ type rcc struct {
 
 func newRCC(s *SoC) *rcc {
 	return &rcc{s: s, regs: map[uint32]uint32{
-		rccCR:       1<<0 | 1<<2 | 1<<4 | 1<<5 | 1<<24 | 1<<25, // MSIS, MSIK, PLL1 on and ready
-		rccCFGR1:    3 | 3<<2,                                  // SW = SWS = PLL1
-		rccPLL1CFGR: 1 | 1<<18,                                 // PLL1SRC = MSIS, PLL1M = 1, PLL1REN
-		rccPLL1DIVR: 79 | 1<<9 | 1<<16 | 1<<24,                 // N = 80, P = Q = R = 2
-		0x08:        4 << 28,                                   // ICSCR1 MSISRANGE = 4 MHz
-		rccAHB1ENR:  1<<8 | 1<<30 | 1<<31,                      // FLASHEN, DCACHE1EN, SRAM1EN
-		rccAHB2ENR1: 1<<30 | 1<<31,                             // SRAM2EN, SRAM3EN
-		rccAHB3ENR:  1 << 31,                                   // SRAM4EN
+		rccCR:       1<<0 | 1<<2 | 1<<4 | 1<<5 | 1<<8 | 1<<10 | 1<<24 | 1<<25, // MSIS, MSIK, HSI16, PLL1 on and ready
+		rccCFGR1:    3 | 3<<2,                                                 // SW = SWS = PLL1
+		rccPLL1CFGR: 2 | 3<<2 | 1<<18,                                         // PLL1SRC = HSI16, PLL1RGE 8–16 MHz, PLL1M = 1, PLL1REN
+		rccPLL1DIVR: 19 | 1<<9 | 1<<16 | 1<<24,                                // N = 20, P = Q = R = 2
+		0x08:        4 << 28,                                                  // ICSCR1 MSISRANGE = 4 MHz
+		rccAHB1ENR:  1<<8 | 1<<30 | 1<<31,                                     // FLASHEN, DCACHE1EN, SRAM1EN
+		rccAHB2ENR1: 1<<30 | 1<<31,                                            // SRAM2EN, SRAM3EN
+		rccAHB3ENR:  1 << 31,                                                  // SRAM4EN
 	}}
 }
 

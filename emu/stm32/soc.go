@@ -22,6 +22,7 @@ const DefaultPClk = 160_000_000
 const (
 	PeriphBase = 0x40000000
 	PeriphEnd  = 0x50000000 // exclusive
+	secureBase = 0x50000000 // PERIPH_BASE_S
 )
 
 // Options configure the models.
@@ -199,8 +200,9 @@ func (u *unmodelled) note(off uint32, what string) {
 }
 
 // PeriphPeek32 reads the 32-bit register at addr as mvPeriphPeek32 does
-// for the kernel (the Microvisor HAL reaches RCC only through it). ok is
-// false outside the models' registers.
+// for the kernel (the Microvisor HAL reaches RCC only through it: its
+// MV_READ_REG and MV_SET_BIT, mv_bitops.h). addr may be the register's
+// non-secure or secure alias. ok is false outside the models' registers.
 func (s *SoC) PeriphPeek32(addr uint32) (v uint32, ok bool) {
 	ra, off, ok := s.find(addr)
 	if !ok {
@@ -226,6 +228,9 @@ func (s *SoC) PeriphPoke32(addr, mask, xor uint32) bool {
 func (s *SoC) find(addr uint32) (*regAccess, uint32, bool) {
 	if addr&3 != 0 {
 		return nil, 0, false
+	}
+	if addr >= secureBase && addr < secureBase+(PeriphEnd-PeriphBase) {
+		addr -= secureBase - PeriphBase // the secure alias names the same register
 	}
 	i := sort.Search(len(s.ms), func(i int) bool { return uint64(s.ms[i].Base)+uint64(s.ms[i].Size) > uint64(addr) })
 	if i == len(s.ms) || addr < s.ms[i].Base {

@@ -104,7 +104,7 @@ func (p *spi) read(off uint32, size int) uint32 {
 func (p *spi) sr() uint32 {
 	v := p.flags
 	fb := p.frameBytes()
-	if len(p.rxq) >= fb {
+	if len(p.rxq) >= fb*int(p.cfg1>>5&0xF+1) { // a packet: FTHLV+1 frames
 		v |= spiRXP
 	}
 	if p.cr1&spiSPE != 0 && len(p.txq) < p.spec.fifo && len(p.rxq) < p.spec.fifo && (p.running || p.left > 0 || p.tsize == 0) {

@@ -2,7 +2,6 @@ package stm32
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/mvnet/mvnet/periph"
 )
@@ -50,8 +49,8 @@ var usartPresc = [16]uint64{1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256, 256, 25
 // usart transmits at once: every byte written to TDR goes to Options.Out
 // and to the board's UART peer, and TXE/TC read set again immediately.
 // Received bytes come from the board's UART port (text timelines and
-// peers), one in RDR at a time; with RXNEIE on, the port is looked at
-// every character time on the virtual clock so a byte raises the IRQ.
+// peers), one in RDR at a time; with RXNEIE on, the arrival of timeline
+// text is scheduled on the virtual clock so it raises the IRQ then.
 type usart struct {
 	s    *SoC
 	spec usartSpec
@@ -91,6 +90,7 @@ func (u *usart) read(off uint32, size int) uint32 {
 		if u.rxne {
 			u.rxne = false
 			u.receive()
+			u.schedule()
 		}
 		return v
 	case usartRQR, usartICR, usartTDR:
@@ -161,6 +161,7 @@ func (u *usart) transmit(b byte) {
 	}
 	if u.port != nil {
 		u.port.Transmit([]byte{b})
+		u.receive() // a peer may have answered at once
 	}
 	u.flags |= isrTC
 }
@@ -188,14 +189,21 @@ func (u *usart) irq() {
 	}
 }
 
-// schedule looks at the receive side every character time while RXNEIE
-// waits for a byte.
+// schedule arranges for the receive side to be looked at when the board's
+// next timeline text arrives, while RXNEIE waits for a byte and RDR is
+// free. Nothing is scheduled otherwise: an idle UART never keeps the
+// virtual clock from sleeping. (Bytes a peer model sends in answer to a
+// transmitted one are taken right after the transmit.)
 func (u *usart) schedule() {
-	if u.polling || u.s.o.At == nil || u.cr1&(cr1UE|cr1RE|cr1RXNEIE) != cr1UE|cr1RE|cr1RXNEIE {
+	if u.polling || u.rxne || u.port == nil || u.s.o.At == nil || u.cr1&(cr1UE|cr1RE|cr1RXNEIE) != cr1UE|cr1RE|cr1RXNEIE {
+		return
+	}
+	at, ok := u.port.NextText()
+	if !ok {
 		return
 	}
 	u.polling = true
-	u.s.o.At(u.s.o.Now()+u.charTime(), func() {
+	u.s.o.At(max(at, u.s.o.Now()), func() {
 		u.polling = false
 		u.receive()
 		u.irq()
@@ -226,13 +234,4 @@ func (u *usart) baudText() string {
 		return fmt.Sprintf("%d baud (BRR %#x)", b, u.brr)
 	}
 	return "no baud rate (BRR 0)"
-}
-
-// charTime is ten bit times (start, 8 data, stop); 100 µs without a rate.
-func (u *usart) charTime() time.Duration {
-	b := u.baud()
-	if b == 0 {
-		return 100 * time.Microsecond
-	}
-	return max(time.Duration(10*uint64(time.Second)/b), time.Microsecond)
 }

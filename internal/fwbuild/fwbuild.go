@@ -66,6 +66,9 @@ type Options struct {
 	// emu/testdata/fw of this module, found from this package's source
 	// file). Headers and mv_gateways.ld come from IncludeDir either way.
 	Source string
+	// LinkerScript replaces common/fw.ld (e.g. the same layout moved to
+	// another board's addresses); its contents are part of the cache key.
+	LinkerScript string
 }
 
 // moduleRoot is the root of the module this package was compiled from.
@@ -117,6 +120,7 @@ func Root() (string, error) {
 type plan struct {
 	program string
 	src     string   // the firmware tree
+	script  string   // the linker script
 	sources []string // compiled
 	inputs  []string // everything read: sources, headers, linker scripts
 	args    []string // compiler arguments but -o
@@ -145,7 +149,13 @@ func newPlan(program string, o Options) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{program: program, src: src}
+	script := filepath.Join(src, "common", "fw.ld")
+	if o.LinkerScript != "" {
+		if script, err = filepath.Abs(o.LinkerScript); err != nil {
+			return nil, err
+		}
+	}
+	p := &plan{program: program, src: src, script: script}
 	for _, g := range []string{filepath.Join(src, "common", "*.c"), filepath.Join(dir, "*.c"), filepath.Join(dir, "*.S")} {
 		m, _ := filepath.Glob(g)
 		p.sources = append(p.sources, m...)
@@ -154,7 +164,8 @@ func newPlan(program string, o Options) (*plan, error) {
 		return nil, fmt.Errorf("fwbuild: %s has no sources", dir)
 	}
 	p.inputs = append(p.inputs, p.sources...)
-	for _, g := range []string{filepath.Join(src, "common", "*.h"), filepath.Join(src, "common", "*.ld"),
+	p.inputs = append(p.inputs, script)
+	for _, g := range []string{filepath.Join(src, "common", "*.h"),
 		filepath.Join(dir, "*.h"), filepath.Join(include, "mv_syscalls.h"), filepath.Join(include, "mv_gateways.ld")} {
 		m, _ := filepath.Glob(g)
 		p.inputs = append(p.inputs, m...)
@@ -164,7 +175,7 @@ func newPlan(program string, o Options) (*plan, error) {
 		p.args = append(p.args, "-D"+d)
 	}
 	p.args = append(p.args, "-I", include, "-I", filepath.Join(src, "common"), "-I", dir,
-		"-L", include, "-T", filepath.Join(src, "common", "fw.ld"), "-Wl,-Map="+program+".map")
+		"-L", include, "-T", script, "-Wl,-Map="+program+".map")
 	p.args = append(p.args, p.sources...)
 	return p, nil
 }
@@ -176,7 +187,10 @@ func (p *plan) key(cc string) (string, error) {
 		return "", fmt.Errorf("%s --version: %v", cc, err)
 	}
 	args := make([]string, len(p.args))
-	for i, a := range p.args { // the key must not depend on where the tree is
+	for i, a := range p.args { // the key depends on contents, not on where the files are
+		if p.script != "" {
+			a = strings.ReplaceAll(a, p.script, "$SCRIPT")
+		}
 		args[i] = strings.ReplaceAll(a, p.src, "$SRC")
 	}
 	return libcache.Key(p.inputs, []string{"cc --version:\n" + string(version), "args:\n" + strings.Join(args, "\n"),
