@@ -90,6 +90,12 @@ func Run(ctx context.Context, o Options) (int, error) {
 	copy(sram.Data, im.SRAM)
 
 	var m *emu.Machine // set below; the process calls it only from the machine's goroutine or parked
+	now := func() time.Duration {
+		if m == nil {
+			return 0 // the trace's start line, before the machine exists
+		}
+		return m.Now()
+	}
 	q := newQueue()
 	out := &lineWriter{w: o.Stdout}
 	po := process.Options{
@@ -99,7 +105,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		Exit:      func(code int) { out.flush(); m.Halt(exitStatus(code)) },
 		Restart:   o.Restart,
 		Stderr:    o.Stderr,
-		Monotonic: func() time.Duration { return m.Now() },
+		Monotonic: now,
 		Exec:      q.push,
 	}
 	if !o.Realtime {
@@ -120,7 +126,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	soc, err := stm32.New(stm32.Options{
 		Board:   p.Board(),
 		PendIRQ: func(n uint32) { m.PendIRQ(n) },
-		Now:     func() time.Duration { return m.Now() },
+		Now:     now,
 		At:      func(t time.Duration, fn func()) { m.At(t, fn) },
 		Out:     func(_ string, b []byte) { out.Write(b) },
 		Trace:   func(line string) { traceText(p, "stm32", line) },
