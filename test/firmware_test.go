@@ -6,6 +6,7 @@ package test
 // loopback: an HTTPS server, Mosquitto, the embedded cloud's store.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/pem"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/emu/gdb/gdbtest"
 	"github.com/mvnet/mvnet/internal/fwbuild"
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
@@ -281,4 +283,70 @@ func TestFirmwareBadImage(t *testing.T) {
 	r.want(t, 1, "not an ELF file; a raw binary needs --load-address")
 	r = runFirmware(t, filepath.Join(dir, "missing.elf"))
 	r.want(t, 1, "no such file or directory")
+}
+
+// gdbStubLine is the emulator's note of where its GDB stub listens.
+var gdbStubLine = regexp.MustCompile(`GDB stub at (127\.0\.0\.1:[0-9]+)`)
+
+// A debugger attaches to the image under `mvnet run --firmware --gdb`:
+// it waits at its reset handler, stops at a breakpoint by name, reads
+// registers and memory, single-steps, and sees the run end with the
+// image's status.
+func TestFirmwareGDBAttach(t *testing.T) {
+	tool.Require(t, "gdb-multiarch")
+	elf := firmware(t, "sched")
+	bin := sharedMvnet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), firmwareRunLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run", "--firmware", elf, "--gdb", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	var rest strings.Builder
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			rest.WriteString(sc.Text() + "\n")
+			if m := gdbStubLine.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		close(addr)
+	}()
+	a, ok := <-addr
+	if !ok {
+		<-copied
+		t.Fatalf("no GDB stub address on stderr:\n%s", rest.String())
+	}
+	res := gdbtest.Run(t, gdbtest.Options{Addr: a, ELF: elf, Commands: []string{
+		"info registers pc",
+		"break main",
+		"continue",
+		"bt",
+		"p $msp",
+		"stepi",
+		"info registers pc",
+		"delete",
+		"continue",
+	}})
+	werr := cmd.Wait()
+	<-copied
+	out := res.Output
+	for _, want := range []string{"Reset_Handler", "Breakpoint 1, main", "#0  main", "exited normally"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gdb output lacks %q", want)
+		}
+	}
+	if werr != nil || t.Failed() {
+		t.Fatalf("mvnet: %v\ngdb:\n%s\nstderr:\n%s", werr, out, rest.String())
+	}
 }

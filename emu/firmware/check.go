@@ -7,15 +7,35 @@ import (
 	"io"
 	"os"
 
+	"github.com/mvnet/mvnet/emu/loader"
 	"github.com/mvnet/mvnet/mem"
 )
 
-// Check looks at an application image before anything starts, so that
+// Check loads an application image before anything starts, so that
 // `mvnet run --firmware` fails at once with an error naming the problem: a
-// missing or empty file, a raw binary without a load address, or one that
-// does not fit the flash at that address. An ELF file is checked in full
-// when it is loaded.
+// missing or empty file, a raw binary without a load address or one that
+// does not fit the flash at that address, an ELF with one, and whatever
+// emu/loader finds wrong with the image (segments outside flash and SRAM,
+// no vector table …).
 func Check(path string, loadAddress uint32) error {
+	_, err := load(path, loadAddress)
+	return err
+}
+
+// load checks and loads the image.
+func load(path string, loadAddress uint32) (*loader.Image, error) {
+	if err := precheck(path, loadAddress); err != nil {
+		return nil, err
+	}
+	im, err := loader.Load(path, loader.Options{LoadAddress: loadAddress, Raw: loadAddress != 0})
+	if err != nil {
+		return nil, fmt.Errorf("firmware image: %w", err)
+	}
+	return im, nil
+}
+
+// precheck is what the loader does not say the way the CLI wants it said.
+func precheck(path string, loadAddress uint32) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("firmware image: %w", err)

@@ -18,7 +18,9 @@ func TestCheckNamesTheProblem(t *testing.T) {
 		return p
 	}
 	elf := write("app.elf", []byte("\x7fELF\x01\x01\x01"))
-	bin := write("app.bin", make([]byte, 64))
+	vectors := make([]byte, 64) // a raw image: initial SP, then a reset handler in flash
+	copy(vectors, []byte{0x00, 0x00, 0x08, 0x20, 0x41, 0x00, 0x00, 0x08})
+	bin := write("app.bin", vectors)
 	for _, c := range []struct {
 		path string
 		addr uint32
@@ -31,7 +33,7 @@ func TestCheckNamesTheProblem(t *testing.T) {
 		{bin, 0x0800_0000, ""},
 		{bin, 0x2000_0000, "do not fit the flash"},
 		{bin, 0x080F_FFF0, "do not fit the flash"},
-		{elf, 0, ""},
+		{elf, 0, "firmware image: " + elf},
 		{elf, 0x0800_0000, "--load-address is for a raw .bin"},
 	} {
 		err := Check(c.path, c.addr)

@@ -16,7 +16,6 @@ import (
 	"github.com/mvnet/mvnet/emu"
 	"github.com/mvnet/mvnet/emu/cpu"
 	"github.com/mvnet/mvnet/emu/gdb"
-	"github.com/mvnet/mvnet/emu/loader"
 	"github.com/mvnet/mvnet/emu/stm32"
 	"github.com/mvnet/mvnet/mem"
 )
@@ -51,10 +50,24 @@ type Options struct {
 	Restart func(env []string) error
 }
 
-// exitStatus is the machine's Halt error for mvTestingComplete.
+// exitStatus is the machine's Halt error for mvTestingComplete with a
+// non-zero status.
 type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("the image exited with status %d", int(e)) }
+
+// ExitCode is the status (for a debugger's exit report).
+func (e exitStatus) ExitCode() int { return int(e) }
+
+// haltError is Halt's error for mvTestingComplete(code): nil for 0, so
+// that the machine (and an attached debugger: "exited normally") sees a
+// clean end.
+func haltError(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return exitStatus(code)
+}
 
 // Run loads the image and runs it until mvTestingComplete, a crash, a
 // debugger's kill or ctx's end, and returns the exit status: the status
@@ -74,12 +87,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	if err := Check(o.Image, o.LoadAddress); err != nil {
-		return 0, err
-	}
-	im, err := loader.Load(o.Image, loader.Options{LoadAddress: o.LoadAddress, Raw: o.LoadAddress != 0})
+	im, err := load(o.Image, o.LoadAddress)
 	if err != nil {
-		return 0, fmt.Errorf("firmware image: %w", err)
+		return 0, err
 	}
 	arena, err := mem.NewArena(mem.FirmwareArenaConfig())
 	if err != nil {
@@ -102,7 +112,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		ABI: abi.Device, Memory: arena,
 		Pend:      func(irq uint32) { m.PendIRQ(irq) },
 		Getenv:    o.Getenv,
-		Exit:      func(code int) { out.flush(); m.Halt(exitStatus(code)) },
+		Exit:      func(code int) { out.flush(); m.Halt(haltError(code)) },
 		Restart:   o.Restart,
 		Stderr:    o.Stderr,
 		Monotonic: now,
@@ -152,6 +162,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if m, err = emu.New(eo); err != nil {
 		return 0, err
 	}
+	gw.excReturn = m.ExceptionReturn
 	q.setNudge(m.Exec)
 	if err := m.Reset(); err != nil {
 		return 0, fmt.Errorf("firmware image: %w", err)
@@ -169,7 +180,20 @@ func Run(ctx context.Context, o Options) (int, error) {
 		}
 		fmt.Fprintf(o.Stderr, "mvnet: GDB stub at %s: the image waits at its reset handler (gdb-multiarch %s -ex 'target remote %s')\n",
 			ln.Addr(), o.Image, ln.Addr())
-		go func() { _ = gdb.Serve(runCtx, ln, m.Debugger()) }()
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			_ = gdb.Serve(runCtx, ln, m.Debugger())
+		}()
+		defer func() {
+			// The debugger is told how the run ended (gdb: "exited with
+			// code N") and lets go; one that stays is cut off.
+			select {
+			case <-served:
+			case <-time.After(gdbGoodbye):
+			}
+			cancel()
+		}()
 	}
 	err = m.Run(runCtx)
 	q.detach() // the machine has stopped: this goroutine owns memory now
@@ -177,6 +201,8 @@ func Run(ctx context.Context, o Options) (int, error) {
 	var st exitStatus
 	var crash *emu.Crash
 	switch {
+	case err == nil: // Halt(nil): mvTestingComplete(0)
+		return 0, nil
 	case errors.As(err, &st):
 		return int(st), nil
 	case errors.As(err, &crash):
@@ -189,6 +215,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 	}
 	return 0, err
 }
+
+// gdbGoodbye is how long an attached debugger has, after the run ended,
+// to hear the end and detach.
+const gdbGoodbye = 5 * time.Second
 
 // exitSettle bounds the wait for the cloud's answers before the image
 // exits or restarts (the library's own bound for logged lines).

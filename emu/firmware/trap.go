@@ -22,7 +22,14 @@ type gateways struct {
 	// settleBeforeExit); nil for none.
 	beforeExit func()
 	exits      [2]int // the numbers of those two calls
+	// excReturn performs an exception return (the machine's
+	// ExceptionReturn hook); nil in tests without a machine.
+	excReturn func(c *cpu.CPU, v uint32)
 }
+
+// excReturnMin is the lowest value a branch turns into an exception
+// return in Handler mode (ARMv8-M: 0xF0000000-0xFFFFFFFF; cpu.Hooks).
+const excReturnMin = 0xF000_0000
 
 func newGateways(p *process.Process, beforeExit func()) (*gateways, error) {
 	g := &gateways{p: p, beforeExit: beforeExit}
@@ -75,8 +82,14 @@ func (g *gateways) trap(c *cpu.CPU, pc uint32) bool {
 		g.p.TraceEvent("syscall", `"call":"`+gw.Name+`","status":"MV_STATUS_UNAVAILABLE","note":"not declared by mv_syscalls.h; not implemented"`)
 	}
 	c.R[0] = uint32(st)
-	// Return to the caller: BX lr, Thumb bit dropped (R[15] is the next
-	// instruction's address).
-	c.R[15] = c.R[14] &^ 1
+	// Return to the caller as BX lr would. A handler that tail-calls a
+	// system call (`b mvNoOp`, as -O2 compiles a call in tail position)
+	// reaches the gateway with lr = EXC_RETURN: that is an exception
+	// return.
+	if lr := c.R[14]; lr >= excReturnMin && c.HandlerMode() && g.excReturn != nil {
+		g.excReturn(c, lr)
+		return true
+	}
+	c.R[15] = c.R[14] &^ 1 // R[15] is the next instruction's address: no Thumb bit
 	return true
 }

@@ -87,3 +87,24 @@ func TestTrapRunsTheCallAndReturns(t *testing.T) {
 		}
 	}
 }
+
+// A handler that tail-calls a system call reaches the gateway with lr =
+// EXC_RETURN: the trap returns from the exception instead of branching to
+// lr.
+func TestTrapTailCalledFromAHandlerReturnsFromTheException(t *testing.T) {
+	g, _ := newTestGateways(t)
+	var returned uint32
+	g.excReturn = func(c *cpu.CPU, v uint32) { returned = v }
+	gw, _ := abi.GatewayFor("mvNoOp")
+	c := &cpu.CPU{IPSR: 16 + 51}
+	c.R[14], c.R[15] = 0xFFFF_FFF9, gw.Addr&^1
+	if !g.trap(c, gw.Addr&^1) || c.R[0] != uint32(abi.StatusOkay) || returned != 0xFFFF_FFF9 {
+		t.Fatalf("r0=%#x, exception return with %#x", c.R[0], returned)
+	}
+	// In Thread mode the same value is just an address.
+	returned = 0
+	c.IPSR = 0
+	if g.trap(c, gw.Addr&^1); returned != 0 || c.R[15] != 0xFFFF_FFF8 {
+		t.Fatalf("thread mode: exception return %#x, pc %#x", returned, c.R[15])
+	}
+}
