@@ -162,6 +162,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if m, err = emu.New(eo); err != nil {
 		return 0, err
 	}
+	if testHookMachine != nil {
+		testHookMachine(m)
+	}
 	gw.excReturn = m.ExceptionReturn
 	q.setNudge(m.Exec)
 	if err := m.Reset(); err != nil {
@@ -215,6 +218,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 	}
 	return 0, err
 }
+
+// testHookMachine, set by benchmarks, gets the machine Run built (to read
+// its instruction count after the run).
+var testHookMachine func(*emu.Machine)
 
 // gdbGoodbye is how long an attached debugger has, after the run ended,
 // to hear the end and detach.
