@@ -350,3 +350,11 @@ func TestFirmwareGDBAttach(t *testing.T) {
 		t.Fatalf("mvnet: %v\ngdb:\n%s\nstderr:\n%s", werr, out, rest.String())
 	}
 }
+
+// --realtime: the same request, with the cloud's replies applied as they
+// come and the clock paced to the wall clock.
+func TestFirmwareRealtime(t *testing.T) {
+	elf, flags := webForFirmware(t)
+	r := runFirmware(t, elf, append(flags, "--realtime")...)
+	r.want(t, 0, "http_get: HTTP 200", "exit 0")
+}
