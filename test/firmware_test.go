@@ -65,7 +65,11 @@ func sharedMvnet(t testing.TB) string {
 			return
 		}
 		mvnetBin = filepath.Join(dir, "mvnet")
-		out, err := exec.Command("go", "build", "-o", mvnetBin, "github.com/mvnet/mvnet/cmd/mvnet").CombinedOutput()
+		args := []string{"build", "-o", mvnetBin}
+		if raceEnabled {
+			args = append(args, "-race") // the emulator's goroutines under the race detector too
+		}
+		out, err := exec.Command("go", append(args, "github.com/mvnet/mvnet/cmd/mvnet")...).CombinedOutput()
 		if err != nil {
 			mvnetErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
