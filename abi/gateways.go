@@ -25,9 +25,13 @@ const GatewayEnd = GatewayBase + GatewaySlots*GatewayStride
 // TemporaryStructTest is the one entry point that is not a call of the
 // header: Microvisor's symbol table has it (spec/firmware.md), mv_syscalls.h
 // does not declare it, and no application may rely on it. mvnet does not
-// implement it: the emulator's trap answers it MV_STATUS_UNAVAILABLE,
-// touching nothing but r0.
+// implement it: the emulator's trap answers it UndeclaredStatus, touching
+// nothing but r0.
 const TemporaryStructTest = "mvTemporaryStructTest"
+
+// UndeclaredStatus is what a call of an entry point with no call in Calls
+// (Gateway.Declared false: TemporaryStructTest) returns in r0.
+const UndeclaredStatus = StatusUnavailable
 
 // Gateway is one secure-gateway entry point.
 type Gateway struct {

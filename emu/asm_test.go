@@ -68,7 +68,15 @@ var handlerNames = []string{"nmi_handler", "hardfault_handler", "memmanage_handl
 
 // assemble builds src (after the prelude) into a flash image at
 // 0x08000000, and returns it with the program's symbols.
-func assemble(t *testing.T, src string) ([]byte, map[string]uint32) {
+func assemble(t testing.TB, src string) ([]byte, map[string]uint32) {
+	t.Helper()
+	img, syms, _ := assembleELF(t, src)
+	return img, syms
+}
+
+// assembleELF is assemble that also returns the ELF file's path (for
+// gdb's symbols).
+func assembleELF(t testing.TB, src string) ([]byte, map[string]uint32, string) {
 	t.Helper()
 	as := tool.Require(t, "arm-none-eabi-as")
 	ld := tool.Require(t, "arm-none-eabi-ld")
@@ -110,7 +118,7 @@ func assemble(t *testing.T, src string) ([]byte, map[string]uint32) {
 			syms[name] = addr &^ 1
 		}
 	}
-	return img, syms
+	return img, syms, elf
 }
 
 // asmMachine is a machine running an assembled program, whose done
@@ -121,7 +129,7 @@ type asmMachine struct {
 	dones  int
 }
 
-func newAsmMachine(t *testing.T, img []byte, o Options) *asmMachine {
+func newAsmMachine(t testing.TB, img []byte, o Options) *asmMachine {
 	t.Helper()
 	flash, sram := make([]byte, 1<<20), make([]byte, 512<<10)
 	copy(flash, img)

@@ -64,7 +64,8 @@ func (m *Machine) cyclesOf(d time.Duration) uint64 {
 	return s*m.hz + (r*m.hz+uint64(time.Second)-1)/uint64(time.Second)
 }
 
-// Now returns the virtual time since reset. Call it on the machine
+// Now returns the virtual time since the machine was made (a reset the
+// firmware requests does not restart the clock). Call it on the machine
 // goroutine (hooks, devices, Options.Trap, Exec and At functions); other
 // goroutines read Published.
 func (m *Machine) Now() time.Duration { return m.durationOf(m.cycles()) }

@@ -122,3 +122,25 @@ func TestSysTick(t *testing.T) {
 		t.Errorf("CALIB = %d", got)
 	}
 }
+
+// TestDWTCycleCounter: DWT_CYCCNT counts cycles while DEMCR.TRCENA and
+// DWT_CTRL.CYCCNTENA are set, and holds otherwise.
+func TestDWTCycleCounter(t *testing.T) {
+	m := newTestMachine(t)
+	scsWrite(t, m, 0xE0001000, 4, 1)
+	m.advance(100)
+	if v := scsRead(t, m, 0xE0001004); v != 0 {
+		t.Fatalf("CYCCNT %d counting without TRCENA", v)
+	}
+	scsWrite(t, m, 0xE000EDFC, 4, 1<<24)
+	scsWrite(t, m, 0xE0001004, 4, 10)
+	m.advance(1000)
+	if v := scsRead(t, m, 0xE0001004); v != 1010 {
+		t.Fatalf("CYCCNT %d, want 1010", v)
+	}
+	scsWrite(t, m, 0xE0001000, 4, 0)
+	m.advance(1000)
+	if v := scsRead(t, m, 0xE0001004); v != 1010 {
+		t.Fatalf("stopped CYCCNT moved to %d", v)
+	}
+}

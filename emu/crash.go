@@ -27,10 +27,11 @@ type Crash struct {
 	HFSR      uint32
 	MMFAR     uint32 // valid when CFSR.MMARVALID
 	BFAR      uint32 // valid when CFSR.BFARVALID
-	// Backtrace is PC, LR, then the words on the active stack (up to 64)
-	// that look like return addresses into an executable region (bit 0
-	// set): a heuristic, not an unwind.
-	Backtrace []uint32
+	// Backtrace is the frames, one line each: Options.Backtrace's, or
+	// PC, LR and the words on the active stack (up to 64) that look like
+	// return addresses into an executable region (bit 0 set) — a
+	// heuristic, not an unwind.
+	Backtrace []string
 	// Instructions is the instruction count at the crash.
 	Instructions uint64
 
@@ -55,26 +56,40 @@ func (m *Machine) crashNow(n int, pc uint32, reason string) {
 		hw2, _ := m.load16(pc&^1 + 2)
 		k.Instr, _ = cpu.Disassemble(hw1, hw2)
 	}
-	k.Backtrace = append(k.Backtrace, pc, c.R[14])
-	sp := c.R[13]
+	k.Backtrace = m.backtrace(k, c.R[13], c.R[14], pc)
+	m.crash = k
+	m.kick()
+}
+
+// backtrace lists the crashed program's frames.
+func (m *Machine) backtrace(k *Crash, sp, lr, pc uint32) []string {
+	if m.o.Backtrace != nil {
+		return m.o.Backtrace(sp, lr, pc, m.load32)
+	}
+	lines := []string{k.sym(pc) + " (pc)"}
+	if lr>>24 != 0xFF {
+		lines = append(lines, k.sym(lr&^1)+" (lr)")
+	}
 	for i := uint32(0); i < 64; i++ {
 		w, ok := m.load32(sp + 4*i)
 		if !ok {
 			break
 		}
-		if r, ok := m.region(w&^1, 2); ok && r.Exec && w&1 == 1 && w != c.R[14] {
-			k.Backtrace = append(k.Backtrace, w&^1)
+		if r, ok := m.region(w&^1, 2); ok && r.Exec && w&1 == 1 && w != lr {
+			lines = append(lines, fmt.Sprintf("%s (stack %#08x)", k.sym(w&^1), sp+4*i))
 		}
 	}
-	m.crash = k
-	m.kick()
+	return lines
+}
+
+// bitName names one bit of a status register.
+type bitName struct {
+	bit  uint32
+	name string
 }
 
 // cfsrNames decodes CFSR bits (ARMv8-M ARM D1.2.8-10).
-var cfsrNames = []struct {
-	bit  uint32
-	name string
-}{
+var cfsrNames = []bitName{
 	{cfsrIAccViol, "IACCVIOL (instruction fetch from a non-executable address)"},
 	{cfsrDAccViol, "DACCVIOL (data access violation)"},
 	{cfsrMUnstkErr, "MUNSTKERR"}, {cfsrMStkErr, "MSTKERR (stacking for exception entry)"},
@@ -90,30 +105,21 @@ var cfsrNames = []struct {
 	{cfsrDivByZero, "DIVBYZERO"},
 }
 
-var hfsrNames = []struct {
-	bit  uint32
-	name string
-}{
+var hfsrNames = []bitName{
 	{hfsrVectTbl, "VECTTBL (vector table read)"},
 	{hfsrForced, "FORCED (escalated from a configurable fault)"},
 	{hfsrDebugEvt, "DEBUGEVT (BKPT with no debugger)"},
 }
 
 // DecodeCFSR names the bits set in a CFSR value.
-func DecodeCFSR(v uint32) []string {
-	var s []string
-	for _, b := range cfsrNames {
-		if v&b.bit != 0 {
-			s = append(s, b.name)
-		}
-	}
-	return s
-}
+func DecodeCFSR(v uint32) []string { return decodeBits(v, cfsrNames) }
 
 // DecodeHFSR names the bits set in an HFSR value.
-func DecodeHFSR(v uint32) []string {
+func DecodeHFSR(v uint32) []string { return decodeBits(v, hfsrNames) }
+
+func decodeBits(v uint32, names []bitName) []string {
 	var s []string
-	for _, b := range hfsrNames {
+	for _, b := range names {
 		if v&b.bit != 0 {
 			s = append(s, b.name)
 		}
@@ -162,9 +168,9 @@ func (k *Crash) Report() string {
 	fmt.Fprintf(&b, "  xpsr %08x  msp %08x  psp %08x  primask %d  basepri %#02x  faultmask %d  control %#x\n",
 		k.XPSR, k.MSP, k.PSP, b2i(k.PRIMASK), k.BASEPRI, b2i(k.FAULTMASK), k.CONTROL)
 	fmt.Fprintf(&b, "  instructions retired: %d\n", k.Instructions)
-	b.WriteString("  backtrace (pc, lr, then return-address-like words on the stack):\n")
-	for _, a := range k.Backtrace {
-		fmt.Fprintf(&b, "    %s\n", k.sym(a))
+	b.WriteString("  backtrace:\n")
+	for _, f := range k.Backtrace {
+		fmt.Fprintf(&b, "    %s\n", f)
 	}
 	return b.String()
 }

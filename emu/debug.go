@@ -15,12 +15,6 @@ import (
 // is stopped for the debugger); when no Run is serving, the work runs on
 // the caller's goroutine, serialized against a Run starting.
 
-const (
-	stopBKPT       = gdb.StopBreakpoint
-	stopBreakpoint = gdb.StopBreakpoint
-	stopWatchpoint = gdb.StopWatchpoint
-)
-
 type debugState struct {
 	// Machine goroutine.
 	attached  bool
@@ -367,7 +361,7 @@ func (m *Machine) debugStep() gdb.Stop {
 		st := m.cpu.Step()
 		m.quantumEnd = 0
 		if st == cpu.StopWatchpoint {
-			m.dbg.hit(m, stopWatchpoint, m.cpu.WatchAddr)
+			m.dbg.hit(m, gdb.StopWatchpoint, m.cpu.WatchAddr)
 		}
 		m.fireTimers()
 	}

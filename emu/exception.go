@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mvnet/mvnet/emu/cpu"
+	"github.com/mvnet/mvnet/emu/gdb"
 )
 
 // Exception numbers (ARMv8-M ARM B3.30 "Exception numbers"). The
@@ -228,15 +229,24 @@ func (m *Machine) setPending(n int) {
 // disabled or cannot preempt (ARMv8-M ARM B3.11 "Fault escalation"), and
 // locking up when HardFault itself cannot be taken.
 func (m *Machine) raise(n int, ret uint32) {
+	if n, ok := m.escalate(n, ret); ok {
+		m.takeException(n, ret)
+	}
+}
+
+// escalate returns the exception a synchronous exception n is taken as:
+// n, or HardFault (HFSR.FORCED) when n is disabled or cannot preempt;
+// false after a lockup.
+func (m *Machine) escalate(n int, ret uint32) (int, bool) {
 	if n != excHardFault && (!m.enabled(n) || m.group(m.priority(n)) >= m.execPriority(true)) {
 		m.hfsr |= hfsrForced
 		n = excHardFault
 	}
 	if n == excHardFault && m.execPriority(true) <= -1 {
 		m.lockup(ret)
-		return
+		return 0, false
 	}
-	m.takeException(n, ret)
+	return n, true
 }
 
 // takeException performs exception entry for n (ARMv8-M ARM
@@ -314,12 +324,8 @@ func (m *Machine) outerIPSR() int {
 // without stacking again (the frame is already where it will be).
 func (m *Machine) raiseDerived(n int, ret uint32) {
 	c := &m.cpu
-	if n != excHardFault && (!m.enabled(n) || m.group(m.priority(n)) >= m.execPriority(true)) {
-		m.hfsr |= hfsrForced
-		n = excHardFault
-	}
-	if n == excHardFault && m.execPriority(true) <= -1 {
-		m.lockup(ret)
+	n, ok := m.escalate(n, ret)
+	if !ok {
 		return
 	}
 	vector, ok := m.vector(n)
@@ -481,16 +487,18 @@ func (m *Machine) vector(n int) (uint32, bool) {
 }
 
 // unhandled reports whether taking exception n should end the run: its
-// handler is the loader's marked default handler, or a branch-to-self
-// (the "b ." every startup file's Default_Handler is), which on silicon
-// spins until a watchdog resets the chip.
+// handler is one Options.Unhandled marks, or a branch to itself (the
+// "b ." of a startup file's Default_Handler), which on silicon spins
+// until a watchdog resets the chip.
 func (m *Machine) unhandled(n int, vector uint32) bool {
 	h := vector &^ 1
 	if m.o.Unhandled != nil && m.o.Unhandled(n, h) {
 		return true
 	}
-	hw, ok := m.load16(h)
-	return ok && hw == 0xE7FE // B . (T1 encoding, offset -4 + 4)
+	hw1, ok1 := m.load16(h)
+	hw2, ok2 := m.load16(h + 2)
+	return ok1 && hw1 == 0xE7FE || // B . (T2 encoding)
+		ok1 && ok2 && hw1 == 0xF7FF && hw2 == 0xBFFE // B.W . (T4 encoding)
 }
 
 // SVC is the cpu.Hooks method for an SVC instruction: SVCall, or
@@ -504,51 +512,47 @@ func (m *Machine) SVC(c *cpu.CPU, imm uint8) {
 // attached debugger, a HardFault with HFSR.DEBUGEVT otherwise (ARMv8-M
 // ARM C1.4: halting debug disabled and DebugMonitor not enabled).
 func (m *Machine) BKPT(c *cpu.CPU, imm uint8) {
-	if m.debugStop(stopBKPT) {
+	if m.debugStop(gdb.StopBreakpoint) {
 		return
 	}
 	m.hfsr |= hfsrDebugEvt
 	m.raise(excHardFault, c.R[15])
 }
 
-// Fault is the cpu.Hooks method for a synchronous fault: the CFSR bit
+// faultKinds maps the core's fault kinds to the exception they raise and
+// the CFSR bits they set (ARMv8-M ARM D1.2.8-10).
+var faultKinds = map[cpu.FaultKind]struct {
+	exc  int
+	cfsr uint32
+}{
+	cpu.FaultUndefined:     {excUsageFault, cfsrUndefInstr},
+	cpu.FaultInvState:      {excUsageFault, cfsrInvState},
+	cpu.FaultInvPC:         {excUsageFault, cfsrInvPC},
+	cpu.FaultNoCP:          {excUsageFault, cfsrNoCP},
+	cpu.FaultStackOverflow: {excUsageFault, cfsrStkOf},
+	cpu.FaultUnaligned:     {excUsageFault, cfsrUnaligned},
+	cpu.FaultDivByZero:     {excUsageFault, cfsrDivByZero},
+	cpu.FaultPreciseData:   {excBusFault, cfsrPreciseErr | cfsrBFARValid},
+	cpu.FaultInstrBus:      {excBusFault, cfsrIBusErr},
+	cpu.FaultInstrAccess:   {excMemManage, cfsrIAccViol},
+	cpu.FaultDataAccess:    {excMemManage, cfsrDAccViol | cfsrMMARValid},
+}
+
+// Fault is the cpu.Hooks method for a synchronous fault: the CFSR bits
 // and fault address register are set and the fault's exception raised.
 func (m *Machine) Fault(c *cpu.CPU, f cpu.Fault) {
-	n := excUsageFault
-	switch f.Kind {
-	case cpu.FaultUndefined:
-		m.cfsr |= cfsrUndefInstr
-	case cpu.FaultInvState:
-		m.cfsr |= cfsrInvState
-	case cpu.FaultInvPC:
-		m.cfsr |= cfsrInvPC
-	case cpu.FaultNoCP:
-		m.cfsr |= cfsrNoCP
-	case cpu.FaultStackOverflow:
-		m.cfsr |= cfsrStkOf
-	case cpu.FaultUnaligned:
-		m.cfsr |= cfsrUnaligned
-	case cpu.FaultDivByZero:
-		m.cfsr |= cfsrDivByZero
-	case cpu.FaultPreciseData:
-		n = excBusFault
-		m.cfsr |= cfsrPreciseErr | cfsrBFARValid
-		m.bfar = f.Addr
-	case cpu.FaultInstrBus:
-		n = excBusFault
-		m.cfsr |= cfsrIBusErr
-	case cpu.FaultInstrAccess:
-		n = excMemManage
-		m.cfsr |= cfsrIAccViol
-	case cpu.FaultDataAccess:
-		n = excMemManage
-		m.cfsr |= cfsrDAccViol | cfsrMMARValid
-		m.mmfar = f.Addr
-	default:
-		m.cfsr |= cfsrUndefInstr
+	k, ok := faultKinds[f.Kind]
+	if !ok {
+		k.exc, k.cfsr = excUsageFault, cfsrUndefInstr
 	}
-	m.lastFault = f
-	m.raise(n, f.PC)
+	m.cfsr |= k.cfsr
+	if k.cfsr&cfsrBFARValid != 0 {
+		m.bfar = f.Addr
+	}
+	if k.cfsr&cfsrMMARValid != 0 {
+		m.mmfar = f.Addr
+	}
+	m.raise(k.exc, f.PC)
 }
 
 // Sleep is the cpu.Hooks method for WFI and WFE.

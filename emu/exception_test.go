@@ -334,6 +334,32 @@ func TestUnhandledDefaultHandler(t *testing.T) {
 	if c.HandlerMode() || c.R[13] != sp {
 		t.Fatal("the crash changed the state it reports")
 	}
+
+	// B.W . (a 32-bit branch to itself) as the UsageFault handler.
+	m = newTestMachine(t)
+	c = m.CPU()
+	h := m.o.Regions[0].Data[handlerOf(excUsageFault)-flashBase:]
+	binary.LittleEndian.PutUint16(h, 0xF7FF)
+	binary.LittleEndian.PutUint16(h[2:], 0xBFFE)
+	scsWrite(t, m, 0xE000ED24, 4, shcsrUsgFaultEna)
+	m.Fault(c, cpu.Fault{Kind: cpu.FaultUndefined, PC: 0x0800_0c00})
+	if m.crash == nil || m.crash.Exception != excUsageFault {
+		t.Fatalf("b.w . handler: crash %+v", m.crash)
+	}
+
+	// Options.Unhandled marks a handler that does not spin.
+	m = newTestMachine(t)
+	m.o.Unhandled = func(exc int, handler uint32) bool { return exc == excPendSV && handler == handlerOf(excPendSV) }
+	m.setPending(excSysTick)
+	m.checkPending()
+	if m.crash != nil {
+		t.Fatal("SysTick reported unhandled")
+	}
+	m.setPending(excPendSV)
+	m.ExceptionReturn(m.CPU(), m.CPU().R[14]) // tail-chains into PendSV
+	if m.crash == nil || m.crash.Exception != excPendSV {
+		t.Fatalf("PendSV marked unhandled: crash %+v", m.crash)
+	}
 }
 
 // TestBadExcReturn: a secure-state EXC_RETURN (what a non-TrustZone port

@@ -61,6 +61,11 @@ type Options struct {
 	// Symbolize names a code address for crash reports ("main+0x12"), or
 	// returns "".
 	Symbolize func(addr uint32) string
+	// Backtrace lists a crashed program's frames, one line each, from its
+	// PC, LR and stack pointer, reading memory through read (the loader's
+	// symbol-aware unwinder). Nil: the crash report lists PC, LR and the
+	// stack words that look like return addresses.
+	Backtrace func(sp, lr, pc uint32, read func(addr uint32) (uint32, bool)) []string
 	// OnReset runs on the machine goroutine after a reset the firmware
 	// requested (AIRCR.SYSRESETREQ) has reset the core: peripherals reset
 	// here. Without it the reset happens all the same.
@@ -88,10 +93,12 @@ type Machine struct {
 	vtor       uint32
 	scr, ccr   uint32
 	demcr      uint32
+	dwtCtrl    uint32
+	cyccnt     uint32 // DWT_CYCCNT at cycBase
+	cycBase    uint64
 	cfsr, hfsr uint32
 	mmfar      uint32
 	bfar       uint32
-	lastFault  cpu.Fault
 	systick    systick
 
 	// Run-loop state (machine goroutine).
@@ -152,7 +159,9 @@ func New(o Options) (*Machine, error) {
 		}
 	}
 	for _, mp := range []bus.Mapping{
-		{Name: "PPB", Base: ppbBase, Size: scsBase - ppbBase, Device: razwi{}},
+		{Name: "PPB", Base: ppbBase, Size: dwtBase - ppbBase, Device: razwi{}},
+		{Name: "DWT", Base: dwtBase, Size: dwtSize, Device: dwt{m}},
+		{Name: "PPB", Base: dwtBase + dwtSize, Size: scsBase - dwtBase - dwtSize, Device: razwi{}},
 		{Name: "SCS", Base: scsBase, Size: scsSize, Device: scs{m}},
 		{Name: "PPB", Base: scsBase + scsSize, Size: ppbEnd - scsBase - scsSize, Device: razwi{}},
 	} {
@@ -196,6 +205,7 @@ func (m *Machine) Reset() error {
 	m.systick.reset(m)
 	m.prio, m.pending, m.active, m.irqEnabled = [numExc]uint8{}, [numExc]bool{}, [numExc]bool{}, [NumIRQs]bool{}
 	m.prigroup, m.shcsr, m.scr, m.ccr, m.demcr = 0, 0, 0, ccrReset, 0
+	m.dwtCtrl, m.cyccnt = 0, 0
 	m.cfsr, m.hfsr, m.mmfar, m.bfar = 0, 0, 0, 0
 	m.vtor = table
 	m.sleeping, m.event, m.resetRequested = false, false, false
@@ -276,8 +286,10 @@ func (m *Machine) takeIRQs() {
 	}
 }
 
-// drainExec runs the queued Exec work (and what it queues in turn).
-func (m *Machine) drainExec() {
+// drainExec runs the queued Exec work (and what it queues in turn) and
+// reports whether there was any.
+func (m *Machine) drainExec() bool {
+	ran := false
 	for {
 		m.mu.Lock()
 		q := m.execQ
@@ -286,11 +298,13 @@ func (m *Machine) drainExec() {
 		if len(q) == 0 {
 			break
 		}
+		ran = true
 		for _, fn := range q {
 			fn()
 		}
 	}
 	m.takeIRQs()
+	return ran
 }
 
 // haltState returns whether Halt was called and its error.

@@ -297,19 +297,32 @@ bad:
 	str r0, [r3]
 	b .
 `)
-	a := newAsmMachine(t, img, Options{Symbolize: func(addr uint32) string {
-		if addr == syms["bad"] {
-			return "reset+bad"
-		}
-		return ""
-	}})
+	var unwound [3]uint32
+	a := newAsmMachine(t, img, Options{
+		Symbolize: func(addr uint32) string {
+			if addr == syms["bad"] {
+				return "reset+bad"
+			}
+			return ""
+		},
+		Backtrace: func(sp, lr, pc uint32, read func(uint32) (uint32, bool)) []string {
+			unwound = [3]uint32{sp, lr, pc}
+			if _, ok := read(sp); !ok {
+				return nil
+			}
+			return []string{"unwound frame"}
+		},
+	})
 	err := a.run(t)
 	var k *Crash
 	if !errors.As(err, &k) || k.Exception != excHardFault || k.PC != syms["bad"] {
 		t.Fatalf("Run = %v", err)
 	}
+	if unwound != [3]uint32{0x20010000, 0xFFFFFFFF, syms["bad"]} {
+		t.Errorf("Backtrace called with sp, lr, pc = %#x", unwound)
+	}
 	r := k.Report()
-	for _, want := range []string{"unhandled HardFault", "reset+bad", "PRECISERR", "FORCED", "BFAR): 0x60000004", "str"} {
+	for _, want := range []string{"unhandled HardFault", "reset+bad: str", "PRECISERR", "FORCED", "BFAR): 0x60000004", "unwound frame"} {
 		if !strings.Contains(r, want) {
 			t.Errorf("crash report lacks %q:\n%s", want, r)
 		}
@@ -427,5 +440,69 @@ reset:
 	}
 	if a.result != 3 || resets != 2 {
 		t.Fatalf("result %d resets %d", a.result, resets)
+	}
+}
+
+// TestSVCStartsFirstTask is how an RTOS port starts its first task: the
+// main stack reset from the vector table through VTOR, interrupts
+// enabled, SVC; the SVCall handler points PSP at the task's initial frame,
+// sets CONTROL.SPSEL and branches to EXC_RETURN 0xFFFFFFBC, which pops
+// the frame into Thread mode on PSP.
+func TestSVCStartsFirstTask(t *testing.T) {
+	img, syms := assemble(t, `
+	.thumb_func
+reset:
+	ldr r0, =0x20004000 - 32   @ the task's frame: r0-r3, r12, lr, pc, xpsr
+	ldr r1, =task
+	bic r1, r1, #1
+	str r1, [r0, #24]
+	mov r1, #0x01000000
+	str r1, [r0, #28]
+	movs r1, #0x55
+	str r1, [r0]               @ the task's r0
+	ldr r0, =0xE000ED08        @ VTOR -> vector 0 -> MSP
+	ldr r0, [r0]
+	ldr r0, [r0]
+	msr msp, r0
+	cpsie i
+	svc 2
+	b .
+
+	.thumb_func
+svc_handler:
+	ldr r0, =0x20004000 - 32
+	ldr r1, =0x20003000
+	msr psplim, r1
+	msr psp, r0
+	movs r1, #2
+	msr control, r1
+	isb
+	ldr r2, =0xFFFFFFBC
+	bx r2
+
+	.thumb_func
+task:
+	mrs r1, control
+	mrs r2, ipsr
+	mrs r3, psp
+	cmp r1, #2
+	bne 1f
+	cmp r2, #0
+	bne 1f
+	cmp r3, sp
+	bne 1f
+	ldr r1, =0x20004000
+	cmp r3, r1
+	bne 1f
+	b done                     @ r0 = 0x55 from the frame
+1:	movs r0, #0
+	b done
+`)
+	a := newAsmMachine(t, img, Options{})
+	if err := a.run(t); err != nil {
+		t.Fatal(err)
+	}
+	if a.result != 0x55 {
+		t.Fatalf("task saw the wrong state (result %#x, pc %#x, task at %#x)", a.result, a.cpu.R[15], syms["task"])
 	}
 }

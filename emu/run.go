@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/emu/cpu"
+	"github.com/mvnet/mvnet/emu/gdb"
 )
 
 // quantum bounds one call into the core (65536 instructions, 0.4 ms of
@@ -117,9 +118,9 @@ func (m *Machine) boundary(ctx context.Context) (end bool, err error) {
 func (m *Machine) coreStopped(st cpu.Stop) {
 	switch st {
 	case cpu.StopBreakpoint:
-		m.dbg.hit(m, stopBreakpoint, 0)
+		m.dbg.hit(m, gdb.StopBreakpoint, 0)
 	case cpu.StopWatchpoint:
-		m.dbg.hit(m, stopWatchpoint, m.cpu.WatchAddr)
+		m.dbg.hit(m, gdb.StopWatchpoint, m.cpu.WatchAddr)
 	}
 	// StopBudget and StopRequested: the next boundary looks at timers,
 	// pending exceptions and requests.
@@ -224,8 +225,9 @@ func (m *Machine) Trap(c *cpu.CPU, pc uint32) bool {
 				m.Halt(err)
 			}
 		}
-		m.drainExec()
+		if m.drainExec() {
+			m.kick() // the work may have pended an interrupt or set a timer
+		}
 	}
-	m.kick() // the call or the work it let in may have pended an interrupt
 	return true
 }

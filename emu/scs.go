@@ -10,8 +10,10 @@ package emu
 const (
 	scsBase = 0xE000E000
 	scsSize = 0x1000
-	ppbBase = 0xE0000000 // private peripheral bus: ITM, DWT, FPB ... RAZ/WI
+	ppbBase = 0xE0000000 // private peripheral bus: ITM, FPB, TPIU ... RAZ/WI
 	ppbEnd  = 0xE0100000
+	dwtBase = 0xE0001000 // data watchpoint and trace unit: CTRL, CYCCNT
+	dwtSize = 0x1000
 
 	offICTR   = 0x004
 	offACTLR  = 0x008
@@ -307,13 +309,67 @@ func (s scs) store(off, v, mask uint32) bool {
 	case off == offBFAR:
 		m.bfar = m.bfar&^mask | set
 	case off == offDEMCR:
-		m.demcr = (m.demcr&^mask | set) & (1<<24 | 0xF<<16) // TRCENA, MON_*
+		cyc := dwt{m}.cyccnt()
+		m.demcr = (m.demcr&^mask | set) & (demcrTrcEna | 0xF<<16) // TRCENA, MON_*
+		m.cyccnt, m.cycBase = cyc, m.cycles()
 	case off == offSTIR:
 		if i := int(set & 0x1FF); i < NumIRQs {
 			m.pending[excExternal+i] = true
 		}
 	}
 	m.kick() // pending state, enables, priorities may have changed
+	return true
+}
+
+// dwt is the data watchpoint and trace unit, modelled as far as
+// software uses it to count cycles (ARMv8-M ARM B13): DWT_CTRL.CYCCNTENA
+// and DWT_CYCCNT, counting the virtual clock's cycles while
+// DEMCR.TRCENA and CYCCNTENA are set. The comparators are not modelled
+// (NUMCOMP reads 0); the other registers read as zero.
+type dwt struct{ m *Machine }
+
+const (
+	dwtCtrl     = 0x000
+	dwtCyccnt   = 0x004
+	demcrTrcEna = 1 << 24
+)
+
+func (d dwt) counting() bool {
+	return d.m.dwtCtrl&1 != 0 && d.m.demcr&demcrTrcEna != 0
+}
+
+func (d dwt) cyccnt() uint32 {
+	if d.counting() {
+		return d.m.cyccnt + uint32(d.m.cycles()-d.m.cycBase)
+	}
+	return d.m.cyccnt
+}
+
+func (d dwt) Load(off uint32, size int) (uint32, bool) {
+	if size != 4 || off%4 != 0 {
+		return 0, false
+	}
+	switch off {
+	case dwtCtrl:
+		return d.m.dwtCtrl, true
+	case dwtCyccnt:
+		return d.cyccnt(), true
+	}
+	return 0, true
+}
+
+func (d dwt) Store(off uint32, size int, v uint32) bool {
+	if size != 4 || off%4 != 0 {
+		return false
+	}
+	m := d.m
+	switch off {
+	case dwtCtrl:
+		m.cyccnt, m.cycBase = d.cyccnt(), m.cycles()
+		m.dwtCtrl = v & 1 // CYCCNTENA; the rest are not modelled
+	case dwtCyccnt:
+		m.cyccnt, m.cycBase = v, m.cycles()
+	}
 	return true
 }
 

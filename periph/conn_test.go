@@ -84,3 +84,32 @@ func TestUARTPoll(t *testing.T) {
 		t.Fatal("NextText with nothing more scheduled")
 	}
 }
+
+// NextInputAt names the time of the next timeline point and, once they
+// are all handed out, reports that nothing more comes.
+func TestNextInputAt(t *testing.T) {
+	var now time.Duration
+	b := NewBoard(func() time.Duration { return now })
+	if _, ok := b.NextInputAt(); ok {
+		t.Fatal("an empty board has inputs to come")
+	}
+	if err := b.DriveInput("PC13", []Level{{At: 0, Level: 1}, {At: 5 * time.Millisecond, Level: 0}}); err != nil {
+		t.Fatal(err)
+	}
+	if at, ok := b.NextInputAt(); !ok || at != 0 {
+		t.Fatalf("NextInputAt %v %v, want 0 (the first level at once)", at, ok)
+	}
+	if _, ok, _ := b.NextInput(0); !ok {
+		t.Fatal("the first level was not handed out")
+	}
+	if at, ok := b.NextInputAt(); !ok || at != 5*time.Millisecond {
+		t.Fatalf("NextInputAt %v %v, want 5ms", at, ok)
+	}
+	now = 5 * time.Millisecond
+	if c, ok, _ := b.NextInput(0); !ok || c.Level != 0 {
+		t.Fatalf("at 5 ms: %+v %v", c, ok)
+	}
+	if _, ok := b.NextInputAt(); ok {
+		t.Fatal("inputs still to come after the timeline ended")
+	}
+}

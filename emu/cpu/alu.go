@@ -111,7 +111,7 @@ func b2u(b bool) uint32 {
 
 // opnd is the register operand of a data-processing instruction.
 func (c *CPU) opnd(in *inst) uint32 {
-	v := c.R[in.rm]
+	v := c.R[in.rm&15]
 	if in.sh == shNone {
 		return v
 	}
@@ -121,7 +121,7 @@ func (c *CPU) opnd(in *inst) uint32 {
 
 // opndC is opnd with the shifter's carry out.
 func (c *CPU) opndC(in *inst) (uint32, bool) {
-	v := c.R[in.rm]
+	v := c.R[in.rm&15]
 	if in.sh == shNone {
 		return v, c.C
 	}

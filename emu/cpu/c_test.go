@@ -71,16 +71,24 @@ func TestCompiledC(t *testing.T) {
 	src := "#define EXPECT_CRC " + itoa(crcOf()) + "u\n" + cProgram
 	for _, opt := range []string{"-O0", "-O1", "-O2", "-O3", "-Os"} {
 		t.Run(opt, func(t *testing.T) {
-			m := newMachine(compileC(t, src, opt, ramBase), ramBase)
-			m.run(t)
-			if len(m.h.faults) != 0 {
-				t.Fatalf("faults %+v", m.h.faults)
-			}
-			if m.R[0] != 0x600d {
-				t.Fatalf("main returned %#x, want 0x600d", m.R[0])
-			}
+			runMain(t, compileC(t, src, opt, ramBase))
 		})
 	}
+}
+
+// runMain runs a C image linked at ramBase until main returns; main
+// returns 0x600d when every check in it passed.
+func runMain(t *testing.T, image []byte) *machine {
+	t.Helper()
+	m := newMachine(image, ramBase)
+	m.run(t)
+	if len(m.h.faults) != 0 {
+		t.Fatalf("faults %+v", m.h.faults)
+	}
+	if m.R[0] != 0x600d {
+		t.Fatalf("main returned %#x, want 0x600d", m.R[0])
+	}
+	return m
 }
 
 func itoa(v uint32) string {
@@ -92,4 +100,64 @@ func itoa(v uint32) string {
 		s = string(rune('0'+v%10)) + s
 	}
 	return s
+}
+
+const newlibProgram = `
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+static char heap[16384]; static int hp;
+void *_sbrk(int n) { void *p = heap + hp; hp += (n + 7) & ~7; return p; }
+static int cmp(const void *a, const void *b) { return *(const int*)a - *(const int*)b; }
+char out[128];
+unsigned main(void) {
+	char buf[128];
+	volatile double d = 3.25; volatile float f = 1.5f;
+	int n = snprintf(buf, sizeof buf, "%d|%5.2f|%s|%x|%ld|%g|%e", -42, d * f, "abc", 0xbeef, 123456789L, d / 3, -d * 1e10);
+	strcpy(out, buf);
+	int v[8] = {5, 3, 9, -1, 7, 0, 2, 8};
+	qsort(v, 8, sizeof v[0], cmp);
+	if (v[0] != -1 || v[7] != 9) return 1;
+	if (strtol("-12345", 0, 10) != -12345) return 2;
+	if (strlen(buf) != (unsigned)n) return 3;
+	char *m = malloc(100); memset(m, 'x', 99); m[99] = 0; if (strlen(m) != 99) return 4;
+	if (memcmp(m, "xxx", 3) != 0 || strcmp("abc", "abd") >= 0) return 5;
+	if ((int)(d * 1000.0 / f) != 2166) return 6;
+	return 0x600d;
+}
+`
+
+// TestNewlib runs newlib-nano's formatted output (soft-float double
+// arithmetic in libgcc), qsort, malloc and the optimised string routines.
+func TestNewlib(t *testing.T) {
+	for _, opt := range []string{"-O0", "-O2", "-Os"} {
+		t.Run(opt, func(t *testing.T) {
+			m := runMain(t, compileNewlib(t, newlibProgram, opt, ramBase))
+			// out is in .data/.bss: find the string by its first bytes.
+			want := "-42| 4.88|abc|beef|123456789|1.08333|-3.250000e+10"
+			if i := indexOf(m.ram, "-42|"); i < 0 || string(m.ram[i:i+len(want)]) != want {
+				t.Fatalf("formatted %q, want %q", cstr(m.ram, i), want)
+			}
+		})
+	}
+}
+
+func indexOf(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func cstr(b []byte, i int) string {
+	if i < 0 {
+		return ""
+	}
+	j := i
+	for j < len(b) && b[j] != 0 {
+		j++
+	}
+	return string(b[i:j])
 }

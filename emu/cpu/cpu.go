@@ -9,6 +9,22 @@
 // (how system calls at Microvisor's secure-gateway addresses are trapped).
 // Package emu builds the machine (exception model, system control space,
 // peripherals, virtual clock) around it.
+//
+// The interpreter decodes each halfword address of an executable region
+// once, into a compact inst kept in per-4 KiB-page arrays (decode16.go,
+// decode32.go), and runs a dispatch loop that switches over the decoded
+// op (run.go; the rarer instructions in slow.go). Loads and stores to the
+// Regions go straight to their byte slices; everything else goes to the
+// Bus. A store onto a page holding decoded code drops what it overwrote,
+// so RAM functions and self-modifying code run correctly. An instruction
+// that faults aborts (raise) before writing back its base register or
+// the PC, and the fault is handed to Hooks.Fault with PC at the faulting
+// instruction.
+//
+// Instruction set: ARMv8-M Mainline with the DSP extension, no FPU (every
+// coprocessor and floating-point encoding is a NOCP UsageFault), non-secure
+// state (TT answers with no region information; SG, TTA and TTAT are
+// UNDEFINED).
 package cpu
 
 import "sync/atomic"

@@ -302,7 +302,10 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 	rn, rt, rt2 := uint8(h1&15), uint8(h2>>12&15), uint8(h2>>8&15)
 	switch {
 	case o1 == 0 && o2 == 0:
-		if rt == 15 { // TT, TTT, TTA, TTAT (Security Extension test target)
+		if rt == 15 { // TT, TTT; TTA and TTAT are UNDEFINED in non-secure state
+			if h2&0x3f != 0 || h2&0x80 != 0 {
+				return undef()
+			}
 			return inst{op: opTT, rd: rt2, rn: rn, imm: h2 >> 6 & 3}
 		}
 		return inst{op: opSTREX, rd: rt, ra: rt2, rn: rn, imm: (h2 & 0xff) << 2, sh: ltW}

@@ -20,6 +20,7 @@ const (
 	flashBase = 0x0800_0000
 	ramBase   = 0x2000_0000
 	ramSize   = 0x1_0000
+	dataBase  = 0x3000_0000 // a region that is not executable
 	devBase   = 0x4000_0000
 )
 
@@ -96,7 +97,7 @@ type machine struct {
 
 // newMachine places code at base (flashBase or ramBase).
 func newMachine(code []byte, base uint32) *machine {
-	m := &machine{h: &hooks{}, flash: make([]byte, 0x1_0000), ram: make([]byte, ramSize), dev: &dev{}}
+	m := &machine{h: &hooks{}, flash: make([]byte, 0x28_0000), ram: make([]byte, ramSize), dev: &dev{}}
 	if base == flashBase {
 		copy(m.flash, code)
 	} else {
@@ -105,6 +106,7 @@ func newMachine(code []byte, base uint32) *machine {
 	m.CPU = &CPU{Hooks: m.h, Bus: m.dev, Regions: []Region{
 		{Base: flashBase, Data: m.flash, Exec: true},
 		{Base: ramBase, Data: m.ram, Exec: true, Writable: true},
+		{Base: dataBase, Data: make([]byte, 0x1000), Writable: true},
 	}}
 	m.R[13] = ramBase + ramSize
 	m.R[15] = base
@@ -132,12 +134,19 @@ func assemble(t testing.TB, src string, base uint32) []byte {
 	return build(t, "s", ".syntax unified\n.cpu cortex-m33\n.thumb\n.text\n.global _start\n_start:\n"+src+"\n", base)
 }
 
-// compileC builds C code (with a _start calling main and ending in BKPT)
-// with gcc at opt, soft float, linked at base. The first word of the
-// image is a branch to _start.
+// compileC builds freestanding C code (with a _start calling main and
+// ending in BKPT) with gcc at opt, soft float, linked at base (the
+// image's start is its entry point).
 func compileC(t testing.TB, src, opt string, base uint32) []byte {
 	t.Helper()
 	return build(t, "c"+opt, src, base)
+}
+
+// compileNewlib is compileC linked against newlib-nano (printf with
+// floating point, qsort, malloc ...).
+func compileNewlib(t testing.TB, src, opt string, base uint32) []byte {
+	t.Helper()
+	return build(t, "n"+opt, src, base)
 }
 
 // build returns the raw image; its entry point is its start.
@@ -161,10 +170,15 @@ func build(t testing.TB, kind, src string, base uint32) []byte {
 		}
 	} else {
 		gcc := tool.Require(t, "arm-none-eabi-gcc")
+		libs := []string{"-nostdlib", "-ffreestanding"}
+		if kind[0] == 'n' { // with newlib (nano) and its stubs
+			libs = []string{"--specs=nano.specs", "--specs=nosys.specs", "-u", "_printf_float"}
+		}
 		write(t, filepath.Join(dir, "a.c"), src)
 		write(t, filepath.Join(dir, "start.s"), ".syntax unified\n.thumb\n.section .text.unlikely.start\n.global _start\n.thumb_func\n_start:\n bl main\n bkpt #0\n")
-		cmds = [][]string{{gcc, "-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=soft", kind[1:], "-ffreestanding",
-			"-nostartfiles", "-nostdlib", link, "-Wl,-e,_start", "-o", elfPath, filepath.Join(dir, "start.s"), filepath.Join(dir, "a.c"), "-lgcc"}}
+		args := append([]string{"-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=soft", kind[1:], "-nostartfiles"}, libs...)
+		args = append(args, link, "-Wl,-e,_start", "-o", elfPath, filepath.Join(dir, "start.s"), filepath.Join(dir, "a.c"), "-lgcc")
+		cmds = [][]string{append([]string{gcc}, args...)}
 	}
 	objcopy := tool.Require(t, "arm-none-eabi-objcopy")
 	bin := filepath.Join(dir, "a.bin")

@@ -16,7 +16,6 @@ type inst struct {
 	sh   uint8 // shift type (shXXX) of the register operand, or a sub-kind
 	amt  uint8 // shift amount, or a second sub-kind
 	x    uint8 // addressing mode bits (xPre, xWB, xAdd ...) or carry-from-immediate
-	bp   bool  // a breakpoint is set at this address
 	imm  uint32
 }
 
@@ -61,7 +60,8 @@ const (
 // Op kinds. The interpreter's hot switch holds the ones before opSlow;
 // the rest run in execSlow.
 const (
-	opNone = iota
+	opNone  = iota
+	opBreak // a breakpoint is set here: Run stops, Step decodes afresh
 	// data processing, immediate operand
 	opANDi
 	opBICi

@@ -103,105 +103,112 @@ type faultSignal struct{}
 
 var errFault = &faultSignal{}
 
+// The accessors below are the fast path (inlined): an access wholly
+// inside the one region of its 256 MiB window, aligned or with
+// UnalignedTrap clear, and for stores not onto a page holding decoded
+// code. Everything else goes through the *s variants.
+
 func (c *CPU) read8(a uint32) uint32 {
-	if r := c.m.rtab[a>>28]; r != nil {
-		if o := a - r.base; o < r.size {
-			return uint32(r.data[o])
-		}
+	if r := c.m.rtab[a>>28]; r != nil && a-r.base < r.size {
+		return uint32(r.data[a-r.base])
 	}
 	return c.readSlow(a, 1)
 }
 
 func (c *CPU) read16(a uint32) uint32 {
+	if r := c.m.rtab[a>>28]; r != nil && a-r.base < r.size-1 && (a&1 == 0 || !c.UnalignedTrap) {
+		return uint32(binary.LittleEndian.Uint16(r.data[a-r.base:]))
+	}
+	return c.read16s(a)
+}
+
+func (c *CPU) read16s(a uint32) uint32 {
 	if a&1 != 0 && c.UnalignedTrap {
 		c.raise(FaultUnaligned, a)
-	}
-	if r := c.m.rtab[a>>28]; r != nil {
-		if o := a - r.base; o < r.size-1 {
-			return uint32(binary.LittleEndian.Uint16(r.data[o:]))
-		}
 	}
 	return c.readSlow(a, 2)
 }
 
 func (c *CPU) read32(a uint32) uint32 {
+	if r := c.m.rtab[a>>28]; r != nil && a-r.base < r.size-3 && (a&3 == 0 || !c.UnalignedTrap) {
+		return binary.LittleEndian.Uint32(r.data[a-r.base:])
+	}
+	return c.read32s(a)
+}
+
+func (c *CPU) read32s(a uint32) uint32 {
 	if a&3 != 0 && c.UnalignedTrap {
 		c.raise(FaultUnaligned, a)
-	}
-	if r := c.m.rtab[a>>28]; r != nil {
-		if o := a - r.base; o < r.size-3 {
-			return binary.LittleEndian.Uint32(r.data[o:])
-		}
 	}
 	return c.readSlow(a, 4)
 }
 
 // read32a is a word read that must be aligned (LDM, LDRD, exclusives).
 func (c *CPU) read32a(a uint32) uint32 {
+	if r := c.m.rtab[a>>28]; r != nil && a-r.base < r.size-3 && a&3 == 0 {
+		return binary.LittleEndian.Uint32(r.data[a-r.base:])
+	}
+	return c.read32as(a)
+}
+
+func (c *CPU) read32as(a uint32) uint32 {
 	if a&3 != 0 {
 		c.raise(FaultUnaligned, a)
-	}
-	if r := c.m.rtab[a>>28]; r != nil {
-		if o := a - r.base; o < r.size-3 {
-			return binary.LittleEndian.Uint32(r.data[o:])
-		}
 	}
 	return c.readSlow(a, 4)
 }
 
+// clean reports whether the page holding offset o has no decoded code.
+func (r *region) clean(o uint32) bool {
+	return r.pages == nil || r.pages[o>>pageShift] == nil
+}
+
 func (c *CPU) write8(a, v uint32) {
-	if r := c.m.wtab[a>>28]; r != nil {
-		if o := a - r.base; o < r.size {
-			r.data[o] = byte(v)
-			if r.pages != nil && r.pages[o>>pageShift] != nil {
-				c.storedCode(r, o, 1)
-			}
-			return
-		}
+	if r := c.m.wtab[a>>28]; r != nil && a-r.base < r.size && r.clean(a-r.base) {
+		r.data[a-r.base] = byte(v)
+		return
 	}
 	c.writeSlow(a, 1, v)
 }
 
 func (c *CPU) write16(a, v uint32) {
+	if r := c.m.wtab[a>>28]; r != nil && a-r.base < r.size-1 && a&1 == 0 && r.clean(a-r.base) {
+		binary.LittleEndian.PutUint16(r.data[a-r.base:], uint16(v))
+		return
+	}
+	c.write16s(a, v)
+}
+
+func (c *CPU) write16s(a, v uint32) {
 	if a&1 != 0 && c.UnalignedTrap {
 		c.raise(FaultUnaligned, a)
-	}
-	if r := c.m.wtab[a>>28]; r != nil {
-		if o := a - r.base; o < r.size-1 {
-			binary.LittleEndian.PutUint16(r.data[o:], uint16(v))
-			if r.pages != nil && r.pages[o>>pageShift] != nil {
-				c.storedCode(r, o, 2)
-			}
-			return
-		}
 	}
 	c.writeSlow(a, 2, v)
 }
 
 func (c *CPU) write32(a, v uint32) {
+	if r := c.m.wtab[a>>28]; r != nil && a-r.base < r.size-3 && a&3 == 0 && r.clean(a-r.base) {
+		binary.LittleEndian.PutUint32(r.data[a-r.base:], v)
+		return
+	}
+	c.write32s(a, v)
+}
+
+func (c *CPU) write32s(a, v uint32) {
 	if a&3 != 0 && c.UnalignedTrap {
 		c.raise(FaultUnaligned, a)
 	}
-	c.write32u(a, v)
+	c.writeSlow(a, 4, v)
 }
 
 // write32a is a word write that must be aligned (STM, STRD, exclusives).
 func (c *CPU) write32a(a, v uint32) {
+	if r := c.m.wtab[a>>28]; r != nil && a-r.base < r.size-3 && a&3 == 0 && r.clean(a-r.base) {
+		binary.LittleEndian.PutUint32(r.data[a-r.base:], v)
+		return
+	}
 	if a&3 != 0 {
 		c.raise(FaultUnaligned, a)
-	}
-	c.write32u(a, v)
-}
-
-func (c *CPU) write32u(a, v uint32) {
-	if r := c.m.wtab[a>>28]; r != nil {
-		if o := a - r.base; o < r.size-3 {
-			binary.LittleEndian.PutUint32(r.data[o:], v)
-			if r.pages != nil && (r.pages[o>>pageShift] != nil || r.pages[(o+3)>>pageShift] != nil) {
-				c.storedCode(r, o, 4)
-			}
-			return
-		}
 	}
 	c.writeSlow(a, 4, v)
 }
@@ -251,6 +258,9 @@ func (c *CPU) readSlow(a uint32, n int) uint32 {
 	}
 	if c.Bus != nil {
 		if v, ok := c.Bus.Load(a, n); ok {
+			if n < 4 {
+				v &= 1<<(8*n) - 1
+			}
 			return v
 		}
 	}

@@ -30,6 +30,11 @@ const (
 	evInvState
 )
 
+// ClearExclusive clears the local exclusive monitor: the machine calls it
+// on exception entry and return, as the architecture does, so a STREX
+// after an interrupted LDREX fails.
+func (c *CPU) ClearExclusive() { c.exclValid = false }
+
 // RequestStop makes Run return StopRequested at the next instruction
 // boundary. It may be called from any goroutine.
 func (c *CPU) RequestStop() { c.stop.Or(stopReq) }
@@ -91,40 +96,58 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			faulted = true
 		}
 	}()
+	// pc and n live in registers: the loop carries no dependency through
+	// memory (c.R[15] and c.Instructions are stored, not reloaded, except
+	// after a hook, which may change them).
+	// pg is the page of decoded instructions holding pc: [pgBase,
+	// pgBase+pgLen] of region cr. pgLen = 0 forces a lookup (after a hook,
+	// which may have invalidated code).
 	var cr *region
-	var cbase, csize uint32
-	for c.Instructions < end {
-		pc := c.R[15]
-		off := pc - cbase
-		if off >= csize {
+	var pg *page
+	var pgBase, pgLen uint32
+	pc, n := c.R[15], c.Instructions
+	for n < end {
+		off := pc - pgBase
+		if off >= pgLen {
 			cr = c.m.codeRegion(pc)
 			if cr == nil {
-				csize = 0
-				if s, done := c.outside(pc, step); done {
+				pgLen = 0
+				s, done := c.outside(pc, step)
+				if done {
 					return s, false
 				}
+				pc, n = c.R[15], c.Instructions
 				continue
 			}
-			cbase, csize = cr.base, cr.size-1
-			off = pc - cbase
+			pi := (pc - cr.base) >> pageShift
+			if pg = cr.pages[pi]; pg == nil {
+				pg = new(page)
+				cr.pages[pi] = pg
+			}
+			pgBase = cr.base + pi<<pageShift
+			pgLen = min(pageSize, cr.size-pi<<pageShift) - 1
+			off = pc - pgBase
 		}
-		p := cr.pages[off>>pageShift]
-		if p == nil {
-			p = new(page)
-			cr.pages[off>>pageShift] = p
-		}
-		in := &p[off&(pageSize-1)>>1]
-		if in.op == opNone {
-			c.decodeInto(in, cr, off, pc)
-		}
-		if in.bp && !step {
-			return StopBreakpoint, false
+		in := &pg[off>>1&(pageInsts-1)]
+		if in.op <= opBreak {
+			if in.op == opNone {
+				c.decodeInto(in, cr, pc-cr.base, pc)
+			}
+			if in.op == opBreak {
+				if !step {
+					return StopBreakpoint, false
+				}
+				tmp := c.fetchDecode(cr, pc-cr.base, pc)
+				in = &tmp
+			}
 		}
 		it := c.IT
 		if it != 0 && !c.cond(it>>4) && in.op != opBKPT {
 			c.IT = itAdvance(it)
-			c.R[15] = pc + uint32(in.size)
-			c.Instructions++
+			pc += uint32(in.size)
+			c.R[15] = pc
+			n++
+			c.Instructions = n
 			if c.stop.Load() != 0 {
 				return c.takeStop(), false
 			}
@@ -135,210 +158,210 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 		var ev uint8
 		switch in.op {
 		case opANDi:
-			r := c.R[in.rn] & in.imm
-			c.R[in.rd] = r
+			r := c.R[in.rn&15] & in.imm
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.logicImmFlags(in, r)
 			}
 		case opBICi:
-			r := c.R[in.rn] &^ in.imm
-			c.R[in.rd] = r
+			r := c.R[in.rn&15] &^ in.imm
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.logicImmFlags(in, r)
 			}
 		case opORRi:
-			r := c.R[in.rn] | in.imm
-			c.R[in.rd] = r
+			r := c.R[in.rn&15] | in.imm
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.logicImmFlags(in, r)
 			}
 		case opORNi:
-			r := c.R[in.rn] | ^in.imm
-			c.R[in.rd] = r
+			r := c.R[in.rn&15] | ^in.imm
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.logicImmFlags(in, r)
 			}
 		case opEORi:
-			r := c.R[in.rn] ^ in.imm
-			c.R[in.rd] = r
+			r := c.R[in.rn&15] ^ in.imm
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.logicImmFlags(in, r)
 			}
 		case opMOVi:
 			r := in.imm
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.logicImmFlags(in, r)
 			}
 		case opMVNi:
 			r := ^in.imm
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.logicImmFlags(in, r)
 			}
 		case opTSTi:
-			c.logicImmFlags(in, c.R[in.rn]&in.imm)
+			c.logicImmFlags(in, c.R[in.rn&15]&in.imm)
 		case opTEQi:
-			c.logicImmFlags(in, c.R[in.rn]^in.imm)
+			c.logicImmFlags(in, c.R[in.rn&15]^in.imm)
 		case opADDi:
-			a := c.R[in.rn]
+			a := c.R[in.rn&15]
 			r := a + in.imm
 			if in.rd == 13 {
 				c.checkSP(r)
 			}
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.addFlags(a, in.imm, r)
 			}
 		case opSUBi:
-			a := c.R[in.rn]
+			a := c.R[in.rn&15]
 			r := a - in.imm
 			if in.rd == 13 {
 				c.checkSP(r)
 			}
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.subFlags(a, in.imm, r)
 			}
 		case opRSBi:
-			a := c.R[in.rn]
+			a := c.R[in.rn&15]
 			r := in.imm - a
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.subFlags(in.imm, a, r)
 			}
 		case opADCi:
-			r, cy, v := adc(c.R[in.rn], in.imm, c.C)
-			c.R[in.rd] = r
+			r, cy, v := adc(c.R[in.rn&15], in.imm, c.C)
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.nz(r)
 				c.C, c.V = cy, v
 			}
 		case opSBCi:
-			r, cy, v := adc(c.R[in.rn], ^in.imm, c.C)
-			c.R[in.rd] = r
+			r, cy, v := adc(c.R[in.rn&15], ^in.imm, c.C)
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.nz(r)
 				c.C, c.V = cy, v
 			}
 		case opCMPi:
-			a := c.R[in.rn]
+			a := c.R[in.rn&15]
 			c.subFlags(a, in.imm, a-in.imm)
 		case opCMNi:
-			a := c.R[in.rn]
+			a := c.R[in.rn&15]
 			c.addFlags(a, in.imm, a+in.imm)
 
 		case opANDr, opBICr, opORRr, opORNr, opEORr, opMOVr, opMVNr, opTSTr, opTEQr:
 			c.logicReg(in, it)
 		case opADDr:
-			a, b := c.R[in.rn], c.opnd(in)
+			a, b := c.R[in.rn&15], c.opnd(in)
 			r := a + b
 			if in.rd == 13 {
 				c.checkSP(r)
 			}
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.addFlags(a, b, r)
 			}
 		case opSUBr:
-			a, b := c.R[in.rn], c.opnd(in)
+			a, b := c.R[in.rn&15], c.opnd(in)
 			r := a - b
 			if in.rd == 13 {
 				c.checkSP(r)
 			}
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.subFlags(a, b, r)
 			}
 		case opRSBr:
-			a, b := c.R[in.rn], c.opnd(in)
+			a, b := c.R[in.rn&15], c.opnd(in)
 			r := b - a
-			c.R[in.rd] = r
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.subFlags(b, a, r)
 			}
 		case opADCr:
-			r, cy, v := adc(c.R[in.rn], c.opnd(in), c.C)
-			c.R[in.rd] = r
+			r, cy, v := adc(c.R[in.rn&15], c.opnd(in), c.C)
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.nz(r)
 				c.C, c.V = cy, v
 			}
 		case opSBCr:
-			r, cy, v := adc(c.R[in.rn], ^c.opnd(in), c.C)
-			c.R[in.rd] = r
+			r, cy, v := adc(c.R[in.rn&15], ^c.opnd(in), c.C)
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.nz(r)
 				c.C, c.V = cy, v
 			}
 		case opCMPr:
-			a, b := c.R[in.rn], c.opnd(in)
+			a, b := c.R[in.rn&15], c.opnd(in)
 			c.subFlags(a, b, a-b)
 		case opCMNr:
-			a, b := c.R[in.rn], c.opnd(in)
+			a, b := c.R[in.rn&15], c.opnd(in)
 			c.addFlags(a, b, a+b)
 		case opSHR:
-			r, cy := shiftC(c.R[in.rn], in.sh, c.R[in.rm]&0xff, c.C)
-			c.R[in.rd] = r
+			r, cy := shiftC(c.R[in.rn&15], in.sh, c.R[in.rm&15]&0xff, c.C)
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.nz(r)
 				c.C = cy
 			}
 		case opMUL:
-			r := c.R[in.rn] * c.R[in.rm]
-			c.R[in.rd] = r
+			r := c.R[in.rn&15] * c.R[in.rm&15]
+			c.R[in.rd&15] = r
 			if sets(in.s, it) {
 				c.nz(r)
 			}
 		case opMLA:
-			c.R[in.rd] = c.R[in.rn]*c.R[in.rm] + c.R[in.ra]
+			c.R[in.rd&15] = c.R[in.rn&15]*c.R[in.rm&15] + c.R[in.ra&15]
 		case opMLS:
-			c.R[in.rd] = c.R[in.ra] - c.R[in.rn]*c.R[in.rm]
+			c.R[in.rd&15] = c.R[in.ra&15] - c.R[in.rn&15]*c.R[in.rm&15]
 		case opUDIV:
-			d := c.R[in.rm]
+			d := c.R[in.rm&15]
 			if d == 0 {
 				if c.DivByZeroTrap {
 					c.raise(FaultDivByZero, 0)
 				}
-				c.R[in.rd] = 0
+				c.R[in.rd&15] = 0
 			} else {
-				c.R[in.rd] = c.R[in.rn] / d
+				c.R[in.rd&15] = c.R[in.rn&15] / d
 			}
 		case opSDIV:
-			d := int32(c.R[in.rm])
+			d := int32(c.R[in.rm&15])
 			if d == 0 {
 				if c.DivByZeroTrap {
 					c.raise(FaultDivByZero, 0)
 				}
-				c.R[in.rd] = 0
+				c.R[in.rd&15] = 0
 			} else {
-				c.R[in.rd] = uint32(int32(c.R[in.rn]) / d)
+				c.R[in.rd&15] = uint32(int32(c.R[in.rn&15]) / d)
 			}
 		case opUMULL:
-			hi, lo := bits.Mul32(c.R[in.rn], c.R[in.rm])
-			c.R[in.rd], c.R[in.ra] = lo, hi
+			hi, lo := bits.Mul32(c.R[in.rn&15], c.R[in.rm&15])
+			c.R[in.rd&15], c.R[in.ra&15] = lo, hi
 		case opSMULL:
-			p := int64(int32(c.R[in.rn])) * int64(int32(c.R[in.rm]))
-			c.R[in.rd], c.R[in.ra] = uint32(p), uint32(uint64(p)>>32)
+			p := int64(int32(c.R[in.rn&15])) * int64(int32(c.R[in.rm&15]))
+			c.R[in.rd&15], c.R[in.ra&15] = uint32(p), uint32(uint64(p)>>32)
 		case opUMLAL:
-			p := uint64(c.R[in.rn])*uint64(c.R[in.rm]) + (uint64(c.R[in.ra])<<32 | uint64(c.R[in.rd]))
-			c.R[in.rd], c.R[in.ra] = uint32(p), uint32(p>>32)
+			p := uint64(c.R[in.rn&15])*uint64(c.R[in.rm&15]) + (uint64(c.R[in.ra&15])<<32 | uint64(c.R[in.rd&15]))
+			c.R[in.rd&15], c.R[in.ra&15] = uint32(p), uint32(p>>32)
 		case opSMLAL:
-			p := uint64(int64(int32(c.R[in.rn]))*int64(int32(c.R[in.rm]))) + (uint64(c.R[in.ra])<<32 | uint64(c.R[in.rd]))
-			c.R[in.rd], c.R[in.ra] = uint32(p), uint32(p>>32)
+			p := uint64(int64(int32(c.R[in.rn&15]))*int64(int32(c.R[in.rm&15]))) + (uint64(c.R[in.ra&15])<<32 | uint64(c.R[in.rd&15]))
+			c.R[in.rd&15], c.R[in.ra&15] = uint32(p), uint32(p>>32)
 		case opMOVT:
-			c.R[in.rd] = c.R[in.rd]&0xffff | in.imm<<16
+			c.R[in.rd&15] = c.R[in.rd&15]&0xffff | in.imm<<16
 		case opUBFX:
-			v := c.R[in.rn] >> in.amt
+			v := c.R[in.rn&15] >> in.amt
 			if in.imm < 32 {
 				v &= 1<<in.imm - 1
 			}
-			c.R[in.rd] = v
+			c.R[in.rd&15] = v
 		case opBFI:
 			mask := (uint32(1)<<(in.imm-uint32(in.amt)+1) - 1) << in.amt
-			c.R[in.rd] = c.R[in.rd]&^mask | c.R[in.rn]<<in.amt&mask
+			c.R[in.rd&15] = c.R[in.rd&15]&^mask | c.R[in.rn&15]<<in.amt&mask
 		case opEXT:
-			v := c.R[in.rm]
+			v := c.R[in.rm&15]
 			if in.amt != 0 {
 				v = bits.RotateLeft32(v, -int(in.amt))
 			}
@@ -353,68 +376,68 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 				v &= 0xff
 			}
 			if in.rn != 15 {
-				v += c.R[in.rn]
+				v += c.R[in.rn&15]
 			}
-			c.R[in.rd] = v
+			c.R[in.rd&15] = v
 
 		case opLDRi:
-			c.R[in.rd] = c.read32(c.R[in.rn] + in.imm)
+			c.R[in.rd&15] = c.read32(c.R[in.rn&15] + in.imm)
 		case opLDRBi:
-			c.R[in.rd] = c.read8(c.R[in.rn] + in.imm)
+			c.R[in.rd&15] = c.read8(c.R[in.rn&15] + in.imm)
 		case opLDRHi:
-			c.R[in.rd] = c.read16(c.R[in.rn] + in.imm)
+			c.R[in.rd&15] = c.read16(c.R[in.rn&15] + in.imm)
 		case opLDRSBi:
-			c.R[in.rd] = uint32(int32(int8(c.read8(c.R[in.rn] + in.imm))))
+			c.R[in.rd&15] = uint32(int32(int8(c.read8(c.R[in.rn&15] + in.imm))))
 		case opLDRSHi:
-			c.R[in.rd] = uint32(int32(int16(c.read16(c.R[in.rn] + in.imm))))
+			c.R[in.rd&15] = uint32(int32(int16(c.read16(c.R[in.rn&15] + in.imm))))
 		case opSTRi:
-			c.write32(c.R[in.rn]+in.imm, c.R[in.rd])
+			c.write32(c.R[in.rn&15]+in.imm, c.R[in.rd&15])
 		case opSTRBi:
-			c.write8(c.R[in.rn]+in.imm, c.R[in.rd])
+			c.write8(c.R[in.rn&15]+in.imm, c.R[in.rd&15])
 		case opSTRHi:
-			c.write16(c.R[in.rn]+in.imm, c.R[in.rd])
+			c.write16(c.R[in.rn&15]+in.imm, c.R[in.rd&15])
 		case opLDRr:
-			c.R[in.rd] = c.read32(c.R[in.rn] + c.R[in.rm]<<in.amt)
+			c.R[in.rd&15] = c.read32(c.R[in.rn&15] + c.R[in.rm&15]<<in.amt)
 		case opLDRBr:
-			c.R[in.rd] = c.read8(c.R[in.rn] + c.R[in.rm]<<in.amt)
+			c.R[in.rd&15] = c.read8(c.R[in.rn&15] + c.R[in.rm&15]<<in.amt)
 		case opLDRHr:
-			c.R[in.rd] = c.read16(c.R[in.rn] + c.R[in.rm]<<in.amt)
+			c.R[in.rd&15] = c.read16(c.R[in.rn&15] + c.R[in.rm&15]<<in.amt)
 		case opLDRSBr:
-			c.R[in.rd] = uint32(int32(int8(c.read8(c.R[in.rn] + c.R[in.rm]<<in.amt))))
+			c.R[in.rd&15] = uint32(int32(int8(c.read8(c.R[in.rn&15] + c.R[in.rm&15]<<in.amt))))
 		case opLDRSHr:
-			c.R[in.rd] = uint32(int32(int16(c.read16(c.R[in.rn] + c.R[in.rm]<<in.amt))))
+			c.R[in.rd&15] = uint32(int32(int16(c.read16(c.R[in.rn&15] + c.R[in.rm&15]<<in.amt))))
 		case opSTRr:
-			c.write32(c.R[in.rn]+c.R[in.rm]<<in.amt, c.R[in.rd])
+			c.write32(c.R[in.rn&15]+c.R[in.rm&15]<<in.amt, c.R[in.rd&15])
 		case opSTRBr:
-			c.write8(c.R[in.rn]+c.R[in.rm]<<in.amt, c.R[in.rd])
+			c.write8(c.R[in.rn&15]+c.R[in.rm&15]<<in.amt, c.R[in.rd&15])
 		case opSTRHr:
-			c.write16(c.R[in.rn]+c.R[in.rm]<<in.amt, c.R[in.rd])
+			c.write16(c.R[in.rn&15]+c.R[in.rm&15]<<in.amt, c.R[in.rd&15])
 		case opLDRlit:
-			c.R[in.rd] = c.read32(in.imm)
+			c.R[in.rd&15] = c.read32(in.imm)
 		case opLD:
 			a, wb := c.address(in)
 			v := c.loadT(in.sh, a)
 			if in.x&xWB != 0 {
-				c.R[in.rn] = wb
+				c.R[in.rn&15] = wb
 			}
 			if in.rd == 15 {
 				next, ev = c.bxWrite(v)
 			} else {
-				c.R[in.rd] = v
+				c.R[in.rd&15] = v
 			}
 		case opST:
 			a, wb := c.address(in)
 			if in.x&xWB != 0 && in.rn == 13 {
 				c.checkSP(wb)
 			}
-			c.storeT(in.sh, a, c.R[in.rd])
+			c.storeT(in.sh, a, c.R[in.rd&15])
 			if in.x&xWB != 0 {
-				c.R[in.rn] = wb
+				c.R[in.rn&15] = wb
 			}
 		case opLDM, opLDMDB:
 			list := in.imm
 			n := uint32(bits.OnesCount32(list)) * 4
-			a := c.R[in.rn]
+			a := c.R[in.rn&15]
 			wb := a + n
 			if in.op == opLDMDB {
 				a -= n
@@ -429,7 +452,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 				pcv = c.read32a(a)
 			}
 			if in.x&xWB != 0 {
-				c.R[in.rn] = wb
+				c.R[in.rn&15] = wb
 			}
 			if list&0x8000 != 0 {
 				next, ev = c.bxWrite(pcv)
@@ -437,7 +460,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 		case opSTM, opSTMDB:
 			list := in.imm
 			n := uint32(bits.OnesCount32(list)) * 4
-			a := c.R[in.rn]
+			a := c.R[in.rn&15]
 			wb := a + n
 			if in.op == opSTMDB {
 				a -= n
@@ -451,24 +474,24 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 				a += 4
 			}
 			if in.x&xWB != 0 {
-				c.R[in.rn] = wb
+				c.R[in.rn&15] = wb
 			}
 		case opLDRD:
 			a, wb := c.address(in)
 			lo, hi := c.read32a(a), c.read32a(a+4)
 			if in.x&xWB != 0 {
-				c.R[in.rn] = wb
+				c.R[in.rn&15] = wb
 			}
-			c.R[in.rd], c.R[in.ra] = lo, hi
+			c.R[in.rd&15], c.R[in.ra&15] = lo, hi
 		case opSTRD:
 			a, wb := c.address(in)
 			if in.x&xWB != 0 && in.rn == 13 {
 				c.checkSP(wb)
 			}
-			c.write32a(a, c.R[in.rd])
-			c.write32a(a+4, c.R[in.ra])
+			c.write32a(a, c.R[in.rd&15])
+			c.write32a(a+4, c.R[in.ra&15])
 			if in.x&xWB != 0 {
-				c.R[in.rn] = wb
+				c.R[in.rn&15] = wb
 			}
 
 		case opB:
@@ -479,30 +502,30 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			c.R[14] = next | 1
 			next = in.imm
 		case opBX:
-			next, ev = c.bxWrite(c.R[in.rm])
+			next, ev = c.bxWrite(c.R[in.rm&15])
 		case opBLX:
-			t := c.R[in.rm]
+			t := c.R[in.rm&15]
 			c.R[14] = next | 1
 			next = t &^ 1
 			if t&1 == 0 {
 				next, ev = t, evInvState
 			}
 		case opCBZ:
-			if c.R[in.rn] == 0 {
+			if c.R[in.rn&15] == 0 {
 				next = in.imm
 			}
 		case opCBNZ:
-			if c.R[in.rn] != 0 {
+			if c.R[in.rn&15] != 0 {
 				next = in.imm
 			}
 		case opTBB:
-			next = pc + 4 + 2*c.read8(c.R[in.rn]+c.R[in.rm])
+			next = pc + 4 + 2*c.read8(c.R[in.rn&15]+c.R[in.rm&15])
 		case opTBH:
-			next = pc + 4 + 2*c.read16(c.R[in.rn]+c.R[in.rm]<<1)
+			next = pc + 4 + 2*c.read16(c.R[in.rn&15]+c.R[in.rm&15]<<1)
 		case opADDpc:
-			next = (pc + 4 + c.R[in.rm]) &^ 1
+			next = (pc + 4 + c.R[in.rm&15]) &^ 1
 		case opMOVpc:
-			next = c.R[in.rm] &^ 1
+			next = c.R[in.rm&15] &^ 1
 		case opIT:
 			c.IT = uint8(in.imm)
 		case opNOP:
@@ -515,19 +538,23 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			if step {
 				return StopBudget, false
 			}
+			pc, n, pgLen = c.R[15], c.Instructions, 0
 			continue
 		default:
 			next, ev = c.execSlow(in, next)
 		}
 		c.R[15] = next
+		pc = next
 		if it != 0 {
 			c.IT = itAdvance(it)
 		}
-		c.Instructions++
+		n++
+		c.Instructions = n
 		if ev != evNone {
 			if s, done := c.event(ev); done {
 				return s, false
 			}
+			pc, n, pgLen = c.R[15], c.Instructions, 0
 		}
 		if c.stop.Load() != 0 {
 			return c.takeStop(), false
@@ -547,7 +574,7 @@ func (c *CPU) logicImmFlags(in *inst, r uint32) {
 // logicReg runs the logical ops with a (shifted) register operand.
 func (c *CPU) logicReg(in *inst, it uint8) {
 	b, cy := c.opndC(in)
-	a := c.R[in.rn]
+	a := c.R[in.rn&15]
 	var r uint32
 	switch in.op {
 	case opANDr, opTSTr:
@@ -569,7 +596,7 @@ func (c *CPU) logicReg(in *inst, it uint8) {
 		r = ^b
 	}
 	if in.op != opTSTr && in.op != opTEQr {
-		c.R[in.rd] = r
+		c.R[in.rd&15] = r
 	}
 	if sets(in.s, it) {
 		c.N, c.Z, c.C = int32(r) < 0, r == 0, cy
@@ -581,10 +608,10 @@ func (c *CPU) address(in *inst) (a, wb uint32) {
 	if in.x&xLit != 0 {
 		return in.imm, 0
 	}
-	base := c.R[in.rn]
+	base := c.R[in.rn&15]
 	off := in.imm
 	if in.x&xReg != 0 {
-		off = c.R[in.rm] << in.amt
+		off = c.R[in.rm&15] << in.amt
 	}
 	t := base + off
 	if in.x&xSub != 0 {
@@ -684,8 +711,19 @@ func (c *CPU) decodeInto(in *inst, r *region, off, pc uint32) {
 	}
 	*in = decode(pc, hw1, hw2)
 	if c.bps != nil && c.bps[pc] {
-		in.bp = true
+		*in = inst{op: opBreak, size: in.size}
 	}
+}
+
+// fetchDecode decodes the instruction at pc without caching it (stepping
+// over a breakpoint).
+func (c *CPU) fetchDecode(r *region, off, pc uint32) inst {
+	var tmp inst
+	bps := c.bps
+	c.bps = nil
+	c.decodeInto(&tmp, r, off, pc)
+	c.bps = bps
+	return tmp
 }
 
 // outside handles PC outside every executable region: a breakpoint

@@ -26,86 +26,86 @@ func (c *CPU) execSlow(in *inst, next uint32) (uint32, uint8) {
 		if in.imm&2 != 0 {
 			c.PRIMASK = disable
 		}
-		if in.imm&1 != 0 {
+		if in.imm&1 != 0 && (!disable || c.IPSR != excNMI && c.IPSR != excHardFault) {
 			c.FAULTMASK = disable
 		}
 		if !disable {
 			return next, evUnmask
 		}
 	case opMRS:
-		r[in.rd] = c.mrs(in.imm)
+		r[in.rd&15] = c.mrs(in.imm)
 	case opMSR:
-		return next, c.msr(in.imm, in.amt, r[in.rn])
+		return next, c.msr(in.imm, in.amt, r[in.rn&15])
 	case opISB:
 		return next, evUnmask
 	case opCLREX:
 		c.exclValid = false
 	case opLDREX:
-		a := r[in.rn] + in.imm
+		a := r[in.rn&15] + in.imm
 		c.aligned(a, in.sh)
 		v := c.loadT(in.sh, a)
 		c.exclValid, c.exclAddr = true, a
-		r[in.rd] = v
+		r[in.rd&15] = v
 	case opSTREX:
-		a := r[in.rn] + in.imm
+		a := r[in.rn&15] + in.imm
 		c.aligned(a, in.sh)
 		if c.exclValid && c.exclAddr == a {
-			c.storeT(in.sh, a, r[in.rd])
-			r[in.ra] = 0
+			c.storeT(in.sh, a, r[in.rd&15])
+			r[in.ra&15] = 0
 		} else {
-			r[in.ra] = 1
+			r[in.ra&15] = 1
 		}
 		c.exclValid = false
 	case opLDA:
-		a := r[in.rn]
+		a := r[in.rn&15]
 		c.aligned(a, in.sh)
-		r[in.rd] = c.loadT(in.sh, a)
+		r[in.rd&15] = c.loadT(in.sh, a)
 	case opSTL:
-		a := r[in.rn]
+		a := r[in.rn&15]
 		c.aligned(a, in.sh)
-		c.storeT(in.sh, a, r[in.rd])
+		c.storeT(in.sh, a, r[in.rd&15])
 	case opTT:
 		// Non-secure, no MPU: no region information.
-		r[in.rd] = 0
+		r[in.rd&15] = 0
 	case opCLZ:
-		r[in.rd] = uint32(bits.LeadingZeros32(r[in.rm]))
+		r[in.rd&15] = uint32(bits.LeadingZeros32(r[in.rm&15]))
 	case opRBIT:
-		r[in.rd] = bits.Reverse32(r[in.rm])
+		r[in.rd&15] = bits.Reverse32(r[in.rm&15])
 	case opREV:
-		r[in.rd] = bits.ReverseBytes32(r[in.rm])
+		r[in.rd&15] = bits.ReverseBytes32(r[in.rm&15])
 	case opREV16:
-		v := r[in.rm]
-		r[in.rd] = v&0xff00ff00>>8 | v&0x00ff00ff<<8
+		v := r[in.rm&15]
+		r[in.rd&15] = v&0xff00ff00>>8 | v&0x00ff00ff<<8
 	case opREVSH:
-		r[in.rd] = uint32(int32(int16(bits.ReverseBytes16(uint16(r[in.rm])))))
+		r[in.rd&15] = uint32(int32(int16(bits.ReverseBytes16(uint16(r[in.rm&15])))))
 	case opSEL:
 		var v uint32
 		for i := 0; i < 4; i++ {
-			src := r[in.rm]
+			src := r[in.rm&15]
 			if c.GE>>i&1 != 0 {
-				src = r[in.rn]
+				src = r[in.rn&15]
 			}
 			v |= src & (0xff << (8 * i))
 		}
-		r[in.rd] = v
+		r[in.rd&15] = v
 	case opQADD, opQSUB, opQDADD, opQDSUB:
-		n := int64(int32(r[in.rn]))
+		n := int64(int32(r[in.rn&15]))
 		if in.op == opQDADD || in.op == opQDSUB {
 			n = c.sat(ssat(2*n, 32))
 		}
 		if in.op == opQSUB || in.op == opQDSUB {
 			n = -n
 		}
-		r[in.rd] = uint32(c.sat(ssat(int64(int32(r[in.rm]))+n, 32)))
+		r[in.rd&15] = uint32(c.sat(ssat(int64(int32(r[in.rm&15]))+n, 32)))
 	case opSSAT, opUSAT:
-		v, _ := shiftC(r[in.rn], in.sh, uint32(in.amt), c.C)
+		v, _ := shiftC(r[in.rn&15], in.sh, uint32(in.amt), c.C)
 		if in.op == opSSAT {
-			r[in.rd] = uint32(c.sat(ssat(int64(int32(v)), uint(in.imm))))
+			r[in.rd&15] = uint32(c.sat(ssat(int64(int32(v)), uint(in.imm))))
 		} else {
-			r[in.rd] = uint32(c.sat(usat(int64(int32(v)), uint(in.imm))))
+			r[in.rd&15] = uint32(c.sat(usat(int64(int32(v)), uint(in.imm))))
 		}
 	case opSSAT16, opUSAT16:
-		v := r[in.rn]
+		v := r[in.rn&15]
 		var out uint32
 		for i := 0; i < 2; i++ {
 			h := int64(int16(v >> (16 * i)))
@@ -117,64 +117,64 @@ func (c *CPU) execSlow(in *inst, next uint32) (uint32, uint8) {
 			}
 			out |= uint32(s) & 0xffff << (16 * i)
 		}
-		r[in.rd] = out
+		r[in.rd&15] = out
 	case opSBFX:
 		lsb, w := uint32(in.amt), in.imm
 		if lsb+w > 32 {
 			c.raise(FaultUndefined, 0)
 		}
-		r[in.rd] = uint32(int32(r[in.rn]<<(32-lsb-w)) >> (32 - w))
+		r[in.rd&15] = uint32(int32(r[in.rn&15]<<(32-lsb-w)) >> (32 - w))
 	case opBFC:
 		mask := (uint32(1)<<(in.imm-uint32(in.amt)+1) - 1) << in.amt
-		r[in.rd] &^= mask
+		r[in.rd&15] &^= mask
 	case opPKH:
-		b, _ := shiftC(r[in.rm], in.sh, uint32(in.amt), c.C)
+		b, _ := shiftC(r[in.rm&15], in.sh, uint32(in.amt), c.C)
 		if in.sh == shASR {
-			r[in.rd] = r[in.rn]&0xffff0000 | b&0xffff
+			r[in.rd&15] = r[in.rn&15]&0xffff0000 | b&0xffff
 		} else {
-			r[in.rd] = r[in.rn]&0xffff | b&0xffff0000
+			r[in.rd&15] = r[in.rn&15]&0xffff | b&0xffff0000
 		}
 	case opPAR:
-		v, ge, setGE := parallel(in.sh, in.amt, r[in.rn], r[in.rm])
-		r[in.rd] = v
+		v, ge, setGE := parallel(in.sh, in.amt, r[in.rn&15], r[in.rm&15])
+		r[in.rd&15] = v
 		if setGE {
 			c.GE = ge
 		}
 	case opEXT16:
-		v := bits.RotateLeft32(r[in.rm], -int(in.amt))
+		v := bits.RotateLeft32(r[in.rm&15], -int(in.amt))
 		lo, hi := v&0xff, v>>16&0xff
 		if in.sh == 0 {
 			lo, hi = uint32(int32(int8(lo))), uint32(int32(int8(hi)))
 		}
 		if in.rn != 15 {
-			n := r[in.rn]
+			n := r[in.rn&15]
 			lo, hi = lo+n, hi+n>>16
 		}
-		r[in.rd] = lo&0xffff | hi<<16
+		r[in.rd&15] = lo&0xffff | hi<<16
 	case opSMULxy, opSMLAxy:
-		p := int64(half(r[in.rn], in.amt&2 != 0)) * int64(half(r[in.rm], in.amt&1 != 0))
+		p := int64(half(r[in.rn&15], in.amt&2 != 0)) * int64(half(r[in.rm&15], in.amt&1 != 0))
 		if in.op == opSMLAxy {
-			p += int64(int32(r[in.ra]))
+			p += int64(int32(r[in.ra&15]))
 			c.overflowQ(p)
 		}
-		r[in.rd] = uint32(p)
+		r[in.rd&15] = uint32(p)
 	case opSMULW, opSMLAW:
-		p := int64(int32(r[in.rn])) * int64(half(r[in.rm], in.amt&1 != 0))
+		p := int64(int32(r[in.rn&15])) * int64(half(r[in.rm&15], in.amt&1 != 0))
 		if in.op == opSMLAW {
-			p += int64(int32(r[in.ra])) << 16
+			p += int64(int32(r[in.ra&15])) << 16
 		}
 		v := p >> 16
 		if in.op == opSMLAW {
 			c.overflowQ(v)
 		}
-		r[in.rd] = uint32(v)
+		r[in.rd&15] = uint32(v)
 	case opSMUAD, opSMLAD, opSMUSD, opSMLSD:
-		m := r[in.rm]
+		m := r[in.rm&15]
 		if in.amt&1 != 0 {
 			m = bits.RotateLeft32(m, 16)
 		}
-		p1 := int64(half(r[in.rn], false)) * int64(half(m, false))
-		p2 := int64(half(r[in.rn], true)) * int64(half(m, true))
+		p1 := int64(half(r[in.rn&15], false)) * int64(half(m, false))
+		p2 := int64(half(r[in.rn&15], true)) * int64(half(m, true))
 		var v int64
 		if in.op == opSMUAD || in.op == opSMLAD {
 			v = p1 + p2
@@ -182,28 +182,28 @@ func (c *CPU) execSlow(in *inst, next uint32) (uint32, uint8) {
 			v = p1 - p2
 		}
 		if in.op == opSMLAD || in.op == opSMLSD {
-			v += int64(int32(r[in.ra]))
+			v += int64(int32(r[in.ra&15]))
 		}
 		if in.op != opSMUSD {
 			c.overflowQ(v)
 		}
-		r[in.rd] = uint32(v)
+		r[in.rd&15] = uint32(v)
 	case opSMMUL, opSMMLA, opSMMLS:
-		p := int64(int32(r[in.rn])) * int64(int32(r[in.rm]))
+		p := int64(int32(r[in.rn&15])) * int64(int32(r[in.rm&15]))
 		switch in.op {
 		case opSMMLA:
-			p = int64(r[in.ra])<<32 + p
+			p = int64(r[in.ra&15])<<32 + p
 		case opSMMLS:
-			p = int64(r[in.ra])<<32 - p
+			p = int64(r[in.ra&15])<<32 - p
 		}
 		if in.amt&1 != 0 {
 			p += 0x80000000
 		}
-		r[in.rd] = uint32(uint64(p) >> 32)
+		r[in.rd&15] = uint32(uint64(p) >> 32)
 	case opUSADA8:
 		var s uint32
 		for i := 0; i < 32; i += 8 {
-			a, b := int32(r[in.rn]>>i&0xff), int32(r[in.rm]>>i&0xff)
+			a, b := int32(r[in.rn&15]>>i&0xff), int32(r[in.rm&15]>>i&0xff)
 			d := a - b
 			if d < 0 {
 				d = -d
@@ -211,30 +211,30 @@ func (c *CPU) execSlow(in *inst, next uint32) (uint32, uint8) {
 			s += uint32(d)
 		}
 		if in.ra != 15 {
-			s += r[in.ra]
+			s += r[in.ra&15]
 		}
-		r[in.rd] = s
+		r[in.rd&15] = s
 	case opSMLALxy, opSMLALD, opSMLSLD, opUMAAL:
-		acc := uint64(r[in.ra])<<32 | uint64(r[in.rd])
+		acc := uint64(r[in.ra&15])<<32 | uint64(r[in.rd&15])
 		switch in.op {
 		case opSMLALxy:
-			acc += uint64(int64(half(r[in.rn], in.amt&2 != 0)) * int64(half(r[in.rm], in.amt&1 != 0)))
+			acc += uint64(int64(half(r[in.rn&15], in.amt&2 != 0)) * int64(half(r[in.rm&15], in.amt&1 != 0)))
 		case opSMLALD, opSMLSLD:
-			m := r[in.rm]
+			m := r[in.rm&15]
 			if in.amt&1 != 0 {
 				m = bits.RotateLeft32(m, 16)
 			}
-			p1 := int64(half(r[in.rn], false)) * int64(half(m, false))
-			p2 := int64(half(r[in.rn], true)) * int64(half(m, true))
+			p1 := int64(half(r[in.rn&15], false)) * int64(half(m, false))
+			p2 := int64(half(r[in.rn&15], true)) * int64(half(m, true))
 			if in.op == opSMLALD {
 				acc += uint64(p1 + p2)
 			} else {
 				acc += uint64(p1 - p2)
 			}
 		case opUMAAL:
-			acc = uint64(r[in.rn])*uint64(r[in.rm]) + uint64(r[in.rd]) + uint64(r[in.ra])
+			acc = uint64(r[in.rn&15])*uint64(r[in.rm&15]) + uint64(r[in.rd&15]) + uint64(r[in.ra&15])
 		}
-		r[in.rd], r[in.ra] = uint32(acc), uint32(acc>>32)
+		r[in.rd&15], r[in.ra&15] = uint32(acc), uint32(acc>>32)
 	default:
 		c.raise(FaultUndefined, 0)
 	}
@@ -342,6 +342,12 @@ func parallel(pre, op uint8, a, b uint32) (uint32, uint8, bool) {
 	return out, ge, pre == parS || pre == parU
 }
 
+// Exception numbers whose execution priority is negative.
+const (
+	excNMI       = 2
+	excHardFault = 3
+)
+
 // Special-purpose register numbers of MRS/MSR (SYSm), ARMv8-M.
 const (
 	sysMSP       = 8
@@ -431,7 +437,10 @@ func (c *CPU) msr(sysm uint32, mask uint8, v uint32) uint8 {
 		}
 		return evUnmask
 	case sysFAULTMASK:
-		c.FAULTMASK = v&1 != 0
+		// FAULTMASK cannot be set at priority -1 or -2 (NMI, HardFault)
+		if v&1 == 0 || c.IPSR != excNMI && c.IPSR != excHardFault {
+			c.FAULTMASK = v&1 != 0
+		}
 		return evUnmask
 	case sysCONTROL:
 		ctl := c.CONTROL&^ControlNPRIV | uint8(v)&ControlNPRIV

@@ -181,3 +181,13 @@ func waitChan(t *testing.T, ch <-chan struct{}, what string) {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }
+
+// connect starts a server for f and attaches a client in no-ack mode, as
+// gdb runs after its handshake.
+func connect(t *testing.T, f *fakeTarget) (*server, *client) {
+	t.Helper()
+	srv := startServer(t, f)
+	c := dial(t, srv.addr)
+	c.startNoAck()
+	return srv, c
+}

@@ -156,3 +156,15 @@ func TestGDBExitAndKill(t *testing.T) {
 		t.Fatalf("Serve after kill = %v", err)
 	}
 }
+
+// TestGDBTakesTheArchitectureFromTheTarget: with no ELF and no "set
+// architecture", gdb learns from target.xml that it debugs an ARMv8-M
+// Mainline core.
+func TestGDBTakesTheArchitectureFromTheTarget(t *testing.T) {
+	srv := startServer(t, newFakeTarget())
+	r := gdbtest.Run(t, gdbtest.Options{Addr: srv.addr, Arch: "auto", Commands: []string{"show architecture", "x/i $pc"}})
+	expectLines(t, r.Output,
+		`The target architecture is set to "auto" \(currently "armv8-m\.main"\)\.`,
+		`^=> 0x8000100:\s+nop`,
+	)
+}

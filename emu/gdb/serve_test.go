@@ -117,9 +117,7 @@ func TestEscapeRoundTrip(t *testing.T) {
 
 func TestRegisters(t *testing.T) {
 	f := newFakeTarget()
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	_, c := connect(t, f)
 	g := c.do("g")
 	if len(g) != int(NumRegs)*8 {
 		t.Fatalf("g reply is %d hex digits, want %d", len(g), NumRegs*8)
@@ -160,9 +158,7 @@ func TestRegisters(t *testing.T) {
 
 func TestMemory(t *testing.T) {
 	f := newFakeTarget()
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	_, c := connect(t, f)
 	c.expect("m20000000,8", "1111111122222222")
 	c.expect("m8000000,4", "00010203")
 	c.expect("m0,4", "E01")
@@ -185,9 +181,7 @@ func TestMemory(t *testing.T) {
 
 func TestBreakpointsAndStep(t *testing.T) {
 	f := newFakeTarget()
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	_, c := connect(t, f)
 	c.expect("Z0,8000110,2", "OK")
 	c.expect("Z0,8000110,2", "OK") // idempotent
 	c.expect("Z1,8000110,2", "OK") // both kinds at one address: one emulator breakpoint
@@ -231,9 +225,7 @@ func TestWatchpoints(t *testing.T) {
 			f.ops[0x8000110] = fakeOp{store: true, addr: 0x20000020, value: 7}
 			f.ops[0x8000120] = fakeOp{load: true, addr: 0x20000024}
 			f.ops[0x8000130] = fakeOp{load: true, addr: 0x20000028}
-			srv := startServer(t, f)
-			c := dial(t, srv.addr)
-			c.startNoAck()
+			_, c := connect(t, f)
 			c.expect("Z2,20000020,4", "OK")
 			c.expect("Z3,20000024,4", "OK")
 			c.expect("Z4,20000028,4", "OK")
@@ -258,9 +250,7 @@ func TestWatchpoints(t *testing.T) {
 func TestInterrupt(t *testing.T) {
 	f := newFakeTarget()
 	f.ops[0x8000104] = fakeOp{spin: true}
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	_, c := connect(t, f)
 	c.send("c")
 	waitChan(t, f.spinning, "the target to run")
 	c.write("\x03")
@@ -280,9 +270,7 @@ func TestInterrupt(t *testing.T) {
 func TestInterruptRightAfterContinue(t *testing.T) {
 	f := newFakeTarget()
 	f.ops[0x8000104] = fakeOp{spin: true}
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	srv, c := connect(t, f)
 	for i := range 20 {
 		c.write(frame("c") + "\x03")
 		if got := c.recv(); got != "T02thread:1;" {
@@ -303,9 +291,7 @@ func TestInterruptRightAfterContinue(t *testing.T) {
 func TestFaultStop(t *testing.T) {
 	f := newFakeTarget()
 	f.ops[0x8000108] = fakeOp{fault: SIGBUS}
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	_, c := connect(t, f)
 	c.send("c")
 	if o := c.recv(); o != "O"+hex.EncodeToString([]byte("fake fault at the op\n")) {
 		t.Fatalf("console output before the stop = %q", o)
@@ -320,9 +306,7 @@ func TestFaultStop(t *testing.T) {
 func TestExitEndsServe(t *testing.T) {
 	f := newFakeTarget()
 	f.ops[0x8000104] = fakeOp{exit: true, code: 3}
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	srv, c := connect(t, f)
 	c.expect("c", "W03")
 	c.expect("?", "W03")
 	c.expect("s", "W03") // nothing runs any more
@@ -339,9 +323,7 @@ func TestExitEndsServe(t *testing.T) {
 
 func TestKill(t *testing.T) {
 	f := newFakeTarget()
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	srv, c := connect(t, f)
 	c.send("k")
 	waitChan(t, f.killed, "Kill")
 	c.expectClosed()
@@ -366,9 +348,7 @@ func TestVKill(t *testing.T) {
 // while one is attached is refused.
 func TestDetachReleasesAndServesTheNext(t *testing.T) {
 	f := newFakeTarget()
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	srv, c := connect(t, f)
 	c.expect("Z0,8000110,2", "OK")
 	c.expect("Z2,20000000,4", "OK")
 
@@ -397,9 +377,7 @@ func TestDetachReleasesAndServesTheNext(t *testing.T) {
 func TestConnectionLostWhileRunning(t *testing.T) {
 	f := newFakeTarget()
 	f.ops[0x8000104] = fakeOp{spin: true}
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	srv, c := connect(t, f)
 	c.expect("Z1,8000200,2", "OK")
 	c.send("c")
 	waitChan(t, f.spinning, "the target to run")
@@ -414,9 +392,7 @@ func TestConnectionLostWhileRunning(t *testing.T) {
 func TestContextEndInterruptsAndReturns(t *testing.T) {
 	f := newFakeTarget()
 	f.ops[0x8000104] = fakeOp{spin: true}
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	srv, c := connect(t, f)
 	c.send("c")
 	waitChan(t, f.spinning, "the target to run")
 	srv.cancel()
@@ -436,9 +412,7 @@ func TestContextEndWithoutDebugger(t *testing.T) {
 
 func TestMonitor(t *testing.T) {
 	f := newFakeTarget()
-	srv := startServer(t, f)
-	c := dial(t, srv.addr)
-	c.startNoAck()
+	_, c := connect(t, f)
 	c.expect("s", "T05thread:1;")
 	c.send("qRcmd," + hex.EncodeToString([]byte("reset")))
 	if o := c.recv(); !strings.HasPrefix(o, "O") {

@@ -20,7 +20,9 @@ var regNames = [NumRegs]string{
 	"primask", "basepri", "faultmask", "control",
 }
 
-// targetXML is the description served through qXfer:features:read. Every
+// targetXML is the description served through qXfer:features:read. The
+// architecture is the Cortex-M33's (bfd's name for ARMv8-M Mainline), so
+// gdb disassembles it right even without an ELF. Every
 // register carries its number (regnum) so the 'g' packet and 'p'/'P' use
 // Reg's numbering; gdb maps names, not numbers, to its own registers.
 var targetXML = renderTargetXML()
@@ -30,7 +32,7 @@ func renderTargetXML() string {
 	b.WriteString(`<?xml version="1.0"?>
 <!DOCTYPE target SYSTEM "gdb-target.dtd">
 <target version="1.0">
-<architecture>arm</architecture>
+<architecture>armv8-m.main</architecture>
 `)
 	feature := func(name string, from, to Reg) {
 		fmt.Fprintf(&b, "<feature name=%q>\n", name)

@@ -326,6 +326,17 @@ func (im *Image) Lookup(addr uint32) (Symbol, uint32, bool) {
 // addr and the symbol containing it.
 const maxNested = 8
 
+// SymbolNamed returns the symbol called name (the first, if aliases
+// share it).
+func (im *Image) SymbolNamed(name string) (Symbol, bool) {
+	for _, s := range im.Symbols {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Symbol{}, false
+}
+
 // Symbolize names addr for a crash report: "func+0x12", "func" at its
 // start, a system call's name at its gateway ("mvServerLog"), or the bare
 // address "0x08001234" when no symbol covers it.

@@ -3,9 +3,11 @@ package stm32
 import "fmt"
 
 // Addresses and interrupt numbers of the STM32U585's peripherals: the
-// non-secure bases (*_BASE_NS) and IRQn values of stm32u585xx.h (STM32CubeU5,
-// as in korewireless/Microvisor-HAL-STM32U5's CMSIS device headers). Facts
-// to match; every model below uses these and nothing else.
+// non-secure bases (*_BASE_NS) and IRQn values of ST's CMSIS device header
+// stm32u585xx.h (STMicroelectronics/STM32CubeU5,
+// Drivers/CMSIS/Device/ST/STM32U5xx/Include/stm32u585xx.h, the header the
+// Microvisor HAL builds against). Facts to match; every model uses these
+// and nothing else.
 const (
 	apb1Base = PeriphBase              // APB1PERIPH_BASE_NS
 	apb2Base = PeriphBase + 0x00010000 // APB2PERIPH_BASE_NS
@@ -21,9 +23,12 @@ const (
 	icacheBase = ahb1Base + 0x10400
 	dcacheBase = ahb1Base + 0x11400
 	syscfgBase = apb3Base + 0x0400
+	extiBase   = ahb3Base + 0x2000 // EXTI_BASE_NS = 0x46022000
 )
 
-// RCC clock-enable registers (RM0456 RCC register map) the gates use.
+// RCC clock-enable registers the gates use, and their bits below (RM0456
+// RCC register map; offsets and bits checked against the STM32U585 SVD as
+// ZhiYi-R/EmbeddedPlusPlus Device/STM32U585/RCC.hpp renders it).
 const (
 	rccAHB1ENR  = 0x88
 	rccAHB2ENR1 = 0x8C
@@ -122,12 +127,12 @@ var unmodelledNames = []named{
 	{"OCTOSPIM", ahb2Base + 0xA4000}, {"OTFDEC1", ahb2Base + 0xA5000}, {"OTFDEC2", ahb2Base + 0xA5400},
 	{"SDMMC1", ahb2Base + 0xA8000}, {"SDMMC2", ahb2Base + 0xA8C00}, {"FMC", ahb2Base + 0xB0400},
 	{"OCTOSPI1", ahb2Base + 0xB1400}, {"OCTOSPI2", ahb2Base + 0xB2400}, {"LPGPIO1", ahb3Base},
-	{"ADC4", ahb3Base + 0x1000}, {"DAC1", ahb3Base + 0x1800}, {"EXTI", ahb3Base + 0x2000},
+	{"ADC4", ahb3Base + 0x1000}, {"DAC1", ahb3Base + 0x1800},
 	{"GTZC_TZSC2", ahb3Base + 0x3000}, {"GTZC_TZIC2", ahb3Base + 0x3400}, {"GTZC_MPCBB4", ahb3Base + 0x3800},
 	{"ADF1", ahb3Base + 0x4000}, {"LPDMA1", ahb3Base + 0x5000},
 }
 
-// peripheralAt names what the part has at addr: "EXTI offset 0x60", or
+// peripheralAt names what the part has at addr: "CRC offset 0x4", or
 // the bus region when no peripheral sits there.
 func peripheralAt(addr uint32) string {
 	for _, n := range unmodelledNames {

@@ -33,7 +33,10 @@ type gpio struct {
 	// in holds the levels the board drives onto input pins; driven marks
 	// which pins it drives.
 	in, driven uint16
-	locked     bool // LCKR: the configuration is frozen
+	// shown holds the output levels the trace has reported (an undriven
+	// pin counts as 0).
+	shown  uint16
+	locked bool // LCKR: the configuration is frozen
 }
 
 func newGPIO(s *SoC, port int) *gpio {
@@ -95,7 +98,23 @@ func (g *gpio) write(off uint32, size int, v, mask uint32) {
 		if g.locked {
 			g.s.traceOnce("lck "+g.name, fmt.Sprintf("stm32: %s configuration write after LCKR lock (accepted; the device would ignore locked pins)", g.name))
 		}
+		var wasOut uint16
+		for pin := range 16 {
+			if g.mode(pin) == 1 {
+				wasOut |= 1 << pin
+			}
+		}
 		g.regs[off/4] = merge(g.regs[off/4], v, mask)
+		if off == gpioMODER {
+			// A pin that becomes an output drives its ODR level from now.
+			var nowOut uint16
+			for pin := range 16 {
+				if g.mode(pin) == 1 {
+					nowOut |= 1 << pin
+				}
+			}
+			g.setODR(g.regs[gpioODR/4], nowOut&^wasOut)
+		}
 	default:
 		g.regs[off/4] = merge(g.regs[off/4], v, mask)
 	}
@@ -103,9 +122,8 @@ func (g *gpio) write(off uint32, size int, v, mask uint32) {
 
 // setODR stores odr and tells the board about the output pins touched: the
 // board hears every level driven, changed or not (periph.PinDevice), the
-// trace only the changes.
+// trace only the changes (from 0 for a pin that starts driving).
 func (g *gpio) setODR(odr uint32, touched uint16) {
-	old := g.regs[gpioODR/4]
 	g.regs[gpioODR/4] = odr
 	for pin := range 16 {
 		if touched&(1<<pin) == 0 || g.mode(pin) != 1 {
@@ -114,7 +132,8 @@ func (g *gpio) setODR(odr uint32, touched uint16) {
 		level := int(odr >> pin & 1)
 		name := periph.PinName(g.port, pin)
 		r := g.s.o.Board.SetPin(name, level)
-		if int(old>>pin&1) != level {
+		if int(g.shown>>pin&1) != level {
+			g.shown ^= 1 << pin
 			line := fmt.Sprintf("stm32: %s = %d", name, level)
 			if r.Device != "" {
 				line += fmt.Sprintf(" (%s %s)", r.Device, r.State)
@@ -128,42 +147,55 @@ func (g *gpio) setODR(odr uint32, touched uint16) {
 // alternate-function pin the board's level, else its pull (PUPDR 01 up,
 // 10 down, floating reads 0); an analog pin reads 0.
 func (g *gpio) idr() uint32 {
-	g.pollInputs()
+	g.s.pollInputs(false)
 	odr := g.regs[gpioODR/4]
-	pupd := g.regs[gpioPUPDR/4]
 	var v uint32
 	for pin := range 16 {
-		var bit uint32
+		bit := uint32(0)
 		switch g.mode(pin) {
 		case 1:
 			bit = odr >> pin & 1
 		case 0, 2:
-			switch {
-			case g.driven&(1<<pin) != 0:
-				bit = uint32(g.in>>pin) & 1
-			case pupd>>(2*pin)&3 == 1:
-				bit = 1
-			}
+			bit = g.inputLevel(pin)
 		}
 		v |= bit << pin
 	}
 	return v
 }
 
+// inputLevel is what an input pin reads: the board's level, else its pull.
+func (g *gpio) inputLevel(pin int) uint32 {
+	if g.driven&(1<<pin) != 0 {
+		return uint32(g.in>>pin) & 1
+	}
+	if g.regs[gpioPUPDR/4]>>(2*pin)&3 == 1 {
+		return 1
+	}
+	return 0
+}
+
 // pollInputs takes the levels the board has put on input pins by now
-// (periph.Board.NextInput, on the board's clock). All ports share the
-// board's one stream, so a level for another port is handed to it.
-func (g *gpio) pollInputs() {
-	b := g.s.o.Board
-	now := g.s.o.Now()
-	if g.s.inputsAt == now || g.s.inputsDone || !b.DrivesInputs() {
+// (periph.Board.NextInput, on the board's clock), once per virtual instant
+// unless force; a change is an edge for EXTI. All ports share the board's
+// one stream of levels.
+func (s *SoC) pollInputs(force bool) {
+	b := s.o.Board
+	now := s.o.Now()
+	if (s.inputsAt == now && !force) || s.inputsDone || !b.DrivesInputs() {
 		return
 	}
-	g.s.inputsAt = now
+	s.inputsAt = now
+	// Ask the board when its next level is due first: NextInput waits on
+	// timers even when told not to wait, too slow for firmware that polls
+	// IDR in a loop.
+	if at, ok := b.NextInputAt(); !ok || at > now {
+		s.inputsDone = !ok
+		return
+	}
 	for {
 		c, ok, done := b.NextInput(0)
 		if done {
-			g.s.inputsDone = true
+			s.inputsDone = true
 		}
 		if !ok {
 			return
@@ -172,8 +204,14 @@ func (g *gpio) pollInputs() {
 		if !valid {
 			continue
 		}
-		p := g.s.gpios[port]
-		p.driven |= 1 << pin
-		p.in = p.in&^(1<<pin) | uint16(c.Level&1)<<pin
+		// A pin's first level is the one it had all along (the board
+		// drives it from the start): only later changes are edges.
+		g := s.gpios[port]
+		was, old := g.driven&(1<<pin) != 0, g.inputLevel(pin)
+		g.driven |= 1 << pin
+		g.in = g.in&^(1<<pin) | uint16(c.Level&1)<<pin
+		if nw := g.inputLevel(pin); was && nw != old {
+			s.exti.edge(port, pin, nw == 1)
+		}
 	}
 }

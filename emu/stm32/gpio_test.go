@@ -42,6 +42,11 @@ func TestGPIOOutputsAndInputs(t *testing.T) {
 	if r.r32(a+gpioODR)&(1<<5) == 0 {
 		t.Fatal("toggle did not set PA5")
 	}
+	r.w32(a+gpioBSRR, 1<<8)             // PA8 high while still analog: drives nothing yet
+	r.modify(a+gpioMODER, 3<<16, 1<<16) // PA8 output: now it drives its ODR level
+	if got := r.tracesWith("PA8"); len(got) != 1 || !strings.Contains(got[0], "PA8 = 1") {
+		t.Fatalf("traces %q, want PA8 = 1 once PA8 became an output", got)
+	}
 	r.modify(a+gpioMODER, 3<<12, 0) // PA6 input, floating
 	r.w32(a+gpioBSRR, 1<<6)         // an output level on an input pin drives nothing
 	if n := len(r.tracesWith("PA6")); n != 0 {

@@ -55,7 +55,7 @@ func (c *clock) advance(t time.Duration) {
 // rig is a SoC on a bus with a hand-moved clock, recording what it
 // reports.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock
 	board  *periph.Board
 	soc    *SoC
@@ -65,13 +65,13 @@ type rig struct {
 	out    map[string][]byte
 }
 
-func newRig(t *testing.T, board *periph.Board) *rig {
+func newRig(t testing.TB, board *periph.Board) *rig {
 	t.Helper()
 	return newRigAt(t, &clock{}, board)
 }
 
 // newRigAt is newRig on clk, the clock board was made with.
-func newRigAt(t *testing.T, clk *clock, board *periph.Board) *rig {
+func newRigAt(t testing.TB, clk *clock, board *periph.Board) *rig {
 	t.Helper()
 	r := &rig{t: t, clk: clk, out: map[string][]byte{}}
 	if board == nil {

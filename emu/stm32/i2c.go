@@ -72,13 +72,12 @@ type i2c struct {
 	rd                                     bool
 }
 
-func newI2C(s *SoC, spec i2cSpec) (*i2c, error) {
-	b := s.o.Board.I2C(spec.name)
-	if b == nil {
-		return nil, fmt.Errorf("stm32: the board has no bus %s", spec.name)
-	}
-	return &i2c{s: s, spec: spec, bus: b}, nil
+func newI2C(s *SoC, spec i2cSpec) *i2c {
+	return &i2c{s: s, spec: spec, bus: s.o.Board.I2C(spec.name)}
 }
+
+// release ends a transaction a reset interrupts.
+func (c *i2c) release() { c.disable() }
 
 func (c *i2c) read(off uint32, size int) uint32 {
 	switch off {

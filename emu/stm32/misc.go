@@ -31,6 +31,9 @@ var acceptedTable = []*acceptedSpec{
 	},
 	{
 		name: "PWR", base: pwrBase, clock: &clockGate{rccAHB3ENR, 2},
+		// VOSR: range 1 with the booster on, which 160 MHz needs (RM0456
+		// voltage scaling) and so Microvisor leaves it.
+		reset:    map[uint32]uint32{0x0C: 3<<16 | 1<<18},
 		regNames: map[uint32]string{0x00: "CR1", 0x08: "CR3", 0x0C: "VOSR", 0x28: "DBPR", 0x38: "SR", 0x3C: "SVMSR"},
 		// VOSR reads VOSRDY (bit 15) and BOOSTRDY (bit 14) when BOOSTEN (bit 18)
 		// is set; SVMSR reports the regulator CR3.REGSEL chose (REGS, bit 1) and

@@ -12,6 +12,16 @@ const (
 	rccCIFR     = 0x54
 	rccCICR     = 0x58
 	rccBDCR     = 0xF0
+	rccCSR      = 0xF4
+	rccICSCR1   = 0x08
+	rccCFGR2    = 0x20
+
+	rccAHB1RSTR = 0x60
+	rccAPB3RSTR = 0x80
+	// rccENRToRSTR: each RSTR register sits 0x28 below the ENR register
+	// with the same bit layout (AHB1RSTR 0x60 / AHB1ENR 0x88 … APB3RSTR
+	// 0x80 / APB3ENR 0xA8).
+	rccENRToRSTR = 0x28
 )
 
 // Oscillator ON bits and their ready flags: RCC_CR MSISON→MSISRDY,
@@ -55,7 +65,8 @@ func newRCC(s *SoC) *rcc {
 		rccCFGR1:    3 | 3<<2,                                                 // SW = SWS = PLL1
 		rccPLL1CFGR: 2 | 3<<2 | 1<<18,                                         // PLL1SRC = HSI16, PLL1RGE 8–16 MHz, PLL1M = 1, PLL1REN
 		rccPLL1DIVR: 19 | 1<<9 | 1<<16 | 1<<24,                                // N = 20, P = Q = R = 2
-		0x08:        4 << 28,                                                  // ICSCR1 MSISRANGE = 4 MHz
+		0x08:        4<<28 | 4<<24,                                            // ICSCR1 MSISRANGE, MSIKRANGE = 4 MHz
+		rccCSR:      3<<26 | 4<<12 | 4<<8,                                     // CSR PINRSTF BORRSTF, MSISSRANGE, MSIKSRANGE = 4 MHz
 		rccAHB1ENR:  1<<8 | 1<<30 | 1<<31,                                     // FLASHEN, DCACHE1EN, SRAM1EN
 		rccAHB2ENR1: 1<<30 | 1<<31,                                            // SRAM2EN, SRAM3EN
 		rccAHB3ENR:  1 << 31,                                                  // SRAM4EN
@@ -86,7 +97,21 @@ func (r *rcc) write(off uint32, size int, v, mask uint32) {
 	case rccCICR:
 		return
 	}
+	rising := v &^ r.regs[off]
 	r.regs[off] = v
+	switch off {
+	case rccCR, rccCFGR1, rccCFGR2, rccPLL1CFGR, rccPLL1DIVR:
+		r.checkClock()
+	}
+	if off >= rccAHB1RSTR && off <= rccAPB3RSTR {
+		for bit := range uint32(32) {
+			if rising&(1<<bit) != 0 {
+				if reset, ok := r.s.resets[clockGate{off, bit}]; ok {
+					reset() // the model restarts from its reset state
+				}
+			}
+		}
+	}
 }
 
 // mirrorReady sets each ready flag to its ON bit: an oscillator or PLL is
@@ -96,4 +121,58 @@ func mirrorReady(v uint32, pairs [][2]uint32) uint32 {
 		v = v&^(1<<p[1]) | (v>>p[0]&1)<<p[1]
 	}
 	return v
+}
+
+// msiRange is the MSIS frequency of each range (RM0456 RCC_ICSCR1
+// MSISRANGE).
+var msiRange = [16]uint64{48e6, 24e6, 16e6, 12e6, 4e6, 2e6, 1.5e6, 1e6, 3.072e6, 1.536e6, 1.024e6, 768e3, 400e3, 200e3, 150e3, 100e3}
+
+// hclk is the AHB clock the registers select, as HAL_RCC_GetSysClockFreq
+// and the HPRE prescaler compute it; src names the source (hz is 0 for
+// HSE, whose frequency is the board's).
+func (r *rcc) hclk() (hz uint64, src string) {
+	msi := r.regs[rccCSR] >> 12 & 0xF
+	if r.regs[rccICSCR1]&(1<<23) != 0 { // MSIRGSEL
+		msi = r.regs[rccICSCR1] >> 28
+	}
+	pll := r.regs[rccPLL1CFGR]
+	divr := r.regs[rccPLL1DIVR]
+	switch r.regs[rccCFGR1] >> 2 & 3 {
+	case 0:
+		hz, src = msiRange[msi], "MSIS"
+	case 1:
+		hz, src = 16e6, "HSI16"
+	case 2:
+		return 0, "HSE"
+	case 3:
+		switch pll & 3 {
+		case 1:
+			hz, src = msiRange[msi], "PLL1 from MSIS"
+		case 2:
+			hz, src = 16e6, "PLL1 from HSI16"
+		default:
+			return 0, "PLL1 from HSE or nothing"
+		}
+		hz = hz / uint64(pll>>8&0xF+1) * uint64(divr&0x1FF+1) / uint64(divr>>24&0x7F+1)
+	}
+	if hpre := r.regs[rccCFGR2] & 0xF; hpre >= 8 {
+		hz >>= [8]uint{1, 2, 3, 4, 6, 7, 8, 9}[hpre-8]
+	}
+	return hz, src
+}
+
+// checkClock traces, once per setting, a clock tree that no longer gives
+// the core the frequency the emulator runs it at: firmware that derives
+// time from its own idea of the clock (SysTick reloads, baud rates) is
+// off by the ratio.
+func (r *rcc) checkClock() {
+	hz, src := r.hclk()
+	if hz == r.s.o.PClk {
+		return
+	}
+	what := fmt.Sprintf("%d Hz from %s", hz, src)
+	if hz == 0 {
+		what = "an unknown frequency from " + src
+	}
+	r.s.traceOnce("hclk "+what, fmt.Sprintf("stm32: RCC now gives HCLK %s; the emulator keeps running the core at %d Hz", what, r.s.o.PClk))
 }

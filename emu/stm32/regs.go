@@ -1,9 +1,6 @@
 package stm32
 
-import (
-	"fmt"
-	"math/bits"
-)
+import "fmt"
 
 // regDevice is a model's register block seen a word at a time: read gets
 // the aligned offset of the word and how many bytes the access takes (a
@@ -69,9 +66,6 @@ type clockGate struct {
 
 // merge is a register written through the byte lanes in mask.
 func merge(old, v, mask uint32) uint32 { return old&^mask | v&mask }
-
-// frames is how many bytes a write's mask covers.
-func frames(mask uint32) int { return bits.OnesCount32(mask) / 8 }
 
 // accepted is a block whose registers are stored and read back, with
 // status bits the HAL waits on answered at once (ready): FLASH, PWR,

@@ -59,6 +59,11 @@ type SoC struct {
 	traced map[string]bool
 	rcc    *rcc
 	gpios  [9]*gpio
+	exti   *exti
+	// resets are the models' RCC reset bits (RSTR register, bit);
+	// restarts put each model back in its reset state.
+	resets   map[clockGate]func()
+	restarts []func()
 	// inputsAt is the virtual time the GPIO inputs were last taken from
 	// the board; inputsDone: the board has no more to give.
 	inputsAt   time.Duration
@@ -70,42 +75,46 @@ func New(o Options) (*SoC, error) {
 	if o.PClk == 0 {
 		o.PClk = DefaultPClk
 	}
-	if o.Board == nil {
-		o.Board = periph.NewBoard(o.Now)
-	}
 	if o.Now == nil {
 		o.Now = func() time.Duration { return 0 }
 	}
-	s := &SoC{o: o, traced: map[string]bool{}, inputsAt: -1}
-	s.rcc = newRCC(s)
-	s.add("RCC", rccBase, s.rcc, nil)
-	for i := range 9 {
-		g := newGPIO(s, i)
-		s.gpios[i] = g
-		s.add(g.name, gpioBase+uint32(i)*0x400, g, &clockGate{rccAHB2ENR1, uint32(i)})
+	if o.Board == nil {
+		o.Board = periph.NewBoard(o.Now) // on the virtual clock, never the wall's
 	}
-	for _, u := range usartTable {
-		s.add(u.name, u.base, newUSART(s, u), &u.clock)
-	}
+	s := &SoC{o: o, traced: map[string]bool{}, inputsAt: -1, resets: map[clockGate]func(){}}
 	for _, c := range i2cTable {
-		d, err := newI2C(s, c)
-		if err != nil {
-			return nil, err
+		if o.Board.I2C(c.name) == nil {
+			return nil, fmt.Errorf("stm32: the board has no bus %s", c.name)
 		}
-		s.add(c.name, c.base, d, &c.clock)
 	}
 	for _, c := range spiTable {
-		d, err := newSPI(s, c)
-		if err != nil {
-			return nil, err
+		if o.Board.SPI(c.name) == nil {
+			return nil, fmt.Errorf("stm32: the board has no bus %s", c.name)
 		}
-		s.add(c.name, c.base, d, &c.clock)
+	}
+	s.add("RCC", rccBase, nil, func() regDevice { s.rcc = newRCC(s); return s.rcc })
+	for i := range 9 {
+		name := fmt.Sprintf("GPIO%c", 'A'+i)
+		s.add(name, gpioBase+uint32(i)*blockSize, &clockGate{rccAHB2ENR1, uint32(i)}, func() regDevice {
+			s.gpios[i] = newGPIO(s, i)
+			return s.gpios[i]
+		})
+	}
+	for _, u := range usartTable {
+		s.add(u.name, u.base, &u.clock, func() regDevice { return newUSART(s, u) })
+	}
+	for _, c := range i2cTable {
+		s.add(c.name, c.base, &c.clock, func() regDevice { return newI2C(s, c) })
+	}
+	for _, c := range spiTable {
+		s.add(c.name, c.base, &c.clock, func() regDevice { return newSPI(s, c) })
 	}
 	for _, c := range timTable {
-		s.add(c.name, c.base, newTIM(s, c), &c.clock)
+		s.add(c.name, c.base, &c.clock, func() regDevice { return newTIM(s, c) })
 	}
+	s.add("EXTI", extiBase, nil, func() regDevice { s.exti = newEXTI(s); return s.exti })
 	for _, a := range acceptedTable {
-		s.add(a.name, a.base, newAccepted(s, a), a.clock)
+		s.add(a.name, a.base, a.clock, func() regDevice { return newAccepted(s, a) })
 	}
 	if err := s.fillGaps(); err != nil {
 		return nil, err
@@ -122,10 +131,43 @@ func (s *SoC) Mappings() []bus.Mapping { return append([]bus.Mapping(nil), s.ms.
 // the part sits in a 1 KiB slot (stm32u585xx.h's *_BASE_NS addresses).
 const blockSize = 0x400
 
-func (s *SoC) add(name string, base uint32, d regDevice, gate *clockGate) {
-	s.ms = append(s.ms, bus.Mapping{Name: name, Base: base, Size: blockSize,
-		Device: &regAccess{s: s, name: name, d: d, gate: gate}})
+// add maps the model mk makes at base. Its RCC reset bit (the enable
+// bit's place in the matching RSTR register) replaces it with a new one.
+func (s *SoC) add(name string, base uint32, gate *clockGate, mk func() regDevice) {
+	ra := &regAccess{s: s, name: name, d: mk(), gate: gate}
+	s.ms = append(s.ms, bus.Mapping{Name: name, Base: base, Size: blockSize, Device: ra})
+	restart := func() {
+		if r, ok := ra.d.(releaser); ok {
+			r.release()
+		}
+		ra.d = mk()
+	}
+	s.restarts = append(s.restarts, restart)
+	if gate == nil {
+		return
+	}
+	rst := clockGate{gate.reg - rccENRToRSTR, gate.bit}
+	s.resets[rst] = func() {
+		restart()
+		s.trace(fmt.Sprintf("stm32: %s reset (RCC %s bit %d)", name, rccRegName(rst.reg), rst.bit))
+	}
 }
+
+// Reset puts every model back in its reset state, as a system reset
+// (AIRCR SYSRESETREQ, mvRestart) does on the device; what the models held
+// outside (bus transactions, scheduled events) is let go. The board keeps
+// its state: its devices are not part of the MCU.
+func (s *SoC) Reset() {
+	for _, restart := range s.restarts {
+		restart()
+	}
+	s.traced = map[string]bool{}
+	s.inputsAt = -1
+}
+
+// releaser is a model holding something outside itself (a bus
+// transaction, a scheduled event) that a reset must let go.
+type releaser interface{ release() }
 
 // fillGaps maps the catch-all over the peripheral space no model holds.
 func (s *SoC) fillGaps() error {
@@ -202,7 +244,9 @@ func (u *unmodelled) note(off uint32, what string) {
 // PeriphPeek32 reads the 32-bit register at addr as mvPeriphPeek32 does
 // for the kernel (the Microvisor HAL reaches RCC only through it: its
 // MV_READ_REG and MV_SET_BIT, mv_bitops.h). addr may be the register's
-// non-secure or secure alias. ok is false outside the models' registers.
+// non-secure or secure alias. ok is false outside RCC, the one peripheral
+// Microvisor serves these calls for, and for an unaligned address: the
+// kernel answers MV_STATUS_PERIPHERALACCESSFAULT then.
 func (s *SoC) PeriphPeek32(addr uint32) (v uint32, ok bool) {
 	ra, off, ok := s.find(addr)
 	if !ok {
@@ -232,10 +276,13 @@ func (s *SoC) find(addr uint32) (*regAccess, uint32, bool) {
 	if addr >= secureBase && addr < secureBase+(PeriphEnd-PeriphBase) {
 		addr -= secureBase - PeriphBase // the secure alias names the same register
 	}
-	i := sort.Search(len(s.ms), func(i int) bool { return uint64(s.ms[i].Base)+uint64(s.ms[i].Size) > uint64(addr) })
-	if i == len(s.ms) || addr < s.ms[i].Base {
+	// Microvisor serves these calls for RCC only (Microvisor-HAL-STM32U5's
+	// README: "Currently supported peripherals: RCC"); elsewhere the call
+	// fails (MV_STATUS_PERIPHERALACCESSFAULT).
+	if addr < rccBase || addr >= rccBase+blockSize {
 		return nil, 0, false
 	}
+	i := sort.Search(len(s.ms), func(i int) bool { return uint64(s.ms[i].Base)+uint64(s.ms[i].Size) > uint64(addr) })
 	ra, ok := s.ms[i].Device.(*regAccess)
 	return ra, addr - s.ms[i].Base, ok
 }

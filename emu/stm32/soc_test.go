@@ -1,8 +1,10 @@
 package stm32
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The models sit at stm32u585xx.h's non-secure bases and the catch-all
@@ -45,20 +47,20 @@ func TestMappingsPlacePeripherals(t *testing.T) {
 
 func TestUnmodelledTracedOncePerRegister(t *testing.T) {
 	r := newRig(t, nil)
-	const exti = 0x46022060
-	if v := r.r32(exti); v != 0 {
+	const crc = 0x40023004 // CRC offset 0x4
+	if v := r.r32(crc); v != 0 {
 		t.Fatalf("unmodelled register read %#x, want 0", v)
 	}
-	r.w32(exti, 0xFFFF)
-	if v := r.r32(exti); v != 0 {
+	r.w32(crc, 0xFFFF)
+	if v := r.r32(crc); v != 0 {
 		t.Fatalf("unmodelled register read %#x after a write, want 0 (writes ignored)", v)
 	}
-	r.load(exti+2, 2) // the same register, another lane
+	r.load(crc+2, 2) // the same register, another lane
 	lines := r.tracesWith("unmodelled")
-	if len(lines) != 1 || !strings.Contains(lines[0], "0x46022060") || !strings.Contains(lines[0], "EXTI offset 0x60") {
-		t.Fatalf("traces %q, want one line naming 0x46022060 and EXTI offset 0x60", lines)
+	if len(lines) != 1 || !strings.Contains(lines[0], "0x40023004") || !strings.Contains(lines[0], "CRC offset 0x4") {
+		t.Fatalf("traces %q, want one line naming 0x40023004 and CRC offset 0x4", lines)
 	}
-	r.r32(exti + 4)
+	r.r32(crc + 4)
 	r.w32(0x4FFFFFFC, 1)
 	if n := len(r.tracesWith("unmodelled")); n != 3 {
 		t.Fatalf("%d unmodelled traces after two more registers, want 3: %q", n, r.traces)
@@ -100,6 +102,13 @@ func TestRCCAnswersReady(t *testing.T) {
 	r.flagSet(rccBase+rccBDCR, 1<<1, "LSERDY")
 	r.modify(cfgr1, 3, 1) // SW = HSI16
 	r.wait(cfgr1, "SWS = HSI16", func(v uint32) bool { return v>>2&3 == 1 })
+	if got := r.tracesWith("HCLK"); len(got) != 1 || !strings.Contains(got[0], "16000000 Hz from HSI16") {
+		t.Fatalf("traces %q, want one saying HCLK is now 16 MHz from HSI16", got)
+	}
+	r.modify(cfgr1, 3, 3) // back to PLL1: 160 MHz again, nothing to say
+	if n := len(r.tracesWith("HCLK")); n != 1 {
+		t.Fatalf("%d HCLK traces after switching back to 160 MHz, want still 1: %q", n, r.traces)
+	}
 	r.enableClock(clockGate{rccAPB1ENR1, 17})
 	r.clear(rccBase+rccAPB1ENR1, 1<<17)
 	if r.r32(rccBase+rccAPB1ENR1)&(1<<17) != 0 {
@@ -140,8 +149,14 @@ func TestPeriphPeekPoke(t *testing.T) {
 	if v, ok := r.soc.PeriphPeek32(en + 0x10000000); !ok || v != 1<<4 { // RCC_S
 		t.Fatalf("peek through the secure alias: %#x %v", v, ok)
 	}
-	if _, ok := r.soc.PeriphPeek32(0x46022060); ok {
+	if _, ok := r.soc.PeriphPeek32(0x40023004); ok {
 		t.Error("peek of an unmodelled register succeeded")
+	}
+	if _, ok := r.soc.PeriphPeek32(gpioBase + gpioMODER); ok {
+		t.Error("peek of a GPIO register succeeded: Microvisor serves RCC only")
+	}
+	if r.soc.PeriphPoke32(usartTable[1].base+usartCR1, 1, 1) {
+		t.Error("poke of a USART register succeeded: Microvisor serves RCC only")
 	}
 	if _, ok := r.soc.PeriphPeek32(en + 1); ok {
 		t.Error("peek of an unaligned address succeeded")
@@ -179,5 +194,72 @@ func TestAcceptedBlocks(t *testing.T) {
 	r.w32(flashBase+0x08, 0xCDEF89AB)
 	if r.r32(flashBase+0x28)&(1<<31) != 0 {
 		t.Fatal("FLASH NSCR still locked after the key sequence")
+	}
+}
+
+// __HAL_RCC_xxx_FORCE_RESET/RELEASE_RESET put a model back to its reset
+// state; what it held outside (a timer's next update, an open I2C
+// transaction) lets go.
+func TestRCCResetRestartsModels(t *testing.T) {
+	r := newRig(t, nil)
+	u := usartTable[1]
+	uartInit(r, u.base)
+	rst := rccBase + u.clock.reg - rccENRToRSTR
+	r.set(rst, 1<<u.clock.bit)
+	r.clear(rst, 1<<u.clock.bit)
+	if r.r32(u.base+usartCR1) != 0 || r.r32(u.base+usartBRR) != 0 {
+		t.Fatalf("after the reset CR1 %#x BRR %#x, want 0 0", r.r32(u.base+usartCR1), r.r32(u.base+usartBRR))
+	}
+	if got := r.tracesWith("USART2 reset"); len(got) != 1 || !strings.Contains(got[0], "APB1RSTR1 bit 17") {
+		t.Fatalf("traces %q, want one \"USART2 reset (RCC APB1RSTR1 bit 17)\"", got)
+	}
+
+	tm := timTable[4] // TIM6, 1 ms period
+	timBaseInit(r, tm.base, 15999, 9, true)
+	r.set(tm.base+timDIER, timUIE)
+	r.set(tm.base+timCR1, timCEN)
+	r.set(rccBase+tm.clock.reg-rccENRToRSTR, 1<<tm.clock.bit)
+	r.clk.advance(5 * time.Millisecond)
+	if r.irqCount(tm.irq) != 0 || r.r32(tm.base+timCR1) != 0 {
+		t.Fatalf("a timer reset before its update still pended %d times (CR1 %#x)", r.irqCount(tm.irq), r.r32(tm.base+timCR1))
+	}
+
+	dev := &recorder{}
+	if err := r.board.I2C("I2C4").Attach(0x30, "recorder", dev); err != nil {
+		t.Fatal(err)
+	}
+	h := hal{r, i2cTable[3].base}
+	h.init()
+	h.transferConfig(0x30<<1, 2, halSoftEnd, halStartWrite)
+	r.set(rccBase+i2cTable[3].clock.reg-rccENRToRSTR, 1<<i2cTable[3].clock.bit)
+	if fmt.Sprint(dev.log) != "[start read=false stop]" {
+		t.Fatalf("the target saw %v, want the reset to end the transaction with a STOP", dev.log)
+	}
+	if r.r32(h.base+i2cCR1) != 0 || r.r32(h.base+i2cISR)&i2cBUSY != 0 {
+		t.Fatal("I2C4 not back to its reset state")
+	}
+}
+
+// Reset puts every model back in its reset state and lets go of what they
+// held (a running timer's next update).
+func TestSoCReset(t *testing.T) {
+	r := newRig(t, nil)
+	r.enableClock(clockGate{rccAPB1ENR1, 17})
+	uartInit(r, usartTable[1].base)
+	tm := timTable[4]
+	timBaseInit(r, tm.base, 15999, 9, true)
+	r.set(tm.base+timDIER, timUIE)
+	r.set(tm.base+timCR1, timCEN)
+	r.modify(rccBase+rccCFGR1, 3, 1)
+	r.soc.Reset()
+	if r.r32(usartTable[1].base+usartCR1) != 0 || r.r32(rccBase+rccAPB1ENR1)&(1<<17) != 0 {
+		t.Fatal("USART2 or its clock enable survived the reset")
+	}
+	if r.r32(rccBase+rccCFGR1)>>2&3 != 3 {
+		t.Fatal("RCC not back to PLL1 after the reset")
+	}
+	r.clk.advance(5 * time.Millisecond)
+	if r.irqCount(tm.irq) != 0 {
+		t.Fatalf("TIM6 pended %d times after the reset stopped it", r.irqCount(tm.irq))
 	}
 }

@@ -21,6 +21,7 @@ const (
 
 	spiSPE    = 1 << 0
 	spiCSTART = 1 << 9
+	spiHDDIR  = 1 << 11
 
 	spiCOMMShift = 17 // CFG2 COMM: 00 full duplex, 01 transmit only, 10 receive only, 11 half duplex
 	spiMASTER    = 1 << 22
@@ -61,16 +62,27 @@ type spi struct {
 	nss                         bool // hardware NSS active
 }
 
-func newSPI(s *SoC, spec spiSpec) (*spi, error) {
-	b := s.o.Board.SPI(spec.name)
-	if b == nil {
-		return nil, fmt.Errorf("stm32: the board has no bus %s", spec.name)
-	}
-	return &spi{s: s, spec: spec, bus: b, other: map[uint32]uint32{}}, nil
+func newSPI(s *SoC, spec spiSpec) *spi {
+	return &spi{s: s, spec: spec, bus: s.o.Board.SPI(spec.name), other: map[uint32]uint32{}}
 }
 
+// release lets the hardware NSS go on a reset.
+func (p *spi) release() { p.stopTransfer() }
+
 func (p *spi) frameBytes() int { return int(p.cfg1&0x1F)/8 + 1 }
-func (p *spi) comm() uint32    { return p.cfg2 >> spiCOMMShift & 3 }
+
+// comm is CFG2 COMM: 0 full duplex, 1 transmit only, 2 receive only; half
+// duplex (3) is one of the simplex ones by CR1 HDDIR.
+func (p *spi) comm() uint32 {
+	c := p.cfg2 >> spiCOMMShift & 3
+	if c == 3 {
+		if p.cr1&spiHDDIR != 0 {
+			return 1
+		}
+		return 2
+	}
+	return c
+}
 
 func (p *spi) read(off uint32, size int) uint32 {
 	switch off {

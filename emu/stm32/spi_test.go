@@ -184,3 +184,30 @@ func TestSPIInterrupt(t *testing.T) {
 		t.Fatalf("nothing selected: read %#x, want 0xff (idle MISO)", v)
 	}
 }
+
+// Half duplex (COMM 11) receives with HDDIR clear, as SPI_1LINE_RX sets it
+// up, and transmits with HDDIR set (SPI_1LINE_TX).
+func TestSPIHalfDuplex(t *testing.T) {
+	r := newRig(t, nil)
+	dev := &spiDev{}
+	if err := r.board.SPI("SPI1").Attach("NSS", "dev", dev); err != nil {
+		t.Fatal(err)
+	}
+	h := spiHAL{r, spiTable[0].base}
+	h.init(true)
+	h.comm(3)
+	r.clear(h.base+spiCR1, spiHDDIR)
+	h.start(1)
+	r.flagSet(h.base+spiSR, spiRXP, "RXP")
+	if v := r.load(h.base+spiRXDR, 1); v != 0 || !bytes.Equal(dev.got, []byte{0xFF}) {
+		t.Fatalf("half-duplex receive read %#x, device got % x; want 0 and ff", v, dev.got)
+	}
+	h.close()
+	r.set(h.base+spiCR1, spiHDDIR)
+	h.start(1)
+	r.store(h.base+spiTXDR, 1, 0x42)
+	if r.r32(h.base+spiSR)&spiRXP != 0 || !bytes.Equal(dev.got, []byte{0xFF, 0x42}) {
+		t.Fatalf("half-duplex transmit: device got % x, RXP %v", dev.got, r.r32(h.base+spiSR)&spiRXP != 0)
+	}
+	h.close()
+}

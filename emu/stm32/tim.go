@@ -1,6 +1,7 @@
 package stm32
 
 import (
+	"fmt"
 	"math/bits"
 	"time"
 )
@@ -15,21 +16,23 @@ const (
 	timPSC  = 0x28
 	timARR  = 0x2C
 
-	timCEN  = 1 << 0
-	timUDIS = 1 << 1
-	timURS  = 1 << 2
-	timOPM  = 1 << 3
-	timDIR  = 1 << 4
-	timCMS  = 3 << 5
-	timARPE = 1 << 7
-	timUIE  = 1 << 0
-	timUIF  = 1 << 0
-	timUG   = 1 << 0
+	timCEN      = 1 << 0
+	timUDIS     = 1 << 1
+	timURS      = 1 << 2
+	timOPM      = 1 << 3
+	timDIR      = 1 << 4
+	timCMS      = 3 << 5
+	timARPE     = 1 << 7
+	timUIFREMAP = 1 << 11
+	timUIE      = 1 << 0
+	timUIF      = 1 << 0
+	timUG       = 1 << 0
 )
 
 // tim is a timer's time base counting up on the virtual clock: CNT, PSC
 // and ARR (ARR preloaded with ARPE, PSC always preloaded), CEN, OPM, UG,
-// UDIS, URS, and the update event raising UIF and the interrupt (UIE).
+// UDIS, URS, UIFREMAP, and the update event raising UIF and the interrupt
+// (UIE).
 // Nothing runs per tick: the counter is computed from the time since the
 // last change, and the next update event is scheduled with Options.At.
 // Capture/compare, down and centre-aligned counting, and the slave modes
@@ -56,6 +59,13 @@ func newTIM(s *SoC, spec timSpec) *tim {
 	return t
 }
 
+// release stops the counter so an update event still scheduled does
+// nothing once a reset has replaced the model.
+func (t *tim) release() {
+	t.cr1 = 0
+	t.gen++
+}
+
 // mask is the counter's width: 32 bits for TIM2/TIM5, 16 for the others.
 func (t *tim) mask() uint32 {
 	if t.spec.wide {
@@ -64,7 +74,9 @@ func (t *tim) mask() uint32 {
 	return 0xFFFF
 }
 
-func (t *tim) running() bool { return t.cr1&timCEN != 0 }
+// running is CEN with a non-zero auto-reload: ARR = 0 blocks the counter
+// (RM0456 TIMx_ARR).
+func (t *tim) running() bool { return t.cr1&timCEN != 0 && t.arrA != 0 }
 
 // ticks is how many counter clocks the prescaler gives in d.
 func (t *tim) ticks(d time.Duration) uint64 {
@@ -183,7 +195,11 @@ func (t *tim) read(off uint32, size int) uint32 {
 		t.catchUp()
 		return t.sr
 	case timCNT:
-		return t.cnt()
+		v := t.cnt()
+		if t.cr1&timUIFREMAP != 0 && !t.spec.wide {
+			v |= (t.sr & timUIF) << 31 // UIFCPY
+		}
+		return v
 	case timPSC:
 		return t.psc
 	case timARR:
@@ -234,7 +250,7 @@ func (t *tim) write(off uint32, size int, v, mask uint32) {
 		}
 	default:
 		t.other[off] = merge(t.other[off], v, mask)
-		t.s.traceOnce("cc "+t.spec.name, "stm32: "+t.spec.name+" capture/compare and slave-mode registers are stored, not modelled")
+		t.s.traceOnce("cc "+t.spec.name, fmt.Sprintf("stm32: %s offset %#x: registers beyond the time base (capture/compare, master/slave mode) are stored, not modelled", t.spec.name, off))
 	}
 	t.irq()
 }

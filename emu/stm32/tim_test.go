@@ -105,10 +105,25 @@ func TestTIMPreloadOnePulseAndCatchUp(t *testing.T) {
 		t.Fatalf("one pulse after 1 µs: SR %#x CR1 %#x, want UIF and CEN clear", r6.r32(b7+timSR), r6.r32(b7+timCR1))
 	}
 	r6.w32(b7+0x18, 1) // CCMR1 on a basic timer: stored, traced once
-	if len(r6.tracesWith("TIM7 capture/compare")) != 1 {
-		t.Fatalf("traces %q", r6.traces)
+	if got := r6.tracesWith("TIM7 offset 0x18"); len(got) != 1 || !strings.Contains(got[0], "stored, not modelled") {
+		t.Fatalf("traces %q, want one saying TIM7's offset 0x18 is stored, not modelled", r6.traces)
 	}
-	if !strings.Contains(r6.tracesWith("TIM7 capture")[0], "stored, not modelled") {
-		t.Fatal("trace does not say the register is only stored")
+	r6.set(b7+timCR1, timUIFREMAP)
+	if r6.r32(b7+timCNT)>>31 != 1 {
+		t.Fatal("UIFREMAP: CNT bit 31 does not copy UIF")
+	}
+}
+
+// ARR = 0 blocks the counter: no update, no scheduled work.
+func TestTIMZeroARRBlocks(t *testing.T) {
+	r := newRig(t, nil)
+	base := timTable[2].base // TIM3
+	timBaseInit(r, base, 0, 0, false)
+	r.set(base+timDIER, timUIE)
+	r.set(base+timCR1, timCEN)
+	r.clk.advance(time.Millisecond)
+	if r.r32(base+timCNT) != 0 || r.r32(base+timSR) != 0 || len(r.clk.timers) != 0 || r.irqCount(timTable[2].irq) != 0 {
+		t.Fatalf("ARR 0: CNT %d SR %#x, %d timers, %d interrupts; want a blocked counter",
+			r.r32(base+timCNT), r.r32(base+timSR), len(r.clk.timers), r.irqCount(timTable[2].irq))
 	}
 }

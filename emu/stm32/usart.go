@@ -50,7 +50,8 @@ var usartPresc = [16]uint64{1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256, 256, 25
 // and to the board's UART peer, and TXE/TC read set again immediately.
 // Received bytes come from the board's UART port (text timelines and
 // peers), one in RDR at a time; with RXNEIE on, the arrival of timeline
-// text is scheduled on the virtual clock so it raises the IRQ then.
+// text is scheduled on the virtual clock so it raises the IRQ then. IDLE
+// is set when RDR is read and nothing more has arrived.
 type usart struct {
 	s    *SoC
 	spec usartSpec
@@ -67,6 +68,10 @@ type usart struct {
 func newUSART(s *SoC, spec usartSpec) *usart {
 	return &usart{s: s, spec: spec, port: s.o.Board.UART(spec.name), flags: isrTC, other: map[uint32]uint32{}}
 }
+
+// release disables the U(S)ART so a receive look still scheduled takes
+// nothing once a reset has replaced the model.
+func (u *usart) release() { u.cr1 = 0 }
 
 func (u *usart) read(off uint32, size int) uint32 {
 	defer u.irq()
@@ -90,6 +95,12 @@ func (u *usart) read(off uint32, size int) uint32 {
 		if u.rxne {
 			u.rxne = false
 			u.receive()
+			if !u.rxne {
+				// Nothing follows the byte just taken: the line goes
+				// idle (RM0456 USART IDLE: a frame time of idle after a
+				// reception), which ends HAL_UARTEx_ReceiveToIdle.
+				u.flags |= isrIDLE
+			}
 			u.schedule()
 		}
 		return v

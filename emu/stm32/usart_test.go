@@ -101,6 +101,13 @@ func TestUSARTReceive(t *testing.T) {
 	if string(got) != "ok" || r.r32(base+usartISR)&isrRXNE != 0 {
 		t.Fatalf("received %q, want \"ok\" and RXNE clear after", got)
 	}
+	if r.r32(base+usartISR)&isrIDLE == 0 {
+		t.Fatal("IDLE not set once the text was all read")
+	}
+	r.w32(base+usartICR, isrIDLE) // IDLECF
+	if r.r32(base+usartISR)&isrIDLE != 0 {
+		t.Fatal("IDLE not cleared by IDLECF")
+	}
 	if len(clk.timers) != 0 {
 		t.Fatalf("%d timers left with nothing more to receive: an idle UART must not keep the clock awake", len(clk.timers))
 	}
@@ -118,5 +125,21 @@ func TestUSARTReceive(t *testing.T) {
 	}
 	if string(got) != "hi\n" {
 		t.Fatalf("echo returned %q, want %q", got, "hi\n")
+	}
+}
+
+// LPUART1's BRR is 256·fck/baud (RM0456 LPUART): 355555 is 115200 baud at
+// 160 MHz; output goes out under its name.
+func TestLPUARTRate(t *testing.T) {
+	r := newRig(t, nil)
+	lp := usartTable[5]
+	r.w32(lp.base+usartBRR, 256*160_000_000/115200)
+	r.w32(lp.base+usartCR1, cr1TE|cr1UE)
+	r.w32(lp.base+usartTDR, 'z')
+	if got := r.tracesWith("LPUART1 enabled"); len(got) != 1 || !strings.Contains(got[0], "115200 baud") {
+		t.Fatalf("traces %q, want LPUART1 at 115200 baud", got)
+	}
+	if string(r.out["LPUART1"]) != "z" {
+		t.Fatalf("LPUART1 sent %q", r.out["LPUART1"])
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/emu/loader"
 	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
 
@@ -33,7 +34,12 @@ type stop struct {
 	fn         string // fw_exit or Default_Handler
 	r0         uint32
 	cfsr, hfsr uint32
+	sp         uint32            // the stack pointer there
+	stack      map[uint32]uint32 // 64 words from sp up
+	defines    []string          // the build's
 }
+
+var stackLine = regexp.MustCompile(`(?m)^0x([0-9a-f]+)(?: <[^>]*>)?:((?:\s+0x[0-9a-f]+)+)\s*$`)
 
 var stopLine = regexp.MustCompile(`STOP pc=([0-9a-f]+) fw_exit=([0-9a-f]+) Default_Handler=([0-9a-f]+) r0=([0-9a-f]+) cfsr=([0-9a-f]+) hfsr=([0-9a-f]+)`)
 
@@ -71,6 +77,7 @@ break fw_exit
 break Default_Handler
 continue
 printf "STOP pc=%%x fw_exit=%%x Default_Handler=%%x r0=%%x cfsr=%%x hfsr=%%x\n", $pc, (unsigned)&fw_exit, (unsigned)&Default_Handler, $r0, *(unsigned*)0xE000ED28, *(unsigned*)0xE000ED2C
+x/64wx $sp
 kill
 `, elf)
 	if err := os.WriteFile(cmds, []byte(gdbScript), 0o644); err != nil {
@@ -88,7 +95,17 @@ kill
 		n, _ := strconv.ParseUint(m[1+i], 16, 32)
 		v[i] = uint32(n)
 	}
-	s := stop{fn: fmt.Sprintf("%#x", v[0]), r0: v[3], cfsr: v[4], hfsr: v[5]}
+	s := stop{fn: fmt.Sprintf("%#x", v[0]), r0: v[3], cfsr: v[4], hfsr: v[5], stack: map[uint32]uint32{}, defines: defines}
+	for _, l := range stackLine.FindAllStringSubmatch(string(out), -1) {
+		at, _ := strconv.ParseUint(l[1], 16, 32)
+		if s.sp == 0 {
+			s.sp = uint32(at)
+		}
+		for i, w := range strings.Fields(l[2]) {
+			n, _ := strconv.ParseUint(strings.TrimPrefix(w, "0x"), 16, 32)
+			s.stack[uint32(at)+4*uint32(i)] = uint32(n)
+		}
+	}
 	switch v[0] &^ 1 {
 	case v[1] &^ 1:
 		s.fn = "fw_exit"
@@ -142,14 +159,15 @@ func TestQEMUBenchMatchesHost(t *testing.T) {
 func TestQEMUFaults(t *testing.T) {
 	requireQEMU(t)
 	for _, c := range []struct {
-		kind int
-		name string
-		cfsr uint32
+		kind  int
+		name  string
+		cfsr  uint32
+		trace []string // the backtrace's functions; none for a fault that stacks no frame
 	}{
-		{1, "undefined instruction: UFSR.UNDEFINSTR", 1 << 16},
-		{2, "bad access: BFSR.PRECISERR|BFARVALID", 1<<9 | 1<<15},
-		{3, "divide by zero: UFSR.DIVBYZERO", 1 << 25},
-		{4, "stack overflow: UFSR.STKOF", 1 << 20},
+		{1, "undefined instruction: UFSR.UNDEFINSTR", 1 << 16, []string{"undefined_instruction", "main", "Reset_Handler"}},
+		{2, "bad access: BFSR.PRECISERR|BFARVALID", 1<<9 | 1<<15, []string{"bad_access", "main", "Reset_Handler"}},
+		{3, "divide by zero: UFSR.DIVBYZERO", 1 << 25, []string{"divide", "main", "Reset_Handler"}},
+		{4, "stack overflow: UFSR.STKOF", 1 << 20, nil},
 	} {
 		t.Run(strconv.Itoa(c.kind), func(t *testing.T) {
 			t.Parallel()
@@ -158,6 +176,70 @@ func TestQEMUFaults(t *testing.T) {
 				t.Errorf("fault %d (%s): stopped at %s, CFSR %#x HFSR %#x; want Default_Handler, CFSR %#x, HFSR FORCED",
 					c.kind, c.name, s.fn, s.cfsr, s.hfsr, c.cfsr)
 			}
+			if c.trace != nil {
+				checkBacktrace(t, s, c.trace)
+			}
 		})
+	}
+}
+
+// checkBacktrace runs loader's Backtrace on the stack QEMU left: the
+// exception frame at sp holds the faulting PC and LR, and the stack above
+// it the callers' saved return addresses. Only function names are
+// compared: offsets and clone suffixes depend on the compiler.
+func checkBacktrace(t *testing.T, s stop, want []string) {
+	t.Helper()
+	// The same program linked at the spec's addresses has the same code
+	// and symbols shifted (fw.ld and an505.ld differ only in ORIGINs):
+	// move the snapshot there and use that image.
+	elf, err := Build("faults", Options{Defines: s.defines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := loader.Load(elf, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flashShift, sramShift = 0x10000000 - loader.FlashBase, 0x38000000 - loader.SRAMBase
+	move := func(v uint32) uint32 {
+		switch {
+		case v-0x10000000 < loader.FlashSize:
+			return v - flashShift
+		case v-0x38000000 < loader.SRAMSize:
+			return v - sramShift
+		}
+		return v
+	}
+	stack := map[uint32]uint32{}
+	for a, w := range s.stack {
+		stack[move(a)] = move(w)
+	}
+	s.sp = move(s.sp)
+	read := func(a uint32) (uint32, bool) {
+		if a >= loader.FlashBase && a+4 <= loader.FlashBase+loader.FlashSize {
+			o := a - loader.FlashBase
+			return uint32(im.Flash[o]) | uint32(im.Flash[o+1])<<8 | uint32(im.Flash[o+2])<<16 | uint32(im.Flash[o+3])<<24, true
+		}
+		w, ok := stack[a]
+		return w, ok
+	}
+	// The exception frame: r0-r3, r12, lr, pc, xPSR; the interrupted code's
+	// stack starts above it (4 more bytes when xPSR bit 9 says it was
+	// realigned).
+	lr, pc, xpsr := stack[s.sp+20], stack[s.sp+24], stack[s.sp+28]
+	sp := s.sp + 32
+	if xpsr&(1<<9) != 0 {
+		sp += 4
+	}
+	var got []string
+	for _, f := range im.Backtrace(sp, lr, pc, read) {
+		name := f.Symbol
+		if i := strings.IndexAny(name, "+."); i >= 0 { // no offset, no ".constprop.0" clone suffix
+			name = name[:i]
+		}
+		got = append(got, name)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("backtrace %v, want %v (pc %#x lr %#x sp %#x)", got, want, pc, lr, sp)
 	}
 }

@@ -26,9 +26,29 @@ func GatewayScript(gateways []abi.Gateway) []byte {
 		" * INCLUDE it from an application's linker script, or pass it to the linker\n" +
 		" * beside the script, to link firmware against mv_syscalls.h without\n" +
 		" * Microvisor's SDK; mvnet run --firmware traps calls at these addresses.\n")
-	fmt.Fprintf(&b, " * %s is not declared by mv_syscalls.h; mvnet answers it\n * MV_STATUS_UNAVAILABLE. */\n\n", abi.TemporaryStructTest)
+	fmt.Fprintf(&b, " * %s is not declared by mv_syscalls.h; mvnet answers it\n * %s. */\n\n", abi.TemporaryStructTest, abi.UndeclaredStatus)
 	for _, g := range gateways {
 		fmt.Fprintf(&b, "PROVIDE(%s = 0x%08X);\n", g.Name, g.Addr)
 	}
 	return b.Bytes()
+}
+
+// markdownGateways renders the entry-point table of docs/abi.md.
+func markdownGateways(b *bytes.Buffer, gateways []abi.Gateway) {
+	fmt.Fprintf(b, "\n## Entry points on the device\n\n"+
+		"On the STM32U585 each call is an 8-byte secure-gateway veneer at a fixed\n"+
+		"address (the low bit set: Thumb code). `mvnet run --firmware` traps execution\n"+
+		"there; firmware built without Microvisor's SDK links against `%s`,\n"+
+		"which lists the same addresses. `%s` is an entry point with no call in\n"+
+		"the header; mvnet answers it `%s`.\n\n", GatewayScriptPath, abi.TemporaryStructTest, abi.UndeclaredStatus)
+	b.WriteString("| address | call | address | call |\n|---|---|---|---|\n")
+	half := (len(gateways) + 1) / 2
+	for i := 0; i < half; i++ {
+		fmt.Fprintf(b, "| 0x%08X | `%s` |", gateways[i].Addr, gateways[i].Name)
+		if j := i + half; j < len(gateways) {
+			fmt.Fprintf(b, " 0x%08X | `%s` |\n", gateways[j].Addr, gateways[j].Name)
+		} else {
+			b.WriteString(" | |\n")
+		}
+	}
 }

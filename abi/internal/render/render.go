@@ -221,6 +221,7 @@ func Markdown(enums []abi.EnumType, abis ...*abi.ABI) []byte {
 		markdownStructs(&b, abis)
 	}
 	markdownCalls(&b, abi.Calls())
+	markdownGateways(&b, abi.Gateways())
 	return b.Bytes()
 }
 

@@ -78,3 +78,16 @@ func TestWrapAndDecl(t *testing.T) {
 		t.Error("cgoField")
 	}
 }
+
+func TestGatewayScript(t *testing.T) {
+	src := string(GatewayScript(abi.Gateways()))
+	if n := strings.Count(src, "PROVIDE("); n != 72 {
+		t.Errorf("%d PROVIDE lines, want 72", n)
+	}
+	for _, w := range []string{"PROVIDE(mvSendHttpRequest = 0x0C1FE101);", "PROVIDE(mvTemporaryStructTest = 0x0C1FE061);",
+		"PROVIDE(mvGetWifiConfig = 0x0C1FE249);", "MV_STATUS_UNAVAILABLE"} {
+		if !strings.Contains(src, w) {
+			t.Errorf("mv_gateways.ld lacks %q", w)
+		}
+	}
+}

@@ -24,7 +24,8 @@ type Options struct {
 	// commands can name functions and variables ("break main", "bt").
 	ELF string
 	// Arch is given to "set architecture" when there is no ELF to take it
-	// from; default armv8-m.main (Cortex-M33).
+	// from; default armv8-m.main (Cortex-M33); "auto" lets gdb take it
+	// from the stub's target description.
 	Arch string
 	// Commands run in order after "target remote Addr".
 	Commands []string

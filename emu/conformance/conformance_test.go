@@ -1,0 +1,207 @@
+package conformance
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/tool"
+)
+
+var (
+	flagN     = flag.Int("conformance.n", 25, "generated sequences per encoding class")
+	flagSeed  = flag.Int64("conformance.seed", 1, "generator seed")
+	flagClass = flag.String("conformance.class", "", "comma-separated encoding classes to generate (default: all)")
+)
+
+// batchSize bounds one harness image (one QEMU start): the output table
+// and its hex rendering must fit the AN505's SSRAM2.
+const batchSize = 800
+
+func tools(t *testing.T) Tools {
+	return Tools{
+		AS:      tool.Require(t, "arm-none-eabi-as"),
+		LD:      tool.Require(t, "arm-none-eabi-ld"),
+		Objdump: tool.Path("arm-none-eabi-objdump"),
+		QEMU:    tool.Require(t, "qemu-system-arm"),
+	}
+}
+
+// differential runs seqs on QEMU and on emu/cpu and reports every
+// difference; it returns the number of mismatching sequences.
+func differential(t *testing.T, tl Tools, seqs []Seq) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bad := 0
+	stats := map[string][3]int{} // class: sequences, faulted, changed registers or flags
+	defer func() {
+		for _, c := range Classes() {
+			if st, ok := stats[c]; ok {
+				t.Logf("%-9s %4d sequences, %3d faulted, %4d changed registers or flags", c, st[0], st[1], st[2])
+			}
+		}
+	}()
+	for start := 0; start < len(seqs); start += batchSize {
+		batch := seqs[start:min(start+batchSize, len(seqs))]
+		img, err := Build(ctx, tl, t.TempDir(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs, err := RunQEMU(ctx, tl.QEMU, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		er, err := RunEmu(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range er.Unexpected {
+			t.Errorf("emu/cpu: unexpected event in sequence %d (class %s): %s\n%s\n  inputs: %s", start+u.Seq, batch[u.Seq].Class,
+				u.What, img.Disassemble(ctx, tl.Objdump, u.Seq), FormatInput(batch[u.Seq].In))
+		}
+		if len(er.Unexpected) > 0 {
+			t.FailNow()
+		}
+		for i := range batch {
+			st := stats[batch[i].Class]
+			st[0]++
+			if qs[i].Faulted() {
+				st[1]++
+			} else if qs[i].R != batch[i].In.R || qs[i].APSR != batch[i].In.APSR {
+				st[2]++
+			}
+			stats[batch[i].Class] = st
+			d := Diff(&batch[i], &qs[i], &er.Results[i])
+			if d == "" {
+				continue
+			}
+			bad++
+			if f, ok := er.Faults[i]; ok {
+				d += fmt.Sprintf("  emu fault: %+v\n", f)
+			}
+			t.Errorf("mismatch in sequence %d (class %s):\n%s\n  inputs: %s\n%s", start+i, batch[i].Class,
+				img.Disassemble(ctx, tl.Objdump, i), FormatInput(batch[i].In), d)
+		}
+	}
+	return bad
+}
+
+// TestConformance runs generated sequences of every encoding class on
+// QEMU (mps2-an505, cortex-m33) and on emu/cpu and compares registers,
+// flags, SP, faults and the scratch memory. -conformance.n, .seed and
+// .class choose the run.
+func TestConformance(t *testing.T) {
+	tl := tools(t)
+	var only []string
+	if *flagClass != "" {
+		only = strings.Split(*flagClass, ",")
+	}
+	nc := len(Classes())
+	if len(only) > 0 {
+		nc = len(only)
+	}
+	seqs, err := Generate(*flagSeed, *flagN*nc, only)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := differential(t, tl, seqs)
+	if bad > 0 {
+		t.Logf("%d of %d sequences differ (seed %d)", bad, len(seqs), *flagSeed)
+	}
+}
+
+// TestConformanceCases runs the hand-written reproducers of mismatches
+// found by TestConformance (cases.go), so each stays fixed.
+func TestConformanceCases(t *testing.T) {
+	differential(t, tools(t), Cases)
+}
+
+func TestGenerateDeterministic(t *testing.T) {
+	a, err := Generate(7, 300, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Generate(7, 300, nil)
+	c, _ := Generate(8, 300, nil)
+	if Source(a) != Source(b) {
+		t.Fatal("the same seed gave different sequences")
+	}
+	if Source(a) == Source(c) {
+		t.Fatal("different seeds gave the same sequences")
+	}
+	seen := map[string]bool{}
+	for _, s := range a {
+		seen[s.Class] = true
+	}
+	var missing []string
+	for _, c := range Classes() {
+		if !seen[c] {
+			missing = append(missing, c)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("classes never generated: %v", missing)
+	}
+	if _, err := Generate(1, 1, []string{"nonesuch"}); err == nil || !strings.Contains(err.Error(), "nonesuch") {
+		t.Fatalf("unknown class: err = %v, want one naming it", err)
+	}
+}
+
+func TestParseResults(t *testing.T) {
+	line := strings.Repeat("0000000a", outWords)
+	rs, err := parseResults([]byte("qemu noise\n"+line+"\r\n"+line+"\n"), 2)
+	if err != nil || len(rs) != 2 || rs[1].R[12] != 10 || rs[0].Scratch[ScratchWords-1] != 10 {
+		t.Fatalf("parseResults = %v, %v", rs, err)
+	}
+	if _, err := parseResults([]byte(line+"\n"), 2); err == nil {
+		t.Fatal("a missing line was not reported")
+	}
+}
+
+// The comparison can fail: the emulated copy of the image gets SUBS where
+// QEMU runs ADDS, and a store of a different register; both must show.
+func TestDifferentialDetectsADifference(t *testing.T) {
+	tl := tools(t)
+	seqs := []Seq{
+		{Class: "self", Lines: []string{"adds.n r0, r1, r2"}, In: Input{R: [13]uint32{1: 5, 2: 7}, Seed: 1}},
+		{Class: "self", Lines: []string{"str.n r3, [r4]"}, In: Input{R: [13]uint32{3: 0x1234, 4: ScratchBase + 8}, Seed: 3}, Mem: true},
+	}
+	ctx := context.Background()
+	img, err := Build(ctx, tl, t.TempDir(), seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := RunQEMU(ctx, tl.QEMU, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := func(sym string, hw uint16) {
+		a := img.Syms[sym]
+		for _, s := range img.Segments {
+			if a >= s.Addr && a+2 <= s.Addr+uint32(len(s.Data)) {
+				s.Data[a-s.Addr], s.Data[a-s.Addr+1] = byte(hw), byte(hw>>8)
+				return
+			}
+		}
+		t.Fatalf("no %s in the image", sym)
+	}
+	patch("seq_0", 0x1a88) // subs r0, r1, r2 (ARMv8-M ARM, SUB (register) T1)
+	patch("seq_1", 0x6025) // str r5, [r4]
+	er, err := RunEmu(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d0, d1 := Diff(&seqs[0], &qs[0], &er.Results[0]), Diff(&seqs[1], &qs[1], &er.Results[1])
+	if !strings.Contains(d0, "r0: qemu 0x0000000c, emu 0xfffffffe") || !strings.Contains(d0, "APSR") {
+		t.Errorf("ADDS against SUBS: diff %q", d0)
+	}
+	if !strings.Contains(d1, "mem[0x38000108]: qemu 0x00001234, emu 0x00000000") {
+		t.Errorf("STR of another register: diff %q", d1)
+	}
+}
