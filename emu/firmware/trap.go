@@ -78,8 +78,8 @@ func (g *gateways) trap(c *cpu.CPU, pc uint32) bool {
 		st = g.p.CallArgs(n, &a)
 	} else {
 		// abi.TemporaryStructTest: not implemented; r0 only.
-		st = abi.StatusUnavailable
-		g.p.TraceEvent("syscall", `"call":"`+gw.Name+`","status":"MV_STATUS_UNAVAILABLE","note":"not declared by mv_syscalls.h; not implemented"`)
+		st = abi.UndeclaredStatus
+		g.p.TraceEvent("syscall", `"call":"`+gw.Name+`","status":"`+st.String()+`","note":"not declared by mv_syscalls.h; not implemented"`)
 	}
 	c.R[0] = uint32(st)
 	// Return to the caller as BX lr would. A handler that tail-calls a

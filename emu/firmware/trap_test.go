@@ -78,7 +78,7 @@ func TestTrapRunsTheCallAndReturns(t *testing.T) {
 	}
 	tst, _ := abi.GatewayFor(abi.TemporaryStructTest)
 	c.R[1] = 0x2222
-	if !g.trap(c, tst.Addr) || c.R[0] != uint32(abi.StatusUnavailable) || c.R[1] != 0x2222 {
+	if !g.trap(c, tst.Addr) || c.R[0] != uint32(abi.UndeclaredStatus) || c.R[1] != 0x2222 {
 		t.Fatalf("%s: r0=%#x r1=%#x", abi.TemporaryStructTest, c.R[0], c.R[1])
 	}
 	for _, pc := range []uint32{gw.Addr&^1 + 2, abi.GatewayBase + 0x14*abi.GatewayStride, 0x0C1F_0000} {
