@@ -34,8 +34,14 @@ func TestEveryParentRejectsUnknownSubcommands(t *testing.T) {
 			t.Errorf("mvnet %s: err = %v, output %q; want an unknown command error", strings.Join(args, " "), err, out)
 		}
 		// A mistyped subcommand (its name less the last letter) is named
-		// in a suggestion.
-		name := p.Commands()[0].Name()
+		// in a suggestion; hidden commands (mvnet __emulate) never are.
+		var name string
+		for _, c := range p.Commands() {
+			if !c.Hidden {
+				name = c.Name()
+				break
+			}
+		}
 		args = append(append([]string{}, path...), name[:len(name)-1])
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), "Did you mean this?\n\t"+name+"\n") {
 			t.Errorf("mvnet %s: err = %v; want a suggestion of %q", strings.Join(args, " "), err, name)
@@ -44,6 +50,10 @@ func TestEveryParentRejectsUnknownSubcommands(t *testing.T) {
 		if err != nil || !strings.Contains(out, "Usage:\n  "+p.CommandPath()+" [command]\n") || strings.Contains(out, p.CommandPath()+" [flags]") {
 			t.Errorf("mvnet %s: err = %v, want its help:\n%s", strings.Join(path, " "), err, out)
 		}
+	}
+	// The hidden emulate command is neither listed nor suggested.
+	if out, _ := run("--help"); strings.Contains(out, "__emulate") {
+		t.Errorf("mvnet --help lists the hidden emulate command:\n%s", out)
 	}
 	for _, args := range [][]string{{"device", "remov"}, {"cloud", "start"}, {"help", "zzqxv"}, {"help", "device", "remov"}, {"completion", "tcsh"}} {
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), "unknown command") {
