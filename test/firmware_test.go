@@ -219,25 +219,32 @@ func runFirmwareEnv(t testing.TB, elf string, env []string, args ...string) fwRu
 	return runFirmware(t, elf, args...)
 }
 
-// Under a scenario (hosted cloud) with a latency fault on the link, the
-// request still completes and the expectations hold.
+// Under a scenario (hosted cloud) — with a latency fault on the link, and
+// with the link dropped at boot for a while — the request still completes
+// and the expectations hold. While the link is down the image waits at
+// its first system call (the kernel wants the link), in virtual time.
 func TestFirmwareUnderScenario(t *testing.T) {
 	elf, flags := webForFirmware(t)
-	sc := filepath.Join(t.TempDir(), "latency.yaml")
-	if err := os.WriteFile(sc, []byte(`version: 1
-name: firmware under latency
+	for _, fault := range []string{"{kind: latency, delay: 100ms}", "{kind: link-drop, for: 1s}"} {
+		kind := strings.TrimSuffix(strings.Fields(fault)[1], ",")
+		t.Run(kind, func(t *testing.T) {
+			sc := filepath.Join(t.TempDir(), "scenario.yaml")
+			if err := os.WriteFile(sc, []byte(`version: 1
+name: firmware under a fault
 duration: 90s
 faults:
-  - {kind: latency, delay: 100ms}
+  - `+fault+`
 expect:
   - request: {url: "https://api.mvnet.test:*", method: GET, count: 1}
   - log: "http_get: HTTP 200"
   - exit: 0
 `), 0o644); err != nil {
-		t.Fatal(err)
+				t.Fatal(err)
+			}
+			r := runFirmware(t, elf, append(flags, "--scenario", sc)...)
+			r.want(t, 0, "PASS", "mvSendHttpRequest(", "fault  start  "+kind)
+		})
 	}
-	r := runFirmware(t, elf, append(flags, "--scenario", sc)...)
-	r.want(t, 0, "PASS")
 }
 
 // The two-thread scheduler on PendSV and SysTick, and a register-level
