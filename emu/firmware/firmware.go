@@ -16,6 +16,7 @@ import (
 	"github.com/mvnet/mvnet/emu"
 	"github.com/mvnet/mvnet/emu/cpu"
 	"github.com/mvnet/mvnet/emu/gdb"
+	"github.com/mvnet/mvnet/emu/loader"
 	"github.com/mvnet/mvnet/emu/stm32"
 	"github.com/mvnet/mvnet/mem"
 )
@@ -87,36 +88,61 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	im, err := load(o.Image, o.LoadAddress)
+	r, err := build(o)
+	if r != nil {
+		defer r.p.Close()
+	}
 	if err != nil {
 		return 0, err
 	}
+	return r.run(ctx)
+}
+
+// rig is one run's parts: the image, the process serving its system
+// calls, the machine, and the queue between the kernel and the machine.
+type rig struct {
+	o   Options
+	im  *loader.Image
+	p   *process.Process
+	m   *emu.Machine
+	q   *queue
+	out *lineWriter // the U(S)ARTs' output, a line at a time
+}
+
+// build loads the image into a firmware Arena and builds the process, the
+// peripherals and the machine around it, reset and ready to run. A rig
+// returned with an error still needs its process closed.
+func build(o Options) (*rig, error) {
+	im, err := load(o.Image, o.LoadAddress)
+	if err != nil {
+		return nil, err
+	}
 	arena, err := mem.NewArena(mem.FirmwareArenaConfig())
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	flash, sram := arena.Raw()
 	copy(flash.Data, im.Flash)
 	copy(sram.Data, im.SRAM)
 
-	var m *emu.Machine // set below; the process calls it only from the machine's goroutine or parked
+	r := &rig{o: o, im: im, q: newQueue(), out: &lineWriter{w: o.Stdout}}
+	// r.m is set below; the process and the peripherals call it only from
+	// the machine's goroutine, or while the kernel has it parked.
 	now := func() time.Duration {
-		if m == nil {
+		if r.m == nil {
 			return 0 // the trace's start line, before the machine exists
 		}
-		return m.Now()
+		return r.m.Now()
 	}
-	q := newQueue()
-	out := &lineWriter{w: o.Stdout}
 	po := process.Options{
 		ABI: abi.Device, Memory: arena,
-		Pend:      func(irq uint32) { m.PendIRQ(irq) },
+		Pend:      func(irq uint32) { r.m.PendIRQ(irq) },
 		Getenv:    o.Getenv,
-		Exit:      func(code int) { out.flush(); m.Halt(haltError(code)) },
+		Exit:      func(code int) { r.out.flush(); r.m.Halt(haltError(code)) },
 		Restart:   o.Restart,
 		Stderr:    o.Stderr,
 		Monotonic: now,
-		Exec:      q.push,
+		Exec:      r.q.push,
 	}
 	if !o.Realtime {
 		// Deterministic: handles and log sequence numbers follow the
@@ -124,25 +150,23 @@ func Run(ctx context.Context, o Options) (int, error) {
 		seed := sha256.Sum256(im.Flash)
 		po.Seed = &seed
 	}
-	p, err := process.New(po)
-	if err != nil {
-		return 0, err
+	if r.p, err = process.New(po); err != nil {
+		return nil, err
 	}
-	defer p.Close()
-	gw, err := newGateways(p, func() { settleBeforeExit(q, p) })
+	gw, err := newGateways(r.p, func() { settleBeforeExit(r.q, r.p) })
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	soc, err := stm32.New(stm32.Options{
-		Board:   p.Board(),
-		PendIRQ: func(n uint32) { m.PendIRQ(n) },
+		Board:   r.p.Board(),
+		PendIRQ: func(n uint32) { r.m.PendIRQ(n) },
 		Now:     now,
-		At:      func(t time.Duration, fn func()) { m.At(t, fn) },
-		Out:     func(_ string, b []byte) { out.Write(b) },
-		Trace:   func(line string) { traceText(p, "stm32", line) },
+		At:      func(t time.Duration, fn func()) { r.m.At(t, fn) },
+		Out:     func(_ string, b []byte) { r.out.Write(b) },
+		Trace:   func(line string) { traceText(r.p, "stm32", line) },
 	})
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	eo := emu.Options{
 		Regions: []cpu.Region{
@@ -157,50 +181,37 @@ func Run(ctx context.Context, o Options) (int, error) {
 		Paused:      o.GDB != "",
 	}
 	if !o.Realtime {
-		eo.Settle = func(ctx context.Context) error { return q.settle(ctx, p) }
+		eo.Settle = func(ctx context.Context) error { return r.q.settle(ctx, r.p) }
 	}
-	if m, err = emu.New(eo); err != nil {
-		return 0, err
+	if r.m, err = emu.New(eo); err != nil {
+		return r, err
 	}
 	if testHookMachine != nil {
-		testHookMachine(m)
+		testHookMachine(r.m)
 	}
-	gw.excReturn = m.ExceptionReturn
-	q.setNudge(m.Exec)
-	if err := m.Reset(); err != nil {
-		return 0, fmt.Errorf("firmware image: %w", err)
+	gw.excReturn = r.m.ExceptionReturn
+	r.q.setNudge(r.m.Exec)
+	if err := r.m.Reset(); err != nil {
+		return r, fmt.Errorf("firmware image: %w", err)
 	}
+	return r, nil
+}
+
+// run runs the machine (with the GDB stub if asked) and turns its end
+// into the exit status.
+func (r *rig) run(ctx context.Context) (int, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if o.GDB != "" {
-		ln, err := net.Listen("tcp", o.GDB)
+	if r.o.GDB != "" {
+		stop, err := r.serveGDB(runCtx)
 		if err != nil {
-			return 0, fmt.Errorf("--gdb: %w", err)
+			return 0, err
 		}
-		defer ln.Close()
-		if o.OnGDB != nil {
-			o.OnGDB(ln.Addr().String())
-		}
-		fmt.Fprintf(o.Stderr, "mvnet: GDB stub at %s: the image waits at its reset handler (gdb-multiarch %s -ex 'target remote %s')\n",
-			ln.Addr(), o.Image, ln.Addr())
-		served := make(chan struct{})
-		go func() {
-			defer close(served)
-			_ = gdb.Serve(runCtx, ln, m.Debugger())
-		}()
-		defer func() {
-			// The debugger is told how the run ended (gdb: "exited with
-			// code N") and lets go; one that stays is cut off.
-			select {
-			case <-served:
-			case <-time.After(gdbGoodbye):
-			}
-			cancel()
-		}()
+		defer stop(cancel)
 	}
-	err = m.Run(runCtx)
-	q.detach() // the machine has stopped: this goroutine owns memory now
-	out.flush()
+	err := r.m.Run(runCtx)
+	r.q.detach() // the machine has stopped: this goroutine owns memory now
+	r.out.flush()
 	var st exitStatus
 	var crash *emu.Crash
 	switch {
@@ -209,14 +220,42 @@ func Run(ctx context.Context, o Options) (int, error) {
 	case errors.As(err, &st):
 		return int(st), nil
 	case errors.As(err, &crash):
-		fmt.Fprintf(o.Stderr, "\n%s\n", crash.Report())
-		p.Exited(true, ExitCrash)
+		fmt.Fprintf(r.o.Stderr, "\n%s\n", crash.Report())
+		r.p.Exited(true, ExitCrash)
 		return ExitCrash, nil
 	case errors.Is(err, emu.ErrKilled):
-		p.Exited(true, ExitKilled)
+		r.p.Exited(true, ExitKilled)
 		return ExitKilled, nil
 	}
 	return 0, err
+}
+
+// serveGDB listens at Options.GDB and serves the stub until ctx ends. The
+// function it returns waits, after the run, for the debugger to hear the
+// end and detach (at most gdbGoodbye), then cancels the stub with cancel.
+func (r *rig) serveGDB(ctx context.Context) (stop func(cancel func()), err error) {
+	ln, err := net.Listen("tcp", r.o.GDB)
+	if err != nil {
+		return nil, fmt.Errorf("--gdb: %w", err)
+	}
+	if r.o.OnGDB != nil {
+		r.o.OnGDB(ln.Addr().String())
+	}
+	fmt.Fprintf(r.o.Stderr, "mvnet: GDB stub at %s: the image waits at its reset handler (gdb-multiarch %s -ex 'target remote %s')\n",
+		ln.Addr(), r.o.Image, ln.Addr())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = gdb.Serve(ctx, ln, r.m.Debugger())
+	}()
+	return func(cancel func()) {
+		select {
+		case <-served:
+		case <-time.After(gdbGoodbye):
+		}
+		cancel()
+		ln.Close()
+	}, nil
 }
 
 // testHookMachine, set by benchmarks, gets the machine Run built (to read
