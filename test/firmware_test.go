@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/emu/gdb/gdbtest"
 	"github.com/mvnet/mvnet/internal/fwbuild"
 	"github.com/mvnet/mvnet/internal/mosquitto"
@@ -368,4 +370,57 @@ func TestFirmwareRealtime(t *testing.T) {
 	elf, flags := webForFirmware(t)
 	r := runFirmware(t, elf, append(flags, "--realtime")...)
 	r.want(t, 0, "http_get: HTTP 200", "exit 0")
+}
+
+// restartImage is a raw image (hand-assembled Thumb) that calls mvRestart
+// on a cold boot and, once restarted (mvGetWakeReason is no longer
+// COLDBOOT), mvTestingComplete(7).
+func restartImage(t *testing.T) string {
+	t.Helper()
+	addr := func(name string) uint32 {
+		g, ok := abi.GatewayFor(name)
+		if !ok {
+			t.Fatalf("no gateway %s", name)
+		}
+		return g.Addr
+	}
+	img := make([]byte, 0x70)
+	binary.LittleEndian.PutUint32(img[0:], 0x2008_0000) // initial SP: _estack
+	binary.LittleEndian.PutUint32(img[4:], 0x0800_0041) // Reset_Handler at 0x40, Thumb
+	for i, hw := range []uint16{
+		0x4C07, // 0x40 ldr r4, [pc, #28]  → 0x60: mvGetWakeReason
+		0x4808, // 0x42 ldr r0, [pc, #32]  → 0x64: 0x20000000
+		0x47A0, // 0x44 blx r4
+		0x4907, // 0x46 ldr r1, [pc, #28]  → 0x64
+		0x7809, // 0x48 ldrb r1, [r1]
+		0x2900, // 0x4A cmp r1, #0         COLDBOOT?
+		0xD103, // 0x4C bne 0x56
+		0x4C06, // 0x4E ldr r4, [pc, #24]  → 0x68: mvRestart
+		0x2000, // 0x50 movs r0, #0        MV_RESTARTMODE_AUTOAPPLYUPDATE
+		0x47A0, // 0x52 blx r4
+		0xE7FE, // 0x54 b .
+		0x4C05, // 0x56 ldr r4, [pc, #20]  → 0x6C: mvTestingComplete
+		0x2007, // 0x58 movs r0, #7
+		0x47A0, // 0x5A blx r4
+		0xE7FE, // 0x5C b .
+		0xBF00, // 0x5E nop
+	} {
+		binary.LittleEndian.PutUint16(img[0x40+2*i:], hw)
+	}
+	for i, w := range []uint32{addr("mvGetWakeReason"), 0x2000_0000, addr("mvRestart"), addr("mvTestingComplete")} {
+		binary.LittleEndian.PutUint32(img[0x60+4*i:], w)
+	}
+	path := filepath.Join(t.TempDir(), "restart.bin")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// mvRestart restarts the image (the emulator re-executes itself, as
+// libmvnet does): the restarted image reads a wake reason other than
+// COLDBOOT and exits 7. A raw .bin runs with --load-address.
+func TestFirmwareRestartAndRawBinary(t *testing.T) {
+	r := runFirmware(t, restartImage(t), "--load-address", "0x08000000")
+	r.want(t, 7, "mvRestart(", "restarts 1)", "MV_WAKEREASON_REMOTEAPPLICATIONRESTART", "exit 7")
 }
