@@ -146,3 +146,32 @@ func TestSeedRepeatsHandles(t *testing.T) {
 		t.Fatalf("different seeds, same handles %x", a)
 	}
 }
+
+// On an OPAQUEBYTES (or MQTT) channel the cloud answers only within the
+// receive ring's credit: what it owes is awaited only while the
+// application has read everything received, or Settle would wait for a
+// read the application cannot make while it waits.
+func TestAwaitingStopsWhileReceivedDataIsUnread(t *testing.T) {
+	h := newHarness(t)
+	c, nw := h.ready()
+	ch := h.open(c, nw, abi.ChannelTypeOpaqueBytes, 512, 512, 0x91)
+	if h.k.Awaiting() {
+		t.Fatal("awaiting before anything was sent")
+	}
+	data := h.place(make([]byte, 100))
+	wantStatus(t, "mvWriteChannel", h.k.WriteChannel(ch.handle, data, 100, h.out(4)), abi.StatusOkay)
+	if !h.k.Awaiting() {
+		t.Fatal("uncredited bytes in the send ring must be awaited")
+	}
+	eventually(t, "data at the cloud", func() bool { return len(h.cloud.data(ch.handle)) == 100 })
+	h.cloud.sendData(t, ch.handle, []byte("unread"))
+	c.wait(abi.EventTypeChannelDataReadable, 0x91)
+	if h.k.Awaiting() {
+		t.Fatal("awaiting a credit while the application has data to read")
+	}
+	h.cloud.send(t, link.Frame{Type: link.FrameCredit, Chan: ch.handle, Credit: 100})
+	eventually(t, "the credit applied", func() bool { return c.count(abi.EventTypeChannelDataWriteSpace, 0x91) > 0 })
+	if h.k.Awaiting() {
+		t.Fatal("awaiting with everything credited")
+	}
+}
