@@ -60,6 +60,28 @@ done:
 
 const trapDone = 0x0C1FE1B8
 
+// badStore stores to 0x60000004, where nothing answers, at label bad.
+const badStore = `
+	.thumb_func
+reset:
+	ldr r3, =0x60000004
+bad:
+	str r0, [r3]
+	b .
+`
+
+// waitFlag spins until the word at 0x20000700 is not zero and finishes
+// with it, without system calls or sleep.
+const waitFlag = `
+	.thumb_func
+reset:
+	ldr r4, =0x20000700
+1:	ldr r0, [r4]
+	cmp r0, #0
+	beq 1b
+	b done
+`
+
 // handlerNames are the vector table's handlers; those a program does not
 // define are set to default_handler.
 var handlerNames = []string{"nmi_handler", "hardfault_handler", "memmanage_handler", "busfault_handler",

@@ -88,7 +88,7 @@ type bitName struct {
 	name string
 }
 
-// cfsrNames decodes CFSR bits (ARMv8-M ARM D1.2.8-10).
+// cfsrNames decodes CFSR bits (ARMv8-M ARM: MMFSR, BFSR, UFSR).
 var cfsrNames = []bitName{
 	{cfsrIAccViol, "IACCVIOL (instruction fetch from a non-executable address)"},
 	{cfsrDAccViol, "DACCVIOL (data access violation)"},

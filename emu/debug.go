@@ -139,15 +139,15 @@ func (d *debugState) poll(m *Machine) {
 	}
 }
 
-// serveDebug waits, stopped, for the debugger's requests (or the end).
-func (m *Machine) serveDebug(ctx context.Context) error {
+// serveDebug waits, stopped, for a debugger's request, the end of the
+// run, or a Halt.
+func (m *Machine) serveDebug(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-m.wake:
 	case f := <-m.dbg.req:
 		f()
 	}
-	return nil
 }
 
 // dbgDo runs fn on the machine goroutine and waits for it. needRun: fn
@@ -302,6 +302,16 @@ func (m *Machine) debugRead(addr uint32, b []byte) error {
 	return nil
 }
 
+// imageOf returns the reset image of region r.
+func (m *Machine) imageOf(r *cpu.Region) []byte {
+	for i := range m.cpu.Regions {
+		if &m.cpu.Regions[i] == r {
+			return m.image[i]
+		}
+	}
+	return nil
+}
+
 // debugWrite writes memory as a debug probe does, flash included, and
 // invalidates decoded instructions there.
 func (m *Machine) debugWrite(addr uint32, b []byte) error {
@@ -312,6 +322,11 @@ func (m *Machine) debugWrite(addr uint32, b []byte) error {
 		if r, ok := m.region(a, 1); ok {
 			n := copy(r.Data[a-r.Base:], b[i:])
 			m.cpu.InvalidateCode(a, uint32(n))
+			if !r.Writable {
+				// Flash programmed through the debug port (gdb's load)
+				// is what a later reset finds there.
+				copy(m.imageOf(r)[a-r.Base:], b[i:i+n])
+			}
 			i += n
 			continue
 		}

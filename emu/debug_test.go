@@ -129,14 +129,7 @@ func TestDebugger(t *testing.T) {
 // SIGBUS at the faulting instruction; after detach the run ends with the
 // crash. A program that finishes under Continue reports StopExited.
 func TestDebuggerFaultAndExit(t *testing.T) {
-	img, syms := assemble(t, `
-	.thumb_func
-reset:
-	ldr r3, =0x60000004
-bad:
-	str r0, [r3]
-	b .
-`)
+	img, syms := assemble(t, badStore)
 	a := newAsmMachine(t, img, Options{Paused: true})
 	done, _ := startRun(t, a)
 	tg := a.Debugger()
@@ -170,5 +163,42 @@ bad:
 	tg.Kill()
 	if err := waitRun(t, done); !errors.Is(err, ErrKilled) {
 		t.Fatalf("after kill: %v", err)
+	}
+}
+
+// TestDebuggerResetKeepsLoadedFlash: the debugger's reset restores SRAM
+// and registers as loaded, but flash the debugger programmed (gdb's
+// load) stays programmed.
+func TestDebuggerResetKeepsLoadedFlash(t *testing.T) {
+	img, syms := assemble(t, contextSwitch)
+	a := newAsmMachine(t, img, Options{Paused: true})
+	done, _ := startRun(t, a)
+	tg := a.Debugger()
+	tg.Attach()
+	if err := tg.WriteMemory(0x0800_f000, []byte{1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.WriteMemory(0x2000_0100, []byte{9, 9, 9, 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.WriteRegister(gdb.R5, 77); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 4)
+	if err := tg.ReadMemory(0x0800_f000, b); err != nil || b[3] != 4 {
+		t.Fatalf("flash after reset %v %x", err, b)
+	}
+	if err := tg.ReadMemory(0x2000_0100, b); err != nil || b[0] != 0 {
+		t.Fatalf("SRAM after reset %v %x", err, b)
+	}
+	if tg.ReadRegister(gdb.R5) != 0 || tg.ReadRegister(gdb.PC) != syms["reset"] || tg.ReadRegister(gdb.MSP) != 0x20010000 {
+		t.Fatal("registers not reset")
+	}
+	tg.Detach()
+	if err := waitRun(t, done); err != nil || a.result != 100 {
+		t.Fatalf("run after reset and detach: %v, %d", err, a.result)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/mvnet/mvnet/emu/gdb"
 )
 
-// Exception numbers (ARMv8-M ARM B3.30 "Exception numbers"). The
+// Exception numbers (ARMv8-M ARM, "Exception numbers"). The
 // application runs in the non-secure state of a core with the Security
 // Extension, so SecureFault (7) is never visible to it.
 const (
@@ -24,7 +24,7 @@ const (
 	excExternal   = 16 // IRQ n is exception 16+n
 
 	// NumIRQs is the number of external interrupts of the STM32U585
-	// (stm32u585xx.h: the last IRQn is 124, LPDMA1... 125 lines).
+	// (stm32u585xx.h: IRQn 0 to 124, the last FMAC_IRQn).
 	NumIRQs = 125
 	numExc  = excExternal + NumIRQs
 
@@ -39,7 +39,7 @@ const (
 )
 
 // EXC_RETURN values for a non-secure core without an FPU (ARMv8-M ARM
-// B3.21 "EXC_RETURN"): PREFIX 0xFF, bits [23:7] ones, S (bit 6) = 0
+// "EXC_RETURN"): PREFIX 0xFF, bits [23:7] ones, S (bit 6) = 0
 // (non-secure stack), DCRS (bit 5) = 1 (callee registers not stacked),
 // FType (bit 4) = 1 (no floating-point frame), Mode (bit 3), SPSEL (bit
 // 2), bit 1 reserved 0, ES (bit 0) = 0 (taken to non-secure). These are
@@ -122,7 +122,7 @@ func (m *Machine) priority(n int) int {
 }
 
 // group is the group-priority part of priority p under AIRCR.PRIGROUP:
-// bits [PRIGROUP:0] are the subpriority (ARMv8-M ARM B3.9).
+// bits [PRIGROUP:0] are the subpriority (ARMv8-M ARM, AIRCR.PRIGROUP).
 func (m *Machine) group(p int) int {
 	if p < 0 {
 		return p
@@ -226,7 +226,7 @@ func (m *Machine) setPending(n int) {
 
 // raise takes synchronous exception n (a fault, SVCall, a debug event)
 // whose return address is ret, escalating it to HardFault when it is
-// disabled or cannot preempt (ARMv8-M ARM B3.11 "Fault escalation"), and
+// disabled or cannot preempt (ARMv8-M ARM, "Priority escalation"), and
 // locking up when HardFault itself cannot be taken.
 func (m *Machine) raise(n int, ret uint32) {
 	if n, ok := m.escalate(n, ret); ok {
@@ -287,6 +287,7 @@ func (m *Machine) takeException(n int, ret uint32) {
 	m.pending[n] = false
 	m.active[n] = true
 	c.IT = 0
+	c.ClearExclusive() // ARMv8-M ARM ExceptionTaken: ClearExclusiveLocal
 	c.SetMode(uint16(n), c.CONTROL&^cpu.ControlSPSEL)
 	c.R[14] = excReturn
 	c.R[15] = vector &^ 1
@@ -294,7 +295,7 @@ func (m *Machine) takeException(n int, ret uint32) {
 	m.entries++
 	if derived != 0 {
 		// The frame is not complete: the derived fault preempts the
-		// handler before its first instruction (ARMv8-M ARM B3.26).
+		// handler before its first instruction (a derived exception).
 		m.pending[n], m.active[n] = true, false
 		c.SetMode(uint16(m.outerIPSR()), c.CONTROL)
 		m.raiseDerived(derived, vector&^1)
@@ -356,7 +357,7 @@ func (m *Machine) pushStack(ret uint32) int {
 		limit = c.PSPLIM
 	}
 	if frame < limit {
-		// ARMv8-M ARM B3.20: stacking stops at the limit, SP is set to it.
+		// ARMv8-M ARM PushStack: stacking stops at the limit, SP is set to it.
 		m.cfsr |= cfsrStkOf
 		c.R[13] = limit
 		return excUsageFault
@@ -368,11 +369,9 @@ func (m *Machine) pushStack(ret uint32) int {
 	words := [8]uint32{c.R[0], c.R[1], c.R[2], c.R[3], c.R[12], c.R[14], ret, xpsr}
 	for i, w := range words {
 		if !m.store32(frame+uint32(4*i), w) {
+			// A bus error (nothing there, or read-only memory, as the
+			// core treats a store to flash); no MPU, so never MSTKERR.
 			c.R[13] = frame
-			if m.inRegion(frame + uint32(4*i)) {
-				m.cfsr |= cfsrMStkErr
-				return excMemManage
-			}
 			m.cfsr |= cfsrStkErr
 			return excBusFault
 		}
@@ -407,6 +406,7 @@ func (m *Machine) ExceptionReturn(c *cpu.CPU, v uint32) {
 	if n != excNMI {
 		c.FAULTMASK = false
 	}
+	c.ClearExclusive() // ARMv8-M ARM ExceptionReturn: ClearExclusiveLocal
 	m.event = true
 	m.returns++
 
@@ -520,7 +520,7 @@ func (m *Machine) BKPT(c *cpu.CPU, imm uint8) {
 }
 
 // faultKinds maps the core's fault kinds to the exception they raise and
-// the CFSR bits they set (ARMv8-M ARM D1.2.8-10).
+// the CFSR bits they set (ARMv8-M ARM: MMFSR, BFSR, UFSR).
 var faultKinds = map[cpu.FaultKind]struct {
 	exc  int
 	cfsr uint32
@@ -573,7 +573,7 @@ func (m *Machine) sleep(wfe bool) {
 
 // wakes reports whether a sleeping core wakes now: an exception that
 // would preempt if PRIMASK were clear, or for WFE with SCR.SEVONPEND any
-// pending interrupt (ARMv8-M ARM B3.37 "Wait For Interrupt").
+// pending interrupt (ARMv8-M ARM, WFI and WFE wake-up conditions).
 func (m *Machine) wakes() bool {
 	if m.preempting(false) != 0 {
 		return true

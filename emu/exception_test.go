@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mvnet/mvnet/emu/bus"
 	"github.com/mvnet/mvnet/emu/cpu"
 )
 
@@ -80,6 +81,20 @@ func TestResetState(t *testing.T) {
 	}
 	if _, err := New(Options{}); err == nil {
 		t.Error("New with no regions succeeded")
+	}
+	even := make([]byte, 0x100)
+	binary.LittleEndian.PutUint32(even[4:], resetPC)
+	if _, err := New(Options{Regions: []cpu.Region{{Base: flashBase, Data: even, Exec: true}}}); err == nil || !strings.Contains(err.Error(), "not a Thumb address") {
+		t.Errorf("even reset vector: %v", err)
+	}
+	flash := m.o.Regions[0]
+	for _, o := range []Options{
+		{Regions: []cpu.Region{flash, {Base: flashBase + 0x100, Data: make([]byte, 16)}}},
+		{Regions: []cpu.Region{flash}, Peripherals: []bus.Mapping{{Name: "X", Base: 0xE000E000, Size: 4, Device: razwi{}}}},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) accepted an overlap", o)
+		}
 	}
 }
 
@@ -397,5 +412,158 @@ func TestICSRAndSTIR(t *testing.T) {
 	m.cpu.CONTROL = cpu.ControlNPRIV
 	if _, ok := m.bus.Load(0xE000ED00, 4); ok {
 		t.Fatal("unprivileged CPUID read allowed")
+	}
+}
+
+// TestStackingFaults: a bus error while stacking (STKERR), a frame below
+// MSPLIM (STKOF: SP stops at the limit) and a bus error while unstacking
+// (UNSTKERR) are derived faults, escalated to HardFault here, with the
+// interrupted exception left pending.
+func TestStackingFaults(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	c.R[13] = 0x3000_0000 // nothing there
+	m.setPending(excPendSV)
+	m.checkPending()
+	if c.IPSR != excHardFault || m.cfsr != cfsrStkErr || m.hfsr != hfsrForced || !m.pending[excPendSV] || m.active[excPendSV] {
+		t.Fatalf("STKERR: ipsr %d cfsr %#x hfsr %#x pendsv pending %v", c.IPSR, m.cfsr, m.hfsr, m.pending[excPendSV])
+	}
+
+	m = newTestMachine(t)
+	c = m.CPU()
+	c.MSPLIM = stackTop - 0x10
+	m.setPending(excPendSV)
+	m.checkPending()
+	if c.IPSR != excHardFault || m.cfsr != cfsrStkOf || c.R[13] != c.MSPLIM {
+		t.Fatalf("STKOF on entry: ipsr %d cfsr %#x sp %#x", c.IPSR, m.cfsr, c.R[13])
+	}
+
+	m = newTestMachine(t)
+	c = m.CPU()
+	c.SetPSP(0x2000_8000)
+	c.SetMode(0, cpu.ControlSPSEL)
+	m.setPending(excPendSV)
+	m.checkPending()
+	c.SetPSP(0x3000_0000) // the handler broke PSP
+	m.ExceptionReturn(c, c.R[14])
+	if c.IPSR != excHardFault || m.cfsr != cfsrUnstkErr || m.hfsr != hfsrForced {
+		t.Fatalf("UNSTKERR: ipsr %d cfsr %#x hfsr %#x", c.IPSR, m.cfsr, m.hfsr)
+	}
+}
+
+// TestSCSRegisters: AIRCR ignores writes without VECTKEY, SHPR and CCR
+// keep only their implemented bits, IABR shows active interrupts, SHCSR's
+// active bits follow the exception state and its read-only ones stay.
+func TestSCSRegisters(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	scsWrite(t, m, 0xE000ED0C, 4, 5<<8) // no key
+	if m.prigroup != 0 {
+		t.Fatal("AIRCR written without VECTKEY")
+	}
+	scsWrite(t, m, 0xE000ED0C, 2, 0x05FA) // halfword: ignored
+	scsWrite(t, m, 0xE000ED23, 1, 0xFF)   // SHPR3 byte 3: SysTick
+	scsWrite(t, m, 0xE000ED1B, 1, 0xFF)   // SHPR1 byte 3: SecureFault, not implemented
+	if v := scsRead(t, m, 0xE000ED20); v != 0xF0000000 {
+		t.Fatalf("SHPR3 %#x", v)
+	}
+	if v := scsRead(t, m, 0xE000ED18); v != 0 {
+		t.Fatalf("SHPR1 %#x", v)
+	}
+	scsWrite(t, m, 0xE000ED14, 4, 0xFFFFFFFF)
+	if v := scsRead(t, m, 0xE000ED14); v != ccrReset|ccrWritable {
+		t.Fatalf("CCR %#x", v)
+	}
+	if !c.DivByZeroTrap || !c.UnalignedTrap {
+		t.Fatal("CCR traps not passed to the core")
+	}
+	scsWrite(t, m, 0xE000E104, 4, 1) // ISER1: IRQ32
+	m.PendIRQ(32)
+	m.takeIRQs()
+	m.checkPending()
+	if scsRead(t, m, 0xE000E304) != 1 || scsRead(t, m, 0xE000ED04)&0x1ff != excExternal+32 {
+		t.Fatal("IABR1/VECTACTIVE do not show IRQ32 active")
+	}
+	m.setPending(excSVCall)
+	scsWrite(t, m, 0xE000ED24, 4, scsRead(t, m, 0xE000ED24)|shcsrHardFaultAct|shcsrUsgFaultEna)
+	v := scsRead(t, m, 0xE000ED24)
+	if v&shcsrSVCallPend == 0 || v&shcsrHardFaultAct != 0 || v&shcsrUsgFaultEna == 0 {
+		t.Fatalf("SHCSR %#x", v)
+	}
+	if _, ok := m.bus.Load(0xE000ED02, 4); ok {
+		t.Fatal("unaligned SCS word read allowed")
+	}
+}
+
+// TestBKPTAndSVCEscalation: BKPT without a debugger is a HardFault with
+// HFSR.DEBUGEVT; SVC from a handler at SVCall's priority escalates.
+func TestBKPTAndSVCEscalation(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	m.BKPT(c, 0)
+	if c.IPSR != excHardFault || m.hfsr != hfsrDebugEvt {
+		t.Fatalf("BKPT: ipsr %d hfsr %#x", c.IPSR, m.hfsr)
+	}
+	m = newTestMachine(t)
+	c = m.CPU()
+	m.setPending(excPendSV) // PendSV and SVCall both at priority 0
+	m.checkPending()
+	m.SVC(c, 1)
+	if c.IPSR != excHardFault || m.hfsr != hfsrForced {
+		t.Fatalf("SVC in PendSV: ipsr %d hfsr %#x", c.IPSR, m.hfsr)
+	}
+}
+
+// TestSleepAndEvents: WFE returns at once when the event register is set
+// (an exception entry or return sets it); WFI sleeps until an enabled
+// interrupt is pending; SLEEPONEXIT sleeps on return to Thread mode.
+func TestSleepAndEvents(t *testing.T) {
+	m := newTestMachine(t)
+	c := m.CPU()
+	m.setPending(excPendSV)
+	m.checkPending()
+	m.ExceptionReturn(c, c.R[14])
+	m.Sleep(c, true)
+	if m.sleeping {
+		t.Fatal("WFE slept with the event register set by the exception return")
+	}
+	m.Sleep(c, true)
+	if !m.sleeping || m.wakes() {
+		t.Fatal("second WFE did not sleep")
+	}
+	scsWrite(t, m, 0xE000E100, 4, 1)
+	m.PendIRQ(0)
+	m.takeIRQs()
+	if !m.wakes() {
+		t.Fatal("an enabled pending IRQ does not wake WFE")
+	}
+	m.sleeping = false
+	m.checkPending()
+	scsWrite(t, m, 0xE000ED10, 4, scrSleepOnExit)
+	m.ExceptionReturn(c, c.R[14])
+	if !m.sleeping || c.HandlerMode() {
+		t.Fatal("SLEEPONEXIT: not asleep after returning to Thread mode")
+	}
+}
+
+// TestTraceUnmodelled: the first access to each register the machine
+// accepts without modelling is traced, once; debugger reads are not.
+func TestTraceUnmodelled(t *testing.T) {
+	m := newTestMachine(t)
+	var lines []string
+	m.o.Trace = func(l string) { lines = append(lines, l) }
+	scsWrite(t, m, 0xE000ED94, 4, 5) // MPU_CTRL
+	scsWrite(t, m, 0xE000ED94, 4, 7)
+	scsRead(t, m, 0xE000ED88)        // CPACR
+	scsWrite(t, m, 0xE0000000, 4, 1) // ITM stimulus port 0
+	m.debugRead(0xE000ED9C, make([]byte, 4))
+	scsRead(t, m, 0xE000ED00) // CPUID: modelled
+	want := []string{
+		"MPU_CTRL (0xe000ed94) written 0x5: not modelled, ignored",
+		"CPACR (0xe000ed88) read: not modelled, reads as zero",
+		"register 0xe0000000 written 0x1: not modelled, ignored",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("trace:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -70,6 +70,17 @@ type Options struct {
 	// requested (AIRCR.SYSRESETREQ) has reset the core: peripherals reset
 	// here. Without it the reset happens all the same.
 	OnReset func()
+	// SyncEvery, in deterministic mode, adds a sync point (queued Exec
+	// work applied) every SyncEvery of virtual time while the core runs,
+	// for firmware that neither sleeps nor makes system calls (an RTOS
+	// idle task that spins): events nobody asked for then land at the
+	// first such point after they arrive instead of never. 0: only the
+	// system calls and sleep are sync points.
+	SyncEvery time.Duration
+	// Trace receives one line for the first access to each system
+	// register the machine accepts without modelling (the MPU, CPACR,
+	// ACTLR, debug and trace registers ...). Nil: no trace.
+	Trace func(line string)
 	// Paused starts Run stopped, waiting for a debugger to attach and
 	// continue (gdb's usual "halted at reset").
 	Paused bool
@@ -83,7 +94,7 @@ type Machine struct {
 	cpu cpu.CPU
 	bus bus.Map
 
-	// Exception state (ARMv8-M ARM B3): indexed by exception number.
+	// Exception state (ARMv8-M ARM, the exception model): indexed by exception number.
 	prio       [numExc]uint8
 	pending    [numExc]bool
 	active     [numExc]bool
@@ -107,6 +118,7 @@ type Machine struct {
 	sleepWFE       bool
 	event          bool // the WFE event register
 	debugAccess    bool // a debugger access: SCS privilege checks pass
+	traced         map[uint32]bool
 	crash          *Crash
 	ctx            context.Context
 	skipped        uint64 // cycles jumped over while asleep
@@ -121,6 +133,8 @@ type Machine struct {
 	cycStart       uint64        // ... and virtual clock at the anchor
 	image          [][]byte      // the regions as given to New (a debugger's reset restores them)
 	dbg            debugState
+	syncCycles     uint64 // Options.SyncEvery in cycles (0: off)
+	nextSync       uint64
 
 	// mu guards the doors other goroutines use.
 	mu      sync.Mutex
@@ -150,6 +164,13 @@ func New(o Options) (*Machine, error) {
 	if m.hz == 0 {
 		m.hz = DefaultHz
 	}
+	if o.SyncEvery < 0 {
+		return nil, fmt.Errorf("emu: SyncEvery %v is negative", o.SyncEvery)
+	}
+	if !o.Realtime {
+		m.syncCycles = m.cyclesOf(o.SyncEvery)
+		m.nextSync = m.syncCycles
+	}
 	for _, mp := range o.Peripherals {
 		if mp.Base >= ppbBase {
 			return nil, fmt.Errorf("emu: peripheral %s at %#08x is in the system region (0xE0000000-), which the machine models itself", mp.Name, mp.Base)
@@ -159,11 +180,11 @@ func New(o Options) (*Machine, error) {
 		}
 	}
 	for _, mp := range []bus.Mapping{
-		{Name: "PPB", Base: ppbBase, Size: dwtBase - ppbBase, Device: razwi{}},
+		{Name: "PPB", Base: ppbBase, Size: dwtBase - ppbBase, Device: razwi{m, ppbBase}},
 		{Name: "DWT", Base: dwtBase, Size: dwtSize, Device: dwt{m}},
-		{Name: "PPB", Base: dwtBase + dwtSize, Size: scsBase - dwtBase - dwtSize, Device: razwi{}},
+		{Name: "PPB", Base: dwtBase + dwtSize, Size: scsBase - dwtBase - dwtSize, Device: razwi{m, dwtBase + dwtSize}},
 		{Name: "SCS", Base: scsBase, Size: scsSize, Device: scs{m}},
-		{Name: "PPB", Base: scsBase + scsSize, Size: ppbEnd - scsBase - scsSize, Device: razwi{}},
+		{Name: "PPB", Base: scsBase + scsSize, Size: ppbEnd - scsBase - scsSize, Device: razwi{m, scsBase + scsSize}},
 	} {
 		if err := m.bus.Add(mp); err != nil {
 			return nil, fmt.Errorf("emu: %w", err)
@@ -331,8 +352,6 @@ func (m *Machine) region(addr uint32, n uint32) (*cpu.Region, bool) {
 	return nil, false
 }
 
-func (m *Machine) inRegion(addr uint32) bool { _, ok := m.region(addr, 1); return ok }
-
 // load32 reads a word as the processor would for exception entry and
 // return: a region, else the bus.
 func (m *Machine) load32(addr uint32) (uint32, bool) {
@@ -373,8 +392,23 @@ func (m *Machine) restoreImage() {
 	}
 }
 
-// razwi is a block of registers that read as zero and ignore writes.
-type razwi struct{}
+// razwi is a block of registers that read as zero and ignore writes
+// (the parts of the private peripheral bus not modelled), traced once
+// per register.
+type razwi struct {
+	m    *Machine
+	base uint32
+}
 
-func (razwi) Load(off uint32, size int) (uint32, bool)  { return 0, true }
-func (razwi) Store(off uint32, size int, v uint32) bool { return true }
+func (r razwi) Load(off uint32, size int) (uint32, bool) {
+	r.m.unmodelled(r.base+off&^3, false, 0)
+	return 0, true
+}
+
+func (r razwi) Store(off uint32, size int, v uint32) bool {
+	r.m.unmodelled(r.base+off&^3, true, v)
+	return true
+}
+
+// Peek reads as zero without tracing.
+func (razwi) Peek(off uint32, size int) (uint32, bool) { return 0, true }

@@ -18,9 +18,16 @@ const contextSwitch = `
 	.equ SWITCHES, 0x20000108
 	.equ CUR, 0x2000010C
 	.equ SAVED, 0x20000110
+	.equ TIMES, 0x20000200 @ DWT_CYCCNT at each SysTick entry
 
 	.thumb_func
 reset:
+	ldr r0, =0xE000EDFC      @ DEMCR.TRCENA, DWT_CTRL.CYCCNTENA
+	mov r1, #0x01000000
+	str r1, [r0]
+	ldr r0, =0xE0001000
+	movs r1, #1
+	str r1, [r0]
 	ldr r0, =0xE000ED20      @ SHPR3: PendSV and SysTick lowest
 	ldr r1, =0xF0F00000
 	str r1, [r0]
@@ -63,8 +70,12 @@ task_b:
 
 	.thumb_func
 systick_handler:
+	ldr r2, =0xE0001004
+	ldr r2, [r2]
 	ldr r0, =SWITCHES
 	ldr r1, [r0]
+	ldr r3, =TIMES
+	str r2, [r3, r1, lsl #2]
 	cmp r1, #100
 	bge 2f
 	ldr r0, =0xE000ED04      @ ICSR.PENDSVSET
@@ -95,11 +106,12 @@ pendsv_handler:
 `
 
 // TestContextSwitch runs the scheduler: both tasks make progress, there
-// are exactly 100 switches, and the run ends at the 101st SysTick on the
-// virtual clock. A second run is identical instruction for instruction.
+// are exactly 100 switches, SysTick is entered every 1000 cycles exactly,
+// and the run ends at the 101st SysTick on the virtual clock. A second
+// run is identical instruction for instruction and in event times.
 func TestContextSwitch(t *testing.T) {
 	img, _ := assemble(t, contextSwitch)
-	var first [4]uint64
+	var first [5]uint64
 	for run := range 2 {
 		a := newAsmMachine(t, img, Options{})
 		if err := a.run(t); err != nil {
@@ -112,7 +124,16 @@ func TestContextSwitch(t *testing.T) {
 		if got := a.cycles() / 1000; got != 101 {
 			t.Fatalf("run ended at cycle %d, want during the 101st SysTick period", a.cycles())
 		}
-		got := [4]uint64{a.cpu.Instructions, uint64(ca), uint64(cb), a.entries}
+		// SysTick is taken on the exact instruction: its handler reads
+		// DWT_CYCCNT exactly 1000 cycles after the previous time.
+		var times [101]uint32
+		for i := range times {
+			times[i] = a.word(t, 0x20000200+4*uint32(i))
+			if i > 0 && times[i]-times[i-1] != 1000 {
+				t.Fatalf("SysTick entries at cycles %d and %d", times[i-1], times[i])
+			}
+		}
+		got := [5]uint64{a.cpu.Instructions, uint64(ca), uint64(cb), a.entries, uint64(times[0])}
 		if run == 0 {
 			first = got
 		} else if got != first {
@@ -289,14 +310,7 @@ func TestFaults(t *testing.T) {
 // TestUnhandledCrash: a bus error with the default (b .) HardFault
 // handler ends the run with a crash report naming the instruction.
 func TestUnhandledCrash(t *testing.T) {
-	img, syms := assemble(t, `
-	.thumb_func
-reset:
-	ldr r3, =0x60000004
-bad:
-	str r0, [r3]
-	b .
-`)
+	img, syms := assemble(t, badStore)
 	var unwound [3]uint32
 	a := newAsmMachine(t, img, Options{
 		Symbolize: func(addr uint32) string {
@@ -504,5 +518,37 @@ task:
 	}
 	if a.result != 0x55 {
 		t.Fatalf("task saw the wrong state (result %#x, pc %#x, task at %#x)", a.result, a.cpu.R[15], syms["task"])
+	}
+}
+
+// TestExceptionClearsExclusive: an interrupt between LDREX and STREX
+// clears the local monitor, so the STREX fails (returns 1), as an RTOS's
+// lock-free code relies on.
+func TestExceptionClearsExclusive(t *testing.T) {
+	img, _ := assemble(t, `
+	.thumb_func
+reset:
+	ldr r1, =0xE000E100
+	movs r2, #1
+	str r2, [r1]               @ ISER0: IRQ0
+	ldr r4, =0x20000800
+	ldrex r0, [r4]
+	ldr r1, =0xE000E200
+	str r2, [r1]               @ ISPR0: IRQ0, taken after this store
+	movs r0, #5
+	strex r3, r0, [r4]
+	mov r0, r3
+	b done
+
+	.thumb_func
+irq0_handler:
+	bx lr
+`)
+	a := newAsmMachine(t, img, Options{})
+	if err := a.run(t); err != nil {
+		t.Fatal(err)
+	}
+	if a.result != 1 || a.word(t, 0x20000800) != 0 {
+		t.Fatalf("STREX after an interrupt: status %d, memory %d (want 1, 0)", a.result, a.word(t, 0x20000800))
 	}
 }

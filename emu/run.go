@@ -38,9 +38,7 @@ func (m *Machine) Run(ctx context.Context) error {
 			return err
 		}
 		if m.dbg.paused {
-			if err := m.serveDebug(ctx); err != nil {
-				return err
-			}
+			m.serveDebug(ctx)
 			continue
 		}
 		if m.sleeping {
@@ -69,6 +67,15 @@ func (m *Machine) Run(ctx context.Context) error {
 				continue
 			}
 			budget = min(budget, at-now)
+		}
+		if every := m.syncCycles; every != 0 {
+			if now >= m.nextSync {
+				m.nextSync = (now/every + 1) * every
+				if m.drainExec() {
+					continue // the work may have pended an interrupt
+				}
+			}
+			budget = min(budget, m.nextSync-now)
 		}
 		m.quantumEnd = now + budget
 		st := m.cpu.Run(budget)
@@ -106,8 +113,8 @@ func (m *Machine) boundary(ctx context.Context) (end bool, err error) {
 		}
 	}
 	m.takeIRQs()
-	if m.o.Realtime {
-		m.drainExec()
+	if m.o.Realtime && !m.dbg.paused {
+		m.drainExec() // not while a debugger holds the machine
 	}
 	m.fireTimers()
 	m.dbg.poll(m)

@@ -3,6 +3,7 @@ package emu
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,15 +92,7 @@ func TestDeterministicDelivery(t *testing.T) {
 // (a loop that never makes a system call sees it) and paces virtual time
 // so it never runs ahead of the wall clock by more than the slack.
 func TestRealtime(t *testing.T) {
-	img, _ := assemble(t, `
-	.thumb_func
-reset:
-	ldr r4, =0x20000700
-1:	ldr r0, [r4]
-	cmp r0, #0
-	beq 1b
-	b done
-`)
+	img, _ := assemble(t, waitFlag)
 	a := newAsmMachine(t, img, Options{Realtime: true})
 	ready := make(chan struct{})
 	a.At(20*time.Millisecond, func() { close(ready) })
@@ -120,5 +113,41 @@ reset:
 	}
 	if v := a.Now(); v < 20*time.Millisecond || v > wall+paceSlack {
 		t.Fatalf("virtual time %v after %v of wall time: not paced", v, wall)
+	}
+
+	// A sleeping core waits for the wall clock to reach its next timer
+	// (ticks of 1 ms here, so an unpaced run would be far ahead).
+	img, _ = assemble(t, strings.Replace(sleeper, "=15999", "=159999", 1))
+	a = newAsmMachine(t, img, Options{Realtime: true})
+	start = time.Now()
+	if err := a.run(t); err != nil || a.result != 10 {
+		t.Fatalf("sleeper: %v, %d ticks", err, a.result)
+	}
+	if wall, v := time.Since(start), a.Now(); v < 10*time.Millisecond || v > wall+paceSlack {
+		t.Fatalf("sleeper: virtual time %v after %v of wall time", v, wall)
+	}
+}
+
+// TestSyncEvery: a firmware that spins without system calls or sleep sees
+// Exec work in deterministic mode only with Options.SyncEvery, at a
+// multiple of the period.
+func TestSyncEvery(t *testing.T) {
+	img, _ := assemble(t, waitFlag)
+	for _, every := range []time.Duration{0, 100 * time.Microsecond} {
+		a := newAsmMachine(t, img, Options{SyncEvery: every})
+		a.Exec(func() {
+			r, _ := a.region(0x20000700, 4)
+			r.Data[0x700] = 9
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		a.At(time.Millisecond, cancel) // give up after 1 ms of virtual time
+		err := a.Run(ctx)
+		cancel()
+		switch {
+		case every == 0 && (err == nil || a.result != 0):
+			t.Fatalf("without SyncEvery the spinning firmware saw Exec work: %v, %d", err, a.result)
+		case every != 0 && (err != nil || a.result != 9 || a.Now() < every || a.Now() > every+time.Microsecond):
+			t.Fatalf("with SyncEvery %v: %v, result %d at %v", every, err, a.result, a.Now())
+		}
 	}
 }

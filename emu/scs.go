@@ -1,6 +1,8 @@
 package emu
 
-// The system control space at 0xE000E000 (ARMv8-M ARM D1.2 "System
+import "fmt"
+
+// The system control space at 0xE000E000 (ARMv8-M ARM, "System
 // control space"; Cortex-M33 TRM): NVIC, SCB, SysTick, and the MPU and
 // debug registers accepted as RAZ/WI (the machine models no MPU: MPU_TYPE
 // reads 0, no regions). Registers are word registers unless noted; byte
@@ -144,7 +146,7 @@ type scs struct{ m *Machine }
 
 // privileged reports whether the access comes from privileged code (or
 // the debugger): unprivileged SCS accesses are bus errors (ARMv8-M ARM
-// D1.2), except STIR with CCR.USERSETMPEND.
+// SCS), except STIR with CCR.USERSETMPEND.
 func (s scs) privileged() bool {
 	c := &s.m.cpu
 	return s.m.debugAccess || c.HandlerMode() || c.CONTROL&1 == 0
@@ -247,6 +249,7 @@ func (s scs) word(off uint32, peek bool) (uint32, bool) {
 	// ACTLR, ITNS (non-secure: RAZ/WI), DFSR, AFSR, ID registers, CPACR
 	// (no FPU: CP10/CP11 RAZ/WI), NSACR, the MPU (MPU_TYPE = 0: no
 	// regions), SAU, debug and FP control: read as zero.
+	m.unmodelled(scsBase+off, false, 0)
 	return 0, true
 }
 
@@ -316,13 +319,17 @@ func (s scs) store(off, v, mask uint32) bool {
 		if i := int(set & 0x1FF); i < NumIRQs {
 			m.pending[excExternal+i] = true
 		}
+	case off >= offIABR && off < offIABR+0x40, off == offCPUID, off == offICTR, off == offCALIB:
+		// read-only
+	default:
+		m.unmodelled(scsBase+off, true, set)
 	}
 	m.kick() // pending state, enables, priorities may have changed
 	return true
 }
 
 // dwt is the data watchpoint and trace unit, modelled as far as
-// software uses it to count cycles (ARMv8-M ARM B13): DWT_CTRL.CYCCNTENA
+// software uses it to count cycles (ARMv8-M ARM, DWT): DWT_CTRL.CYCCNTENA
 // and DWT_CYCCNT, counting the virtual clock's cycles while
 // DEMCR.TRCENA and CYCCNTENA are set. The comparators are not modelled
 // (NUMCOMP reads 0); the other registers read as zero.
@@ -371,6 +378,39 @@ func (d dwt) Store(off uint32, size int, v uint32) bool {
 		m.cyccnt, m.cycBase = v, m.cycles()
 	}
 	return true
+}
+
+// scsNames names the registers the machine accepts without modelling,
+// for the trace.
+var scsNames = map[uint32]string{
+	0xE000E008: "ACTLR", 0xE000ED88: "CPACR", 0xE000ED8C: "NSACR", 0xE000ED30: "DFSR",
+	0xE000ED3C: "AFSR", 0xE000ED90: "MPU_TYPE", 0xE000ED94: "MPU_CTRL", 0xE000ED98: "MPU_RNR",
+	0xE000ED9C: "MPU_RBAR", 0xE000EDA0: "MPU_RLAR", 0xE000EDC0: "MPU_MAIR0", 0xE000EDC4: "MPU_MAIR1",
+	0xE000EF34: "FPCCR", 0xE000EF38: "FPCAR", 0xE000EF3C: "FPDSCR", 0xE000EDF0: "DHCSR",
+}
+
+// unmodelled traces the first access to each register the machine
+// accepts without modelling (read as zero, writes ignored), as the
+// peripheral models do for theirs. Debugger accesses are not traced.
+func (m *Machine) unmodelled(addr uint32, write bool, v uint32) {
+	if m.o.Trace == nil || m.debugAccess || m.traced[addr] {
+		return
+	}
+	if m.traced == nil {
+		m.traced = map[uint32]bool{}
+	}
+	m.traced[addr] = true
+	name := scsNames[addr]
+	if name == "" {
+		name = fmt.Sprintf("register %#08x", addr)
+	} else {
+		name = fmt.Sprintf("%s (%#08x)", name, addr)
+	}
+	if write {
+		m.o.Trace(fmt.Sprintf("%s written %#x: not modelled, ignored", name, v))
+	} else {
+		m.o.Trace(fmt.Sprintf("%s read: not modelled, reads as zero", name))
+	}
 }
 
 // irqBits assembles the 32 interrupt bits of register word off/4.

@@ -1,6 +1,6 @@
 package emu
 
-// SysTick (ARMv8-M ARM B11 "The system timer, SysTick") counts on the
+// SysTick (ARMv8-M ARM, "The system timer, SysTick") counts on the
 // virtual clock. The counter's value is not stored per cycle: it is
 // computed from the cycle the counter was last loaded (base) and its value
 // then (v0), and the cycle it next reaches zero is a virtual timer, so the

@@ -49,3 +49,34 @@ func TestMap(t *testing.T) {
 		t.Fatal("store to a register the device refuses succeeded")
 	}
 }
+
+// popper is a device whose Load has a side effect (a FIFO pop) and whose
+// Peek has none.
+type popper struct{ n uint32 }
+
+func (p *popper) Load(off uint32, size int) (uint32, bool)  { p.n++; return p.n, true }
+func (p *popper) Store(off uint32, size int, v uint32) bool { return true }
+func (p *popper) Peek(off uint32, size int) (uint32, bool)  { return p.n, true }
+
+func TestPeek(t *testing.T) {
+	var m Map
+	p := &popper{}
+	if err := m.Add(Mapping{Name: "fifo", Base: 0x4000_0000, Size: 4, Device: p}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add(Mapping{Name: "regs", Base: 0x4000_1000, Size: 8, Device: regs{0: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	m.Load(0x4000_0000, 4)
+	for range 2 {
+		if v, ok := m.Peek(0x4000_0000, 4); !ok || v != 1 {
+			t.Fatalf("Peek = %d, %v; want 1 without popping", v, ok)
+		}
+	}
+	if v, ok := m.Peek(0x4000_1000, 4); !ok || v != 5 {
+		t.Fatalf("Peek of a device without Peek = %d, %v", v, ok)
+	}
+	if _, ok := m.Peek(0x4000_0002, 4); ok {
+		t.Fatal("Peek across the end of a mapping succeeded")
+	}
+}

@@ -34,6 +34,12 @@ var classes = []class{
 	{"pcwrite", genPCWrite},
 	{"fault", genFault},
 	{"mix", genMix},
+	{"smc", genSMC},
+	{"pagecross", genPageCross},
+	{"rawdp", genRawDP},
+	{"raw16", genRaw16},
+	{"rawldst", genRawLdSt},
+	{"raw16mem", genRaw16Mem},
 }
 
 // aluGens are the classes without memory or control flow: mix chains them.

@@ -111,3 +111,29 @@ func native(rounds int) uint32 {
 	}
 	return r[0] ^ r[1] ^ r[2] ^ r[3] ^ r[4] ^ r[5] ^ r[6] ^ r[7] ^ mem[3] ^ mem[4]
 }
+
+// BenchmarkCompiledC reports the speed on gcc -O2 code (loops, calls,
+// loads and stores, 64-bit division in libgcc): the TestCompiledC
+// program, run again and again.
+func BenchmarkCompiledC(b *testing.B) {
+	img := compileC(b, "#define EXPECT_CRC "+itoa(crcOf())+"u\n"+cProgram, "-O2", ramBase)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m := newMachine(img, ramBase)
+	m.Run(10_000_000) // decode
+	b.ResetTimer()
+	n0, c0 := m.Instructions, threadCPU()
+	for i := 0; i < b.N; i++ {
+		// Run the program again on the same machine (decoded code stays).
+		m.R = [16]uint32{13: ramBase + ramSize, 15: ramBase}
+		m.h.bkpt = 0
+		m.Run(10_000_000)
+		if m.h.bkpt != 1 || m.R[0] != 0x600d {
+			b.Fatalf("program failed: r0 %#x", m.R[0])
+		}
+	}
+	cpu, n := threadCPU()-c0, m.Instructions-n0
+	b.ReportMetric(cpu.Seconds()*1e9/float64(n), "cpu-ns/instr")
+	b.ReportMetric(float64(n)/cpu.Seconds()/1e6, "Minstr/cpu-s")
+	b.ReportMetric(float64(n)/float64(b.N), "instr/op")
+}

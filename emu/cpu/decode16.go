@@ -105,18 +105,31 @@ func decode16(pc uint32, h uint32) inst {
 		rm := uint8(h >> 3 & 15)
 		switch h >> 8 & 3 {
 		case 0:
-			if rdn == 15 {
+			switch {
+			case rdn == 15 && rm == 15:
+				return undef() // UNPREDICTABLE
+			case rdn == 15:
 				return inst{op: opADDpc, rm: rm}
+			case rm == 15: // ADD Rdn, PC: PC reads as this instruction's address + 4
+				return inst{op: opADDi, rd: rdn, rn: rdn, imm: pc + 4}
 			}
 			return inst{op: opADDr, rd: rdn, rn: rdn, rm: rm}
 		case 1:
 			if rdn < 8 && rm < 8 || rdn == 15 || rm == 15 {
 				return undef() // UNPREDICTABLE
 			}
+			if rm == 15 {
+				return inst{op: opCMPi, rn: rdn, imm: pc + 4, s: sAlways}
+			}
 			return inst{op: opCMPr, rn: rdn, rm: rm, s: sAlways}
 		case 2:
-			if rdn == 15 {
+			switch {
+			case rdn == 15 && rm == 15: // MOV PC, PC: a branch to this address + 4
+				return inst{op: opB, cond: condAL, imm: pc + 4}
+			case rdn == 15:
 				return inst{op: opMOVpc, rm: rm}
+			case rm == 15:
+				return inst{op: opMOVi, rd: rdn, imm: pc + 4}
 			}
 			return inst{op: opMOVr, rd: rdn, rm: rm}
 		default:
@@ -128,6 +141,9 @@ func decode16(pc uint32, h uint32) inst {
 					return undef()
 				}
 				return inst{op: opBLX, rm: rm}
+			}
+			if rm == 15 { // BX PC: to this address + 4 with bit 0 clear (INVSTATE)
+				return inst{op: opBX, rm: 15, imm: pc + 4}
 			}
 			return inst{op: opBX, rm: rm}
 		}

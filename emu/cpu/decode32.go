@@ -112,8 +112,11 @@ func decodeDPShifted(h1, h2 uint32) inst {
 	op := h1 >> 5 & 15
 	rn, rd, rm := h1&15, h2>>8&15, h2&15
 	imm5 := uint8((h2>>12&7)<<2 | h2>>6&3)
+	if rm == 15 {
+		return undef() // UNPREDICTABLE
+	}
 	if op == 6 { // PKHBT/PKHTB
-		if h1&0x10 != 0 || h2&0x10 != 0 {
+		if h1&0x10 != 0 || h2&0x10 != 0 || rd == 15 || rn == 15 {
 			return undef()
 		}
 		in := inst{op: opPKH, rd: uint8(rd), rn: uint8(rn), rm: uint8(rm)}
@@ -167,7 +170,13 @@ func decodePlainImm(pc, h1, h2 uint32) inst {
 	rn, rd := h1&15, h2>>8&15
 	imm12 := (h1>>10&1)<<11 | (h2>>12&7)<<8 | h2&0xff
 	imm5 := (h2>>12&7)<<2 | h2>>6&3
-	switch h1 >> 4 & 31 {
+	op := h1 >> 4 & 31
+	// PC is not a destination, nor a source except for ADR (ADDW/SUBW)
+	// and BFC (BFI): UNPREDICTABLE, taken as UNDEFINED.
+	if rd == 15 || rn == 15 && op != 0 && op != 10 && op != 22 && op != 4 && op != 12 {
+		return undef()
+	}
+	switch op {
 	case 0: // ADDW, ADR
 		if rn == 15 {
 			return inst{op: opMOVi, rd: uint8(rd), imm: (pc+4)&^3 + imm12}
@@ -196,10 +205,15 @@ func decodePlainImm(pc, h1, h2 uint32) inst {
 		in := inst{op: opUSAT, rd: uint8(rd), rn: uint8(rn), imm: h2 & 31}
 		in.sh, in.amt = immShift(h1>>4&2, uint8(imm5))
 		return in
-	case 20: // SBFX: amt = lsb, imm = width
-		return inst{op: opSBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: h2&31 + 1}
-	case 28: // UBFX
-		return inst{op: opUBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: h2&31 + 1}
+	case 20, 28: // SBFX, UBFX: amt = lsb, imm = width
+		w := h2&31 + 1
+		if imm5+w > 32 {
+			return undef() // UNPREDICTABLE
+		}
+		if h1>>4&31 == 20 {
+			return inst{op: opSBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: w}
+		}
+		return inst{op: opUBFX, rd: uint8(rd), rn: uint8(rn), amt: uint8(imm5), imm: w}
 	case 22: // BFI, BFC: amt = lsb, imm = msb
 		msb := h2 & 31
 		if msb < imm5 {
@@ -227,6 +241,9 @@ func decodeBranchMisc(pc, h1, h2 uint32) inst {
 		}
 		switch op {
 		case 0x38, 0x39: // MSR: imm = SYSm, amt = mask
+			if h1&15 == 15 {
+				return undef()
+			}
 			return inst{op: opMSR, rn: uint8(h1 & 15), imm: h2 & 0xff, amt: uint8(h2 >> 10 & 3)}
 		case 0x3a:
 			if h2&0x700 != 0 {
@@ -243,6 +260,9 @@ func decodeBranchMisc(pc, h1, h2 uint32) inst {
 				return inst{op: opISB}
 			}
 		case 0x3e, 0x3f: // MRS
+			if h2>>8&15 == 15 {
+				return undef()
+			}
 			return inst{op: opMRS, rd: uint8(h2 >> 8 & 15), imm: h2 & 0xff}
 		case 0x7f:
 			if op1 == 2 {
@@ -308,10 +328,19 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 			}
 			return inst{op: opTT, rd: rt2, rn: rn, imm: h2 >> 6 & 3}
 		}
+		if rt2 == 15 || rn == 15 {
+			return undef()
+		}
 		return inst{op: opSTREX, rd: rt, ra: rt2, rn: rn, imm: (h2 & 0xff) << 2, sh: ltW}
 	case o1 == 0 && o2 == 1:
+		if rt == 15 || rn == 15 {
+			return undef()
+		}
 		return inst{op: opLDREX, rd: rt, rn: rn, imm: (h2 & 0xff) << 2, sh: ltW}
 	case o1 < 2 && o2 >= 2 || o1 >= 2:
+		if rt == 15 || rt2 == 15 {
+			return undef()
+		}
 		in := inst{op: opSTRD, rd: rt, ra: rt2, rn: rn, imm: (h2 & 0xff) << 2}
 		if o2&1 != 0 {
 			in.op = opLDRD
@@ -341,7 +370,10 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 		}
 		return in
 	case o1 == 1 && o2 == 0:
-		rd := uint8(h2 & 15)
+		rd := uint8(h2 & 15) // status register of STREXB/H, STLEX*
+		if rt == 15 || rn == 15 || rd == 15 && (o3 < 8 || o3 > 10) {
+			return undef() // UNPREDICTABLE
+		}
 		switch o3 {
 		case 4, 5, 12, 13, 14:
 			return inst{op: opSTREX, rd: rt, ra: rd, rn: rn, sh: exclType(o3)}
@@ -349,6 +381,9 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 			return inst{op: opSTL, rd: rt, rn: rn, sh: exclType(o3)}
 		}
 	case o1 == 1 && o2 == 1:
+		if o3 > 1 && (rt == 15 || rn == 15) || o3 <= 1 && h2&15 == 15 {
+			return undef()
+		}
 		switch o3 {
 		case 0:
 			return inst{op: opTBB, rn: rn, rm: uint8(h2 & 15)}
@@ -431,6 +466,9 @@ func decodeLdSt(pc, h1, h2 uint32) inst {
 			in.x |= xSub
 		}
 	case h2&0xfc0 == 0: // register, LSL #imm2
+		if h2&15 >= 13 {
+			return undef() // Rm is SP or PC: UNPREDICTABLE
+		}
 		in.rm, in.amt, in.x = uint8(h2&15), uint8(h2>>4&3), xPre|xReg
 	default:
 		return undef()
@@ -469,6 +507,10 @@ func decodeDPReg(h1, h2 uint32) inst {
 	}
 	o1, o2 := h1>>4&15, h2>>4&15
 	rn, rd, rm := uint8(h1&15), uint8(h2>>8&15), uint8(h2&15)
+	extend := o1 < 8 && o2&8 != 0 // Rn == PC: no addend
+	if rd == 15 || rm == 15 || rn == 15 && !extend {
+		return undef() // UNPREDICTABLE
+	}
 	switch {
 	case o1 < 8 && o2 == 0: // LSL/LSR/ASR/ROR by register
 		return inst{op: opSHR, rd: rd, rn: rn, rm: rm, s: sflag(o1 & 1), sh: uint8(shLSL + o1>>1)}
@@ -523,7 +565,7 @@ func decodeDPReg(h1, h2 uint32) inst {
 func decodeMul(h1, h2 uint32) inst {
 	o1, o2 := h1>>4&7, h2>>4&3
 	in := inst{rd: uint8(h2 >> 8 & 15), rn: uint8(h1 & 15), rm: uint8(h2 & 15), ra: uint8(h2 >> 12)}
-	if h2&0xc0 != 0 {
+	if h2&0xc0 != 0 || in.rd == 15 || in.rn == 15 || in.rm == 15 {
 		return undef()
 	}
 	acc := in.ra != 15
@@ -607,6 +649,9 @@ func decodeLongMul(h1, h2 uint32) inst {
 		}
 	default:
 		return undef()
+	}
+	if in.rd == 15 || in.ra == 15 && in.op != opSDIV && in.op != opUDIV || in.rn == 15 || in.rm == 15 {
+		return undef() // UNPREDICTABLE
 	}
 	return in
 }

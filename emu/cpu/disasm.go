@@ -1,6 +1,9 @@
 package cpu
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // Disassemble renders the instruction whose halfwords are hw1, hw2 (hw2
 // is ignored for a 16-bit one) for crash reports and traces: the
@@ -104,7 +107,20 @@ func disasm(in *inst, raw string) string {
 		if in.op == opST {
 			n = "st" + n[2:]
 		}
-		return fmt.Sprintf("%s %s, [%s ...]", n, r(in.rd), r(in.rn))
+		return fmt.Sprintf("%s %s, %s", n, r(in.rd), addrMode(in))
+	case in.op == opLDRD || in.op == opSTRD:
+		return fmt.Sprintf("%s %s, %s, %s", opNames[in.op], r(in.rd), r(in.ra), addrMode(in))
+	case in.op == opIT:
+		mask, first := in.imm&15, in.imm>>4
+		suffix := ""
+		for i := 3; i > bits.TrailingZeros32(mask); i-- {
+			if mask>>i&1 == first&1 {
+				suffix += "t"
+			} else {
+				suffix += "e"
+			}
+		}
+		return fmt.Sprintf("it%s %s", suffix, condNames[first])
 	case in.op == opLDM && in.rn == 13 && in.x&xWB != 0:
 		return "pop " + reglist(in.imm)
 	case in.op == opSTMDB && in.rn == 13 && in.x&xWB != 0:
@@ -140,4 +156,26 @@ func disasm(in *inst, raw string) string {
 		return n + " ; " + raw
 	}
 	return raw
+}
+
+// addrMode renders the address of a generic load/store or LDRD/STRD.
+func addrMode(in *inst) string {
+	if in.x&xLit != 0 {
+		return fmt.Sprintf("[%#x]", in.imm)
+	}
+	rn := regNames[in.rn&15]
+	off := fmt.Sprintf("#%d", in.imm)
+	if in.x&xSub != 0 {
+		off = fmt.Sprintf("#-%d", in.imm)
+	}
+	if in.x&xReg != 0 {
+		off = fmt.Sprintf("%s, lsl #%d", regNames[in.rm&15], in.amt)
+	}
+	switch {
+	case in.x&xPre == 0:
+		return fmt.Sprintf("[%s], %s", rn, off)
+	case in.x&xWB != 0:
+		return fmt.Sprintf("[%s, %s]!", rn, off)
+	}
+	return fmt.Sprintf("[%s, %s]", rn, off)
 }

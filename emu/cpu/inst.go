@@ -108,6 +108,7 @@ const (
 	opSMLAL
 	opMOVT
 	opUBFX
+	opSBFX
 	opBFI
 	opEXT // SXTB/SXTH/UXTB/UXTH (sh=kind) with rotation amt, + Rn unless rn==15
 	// loads and stores: address R[rn]+imm
@@ -181,7 +182,6 @@ const (
 	opUSAT
 	opSSAT16
 	opUSAT16
-	opSBFX
 	opBFC
 	opPKH    // PKHBT (sh=shLSL/none) or PKHTB (sh=shASR)
 	opPAR    // parallel add/sub: sh = prefix (parS..parUH), amt = operation (parADD8..)

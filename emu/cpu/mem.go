@@ -95,7 +95,7 @@ func (m *memState) find(a uint32, n uint32) *region {
 
 // raise aborts the current instruction with a fault; run recovers it.
 func (c *CPU) raise(k FaultKind, addr uint32) {
-	c.faulted = Fault{Kind: k, PC: c.R[15] - 4, Addr: addr}
+	c.faulted = Fault{Kind: k, PC: c.R[15], Addr: addr}
 	panic(errFault)
 }
 
@@ -309,6 +309,7 @@ func (c *CPU) writeSlow(a uint32, n int, v uint32) {
 // loader or debugger wrote code behind the core's back.
 func (c *CPU) InvalidateCode(addr, n uint32) {
 	c.prepare()
+	c.stop.Or(stopCode) // if called during an instruction: Run re-reads its page
 	for i := range c.m.regs {
 		r := &c.m.regs[i]
 		if r.pages == nil {

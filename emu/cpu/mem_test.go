@@ -171,3 +171,39 @@ func TestClearExclusive(t *testing.T) {
 		t.Fatalf("strex after an exception succeeded")
 	}
 }
+
+// rewriter is a device that, when written, rewrites code in SRAM behind
+// the core's back and invalidates the whole page (as a flash controller
+// or DMA model would).
+type rewriter struct{ m *machine }
+
+func (r rewriter) Load(addr uint32, size int) (uint32, bool) { return 0, true }
+func (r rewriter) Store(addr uint32, size int, v uint32) bool {
+	at := v - ramBase
+	r.m.ram[at], r.m.ram[at+1] = 9, 0x20 // movs r0, #9
+	r.m.InvalidateCode(ramBase, 0x1000)
+	return true
+}
+
+// TestInvalidateDuringInstruction: code invalidated by a device during
+// an instruction is decoded afresh before it runs again.
+func TestInvalidateDuringInstruction(t *testing.T) {
+	src := ` movs r2, #0
+loop: ldr r1, =0x40000000
+ ldr r3, =target
+ cmp r2, #1
+ it eq
+ streq r3, [r1]
+target: movs r0, #1
+ adds r2, #1
+ cmp r2, #2
+ bne loop
+ bkpt
+`
+	m := newMachine(assemble(t, src, ramBase), ramBase)
+	m.Bus = rewriter{m}
+	m.run(t)
+	if m.R[0] != 9 {
+		t.Fatalf("r0 = %d, want 9 from the rewritten instruction", m.R[0])
+	}
+}

@@ -16,6 +16,10 @@ const (
 const (
 	stopReq   = 1
 	stopWatch = 2
+	// stopCode: code was invalidated during an instruction (a device or
+	// hook called InvalidateCode); the loop drops its cached page and goes
+	// on without returning.
+	stopCode = 4
 )
 
 // Events an instruction leaves for the loop to hand to the machine once
@@ -39,8 +43,11 @@ func (c *CPU) ClearExclusive() { c.exclValid = false }
 // boundary. It may be called from any goroutine.
 func (c *CPU) RequestStop() { c.stop.Or(stopReq) }
 
+// stopPending reports a stop Run must return for (not stopCode).
+func (c *CPU) stopPending() bool { return c.stop.Load()&^stopCode != 0 }
+
 func (c *CPU) takeStop() Stop {
-	v := c.stop.Swap(0)
+	v := c.stop.Swap(0) &^ stopCode
 	if v&stopWatch != 0 {
 		if v&stopReq != 0 {
 			c.stop.Or(stopReq) // keep the request for the next Run
@@ -56,7 +63,8 @@ func (c *CPU) takeStop() Stop {
 // Hooks.Fault must change the state (take the exception) or request a
 // stop: the core resumes at PC after it.
 func (c *CPU) Run(budget uint64) Stop {
-	if c.stop.Load() != 0 {
+	c.stop.And(^uint32(stopCode)) // a new run looks its code up afresh
+	if c.stopPending() {
 		return c.takeStop()
 	}
 	return c.runFor(budget, false)
@@ -76,7 +84,7 @@ func (c *CPU) runFor(budget uint64, step bool) Stop {
 		}
 		c.R[15] = c.faulted.PC
 		c.Hooks.Fault(c, c.faulted)
-		if c.stop.Load() != 0 {
+		if c.stopPending() {
 			return c.takeStop()
 		}
 		if step {
@@ -148,13 +156,14 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			c.R[15] = pc
 			n++
 			c.Instructions = n
-			if c.stop.Load() != 0 {
+			if c.stopPending() {
 				return c.takeStop(), false
 			}
 			continue
 		}
+		// R[15] holds this instruction's address while it executes (raise
+		// reports it); the decoder resolved every operand that reads PC.
 		next := pc + uint32(in.size)
-		c.R[15] = pc + 4
 		var ev uint8
 		switch in.op {
 		case opANDi:
@@ -251,7 +260,33 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			a := c.R[in.rn&15]
 			c.addFlags(a, in.imm, a+in.imm)
 
-		case opANDr, opBICr, opORRr, opORNr, opEORr, opMOVr, opMVNr, opTSTr, opTEQr:
+		case opMOVr:
+			if in.sh != shNone {
+				c.logicReg(in, it)
+				break
+			}
+			r := c.R[in.rm&15]
+			if in.rd == 13 {
+				c.checkSP(r)
+			}
+			c.R[in.rd&15] = r
+			if sets(in.s, it) {
+				c.nz(r)
+			}
+		case opANDr, opEORr:
+			if in.sh != shNone {
+				c.logicReg(in, it)
+				break
+			}
+			r := c.R[in.rn&15] & c.R[in.rm&15]
+			if in.op == opEORr {
+				r = c.R[in.rn&15] ^ c.R[in.rm&15]
+			}
+			c.R[in.rd&15] = r
+			if sets(in.s, it) {
+				c.nz(r)
+			}
+		case opBICr, opORRr, opORNr, opMVNr, opTSTr, opTEQr:
 			c.logicReg(in, it)
 		case opADDr:
 			a, b := c.R[in.rn&15], c.opnd(in)
@@ -357,6 +392,9 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 				v &= 1<<in.imm - 1
 			}
 			c.R[in.rd&15] = v
+		case opSBFX:
+			sh := 32 - uint32(in.amt) - in.imm
+			c.R[in.rd&15] = uint32(int32(c.R[in.rn&15]<<sh) >> (32 - in.imm))
 		case opBFI:
 			mask := (uint32(1)<<(in.imm-uint32(in.amt)+1) - 1) << in.amt
 			c.R[in.rd&15] = c.R[in.rd&15]&^mask | c.R[in.rn&15]<<in.amt&mask
@@ -502,7 +540,11 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			c.R[14] = next | 1
 			next = in.imm
 		case opBX:
-			next, ev = c.bxWrite(c.R[in.rm&15])
+			t := c.R[in.rm&15]
+			if in.rm == 15 {
+				t = in.imm // BX PC
+			}
+			next, ev = c.bxWrite(t)
 		case opBLX:
 			t := c.R[in.rm&15]
 			c.R[14] = next | 1
@@ -518,10 +560,16 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			if c.R[in.rn&15] != 0 {
 				next = in.imm
 			}
-		case opTBB:
-			next = pc + 4 + 2*c.read8(c.R[in.rn&15]+c.R[in.rm&15])
-		case opTBH:
-			next = pc + 4 + 2*c.read16(c.R[in.rn&15]+c.R[in.rm&15]<<1)
+		case opTBB, opTBH:
+			base := c.R[in.rn&15]
+			if in.rn == 15 {
+				base = pc + 4 // the table follows the instruction
+			}
+			if in.op == opTBB {
+				next = pc + 4 + 2*c.read8(base+c.R[in.rm&15])
+			} else {
+				next = pc + 4 + 2*c.read16(base+c.R[in.rm&15]<<1)
+			}
 		case opADDpc:
 			next = (pc + 4 + c.R[in.rm&15]) &^ 1
 		case opMOVpc:
@@ -532,7 +580,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 		case opBKPT:
 			c.R[15] = pc
 			c.Hooks.BKPT(c, uint8(in.imm))
-			if c.stop.Load() != 0 {
+			if c.stopPending() {
 				return c.takeStop(), false
 			}
 			if step {
@@ -556,7 +604,12 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			}
 			pc, n, pgLen = c.R[15], c.Instructions, 0
 		}
-		if c.stop.Load() != 0 {
+		if v := c.stop.Load(); v != 0 {
+			if v == stopCode {
+				c.stop.And(^uint32(stopCode))
+				pgLen = 0
+				continue
+			}
 			return c.takeStop(), false
 		}
 	}
@@ -676,7 +729,7 @@ func (c *CPU) event(ev uint8) (s Stop, done bool) {
 	case evInvState:
 		c.Hooks.Fault(c, Fault{Kind: FaultInvState, PC: c.R[15]})
 	case evUnmask:
-		if c.stop.Load() != 0 {
+		if c.stopPending() {
 			return c.takeStop(), true
 		}
 		return StopRequested, true
@@ -701,7 +754,7 @@ func (c *CPU) decodeInto(in *inst, r *region, off, pc uint32) {
 	var hw2 uint16
 	if is32(hw1) {
 		if off+3 >= r.size {
-			c.R[15] = pc + 4
+			c.R[15] = pc
 			c.raise(FaultInstrBus, pc+2)
 		}
 		hw2 = uint16(r.data[off+2]) | uint16(r.data[off+3])<<8
@@ -744,7 +797,7 @@ func (c *CPU) outside(pc uint32, step bool) (Stop, bool) {
 			return StopBudget, true
 		}
 	}
-	if c.stop.Load() != 0 {
+	if c.stopPending() {
 		return c.takeStop(), true
 	}
 	return 0, false

@@ -118,12 +118,6 @@ func (c *CPU) execSlow(in *inst, next uint32) (uint32, uint8) {
 			out |= uint32(s) & 0xffff << (16 * i)
 		}
 		r[in.rd&15] = out
-	case opSBFX:
-		lsb, w := uint32(in.amt), in.imm
-		if lsb+w > 32 {
-			c.raise(FaultUndefined, 0)
-		}
-		r[in.rd&15] = uint32(int32(r[in.rn&15]<<(32-lsb-w)) >> (32 - w))
 	case opBFC:
 		mask := (uint32(1)<<(in.imm-uint32(in.amt)+1) - 1) << in.amt
 		r[in.rd&15] &^= mask

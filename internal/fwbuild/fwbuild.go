@@ -11,6 +11,11 @@
 // abi/gateways.go). Programs include csdk/include/mv_syscalls.h, the
 // project's own header.
 //
+// BuildHost builds bench's host version (the same computation, for speed
+// comparisons); BuildHosted builds the network programs for the host
+// against libmvnet, to check their logic against the kernel without the
+// emulator.
+//
 // Builds are cached under Root()/KEY/PROGRAM.elf, KEY a hash of every
 // source, header and linker script the build reads, the flags, the defines
 // and the compiler's version (libcache.Key), so a changed byte rebuilds and
@@ -253,45 +258,6 @@ func (p *plan) build(cc, output string) (string, error) {
 	}
 	prune(root, final)
 	return path, nil
-}
-
-// BuildHost builds a program's host version with the host C compiler ($CC,
-// default cc): the program's *.c but main.c, with host/*.c, at -O2. Only
-// programs with a host directory have one (bench). It returns the path of
-// the executable, cached like Build.
-func BuildHost(program string, o Options) (string, error) {
-	p, err := newPlan(program, o)
-	if err != nil {
-		return "", err
-	}
-	cc := os.Getenv("CC")
-	if cc == "" {
-		cc = "cc"
-	}
-	if cc, err = exec.LookPath(cc); err != nil {
-		return "", fmt.Errorf("fwbuild: no host C compiler: %w", err)
-	}
-	dir := filepath.Join(p.src, program)
-	hostMain, _ := filepath.Glob(filepath.Join(dir, "host", "*.c"))
-	if len(hostMain) == 0 {
-		return "", fmt.Errorf("fwbuild: %s has no host build (no %s)", program, filepath.Join(dir, "host", "*.c"))
-	}
-	shared, _ := filepath.Glob(filepath.Join(dir, "*.c"))
-	var sources []string
-	for _, s := range shared {
-		if filepath.Base(s) != "main.c" {
-			sources = append(sources, s)
-		}
-	}
-	sources = append(sources, hostMain...)
-	hdrs, _ := filepath.Glob(filepath.Join(dir, "*.h"))
-	hp := &plan{program: program + ".host", src: p.src, sources: sources, inputs: append(append([]string(nil), sources...), hdrs...)}
-	hp.args = []string{"-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I", dir}
-	for _, d := range o.Defines {
-		hp.args = append(hp.args, "-D"+d)
-	}
-	hp.args = append(hp.args, sources...)
-	return hp.build(cc, program+".host")
 }
 
 // pruneAge is how long a build may go unused before prune removes it.

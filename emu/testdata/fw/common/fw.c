@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,6 +14,9 @@
 
 void fw_exit(uint32_t code) {
     mvTestingComplete(code);
+#ifdef FW_HOSTED
+    exit((int)code); /* libmvnet's mvTestingComplete exits; this never runs */
+#endif
     for (;;) {
         fw_wfi(); /* on a device the application keeps running: idle */
     }
@@ -25,10 +29,19 @@ void fw_fail(const char *what, enum MvStatus status) {
 
 /* ---- console: USART2 ---- */
 
+#ifdef FW_HOSTED
+void fw_console_init(void) {} /* the host's stdout */
+#else
+
 static bool console_on;
 
+/* USART2 on PA2 (TX, alternate function 7), 115200 baud from the 160 MHz
+ * kernel clock, transmitter only. */
 void fw_console_init(void) {
+    RCC_AHB2ENR1 |= RCC_AHB2ENR1_GPIOAEN;
     RCC_APB1ENR1 |= RCC_APB1ENR1_USART2EN;
+    GPIO_MODER(GPIOA_BASE) = (GPIO_MODER(GPIOA_BASE) & ~(3u << 4)) | (2u << 4); /* PA2: alternate function */
+    GPIO_AFRL(GPIOA_BASE) = (GPIO_AFRL(GPIOA_BASE) & ~(0xFu << 8)) | (7u << 8);   /* AF7: USART2_TX */
     USART_BRR(USART2_BASE) = 160000000u / 115200u;
     USART_CR1(USART2_BASE) = USART_CR1_UE | USART_CR1_TE;
     console_on = true;
@@ -77,6 +90,7 @@ int _isatty(int fd) { return fd >= 0 && fd <= 2; }
 int _getpid(void) { return 1; }
 int _kill(int pid, int sig) { (void)pid; (void)sig; errno = EINVAL; return -1; }
 void _exit(int code) { fw_exit((uint32_t)code); }
+#endif /* !FW_HOSTED */
 
 /* ---- server logging ---- */
 

@@ -4,6 +4,12 @@
  * manual and the ARMv8-M architecture: facts; the code is ours), the
  * notification plumbing, logging and the exit path. Written for this
  * project; no vendor header is used.
+ *
+ * Built with FW_HOSTED (fwbuild.BuildHosted), the network programs
+ * (http_get, mqtt, config_log) compile for the host against libmvnet
+ * instead: the interrupt primitives become the host SDK's CMSIS calls and
+ * no register is touched, so the same program logic can be checked against
+ * the kernel without the emulator.
  */
 #ifndef FW_H
 #define FW_H
@@ -15,6 +21,9 @@
 
 #define FW_IRQ_COUNT 125 /* STM32U585 device interrupts */
 
+#ifdef FW_HOSTED
+#include "stm32u5xx.h" /* the host SDK: NVIC and CMSIS intrinsics on libmvnet */
+#else
 #define REG32(addr) (*(volatile uint32_t *)(addr))
 #define REG8(addr) (*(volatile uint8_t *)(addr))
 
@@ -42,11 +51,13 @@
 #define RCC_BASE 0x46020C00u
 #define RCC_AHB2ENR1 REG32(RCC_BASE + 0x08Cu)
 #define RCC_APB1ENR1 REG32(RCC_BASE + 0x09Cu)
+#define RCC_AHB2ENR1_GPIOAEN (1u << 0)
 #define RCC_AHB2ENR1_GPIOBEN (1u << 1)
 #define RCC_AHB2ENR1_GPIODEN (1u << 3)
 #define RCC_APB1ENR1_USART2EN (1u << 17)
 #define RCC_APB1ENR1_I2C1EN (1u << 21)
 
+#define GPIOA_BASE 0x42020000u
 #define GPIOB_BASE 0x42020400u
 #define GPIOD_BASE 0x42020C00u
 #define GPIO_MODER(base) REG32((base) + 0x00u)
@@ -85,9 +96,21 @@
 #define I2C_ICR_NACKCF (1u << 4)
 #define I2C_ICR_STOPCF (1u << 5)
 
+#endif /* !FW_HOSTED */
+
 /* ---- Interrupts ---- */
 #define FW_NOTIFY_IRQ 51u /* TIM8_BRK: the IRQ the programs give their notification centre */
 
+#ifdef FW_HOSTED
+static inline void fw_irq_enable(uint32_t irq) {
+    NVIC_ClearPendingIRQ((IRQn_Type)irq);
+    NVIC_EnableIRQ((IRQn_Type)irq);
+}
+static inline void fw_irq_disable(uint32_t irq) { NVIC_DisableIRQ((IRQn_Type)irq); }
+static inline void fw_disable_irq(void) { __disable_irq(); }
+static inline void fw_enable_irq(void) { __enable_irq(); }
+static inline void fw_wfi(void) { __WFI(); }
+#else
 static inline void fw_irq_enable(uint32_t irq) {
     NVIC_ICPR(irq / 32u) = 1u << (irq % 32u);
     NVIC_ISER(irq / 32u) = 1u << (irq % 32u);
@@ -97,6 +120,7 @@ static inline void fw_disable_irq(void) { __asm volatile("cpsid i" ::: "memory")
 static inline void fw_enable_irq(void) { __asm volatile("cpsie i" ::: "memory"); }
 static inline void fw_wfi(void) { __asm volatile("wfi" ::: "memory"); }
 static inline void fw_set_msplim(uint32_t v) { __asm volatile("msr msplim, %0" ::"r"(v) : "memory"); }
+#endif
 
 /* ---- fw.c ---- */
 
