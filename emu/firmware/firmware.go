@@ -179,6 +179,8 @@ func build(o Options) (*rig, error) {
 		Unhandled:   func(_ int, handler uint32) bool { return im.SpinsForever(handler) },
 		Symbolize:   im.Symbolize,
 		Paused:      o.GDB != "",
+		SyncEvery:   syncEvery,
+		Trace:       func(line string) { traceText(r.p, "emu", line) },
 	}
 	if !o.Realtime {
 		eo.Settle = func(ctx context.Context) error { return r.q.settle(ctx, r.p) }
@@ -257,6 +259,12 @@ func (r *rig) serveGDB(ctx context.Context) (stop func(cancel func()), err error
 		ln.Close()
 	}, nil
 }
+
+// syncEvery adds a deterministic sync point every 10 ms of virtual time
+// (emu.Options.SyncEvery): an image that neither sleeps nor makes system
+// calls still gets the input nobody asked for, and the kernel's link
+// reader, waiting for the image to park, is not held for longer.
+const syncEvery = 10 * time.Millisecond
 
 // testHookMachine, set by benchmarks, gets the machine Run built (to read
 // its instruction count after the run).

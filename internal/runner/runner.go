@@ -539,8 +539,9 @@ func Format(line string) string {
 		return fmt.Sprintf("%s  ✓ link up", t)
 	case "diagnostic":
 		return fmt.Sprintf("%s  ℹ cloud, channel %v: %s", t, e["channel"], text(e["text"]))
-	case "stm32":
-		// A peripheral model's note (emu/firmware: "stm32: USART2 enabled …").
+	case "stm32", "emu":
+		// A note of the emulator's machine or peripheral models
+		// (emu/firmware: "stm32: USART2 enabled …").
 		return fmt.Sprintf("%s  %s", t, text(e["text"]))
 	case "i2c", "spi":
 		return formatPeriph(t, e) // format_periph.go
