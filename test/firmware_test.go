@@ -164,27 +164,46 @@ var transcriptLine = regexp.MustCompile(`^ *[0-9]+\.[0-9]{3} ms  `)
 
 // Two runs of the same image give the same transcript, byte for byte,
 // virtual time stamps included (only the process id differs), the same
-// output and the same server log lines.
+// output and the same server log lines: an HTTPS request, and a config
+// fetch from the embedded cloud's store.
 func TestFirmwareRunsAreDeterministic(t *testing.T) {
-	elf, flags := webForFirmware(t)
-	flags = append(flags, "--device-id", "UV00000000000000000000000000f00001")
-	var runs [2]string
-	for i := range runs {
-		r := runFirmware(t, elf, flags...)
-		r.want(t, 0, "mvSendHttpRequest(", "MV_EVENTTYPE_CHANNELDATAREADABLE")
-		var transcript, other strings.Builder
-		for _, l := range strings.SplitAfter(r.stderr, "\n") {
-			if transcriptLine.MatchString(l) {
-				transcript.WriteString(startLinePID.ReplaceAllString(l, "started (pid N,"))
-			} else {
-				other.WriteString(l)
+	web, webFlags := webForFirmware(t)
+	seed := configSeed(t)
+	for _, c := range []struct {
+		name, elf string
+		flags     []string
+	}{
+		{"http_get", web, webFlags},
+		{"config_log", firmware(t, "config_log"), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("MVNET_CONFIG_FILE", seed)
+			flags := append(c.flags, "--device-id", "UV00000000000000000000000000f00001")
+			var runs [2]string
+			for i := range runs {
+				r := runFirmware(t, c.elf, flags...)
+				r.want(t, 0, "MV_EVENTTYPE_CHANNELDATAREADABLE")
+				runs[i] = splitTranscript(r)
 			}
+			if runs[0] != runs[1] {
+				t.Fatalf("two runs differ:\n--- first\n%s\n--- second\n%s", runs[0], runs[1])
+			}
+		})
+	}
+}
+
+// splitTranscript is a run's transcript (the process id masked), then its
+// output, then the rest of stderr.
+func splitTranscript(r fwRun) string {
+	var transcript, other strings.Builder
+	for _, l := range strings.SplitAfter(r.stderr, "\n") {
+		if transcriptLine.MatchString(l) {
+			transcript.WriteString(startLinePID.ReplaceAllString(l, "started (pid N,"))
+		} else {
+			other.WriteString(l)
 		}
-		runs[i] = transcript.String() + "--- stdout\n" + r.stdout + "--- the rest of stderr\n" + other.String()
 	}
-	if runs[0] != runs[1] {
-		t.Fatalf("two runs differ:\n--- first\n%s\n--- second\n%s", runs[0], runs[1])
-	}
+	return transcript.String() + "--- stdout\n" + r.stdout + "--- the rest of stderr\n" + other.String()
 }
 
 // An MQTT session against Mosquitto: connect, subscribe, publish QoS 1,
@@ -199,16 +218,22 @@ func TestFirmwareMQTT(t *testing.T) {
 
 // Config and a secret from the embedded cloud's store, and server logging.
 func TestFirmwareConfigAndLogs(t *testing.T) {
-	seed := filepath.Join(t.TempDir(), "config.json")
-	if err := os.WriteFile(seed, []byte(`{"configs":{"broker-host":"mqtt.example.com"},"device_secrets":{"api-key":"s3cr3t"}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	elf := firmware(t, "config_log")
-	r := runFirmwareEnv(t, elf, []string{"MVNET_CONFIG_FILE=" + seed})
+	r := runFirmwareEnv(t, elf, []string{"MVNET_CONFIG_FILE=" + configSeed(t)})
 	r.want(t, 0, "mvSendConfigFetchRequest(", "[mvServerLog] config_log:", "mqtt.example.com", "exit 0")
 	if strings.Contains(r.stderr, "s3cr3t") {
 		t.Fatal("the secret's value reached the transcript")
 	}
+}
+
+// configSeed is a MVNET_CONFIG_FILE with what config_log fetches.
+func configSeed(t *testing.T) string {
+	t.Helper()
+	seed := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(seed, []byte(`{"configs":{"broker-host":"mqtt.example.com"},"device_secrets":{"api-key":"s3cr3t"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return seed
 }
 
 // runFirmwareEnv is runFirmware with extra environment variables.
