@@ -1,9 +1,9 @@
 package kernel
 
 import (
-	"github.com/mvnet/mvnet/abi"
-
 	mrand "math/rand/v2"
+
+	"github.com/mvnet/mvnet/abi"
 )
 
 // Running the kernel beside an emulated CPU (Options.Exec).
@@ -26,9 +26,10 @@ import (
 //
 // Exec decides when the change is applied: at once (the machine checks its
 // queue between run quanta: --realtime) or only at deterministic points
-// (after a system call, or while asleep): the default of `mvnet run
-// --firmware`, for which Awaiting tells the machine when the replies a
-// system call waits for have all been applied.
+// (after a system call, while asleep, periodically): the default of `mvnet
+// run --firmware`, for which Awaiting tells the machine when the replies a
+// system call waits for have all been applied. Until then the link reader
+// waits, and the frames behind it wait on the link.
 
 // enter parks the application (Options.Exec) before the kernel changes its
 // memory or pends an IRQ from a goroutine other than the application's;
