@@ -110,8 +110,9 @@ func (q *queue) settle(ctx context.Context, p settler) error {
 	}
 }
 
-// echoWait bounds settle's wait for the echo of acknowledged log lines.
-const echoWait = 2 * time.Second
+// echoWait bounds settle's wait for the echo of acknowledged log lines
+// (a variable for tests).
+var echoWait = 2 * time.Second
 
 // settler is what settle asks the process (*process.Process).
 type settler interface {
