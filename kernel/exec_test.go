@@ -175,3 +175,27 @@ func TestAwaitingStopsWhileReceivedDataIsUnread(t *testing.T) {
 		t.Fatal("awaiting with everything credited")
 	}
 }
+
+// With Options.Exec, OnEvent is told only while the application is parked:
+// the host's record of a link error falls between instructions too.
+func TestExecParksTheApplicationForEvents(t *testing.T) {
+	q := newExecQueue()
+	events := make(chan kernel.Event, 8)
+	_ = newHarness(t, refusing, func(_ *fakeCloud, o *kernel.Options) {
+		o.Exec = q.exec
+		o.OnEvent = func(e kernel.Event) { events <- e }
+	})
+	eventually(t, "the link error queued through Exec", func() bool { return q.pending() > 0 })
+	if len(events) != 0 {
+		t.Fatal("OnEvent was told before the application was parked")
+	}
+	q.drain()
+	select {
+	case e := <-events:
+		if e.Kind != kernel.EventLinkError {
+			t.Fatalf("event %v", e.Kind)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("no event after the queue ran")
+	}
+}
