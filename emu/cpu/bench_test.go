@@ -137,3 +137,22 @@ func BenchmarkCompiledC(b *testing.B) {
 	b.ReportMetric(float64(n)/cpu.Seconds()/1e6, "Minstr/cpu-s")
 	b.ReportMetric(float64(n)/float64(b.N), "instr/op")
 }
+
+// BenchmarkTrap reports the core's share of a system call: a BLX to a
+// secure-gateway address, the Trap hook (which only returns to LR) and
+// the loop around it; ns per call in thread CPU time.
+func BenchmarkTrap(b *testing.B) {
+	m := newMachine(assemble(b, " ldr r3, =0x0C1FE0D9\nloop: blx r3\n b loop", flashBase), flashBase)
+	m.h.trapOK = true
+	m.Run(100)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	m.h.traps = m.h.traps[:0]
+	c0 := threadCPU()
+	for i := 0; i < b.N; i++ {
+		m.Run(3 * 1000) // 1000 calls: blx, trap, b
+		m.h.traps = m.h.traps[:0]
+	}
+	b.ReportMetric(float64(threadCPU()-c0)/float64(b.N*1000), "cpu-ns/call")
+}

@@ -112,8 +112,8 @@ func decodeDPShifted(h1, h2 uint32) inst {
 	op := h1 >> 5 & 15
 	rn, rd, rm := h1&15, h2>>8&15, h2&15
 	imm5 := uint8((h2>>12&7)<<2 | h2>>6&3)
-	if rm == 15 {
-		return undef() // UNPREDICTABLE
+	if rm == 15 || h2&0x8000 != 0 {
+		return undef() // UNPREDICTABLE: Rm is PC, or the (0) bit is set
 	}
 	if op == 6 { // PKHBT/PKHTB
 		if h1&0x10 != 0 || h2&0x10 != 0 || rd == 15 || rn == 15 {
@@ -333,7 +333,7 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 		}
 		return inst{op: opSTREX, rd: rt, ra: rt2, rn: rn, imm: (h2 & 0xff) << 2, sh: ltW}
 	case o1 == 0 && o2 == 1:
-		if rt == 15 || rn == 15 {
+		if rt == 15 || rn == 15 || rt2 != 15 {
 			return undef()
 		}
 		return inst{op: opLDREX, rd: rt, rn: rn, imm: (h2 & 0xff) << 2, sh: ltW}
@@ -371,8 +371,8 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 		return in
 	case o1 == 1 && o2 == 0:
 		rd := uint8(h2 & 15) // status register of STREXB/H, STLEX*
-		if rt == 15 || rn == 15 || rd == 15 && (o3 < 8 || o3 > 10) {
-			return undef() // UNPREDICTABLE
+		if rt == 15 || rn == 15 || rt2 != 15 || rd == 15 && (o3 < 8 || o3 > 10) || rd != 15 && o3 >= 8 && o3 <= 10 {
+			return undef() // UNPREDICTABLE, or a should-be-one field is not
 		}
 		switch o3 {
 		case 4, 5, 12, 13, 14:
@@ -381,8 +381,8 @@ func decodeDualExcl(pc, h1, h2 uint32) inst {
 			return inst{op: opSTL, rd: rt, rn: rn, sh: exclType(o3)}
 		}
 	case o1 == 1 && o2 == 1:
-		if o3 > 1 && (rt == 15 || rn == 15) || o3 <= 1 && h2&15 == 15 {
-			return undef()
+		if o3 > 1 && (rt == 15 || rn == 15 || rt2 != 15 || h2&15 != 15) || o3 <= 1 && (h2&15 == 15 || h2&0xffe0 != 0xf000) {
+			return undef() // UNPREDICTABLE, or a should-be-one/zero field is not
 		}
 		switch o3 {
 		case 0:
@@ -508,7 +508,7 @@ func decodeDPReg(h1, h2 uint32) inst {
 	o1, o2 := h1>>4&15, h2>>4&15
 	rn, rd, rm := uint8(h1&15), uint8(h2>>8&15), uint8(h2&15)
 	extend := o1 < 8 && o2&8 != 0 // Rn == PC: no addend
-	if rd == 15 || rm == 15 || rn == 15 && !extend {
+	if rd == 15 || rm == 15 || rn == 15 && !extend || extend && o2&4 != 0 {
 		return undef() // UNPREDICTABLE
 	}
 	switch {

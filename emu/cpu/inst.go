@@ -61,7 +61,7 @@ const (
 // the rest run in execSlow.
 const (
 	opNone  = iota
-	opBreak // a breakpoint is set here: Run stops, Step decodes afresh
+	opBreak // a breakpoint is set here: Run stops (Step lifts it while it steps)
 	// data processing, immediate operand
 	opANDi
 	opBICi

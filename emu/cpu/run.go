@@ -72,7 +72,13 @@ func (c *CPU) Run(budget uint64) Stop {
 
 // Step executes exactly one instruction, ignoring a breakpoint at the
 // current PC.
-func (c *CPU) Step() Stop { return c.runFor(1, true) }
+func (c *CPU) Step() Stop {
+	if pc := c.R[15]; c.bps[pc] {
+		c.ClearBreakpoint(pc)
+		defer c.SetBreakpoint(pc)
+	}
+	return c.runFor(1, true)
+}
 
 func (c *CPU) runFor(budget uint64, step bool) Stop {
 	c.prepare()
@@ -137,20 +143,8 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			off = pc - pgBase
 		}
 		in := &pg[off>>1&(pageInsts-1)]
-		if in.op <= opBreak {
-			if in.op == opNone {
-				c.decodeInto(in, cr, pc-cr.base, pc)
-			}
-			if in.op == opBreak {
-				if !step {
-					return StopBreakpoint, false
-				}
-				tmp := c.fetchDecode(cr, pc-cr.base, pc)
-				in = &tmp
-			}
-		}
 		it := c.IT
-		if it != 0 && !c.cond(it>>4) && in.op != opBKPT {
+		if it != 0 && in.op > opBreak && !c.cond(it>>4) && in.op != opBKPT {
 			c.IT = itAdvance(it)
 			pc += uint32(in.size)
 			c.R[15] = pc
@@ -166,6 +160,11 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 		next := pc + uint32(in.size)
 		var ev uint8
 		switch in.op {
+		case opNone:
+			c.decodeInto(in, cr, pc-cr.base, pc)
+			continue
+		case opBreak:
+			return StopBreakpoint, false // Step lifts the breakpoint it starts on
 		case opANDi:
 			r := c.R[in.rn&15] & in.imm
 			c.R[in.rd&15] = r
@@ -766,17 +765,6 @@ func (c *CPU) decodeInto(in *inst, r *region, off, pc uint32) {
 	if c.bps != nil && c.bps[pc] {
 		*in = inst{op: opBreak, size: in.size}
 	}
-}
-
-// fetchDecode decodes the instruction at pc without caching it (stepping
-// over a breakpoint).
-func (c *CPU) fetchDecode(r *region, off, pc uint32) inst {
-	var tmp inst
-	bps := c.bps
-	c.bps = nil
-	c.decodeInto(&tmp, r, off, pc)
-	c.bps = bps
-	return tmp
 }
 
 // outside handles PC outside every executable region: a breakpoint

@@ -36,6 +36,13 @@ func TestHooks(t *testing.T) {
 	t.Run("tta is undefined in non-secure state", func(t *testing.T) {
 		expectFault(t, "bad: .inst.w 0xe840f080", FaultUndefined, 0, nil) // tta r0, r0
 	})
+	// Should-be-zero/one fields not as they must be: UNDEFINED (as
+	// objdump reads them) rather than executed as a neighbouring encoding.
+	for _, enc := range []string{"0xea20dab1", "0xe8531e91", "0xe8cbbd50", "0xe8dd5487", "0xe8cce380", "0xe8dda80d", "0xfa06f0e5", "0xfa3ff1e2", "0xeac2bcce"} {
+		t.Run("sbz/sbo "+enc, func(t *testing.T) {
+			expectFault(t, "bad: .inst.w "+enc, FaultUndefined, 0, nil)
+		})
+	}
 	t.Run("sg is undefined", func(t *testing.T) {
 		expectFault(t, "bad: .inst.w 0xe97fe97f", FaultUndefined, 0, nil)
 	})
