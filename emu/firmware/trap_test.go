@@ -3,6 +3,8 @@ package firmware
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mvnet/mvnet/abi"
@@ -106,5 +108,63 @@ func TestTrapTailCalledFromAHandlerReturnsFromTheException(t *testing.T) {
 	c.IPSR = 0
 	if g.trap(c, gw.Addr&^1); returned != 0 || c.R[15] != 0xFFFF_FFF8 {
 		t.Fatalf("thread mode: exception return %#x, pc %#x", returned, c.R[15])
+	}
+}
+
+// rawImage writes a raw image for flash: hws are Thumb halfwords placed
+// from each offset, words 32-bit words.
+func rawImage(tb testing.TB, size int, hws map[int][]uint16, words map[int]uint32) string {
+	tb.Helper()
+	img := make([]byte, size)
+	for off, hs := range hws {
+		for i, hw := range hs {
+			binary.LittleEndian.PutUint16(img[off+2*i:], hw)
+		}
+	}
+	for off, w := range words {
+		binary.LittleEndian.PutUint32(img[off:], w)
+	}
+	path := filepath.Join(tb.TempDir(), "image.bin")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// On the machine: a PendSV handler that tail-calls mvNoOp (`bx` to the
+// gateway with lr = EXC_RETURN) returns to the interrupted thread, which
+// then finishes with mvTestingComplete(5). A wrong return would crash
+// (exit 70).
+func TestTailCalledSystemCallReturnsFromPendSV(t *testing.T) {
+	noop, _ := abi.GatewayFor("mvNoOp")
+	done, _ := abi.GatewayFor("mvTestingComplete")
+	image := rawImage(t, 0x68, map[int][]uint16{
+		0x40: {
+			0x4804,         // 0x40 ldr r0, [pc, #16] → 0x54: ICSR
+			0x4905,         // 0x42 ldr r1, [pc, #20] → 0x58: PENDSVSET
+			0x6001,         // 0x44 str r1, [r0]
+			0xF3BF, 0x8F6F, // 0x46 isb
+			0x4C04, // 0x4A ldr r4, [pc, #16] → 0x5C: mvTestingComplete
+			0x2005, // 0x4C movs r0, #5
+			0x47A0, // 0x4E blx r4
+			0xE7FE, // 0x50 b .
+			0xBF00, // 0x52 nop
+		},
+		0x60: {
+			0x4C00, // 0x60 ldr r4, [pc, #0] → 0x64: mvNoOp
+			0x4720, // 0x62 bx r4: a tail call, lr = EXC_RETURN
+		},
+	}, map[int]uint32{
+		0x00: 0x2008_0000, // initial SP
+		0x04: 0x0800_0041, // Reset_Handler
+		0x38: 0x0800_0061, // PendSV (exception 14)
+		0x54: 0xE000_ED04, // SCB ICSR
+		0x58: 1 << 28,     // ICSR.PENDSVSET
+		0x5C: done.Addr,   // mvTestingComplete
+		0x64: noop.Addr,   // mvNoOp
+	})
+	code, _, _ := runImage(t, image, 0x0800_0000)
+	if code != 5 {
+		t.Fatalf("exit %d, want 5 (70: the exception return went wrong)", code)
 	}
 }
