@@ -2,13 +2,10 @@ package firmware
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"syscall"
 	"testing"
@@ -131,10 +128,7 @@ func trapImage(tb testing.TB, n uint32) string {
 	tb.Helper()
 	noop, _ := abi.GatewayFor("mvNoOp")
 	done, _ := abi.GatewayFor("mvTestingComplete")
-	img := make([]byte, 0x60)
-	binary.LittleEndian.PutUint32(img[0:], 0x2008_0000) // initial SP: _estack
-	binary.LittleEndian.PutUint32(img[4:], 0x0800_0041) // Reset_Handler at 0x40, Thumb
-	code := []uint16{
+	return rawImage(tb, 0x60, map[int][]uint16{0x40: {
 		0x4C04, // 0x40 ldr r4, [pc, #16]  → 0x54: mvNoOp
 		0x4E05, // 0x42 ldr r6, [pc, #20]  → 0x58: n
 		0x47A0, // 0x44 blx r4
@@ -145,18 +139,13 @@ func trapImage(tb testing.TB, n uint32) string {
 		0x47A0, // 0x4E blx r4
 		0xE7FE, // 0x50 b .
 		0xBF00, // 0x52 nop
-	}
-	for i, hw := range code {
-		binary.LittleEndian.PutUint16(img[0x40+2*i:], hw)
-	}
-	binary.LittleEndian.PutUint32(img[0x54:], noop.Addr)
-	binary.LittleEndian.PutUint32(img[0x58:], n)
-	binary.LittleEndian.PutUint32(img[0x5C:], done.Addr)
-	path := filepath.Join(tb.TempDir(), "trap.bin")
-	if err := os.WriteFile(path, img, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	return path
+	}}, map[int]uint32{
+		0x00: 0x2008_0000, // initial SP: _estack
+		0x04: 0x0800_0041, // Reset_Handler at 0x40, Thumb
+		0x54: noop.Addr,
+		0x58: n,
+		0x5C: done.Addr,
+	})
 }
 
 // BenchmarkFirmwareTrap reports the cost of one system call from the
