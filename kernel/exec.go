@@ -69,53 +69,85 @@ func (k *Kernel) enter() (leave func()) {
 // Exec's work meanwhile — so every reply lands at the same instruction on
 // every run. Unsolicited input (an MQTT message nobody waited for) is not
 // awaited: it is applied when it comes, at the next deterministic point.
+// Replies on a channel with unread data are AwaitingBehindUnread's.
 func (k *Kernel) Awaiting() bool {
+	sure, _ := k.awaiting()
+	return sure
+}
+
+// AwaitingBehindUnread reports replies the kernel waits for on MQTT or
+// OPAQUEBYTES channels whose receive ring holds data the application has
+// not read: the cloud sends only within the ring's credit, so it may be
+// holding them back until the application reads — which it cannot do
+// while the machine waits. Settle waits for them only a while.
+func (k *Kernel) AwaitingBehindUnread() bool {
+	_, behind := k.awaiting()
+	return behind
+}
+
+func (k *Kernel) awaiting() (sure, behindUnread bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
-		return false
+		return false, false
 	}
 	if k.wantLinkLocked() && k.conn == nil {
-		return true
+		return true, false
 	}
 	if k.conn == nil {
-		return false // nothing can answer; channels are disconnected
+		return false, false // nothing can answer; channels are disconnected
 	}
-	if k.logs.sent > 0 && !k.logs.disabled {
-		return true
-	}
+	sure = k.logs.sent > 0 && !k.logs.disabled
 	for _, ch := range k.chans {
-		if ch.conn == k.conn && channelAwaiting(ch) {
-			return true
+		if ch.conn != k.conn {
+			continue
+		}
+		switch channelAwaiting(ch) {
+		case awaitSure:
+			sure = true
+		case awaitBehindUnread:
+			behindUnread = true
 		}
 	}
-	return false
+	return sure, behindUnread
 }
 
-// channelAwaiting reports whether connected channel ch waits for the
+// What a channel waits for (channelAwaiting).
+const (
+	awaitNothing      = iota
+	awaitSure         // a reply that will come
+	awaitBehindUnread // a reply the cloud may hold back until the application reads
+)
+
+// channelAwaiting says what connected channel ch waits for from the
 // cloud. An HTTP or CONFIGFETCH response always fits the receive ring (or
 // the cloud answers RESPONSETOOLARGE), and the request's CREDIT comes with
 // it. On MQTT and OPAQUEBYTES channels the cloud sends only within the
 // receive ring's credit, and grants the send ring back only as it can
-// answer: their replies are awaited only while the application has read
-// everything received, or the machine would wait for a read the
-// application cannot make while it waits.
-func channelAwaiting(ch *channel) bool {
+// answer: their replies are sure only while the application has read
+// everything received.
+func channelAwaiting(ch *channel) int {
 	switch ch.typ {
 	case abi.ChannelTypeHTTP, abi.ChannelTypeConfigFetch:
 		if ch.unusable {
-			return false
+			return awaitNothing
 		}
 		answered := ch.resp != nil
 		if ch.typ == abi.ChannelTypeConfigFetch {
 			answered = ch.cfg != nil
 		}
-		return ch.txWrite > ch.txAcked || ch.reqSent && !answered
+		if ch.txWrite > ch.txAcked || ch.reqSent && !answered {
+			return awaitSure
+		}
+		return awaitNothing
+	}
+	if ch.txWrite == ch.txAcked && (ch.mqtt == nil || len(ch.mqtt.waiting) == 0) {
+		return awaitNothing
 	}
 	if ch.rxWrite != ch.rxRead {
-		return false
+		return awaitBehindUnread
 	}
-	return ch.txWrite > ch.txAcked || ch.mqtt != nil && len(ch.mqtt.waiting) > 0
+	return awaitSure
 }
 
 // seededRand returns Options.Seed's source of handles and log sequence

@@ -166,12 +166,12 @@ func TestAwaitingStopsWhileReceivedDataIsUnread(t *testing.T) {
 	eventually(t, "data at the cloud", func() bool { return len(h.cloud.data(ch.handle)) == 100 })
 	h.cloud.sendData(t, ch.handle, []byte("unread"))
 	c.wait(abi.EventTypeChannelDataReadable, 0x91)
-	if h.k.Awaiting() {
-		t.Fatal("awaiting a credit while the application has data to read")
+	if h.k.Awaiting() || !h.k.AwaitingBehindUnread() {
+		t.Fatal("the credit must be awaited only as held back by unread data")
 	}
 	h.cloud.send(t, link.Frame{Type: link.FrameCredit, Chan: ch.handle, Credit: 100})
 	eventually(t, "the credit applied", func() bool { return c.count(abi.EventTypeChannelDataWriteSpace, 0x91) > 0 })
-	if h.k.Awaiting() {
+	if h.k.Awaiting() || h.k.AwaitingBehindUnread() {
 		t.Fatal("awaiting with everything credited")
 	}
 }

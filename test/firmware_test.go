@@ -164,17 +164,21 @@ var transcriptLine = regexp.MustCompile(`^ *[0-9]+\.[0-9]{3} ms  `)
 
 // Two runs of the same image give the same transcript, byte for byte,
 // virtual time stamps included (only the process id differs), the same
-// output and the same server log lines: an HTTPS request, and a config
-// fetch from the embedded cloud's store.
+// output and the same server log lines: an HTTPS request, a config fetch
+// from the embedded cloud's store, and an MQTT session with Mosquitto
+// (its own message comes back before the broker's PUBACK, which the
+// emulator waits for: both land after the publish call).
 func TestFirmwareRunsAreDeterministic(t *testing.T) {
 	web, webFlags := webForFirmware(t)
 	seed := configSeed(t)
+	br := mosquitto.Start(t, mosquitto.Options{})
 	for _, c := range []struct {
 		name, elf string
 		flags     []string
 	}{
 		{"http_get", web, webFlags},
 		{"config_log", firmware(t, "config_log"), nil},
+		{"mqtt", firmware(t, "mqtt", fmt.Sprintf("FW_MQTT_PORT=%d", br.Port)), mqttFlags(br)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("MVNET_CONFIG_FILE", seed)
@@ -182,7 +186,7 @@ func TestFirmwareRunsAreDeterministic(t *testing.T) {
 			var runs [2]string
 			for i := range runs {
 				r := runFirmware(t, c.elf, flags...)
-				r.want(t, 0, "MV_EVENTTYPE_CHANNELDATAREADABLE")
+				r.want(t, 0, "MV_EVENTTYPE_CHANNELDATAREADABLE", "exit 0")
 				runs[i] = splitTranscript(r)
 			}
 			if runs[0] != runs[1] {
@@ -211,9 +215,15 @@ func splitTranscript(r fwRun) string {
 func TestFirmwareMQTT(t *testing.T) {
 	br := mosquitto.Start(t, mosquitto.Options{})
 	elf := firmware(t, "mqtt", fmt.Sprintf("FW_MQTT_PORT=%d", br.Port))
-	r := runFirmware(t, elf, "--mqtt-plaintext", "--allow", "127.0.0.0/8",
-		"--resolve", fmt.Sprintf("mqtt.fw.test:%d:127.0.0.1", br.Port))
+	r := runFirmware(t, elf, mqttFlags(br)...)
 	r.want(t, 0, "mvMqttRequestConnect(", "mvMqttReceiveMessage(", "exit 0")
+}
+
+// mqttFlags let the cloud reach the broker as the mqtt program names it
+// (mqtt.fw.test, plain TCP).
+func mqttFlags(br *mosquitto.Broker) []string {
+	return []string{"--mqtt-plaintext", "--allow", "127.0.0.0/8",
+		"--resolve", fmt.Sprintf("mqtt.fw.test:%d:127.0.0.1", br.Port)}
 }
 
 // Config and a secret from the embedded cloud's store, and server logging.

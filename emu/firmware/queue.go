@@ -75,44 +75,44 @@ func (q *queue) drain() {
 // system call: it applies what the kernel has queued and waits until the
 // kernel awaits nothing more (kernel.Kernel.Awaiting) — the reply to every
 // request the application has made is then in its memory, at the same
-// instruction on every run — and until the server log lines the cloud has
-// acknowledged have been echoed (process.ServerLogsToEcho), for at most
-// echoWait: a line the cloud drops (logging disabled) is never echoed.
+// instruction on every run. For at most softWait more it also waits for
+// what may not come: replies the cloud may hold back until the
+// application reads (kernel.Kernel.AwaitingBehindUnread), and the echo of
+// the server log lines the cloud acknowledged (process.ServerLogsToEcho;
+// a line the cloud dropped is never echoed).
 func (q *queue) settle(ctx context.Context, p settler) error {
-	var echoTimer <-chan time.Time
+	var soft <-chan time.Time // runs from the first wait for the soft kinds alone
+	softOver := false
 	for {
 		q.drain()
-		wait := false
-		if k := p.StartedKernel(); k != nil && k.Awaiting() {
-			wait = true
-		} else if p.ServerLogsToEcho() > 0 {
-			if echoTimer == nil {
-				t := time.NewTimer(echoWait)
-				defer t.Stop()
-				echoTimer = t.C
-			}
-			wait = true
-		}
-		if !wait {
+		k := p.StartedKernel()
+		sure := k != nil && k.Awaiting()
+		maybe := !softOver && (k != nil && k.AwaitingBehindUnread() || p.ServerLogsToEcho() > 0)
+		if !sure && !maybe {
 			return nil
+		}
+		var timeout <-chan time.Time
+		if !sure {
+			if soft == nil {
+				t := time.NewTimer(softWait)
+				defer t.Stop()
+				soft = t.C
+			}
+			timeout = soft
 		}
 		select {
 		case <-q.ready:
-		case <-echoTimer:
-			q.drain()
-			if k := p.StartedKernel(); k == nil || !k.Awaiting() {
-				return nil
-			}
-			echoTimer = make(chan time.Time) // only the kernel now
+		case <-timeout:
+			softOver = true
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-// echoWait bounds settle's wait for the echo of acknowledged log lines
-// (a variable for tests).
-var echoWait = 2 * time.Second
+// softWait bounds settle's wait for what may not come (a variable for
+// tests).
+var softWait = time.Second
 
 // settler is what settle asks the process (*process.Process).
 type settler interface {

@@ -36,15 +36,15 @@ func TestSettleRunsTheQueueAndWaitsForTheEcho(t *testing.T) {
 	}
 
 	// A line the cloud dropped is never echoed: settle gives up on it.
-	defer func(w time.Duration) { echoWait = w }(echoWait)
-	echoWait = time.Millisecond
+	defer func(w time.Duration) { softWait = w }(softWait)
+	softWait = time.Millisecond
 	f.toEcho.Store(1)
 	if err := q.settle(ctx, &f); err != nil {
 		t.Fatal(err)
 	}
 	// ctx's end ends a wait.
 	cancel()
-	echoWait = time.Hour
+	softWait = time.Hour
 	if err := q.settle(ctx, &f); err != context.Canceled {
 		t.Fatalf("settle after ctx's end = %v", err)
 	}
