@@ -3,7 +3,7 @@ package conformance
 // Findings are the mismatches between emu/cpu and QEMU the differential
 // tests found, each as a minimal reproducer whose expected result is
 // QEMU's (which here is the architecture's). TestConformanceFindings keeps
-// them failing until emu/cpu is fixed.
+// each fixed.
 //
 // 1. Unaligned word and halfword accesses where nothing answers, in the
 // Normal-memory regions of the default memory map (Code 0x00000000-
@@ -13,7 +13,8 @@ package conformance
 // emu/cpu raises UNALIGNED (0x01000000), which a Cortex-M33 raises only
 // for Device memory (ARMv8-M ARM DDI 0553, "Alignment behavior";
 // Cortex-M33 TRM, "Unaligned accesses"). Found by the rawldst class
-// (seed 300: "ldrsh.w r8, [r0, r9]" with r0+r9 = 0x37ffff45).
+// (seed 300: "ldrsh.w r8, [r0, r9]" with r0+r9 = 0x37ffff45). Fixed in
+// emu/cpu by 8929070.
 func Findings() []Seq {
 	var seqs []Seq
 	add := func(class string, apsr uint32, r [13]uint32, lines ...string) {

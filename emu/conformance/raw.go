@@ -139,6 +139,8 @@ func genRaw16(g *gen) {
 					continue
 				case op == 6 && hw&0xe0 == 0x40: // SETEND: QEMU runs it (see TestWhereQEMUDeparts)
 					continue
+				case hw == 0xbabc: // HLT #0x3c: QEMU's semihosting call (see TestWhereQEMUDeparts)
+					continue
 				case op == 0xe || op == 0xf: // BKPT, IT, hints
 					continue
 				case (op == 4 || op == 5) && hw&0x1ff == 0: // PUSH {}: UNPREDICTABLE

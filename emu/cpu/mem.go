@@ -253,8 +253,16 @@ func (c *CPU) readSlow(a uint32, n int) uint32 {
 		return v
 	}
 	if a&uint32(n-1) != 0 {
-		// unaligned accesses to Device memory fault
-		c.raise(FaultUnaligned, a)
+		if device(a) {
+			c.raise(FaultUnaligned, a)
+		}
+		// Normal memory: allowed, byte by byte (a missing byte is the
+		// BusFault, at the access's first missing byte)
+		var v uint32
+		for i := 0; i < n; i++ {
+			v |= c.readSlow(a+uint32(i), 1) << (8 * i)
+		}
+		return v
 	}
 	if c.Bus != nil {
 		if v, ok := c.Bus.Load(a, n); ok {
@@ -297,13 +305,26 @@ func (c *CPU) writeSlow(a uint32, n int, v uint32) {
 		return
 	}
 	if a&uint32(n-1) != 0 {
-		c.raise(FaultUnaligned, a)
+		if device(a) {
+			c.raise(FaultUnaligned, a)
+		}
+		for i := 0; i < n; i++ {
+			c.writeSlow(a+uint32(i), 1, v>>(8*i))
+		}
+		return
 	}
 	if c.Bus != nil && c.Bus.Store(a, n, v) {
 		return
 	}
 	c.raise(FaultPreciseData, a)
 }
+
+// device reports whether a is Device memory in the ARMv8-M default
+// memory map (Peripheral 0x40000000-0x5FFFFFFF, External device
+// 0xA0000000-0xDFFFFFFF, the System region above): an unaligned access
+// there faults (UNALIGNED) even with CCR.UNALIGN_TRP clear; elsewhere
+// (Code, SRAM, RAM: Normal memory) it is allowed.
+func device(a uint32) bool { return a>>29 == 2 || a >= 0xa000_0000 }
 
 // InvalidateCode drops decoded instructions for [addr, addr+n): after a
 // loader or debugger wrote code behind the core's back.

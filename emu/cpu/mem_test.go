@@ -77,6 +77,19 @@ func TestMemoryFaults(t *testing.T) {
 	t.Run("unaligned device access", func(t *testing.T) {
 		expectFault(t, "ldr r0, =0x40000002\nbad: ldr r1, [r0]", FaultUnaligned, 0x40000002, nil)
 	})
+	// Unaligned accesses where nothing answers in Normal memory (Code,
+	// SRAM, RAM regions of the default map) are the BusFault of the
+	// missing memory, not UNALIGNED (found by emu/conformance against QEMU).
+	for _, a := range []string{"0x1fffffe2", "0x37fffff2", "0x60000002", "0x37ffff45"} {
+		t.Run("unaligned normal nothing "+a, func(t *testing.T) {
+			expectFault(t, "ldr r0, ="+a+"\nbad: ldr r1, [r0]", FaultPreciseData, 0, nil)
+			expectFault(t, "ldr r0, ="+a+"\nbad: strh r1, [r0]", FaultPreciseData, 0, nil)
+		})
+	}
+	t.Run("unaligned straddling into nothing", func(t *testing.T) {
+		m := expectFault(t, "ldr r0, =0x2000fffe\nbad: ldr r1, [r0]", FaultPreciseData, 0x20010000, nil)
+		_ = m
+	})
 	t.Run("div by zero trap", func(t *testing.T) {
 		expectFault(t, "movs r0, #1\n movs r1, #0\nbad: udiv r2, r0, r1", FaultDivByZero, 0, func(m *machine) { m.DivByZeroTrap = true })
 	})
