@@ -81,8 +81,13 @@ func (k *Kernel) linkUp(r *linkReporter) {
 	k.emit(Event{Kind: EventLinkUp, Text: "link up"})
 }
 
+// emit tells OnEvent, with the application parked (Options.Exec): the
+// host's record of the event (a trace line) then falls between the same
+// instructions as the kernel's changes. Called only from the link
+// manager's goroutine.
 func (k *Kernel) emit(e Event) {
 	if k.opts.OnEvent != nil {
+		defer k.enter()()
 		k.opts.OnEvent(e)
 	}
 }

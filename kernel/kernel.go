@@ -103,6 +103,17 @@ type Options struct {
 	NoOpenRateLimit bool
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
+	// Exec, if set, runs fn on the goroutine that owns application memory
+	// (the firmware emulator's machine, between instructions); it must not
+	// block. Every change the kernel makes to application memory or its
+	// IRQs outside a system call — and every OnEvent — then happens while
+	// a function given to Exec holds that goroutine (exec.go). Nil: they
+	// happen at once on the kernel's goroutines, as for host memory.
+	Exec func(fn func())
+	// Seed, if set, seeds the kernel's handles and server log sequence
+	// numbers, so that two runs of the same application draw the same
+	// (the emulator's deterministic mode). Nil: random.
+	Seed *[32]byte
 }
 
 // Kernel is one device's kernel. Its methods are the system calls; they are
@@ -118,6 +129,7 @@ type Kernel struct {
 	mono func() time.Duration
 	log  *slog.Logger
 	opts Options
+	rng  *mrand.Rand // Options.Seed's source, nil for math/rand's; guarded by mu after New
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -188,6 +200,7 @@ func New(o Options) (*Kernel, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	rng := seededRand(o.Seed)
 	k := &Kernel{
 		mem:         o.Memory,
 		kmem:        o.Memory,
@@ -206,7 +219,8 @@ func New(o Options) (*Kernel, error) {
 		chans:       make(map[uint32]*channel),
 		streams:     make(map[uint32]*sysStream),
 		neverUsed:   true,
-		logSeqStart: newLogSeqStart(),
+		rng:         rng,
+		logSeqStart: drawUint64(rng),
 	}
 	if p, ok := o.Memory.(mem.Protector); ok {
 		k.prot = p
@@ -323,7 +337,7 @@ func ValidateDeviceID(id string) error {
 // resource (spec/abi.md: handles are never zero and unique while live).
 func (k *Kernel) newHandleLocked() uint32 {
 	for {
-		h := mrand.Uint32()
+		h := drawUint32(k.rng)
 		if h == 0 {
 			continue
 		}

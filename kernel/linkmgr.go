@@ -66,10 +66,14 @@ func (k *Kernel) linkManager() {
 			}
 			continue
 		}
+		// exec.go: the application stands still while the link comes up
+		// (and its clock, read here, is not moving).
+		leave := k.enter()
 		upAt := k.mono() // Options.Monotonic: tests control a link's age
 		k.mu.Lock()
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()
+			leave()
 			c.Close()
 			continue
 		}
@@ -79,12 +83,14 @@ func (k *Kernel) linkManager() {
 		k.linkChangedLocked()
 		k.logLinkUpLocked(c)
 		k.mu.Unlock()
+		leave()
 		k.log.Debug("link: up", "device", k.id)
 		c.KeepAlive(k.opts.PingInterval, k.opts.IdleTimeout)
 		k.linkUp(&report)
 
 		err = k.readLoop(c)
 		k.log.Debug("link: down", "err", err)
+		leave = k.enter()
 		k.mu.Lock()
 		lost := k.conn == c
 		if lost {
@@ -96,6 +102,8 @@ func (k *Kernel) linkManager() {
 		}
 		closed = k.closed
 		k.mu.Unlock()
+		age := k.mono() - upAt
+		leave()
 		if lost && !closed {
 			k.linkError(&report, "link lost: "+linkErrText(err))
 		}
@@ -111,7 +119,7 @@ func (k *Kernel) linkManager() {
 		// dial. Only a link that stayed up a while restarts the backoff,
 		// and only on such a link is GOAWAY a drain, answered by a quick
 		// redial that leaves the backoff as it is (link/doc.go).
-		longLived := k.mono()-upAt >= k.opts.MaxReconnectDelay
+		longLived := age >= k.opts.MaxReconnectDelay
 		if longLived {
 			b.reset()
 		}
@@ -242,7 +250,9 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 			return err
 		}
 		if err == nil {
+			leave := k.enter()
 			err = k.handleFrame(c, &f)
+			leave()
 			if err == nil && f.Type == link.FrameControl && f.Kind == link.ControlDiag && f.Payload != nil {
 				k.emit(Event{Kind: EventDiagnostic, Channel: f.Chan, Text: string(f.Payload)})
 			}

@@ -3,7 +3,6 @@ package kernel
 import (
 	"context"
 	"encoding/binary"
-	mrand "math/rand/v2"
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/link"
@@ -207,6 +206,3 @@ func (k *Kernel) WaitLogsAcked(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// newLogSeqStart picks the first line's sequence number at boot.
-func newLogSeqStart() uint64 { return mrand.Uint64() }

@@ -72,7 +72,7 @@ system call, status and notification.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDemoCmd(), newRunCmd(), newBuildCmd(), newSyscallsCmd(), newBrokerCmd(), newCloudCmd(), newDeviceCmd(),
-		newConfigCmd(), newSecretCmd(), newLogsCmd(), newFaultCmd(), newFleetCmd())
+		newConfigCmd(), newSecretCmd(), newLogsCmd(), newFaultCmd(), newFleetCmd(), newEmulateCmd())
 	strictTree(root)
 	return root
 }

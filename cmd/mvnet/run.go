@@ -7,14 +7,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mvnet/mvnet/emu/firmware"
 	"github.com/mvnet/mvnet/internal/runner"
 )
 
 func newRunCmd() *cobra.Command {
 	var o runner.Options
+	var loadAddress string
 	cmd := &cobra.Command{
 		Use:   "run [flags] -- ./app [args]",
-		Short: "Run a C application built against mvnet's C SDK and print a transcript",
+		Short: "Run a C application built against mvnet's C SDK, or a firmware image on the emulator, and print a transcript",
 		Long: `Run a Microvisor application built for the host with mvnet's C SDK
 (libmvnet), with an embedded cloud behind it, and print a readable transcript
 of every system call, notification and interrupt on stderr while the
@@ -33,6 +35,21 @@ loop) show as one line with their count. The application's lines and the
 transcript come out in the order they happened: the library writes the
 trace into the pipe of the application's stdout (made line buffered,
 MVNET_STDOUT_LINEBUF=1), and mvnet separates the two again.
+
+Firmware (docs/firmware.md): --firmware app.elf runs the exact image built
+for the device (arm-none-eabi-gcc, -mcpu=cortex-m33) on mvnet's Cortex-M33
+emulator instead of a host program, with the same cloud, flags, transcript
+and trace: its system calls trap at Microvisor's secure-gateway addresses
+into the same kernel, its USART output is the application's output, and a
+fault it does not handle ends the run with a crash report (registers,
+fault status, faulting instruction, symbolised backtrace). A raw .bin needs
+--load-address (e.g. 0x08000000). Time is virtual (instructions at 160
+MHz) and replies from the cloud are applied at the same instruction on
+every run, so a run is repeatable; --realtime paces the virtual clock to
+the wall clock and applies replies as they come. --gdb 127.0.0.1:PORT
+serves a GDB remote stub and the image waits, stopped at its reset
+handler, for gdb-multiarch ('target remote 127.0.0.1:PORT'). The exit
+status is mvTestingComplete's, or 70 after a crash report.
 
 --update-after D announces a downloaded update D after the library has
 started (the trace's start line): it sets MVNET_UPDATE_SIGNAL=1, which makes
@@ -90,10 +107,20 @@ exit: expectation. A scenario file that does not parse exits 2. With
   mvnet fault apply "$MVNET_DEVICE" link-drop for=5s
   # CI: a scenario, judged, with a JUnit report
   mvnet run --scenario link-drop.yaml --junit out.xml -- ./http-get https://api.test/hello
+  # the exact device image on the emulator; a raw binary needs its address
+  mvnet run --firmware build/app.elf --allow 127.0.0.0/8 --ca-file ca.pem
+  mvnet run --firmware app.bin --load-address 0x08000000 --scenario link-drop.yaml
+  mvnet run --firmware app.elf --gdb 127.0.0.1:3333 &   # then: gdb-multiarch app.elf -ex 'target remote 127.0.0.1:3333'
   # record once against the real upstream, then replay with no network
   mvnet run --record http.cassette.json -- ./app
   mvnet run --replay http.cassette.json --scenario s.yaml --junit out.xml -- ./app`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if fw := cmd.Flags().Lookup("firmware"); fw != nil && fw.Changed {
+				if len(args) > 0 {
+					return fmt.Errorf("--firmware runs an application image: give no application after -- (got %s)", args[0])
+				}
+				return nil
+			}
 			if len(args) == 0 {
 				return errors.New("no application given")
 			}
@@ -111,7 +138,15 @@ exit: expectation. A scenario file that does not parse exits 2. With
 					return fmt.Errorf("--ca-file: %w", err)
 				}
 			}
-			o.App, o.Args = args[0], args[1:]
+			if o.Firmware.Image != "" {
+				if err := firmwareFlags(cmd, &o, loadAddress); err != nil {
+					return err
+				}
+			} else if err := noFirmwareFlags(cmd); err != nil {
+				return err
+			} else {
+				o.App, o.Args = args[0], args[1:]
+			}
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
 			o.Transcript = cmd.ErrOrStderr()
 			err := runner.Run(cmd.Context(), o)
@@ -130,6 +165,10 @@ exit: expectation. A scenario file that does not parse exits 2. With
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.Firmware.Image, "firmware", "", "run this application image (ELF, or .bin with --load-address) on the Cortex-M33 emulator (docs/firmware.md)")
+	f.StringVar(&loadAddress, "load-address", "", "with --firmware and a raw .bin: where it goes, e.g. 0x08000000")
+	f.BoolVar(&o.Firmware.Realtime, "realtime", false, "with --firmware: pace the virtual clock to the wall clock (not deterministic)")
+	f.StringVar(&o.Firmware.GDB, "gdb", "", "with --firmware: serve a GDB remote stub at this address (e.g. 127.0.0.1:3333); the image waits for the debugger")
 	f.StringVar(&o.DeviceID, "device-id", "", "device ID (UV + 32 hex digits); default random")
 	f.StringArrayVar(&o.CAFiles, "ca-file", nil, "PEM file of extra roots the cloud trusts (repeatable)")
 	f.StringArrayVar(&o.Resolve, "resolve", nil, "map host:port to an address for the cloud, like curl (repeatable)")
@@ -152,4 +191,27 @@ exit: expectation. A scenario file that does not parse exits 2. With
 	f.BoolVar(&o.AllowRepeats, "allow-repeats", false, "with --replay: answer a request asked more often than recorded with its last recorded answer")
 	f.BoolVar(&o.RecordSecrets, "record-secrets", false, "with --record: keep secret values and secret headers in the cassette instead of redacting them")
 	return cmd
+}
+
+// firmwareFlags completes the runner's settings for --firmware.
+func firmwareFlags(cmd *cobra.Command, o *runner.Options, loadAddress string) error {
+	if loadAddress != "" {
+		a, err := runner.ParseLoadAddress(loadAddress)
+		if err != nil {
+			return err
+		}
+		o.Firmware.LoadAddress = a
+	}
+	o.CheckImage = firmware.Check
+	return nil
+}
+
+// noFirmwareFlags rejects the emulator's flags without --firmware.
+func noFirmwareFlags(cmd *cobra.Command) error {
+	for _, name := range []string{"load-address", "realtime", "gdb"} {
+		if cmd.Flags().Changed(name) {
+			return fmt.Errorf("--%s is a setting of the firmware emulator: it needs --firmware app.elf", name)
+		}
+	}
+	return nil
 }

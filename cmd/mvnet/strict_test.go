@@ -34,8 +34,14 @@ func TestEveryParentRejectsUnknownSubcommands(t *testing.T) {
 			t.Errorf("mvnet %s: err = %v, output %q; want an unknown command error", strings.Join(args, " "), err, out)
 		}
 		// A mistyped subcommand (its name less the last letter) is named
-		// in a suggestion.
-		name := p.Commands()[0].Name()
+		// in a suggestion; hidden commands (mvnet __emulate) never are.
+		var name string
+		for _, c := range p.Commands() {
+			if !c.Hidden {
+				name = c.Name()
+				break
+			}
+		}
 		args = append(append([]string{}, path...), name[:len(name)-1])
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), "Did you mean this?\n\t"+name+"\n") {
 			t.Errorf("mvnet %s: err = %v; want a suggestion of %q", strings.Join(args, " "), err, name)
@@ -44,6 +50,10 @@ func TestEveryParentRejectsUnknownSubcommands(t *testing.T) {
 		if err != nil || !strings.Contains(out, "Usage:\n  "+p.CommandPath()+" [command]\n") || strings.Contains(out, p.CommandPath()+" [flags]") {
 			t.Errorf("mvnet %s: err = %v, want its help:\n%s", strings.Join(path, " "), err, out)
 		}
+	}
+	// The hidden emulate command is neither listed nor suggested.
+	if out, _ := run("--help"); strings.Contains(out, "__emulate") {
+		t.Errorf("mvnet --help lists the hidden emulate command:\n%s", out)
 	}
 	for _, args := range [][]string{{"device", "remov"}, {"cloud", "start"}, {"help", "zzqxv"}, {"help", "device", "remov"}, {"completion", "tcsh"}} {
 		if _, err := run(args...); err == nil || !strings.Contains(err.Error(), "unknown command") {
@@ -71,6 +81,14 @@ func TestArgumentErrorsShowUsage(t *testing.T) {
 		{[]string{"run"}, "no application given\nUsage: mvnet run [flags] -- ./app [args]"},
 		{[]string{"run", "./app"}, "put the application after --: mvnet run [flags] -- ./app\nUsage: mvnet run [flags] -- ./app [args]"},
 		{[]string{"demo", "extra"}, "unknown command \"extra\" for \"mvnet demo\"\nUsage: mvnet demo [flags]"},
+		// --firmware replaces the application (docs/firmware.md).
+		{[]string{"run", "--firmware", "app.elf", "--", "./app"}, "--firmware runs an application image: give no application after -- (got ./app)\nUsage: mvnet run [flags] -- ./app [args]"},
+		{[]string{"run", "--firmware", "/nonexistent/app.elf"}, "firmware image: open /nonexistent/app.elf: no such file or directory"},
+		{[]string{"run", "--firmware", "strict_test.go"}, "not an ELF file; a raw binary needs --load-address (e.g. 0x08000000)"},
+		{[]string{"run", "--firmware", "strict_test.go", "--load-address", "flash"}, `--load-address "flash": want a 32-bit address such as 0x08000000`},
+		{[]string{"run", "--realtime", "--", "./app"}, "--realtime is a setting of the firmware emulator: it needs --firmware app.elf"},
+		{[]string{"run", "--gdb", "127.0.0.1:3333", "--", "./app"}, "--gdb is a setting of the firmware emulator: it needs --firmware app.elf"},
+		{[]string{"run", "--load-address", "0x08000000", "--", "./app"}, "--load-address is a setting of the firmware emulator"},
 	} {
 		if _, err := run(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("mvnet %s: err = %v, want %q", strings.Join(c.args, " "), err, c.want)

@@ -122,7 +122,8 @@ type Config struct {
 	// ServerLogOff: server log lines are not echoed to stderr.
 	ServerLogOff bool
 	// Board holds the simulated peripherals (EnvBoard); nil = empty buses.
-	Board *periph.Board
+	Board      *periph.Board
+	boardClock *boardClock // Board's clock (periph.go)
 	// BoardStart is when Board's timelines began: EnvBoardEpoch after a
 	// restart, else when the board was read.
 	BoardStart time.Time

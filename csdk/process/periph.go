@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/periph"
@@ -36,7 +37,8 @@ func (c *Config) readBoard(getenv func(string) string) error {
 		start = c.BoardStart
 	}
 	c.BoardStart = start
-	b, err := periph.LoadBoard(v, func() time.Duration { return time.Since(start) })
+	clock := &boardClock{start: start}
+	b, err := periph.LoadBoard(v, clock.now)
 	var be *periph.BoardError
 	if errors.As(err, &be) {
 		// The variable's value names the file already.
@@ -47,8 +49,23 @@ func (c *Config) readBoard(getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	c.Board = b
+	c.Board, c.boardClock = b, clock
 	return nil
+}
+
+// boardClock is the board's timeline clock: the wall clock since start,
+// or the process's Options.Monotonic once New has set it (the emulator's
+// virtual time, so that a firmware run's sensor readings repeat).
+type boardClock struct {
+	start   time.Time
+	virtual atomic.Pointer[func() time.Duration]
+}
+
+func (c *boardClock) now() time.Duration {
+	if v := c.virtual.Load(); v != nil {
+		return (*v)()
+	}
+	return time.Since(c.start)
 }
 
 // boardEnv is what a restarted image needs to go on with the same board

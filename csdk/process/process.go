@@ -67,6 +67,18 @@ type Options struct {
 	Restart func(env []string) error
 	// Stderr receives configuration errors. Default os.Stderr.
 	Stderr io.Writer
+
+	// For the firmware emulator (emu/firmware), which runs the process
+	// over an Arena with abi.Device:
+	//
+	// Monotonic, if set, is the clock of mvGetMicroseconds, notification
+	// stamps and the trace's "t" (the emulator's virtual time). Default:
+	// the time since New.
+	Monotonic func() time.Duration
+	// Exec and Seed are the kernel's (kernel.Options): the goroutine that
+	// owns application memory, and the seed of handles. Default nil.
+	Exec func(fn func())
+	Seed *[32]byte
 }
 
 // Process is the application's Microvisor: configuration, trace, and — from
@@ -124,6 +136,9 @@ func New(o Options) (*Process, error) {
 		return nil, err
 	}
 	p := &Process{o: o, cfg: cfg, log: lg, boot: time.Now()}
+	if o.Monotonic != nil && cfg.boardClock != nil {
+		cfg.boardClock.virtual.Store(&o.Monotonic)
+	}
 	if cfg.TracePath != "" {
 		t, err := openTrace(cfg.TracePath, cfg.Restarts > 0, cfg.TraceMax, p)
 		if err != nil {
@@ -189,7 +204,21 @@ func Global(opts func() Options) *Process {
 
 // monotonic is the time since the process's kernel booted, the clock of
 // mvGetMicroseconds, notification stamps and the trace.
-func (p *Process) monotonic() time.Duration { return time.Since(p.boot) }
+func (p *Process) monotonic() time.Duration {
+	if p.o.Monotonic != nil {
+		return p.o.Monotonic()
+	}
+	return time.Since(p.boot)
+}
+
+// StartedKernel returns the kernel if a system call has started it, else
+// nil; it never starts one.
+func (p *Process) StartedKernel() *kernel.Kernel {
+	if !p.started.Load() || p.startErr != nil {
+		return nil
+	}
+	return p.k
+}
 
 // DeviceID is the device's ID.
 func (p *Process) DeviceID() string { return p.cfg.DeviceID }
@@ -267,6 +296,8 @@ func (p *Process) newKernel(dial func(context.Context) (net.Conn, error)) (*kern
 		DeviceID:  p.cfg.DeviceID,
 		Dial:      dial,
 		Monotonic: p.monotonic,
+		Exec:      p.o.Exec,
+		Seed:      p.o.Seed,
 		Logger:    p.log.With("side", "kernel"),
 		OnEvent:   p.linkEvent,
 		// mvnet run's transcript shows link errors from the trace; one

@@ -162,12 +162,39 @@ func (p *Process) openStore() (*cloudStore, error) {
 func (cs *cloudStore) follow(p *Process, lines <-chan store.LogLine) {
 	defer close(cs.done)
 	for l := range lines {
-		p.trace.serverLog(l)
-		if !p.cfg.ServerLogOff {
-			_, _ = p.o.Stderr.Write(EchoLine(l.Line))
-		}
-		cs.stored.Add(1)
+		// Under the emulator (Options.Exec) the trace line and the echo
+		// happen with the image stopped, at a point ServerLogsToEcho lets
+		// the emulator make repeatable.
+		p.onAppGoroutine(func() {
+			p.trace.serverLog(l)
+			if !p.cfg.ServerLogOff {
+				_, _ = p.o.Stderr.Write(EchoLine(l.Line))
+			}
+			cs.stored.Add(1)
+		})
 	}
+}
+
+// onAppGoroutine runs fn through Options.Exec if set, else at once.
+func (p *Process) onAppGoroutine(fn func()) {
+	if p.o.Exec != nil {
+		p.o.Exec(fn)
+		return
+	}
+	fn()
+}
+
+// ServerLogsToEcho is how many server log lines the cloud has acknowledged
+// (so the embedded cloud's store holds them) that have not been echoed and
+// traced yet: the emulator's Settle waits for them, so that the echo lands
+// at the same point of every run. 0 without an embedded cloud.
+func (p *Process) ServerLogsToEcho() int64 {
+	cs := p.store.Load()
+	k := p.StartedKernel()
+	if cs == nil || k == nil {
+		return 0
+	}
+	return max(cs.logged.Load()-int64(k.LogsPending())-cs.stored.Load(), 0)
 }
 
 // EchoLine is a log line as echoed to stderr: "[mvServerLog] " and the

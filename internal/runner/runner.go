@@ -170,6 +170,14 @@ type Options struct {
 	MatchBody    string
 	AllowRepeats bool
 
+	// Firmware, if its Image is set, runs that application image on the
+	// Cortex-M33 emulator instead of App (firmware.go): App and Args are
+	// then the emulate command's. CheckImage, if set, validates the image
+	// first (emu/loader's checks), so that a bad image fails before
+	// anything starts.
+	Firmware   FirmwareOptions
+	CheckImage func(path string, loadAddress uint32) error
+
 	// ownGroup runs the application in a process group of its own, killed
 	// whole when ctx ends (set by runCI).
 	ownGroup bool
@@ -191,6 +199,11 @@ func (e *ExitError) Error() string {
 
 // Run runs the application until it exits or ctx ends.
 func Run(ctx context.Context, o Options) error {
+	if o.Firmware.Image != "" {
+		if err := firmwareApp(&o, o.CheckImage); err != nil {
+			return err
+		}
+	}
 	if o.App == "" {
 		return errors.New("no application given: mvnet run [flags] -- ./app [args]")
 	}
@@ -526,6 +539,10 @@ func Format(line string) string {
 		return fmt.Sprintf("%s  ✓ link up", t)
 	case "diagnostic":
 		return fmt.Sprintf("%s  ℹ cloud, channel %v: %s", t, e["channel"], text(e["text"]))
+	case "stm32", "emu":
+		// A note of the emulator's machine or peripheral models
+		// (emu/firmware: "stm32: USART2 enabled …").
+		return fmt.Sprintf("%s  %s", t, text(e["text"]))
 	case "i2c", "spi":
 		return formatPeriph(t, e) // format_periph.go
 	case "fault":

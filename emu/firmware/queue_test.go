@@ -1,0 +1,74 @@
+package firmware
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/kernel"
+)
+
+// fakeSettler has no kernel and a count of log lines still to echo.
+type fakeSettler struct{ toEcho atomic.Int64 }
+
+func (f *fakeSettler) StartedKernel() *kernel.Kernel { return nil }
+func (f *fakeSettler) ServerLogsToEcho() int64       { return f.toEcho.Load() }
+
+// settle runs what is queued, in order, and waits for the echo of the
+// lines the cloud acknowledged — work queued while it waits included —
+// but not forever for a line that is never echoed.
+func TestSettleRunsTheQueueAndWaitsForTheEcho(t *testing.T) {
+	q := newQueue()
+	var f fakeSettler
+	var order []int
+	q.push(func() { order = append(order, 1) })
+	q.push(func() { order = append(order, 2) })
+	f.toEcho.Store(1)
+	go q.push(func() { order = append(order, 3); f.toEcho.Store(0) }) // the echo, from the store's goroutine
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := q.settle(ctx, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 3 || order[0] != 1 || order[1] != 2 || order[2] != 3 || f.toEcho.Load() != 0 {
+		t.Fatalf("ran %v, %d lines left to echo", order, f.toEcho.Load())
+	}
+
+	// A line the cloud dropped is never echoed: settle gives up on it.
+	defer func(w time.Duration) { softWait = w }(softWait)
+	softWait = time.Millisecond
+	f.toEcho.Store(1)
+	if err := q.settle(ctx, &f); err != nil {
+		t.Fatal(err)
+	}
+	// ctx's end ends a wait.
+	cancel()
+	softWait = time.Hour
+	if err := q.settle(ctx, &f); err != context.Canceled {
+		t.Fatalf("settle after ctx's end = %v", err)
+	}
+}
+
+// After the machine stopped, the queue runs what is left on the caller's
+// goroutine and later work at once on its own: the kernel can still park
+// and finish.
+func TestDetachRunsLeftoversAndLaterWork(t *testing.T) {
+	q := newQueue()
+	ran := make(chan int, 2)
+	q.push(func() { ran <- 1 })
+	q.detach()
+	if len(ran) != 1 {
+		t.Fatal("detach did not run what was queued")
+	}
+	<-ran
+	q.push(func() { ran <- 2 })
+	select {
+	case v := <-ran:
+		if v != 2 {
+			t.Fatalf("ran %d", v)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("work pushed after detach never ran")
+	}
+}
