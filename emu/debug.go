@@ -2,6 +2,7 @@ package emu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -67,16 +68,26 @@ func (d *debugState) end(m *Machine) {
 }
 
 // exited reports the end of the run to a waiting Continue and returns err.
+// The exit code is err's ExitCode when it has one (a Halt with the
+// image's mvTestingComplete status), else 1 for any error and 0 for none.
 func (d *debugState) exited(m *Machine, err error) error {
 	if d.cont != nil {
-		code := uint8(0)
-		if err != nil {
-			code = 1
-		}
-		d.cont <- gdb.Stop{Kind: gdb.StopExited, Code: code}
+		d.cont <- gdb.Stop{Kind: gdb.StopExited, Code: exitCode(err)}
 		d.cont = nil
 	}
 	return err
+}
+
+// exitCode is the status a debugger is told for a run that ended with err.
+func exitCode(err error) uint8 {
+	var c interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &c):
+		return uint8(c.ExitCode())
+	}
+	return 1
 }
 
 // note records a stop for the debugger if one is attached; false means

@@ -3,6 +3,7 @@ package emu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -200,5 +201,28 @@ func TestDebuggerResetKeepsLoadedFlash(t *testing.T) {
 	tg.Detach()
 	if err := waitRun(t, done); err != nil || a.result != 100 {
 		t.Fatalf("run after reset and detach: %v, %d", err, a.result)
+	}
+}
+
+type codedExit int
+
+func (c codedExit) Error() string { return "exit" }
+func (c codedExit) ExitCode() int { return int(c) }
+
+// TestDebuggerExitCode: gdb is told the image's own exit status, not 1
+// for every non-zero one.
+func TestDebuggerExitCode(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want uint8
+	}{
+		{nil, 0},
+		{errors.New("crash"), 1},
+		{codedExit(3), 3},
+		{fmt.Errorf("run: %w", codedExit(42)), 42},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
 	}
 }
