@@ -291,7 +291,7 @@ func (m *Machine) takeException(n int, ret uint32) {
 	c.SetMode(uint16(n), c.CONTROL&^cpu.ControlSPSEL)
 	c.R[14] = excReturn
 	c.R[15] = vector &^ 1
-	m.event = true
+	m.cpu.Event = true
 	m.entries++
 	if derived != 0 {
 		// The frame is not complete: the derived fault preempts the
@@ -407,7 +407,7 @@ func (m *Machine) ExceptionReturn(c *cpu.CPU, v uint32) {
 		c.FAULTMASK = false
 	}
 	c.ClearExclusive() // ARMv8-M ARM ExceptionReturn: ClearExclusiveLocal
-	m.event = true
+	m.cpu.Event = true
 	m.returns++
 
 	// Tail-chaining: the frame stays; LR keeps the same EXC_RETURN.
@@ -557,8 +557,8 @@ func (m *Machine) Fault(c *cpu.CPU, f cpu.Fault) {
 
 // Sleep is the cpu.Hooks method for WFI and WFE.
 func (m *Machine) Sleep(c *cpu.CPU, wfe bool) {
-	if wfe && m.event {
-		m.event = false
+	if wfe && m.cpu.Event {
+		m.cpu.Event = false
 		return
 	}
 	m.sleep(wfe)
@@ -579,8 +579,8 @@ func (m *Machine) wakes() bool {
 		return true
 	}
 	if m.sleepWFE {
-		if m.event {
-			m.event = false
+		if m.cpu.Event {
+			m.cpu.Event = false
 			return true
 		}
 		if m.scr&scrSevOnPend != 0 {

@@ -116,7 +116,6 @@ type Machine struct {
 	resetRequested bool
 	sleeping       bool
 	sleepWFE       bool
-	event          bool // the WFE event register
 	debugAccess    bool // a debugger access: SCS privilege checks pass
 	traced         map[uint32]bool
 	crash          *Crash
@@ -229,7 +228,7 @@ func (m *Machine) Reset() error {
 	m.dwtCtrl, m.cyccnt = 0, 0
 	m.cfsr, m.hfsr, m.mmfar, m.bfar = 0, 0, 0, 0
 	m.vtor = table
-	m.sleeping, m.event, m.resetRequested = false, false, false
+	m.sleeping, m.cpu.Event, m.resetRequested = false, false, false
 
 	instr := c.Instructions
 	c.R = [16]uint32{}

@@ -132,6 +132,12 @@ type CPU struct {
 	OtherSP        uint32
 	MSPLIM, PSPLIM uint32
 
+	// Event is the event register WFE consumes: SEV sets it, and so does
+	// the machine on exception entry and return (ARMv8-M ARM, "The Event
+	// Register"); the machine's Sleep hook clears it when a WFE returns
+	// at once.
+	Event bool
+
 	// Instructions counts instructions retired since reset: the virtual
 	// clock's source.
 	Instructions uint64

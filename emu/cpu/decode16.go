@@ -279,8 +279,10 @@ func hint(n uint32) inst {
 		return inst{op: opWFE}
 	case 3:
 		return inst{op: opWFI}
+	case 4:
+		return inst{op: opSEV}
 	}
-	return inst{op: opNOP, imm: n} // NOP, YIELD, SEV (no other core), and unallocated hints
+	return inst{op: opNOP, imm: n} // NOP, YIELD and unallocated hints
 }
 
 // immShift is DecodeImmShift: (type, imm5) to a shift type and amount.

@@ -38,7 +38,7 @@ var opNames = map[uint8]string{
 	opSTRi: "str", opSTRBi: "strb", opSTRHi: "strh", opLDM: "ldmia", opLDMDB: "ldmdb", opSTM: "stmia",
 	opSTMDB: "stmdb", opLDRD: "ldrd", opSTRD: "strd", opBL: "bl", opBX: "bx", opBLX: "blx", opCBZ: "cbz",
 	opCBNZ: "cbnz", opTBB: "tbb", opTBH: "tbh", opIT: "it", opNOP: "nop", opSVC: "svc", opBKPT: "bkpt",
-	opUDF: "udf", opWFI: "wfi", opWFE: "wfe", opCPS: "cps", opMRS: "mrs", opMSR: "msr", opISB: "isb",
+	opUDF: "udf", opWFI: "wfi", opWFE: "wfe", opSEV: "sev", opCPS: "cps", opMRS: "mrs", opMSR: "msr", opISB: "isb",
 	opCLREX: "clrex", opLDREX: "ldrex", opSTREX: "strex", opLDA: "lda", opSTL: "stl", opTT: "tt",
 	opCLZ: "clz", opRBIT: "rbit", opREV: "rev", opREV16: "rev16", opREVSH: "revsh", opSEL: "sel",
 	opQADD: "qadd", opQSUB: "qsub", opQDADD: "qdadd", opQDSUB: "qdsub", opSSAT: "ssat", opUSAT: "usat",

@@ -158,6 +158,7 @@ const (
 	opNoCP
 	opWFI
 	opWFE
+	opSEV
 	opCPS
 	opMRS
 	opMSR

@@ -18,6 +18,10 @@ func (c *CPU) execSlow(in *inst, next uint32) (uint32, uint8) {
 		return next, evWFI
 	case opWFE:
 		return next, evWFE
+	case opSEV:
+		// A single core: the event SEV signals is this core's own
+		// (ARMv8-M ARM, SendEvent: sets the local event register too).
+		c.Event = true
 	case opCPS:
 		if !c.privileged() {
 			return next, evNone // ignored when unprivileged
