@@ -61,8 +61,9 @@ const (
 	excReturnFixed = 0xFFFFFF80 | excReturnS | excReturnDCRS | excReturnFType | 1<<1 | excReturnES
 	excReturnWant  = 0xFFFFFF80 | excReturnDCRS | excReturnFType
 
-	xpsrAlign = 1 << 9 // stacked xPSR bit 9: the frame was realigned to 8 bytes
-	frameSize = 0x20   // r0-r3, r12, lr, return address, xPSR
+	xpsrAlign = 1 << 9  // stacked xPSR bit 9: the frame was realigned to 8 bytes
+	xpsrT     = 1 << 24 // EPSR.T: Thumb state; clear, every instruction is INVSTATE
+	frameSize = 0x20    // r0-r3, r12, lr, return address, xPSR
 )
 
 // excName names exception n for crash reports and traces.
@@ -410,12 +411,18 @@ func (m *Machine) ExceptionReturn(c *cpu.CPU, v uint32) {
 	m.cpu.Event = true
 	m.returns++
 
-	// Tail-chaining: the frame stays; LR keeps the same EXC_RETURN.
-	if next := m.preempting(true); next != 0 {
+	// Tail-chaining: the frame stays; LR keeps the same EXC_RETURN. An
+	// exception whose vector cannot be read or whose handler ends the
+	// run is not chained: the frame is unstacked first and it is taken
+	// from the returned-to state, so the crash report (or the HardFault)
+	// shows the interrupted code, not the EXC_RETURN value.
+	next := m.preempting(true)
+	if next != 0 {
 		vector, ok := m.vector(next)
 		if !ok || m.unhandled(next, vector) {
-			m.active[n] = true
-			m.takeException(next, c.R[15]) // reports the crash or lockup
+			if m.popStack(c, n, v) && m.preempting(true) == next {
+				m.takeException(next, c.R[15])
+			}
 			return
 		}
 		m.pending[next] = false
@@ -427,7 +434,16 @@ func (m *Machine) ExceptionReturn(c *cpu.CPU, v uint32) {
 		return
 	}
 
-	// PopStack.
+	if m.popStack(c, n, v) && toThread && m.scr&scrSleepOnExit != 0 {
+		m.sleep(false)
+	}
+}
+
+// popStack finishes the return from exception n with EXC_RETURN v
+// (ARMv8-M ARM PopStack): restores the frame and the mode, or raises the
+// fault unstacking or the restored state raised (false).
+func (m *Machine) popStack(c *cpu.CPU, n int, v uint32) bool {
+	toThread := v&excReturnMode != 0
 	usePSP := toThread && v&excReturnSPSEL != 0
 	control := c.CONTROL
 	if toThread {
@@ -447,7 +463,7 @@ func (m *Machine) ExceptionReturn(c *cpu.CPU, v uint32) {
 			m.cfsr |= cfsrUnstkErr
 			m.active[n] = true
 			m.raiseDerived(excBusFault, c.R[15])
-			return
+			return false
 		}
 		w[i] = x
 	}
@@ -457,7 +473,7 @@ func (m *Machine) ExceptionReturn(c *cpu.CPU, v uint32) {
 		m.cfsr |= cfsrInvPC
 		m.active[n] = true
 		m.raise(excUsageFault, v)
-		return
+		return false
 	}
 	c.R[0], c.R[1], c.R[2], c.R[3], c.R[12], c.R[14] = w[0], w[1], w[2], w[3], w[4], w[5]
 	c.R[15] = w[6] &^ 1
@@ -476,9 +492,15 @@ func (m *Machine) ExceptionReturn(c *cpu.CPU, v uint32) {
 	} else {
 		c.SetMSP(sp)
 	}
-	if toThread && m.scr&scrSleepOnExit != 0 {
-		m.sleep(false)
+	if w[7]&xpsrT == 0 {
+		// The return completes with EPSR.T clear: the first instruction
+		// of the returned-to code is an INVSTATE UsageFault, its address
+		// the return address (ARMv8-M ARM, EPSR.T and exception return).
+		m.cfsr |= cfsrInvState
+		m.raise(excUsageFault, c.R[15])
+		return false
 	}
+	return true
 }
 
 // vector reads exception n's handler address from the table at VTOR.
