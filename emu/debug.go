@@ -27,6 +27,10 @@ type debugState struct {
 	watches   map[[2]uint32]gdb.WatchKind
 
 	req chan func() // debugger requests for the machine goroutine
+	// later are requests that run the core (Step), received while a
+	// system call settles (Options.Settle serves requests, inside the
+	// Trap hook): they wait for the next boundary.
+	later []func()
 
 	// mu guards serving, ran, ended and started against a Run beginning
 	// or ending.
@@ -129,6 +133,13 @@ func (d *debugState) faulted(m *Machine) {
 // poll serves queued requests without blocking and delivers a noted stop
 // or an interrupt to the waiting Continue.
 func (d *debugState) poll(m *Machine) {
+	if !m.settling {
+		for len(d.later) > 0 {
+			f := d.later[0]
+			d.later = d.later[1:]
+			f()
+		}
+	}
 	for served := true; served; {
 		select {
 		case f := <-d.req:
@@ -164,7 +175,12 @@ func (m *Machine) serveDebug(ctx context.Context) {
 // dbgDo runs fn on the machine goroutine and waits for it. needRun: fn
 // lets the firmware run (Continue, Step), which needs a Run: it waits for
 // the first Run to start, and returns false if Run has come and gone.
-func (m *Machine) dbgDo(fn func(), needRun bool) bool {
+func (m *Machine) dbgDo(fn func(), needRun bool) bool { return m.dbgSend(fn, needRun, false) }
+
+// dbgSend is dbgDo; runsCore: fn executes instructions (Step), so when
+// it is received while a system call settles (inside the core's Trap
+// hook) it is held until the next run-loop boundary.
+func (m *Machine) dbgSend(fn func(), needRun, runsCore bool) bool {
 	d := &m.dbg
 	for {
 		d.mu.Lock()
@@ -186,9 +202,20 @@ func (m *Machine) dbgDo(fn func(), needRun bool) bool {
 		ended := d.ended
 		d.mu.Unlock()
 		done := make(chan struct{})
+		run := func() { fn(); close(done) }
+		req := run
+		if runsCore {
+			req = func() {
+				if m.settling {
+					d.later = append(d.later, run) // the core is inside a Trap hook
+					return
+				}
+				run()
+			}
+		}
 		m.kick()
 		select {
-		case d.req <- func() { fn(); close(done) }:
+		case d.req <- req:
 			<-done
 			return true
 		case <-ended:
@@ -359,7 +386,7 @@ func (m *Machine) debugWrite(addr uint32, b []byte) error {
 
 func (t target) Step() gdb.Stop {
 	s := gdb.Stop{Kind: gdb.StopExited, Code: 1}
-	t.m.dbgDo(func() { s = t.m.debugStep() }, true)
+	t.m.dbgSend(func() { s = t.m.debugStep() }, true, true)
 	return s
 }
 
@@ -415,7 +442,13 @@ func (t target) Continue(ctx context.Context) gdb.Stop {
 	if !ok {
 		return gdb.Stop{Kind: gdb.StopExited, Code: 1}
 	}
-	stop := context.AfterFunc(ctx, func() { m.kick(); m.signal() })
+	stop := context.AfterFunc(ctx, func() {
+		m.kick()
+		m.signal()
+		// A system call settling serves requests, not m.wake: the
+		// interrupt reaches the waiting Continue through one.
+		go m.dbgDo(func() { m.dbg.poll(m) }, false)
+	})
 	defer stop()
 	return <-reply
 }

@@ -50,8 +50,12 @@ type Options struct {
 	// Settle, in deterministic mode, is called after each handled Trap
 	// and returns once the outside world has answered whatever the system
 	// call started (the answers are queued through Exec, and applied when
-	// Settle returns). An error ends the run with that error.
-	Settle func(ctx context.Context) error
+	// Settle returns). An error ends the run with that error. While it
+	// waits, Settle must also receive from serve and call every function
+	// that comes (on its own goroutine, the machine goroutine): they are
+	// the debugger's requests (register and memory access, attach, ^C),
+	// which would otherwise wait for as long as the system call settles.
+	Settle func(ctx context.Context, serve <-chan func()) error
 	// Unhandled reports whether exception exc's handler (its address, bit
 	// 0 clear) is a default handler that means "not handled": taking it
 	// ends the run with a *Crash. Handlers that branch to themselves are
@@ -116,6 +120,7 @@ type Machine struct {
 	resetRequested bool
 	sleeping       bool
 	sleepWFE       bool
+	settling       bool // inside Options.Settle (debugger requests served there must not run the core)
 	debugAccess    bool // a debugger access: SCS privilege checks pass
 	traced         map[uint32]bool
 	crash          *Crash

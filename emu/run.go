@@ -228,8 +228,14 @@ func (m *Machine) Trap(c *cpu.CPU, pc uint32) bool {
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			if err := m.o.Settle(ctx); err != nil {
+			m.settling = true
+			err := m.o.Settle(ctx, m.dbg.req)
+			m.settling = false
+			if err != nil {
 				m.Halt(err)
+			}
+			if m.dbg.attached {
+				m.kick() // a request Settle served may have stopped the machine
 			}
 		}
 		if m.drainExec() {

@@ -46,7 +46,7 @@ func TestDeterministicDelivery(t *testing.T) {
 	var a *asmMachine
 	replied := make(chan struct{})
 	settles := 0
-	a = newAsmMachine(t, img, Options{Settle: func(ctx context.Context) error {
+	a = newAsmMachine(t, img, Options{Settle: func(ctx context.Context, _ <-chan func()) error {
 		settles++
 		select {
 		case <-replied:
@@ -80,7 +80,7 @@ func TestDeterministicDelivery(t *testing.T) {
 	}
 
 	errBroken := errors.New("kernel gone")
-	a = newAsmMachine(t, img, Options{Settle: func(context.Context) error { return errBroken }})
+	a = newAsmMachine(t, img, Options{Settle: func(context.Context, <-chan func()) error { return errBroken }})
 	trap = a.o.Trap
 	a.o.Trap = func(c *cpu.CPU, pc uint32) bool { c.R[15] = c.R[14] &^ 1; return pc == 0x0C1FE0D8 || trap(c, pc) }
 	if err := a.run(t); !errors.Is(err, errBroken) {

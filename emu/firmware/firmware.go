@@ -183,7 +183,7 @@ func build(o Options) (*rig, error) {
 		Trace:       func(line string) { traceText(r.p, "emu", line) },
 	}
 	if !o.Realtime {
-		eo.Settle = func(ctx context.Context) error { return r.q.settle(ctx, r.p) }
+		eo.Settle = func(ctx context.Context, serve <-chan func()) error { return r.q.settle(ctx, serve, r.p) }
 	}
 	if r.m, err = emu.New(eo); err != nil {
 		return r, err
@@ -286,7 +286,7 @@ const exitSettle = 5 * time.Second
 func settleBeforeExit(q *queue, p *process.Process) {
 	ctx, cancel := context.WithTimeout(context.Background(), exitSettle)
 	defer cancel()
-	_ = q.settle(ctx, p)
+	_ = q.settle(ctx, nil, p)
 }
 
 // traceText records a line of the emulator's own (a peripheral model's)

@@ -79,8 +79,10 @@ func (q *queue) drain() {
 // what may not come: replies the cloud may hold back until the
 // application reads (kernel.Kernel.AwaitingBehindUnread), and the echo of
 // the server log lines the cloud acknowledged (process.ServerLogsToEcho;
-// a line the cloud dropped is never echoed).
-func (q *queue) settle(ctx context.Context, p settler) error {
+// a line the cloud dropped is never echoed). Meanwhile it runs every
+// function received from serve (emu.Options.Settle: the debugger's
+// requests; nil when there is no machine to serve).
+func (q *queue) settle(ctx context.Context, serve <-chan func(), p settler) error {
 	var soft <-chan time.Time // runs from the first wait for the soft kinds alone
 	softOver := false
 	for {
@@ -102,6 +104,8 @@ func (q *queue) settle(ctx context.Context, p settler) error {
 		}
 		select {
 		case <-q.ready:
+		case f := <-serve:
+			f()
 		case <-timeout:
 			softOver = true
 		case <-ctx.Done():

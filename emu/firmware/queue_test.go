@@ -28,7 +28,7 @@ func TestSettleRunsTheQueueAndWaitsForTheEcho(t *testing.T) {
 	go q.push(func() { order = append(order, 3); f.toEcho.Store(0) }) // the echo, from the store's goroutine
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := q.settle(ctx, &f); err != nil {
+	if err := q.settle(ctx, nil, &f); err != nil {
 		t.Fatal(err)
 	}
 	if len(order) != 3 || order[0] != 1 || order[1] != 2 || order[2] != 3 || f.toEcho.Load() != 0 {
@@ -39,13 +39,13 @@ func TestSettleRunsTheQueueAndWaitsForTheEcho(t *testing.T) {
 	defer func(w time.Duration) { softWait = w }(softWait)
 	softWait = time.Millisecond
 	f.toEcho.Store(1)
-	if err := q.settle(ctx, &f); err != nil {
+	if err := q.settle(ctx, nil, &f); err != nil {
 		t.Fatal(err)
 	}
 	// ctx's end ends a wait.
 	cancel()
 	softWait = time.Hour
-	if err := q.settle(ctx, &f); err != context.Canceled {
+	if err := q.settle(ctx, nil, &f); err != context.Canceled {
 		t.Fatalf("settle after ctx's end = %v", err)
 	}
 }
@@ -70,5 +70,31 @@ func TestDetachRunsLeftoversAndLaterWork(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("work pushed after detach never ran")
+	}
+}
+
+// settle runs the functions serve delivers (the debugger's requests)
+// while it waits, not only once it returns.
+func TestSettleServesWhileWaiting(t *testing.T) {
+	q := newQueue()
+	var f fakeSettler
+	f.toEcho.Store(1)
+	defer func(w time.Duration) { softWait = w }(softWait)
+	softWait = time.Hour
+	serve := make(chan func())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ran := make(chan struct{})
+	go func() {
+		serve <- func() { close(ran) } // blocks until settle receives it
+		serve <- func() { f.toEcho.Store(0) }
+	}()
+	if err := q.settle(ctx, serve, &f); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ran:
+	default:
+		t.Fatal("settle returned without running the served function")
 	}
 }

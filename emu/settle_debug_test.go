@@ -1,0 +1,109 @@
+package emu
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/emu/cpu"
+	"github.com/mvnet/mvnet/emu/gdb"
+)
+
+// TestDebuggerWhileSettling: while a system call settles (Settle waits
+// for the outside world, e.g. mvRequestNetwork on a link that is down),
+// the debugger is still served: it attaches, reads registers, and a ^C
+// interrupts its Continue — all before Settle returns. A Step waits for
+// the settle to end (it runs the core).
+func TestDebuggerWhileSettling(t *testing.T) {
+	img, syms := assemble(t, `
+	.thumb_func
+reset:
+	ldr r1, =0x0C1FE0D9
+	blx r1
+after:
+	movs r0, #0x42
+	b done
+`)
+	entered, release := make(chan struct{}), make(chan struct{})
+	calls := 0
+	a := newAsmMachine(t, img, Options{Settle: func(ctx context.Context, serve <-chan func()) error {
+		if calls++; calls > 1 {
+			return nil // done's call
+		}
+		close(entered)
+		for {
+			select {
+			case <-release:
+				return nil
+			case f := <-serve:
+				f()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}})
+	trap := a.o.Trap
+	a.o.Trap = func(c *cpu.CPU, pc uint32) bool {
+		if pc == 0x0C1FE0D8 {
+			c.R[0], c.R[15] = 0, c.R[14]&^1
+			return true
+		}
+		return trap(c, pc)
+	}
+	done, _ := startRun(t, a)
+	<-entered
+
+	tg := a.Debugger()
+	served := make(chan uint32, 1)
+	go func() {
+		tg.Attach()
+		served <- tg.ReadRegister(gdb.PC)
+	}()
+	select {
+	case pc := <-served:
+		if pc != syms["after"] {
+			t.Fatalf("PC read while settling %#x, want the return address %#x", pc, syms["after"])
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the debugger was not served while Settle waited")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan gdb.Stop, 1)
+	go func() { stopped <- tg.Continue(ctx) }()
+	cancel() // gdb's ^C
+	select {
+	case s := <-stopped:
+		if s.Kind != gdb.StopInterrupted {
+			t.Fatalf("^C while settling: %+v", s)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("^C did not interrupt Continue while Settle waited")
+	}
+
+	stepped := make(chan gdb.Stop, 1)
+	go func() { stepped <- tg.Step() }()
+	// The step is received by Settle and held for the run loop; a read
+	// queued after it is served while Settle still waits.
+	if v := tg.ReadRegister(gdb.R0); v != 0 {
+		t.Fatalf("r0 %#x", v)
+	}
+	select {
+	case s := <-stepped:
+		t.Fatalf("Step ran inside the system call: %+v", s)
+	default:
+	}
+	close(release)
+	select {
+	case s := <-stepped:
+		if s.Kind != gdb.StopStep || tg.ReadRegister(gdb.R0) != 0x42 {
+			t.Fatalf("step after the settle: %+v, r0 %#x", s, tg.ReadRegister(gdb.R0))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Step held during the settle never ran")
+	}
+	tg.Detach()
+	if err := waitRun(t, done); err != nil || a.result != 0x42 {
+		t.Fatalf("run: %v result %#x", err, a.result)
+	}
+}
