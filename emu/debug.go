@@ -288,7 +288,7 @@ func (t target) WriteRegister(r gdb.Reg, v uint32) error {
 		case r == gdb.PRIMASK:
 			c.PRIMASK = v&1 != 0
 		case r == gdb.BASEPRI:
-			c.BASEPRI = uint8(v) & prioMask
+			c.SetBASEPRI(uint8(v))
 		case r == gdb.FAULTMASK:
 			c.FAULTMASK = v&1 != 0
 		case r == gdb.CONTROL:

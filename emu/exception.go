@@ -161,8 +161,8 @@ func (m *Machine) execPriority(primask bool) int {
 		}
 	}
 	c := &m.cpu
-	if c.BASEPRI&prioMask != 0 {
-		if g := m.group(int(c.BASEPRI & prioMask)); g < p {
+	if c.BASEPRI != 0 {
+		if g := m.group(int(c.BASEPRI)); g < p {
 			p = g
 		}
 	}

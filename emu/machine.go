@@ -201,6 +201,7 @@ func New(o Options) (*Machine, error) {
 	c.Regions = o.Regions
 	c.Bus = &m.bus
 	c.Hooks = m
+	c.PrioMask = prioMask
 	m.dbg.init(o.Paused)
 	if err := m.Reset(); err != nil {
 		return nil, err

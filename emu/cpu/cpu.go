@@ -124,8 +124,13 @@ type CPU struct {
 
 	PRIMASK   bool
 	FAULTMASK bool
-	BASEPRI   uint8
+	BASEPRI   uint8 // set it through SetBASEPRI (the unimplemented bits read as zero)
 	CONTROL   uint8
+
+	// PrioMask is the priority bits the implementation has (the STM32U5:
+	// 0xF0, four bits); the others of BASEPRI read as zero. 0 means all
+	// eight.
+	PrioMask uint8
 
 	// OtherSP is the stack pointer not in use: PSP while R[13] is MSP,
 	// MSP while R[13] is PSP.
@@ -261,4 +266,16 @@ func (c *CPU) SetXPSR(v uint32) {
 	c.N, c.Z, c.C, c.V, c.Q = v&(1<<31) != 0, v&(1<<30) != 0, v&(1<<29) != 0, v&(1<<28) != 0, v&(1<<27) != 0
 	c.GE = uint8(v>>16) & 0xf
 	c.IT = uint8(v>>25)&3 | uint8(v>>10)&0xfc
+}
+
+// SetBASEPRI sets BASEPRI to v's implemented priority bits (PrioMask):
+// MSR BASEPRI and a debugger's write.
+func (c *CPU) SetBASEPRI(v uint8) { c.BASEPRI = v & c.prioMask() }
+
+// prioMask is PrioMask, 0 meaning all eight bits.
+func (c *CPU) prioMask() uint8 {
+	if c.PrioMask == 0 {
+		return 0xff
+	}
+	return c.PrioMask
 }

@@ -427,10 +427,11 @@ func (c *CPU) msr(sysm uint32, mask uint8, v uint32) uint8 {
 		c.PRIMASK = v&1 != 0
 		return evUnmask
 	case sysBASEPRI:
-		c.BASEPRI = uint8(v)
+		c.SetBASEPRI(uint8(v))
 		return evUnmask
 	case sysBASEPRIMX:
-		if b := uint8(v); b != 0 && (b < c.BASEPRI || c.BASEPRI == 0) {
+		// Raises the mask only: compares the implemented bits.
+		if b := uint8(v) & c.prioMask(); b != 0 && (b < c.BASEPRI || c.BASEPRI == 0) {
 			c.BASEPRI = b
 		}
 		return evUnmask

@@ -157,6 +157,17 @@ func TestSpecialRegisters(t *testing.T) {
 			t.Fatalf("control %d, want nPRIV only", m.R[1])
 		}
 	})
+	t.Run("basepri keeps the implemented bits", func(t *testing.T) {
+		// Four priority bits (STM32U5): 0x15 reads 0x10; BASEPRI_MAX
+		// compares the implemented bits (0x1f is 0x10: no change; 0x0f
+		// is 0: ignored).
+		m := newMachine(assemble(t, "movs r0, #0x15\n msr basepri, r0\n mrs r1, basepri\n movs r0, #0x1f\n msr basepri_max, r0\n mrs r2, basepri\n movs r0, #0x0f\n msr basepri_max, r0\n mrs r3, basepri\n movs r0, #0x30\n msr basepri, r0\n movs r0, #0x2f\n msr basepri_max, r0\n mrs r4, basepri\n bkpt", flashBase), flashBase)
+		m.PrioMask = 0xf0
+		m.run(t)
+		if m.R[1] != 0x10 || m.R[2] != 0x10 || m.R[3] != 0x10 || m.R[4] != 0x20 {
+			t.Fatalf("basepri reads %#x %#x %#x %#x, want 0x10 0x10 0x10 0x20", m.R[1], m.R[2], m.R[3], m.R[4])
+		}
+	})
 	t.Run("unmasking stops the run", func(t *testing.T) {
 		for _, src := range []string{"cpsie i", "msr primask, r0", "msr basepri, r0", "msr faultmask, r0", "msr control, r0", "isb", "cpsie f"} {
 			m := newMachine(assemble(t, "movs r0, #0\n "+src+"\n movs r1, #1\n bkpt", flashBase), flashBase)
