@@ -405,7 +405,7 @@ func (m *Machine) debugStep() gdb.Stop {
 		if !m.wakes() {
 			return gdb.Stop{Kind: gdb.StopStep}
 		}
-		m.sleeping = false
+		m.awaken()
 	}
 	before := m.entries
 	m.checkPending()

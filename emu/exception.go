@@ -219,9 +219,20 @@ func (m *Machine) checkPending() {
 	}
 }
 
+// pend makes exception n pending. With SCR.SEVONPEND its transition
+// from inactive to pending is a WFE wake-up event (ARMv8-M ARM,
+// SCR.SEVONPEND); an exception already pending or active does not
+// transition.
+func (m *Machine) pend(n int) {
+	if !m.pending[n] && !m.active[n] && m.scr&scrSevOnPend != 0 {
+		m.cpu.Event = true
+	}
+	m.pending[n] = true
+}
+
 // setPending pends exception n and makes the run loop look at it.
 func (m *Machine) setPending(n int) {
-	m.pending[n] = true
+	m.pend(n)
 	m.kick()
 }
 
@@ -594,26 +605,23 @@ func (m *Machine) sleep(wfe bool) {
 }
 
 // wakes reports whether a sleeping core wakes now: an exception that
-// would preempt if PRIMASK were clear, or for WFE with SCR.SEVONPEND any
-// pending interrupt (ARMv8-M ARM, WFI and WFE wake-up conditions).
+// would preempt if PRIMASK were clear, or for WFE the event register
+// (SEV, exception entry and return, and with SCR.SEVONPEND an exception
+// becoming pending: pend) (ARMv8-M ARM, WFI and WFE wake-up conditions).
 func (m *Machine) wakes() bool {
 	if m.preempting(false) != 0 {
 		return true
 	}
+	return m.sleepWFE && m.cpu.Event
+}
+
+// awaken ends a sleep that wakes allowed; WFE consumes the event (an
+// exception taken now sets it again on entry).
+func (m *Machine) awaken() {
 	if m.sleepWFE {
-		if m.cpu.Event {
-			m.cpu.Event = false
-			return true
-		}
-		if m.scr&scrSevOnPend != 0 {
-			for n := excExternal; n < numExc; n++ {
-				if m.pending[n] {
-					return true
-				}
-			}
-		}
+		m.cpu.Event = false
 	}
-	return false
+	m.sleeping = false
 }
 
 // lockup: a fault that not even HardFault can take. The run ends with a

@@ -307,7 +307,7 @@ func (m *Machine) takeIRQs() {
 	m.mu.Unlock()
 	for _, n := range q {
 		if n < NumIRQs {
-			m.pending[excExternal+int(n)] = true
+			m.pend(excExternal + int(n))
 		}
 	}
 }

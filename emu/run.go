@@ -46,7 +46,7 @@ func (m *Machine) Run(ctx context.Context) error {
 				m.idle(ctx)
 				continue
 			}
-			m.sleeping = false
+			m.awaken()
 		}
 		m.checkPending()
 		if m.crash != nil || m.sleeping {

@@ -269,7 +269,7 @@ func (s scs) store(off, v, mask uint32) bool {
 	case off >= offICER && off < offICER+0x40:
 		m.irqSet(off-offICER, set, func(i int) { m.irqEnabled[i] = false })
 	case off >= offISPR && off < offISPR+0x40:
-		m.irqSet(off-offISPR, set, func(i int) { m.pending[excExternal+i] = true })
+		m.irqSet(off-offISPR, set, func(i int) { m.pend(excExternal + i) })
 	case off >= offICPR && off < offICPR+0x40:
 		m.irqSet(off-offICPR, set, func(i int) { m.pending[excExternal+i] = false })
 	case off >= offIPR && off < offIPR+0x200:
@@ -317,7 +317,7 @@ func (s scs) store(off, v, mask uint32) bool {
 		m.cyccnt, m.cycBase = cyc, m.cycles()
 	case off == offSTIR:
 		if i := int(set & 0x1FF); i < NumIRQs {
-			m.pending[excExternal+i] = true
+			m.pend(excExternal + i)
 		}
 	case off >= offIABR && off < offIABR+0x40, off == offCPUID, off == offICTR, off == offCALIB:
 		// read-only
@@ -464,19 +464,19 @@ func (m *Machine) icsr() uint32 {
 func (m *Machine) setICSR(v uint32) {
 	switch {
 	case v&icsrPendSVSet != 0:
-		m.pending[excPendSV] = true
+		m.pend(excPendSV)
 	case v&icsrPendSVClr != 0:
 		m.pending[excPendSV] = false
 	}
 	switch {
 	case v&icsrPendSTSet != 0:
-		m.pending[excSysTick] = true
+		m.pend(excSysTick)
 	case v&icsrPendSTClr != 0:
 		m.pending[excSysTick] = false
 	}
 	switch {
 	case v&icsrPendNMISet != 0:
-		m.pending[excNMI] = true
+		m.pend(excNMI)
 	case v&icsrPendNMIClr != 0:
 		m.pending[excNMI] = false
 	}
