@@ -55,12 +55,15 @@ const (
 
 	// ccrReset: v8-M Mainline CCR at reset: STKALIGN (bit 9) and bit 0
 	// are RES1; DIV_0_TRP, UNALIGN_TRP, BFHFNMIGN and STKOFHFNMIGN are 0.
-	ccrReset       = 1<<9 | 1<<0
-	ccrUnalignTrp  = 1 << 3
-	ccrDiv0Trp     = 1 << 4
-	ccrBFHFNMIGN   = 1 << 8
-	ccrSTKOFHFNMIG = 1 << 10
-	ccrWritable    = ccrUnalignTrp | ccrDiv0Trp | ccrBFHFNMIGN | ccrSTKOFHFNMIG | 1<<1 // USERSETMPEND
+	ccrReset      = 1<<9 | 1<<0
+	ccrUnalignTrp = 1 << 3
+	ccrDiv0Trp    = 1 << 4
+	ccrWritable   = ccrUnalignTrp | ccrDiv0Trp | 1<<1 // USERSETMPEND
+	// ccrNotModelled: BFHFNMIGN (bit 8: ignore bus faults at priority
+	// -1/-2) and STKOFHFNMIGN (bit 10: ignore stack-limit faults there)
+	// are RAZ/WI here, the faults always taken; a write setting them is
+	// traced.
+	ccrNotModelled = 1<<8 | 1<<10
 
 	scrSleepOnExit = 1 << 1
 	scrSleepDeep   = 1 << 2
@@ -294,6 +297,9 @@ func (s scs) store(off, v, mask uint32) bool {
 	case off == offCCR:
 		m.ccr = m.ccr&^(mask&ccrWritable) | set&ccrWritable
 		m.ccrChanged()
+		if set&ccrNotModelled != 0 {
+			m.traceOnce(scsBase+off, fmt.Sprintf("CCR (%#08x) written %#x: BFHFNMIGN and STKOFHFNMIGN not modelled, read as zero (faults at priority -1/-2 are not ignored)", scsBase+off, set))
+		}
 	case off >= offSHPR && off < offSHPR+12:
 		for b := uint32(0); b < 4; b++ {
 			n := int(off-offSHPR+b) + excMemManage
@@ -396,10 +402,6 @@ func (m *Machine) unmodelled(addr uint32, write bool, v uint32) {
 	if m.o.Trace == nil || m.debugAccess || m.traced[addr] {
 		return
 	}
-	if m.traced == nil {
-		m.traced = map[uint32]bool{}
-	}
-	m.traced[addr] = true
 	name := scsNames[addr]
 	if name == "" {
 		name = fmt.Sprintf("register %#08x", addr)
@@ -407,10 +409,23 @@ func (m *Machine) unmodelled(addr uint32, write bool, v uint32) {
 		name = fmt.Sprintf("%s (%#08x)", name, addr)
 	}
 	if write {
-		m.o.Trace(fmt.Sprintf("%s written %#x: not modelled, ignored", name, v))
+		m.traceOnce(addr, fmt.Sprintf("%s written %#x: not modelled, ignored", name, v))
 	} else {
-		m.o.Trace(fmt.Sprintf("%s read: not modelled, reads as zero", name))
+		m.traceOnce(addr, fmt.Sprintf("%s read: not modelled, reads as zero", name))
 	}
+}
+
+// traceOnce traces line, the first time only for register addr, and
+// not for a debugger's accesses.
+func (m *Machine) traceOnce(addr uint32, line string) {
+	if m.o.Trace == nil || m.debugAccess || m.traced[addr] {
+		return
+	}
+	if m.traced == nil {
+		m.traced = map[uint32]bool{}
+	}
+	m.traced[addr] = true
+	m.o.Trace(line)
 }
 
 // irqBits assembles the 32 interrupt bits of register word off/4.
