@@ -14,9 +14,9 @@ const (
 	excReset      = 1
 	excNMI        = 2
 	excHardFault  = 3
-	excMemManage  = 4
-	excBusFault   = 5
-	excUsageFault = 6
+	excMemManage  = cpu.ExcMemManage
+	excBusFault   = cpu.ExcBusFault
+	excUsageFault = cpu.ExcUsageFault
 	excSVCall     = 11
 	excDebugMon   = 12
 	excPendSV     = 14
@@ -552,40 +552,18 @@ func (m *Machine) BKPT(c *cpu.CPU, imm uint8) {
 	m.raise(excHardFault, c.R[15])
 }
 
-// faultKinds maps the core's fault kinds to the exception they raise and
-// the CFSR bits they set (ARMv8-M ARM: MMFSR, BFSR, UFSR).
-var faultKinds = map[cpu.FaultKind]struct {
-	exc  int
-	cfsr uint32
-}{
-	cpu.FaultUndefined:     {excUsageFault, cfsrUndefInstr},
-	cpu.FaultInvState:      {excUsageFault, cfsrInvState},
-	cpu.FaultInvPC:         {excUsageFault, cfsrInvPC},
-	cpu.FaultNoCP:          {excUsageFault, cfsrNoCP},
-	cpu.FaultStackOverflow: {excUsageFault, cfsrStkOf},
-	cpu.FaultUnaligned:     {excUsageFault, cfsrUnaligned},
-	cpu.FaultDivByZero:     {excUsageFault, cfsrDivByZero},
-	cpu.FaultPreciseData:   {excBusFault, cfsrPreciseErr | cfsrBFARValid},
-	cpu.FaultInstrBus:      {excBusFault, cfsrIBusErr},
-	cpu.FaultInstrAccess:   {excMemManage, cfsrIAccViol},
-	cpu.FaultDataAccess:    {excMemManage, cfsrDAccViol | cfsrMMARValid},
-}
-
 // Fault is the cpu.Hooks method for a synchronous fault: the CFSR bits
 // and fault address register are set and the fault's exception raised.
 func (m *Machine) Fault(c *cpu.CPU, f cpu.Fault) {
-	k, ok := faultKinds[f.Kind]
-	if !ok {
-		k.exc, k.cfsr = excUsageFault, cfsrUndefInstr
-	}
-	m.cfsr |= k.cfsr
-	if k.cfsr&cfsrBFARValid != 0 {
+	bits := f.Kind.CFSR()
+	m.cfsr |= bits
+	if bits&cfsrBFARValid != 0 {
 		m.bfar = f.Addr
 	}
-	if k.cfsr&cfsrMMARValid != 0 {
+	if bits&cfsrMMARValid != 0 {
 		m.mmfar = f.Addr
 	}
-	m.raise(k.exc, f.PC)
+	m.raise(f.Kind.Exception(), f.PC)
 }
 
 // Sleep is the cpu.Hooks method for WFI and WFE.

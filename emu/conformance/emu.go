@@ -91,7 +91,7 @@ func (h *emuHooks) Fault(c *cpu.CPU, f cpu.Fault) {
 	h.faults[i] = f
 	// What the HardFault handler records on QEMU: CFSR and the PC.
 	info := h.mem(h.img.Syms["fault_info"])
-	binary.LittleEndian.PutUint32(info, cfsrBits[f.Kind])
+	binary.LittleEndian.PutUint32(info, f.Kind.CFSR())
 	binary.LittleEndian.PutUint32(info[4:], f.PC)
 	c.IT = 0
 	c.R[15] = h.img.Syms["fault_resume"]
@@ -107,23 +107,6 @@ func (h *emuHooks) Trap(c *cpu.CPU, pc uint32) bool {
 }
 
 func (h *emuHooks) Sleep(c *cpu.CPU, wfe bool) { h.bad(c, "WFI/WFE at %#x", c.R[15]-2) }
-
-// cfsrBits are the CFSR bits the architecture sets for each fault kind
-// (ARMv8-M ARM, B3.2 "Configurable Fault Status Register": UFSR in bits
-// 16-25, BFSR in 8-15 with BFARVALID, MMFSR in 0-7 with MMARVALID).
-var cfsrBits = map[cpu.FaultKind]uint32{
-	cpu.FaultUndefined:     1 << 16,
-	cpu.FaultInvState:      1 << 17,
-	cpu.FaultInvPC:         1 << 18,
-	cpu.FaultNoCP:          1 << 19,
-	cpu.FaultStackOverflow: 1 << 20,
-	cpu.FaultUnaligned:     1 << 24,
-	cpu.FaultDivByZero:     1 << 25,
-	cpu.FaultPreciseData:   1<<9 | 1<<15,
-	cpu.FaultInstrBus:      1 << 8,
-	cpu.FaultInstrAccess:   1 << 0,
-	cpu.FaultDataAccess:    1<<1 | 1<<7,
-}
 
 // RunEmu runs the image on emu/cpu with Regions where QEMU has the
 // AN505's memory, from the reset vector, and returns what the harness
