@@ -105,12 +105,9 @@ func TestDebugger(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel = context.WithCancel(context.Background())
-	go func() {
-		for a.Published() < 2*time.Millisecond {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-	}()
+	// The ^C comes from a virtual timer 2 ms on (set on the machine
+	// goroutine, the machine stopped for the debugger).
+	a.dbgDo(func() { a.At(a.Now()+2*time.Millisecond, cancel) }, false)
 	if s := tg.Continue(ctx); s.Kind != gdb.StopInterrupted {
 		t.Fatalf("interrupted continue: %+v", s)
 	}
