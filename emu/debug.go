@@ -511,7 +511,7 @@ func (t target) watch(kind gdb.WatchKind, addr, n uint32, set bool) error {
 
 func (t target) Reset() error {
 	var err error
-	t.m.dbgDo(func() {
+	t.m.dbgSend(func() { // not inside a system call's Trap hook: held for the run loop
 		m := t.m
 		m.restoreImage()
 		err = m.Reset()
@@ -519,7 +519,7 @@ func (t target) Reset() error {
 		if m.o.OnReset != nil {
 			m.o.OnReset()
 		}
-	}, false)
+	}, false, true)
 	return err
 }
 

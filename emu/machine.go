@@ -55,6 +55,8 @@ type Options struct {
 	// that comes (on its own goroutine, the machine goroutine): they are
 	// the debugger's requests (register and memory access, attach, ^C),
 	// which would otherwise wait for as long as the system call settles.
+	// ctx ends with Run's context and when Halt is called (a debugger's
+	// kill included).
 	Settle func(ctx context.Context, serve <-chan func()) error
 	// Unhandled reports whether exception exc's handler (its address, bit
 	// 0 clear) is a default handler that means "not handled": taking it
@@ -146,7 +148,9 @@ type Machine struct {
 	halted  bool
 	haltErr error
 	irqQ    []uint32
-	wake    chan struct{} // capacity 1: something for a waiting run loop
+	// settleStop ends the running Options.Settle (Halt); nil outside it.
+	settleStop context.CancelFunc
+	wake       chan struct{} // capacity 1: something for a waiting run loop
 }
 
 // New validates o and builds a machine in its reset state.
@@ -293,6 +297,9 @@ func (m *Machine) Halt(err error) {
 	m.mu.Lock()
 	if !m.halted {
 		m.halted, m.haltErr = true, err
+	}
+	if m.settleStop != nil {
+		m.settleStop() // a system call's settle ends too
 	}
 	m.mu.Unlock()
 	m.kick()

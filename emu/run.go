@@ -224,14 +224,7 @@ func (m *Machine) Trap(c *cpu.CPU, pc uint32) bool {
 	}
 	if !m.o.Realtime {
 		if m.o.Settle != nil {
-			ctx := m.ctx
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			m.settling = true
-			err := m.o.Settle(ctx, m.dbg.req)
-			m.settling = false
-			if err != nil {
+			if err := m.settle(); err != nil {
 				m.Halt(err)
 			}
 			if m.dbg.attached {
@@ -243,4 +236,29 @@ func (m *Machine) Trap(c *cpu.CPU, pc uint32) bool {
 		}
 	}
 	return true
+}
+
+// settle calls Options.Settle with a context Halt cancels (a debugger's
+// kill, or mvTestingComplete from elsewhere, ends a wait for a reply that
+// may never come) and the debugger's requests to serve.
+func (m *Machine) settle() error {
+	ctx := m.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.mu.Lock()
+	if m.halted {
+		cancel()
+	}
+	m.settleStop = cancel
+	m.mu.Unlock()
+	m.settling = true
+	err := m.o.Settle(ctx, m.dbg.req)
+	m.settling = false
+	m.mu.Lock()
+	m.settleStop = nil
+	m.mu.Unlock()
+	return err
 }

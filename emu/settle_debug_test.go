@@ -107,3 +107,43 @@ after:
 		t.Fatalf("run: %v result %#x", err, a.result)
 	}
 }
+
+// TestKillWhileSettling: a debugger's kill (Halt) ends a system call's
+// settle, which may be waiting for a reply that never comes.
+func TestKillWhileSettling(t *testing.T) {
+	img, _ := assemble(t, `
+	.thumb_func
+reset:
+	ldr r1, =0x0C1FE0D9
+	blx r1
+	b done
+`)
+	entered := make(chan struct{})
+	a := newAsmMachine(t, img, Options{Settle: func(ctx context.Context, serve <-chan func()) error {
+		close(entered)
+		for {
+			select {
+			case f := <-serve:
+				f()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}})
+	trap := a.o.Trap
+	a.o.Trap = func(c *cpu.CPU, pc uint32) bool {
+		if pc == 0x0C1FE0D8 {
+			c.R[0], c.R[15] = 0, c.R[14]&^1
+			return true
+		}
+		return trap(c, pc)
+	}
+	done, _ := startRun(t, a)
+	<-entered
+	tg := a.Debugger()
+	tg.Attach()
+	tg.Kill()
+	if err := waitRun(t, done); err != ErrKilled {
+		t.Fatalf("run after a kill while settling: %v, want ErrKilled", err)
+	}
+}
