@@ -145,8 +145,8 @@ func build(o Options) (*rig, error) {
 		Exec:      r.q.push,
 	}
 	if !o.Realtime {
-		// Deterministic: handles and log sequence numbers follow the
-		// image, not chance.
+		// Deterministic: handles follow the image, not chance (the log's
+		// sequence numbers stay random: kernel.Options.Seed).
 		seed := sha256.Sum256(im.Flash)
 		po.Seed = &seed
 	}
