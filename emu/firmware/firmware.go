@@ -185,6 +185,18 @@ func build(o Options) (*rig, error) {
 	if !o.Realtime {
 		eo.Settle = func(ctx context.Context) error { return r.q.settle(ctx, r.p) }
 	}
+	if o.GDB == "" {
+		// NVIC_SystemReset (AIRCR.SYSRESETREQ) restarts the application
+		// as mvRestart does — the kernel, its handles and channels go
+		// with the old image — not the core alone. Under --gdb the
+		// debugger's own resets come here too and must keep the session,
+		// so there the reset stays the core's.
+		eo.OnReset = func() {
+			settleBeforeExit(r.q, r.p)
+			r.p.SystemReset() // returns only if re-executing failed
+			r.m.Halt(errors.New("NVIC_SystemReset: re-executing the application failed"))
+		}
+	}
 	if r.m, err = emu.New(eo); err != nil {
 		return r, err
 	}
