@@ -157,7 +157,8 @@ func channelAwaiting(ch *channel) int {
 	return awaitSure
 }
 
-// seededRand returns Options.Seed's source of handles, or nil for the process-wide random source.
+// seededRand returns Options.Seed's source of handles, or nil for the
+// process-wide random source.
 func seededRand(seed *[32]byte) *mrand.Rand {
 	if seed == nil {
 		return nil

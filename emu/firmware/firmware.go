@@ -291,14 +291,16 @@ const gdbGoodbye = 5 * time.Second
 const exitSettle = 5 * time.Second
 
 // settleBeforeExit applies the kernel's pending deliveries before
-// mvTestingComplete or mvRestart ends the process: the library then waits
-// for the cloud to acknowledge the lines logged, which it can only see
+// mvTestingComplete, mvRestart or NVIC_SystemReset ends the process, and
+// the echo of every line logged (at most exitSettle: a line the cloud
+// dropped never comes back): the library then waits for the cloud to
+// acknowledge the lines logged, which it can only see
 // once the kernel has applied the acknowledgements (in realtime mode too,
 // where nothing else waits for them).
 func settleBeforeExit(q *queue, p *process.Process) {
 	ctx, cancel := context.WithTimeout(context.Background(), exitSettle)
 	defer cancel()
-	_ = q.settle(ctx, p)
+	_ = q.settleFor(ctx, p, true)
 }
 
 // traceText records a line of the emulator's own (a peripheral model's)

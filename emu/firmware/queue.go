@@ -81,12 +81,21 @@ func (q *queue) drain() {
 // the server log lines the cloud acknowledged (process.ServerLogsToEcho;
 // a line the cloud dropped is never echoed).
 func (q *queue) settle(ctx context.Context, p settler) error {
+	return q.settleFor(ctx, p, false)
+}
+
+// settleFor is settle; with echoSure it waits for the echo of every line
+// the cloud acknowledged until ctx ends, not only for softWait: before
+// an exit or a restart (settleBeforeExit), since the library's own wait
+// for the echo (process: flushLogs) runs inside the system call, on this
+// goroutine, where nothing would run the queue that delivers the echo.
+func (q *queue) settleFor(ctx context.Context, p settler, echoSure bool) error {
 	var soft <-chan time.Time // runs from the first wait for the soft kinds alone
 	softOver := false
 	for {
 		q.drain()
 		k := p.StartedKernel()
-		sure := k != nil && k.Awaiting()
+		sure := k != nil && k.Awaiting() || echoSure && p.ServerLogsToEcho() > 0
 		maybe := !softOver && (k != nil && k.AwaitingBehindUnread() || p.ServerLogsToEcho() > 0)
 		if !sure && !maybe {
 			return nil
