@@ -299,6 +299,10 @@ func TestFirmwareSchedAndI2C(t *testing.T) {
 	if !strings.Contains(r.stdout, "temperature 21.50 C") {
 		t.Fatalf("the temperature (21.50 °C) is not in the output:\n%s", r.stdout)
 	}
+	// The USART's lines are in the transcript (the trace) too.
+	if !regexp.MustCompile(`uart data=.*temperature 21\.50 C.* instance=USART2`).MatchString(r.stderr) {
+		t.Fatalf("the USART line is not in the transcript:\n%s", r.stderr)
+	}
 }
 
 // Each deliberate fault ends the run with a crash report naming it, the

@@ -125,7 +125,8 @@ func build(o Options) (*rig, error) {
 	copy(flash.Data, im.Flash)
 	copy(sram.Data, im.SRAM)
 
-	r := &rig{o: o, im: im, q: newQueue(), out: &lineWriter{w: o.Stdout}}
+	r := &rig{o: o, im: im, q: newQueue()}
+	r.out = &lineWriter{w: o.Stdout, line: func(name string, b []byte) { traceUART(r.p, name, b) }}
 	// r.m is set below; the process and the peripherals call it only from
 	// the machine's goroutine, or while the kernel has it parked.
 	now := func() time.Duration {
@@ -153,7 +154,7 @@ func build(o Options) (*rig, error) {
 	if r.p, err = process.New(po); err != nil {
 		return nil, err
 	}
-	gw, err := newGateways(r.p, func() { settleBeforeExit(r.q, r.p) })
+	gw, err := newGateways(r.p, func() { r.out.flush(); settleBeforeExit(r.q, r.p) })
 	if err != nil {
 		return r, err
 	}
@@ -162,7 +163,7 @@ func build(o Options) (*rig, error) {
 		PendIRQ: func(n uint32) { r.m.PendIRQ(n) },
 		Now:     now,
 		At:      func(t time.Duration, fn func()) { r.m.At(t, fn) },
-		Out:     func(_ string, b []byte) { r.out.Write(b) },
+		Out:     func(name string, b []byte) { r.out.Write(name, b) },
 		Trace:   func(line string) { traceText(r.p, "stm32", line) },
 	})
 	if err != nil {
@@ -303,6 +304,15 @@ func settleBeforeExit(q *queue, p *process.Process) {
 	_ = q.settleFor(ctx, p, true)
 }
 
+// traceUART records a line a USART transmitted in the trace, as the host
+// SDK's UART model does: {"kind":"uart","op":"transmit","instance":name,
+// "len":n,"data":line} — the transcript shows it.
+func traceUART(p *process.Process, name string, line []byte) {
+	inst, _ := json.Marshal(name)
+	data, _ := json.Marshal(string(line))
+	p.TraceEvent("uart", fmt.Sprintf(`"op":"transmit","instance":%s,"len":%d,"data":%s`, inst, len(line), data))
+}
+
 // traceText records a line of the emulator's own (a peripheral model's)
 // in the trace as {"kind":kind,"text":line}.
 func traceText(p *process.Process, kind, line string) {
@@ -314,11 +324,18 @@ func traceText(p *process.Process, kind, line string) {
 // trace shares the application's stdout pipe (internal/runner), and a
 // trace line must not land inside a half-written application line.
 type lineWriter struct {
-	w   io.Writer
-	buf []byte
+	w    io.Writer
+	line func(name string, b []byte) // each line as it goes out: the trace
+	name string                      // the USART of buf
+	buf  []byte
 }
 
-func (l *lineWriter) Write(b []byte) {
+// Write takes what USART name transmitted.
+func (l *lineWriter) Write(name string, b []byte) {
+	if name != l.name {
+		l.flush() // a line is one USART's
+		l.name = name
+	}
 	for _, c := range b {
 		l.buf = append(l.buf, c)
 		if c == '\n' || len(l.buf) >= maxLine {
@@ -332,6 +349,9 @@ const maxLine = 4096
 
 func (l *lineWriter) flush() {
 	if len(l.buf) > 0 {
+		if l.line != nil {
+			l.line(l.name, l.buf)
+		}
 		_, _ = l.w.Write(l.buf)
 		l.buf = l.buf[:0]
 	}
