@@ -52,6 +52,13 @@ func (k *Kernel) enter() (leave func()) {
 	case <-parked:
 		return func() { close(resume) }
 	case <-k.ctx.Done():
+		select {
+		case <-parked:
+			// Parked as the kernel closed: select may pick either ready
+			// case, and the machine is held now — let it go on after.
+			return func() { close(resume) }
+		default:
+		}
 		// The machine may never run the function now; when it does it
 		// must not block.
 		close(resume)
@@ -150,8 +157,8 @@ func channelAwaiting(ch *channel) int {
 	return awaitSure
 }
 
-// seededRand returns Options.Seed's source of handles and log sequence
-// numbers, or nil for the process-wide random source.
+// seededRand returns Options.Seed's source of handles, or nil for the
+// process-wide random source.
 func seededRand(seed *[32]byte) *mrand.Rand {
 	if seed == nil {
 		return nil

@@ -199,3 +199,22 @@ func TestExecParksTheApplicationForEvents(t *testing.T) {
 		t.Fatal("no event after the queue ran")
 	}
 }
+
+// A machine that runs no queued work (stopped at a debugger's breakpoint)
+// still has its link answered: PING gets its PONG without parking the
+// application, so the keep-alive holds.
+func TestPingAnsweredWhileTheApplicationIsHeld(t *testing.T) {
+	q := newExecQueue()
+	h := newHarness(t, func(fc *fakeCloud, o *kernel.Options) { o.Exec = q.exec })
+	q.settle(t, h.k)
+	if !h.k.LinkUp() {
+		t.Fatal("settled, but the link is not up")
+	}
+	// From here on nobody runs the queue.
+	for range 3 {
+		h.cloud.sync(t) // PING → PONG
+	}
+	if n := q.pending(); n != 0 {
+		t.Fatalf("%d functions queued for PING", n)
+	}
+}

@@ -110,9 +110,13 @@ type Options struct {
 	// a function given to Exec holds that goroutine (exec.go). Nil: they
 	// happen at once on the kernel's goroutines, as for host memory.
 	Exec func(fn func())
-	// Seed, if set, seeds the kernel's handles and server log sequence
-	// numbers, so that two runs of the same application draw the same
-	// (the emulator's deterministic mode). Nil: random.
+	// Seed, if set, seeds the kernel's handles, so that two runs of the
+	// same application draw the same (the emulator's deterministic mode).
+	// Nil: random. The server log's first sequence number is random
+	// whatever the seed: the cloud deduplicates lines on (device, seq), so
+	// a boot that numbered its lines like an earlier one would have them
+	// dropped as resends (link/doc.go, "Server logs"); no transcript shows
+	// the number.
 	Seed *[32]byte
 }
 
@@ -158,7 +162,7 @@ type Kernel struct {
 	scratch    []byte // reusable encode buffer, guarded by mu
 	logs       logState
 	// logSeqStart is the first server log line's sequence number, random
-	// at boot.
+	// at boot — never from Options.Seed (see there).
 	logSeqStart uint64
 }
 
@@ -220,7 +224,7 @@ func New(o Options) (*Kernel, error) {
 		streams:     make(map[uint32]*sysStream),
 		neverUsed:   true,
 		rng:         rng,
-		logSeqStart: drawUint64(rng),
+		logSeqStart: drawUint64(nil),
 	}
 	if p, ok := o.Memory.(mem.Protector); ok {
 		k.prot = p

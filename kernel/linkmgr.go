@@ -250,7 +250,10 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 			return err
 		}
 		if err == nil {
-			leave := k.enter()
+			leave := func() {}
+			if touchesApplication(&f) {
+				leave = k.enter()
+			}
 			err = k.handleFrame(c, &f)
 			leave()
 			if err == nil && f.Type == link.FrameControl && f.Kind == link.ControlDiag && f.Payload != nil {
@@ -278,6 +281,16 @@ func (k *Kernel) readLoop(c *link.Conn) error {
 }
 
 var errStale = errors.New("link replaced")
+
+// touchesApplication reports whether handling f may change what the
+// application sees (its memory, an IRQ, an event, a later call's result),
+// so that the reader must park it first (enter). PING and PONG change
+// nothing of it: the reader answers them even while the machine does not
+// run its queue — stopped at a debugger's breakpoint, say — so that the
+// link's keep-alive holds.
+func touchesApplication(f *link.Frame) bool {
+	return f.Type != link.FrameControl || (f.Kind != link.ControlPing && f.Kind != link.ControlPong)
+}
 
 // linkErrText describes why a link that was up ended.
 func linkErrText(err error) string {

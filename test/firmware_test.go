@@ -299,6 +299,10 @@ func TestFirmwareSchedAndI2C(t *testing.T) {
 	if !strings.Contains(r.stdout, "temperature 21.50 C") {
 		t.Fatalf("the temperature (21.50 °C) is not in the output:\n%s", r.stdout)
 	}
+	// The USART's lines are in the transcript (the trace) too.
+	if !regexp.MustCompile(`uart data=.*temperature 21\.50 C.* instance=USART2`).MatchString(r.stderr) {
+		t.Fatalf("the USART line is not in the transcript:\n%s", r.stderr)
+	}
 }
 
 // Each deliberate fault ends the run with a crash report naming it, the
@@ -458,4 +462,39 @@ func restartImage(t *testing.T) string {
 func TestFirmwareRestartAndRawBinary(t *testing.T) {
 	r := runFirmware(t, restartImage(t), "--load-address", "0x08000000")
 	r.want(t, 7, "mvRestart(", "restarts 1)", "MV_WAKEREASON_REMOTEAPPLICATIONRESTART", "exit 7")
+}
+
+// A restarted image's server log lines reach the cloud: each boot numbers
+// its lines afresh, so the cloud's deduplication on (device, seq) never
+// takes the second boot's first line for the first boot's. Both ways of
+// restarting — mvRestart and NVIC_SystemReset (AIRCR.SYSRESETREQ) — start
+// the image again with the wake reason REMOTEAPPLICATIONRESTART and a
+// fresh kernel.
+func TestFirmwareRestartKeepsLogLines(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		def  string
+		want []string
+	}{
+		{"mvRestart", "FW_SYSTEM_RESET=0", []string{"mvRestart("}},
+		{"NVIC_SystemReset", "FW_SYSTEM_RESET=1", []string{"NVIC_SystemReset"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			elf := firmware(t, "restart", c.def)
+			sc := filepath.Join(t.TempDir(), "scenario.yaml")
+			if err := os.WriteFile(sc, []byte(`version: 1
+name: both boots' lines reach the cloud
+duration: 90s
+expect:
+  - log: "line-one!!"
+  - log: "line-two!! wake reason 2"
+  - exit: 10
+`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runFirmware(t, elf, "--device-id", "UV00000000000000000000000000f00002", "--scenario", sc)
+			want := append(c.want, "restarts 1", "line-one!!", "line-two!! wake reason 2", "exit 10", "PASS")
+			r.want(t, 0, want...) // the scenario passed: its verdict is the exit status
+		})
+	}
 }

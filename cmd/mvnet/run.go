@@ -43,7 +43,7 @@ and trace: its system calls trap at Microvisor's secure-gateway addresses
 into the same kernel, its USART output is the application's output, and a
 fault it does not handle ends the run with a crash report (registers,
 fault status, faulting instruction, symbolised backtrace). A raw .bin needs
---load-address (e.g. 0x08000000). Time is virtual (instructions at 160
+--load-address 0x08000000 (its vector table first). Time is virtual (instructions at 160
 MHz) and replies from the cloud are applied at the same instruction on
 every run, so a run is repeatable; --realtime paces the virtual clock to
 the wall clock and applies replies as they come. --gdb 127.0.0.1:PORT

@@ -148,16 +148,67 @@ func trapImage(tb testing.TB, n uint32) string {
 	})
 }
 
-// BenchmarkFirmwareTrap reports the cost of one system call from the
-// image: trap, dispatch by number, the call (mvNoOp) and Settle.
-func BenchmarkFirmwareTrap(b *testing.B) {
-	image := trapImage(b, uint32(b.N))
-	b.ResetTimer()
-	code, _, d := runImage(b, image, 0x0800_0000)
-	if code != 0 {
-		b.Fatalf("exit %d", code)
+// kernelTrapImage writes a raw image that calls the kernel-served call
+// n times with r0 = 0x20000000 (a word of SRAM), then
+// mvTestingComplete(0). Its first call starts the kernel (and the link),
+// so every call after it goes through the kernel and a Settle that asks
+// it what it awaits — the cost trapImage's mvNoOp, served before any
+// kernel exists, leaves out.
+func kernelTrapImage(tb testing.TB, call string, n uint32) string {
+	tb.Helper()
+	fn, ok := abi.GatewayFor(call)
+	if !ok {
+		tb.Fatalf("no gateway %s", call)
 	}
-	b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "ns/syscall")
+	done, _ := abi.GatewayFor("mvTestingComplete")
+	return rawImage(tb, 0x64, map[int][]uint16{0x40: {
+		0x4C04, // 0x40 ldr r4, [pc, #16]  → 0x54: the call
+		0x4E05, // 0x42 ldr r6, [pc, #20]  → 0x58: n
+		0x4806, // 0x44 ldr r0, [pc, #24]  → 0x60: 0x20000000
+		0x47A0, // 0x46 blx r4
+		0x3E01, // 0x48 subs r6, #1
+		0xD1FB, // 0x4A bne 0x44
+		0x4C03, // 0x4C ldr r4, [pc, #12]  → 0x5C: mvTestingComplete
+		0x2000, // 0x4E movs r0, #0
+		0x47A0, // 0x50 blx r4
+		0xE7FE, // 0x52 b .
+	}}, map[int]uint32{
+		0x00: 0x2008_0000, // initial SP: _estack
+		0x04: 0x0800_0041, // Reset_Handler at 0x40, Thumb
+		0x54: fn.Addr,
+		0x58: n,
+		0x5C: done.Addr,
+		0x60: 0x2000_0000,
+	})
+}
+
+// BenchmarkFirmwareTrap reports the cost of one system call from the
+// image: trap, dispatch by number, the call and Settle — for mvNoOp
+// (served before the kernel starts: Settle returns at once) and for
+// mvGetWallTime (served by the running kernel, Settle asking it what it
+// awaits).
+func BenchmarkFirmwareTrap(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		image func(n uint32) string
+	}{
+		{"mvNoOp", func(n uint32) string { return trapImage(b, n) }},
+		{"kernel", func(n uint32) string { return kernelTrapImage(b, "mvGetWallTime", n) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			image := c.image(uint32(b.N))
+			b.ResetTimer()
+			code, _, d := runImage(b, image, 0x0800_0000)
+			if code != 0 {
+				b.Fatalf("exit %d", code)
+			}
+			// "kernel" includes the kernel's start (its link comes up
+			// at the first call, some 0.1 s): run with -benchtime=100000x
+			// or more for a per-call figure.
+			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "ns/syscall")
+		})
+
+	}
 }
 
 // The trap image runs: every call returns to the loop, and the run ends
@@ -167,5 +218,14 @@ func TestTrapImageRuns(t *testing.T) {
 	code, instr, _ := runImage(t, trapImage(t, 1000), 0x0800_0000)
 	if code != 0 || instr < 4000 || instr > 4100 {
 		t.Fatalf("exit %d after %d instructions; want 0 after about 4000", code, instr)
+	}
+}
+
+// The kernel trap image runs to its end: the first call starts the kernel
+// and its link (the process's own cloud), the rest are served by it.
+func TestKernelTrapImageRuns(t *testing.T) {
+	code, instr, _ := runImage(t, kernelTrapImage(t, "mvGetWallTime", 100), 0x0800_0000)
+	if code != 0 || instr < 500 || instr > 600 {
+		t.Fatalf("exit %d after %d instructions; want 0 after about 500", code, instr)
 	}
 }

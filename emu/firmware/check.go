@@ -63,6 +63,12 @@ func precheck(path string, loadAddress uint32) error {
 		return fmt.Errorf("firmware image %s: not an ELF file; a raw binary needs --load-address (e.g. %#08x)", path, uint32(mem.FirmwareFlashBase))
 	}
 	end := uint64(mem.FirmwareFlashBase) + mem.FirmwareFlashSize
+	if loadAddress != uint32(mem.FirmwareFlashBase) && uint64(loadAddress) >= uint64(mem.FirmwareFlashBase) && uint64(loadAddress) < end {
+		// The core starts from the vector table at VTOR's reset value, the
+		// flash base (spec/firmware.md): a raw image starts with it.
+		return fmt.Errorf("firmware image %s: --load-address %#08x: a raw binary starts with its vector table, which must be at the start of the flash, %#08x",
+			path, loadAddress, uint32(mem.FirmwareFlashBase))
+	}
 	if uint64(loadAddress) < uint64(mem.FirmwareFlashBase) || uint64(loadAddress)+uint64(st.Size()) > end {
 		return fmt.Errorf("firmware image %s: %d bytes at %#08x do not fit the flash %#08x-%#08x (spec/firmware.md)",
 			path, st.Size(), loadAddress, uint32(mem.FirmwareFlashBase), end)

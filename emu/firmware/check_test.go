@@ -32,7 +32,9 @@ func TestCheckNamesTheProblem(t *testing.T) {
 		{bin, 0, "not an ELF file; a raw binary needs --load-address"},
 		{bin, 0x0800_0000, ""},
 		{bin, 0x2000_0000, "do not fit the flash"},
-		{bin, 0x080F_FFF0, "do not fit the flash"},
+		{bin, 0x080F_FFF0, "must be at the start of the flash, 0x08000000"},
+		{bin, 0x0800_1000, "--load-address 0x08001000: a raw binary starts with its vector table"},
+		{bin, 0x0810_0000, "do not fit the flash"},
 		{elf, 0, "firmware image: " + elf},
 		{elf, 0x0800_0000, "--load-address is for a raw .bin"},
 	} {

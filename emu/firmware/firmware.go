@@ -125,7 +125,8 @@ func build(o Options) (*rig, error) {
 	copy(flash.Data, im.Flash)
 	copy(sram.Data, im.SRAM)
 
-	r := &rig{o: o, im: im, q: newQueue(), out: &lineWriter{w: o.Stdout}}
+	r := &rig{o: o, im: im, q: newQueue()}
+	r.out = &lineWriter{w: o.Stdout, line: func(name string, b []byte) { traceUART(r.p, name, b) }}
 	// r.m is set below; the process and the peripherals call it only from
 	// the machine's goroutine, or while the kernel has it parked.
 	now := func() time.Duration {
@@ -145,15 +146,15 @@ func build(o Options) (*rig, error) {
 		Exec:      r.q.push,
 	}
 	if !o.Realtime {
-		// Deterministic: handles and log sequence numbers follow the
-		// image, not chance.
+		// Deterministic: handles follow the image, not chance (the log's
+		// sequence numbers stay random: kernel.Options.Seed).
 		seed := sha256.Sum256(im.Flash)
 		po.Seed = &seed
 	}
 	if r.p, err = process.New(po); err != nil {
 		return nil, err
 	}
-	gw, err := newGateways(r.p, func() { settleBeforeExit(r.q, r.p) })
+	gw, err := newGateways(r.p, func() { r.out.flush(); settleBeforeExit(r.q, r.p) })
 	if err != nil {
 		return r, err
 	}
@@ -162,7 +163,7 @@ func build(o Options) (*rig, error) {
 		PendIRQ: func(n uint32) { r.m.PendIRQ(n) },
 		Now:     now,
 		At:      func(t time.Duration, fn func()) { r.m.At(t, fn) },
-		Out:     func(_ string, b []byte) { r.out.Write(b) },
+		Out:     func(name string, b []byte) { r.out.Write(name, b) },
 		Trace:   func(line string) { traceText(r.p, "stm32", line) },
 	})
 	if err != nil {
@@ -184,6 +185,18 @@ func build(o Options) (*rig, error) {
 	}
 	if !o.Realtime {
 		eo.Settle = func(ctx context.Context, serve <-chan func()) error { return r.q.settle(ctx, serve, r.p) }
+	}
+	if o.GDB == "" {
+		// NVIC_SystemReset (AIRCR.SYSRESETREQ) restarts the application
+		// as mvRestart does — the kernel, its handles and channels go
+		// with the old image — not the core alone. Under --gdb the
+		// debugger's own resets come here too and must keep the session,
+		// so there the reset stays the core's.
+		eo.OnReset = func() {
+			settleBeforeExit(r.q, r.p)
+			r.p.SystemReset() // returns only if re-executing failed
+			r.m.Halt(errors.New("NVIC_SystemReset: re-executing the application failed"))
+		}
 	}
 	if r.m, err = emu.New(eo); err != nil {
 		return r, err
@@ -279,14 +292,25 @@ const gdbGoodbye = 5 * time.Second
 const exitSettle = 5 * time.Second
 
 // settleBeforeExit applies the kernel's pending deliveries before
-// mvTestingComplete or mvRestart ends the process: the library then waits
-// for the cloud to acknowledge the lines logged, which it can only see
+// mvTestingComplete, mvRestart or NVIC_SystemReset ends the process, and
+// the echo of every line logged (at most exitSettle: a line the cloud
+// dropped never comes back): the library then waits for the cloud to
+// acknowledge the lines logged, which it can only see
 // once the kernel has applied the acknowledgements (in realtime mode too,
 // where nothing else waits for them).
 func settleBeforeExit(q *queue, p *process.Process) {
 	ctx, cancel := context.WithTimeout(context.Background(), exitSettle)
 	defer cancel()
-	_ = q.settle(ctx, nil, p)
+	_ = q.settleFor(ctx, nil, p, true)
+}
+
+// traceUART records a line a USART transmitted in the trace, as the host
+// SDK's UART model does: {"kind":"uart","op":"transmit","instance":name,
+// "len":n,"data":line} — the transcript shows it.
+func traceUART(p *process.Process, name string, line []byte) {
+	inst, _ := json.Marshal(name)
+	data, _ := json.Marshal(string(line))
+	p.TraceEvent("uart", fmt.Sprintf(`"op":"transmit","instance":%s,"len":%d,"data":%s`, inst, len(line), data))
 }
 
 // traceText records a line of the emulator's own (a peripheral model's)
@@ -300,11 +324,18 @@ func traceText(p *process.Process, kind, line string) {
 // trace shares the application's stdout pipe (internal/runner), and a
 // trace line must not land inside a half-written application line.
 type lineWriter struct {
-	w   io.Writer
-	buf []byte
+	w    io.Writer
+	line func(name string, b []byte) // each line as it goes out: the trace
+	name string                      // the USART of buf
+	buf  []byte
 }
 
-func (l *lineWriter) Write(b []byte) {
+// Write takes what USART name transmitted.
+func (l *lineWriter) Write(name string, b []byte) {
+	if name != l.name {
+		l.flush() // a line is one USART's
+		l.name = name
+	}
 	for _, c := range b {
 		l.buf = append(l.buf, c)
 		if c == '\n' || len(l.buf) >= maxLine {
@@ -318,6 +349,9 @@ const maxLine = 4096
 
 func (l *lineWriter) flush() {
 	if len(l.buf) > 0 {
+		if l.line != nil {
+			l.line(l.name, l.buf)
+		}
 		_, _ = l.w.Write(l.buf)
 		l.buf = l.buf[:0]
 	}

@@ -83,12 +83,21 @@ func (q *queue) drain() {
 // function received from serve (emu.Options.Settle: the debugger's
 // requests; nil when there is no machine to serve).
 func (q *queue) settle(ctx context.Context, serve <-chan func(), p settler) error {
+	return q.settleFor(ctx, serve, p, false)
+}
+
+// settleFor is settle; with echoSure it waits for the echo of every line
+// the cloud acknowledged until ctx ends, not only for softWait: before
+// an exit or a restart (settleBeforeExit), since the library's own wait
+// for the echo (process: flushLogs) runs inside the system call, on this
+// goroutine, where nothing would run the queue that delivers the echo.
+func (q *queue) settleFor(ctx context.Context, serve <-chan func(), p settler, echoSure bool) error {
 	var soft <-chan time.Time // runs from the first wait for the soft kinds alone
 	softOver := false
 	for {
 		q.drain()
 		k := p.StartedKernel()
-		sure := k != nil && k.Awaiting()
+		sure := k != nil && k.Awaiting() || echoSure && p.ServerLogsToEcho() > 0
 		maybe := !softOver && (k != nil && k.AwaitingBehindUnread() || p.ServerLogsToEcho() > 0)
 		if !sure && !maybe {
 			return nil

@@ -19,6 +19,9 @@ func (f *fakeSettler) ServerLogsToEcho() int64       { return f.toEcho.Load() }
 // lines the cloud acknowledged — work queued while it waits included —
 // but not forever for a line that is never echoed.
 func TestSettleRunsTheQueueAndWaitsForTheEcho(t *testing.T) {
+	// No wall-clock bound decides the first part: the echo may come late.
+	defer func(w time.Duration) { softWait = w }(softWait)
+	softWait = time.Hour
 	q := newQueue()
 	var f fakeSettler
 	var order []int
@@ -36,8 +39,7 @@ func TestSettleRunsTheQueueAndWaitsForTheEcho(t *testing.T) {
 	}
 
 	// A line the cloud dropped is never echoed: settle gives up on it.
-	defer func(w time.Duration) { softWait = w }(softWait)
-	softWait = time.Millisecond
+	softWait = 0
 	f.toEcho.Store(1)
 	if err := q.settle(ctx, nil, &f); err != nil {
 		t.Fatal(err)
@@ -97,4 +99,42 @@ func TestSettleServesWhileWaiting(t *testing.T) {
 	default:
 		t.Fatal("settle returned without running the served function")
 	}
+}
+
+// Before an exit or a restart, settle waits for the echo however long the
+// store takes (within its ctx), not only softWait: the library's own wait
+// for it runs on the machine's goroutine, where nothing else runs the
+// queue that delivers it.
+func TestSettleBeforeExitWaitsForTheEchoBeyondSoftWait(t *testing.T) {
+	defer func(w time.Duration) { softWait = w }(softWait)
+	softWait = 0 // the soft wait is over at once
+	q := newQueue()
+	f := &echoAfterAsked{asked: make(chan struct{})}
+	f.toEcho.Store(1)
+	go func() {
+		<-f.asked
+		q.push(func() { f.toEcho.Store(0) }) // the echo, from the store's goroutine
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := q.settleFor(ctx, nil, f, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.toEcho.Load(); n != 0 {
+		t.Fatalf("settle before exit returned with %d line(s) not echoed", n)
+	}
+}
+
+// echoAfterAsked is a fakeSettler that says when it is first asked.
+type echoAfterAsked struct {
+	fakeSettler
+	once  atomic.Bool
+	asked chan struct{}
+}
+
+func (f *echoAfterAsked) ServerLogsToEcho() int64 {
+	if f.once.CompareAndSwap(false, true) {
+		close(f.asked)
+	}
+	return f.fakeSettler.ServerLogsToEcho()
 }

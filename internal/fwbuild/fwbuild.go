@@ -40,9 +40,11 @@ import (
 	"github.com/mvnet/mvnet/internal/libcache"
 )
 
-// Env overrides the cache directory. Without it the cache is a firmware
-// directory beside libmvnet's builds (libcache.Root, itself under
-// $MVNET_LIBCACHE when set).
+// Env overrides the cache directory. Without it the cache is
+// os.UserCacheDir()/mvnet/firmware, whatever $MVNET_LIBCACHE says: beside
+// a libcache root under the working tree (MVNET_LIBCACHE=$PWD/.libcache)
+// it would land in the repository, and inside it libcache's prune would
+// take it for a stale build.
 const Env = "MVNET_FWCACHE"
 
 // Compiler is the cross compiler (Debian: gcc-arm-none-eabi, with newlib
@@ -60,7 +62,7 @@ var Flags = []string{
 }
 
 // Programs lists the test programs, in the order of their directories.
-var Programs = []string{"bench", "config_log", "faults", "http_get", "i2c", "mqtt", "sched"}
+var Programs = []string{"bench", "config_log", "faults", "http_get", "i2c", "mqtt", "restart", "sched"}
 
 // Options adjust a build.
 type Options struct {
@@ -114,11 +116,11 @@ func Root() (string, error) {
 	if d := os.Getenv(Env); d != "" {
 		return filepath.Abs(d)
 	}
-	lib, err := libcache.Root()
+	base, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("no cache directory for firmware (set %s): %w", Env, err)
 	}
-	return filepath.Join(filepath.Dir(lib), "firmware"), nil
+	return filepath.Join(base, "mvnet", "firmware"), nil
 }
 
 // plan is one build: what it compiles and reads, and the command.

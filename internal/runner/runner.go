@@ -558,6 +558,13 @@ func Format(line string) string {
 		return t + "  " + repeatLine(e)
 	case "dropped":
 		return t + "  " + droppedLine(e)
+	case "serverlog":
+		// The line's sequence number is random at every boot (it must
+		// differ between boots: kernel.Options.Seed), so the transcript —
+		// which two deterministic runs must repeat — leaves it out; the
+		// trace file keeps it.
+		delete(e, "seq")
+		fallthrough
 	default:
 		delete(e, "t")
 		kind := e["kind"]
