@@ -74,3 +74,47 @@ func TestProcessOverArenaWithVirtualTime(t *testing.T) {
 		t.Fatal("no trace line for mvGetMicroseconds")
 	}
 }
+
+// The trace reads back a 1-byte enum the call wrote on the device ABI as
+// one byte: the three bytes after it are the application's, not the
+// enum's (mvGetWakeReason used to show as a number such as 2356224).
+func TestTraceReadsShortEnumsAsOneByte(t *testing.T) {
+	a, err := mem.NewArena(mem.FirmwareArenaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join(t.TempDir(), "trace.jsonl")
+	p, err := New(Options{
+		ABI: abi.Device, Memory: a, Pend: func(uint32) {},
+		Getenv: func(k string) string { return map[string]string{EnvTrace: trace}[k] },
+		Exit:   func(code int) { panic(exitCalled{code}) },
+		Stderr: &bytes.Buffer{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	out := mem.FirmwareSRAMBase + 0x200
+	if err := a.CopyOut(out, []byte{0xaa, 0x23, 0x24, 0x25}); err != nil {
+		t.Fatal(err)
+	}
+	if st := call(t, p, "mvGetWakeReason", uint64(out)); st != abi.StatusOkay {
+		t.Fatalf("mvGetWakeReason = %v", st)
+	}
+	if b, _ := a.Bytes(out, 4); !bytes.Equal(b, []byte{0, 0x23, 0x24, 0x25}) {
+		t.Fatalf("mvGetWakeReason wrote % x, want one byte", b)
+	}
+	var got any
+	for _, l := range readTrace(t, trace) {
+		if l["call"] == "mvGetWakeReason" {
+			if o, ok := l["out"].(map[string]any); ok {
+				for _, v := range o {
+					got = v
+				}
+			}
+		}
+	}
+	if got != "MV_WAKEREASON_COLDBOOT" {
+		t.Fatalf("trace shows the wake reason as %v, want MV_WAKEREASON_COLDBOOT", got)
+	}
+}

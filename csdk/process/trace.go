@@ -339,7 +339,7 @@ func (t *tracer) outputs(e *entry, a *kernel.Args) {
 				t.buf = strconv.AppendUint(t.buf, uint64(v), 10)
 			}
 		case strings.HasPrefix(ct, "enum ") && strings.HasSuffix(ct, " *"):
-			if v, err := abi.ReadUint32(t.mem, p); err == nil {
+			if v, err := t.readEnum(ct, p); err == nil {
 				out(prm.Name)
 				t.enum(ct, v)
 			}
@@ -482,8 +482,36 @@ func (t *tracer) interrupt(irq uint32, handled bool, vector string) {
 
 // enum appends an enum value of C type ctype ("enum MvNetworkStatus" or a
 // pointer to one) by its member's name, or as a number if it has none.
+// enumTag is the C tag of an enum type or pointer type ("enum MvStatus *").
+func enumTag(ctype string) string {
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(ctype, "enum "), "*"))
+}
+
+// readEnum reads the enum a call wrote through a pointer of type ctype: one
+// byte for the enums the device stores in one (short enums, abi.EnumType's
+// Size) when the ABI has short enums — a firmware image's — else four.
+func (t *tracer) readEnum(ctype string, p mem.Addr) (uint32, error) {
+	if t.abi.ShortEnums() && enumSizes()[enumTag(ctype)] == 1 {
+		var b [1]byte
+		if err := t.mem.CopyIn(b[:], p); err != nil {
+			return 0, err
+		}
+		return uint32(b[0]), nil
+	}
+	return abi.ReadUint32(t.mem, p)
+}
+
+// enumSizes maps C enum tag to its size in bytes on the device.
+var enumSizes = sync.OnceValue(func() map[string]int {
+	m := map[string]int{}
+	for _, e := range abi.Enums() {
+		m[e.CName] = e.Size
+	}
+	return m
+})
+
 func (t *tracer) enum(ctype string, v uint32) {
-	tag := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(ctype, "enum "), "*"))
+	tag := enumTag(ctype)
 	if name, ok := enumNames()[tag][v]; ok {
 		t.buf = appendJSONString(t.buf, name)
 		return
