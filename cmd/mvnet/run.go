@@ -168,7 +168,7 @@ exit: expectation. A scenario file that does not parse exits 2. With
 	f.StringVar(&o.Firmware.Image, "firmware", "", "run this application image (ELF, or .bin with --load-address) on the Cortex-M33 emulator (docs/firmware.md)")
 	f.StringVar(&loadAddress, "load-address", "", "with --firmware and a raw .bin: where it goes, e.g. 0x08000000")
 	f.BoolVar(&o.Firmware.Realtime, "realtime", false, "with --firmware: pace the virtual clock to the wall clock (not deterministic)")
-	f.StringVar(&o.Firmware.GDB, "gdb", "", "with --firmware: serve a GDB remote stub at this address (e.g. 127.0.0.1:3333); the image waits for the debugger")
+	f.StringVar(&o.Firmware.GDB, "gdb", "", "with --firmware: serve a GDB remote stub at this loopback address (e.g. 127.0.0.1:3333); the image waits for the debugger")
 	f.StringVar(&o.DeviceID, "device-id", "", "device ID (UV + 32 hex digits); default random")
 	f.StringArrayVar(&o.CAFiles, "ca-file", nil, "PEM file of extra roots the cloud trusts (repeatable)")
 	f.StringArrayVar(&o.Resolve, "resolve", nil, "map host:port to an address for the cloud, like curl (repeatable)")
@@ -201,6 +201,11 @@ func firmwareFlags(cmd *cobra.Command, o *runner.Options, loadAddress string) er
 			return err
 		}
 		o.Firmware.LoadAddress = a
+	}
+	if o.Firmware.GDB != "" {
+		if err := firmware.CheckGDBAddress(o.Firmware.GDB); err != nil {
+			return err
+		}
 	}
 	o.CheckImage = firmware.Check
 	return nil

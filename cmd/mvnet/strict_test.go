@@ -88,6 +88,7 @@ func TestArgumentErrorsShowUsage(t *testing.T) {
 		{[]string{"run", "--firmware", "strict_test.go", "--load-address", "flash"}, `--load-address "flash": want a 32-bit address such as 0x08000000`},
 		{[]string{"run", "--realtime", "--", "./app"}, "--realtime is a setting of the firmware emulator: it needs --firmware app.elf"},
 		{[]string{"run", "--gdb", "127.0.0.1:3333", "--", "./app"}, "--gdb is a setting of the firmware emulator: it needs --firmware app.elf"},
+		{[]string{"run", "--firmware", "app.elf", "--gdb", "0.0.0.0:3333"}, "--gdb 0.0.0.0:3333: the GDB stub has no authentication and controls the whole emulated device, so it listens on a loopback address only"},
 		{[]string{"run", "--load-address", "0x08000000", "--", "./app"}, "--load-address is a setting of the firmware emulator"},
 	} {
 		if _, err := run(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 
 	"github.com/mvnet/mvnet/emu/loader"
 	"github.com/mvnet/mvnet/mem"
@@ -72,6 +74,28 @@ func precheck(path string, loadAddress uint32) error {
 	if uint64(loadAddress) < uint64(mem.FirmwareFlashBase) || uint64(loadAddress)+uint64(st.Size()) > end {
 		return fmt.Errorf("firmware image %s: %d bytes at %#08x do not fit the flash %#08x-%#08x (spec/firmware.md)",
 			path, st.Size(), loadAddress, uint32(mem.FirmwareFlashBase), end)
+	}
+	return nil
+}
+
+// CheckGDBAddress refuses a --gdb address that is not HOST:PORT on a
+// loopback address. The stub has no authentication and gives whoever
+// connects the whole emulated device (its memory, registers and run), so
+// it does not listen on a network; a debugger elsewhere reaches it through
+// a forwarded port. Port 0 picks a free port (mvnet prints the address).
+func CheckGDBAddress(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--gdb %s: want HOST:PORT, e.g. 127.0.0.1:3333", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("--gdb %s: the port %q is not a number from 0 to 65535", addr, port)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--gdb %s: the GDB stub has no authentication and controls the whole emulated device, so it listens on a loopback address only (127.0.0.1:PORT or [::1]:PORT); to debug from another machine, forward the port (e.g. ssh -L 3333:127.0.0.1:3333 HOST)", addr)
 	}
 	return nil
 }

@@ -44,3 +44,26 @@ func TestCheckNamesTheProblem(t *testing.T) {
 		}
 	}
 }
+
+// The GDB stub listens on loopback only: it has no authentication.
+func TestCheckGDBAddress(t *testing.T) {
+	for _, ok := range []string{"127.0.0.1:3333", "[::1]:3333", "localhost:3333", "127.0.0.1:0", "127.1.2.3:9"} {
+		if err := CheckGDBAddress(ok); err != nil {
+			t.Errorf("CheckGDBAddress(%q) = %v, want nil", ok, err)
+		}
+	}
+	for addr, want := range map[string]string{
+		"0.0.0.0:3333":     "loopback address only",
+		":3333":            "loopback address only",
+		"192.168.1.5:3333": "loopback address only",
+		"example.com:3333": "loopback address only",
+		"3333":             "want HOST:PORT",
+		"127.0.0.1:gdb":    "is not a number",
+		"127.0.0.1:70000":  "is not a number",
+	} {
+		err := CheckGDBAddress(addr)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckGDBAddress(%q) = %v, want an error saying %q", addr, err, want)
+		}
+	}
+}

@@ -249,6 +249,9 @@ func (r *rig) run(ctx context.Context) (int, error) {
 // function it returns waits, after the run, for the debugger to hear the
 // end and detach (at most gdbGoodbye), then cancels the stub with cancel.
 func (r *rig) serveGDB(ctx context.Context) (stop func(cancel func()), err error) {
+	if err := CheckGDBAddress(r.o.GDB); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", r.o.GDB)
 	if err != nil {
 		return nil, fmt.Errorf("--gdb: %w", err)
