@@ -51,3 +51,9 @@ const (
 	// carries at most this much.
 	MaxLogLine = 512
 )
+
+// The device's interrupt lines: the STM32U585 has external interrupts
+// IRQn 0 to 124 (stm32u585xx.h, the last FMAC_IRQn). A notification
+// centre's IRQ must be one of them (the kernel), and the emulated NVIC
+// has exactly these (emu).
+const NumIRQs = 125

@@ -3,6 +3,7 @@ package emu
 import (
 	"fmt"
 
+	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/emu/cpu"
 	"github.com/mvnet/mvnet/emu/gdb"
 )
@@ -24,8 +25,8 @@ const (
 	excExternal   = 16 // IRQ n is exception 16+n
 
 	// NumIRQs is the number of external interrupts of the STM32U585
-	// (stm32u585xx.h: IRQn 0 to 124, the last FMAC_IRQn).
-	NumIRQs = 125
+	// (abi.NumIRQs: IRQn 0 to 124).
+	NumIRQs = abi.NumIRQs
 	numExc  = excExternal + NumIRQs
 
 	// prioBits: the STM32U5 implements 4 of the 8 priority bits

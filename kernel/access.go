@@ -21,8 +21,8 @@ const (
 
 // The kernel's own facts of the interface.
 const (
-	maxUsableIRQ        = 124 // STM32U585: IRQn 0..124
-	maxEndpointLen      = 0   // spec/abi.md: endpoint must be empty
+	maxUsableIRQ        = abi.NumIRQs - 1 // STM32U585: IRQn 0..124
+	maxEndpointLen      = 0               // spec/abi.md: endpoint must be empty
 	networkParamVersion = 1
 )
 
