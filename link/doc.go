@@ -17,7 +17,12 @@
 // MaxFrameLen. All integers in frame bodies are big endian.
 //
 //	HELLO    (1) device→cloud  version u16 | device_id [34]byte
-//	                           The first frame on every link.
+//	                           [| flags u8 | now_us u64]
+//	                           The first frame on every link. The flags
+//	                           part is there only when flags is not 0:
+//	                           HelloVirtualClock (1), the device's time
+//	                           is virtual and now_us is its time since
+//	                           boot (see Virtual time).
 //	WELCOME  (2) cloud→device  version u16 | wall_time_us u64
 //	                           The answer to HELLO; it also sets the device's
 //	                           wall clock (µs since the Unix epoch). 0 means
@@ -47,7 +52,10 @@
 //	                           cloud failed the channel's request;
 //	                           GOAWAY 8, cloud→device: UTF-8 text of at
 //	                           most MaxDiagLen bytes — this node is going
-//	                           away: reconnect now, elsewhere)
+//	                           away: reconnect now, elsewhere;
+//	                           SYNC 9, device→cloud: seq u64 | now_us u64;
+//	                           SYNCED 10, cloud→device: seq u64 |
+//	                           next_us u64 — see Virtual time)
 //
 // A frame is checked strictly: a fixed-size frame must have exactly its
 // size, a variable one at least its fixed part, the type and the CONTROL
@@ -86,6 +94,34 @@
 // ordinary traffic — counts. The device then redials as after any lost
 // link; its unacknowledged server log lines are sent again on the new link
 // and stored once. Both sides answer PING at any time after WELCOME.
+//
+// # Virtual time
+//
+// An emulated firmware image in deterministic mode (mvnet run --firmware)
+// runs on a virtual clock that advances only as it executes. Its kernel
+// says so in HELLO (flag HelloVirtualClock, with its time now_us), and
+// the cloud then keeps a clock for the device that advances only when the
+// device says: to HELLO's now_us, and to each CONTROL SYNC's. What the
+// cloud times for that device — a frame held by a latency fault, a
+// fault's end, a request's timeout, a scenario's steps — runs on that
+// clock, so it happens at the same virtual instant on every run.
+//
+// The device sends SYNC seq now_us at its sync points when it has sent
+// anything since the last SYNCED, or when its time has reached the last
+// SYNCED's next_us. The cloud advances the device's clock to now_us,
+// runs what fell due, waits until it has answered — queued to the device
+// — everything the device sent before the SYNC that it answers at once
+// (an HTTP request's response, an MQTT request's acknowledgement, a log
+// line's LOGACK; work in the real world, such as the upstream request,
+// holds the device's clock until it is done), then sends SYNCED seq
+// next_us: the device's time at which something is due next, or
+// NoDeadline. Frames are ordered, so every frame that precedes SYNCED is
+// what the cloud owed the device by then; the device applies them all
+// before it runs on, and runs no further than next_us before it syncs
+// again. Input nobody asked for (an MQTT message from another client)
+// is not waited for: it lands at whichever sync point follows it.
+//
+// A link without the flag runs on the wall clock, as before.
 //
 // # Going away
 //
@@ -246,4 +282,9 @@
 //	            after that (see Channels). A version 4 cloud would keep
 //	            such channels open, counting against the device's
 //	            channels, until the link ends.
+//	6  2026-12  virtual time: HELLO's optional flags/now_us part
+//	            (HelloVirtualClock), CONTROL SYNC and SYNCED (see
+//	            Virtual time). A device on the wall clock sends the
+//	            36-byte HELLO, so a version 5 cloud still names the
+//	            version it refuses.
 package link

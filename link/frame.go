@@ -14,7 +14,7 @@ import (
 
 // Version is the protocol version this package speaks, sent in HELLO and
 // WELCOME. See the version history in the package documentation.
-const Version = 5
+const Version = 6
 
 // MaxFrameLen is the largest value of a frame's length prefix: the type byte
 // and the body together.
@@ -38,7 +38,7 @@ type FrameType uint8
 // Frame types. The layout of each frame's body is in the package
 // documentation.
 const (
-	FrameHello   FrameType = 1 // device→cloud: version u16 | device_id [34]byte
+	FrameHello   FrameType = 1 // device→cloud: version u16 | device_id [34]byte [| flags u8 | now_us u64]
 	FrameWelcome FrameType = 2 // cloud→device: version u16 | wall_time_us u64
 	FrameOpen    FrameType = 3 // device→cloud: chan u32 | chan_type u8 | rx_size u32 | tx_size u32 | endpoint
 	FrameData    FrameType = 4 // both: chan u32 | payload (≥ 1 byte)
@@ -99,7 +99,31 @@ const (
 	// new links, so the device's dial moves on to another node. Since
 	// version 4.
 	ControlGoAway uint8 = 8
+	// ControlSync (device→cloud): seq u64 | now_us u64 — sent only by a
+	// device on a virtual clock (HELLO flag HelloVirtualClock): its
+	// virtual time is now now_us µs since its boot. The cloud advances
+	// the device's clock to it, runs what fell due, waits until every
+	// reply to what the device sent before the SYNC is queued to it, and
+	// answers SYNCED with the same seq. Since version 6.
+	ControlSync uint8 = 9
+	// ControlSynced (cloud→device): seq u64 | next_us u64 — the answer to
+	// SYNC seq, sent after every frame the cloud owed the device by then;
+	// next_us is the device's virtual time at which the cloud has
+	// something due next (a held frame, a fault's end, a scenario step),
+	// NoDeadline if nothing. The device must SYNC again by then. Since
+	// version 6.
+	ControlSynced uint8 = 10
 )
+
+// HelloVirtualClock is HELLO's flag bit for a device whose time is
+// virtual (an emulated firmware image in deterministic mode): the cloud
+// runs the device's timers (its faults, a held frame's latency, a
+// request's timeout) on the device's clock, which advances only with
+// HELLO's now_us and CONTROL SYNC. Since version 6.
+const HelloVirtualClock uint8 = 1
+
+// NoDeadline is CONTROL SYNCED's next_us when nothing is due.
+const NoDeadline = ^uint64(0)
 
 // Frame is one decoded frame. Only the fields that belong to Type are
 // encoded (the comment on each field says which); AppendFrame ignores the
@@ -107,9 +131,19 @@ const (
 type Frame struct {
 	Type FrameType
 
-	Chan       uint32 // OPEN, DATA, CREDIT, CLOSE, CONTROL DIAG: the channel handle
-	Version    uint16 // HELLO, WELCOME
-	DeviceID   string // HELLO: exactly DeviceIDLen bytes
+	Chan     uint32 // OPEN, DATA, CREDIT, CLOSE, CONTROL DIAG: the channel handle
+	Version  uint16 // HELLO, WELCOME
+	DeviceID string // HELLO: exactly DeviceIDLen bytes
+	// Flags (HELLO): HelloVirtualClock; a HELLO with flags 0 has no
+	// flags/now_us part (36 bytes, as before version 6), one with flags
+	// carries both (45 bytes).
+	Flags uint8
+	// NowUS (HELLO with flags, CONTROL SYNC): the device's virtual time,
+	// µs since its boot.
+	NowUS uint64
+	// NextUS (CONTROL SYNCED): the device's virtual time at which the
+	// cloud has something due next; NoDeadline if nothing.
+	NextUS     uint64
 	WallTimeUS uint64 // WELCOME, TIME: µs since the Unix epoch; 0: the cloud has no time to give (since version 3)
 
 	ChanType uint8  // OPEN: an MvChannelType
@@ -120,7 +154,7 @@ type Frame struct {
 	Payload []byte // DATA (≥ 1 byte), LOG text, CONTROL ERROR, UPDATE, DIAG and GOAWAY text (nil when empty)
 	Credit  uint32 // CREDIT: bytes granted back
 	Reason  uint8  // CLOSE: an MvClosureReason
-	Seq     uint64 // LOG: message sequence number; CONTROL LOGACK: the last line stored
+	Seq     uint64 // LOG: message sequence number; CONTROL LOGACK: the last line stored; CONTROL SYNC, SYNCED: the sync's number
 	Kind    uint8  // CONTROL: one of the Control kinds
 	Token   uint64 // CONTROL PING, PONG
 	Logging bool   // CONTROL LOGGING: server logging is enabled
@@ -141,6 +175,12 @@ func bodyLen(f *Frame) (int, error) {
 	case FrameHello:
 		if len(f.DeviceID) != DeviceIDLen {
 			return 0, malformed("HELLO device ID is %d bytes, want %d", len(f.DeviceID), DeviceIDLen)
+		}
+		if f.Flags != 0 {
+			if f.Flags&^HelloVirtualClock != 0 {
+				return 0, malformed("HELLO flags %#x has unknown bits", f.Flags)
+			}
+			return 2 + DeviceIDLen + 9, nil
 		}
 		return 2 + DeviceIDLen, nil
 	case FrameWelcome:
@@ -171,6 +211,8 @@ func bodyLen(f *Frame) (int, error) {
 			return 1 + len(f.Payload), nil
 		case ControlLogAck:
 			return 9, nil
+		case ControlSync, ControlSynced:
+			return 17, nil
 		case ControlLogging:
 			return 2, nil
 		case ControlDiag:
@@ -208,6 +250,10 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 	case FrameHello:
 		dst = be.AppendUint16(dst, f.Version)
 		dst = append(dst, f.DeviceID...)
+		if f.Flags != 0 {
+			dst = append(dst, f.Flags)
+			dst = be.AppendUint64(dst, f.NowUS)
+		}
 	case FrameWelcome:
 		dst = be.AppendUint16(dst, f.Version)
 		dst = be.AppendUint64(dst, f.WallTimeUS)
@@ -238,6 +284,12 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 			dst = append(dst, f.Payload...)
 		case ControlLogAck:
 			dst = be.AppendUint64(dst, f.Seq)
+		case ControlSync:
+			dst = be.AppendUint64(dst, f.Seq)
+			dst = be.AppendUint64(dst, f.NowUS)
+		case ControlSynced:
+			dst = be.AppendUint64(dst, f.Seq)
+			dst = be.AppendUint64(dst, f.NextUS)
 		case ControlLogging:
 			var on byte
 			if f.Logging {
@@ -305,7 +357,18 @@ func ParseFrame(b []byte) (Frame, error) {
 	var err error
 	switch f.Type {
 	case FrameHello:
-		if err = need(2+DeviceIDLen, false); err == nil {
+		if len(body) == 2+DeviceIDLen+9 {
+			f.Version = be.Uint16(body)
+			f.DeviceID = string(body[2 : 2+DeviceIDLen])
+			f.Flags = body[2+DeviceIDLen]
+			f.NowUS = be.Uint64(body[3+DeviceIDLen:])
+			switch {
+			case f.Flags == 0:
+				err = malformed("HELLO with a flags part has flags 0 (want the 36-byte form)")
+			case f.Flags&^HelloVirtualClock != 0:
+				err = malformed("HELLO flags %#x has unknown bits", f.Flags)
+			}
+		} else if err = need(2+DeviceIDLen, false); err == nil {
 			f.Version = be.Uint16(body)
 			f.DeviceID = string(body[2:])
 		}
@@ -365,6 +428,15 @@ func ParseFrame(b []byte) (Frame, error) {
 		case ControlLogAck:
 			if err = need(9, false); err == nil {
 				f.Seq = be.Uint64(body[1:])
+			}
+		case ControlSync, ControlSynced:
+			if err = need(17, false); err == nil {
+				f.Seq = be.Uint64(body[1:])
+				if f.Kind == ControlSync {
+					f.NowUS = be.Uint64(body[9:])
+				} else {
+					f.NextUS = be.Uint64(body[9:])
+				}
 			}
 		case ControlLogging:
 			if err = need(2, false); err == nil {

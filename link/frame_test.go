@@ -16,6 +16,10 @@ const testDeviceID = "UV11223344556677889900AABBCCDDEEFF"
 // sampleFrames has one or more frames of every type.
 var sampleFrames = []Frame{
 	{Type: FrameHello, Version: Version, DeviceID: testDeviceID},
+	{Type: FrameHello, Version: Version, DeviceID: testDeviceID, Flags: HelloVirtualClock, NowUS: 1_234_567},
+	{Type: FrameControl, Kind: ControlSync, Seq: 3, NowUS: 10_000},
+	{Type: FrameControl, Kind: ControlSynced, Seq: 3, NextUS: NoDeadline},
+	{Type: FrameControl, Kind: ControlSynced, Seq: 1<<64 - 1, NextUS: 0},
 	{Type: FrameWelcome, Version: Version, WallTimeUS: 1_790_000_000_123_456},
 	{Type: FrameOpen, Chan: 0xDEADBEEF, ChanType: 2, RxSize: 4096, TxSize: 1024},
 	{Type: FrameOpen, Chan: 7, ChanType: 1, RxSize: 512, TxSize: 512, Endpoint: []byte("mqtt")},
@@ -88,6 +92,10 @@ func TestFrameWireBytes(t *testing.T) {
 			[]byte{0, 0, 0, 4, 9, 3, 'n', 'o'}},
 		{Frame{Type: FrameControl, Kind: ControlGoAway, Payload: []byte("bye")},
 			[]byte{0, 0, 0, 5, 9, 8, 'b', 'y', 'e'}},
+		{Frame{Type: FrameControl, Kind: ControlSync, Seq: 0x0102, NowUS: 0x0A0B},
+			[]byte{0, 0, 0, 18, 9, 9, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0x0A, 0x0B}},
+		{Frame{Type: FrameControl, Kind: ControlSynced, Seq: 1, NextUS: NoDeadline},
+			[]byte{0, 0, 0, 18, 9, 10, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}},
 	}
 	for _, tt := range tests {
 		got, err := AppendFrame(nil, &tt.f)
@@ -104,11 +112,12 @@ func TestAppendFrameRejects(t *testing.T) {
 	}{
 		{"type 0", Frame{}},
 		{"type 10", Frame{Type: 10}},
+		{"HELLO unknown flag", Frame{Type: FrameHello, DeviceID: testDeviceID, Flags: 2}},
 		{"DATA empty", Frame{Type: FrameData, Chan: 1}},
 		{"HELLO short ID", Frame{Type: FrameHello, DeviceID: "UV1234"}},
 		{"HELLO long ID", Frame{Type: FrameHello, DeviceID: testDeviceID + "0"}},
 		{"CONTROL kind 0", Frame{Type: FrameControl}},
-		{"CONTROL kind 9", Frame{Type: FrameControl, Kind: 9}},
+		{"CONTROL kind 11", Frame{Type: FrameControl, Kind: 11}},
 		{"GOAWAY over MaxDiagLen", Frame{Type: FrameControl, Kind: ControlGoAway, Payload: make([]byte, MaxDiagLen+1)}},
 		{"LOG over MaxLogLine", Frame{Type: FrameLog, Payload: make([]byte, MaxLogLine+1)}},
 		{"DIAG over MaxDiagLen", Frame{Type: FrameControl, Kind: ControlDiag, Payload: make([]byte, MaxDiagLen+1)}},
@@ -158,7 +167,12 @@ func TestParseFrameRejects(t *testing.T) {
 		{"TIME long", []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"CONTROL empty", []byte{9}},
 		{"CONTROL kind 0", []byte{9, 0}},
-		{"CONTROL kind 9", []byte{9, 9, 'x'}},
+		{"CONTROL kind 11", []byte{9, 11, 'x'}},
+		{"HELLO with flags 0", append(append([]byte{1, 0, 6}, id...), 0, 0, 0, 0, 0, 0, 0, 0, 1)},
+		{"HELLO unknown flag", append(append([]byte{1, 0, 6}, id...), 2, 0, 0, 0, 0, 0, 0, 0, 1)},
+		{"HELLO flags without now", append(append([]byte{1, 0, 6}, id...), 1)},
+		{"SYNC short", []byte{9, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0}},
+		{"SYNCED long", []byte{9, 10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"GOAWAY over MaxDiagLen", append([]byte{9, 8}, make([]byte, MaxDiagLen+1)...)},
 		{"LOG over MaxLogLine", append([]byte{7, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, MaxLogLine+1)...)},
 		{"LOG of 70 KiB", append([]byte{7, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, 70<<10)...)},
