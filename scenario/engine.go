@@ -48,11 +48,24 @@ func (f MQTTInjectorFunc) InjectMQTT(deviceID, topic string, payload []byte, qos
 
 // Clock is the run's time source: at: steps, after:, within: and duration:
 // are timers of it. The default is the real clock; tests drive a fake one.
+//
+// A Clock that also has Hold (Holder: vclock.Clock, e.g. an emulated
+// device's virtual clock, (*cloud.Server).VirtualDeviceClock) is held from
+// a timer's firing until the run has handled that event — the step's
+// actions carried out: its fault applied, its value set, its message
+// injected — so that the clock's owner, which advances it (the device's
+// time moving on), finds them done at the step's own instant.
 type Clock interface {
 	Now() time.Time
 	// AfterFunc calls f (on any goroutine) once d has passed; stop cancels
 	// it.
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// Holder is a Clock whose advance can be held (vclock.Clock): Hold keeps
+// it where it is until release is called.
+type Holder interface {
+	Hold() (release func())
 }
 
 type realClock struct{}
@@ -151,6 +164,9 @@ type event struct {
 	exit   exitInfo
 	index  int // evFire: the step; evDeadline: the expectation
 	synced chan struct{}
+	// release, for a timer's event on a Holder clock, lets the clock go
+	// on once the event is handled (or dropped).
+	release func()
 }
 
 // Start starts sc against t: time 0 is now. It sets the config and secret
@@ -275,6 +291,9 @@ func (r *Run) push(e event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.finished {
+		if e.release != nil {
+			e.release()
+		}
 		return
 	}
 	e.at = r.clock.Now().Sub(r.start)
@@ -282,13 +301,21 @@ func (r *Run) push(e event) {
 	r.cond.Signal()
 }
 
-// armLocked pushes e once d (since the start) has passed.
+// armLocked pushes e once d (since the start) has passed. On a Holder
+// clock the timer holds it until the loop has handled e.
 func (r *Run) armLocked(d time.Duration, e event) {
 	if r.finished {
 		return
 	}
 	d -= r.clock.Now().Sub(r.start)
-	r.stops = append(r.stops, r.clock.AfterFunc(max(d, 0), func() { r.push(e) }))
+	h, _ := r.clock.(Holder)
+	r.stops = append(r.stops, r.clock.AfterFunc(max(d, 0), func() {
+		e := e
+		if h != nil {
+			e.release = h.Hold()
+		}
+		r.push(e)
+	}))
 }
 
 func (r *Run) closeDone() { r.doneOnce.Do(func() { close(r.done) }) }
@@ -308,6 +335,9 @@ func (r *Run) loop() {
 		r.queue = r.queue[1:]
 		r.mu.Unlock()
 		r.handle(e)
+		if e.release != nil {
+			e.release()
+		}
 	}
 }
 

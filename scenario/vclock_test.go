@@ -1,0 +1,120 @@
+package scenario
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/internal/vclock"
+)
+
+// heldConfig is a ConfigSetter that notes, for each value set, the clock's
+// time and how many holds were in force on it.
+type heldConfig struct {
+	v  *vclock.Virtual
+	mu sync.Mutex
+	at []time.Time
+	// holds in force while the value was set
+	holds []int
+}
+
+func (c *heldConfig) SetValue(_ context.Context, _ string, _ abi.ConfigKeyFetchScope, _ abi.ConfigKeyFetchStore, _, _ string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = append(c.at, c.v.Now())
+	c.holds = append(c.holds, c.v.Holds())
+	return nil
+}
+
+// On a device's virtual clock, a step at: 2s is carried out at virtual 2 s
+// exactly, and while it is the clock is held: AdvanceTo — the device's time
+// moving on — returns only once the step's fault is in force and its value
+// set. The report's times are virtual.
+func TestRunOnVirtualClockHoldsUntilStepDone(t *testing.T) {
+	sc, err := Parse("t.yaml", []byte(`version: 1
+duration: 10s
+timeline:
+  - at: 2s
+    name: slow link
+    apply: {kind: latency, delay: 2s}
+    set-config: {key: mode, value: fast}
+    mqtt-inject: {topic: cmd/led, payload: "on"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	v := vclock.NewVirtual(t0)
+	inj := faults.New(fakeLinks{dev: &fakeLink{}})
+	conf := &heldConfig{v: v}
+	run, err := Start(context.Background(), sc, Target{Device: dev, Faults: inj, Config: conf,
+		// mqtt-inject fails (no session): a failed step, stamped with its
+		// virtual time.
+		MQTT: MQTTInjectorFunc(func(string, string, []byte, uint8) (int, error) { return 0, nil })},
+		Options{Clock: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Finish()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	if err := v.AdvanceTo(ctx, t0.Add(2*time.Second-time.Microsecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(inj.List(dev)); n != 0 {
+		t.Fatalf("%d faults in force before 2s, want none", n)
+	}
+	if err := v.AdvanceTo(ctx, t0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// No flush: AdvanceTo's return is the promise.
+	var kinds []faults.Kind
+	for _, f := range inj.List(dev) {
+		kinds = append(kinds, f.Spec.Kind)
+	}
+	if !slices.Equal(kinds, []faults.Kind{faults.Latency}) {
+		t.Fatalf("faults in force once the clock passed 2s: %v, want [latency]", kinds)
+	}
+	conf.mu.Lock()
+	at, holds := conf.at, conf.holds
+	conf.mu.Unlock()
+	if len(at) != 1 || !at[0].Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("set-config carried out at %v, want once at 2s", at)
+	}
+	if holds[0] < 1 {
+		t.Fatal("set-config ran with no hold on the clock: the clock could have moved on before it")
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left on the clock after the step", v.Holds())
+	}
+	if got := run.Elapsed(); got != 3*time.Second {
+		t.Fatalf("Elapsed = %v, want the virtual 3s", got)
+	}
+
+	// The duration is virtual too: Done once the clock reaches 10s.
+	select {
+	case <-run.Done():
+		t.Fatal("done before the duration")
+	default:
+	}
+	if err := v.AdvanceTo(ctx, t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-run.Done():
+	case <-ctx.Done():
+		t.Fatal("not done at the virtual duration")
+	}
+	rep := run.Finish()
+	if len(rep.Failures) != 1 || rep.Failures[0].At != 2*time.Second {
+		t.Fatalf("failures %+v, want the mqtt-inject at exactly 2s", rep.Failures)
+	}
+	if rep.Elapsed != 10*time.Second {
+		t.Fatalf("report's elapsed %v, want the virtual 10s", rep.Elapsed)
+	}
+}
