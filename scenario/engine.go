@@ -199,7 +199,7 @@ func Start(ctx context.Context, sc *Scenario, t Target, o Options) (*Run, error)
 	r.start = r.clock.Now()
 	r.unsub = t.Faults.Subscribe(func(e faults.Event) {
 		if e.Fault.Device == t.Device {
-			r.push(event{kind: evFault, fault: e})
+			r.pushHeld(event{kind: evFault, fault: e})
 		}
 	})
 
@@ -248,10 +248,11 @@ func (r *Run) Done() <-chan struct{} { return r.done }
 func (r *Run) Elapsed() time.Duration { return r.clock.Now().Sub(r.start) }
 
 // Observe takes what the device did through the cloud; give it to
-// cloud.Options.Observe (it ignores other devices and never blocks).
+// cloud.Options.Observe (it ignores other devices and never blocks). On a
+// Holder clock it holds the clock until the run has handled o.
 func (r *Run) Observe(o cloud.Observation) {
 	if o.Device == r.tgt.Device {
-		r.push(event{kind: evObservation, obs: o})
+		r.pushHeld(event{kind: evObservation, obs: o})
 	}
 }
 
@@ -301,6 +302,20 @@ func (r *Run) push(e event) {
 	r.cond.Signal()
 }
 
+// pushHeld is push for what the device's clock sets in motion (a timer of
+// the run, an observation, a fault starting or ending): on a Holder clock it holds the
+// clock until the loop has handled e, so that a when: step it triggers is
+// carried out before the device's time moves on — provided whoever calls
+// holds the clock until then (the cloud, while it delivers the device's
+// observations; the fault injector's timers, which fire as the clock
+// advances).
+func (r *Run) pushHeld(e event) {
+	if h, ok := r.clock.(Holder); ok {
+		e.release = h.Hold()
+	}
+	r.push(e)
+}
+
 // armLocked pushes e once d (since the start) has passed. On a Holder
 // clock the timer holds it until the loop has handled e.
 func (r *Run) armLocked(d time.Duration, e event) {
@@ -308,14 +323,7 @@ func (r *Run) armLocked(d time.Duration, e event) {
 		return
 	}
 	d -= r.clock.Now().Sub(r.start)
-	h, _ := r.clock.(Holder)
-	r.stops = append(r.stops, r.clock.AfterFunc(max(d, 0), func() {
-		e := e
-		if h != nil {
-			e.release = h.Hold()
-		}
-		r.push(e)
-	}))
+	r.stops = append(r.stops, r.clock.AfterFunc(max(d, 0), func() { r.pushHeld(e) }))
 }
 
 func (r *Run) closeDone() { r.doneOnce.Do(func() { close(r.done) }) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/internal/vclock"
 )
@@ -116,5 +117,61 @@ timeline:
 	}
 	if rep.Elapsed != 10*time.Second {
 		t.Fatalf("report's elapsed %v, want the virtual 10s", rep.Elapsed)
+	}
+}
+
+// gateConfig is a ConfigSetter that says when it is called and then waits
+// for the gate.
+type gateConfig struct{ entered, gate chan struct{} }
+
+func (c gateConfig) SetValue(context.Context, string, abi.ConfigKeyFetchScope, abi.ConfigKeyFetchStore, string, string) error {
+	close(c.entered)
+	<-c.gate
+	return nil
+}
+
+// An observation (delivered by the cloud while it holds the device's clock)
+// holds the clock until the run has handled it: a when: step it triggers is
+// carried out before the device's time moves on.
+func TestRunOnVirtualClockHoldsForObservation(t *testing.T) {
+	sc, err := Parse("t.yaml", []byte(`version: 1
+timeline:
+  - when: {log: "^ready"}
+    apply: {kind: latency, delay: 1s}
+    set-config: {key: mode, value: fast}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	v := vclock.NewVirtual(t0)
+	inj := faults.New(fakeLinks{dev: &fakeLink{}})
+	conf := gateConfig{entered: make(chan struct{}), gate: make(chan struct{})}
+	run, err := Start(context.Background(), sc, Target{Device: dev, Faults: inj, Config: conf}, Options{Clock: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Finish()
+	var open sync.Once
+	openGate := func() { open.Do(func() { close(conf.gate) }) }
+	defer openGate() // before Finish, which waits for the step
+	release := v.Hold() // the cloud delivering the device's observation
+	run.Observe(cloud.Observation{Device: dev, Kind: cloud.ObserveServerLog, Text: "ready"})
+	release()
+	<-conf.entered // the step is being carried out
+	if v.Holds() == 0 {
+		t.Fatal("no hold on the clock while the step triggered by the observation runs: the device's time could move on first")
+	}
+	openGate()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := v.AdvanceTo(ctx, t0.Add(time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(inj.List(dev)); n != 1 {
+		t.Fatalf("%d faults in force after the clock moved on, want the step's latency", n)
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left", v.Holds())
 	}
 }
