@@ -154,7 +154,7 @@ timeline:
 	defer run.Finish()
 	var open sync.Once
 	openGate := func() { open.Do(func() { close(conf.gate) }) }
-	defer openGate() // before Finish, which waits for the step
+	defer openGate()    // before Finish, which waits for the step
 	release := v.Hold() // the cloud delivering the device's observation
 	run.Observe(cloud.Observation{Device: dev, Kind: cloud.ObserveServerLog, Text: "ready"})
 	release()
