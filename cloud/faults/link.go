@@ -169,8 +169,8 @@ func startRestart(i *Injector, a *active) (func(), error) {
 		down = DefaultRestartDown
 	}
 	i.setDown(a, true)
-	t := time.AfterFunc(down, func() { i.end(a, "done") })
-	return func() { t.Stop() }, nil
+	stop := i.clock(a.f.Device).AfterFunc(down, func() { i.end(a, "done") })
+	return func() { stop() }, nil
 }
 
 // startTelling returns the starter of a fault that changes what the
