@@ -70,8 +70,7 @@ type Injector struct {
 	byDev  map[string][]*active // by devid.Canon of the device ID
 	subs   map[int]func(Event)
 	nsub   int
-	closed bool           // Close was called: Apply fails
-	runs   sync.WaitGroup // the kinds' goroutines (link-flap); Close waits
+	closed bool // Close was called: Apply fails
 
 	maxBody atomic.Int64                              // SetMaxBody; 0: DefaultMaxBody
 	log     atomic.Pointer[slog.Logger]               // SetLogger; nil: discard
@@ -343,8 +342,8 @@ func (i *Injector) logger() *slog.Logger {
 }
 
 // Close ends every fault in force, on every device, with why "shutdown"
-// (subscribers see each end), waits for the kinds' goroutines (link-flap)
-// to return, and makes later Applies fail with ErrClosed. The cloud's
+// (subscribers see each end) — a link-flap's transition under way is over
+// when its end is reported — and makes later Applies fail with ErrClosed. The cloud's
 // Shutdown calls it: no fault outlives its cloud. Close may be called more
 // than once.
 func (i *Injector) Close() {
@@ -359,7 +358,6 @@ func (i *Injector) Close() {
 	for _, a := range all {
 		i.end(a, "shutdown")
 	}
-	i.runs.Wait()
 }
 
 // end takes a out of force (once) and reports it.

@@ -126,3 +126,69 @@ func TestVirtualOtherDeviceWall(t *testing.T) {
 		t.Fatalf("other's fault applied at %v, before the wall time %v", f.Applied, before)
 	}
 }
+
+// A link-flap's transitions happen at their exact instants on the
+// device's clock, period after period: with Period 1 s and Duty 0.25 the
+// link is down (Drop called) at n s and up at n+0.25 s, and the clock's
+// next timer is always the next transition.
+func TestVirtualFlapInstants(t *testing.T) {
+	i, v, l := virtualSetup(t)
+	const period, downFor = time.Second, time.Second / 4
+	mustApply(t, i, dev, faults.Spec{Kind: faults.LinkFlap, Period: faults.Duration(period), Duty: 0.25})
+	check := func(at time.Duration, down bool, drops int, next time.Duration) {
+		t.Helper()
+		advance(t, v, at)
+		got, _, _ := l.counts()
+		if i.LinkDropped(dev) != down || got != drops {
+			t.Fatalf("at virtual %v: LinkDropped %v, %d drops; want %v, %d", at, i.LinkDropped(dev), got, down, drops)
+		}
+		if n, ok := v.Next(); !ok || !n.Equal(epoch.Add(next)) {
+			t.Fatalf("at virtual %v: next timer %v (%v), want %v", at, n.Sub(epoch), ok, next)
+		}
+	}
+	check(0, true, 1, downFor)
+	for n := range 3 {
+		begin := time.Duration(n) * period
+		check(begin+downFor-time.Nanosecond, true, n+1, begin+downFor)
+		check(begin+downFor, false, n+1, begin+period)
+		check(begin+period-time.Nanosecond, false, n+1, begin+period)
+		check(begin+period, true, n+2, begin+period+downFor)
+	}
+	if drops, _, _ := l.counts(); drops != 4 {
+		t.Fatalf("%d drops, want 4", drops)
+	}
+	// Jumping several periods at once runs each transition in turn.
+	advance(t, v, 6*period+downFor/2)
+	if drops, _, _ := l.counts(); drops != 7 || !i.LinkDropped(dev) {
+		t.Fatalf("after a jump to 6.125 s: %d drops, down %v; want 7, true", drops, i.LinkDropped(dev))
+	}
+	if _, err := i.ClearAll(dev); err != nil {
+		t.Fatal(err)
+	}
+	if at, ok := v.Next(); ok {
+		t.Fatalf("timer left at %v after the flap was cleared", at.Sub(epoch))
+	}
+}
+
+// A cloud-restart refuses the device's link until its Down has passed on
+// the device's clock, and then ends ("done") at that instant.
+func TestVirtualRestartDown(t *testing.T) {
+	i, v, l := virtualSetup(t)
+	ev := record(i)
+	mustApply(t, i, dev, faults.Spec{Kind: faults.CloudRestart, Down: faults.Duration(3 * time.Second)})
+	if drops, _, _ := l.counts(); drops != 1 || !i.LinkDropped(dev) {
+		t.Fatalf("after Apply: %d drops, refused %v; want 1, true", drops, i.LinkDropped(dev))
+	}
+	advance(t, v, 3*time.Second-time.Nanosecond)
+	if !i.LinkDropped(dev) {
+		t.Fatal("link accepted before the virtual down time")
+	}
+	advance(t, v, 3*time.Second)
+	if i.LinkDropped(dev) {
+		t.Fatal("link still refused at the virtual down time")
+	}
+	got := ev.get()
+	if len(got) != 2 || got[1].Why != "done" || !got[1].Time.Equal(epoch.Add(3*time.Second)) {
+		t.Fatalf("events %+v, want end done at virtual 3 s", got)
+	}
+}
