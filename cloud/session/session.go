@@ -398,7 +398,15 @@ func (s *Session) hello() (unregister, logged func(), err error) {
 	// Under mu with welcome, so that a clock fault applied meanwhile is
 	// either in this WELCOME's time or sent in a TIME after it (SendTime).
 	s.mu.Lock()
-	s.send(link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()})
+	w := link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()}
+	if s.vc != nil {
+		// Not delayed by latency on the device's clock: the device syncs
+		// only once it has WELCOME.
+		s.cfg.Metrics.FrameOut(w.Type)
+		s.out.sendNow(w)
+	} else {
+		s.send(w)
+	}
 	s.welcome = true
 	s.observeLocked(Observation{Kind: ObserveLinkUp})
 	s.mu.Unlock()

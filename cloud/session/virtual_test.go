@@ -2,12 +2,19 @@ package session_test
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/internal/vclock"
@@ -140,6 +147,17 @@ func (d *vdev) sync(nowUS uint64) (before []link.Frame, nextUS uint64) {
 	}
 }
 
+// firstSync is sync at nowUS right after HELLO: only CONTROL LOGGING may
+// come before SYNCED.
+func (d *vdev) firstSync(nowUS uint64) uint64 {
+	d.t.Helper()
+	before, next := d.sync(nowUS)
+	if len(before) != 1 || before[0].Type != link.FrameControl || before[0].Kind != link.ControlLogging {
+		d.t.Fatalf("device: before the first SYNCED: %s, want CONTROL LOGGING", frameList(before))
+	}
+	return next
+}
+
 // syncQuiet is sync, failing the test if any frame came before SYNCED.
 func (d *vdev) syncQuiet(nowUS uint64) uint64 {
 	d.t.Helper()
@@ -269,4 +287,216 @@ func TestSyncProtocolErrors(t *testing.T) {
 			t.Fatalf("CONTROL ERROR %q", text)
 		}
 	})
+}
+
+// virtualHTTP starts a local TLS server with h and a session on a virtual
+// device clock whose executor may reach it; the device has said HELLO at
+// time 0.
+func virtualHTTP(t *testing.T, h http.HandlerFunc, cfg session.Config) (*vrun, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	e, err := httpexec.New(httpexec.Options{
+		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		RootCAs:       []*x509.Certificate{srv.Certificate()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	cfg.HTTP = e
+	r := startVirtual(t, cfg, nil)
+	r.dev.hello(0)
+	return r, srv
+}
+
+// httpResponse decodes the HTTP response in fs, DATA frames on ch among
+// others.
+func httpResponse(t *testing.T, fs []link.Frame, ch uint32) link.HTTPResponse {
+	t.Helper()
+	var buf []byte
+	for _, f := range fs {
+		if f.Type == link.FrameData && f.Chan == ch {
+			buf = append(buf, f.Payload...)
+		}
+	}
+	resp, n, err := link.ParseHTTPResponse(buf)
+	if err != nil || n != len(buf) {
+		t.Fatalf("response on %#x in %s: %v (%d of %d bytes)", ch, frameList(fs), err, n, len(buf))
+	}
+	return resp
+}
+
+// TestVirtualSyncedAfterHTTPResponse: a SYNC that follows an HTTP request
+// is answered after the request's response, however long the upstream
+// takes in wall time: the request holds the device's clock.
+func TestVirtualSyncedAfterHTTPResponse(t *testing.T) {
+	started, answer := make(chan struct{}), make(chan struct{})
+	r, srv := virtualHTTP(t, func(w http.ResponseWriter, req *http.Request) {
+		close(started)
+		<-answer
+		w.Write([]byte("late"))
+	}, session.Config{})
+	d := r.dev
+	d.firstSync(0)
+	d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000})})
+	waitFor(t, started, "the upstream request")
+	d.send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: 1, NowUS: 1000})
+	// The SYNC has been read (frames are handled in order) and the
+	// upstream still has not answered: nothing but the CREDIT may come.
+	d.send(link.Frame{Type: link.FrameControl, Kind: link.ControlPing, Token: 7})
+	for {
+		f := d.next()
+		if f.Type == link.FrameControl && f.Kind == link.ControlPong {
+			break
+		}
+		if f.Type != link.FrameCredit {
+			t.Fatalf("%v %+v before the upstream answered", f.Type, f)
+		}
+	}
+	close(answer)
+	var before []link.Frame
+	for {
+		f := d.next()
+		if f.Type == link.FrameControl && f.Kind == link.ControlSynced {
+			if f.Seq != 1 || f.NextUS != link.NoDeadline {
+				t.Fatalf("SYNCED %+v, want seq 1, NoDeadline (the request's timeout is cancelled)", f)
+			}
+			break
+		}
+		before = append(before, f)
+	}
+	if resp := httpResponse(t, before, 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "late" {
+		t.Fatalf("response %+v", resp)
+	}
+}
+
+// TestVirtualLatency: with a latency of 2 s, frames for the device wait
+// for its time to reach their due time: the SYNC at 0 gets none of them
+// and next_us 2 s; the SYNC at 2 s gets them all, in order, before its
+// SYNCED. WELCOME and SYNCED themselves are not delayed.
+func TestVirtualLatency(t *testing.T) {
+	r, srv := virtualHTTP(t, func(w http.ResponseWriter, req *http.Request) {
+		w.Write([]byte("ok"))
+	}, session.Config{Faults: slow(2 * time.Second)})
+	d := r.dev
+	if next := d.syncQuiet(0); next != 2_000_000 {
+		t.Fatalf("SYNCED next_us %d, want 2000000 (LOGGING delayed by 2 s)", next)
+	}
+	if next := d.syncQuiet(500_000); next != 2_000_000 {
+		t.Fatalf("SYNCED at 0.5 s: next_us %d, want 2000000", next)
+	}
+	// The request arrives at 0.5 s: its CREDIT and response are due at
+	// 2.5 s.
+	d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000})})
+	if next := d.syncQuiet(500_000); next != 2_000_000 {
+		t.Fatalf("SYNCED after the request: next_us %d, want 2000000", next)
+	}
+	before, next := d.sync(2_000_000)
+	if next != 2_500_000 {
+		t.Fatalf("SYNCED at 2 s: next_us %d, want 2500000", next)
+	}
+	if len(before) != 1 || before[0].Kind != link.ControlLogging {
+		t.Fatalf("at 2 s: %s, want LOGGING", frameList(before))
+	}
+	before, next = d.sync(2_500_000)
+	if next != link.NoDeadline {
+		t.Fatalf("SYNCED at 2.5 s: next_us %d, want NoDeadline", next)
+	}
+	if len(before) < 2 || before[0].Type != link.FrameCredit {
+		t.Fatalf("at 2.5 s: %s, want CREDIT then the response", frameList(before))
+	}
+	if resp := httpResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "ok" {
+		t.Fatalf("response %+v", resp)
+	}
+}
+
+// TestVirtualHTTPTimeout: a request whose upstream never answers fails at
+// its timeout on the device's clock: the SYNC at 0 says next_us 5 s (the least timeout there is) (the
+// wall deadline cut the request, its failure waits for the device's), the
+// SYNC at 5 s gets REQUESTFAILED with the reason "timed out".
+func TestVirtualHTTPTimeout(t *testing.T) {
+	r, srv := virtualHTTP(t, func(w http.ResponseWriter, req *http.Request) {
+		<-req.Context().Done()
+	}, session.Config{})
+	d := r.dev
+	d.firstSync(0)
+	d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000})})
+	before, next := d.sync(0)
+	if next != 5_000_000 {
+		t.Fatalf("SYNCED at 0: next_us %d, want 5000000", next)
+	}
+	if len(before) != 1 || before[0].Type != link.FrameCredit {
+		t.Fatalf("at 0: %s, want only the CREDIT", frameList(before))
+	}
+	before, next = d.sync(4_999_999)
+	if next != 5_000_000 || len(before) != 0 {
+		t.Fatalf("SYNCED at 4.999999 s: next_us %d after %s, want 5000000 after nothing", next, frameList(before))
+	}
+	before, next = d.sync(5_000_000)
+	if next != link.NoDeadline {
+		t.Fatalf("SYNCED at 5 s: next_us %d, want NoDeadline", next)
+	}
+	if len(before) < 2 || before[0].Kind != link.ControlDiag || !strings.Contains(string(before[0].Payload), "timed out") {
+		t.Fatalf("at 5 s: %s, want DIAG \"timed out…\" then the response", frameList(before))
+	}
+	if resp := httpResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultRequestFailed) {
+		t.Fatalf("response %+v, want REQUESTFAILED", resp)
+	}
+}
+
+// TestVirtualNoHoldLeak: a session that ends with work in flight — an
+// upstream request, a log line the store refuses — leaves no hold on the
+// device's clock, whether it is closed or the device hangs up.
+func TestVirtualNoHoldLeak(t *testing.T) {
+	for _, how := range []string{"closed", "device hung up"} {
+		t.Run(how, func(t *testing.T) {
+			started := make(chan struct{})
+			var once sync.Once
+			st := newMemStore()
+			st.failLogs = 1 << 30 // never stored
+			r, srv := virtualHTTP(t, func(w http.ResponseWriter, req *http.Request) {
+				once.Do(func() { close(started) })
+				<-req.Context().Done()
+			}, session.Config{Logs: st})
+			d := r.dev
+			d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+			d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000})})
+			d.send(link.Frame{Type: link.FrameLog, Seq: 1, Payload: []byte("never stored")})
+			waitFor(t, started, "the upstream request")
+			if n := r.clock.Holds(); n < 2 {
+				t.Fatalf("%d holds with a request and a log line in flight, want at least 2", n)
+			}
+			if how == "closed" {
+				r.sess.Close()
+			} else {
+				_ = d.conn.Close()
+			}
+			r.wait(t)
+			if n := r.clock.Holds(); n != 0 {
+				t.Fatalf("%d holds after the session ended", n)
+			}
+		})
+	}
+}
+
+// TestVirtualLogAck: a SYNC after a LOG line is answered after its LOGACK,
+// however long the store takes.
+func TestVirtualLogAck(t *testing.T) {
+	st := newMemStore()
+	r := startVirtual(t, session.Config{Logs: st}, nil)
+	d := r.dev
+	d.hello(0)
+	d.firstSync(0)
+	st.mu.Lock()
+	st.failLogs = 3 // retried with backoff: 350 ms of wall time
+	st.mu.Unlock()
+	d.send(link.Frame{Type: link.FrameLog, Seq: 1, Payload: []byte("a line")})
+	before, next := d.sync(10)
+	if len(before) != 1 || before[0].Kind != link.ControlLogAck || before[0].Seq != 1 || next != link.NoDeadline {
+		t.Fatalf("before SYNCED (next_us %d): %s, want LOGACK 1", next, frameList(before))
+	}
 }
