@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/cloud/devctx"
+	"github.com/mvnet/mvnet/internal/vclock"
 )
 
 // Upstream faults: what the servers and brokers a device reaches through
@@ -105,9 +106,11 @@ func (i *Injector) httpPlanFor(dev, host, url string) httpPlan {
 //   - http-tls: the server's certificate is not trusted (x509 unknown
 //     authority);
 //   - http-reset: the connection is reset (ECONNRESET) before a response;
-//   - http-delay: the response comes Delay late (the delays of several
-//     matching faults add up); the request's cancellation or timeout ends
-//     the wait at once;
+//   - http-delay: the response comes Delay late on the device's clock (the
+//     delays of several matching faults add up); the request's
+//     cancellation or timeout ends the wait at once. On a virtual clock
+//     (SetClocks) RoundTrip must be called holding it (the session holds
+//     it for the request): the wait lends that hold (vclock.Sleep);
 //   - http-status: the response is made up (status and body), base is not
 //     called;
 //   - http-truncate: the body ends with io.ErrUnexpectedEOF after Bytes
@@ -146,12 +149,12 @@ func (t *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return fail(resetError("read"))
 	}
 	if p.delay > 0 {
-		timer := time.NewTimer(p.delay)
-		select {
-		case <-timer.C:
-		case <-req.Context().Done():
-			timer.Stop()
-			return fail(req.Context().Err())
+		// The delay runs on the device's clock. On a virtual one the
+		// request is held work (the session holds the clock for it): Sleep
+		// lends that hold for the wait, so the clock can reach the
+		// response's instant, and takes it back then.
+		if err := vclock.Sleep(req.Context(), t.i.clock(dev), p.delay); err != nil {
+			return fail(err)
 		}
 	}
 	if s := p.status; s != nil {
