@@ -109,8 +109,9 @@ func (i *Injector) httpPlanFor(dev, host, url string) httpPlan {
 //   - http-delay: the response comes Delay late on the device's clock (the
 //     delays of several matching faults add up); the request's
 //     cancellation or timeout ends the wait at once. On a virtual clock
-//     (SetClocks) RoundTrip must be called holding it (the session holds
-//     it for the request): the wait lends that hold (vclock.Sleep);
+//     (SetClocks) RoundTrip is to be called holding it (the session holds
+//     it for the request): the wait lends that hold
+//     (vclock.SleepLending), so the clock reaches the end of the delay;
 //   - http-status: the response is made up (status and body), base is not
 //     called;
 //   - http-truncate: the body ends with io.ErrUnexpectedEOF after Bytes
@@ -150,10 +151,16 @@ func (t *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if p.delay > 0 {
 		// The delay runs on the device's clock. On a virtual one the
-		// request is held work (the session holds the clock for it): Sleep
-		// lends that hold for the wait, so the clock can reach the
-		// response's instant, and takes it back then.
-		if err := vclock.Sleep(req.Context(), t.i.clock(dev), p.delay); err != nil {
+		// request is held work (the session holds the clock for it): the
+		// wait lends that hold, so the clock can reach the response's
+		// instant, and has it back then. It lends one of its own too, so
+		// that a caller holding nothing still waits on the clock (lending
+		// one other hold in force, if any) instead of failing.
+		c := t.i.clock(dev)
+		release := c.Hold()
+		err := vclock.SleepLending(req.Context(), c, p.delay, 2)
+		release()
+		if err != nil {
 			return fail(err)
 		}
 	}

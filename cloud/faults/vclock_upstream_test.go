@@ -240,3 +240,38 @@ func TestVirtualMQTTDelayAheadOfAck(t *testing.T) {
 		t.Fatalf("%d holds left", v.Holds())
 	}
 }
+
+// A request made without holding the device's clock (no session's hold
+// to lend) does not upset the clock's holds: it waits for its virtual
+// delay on a hold of its own.
+func TestVirtualHTTPDelayUnheld(t *testing.T) {
+	i, v, _ := virtualSetup(t)
+	mustApply(t, i, dev, faults.Spec{Kind: faults.HTTPDelay, Delay: faults.Duration(3 * time.Second)})
+	reached := make(chan time.Duration, 1)
+	rt := i.WrapTransport(rtFunc(func(r *http.Request) (*http.Response, error) {
+		reached <- v.Now().Sub(epoch)
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("ok")), Request: r}, nil
+	}))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := do(t, rt, devctx.With(context.Background(), dev), "https://a.example/x")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	poll.Until(t, "the delay's timer", func() bool { _, ok := v.Next(); return ok })
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds while the request waits, want 0 (its own lent)", v.Holds())
+	}
+	advance(t, v, 3*time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if at := <-reached; at != 3*time.Second {
+		t.Fatalf("the server was reached at virtual %v, want 3s", at)
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left", v.Holds())
+	}
+}
