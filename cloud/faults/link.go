@@ -245,7 +245,9 @@ func (i *Injector) linkDownLocked(deviceID string) bool {
 // WallTime is the wall time the cloud gives the device (in WELCOME and
 // TIME) when its own clock reads now: ok is false while a clock-unset
 // fault is in force (the device gets no time), else it is now plus the
-// skews of the clock-skew faults in force. Sessions consult it.
+// skews of the clock-skew faults in force. Sessions consult it, with now
+// the wall time they would give (not the device's clock: the skew is
+// added to whatever base the caller passes).
 func (i *Injector) WallTime(deviceID string, now time.Time) (t time.Time, ok bool) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
