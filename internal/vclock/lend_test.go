@@ -68,3 +68,44 @@ func TestSleepLendingCancelled(t *testing.T) {
 		t.Fatal("the cancelled sleep's timer is still set")
 	}
 }
+
+// A holder that releases its hold while SleepLending has it on loan (its
+// work ended another way) does not panic: the sleeper takes back one hold
+// fewer, and the count ends balanced.
+func TestSleepLendingHolderReleasesDuringLoan(t *testing.T) {
+	v := NewVirtual(t0)
+	mine, theirs := v.Hold(), v.Hold()
+	woke := make(chan int, 1)
+	go func() {
+		if err := SleepLending(context.Background(), v, 2*time.Second, 2); err != nil {
+			t.Error(err)
+		}
+		woke <- v.Holds()
+		mine()
+	}()
+	for v.Holds() != 0 {
+		if err := v.WaitIdle(ctxTimeout(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	theirs() // on loan: must not panic
+	if err := v.AdvanceTo(ctxTimeout(t), t0.Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-woke; got != 1 {
+		t.Fatalf("woken with %d holds, want 1 (the sleeper's own)", got)
+	}
+	if err := v.WaitIdle(ctxTimeout(t)); err != nil {
+		t.Fatal(err)
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left", v.Holds())
+	}
+	// A release with nothing held or lent still panics.
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a release without a hold did not panic")
+		}
+	}()
+	v.release()
+}
