@@ -275,3 +275,38 @@ func TestVirtualHTTPDelayUnheld(t *testing.T) {
 		t.Fatalf("%d holds left", v.Holds())
 	}
 }
+
+// The session's hold lent by a delayed PUBLISH may be released while it
+// is lent (the bridge answered its request another way: its session
+// ended), and the stream closed then: nothing panics and no hold is left.
+func TestVirtualMQTTDelayLoanReleased(t *testing.T) {
+	i, v, _ := virtualSetup(t)
+	mustApply(t, i, dev, faults.Spec{Kind: faults.MQTTDelay, Delay: faults.Duration(time.Hour)})
+	conn, broker := virtualStream(t, i)
+	go func() {
+		br := bufio.NewReader(broker)
+		readPacket(t, br) // SUBSCRIBE
+		_, _ = broker.Write(publish(t, "t", []byte("retained")))
+	}()
+	release := v.Hold() // the session's hold for the subscribe
+	if _, err := conn.Write([]byte{packets.Subscribe<<4 | 2, 6, 0, 1, 0, 1, 't', 0}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Read(make([]byte, 64))
+		done <- err
+	}()
+	waitLent(t, v)
+	release() // the bridge gave up on the subscribe
+	conn.Close()
+	if err := <-done; err == nil {
+		t.Fatal("read a held PUBLISH")
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left", v.Holds())
+	}
+	if at, ok := v.Next(); ok {
+		t.Fatalf("timer left at %v", at.Sub(epoch))
+	}
+}
