@@ -306,7 +306,8 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 	if s.For > 0 {
 		i.mu.Lock()
 		if !a.done {
-			a.timer = clock.AfterFunc(time.Duration(s.For), func() { i.end(a, "expired") })
+			// At Ends, even if the clock moved on while the fault started.
+			a.timer = clock.AfterFunc(a.f.Ends.Sub(clock.Now()), func() { i.end(a, "expired") })
 		}
 		i.mu.Unlock()
 	}
