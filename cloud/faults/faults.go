@@ -148,7 +148,9 @@ var ErrUnknownFault = errors.New("no such fault in force")
 
 // Subscribe calls fn with every fault event from now on, one at a time and
 // in order, until the returned cancel is called. fn must not call the
-// Injector's Apply or Clear.
+// Injector's Apply or Clear. The end of a fault by its own timer (For,
+// cloud-restart) is reported on the goroutine that advances the device's
+// clock (SetClocks): fn must not wait for that clock to advance.
 func (i *Injector) Subscribe(fn func(Event)) (cancel func()) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
