@@ -234,6 +234,7 @@ type Server struct {
 	maxPerIP int // Options.MaxHandshakesPerIP
 	registry Registry
 	faults   *faults.Injector
+	clocks   deviceClocks // devices' virtual clocks (clocks.go)
 	config   ConfigStore
 	logs     LogStore
 	observe  *observers // Options.Observe; nil without it
@@ -343,6 +344,7 @@ func New(o Options) (*Server, error) {
 	s.chTime = min(s.chTime, s.hsTime)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	reg.s, s.faults = s, inj
+	inj.SetClocks(s.clocks.clock)
 	if o.Observe != nil {
 		s.observe = newObservers(dedupLogs(o.Observe))
 	}
@@ -461,6 +463,7 @@ func (s *Server) runSession(c net.Conn, certID string) (err error) {
 		CertDeviceID:     certID,
 		PingInterval:     s.ping,
 		IdleTimeout:      s.idle,
+		VirtualClock:     s.clocks.virtual,
 	})
 	s.mu.Lock()
 	if s.shutdown { // Shutdown began during the handshake

@@ -58,6 +58,9 @@ type linkReporter struct {
 }
 
 // linkError reports text as the link error unless it was the last one.
+// The caller has parked the application (enter), so that the host's
+// record of the error falls at the instant the kernel acts on it (a
+// virtual redial timer set, the lost link applied).
 func (k *Kernel) linkError(r *linkReporter, text string) {
 	if text == r.last {
 		return
@@ -68,17 +71,18 @@ func (k *Kernel) linkError(r *linkReporter, text string) {
 		level = slog.LevelDebug
 	}
 	k.log.Log(context.Background(), level, "link error", "device", k.id, "err", text)
-	k.emit(Event{Kind: EventLinkError, Text: text})
+	k.emitParked(Event{Kind: EventLinkError, Text: text})
 }
 
-// linkUp reports the link up, if a link error was reported before.
+// linkUp reports the link up, if a link error was reported before. The
+// caller has parked the application (enter), as for linkError.
 func (k *Kernel) linkUp(r *linkReporter) {
 	if r.last == "" {
 		return
 	}
 	r.last = ""
 	k.log.Info("link up", "device", k.id)
-	k.emit(Event{Kind: EventLinkUp, Text: "link up"})
+	k.emitParked(Event{Kind: EventLinkUp, Text: "link up"})
 }
 
 // emit tells OnEvent, with the application parked (Options.Exec): the
@@ -88,6 +92,14 @@ func (k *Kernel) linkUp(r *linkReporter) {
 func (k *Kernel) emit(e Event) {
 	if k.opts.OnEvent != nil {
 		defer k.enter()()
+		k.emitParked(e)
+	}
+}
+
+// emitParked tells OnEvent from a link goroutine that has parked the
+// application already (enter), without the kernel's lock.
+func (k *Kernel) emitParked(e Event) {
+	if k.opts.OnEvent != nil {
 		k.opts.OnEvent(e)
 	}
 }

@@ -51,36 +51,33 @@ func (q *execQueue) drain() {
 	}
 }
 
-// settle is the machine's Settle: run the queue until the kernel awaits
-// nothing more.
+// settle is the machine's sync point (kernel/virtual.go): run the queue
+// while a dial's outcome is not applied, and while a SYNC is outstanding.
 func (q *execQueue) settle(t *testing.T, k *kernel.Kernel) {
 	t.Helper()
 	deadline := time.After(waitFor)
 	for {
 		q.drain()
-		if !k.Awaiting() {
+		if !k.Dialing() && !k.Sync() {
 			return
 		}
 		select {
 		case <-q.ready:
 		case <-deadline:
-			t.Fatal("the kernel still awaits replies")
+			t.Fatal("the sync point never ended: a dial's outcome or a SYNCED not applied")
 		}
 	}
 }
 
 // With Options.Exec, what the cloud sends reaches application memory and
-// the IRQ only when the application's goroutine runs the queue; Awaiting
-// holds until every reply asked for has been applied, so that after settle
-// the outcome is there without polling.
+// the IRQ only when the application's goroutine runs the queue; Dialing
+// holds until the dial's outcome is applied, so that after settle the link
+// is up without polling.
 func TestExecDefersChangesUntilTheApplicationRunsThem(t *testing.T) {
 	q := newExecQueue()
-	h := newHarness(t, func(fc *fakeCloud, o *kernel.Options) {
-		o.Exec = q.exec
-		fc.autoCredit = true
-	})
-	if !h.k.Awaiting() {
-		t.Fatal("at boot the kernel must await the link it wants")
+	h := newHarness(t, func(fc *fakeCloud, o *kernel.Options) { o.Exec = q.exec })
+	if !h.k.Dialing() {
+		t.Fatal("at boot the kernel must be dialling the link it wants")
 	}
 	q.settle(t, h.k)
 	if !h.k.LinkUp() {
@@ -97,9 +94,6 @@ func TestExecDefersChangesUntilTheApplicationRunsThem(t *testing.T) {
 
 	ch := h.open(c, nw, abi.ChannelTypeHTTP, 1024, 512, 0x81)
 	wantStatus(t, "mvSendHttpRequest", h.send(ch, getReq), abi.StatusOkay)
-	if !h.k.Awaiting() {
-		t.Fatal("a request without its response must be awaited")
-	}
 	eventually(t, "request at the cloud", func() bool { return len(h.cloud.data(ch.handle)) > 0 })
 	irqs := h.irq.count(40)
 	h.cloud.sendData(t, ch.handle, link.AppendHTTPResponse(nil, &link.HTTPResponse{StatusCode: 200, Result: uint32(abi.HTTPResultOK)}))
@@ -144,35 +138,6 @@ func TestSeedRepeatsHandles(t *testing.T) {
 	}
 	if a == other {
 		t.Fatalf("different seeds, same handles %x", a)
-	}
-}
-
-// On an OPAQUEBYTES (or MQTT) channel the cloud answers only within the
-// receive ring's credit: what it owes is awaited only while the
-// application has read everything received, or Settle would wait for a
-// read the application cannot make while it waits.
-func TestAwaitingStopsWhileReceivedDataIsUnread(t *testing.T) {
-	h := newHarness(t)
-	c, nw := h.ready()
-	ch := h.open(c, nw, abi.ChannelTypeOpaqueBytes, 512, 512, 0x91)
-	if h.k.Awaiting() {
-		t.Fatal("awaiting before anything was sent")
-	}
-	data := h.place(make([]byte, 100))
-	wantStatus(t, "mvWriteChannel", h.k.WriteChannel(ch.handle, data, 100, h.out(4)), abi.StatusOkay)
-	if !h.k.Awaiting() {
-		t.Fatal("uncredited bytes in the send ring must be awaited")
-	}
-	eventually(t, "data at the cloud", func() bool { return len(h.cloud.data(ch.handle)) == 100 })
-	h.cloud.sendData(t, ch.handle, []byte("unread"))
-	c.wait(abi.EventTypeChannelDataReadable, 0x91)
-	if h.k.Awaiting() || !h.k.AwaitingBehindUnread() {
-		t.Fatal("the credit must be awaited only as held back by unread data")
-	}
-	h.cloud.send(t, link.Frame{Type: link.FrameCredit, Chan: ch.handle, Credit: 100})
-	eventually(t, "the credit applied", func() bool { return c.count(abi.EventTypeChannelDataWriteSpace, 0x91) > 0 })
-	if h.k.Awaiting() || h.k.AwaitingBehindUnread() {
-		t.Fatal("awaiting with everything credited")
 	}
 }
 

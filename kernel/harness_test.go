@@ -108,6 +108,9 @@ type fakeCloud struct {
 	all              []*link.Conn
 	nextToken        atomic.Uint64
 	credits          map[uint32]uint64 // CREDIT bytes received per channel
+	// synced, if set, answers each CONTROL SYNC (after it is recorded):
+	// it returns SYNCED's next_us, or false to leave the SYNC unanswered.
+	synced func(sync link.Frame) (nextUS uint64, ok bool)
 }
 
 func newFakeCloud() *fakeCloud {
@@ -172,7 +175,13 @@ func (fc *fakeCloud) serve(c *link.Conn) {
 		if f.Type == link.FrameCredit {
 			fc.credits[f.Chan] += uint64(f.Credit)
 		}
+		synced := fc.synced
 		fc.mu.Unlock()
+		if synced != nil && f.Type == link.FrameControl && f.Kind == link.ControlSync {
+			if next, ok := synced(f); ok {
+				_ = c.Send(&link.Frame{Type: link.FrameControl, Kind: link.ControlSynced, Seq: f.Seq, NextUS: next})
+			}
+		}
 	}
 	fc.mu.Lock()
 	if fc.cur == c {

@@ -27,6 +27,16 @@
 // redialled. What the application cannot see through the ABI — link
 // errors and the cloud's diagnostic reasons — goes to Options.OnEvent
 // (events.go).
+//
+// Under the firmware emulator the kernel runs beside an emulated CPU
+// (Options.Exec, exec.go), and in deterministic mode on its virtual clock
+// (Options.VirtualClock, virtual.go): HELLO tells the cloud, which then
+// times what it does for the device on the device's time; at the
+// emulator's sync points the kernel sends CONTROL SYNC when it has sent
+// something (or the cloud's next deadline has come) and the emulator
+// holds its time until SYNCED is applied, so every answer lands at the
+// same instruction on every run; a dial holds it until its outcome is
+// applied, and the waits before a redial are virtual timers.
 package kernel
 
 import (
@@ -110,9 +120,25 @@ type Options struct {
 	// a function given to Exec holds that goroutine (exec.go). Nil: they
 	// happen at once on the kernel's goroutines, as for host memory.
 	Exec func(fn func())
+	// VirtualClock says Monotonic is a virtual clock that advances only
+	// as the application runs (the firmware emulator in deterministic
+	// mode): HELLO says so, the host makes sync points with Dialing and
+	// Sync, and the waits before a redial are AfterFunc's timers
+	// (virtual.go; link/doc.go, "Virtual time"). Requires AfterFunc.
+	VirtualClock bool
+	// AfterFunc, with VirtualClock, sets a timer on the host's virtual
+	// clock: the host calls f on the application's goroutine when
+	// Monotonic reaches its value at the call plus d, and then makes a
+	// sync point there (Dialing, Sync). It is called on the
+	// application's goroutine or with the application parked (Exec),
+	// sometimes with the kernel's lock held: it must not block or call
+	// back into the kernel. There is no way to stop a timer: the kernel
+	// ignores those it no longer needs.
+	AfterFunc func(d time.Duration, f func())
 	// Seed, if set, seeds the kernel's handles, so that two runs of the
 	// same application draw the same (the emulator's deterministic mode).
-	// Nil: random. The server log's first sequence number is random
+	// Nil: random. It seeds the redial backoff too (with the device ID).
+	// The server log's first sequence number is random
 	// whatever the seed: the cloud deduplicates lines on (device, seq), so
 	// a boot that numbered its lines like an earlier one would have them
 	// dropped as resends (link/doc.go, "Server logs"); no transcript shows
@@ -161,6 +187,12 @@ type Kernel struct {
 	opensN     int
 	scratch    []byte // reusable encode buffer, guarded by mu
 	logs       logState
+	vsync      syncState // Options.VirtualClock (virtual.go)
+	// The link manager's state for Dialing (virtual.go).
+	dialPending bool          // a dial is due or running; its outcome not applied yet
+	linkIdle    bool          // the link manager waits for someone to want the link
+	redialGen   uint64        // the current redial timer's number
+	redial      chan struct{} // a virtual redial timer fired
 	// logSeqStart is the first server log line's sequence number, random
 	// at boot — never from Options.Seed (see there).
 	logSeqStart uint64
@@ -198,6 +230,9 @@ func New(o Options) (*Kernel, error) {
 	if o.MaxReconnectDelay < o.ReconnectDelay {
 		o.MaxReconnectDelay = max(2*time.Second, o.ReconnectDelay)
 	}
+	if o.VirtualClock && o.AfterFunc == nil {
+		return nil, errors.New("kernel: Options.VirtualClock needs Options.AfterFunc (the virtual clock's timers)")
+	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 10 * time.Second
 	}
@@ -216,6 +251,7 @@ func New(o Options) (*Kernel, error) {
 		log:         o.Logger,
 		opts:        o,
 		wake:        make(chan struct{}, 1),
+		redial:      make(chan struct{}, 1),
 		done:        make(chan struct{}),
 		handles:     make(map[uint32]struct{}),
 		centres:     make(map[uint32]*centre),
@@ -248,6 +284,8 @@ func (k *Kernel) Start() error {
 		return ErrStarted
 	}
 	k.started = true
+	// virtual.go: the first dial is due now (Microvisor's own link).
+	k.dialPending = k.wantLinkLocked()
 	go k.linkManager()
 	return nil
 }

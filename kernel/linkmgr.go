@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -21,27 +22,17 @@ import (
 // HELLO, waits for WELCOME (which sets the wall clock), serves frames until
 // the link fails, and redials with jittered exponential backoff — after a
 // failed dial and after a lost link alike — or, after the cloud said
-// GOAWAY, at once (link/doc.go, "Going away").
+// GOAWAY, at once (link/doc.go, "Going away"). On a virtual clock the
+// waits before a redial are the host's timers (virtual.go).
 func (k *Kernel) linkManager() {
 	defer close(k.done)
 	var report linkReporter
 	b := k.newRedialBackoff()
-	sleep := func(d time.Duration, goAway bool) bool {
-		if h := backoffHook.Load(); h != nil && h.drawn != nil {
-			h.drawn(k.id, d, goAway)
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return true
-		case <-k.ctx.Done():
-			return false
-		}
-	}
 	for {
 		k.mu.Lock()
 		want, closed := k.wantLinkLocked(), k.closed
+		k.dialPending = want
+		k.linkIdle = !want
 		k.mu.Unlock()
 		if closed {
 			return
@@ -58,10 +49,17 @@ func (k *Kernel) linkManager() {
 		if err != nil {
 			d := b.next()
 			k.log.Debug("link: connect failed", "err", err, "retry_in", d)
+			// exec.go: the failure is recorded, and the next dial's timer
+			// set, with the application parked: on a virtual clock both
+			// happen at the instant the host holds for the dial's outcome.
+			leave := k.enter()
 			if k.ctx.Err() == nil {
 				k.linkError(&report, "cannot reach the cloud: "+stableErrText(err))
 			}
-			if !sleep(d, false) {
+			wait := k.redialAfter(d, false)
+			k.endDial()
+			leave()
+			if !wait() {
 				return
 			}
 			continue
@@ -71,6 +69,7 @@ func (k *Kernel) linkManager() {
 		leave := k.enter()
 		upAt := k.mono() // Options.Monotonic: tests control a link's age
 		k.mu.Lock()
+		k.dialPending = false
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()
 			leave()
@@ -78,15 +77,16 @@ func (k *Kernel) linkManager() {
 			continue
 		}
 		k.conn = c
+		k.vsync.linkUp()
 		k.setWallTimeLocked(welcome.WallTimeUS)
 		k.setAllStatusLocked(abi.NetworkStatusConnected)
 		k.linkChangedLocked()
 		k.logLinkUpLocked(c)
 		k.mu.Unlock()
+		k.linkUp(&report)
 		leave()
 		k.log.Debug("link: up", "device", k.id)
 		c.KeepAlive(k.opts.PingInterval, k.opts.IdleTimeout)
-		k.linkUp(&report)
 
 		err = k.readLoop(c)
 		k.log.Debug("link: down", "err", err)
@@ -103,16 +103,16 @@ func (k *Kernel) linkManager() {
 		closed = k.closed
 		k.mu.Unlock()
 		age := k.mono() - upAt
-		leave()
-		if lost && !closed {
-			k.linkError(&report, "link lost: "+linkErrText(err))
-		}
 		if !lost {
 			// The kernel took the link down itself (the last network
 			// handle was released): nothing failed, so a later request
 			// reconnects at once.
+			leave()
 			b.reset()
 			continue
+		}
+		if !closed {
+			k.linkError(&report, "link lost: "+linkErrText(err))
 		}
 		// A cloud that drops every link right after WELCOME must not make
 		// the device redial in a tight loop: back off as after a failed
@@ -124,13 +124,14 @@ func (k *Kernel) linkManager() {
 			b.reset()
 		}
 		var ga *goAwayError
+		var wait func() bool
 		if longLived && errors.As(err, &ga) {
-			if !sleep(b.goAway(), true) {
-				return
-			}
-			continue
+			wait = k.redialAfter(b.goAway(), true)
+		} else {
+			wait = k.redialAfter(b.next(), false)
 		}
-		if !sleep(b.next(), false) {
+		leave()
+		if !wait() {
 			return
 		}
 	}
@@ -154,14 +155,20 @@ func newRedialBackoff(first, max time.Duration, seed [32]byte) *redialBackoff {
 	return &redialBackoff{first: first, max: max, ceil: first, rng: mrand.New(mrand.NewChaCha8(seed))}
 }
 
-// newRedialBackoff returns the kernel's backoff, seeded from crypto/rand
-// (or by the test hook).
+// newRedialBackoff returns the kernel's backoff, seeded from crypto/rand,
+// by the test hook, or — Options.Seed, deterministic mode — from the seed
+// and the device ID, so that a run redials after the same delays every
+// time.
 func (k *Kernel) newRedialBackoff() *redialBackoff {
 	var seed [32]byte
 	if h := backoffHook.Load(); h != nil && h.seed != nil {
 		if s, ok := h.seed(k.id); ok {
 			return newRedialBackoff(k.opts.ReconnectDelay, k.opts.MaxReconnectDelay, s)
 		}
+	}
+	if k.opts.Seed != nil {
+		seed = sha256.Sum256(append(append([]byte("mvnet redial backoff\x00"), k.opts.Seed[:]...), k.id...))
+		return newRedialBackoff(k.opts.ReconnectDelay, k.opts.MaxReconnectDelay, seed)
 	}
 	if _, err := crand.Read(seed[:]); err != nil {
 		panic(err) // crypto/rand.Read never fails (Go 1.24)
@@ -215,7 +222,13 @@ func (k *Kernel) connect() (*link.Conn, link.Frame, error) {
 	c := link.NewConn(nc)
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if err := c.Send(&link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: k.id}); err != nil {
+	hello := link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: k.id}
+	if k.opts.VirtualClock {
+		// link/doc.go, Virtual time: the cloud's clock for this device
+		// starts at (or moves to) the device's time.
+		hello.Flags, hello.NowUS = link.HelloVirtualClock, k.micros()
+	}
+	if err := c.Send(&hello); err != nil {
 		c.Close()
 		return nil, link.Frame{}, fmt.Errorf("hello: %w", err)
 	}
@@ -288,8 +301,11 @@ var errStale = errors.New("link replaced")
 // nothing of it: the reader answers them even while the machine does not
 // run its queue — stopped at a debugger's breakpoint, say — so that the
 // link's keep-alive holds.
-func touchesApplication(f *link.Frame) bool {
-	return f.Type != link.FrameControl || (f.Kind != link.ControlPing && f.Kind != link.ControlPong)
+func touchesApplication(f *link.Frame) bool { return !keepAlive(f) }
+
+// keepAlive reports whether f is PING or PONG.
+func keepAlive(f *link.Frame) bool {
+	return f.Type == link.FrameControl && (f.Kind == link.ControlPing || f.Kind == link.ControlPong)
 }
 
 // linkErrText describes why a link that was up ended.
@@ -368,6 +384,8 @@ func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 			}
 		case link.ControlGoAway:
 			return &goAwayError{reason: string(f.Payload)}
+		case link.ControlSynced:
+			return k.syncedLocked(c, f)
 		}
 	default:
 		return fmt.Errorf("unexpected frame type %d from the cloud", f.Type)
@@ -479,6 +497,7 @@ func (k *Kernel) sendLocked(c *link.Conn, f *link.Frame) {
 	if c == nil {
 		return
 	}
+	k.vsync.sent(f)
 	if err := c.Send(f); err != nil {
 		k.log.Debug("link: send failed", "err", err)
 	}

@@ -8,6 +8,20 @@
 // looks the device's current link up through Links and calls the Link
 // interface. It never touches session internals. See docs/fault-injection.md
 // for what each fault looks like from the device.
+//
+// Every time the Injector keeps for a device is on that device's clock
+// (SetClocks; the wall clock by default): a fault's Applied and Ends and
+// its events' Time, the For expiry, link-flap's periods, cloud-restart's
+// down time and the http-delay and mqtt-delay waits. For an emulated
+// firmware image in deterministic mode that clock is the device's virtual
+// clock (package vclock, link/doc.go "Virtual time"), so a fault ends, a
+// flapping link goes down and up, and a delayed response comes at the
+// same virtual instant on every run. Timers fire on the goroutine that
+// advances the clock; the upstream waits lend the hold of the work they
+// delay (the session's request, the acks behind a delayed PUBLISH) so the
+// clock can reach their end, and hold it again from then. A fault applied
+// from outside (REST, a test) holds nothing: it starts at the device's
+// current time and acts at the device's next sync point.
 package faults
 
 import (
@@ -24,6 +38,7 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/internal/devid"
+	"github.com/mvnet/mvnet/internal/vclock"
 )
 
 // Errors returned by the Injector, wrapped with the device and channel.
@@ -69,11 +84,11 @@ type Injector struct {
 	byDev  map[string][]*active // by devid.Canon of the device ID
 	subs   map[int]func(Event)
 	nsub   int
-	closed bool           // Close was called: Apply fails
-	runs   sync.WaitGroup // the kinds' goroutines (link-flap); Close waits
+	closed bool // Close was called: Apply fails
 
-	maxBody atomic.Int64                // SetMaxBody; 0: DefaultMaxBody
-	log     atomic.Pointer[slog.Logger] // SetLogger; nil: discard
+	maxBody atomic.Int64                              // SetMaxBody; 0: DefaultMaxBody
+	log     atomic.Pointer[slog.Logger]               // SetLogger; nil: discard
+	clocks  atomic.Pointer[func(string) vclock.Clock] // SetClocks; nil: Wall
 
 	emitMu sync.Mutex // events go out one at a time, in order
 }
@@ -81,9 +96,9 @@ type Injector struct {
 // active is a fault in force.
 type active struct {
 	f     Fault
-	stop  func() // the kind's teardown, or nil; called once, without i.mu
-	timer *time.Timer
-	rng   *rand.Rand // the fault's random source (Seed), guarded by i.mu
+	stop  func()      // the kind's teardown, or nil; called once, without i.mu
+	timer func() bool // stops the For expiry timer (on the device's clock), or nil
+	rng   *rand.Rand  // the fault's random source (Seed), guarded by i.mu
 	done  bool
 	down  bool // link-flap, cloud-restart: the link is down now (link.go)
 }
@@ -133,7 +148,9 @@ var ErrUnknownFault = errors.New("no such fault in force")
 
 // Subscribe calls fn with every fault event from now on, one at a time and
 // in order, until the returned cancel is called. fn must not call the
-// Injector's Apply or Clear.
+// Injector's Apply or Clear. The end of a fault by its own timer (For,
+// cloud-restart) is reported on the goroutine that advances the device's
+// clock (SetClocks): fn must not wait for that clock to advance.
 func (i *Injector) Subscribe(fn func(Event)) (cancel func()) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -235,7 +252,8 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 	if !ok && s.Kind.OneShot() {
 		return Fault{}, false, fmt.Errorf("faults: Apply: %s is not supported", s.Kind)
 	}
-	now := time.Now()
+	clock := i.clock(deviceID)
+	now := clock.Now()
 	a := &active{f: Fault{ID: newID(), Device: deviceID, Spec: s, Applied: now}}
 	a.rng = rand.New(rand.NewPCG(uint64(s.Seed), uint64(s.Seed)^0x9e3779b97f4a7c15))
 	if s.For > 0 {
@@ -290,11 +308,42 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 	if s.For > 0 {
 		i.mu.Lock()
 		if !a.done {
-			a.timer = time.AfterFunc(time.Duration(s.For), func() { i.end(a, "expired") })
+			// At Ends, even if the clock moved on while the fault started.
+			a.timer = clock.AfterFunc(a.f.Ends.Sub(clock.Now()), func() { i.end(a, "expired") })
 		}
 		i.mu.Unlock()
 	}
 	return a.f, false, nil
+}
+
+// SetClocks gives the Injector each device's clock: clockFor(id), with id
+// canonical (devid.Canon: lower-case hex), is the clock every time the
+// Injector keeps for that device runs on — a fault's Applied and Ends, its
+// events' Time, the For expiry, link-flap's periods, cloud-restart's down
+// time and the upstream http-delay and mqtt-delay waits (see the package
+// doc). clockFor must be cheap and safe for concurrent use, and give a
+// device the same clock for as long as it has faults in force. nil (the
+// default) is vclock.Wall for every device. Call it once, before the
+// Injector is used: a fault already in force keeps the clock it started
+// on.
+func (i *Injector) SetClocks(clockFor func(deviceID string) vclock.Clock) {
+	if clockFor == nil {
+		i.clocks.Store(nil)
+		return
+	}
+	i.clocks.Store(&clockFor)
+}
+
+// clock is the device's clock (SetClocks); deviceID in either case.
+func (i *Injector) clock(deviceID string) vclock.Clock {
+	f := i.clocks.Load()
+	if f == nil {
+		return vclock.Wall
+	}
+	if c := (*f)(devid.Canon(deviceID)); c != nil {
+		return c
+	}
+	return vclock.Wall
 }
 
 // SetLogger gives the Injector a logger for what it notes while faults act
@@ -310,8 +359,8 @@ func (i *Injector) logger() *slog.Logger {
 }
 
 // Close ends every fault in force, on every device, with why "shutdown"
-// (subscribers see each end), waits for the kinds' goroutines (link-flap)
-// to return, and makes later Applies fail with ErrClosed. The cloud's
+// (subscribers see each end) — a link-flap's transition under way is over
+// when its end is reported — and makes later Applies fail with ErrClosed. The cloud's
 // Shutdown calls it: no fault outlives its cloud. Close may be called more
 // than once.
 func (i *Injector) Close() {
@@ -326,7 +375,6 @@ func (i *Injector) Close() {
 	for _, a := range all {
 		i.end(a, "shutdown")
 	}
-	i.runs.Wait()
 }
 
 // end takes a out of force (once) and reports it.
@@ -338,7 +386,7 @@ func (i *Injector) end(a *active, why string) {
 	}
 	a.done = true
 	if a.timer != nil {
-		a.timer.Stop()
+		a.timer()
 	}
 	list := i.byDev[a.f.Device]
 	if k := slices.Index(list, a); k >= 0 {
@@ -354,7 +402,7 @@ func (i *Injector) end(a *active, why string) {
 	if stop != nil {
 		stop()
 	}
-	i.emit(Event{Time: time.Now(), Phase: Ended, Fault: a.f, Why: why})
+	i.emit(Event{Time: i.clock(a.f.Device).Now(), Phase: Ended, Fault: a.f, Why: why})
 }
 
 // Clear ends one fault in force on the device.

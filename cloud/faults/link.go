@@ -3,6 +3,8 @@ package faults
 import (
 	"sync"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/vclock"
 )
 
 // The link and device-service faults (docs/fault-injection.md):
@@ -59,29 +61,18 @@ func init() {
 var flapHook func(f Fault, period int, down bool)
 
 // startFlap decides the first period and, if it is down, takes the link
-// down before Apply returns; a goroutine carries on.
+// down before Apply returns; timers on the device's clock carry on.
 func startFlap(i *Injector, a *active) (func(), error) {
-	quit := make(chan struct{})
-	start := time.Now()
-	hook := flapHook
-	downFor := i.flapPeriod(a, 0, hook)
-	if downFor > 0 {
+	c := i.clock(a.f.Device)
+	fl := &flapper{i: i, a: a, clock: c, hook: flapHook, start: a.f.Applied, period: time.Duration(a.f.Spec.Period)}
+	fl.downFor = i.flapPeriod(a, 0, fl.hook)
+	if fl.downFor > 0 {
 		i.setDown(a, true)
 	}
-	// Counted under i.mu, where Close marks the Injector closed before it
-	// waits: a flap started after that has already been ended by Close.
-	i.mu.Lock()
-	if i.closed {
-		i.mu.Unlock()
-		return nil, nil
-	}
-	i.runs.Add(1)
-	i.mu.Unlock()
-	go func() {
-		defer i.runs.Done()
-		i.flap(a, quit, start, downFor, hook)
-	}()
-	return sync.OnceFunc(func() { close(quit) }), nil
+	fl.mu.Lock()
+	fl.begin()
+	fl.mu.Unlock()
+	return fl.stop, nil
 }
 
 // flapPeriod decides how long period n of a link-flap keeps the link down.
@@ -107,39 +98,79 @@ func (i *Injector) flapPeriod(a *active, n int, hook func(Fault, int, bool)) tim
 	return downFor
 }
 
-// flap runs a link-flap until it ends: each period (the first decided by
-// startFlap, downFor) the link is down for its part of the period, then
-// up for the rest. Periods follow the fault's start (not the previous
-// wake-up), so they do not drift.
-func (i *Injector) flap(a *active, quit <-chan struct{}, start time.Time, downFor time.Duration, hook func(Fault, int, bool)) {
-	period := time.Duration(a.f.Spec.Period)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	sleepUntil := func(at time.Time) bool {
-		t.Reset(time.Until(at))
-		select {
-		case <-t.C:
-			return true
-		case <-quit:
-			return false
-		}
+// flapper runs a link-flap on the device's clock, one timer at a time:
+// each period n (the first decided by startFlap) the link is down for its
+// part of the period, then up for the rest. Periods follow the fault's
+// start (not the previous timer), so they do not drift; on a virtual clock
+// each transition happens at its exact instant.
+type flapper struct {
+	i      *Injector
+	a      *active
+	clock  vclock.Clock
+	hook   func(Fault, int, bool)
+	start  time.Time
+	period time.Duration
+
+	// mu is held while a timer acts and by stop, so once stop has
+	// returned no transition is under way or to come.
+	mu      sync.Mutex
+	stopped bool
+	cancel  func() bool   // stops the pending timer
+	n       int           // the current period
+	downFor time.Duration // how long period n keeps the link down
+}
+
+// begin sets the timer that ends period n's down part, or the period
+// itself when it is down throughout (fl.mu held).
+func (fl *flapper) begin() {
+	if fl.downFor < fl.period {
+		fl.at(fl.periodStart().Add(fl.downFor), fl.up)
+		return
 	}
-	for n := 0; ; n++ {
-		if n > 0 {
-			downFor = i.flapPeriod(a, n, hook)
-			if downFor > 0 && !i.setDown(a, true) {
-				return
-			}
+	fl.at(fl.periodStart().Add(fl.period), fl.next)
+}
+
+func (fl *flapper) periodStart() time.Time {
+	return fl.start.Add(time.Duration(fl.n) * fl.period)
+}
+
+// up brings the link up for the rest of period n.
+func (fl *flapper) up() {
+	if fl.i.setDown(fl.a, false) {
+		fl.at(fl.periodStart().Add(fl.period), fl.next)
+	}
+}
+
+// next starts period n+1.
+func (fl *flapper) next() {
+	fl.n++
+	fl.downFor = fl.i.flapPeriod(fl.a, fl.n, fl.hook)
+	if fl.downFor > 0 && !fl.i.setDown(fl.a, true) {
+		return
+	}
+	fl.begin()
+}
+
+// at sets the timer that calls f, with fl.mu held, at t on the device's
+// clock (at once if t has passed). fl.mu is held.
+func (fl *flapper) at(t time.Time, f func()) {
+	fl.cancel = fl.clock.AfterFunc(t.Sub(fl.clock.Now()), func() {
+		fl.mu.Lock()
+		defer fl.mu.Unlock()
+		if !fl.stopped {
+			f()
 		}
-		begin := start.Add(time.Duration(n) * period)
-		if downFor < period {
-			if !sleepUntil(begin.Add(downFor)) || !i.setDown(a, false) {
-				return
-			}
-		}
-		if !sleepUntil(begin.Add(period)) {
-			return
-		}
+	})
+}
+
+// stop ends the flap: it waits for a transition under way and cancels the
+// next one. It may be called more than once.
+func (fl *flapper) stop() {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	fl.stopped = true
+	if fl.cancel != nil {
+		fl.cancel()
 	}
 }
 
@@ -169,8 +200,9 @@ func startRestart(i *Injector, a *active) (func(), error) {
 		down = DefaultRestartDown
 	}
 	i.setDown(a, true)
-	t := time.AfterFunc(down, func() { i.end(a, "done") })
-	return func() { t.Stop() }, nil
+	c := i.clock(a.f.Device)
+	stop := c.AfterFunc(a.f.Applied.Add(down).Sub(c.Now()), func() { i.end(a, "done") })
+	return func() { stop() }, nil
 }
 
 // startTelling returns the starter of a fault that changes what the
@@ -214,7 +246,9 @@ func (i *Injector) linkDownLocked(deviceID string) bool {
 // WallTime is the wall time the cloud gives the device (in WELCOME and
 // TIME) when its own clock reads now: ok is false while a clock-unset
 // fault is in force (the device gets no time), else it is now plus the
-// skews of the clock-skew faults in force. Sessions consult it.
+// skews of the clock-skew faults in force. Sessions consult it, with now
+// the wall time they would give (not the device's clock: the skew is
+// added to whatever base the caller passes).
 func (i *Injector) WallTime(deviceID string, now time.Time) (t time.Time, ok bool) {
 	i.mu.Lock()
 	defer i.mu.Unlock()

@@ -27,6 +27,10 @@ type channel struct {
 	requested bool   // a whole request arrived; no more DATA allowed
 	owed      int    // request bytes not yet granted back (credit.go)
 	cancel    context.CancelFunc
+	// On a virtual clock (virtual.go): release ends the request's holds
+	// on it; vt is a request's virtual deadline, if it has a timeout.
+	release func()
+	vt      *vtimeout
 
 	// MQTT channels.
 	mq *mqttChan
@@ -261,19 +265,26 @@ func collectRequestLocked[R any](s *Session, ch *channel, p []byte, what string,
 }
 
 // startRequestLocked accepts ch's whole request, n bytes: it owes them
-// back to the device (credit.go) and returns the context the request runs under,
-// cancelled through ch.cancel and, if timeout > 0, after timeout. The caller starts the request's goroutine,
-// already counted in s.reqs.
+// back to the device (credit.go), holds the device's clock until the
+// request's goroutine releases ch.release (virtual.go) and returns the
+// context the request runs under, cancelled through ch.cancel and, if
+// timeout > 0, after timeout (on a virtual clock: the device's timeout,
+// or the same on the wall clock, whichever is first). The caller starts
+// the request's goroutine, already counted in s.reqs.
 func (s *Session) startRequestLocked(ch *channel, n int, timeout time.Duration) context.Context {
 	ch.requested = true
 	ch.reqBuf = nil
 	s.oweCreditLocked(ch, n)
+	ch.release = s.hold()
 	var ctx context.Context
 	var cancel context.CancelFunc
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(s.reqCtx, timeout)
-	} else {
+	switch {
+	case timeout <= 0:
 		ctx, cancel = context.WithCancel(s.reqCtx)
+	case s.vc == nil:
+		ctx, cancel = context.WithTimeout(s.reqCtx, timeout)
+	default:
+		ctx, cancel = s.virtualTimeoutLocked(ch, timeout)
 	}
 	ch.cancel = cancel
 	s.reqs.Add(1)
@@ -283,8 +294,12 @@ func (s *Session) startRequestLocked(ch *channel, n int, timeout time.Duration) 
 // runRequest performs an HTTP channel's request and queues the response.
 func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPRequest) {
 	defer s.reqs.Done()
+	defer ch.release() // after the response is queued
 	start := time.Now()
 	resp, err := s.cfg.HTTP.Perform(ctx, req, ch.rxSize)
+	if err != nil && ch.vt != nil {
+		err = s.virtualTimeout(ch, err)
+	}
 	s.cfg.Metrics.HTTPRequest(abi.HTTPResult(resp.Result), time.Since(start))
 	if s.debugging() {
 		s.log.Debug("HTTP request done", "chan", ch.id, "method", req.Method, "url", req.URL,

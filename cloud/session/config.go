@@ -56,6 +56,7 @@ func (s *Session) configDataLocked(ch *channel, p []byte) {
 // runConfigFetch answers a config request and queues the response.
 func (s *Session) runConfigFetch(ctx context.Context, ch *channel, req *link.ConfigRequest) {
 	defer s.reqs.Done()
+	defer ch.release() // after the response is queued
 	resp := s.answerConfig(ctx, req)
 	if link.ConfigResponseSize(&resp) > int(ch.rxSize) {
 		resp = link.ConfigResponse{Result: uint32(abi.ConfigFetchResultResponseTooLarge)}

@@ -12,6 +12,10 @@ import "time"
 // to the link, or after creditDelay if the response is slower than that, so
 // that a device still sees its send ring emptied while a slow request runs.
 // A channel closed meanwhile gets no CREDIT (link/doc.go: none after CLOSE).
+//
+// A device on a virtual clock gets the CREDIT at once: a timer of the
+// cloud's own would be one more deadline on the device's clock
+// (virtual.go), and the emulated device does not count link writes.
 
 // creditDelay is how long a request channel's CREDIT may wait for the
 // response to carry it. Above the latency of a relayed request on a busy
@@ -21,6 +25,10 @@ const creditDelay = 100 * time.Millisecond
 // oweCreditLocked records that ch's request, n bytes, is to be granted back
 // and arms the session's credit timer if it is not armed.
 func (s *Session) oweCreditLocked(ch *channel, n int) {
+	if s.vc != nil {
+		s.grantLocked(ch, n)
+		return
+	}
 	ch.owed += n
 	if s.owing == 0 {
 		if s.creditTimer == nil {

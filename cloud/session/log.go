@@ -47,9 +47,10 @@ const (
 )
 
 type logLine struct {
-	seq  uint64
-	at   time.Time
-	text []byte
+	seq     uint64
+	at      time.Time
+	text    []byte
+	release func() // the hold on the device's clock until LOGACK (virtual.go)
 }
 
 // logQueue is the session's lines waiting for the store. Its fields are
@@ -68,7 +69,7 @@ func (s *Session) handleLog(f *link.Frame) error {
 	if q.bytes+len(f.Payload) > maxLogQueue {
 		return protoErr("more than %d bytes of log lines unacknowledged", maxLogQueue)
 	}
-	q.lines = append(q.lines, logLine{seq: f.Seq, at: s.cfg.Now(), text: append([]byte(nil), f.Payload...)})
+	q.lines = append(q.lines, logLine{seq: f.Seq, at: s.cfg.Now(), text: append([]byte(nil), f.Payload...), release: s.hold()})
 	if s.logOn.Load() || !s.logSet {
 		s.observeLocked(Observation{Kind: ObserveServerLog, Text: string(f.Payload), Seq: f.Seq})
 	}
@@ -116,10 +117,10 @@ func (s *Session) tellLoggingLocked() {
 // LoggingEnabled reports what the device was last told about logging.
 func (s *Session) LoggingEnabled() bool { return s.logOn.Load() }
 
-// runLogs tells the device whether logging is enabled, then stores the
-// lines that arrived meanwhile (storeLogs). The caller set logq.busy and
-// counted it in s.reqs.
-func (s *Session) runLogs(ctx context.Context) {
+// runLogs tells the device whether logging is enabled, then releases
+// logged (the hold HELLO took) and stores the lines that arrived meanwhile
+// (storeLogs). The caller set logq.busy and counted it in s.reqs.
+func (s *Session) runLogs(ctx context.Context, logged func()) {
 	id := s.DeviceID()
 	enabled := false
 	if s.cfg.Logs != nil {
@@ -132,6 +133,7 @@ func (s *Session) runLogs(ctx context.Context) {
 		enabled = on
 	}
 	s.SetLogging(enabled)
+	logged()
 	s.storeLogs(ctx)
 }
 
@@ -162,6 +164,9 @@ func (s *Session) storeLogs(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		s.send(link.Frame{Type: link.FrameControl, Kind: link.ControlLogAck, Seq: batch[len(batch)-1].seq})
+		for _, l := range batch {
+			l.release()
+		}
 	}
 }
 

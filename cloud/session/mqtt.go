@@ -115,17 +115,45 @@ type mqttChan struct {
 	blocked bool   // OnMessage refused a message: Resume on credit
 	lost    bool   // the broker session ended: CLOSE once pending drains
 	reason  abi.ClosureReason
-	timer   *time.Timer // CloseGrace
+	timer   func() bool // stops the CloseGrace timer, on the device's clock
 	stopped bool        // the channel is gone: ignore callbacks
+	// Holds on a virtual device clock (virtual.go): one per request
+	// handed to the bridge until its result is queued, and resumed from
+	// a CREDIT that let the bridge offer a refused message again until it
+	// has (OnMessage, or the messages dropped).
+	holds   []func()
+	resumed func()
 }
 
 // stop closes the bridge (abruptly: the broker publishes the will).
 func (mq *mqttChan) stop() {
 	mq.stopped = true
 	if mq.timer != nil {
-		mq.timer.Stop()
+		mq.timer()
 	}
 	mq.b.Close()
+	for _, r := range mq.holds {
+		r()
+	}
+	mq.holds = nil
+	mq.offered()
+}
+
+// answered releases the hold of one request handed to the bridge: its
+// result is queued.
+func (mq *mqttChan) answered() {
+	if len(mq.holds) > 0 {
+		mq.holds[0]()
+		mq.holds = mq.holds[1:]
+	}
+}
+
+// offered releases the hold of the CREDIT that resumed the bridge.
+func (mq *mqttChan) offered() {
+	if mq.resumed != nil {
+		mq.resumed()
+		mq.resumed = nil
+	}
 }
 
 // openMQTTLocked gives a newly opened MQTT channel its bridge.
@@ -225,6 +253,7 @@ func (s *Session) mqttRequestLocked(ch *channel, req link.MQTTRequest) {
 	s.observeMQTTLocked(req)
 	if req.Kind() != link.MQTTAck {
 		ch.mq.asked++ // answered exactly once, by a Result
+		ch.mq.holds = append(ch.mq.holds, s.hold())
 	}
 	switch r := req.(type) {
 	case *link.MQTTConnectRequest:
@@ -247,6 +276,7 @@ func (s *Session) mqttRequestLocked(ch *channel, req link.MQTTRequest) {
 		}
 	case *link.MQTTDisconnectRequest:
 		b.Disconnect()
+		ch.mq.offered() // the messages waiting are dropped
 	}
 }
 
@@ -299,6 +329,8 @@ func (s *Session) mqttResult(ch *channel, r mqttbridge.Result) {
 	if !s.liveLocked(ch) {
 		return
 	}
+	// Released once the item is queued (or there is none to queue).
+	defer ch.mq.answered()
 	ch.mq.asked = max(ch.mq.asked-1, 0)
 	if r.Err != nil {
 		s.log.Debug("MQTT request failed", "chan", ch.id, "kind", r.Kind, "correlation_id", r.Corr, "state", r.State, "err", r.Err)
@@ -345,6 +377,7 @@ func (s *Session) mqttMessage(ch *channel, m mqttbridge.Message) bool {
 		return true // gone: nobody will take it
 	}
 	mq := ch.mq
+	defer mq.offered() // taken or refused: answered at once either way
 	var it link.MQTTItem = &link.MQTTMessageItem{MessageID: m.ID, Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
 	lost := m.Oversize || it.Size() > int(ch.rxSize)
 	if lost {
@@ -382,6 +415,7 @@ func (s *Session) mqttLost(ch *channel, l mqttbridge.Lost) {
 		return
 	}
 	mq := ch.mq
+	mq.offered() // messages not taken are dropped
 	switch {
 	case l.State == abi.MQTTRequestStateConnectionCircuitBreaker:
 		mq.reason = abi.ClosureReasonChannelResetByServer
@@ -399,7 +433,7 @@ func (s *Session) mqttLost(ch *channel, l mqttbridge.Lost) {
 		if grace <= 0 {
 			grace = DefaultMQTTCloseGrace
 		}
-		mq.timer = time.AfterFunc(grace, func() {
+		mq.timer = s.clock.AfterFunc(grace, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if s.liveLocked(ch) {
@@ -431,6 +465,9 @@ func (s *Session) mqttCreditLocked(ch *channel) {
 	s.mqttGrantLocked(ch)
 	if mq.blocked && len(ch.pending) == 0 {
 		mq.blocked = false
+		if mq.resumed == nil {
+			mq.resumed = s.hold()
+		}
 		mq.b.Resume()
 	}
 }

@@ -71,6 +71,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/devid"
 	"github.com/mvnet/mvnet/cloud/metrics"
+	"github.com/mvnet/mvnet/internal/vclock"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -145,6 +146,12 @@ type Config struct {
 	// Metrics, if set, counts the session's frames, requests and log
 	// lines (package metrics). Optional.
 	Metrics *metrics.Metrics
+	// VirtualClock gives the virtual clock of a device whose HELLO says its
+	// time is virtual (link.HelloVirtualClock), making it if it has none,
+	// and base, the clock's time at the device's time 0 (virtual.go). It
+	// is called with the ID the device said. Default: a clock of the
+	// session's own, reading the wall time at HELLO.
+	VirtualClock func(deviceID string) (clock *vclock.Virtual, base time.Time)
 }
 
 // Limits on the channels a device opens; see handleOpen.
@@ -183,7 +190,7 @@ type Session struct {
 	reqCtx context.Context // ctx carrying the device ID (devctx), set after HELLO: requests' parent
 	cancel context.CancelFunc
 	out    *outbox
-	reqs   sync.WaitGroup         // HTTP request, config fetch and log goroutines
+	reqs   sync.WaitGroup         // HTTP request, config fetch, log and syncer goroutines
 	id     atomic.Pointer[string] // the device ID, set once after HELLO
 	logOn  atomic.Bool            // server logging is enabled for the device
 
@@ -201,6 +208,14 @@ type Session struct {
 	owing       int           // request channels owed CREDIT (credit.go)
 	creditTimer *time.Timer   // pays them after creditDelay; made on first use
 	creditDelay time.Duration // creditDelay; tests set their own (export_test.go)
+
+	// The device's clock (virtual.go), set at HELLO: Wall, or its virtual
+	// clock vc (nil on Wall) whose time vbase is the device's time 0.
+	clock vclock.Clock
+	vc    *vclock.Virtual
+	vbase time.Time
+	holds holdSet      // holds on vc
+	syncs chan syncReq // CONTROL SYNCs for the syncer
 }
 
 // New returns a session for the cloud end c of a device link. Run runs it.
@@ -222,6 +237,7 @@ func New(c net.Conn, cfg Config) *Session {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		chans: make(map[uint32]*channel),
+		clock: vclock.Wall,
 
 		creditDelay: creditDelay,
 	}
@@ -286,7 +302,7 @@ func (s *Session) Run(ctx context.Context) error {
 	stop := context.AfterFunc(s.ctx, func() { _ = s.conn.Close() })
 	defer stop()
 
-	unregister, err := s.hello()
+	unregister, logged, err := s.hello()
 	if err != nil && !errors.Is(err, ErrRefused) {
 		s.cfg.Metrics.LinkRefused(metrics.RefusedHello) // refusals by Register are the cloud's to count
 	}
@@ -297,7 +313,12 @@ func (s *Session) Run(ctx context.Context) error {
 		s.conn.KeepAlive(s.cfg.PingInterval, s.cfg.IdleTimeout)
 		s.logq.busy = true // until runLogs has told the device and stored what came meanwhile
 		s.reqs.Add(1)
-		go s.runLogs(s.ctx)
+		go s.runLogs(s.ctx, logged)
+		if s.vc != nil {
+			s.syncs = make(chan syncReq, maxSyncsQueued)
+			s.reqs.Add(1)
+			go s.runSyncer(s.ctx)
+		}
 		err = s.loop()
 	}
 	s.end(err)
@@ -330,49 +351,67 @@ func protoErr(format string, args ...any) error {
 
 var errDeviceHungUp = errors.New("session: device hung up")
 
-// hello waits for HELLO, registers the device and answers WELCOME.
-func (s *Session) hello() (unregister func(), err error) {
+// hello waits for HELLO, registers the device and answers WELCOME. logged
+// is the release of the hold (virtual.go) that lasts until the device has
+// been told whether logging is enabled (runLogs).
+func (s *Session) hello() (unregister, logged func(), err error) {
 	timer := time.AfterFunc(s.cfg.HelloTimeout, func() { _ = s.conn.Close() })
 	f, err := s.conn.Recv()
 	stopped := timer.Stop()
 	if err != nil {
 		if !stopped {
-			return nil, fmt.Errorf("session: no HELLO within %v", s.cfg.HelloTimeout)
+			return nil, nil, fmt.Errorf("session: no HELLO within %v", s.cfg.HelloTimeout)
 		}
-		return nil, s.recvErr(err)
+		return nil, nil, s.recvErr(err)
 	}
 	s.cfg.Metrics.FrameIn(f.Type)
 	switch {
 	case f.Type != link.FrameHello:
-		return nil, protoErr("first frame is %v, want HELLO", f.Type)
+		return nil, nil, protoErr("first frame is %v, want HELLO", f.Type)
 	case f.Version != link.Version:
-		return nil, protoErr("HELLO version %d not supported (want %d)", f.Version, link.Version)
+		return nil, nil, protoErr("HELLO version %d not supported (want %d)", f.Version, link.Version)
 	}
 	if err := devid.Check(f.DeviceID); err != nil {
-		return nil, protoErr("HELLO: %v", err)
+		return nil, nil, protoErr("HELLO: %v", err)
 	}
 	if c := s.cfg.CertDeviceID; c != "" && f.DeviceID != c {
-		return nil, protoErr("HELLO as device %s, but the link's certificate is device %s's", f.DeviceID, c)
+		return nil, nil, protoErr("HELLO as device %s, but the link's certificate is device %s's", f.DeviceID, c)
 	}
 	s.id.Store(&f.DeviceID)
 	s.reqCtx = devctx.With(s.ctx, f.DeviceID)
 	s.log = s.log.With("device", f.DeviceID)
+	if f.Flags&link.HelloVirtualClock != 0 {
+		// Before Register: a link-drop fault that ended by now_us no
+		// longer refuses the device.
+		if err := s.attachClock(f.DeviceID, f.NowUS); err != nil {
+			return nil, nil, err
+		}
+	}
 	if s.cfg.Register != nil {
 		unregister, err = s.cfg.Register(f.DeviceID, s)
 		if err != nil {
 			s.log.Debug("link refused", "err", err)
-			return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrRefused, err)
 		}
 	}
+	logged = s.hold()
 	// Under mu with welcome, so that a clock fault applied meanwhile is
 	// either in this WELCOME's time or sent in a TIME after it (SendTime).
 	s.mu.Lock()
-	s.send(link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()})
+	w := link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()}
+	if s.vc != nil {
+		// Not delayed by latency on the device's clock: the device syncs
+		// only once it has WELCOME.
+		s.cfg.Metrics.FrameOut(w.Type)
+		s.out.sendNow(w)
+	} else {
+		s.send(w)
+	}
 	s.welcome = true
 	s.observeLocked(Observation{Kind: ObserveLinkUp})
 	s.mu.Unlock()
 	s.log.Debug("device connected")
-	return unregister, nil
+	return unregister, logged, nil
 }
 
 // wallTimeUS is the wall time for WELCOME and TIME, in µs since the Unix
@@ -449,10 +488,18 @@ func (s *Session) end(err error) {
 	var perr *protocolError
 	if errors.As(err, &perr) {
 		s.log.Debug("protocol error", "err", err)
-		s.out.send(link.Frame{Type: link.FrameControl, Kind: link.ControlError, Payload: []byte(perr.msg)})
 		ctx, cancel := context.WithTimeout(context.Background(), errorDrainLimit)
-		if s.out.drain(ctx) == nil {
+		e := link.Frame{Type: link.FrameControl, Kind: link.ControlError, Payload: []byte(perr.msg)}
+		if s.vc != nil {
+			// Frames a latency fault delays wait for the device's time,
+			// which will not come: they are lost with the link.
+			s.out.sendNow(e)
 			_ = s.conn.Flush(ctx)
+		} else {
+			s.out.send(e)
+			if s.out.drain(ctx) == nil {
+				_ = s.conn.Flush(ctx)
+			}
 		}
 		cancel()
 	}
@@ -460,6 +507,7 @@ func (s *Session) end(err error) {
 	s.out.stop()
 	_ = s.conn.Close()
 	s.reqs.Wait()
+	s.releaseHolds() // what the goroutines above did not release
 	if errors.Is(err, link.ErrTimeout) {
 		// A stalled link is news to an operator; a hang-up is not.
 		s.log.Info("link dropped: the device fell silent", "err", err)
@@ -503,7 +551,9 @@ func (s *Session) handleControl(f *link.Frame) error {
 		// The answer to the keep-alive's PING: receiving it was the point.
 	case link.ControlError:
 		return fmt.Errorf("session: device reported error: %s", f.Payload)
-	case link.ControlLogAck, link.ControlLogging, link.ControlDiag, link.ControlGoAway:
+	case link.ControlSync:
+		return s.handleSync(f)
+	case link.ControlLogAck, link.ControlLogging, link.ControlDiag, link.ControlGoAway, link.ControlSynced:
 		return protoErr("CONTROL kind %d is the cloud's to send", f.Kind)
 	}
 	return nil

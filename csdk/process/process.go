@@ -79,6 +79,10 @@ type Options struct {
 	// owns application memory, and the seed of handles. Default nil.
 	Exec func(fn func())
 	Seed *[32]byte
+	// VirtualClock and AfterFunc are the kernel's too: Monotonic is a
+	// virtual clock (deterministic mode), and AfterFunc sets its timers.
+	VirtualClock bool
+	AfterFunc    func(d time.Duration, f func())
 }
 
 // Process is the application's Microvisor: configuration, trace, and — from
@@ -298,8 +302,11 @@ func (p *Process) newKernel(dial func(context.Context) (net.Conn, error)) (*kern
 		Monotonic: p.monotonic,
 		Exec:      p.o.Exec,
 		Seed:      p.o.Seed,
-		Logger:    p.log.With("side", "kernel"),
-		OnEvent:   p.linkEvent,
+		// kernel/virtual.go: the emulator's deterministic mode.
+		VirtualClock: p.o.VirtualClock,
+		AfterFunc:    p.o.AfterFunc,
+		Logger:       p.log.With("side", "kernel"),
+		OnEvent:      p.linkEvent,
 		// mvnet run's transcript shows link errors from the trace; one
 		// the trace does not get is logged by linkEvent.
 		HostShowsLinkErrors: p.transcriptShowsLinkErrors(),

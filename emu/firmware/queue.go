@@ -71,34 +71,41 @@ func (q *queue) drain() {
 	}
 }
 
-// settle is the machine's Settle in deterministic mode, called after each
-// system call: it applies what the kernel has queued and waits until the
-// kernel awaits nothing more (kernel.Kernel.Awaiting) — the reply to every
-// request the application has made is then in its memory, at the same
-// instruction on every run. For at most softWait more it also waits for
-// what may not come: replies the cloud may hold back until the
-// application reads (kernel.Kernel.AwaitingBehindUnread), and the echo of
-// the server log lines the cloud acknowledged (process.ServerLogsToEcho;
-// a line the cloud dropped is never echoed). Meanwhile it runs every
-// function received from serve (emu.Options.Settle: the debugger's
-// requests; nil when there is no machine to serve).
+// settle is a sync point of deterministic mode (kernel/virtual.go): the
+// machine's Settle after each system call, and each of the kernel's
+// virtual timers (rig.afterFunc). It applies what the kernel has queued;
+// while a dial's outcome is not applied yet (kernel.Kernel.Dialing) it
+// waits for it; then, if the kernel has something to sync (kernel.Kernel
+// .Sync sends CONTROL SYNC), it waits until the cloud's SYNCED is applied
+// — everything the cloud owed the application by then is in its memory,
+// at the same instruction on every run — or the link is lost. The
+// kernel itself sets the timer at SYNCED's next_us. For at most softWait
+// more it also waits for the echo of the server log lines the cloud
+// acknowledged (process.ServerLogsToEcho; a line the cloud dropped is
+// never echoed). Meanwhile it runs every function received from serve
+// (emu.Options.Settle: the debugger's requests; nil when there is no
+// machine to serve).
 func (q *queue) settle(ctx context.Context, serve <-chan func(), p settler) error {
 	return q.settleFor(ctx, serve, p, false)
 }
 
-// settleFor is settle; with echoSure it waits for the echo of every line
-// the cloud acknowledged until ctx ends, not only for softWait: before
-// an exit or a restart (settleBeforeExit), since the library's own wait
-// for the echo (process: flushLogs) runs inside the system call, on this
-// goroutine, where nothing would run the queue that delivers the echo.
+// settleFor is settle; with echoSure (before an exit or a restart:
+// settleBeforeExit) it also waits for the LOGACK of every server log line
+// sent (kernel.Kernel.LogsInFlight: in realtime mode nothing else waits
+// for it) and for the echo of every line the cloud acknowledged until ctx
+// ends, not only for softWait, since the library's own wait for them
+// (process: flushLogs) runs inside the system call, on this goroutine,
+// where nothing would run the queue that delivers them.
 func (q *queue) settleFor(ctx context.Context, serve <-chan func(), p settler, echoSure bool) error {
-	var soft <-chan time.Time // runs from the first wait for the soft kinds alone
+	var soft <-chan time.Time // runs from the first wait for the echo alone
 	softOver := false
 	for {
 		q.drain()
 		k := p.StartedKernel()
-		sure := k != nil && k.Awaiting() || echoSure && p.ServerLogsToEcho() > 0
-		maybe := !softOver && (k != nil && k.AwaitingBehindUnread() || p.ServerLogsToEcho() > 0)
+		// Dialing before Sync: Sync sends SYNC on the link the dial brings up.
+		sure := k != nil && (k.Dialing() || k.Sync()) ||
+			echoSure && (k != nil && k.LogsInFlight() || p.ServerLogsToEcho() > 0)
+		maybe := !softOver && p.ServerLogsToEcho() > 0
 		if !sure && !maybe {
 			return nil
 		}
@@ -123,14 +130,21 @@ func (q *queue) settleFor(ctx context.Context, serve <-chan func(), p settler, e
 	}
 }
 
-// softWait bounds settle's wait for what may not come (a variable for
-// tests).
+// softWait bounds settle's wait for the echo of server log lines (a
+// variable for tests).
 var softWait = time.Second
 
 // settler is what settle asks the process (*process.Process).
 type settler interface {
 	StartedKernel() *kernel.Kernel
 	ServerLogsToEcho() int64
+}
+
+// isDetached reports whether the machine has stopped.
+func (q *queue) isDetached() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.detached
 }
 
 // detach is for after the machine has stopped: what is queued runs now on
