@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,22 @@ type demux struct {
 	// returned OKAY.
 	hosted   *hosted
 	logCalls int64
+
+	// virtual: the application runs on a virtual clock (a firmware image
+	// in deterministic mode), and the runner's own lines are placed by it
+	// so that two runs give the same transcript: a fault line (injectAt,
+	// with its virtual time) waits in held until a trace line of a later
+	// time comes (or the end), a server log line follows the
+	// mvServerLog call it stands for, with its time (lastT).
+	virtual bool
+	held    []heldLine
+	lastT   int64 // t of the newest trace line read
+}
+
+// heldLine is a line of the runner's own waiting for its place.
+type heldLine struct {
+	t    int64
+	line string
 }
 
 // deadliner is a pipe that can bound a read (*os.File).
@@ -81,6 +98,7 @@ func (d *demux) run(r io.Reader) error {
 		if err != nil {
 			d.out(d.pending) // an unfinished line at the end is the application's
 			d.pending = ""
+			d.flushHeld(-1)
 			d.flushObserved()
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -198,23 +216,71 @@ func (d *demux) out(s string) {
 }
 
 func (d *demux) trace(line, kind string) {
+	var calls int64
 	switch kind {
 	case "syscall", "repeat":
-		d.logCalls += serverLogCalls(line)
+		calls = serverLogCalls(line)
+		d.logCalls += calls
 	case "exit":
 		// The server log lines come before the exit line, as with the
 		// embedded cloud (which waits for them before writing it).
 		d.hosted.waitLogs(d.logCalls)
 	}
+	t, tok := traceTime(line)
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if kind == "start" {
-		if e, err := decode(line); err == nil {
-			d.startT, d.startAt = int64(num(e["t"])), time.Now()
-		}
+		d.startT, d.startAt = t, time.Now()
+	}
+	if tok {
+		d.flushHeldLocked(t)
+		d.lastT = t
 	}
 	d.up.lifecycle(kind)
 	d.writeTrace(line)
+	d.mu.Unlock()
+	if calls > 0 && d.virtual {
+		// On virtual time the stored lines follow their call, at its
+		// time: wait for them here, before the lines after the call.
+		d.hosted.waitLogs(d.logCalls)
+	}
+}
+
+// traceTime is the t of a trace line.
+func traceTime(line string) (int64, bool) {
+	rest, ok := strings.CutPrefix(line, `{"t":`)
+	if !ok {
+		return 0, false
+	}
+	n := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+	t, err := strconv.ParseInt(rest[:n], 10, 64)
+	return t, err == nil
+}
+
+// injectAt is inject for a line of virtual time t: on virtual time it is
+// held until a trace line of a later time has come (flushHeldLocked).
+func (d *demux) injectAt(t int64, line string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.virtual {
+		d.writeTrace(line)
+		return
+	}
+	d.held = append(d.held, heldLine{t, line})
+}
+
+// flushHeldLocked writes the held lines, in the order they came, as far
+// as they are of a time before t (all of them for t < 0); d.mu is held.
+func (d *demux) flushHeldLocked(t int64) {
+	for len(d.held) > 0 && (t < 0 || d.held[0].t < t) {
+		d.writeTrace(d.held[0].line)
+		d.held = d.held[1:]
+	}
+}
+
+func (d *demux) flushHeld(t int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.flushHeldLocked(t)
 }
 
 // writeTrace keeps, observes and prints a trace line; d.mu is held.
@@ -254,10 +320,14 @@ func (d *demux) start() {
 
 // now is the trace's time for a line of the runner's own: the newest start
 // line's t plus the time since it was seen (before any start line, the
-// time since the application started), in µs.
+// time since the application started), in µs; on virtual time, the newest
+// trace line's t.
 func (d *demux) now() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.virtual {
+		return d.lastT
+	}
 	if d.startAt.IsZero() {
 		if d.started.IsZero() {
 			return 0

@@ -83,6 +83,7 @@ func firmwareApp(o *Options, check func(path string, loadAddress uint32) error) 
 		self = exe
 	}
 	o.App, o.Args = self, f.Args()
+	o.virtualTime = !f.Realtime
 	o.Firmware = FirmwareOptions{} // done: a nested Run (runCI) runs App
 	return nil
 }

@@ -139,11 +139,24 @@ func startHosted(ctx context.Context, o Options, env []string, d *demux, stderr 
 	}
 	h.cancel = cancel // close waits for follow's end
 	go h.follow(lines, d, stderr, cfg.ServerLogOff)
-	h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
-		if e.Fault.Device == id {
-			d.inject(faultLine(d.now(), e))
-		}
-	})
+	if o.virtualTime {
+		// The device's clock, made ahead: its time 0 is the device's boot
+		// (cloud.Server.VirtualDeviceClock), so a fault's time on it is
+		// the trace's t.
+		base := n.Cloud.VirtualDeviceClock(id).Now()
+		h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
+			if e.Fault.Device == id {
+				t := e.Time.Sub(base).Microseconds()
+				d.injectAt(t, faultLine(t, e))
+			}
+		})
+	} else {
+		h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
+			if e.Fault.Device == id {
+				d.inject(faultLine(d.now(), e))
+			}
+		})
+	}
 
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")

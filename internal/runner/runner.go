@@ -181,6 +181,12 @@ type Options struct {
 	// ownGroup runs the application in a process group of its own, killed
 	// whole when ctx ends (set by runCI).
 	ownGroup bool
+	// virtualTime: the application is a firmware image in deterministic
+	// mode, whose device runs on its virtual clock (link/doc.go, "Virtual
+	// time"): a hosted cloud makes the device's clock ahead, the scenario
+	// runs on it, and the runner's own trace lines take their time from it
+	// (set by firmwareApp).
+	virtualTime bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer // the application's streams
@@ -301,6 +307,7 @@ func Run(ctx context.Context, o Options) error {
 		defer os.Remove(o.APIEnv)
 	}
 	if o.hostedMode() {
+		d.virtual = o.virtualTime // before the hosted cloud's lines come
 		if h, env, err = startHosted(ctx, o, env, d, stderr); err != nil {
 			return err
 		}

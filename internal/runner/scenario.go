@@ -135,11 +135,17 @@ func runCI(ctx context.Context, o Options) error {
 			return nil
 		}
 		// Values and initial faults are set now, before the application
-		// starts (scenario.Start).
+		// starts (scenario.Start). A firmware image in deterministic mode
+		// has the scenario run on its device's virtual clock: time 0 is
+		// the device's boot, and each step happens at its virtual instant.
+		var clock scenario.Clock
+		if o.virtualTime {
+			clock = h.Cloud().VirtualDeviceClock(h.DeviceID)
+		}
 		run, err := scenario.Start(runCtx, sc, scenario.Target{
 			Device: h.DeviceID, Faults: h.Cloud().Faults(),
 			Config: storeConfig{h.Store()}, MQTT: h.Cloud(),
-		}, scenario.Options{})
+		}, scenario.Options{Clock: clock})
 		if err != nil {
 			return err
 		}
