@@ -134,12 +134,18 @@ func webForFirmware(t *testing.T) (elf string, flags []string) {
 	web := testenv.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello, firmware")
 	}))
+	elf = firmware(t, "http_get", fmt.Sprintf(`FW_URL="%s"`, web.URL("/hello")))
+	return elf, webFlags(t, web)
+}
+
+// webFlags let the cloud reach and trust web, a loopback server.
+func webFlags(t *testing.T, web *testenv.Server) []string {
+	t.Helper()
 	caFile := filepath.Join(t.TempDir(), "web-ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: web.CA.Cert.Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	elf = firmware(t, "http_get", fmt.Sprintf(`FW_URL="%s"`, web.URL("/hello")))
-	return elf, []string{"--allow", "127.0.0.0/8", "--resolve", web.Resolve, "--ca-file", caFile}
+	return []string{"--allow", "127.0.0.0/8", "--resolve", web.Resolve, "--ca-file", caFile}
 }
 
 // The exact image makes an HTTPS request through the embedded cloud to a
