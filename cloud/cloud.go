@@ -15,7 +15,9 @@
 // cloud a bounded amount of time, memory and concurrency (handshake.go);
 // with Options.Registry only registered devices are admitted, and deleting
 // one drops its link. A node being stopped drains first (drain.go): its
-// devices are told to go away and reconnect to another node.
+// devices are told to go away and reconnect to another node. An emulated
+// device on virtual time has its faults, delayed frames and requests'
+// timeouts timed on its own clock (clocks.go, DeviceClock).
 //
 //	srv, err := cloud.New(cloud.Options{})
 //	if err != nil { … }

@@ -51,6 +51,27 @@
 // device far below); messages wait in the broker session, bounded by its
 // circuit breaker, and a message's payload is read only up to the receive
 // buffer's size.
+//
+// # Virtual time
+//
+// A device whose HELLO says its clock is virtual (link.HelloVirtualClock:
+// an emulated firmware image in deterministic mode) runs on its own
+// virtual clock (Config.VirtualClock), which advances only to the time the
+// device gives in HELLO and in each CONTROL SYNC (link/doc.go, "Virtual
+// time"). SYNCs are answered by a goroutine of their own (the reader never
+// waits on the clock), with CONTROL SYNCED once every answer the device is
+// owed for what it sent before the SYNC is queued to it: each such piece
+// of work — an HTTP request, a config fetch, an MQTT request, a log line,
+// a CREDIT that lets a waiting MQTT message go — holds the clock from the
+// moment its frame is read until its answer is queued, never waiting for
+// the device's credit, and the session's end releases whatever it still
+// holds. Frames delayed by a latency fault, a request's timeout and the
+// MQTT close grace run on the device's clock; a request's wall timeout
+// stays as a safety net, its failure delivered at the device's deadline.
+// What nobody asked for (an MQTT message from another client) holds
+// nothing: it lands at whichever sync point follows it. A device without
+// the flag runs on the wall clock exactly as before, and a SYNC from it
+// is a protocol error. See virtual.go.
 package session
 
 import (
