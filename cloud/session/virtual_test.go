@@ -2,10 +2,8 @@ package session_test
 
 import (
 	"context"
-	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
-	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/internal/vclock"
@@ -152,16 +149,7 @@ func TestSyncProtocolErrors(t *testing.T) {
 // time 0.
 func virtualHTTP(t *testing.T, h http.HandlerFunc, cfg session.Config) (*vrun, *httptest.Server) {
 	t.Helper()
-	srv := httptest.NewTLSServer(h)
-	t.Cleanup(srv.Close)
-	e, err := httpexec.New(httpexec.Options{
-		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		RootCAs:       []*x509.Certificate{srv.Certificate()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
+	srv, e := upstream(t, h)
 	cfg.HTTP = e
 	r := startVirtual(t, cfg)
 	r.dev.Hello(fakedev.ID(1), 0)
