@@ -23,17 +23,19 @@ import (
 // runs on the server's clock for it (made ahead by VirtualDeviceClock,
 // found by DeviceClock in either case of the ID), and the fault injector's
 // timers, the frames a latency delays and its requests' timeouts run on
-// that clock: a link-drop for 1 s refuses the HELLO at 0 and admits the
+// that clock, which starts at Options.Now and gives the device its wall
+// time: a link-drop for 1 s refuses the HELLO at 0 and admits the
 // one at 1 s; with an upstream delay of 10 s a request's 5 s timeout fails
 // it at 6 s of the device's time; a latency of 2 s delays a PONG by 2 s of
 // it.
 func TestVirtualDeviceClock(t *testing.T) {
 	web := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	t.Cleanup(web.Close)
+	start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	s, err := cloud.New(cloud.Options{HTTP: httpexec.Options{
 		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		RootCAs:       []*x509.Certificate{web.Certificate()},
-	}})
+	}, Now: func() time.Time { return start }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,9 @@ func TestVirtualDeviceClock(t *testing.T) {
 	if s.DeviceClock(id) != v || s.VirtualDeviceClock(id) != v {
 		t.Fatal("the device's clock is not the one VirtualDeviceClock made")
 	}
-	base := v.Now()
+	if v.Now() != start {
+		t.Fatalf("the clock starts at %v, want Options.Now, %v", v.Now(), start)
+	}
 	t.Cleanup(func() {
 		if n := v.Holds(); n != 0 {
 			t.Errorf("%d holds left on the device's clock", n)
@@ -78,9 +82,12 @@ func TestVirtualDeviceClock(t *testing.T) {
 	d.SendHello(id, 0)
 	d.ExpectEnd() // refused: the link is dropped until 1 s
 	d = dialVirtual()
-	d.Hello(id, 1_000_000)
-	if got := v.Now().Sub(base); got != time.Second {
+	w := d.Hello(id, 1_000_000)
+	if got := v.Now().Sub(start); got != time.Second {
 		t.Fatalf("the device's clock reads %v after HELLO at 1 s", got)
+	}
+	if want := start.Add(time.Second).UnixMicro(); w.WallTimeUS != uint64(want) {
+		t.Fatalf("WELCOME wall time %d, want the device's clock, %d", w.WallTimeUS, want)
 	}
 	d.FirstSync(1_000_000)
 

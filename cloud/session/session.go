@@ -127,7 +127,8 @@ type Config struct {
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time for WELCOME and TIME (before Faults' clock
-	// faults). Default time.Now.
+	// faults) to a device on the wall clock; a device on a virtual clock
+	// is given its clock's time. Default time.Now.
 	Now func() time.Time
 	// Faults is consulted for latency, the wall time and logging.
 	// Optional.
@@ -171,7 +172,7 @@ type Config struct {
 	// time is virtual (link.HelloVirtualClock), making it if it has none,
 	// and base, the clock's time at the device's time 0 (virtual.go). It
 	// is called with the ID the device said. Default: a clock of the
-	// session's own, reading the wall time at HELLO.
+	// session's own, reading Now at HELLO.
 	VirtualClock func(deviceID string) (clock *vclock.Virtual, base time.Time)
 }
 
@@ -436,11 +437,17 @@ func (s *Session) hello() (unregister, logged func(), err error) {
 }
 
 // wallTimeUS is the wall time for WELCOME and TIME, in µs since the Unix
-// epoch: the cloud's clock as the clock faults make it, 0 for none
-// (link/doc.go, version 3). A skew that would reach back to the epoch
-// gives its first µs, which is a time.
+// epoch: the cloud's clock (Config.Now, or on a virtual clock the
+// device's clock, so that the time follows the device's) as the clock
+// faults make it, 0 for none (link/doc.go, version 3). A skew that would
+// reach back to the epoch gives its first µs, which is a time.
 func (s *Session) wallTimeUS() uint64 {
-	now := s.cfg.Now()
+	var now time.Time
+	if s.vc != nil {
+		now = s.vc.Now()
+	} else {
+		now = s.cfg.Now()
+	}
 	if s.cfg.Faults != nil {
 		t, ok := s.cfg.Faults.WallTime(s.DeviceID(), now)
 		if !ok {

@@ -64,15 +64,19 @@ func (r *vrun) wait(t *testing.T) error {
 	return nil
 }
 
-// TestVirtualHelloAndSync: HELLO sets the device's clock to its time, each
-// SYNC advances it and SYNCED says when the clock's next timer is due, in
-// µs rounded up; with no timer, NoDeadline. The first SYNCED comes after
-// the device has been told whether logging is enabled.
+// TestVirtualHelloAndSync: HELLO sets the device's clock to its time (and
+// WELCOME gives that time as the wall time), each SYNC advances it and
+// SYNCED says when the clock's next timer is due, in µs rounded up; with
+// no timer, NoDeadline. The first SYNCED comes after the device has been
+// told whether logging is enabled.
 func TestVirtualHelloAndSync(t *testing.T) {
-	r := startVirtual(t, session.Config{})
-	r.dev.Hello(fakedev.ID(1), 5000)
+	r := startVirtual(t, session.Config{Now: func() time.Time { return vt0.Add(time.Hour) }})
+	w := r.dev.Hello(fakedev.ID(1), 5000)
 	if got := r.clock.Now().Sub(vt0); got != 5*time.Millisecond {
 		t.Fatalf("after HELLO the clock reads %v, want 5ms", got)
+	}
+	if want := vt0.Add(5 * time.Millisecond).UnixMicro(); w.WallTimeUS != uint64(want) {
+		t.Fatalf("WELCOME wall time %d, want the device's clock, %d", w.WallTimeUS, want)
 	}
 	before, next := r.dev.Sync(5000)
 	if len(before) != 1 || before[0].Kind != link.ControlLogging {

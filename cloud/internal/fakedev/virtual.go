@@ -74,13 +74,15 @@ func (d *Virtual) SendHello(id string, nowUS uint64) {
 	d.Send(link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: id, Flags: link.HelloVirtualClock, NowUS: nowUS})
 }
 
-// Hello is SendHello, then expects WELCOME.
-func (d *Virtual) Hello(id string, nowUS uint64) {
+// Hello is SendHello, then expects WELCOME and returns it.
+func (d *Virtual) Hello(id string, nowUS uint64) link.Frame {
 	d.t.Helper()
 	d.SendHello(id, nowUS)
-	if f := d.Next(); f.Type != link.FrameWelcome {
+	f := d.Next()
+	if f.Type != link.FrameWelcome {
 		d.t.Fatalf("device: got %v %+v, want WELCOME", f.Type, f)
 	}
+	return f
 }
 
 // Sync sends CONTROL SYNC at the device's time nowUS and returns the
