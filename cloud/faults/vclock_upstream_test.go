@@ -310,3 +310,55 @@ func TestVirtualMQTTDelayLoanReleased(t *testing.T) {
 		t.Fatalf("timer left at %v", at.Sub(epoch))
 	}
 }
+
+// A request the bridge writes while a delayed PUBLISH waits (its ack will
+// come behind it) has its hold lent too: the clock still reaches the
+// wake-up, and the ack comes through after the PUBLISH.
+func TestVirtualMQTTDelayRequestDuringWait(t *testing.T) {
+	i, v, _ := virtualSetup(t)
+	mustApply(t, i, dev, faults.Spec{Kind: faults.MQTTDelay, Delay: faults.Duration(2 * time.Second)})
+	conn, broker := virtualStream(t, i)
+	subscribed := make(chan struct{})
+	go func() { // the broker: a PUBLISH, then the SUBACK for the SUBSCRIBE it reads meanwhile
+		_, _ = broker.Write(publish(t, "t", []byte("early")))
+		br := bufio.NewReader(broker)
+		if typ, _ := readPacket(t, br); typ != packets.Subscribe {
+			t.Errorf("the broker read packet type %d, want SUBSCRIBE", typ)
+		}
+		close(subscribed)
+		_, _ = broker.Write([]byte{packets.Suback << 4, 3, 0, 1, 0})
+	}()
+	type pkt struct {
+		typ byte
+		at  time.Duration
+	}
+	got := make(chan pkt, 2)
+	var release func()
+	handed := make(chan struct{})
+	go func() {
+		br := bufio.NewReader(conn)
+		for range 2 {
+			typ, _ := readPacket(t, br)
+			got <- pkt{typ, v.Now().Sub(epoch)}
+		}
+		<-handed
+		release() // SUBACK handed on: the subscribe is answered
+	}()
+	poll.Until(t, "the delay's timer", func() bool { _, ok := v.Next(); return ok })
+	release = v.Hold() // the session's hold for a subscribe asked during the wait
+	if _, err := conn.Write([]byte{packets.Subscribe<<4 | 2, 6, 0, 1, 0, 1, 't', 0}); err != nil {
+		t.Fatal(err)
+	}
+	<-subscribed
+	close(handed)
+	advance(t, v, 2*time.Second) // would wait forever if the subscribe's hold were not lent
+	for _, want := range []byte{packets.Publish, packets.Suback} {
+		p := <-got
+		if p.typ != want || p.at != 2*time.Second {
+			t.Fatalf("got packet type %d at virtual %v, want %d at 2s", p.typ, p.at, want)
+		}
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left", v.Holds())
+	}
+}

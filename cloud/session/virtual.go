@@ -132,7 +132,7 @@ func (s *Session) attachClock(id string, nowUS uint64) error {
 	if s.cfg.VirtualClock != nil {
 		s.vc, s.vbase = s.cfg.VirtualClock(id)
 	} else {
-		s.vbase = time.Now()
+		s.vbase = s.cfg.Now()
 		s.vc = vclock.NewVirtual(s.vbase)
 	}
 	s.clock = s.vc

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv/poll"
@@ -51,20 +52,20 @@ func (v *vitems) add(fs []link.Frame) (items []link.MQTTItem, n int) {
 func TestVirtualMQTT(t *testing.T) {
 	mosquitto.Require(t)
 	br := mosquitto.Start(t, mosquitto.Options{})
-	r := startVirtual(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true}}, nil)
+	r := startVirtual(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true}})
 	d := r.dev
-	d.hello(0)
-	d.firstSync(0)
+	d.Hello(fakedev.ID(1), 0)
+	d.FirstSync(0)
 	const ch, rx = 1, 512
-	d.send(link.Frame{Type: link.FrameOpen, Chan: ch, ChanType: mqttCh, RxSize: rx, TxSize: 2048})
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: ch, ChanType: mqttCh, RxSize: rx, TxSize: 2048})
 	items := &vitems{t: t, ch: ch}
 	var messages []*link.MQTTMessageItem
 	// request sends req and syncs: its response item (and maybe messages)
 	// come before SYNCED. The response's bytes are credited back.
 	request := func(req []byte, responses int) []link.MQTTItem {
 		t.Helper()
-		d.send(link.Frame{Type: link.FrameData, Chan: ch, Payload: req})
-		before, _ := d.sync(0)
+		d.Send(link.Frame{Type: link.FrameData, Chan: ch, Payload: req})
+		before, _ := d.Sync(0)
 		got, _ := items.add(before)
 		var resps []link.MQTTItem
 		n := 0
@@ -77,9 +78,9 @@ func TestVirtualMQTT(t *testing.T) {
 			n += it.Size()
 		}
 		if len(resps) != responses {
-			t.Fatalf("before SYNCED: %d responses (%s), want %d", len(resps), frameList(before), responses)
+			t.Fatalf("before SYNCED: %d responses (%s), want %d", len(resps), fakedev.Frames(before), responses)
 		}
-		d.send(link.Frame{Type: link.FrameCredit, Chan: ch, Credit: uint32(n)})
+		d.Send(link.Frame{Type: link.FrameCredit, Chan: ch, Credit: uint32(n)})
 		return resps
 	}
 	conn := request((&link.MQTTConnectRequest{Protocol: 1, CleanStart: true, Port: uint16(br.Port), Host: "127.0.0.1", ClientID: "virtual"}).Append(nil), 1)
@@ -97,9 +98,9 @@ func TestVirtualMQTT(t *testing.T) {
 	pubs = (&link.MQTTPublishRequest{CorrelationID: 2, Topic: "t", Payload: p1}).Append(pubs)
 	pubs = (&link.MQTTPublishRequest{CorrelationID: 3, Topic: "t", Payload: p2}).Append(pubs)
 	request(pubs, 2)
-	d.syncQuiet(0) // the CREDIT handled, and what it resumed
+	d.SyncQuiet(0) // the CREDIT handled, and what it resumed
 	for len(messages) == 0 {
-		got, _ := items.add([]link.Frame{d.next()})
+		got, _ := items.add([]link.Frame{d.Next()})
 		for _, it := range got {
 			messages = append(messages, it.(*link.MQTTMessageItem))
 		}
@@ -109,16 +110,16 @@ func TestVirtualMQTT(t *testing.T) {
 	}
 	poll.Until(t, "the second message waiting for the device", func() bool { return r.sess.MQTTBlocked(ch) })
 	// No room, no hold: the SYNC is answered.
-	if next := d.syncQuiet(100); next != link.NoDeadline {
+	if next := d.SyncQuiet(100); next != link.NoDeadline {
 		t.Fatalf("SYNCED next_us %d", next)
 	}
 	// The device reads the first message: the second goes out before the
 	// next SYNCED.
-	d.send(link.Frame{Type: link.FrameCredit, Chan: ch, Credit: uint32(messages[0].Size())})
-	before, _ := d.sync(200)
+	d.Send(link.Frame{Type: link.FrameCredit, Chan: ch, Credit: uint32(messages[0].Size())})
+	before, _ := d.Sync(200)
 	got, _ := items.add(before)
 	if len(got) != 1 {
-		t.Fatalf("after CREDIT, before SYNCED: %s, want the second message", frameList(before))
+		t.Fatalf("after CREDIT, before SYNCED: %s, want the second message", fakedev.Frames(before))
 	}
 	if m, ok := got[0].(*link.MQTTMessageItem); !ok || !bytes.Equal(m.Payload, p2) {
 		t.Fatalf("item %#v, want the second message", got[0])

@@ -2,11 +2,8 @@ package session_test
 
 import (
 	"context"
-	"crypto/x509"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
-	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/internal/vclock"
@@ -24,58 +20,30 @@ import (
 // vt0 is the test clocks' start: the device's time 0.
 var vt0 = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 
-// vdev is a scripted device on a virtual clock: unlike fakedev.Device it
-// keeps every frame from the cloud in one stream, in order, so a test can
-// tell what came before a SYNCED.
-type vdev struct {
-	t      *testing.T
-	conn   *link.Conn
-	frames chan link.Frame
-	seq    uint64
-}
-
 // vrun is a session under test on a virtual device clock.
 type vrun struct {
-	dev   *vdev
+	dev   *fakedev.Virtual
 	sess  *session.Session
 	clock *vclock.Virtual
 	errc  chan error
 }
 
 // startVirtual runs a session with cfg whose device clock is a fresh
-// virtual clock reading vt0; set, if not nil, is called on the session
-// before it runs. The session is closed at the end of the test, which
+// virtual clock reading vt0. The session is closed at the end of the test, which
 // then checks that it left no hold on the clock.
-func startVirtual(t *testing.T, cfg session.Config, set func(*session.Session)) *vrun {
+func startVirtual(t *testing.T, cfg session.Config) *vrun {
 	t.Helper()
 	v := vclock.NewVirtual(vt0)
 	cfg.VirtualClock = func(id string) (*vclock.Virtual, time.Time) { return v, vt0 }
 	device, cloudEnd := link.Pipe()
 	r := &vrun{sess: session.New(cloudEnd, cfg), clock: v, errc: make(chan error, 1)}
-	if set != nil {
-		set(r.sess)
-	}
-	d := &vdev{t: t, conn: link.NewConn(device), frames: make(chan link.Frame, 1024)}
-	go func() {
-		defer close(d.frames)
-		for {
-			f, err := d.conn.Recv()
-			if err != nil {
-				return
-			}
-			if f.Type == link.FrameControl && f.Kind == link.ControlPing {
-				_ = d.conn.Send(&link.Frame{Type: link.FrameControl, Kind: link.ControlPong, Token: f.Token})
-				continue
-			}
-			d.frames <- f
-		}
-	}()
+	d := fakedev.NewVirtual(t, device)
 	r.dev = d
 	go func() { r.errc <- r.sess.Run(context.Background()) }()
 	t.Cleanup(func() {
 		r.sess.Close()
 		r.wait(t)
-		_ = d.conn.Close()
+		_ = d.Conn.Close()
 		if n := v.Holds(); n != 0 {
 			t.Errorf("the session left %d holds on the device's clock", n)
 		}
@@ -96,145 +64,36 @@ func (r *vrun) wait(t *testing.T) error {
 	return nil
 }
 
-func (d *vdev) send(f link.Frame) {
-	d.t.Helper()
-	if err := d.conn.Send(&f); err != nil {
-		d.t.Fatalf("device: send %v: %v", f.Type, err)
-	}
-}
-
-// next returns the next frame from the cloud (PINGs are answered, not
-// returned).
-func (d *vdev) next() link.Frame {
-	d.t.Helper()
-	select {
-	case f, ok := <-d.frames:
-		if !ok {
-			d.t.Fatal("device: link ended while waiting for a frame")
-		}
-		return f
-	case <-time.After(fakedev.Wait):
-		d.t.Fatalf("device: no frame from the cloud within %v", fakedev.Wait)
-	}
-	panic("unreachable")
-}
-
-// hello says HELLO with the virtual-clock flag at the device's time nowUS
-// and expects WELCOME.
-func (d *vdev) hello(nowUS uint64) {
-	d.t.Helper()
-	d.send(link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: fakedev.ID(1), Flags: link.HelloVirtualClock, NowUS: nowUS})
-	if f := d.next(); f.Type != link.FrameWelcome {
-		d.t.Fatalf("device: got %v %+v, want WELCOME", f.Type, f)
-	}
-}
-
-// sync sends CONTROL SYNC at the device's time nowUS and returns the
-// frames that came before its SYNCED, and SYNCED's next_us.
-func (d *vdev) sync(nowUS uint64) (before []link.Frame, nextUS uint64) {
-	d.t.Helper()
-	d.seq++
-	d.send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: d.seq, NowUS: nowUS})
-	for {
-		f := d.next()
-		if f.Type == link.FrameControl && f.Kind == link.ControlSynced {
-			if f.Seq != d.seq {
-				d.t.Fatalf("device: SYNCED seq %d, want %d", f.Seq, d.seq)
-			}
-			return before, f.NextUS
-		}
-		before = append(before, f)
-	}
-}
-
-// firstSync is sync at nowUS right after HELLO: only CONTROL LOGGING may
-// come before SYNCED.
-func (d *vdev) firstSync(nowUS uint64) uint64 {
-	d.t.Helper()
-	before, next := d.sync(nowUS)
-	if len(before) != 1 || before[0].Type != link.FrameControl || before[0].Kind != link.ControlLogging {
-		d.t.Fatalf("device: before the first SYNCED: %s, want CONTROL LOGGING", frameList(before))
-	}
-	return next
-}
-
-// syncQuiet is sync, failing the test if any frame came before SYNCED.
-func (d *vdev) syncQuiet(nowUS uint64) uint64 {
-	d.t.Helper()
-	before, next := d.sync(nowUS)
-	if len(before) > 0 {
-		d.t.Fatalf("device: unexpected frames before SYNCED: %s", frameList(before))
-	}
-	return next
-}
-
-// expectError expects CONTROL ERROR (after frames of other kinds that
-// some may precede it) and returns its text.
-func (d *vdev) expectError() string {
-	d.t.Helper()
-	for {
-		f := d.next()
-		if f.Type == link.FrameControl && f.Kind == link.ControlError {
-			return string(f.Payload)
-		}
-		if f.Type != link.FrameControl || f.Kind != link.ControlLogging {
-			d.t.Fatalf("device: got %v %+v, want CONTROL ERROR", f.Type, f)
-		}
-	}
-}
-
-// frameList describes frames for a failure message.
-func frameList(fs []link.Frame) string {
-	var b strings.Builder
-	for i, f := range fs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f.Type.String())
-		if f.Type == link.FrameControl {
-			fmt.Fprintf(&b, " kind %d", f.Kind)
-		}
-	}
-	return b.String()
-}
-
-// count counts the frames of type ft (and, for CONTROL, kind) in fs.
-func count(fs []link.Frame, ft link.FrameType, kind uint8) int {
-	n := 0
-	for _, f := range fs {
-		if f.Type == ft && (ft != link.FrameControl || f.Kind == kind) {
-			n++
-		}
-	}
-	return n
-}
-
-// TestVirtualHelloAndSync: HELLO sets the device's clock to its time, each
-// SYNC advances it and SYNCED says when the clock's next timer is due, in
-// µs rounded up; with no timer, NoDeadline. The first SYNCED comes after
-// the device has been told whether logging is enabled.
+// TestVirtualHelloAndSync: HELLO sets the device's clock to its time (and
+// WELCOME gives that time as the wall time), each SYNC advances it and
+// SYNCED says when the clock's next timer is due, in µs rounded up; with
+// no timer, NoDeadline. The first SYNCED comes after the device has been
+// told whether logging is enabled.
 func TestVirtualHelloAndSync(t *testing.T) {
-	r := startVirtual(t, session.Config{}, nil)
-	r.dev.hello(5000)
+	r := startVirtual(t, session.Config{Now: func() time.Time { return vt0.Add(time.Hour) }})
+	w := r.dev.Hello(fakedev.ID(1), 5000)
 	if got := r.clock.Now().Sub(vt0); got != 5*time.Millisecond {
 		t.Fatalf("after HELLO the clock reads %v, want 5ms", got)
 	}
-	before, next := r.dev.sync(5000)
+	if want := vt0.Add(5 * time.Millisecond).UnixMicro(); w.WallTimeUS != uint64(want) {
+		t.Fatalf("WELCOME wall time %d, want the device's clock, %d", w.WallTimeUS, want)
+	}
+	before, next := r.dev.Sync(5000)
 	if len(before) != 1 || before[0].Kind != link.ControlLogging {
-		t.Fatalf("before the first SYNCED: %s, want CONTROL LOGGING", frameList(before))
+		t.Fatalf("before the first SYNCED: %s, want CONTROL LOGGING", fakedev.Frames(before))
 	}
 	if next != link.NoDeadline {
 		t.Fatalf("SYNCED next_us %d, want NoDeadline", next)
 	}
 	var fired atomic.Int64
 	r.clock.AfterFunc(15*time.Millisecond+500, func() { fired.Store(int64(r.clock.Now().Sub(vt0))) })
-	if next := r.dev.syncQuiet(10000); next != 20001 {
+	if next := r.dev.SyncQuiet(10000); next != 20001 {
 		t.Fatalf("SYNCED next_us %d, want 20001 (a timer at 20.0005 ms, rounded up)", next)
 	}
 	if fired.Load() != 0 || r.clock.Now().Sub(vt0) != 10*time.Millisecond {
 		t.Fatalf("after SYNC at 10 ms: clock %v, timer fired at %v", r.clock.Now().Sub(vt0), time.Duration(fired.Load()))
 	}
-	if next := r.dev.syncQuiet(20001); next != link.NoDeadline {
+	if next := r.dev.SyncQuiet(20001); next != link.NoDeadline {
 		t.Fatalf("SYNCED next_us %d, want NoDeadline", next)
 	}
 	if got := time.Duration(fired.Load()); got != 20*time.Millisecond+500 {
@@ -253,10 +112,10 @@ func TestVirtualHelloAdvancesBeforeRegister(t *testing.T) {
 			t.Error("Register before the link-drop's end at 1 s, with HELLO at 2 s")
 		}
 		return nil, nil
-	}}, nil)
+	}})
 	v = r.clock
 	v.AfterFunc(time.Second, func() { dropped.Store(false) })
-	r.dev.hello(2_000_000)
+	r.dev.Hello(fakedev.ID(1), 2_000_000)
 	if got := v.Now().Sub(vt0); got != 2*time.Second {
 		t.Fatalf("clock %v, want 2s", got)
 	}
@@ -272,18 +131,18 @@ func TestSyncProtocolErrors(t *testing.T) {
 		wantProtocolError(t, r, "CONTROL SYNC from a device whose HELLO did not say its clock is virtual")
 	})
 	t.Run("SYNCED from the device", func(t *testing.T) {
-		r := startVirtual(t, session.Config{}, nil)
-		r.dev.hello(0)
-		r.dev.send(link.Frame{Type: link.FrameControl, Kind: link.ControlSynced, Seq: 1, NextUS: 0})
-		if text := r.dev.expectError(); !strings.Contains(text, "kind 10 is the cloud's to send") {
+		r := startVirtual(t, session.Config{})
+		r.dev.Hello(fakedev.ID(1), 0)
+		r.dev.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlSynced, Seq: 1, NextUS: 0})
+		if text := r.dev.ExpectError(); !strings.Contains(text, "kind 10 is the cloud's to send") {
 			t.Fatalf("CONTROL ERROR %q", text)
 		}
 	})
 	t.Run("SYNC out of range", func(t *testing.T) {
-		r := startVirtual(t, session.Config{}, nil)
-		r.dev.hello(0)
-		r.dev.send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: 1, NowUS: link.NoDeadline})
-		if text := r.dev.expectError(); !strings.Contains(text, "now_us") || !strings.Contains(text, "out of range") {
+		r := startVirtual(t, session.Config{})
+		r.dev.Hello(fakedev.ID(1), 0)
+		r.dev.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: 1, NowUS: link.NoDeadline})
+		if text := r.dev.ExpectError(); !strings.Contains(text, "now_us") || !strings.Contains(text, "out of range") {
 			t.Fatalf("CONTROL ERROR %q", text)
 		}
 	})
@@ -294,37 +153,11 @@ func TestSyncProtocolErrors(t *testing.T) {
 // time 0.
 func virtualHTTP(t *testing.T, h http.HandlerFunc, cfg session.Config) (*vrun, *httptest.Server) {
 	t.Helper()
-	srv := httptest.NewTLSServer(h)
-	t.Cleanup(srv.Close)
-	e, err := httpexec.New(httpexec.Options{
-		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		RootCAs:       []*x509.Certificate{srv.Certificate()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
+	srv, e := upstream(t, h)
 	cfg.HTTP = e
-	r := startVirtual(t, cfg, nil)
-	r.dev.hello(0)
+	r := startVirtual(t, cfg)
+	r.dev.Hello(fakedev.ID(1), 0)
 	return r, srv
-}
-
-// httpResponse decodes the HTTP response in fs, DATA frames on ch among
-// others.
-func httpResponse(t *testing.T, fs []link.Frame, ch uint32) link.HTTPResponse {
-	t.Helper()
-	var buf []byte
-	for _, f := range fs {
-		if f.Type == link.FrameData && f.Chan == ch {
-			buf = append(buf, f.Payload...)
-		}
-	}
-	resp, n, err := link.ParseHTTPResponse(buf)
-	if err != nil || n != len(buf) {
-		t.Fatalf("response on %#x in %s: %v (%d of %d bytes)", ch, frameList(fs), err, n, len(buf))
-	}
-	return resp
 }
 
 // TestVirtualSyncedAfterHTTPResponse: a SYNC that follows an HTTP request
@@ -338,16 +171,16 @@ func TestVirtualSyncedAfterHTTPResponse(t *testing.T) {
 		w.Write([]byte("late"))
 	}, session.Config{})
 	d := r.dev
-	d.firstSync(0)
-	d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
-	d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000})})
+	d.FirstSync(0)
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.Send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000})})
 	waitFor(t, started, "the upstream request")
-	d.send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: 1, NowUS: 1000})
+	d.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: 1, NowUS: 1000})
 	// The SYNC has been read (frames are handled in order) and the
 	// upstream still has not answered: nothing but the CREDIT may come.
-	d.send(link.Frame{Type: link.FrameControl, Kind: link.ControlPing, Token: 7})
+	d.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlPing, Token: 7})
 	for {
-		f := d.next()
+		f := d.Next()
 		if f.Type == link.FrameControl && f.Kind == link.ControlPong {
 			break
 		}
@@ -358,7 +191,7 @@ func TestVirtualSyncedAfterHTTPResponse(t *testing.T) {
 	close(answer)
 	var before []link.Frame
 	for {
-		f := d.next()
+		f := d.Next()
 		if f.Type == link.FrameControl && f.Kind == link.ControlSynced {
 			if f.Seq != 1 || f.NextUS != link.NoDeadline {
 				t.Fatalf("SYNCED %+v, want seq 1, NoDeadline (the request's timeout is cancelled)", f)
@@ -367,7 +200,7 @@ func TestVirtualSyncedAfterHTTPResponse(t *testing.T) {
 		}
 		before = append(before, f)
 	}
-	if resp := httpResponse(t, before, 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "late" {
+	if resp := fakedev.HTTPResponse(t, before, 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "late" {
 		t.Fatalf("response %+v", resp)
 	}
 }
@@ -381,34 +214,34 @@ func TestVirtualLatency(t *testing.T) {
 		w.Write([]byte("ok"))
 	}, session.Config{Faults: slow(2 * time.Second)})
 	d := r.dev
-	if next := d.syncQuiet(0); next != 2_000_000 {
+	if next := d.SyncQuiet(0); next != 2_000_000 {
 		t.Fatalf("SYNCED next_us %d, want 2000000 (LOGGING delayed by 2 s)", next)
 	}
-	if next := d.syncQuiet(500_000); next != 2_000_000 {
+	if next := d.SyncQuiet(500_000); next != 2_000_000 {
 		t.Fatalf("SYNCED at 0.5 s: next_us %d, want 2000000", next)
 	}
 	// The request arrives at 0.5 s: its CREDIT and response are due at
 	// 2.5 s.
-	d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
-	d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000})})
-	if next := d.syncQuiet(500_000); next != 2_000_000 {
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.Send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000})})
+	if next := d.SyncQuiet(500_000); next != 2_000_000 {
 		t.Fatalf("SYNCED after the request: next_us %d, want 2000000", next)
 	}
-	before, next := d.sync(2_000_000)
+	before, next := d.Sync(2_000_000)
 	if next != 2_500_000 {
 		t.Fatalf("SYNCED at 2 s: next_us %d, want 2500000", next)
 	}
 	if len(before) != 1 || before[0].Kind != link.ControlLogging {
-		t.Fatalf("at 2 s: %s, want LOGGING", frameList(before))
+		t.Fatalf("at 2 s: %s, want LOGGING", fakedev.Frames(before))
 	}
-	before, next = d.sync(2_500_000)
+	before, next = d.Sync(2_500_000)
 	if next != link.NoDeadline {
 		t.Fatalf("SYNCED at 2.5 s: next_us %d, want NoDeadline", next)
 	}
 	if len(before) < 2 || before[0].Type != link.FrameCredit {
-		t.Fatalf("at 2.5 s: %s, want CREDIT then the response", frameList(before))
+		t.Fatalf("at 2.5 s: %s, want CREDIT then the response", fakedev.Frames(before))
 	}
-	if resp := httpResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "ok" {
+	if resp := fakedev.HTTPResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "ok" {
 		t.Fatalf("response %+v", resp)
 	}
 }
@@ -422,28 +255,28 @@ func TestVirtualHTTPTimeout(t *testing.T) {
 		<-req.Context().Done()
 	}, session.Config{})
 	d := r.dev
-	d.firstSync(0)
-	d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
-	d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000})})
-	before, next := d.sync(0)
+	d.FirstSync(0)
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.Send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000})})
+	before, next := d.Sync(0)
 	if next != 5_000_000 {
 		t.Fatalf("SYNCED at 0: next_us %d, want 5000000", next)
 	}
 	if len(before) != 1 || before[0].Type != link.FrameCredit {
-		t.Fatalf("at 0: %s, want only the CREDIT", frameList(before))
+		t.Fatalf("at 0: %s, want only the CREDIT", fakedev.Frames(before))
 	}
-	before, next = d.sync(4_999_999)
+	before, next = d.Sync(4_999_999)
 	if next != 5_000_000 || len(before) != 0 {
-		t.Fatalf("SYNCED at 4.999999 s: next_us %d after %s, want 5000000 after nothing", next, frameList(before))
+		t.Fatalf("SYNCED at 4.999999 s: next_us %d after %s, want 5000000 after nothing", next, fakedev.Frames(before))
 	}
-	before, next = d.sync(5_000_000)
+	before, next = d.Sync(5_000_000)
 	if next != link.NoDeadline {
 		t.Fatalf("SYNCED at 5 s: next_us %d, want NoDeadline", next)
 	}
 	if len(before) < 2 || before[0].Kind != link.ControlDiag || !strings.Contains(string(before[0].Payload), "timed out") {
-		t.Fatalf("at 5 s: %s, want DIAG \"timed out…\" then the response", frameList(before))
+		t.Fatalf("at 5 s: %s, want DIAG \"timed out…\" then the response", fakedev.Frames(before))
 	}
-	if resp := httpResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultRequestFailed) {
+	if resp := fakedev.HTTPResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultRequestFailed) {
 		t.Fatalf("response %+v, want REQUESTFAILED", resp)
 	}
 }
@@ -463,9 +296,9 @@ func TestVirtualNoHoldLeak(t *testing.T) {
 				<-req.Context().Done()
 			}, session.Config{Logs: st})
 			d := r.dev
-			d.send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
-			d.send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000})})
-			d.send(link.Frame{Type: link.FrameLog, Seq: 1, Payload: []byte("never stored")})
+			d.Send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+			d.Send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 10000})})
+			d.Send(link.Frame{Type: link.FrameLog, Seq: 1, Payload: []byte("never stored")})
 			waitFor(t, started, "the upstream request")
 			if n := r.clock.Holds(); n < 2 {
 				t.Fatalf("%d holds with a request and a log line in flight, want at least 2", n)
@@ -473,7 +306,7 @@ func TestVirtualNoHoldLeak(t *testing.T) {
 			if how == "closed" {
 				r.sess.Close()
 			} else {
-				_ = d.conn.Close()
+				_ = d.Conn.Close()
 			}
 			r.wait(t)
 			if n := r.clock.Holds(); n != 0 {
@@ -487,16 +320,16 @@ func TestVirtualNoHoldLeak(t *testing.T) {
 // however long the store takes.
 func TestVirtualLogAck(t *testing.T) {
 	st := newMemStore()
-	r := startVirtual(t, session.Config{Logs: st}, nil)
+	r := startVirtual(t, session.Config{Logs: st})
 	d := r.dev
-	d.hello(0)
-	d.firstSync(0)
+	d.Hello(fakedev.ID(1), 0)
+	d.FirstSync(0)
 	st.mu.Lock()
 	st.failLogs = 3 // retried with backoff: 350 ms of wall time
 	st.mu.Unlock()
-	d.send(link.Frame{Type: link.FrameLog, Seq: 1, Payload: []byte("a line")})
-	before, next := d.sync(10)
+	d.Send(link.Frame{Type: link.FrameLog, Seq: 1, Payload: []byte("a line")})
+	before, next := d.Sync(10)
 	if len(before) != 1 || before[0].Kind != link.ControlLogAck || before[0].Seq != 1 || next != link.NoDeadline {
-		t.Fatalf("before SYNCED (next_us %d): %s, want LOGACK 1", next, frameList(before))
+		t.Fatalf("before SYNCED (next_us %d): %s, want LOGACK 1", next, fakedev.Frames(before))
 	}
 }

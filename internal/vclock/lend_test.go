@@ -109,3 +109,44 @@ func TestSleepLendingHolderReleasesDuringLoan(t *testing.T) {
 	}()
 	v.release()
 }
+
+// Holds lent while a Loan's Sleep waits go out at once (work that began
+// waiting for the sleeper meanwhile), and come back with the rest; lent
+// after it, they stay with their holders.
+func TestLoanLendWhileOut(t *testing.T) {
+	v := NewVirtual(t0)
+	mine := v.Hold()
+	l := NewLoan(v)
+	l.Lend(1)
+	woke := make(chan int, 1)
+	go func() {
+		if err := l.Sleep(context.Background(), 2*time.Second); err != nil {
+			t.Error(err)
+		}
+		woke <- v.Holds()
+		mine()
+	}()
+	for v.Holds() != 0 {
+		if err := v.WaitIdle(ctxTimeout(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := v.Hold() // new work behind the sleeper
+	l.Lend(1)
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds after lending the new one, want 0", v.Holds())
+	}
+	advanced := make(chan error, 1)
+	go func() { advanced <- v.AdvanceTo(ctxTimeout(t), t0.Add(5*time.Second)) }()
+	if got := <-woke; got != 2 {
+		t.Fatalf("woken with %d holds, want 2 (the sleeper's and the later work's)", got)
+	}
+	l.Lend(1) // after: nothing
+	later()
+	if err := <-advanced; err != nil {
+		t.Fatal(err)
+	}
+	if v.Holds() != 0 || v.Now() != t0.Add(5*time.Second) {
+		t.Fatalf("Holds %d, Now %v", v.Holds(), v.Now().Sub(t0))
+	}
+}

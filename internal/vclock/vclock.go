@@ -62,7 +62,7 @@ type Virtual struct {
 	seq    uint64
 	holds  int
 	idle   chan struct{} // closed when holds drops to 0; nil while holds is 0
-	lent   []*loan       // SleepLending's holds out on loan (lend.go)
+	lent   []*Loan       // holds out on loan (lend.go)
 }
 
 // NewVirtual returns a virtual clock reading start.
