@@ -159,8 +159,13 @@ func TestFirmwareHTTPGet(t *testing.T) {
 	}
 }
 
-// startLinePID is the one part of a transcript a run cannot repeat.
-var startLinePID = regexp.MustCompile(`started \(pid [0-9]+,`)
+// startLinePID and faultID are the parts of a transcript a run cannot
+// repeat: the process id, and a fault's ID (random, as the REST API's
+// are).
+var (
+	startLinePID = regexp.MustCompile(`started \(pid [0-9]+,`)
+	faultID      = regexp.MustCompile(`\(FT[0-9a-f]+\)`)
+)
 
 // transcriptLine is a line of the transcript (a time stamp first); the
 // other lines of stderr are the library's echo of server log lines, which
@@ -202,13 +207,14 @@ func TestFirmwareRunsAreDeterministic(t *testing.T) {
 	}
 }
 
-// splitTranscript is a run's transcript (the process id masked), then its
+// splitTranscript is a run's transcript (process id and fault IDs masked), then its
 // output, then the rest of stderr.
 func splitTranscript(r fwRun) string {
 	var transcript, other strings.Builder
 	for _, l := range strings.SplitAfter(r.stderr, "\n") {
 		if transcriptLine.MatchString(l) {
-			transcript.WriteString(startLinePID.ReplaceAllString(l, "started (pid N,"))
+			l = startLinePID.ReplaceAllString(l, "started (pid N,")
+			transcript.WriteString(faultID.ReplaceAllString(l, "(FT…)"))
 		} else {
 			other.WriteString(l)
 		}

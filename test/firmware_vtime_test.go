@@ -64,7 +64,7 @@ func parseVtime(t *testing.T, r fwRun) vtimeReport {
 		return v
 	}
 	return vtimeReport{
-		connected: num(vtConnected, 1),
+		connected:  num(vtConnected, 1),
 		httpStatus: num(vtHTTP, 1), httpAfter: num(vtHTTP, 2),
 		hangResult: num(vtHang, 1), hangAfter: num(vtHang, 2),
 		configAt: num(vtConfig, 1),

@@ -64,6 +64,11 @@ type demux struct {
 	virtual bool
 	held    []heldLine
 	lastT   int64 // t of the newest trace line read
+	// logs are the stored server log lines not yet traced, on virtual
+	// time (each waits for its mvServerLog call); logsTraced counts those
+	// traced.
+	logs       []func(t int64) string
+	logsTraced int64
 }
 
 // heldLine is a line of the runner's own waiting for its place.
@@ -98,7 +103,7 @@ func (d *demux) run(r io.Reader) error {
 		if err != nil {
 			d.out(d.pending) // an unfinished line at the end is the application's
 			d.pending = ""
-			d.flushHeld(-1)
+			d.flushHeld(-1) // and the stored log lines left
 			d.flushObserved()
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -220,7 +225,6 @@ func (d *demux) trace(line, kind string) {
 	switch kind {
 	case "syscall", "repeat":
 		calls = serverLogCalls(line)
-		d.logCalls += calls
 	case "exit":
 		// The server log lines come before the exit line, as with the
 		// embedded cloud (which waits for them before writing it).
@@ -237,6 +241,8 @@ func (d *demux) trace(line, kind string) {
 	}
 	d.up.lifecycle(kind)
 	d.writeTrace(line)
+	d.logCalls += calls
+	d.flushLogsLocked()
 	d.mu.Unlock()
 	if calls > 0 && d.virtual {
 		// On virtual time the stored lines follow their call, at its
@@ -254,6 +260,31 @@ func traceTime(line string) (int64, bool) {
 	n := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
 	t, err := strconv.ParseInt(rest[:n], 10, 64)
 	return t, err == nil
+}
+
+// storedLog traces a server log line the hosted cloud stored: line makes
+// the trace line for a time. On virtual time the line waits for its
+// mvServerLog call (the Nth stored line for the Nth call that returned
+// OKAY) and takes the call's time; else it is traced at once.
+func (d *demux) storedLog(line func(t int64) string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.virtual {
+		d.writeTrace(line(d.nowLocked()))
+		return
+	}
+	d.logs = append(d.logs, line)
+	d.flushLogsLocked()
+}
+
+// flushLogsLocked traces the stored server log lines whose calls have
+// been traced; d.mu is held.
+func (d *demux) flushLogsLocked() {
+	for len(d.logs) > 0 && d.logsTraced < d.logCalls {
+		d.writeTrace(d.logs[0](d.lastT))
+		d.logs = d.logs[1:]
+		d.logsTraced++
+	}
 }
 
 // injectAt is inject for a line of virtual time t: on virtual time it is
@@ -281,6 +312,12 @@ func (d *demux) flushHeld(t int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.flushHeldLocked(t)
+	if t < 0 {
+		for _, l := range d.logs {
+			d.writeTrace(l(d.lastT))
+		}
+		d.logs = nil
+	}
 }
 
 // writeTrace keeps, observes and prints a trace line; d.mu is held.
@@ -325,6 +362,11 @@ func (d *demux) start() {
 func (d *demux) now() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.nowLocked()
+}
+
+// nowLocked is now with d.mu held.
+func (d *demux) nowLocked() int64 {
 	if d.virtual {
 		return d.lastT
 	}

@@ -172,13 +172,15 @@ func startHosted(ctx context.Context, o Options, env []string, d *demux, stderr 
 func (h *hosted) follow(lines <-chan store.LogLine, d *demux, stderr io.Writer, quiet bool) {
 	defer close(h.done)
 	for l := range lines {
-		b, _ := json.Marshal(struct {
-			T    int64  `json:"t"`
-			Kind string `json:"kind"`
-			Seq  uint64 `json:"seq"`
-			Line string `json:"line"`
-		}{d.now(), "serverlog", l.Seq, string(l.Line)})
-		d.inject(string(b))
+		d.storedLog(func(t int64) string {
+			b, _ := json.Marshal(struct {
+				T    int64  `json:"t"`
+				Kind string `json:"kind"`
+				Seq  uint64 `json:"seq"`
+				Line string `json:"line"`
+			}{t, "serverlog", l.Seq, string(l.Line)})
+			return string(b)
+		})
 		if !quiet && stderr != nil {
 			_, _ = stderr.Write(process.EchoLine(l.Line))
 		}

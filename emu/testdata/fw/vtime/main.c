@@ -36,7 +36,7 @@
 #define FW_CONFIG_KEY "vtime-mode"
 #endif
 #ifndef FW_POLL_MS
-#define FW_POLL_MS 100u
+#define FW_POLL_MS 250u /* a channel per fetch: within spec/abi.md's 8 channel opens per second */
 #endif
 #ifndef FW_POLL_LIMIT_MS
 #define FW_POLL_LIMIT_MS 30000u
