@@ -46,6 +46,16 @@
 // of the runner's own lines is the newest start line's t plus the time
 // since it was seen.
 //
+// A firmware image in deterministic mode (Firmware without Realtime) runs
+// on a virtual clock that the hosted cloud follows (link/doc.go, "Virtual
+// time"): the runner makes the device's clock ahead
+// ((*cloud.Server).VirtualDeviceClock, its time 0 the device's boot), a
+// scenario runs on it, and the runner's own lines are placed by it so
+// that the transcript repeats: a fault line has the fault's virtual time
+// and comes before the first trace line of a later time; a server log
+// line comes right after the mvServerLog call it stands for, with its
+// time (the runner waits for it there, at most logFlushWait).
+//
 // # Hooks
 //
 // For scenarios and record/replay (and Go tests):
