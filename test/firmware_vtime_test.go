@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv"
 )
 
@@ -164,5 +165,25 @@ expect:
 	}
 	if rep.configAt < 20_000_000 {
 		t.Errorf("the value set at 20 s was seen at %d µs", rep.configAt)
+	}
+}
+
+// An MQTT session whose receive ring is full of data the image has not
+// read: the cloud holds the rest of the broker's messages back until the
+// image reads and returns credit, and answers that credit before the
+// device's time moves on — so the instants the image sees each message at
+// are the same on every run (they used to depend on a wall-clock wait).
+func TestFirmwareVirtualTimeMQTTUnreadData(t *testing.T) {
+	br := mosquitto.Start(t, mosquitto.Options{})
+	elf := firmware(t, "mqtt_unread", fmt.Sprintf("FW_MQTT_PORT=%d", br.Port))
+	flags := append(mqttFlags(br), "--device-id", "UV00000000000000000000000000f00004")
+	var runs [2]string
+	for i := range runs {
+		r := runFirmware(t, elf, flags...)
+		r.want(t, 0, "mqtt_unread: message 12 back at", "exit 0")
+		runs[i] = splitTranscript(r)
+	}
+	if runs[0] != runs[1] {
+		t.Fatalf("two runs differ:\n--- first\n%s\n--- second\n%s", runs[0], runs[1])
 	}
 }
