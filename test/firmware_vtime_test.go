@@ -187,3 +187,61 @@ func TestFirmwareVirtualTimeMQTTUnreadData(t *testing.T) {
 		t.Fatalf("two runs differ:\n--- first\n%s\n--- second\n%s", runs[0], runs[1])
 	}
 }
+
+// linkUpLine is a transcript's line of the link coming up (its time in ms).
+var linkUpLine = regexp.MustCompile(`(?m)^ *([0-9]+)\.([0-9]{3}) ms  ✓ link up$`)
+
+// A scenario step drops the link at 3 s for 1 s, while the image waits
+// for a request that hangs: the fault starts at virtual 3 s exactly, the
+// request fails then (its channel closed with the link), the link comes
+// back after 4 s, and the image goes on to see the value set at 9 s — the
+// same transcript on both runs. The step's fault is applied while the
+// device's clock is held at 3 s (the scenario engine's hold), with the
+// cloud's clock for it advancing in the device's SYNC.
+func TestFirmwareVirtualTimeStepDropsLink(t *testing.T) {
+	elf, flags := vtimeFirmware(t)
+	sc := filepath.Join(t.TempDir(), "scenario.yaml")
+	if err := os.WriteFile(sc, []byte(`version: 1
+name: virtual time — a step drops the link
+duration: 120s
+timeline:
+  - at: 3s
+    apply: {kind: link-drop, for: 1s}
+  - at: 9s
+    set-config: {key: vtime-mode, value: fast}
+expect:
+  - log: "vtime: done"
+  - network: disconnected
+  - exit: 0
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var runs [2]string
+	for i := range runs {
+		r := runFirmware(t, elf, append(flags, "--scenario", sc)...)
+		r.want(t, 0, "PASS", "exit 0", " 3000.000 ms  fault  start  link-drop for=1s")
+		runs[i] = splitTranscript(r)
+		if i > 0 {
+			continue
+		}
+		rep := parseVtime(t, r)
+		// The request was made within the first millisecond.
+		if rep.hangAfter < 2_999_000 || rep.hangAfter > 3_000_000 {
+			t.Errorf("the hanging request ended after %d µs, want when the link dropped, at 3 s", rep.hangAfter)
+		}
+		ups := linkUpLine.FindAllStringSubmatch(r.stderr, -1)
+		if len(ups) == 0 {
+			t.Fatalf("no link-up line:\n%s", r.stderr)
+		}
+		last := ups[len(ups)-1]
+		if ms, _ := strconv.Atoi(last[1]); ms < 4000 {
+			t.Errorf("the link came back at %s.%s ms, before the drop's 1 s ended", last[1], last[2])
+		}
+		if rep.configAt < 9_000_000 {
+			t.Errorf("the value set at 9 s was seen at %d µs", rep.configAt)
+		}
+	}
+	if runs[0] != runs[1] {
+		t.Fatalf("two runs differ:\n--- first\n%s\n--- second\n%s", runs[0], runs[1])
+	}
+}

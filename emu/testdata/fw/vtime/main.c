@@ -13,7 +13,9 @@
  *      arrives, counted from the request;
  *   4. config FW_CONFIG_KEY (device scope), fetched every FW_POLL_MS of
  *      virtual time until it exists (a scenario sets it at a given time),
- *      at most FW_POLL_LIMIT_MS: when it was seen, and its value.
+ *      at most FW_POLL_LIMIT_MS: when it was seen, and its value. While
+ *      the network is not connected (a scenario dropped the link) a poll
+ *      fetches nothing.
  *
  * Times are printed as 32-bit µs (newlib nano has no %llu): runs under
  * 71 minutes. Each result is a server log line too (fw_log), so a scenario can expect
@@ -151,7 +153,13 @@ int main(void) {
     static char value[129];
     uint64_t from = now_us();
     for (;;) {
-        if (fetch(notifications, network, FW_CONFIG_KEY, value, sizeof(value))) {
+        enum MvNetworkStatus net = MV_NETWORKSTATUS_DELIBERATELYOFFLINE;
+        enum MvStatus status = mvGetNetworkStatus(network, &net);
+        if (status != MV_STATUS_OKAY) fw_fail("mvGetNetworkStatus", status);
+        if (net != MV_NETWORKSTATUS_CONNECTED) {
+            /* The link is down (a scenario dropped it): the kernel redials;
+             * try again at the next poll. */
+        } else if (fetch(notifications, network, FW_CONFIG_KEY, value, sizeof(value))) {
             fw_log("vtime: config %s = %s at %lu us", FW_CONFIG_KEY, value, (unsigned long)now_us());
             break;
         }
