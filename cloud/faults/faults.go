@@ -148,7 +148,9 @@ var ErrUnknownFault = errors.New("no such fault in force")
 
 // Subscribe calls fn with every fault event from now on, one at a time and
 // in order, until the returned cancel is called. fn must not call the
-// Injector's Apply or Clear.
+// Injector's Apply or Clear. The end of a fault by its own timer (For,
+// cloud-restart) is reported on the goroutine that advances the device's
+// clock (SetClocks): fn must not wait for that clock to advance.
 func (i *Injector) Subscribe(fn func(Event)) (cancel func()) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -306,7 +308,8 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 	if s.For > 0 {
 		i.mu.Lock()
 		if !a.done {
-			a.timer = clock.AfterFunc(time.Duration(s.For), func() { i.end(a, "expired") })
+			// At Ends, even if the clock moved on while the fault started.
+			a.timer = clock.AfterFunc(a.f.Ends.Sub(clock.Now()), func() { i.end(a, "expired") })
 		}
 		i.mu.Unlock()
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -242,13 +241,15 @@ type stream struct {
 	mu      sync.Mutex
 	cut     bool   // mqtt-disconnect
 	release func() // the hold on the device's clock of a delayed PUBLISH, until the bridge reads on
-
 	// awaiting counts the acks the broker owes for what the bridge wrote
 	// (PUBACK, SUBACK, UNSUBACK): requests the session holds the device's
-	// clock for, whose answers a delayed PUBLISH holds back.
-	awaiting atomic.Int64
-	wmu      sync.Mutex // the writer's framing of what the bridge writes
-	wout     outFraming
+	// clock for, whose answers a delayed PUBLISH holds back. While one
+	// waits, loan lends their holds (those written meanwhile too).
+	awaiting int
+	loan     *vclock.Loan
+
+	wmu  sync.Mutex // the writer's framing of what the bridge writes
+	wout outFraming
 
 	// The reader's state (one reader at a time, as the bridge reads).
 	head   []byte // framed bytes of the current packet not yet returned
@@ -315,8 +316,16 @@ func (s *stream) Write(p []byte) (int, error) {
 	// Counted before the broker can answer. (A failed write ends the
 	// stream: what it did not write is never answered.)
 	s.wmu.Lock()
-	s.awaiting.Add(int64(s.wout.scan(p)))
+	acked := s.wout.scan(p)
 	s.wmu.Unlock()
+	if acked > 0 {
+		s.mu.Lock()
+		s.awaiting += acked
+		if s.loan != nil {
+			s.loan.Lend(acked)
+		}
+		s.mu.Unlock()
+	}
 	n, err := s.Conn.Write(p)
 	return n, s.errOr("write", err)
 }
@@ -414,14 +423,11 @@ func (s *stream) next() error {
 	s.head, s.remain = head, n
 	switch hb >> 4 {
 	case packets.Puback, packets.Pubrec, packets.Suback, packets.Unsuback:
+		s.mu.Lock()
 		// An ack for nothing the bridge wrote counts nothing (the bridge
 		// reports it).
-		for {
-			k := s.awaiting.Load()
-			if k <= 0 || s.awaiting.CompareAndSwap(k, k-1) {
-				break
-			}
-		}
+		s.awaiting = max(s.awaiting-1, 0)
+		s.mu.Unlock()
 	}
 	if hb>>4 != packets.Publish || n < 2 {
 		return nil
@@ -456,23 +462,34 @@ func (s *stream) next() error {
 
 // hold holds the PUBLISH in hand for delay on the device's clock. On a
 // virtual clock the stream takes a hold and lends it for the wait, with
-// the holds of the requests whose acks the broker owes (they are behind
-// the PUBLISH, so waiting for them would never end); at the wake-up it
+// the holds of the requests whose acks the broker owes, those the bridge
+// writes during the wait included (their acks are behind the PUBLISH, so
+// waiting for them would never end: vclock.Loan); at the wake-up it
 // holds the clock until the bridge comes back for the next packet, so the
 // PUBLISH reaches the device at its instant. Closing the stream ends the
 // wait.
 func (s *stream) hold(delay time.Duration) error {
 	c := s.i.clock(s.dev)
 	release := c.Hold()
-	if err := vclock.SleepLending(s.ctx, c, delay, 1+int(s.awaiting.Load())); err != nil {
-		release() // SleepLending took back what it lent
+	loan := vclock.NewLoan(c)
+	s.mu.Lock()
+	loan.Lend(1 + s.awaiting)
+	s.loan = loan
+	s.mu.Unlock()
+	err := loan.Sleep(s.ctx, delay)
+	s.mu.Lock()
+	s.loan = nil
+	if err == nil {
+		// Kept for letGo; published only now that the loan is back (a
+		// hold out on loan must not be released). A Close that missed
+		// it has cancelled ctx.
+		s.release = release
+	}
+	s.mu.Unlock()
+	if err != nil {
+		release()
 		return net.ErrClosed
 	}
-	// Kept for letGo; published only now, as a hold lent to the clock
-	// must not be released. A Close that missed it has cancelled ctx.
-	s.mu.Lock()
-	s.release = release
-	s.mu.Unlock()
 	if s.ctx.Err() != nil {
 		s.letGo()
 	}

@@ -215,30 +215,12 @@ func TestVirtualMQTTDelayAheadOfAck(t *testing.T) {
 	if _, err := conn.Write(sub); err != nil {
 		t.Fatal(err)
 	}
-	type pkt struct {
-		typ byte
-		at  time.Duration
-	}
-	got := make(chan pkt, 2)
-	go func() {
-		br := bufio.NewReader(conn)
-		for range 2 {
-			typ, _ := readPacket(t, br)
-			got <- pkt{typ, v.Now().Sub(epoch)}
-		}
+	got := readTwo(t, conn, v, func() {
 		release() // SUBACK handed on: the subscribe is answered
-	}()
+	})
 	waitLent(t, v)
 	advance(t, v, 2*time.Second) // would wait forever if the subscribe's hold were not lent
-	for _, want := range []byte{packets.Publish, packets.Suback} {
-		p := <-got
-		if p.typ != want || p.at != 2*time.Second {
-			t.Fatalf("got packet type %d at virtual %v, want %d at 2s", p.typ, p.at, want)
-		}
-	}
-	if v.Holds() != 0 {
-		t.Fatalf("%d holds left", v.Holds())
-	}
+	wantPublishSuback(t, v, got)
 }
 
 // A request made without holding the device's clock (no session's hold
@@ -270,6 +252,111 @@ func TestVirtualHTTPDelayUnheld(t *testing.T) {
 	}
 	if at := <-reached; at != 3*time.Second {
 		t.Fatalf("the server was reached at virtual %v, want 3s", at)
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left", v.Holds())
+	}
+}
+
+// The session's hold lent by a delayed PUBLISH may be released while it
+// is lent (the bridge answered its request another way: its session
+// ended), and the stream closed then: nothing panics and no hold is left.
+func TestVirtualMQTTDelayLoanReleased(t *testing.T) {
+	i, v, _ := virtualSetup(t)
+	mustApply(t, i, dev, faults.Spec{Kind: faults.MQTTDelay, Delay: faults.Duration(time.Hour)})
+	conn, broker := virtualStream(t, i)
+	go func() {
+		br := bufio.NewReader(broker)
+		readPacket(t, br) // SUBSCRIBE
+		_, _ = broker.Write(publish(t, "t", []byte("retained")))
+	}()
+	release := v.Hold() // the session's hold for the subscribe
+	if _, err := conn.Write([]byte{packets.Subscribe<<4 | 2, 6, 0, 1, 0, 1, 't', 0}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Read(make([]byte, 64))
+		done <- err
+	}()
+	waitLent(t, v)
+	release() // the bridge gave up on the subscribe
+	conn.Close()
+	if err := <-done; err == nil {
+		t.Fatal("read a held PUBLISH")
+	}
+	if v.Holds() != 0 {
+		t.Fatalf("%d holds left", v.Holds())
+	}
+	if at, ok := v.Next(); ok {
+		t.Fatalf("timer left at %v", at.Sub(epoch))
+	}
+}
+
+// A request the bridge writes while a delayed PUBLISH waits (its ack will
+// come behind it) has its hold lent too: the clock still reaches the
+// wake-up, and the ack comes through after the PUBLISH.
+func TestVirtualMQTTDelayRequestDuringWait(t *testing.T) {
+	i, v, _ := virtualSetup(t)
+	mustApply(t, i, dev, faults.Spec{Kind: faults.MQTTDelay, Delay: faults.Duration(2 * time.Second)})
+	conn, broker := virtualStream(t, i)
+	subscribed := make(chan struct{})
+	go func() { // the broker: a PUBLISH, then the SUBACK for the SUBSCRIBE it reads meanwhile
+		_, _ = broker.Write(publish(t, "t", []byte("early")))
+		br := bufio.NewReader(broker)
+		if typ, _ := readPacket(t, br); typ != packets.Subscribe {
+			t.Errorf("the broker read packet type %d, want SUBSCRIBE", typ)
+		}
+		close(subscribed)
+		_, _ = broker.Write([]byte{packets.Suback << 4, 3, 0, 1, 0})
+	}()
+	var release func()
+	handed := make(chan struct{})
+	got := readTwo(t, conn, v, func() {
+		<-handed
+		release() // SUBACK handed on: the subscribe is answered
+	})
+	poll.Until(t, "the delay's timer", func() bool { _, ok := v.Next(); return ok })
+	release = v.Hold() // the session's hold for a subscribe asked during the wait
+	if _, err := conn.Write([]byte{packets.Subscribe<<4 | 2, 6, 0, 1, 0, 1, 't', 0}); err != nil {
+		t.Fatal(err)
+	}
+	<-subscribed
+	close(handed)
+	advance(t, v, 2*time.Second) // would wait forever if the subscribe's hold were not lent
+	wantPublishSuback(t, v, got)
+}
+
+// pkt is a packet the bridge read: its type and the device's time then.
+type pkt struct {
+	typ byte
+	at  time.Duration
+}
+
+// readTwo reads two packets from conn as the bridge would, noting each,
+// then calls done.
+func readTwo(t *testing.T, conn net.Conn, v *vclock.Virtual, done func()) <-chan pkt {
+	got := make(chan pkt, 2)
+	go func() {
+		br := bufio.NewReader(conn)
+		for range 2 {
+			typ, _ := readPacket(t, br)
+			got <- pkt{typ, v.Now().Sub(epoch)}
+		}
+		done()
+	}()
+	return got
+}
+
+// wantPublishSuback checks that the bridge read the delayed PUBLISH, then
+// the SUBACK behind it, both at virtual 2 s, and that no hold is left.
+func wantPublishSuback(t *testing.T, v *vclock.Virtual, got <-chan pkt) {
+	t.Helper()
+	for _, want := range []byte{packets.Publish, packets.Suback} {
+		p := <-got
+		if p.typ != want || p.at != 2*time.Second {
+			t.Fatalf("got packet type %d at virtual %v, want %d at 2s", p.typ, p.at, want)
+		}
 	}
 	if v.Holds() != 0 {
 		t.Fatalf("%d holds left", v.Holds())
