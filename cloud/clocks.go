@@ -18,11 +18,14 @@ import (
 // virtual clock per device, made at the device's first such HELLO or
 // earlier by VirtualDeviceClock, and keeps it for its lifetime (a device
 // that reconnects finds its clock where its time left it). A clock's
-// start, the time it read when made, is the device's time 0.
+// start, Options.Now when it is made, is the device's time 0, and the
+// device's wall time (WELCOME, TIME) is its clock's: with a fixed
+// Options.Now a run gives the device the same wall times every time.
 
 // deviceClocks is the server's devices' virtual clocks, keyed by
 // devid.Canon.
 type deviceClocks struct {
+	now   func() time.Time // Options.Now
 	reg   vclock.Registry
 	mu    sync.Mutex
 	bases map[string]time.Time // each clock's start
@@ -36,7 +39,7 @@ func (c *deviceClocks) virtual(id string) (*vclock.Virtual, time.Time) {
 	defer c.mu.Unlock()
 	base, ok := c.bases[key]
 	if !ok {
-		base = time.Now()
+		base = c.now()
 		if c.bases == nil {
 			c.bases = make(map[string]time.Time)
 		}
@@ -60,7 +63,7 @@ func (s *Server) DeviceClock(deviceID string) vclock.Clock {
 // VirtualDeviceClock returns device deviceID's virtual clock, making it if
 // the device has none: made ahead of the device's HELLO, it lets a caller
 // (the runner's scenario) set timers on the device's time from its start.
-// The clock's time when made is the device's time 0.
+// The clock's time when made (Options.Now) is the device's time 0.
 func (s *Server) VirtualDeviceClock(deviceID string) *vclock.Virtual {
 	v, _ := s.clocks.virtual(deviceID)
 	return v

@@ -15,7 +15,9 @@
 // cloud a bounded amount of time, memory and concurrency (handshake.go);
 // with Options.Registry only registered devices are admitted, and deleting
 // one drops its link. A node being stopped drains first (drain.go): its
-// devices are told to go away and reconnect to another node.
+// devices are told to go away and reconnect to another node. An emulated
+// device on virtual time has its faults, delayed frames and requests'
+// timeouts timed on its own clock (clocks.go, DeviceClock).
 //
 //	srv, err := cloud.New(cloud.Options{})
 //	if err != nil { … }
@@ -100,8 +102,9 @@ type Options struct {
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time sent to devices in WELCOME and TIME, before
-	// the clock faults (clock-unset, clock-skew) of each device. Default
-	// time.Now.
+	// the clock faults (clock-unset, clock-skew) of each device. A device
+	// on virtual time is given its own clock's time instead, which starts
+	// at Now when the clock is made (clocks.go). Default time.Now.
 	Now func() time.Time
 	// MaxChannelBuffer is the largest receive or send buffer, in bytes, a
 	// device may give a channel. The cloud holds up to that much per
@@ -343,6 +346,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.chTime = min(s.chTime, s.hsTime)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.clocks.now = s.now
 	reg.s, s.faults = s, inj
 	inj.SetClocks(s.clocks.clock)
 	if o.Observe != nil {

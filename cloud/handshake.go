@@ -7,9 +7,10 @@ package cloud
 //
 //   - time: the TLS handshake and the HELLO frame must both arrive within
 //     Options.HandshakeTimeout;
-//   - memory: the first frame must be a HELLO, and a HELLO has one size
-//     (helloFrameLen), so the cloud reads a fixed 4+37 bytes and never
-//     allocates what a length prefix announces before HELLO;
+//   - memory: the first frame must be a HELLO, and a HELLO has one of two
+//     sizes (helloFrameLen, or helloVirtualFrameLen with the virtual-clock
+//     flag and the device's time), so the cloud reads at most 4+46 bytes
+//     and never allocates what a length prefix announces before HELLO;
 //   - concurrency: at most Options.MaxHandshakes TLS links are handshaking
 //     at once; Serve takes a slot before it accepts, so devices beyond it
 //     wait in the kernel's accept queue, costing the cloud nothing, instead
@@ -88,16 +89,23 @@ const (
 	tlsMaxPlaintext    = 1 << 14
 )
 
-// helloFrameLen is the length prefix of every HELLO (link/doc.go: type u8 |
-// version u16 | device_id [link.DeviceIDLen]byte), computed from the link's
-// own encoder.
-var helloFrameLen = func() uint32 {
-	b, err := link.AppendFrame(nil, &link.Frame{Type: link.FrameHello, DeviceID: strings.Repeat("0", link.DeviceIDLen)})
+// helloFrameLen is the length prefix of a HELLO without flags (link/doc.go:
+// type u8 | version u16 | device_id [link.DeviceIDLen]byte), and
+// helloVirtualFrameLen that of one with them (| flags u8 | now_us u64:
+// a device on a virtual clock, link/doc.go "Virtual time"), computed from
+// the link's own encoder.
+var (
+	helloFrameLen        = helloLen(0)
+	helloVirtualFrameLen = helloLen(link.HelloVirtualClock)
+)
+
+func helloLen(flags uint8) uint32 {
+	b, err := link.AppendFrame(nil, &link.Frame{Type: link.FrameHello, DeviceID: strings.Repeat("0", link.DeviceIDLen), Flags: flags})
 	if err != nil {
 		panic(err)
 	}
 	return uint32(len(b) - 4)
-}()
+}
 
 // ErrNotRegistered refuses a device the Registry does not know (never
 // registered, or deleted).
@@ -295,17 +303,18 @@ func (s *Server) checkRegistered(id string) error {
 
 // readHello reads the first frame, which must be a HELLO: the length prefix
 // and type byte first, so that a wrong one is refused having read 5 bytes,
-// then the rest of the fixed-size frame. Its syntax and contents are the
-// session's to check.
+// then the rest of the frame, of one of HELLO's two sizes. Its syntax and
+// contents are the session's to check.
 func readHello(c net.Conn) ([]byte, error) {
-	b := make([]byte, 4+helloFrameLen)
+	b := make([]byte, 4+max(helloFrameLen, helloVirtualFrameLen))
 	if _, err := io.ReadFull(c, b[:5]); err != nil {
 		return nil, fmt.Errorf("waiting for HELLO: %w", err)
 	}
 	n := binary.BigEndian.Uint32(b)
-	if t := link.FrameType(b[4]); n != helloFrameLen || t != link.FrameHello {
-		return nil, fmt.Errorf("%w: first frame is %v of %d bytes, want HELLO of %d", link.ErrMalformed, t, n, helloFrameLen)
+	if t := link.FrameType(b[4]); n != helloFrameLen && n != helloVirtualFrameLen || t != link.FrameHello {
+		return nil, fmt.Errorf("%w: first frame is %v of %d bytes, want HELLO of %d or %d", link.ErrMalformed, t, n, helloFrameLen, helloVirtualFrameLen)
 	}
+	b = b[:4+n]
 	if _, err := io.ReadFull(c, b[5:]); err != nil {
 		return nil, fmt.Errorf("reading HELLO: %w", err)
 	}

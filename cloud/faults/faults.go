@@ -8,6 +8,20 @@
 // looks the device's current link up through Links and calls the Link
 // interface. It never touches session internals. See docs/fault-injection.md
 // for what each fault looks like from the device.
+//
+// Every time the Injector keeps for a device is on that device's clock
+// (SetClocks; the wall clock by default): a fault's Applied and Ends and
+// its events' Time, the For expiry, link-flap's periods, cloud-restart's
+// down time and the http-delay and mqtt-delay waits. For an emulated
+// firmware image in deterministic mode that clock is the device's virtual
+// clock (package vclock, link/doc.go "Virtual time"), so a fault ends, a
+// flapping link goes down and up, and a delayed response comes at the
+// same virtual instant on every run. Timers fire on the goroutine that
+// advances the clock; the upstream waits lend the hold of the work they
+// delay (the session's request, the acks behind a delayed PUBLISH) so the
+// clock can reach their end, and hold it again from then. A fault applied
+// from outside (REST, a test) holds nothing: it starts at the device's
+// current time and acts at the device's next sync point.
 package faults
 
 import (
@@ -134,7 +148,9 @@ var ErrUnknownFault = errors.New("no such fault in force")
 
 // Subscribe calls fn with every fault event from now on, one at a time and
 // in order, until the returned cancel is called. fn must not call the
-// Injector's Apply or Clear.
+// Injector's Apply or Clear. The end of a fault by its own timer (For,
+// cloud-restart) is reported on the goroutine that advances the device's
+// clock (SetClocks): fn must not wait for that clock to advance.
 func (i *Injector) Subscribe(fn func(Event)) (cancel func()) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -292,7 +308,8 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 	if s.For > 0 {
 		i.mu.Lock()
 		if !a.done {
-			a.timer = clock.AfterFunc(time.Duration(s.For), func() { i.end(a, "expired") })
+			// At Ends, even if the clock moved on while the fault started.
+			a.timer = clock.AfterFunc(a.f.Ends.Sub(clock.Now()), func() { i.end(a, "expired") })
 		}
 		i.mu.Unlock()
 	}

@@ -64,7 +64,7 @@ var flapHook func(f Fault, period int, down bool)
 // down before Apply returns; timers on the device's clock carry on.
 func startFlap(i *Injector, a *active) (func(), error) {
 	c := i.clock(a.f.Device)
-	fl := &flapper{i: i, a: a, clock: c, hook: flapHook, start: c.Now(), period: time.Duration(a.f.Spec.Period)}
+	fl := &flapper{i: i, a: a, clock: c, hook: flapHook, start: a.f.Applied, period: time.Duration(a.f.Spec.Period)}
 	fl.downFor = i.flapPeriod(a, 0, fl.hook)
 	if fl.downFor > 0 {
 		i.setDown(a, true)
@@ -200,7 +200,8 @@ func startRestart(i *Injector, a *active) (func(), error) {
 		down = DefaultRestartDown
 	}
 	i.setDown(a, true)
-	stop := i.clock(a.f.Device).AfterFunc(down, func() { i.end(a, "done") })
+	c := i.clock(a.f.Device)
+	stop := c.AfterFunc(a.f.Applied.Add(down).Sub(c.Now()), func() { i.end(a, "done") })
 	return func() { stop() }, nil
 }
 
@@ -245,7 +246,9 @@ func (i *Injector) linkDownLocked(deviceID string) bool {
 // WallTime is the wall time the cloud gives the device (in WELCOME and
 // TIME) when its own clock reads now: ok is false while a clock-unset
 // fault is in force (the device gets no time), else it is now plus the
-// skews of the clock-skew faults in force. Sessions consult it.
+// skews of the clock-skew faults in force. Sessions consult it, with now
+// the wall time they would give (not the device's clock: the skew is
+// added to whatever base the caller passes).
 func (i *Injector) WallTime(deviceID string, now time.Time) (t time.Time, ok bool) {
 	i.mu.Lock()
 	defer i.mu.Unlock()

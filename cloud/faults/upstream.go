@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mvnet/mvnet/cloud/devctx"
+	"github.com/mvnet/mvnet/internal/vclock"
 )
 
 // Upstream faults: what the servers and brokers a device reaches through
@@ -105,9 +106,12 @@ func (i *Injector) httpPlanFor(dev, host, url string) httpPlan {
 //   - http-tls: the server's certificate is not trusted (x509 unknown
 //     authority);
 //   - http-reset: the connection is reset (ECONNRESET) before a response;
-//   - http-delay: the response comes Delay late (the delays of several
-//     matching faults add up); the request's cancellation or timeout ends
-//     the wait at once;
+//   - http-delay: the response comes Delay late on the device's clock (the
+//     delays of several matching faults add up); the request's
+//     cancellation or timeout ends the wait at once. On a virtual clock
+//     (SetClocks) RoundTrip is to be called holding it (the session holds
+//     it for the request): the wait lends that hold
+//     (vclock.SleepLending), so the clock reaches the end of the delay;
 //   - http-status: the response is made up (status and body), base is not
 //     called;
 //   - http-truncate: the body ends with io.ErrUnexpectedEOF after Bytes
@@ -146,12 +150,18 @@ func (t *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return fail(resetError("read"))
 	}
 	if p.delay > 0 {
-		timer := time.NewTimer(p.delay)
-		select {
-		case <-timer.C:
-		case <-req.Context().Done():
-			timer.Stop()
-			return fail(req.Context().Err())
+		// The delay runs on the device's clock. On a virtual one the
+		// request is held work (the session holds the clock for it): the
+		// wait lends that hold, so the clock can reach the response's
+		// instant, and has it back then. It lends one of its own too, so
+		// that a caller holding nothing still waits on the clock (lending
+		// one other hold in force, if any) instead of failing.
+		c := t.i.clock(dev)
+		release := c.Hold()
+		err := vclock.SleepLending(req.Context(), c, p.delay, 2)
+		release()
+		if err != nil {
+			return fail(err)
 		}
 	}
 	if s := p.status; s != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/cloud/internal/devid"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
+	"github.com/mvnet/mvnet/internal/vclock"
 )
 
 // ErrNoBrokerSession: mqtt-disconnect found no live broker stream of the
@@ -129,7 +130,8 @@ func (i *Injector) WrapConnect(base mqttbridge.Connector) mqttbridge.Connector {
 		if err != nil {
 			return nil, err
 		}
-		s := &stream{Conn: conn, i: i, dev: dev, host: host, br: bufio.NewReaderSize(conn, 16<<10), closed: make(chan struct{})}
+		s := &stream{Conn: conn, i: i, dev: dev, host: host, br: bufio.NewReaderSize(conn, 16<<10)}
+		s.ctx, s.cancel = context.WithCancel(context.Background())
 		register(s)
 		if st, ok := conn.(mqttbridge.TLSStater); ok { // a *tls.Conn or a layer over one
 			return &tlsStream{s, st}, nil
@@ -232,11 +234,22 @@ type stream struct {
 	dev    string
 	host   string
 	br     *bufio.Reader
-	closed chan struct{}
+	ctx    context.Context // ends when the stream is closed
+	cancel context.CancelFunc
 	once   sync.Once
 
-	mu  sync.Mutex
-	cut bool // mqtt-disconnect
+	mu      sync.Mutex
+	cut     bool   // mqtt-disconnect
+	release func() // the hold on the device's clock of a delayed PUBLISH, until the bridge reads on
+	// awaiting counts the acks the broker owes for what the bridge wrote
+	// (PUBACK, SUBACK, UNSUBACK): requests the session holds the device's
+	// clock for, whose answers a delayed PUBLISH holds back. While one
+	// waits, loan lends their holds (those written meanwhile too).
+	awaiting int
+	loan     *vclock.Loan
+
+	wmu  sync.Mutex // the writer's framing of what the bridge writes
+	wout outFraming
 
 	// The reader's state (one reader at a time, as the bridge reads).
 	head   []byte // framed bytes of the current packet not yet returned
@@ -300,21 +313,93 @@ func (s *stream) Write(p []byte) (int, error) {
 	if s.isCut() {
 		return 0, resetError("write")
 	}
+	// Counted before the broker can answer. (A failed write ends the
+	// stream: what it did not write is never answered.)
+	s.wmu.Lock()
+	acked := s.wout.scan(p)
+	s.wmu.Unlock()
+	if acked > 0 {
+		s.mu.Lock()
+		s.awaiting += acked
+		if s.loan != nil {
+			s.loan.Lend(acked)
+		}
+		s.mu.Unlock()
+	}
 	n, err := s.Conn.Write(p)
 	return n, s.errOr("write", err)
 }
 
 func (s *stream) Close() error {
 	s.once.Do(func() {
-		close(s.closed)
+		s.cancel()
 		unregister(s)
+		s.letGo()
 	})
 	return s.Conn.Close()
+}
+
+// letGo releases the hold of a delayed PUBLISH, if there is one: the
+// bridge has come back for the next packet (so it has handed the PUBLISH
+// on), or the stream is closed.
+func (s *stream) letGo() {
+	s.mu.Lock()
+	release := s.release
+	s.release = nil
+	s.mu.Unlock()
+	if release != nil {
+		release()
+	}
+}
+
+// outFraming follows the MQTT packets the bridge writes (fixed header and
+// remaining length, MQTT §2.2), across writes, to count those the broker
+// acknowledges.
+type outFraming struct {
+	head   bool // in a fixed header: after its first byte
+	acked  bool // the packet in hand is answered by an ack
+	shift  int  // remaining length: the next byte's shift
+	length int
+	skip   int // bytes of the packet in hand still to pass
+}
+
+// scan follows p and returns how many packets answered by an ack (a QoS 1
+// or 2 PUBLISH, SUBSCRIBE, UNSUBSCRIBE: MQTT §3.3.4, §3.8.4, §3.10.4)
+// start in it.
+func (o *outFraming) scan(p []byte) int {
+	n := 0
+	for len(p) > 0 {
+		switch {
+		case o.skip > 0:
+			k := min(o.skip, len(p))
+			o.skip -= k
+			p = p[k:]
+		case !o.head:
+			typ, qos := p[0]>>4, (p[0]>>1)&3
+			o.acked = (typ == packets.Publish && qos > 0) || typ == packets.Subscribe || typ == packets.Unsubscribe
+			o.head, o.shift, o.length = true, 0, 0
+			p = p[1:]
+		default:
+			b := p[0]
+			p = p[1:]
+			o.length |= int(b&0x7f) << o.shift
+			o.shift += 7
+			if b&0x80 != 0 && o.shift < 28 {
+				continue
+			}
+			o.head, o.skip = false, o.length
+			if o.acked {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // next frames the broker's next packet into head and remain, dropping or
 // holding a PUBLISH as the device's faults say.
 func (s *stream) next() error {
+	s.letGo()
 	hb, err := s.br.ReadByte()
 	if err != nil {
 		return err // io.EOF between packets: an orderly close
@@ -336,6 +421,14 @@ func (s *stream) next() error {
 		}
 	}
 	s.head, s.remain = head, n
+	switch hb >> 4 {
+	case packets.Puback, packets.Pubrec, packets.Suback, packets.Unsuback:
+		s.mu.Lock()
+		// An ack for nothing the bridge wrote counts nothing (the bridge
+		// reports it).
+		s.awaiting = max(s.awaiting-1, 0)
+		s.mu.Unlock()
+	}
 	if hb>>4 != packets.Publish || n < 2 {
 		return nil
 	}
@@ -362,13 +455,43 @@ func (s *stream) next() error {
 		return unexpected(err)
 	}
 	if delay > 0 {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-s.closed:
-			return net.ErrClosed
-		}
+		return s.hold(delay)
+	}
+	return nil
+}
+
+// hold holds the PUBLISH in hand for delay on the device's clock. On a
+// virtual clock the stream takes a hold and lends it for the wait, with
+// the holds of the requests whose acks the broker owes, those the bridge
+// writes during the wait included (their acks are behind the PUBLISH, so
+// waiting for them would never end: vclock.Loan); at the wake-up it
+// holds the clock until the bridge comes back for the next packet, so the
+// PUBLISH reaches the device at its instant. Closing the stream ends the
+// wait.
+func (s *stream) hold(delay time.Duration) error {
+	c := s.i.clock(s.dev)
+	release := c.Hold()
+	loan := vclock.NewLoan(c)
+	s.mu.Lock()
+	loan.Lend(1 + s.awaiting)
+	s.loan = loan
+	s.mu.Unlock()
+	err := loan.Sleep(s.ctx, delay)
+	s.mu.Lock()
+	s.loan = nil
+	if err == nil {
+		// Kept for letGo; published only now that the loan is back (a
+		// hold out on loan must not be released). A Close that missed
+		// it has cancelled ctx.
+		s.release = release
+	}
+	s.mu.Unlock()
+	if err != nil {
+		release()
+		return net.ErrClosed
+	}
+	if s.ctx.Err() != nil {
+		s.letGo()
 	}
 	return nil
 }

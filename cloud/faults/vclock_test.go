@@ -192,3 +192,32 @@ func TestVirtualRestartDown(t *testing.T) {
 		t.Fatalf("events %+v, want end done at virtual 3 s", got)
 	}
 }
+
+// A fault's times count from its Applied even if the device's clock moves
+// on while it starts (a sync while a fault is applied from outside): the
+// flap's periods and the For expiry keep to Applied, and Ends is when it
+// expires.
+func TestVirtualTimesFromApplied(t *testing.T) {
+	i, v, _ := virtualSetup(t)
+	ev := record(i)
+	moved := false
+	faults.SetFlapHook(func(_ faults.Fault, n int, _ bool) {
+		if n == 0 && !moved { // the fault is recorded, its timers not yet set
+			moved = true
+			advance(t, v, 100*time.Millisecond)
+		}
+	})
+	defer faults.SetFlapHook(nil)
+	f := mustApply(t, i, dev, faults.Spec{Kind: faults.LinkFlap, Period: faults.Duration(time.Second), For: faults.Duration(3 * time.Second)})
+	if !moved || !f.Applied.Equal(epoch) {
+		t.Fatalf("moved %v, Applied %v; want the clock moved after Applied at %v", moved, f.Applied.Sub(epoch), epoch)
+	}
+	if n, _ := v.Next(); !n.Equal(epoch.Add(500 * time.Millisecond)) {
+		t.Fatalf("first transition at %v, want 500ms after Applied", n.Sub(epoch))
+	}
+	advance(t, v, 3*time.Second)
+	got := ev.get()
+	if len(got) != 2 || got[1].Why != "expired" || !got[1].Time.Equal(f.Ends) || !f.Ends.Equal(epoch.Add(3*time.Second)) {
+		t.Fatalf("events %+v, want the end expired at Ends = 3s", got)
+	}
+}

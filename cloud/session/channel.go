@@ -27,13 +27,10 @@ type channel struct {
 	requested bool   // a whole request arrived; no more DATA allowed
 	owed      int    // request bytes not yet granted back (credit.go)
 	cancel    context.CancelFunc
-	// On a virtual clock (virtual.go): release ends the request's hold on
-	// it; a request with a timeout has its virtual deadline and alive,
-	// its context without the deadlines (the channel closed, the session
-	// ended).
-	release  func()
-	deadline time.Time
-	alive    context.Context
+	// On a virtual clock (virtual.go): release ends the request's holds
+	// on it; vt is a request's virtual deadline, if it has a timeout.
+	release func()
+	vt      *vtimeout
 
 	// MQTT channels.
 	mq *mqttChan
@@ -300,7 +297,7 @@ func (s *Session) runRequest(ctx context.Context, ch *channel, req *link.HTTPReq
 	defer ch.release() // after the response is queued
 	start := time.Now()
 	resp, err := s.cfg.HTTP.Perform(ctx, req, ch.rxSize)
-	if err != nil && ch.alive != nil {
+	if err != nil && ch.vt != nil {
 		err = s.virtualTimeout(ch, err)
 	}
 	s.cfg.Metrics.HTTPRequest(abi.HTTPResult(resp.Result), time.Since(start))

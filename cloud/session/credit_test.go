@@ -3,18 +3,14 @@ package session_test
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/binary"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
-	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/link"
@@ -46,16 +42,7 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 // take longer than the real one (100 ms), and the CREDIT then rightly
 // goes alone (TestRequestCreditWithoutResponse).
 func TestRequestCreditRidesWithResponse(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
-	t.Cleanup(srv.Close)
-	e, err := httpexec.New(httpexec.Options{
-		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		RootCAs:       []*x509.Certificate{srv.Certificate()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
+	srv, e := upstream(t, func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
 	devEnd, cloudEnd := link.Pipe()
 	cc := &chunkConn{Conn: devEnd}
 	r := &run{dev: fakedev.New(t, cc), sess: session.New(cloudEnd, session.Config{HTTP: e}), errc: make(chan error, 1)}

@@ -29,6 +29,14 @@ func httpSetup(t *testing.T, h http.HandlerFunc) (*run, *httptest.Server) {
 // before it runs.
 func httpSetupWith(t *testing.T, h http.HandlerFunc, set func(*session.Session)) (*run, *httptest.Server) {
 	t.Helper()
+	srv, e := upstream(t, h)
+	return helloWith(t, session.Config{HTTP: e}, set), srv
+}
+
+// upstream starts a local TLS server with h and returns it with an
+// executor that trusts it and may reach loopback.
+func upstream(t *testing.T, h http.HandlerFunc) (*httptest.Server, *httpexec.Executor) {
+	t.Helper()
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	e, err := httpexec.New(httpexec.Options{
@@ -39,7 +47,7 @@ func httpSetupWith(t *testing.T, h http.HandlerFunc, set func(*session.Session))
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	return helloWith(t, session.Config{HTTP: e}, set), srv
+	return srv, e
 }
 
 // abort ends a handler whose request was cancelled without a response (see

@@ -51,6 +51,27 @@
 // device far below); messages wait in the broker session, bounded by its
 // circuit breaker, and a message's payload is read only up to the receive
 // buffer's size.
+//
+// # Virtual time
+//
+// A device whose HELLO says its clock is virtual (link.HelloVirtualClock:
+// an emulated firmware image in deterministic mode) runs on its own
+// virtual clock (Config.VirtualClock), which advances only to the time the
+// device gives in HELLO and in each CONTROL SYNC (link/doc.go, "Virtual
+// time"). SYNCs are answered by a goroutine of their own (the reader never
+// waits on the clock), with CONTROL SYNCED once every answer the device is
+// owed for what it sent before the SYNC is queued to it: each such piece
+// of work — an HTTP request, a config fetch, an MQTT request, a log line,
+// a CREDIT that lets a waiting MQTT message go — holds the clock from the
+// moment its frame is read until its answer is queued, never waiting for
+// the device's credit, and the session's end releases whatever it still
+// holds. Frames delayed by a latency fault, a request's timeout and the
+// MQTT close grace run on the device's clock; a request's wall timeout
+// stays as a safety net, its failure delivered at the device's deadline.
+// What nobody asked for (an MQTT message from another client) holds
+// nothing: it lands at whichever sync point follows it. A device without
+// the flag runs on the wall clock exactly as before, and a SYNC from it
+// is a protocol error. See virtual.go.
 package session
 
 import (
@@ -106,7 +127,8 @@ type Config struct {
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Now gives the wall time for WELCOME and TIME (before Faults' clock
-	// faults). Default time.Now.
+	// faults) to a device on the wall clock; a device on a virtual clock
+	// is given its clock's time. Default time.Now.
 	Now func() time.Time
 	// Faults is consulted for latency, the wall time and logging.
 	// Optional.
@@ -150,7 +172,7 @@ type Config struct {
 	// time is virtual (link.HelloVirtualClock), making it if it has none,
 	// and base, the clock's time at the device's time 0 (virtual.go). It
 	// is called with the ID the device said. Default: a clock of the
-	// session's own, reading the wall time at HELLO.
+	// session's own, reading Now at HELLO.
 	VirtualClock func(deviceID string) (clock *vclock.Virtual, base time.Time)
 }
 
@@ -398,7 +420,15 @@ func (s *Session) hello() (unregister, logged func(), err error) {
 	// Under mu with welcome, so that a clock fault applied meanwhile is
 	// either in this WELCOME's time or sent in a TIME after it (SendTime).
 	s.mu.Lock()
-	s.send(link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()})
+	w := link.Frame{Type: link.FrameWelcome, Version: link.Version, WallTimeUS: s.wallTimeUS()}
+	if s.vc != nil {
+		// Not delayed by latency on the device's clock: the device syncs
+		// only once it has WELCOME.
+		s.cfg.Metrics.FrameOut(w.Type)
+		s.out.sendNow(w)
+	} else {
+		s.send(w)
+	}
 	s.welcome = true
 	s.observeLocked(Observation{Kind: ObserveLinkUp})
 	s.mu.Unlock()
@@ -407,11 +437,17 @@ func (s *Session) hello() (unregister, logged func(), err error) {
 }
 
 // wallTimeUS is the wall time for WELCOME and TIME, in µs since the Unix
-// epoch: the cloud's clock as the clock faults make it, 0 for none
-// (link/doc.go, version 3). A skew that would reach back to the epoch
-// gives its first µs, which is a time.
+// epoch: the cloud's clock (Config.Now, or on a virtual clock the
+// device's clock, so that the time follows the device's) as the clock
+// faults make it, 0 for none (link/doc.go, version 3). A skew that would
+// reach back to the epoch gives its first µs, which is a time.
 func (s *Session) wallTimeUS() uint64 {
-	now := s.cfg.Now()
+	var now time.Time
+	if s.vc != nil {
+		now = s.vc.Now()
+	} else {
+		now = s.cfg.Now()
+	}
 	if s.cfg.Faults != nil {
 		t, ok := s.cfg.Faults.WallTime(s.DeviceID(), now)
 		if !ok {

@@ -132,7 +132,7 @@ func (s *Session) attachClock(id string, nowUS uint64) error {
 	if s.cfg.VirtualClock != nil {
 		s.vc, s.vbase = s.cfg.VirtualClock(id)
 	} else {
-		s.vbase = time.Now()
+		s.vbase = s.cfg.Now()
 		s.vc = vclock.NewVirtual(s.vbase)
 	}
 	s.clock = s.vc
@@ -189,20 +189,66 @@ func (s *Session) runSyncer(ctx context.Context) {
 // virtual clock: it ends at the device's time now+timeout, or after
 // timeout of wall time (a safety net for an upstream that hangs: the
 // request holds the clock, so the device's time cannot reach the deadline
-// while it runs), or with ch.alive.
+// while it runs), or when the channel closes or the session ends.
+//
+// The device's deadline also holds the clock, from the instant it passes
+// until the request's answer is queued (ch.release): the request may be
+// waiting on the clock then, having lent its hold (an upstream delay
+// fault, vclock.Sleep), and must not lose the race with the SYNC that
+// reached the deadline. That hold is taken by a timer at the deadline set
+// after the one that ends the context: the clock waits for holds before
+// each timer, and a holder waiting for the context must see it end.
 func (s *Session) virtualTimeoutLocked(ch *channel, timeout time.Duration) (context.Context, context.CancelFunc) {
 	alive, cancelAlive := context.WithCancel(s.reqCtx)
 	// The wall deadline under the virtual one: the virtual context then
 	// reads context.DeadlineExceeded whichever ends it.
 	wall, cancelWall := context.WithTimeout(alive, timeout)
 	ctx, cancelVirtual := vclock.WithTimeout(wall, s.vc, timeout)
-	ch.alive = alive
-	ch.deadline = s.vc.Now().Add(timeout)
+	vt := &vtimeout{alive: alive, deadline: s.vc.Now().Add(timeout), held: ch.release, took: make(chan struct{})}
+	stopHold := s.vc.AfterFunc(timeout, func() { vt.take(s) })
+	ch.vt = vt
+	ch.release = vt.finish
 	return ctx, func() {
-		cancelVirtual() // its timer off the device's clock
+		// The timers off the device's clock.
+		stopHold()
+		cancelVirtual()
 		cancelWall()
 		cancelAlive()
 	}
+}
+
+// vtimeout is the virtual deadline of a request (virtualTimeoutLocked).
+type vtimeout struct {
+	alive    context.Context // the request's context without its deadlines
+	deadline time.Time       // on the device's clock
+	held     func()          // releases the request's own hold
+	took     chan struct{}   // closed when the deadline has taken its hold
+
+	mu      sync.Mutex
+	done    bool // the request's answer is queued: no hold
+	release func()
+}
+
+// take holds the clock at the deadline, unless the request is answered.
+func (vt *vtimeout) take(s *Session) {
+	vt.mu.Lock()
+	defer vt.mu.Unlock()
+	if !vt.done {
+		vt.release = s.hold()
+		close(vt.took)
+	}
+}
+
+// finish releases the request's holds: its answer is queued.
+func (vt *vtimeout) finish() {
+	vt.mu.Lock()
+	vt.done = true
+	r := vt.release
+	vt.mu.Unlock()
+	if r != nil {
+		r()
+	}
+	vt.held()
 }
 
 // virtualTimeout is err, the failure of ch's request on the device's
@@ -211,11 +257,11 @@ func (s *Session) virtualTimeoutLocked(ch *channel, timeout time.Duration) (cont
 // (virtualTimeoutLocked) fails, as every run sees it, exactly at the
 // device's deadline. The caller holds the clock (ch.release).
 func (s *Session) virtualTimeout(ch *channel, err error) error {
-	if ch.alive.Err() != nil {
+	vt := ch.vt
+	if vt.alive.Err() != nil {
 		return err // closed or ended: nobody will see it
 	}
-	now := s.vc.Now()
-	if !now.Before(ch.deadline) {
+	if !s.vc.Now().Before(vt.deadline) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 		}
@@ -224,6 +270,12 @@ func (s *Session) virtualTimeout(ch *channel, err error) error {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		return err // failed before its deadline
 	}
-	_ = vclock.Sleep(ch.alive, s.vc, ch.deadline.Sub(now))
+	// Cut by the wall deadline: the request's hold gives way to the
+	// deadline's, which the clock takes as it reaches the deadline.
+	vt.held()
+	select {
+	case <-vt.took:
+	case <-vt.alive.Done():
+	}
 	return err
 }

@@ -62,6 +62,7 @@ type Virtual struct {
 	seq    uint64
 	holds  int
 	idle   chan struct{} // closed when holds drops to 0; nil while holds is 0
+	lent   []*Loan       // holds out on loan (lend.go)
 }
 
 // NewVirtual returns a virtual clock reading start.
@@ -124,6 +125,9 @@ func (v *Virtual) release() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.holds <= 0 {
+		if v.repayLocked() { // a hold on loan to a sleeper: it is not taken back
+			return
+		}
 		panic("vclock: release without a hold")
 	}
 	v.holds--
