@@ -3,6 +3,7 @@ package cloud_test
 import (
 	"context"
 	"crypto/x509"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/cloud/store"
 	"github.com/mvnet/mvnet/internal/vclock"
 	"github.com/mvnet/mvnet/link"
 )
@@ -32,23 +34,10 @@ func TestVirtualDeviceClock(t *testing.T) {
 	web := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	t.Cleanup(web.Close)
 	start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	s, err := cloud.New(cloud.Options{HTTP: httpexec.Options{
+	s := startServer(t, cloud.Options{HTTP: httpexec.Options{
 		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		RootCAs:       []*x509.Certificate{web.Certificate()},
 	}, Now: func() time.Time { return start }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), fakedev.Wait)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
 	id := fakedev.ID(0xab)
 	upper := id[:2] + strings.ToUpper(id[2:])
 	if c := s.DeviceClock(id); c != vclock.Wall {
@@ -66,22 +55,14 @@ func TestVirtualDeviceClock(t *testing.T) {
 			t.Errorf("%d holds left on the device's clock", n)
 		}
 	})
-	dialVirtual := func() *fakedev.Virtual {
-		t.Helper()
-		c, err := s.Dial(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fakedev.NewVirtual(t, c)
-	}
 
 	if _, err := s.Faults().Apply(id, faults.Spec{Kind: faults.LinkDrop, For: faults.Duration(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	d := dialVirtual()
+	d := dialVirtual(t, s)
 	d.SendHello(id, 0)
 	d.ExpectEnd() // refused: the link is dropped until 1 s
-	d = dialVirtual()
+	d = dialVirtual(t, s)
 	w := d.Hello(id, 1_000_000)
 	if got := v.Now().Sub(start); got != time.Second {
 		t.Fatalf("the device's clock reads %v after HELLO at 1 s", got)
@@ -121,5 +102,84 @@ func TestVirtualDeviceClock(t *testing.T) {
 	before, _ = d.Sync(8_000_000)
 	if len(before) != 1 || before[0].Kind != link.ControlPong || before[0].Token != 42 {
 		t.Fatalf("at 8 s: %s, want the PONG", fakedev.Frames(before))
+	}
+}
+
+// startServer starts a server with o, shut down at the end of the test.
+func startServer(t *testing.T, o cloud.Options) *cloud.Server {
+	t.Helper()
+	s, err := cloud.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), fakedev.Wait)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+// dialVirtual opens an in-process link to s for a device on virtual time.
+func dialVirtual(t *testing.T, s *cloud.Server) *fakedev.Virtual {
+	t.Helper()
+	c, err := s.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fakedev.NewVirtual(t, c)
+}
+
+// TestVirtualStore: with the cloud's store (NATS JetStream), a SYNC is
+// answered after the LOGACK of a log line sent before it and after the
+// response of a config fetch: both hold the device's clock until their
+// answer is queued.
+func TestVirtualStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, _, _, err := st.EnsureAccount(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutConfig(ctx, store.AccountScope, "greeting", []byte("hello"), store.Upsert); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cloud.Options{Config: st, Logs: st})
+	id := fakedev.ID(7)
+	d := dialVirtual(t, s)
+	d.Hello(id, 0)
+	d.FirstSync(0)
+	d.Send(link.Frame{Type: link.FrameLog, Seq: 1, Payload: []byte("first line")})
+	before, next := d.Sync(10)
+	if len(before) != 1 || before[0].Kind != link.ControlLogAck || before[0].Seq != 1 || next != link.NoDeadline {
+		t.Fatalf("before SYNCED (next_us %d): %s, want LOGACK 1", next, fakedev.Frames(before))
+	}
+	lines, err := st.ReadLogs(ctx, id, store.LogFrom{}, 10)
+	if err != nil || len(lines) != 1 {
+		t.Fatalf("stored lines %+v, %v", lines, err)
+	}
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: 2, ChanType: uint8(abi.ChannelTypeConfigFetch), RxSize: 512, TxSize: 512})
+	d.Send(link.Frame{Type: link.FrameData, Chan: 2, Payload: link.AppendConfigRequest(nil, &link.ConfigRequest{Keys: []link.ConfigKey{
+		{Scope: uint8(abi.ConfigKeyFetchScopeAccount), Store: uint8(abi.ConfigKeyFetchStoreConfig), Key: "greeting"},
+	}})})
+	before, _ = d.Sync(20)
+	var buf []byte
+	for _, f := range before {
+		if f.Type == link.FrameData && f.Chan == 2 {
+			buf = append(buf, f.Payload...)
+		}
+	}
+	resp, n, err := link.ParseConfigResponse(buf)
+	if err != nil || n != len(buf) || len(resp.Items) != 1 || string(resp.Items[0].Value) != "hello" {
+		t.Fatalf("before SYNCED: %s; config response %+v, %v", fakedev.Frames(before), resp, err)
 	}
 }

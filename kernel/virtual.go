@@ -94,6 +94,14 @@ func (k *Kernel) Sync() bool {
 	return true
 }
 
+// SyncsSent is the number of CONTROL SYNC frames the kernel has sent
+// since boot (its hosts' statistics and tests).
+func (k *Kernel) SyncsSent() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.vsync.seq
+}
+
 // syncedLocked applies CONTROL SYNCED from link c: the outstanding SYNC is
 // answered, and the host is asked for a sync point at next_us.
 func (k *Kernel) syncedLocked(c *link.Conn, f *link.Frame) error {

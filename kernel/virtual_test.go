@@ -358,3 +358,44 @@ func TestVirtualRedialTimers(t *testing.T) {
 		t.Fatal("the dial after the cloud came back did not bring the link up")
 	}
 }
+
+// TestVirtualGoAwayRedialTimer: after a GOAWAY on a link that was up a
+// while (on the virtual clock), the short redial wait is a host timer too,
+// asked for with the lost link applied.
+func TestVirtualGoAwayRedialTimer(t *testing.T) {
+	var mu sync.Mutex
+	var goAways []time.Duration
+	id := "UV0123456789abcdef0123456789abcdef"
+	restore := kernel.SetBackoffHooks(nil, func(dev string, d time.Duration, goAway bool) {
+		if dev == id && goAway {
+			mu.Lock()
+			goAways = append(goAways, d)
+			mu.Unlock()
+		}
+	})
+	defer restore()
+	ht := &hostTimers{}
+	q := newExecQueue()
+	h := newHarness(t, virtual(ht, q, noDeadline), func(_ *fakeCloud, o *kernel.Options) {
+		o.ReconnectDelay, o.MaxReconnectDelay = 100*time.Millisecond, time.Second
+	})
+	q.settle(t, h.k)
+	h.clk.advance(time.Second) // the link is long-lived: GOAWAY is a drain
+	h.cloud.send(t, link.Frame{Type: link.FrameControl, Kind: link.ControlGoAway, Payload: []byte("draining")})
+	eventually(t, "the GOAWAY queued through Exec", func() bool { return q.pending() > 0 })
+	q.settle(t, h.k)
+	if h.k.LinkUp() {
+		t.Fatal("the link is still up after GOAWAY")
+	}
+	mu.Lock()
+	want := slices.Clone(goAways)
+	mu.Unlock()
+	if got := ht.asked(); len(want) != 1 || !slices.Equal(got, want) || want[0] >= 100*time.Millisecond {
+		t.Fatalf("timers asked for %v; GOAWAY delays drawn %v (want one, below the first reconnect delay)", got, want)
+	}
+	ht.fireNext(t)
+	q.settle(t, h.k)
+	if !h.k.LinkUp() {
+		t.Fatal("no link after the GOAWAY's redial timer fired")
+	}
+}

@@ -14,9 +14,16 @@
 //
 // Time is the machine's virtual clock. In the default, deterministic mode
 // the kernel's deliveries go through a queue (queue.go, the kernel's
-// Options.Exec) applied only at the machine's sync points, and after each
-// system call the machine's Settle waits until every reply the kernel
-// awaits has been applied: the same image, scenario and seed give the same
-// transcript. With Realtime the queue is applied as work arrives and the
-// clock follows the wall clock.
+// Options.Exec) applied only at the machine's sync points, and the
+// kernel's clock is the machine's (kernel.Options.VirtualClock): the
+// cloud follows it (link/doc.go, "Virtual time"). After each system call,
+// and at each of the kernel's virtual timers (a redial's, SYNCED's
+// next_us: rig.afterFunc), the machine holds its time while a dial's
+// outcome is not applied and, when the kernel has sent something, until
+// the cloud's SYNCED is applied: every answer the cloud owed lands at the
+// same instruction, and what the cloud times for the device (a latency
+// fault, a request's timeout, a scenario's step) at the same virtual
+// instant, so the same image, scenario and seed give the same transcript.
+// While the link is down the image runs on. With Realtime the queue is
+// applied as work arrives and the clock follows the wall clock.
 package firmware

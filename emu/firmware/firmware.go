@@ -209,6 +209,9 @@ func build(o Options) (*rig, error) {
 	if testHookMachine != nil {
 		testHookMachine(r.m)
 	}
+	if testHookProcess != nil {
+		testHookProcess(r.p)
+	}
 	gw.excReturn = r.m.ExceptionReturn
 	r.q.setNudge(r.m.Exec)
 	if err := r.m.Reset(); err != nil {
@@ -313,6 +316,10 @@ const syncEvery = 10 * time.Millisecond
 // testHookMachine, set by benchmarks, gets the machine Run built (to read
 // its instruction count after the run).
 var testHookMachine func(*emu.Machine)
+
+// testHookProcess, set by tests, gets the process Run built (to read its
+// kernel's figures after the run).
+var testHookProcess func(*process.Process)
 
 // gdbGoodbye is how long an attached debugger has, after the run ended,
 // to hear the end and detach.

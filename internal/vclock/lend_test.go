@@ -18,10 +18,10 @@ func TestSleepLending(t *testing.T) {
 		if err := SleepLending(context.Background(), v, 2*time.Second, 3); err != nil {
 			t.Error(err)
 		}
-		woke <- v.Now().Sub(t0)
-		if v.Holds() != 2 {
+		if v.Holds() != 2 { // before woke: then the test releases theirs
 			t.Errorf("woken with %d holds, want the 2 lent", v.Holds())
 		}
+		woke <- v.Now().Sub(t0)
 		mine()
 	}()
 	advanced := make(chan error, 1)
@@ -50,11 +50,7 @@ func TestSleepLendingCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- SleepLending(ctx, v, time.Hour, 2) }()
-	for v.Holds() != 0 {
-		if err := v.WaitIdle(ctxTimeout(t)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	untilLent(t, v)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("SleepLending = %v", err)
@@ -75,19 +71,8 @@ func TestSleepLendingCancelled(t *testing.T) {
 func TestSleepLendingHolderReleasesDuringLoan(t *testing.T) {
 	v := NewVirtual(t0)
 	mine, theirs := v.Hold(), v.Hold()
-	woke := make(chan int, 1)
-	go func() {
-		if err := SleepLending(context.Background(), v, 2*time.Second, 2); err != nil {
-			t.Error(err)
-		}
-		woke <- v.Holds()
-		mine()
-	}()
-	for v.Holds() != 0 {
-		if err := v.WaitIdle(ctxTimeout(t)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	woke := sleepThen(t, v, func() error { return SleepLending(context.Background(), v, 2*time.Second, 2) }, mine)
+	untilLent(t, v)
 	theirs() // on loan: must not panic
 	if err := v.AdvanceTo(ctxTimeout(t), t0.Add(5*time.Second)); err != nil {
 		t.Fatal(err)
@@ -118,19 +103,8 @@ func TestLoanLendWhileOut(t *testing.T) {
 	mine := v.Hold()
 	l := NewLoan(v)
 	l.Lend(1)
-	woke := make(chan int, 1)
-	go func() {
-		if err := l.Sleep(context.Background(), 2*time.Second); err != nil {
-			t.Error(err)
-		}
-		woke <- v.Holds()
-		mine()
-	}()
-	for v.Holds() != 0 {
-		if err := v.WaitIdle(ctxTimeout(t)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	woke := sleepThen(t, v, func() error { return l.Sleep(context.Background(), 2*time.Second) }, mine)
+	untilLent(t, v)
 	later := v.Hold() // new work behind the sleeper
 	l.Lend(1)
 	if v.Holds() != 0 {
@@ -149,4 +123,29 @@ func TestLoanLendWhileOut(t *testing.T) {
 	if v.Holds() != 0 || v.Now() != t0.Add(5*time.Second) {
 		t.Fatalf("Holds %d, Now %v", v.Holds(), v.Now().Sub(t0))
 	}
+}
+
+// untilLent waits until no hold is in force on v: a sleeper has lent
+// them (the test holds none itself).
+func untilLent(t *testing.T, v *Virtual) {
+	t.Helper()
+	for v.Holds() != 0 {
+		if err := v.WaitIdle(ctxTimeout(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sleepThen runs sleep on a goroutine, then sends the holds in force as
+// it wakes and calls release (the sleeper's own hold).
+func sleepThen(t *testing.T, v *Virtual, sleep func() error, release func()) <-chan int {
+	woke := make(chan int, 1)
+	go func() {
+		if err := sleep(); err != nil {
+			t.Error(err)
+		}
+		woke <- v.Holds()
+		release()
+	}()
+	return woke
 }
