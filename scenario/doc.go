@@ -27,6 +27,13 @@
 // the open expectations and returns the Report: WriteSummary for people,
 // WriteJUnit for CI.
 //
+// Time is Options.Clock's: the wall clock by default, or an emulated
+// device's virtual clock ((*cloud.Server).VirtualDeviceClock, for a
+// firmware image in deterministic mode). A clock with Hold (Holder) is
+// held from each timer's firing, observation and fault event until the run
+// has handled it, so a step's actions are done before the device's time
+// moves on past it.
+//
 // Two callers use it: mvnet run --scenario (the host runner, which feeds
 // the application's stdout, the trace's statuses and its exit status) and
 // Go tests of package device against an in-process cloud (Example).
