@@ -270,8 +270,9 @@ func runFirmwareEnv(t testing.TB, elf string, env []string, args ...string) fwRu
 
 // Under a scenario (hosted cloud) — with a latency fault on the link, and
 // with the link dropped at boot for a while — the request still completes
-// and the expectations hold. While the link is down the image waits at
-// its first system call (the kernel wants the link), in virtual time.
+// and the expectations hold. While the link is down virtual time runs on
+// (the image sees the network connecting) and the fault's 1 s is the
+// device's time (firmware_vtime_test.go has the instants).
 func TestFirmwareUnderScenario(t *testing.T) {
 	elf, flags := webForFirmware(t)
 	for _, fault := range []string{"{kind: latency, delay: 100ms}", "{kind: link-drop, for: 1s}"} {
