@@ -164,8 +164,8 @@ type event struct {
 	exit   exitInfo
 	index  int // evFire: the step; evDeadline: the expectation
 	synced chan struct{}
-	// release, for a timer's event on a Holder clock, lets the clock go
-	// on once the event is handled (or dropped).
+	// release, on a Holder clock, lets the clock go on once the event
+	// is handled (or dropped): see pushHeld.
 	release func()
 }
 

@@ -103,7 +103,7 @@ func (d *demux) run(r io.Reader) error {
 		if err != nil {
 			d.out(d.pending) // an unfinished line at the end is the application's
 			d.pending = ""
-			d.flushHeld(-1) // and the stored log lines left
+			d.flushHeld(-1) // the runner's lines still waiting for their place
 			d.flushObserved()
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -287,8 +287,9 @@ func (d *demux) flushLogsLocked() {
 	}
 }
 
-// injectAt is inject for a line of virtual time t: on virtual time it is
-// held until a trace line of a later time has come (flushHeldLocked).
+// injectAt puts a line of the runner's own (a hosted cloud's fault line),
+// of time t, into the trace among the library's: at once, or on virtual
+// time once a trace line of a later time has come (flushHeldLocked).
 func (d *demux) injectAt(t int64, line string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -340,13 +341,6 @@ func (d *demux) flushObserved() {
 	}
 }
 
-// inject puts a line of the runner's own (the hosted cloud's server log
-// and fault lines) into the trace, among the library's.
-func (d *demux) inject(line string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.writeTrace(line)
-}
 
 // start records when the application started.
 func (d *demux) start() {

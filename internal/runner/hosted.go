@@ -139,24 +139,20 @@ func startHosted(ctx context.Context, o Options, env []string, d *demux, stderr 
 	}
 	h.cancel = cancel // close waits for follow's end
 	go h.follow(lines, d, stderr, cfg.ServerLogOff)
+	faultT := func(faults.Event) int64 { return d.now() }
 	if o.virtualTime {
 		// The device's clock, made ahead: its time 0 is the device's boot
 		// (cloud.Server.VirtualDeviceClock), so a fault's time on it is
 		// the trace's t.
 		base := n.Cloud.VirtualDeviceClock(id).Now()
-		h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
-			if e.Fault.Device == id {
-				t := e.Time.Sub(base).Microseconds()
-				d.injectAt(t, faultLine(t, e))
-			}
-		})
-	} else {
-		h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
-			if e.Fault.Device == id {
-				d.inject(faultLine(d.now(), e))
-			}
-		})
+		faultT = func(e faults.Event) int64 { return e.Time.Sub(base).Microseconds() }
 	}
+	h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
+		if e.Fault.Device == id {
+			t := faultT(e)
+			d.injectAt(t, faultLine(t, e))
+		}
+	})
 
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")

@@ -155,7 +155,7 @@ func TestInjectedLinesRawAndKept(t *testing.T) {
 	d := &demux{transcript: &transcript, keep: &keep, raw: true, obs: newObservers(nil)}
 	d.feed(`{"t":100,"kind":"start","device":"UV0","pid":1,"restarts":0}` + "\n")
 	line := `{"t":150,"kind":"fault","phase":"start","id":"FT01","fault":"link-drop"}`
-	d.inject(line)
+	d.injectAt(150, line)
 	if got := transcript.String(); !strings.HasSuffix(got, line+"\n") {
 		t.Errorf("--json transcript:\n%s", got)
 	}
