@@ -341,7 +341,6 @@ func (d *demux) flushObserved() {
 	}
 }
 
-
 // start records when the application started.
 func (d *demux) start() {
 	d.mu.Lock()
