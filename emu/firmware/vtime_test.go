@@ -7,13 +7,21 @@ package firmware
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/csdk/process"
+	"github.com/mvnet/mvnet/device"
 	"github.com/mvnet/mvnet/internal/fwbuild"
 	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
@@ -83,7 +91,7 @@ func TestVirtualTimeRunsRepeat(t *testing.T) {
 	var runs [2]vrun
 	for i := range runs {
 		runs[i] = runTraced(t, elf, 0, env)
-		if r := runs[i]; r.code != 0 || !bytes.Contains([]byte(r.stderr), []byte("[mvServerLog] config_log: done")) {
+		if r := runs[i]; r.code != 0 || !strings.Contains(r.stderr, "[mvServerLog] config_log: done") {
 			t.Fatalf("run %d: exit %d\nstdout:\n%s\nstderr:\n%s", i, r.code, r.stdout, r.stderr)
 		}
 	}
@@ -111,4 +119,108 @@ func TestVirtualTimeTightLoopCostsNoSync(t *testing.T) {
 	if few.syncs != 1 || many.syncs != 1 {
 		t.Fatalf("SYNCs: %d for 20 calls, %d for 2000; want 1 each (the link's first)", few.syncs, many.syncs)
 	}
+}
+
+// refusingCloud is a device listener on loopback that accepts each
+// connection, reads the TLS ClientHello and closes it (every dial fails
+// in its TLS handshake, with EOF), and a bundle (MVNET_BUNDLE) naming it;
+// accepts counts the dials.
+func refusingCloud(t *testing.T) (bundle string, accepts *atomic.Int64) {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := devca.Open(filepath.Join(dir, "devca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "UV00000000000000000000000000f0a001"
+	certPEM, keyPEM, err := ca.IssueDevice(id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepts = new(atomic.Int64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			// Read the whole ClientHello record first: closing with it
+			// unread would reset the connection, a different error.
+			_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+			var hdr [5]byte
+			if _, err := io.ReadFull(c, hdr[:]); err == nil {
+				_, _ = io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint16(hdr[3:])))
+			}
+			c.Close()
+		}
+	}()
+	b := &device.Bundle{Version: device.BundleVersion, DeviceSid: id, CloudAddress: ln.Addr().String(),
+		CloudCA: string(ca.CertPEM()), Certificate: string(certPEM), PrivateKey: string(keyPEM)}
+	bundle = filepath.Join(dir, "bundle.json")
+	if err := b.Write(bundle); err != nil {
+		t.Fatal(err)
+	}
+	return bundle, accepts
+}
+
+// While the cloud cannot be reached the image runs on (it does not wait
+// for the link at its system calls), and the kernel redials on virtual
+// timers: over the loop's 125 ms of virtual time the same number of
+// dials, at the same instants, on every run.
+func TestVirtualTimeRunsOnWhileTheLinkIsDown(t *testing.T) {
+	image := spinImage(t, 10_000_000) // 20 M instructions: 125 ms
+	var dials [2]int64
+	var traces [2]string
+	for i := range dials {
+		bundle, accepts := refusingCloud(t)
+		r := runTraced(t, image, 0x0800_0000, map[string]string{process.EnvBundle: bundle})
+		if r.code != 0 {
+			t.Fatalf("run %d: exit %d\nstderr:\n%s", i, r.code, r.stderr)
+		}
+		dials[i] = accepts.Load()
+		traces[i] = traceNoise.ReplaceAllString(r.trace, "#")
+	}
+	// Backoff 20 ms doubling: dials at 0 and after 10-20, 20-40, 40-80 ms
+	// more — three or more within 125 ms.
+	if dials[0] < 3 || dials[0] != dials[1] {
+		t.Fatalf("dials: %d and %d; want the same, at least 3", dials[0], dials[1])
+	}
+	// The link errors too: reported at the same virtual instants.
+	if traces[0] != traces[1] || !strings.Contains(traces[0], `"kind":"link-error"`) {
+		t.Fatalf("two runs differ, or report no link error:\n--- first\n%s--- second\n%s", traces[0], traces[1])
+	}
+}
+
+// spinImage writes a raw image that makes one system call (mvGetWallTime,
+// which starts the kernel and so its link), spins n times round a
+// two-instruction loop, and ends with mvTestingComplete(0).
+func spinImage(tb testing.TB, n uint32) string {
+	tb.Helper()
+	fn, _ := abi.GatewayFor("mvGetWallTime")
+	done, _ := abi.GatewayFor("mvTestingComplete")
+	return rawImage(tb, 0x64, map[int][]uint16{0x40: {
+		0x4C04, // 0x40 ldr r4, [pc, #16]  → 0x54: mvGetWallTime
+		0x4805, // 0x42 ldr r0, [pc, #20]  → 0x58: 0x20000000
+		0x47A0, // 0x44 blx r4
+		0x4E05, // 0x46 ldr r6, [pc, #20]  → 0x5C: n
+		0x3E01, // 0x48 subs r6, #1
+		0xD1FD, // 0x4A bne 0x48
+		0x4C04, // 0x4C ldr r4, [pc, #16]  → 0x60: mvTestingComplete
+		0x2000, // 0x4E movs r0, #0
+		0x47A0, // 0x50 blx r4
+		0xE7FE, // 0x52 b .
+	}}, map[int]uint32{
+		0x00: 0x2008_0000, // initial SP: _estack
+		0x04: 0x0800_0041, // Reset_Handler at 0x40, Thumb
+		0x54: fn.Addr,
+		0x58: 0x2000_0000,
+		0x5C: n,
+		0x60: done.Addr,
+	})
 }
