@@ -213,3 +213,31 @@ MvChannelHandle fw_open_channel(MvNotificationHandle notifications_handle, MvNet
     if (status != MV_STATUS_OKAY) fw_fail("mvOpenChannel", status);
     return channel;
 }
+
+/* ---- MQTT ---- */
+
+void fw_mqtt_connect(MvChannelHandle channel, const char *host, uint16_t port, const char *client_id) {
+    struct MvMqttConnectRequest connect = {
+        .protocol_version = MV_MQTTPROTOCOLVERSION_V5,
+        .host = {.data = (const uint8_t *)host, .length = (uint32_t)strlen(host)},
+        .port = port,
+        .clientid = {.data = (const uint8_t *)client_id, .length = (uint32_t)strlen(client_id)},
+        .authentication = {.method = MV_MQTTAUTHENTICATIONMETHOD_NONE},
+        .tls_credentials = NULL,
+        .keepalive = 60,
+        .clean_start = 1,
+        .will = NULL,
+    };
+    enum MvStatus status = mvMqttRequestConnect(channel, &connect);
+    if (status != MV_STATUS_OKAY) fw_fail("mvMqttRequestConnect", status);
+}
+
+void fw_mqtt_subscribe(MvChannelHandle channel, const char *topic, uint32_t correlation_id) {
+    struct MvMqttSubscription subscription = {
+        .topic = {.data = (const uint8_t *)topic, .length = (uint32_t)strlen(topic)},
+        .desired_qos = 1,
+    };
+    struct MvMqttSubscribeRequest subscribe = {.correlation_id = correlation_id, .subscriptions = &subscription, .num_subscriptions = 1};
+    enum MvStatus status = mvMqttRequestSubscribe(channel, &subscribe);
+    if (status != MV_STATUS_OKAY) fw_fail("mvMqttRequestSubscribe", status);
+}

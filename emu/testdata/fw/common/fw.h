@@ -155,4 +155,12 @@ MvNetworkHandle fw_network(MvNotificationHandle notifications, uint32_t tag);
 MvChannelHandle fw_open_channel(MvNotificationHandle notifications, MvNetworkHandle network, uint32_t tag,
                                 enum MvChannelType type, const char *endpoint);
 
+/* MQTT requests the programs share: fw_mqtt_connect asks to connect the
+ * channel to host:port as client_id (MQTT 5, plain TCP, no
+ * authentication, 60 s keep-alive, clean start); fw_mqtt_subscribe asks
+ * to subscribe to topic at QoS 1. A refused request ends the run
+ * (fw_fail). */
+void fw_mqtt_connect(MvChannelHandle channel, const char *host, uint16_t port, const char *client_id);
+void fw_mqtt_subscribe(MvChannelHandle channel, const char *topic, uint32_t correlation_id);
+
 #endif /* FW_H */

@@ -137,27 +137,10 @@ int main(void) {
     MvNetworkHandle network = fw_network(notifications, TAG_NETWORK);
     channel = fw_open_channel(notifications, network, TAG_MQTT, MV_CHANNELTYPE_MQTT, "");
 
-    static const char host[] = FW_MQTT_HOST;
-    struct MvMqttConnectRequest connect = {
-        .protocol_version = MV_MQTTPROTOCOLVERSION_V5,
-        .host = {.data = (const uint8_t *)host, .length = sizeof(host) - 1},
-        .port = FW_MQTT_PORT,
-        .clientid = {.data = (const uint8_t *)device_id, .length = 34},
-        .authentication = {.method = MV_MQTTAUTHENTICATIONMETHOD_NONE},
-        .tls_credentials = NULL,
-        .keepalive = 60,
-        .clean_start = 1,
-        .will = NULL,
-    };
-    if ((status = mvMqttRequestConnect(channel, &connect)) != MV_STATUS_OKAY) fw_fail("mvMqttRequestConnect", status);
+    fw_mqtt_connect(channel, FW_MQTT_HOST, FW_MQTT_PORT, device_id);
     await(&got.connected, "the connect response");
 
-    struct MvMqttSubscription subscription = {
-        .topic = {.data = (const uint8_t *)topic, .length = (uint32_t)strlen(topic)},
-        .desired_qos = 1,
-    };
-    struct MvMqttSubscribeRequest subscribe = {.correlation_id = ID_SUBSCRIBE, .subscriptions = &subscription, .num_subscriptions = 1};
-    if ((status = mvMqttRequestSubscribe(channel, &subscribe)) != MV_STATUS_OKAY) fw_fail("mvMqttRequestSubscribe", status);
+    fw_mqtt_subscribe(channel, topic, ID_SUBSCRIBE);
     await(&got.subscribed, "the subscribe response");
 
     struct MvMqttPublishRequest publish = {
