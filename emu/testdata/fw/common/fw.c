@@ -241,3 +241,20 @@ void fw_mqtt_subscribe(MvChannelHandle channel, const char *topic, uint32_t corr
     enum MvStatus status = mvMqttRequestSubscribe(channel, &subscribe);
     if (status != MV_STATUS_OKAY) fw_fail("mvMqttRequestSubscribe", status);
 }
+
+enum MvMqttRequestState fw_mqtt_read_subscribe(MvChannelHandle channel, uint32_t correlation_id, uint32_t *granted) {
+    enum MvMqttRequestState state = MV_MQTTREQUESTSTATE__MAX; /* none until read */
+    uint32_t id = 0, count = 0;
+    *granted = 0;
+    struct MvMqttSubscribeResponse r = {
+        .request_state = &state, .correlation_id = &id,
+        .reason_codes = granted, .reason_codes_size = 1, .reason_codes_len = &count,
+    };
+    enum MvStatus status = mvMqttReadSubscribeResponse(channel, &r);
+    if (status != MV_STATUS_OKAY) fw_fail("mvMqttReadSubscribeResponse", status);
+    if (id != correlation_id || count != 1) {
+        printf("subscribe response to request %lu with %lu reason codes\n", (unsigned long)id, (unsigned long)count);
+        fw_exit(1);
+    }
+    return state;
+}

@@ -162,5 +162,10 @@ MvChannelHandle fw_open_channel(MvNotificationHandle notifications, MvNetworkHan
  * (fw_fail). */
 void fw_mqtt_connect(MvChannelHandle channel, const char *host, uint16_t port, const char *client_id);
 void fw_mqtt_subscribe(MvChannelHandle channel, const char *topic, uint32_t correlation_id);
+/* fw_mqtt_read_subscribe reads the response to a one-topic subscribe: its
+ * request state, and in *granted the QoS granted; a response to another
+ * request than correlation_id, or with another number of reason codes,
+ * ends the run. */
+enum MvMqttRequestState fw_mqtt_read_subscribe(MvChannelHandle channel, uint32_t correlation_id, uint32_t *granted);
 
 #endif /* FW_H */

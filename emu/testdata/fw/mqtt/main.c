@@ -53,16 +53,10 @@ static void read_one(enum MvMqttReadableDataType type) {
         break;
     }
     case MV_MQTTREADABLEDATATYPE_SUBSCRIBERESPONSE: {
-        enum MvMqttRequestState state;
-        uint32_t id = 0, codes[1] = {0}, count = 0;
-        struct MvMqttSubscribeResponse r = {
-            .request_state = &state, .correlation_id = &id,
-            .reason_codes = codes, .reason_codes_size = 1, .reason_codes_len = &count,
-        };
-        if ((status = mvMqttReadSubscribeResponse(channel, &r)) != MV_STATUS_OKAY) fw_fail("mvMqttReadSubscribeResponse", status);
-        fw_log("mqtt: subscribed: state %u, granted QoS %u", (unsigned)state, (unsigned)codes[0]);
-        check(state == MV_MQTTREQUESTSTATE_REQUESTCOMPLETED && id == ID_SUBSCRIBE && count == 1 && codes[0] == 1,
-              "subscribe response");
+        uint32_t granted = 0;
+        enum MvMqttRequestState state = fw_mqtt_read_subscribe(channel, ID_SUBSCRIBE, &granted);
+        fw_log("mqtt: subscribed: state %u, granted QoS %u", (unsigned)state, (unsigned)granted);
+        check(state == MV_MQTTREQUESTSTATE_REQUESTCOMPLETED && granted == 1, "subscribe response");
         got.subscribed = true;
         break;
     }
