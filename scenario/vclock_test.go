@@ -13,6 +13,25 @@ import (
 	"github.com/mvnet/mvnet/internal/vclock"
 )
 
+// vt0 is where the tests' virtual clocks start.
+var vt0 = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+
+// startVirtual starts src against tgt (Device dev, a fresh Injector) on the
+// virtual clock v.
+func startVirtual(t *testing.T, src string, v *vclock.Virtual, tgt Target) *Run {
+	t.Helper()
+	sc, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt.Device = dev
+	run, err := Start(context.Background(), sc, tgt, Options{Clock: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
 // heldConfig is a ConfigSetter that notes, for each value set, the clock's
 // time and how many holds were in force on it.
 type heldConfig struct {
@@ -36,7 +55,10 @@ func (c *heldConfig) SetValue(_ context.Context, _ string, _ abi.ConfigKeyFetchS
 // moving on — returns only once the step's fault is in force and its value
 // set. The report's times are virtual.
 func TestRunOnVirtualClockHoldsUntilStepDone(t *testing.T) {
-	sc, err := Parse("t.yaml", []byte(`version: 1
+	v := vclock.NewVirtual(vt0)
+	inj := faults.New(fakeLinks{dev: &fakeLink{}})
+	conf := &heldConfig{v: v}
+	run := startVirtual(t, `version: 1
 duration: 10s
 timeline:
   - at: 2s
@@ -44,33 +66,21 @@ timeline:
     apply: {kind: latency, delay: 2s}
     set-config: {key: mode, value: fast}
     mqtt-inject: {topic: cmd/led, payload: "on"}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	v := vclock.NewVirtual(t0)
-	inj := faults.New(fakeLinks{dev: &fakeLink{}})
-	conf := &heldConfig{v: v}
-	run, err := Start(context.Background(), sc, Target{Device: dev, Faults: inj, Config: conf,
+`, v, Target{Faults: inj, Config: conf,
 		// mqtt-inject fails (no session): a failed step, stamped with its
 		// virtual time.
-		MQTT: MQTTInjectorFunc(func(string, string, []byte, uint8) (int, error) { return 0, nil })},
-		Options{Clock: v})
-	if err != nil {
-		t.Fatal(err)
-	}
+		MQTT: MQTTInjectorFunc(func(string, string, []byte, uint8) (int, error) { return 0, nil })})
 	defer run.Finish()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	if err := v.AdvanceTo(ctx, t0.Add(2*time.Second-time.Microsecond)); err != nil {
+	if err := v.AdvanceTo(ctx, vt0.Add(2*time.Second-time.Microsecond)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(inj.List(dev)); n != 0 {
 		t.Fatalf("%d faults in force before 2s, want none", n)
 	}
-	if err := v.AdvanceTo(ctx, t0.Add(3*time.Second)); err != nil {
+	if err := v.AdvanceTo(ctx, vt0.Add(3*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	// No flush: AdvanceTo's return is the promise.
@@ -84,7 +94,7 @@ timeline:
 	conf.mu.Lock()
 	at, holds := conf.at, conf.holds
 	conf.mu.Unlock()
-	if len(at) != 1 || !at[0].Equal(t0.Add(2*time.Second)) {
+	if len(at) != 1 || !at[0].Equal(vt0.Add(2*time.Second)) {
 		t.Fatalf("set-config carried out at %v, want once at 2s", at)
 	}
 	if holds[0] < 1 {
@@ -103,7 +113,7 @@ timeline:
 		t.Fatal("done before the duration")
 	default:
 	}
-	if err := v.AdvanceTo(ctx, t0.Add(10*time.Second)); err != nil {
+	if err := v.AdvanceTo(ctx, vt0.Add(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -134,23 +144,15 @@ func (c gateConfig) SetValue(context.Context, string, abi.ConfigKeyFetchScope, a
 // holds the clock until the run has handled it: a when: step it triggers is
 // carried out before the device's time moves on.
 func TestRunOnVirtualClockHoldsForObservation(t *testing.T) {
-	sc, err := Parse("t.yaml", []byte(`version: 1
+	v := vclock.NewVirtual(vt0)
+	inj := faults.New(fakeLinks{dev: &fakeLink{}})
+	conf := gateConfig{entered: make(chan struct{}), gate: make(chan struct{})}
+	run := startVirtual(t, `version: 1
 timeline:
   - when: {log: "^ready"}
     apply: {kind: latency, delay: 1s}
     set-config: {key: mode, value: fast}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	v := vclock.NewVirtual(t0)
-	inj := faults.New(fakeLinks{dev: &fakeLink{}})
-	conf := gateConfig{entered: make(chan struct{}), gate: make(chan struct{})}
-	run, err := Start(context.Background(), sc, Target{Device: dev, Faults: inj, Config: conf}, Options{Clock: v})
-	if err != nil {
-		t.Fatal(err)
-	}
+`, v, Target{Faults: inj, Config: conf})
 	defer run.Finish()
 	var open sync.Once
 	openGate := func() { open.Do(func() { close(conf.gate) }) }
@@ -165,7 +167,7 @@ timeline:
 	openGate()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := v.AdvanceTo(ctx, t0.Add(time.Millisecond)); err != nil {
+	if err := v.AdvanceTo(ctx, vt0.Add(time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(inj.List(dev)); n != 1 {
