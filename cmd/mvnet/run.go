@@ -44,9 +44,11 @@ into the same kernel, its USART output is the application's output, and a
 fault it does not handle ends the run with a crash report (registers,
 fault status, faulting instruction, symbolised backtrace). A raw .bin needs
 --load-address 0x08000000 (its vector table first). Time is virtual (instructions at 160
-MHz) and replies from the cloud are applied at the same instruction on
-every run, so a run is repeatable; --realtime paces the virtual clock to
-the wall clock and applies replies as they come. --gdb 127.0.0.1:PORT
+MHz) and the cloud follows it: replies are applied at the same instruction
+on every run, and a latency fault, a request's timeout, a fault's end and
+a scenario's timeline run on the device's virtual time, so a run is
+repeatable; --realtime paces the virtual clock to the wall clock and
+applies replies as they come. --gdb 127.0.0.1:PORT
 serves a GDB remote stub and the image waits, stopped at its reset
 handler, for gdb-multiarch ('target remote 127.0.0.1:PORT'). The exit
 status is mvTestingComplete's, or 70 after a crash report.
