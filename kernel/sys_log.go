@@ -177,6 +177,15 @@ func (k *Kernel) logAckLocked(seq uint64) {
 	}
 }
 
+// LastLogSeq is the sequence number of the line the last mvServerLog that
+// returned OKAY accepted: the seq of its LOG frame and of the line the
+// cloud stores (a trace pairs the call with the stored line by it).
+func (k *Kernel) LastLogSeq() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.logs.next - 1
+}
+
 // LogsPending is the number of lines mvServerLog accepted that the cloud
 // has not acknowledged yet (LOGACK): held in the log buffer, to be sent
 // again on the next link.

@@ -111,6 +111,9 @@ func (p *Process) CallArgs(nr int, a *kernel.Args) abi.Status {
 	}
 	pre := p.trace.before(e, a)
 	st := e.fn(p, k, a)
+	if st == abi.StatusOkay && e.call.Name == "mvServerLog" && k != nil {
+		pre = &preState{logSeq: k.LastLogSeq(), hasLogSeq: true}
+	}
 	p.trace.syscall(e, a, st, pre)
 	return st
 }

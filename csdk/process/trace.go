@@ -36,7 +36,9 @@ import (
 // and handles are hex strings, integers are numbers, enums are names (a
 // value outside the enum stays a number). "out" holds what the call wrote
 // through its pointer arguments (scalars, enums, handles, header text) when
-// it succeeded; "detail" decodes some input structures. A notification line
+// it succeeded; "detail" decodes some input structures; an mvServerLog that
+// returned OKAY has "seq", the sequence number of its line (as in the
+// serverlog line of the line stored). A notification line
 // is written as the kernel posts the record and pends the IRQ; its fields
 // are read back from the ring. The exit line is written by mvTestingComplete
 // or, once, by the library's exit hook (main returned, exit()); its status
@@ -228,8 +230,13 @@ func isPointer(ctype string) bool {
 	return strings.Contains(ctype, "*") || strings.HasSuffix(ctype, "Handle")
 }
 
-// preState is what a call's trace needs from before the call.
-type preState struct{ handle uint32 }
+// preState is what a call's trace needs from before the call, and of an
+// mvServerLog that returned OKAY the seq of its line (Kernel.LastLogSeq).
+type preState struct {
+	handle    uint32
+	logSeq    uint64
+	hasLogSeq bool
+}
 
 // before captures state the call will destroy: the handle mvCloseNotifications
 // zeroes.
@@ -269,6 +276,11 @@ func (t *tracer) syscall(e *entry, a *kernel.Args, st abi.Status, pre *preState)
 	t.detail(e, a)
 	if st == abi.StatusOkay {
 		t.outputs(e, a)
+	}
+	if pre != nil && pre.hasLogSeq {
+		// The seq of the line mvServerLog accepted, as in the serverlog
+		// line the stored line makes: what pairs the two.
+		t.num("seq", pre.logSeq)
 	}
 	t.end()
 	if st == abi.StatusOkay {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"regexp"
@@ -50,25 +51,26 @@ type demux struct {
 	line0   strings.Builder // the application's unfinished stdout line, for obs
 
 	// hosted, in hosted mode, is the cloud whose server log lines the
-	// exit line waits for; logCalls counts the mvServerLog calls that
-	// returned OKAY.
-	hosted   *hosted
-	logCalls int64
+	// exit line waits for; its lines are paired with their mvServerLog
+	// calls by seq (serverlog.go): calls holds the calls whose line has
+	// not come (in call order), early the lines stored before their call
+	// was read, placed the seqs of the lines traced.
+	hosted *hosted
+	calls  []*logCall
+	early  []earlyLine
+	placed map[uint64]bool
 
 	// virtual: the application runs on a virtual clock (a firmware image
 	// in deterministic mode), and the runner's own lines are placed by it
 	// so that two runs give the same transcript: a fault line (injectAt,
 	// with its virtual time) waits in held until a trace line of a later
 	// time comes (or the end), a server log line follows the
-	// mvServerLog call it stands for, with its time (lastT).
+	// mvServerLog call it stands for, with its time: the trace lines after
+	// a call whose line may still come wait in outq (the pipe is read on).
 	virtual bool
 	held    []heldLine
 	lastT   int64 // t of the newest trace line read
-	// logs are the stored server log lines not yet traced, on virtual
-	// time (each waits for its mvServerLog call); logsTraced counts those
-	// traced.
-	logs       []func(t int64) string
-	logsTraced int64
+	outq    []outItem
 }
 
 // heldLine is a line of the runner's own waiting for its place.
@@ -221,14 +223,15 @@ func (d *demux) out(s string) {
 }
 
 func (d *demux) trace(line, kind string) {
-	var calls int64
+	var seq uint64
+	var logCall bool
 	switch kind {
-	case "syscall", "repeat":
-		calls = serverLogCalls(line)
+	case "syscall":
+		seq, logCall = serverLogSeq(line)
 	case "exit":
 		// The server log lines come before the exit line, as with the
 		// embedded cloud (which waits for them before writing it).
-		d.hosted.waitLogs(d.logCalls)
+		d.waitLogs()
 	}
 	t, tok := traceTime(line)
 	d.mu.Lock()
@@ -241,14 +244,10 @@ func (d *demux) trace(line, kind string) {
 	}
 	d.up.lifecycle(kind)
 	d.writeTrace(line)
-	d.logCalls += calls
-	d.flushLogsLocked()
-	d.mu.Unlock()
-	if calls > 0 && d.virtual {
-		// On virtual time the stored lines follow their call, at its
-		// time: wait for them here, before the lines after the call.
-		d.hosted.waitLogs(d.logCalls)
+	if logCall {
+		d.logCallLocked(seq, d.lastT)
 	}
+	d.mu.Unlock()
 }
 
 // traceTime is the t of a trace line.
@@ -262,29 +261,15 @@ func traceTime(line string) (int64, bool) {
 	return t, err == nil
 }
 
-// storedLog traces a server log line the hosted cloud stored: line makes
-// the trace line for a time. On virtual time the line waits for its
-// mvServerLog call (the Nth stored line for the Nth call that returned
-// OKAY) and takes the call's time; else it is traced at once.
-func (d *demux) storedLog(line func(t int64) string) {
+// storedLog traces a server log line of seq the hosted cloud stored: line
+// makes the trace line for a time. On virtual time the line waits for its
+// mvServerLog call (the call whose trace line has the same seq) and takes
+// the call's time; else it is traced at once. A seq traced already is not
+// traced again.
+func (d *demux) storedLog(seq uint64, line func(t int64) string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.virtual {
-		d.writeTrace(line(d.nowLocked()))
-		return
-	}
-	d.logs = append(d.logs, line)
-	d.flushLogsLocked()
-}
-
-// flushLogsLocked traces the stored server log lines whose calls have
-// been traced; d.mu is held.
-func (d *demux) flushLogsLocked() {
-	for len(d.logs) > 0 && d.logsTraced < d.logCalls {
-		d.writeTrace(d.logs[0](d.lastT))
-		d.logs = d.logs[1:]
-		d.logsTraced++
-	}
+	d.storedLogLocked(seq, line)
 }
 
 // injectAt puts a line of the runner's own (a hosted cloud's fault line),
@@ -314,15 +299,22 @@ func (d *demux) flushHeld(t int64) {
 	defer d.mu.Unlock()
 	d.flushHeldLocked(t)
 	if t < 0 {
-		for _, l := range d.logs {
-			d.writeTrace(l(d.lastT))
-		}
-		d.logs = nil
+		d.flushLogsLocked()
 	}
 }
 
-// writeTrace keeps, observes and prints a trace line; d.mu is held.
+// writeTrace keeps, observes and prints a trace line, or queues it behind
+// a server log line still to come (outq); d.mu is held.
 func (d *demux) writeTrace(line string) {
+	if len(d.outq) > 0 {
+		d.outq = append(d.outq, outItem{line: line})
+		return
+	}
+	d.writeTraceNow(line)
+}
+
+// writeTraceNow is writeTrace without the queue; d.mu is held.
+func (d *demux) writeTraceNow(line string) {
 	if d.keep != nil {
 		_, _ = io.WriteString(d.keep, line+"\n")
 	}
@@ -372,17 +364,23 @@ func (d *demux) nowLocked() int64 {
 	return d.startT + time.Since(d.startAt).Microseconds()
 }
 
-// serverLogCalls is the number of mvServerLog calls that returned OKAY a
-// syscall or repeat line stands for.
-func serverLogCalls(line string) int64 {
+// serverLogSeq is, for the syscall line of an mvServerLog call that
+// returned OKAY, the seq of the line it logged (csdk/process/trace.go).
+// Such calls are never counted as repeats: their seqs differ.
+func serverLogSeq(line string) (uint64, bool) {
 	if !strings.Contains(line, `"mvServerLog"`) {
-		return 0
+		return 0, false
 	}
-	e, n := syscallEvent(line)
+	e, _ := syscallEvent(line)
 	if e == nil || e["call"] != "mvServerLog" || e["status"] != "MV_STATUS_OKAY" {
-		return 0
+		return 0, false
 	}
-	return n
+	seq, ok := e["seq"].(json.Number)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(seq), 10, 64)
+	return n, err == nil
 }
 
 // lockedWriter is a writer shared with other goroutines under mu.

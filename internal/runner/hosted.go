@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/mvnet/mvnet/cloud"
@@ -28,6 +27,10 @@ import (
 // lines the application logged, as the library's own wait does
 // (csdk/process/store.go).
 const logFlushWait = 3 * time.Second
+
+// readLogsPage is the page size of storedSeqs' reads (store.ReadLogs'
+// largest).
+const readLogsPage = 1000
 
 // announceWait bounds how long --update-after waits for the device's link,
 // as the library's SIGUSR1 handling does (csdk/process/process.go).
@@ -58,8 +61,7 @@ type hosted struct {
 	cancel context.CancelFunc
 	unsub  func()
 
-	logged atomic.Int64 // server log lines echoed and traced
-	done   chan struct{}
+	done chan struct{}
 }
 
 // hostedSettings are the library's settings that, in hosted mode, apply to
@@ -168,7 +170,7 @@ func startHosted(ctx context.Context, o Options, env []string, d *demux, stderr 
 func (h *hosted) follow(lines <-chan store.LogLine, d *demux, stderr io.Writer, quiet bool) {
 	defer close(h.done)
 	for l := range lines {
-		d.storedLog(func(t int64) string {
+		d.storedLog(l.Seq, func(t int64) string {
 			b, _ := json.Marshal(struct {
 				T    int64  `json:"t"`
 				Kind string `json:"kind"`
@@ -180,19 +182,31 @@ func (h *hosted) follow(lines <-chan store.LogLine, d *demux, stderr io.Writer, 
 		if !quiet && stderr != nil {
 			_, _ = stderr.Write(process.EchoLine(l.Line))
 		}
-		h.logged.Add(1)
 	}
 }
 
-// waitLogs waits, at most logFlushWait, until n server log lines have been
-// echoed and traced.
-func (h *hosted) waitLogs(n int64) {
-	if h == nil || h.logged.Load() >= n {
-		return
+// storedSeqs is the set of the seqs of the device's lines in the hosted
+// cloud's store (all of this run's: the device is the run's own).
+func (h *hosted) storedSeqs() (map[uint64]bool, error) {
+	if h.Node == nil {
+		return nil, errors.New("no hosted cloud")
 	}
-	deadline := time.Now().Add(logFlushWait)
-	for h.logged.Load() < n && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), logFlushWait)
+	defer cancel()
+	seqs := map[uint64]bool{}
+	from := store.LogFrom{}
+	for {
+		page, err := h.Node.Store.ReadLogs(ctx, h.DeviceID, from, readLogsPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range page {
+			seqs[l.Seq] = true
+		}
+		if len(page) < readLogsPage {
+			return seqs, nil
+		}
+		from = store.LogFrom{Seq: page[len(page)-1].StreamSeq + 1}
 	}
 }
 

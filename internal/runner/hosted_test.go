@@ -143,8 +143,11 @@ func TestFaultLineAndSyscallStatus(t *testing.T) {
 	if _, _, ok := SyscallStatus(`{"t":9,"kind":"start"}`); ok {
 		t.Error("SyscallStatus(start) ok")
 	}
-	if n := serverLogCalls(`{"t":9,"kind":"repeat","count":4,"event":{"kind":"syscall","call":"mvServerLog","status":"MV_STATUS_OKAY"}}`); n != 4 {
-		t.Errorf("serverLogCalls(repeat ×4) = %d", n)
+	if seq, ok := serverLogSeq(`{"t":9,"kind":"syscall","call":"mvServerLog","status":"MV_STATUS_OKAY","seq":18446744073709551615}`); !ok || seq != 1<<64-1 {
+		t.Errorf("serverLogSeq = %d %v, want the call's seq", seq, ok)
+	}
+	if _, ok := serverLogSeq(`{"t":9,"kind":"syscall","call":"mvServerLog","status":"MV_STATUS_LOGGINGDISABLEDBYSERVER"}`); ok {
+		t.Error("serverLogSeq of a call that did not return OKAY: ok")
 	}
 }
 
