@@ -169,11 +169,13 @@ type Config struct {
 	// lines (package metrics). Optional.
 	Metrics *metrics.Metrics
 	// VirtualClock gives the virtual clock of a device whose HELLO says its
-	// time is virtual (link.HelloVirtualClock), making it if it has none,
-	// and base, the clock's time at the device's time 0 (virtual.go). It
-	// is called with the ID the device said. Default: a clock of the
-	// session's own, reading Now at HELLO.
-	VirtualClock func(deviceID string) (clock *vclock.Virtual, base time.Time)
+	// time is virtual (link.HelloVirtualClock) and nowUS µs, making it if
+	// it has none, and base, the clock's time at the device's time 0
+	// (virtual.go): base+nowUS must not be before the clock's time (a
+	// device that booted again is rebased). It is called with the ID the
+	// device said, and nowUS in range. Default: a clock of the session's
+	// own, reading Now at HELLO.
+	VirtualClock func(deviceID string, nowUS uint64) (clock *vclock.Virtual, base time.Time)
 }
 
 // Limits on the channels a device opens; see handleOpen.
