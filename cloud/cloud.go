@@ -778,7 +778,7 @@ func (s *Server) SetLogging(deviceID string, enabled bool) bool {
 
 // observeFunc is what sessions hand their observations to, nil without
 // Options.Observe.
-func (s *Server) observeFunc() func(Observation) {
+func (s *Server) observeFunc() func(Observation, func()) {
 	if s.observe == nil {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/mvnet/mvnet/cloud"
 	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/internal/vclock"
 	"github.com/mvnet/mvnet/link"
 )
@@ -105,5 +106,62 @@ func TestVirtualReboot(t *testing.T) {
 	}
 	if got := s.DeviceClock(id).Now(); !got.Equal(start.Add(52 * time.Second)) {
 		t.Fatalf("the clock reads %v, want 52 s from its start", got.Sub(start))
+	}
+}
+
+// TestVirtualObserveHolds: a virtual device's observation holds its clock
+// until Options.Observe has returned from it, so what the observer does
+// about it reaches the device before its time moves on: an observer that
+// blocks on link-up until the device has sent its first SYNC (at 1 s), then
+// announces an update, finds the clock still at the HELLO's time (held
+// once the HELLO's own hold has gone), and the device gets the UPDATE
+// before SYNCED.
+func TestVirtualObserveHolds(t *testing.T) {
+	start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	id := fakedev.ID(0x53)
+	gate := make(chan struct{})
+	seen := make(chan time.Time, 1) // the device's clock when the observer acted
+	var s *cloud.Server
+	s = newServerWith(t, cloud.Options{Now: func() time.Time { return start }, Observe: func(o cloud.Observation) {
+		if o.Kind != cloud.ObserveLinkUp || o.Device != id {
+			return
+		}
+		<-gate
+		seen <- s.DeviceClock(id).Now()
+		if err := s.Faults().AnnounceUpdate(id, "from the observer"); err != nil {
+			t.Errorf("AnnounceUpdate from Observe: %v", err)
+		}
+	}})
+	d := dialVirtual(t, s)
+	d.Hello(id, 0)
+	if f := d.Next(); f.Type != link.FrameControl || f.Kind != link.ControlLogging {
+		t.Fatalf("after WELCOME: %v %+v, want CONTROL LOGGING", f.Type, f)
+	}
+	d.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: 1, NowUS: 1_000_000})
+	// The HELLO's hold goes once LOGGING is queued; the observation's
+	// stays while Observe runs.
+	v := s.DeviceClock(id).(*vclock.Virtual)
+	poll.Until(t, "the HELLO's hold released", func() bool { return v.Holds() <= 1 })
+	if n := v.Holds(); n != 1 {
+		t.Errorf("%d holds on the device's clock while Observe handles link-up, want 1", n)
+	}
+	close(gate)
+	if at := <-seen; !at.Equal(start) {
+		t.Errorf("the observer of link-up ran at the device's %v: the clock moved on while it was handling it", at.Sub(start))
+	}
+	var before []link.Frame
+	for {
+		f := d.Next()
+		if f.Type == link.FrameControl && f.Kind == link.ControlSynced {
+			break
+		}
+		before = append(before, f)
+	}
+	update := false
+	for _, f := range before {
+		update = update || (f.Type == link.FrameControl && f.Kind == link.ControlUpdate)
+	}
+	if !update {
+		t.Fatalf("before SYNCED: %s, want the observer's UPDATE", fakedev.Frames(before))
 	}
 }

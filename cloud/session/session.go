@@ -137,7 +137,11 @@ type Config struct {
 	// order. It is called with the session's lock held: it must return at
 	// once and not call the session (the cloud queues observations and
 	// hands them to its own Options.Observe from a goroutine per device).
-	Observe func(Observation)
+	// On a virtual clock each observation holds the device's clock until
+	// its release is called (once the observation has been handled, or
+	// dropped) or the session ends; on the wall clock release does
+	// nothing.
+	Observe func(o Observation, release func())
 	// Register is called once the device has said a valid HELLO and before
 	// WELCOME. An error closes the link without WELCOME (the device will
 	// retry), e.g. while its link is dropped by fault injection. unregister
