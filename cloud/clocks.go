@@ -16,27 +16,33 @@ import (
 // emulated device in deterministic mode (its HELLO says so) its virtual
 // clock, which advances only as the device says. The server keeps one
 // virtual clock per device, made at the device's first such HELLO or
-// earlier by VirtualDeviceClock, and keeps it for its lifetime (a device
-// that reconnects finds its clock where its time left it). A clock's
-// start, Options.Now when it is made, is the device's time 0, and the
-// device's wall time (WELCOME, TIME) is its clock's: with a fixed
-// Options.Now a run gives the device the same wall times every time.
+// earlier by VirtualDeviceClock, while the device's links are virtual: a
+// device that reconnects finds its clock where its time left it, and a
+// HELLO without the flag (a real device, or the image run in real time)
+// puts the device back on the wall clock, with the timers of its faults in
+// force (deviceClocks.wall). A clock's start, Options.Now when it is made,
+// is the device's time 0 (its base), and the device's wall time (WELCOME,
+// TIME) is its clock's: with a fixed Options.Now a run gives the device
+// the same wall times every time.
+//
+// A clock never goes back, but a device's time does when it boots again
+// (a new emulator run, mvRestart, a system reset: its time restarts at 0):
+// a HELLO whose now_us is before the clock's time rebases the device,
+// base = the clock's time - now_us, so that its timers are set from its
+// new boot's time and the clock runs on from where it was.
 
-// deviceClocks is the server's devices' virtual clocks, keyed by
-// devid.Canon.
+// deviceClocks is the server's devices' virtual clocks and their bases,
+// keyed by devid.Canon.
 type deviceClocks struct {
 	now   func() time.Time // Options.Now
 	reg   vclock.Registry
-	mu    sync.Mutex
-	bases map[string]time.Time // each clock's start
+	mu    sync.Mutex           // guards bases, and reg's entries with them
+	bases map[string]time.Time // each clock's time at the device's time 0
 }
 
-// virtual returns the virtual clock of device id and its start, making it
-// if the device has none.
-func (c *deviceClocks) virtual(id string) (*vclock.Virtual, time.Time) {
-	key := devid.Canon(id)
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// virtualLocked returns the virtual clock of the device key and its base,
+// making it if the device has none (c.mu held).
+func (c *deviceClocks) virtualLocked(key string) (*vclock.Virtual, time.Time) {
 	base, ok := c.bases[key]
 	if !ok {
 		base = c.now()
@@ -48,14 +54,55 @@ func (c *deviceClocks) virtual(id string) (*vclock.Virtual, time.Time) {
 	return c.reg.Virtual(key, base), base
 }
 
+// virtual returns the virtual clock of device id, making it if the
+// device has none.
+func (c *deviceClocks) virtual(id string) *vclock.Virtual {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, _ := c.virtualLocked(devid.Canon(id))
+	return v
+}
+
+// attach returns the virtual clock of device id, whose HELLO said its
+// time is virtual and now nowUS µs (in range: the session checks), and
+// the device's base on it, rebased if the device's time went back (it
+// booted again): its time nowUS is then the clock's time.
+func (c *deviceClocks) attach(id string, nowUS uint64) (*vclock.Virtual, time.Time) {
+	key := devid.Canon(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, base := c.virtualLocked(key)
+	now := time.Duration(nowUS) * time.Microsecond
+	if at := v.Now(); base.Add(now).Before(at) {
+		base = at.Add(-now)
+		c.bases[key] = base
+	}
+	return v, base
+}
+
+// wall puts device id back on the wall clock: its HELLO did not say its
+// time is virtual. It reports whether the device had a virtual clock.
+func (c *deviceClocks) wall(id string) bool {
+	key := devid.Canon(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.bases[key]; !ok {
+		return false
+	}
+	delete(c.bases, key)
+	c.reg.Delete(key)
+	return true
+}
+
 // clock is device id's clock: its virtual clock if it has one, else Wall.
 func (c *deviceClocks) clock(id string) vclock.Clock {
 	return c.reg.For(devid.Canon(id))
 }
 
 // DeviceClock is the clock the cloud times device deviceID's faults,
-// delayed frames and requests on: its virtual clock if it has one (it said
-// so in HELLO, or VirtualDeviceClock made it), else vclock.Wall.
+// delayed frames and requests on: its virtual clock while it has one (its
+// last HELLO said so, or VirtualDeviceClock made it and no link came
+// since), else vclock.Wall.
 func (s *Server) DeviceClock(deviceID string) vclock.Clock {
 	return s.clocks.clock(deviceID)
 }
@@ -63,8 +110,14 @@ func (s *Server) DeviceClock(deviceID string) vclock.Clock {
 // VirtualDeviceClock returns device deviceID's virtual clock, making it if
 // the device has none: made ahead of the device's HELLO, it lets a caller
 // (the runner's scenario) set timers on the device's time from its start.
-// The clock's time when made (Options.Now) is the device's time 0.
+// The clock's time when made (Options.Now) is the device's time 0. A HELLO
+// without the virtual flag forgets it (the device is on Wall again).
 func (s *Server) VirtualDeviceClock(deviceID string) *vclock.Virtual {
-	v, _ := s.clocks.virtual(deviceID)
-	return v
+	return s.clocks.virtual(deviceID)
+}
+
+// wallClock puts device id on the wall clock (deviceClocks.wall): its
+// HELLO did not say its time is virtual.
+func (s *Server) wallClock(id string) {
+	s.clocks.wall(id)
 }

@@ -46,6 +46,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/metrics"
 	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/cloud/session"
+	"github.com/mvnet/mvnet/internal/vclock"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -452,6 +453,20 @@ func (s *Server) serveConn(c net.Conn, slot func()) error {
 // runSession runs the session of the link c, authenticated as device
 // certID (if any), until it ends.
 func (s *Server) runSession(c net.Conn, certID string) (err error) {
+	// virtual: the HELLO said the device's time is virtual (attach is
+	// called before register, on the session's goroutine); else the device
+	// is on the wall clock from now on.
+	virtual := false
+	attach := func(id string, nowUS uint64) (*vclock.Virtual, time.Time) {
+		virtual = true
+		return s.clocks.attach(id, nowUS)
+	}
+	register := func(id string, sess *session.Session) (func(), error) {
+		if !virtual {
+			s.wallClock(id)
+		}
+		return s.registerCounted(id, sess)
+	}
 	sess := session.New(c, session.Config{
 		HTTP:             s.http,
 		MQTT:             s.mqtt,
@@ -461,13 +476,13 @@ func (s *Server) runSession(c net.Conn, certID string) (err error) {
 		Now:              s.now,
 		Faults:           s.faults,
 		Observe:          s.observeFunc(),
-		Register:         s.registerCounted,
+		Register:         register,
 		Metrics:          s.metrics,
 		MaxChannelBuffer: s.maxBuf,
 		CertDeviceID:     certID,
 		PingInterval:     s.ping,
 		IdleTimeout:      s.idle,
-		VirtualClock:     s.clocks.virtual,
+		VirtualClock:     attach,
 	})
 	s.mu.Lock()
 	if s.shutdown { // Shutdown began during the handshake
@@ -763,7 +778,7 @@ func (s *Server) SetLogging(deviceID string, enabled bool) bool {
 
 // observeFunc is what sessions hand their observations to, nil without
 // Options.Observe.
-func (s *Server) observeFunc() func(Observation) {
+func (s *Server) observeFunc() func(Observation, func()) {
 	if s.observe == nil {
 		return nil
 	}

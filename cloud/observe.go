@@ -46,6 +46,15 @@ const (
 // order they were made. So Observe runs on no session's goroutine and
 // under no lock: it may call the Server (apply a fault, say), and a
 // device's observations never overlap.
+//
+// A virtual device's observation holds its clock (session.Config.Observe)
+// until Options.Observe has returned from it, or until it is dropped: the
+// device's time does not move on before the observer has seen what it
+// did. An Options.Observe that must act on an observation later, on
+// another goroutine, and have the device's time wait for that (the
+// scenario engine's loop), takes a hold of its own on the device's clock
+// (Server.DeviceClock) before it returns. Options.Observe must not wait
+// for the device's time to move on.
 type observers struct {
 	fn      func(Observation)
 	running sync.WaitGroup // delivering goroutines (Shutdown waits)
@@ -57,9 +66,16 @@ type observers struct {
 
 // backlog is a device's observations waiting for delivery.
 type backlog struct {
-	obs     []Observation
+	obs     []held
 	bytes   int // observationSize of obs
 	dropped int // dropped since obs was last handed over: drop until then
+}
+
+// held is an observation waiting for delivery and the release of its
+// hold on the device's clock.
+type held struct {
+	ob      Observation
+	release func()
 }
 
 // observationSize is what an observation costs in the queue, for
@@ -91,8 +107,9 @@ func (o *observers) drained(dev string) <-chan struct{} {
 }
 
 // add queues o for delivery (session.Config.Observe), or drops it past
-// the bounds (MaxObserveBacklog).
-func (o *observers) add(ob Observation) {
+// the bounds (MaxObserveBacklog); release is called once it has been
+// delivered or dropped.
+func (o *observers) add(ob Observation, release func()) {
 	size := observationSize(&ob)
 	o.mu.Lock()
 	b, running := o.q[ob.Device]
@@ -101,13 +118,17 @@ func (o *observers) add(ob Observation) {
 		o.q[ob.Device] = b
 		o.running.Add(1)
 	}
-	if b.dropped > 0 || len(b.obs) >= MaxObserveBacklog || b.bytes+size > MaxObserveBacklogBytes {
+	dropped := b.dropped > 0 || len(b.obs) >= MaxObserveBacklog || b.bytes+size > MaxObserveBacklogBytes
+	if dropped {
 		b.dropped++
 	} else {
-		b.obs = append(b.obs, ob)
+		b.obs = append(b.obs, held{ob, release})
 		b.bytes += size
 	}
 	o.mu.Unlock()
+	if dropped {
+		release()
+	}
 	if !running {
 		go o.deliver(ob.Device)
 	}
@@ -132,8 +153,9 @@ func (o *observers) deliver(dev string) {
 		obs, dropped := b.obs, b.dropped
 		*b = backlog{} // still running
 		o.mu.Unlock()
-		for _, ob := range obs {
-			o.fn(ob)
+		for _, h := range obs {
+			o.fn(h.ob)
+			h.release()
 		}
 		if dropped > 0 {
 			o.fn(Observation{Device: dev, Kind: ObserveDropped, Dropped: dropped})

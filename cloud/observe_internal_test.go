@@ -3,6 +3,7 @@ package cloud
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -11,6 +12,8 @@ import (
 // stops growing at MaxObserveBacklog (count) and MaxObserveBacklogBytes
 // (bytes); the observer then gets what was kept, in order, and one
 // ObserveDropped counting the rest. Another device's queue is separate.
+// Each observation's release (its hold on the device's clock) is called
+// once: at once for those dropped, after Observe for the others.
 func TestObserveBacklogBounded(t *testing.T) {
 	const dev, other = "UV00000000000000000000000000000001", "UV00000000000000000000000000000002"
 	for _, tc := range []struct {
@@ -29,6 +32,8 @@ func TestObserveBacklogBounded(t *testing.T) {
 			var got []Observation
 			gotAll := make(chan struct{})
 			total := 0
+			var released atomic.Int64
+			rel := func() { released.Add(1) }
 			o := newObservers(func(ob Observation) {
 				select {
 				case entered <- struct{}{}:
@@ -51,12 +56,12 @@ func TestObserveBacklogBounded(t *testing.T) {
 			})
 			// The first is taken by the delivering goroutine (blocked in
 			// fn); the rest queue.
-			o.add(Observation{Device: dev, Kind: ObserveServerLog, Text: "first"})
+			o.add(Observation{Device: dev, Kind: ObserveServerLog, Text: "first"}, rel)
 			<-entered
 			for k := 1; k < tc.n; k++ {
-				o.add(Observation{Device: dev, Kind: ObserveServerLog, Text: tc.text})
+				o.add(Observation{Device: dev, Kind: ObserveServerLog, Text: tc.text}, rel)
 				if k == 1 {
-					o.add(Observation{Device: other, Kind: ObserveLinkUp})
+					o.add(Observation{Device: other, Kind: ObserveLinkUp}, rel)
 				}
 			}
 			o.mu.Lock()
@@ -66,6 +71,9 @@ func TestObserveBacklogBounded(t *testing.T) {
 			if queued > MaxObserveBacklog || bytes > MaxObserveBacklogBytes {
 				t.Fatalf("queued %d observations (%d bytes), bounds %d and %d", queued, bytes, MaxObserveBacklog, MaxObserveBacklogBytes)
 			}
+			if n := released.Load(); n != int64(tc.n-1-queued) {
+				t.Fatalf("%d released while Observe is blocked, want the %d dropped", n, tc.n-1-queued)
+			}
 			close(release)
 			select {
 			case <-gotAll:
@@ -73,6 +81,9 @@ func TestObserveBacklogBounded(t *testing.T) {
 				t.Fatal("observations not delivered")
 			}
 			o.running.Wait()
+			if n := released.Load(); n != int64(tc.n+1) {
+				t.Fatalf("%d released after delivery, want all %d", n, tc.n+1)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			var mine []Observation

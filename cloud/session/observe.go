@@ -67,6 +67,14 @@ const (
 // link's link-down comes before its new link's link-up (the cloud closes
 // the old session before the new one sends WELCOME).
 
+//
+// On a virtual clock an observation holds the device's clock from when it
+// is made until Config.Observe's consumer has handled it (the cloud: until
+// its Options.Observe has returned), so that what an observer does about
+// it — a scenario's when: step applying a fault, say — is done before the
+// device's time moves on (link/doc.go, "Virtual time"): the device's next
+// SYNC is answered after it.
+
 // observeLocked hands o to Config.Observe, unless the link's end has been
 // observed.
 func (s *Session) observeLocked(o Observation) {
@@ -74,7 +82,7 @@ func (s *Session) observeLocked(o Observation) {
 		return
 	}
 	o.Device = s.DeviceID()
-	s.cfg.Observe(o)
+	s.cfg.Observe(o, s.hold())
 }
 
 // observeDownLocked observes the link's end, once, if it was up.

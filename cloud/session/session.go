@@ -137,7 +137,11 @@ type Config struct {
 	// order. It is called with the session's lock held: it must return at
 	// once and not call the session (the cloud queues observations and
 	// hands them to its own Options.Observe from a goroutine per device).
-	Observe func(Observation)
+	// On a virtual clock each observation holds the device's clock until
+	// its release is called (once the observation has been handled, or
+	// dropped) or the session ends; on the wall clock release does
+	// nothing.
+	Observe func(o Observation, release func())
 	// Register is called once the device has said a valid HELLO and before
 	// WELCOME. An error closes the link without WELCOME (the device will
 	// retry), e.g. while its link is dropped by fault injection. unregister
@@ -169,11 +173,13 @@ type Config struct {
 	// lines (package metrics). Optional.
 	Metrics *metrics.Metrics
 	// VirtualClock gives the virtual clock of a device whose HELLO says its
-	// time is virtual (link.HelloVirtualClock), making it if it has none,
-	// and base, the clock's time at the device's time 0 (virtual.go). It
-	// is called with the ID the device said. Default: a clock of the
-	// session's own, reading Now at HELLO.
-	VirtualClock func(deviceID string) (clock *vclock.Virtual, base time.Time)
+	// time is virtual (link.HelloVirtualClock) and nowUS µs, making it if
+	// it has none, and base, the clock's time at the device's time 0
+	// (virtual.go): base+nowUS must not be before the clock's time (a
+	// device that booted again is rebased). It is called with the ID the
+	// device said, and nowUS in range. Default: a clock of the session's
+	// own, reading Now at HELLO.
+	VirtualClock func(deviceID string, nowUS uint64) (clock *vclock.Virtual, base time.Time)
 }
 
 // Limits on the channels a device opens; see handleOpen.

@@ -134,19 +134,23 @@ func (s *Session) deviceUS(t time.Time) uint64 {
 // HELLO said now_us, and advances the clock to it: what fell due by then
 // (the end of a link-drop fault, a scenario's first steps) happens before
 // the device is registered.
+//
+// A device that booted again (its time restarts at 0) finds the clock
+// where the previous boot left it: Config.VirtualClock rebases it, so its
+// timers are set from its new time.
 func (s *Session) attachClock(id string, nowUS uint64) error {
+	if _, ok := s.deviceTime(nowUS); !ok {
+		return protoErr("HELLO now_us %d is out of range", nowUS)
+	}
 	if s.cfg.VirtualClock != nil {
-		s.vc, s.vbase = s.cfg.VirtualClock(id)
+		s.vc, s.vbase = s.cfg.VirtualClock(id, nowUS)
 	} else {
 		s.vbase = s.cfg.Now()
 		s.vc = vclock.NewVirtual(s.vbase)
 	}
 	s.clock = s.vc
 	s.out.setClock(s.vc)
-	t, ok := s.deviceTime(nowUS)
-	if !ok {
-		return protoErr("HELLO now_us %d is out of range", nowUS)
-	}
+	t, _ := s.deviceTime(nowUS)
 	return s.vc.AdvanceTo(s.ctx, t)
 }
 

@@ -35,7 +35,7 @@ type vrun struct {
 func startVirtual(t *testing.T, cfg session.Config) *vrun {
 	t.Helper()
 	v := vclock.NewVirtual(vt0)
-	cfg.VirtualClock = func(id string) (*vclock.Virtual, time.Time) { return v, vt0 }
+	cfg.VirtualClock = func(string, uint64) (*vclock.Virtual, time.Time) { return v, vt0 }
 	device, cloudEnd := link.Pipe()
 	r := &vrun{sess: session.New(cloudEnd, cfg), clock: v, errc: make(chan error, 1)}
 	d := fakedev.NewVirtual(t, device)

@@ -331,3 +331,12 @@ func (r *Registry) Virtual(id string, start time.Time) *Virtual {
 	r.clocks[id] = v
 	return v
 }
+
+// Delete forgets the device's virtual clock, if it has one: For gives Wall
+// from now on, and Virtual makes a new clock. Whoever holds the old clock
+// keeps it, but nothing advances it through the Registry any more.
+func (r *Registry) Delete(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.clocks, id)
+}
