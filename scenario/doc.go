@@ -30,9 +30,14 @@
 // Time is Options.Clock's: the wall clock by default, or an emulated
 // device's virtual clock ((*cloud.Server).VirtualDeviceClock, for a
 // firmware image in deterministic mode). A clock with Hold (Holder) is
-// held from each timer's firing, observation and fault event until the run
-// has handled it, so a step's actions are done before the device's time
-// moves on past it.
+// held by the run from each timer's firing, observation and fault event
+// until it has handled it, so a step's actions are done before the
+// device's time moves on past it. The run takes that hold before Observe
+// returns (or the Injector's callback): the device's time cannot move on
+// in between because the cloud holds the clock until its
+// Options.Observe has returned, and a fault event comes from the
+// Injector while the clock advances or from an Apply. Stdout and Status
+// hold nothing: the caller reads them from a pipe, after the fact.
 //
 // Two callers use it: mvnet run --scenario (the host runner, which feeds
 // the application's stdout, the trace's statuses and its exit status) and

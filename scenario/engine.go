@@ -303,12 +303,13 @@ func (r *Run) push(e event) {
 }
 
 // pushHeld is push for what the device's clock sets in motion (a timer of
-// the run, an observation, a fault starting or ending): on a Holder clock it holds the
-// clock until the loop has handled e, so that a when: step it triggers is
-// carried out before the device's time moves on — provided whoever calls
-// holds the clock until then (the cloud, while it delivers the device's
-// observations; the fault injector's timers, which fire as the clock
-// advances).
+// the run, an observation, a fault starting or ending): on a Holder clock
+// it holds the clock until the loop has handled e, so that a when: step it
+// triggers is carried out before the device's time moves on. It takes the
+// hold before it returns, and its callers hold the clock until then: the
+// cloud until its Options.Observe has returned (cloud/observe.go), the
+// clock's own timers while AdvanceTo runs them (the run's, and the fault
+// injector's, whose events come through the Injector's callback).
 func (r *Run) pushHeld(e event) {
 	if h, ok := r.clock.(Holder); ok {
 		e.release = h.Hold()

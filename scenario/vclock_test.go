@@ -140,9 +140,11 @@ func (c gateConfig) SetValue(context.Context, string, abi.ConfigKeyFetchScope, a
 	return nil
 }
 
-// An observation (delivered by the cloud while it holds the device's clock)
-// holds the clock until the run has handled it: a when: step it triggers is
-// carried out before the device's time moves on.
+// An observation holds the clock until the run has handled it: a when:
+// step it triggers is carried out before the device's time moves on. The
+// cloud holds the device's clock only until Observe returns
+// (cloud/observe.go), so Observe itself must have taken the run's hold by
+// then: the test holds nothing of its own.
 func TestRunOnVirtualClockHoldsForObservation(t *testing.T) {
 	v := vclock.NewVirtual(vt0)
 	inj := faults.New(fakeLinks{dev: &fakeLink{}})
@@ -157,9 +159,12 @@ timeline:
 	var open sync.Once
 	openGate := func() { open.Do(func() { close(conf.gate) }) }
 	defer openGate()    // before Finish, which waits for the step
-	release := v.Hold() // the cloud delivering the device's observation
 	run.Observe(cloud.Observation{Device: dev, Kind: cloud.ObserveServerLog, Text: "ready"})
-	release()
+	// The step waits at the gate, so the hold, if Observe took one, is
+	// still there.
+	if v.Holds() == 0 {
+		t.Fatal("Observe returned without holding the clock: once the cloud releases its own hold, the device's time could move on before the step")
+	}
 	<-conf.entered // the step is being carried out
 	if v.Holds() == 0 {
 		t.Fatal("no hold on the clock while the step triggered by the observation runs: the device's time could move on first")

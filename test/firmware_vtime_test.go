@@ -245,3 +245,65 @@ expect:
 		t.Fatalf("two runs differ:\n--- first\n%s\n--- second\n%s", runs[0], runs[1])
 	}
 }
+
+// A when: step reacting to the device's server log line lands at the same
+// virtual instant on every run: the cloud holds the device's clock while it
+// delivers the observation, and the scenario engine holds it on until the
+// step is carried out — so the latency the step applies as the image logs
+// "connected" is in force for the request the image makes next, and both
+// runs give the same transcript.
+func TestFirmwareVirtualTimeWhenStep(t *testing.T) {
+	rep := runVtimeTwice(t, `version: 1
+name: virtual time — a when step on a log line
+duration: 300s
+timeline:
+  - when: {log: "^vtime: connected"}
+    apply: {kind: latency, delay: 2s}
+  - at: 20s
+    set-config: {key: vtime-mode, value: fast}
+expect:
+  - log: "vtime: done"
+  - exit: 0
+`)
+	if rep.httpStatus != 200 || rep.httpAfter < 2_000_000 {
+		t.Errorf("HTTP %d after %d µs, want 200 after at least the 2 s latency the when: step applied before the request", rep.httpStatus, rep.httpAfter)
+	}
+}
+
+var (
+	faultStartLine = regexp.MustCompile(`(?m)^ *([0-9]+\.[0-9]{3}) ms  fault  start  latency`)
+	exit10Line     = regexp.MustCompile(`(?m)^ *([0-9]+\.[0-9]{3}) ms  exit 10$`)
+)
+
+// After a restart the image's time starts again at 0 and the cloud rebases
+// the device on its clock: a fault a when: step applies in the second
+// boot is traced at the second boot's time — before the exit line, at or
+// before its time — not at the time the first boot had reached plus the
+// second's.
+func TestFirmwareVirtualTimeRestartFaultTime(t *testing.T) {
+	elf := firmware(t, "restart", "FW_SYSTEM_RESET=0")
+	sc := filepath.Join(t.TempDir(), "scenario.yaml")
+	if err := os.WriteFile(sc, []byte(`version: 1
+name: a fault after a restart
+duration: 90s
+timeline:
+  - when: {log: "line-two"}
+    apply: {kind: latency, delay: 1s}
+expect:
+  - log: "line-two!! wake reason 2"
+  - exit: 10
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runFirmware(t, elf, "--device-id", "UV00000000000000000000000000f00005", "--scenario", sc)
+	r.want(t, 0, "restarts 1", "line-two!! wake reason 2", "exit 10", "PASS")
+	f, e := faultStartLine.FindStringSubmatchIndex(r.stderr), exit10Line.FindStringSubmatchIndex(r.stderr)
+	if f == nil || e == nil {
+		t.Fatalf("no fault start or exit line:\n%s", r.stderr)
+	}
+	ft, _ := strconv.ParseFloat(r.stderr[f[2]:f[3]], 64)
+	et, _ := strconv.ParseFloat(r.stderr[e[2]:e[3]], 64)
+	if f[0] > e[0] || ft > et {
+		t.Fatalf("the fault started at %.3f ms (after the exit at %.3f ms, or traced after it): not on the second boot's time\n%s", ft, et, r.stderr)
+	}
+}

@@ -237,6 +237,9 @@ func (d *demux) trace(line, kind string) {
 	d.mu.Lock()
 	if kind == "start" {
 		d.startT, d.startAt = t, time.Now()
+		// A new boot's time starts again at 0: the runner's lines held
+		// from the boot before are of its time, and come before.
+		d.flushHeldLocked(-1)
 	}
 	if tok {
 		d.flushHeldLocked(t)

@@ -144,10 +144,16 @@ func startHosted(ctx context.Context, o Options, env []string, d *demux, stderr 
 	faultT := func(faults.Event) int64 { return d.now() }
 	if o.virtualTime {
 		// The device's clock, made ahead: its time 0 is the device's boot
-		// (cloud.Server.VirtualDeviceClock), so a fault's time on it is
-		// the trace's t.
-		base := n.Cloud.VirtualDeviceClock(id).Now()
-		faultT = func(e faults.Event) int64 { return e.Time.Sub(base).Microseconds() }
+		// (cloud.Server.VirtualDeviceClock), and a boot after a restart
+		// moves the device's base on it, so a fault's time is the device's
+		// own time at the event (the trace's t), asked per event.
+		n.Cloud.VirtualDeviceClock(id)
+		faultT = func(e faults.Event) int64 {
+			if dt, ok := n.Cloud.VirtualDeviceTime(id, e.Time); ok {
+				return dt.Microseconds()
+			}
+			return d.now() // back on the wall clock
+		}
 	}
 	h.unsub = n.Cloud.Faults().Subscribe(func(e faults.Event) {
 		if e.Fault.Device == id {
