@@ -158,7 +158,7 @@ timeline:
 	defer run.Finish()
 	var open sync.Once
 	openGate := func() { open.Do(func() { close(conf.gate) }) }
-	defer openGate()    // before Finish, which waits for the step
+	defer openGate() // before Finish, which waits for the step
 	run.Observe(cloud.Observation{Device: dev, Kind: cloud.ObserveServerLog, Text: "ready"})
 	// The step waits at the gate, so the hold, if Observe took one, is
 	// still there.
