@@ -126,6 +126,7 @@ type Machine struct {
 	debugAccess    bool // a debugger access: SCS privilege checks pass
 	traced         map[uint32]bool
 	crash          *Crash
+	faultNote      string // what caused the fault being raised, for a crash's reason ("" none)
 	ctx            context.Context
 	skipped        uint64 // cycles jumped over while asleep
 	quantumEnd     uint64 // cycle the running quantum ends at
