@@ -370,8 +370,9 @@ func (m *Machine) pushStack(ret uint32) int {
 	if c.ActiveSPIsPSP() {
 		limit = c.PSPLIM
 	}
-	if frame < limit {
-		// ARMv8-M ARM PushStack: stacking stops at the limit, SP is set to it.
+	if frame < limit && !(m.ccr&ccrStkOfHFNMIGN != 0 && m.execPriority(true) < 0) {
+		// ARMv8-M ARM PushStack: stacking stops at the limit, SP is set to
+		// it (unless CCR.STKOFHFNMIGN ignores the limit at priority < 0).
 		m.cfsr |= cfsrStkOf
 		c.R[13] = limit
 		return excUsageFault

@@ -156,6 +156,13 @@ type CPU struct {
 	// set every unaligned LDR/STR/LDRH/STRH faults (FaultUnaligned).
 	DivByZeroTrap bool
 	UnalignedTrap bool
+	// BusFaultIgnoreNeg and StackLimitIgnoreNeg mirror CCR.BFHFNMIGN and
+	// CCR.STKOFHFNMIGN: at a negative execution priority (in HardFault or
+	// NMI, or with FAULTMASK set) a load or store nothing answers is not a
+	// BusFault (the load reads zero, the store is dropped), and a stack
+	// pointer below its limit is not a STKOF UsageFault.
+	BusFaultIgnoreNeg   bool
+	StackLimitIgnoreNeg bool
 
 	// WatchAddr and WatchWrite describe the access that made Run return
 	// StopWatchpoint.

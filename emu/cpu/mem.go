@@ -297,8 +297,17 @@ func (c *CPU) readSlow(a uint32, n int) uint32 {
 			return v
 		}
 	}
-	c.raise(FaultPreciseData, a)
+	c.busFault(a)
 	return 0
+}
+
+// busFault raises the precise data BusFault for an access at a, unless
+// CCR.BFHFNMIGN ignores it (BusFaultIgnoreNeg): the access then does
+// nothing (a load reads zero).
+func (c *CPU) busFault(a uint32) {
+	if !(c.BusFaultIgnoreNeg && c.negativePriority()) {
+		c.raise(FaultPreciseData, a)
+	}
 }
 
 func (c *CPU) writeSlow(a uint32, n int, v uint32) {
@@ -307,7 +316,8 @@ func (c *CPU) writeSlow(a uint32, n int, v uint32) {
 	}
 	if r := c.m.find(a, uint32(n)); r != nil {
 		if !r.writable {
-			c.raise(FaultPreciseData, a)
+			c.busFault(a)
+			return
 		}
 		if len(c.guards) > 0 {
 			if g, ok := c.Guarded(a, uint32(n)); ok {
@@ -346,7 +356,7 @@ func (c *CPU) writeSlow(a uint32, n int, v uint32) {
 	if c.Bus != nil && c.Bus.Store(a, n, v) {
 		return
 	}
-	c.raise(FaultPreciseData, a)
+	c.busFault(a)
 }
 
 // device reports whether a is Device memory in the ARMv8-M default
