@@ -206,6 +206,7 @@ func build(o Options) (*rig, error) {
 	if r.m, err = emu.New(eo); err != nil {
 		return r, err
 	}
+	guardProtected(arena, r.m) // protect.go
 	if testHookMachine != nil {
 		testHookMachine(r.m)
 	}

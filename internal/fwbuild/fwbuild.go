@@ -62,7 +62,7 @@ var Flags = []string{
 }
 
 // Programs lists the test programs, in the order of their directories.
-var Programs = []string{"bench", "config_log", "faults", "http_get", "i2c", "mqtt", "restart", "sched"}
+var Programs = []string{"bench", "config_log", "faults", "http_get", "i2c", "mqtt", "protect", "restart", "sched"}
 
 // Options adjust a build.
 type Options struct {
