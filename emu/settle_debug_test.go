@@ -147,3 +147,52 @@ reset:
 		t.Fatalf("run after a kill while settling: %v, want ErrKilled", err)
 	}
 }
+
+// TestSyncPointAtATimer: a sync point made at a timer (SyncPoint from a
+// function given to At — the kernel's virtual timers) is one as after a
+// system call: the debugger is served while Settle waits, and a kill
+// (Halt) ends the wait.
+func TestSyncPointAtATimer(t *testing.T) {
+	img, syms := assemble(t, `
+	.thumb_func
+reset:
+	b reset
+`)
+	entered := make(chan struct{})
+	a := newAsmMachine(t, img, Options{Settle: func(ctx context.Context, serve <-chan func()) error {
+		close(entered)
+		for {
+			select {
+			case f := <-serve:
+				f()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}})
+	a.At(time.Millisecond, a.SyncPoint)
+	done, _ := startRun(t, a)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no sync point at the timer")
+	}
+	tg := a.Debugger()
+	served := make(chan uint32, 1)
+	go func() {
+		tg.Attach()
+		served <- tg.ReadRegister(gdb.PC)
+	}()
+	select {
+	case pc := <-served:
+		if pc != syms["reset"] {
+			t.Fatalf("PC read at the timer's sync point %#x, want the loop's %#x", pc, syms["reset"])
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the debugger was not served at the timer's sync point")
+	}
+	tg.Kill()
+	if err := waitRun(t, done); err != ErrKilled {
+		t.Fatalf("run after a kill at the timer's sync point: %v, want ErrKilled", err)
+	}
+}
