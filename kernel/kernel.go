@@ -190,7 +190,7 @@ type Kernel struct {
 	vsync      syncState // Options.VirtualClock (virtual.go)
 	// The link manager's state for Dialing (virtual.go).
 	dialPending bool          // a dial is due or running; its outcome not applied yet
-	linkIdle    bool          // the link manager waits for someone to want the link
+	backingOff  bool          // the link manager waits before a redial
 	redialGen   uint64        // the current redial timer's number
 	redial      chan struct{} // a virtual redial timer fired
 	// logSeqStart is the first server log line's sequence number, random

@@ -32,7 +32,6 @@ func (k *Kernel) linkManager() {
 		k.mu.Lock()
 		want, closed := k.wantLinkLocked(), k.closed
 		k.dialPending = want
-		k.linkIdle = !want
 		k.mu.Unlock()
 		if closed {
 			return

@@ -137,12 +137,13 @@ func (k *Kernel) Dialing() bool {
 	return k.dialPending && k.conn == nil && k.wantLinkLocked()
 }
 
-// startDialLocked marks a dial due when the link manager is idle and
-// someone now wants the link: it dials at once, and the host holds its
-// virtual time for the outcome (Dialing).
+// startDialLocked marks a dial due when someone now wants the link and
+// the link manager is not waiting before a redial: it dials at once
+// (from its idle wait, or from its way back from a link the kernel took
+// down), and the host holds its virtual time for the outcome (Dialing)
+// from the call that wanted the link.
 func (k *Kernel) startDialLocked() {
-	if k.linkIdle && k.conn == nil && k.wantLinkLocked() {
-		k.linkIdle = false
+	if !k.backingOff && k.conn == nil && k.wantLinkLocked() {
 		k.dialPending = true
 	}
 }
@@ -165,10 +166,16 @@ func (k *Kernel) redialAfter(d time.Duration, goAway bool) (wait func() bool) {
 	if h := backoffHook.Load(); h != nil && h.drawn != nil {
 		h.drawn(k.id, d, goAway)
 	}
+	k.mu.Lock()
+	k.backingOff = true
+	k.redialGen++
+	gen := k.redialGen
+	k.mu.Unlock()
 	if !k.opts.VirtualClock {
 		return func() bool {
 			t := time.NewTimer(d)
 			defer t.Stop()
+			defer k.endBackoff()
 			select {
 			case <-t.C:
 				return true
@@ -180,14 +187,11 @@ func (k *Kernel) redialAfter(d time.Duration, goAway bool) (wait func() bool) {
 	if k.ctx.Err() != nil {
 		return func() bool { return false }
 	}
-	k.mu.Lock()
-	k.redialGen++
-	gen := k.redialGen
-	k.mu.Unlock()
 	k.opts.AfterFunc(d, func() {
 		k.mu.Lock()
 		current := gen == k.redialGen
 		if current {
+			k.backingOff = false
 			k.dialPending = true
 		}
 		k.mu.Unlock()
@@ -206,6 +210,13 @@ func (k *Kernel) redialAfter(d time.Duration, goAway bool) (wait func() bool) {
 			return false
 		}
 	}
+}
+
+// endBackoff ends a wall-clock wait before a redial.
+func (k *Kernel) endBackoff() {
+	k.mu.Lock()
+	k.backingOff = false
+	k.mu.Unlock()
 }
 
 // LogsInFlight reports whether server log lines were sent on the link
