@@ -515,3 +515,34 @@ func TestVirtualRequestAfterReleaseIsADialDue(t *testing.T) {
 		t.Fatalf("HELLOs %+v; want a second at now_us %d (the request's instant)", hellos, at)
 	}
 }
+
+// TestVirtualDialingFromTheRequest: with the link down because nobody
+// wanted it, mvRequestNetwork makes the dial due at once — the host sees
+// Dialing as the call returns, not whenever the link manager wakes — so
+// it holds its time for the outcome from that very call.
+func TestVirtualDialingFromTheRequest(t *testing.T) {
+	ht := &hostTimers{}
+	q := newExecQueue()
+	h := newHarness(t, virtual(ht, q, noDeadline))
+	q.settle(t, h.k)
+	c := h.newCentre(40, 64)
+	_, hp := h.requestNetwork(c, 0x4E7)
+	q.settle(t, h.k)
+	wantStatus(t, "mvReleaseNetwork", h.k.ReleaseNetwork(hp), abi.StatusOkay)
+	q.settle(t, h.k)
+	if h.k.LinkUp() || h.k.Dialing() {
+		t.Fatal("the link is still up, or dialling, with no network wanted")
+	}
+	for range 3 {
+		nw, hp := h.requestNetwork(c, 0x4E8)
+		if !h.k.Dialing() {
+			t.Fatal("mvRequestNetwork returned without the dial due")
+		}
+		q.settle(t, h.k)
+		if !h.k.LinkUp() || h.networkStatus(nw) != abi.NetworkStatusConnected {
+			t.Fatal("settled after the request, but the link is not up")
+		}
+		wantStatus(t, "mvReleaseNetwork", h.k.ReleaseNetwork(hp), abi.StatusOkay)
+		q.settle(t, h.k)
+	}
+}
