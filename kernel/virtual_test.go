@@ -168,18 +168,17 @@ func TestVirtualSyncOnlyWhenSomethingWasSent(t *testing.T) {
 	}
 }
 
-// TestVirtualSyncedOnlyThroughExec: the host waits while the SYNC is
-// outstanding, and the SYNCED counts only once the host has run the Exec
-// queue — after everything the cloud sent before it, here the response.
-func TestVirtualSyncedOnlyThroughExec(t *testing.T) {
-	ht := &hostTimers{}
-	q := newExecQueue()
-	answer := make(chan link.Frame, 4)
-	h := newHarness(t, virtual(ht, q, func(f link.Frame) (uint64, bool) {
+// answeredByHand boots a kernel on a virtual clock whose SYNCs the test
+// answers: each SYNC arrives on answer, and synced sends its SYNCED with
+// next_us. The link is up and its first SYNC answered when it returns.
+func answeredByHand(t *testing.T, ht *hostTimers, q *execQueue) (h *harness, answer chan link.Frame, synced func(f link.Frame, next uint64)) {
+	t.Helper()
+	answer = make(chan link.Frame, 8)
+	h = newHarness(t, virtual(ht, q, func(f link.Frame) (uint64, bool) {
 		answer <- f
 		return 0, false // the test answers
 	}))
-	synced := func(f link.Frame, next uint64) {
+	synced = func(f link.Frame, next uint64) {
 		h.cloud.send(t, link.Frame{Type: link.FrameControl, Kind: link.ControlSynced, Seq: f.Seq, NextUS: next})
 	}
 	// Boot: the dial, then the first SYNC, answered by hand.
@@ -189,6 +188,15 @@ func TestVirtualSyncedOnlyThroughExec(t *testing.T) {
 	}
 	synced(<-answer, link.NoDeadline)
 	q.settle(t, h.k)
+	return h, answer, synced
+}
+
+// TestVirtualSyncedOnlyThroughExec: the host waits while the SYNC is
+// outstanding, and the SYNCED counts only once the host has run the Exec
+// queue — after everything the cloud sent before it, here the response.
+func TestVirtualSyncedOnlyThroughExec(t *testing.T) {
+	ht, q := &hostTimers{}, newExecQueue()
+	h, answer, synced := answeredByHand(t, ht, q)
 
 	c := h.newCentre(40, 64)
 	nw, _ := h.requestNetwork(c, 0x4E7)
@@ -409,22 +417,8 @@ func TestVirtualGoAwayRedialTimer(t *testing.T) {
 // the sync point after the call waits for the latest SYNC, and a SYNCED
 // for an older one updates next_us but does not end that wait.
 func TestVirtualFramesDatedBySync(t *testing.T) {
-	ht := &hostTimers{}
-	q := newExecQueue()
-	answer := make(chan link.Frame, 8)
-	h := newHarness(t, virtual(ht, q, func(f link.Frame) (uint64, bool) {
-		answer <- f
-		return 0, false // the test answers
-	}))
-	synced := func(f link.Frame, next uint64) {
-		h.cloud.send(t, link.Frame{Type: link.FrameControl, Kind: link.ControlSynced, Seq: f.Seq, NextUS: next})
-	}
-	eventually(t, "the link up through Exec", func() bool { q.drain(); return !h.k.Dialing() })
-	if !h.k.Sync() {
-		t.Fatal("the link's first sync point does not sync")
-	}
-	synced(<-answer, link.NoDeadline)
-	q.settle(t, h.k)
+	ht, q := &hostTimers{}, newExecQueue()
+	h, answer, synced := answeredByHand(t, ht, q)
 	c := h.newCentre(40, 64)
 	nw, _ := h.requestNetwork(c, 0x4E7)
 	q.settle(t, h.k)
