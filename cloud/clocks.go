@@ -117,7 +117,10 @@ func (s *Server) VirtualDeviceClock(deviceID string) *vclock.Virtual {
 }
 
 // wallClock puts device id on the wall clock (deviceClocks.wall): its
-// HELLO did not say its time is virtual.
+// HELLO did not say its time is virtual. The timers of its faults in force
+// move to the wall clock with the time they had left.
 func (s *Server) wallClock(id string) {
-	s.clocks.wall(id)
+	if s.clocks.wall(id) {
+		s.faults.Reclock(id)
+	}
 }

@@ -15,10 +15,10 @@ import (
 
 // TestVirtualThenWallDevice: a device whose last HELLO did not say its
 // time is virtual is on the wall clock again, though an earlier link of
-// it was virtual: DeviceClock is Wall, and a fault applied then ends by
-// its For on the wall clock (it never would on the virtual clock, which
-// nothing advances any more). A virtual HELLO after that makes a new
-// clock.
+// it was virtual: DeviceClock is Wall, a fault applied then ends by its
+// For on the wall clock, and so does one applied while the device was
+// virtual (neither would on the virtual clock, which nothing advances any
+// more). A virtual HELLO after that makes a new clock.
 func TestVirtualThenWallDevice(t *testing.T) {
 	s := newServerWith(t, cloud.Options{})
 	id := fakedev.ID(0x51)
@@ -28,6 +28,17 @@ func TestVirtualThenWallDevice(t *testing.T) {
 	v, ok := s.DeviceClock(id).(*vclock.Virtual)
 	if !ok {
 		t.Fatal("the virtual device is not on its virtual clock")
+	}
+	ended := make(chan faults.Event, 2)
+	cancel := s.Faults().Subscribe(func(e faults.Event) {
+		if e.Phase == faults.Ended && e.Fault.Device == id {
+			ended <- e
+		}
+	})
+	defer cancel()
+	early, err := s.Faults().Apply(id, faults.Spec{Kind: faults.Latency, Delay: faults.Duration(time.Millisecond), For: faults.Duration(10 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
 	}
 	_ = d.Conn.Close()
 
@@ -41,26 +52,21 @@ func TestVirtualThenWallDevice(t *testing.T) {
 	if got := s.DeviceClock(id); got != vclock.Wall {
 		t.Fatalf("after a HELLO without the virtual flag the device's clock is %T, want Wall", got)
 	}
-	ended := make(chan faults.Event, 1)
-	cancel := s.Faults().Subscribe(func(e faults.Event) {
-		if e.Phase == faults.Ended && e.Fault.Device == id {
-			select {
-			case ended <- e:
-			default:
-			}
-		}
-	})
-	defer cancel()
-	if _, err := s.Faults().Apply(id, faults.Spec{Kind: faults.HTTPDelay, Delay: faults.Duration(time.Millisecond), For: faults.Duration(10 * time.Millisecond)}); err != nil {
+	late, err := s.Faults().Apply(id, faults.Spec{Kind: faults.HTTPDelay, Delay: faults.Duration(time.Millisecond), For: faults.Duration(10 * time.Millisecond)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case e := <-ended:
-		if e.Why != "expired" {
-			t.Fatalf("the fault ended %q, want expired", e.Why)
+	want := map[string]string{early.ID: "applied while virtual", late.ID: "applied on the wall clock"}
+	for len(want) > 0 {
+		select {
+		case e := <-ended:
+			if e.Why != "expired" {
+				t.Fatalf("the fault %s ended %q, want expired", want[e.Fault.ID], e.Why)
+			}
+			delete(want, e.Fault.ID)
+		case <-time.After(fakedev.Wait):
+			t.Fatalf("faults with For on the wall device did not end: %v (on a clock nobody advances)", want)
 		}
-	case <-time.After(fakedev.Wait):
-		t.Fatal("a fault with For on the wall device did not end: it runs on a clock nobody advances")
 	}
 	_ = c.Close()
 

@@ -45,6 +45,9 @@ func (m *Machine) crashNow(n int, pc uint32, reason string) {
 		return
 	}
 	c := &m.cpu
+	if m.faultNote != "" {
+		reason += " (the fault: " + m.faultNote + ")"
+	}
 	k := &Crash{
 		Reason: reason, Exception: n, PC: pc, R: c.R, XPSR: c.XPSR(),
 		MSP: c.MSP(), PSP: c.PSP(), PRIMASK: c.PRIMASK, FAULTMASK: c.FAULTMASK,

@@ -312,6 +312,7 @@ func (m *Machine) takeException(n int, ret uint32) {
 		m.pending[n], m.active[n] = true, false
 		c.SetMode(uint16(m.outerIPSR()), c.CONTROL)
 		m.raiseDerived(derived, vector&^1)
+		m.faultNote = ""
 		return
 	}
 	if vector&1 == 0 {
@@ -369,8 +370,9 @@ func (m *Machine) pushStack(ret uint32) int {
 	if c.ActiveSPIsPSP() {
 		limit = c.PSPLIM
 	}
-	if frame < limit {
-		// ARMv8-M ARM PushStack: stacking stops at the limit, SP is set to it.
+	if frame < limit && !(m.ccr&ccrStkOfHFNMIGN != 0 && m.execPriority(true) < 0) {
+		// ARMv8-M ARM PushStack: stacking stops at the limit, SP is set to
+		// it (unless CCR.STKOFHFNMIGN ignores the limit at priority < 0).
 		m.cfsr |= cfsrStkOf
 		c.R[13] = limit
 		return excUsageFault
@@ -381,9 +383,18 @@ func (m *Machine) pushStack(ret uint32) int {
 	}
 	words := [8]uint32{c.R[0], c.R[1], c.R[2], c.R[3], c.R[12], c.R[14], ret, xpsr}
 	for i, w := range words {
-		if !m.store32(frame+uint32(4*i), w) {
+		a := frame + uint32(4*i)
+		if g, ok := c.Guarded(a, 4); ok {
+			// Stacking into a range Microvisor write-protects: the MPU's
+			// MSTKERR (no fault address: MMARVALID stays clear).
+			c.R[13] = frame
+			m.cfsr |= cfsrMStkErr
+			m.faultNote = "exception entry stacked into a protected range " + g.String()
+			return excMemManage
+		}
+		if !m.store32(a, w) {
 			// A bus error (nothing there, or read-only memory, as the
-			// core treats a store to flash); no MPU, so never MSTKERR.
+			// core treats a store to flash).
 			c.R[13] = frame
 			m.cfsr |= cfsrStkErr
 			return excBusFault
@@ -564,7 +575,11 @@ func (m *Machine) Fault(c *cpu.CPU, f cpu.Fault) {
 	if bits&cfsrMMARValid != 0 {
 		m.mmfar = f.Addr
 	}
+	if g, ok := c.Guarded(f.Addr, 1); ok && f.Kind == cpu.FaultDataAccess {
+		m.faultNote = "store into a protected range " + g.String()
+	}
 	m.raise(f.Kind.Exception(), f.PC)
+	m.faultNote = ""
 }
 
 // Sleep is the cpu.Hooks method for WFI and WFE.

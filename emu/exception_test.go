@@ -451,6 +451,29 @@ func TestStackingFaults(t *testing.T) {
 	}
 }
 
+// CCR.STKOFHFNMIGN: exception entry at a negative execution priority
+// (NMI taken with FAULTMASK set) stacks below the stack limit without a
+// STKOF; with the bit clear the limit holds.
+func TestStackLimitIgnoredAtNegativePriority(t *testing.T) {
+	for _, ignore := range []bool{true, false} {
+		m := newTestMachine(t)
+		c := m.CPU()
+		if ignore {
+			scsWrite(t, m, 0xE000ED14, 4, ccrReset|ccrStkOfHFNMIGN)
+		}
+		c.FAULTMASK = true
+		c.MSPLIM = stackTop - 0x10
+		m.setPending(excNMI)
+		m.checkPending()
+		if ignore && (c.IPSR != excNMI || m.cfsr != 0 || c.R[13] != stackTop-32) {
+			t.Fatalf("STKOFHFNMIGN set: ipsr %d cfsr %#x sp %#x", c.IPSR, m.cfsr, c.R[13])
+		}
+		if !ignore && m.cfsr&cfsrStkOf == 0 {
+			t.Fatalf("STKOFHFNMIGN clear: cfsr %#x, want STKOF", m.cfsr)
+		}
+	}
+}
+
 // TestSCSRegisters: AIRCR ignores writes without VECTKEY, SHPR and CCR
 // keep only their implemented bits, IABR shows active interrupts, SHCSR's
 // active bits follow the exception state and its read-only ones stay.
@@ -470,20 +493,12 @@ func TestSCSRegisters(t *testing.T) {
 	if v := scsRead(t, m, 0xE000ED18); v != 0 {
 		t.Fatalf("SHPR1 %#x", v)
 	}
-	var traced []string
-	m.o.Trace = func(l string) { traced = append(traced, l) }
 	scsWrite(t, m, 0xE000ED14, 4, 0xFFFFFFFF)
-	scsWrite(t, m, 0xE000ED14, 4, 0xFFFFFFFF)
-	// BFHFNMIGN and STKOFHFNMIGN are not modelled: RAZ/WI, traced once.
-	if v := scsRead(t, m, 0xE000ED14); v != ccrReset|ccrUnalignTrp|ccrDiv0Trp|1<<1 {
+	if v := scsRead(t, m, 0xE000ED14); v != ccrReset|ccrUnalignTrp|ccrDiv0Trp|ccrBFHFNMIGN|ccrStkOfHFNMIGN|1<<1 {
 		t.Fatalf("CCR %#x", v)
 	}
-	if len(traced) != 1 || !strings.Contains(traced[0], "BFHFNMIGN") {
-		t.Fatalf("CCR trace %q", traced)
-	}
-	m.o.Trace = nil
-	if !c.DivByZeroTrap || !c.UnalignedTrap {
-		t.Fatal("CCR traps not passed to the core")
+	if !c.DivByZeroTrap || !c.UnalignedTrap || !c.BusFaultIgnoreNeg || !c.StackLimitIgnoreNeg {
+		t.Fatal("CCR traps and ignores not passed to the core")
 	}
 	scsWrite(t, m, 0xE000E104, 4, 1) // ISER1: IRQ32
 	m.PendIRQ(32)

@@ -126,6 +126,7 @@ type Machine struct {
 	debugAccess    bool // a debugger access: SCS privilege checks pass
 	traced         map[uint32]bool
 	crash          *Crash
+	faultNote      string // what caused the fault being raised, for a crash's reason ("" none)
 	ctx            context.Context
 	skipped        uint64 // cycles jumped over while asleep
 	quantumEnd     uint64 // cycle the running quantum ends at
@@ -347,10 +348,12 @@ func (m *Machine) haltState() (bool, error) {
 	return m.halted, m.haltErr
 }
 
-// ccrChanged tells the core the trap enables in CCR.
+// ccrChanged tells the core the trap and ignore enables in CCR.
 func (m *Machine) ccrChanged() {
 	m.cpu.DivByZeroTrap = m.ccr&ccrDiv0Trp != 0
 	m.cpu.UnalignedTrap = m.ccr&ccrUnalignTrp != 0
+	m.cpu.BusFaultIgnoreNeg = m.ccr&ccrBFHFNMIGN != 0
+	m.cpu.StackLimitIgnoreNeg = m.ccr&ccrStkOfHFNMIGN != 0
 }
 
 // region returns the region holding [addr, addr+n).

@@ -222,20 +222,31 @@ func (m *Machine) Trap(c *cpu.CPU, pc uint32) bool {
 	if m.o.Trap == nil || !m.o.Trap(c, pc) {
 		return false
 	}
-	if !m.o.Realtime {
-		if m.o.Settle != nil {
-			if err := m.settle(); err != nil {
-				m.Halt(err)
-			}
-			if m.dbg.attached {
-				m.kick() // a request Settle served may have stopped the machine
-			}
+	m.SyncPoint()
+	return true
+}
+
+// SyncPoint makes a deterministic sync point: Options.Settle, with a
+// context Halt cancels (a debugger's kill, mvTestingComplete) and the
+// debugger's requests served while it waits, then the Exec work it let
+// in. Each system call makes one (Trap); a function given to At calls it
+// for a sync point at a timer (the kernel's virtual timers). Call it on
+// the machine goroutine. In realtime mode it does nothing.
+func (m *Machine) SyncPoint() {
+	if m.o.Realtime {
+		return
+	}
+	if m.o.Settle != nil {
+		if err := m.settle(); err != nil {
+			m.Halt(err)
 		}
-		if m.drainExec() {
-			m.kick() // the work may have pended an interrupt or set a timer
+		if m.dbg.attached {
+			m.kick() // a request Settle served may have stopped the machine
 		}
 	}
-	return true
+	if m.drainExec() {
+		m.kick() // the work may have pended an interrupt or set a timer
+	}
 }
 
 // settle calls Options.Settle with a context Halt cancels (a debugger's

@@ -62,12 +62,12 @@ const (
 	ccrReset      = 1<<9 | 1<<0
 	ccrUnalignTrp = 1 << 3
 	ccrDiv0Trp    = 1 << 4
-	ccrWritable   = ccrUnalignTrp | ccrDiv0Trp | 1<<1 // USERSETMPEND
-	// ccrNotModelled: BFHFNMIGN (bit 8: ignore bus faults at priority
-	// -1/-2) and STKOFHFNMIGN (bit 10: ignore stack-limit faults there)
-	// are RAZ/WI here, the faults always taken; a write setting them is
-	// traced.
-	ccrNotModelled = 1<<8 | 1<<10
+	// ccrBFHFNMIGN (bit 8): at priority -1/-2 (HardFault, NMI, FAULTMASK)
+	// loads and stores ignore precise BusFaults; ccrStkOfHFNMIGN (bit
+	// 10): there stack-limit violations are ignored.
+	ccrBFHFNMIGN    = 1 << 8
+	ccrStkOfHFNMIGN = 1 << 10
+	ccrWritable     = ccrUnalignTrp | ccrDiv0Trp | ccrBFHFNMIGN | ccrStkOfHFNMIGN | 1<<1 // USERSETMPEND
 
 	scrSleepOnExit = 1 << 1
 	scrSleepDeep   = 1 << 2
@@ -303,9 +303,6 @@ func (s scs) store(off, v, mask uint32) bool {
 	case off == offCCR:
 		m.ccr = m.ccr&^(mask&ccrWritable) | set&ccrWritable
 		m.ccrChanged()
-		if set&ccrNotModelled != 0 {
-			m.traceOnce(scsBase+off, fmt.Sprintf("CCR (%#08x) written %#x: BFHFNMIGN and STKOFHFNMIGN not modelled, read as zero (faults at priority -1/-2 are not ignored)", scsBase+off, set))
-		}
 	case off >= offSHPR && off < offSHPR+12:
 		for b := uint32(0); b < 4; b++ {
 			n := int(off-offSHPR+b) + excMemManage

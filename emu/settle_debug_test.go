@@ -53,20 +53,7 @@ after:
 	done, _ := startRun(t, a)
 	<-entered
 
-	tg := a.Debugger()
-	served := make(chan uint32, 1)
-	go func() {
-		tg.Attach()
-		served <- tg.ReadRegister(gdb.PC)
-	}()
-	select {
-	case pc := <-served:
-		if pc != syms["after"] {
-			t.Fatalf("PC read while settling %#x, want the return address %#x", pc, syms["after"])
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the debugger was not served while Settle waited")
-	}
+	tg := attachWhileSettling(t, a, syms["after"], "while settling")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan gdb.Stop, 1)
@@ -119,17 +106,7 @@ reset:
 	b done
 `)
 	entered := make(chan struct{})
-	a := newAsmMachine(t, img, Options{Settle: func(ctx context.Context, serve <-chan func()) error {
-		close(entered)
-		for {
-			select {
-			case f := <-serve:
-				f()
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}})
+	a := newAsmMachine(t, img, Options{Settle: servingUntilHalt(entered)})
 	trap := a.o.Trap
 	a.o.Trap = func(c *cpu.CPU, pc uint32) bool {
 		if pc == 0x0C1FE0D8 {
@@ -146,4 +123,67 @@ reset:
 	if err := waitRun(t, done); err != ErrKilled {
 		t.Fatalf("run after a kill while settling: %v, want ErrKilled", err)
 	}
+}
+
+// TestSyncPointAtATimer: a sync point made at a timer (SyncPoint from a
+// function given to At — the kernel's virtual timers) is one as after a
+// system call: the debugger is served while Settle waits, and a kill
+// (Halt) ends the wait.
+func TestSyncPointAtATimer(t *testing.T) {
+	img, syms := assemble(t, `
+	.thumb_func
+reset:
+	b reset
+`)
+	entered := make(chan struct{})
+	a := newAsmMachine(t, img, Options{Settle: servingUntilHalt(entered)})
+	a.At(time.Millisecond, a.SyncPoint)
+	done, _ := startRun(t, a)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no sync point at the timer")
+	}
+	tg := attachWhileSettling(t, a, syms["reset"], "at the timer's sync point")
+	tg.Kill()
+	if err := waitRun(t, done); err != ErrKilled {
+		t.Fatalf("run after a kill at the timer's sync point: %v, want ErrKilled", err)
+	}
+}
+
+// servingUntilHalt is an Options.Settle that closes entered, then serves
+// the debugger's requests until its context ends (Halt).
+func servingUntilHalt(entered chan struct{}) func(ctx context.Context, serve <-chan func()) error {
+	return func(ctx context.Context, serve <-chan func()) error {
+		close(entered)
+		for {
+			select {
+			case f := <-serve:
+				f()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// attachWhileSettling attaches a debugger to a machine waiting in Settle
+// and reads PC, which must be pc: Settle serves it (where: when).
+func attachWhileSettling(t *testing.T, a *asmMachine, pc uint32, where string) gdb.Target {
+	t.Helper()
+	tg := a.Debugger()
+	served := make(chan uint32, 1)
+	go func() {
+		tg.Attach()
+		served <- tg.ReadRegister(gdb.PC)
+	}()
+	select {
+	case got := <-served:
+		if got != pc {
+			t.Fatalf("PC read %s %#x, want %#x", where, got, pc)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the debugger was not served %s", where)
+	}
+	return tg
 }

@@ -1,6 +1,9 @@
 package kernel
 
-import mrand "math/rand/v2"
+import (
+	mrand "math/rand/v2"
+	"sync"
+)
 
 // Running the kernel beside an emulated CPU (Options.Exec).
 //
@@ -60,6 +63,46 @@ func (k *Kernel) enter() (leave func()) {
 		// must not block.
 		close(resume)
 		return func() {}
+	}
+}
+
+// ExecQueue is a FIFO of the functions a kernel hands Options.Exec, for a
+// host that runs them on the application's goroutine when it chooses
+// (the firmware emulator's sync points; tests). The zero value is empty
+// and ready; any goroutine may call its methods.
+type ExecQueue struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+// Push appends fn (Options.Exec); it never blocks.
+func (q *ExecQueue) Push(fn func()) {
+	q.mu.Lock()
+	q.fns = append(q.fns, fn)
+	q.mu.Unlock()
+}
+
+// Len is the number of functions queued.
+func (q *ExecQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.fns)
+}
+
+// Drain runs every queued function, in order, on the calling goroutine,
+// including those queued meanwhile, until the queue is empty.
+func (q *ExecQueue) Drain() {
+	for {
+		q.mu.Lock()
+		fns := q.fns
+		q.fns = nil
+		q.mu.Unlock()
+		if len(fns) == 0 {
+			return
+		}
+		for _, fn := range fns {
+			fn()
+		}
 	}
 }
 

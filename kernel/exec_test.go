@@ -1,7 +1,6 @@
 package kernel_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -13,43 +12,23 @@ import (
 // execQueue stands in for the emulator's machine: Options.Exec queues, and
 // the test goroutine — the application's — runs the queue when it chooses.
 type execQueue struct {
-	mu    sync.Mutex
-	fns   []func()
-	ready chan struct{}
+	kernel.ExecQueue
+	ready chan struct{} // a push since the last wait
 }
 
 func newExecQueue() *execQueue { return &execQueue{ready: make(chan struct{}, 1)} }
 
 func (q *execQueue) exec(fn func()) {
-	q.mu.Lock()
-	q.fns = append(q.fns, fn)
-	q.mu.Unlock()
+	q.Push(fn)
 	select {
 	case q.ready <- struct{}{}:
 	default:
 	}
 }
 
-func (q *execQueue) pending() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.fns)
-}
+func (q *execQueue) pending() int { return q.Len() }
 
-func (q *execQueue) drain() {
-	for {
-		q.mu.Lock()
-		fns := q.fns
-		q.fns = nil
-		q.mu.Unlock()
-		if len(fns) == 0 {
-			return
-		}
-		for _, fn := range fns {
-			fn()
-		}
-	}
-}
+func (q *execQueue) drain() { q.Drain() }
 
 // settle is the machine's sync point (kernel/virtual.go): run the queue
 // while a dial's outcome is not applied, and while a SYNC is outstanding.

@@ -188,11 +188,14 @@ type Kernel struct {
 	scratch    []byte // reusable encode buffer, guarded by mu
 	logs       logState
 	vsync      syncState // Options.VirtualClock (virtual.go)
-	// The link manager's state for Dialing (virtual.go).
-	dialPending bool          // a dial is due or running; its outcome not applied yet
-	linkIdle    bool          // the link manager waits for someone to want the link
-	redialGen   uint64        // the current redial timer's number
-	redial      chan struct{} // a virtual redial timer fired
+	// The link manager's state for Dialing (virtual.go). Both fields
+	// change only on the application's goroutine or with it parked
+	// (enter), so that Dialing follows the image, not the link manager's
+	// progress.
+	backoffArmed bool          // a redial waits for its timer
+	dialAtUS     uint64        // virtual µs when the next dial became due: its HELLO's now_us
+	redialGen    uint64        // the current redial timer's number
+	redial       chan struct{} // a virtual redial timer fired
 	// logSeqStart is the first server log line's sequence number, random
 	// at boot — never from Options.Seed (see there).
 	logSeqStart uint64
@@ -285,7 +288,7 @@ func (k *Kernel) Start() error {
 	}
 	k.started = true
 	// virtual.go: the first dial is due now (Microvisor's own link).
-	k.dialPending = k.wantLinkLocked()
+	k.dialAtUS = k.micros()
 	go k.linkManager()
 	return nil
 }

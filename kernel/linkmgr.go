@@ -31,8 +31,6 @@ func (k *Kernel) linkManager() {
 	for {
 		k.mu.Lock()
 		want, closed := k.wantLinkLocked(), k.closed
-		k.dialPending = want
-		k.linkIdle = !want
 		k.mu.Unlock()
 		if closed {
 			return
@@ -45,7 +43,7 @@ func (k *Kernel) linkManager() {
 			}
 			continue
 		}
-		c, welcome, err := k.connect()
+		c, welcome, helloUS, err := k.connect()
 		if err != nil {
 			d := b.next()
 			k.log.Debug("link: connect failed", "err", err, "retry_in", d)
@@ -57,7 +55,6 @@ func (k *Kernel) linkManager() {
 				k.linkError(&report, "cannot reach the cloud: "+stableErrText(err))
 			}
 			wait := k.redialAfter(d, false)
-			k.endDial()
 			leave()
 			if !wait() {
 				return
@@ -69,7 +66,6 @@ func (k *Kernel) linkManager() {
 		leave := k.enter()
 		upAt := k.mono() // Options.Monotonic: tests control a link's age
 		k.mu.Lock()
-		k.dialPending = false
 		if !k.wantLinkLocked() {
 			k.mu.Unlock()
 			leave()
@@ -77,7 +73,7 @@ func (k *Kernel) linkManager() {
 			continue
 		}
 		k.conn = c
-		k.vsync.linkUp()
+		k.vsync.linkUp(helloUS)
 		k.setWallTimeLocked(welcome.WallTimeUS)
 		k.setAllStatusLocked(abi.NetworkStatusConnected)
 		k.linkChangedLocked()
@@ -211,48 +207,56 @@ func (e *goAwayError) Error() string {
 	return "the cloud node is going away: " + e.reason
 }
 
-// connect dials the cloud and performs the HELLO/WELCOME handshake.
-func (k *Kernel) connect() (*link.Conn, link.Frame, error) {
+// connect dials the cloud and performs the HELLO/WELCOME handshake. On a
+// virtual clock HELLO's now_us (returned: the new link's sync state starts
+// there) is the instant the dial became due, captured on the
+// application's goroutine (dialAtUS): this goroutine must not read the
+// machine's clock, which it has not parked, and the instant must not
+// depend on when it got here.
+func (k *Kernel) connect() (c *link.Conn, welcome link.Frame, helloUS uint64, err error) {
 	ctx, cancel := context.WithTimeout(k.ctx, k.opts.HandshakeTimeout)
 	defer cancel()
 	nc, err := k.dial(ctx)
 	if err != nil {
-		return nil, link.Frame{}, fmt.Errorf("dial: %w", err)
+		return nil, link.Frame{}, 0, fmt.Errorf("dial: %w", err)
 	}
-	c := link.NewConn(nc)
+	c = link.NewConn(nc)
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	hello := link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: k.id}
 	if k.opts.VirtualClock {
 		// link/doc.go, Virtual time: the cloud's clock for this device
 		// starts at (or moves to) the device's time.
-		hello.Flags, hello.NowUS = link.HelloVirtualClock, k.micros()
+		k.mu.Lock()
+		helloUS = k.dialAtUS
+		k.mu.Unlock()
+		hello.Flags, hello.NowUS = link.HelloVirtualClock, helloUS
 	}
 	if err := c.Send(&hello); err != nil {
 		c.Close()
-		return nil, link.Frame{}, fmt.Errorf("hello: %w", err)
+		return nil, link.Frame{}, 0, fmt.Errorf("hello: %w", err)
 	}
 	f, err := c.Recv()
 	if err != nil {
 		c.Close()
-		return nil, link.Frame{}, fmt.Errorf("waiting for welcome: %w", err)
+		return nil, link.Frame{}, 0, fmt.Errorf("waiting for welcome: %w", err)
 	}
 	switch {
 	case f.Type == link.FrameControl && f.Kind == link.ControlError:
 		c.Close()
-		return nil, link.Frame{}, fmt.Errorf("cloud refused the link: %s", f.Payload)
+		return nil, link.Frame{}, 0, fmt.Errorf("cloud refused the link: %s", f.Payload)
 	case f.Type != link.FrameWelcome:
 		c.Close()
-		return nil, link.Frame{}, fmt.Errorf("expected WELCOME, got frame type %d", f.Type)
+		return nil, link.Frame{}, 0, fmt.Errorf("expected WELCOME, got frame type %d", f.Type)
 	case f.Version != link.Version:
 		c.Close()
-		return nil, link.Frame{}, fmt.Errorf("cloud speaks link version %d, want %d", f.Version, link.Version)
+		return nil, link.Frame{}, 0, fmt.Errorf("cloud speaks link version %d, want %d", f.Version, link.Version)
 	}
 	if !stop() {
 		// The handshake deadline fired as we finished: the conn is closed.
-		return nil, link.Frame{}, errors.New("handshake timed out")
+		return nil, link.Frame{}, 0, errors.New("handshake timed out")
 	}
-	return c, f, nil
+	return c, f, helloUS, nil
 }
 
 // readLoop serves frames from the cloud until the link fails or is replaced.
@@ -385,7 +389,7 @@ func (k *Kernel) handleFrame(c *link.Conn, f *link.Frame) error {
 		case link.ControlGoAway:
 			return &goAwayError{reason: string(f.Payload)}
 		case link.ControlSynced:
-			return k.syncedLocked(c, f)
+			return k.syncedLocked(f)
 		}
 	default:
 		return fmt.Errorf("unexpected frame type %d from the cloud", f.Type)
@@ -489,18 +493,6 @@ func (k *Kernel) onCreditLocked(c *link.Conn, f *link.Frame) error {
 		k.mqttCreditLocked(ch)
 	}
 	return nil
-}
-
-// sendLocked queues a frame on c (never blocks; a failed link is noticed by
-// its reader).
-func (k *Kernel) sendLocked(c *link.Conn, f *link.Frame) {
-	if c == nil {
-		return
-	}
-	k.vsync.sent(f)
-	if err := c.Send(f); err != nil {
-		k.log.Debug("link: send failed", "err", err)
-	}
 }
 
 // dropLinkLocked takes the link down deliberately.

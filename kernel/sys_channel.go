@@ -138,7 +138,7 @@ func (k *Kernel) OpenChannel(params, handleOut mem.Addr) abi.Status {
 		return abi.StatusTooManyChannels
 	}
 	if k.prot != nil {
-		if err := k.prot.Protect(p.SendBuffer, uint64(p.SendBufferLen)); err != nil {
+		if err := mem.ProtectAs(k.prot, p.SendBuffer, uint64(p.SendBufferLen), "open channel's send buffer"); err != nil {
 			return abi.StatusParameterFault
 		}
 	}

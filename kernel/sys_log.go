@@ -84,7 +84,7 @@ func (k *Kernel) ServerLoggingInit(buf mem.Addr, length uint32) abi.Status {
 		return abi.StatusInvalidBufferSize
 	}
 	if k.prot != nil {
-		if err := k.prot.Protect(buf, uint64(length)); err != nil {
+		if err := mem.ProtectAs(k.prot, buf, uint64(length), "server log buffer"); err != nil {
 			return abi.StatusParameterFault
 		}
 	}

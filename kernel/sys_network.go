@@ -48,7 +48,7 @@ func (k *Kernel) RequestNetwork(params, handleOut mem.Addr) abi.Status {
 	if k.conn != nil {
 		k.setStatusLocked(n, abi.NetworkStatusConnected)
 	}
-	k.startDialLocked()
+	k.dialDueLocked()
 	k.nudge()
 	return abi.StatusOkay
 }

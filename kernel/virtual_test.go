@@ -149,9 +149,11 @@ func TestVirtualSyncOnlyWhenSomethingWasSent(t *testing.T) {
 	ch := h.open(c, nw, abi.ChannelTypeHTTP, 1024, 512, 0x81)
 	wantStatus(t, "mvSendHttpRequest", h.send(ch, getReq), abi.StatusOkay)
 	q.settle(t, h.k)
+	// Seq 2 dated the OPEN (time moved since seq 1); seq 3 followed the
+	// request at the sync point.
 	syncs = h.cloud.received(isSync)
-	if len(syncs) != 2 || syncs[1].Seq != 2 {
-		t.Fatalf("SYNCs after a request: %+v; want a second, seq 2", syncs)
+	if len(syncs) != 3 || syncs[2].Seq != 3 {
+		t.Fatalf("SYNCs after a request: %+v; want three, the last seq 3", syncs)
 	}
 	// The SYNC follows the request's frames on the link.
 	h.cloud.mu.Lock()
@@ -166,18 +168,17 @@ func TestVirtualSyncOnlyWhenSomethingWasSent(t *testing.T) {
 	}
 }
 
-// TestVirtualSyncedOnlyThroughExec: the host waits while the SYNC is
-// outstanding, and the SYNCED counts only once the host has run the Exec
-// queue — after everything the cloud sent before it, here the response.
-func TestVirtualSyncedOnlyThroughExec(t *testing.T) {
-	ht := &hostTimers{}
-	q := newExecQueue()
-	answer := make(chan link.Frame, 4)
-	h := newHarness(t, virtual(ht, q, func(f link.Frame) (uint64, bool) {
+// answeredByHand boots a kernel on a virtual clock whose SYNCs the test
+// answers: each SYNC arrives on answer, and synced sends its SYNCED with
+// next_us. The link is up and its first SYNC answered when it returns.
+func answeredByHand(t *testing.T, ht *hostTimers, q *execQueue) (h *harness, answer chan link.Frame, synced func(f link.Frame, next uint64)) {
+	t.Helper()
+	answer = make(chan link.Frame, 8)
+	h = newHarness(t, virtual(ht, q, func(f link.Frame) (uint64, bool) {
 		answer <- f
 		return 0, false // the test answers
 	}))
-	synced := func(f link.Frame, next uint64) {
+	synced = func(f link.Frame, next uint64) {
 		h.cloud.send(t, link.Frame{Type: link.FrameControl, Kind: link.ControlSynced, Seq: f.Seq, NextUS: next})
 	}
 	// Boot: the dial, then the first SYNC, answered by hand.
@@ -187,6 +188,15 @@ func TestVirtualSyncedOnlyThroughExec(t *testing.T) {
 	}
 	synced(<-answer, link.NoDeadline)
 	q.settle(t, h.k)
+	return h, answer, synced
+}
+
+// TestVirtualSyncedOnlyThroughExec: the host waits while the SYNC is
+// outstanding, and the SYNCED counts only once the host has run the Exec
+// queue — after everything the cloud sent before it, here the response.
+func TestVirtualSyncedOnlyThroughExec(t *testing.T) {
+	ht, q := &hostTimers{}, newExecQueue()
+	h, answer, synced := answeredByHand(t, ht, q)
 
 	c := h.newCentre(40, 64)
 	nw, _ := h.requestNetwork(c, 0x4E7)
@@ -397,5 +407,136 @@ func TestVirtualGoAwayRedialTimer(t *testing.T) {
 	q.settle(t, h.k)
 	if !h.k.LinkUp() {
 		t.Fatal("no link after the GOAWAY's redial timer fired")
+	}
+}
+
+// TestVirtualFramesDatedBySync: a frame sent when the device's time has
+// moved since the last SYNC is preceded on the link by SYNC at the
+// device's instant (the cloud then handles it at that instant), without
+// waiting for its SYNCED; frames at an instant already synced add no SYNC;
+// the sync point after the call waits for the latest SYNC, and a SYNCED
+// for an older one updates next_us but does not end that wait.
+func TestVirtualFramesDatedBySync(t *testing.T) {
+	ht, q := &hostTimers{}, newExecQueue()
+	h, answer, synced := answeredByHand(t, ht, q)
+	c := h.newCentre(40, 64)
+	nw, _ := h.requestNetwork(c, 0x4E7)
+	q.settle(t, h.k)
+	base := h.k.SyncsSent()
+
+	h.clk.advance(10 * time.Second)
+	at := uint64(h.clk.now() / time.Microsecond)
+	ch := h.open(c, nw, abi.ChannelTypeHTTP, 1024, 512, 0x81)
+	wantStatus(t, "mvSendHttpRequest", h.send(ch, getReq), abi.StatusOkay)
+	if n := h.k.SyncsSent(); n != base+1 {
+		t.Fatalf("%d SYNCs sent by the calls; want 1 (before the OPEN; none before the DATA at the same instant)", n-base)
+	}
+	dated := <-answer
+	if dated.Seq != base+1 || dated.NowUS != at {
+		t.Fatalf("SYNC before the OPEN: seq %d now_us %d; want %d and %d", dated.Seq, dated.NowUS, base+1, at)
+	}
+	h.cloud.waitFrame(t, "the request's DATA", frameIs(link.FrameData, ch.handle))
+	h.cloud.mu.Lock()
+	frames := slices.Clone(h.cloud.frames)
+	h.cloud.mu.Unlock()
+	i := slices.IndexFunc(frames, frameIs(link.FrameOpen, ch.handle))
+	if i < 1 || !isSync(frames[i-1]) || frames[i-1].Seq != dated.Seq || isSync(frames[i+1]) {
+		t.Fatalf("frames %v: want the SYNC right before the OPEN, and none between OPEN and DATA", frames)
+	}
+
+	// The sync point: the request was sent after SYNC base+1, so it sends
+	// another (same instant) and waits for that one.
+	if !h.k.Sync() {
+		t.Fatal("the sync point after a request does not wait")
+	}
+	latest := <-answer
+	if latest.Seq != base+2 || latest.NowUS != at {
+		t.Fatalf("the sync point's SYNC: seq %d now_us %d; want %d and %d", latest.Seq, latest.NowUS, base+2, at)
+	}
+	synced(dated, at+5000) // the older SYNC's answer: next_us, not the end
+	eventually(t, "the older SYNCED queued through Exec", func() bool { return q.pending() > 0 })
+	q.drain()
+	if !h.k.Sync() {
+		t.Fatal("a SYNCED for an older SYNC ended the wait for the latest")
+	}
+	if ds := ht.asked(); len(ds) != 1 || ds[0] != 5*time.Millisecond {
+		t.Fatalf("timers asked for %v; want the older SYNCED's next_us, 5ms on", ds)
+	}
+	synced(latest, link.NoDeadline)
+	q.settle(t, h.k)
+	if n := h.k.SyncsSent(); n != base+2 {
+		t.Fatalf("%d SYNCs sent; want 2", n-base)
+	}
+	// Nothing sent, time not moved: nothing to sync.
+	if h.k.Sync() || h.k.SyncsSent() != base+2 {
+		t.Fatal("a sync point with nothing to sync sent SYNC")
+	}
+}
+
+// TestVirtualRequestAfterReleaseIsADialDue: the last handle's release
+// takes the link down; a network requested at once is a dial due at that
+// instant (Dialing), before the link manager has wound the old link up —
+// so the host holds its time for it — and HELLO carries that instant, not
+// the clock as the link manager reads it later.
+func TestVirtualRequestAfterReleaseIsADialDue(t *testing.T) {
+	ht := &hostTimers{}
+	q := newExecQueue()
+	h := newHarness(t, virtual(ht, q, noDeadline))
+	q.settle(t, h.k)
+	c := h.newCentre(40, 64)
+	_, hp := h.requestNetwork(c, 1)
+	q.settle(t, h.k)
+	h.clk.advance(time.Second)
+	wantStatus(t, "release", h.k.ReleaseNetwork(hp), abi.StatusOkay)
+	if h.k.Dialing() {
+		t.Fatal("Dialing with no network wanted")
+	}
+	h.clk.advance(time.Millisecond)
+	at := uint64(h.clk.now() / time.Microsecond)
+	h.requestNetwork(c, 2)
+	if !h.k.Dialing() {
+		t.Fatal("a network requested right after the release: no dial due")
+	}
+	h.clk.advance(time.Millisecond) // the link manager dials later
+	q.settle(t, h.k)
+	if !h.k.LinkUp() {
+		t.Fatal("settled, but the link is not up")
+	}
+	h.cloud.mu.Lock()
+	hellos := slices.Clone(h.cloud.hellos)
+	h.cloud.mu.Unlock()
+	if len(hellos) != 2 || hellos[1].NowUS != at {
+		t.Fatalf("HELLOs %+v; want a second at now_us %d (the request's instant)", hellos, at)
+	}
+}
+
+// TestVirtualDialingFromTheRequest: with the link down because nobody
+// wanted it, mvRequestNetwork makes the dial due at once — the host sees
+// Dialing as the call returns, not whenever the link manager wakes — so
+// it holds its time for the outcome from that very call.
+func TestVirtualDialingFromTheRequest(t *testing.T) {
+	ht := &hostTimers{}
+	q := newExecQueue()
+	h := newHarness(t, virtual(ht, q, noDeadline))
+	q.settle(t, h.k)
+	c := h.newCentre(40, 64)
+	_, hp := h.requestNetwork(c, 0x4E7)
+	q.settle(t, h.k)
+	wantStatus(t, "mvReleaseNetwork", h.k.ReleaseNetwork(hp), abi.StatusOkay)
+	q.settle(t, h.k)
+	if h.k.LinkUp() || h.k.Dialing() {
+		t.Fatal("the link is still up, or dialling, with no network wanted")
+	}
+	for range 3 {
+		nw, hp := h.requestNetwork(c, 0x4E8)
+		if !h.k.Dialing() {
+			t.Fatal("mvRequestNetwork returned without the dial due")
+		}
+		q.settle(t, h.k)
+		if !h.k.LinkUp() || h.networkStatus(nw) != abi.NetworkStatusConnected {
+			t.Fatal("settled after the request, but the link is not up")
+		}
+		wantStatus(t, "mvReleaseNetwork", h.k.ReleaseNetwork(hp), abi.StatusOkay)
+		q.settle(t, h.k)
 	}
 }

@@ -85,7 +85,8 @@ type Arena struct {
 	sram  region
 
 	mu        sync.RWMutex
-	protected []span          // write-protected ranges in SRAM; a handful at most
+	protected []protRange     // write-protected ranges in SRAM; a handful at most
+	onProtect ProtectWatcher  // told of changes to protected; nil: nobody
 	free      []span          // SRAM free list, sorted by start, coalesced
 	allocated map[Addr]uint64 // live Alloc blocks: address → size
 	flashUsed uint64          // bytes of flash handed out by LoadFlash
@@ -318,7 +319,11 @@ func (a *Arena) Bytes(p Addr, n uint64) ([]byte, error) {
 
 // Protect implements Protector: [p, p+n) becomes read-only for the
 // application (CopyOut, Zero and Store fault or crash there) until Unprotect.
-func (a *Arena) Protect(p Addr, n uint64) error {
+func (a *Arena) Protect(p Addr, n uint64) error { return a.ProtectAs(p, n, "") }
+
+// ProtectAs implements LabelledProtector: Protect, naming what the range
+// holds for crash reports (e.g. "open channel's send buffer").
+func (a *Arena) ProtectAs(p Addr, n uint64, what string) error {
 	if n == 0 {
 		return errors.New("mem: protect: empty range")
 	}
@@ -333,7 +338,10 @@ func (a *Arena) Protect(p Addr, n uint64) error {
 			return fmt.Errorf("mem: protect %s: overlaps protected %s", rangeString(p, n), rangeString(q.start, q.size))
 		}
 	}
-	a.protected = append(a.protected, s)
+	a.protected = append(a.protected, protRange{s, what})
+	if a.onProtect != nil {
+		a.onProtect(p, n, what, true)
+	}
 	return nil
 }
 
@@ -345,6 +353,9 @@ func (a *Arena) Unprotect(p Addr, n uint64) error {
 	for i, q := range a.protected {
 		if q.start == p && q.size == n {
 			a.protected = append(a.protected[:i], a.protected[i+1:]...)
+			if a.onProtect != nil {
+				a.onProtect(p, n, q.what, false)
+			}
 			return nil
 		}
 	}

@@ -37,10 +37,10 @@ type RawRegion struct {
 // the CPU.
 //
 // Raw access bypasses the Arena's checks: write protection (a channel's
-// send buffer while it is open, the server log buffer) does not apply to
-// the CPU's stores, which therefore do not crash the application as
-// Store's do; flash is read-only to the CPU only if the emulator maps it
-// so.
+// send buffer while it is open, the server log buffer) applies to the
+// CPU's stores only through WatchProtect, which the emulator uses to make
+// them fault as on the device; flash is read-only to the CPU only if the
+// emulator maps it so.
 func (a *Arena) Raw() (flash, sram RawRegion) {
 	return RawRegion{a.flash.base, a.flash.data}, RawRegion{a.sram.base, a.sram.data}
 }

@@ -10,7 +10,8 @@
 // for what each fault looks like from the device.
 //
 // Every time the Injector keeps for a device is on that device's clock
-// (SetClocks; the wall clock by default): a fault's Applied and Ends and
+// (SetClocks; the wall clock by default; Reclock moves a device's timers
+// when its clock changes): a fault's Applied and Ends and
 // its events' Time, the For expiry, link-flap's periods, cloud-restart's
 // down time and the http-delay and mqtt-delay waits. For an emulated
 // firmware image in deterministic mode that clock is the device's virtual
@@ -101,6 +102,10 @@ type active struct {
 	rng   *rand.Rand  // the fault's random source (Seed), guarded by i.mu
 	done  bool
 	down  bool // link-flap, cloud-restart: the link is down now (link.go)
+	// clock is the clock the fault's timers are on; reclock, if set, moves
+	// the kind's own timers to another (Reclock). Both guarded by i.mu.
+	clock   vclock.Clock
+	reclock func(c vclock.Clock, shift time.Duration)
 }
 
 // Fault is a fault applied to a device.
@@ -254,7 +259,7 @@ func (i *Injector) apply(deviceID string, s Spec, single bool) (f Fault, existed
 	}
 	clock := i.clock(deviceID)
 	now := clock.Now()
-	a := &active{f: Fault{ID: newID(), Device: deviceID, Spec: s, Applied: now}}
+	a := &active{f: Fault{ID: newID(), Device: deviceID, Spec: s, Applied: now}, clock: clock}
 	a.rng = rand.New(rand.NewPCG(uint64(s.Seed), uint64(s.Seed)^0x9e3779b97f4a7c15))
 	if s.For > 0 {
 		a.f.Ends = now.Add(time.Duration(s.For))

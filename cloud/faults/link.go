@@ -72,6 +72,9 @@ func startFlap(i *Injector, a *active) (func(), error) {
 	fl.mu.Lock()
 	fl.begin()
 	fl.mu.Unlock()
+	i.mu.Lock()
+	a.reclock = fl.reclock
+	i.mu.Unlock()
 	return fl.stop, nil
 }
 
@@ -115,7 +118,9 @@ type flapper struct {
 	// returned no transition is under way or to come.
 	mu      sync.Mutex
 	stopped bool
-	cancel  func() bool   // stops the pending timer
+	cancel  func() bool // stops the pending timer
+	due     time.Time   // the pending timer's time and function (at)
+	fn      func()
 	n       int           // the current period
 	downFor time.Duration // how long period n keeps the link down
 }
@@ -154,6 +159,7 @@ func (fl *flapper) next() {
 // at sets the timer that calls f, with fl.mu held, at t on the device's
 // clock (at once if t has passed). fl.mu is held.
 func (fl *flapper) at(t time.Time, f func()) {
+	fl.due, fl.fn = t, f
 	fl.cancel = fl.clock.AfterFunc(t.Sub(fl.clock.Now()), func() {
 		fl.mu.Lock()
 		defer fl.mu.Unlock()
@@ -200,9 +206,11 @@ func startRestart(i *Injector, a *active) (func(), error) {
 		down = DefaultRestartDown
 	}
 	i.setDown(a, true)
-	c := i.clock(a.f.Device)
-	stop := c.AfterFunc(a.f.Applied.Add(down).Sub(c.Now()), func() { i.end(a, "done") })
-	return func() { stop() }, nil
+	t := newMovable(i.clock(a.f.Device), a.f.Applied.Add(down), func() { i.end(a, "done") })
+	i.mu.Lock()
+	a.reclock = t.move
+	i.mu.Unlock()
+	return t.stop, nil
 }
 
 // startTelling returns the starter of a fault that changes what the

@@ -16,11 +16,13 @@ import (
 //
 // A device whose HELLO carries link.HelloVirtualClock runs on its virtual
 // clock (Config.VirtualClock): HELLO advances it to the device's now_us
-// before the device is registered, and each CONTROL SYNC is handed to the
-// session's syncer goroutine (the reader never waits on the clock: PING
-// and CREDIT keep flowing), which advances the clock to the SYNC's now_us,
-// waits until no hold is in force and answers CONTROL SYNCED with the
-// device's time of the clock's next timer.
+// before the device is registered. Each CONTROL SYNC advances the clock
+// to its now_us in the session's reader, before the reader reads the next
+// frame, so that what the device sends after it is dated at that instant
+// (handleSync); the session's syncer goroutine then waits until no hold is
+// in force and answers CONTROL SYNCED with the device's time of the
+// clock's next timer (the reader does not wait for the holds that remain
+// at now_us: PING and CREDIT keep flowing).
 //
 // Every answer the device is owed holds the clock from the moment the
 // reader reads the frame that asks for it until the answer is queued to
@@ -37,8 +39,11 @@ import (
 //
 // The cloud knows the device's time only from HELLO and SYNC, so work a
 // frame asks for starts, on the device's clock, at the time of the last
-// HELLO or SYNC before the frame: a device that wants its request timed
-// from when it sent it syncs first if its time has moved since.
+// HELLO or SYNC before the frame: the device (kernel, virtual mode) sends
+// SYNC before any other frame if its time has moved since its last SYNC,
+// without waiting for that SYNC's SYNCED, and the reader advances the
+// clock as it reads the SYNC, so the request is timed from when it was
+// sent.
 //
 // What the cloud times for the device runs on its clock: frames delayed
 // by a latency fault (outbox.go), a request's timeout (the virtual
@@ -154,13 +159,51 @@ func (s *Session) attachClock(id string, nowUS uint64) error {
 	return s.vc.AdvanceTo(s.ctx, t)
 }
 
-// handleSync hands a CONTROL SYNC to the syncer.
+// handleSync advances the device's clock to a CONTROL SYNC's now_us and
+// hands the SYNC to the syncer, which answers it once no hold is in force.
+//
+// It runs in the session's reader: the frames the device sent after the
+// SYNC are read once the clock is at its now_us, so the work they ask for
+// is dated then (a request's timeout, the latency of its answer), however
+// long before the SYNC the device last synced.
+//
+// AdvanceTo waits for the holds in force before each timer it fires and
+// before it reaches now_us, while the reader reads nothing; that cannot
+// deadlock because no hold waits for a frame from the device — each is
+// released by work that needs only the upstream, the store or the clock:
+//   - an HTTP request or config fetch (startRequestLocked): released once
+//     its answer is queued (runRequest, runConfigFetch), which never waits
+//     for the device's credit; the request's context ends at the latest
+//     with its wall-clock safety net or the session's end. An http-delay
+//     wait lends the hold (faults.WrapTransport), and the deadline's hold
+//     (vtimeout.take) is released with the request's;
+//   - an MQTT request (mqttRequestLocked): released when the bridge's
+//     result item is queued (a broker callback), or when the channel
+//     stops; an mqtt-delay stream lends it while it waits on the clock;
+//   - the MQTT resumed hold (mqttCreditLocked): taken with a CREDIT that
+//     empties the channel's queue while a refused message waits in the
+//     bridge, which Resume makes offer it again at once; released when
+//     OnMessage takes or refuses it (it does not wait for further
+//     credit), when the broker session ends or the channel stops;
+//   - a LOG line: released with its LOGACK, queued once the store took it
+//     (runLogs retries on the wall clock until then or the session ends);
+//     HELLO's: released once runLogs has queued CONTROL LOGGING;
+//   - a timer's own work (a scenario step, the deadline of a request): a
+//     timer's callback runs in this AdvanceTo and what it holds is
+//     released by a goroutine that does not read the link.
+//
+// A link that ends while the reader waits (Close, a fault dropping it, the
+// keep-alive) ends the wait: the session then ends and releases its holds.
 func (s *Session) handleSync(f *link.Frame) error {
 	if s.vc == nil {
 		return protoErr("CONTROL SYNC from a device whose HELLO did not say its clock is virtual")
 	}
-	if _, ok := s.deviceTime(f.NowUS); !ok {
+	t, ok := s.deviceTime(f.NowUS)
+	if !ok {
 		return protoErr("CONTROL SYNC now_us %d is out of range", f.NowUS)
+	}
+	if err := s.advanceReading(t); err != nil {
+		return err
 	}
 	select {
 	case s.syncs <- syncReq{seq: f.Seq, nowUS: f.NowUS}:
@@ -170,8 +213,30 @@ func (s *Session) handleSync(f *link.Frame) error {
 	}
 }
 
-// runSyncer answers the device's SYNCs in order until ctx ends. It is
-// counted in s.reqs.
+// advanceReading advances the device's clock to t for the reader, until
+// the link or the session ends (the link's error then).
+func (s *Session) advanceReading(t time.Time) error {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.conn.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := s.vc.AdvanceTo(ctx, t); err != nil {
+		if lerr := s.conn.Err(); lerr != nil {
+			return s.recvErr(lerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// runSyncer answers the device's SYNCs in order until ctx ends: the
+// reader has advanced the clock to each one's time (handleSync); the
+// syncer waits for the holds and answers. It is counted in s.reqs.
 func (s *Session) runSyncer(ctx context.Context) {
 	defer s.reqs.Done()
 	for {
@@ -197,7 +262,8 @@ func (s *Session) runSyncer(ctx context.Context) {
 
 // virtualTimeoutLocked is the context of ch's request on the device's
 // virtual clock: it ends at the device's time now+timeout, or after
-// timeout of wall time (a safety net for an upstream that hangs: the
+// timeout of wall time spent outside waits on the device's clock
+// (vclock.WithWallNet: a safety net for an upstream that hangs: the
 // request holds the clock, so the device's time cannot reach the deadline
 // while it runs), or when the channel closes or the session ends.
 //
@@ -211,8 +277,11 @@ func (s *Session) runSyncer(ctx context.Context) {
 func (s *Session) virtualTimeoutLocked(ch *channel, timeout time.Duration) (context.Context, context.CancelFunc) {
 	alive, cancelAlive := context.WithCancel(s.reqCtx)
 	// The wall deadline under the virtual one: the virtual context then
-	// reads context.DeadlineExceeded whichever ends it.
-	wall, cancelWall := context.WithTimeout(alive, timeout)
+	// reads context.DeadlineExceeded whichever ends it. It counts the
+	// request's wall time in the real world only: not the waits on the
+	// device's clock (an http-delay fault), whose wall length depends on
+	// how fast the device syncs (rv-cloud #3).
+	wall, cancelWall := vclock.WithWallNet(alive, timeout)
 	ctx, cancelVirtual := vclock.WithTimeout(wall, s.vc, timeout)
 	vt := &vtimeout{alive: alive, deadline: s.vc.Now().Add(timeout), held: ch.release, took: make(chan struct{})}
 	stopHold := s.vc.AfterFunc(timeout, func() { vt.take(s) })

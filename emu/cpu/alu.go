@@ -158,10 +158,15 @@ func (c *CPU) checkSP(v uint32) {
 	if c.ActiveSPIsPSP() {
 		lim = c.PSPLIM
 	}
-	if v < lim {
+	if v < lim && !(c.StackLimitIgnoreNeg && c.negativePriority()) {
 		c.raise(FaultStackOverflow, v)
 	}
 }
+
+// negativePriority reports whether the execution priority is below 0:
+// FAULTMASK set, or in HardFault (-1) or NMI (-2) — nothing of a priority
+// 0 or higher preempts those, so IPSR tells.
+func (c *CPU) negativePriority() bool { return c.FAULTMASK || c.IPSR == 2 || c.IPSR == 3 }
 
 // privileged reports CurrentModeIsPrivileged.
 func (c *CPU) privileged() bool { return c.IPSR != 0 || c.CONTROL&ControlNPRIV == 0 }

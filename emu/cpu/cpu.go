@@ -16,7 +16,10 @@
 // op (run.go; the rarer instructions in slow.go). Loads and stores to the
 // Regions go straight to their byte slices; everything else goes to the
 // Bus. A store onto a page holding decoded code drops what it overwrote,
-// so RAM functions and self-modifying code run correctly. An instruction
+// so RAM functions and self-modifying code run correctly; a store into a
+// guarded range (AddGuard: what Microvisor write-protects) is a MemManage
+// data access violation. Stores to a page holding either leave the fast
+// path; the rest of memory keeps it. An instruction
 // that faults aborts (raise) before writing back its base register or
 // the PC, and the fault is handed to Hooks.Fault with PC at the faulting
 // instruction.
@@ -153,6 +156,13 @@ type CPU struct {
 	// set every unaligned LDR/STR/LDRH/STRH faults (FaultUnaligned).
 	DivByZeroTrap bool
 	UnalignedTrap bool
+	// BusFaultIgnoreNeg and StackLimitIgnoreNeg mirror CCR.BFHFNMIGN and
+	// CCR.STKOFHFNMIGN: at a negative execution priority (in HardFault or
+	// NMI, or with FAULTMASK set) a load or store nothing answers is not a
+	// BusFault (the load reads zero, the store is dropped), and a stack
+	// pointer below its limit is not a STKOF UsageFault.
+	BusFaultIgnoreNeg   bool
+	StackLimitIgnoreNeg bool
 
 	// WatchAddr and WatchWrite describe the access that made Run return
 	// StopWatchpoint.
@@ -171,6 +181,7 @@ type CPU struct {
 	m       memState
 	bps     map[uint32]bool
 	watches []watch
+	guards  []Guard // AddGuard: ranges stores fault on
 	// local exclusive monitor (LDREX/STREX)
 	exclValid bool
 	exclAddr  uint32

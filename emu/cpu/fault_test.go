@@ -23,3 +23,42 @@ func TestFaultKindTable(t *testing.T) {
 		t.Errorf("unknown kind: %d %#x", k.Exception(), k.CFSR())
 	}
 }
+
+// CCR.BFHFNMIGN and CCR.STKOFHFNMIGN (BusFaultIgnoreNeg,
+// StackLimitIgnoreNeg): at a negative execution priority — in HardFault
+// or NMI, or with FAULTMASK set — a load or store nothing answers, and a
+// stack pointer below its limit, do not fault; elsewhere, or with the bits
+// clear, they do.
+func TestIgnoreFaultsAtNegativePriority(t *testing.T) {
+	const src = "ldr r0, =0x60000000\n ldr r1, =0x1234\n ldr r1, [r0]\n str r1, [r0]\n ldr r2, =0x08000100\n str r2, [r2]\n push {r0, r1, r2, r3}\n bkpt #0\n"
+	for _, c := range []struct {
+		name           string
+		ipsr           uint16
+		faultmask      bool
+		bus, stk, want bool // ignore bits set; want: runs to the BKPT
+	}{
+		{"HardFault, both set", 3, false, true, true, true},
+		{"NMI, both set", 2, false, true, true, true},
+		{"FAULTMASK in Thread, both set", 0, true, true, true, true},
+		{"Thread, both set", 0, false, true, true, false},
+		{"HardFault, bits clear", 3, false, false, false, false},
+		{"HardFault, only the bus bit", 3, false, true, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMachine(assemble(t, src, flashBase), flashBase)
+			m.IPSR, m.FAULTMASK = c.ipsr, c.faultmask
+			m.BusFaultIgnoreNeg, m.StackLimitIgnoreNeg = c.bus, c.stk
+			m.MSPLIM = m.R[13] - 8 // the push goes 16 bytes down
+			m.run(t)
+			if got := len(m.h.faults) == 0; got != c.want {
+				t.Fatalf("faults %+v, want none: %v", m.h.faults, c.want)
+			}
+			if c.want && (m.R[1] != 0 || m.R[13] != ramBase+ramSize-16) {
+				t.Fatalf("r1 %#x (the ignored load reads zero), sp %#x", m.R[1], m.R[13])
+			}
+			if !c.want && c.bus && !c.stk && m.h.faults[0].Kind != FaultStackOverflow {
+				t.Fatalf("fault %+v, want the stack limit's", m.h.faults[0])
+			}
+		})
+	}
+}

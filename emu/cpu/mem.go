@@ -19,7 +19,17 @@ type region struct {
 	exec       bool
 	writable   bool
 	pages      []*page // exec regions: decoded code per page, nil until run
+	// wslow has one byte per page: nonzero sends a store there to the
+	// slow path (slowCode: the page holds decoded code; slowGuard: it
+	// overlaps a guarded range). The fast path reads this byte only.
+	wslow []uint8
 }
+
+// wslow bits.
+const (
+	slowCode  = 1 << 0
+	slowGuard = 1 << 1
+)
 
 // memState is the core's view of Regions. rtab/wtab give, per 256 MiB
 // window (addr>>28), the one region a read/write there may hit on the fast
@@ -44,13 +54,16 @@ func (c *CPU) prepare() {
 		if len(r.Data) < 4 {
 			continue
 		}
-		g := region{base: r.Base, size: uint32(len(r.Data)), data: r.Data, exec: r.Exec, writable: r.Writable}
+		np := (len(r.Data) + pageSize - 1) / pageSize
+		g := region{base: r.Base, size: uint32(len(r.Data)), data: r.Data, exec: r.Exec, writable: r.Writable,
+			wslow: make([]uint8, np)}
 		if r.Exec {
-			g.pages = make([]*page, (len(r.Data)+pageSize-1)/pageSize)
+			g.pages = make([]*page, np)
 		}
 		m.regs = append(m.regs, g)
 	}
 	m.ready = true
+	c.markGuards()
 	c.buildTables()
 }
 
@@ -158,9 +171,21 @@ func (c *CPU) read32as(a uint32) uint32 {
 	return c.readSlow(a, 4)
 }
 
-// clean reports whether the page holding offset o has no decoded code.
+// clean reports whether a store at offset o may take the fast path: its
+// page holds no decoded code and no guarded range.
 func (r *region) clean(o uint32) bool {
-	return r.pages == nil || r.pages[o>>pageShift] == nil
+	return r.wslow[o>>pageShift] == 0
+}
+
+// setPage installs decoded-code page pg of r (nil drops it), keeping
+// wslow's slowCode bit in step.
+func (r *region) setPage(pg uint32, p *page) {
+	r.pages[pg] = p
+	if p != nil {
+		r.wslow[pg] |= slowCode
+	} else {
+		r.wslow[pg] &^= slowCode
+	}
 }
 
 func (c *CPU) write8(a, v uint32) {
@@ -272,8 +297,17 @@ func (c *CPU) readSlow(a uint32, n int) uint32 {
 			return v
 		}
 	}
-	c.raise(FaultPreciseData, a)
+	c.busFault(a)
 	return 0
+}
+
+// busFault raises the precise data BusFault for an access at a, unless
+// CCR.BFHFNMIGN ignores it (BusFaultIgnoreNeg): the access then does
+// nothing (a load reads zero).
+func (c *CPU) busFault(a uint32) {
+	if !(c.BusFaultIgnoreNeg && c.negativePriority()) {
+		c.raise(FaultPreciseData, a)
+	}
 }
 
 func (c *CPU) writeSlow(a uint32, n int, v uint32) {
@@ -282,7 +316,13 @@ func (c *CPU) writeSlow(a uint32, n int, v uint32) {
 	}
 	if r := c.m.find(a, uint32(n)); r != nil {
 		if !r.writable {
-			c.raise(FaultPreciseData, a)
+			c.busFault(a)
+			return
+		}
+		if len(c.guards) > 0 {
+			if g, ok := c.Guarded(a, uint32(n)); ok {
+				c.raise(FaultDataAccess, max(a, g.Addr))
+			}
 		}
 		o := a - r.base
 		switch n {
@@ -316,7 +356,7 @@ func (c *CPU) writeSlow(a uint32, n int, v uint32) {
 	if c.Bus != nil && c.Bus.Store(a, n, v) {
 		return
 	}
-	c.raise(FaultPreciseData, a)
+	c.busFault(a)
 }
 
 // device reports whether a is Device memory in the ARMv8-M default
@@ -351,7 +391,7 @@ func (c *CPU) InvalidateCode(addr, n uint32) {
 		for pg := o >> pageShift; pg <= (e-1)>>pageShift; pg++ {
 			ps, pe := pg<<pageShift, pg<<pageShift+pageSize
 			if o <= ps && e >= pe {
-				r.pages[pg] = nil
+				r.setPage(pg, nil)
 				continue
 			}
 			s, t := max(o, ps), min(e, pe)

@@ -136,7 +136,7 @@ func (c *CPU) exec(end uint64, step bool) (stop Stop, faulted bool) {
 			pi := (pc - cr.base) >> pageShift
 			if pg = cr.pages[pi]; pg == nil {
 				pg = new(page)
-				cr.pages[pi] = pg
+				cr.setPage(pi, pg)
 			}
 			pgBase = cr.base + pi<<pageShift
 			pgLen = min(pageSize, cr.size-pi<<pageShift) - 1
@@ -758,7 +758,7 @@ func (c *CPU) decodeInto(in *inst, r *region, off, pc uint32) {
 		}
 		hw2 = uint16(r.data[off+2]) | uint16(r.data[off+3])<<8
 		if pg := (off + 2) >> pageShift; pg != off>>pageShift && r.pages[pg] == nil {
-			r.pages[pg] = new(page) // so a store there invalidates this instruction
+			r.setPage(pg, new(page)) // so a store there invalidates this instruction
 		}
 	}
 	*in = decode(pc, hw1, hw2)

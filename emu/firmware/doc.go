@@ -18,7 +18,9 @@
 // kernel's clock is the machine's (kernel.Options.VirtualClock): the
 // cloud follows it (link/doc.go, "Virtual time"). After each system call,
 // and at each of the kernel's virtual timers (a redial's, SYNCED's
-// next_us: rig.afterFunc), the machine holds its time while a dial's
+// next_us: rig.afterFunc, emu.Machine.SyncPoint — Halt ends the wait
+// and a debugger is served meanwhile, as after a system call), the
+// machine holds its time while a dial's
 // outcome is not applied and, when the kernel has sent something, until
 // the cloud's SYNCED is applied: every answer the cloud owed lands at the
 // same instruction, and what the cloud times for the device (a latency

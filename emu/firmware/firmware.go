@@ -102,7 +102,6 @@ func Run(ctx context.Context, o Options) (int, error) {
 // calls, the machine, and the queue between the kernel and the machine.
 type rig struct {
 	o   Options
-	ctx context.Context // the run's, for the sync points at virtual timers
 	im  *loader.Image
 	p   *process.Process
 	m   *emu.Machine
@@ -206,6 +205,7 @@ func build(o Options) (*rig, error) {
 	if r.m, err = emu.New(eo); err != nil {
 		return r, err
 	}
+	guardProtected(arena, r.m) // protect.go
 	if testHookMachine != nil {
 		testHookMachine(r.m)
 	}
@@ -225,7 +225,6 @@ func build(o Options) (*rig, error) {
 func (r *rig) run(ctx context.Context) (int, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r.ctx = runCtx
 	if r.o.GDB != "" {
 		stop, err := r.serveGDB(runCtx)
 		if err != nil {
@@ -287,23 +286,16 @@ func (r *rig) serveGDB(ctx context.Context) (stop func(cancel func()), err error
 
 // afterFunc is the kernel's virtual timer (kernel.Options.AfterFunc): at
 // virtual now+d, on the machine goroutine, f runs and then a sync point
-// (settle). The kernel calls it on the machine goroutine or with the
-// machine parked (its Exec). The sync point blocks the machine as Settle
-// does, but cannot serve a debugger's requests meanwhile (the machine
-// gives an At function no way to): they wait until the dial's outcome or
-// the SYNCED is applied — on a loopback cloud, milliseconds; at most the
-// kernel's handshake timeout.
+// (emu.Machine.SyncPoint: settle, as after a system call — Halt ends its
+// wait, and a debugger's requests are served meanwhile). The kernel calls
+// it on the machine goroutine or with the machine parked (its Exec).
 func (r *rig) afterFunc(d time.Duration, f func()) {
 	if r.q.isDetached() {
 		return // the machine has stopped: no virtual time any more
 	}
 	r.m.At(r.m.Now()+d, func() {
 		f()
-		ctx := r.ctx
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		_ = r.q.settle(ctx, nil, r.p) // ctx's end ends the run too
+		r.m.SyncPoint()
 	})
 }
 

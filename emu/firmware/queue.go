@@ -13,8 +13,8 @@ import (
 // machine runs them at its sync points (its own Exec, nudged on every
 // push) and Settle runs them while it waits for the cloud.
 type queue struct {
-	mu    sync.Mutex
-	fns   []func()
+	mu    sync.Mutex // guards detached and nudge; pushes hold it too
+	fns   kernel.ExecQueue
 	ready chan struct{}   // a push since the last wait
 	nudge func(fn func()) // the machine's Exec
 	// detached: the machine has stopped (detach).
@@ -31,7 +31,7 @@ func (q *queue) push(fn func()) {
 		go fn()
 		return
 	}
-	q.fns = append(q.fns, fn)
+	q.fns.Push(fn) // under q.mu: detach cannot strand it
 	nudge := q.nudge
 	q.mu.Unlock()
 	select {
@@ -47,7 +47,7 @@ func (q *queue) push(fn func()) {
 func (q *queue) setNudge(exec func(fn func())) {
 	q.mu.Lock()
 	q.nudge = exec
-	pending := len(q.fns) > 0
+	pending := q.fns.Len() > 0
 	q.mu.Unlock()
 	if pending {
 		exec(q.drain)
@@ -56,20 +56,7 @@ func (q *queue) setNudge(exec func(fn func())) {
 
 // drain runs every queued function, in order, on the calling goroutine
 // (the machine's), including those queued meanwhile.
-func (q *queue) drain() {
-	for {
-		q.mu.Lock()
-		fns := q.fns
-		q.fns = nil
-		q.mu.Unlock()
-		if len(fns) == 0 {
-			return
-		}
-		for _, fn := range fns {
-			fn()
-		}
-	}
-}
+func (q *queue) drain() { q.fns.Drain() }
 
 // settle is a sync point of deterministic mode (kernel/virtual.go): the
 // machine's Settle after each system call, and each of the kernel's

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/mvnet/mvnet/cloud/devca"
 	"github.com/mvnet/mvnet/csdk/process"
 	"github.com/mvnet/mvnet/device"
+	"github.com/mvnet/mvnet/emu"
 	"github.com/mvnet/mvnet/internal/fwbuild"
 	"github.com/mvnet/mvnet/internal/testenv/tool"
 )
@@ -126,6 +128,15 @@ func TestVirtualTimeTightLoopCostsNoSync(t *testing.T) {
 // in its TLS handshake, with EOF), and a bundle (MVNET_BUNDLE) naming it;
 // accepts counts the dials.
 func refusingCloud(t *testing.T) (bundle string, accepts *atomic.Int64) {
+	return deviceListener(t, func(int64) bool { return false })
+}
+
+// deviceListener is a device listener on loopback and a bundle naming it:
+// it accepts each connection, reads the TLS ClientHello and closes it —
+// the dial fails in its TLS handshake, with EOF — unless hold(n) (n: the
+// dials so far, this one included), when it leaves the handshake hanging
+// until the test ends. accepts counts the dials.
+func deviceListener(t *testing.T, hold func(n int64) bool) (bundle string, accepts *atomic.Int64) {
 	t.Helper()
 	dir := t.TempDir()
 	ca, err := devca.Open(filepath.Join(dir, "devca"))
@@ -149,13 +160,16 @@ func refusingCloud(t *testing.T) (bundle string, accepts *atomic.Int64) {
 			if err != nil {
 				return
 			}
-			accepts.Add(1)
 			// Read the whole ClientHello record first: closing with it
 			// unread would reset the connection, a different error.
 			_ = c.SetReadDeadline(time.Now().Add(time.Minute))
 			var hdr [5]byte
 			if _, err := io.ReadFull(c, hdr[:]); err == nil {
 				_, _ = io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint16(hdr[3:])))
+			}
+			if n := accepts.Add(1); hold(n) {
+				t.Cleanup(func() { c.Close() })
+				continue
 			}
 			c.Close()
 		}
@@ -167,6 +181,64 @@ func refusingCloud(t *testing.T) (bundle string, accepts *atomic.Int64) {
 		t.Fatal(err)
 	}
 	return bundle, accepts
+}
+
+// A sync point at one of the kernel's virtual timers — here the redial
+// after a failed dial, whose handshake then hangs — ends when the machine
+// is halted (a debugger's kill, mvTestingComplete): the run ends with the
+// dial still hanging, its failure never recorded, rather than when the
+// kernel's handshake timeout gives the dial up.
+func TestVirtualTimerSyncPointEndsAtHalt(t *testing.T) {
+	bundle, accepts := deviceListener(t, func(n int64) bool { return n >= 2 })
+	dir := t.TempDir()
+	vars := map[string]string{
+		process.EnvTrace:    filepath.Join(dir, "trace"),
+		process.EnvDeviceID: "UV00000000000000000000000000f0a001",
+		process.EnvDataDir:  filepath.Join(dir, "data"),
+		process.EnvBundle:   bundle,
+	}
+	machine := make(chan *emu.Machine, 1)
+	testHookMachine = func(m *emu.Machine) { machine <- m }
+	defer func() { testHookMachine = nil }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	var errb bytes.Buffer
+	go func() {
+		code, err := Run(ctx, Options{Image: spinImage(t, 100_000_000), LoadAddress: 0x0800_0000,
+			Getenv: func(k string) string { return vars[k] }, Stdout: io.Discard, Stderr: &errb})
+		done <- result{code, err}
+	}()
+	m := <-machine
+	for accepts.Load() < 2 {
+		select {
+		case r := <-done:
+			t.Fatalf("the run ended (%d, %v) before the redial\nstderr:\n%s", r.code, r.err, errb.String())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	halt := errors.New("halted by the test")
+	m.Halt(halt)
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		t.Fatal("the run did not end after Halt")
+	}
+	if r.err != halt {
+		t.Fatalf("run: (%d, %v); want Halt's error\nstderr:\n%s", r.code, r.err, errb.String())
+	}
+	tr, err := os.ReadFile(vars[process.EnvTrace])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(tr), `"kind":"link-error"`); n != 1 {
+		t.Fatalf("%d link errors in the trace; want the first dial's alone (the run ended while the redial hung):\n%s", n, tr)
+	}
 }
 
 // While the cloud cannot be reached the image runs on (it does not wait

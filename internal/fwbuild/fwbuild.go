@@ -62,7 +62,7 @@ var Flags = []string{
 }
 
 // Programs lists the test programs, in the order of their directories.
-var Programs = []string{"bench", "config_log", "faults", "http_get", "i2c", "mqtt", "mqtt_unread", "restart", "sched", "vtime"}
+var Programs = []string{"bench", "config_log", "faults", "http_get", "i2c", "mqtt", "mqtt_unread", "protect", "restart", "sched", "vtime"}
 
 // Options adjust a build.
 type Options struct {

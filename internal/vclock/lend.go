@@ -71,12 +71,16 @@ func (l *Loan) Lend(n int) {
 // Sleep waits until d has passed on the clock, or ctx ends (ctx's error),
 // lending what Lend added — at least one hold: the caller must hold the
 // clock, as for Sleep — and holding them all again once woken. It returns
-// with the holds back in either case.
+// with the holds back in either case. The wall net ctx is under, if any,
+// is paused for the wait (WithWallNet).
 func (l *Loan) Sleep(ctx context.Context, d time.Duration) error {
 	v := l.v
 	if v == nil {
-		return Sleep(ctx, l.c, d)
+		return wallSleep(ctx, d)
 	}
+	// The wait is on the device's clock: a wall-clock safety net the
+	// caller works under does not count it (WithWallNet).
+	defer pauseWallNet(ctx)()
 	woke := make(chan struct{})
 	var once sync.Once
 	back := func() { once.Do(func() { v.repay(l) }) }

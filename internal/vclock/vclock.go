@@ -207,38 +207,22 @@ func (v *Virtual) AdvanceTo(ctx context.Context, t time.Time) error {
 }
 
 // Sleep waits until d has passed on c, or ctx ends (ctx's error). On a
-// Virtual clock the caller must be holding it (Hold): Sleep lets one hold
-// go for the wait — so the clock can reach the wake-up — and the timer
-// takes one back before the clock moves past the wake-up, so the caller,
-// once woken, holds the clock again with the same release it had. On the
-// Wall clock it is an ordinary sleep.
+// Virtual clock the caller must be holding it (Hold): Sleep lends one hold
+// for the wait, so the clock can reach the wake-up, and the caller, once
+// woken, holds the clock again (it is SleepLending of 1). On the Wall
+// clock it is an ordinary sleep.
 func Sleep(ctx context.Context, c Clock, d time.Duration) error {
-	v, ok := c.(*Virtual)
-	if !ok {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	woke := make(chan struct{})
-	stop := v.AfterFunc(d, func() {
-		v.hold()
-		close(woke)
-	})
-	v.release()
+	return SleepLending(ctx, c, d, 1)
+}
+
+// wallSleep is an ordinary sleep of d, or until ctx ends (ctx's error).
+func wallSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-woke:
+	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		if stop() {
-			v.hold()
-		} else {
-			<-woke // the timer is firing: it takes the hold
-		}
 		return ctx.Err()
 	}
 }

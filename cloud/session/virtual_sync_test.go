@@ -1,0 +1,91 @@
+package session_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/cloud/session"
+	"github.com/mvnet/mvnet/link"
+)
+
+// syncThen sends CONTROL SYNC at nowUS with seq and, at once (without
+// waiting for its SYNCED, as the kernel does), an HTTP request on channel
+// 1 to url with timeout.
+func syncThen(d *fakedev.Virtual, seq, nowUS uint64, url string, timeoutMS uint32) {
+	d.Send(link.Frame{Type: link.FrameControl, Kind: link.ControlSync, Seq: seq, NowUS: nowUS})
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.Send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: url, TimeoutMS: timeoutMS})})
+}
+
+// syncedAfter returns the frames before the SYNCED of seq and its next_us.
+func syncedAfter(t *testing.T, d *fakedev.Virtual, seq uint64) ([]link.Frame, uint64) {
+	t.Helper()
+	var before []link.Frame
+	for {
+		f := d.Next()
+		if f.Type == link.FrameControl && f.Kind == link.ControlSynced {
+			if f.Seq != seq {
+				t.Fatalf("SYNCED seq %d, want %d", f.Seq, seq)
+			}
+			return before, f.NextUS
+		}
+		before = append(before, f)
+	}
+}
+
+// TestVirtualSyncDatesWhatFollows: a request sent right after a SYNC at
+// 10 s, without waiting for its SYNCED, is dated 10 s, not at the SYNC
+// before (0 s): with a latency of 2 s its response is not in the SYNCED of
+// 10 s, which says 12 s, and comes with the SYNC at 12 s.
+func TestVirtualSyncDatesWhatFollows(t *testing.T) {
+	r, srv := virtualHTTP(t, func(w http.ResponseWriter, req *http.Request) {
+		w.Write([]byte("ok"))
+	}, session.Config{Faults: slow(2 * time.Second)})
+	d := r.dev
+	if next := d.SyncQuiet(0); next != 2_000_000 {
+		t.Fatalf("SYNCED at 0: next_us %d, want 2000000 (LOGGING delayed by 2 s)", next)
+	}
+	if before, next := d.Sync(2_000_000); len(before) != 1 || before[0].Kind != link.ControlLogging || next != link.NoDeadline {
+		t.Fatalf("at 2 s: %s, next_us %d; want LOGGING, NoDeadline", fakedev.Frames(before), next)
+	}
+	syncThen(d, 3, 10_000_000, srv.URL, 5000)
+	before, next := syncedAfter(t, d, 3)
+	if len(before) != 0 || next != 12_000_000 {
+		t.Fatalf("SYNCED at 10 s after %s, next_us %d; want nothing before it, next_us 12000000", fakedev.Frames(before), next)
+	}
+	before, next = d.Sync(12_000_000)
+	if next != link.NoDeadline || len(before) < 2 || before[0].Type != link.FrameCredit {
+		t.Fatalf("at 12 s: %s, next_us %d; want CREDIT then the response, NoDeadline", fakedev.Frames(before), next)
+	}
+	if resp := fakedev.HTTPResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "ok" {
+		t.Fatalf("response %+v", resp)
+	}
+}
+
+// TestVirtualSyncDatesTimeout: the timeout of a request sent right after
+// a SYNC at 10 s runs from 10 s: its upstream never answers, the SYNCED
+// of 10 s says 10 s + the timeout, and the failure comes with the SYNC
+// there.
+func TestVirtualSyncDatesTimeout(t *testing.T) {
+	r, srv := virtualHTTP(t, func(w http.ResponseWriter, req *http.Request) {
+		<-req.Context().Done()
+	}, session.Config{})
+	d := r.dev
+	d.FirstSync(0)
+	syncThen(d, 2, 10_000_000, srv.URL, 5000)
+	before, next := syncedAfter(t, d, 2)
+	if next != 15_000_000 || len(before) != 1 || before[0].Type != link.FrameCredit {
+		t.Fatalf("SYNCED at 10 s after %s, next_us %d; want only the CREDIT, next_us 15000000", fakedev.Frames(before), next)
+	}
+	before, next = d.Sync(15_000_000)
+	if next != link.NoDeadline || len(before) < 2 || before[0].Kind != link.ControlDiag || !strings.Contains(string(before[0].Payload), "timed out") {
+		t.Fatalf("at 15 s: %s, next_us %d; want DIAG \"timed out…\" then the response, NoDeadline", fakedev.Frames(before), next)
+	}
+	if resp := fakedev.HTTPResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultRequestFailed) {
+		t.Fatalf("response %+v, want REQUESTFAILED", resp)
+	}
+}
