@@ -52,9 +52,12 @@
 // ((*cloud.Server).VirtualDeviceClock, its time 0 the device's boot), a
 // scenario runs on it, and the runner's own lines are placed by it so
 // that the transcript repeats: a fault line has the fault's virtual time
-// and comes before the first trace line of a later time; a server log
-// line comes right after the mvServerLog call it stands for, with its
-// time (the runner waits for it there, at most logFlushWait).
+// (the device's own, which a restart starts again:
+// (*cloud.Server).VirtualDeviceTime) and comes before the first trace line
+// of a later time; a server log line comes right after the mvServerLog
+// call of its seq, with its time — the trace lines after the call wait in
+// the runner, not the emulator, until the line is stored or known dropped
+// (serverlog.go).
 //
 // # Hooks
 //
