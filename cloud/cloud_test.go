@@ -20,7 +20,13 @@ const opaque = uint8(abi.ChannelTypeOpaqueBytes)
 
 func newServer(t *testing.T) *cloud.Server {
 	t.Helper()
-	s, err := cloud.New(cloud.Options{})
+	return newServerWith(t, cloud.Options{})
+}
+
+// newServerWith starts a server with o, shut down at the end of the test.
+func newServerWith(t *testing.T, o cloud.Options) *cloud.Server {
+	t.Helper()
+	s, err := cloud.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestVirtualDeviceClock(t *testing.T) {
 	web := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	t.Cleanup(web.Close)
 	start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	s := startServer(t, cloud.Options{HTTP: httpexec.Options{
+	s := newServerWith(t, cloud.Options{HTTP: httpexec.Options{
 		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		RootCAs:       []*x509.Certificate{web.Certificate()},
 	}, Now: func() time.Time { return start }})
@@ -105,26 +105,6 @@ func TestVirtualDeviceClock(t *testing.T) {
 	}
 }
 
-// startServer starts a server with o, shut down at the end of the test.
-func startServer(t *testing.T, o cloud.Options) *cloud.Server {
-	t.Helper()
-	s, err := cloud.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), fakedev.Wait)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return s
-}
-
 // dialVirtual opens an in-process link to s for a device on virtual time.
 func dialVirtual(t *testing.T, s *cloud.Server) *fakedev.Virtual {
 	t.Helper()
@@ -153,7 +133,7 @@ func TestVirtualStore(t *testing.T) {
 	if _, err := st.PutConfig(ctx, store.AccountScope, "greeting", []byte("hello"), store.Upsert); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, cloud.Options{Config: st, Logs: st})
+	s := newServerWith(t, cloud.Options{Config: st, Logs: st})
 	id := fakedev.ID(7)
 	d := dialVirtual(t, s)
 	d.Hello(id, 0)

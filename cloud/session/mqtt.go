@@ -253,7 +253,9 @@ func (s *Session) mqttRequestLocked(ch *channel, req link.MQTTRequest) {
 	s.observeMQTTLocked(req)
 	if req.Kind() != link.MQTTAck {
 		ch.mq.asked++ // answered exactly once, by a Result
-		ch.mq.holds = append(ch.mq.holds, s.hold())
+		if s.vc != nil {
+			ch.mq.holds = append(ch.mq.holds, s.hold())
+		}
 	}
 	switch r := req.(type) {
 	case *link.MQTTConnectRequest:

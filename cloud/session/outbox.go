@@ -125,11 +125,16 @@ func (o *outbox) sendDue() {
 	}
 	now := o.vc.Now()
 	for len(o.q) > 0 && !o.q[0].due.After(now) {
-		f := o.q[0].f
-		o.q[0] = queued{}
-		o.q = o.q[1:]
-		_ = o.conn.Send(&f)
+		o.sendHeadLocked()
 	}
+}
+
+// sendHeadLocked sends the frame at the head of the queue.
+func (o *outbox) sendHeadLocked() {
+	f := o.q[0].f
+	o.q[0] = queued{}
+	o.q = o.q[1:]
+	_ = o.conn.Send(&f)
 	if len(o.q) == 0 {
 		o.setEmptyLocked()
 	}
@@ -202,13 +207,7 @@ func (o *outbox) run() {
 		}
 		wait := time.Until(o.q[0].due)
 		if wait <= 0 {
-			f := o.q[0].f
-			o.q[0] = queued{}
-			o.q = o.q[1:]
-			_ = o.conn.Send(&f)
-			if len(o.q) == 0 {
-				o.setEmptyLocked()
-			}
+			o.sendHeadLocked()
 			o.mu.Unlock()
 			continue
 		}

@@ -24,7 +24,8 @@ import (
 //
 // Every answer the device is owed holds the clock from the moment the
 // reader reads the frame that asks for it until the answer is queued to
-// the device: an HTTP request (http: startRequestLocked .. runRequest),
+// the device: an HTTP request (channel.go: from startRequestLocked until
+// runRequest has queued the response),
 // a config fetch, each MQTT request until its result item is queued
 // (mqtt.go), a CREDIT that lets the MQTT bridge offer a refused message
 // again until it has, a LOG line until its LOGACK, and HELLO until the
@@ -33,6 +34,11 @@ import (
 // through Session.hold, which remembers them: the end of the session
 // releases every hold it took, so a session that ends mid-request never
 // leaves the device's clock stuck for its next link.
+//
+// The cloud knows the device's time only from HELLO and SYNC, so work a
+// frame asks for starts, on the device's clock, at the time of the last
+// HELLO or SYNC before the frame: a device that wants its request timed
+// from when it sent it syncs first if its time has moved since.
 //
 // What the cloud times for the device runs on its clock: frames delayed
 // by a latency fault (outbox.go), a request's timeout (the virtual

@@ -18,10 +18,10 @@ func TestSleepLending(t *testing.T) {
 		if err := SleepLending(context.Background(), v, 2*time.Second, 3); err != nil {
 			t.Error(err)
 		}
-		woke <- v.Now().Sub(t0)
-		if v.Holds() != 2 {
+		if v.Holds() != 2 { // before woke: then the test releases theirs
 			t.Errorf("woken with %d holds, want the 2 lent", v.Holds())
 		}
+		woke <- v.Now().Sub(t0)
 		mine()
 	}()
 	advanced := make(chan error, 1)

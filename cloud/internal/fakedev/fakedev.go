@@ -94,8 +94,13 @@ func ID(n int) string {
 // Send sends f.
 func (d *Device) Send(f link.Frame) {
 	d.t.Helper()
-	if err := d.conn.Send(&f); err != nil {
-		d.t.Fatalf("device: send %v: %v", f.Type, err)
+	send(d.t, d.conn, &f)
+}
+
+func send(t testing.TB, c *link.Conn, f *link.Frame) {
+	t.Helper()
+	if err := c.Send(f); err != nil {
+		t.Fatalf("device: send %v: %v", f.Type, err)
 	}
 }
 
@@ -103,14 +108,21 @@ func (d *Device) Send(f link.Frame) {
 // arrives within Wait or the link ends.
 func (d *Device) Next() link.Frame {
 	d.t.Helper()
+	return next(d.t, d.frames, func() error { return d.err })
+}
+
+// next returns the next frame from frames, failing t if none arrives
+// within Wait or frames is closed (the link ended: why() says why).
+func next(t testing.TB, frames <-chan link.Frame, why func() error) link.Frame {
+	t.Helper()
 	select {
-	case f, ok := <-d.frames:
+	case f, ok := <-frames:
 		if !ok {
-			d.t.Fatalf("device: link ended while waiting for a frame: %v", d.err)
+			t.Fatalf("device: link ended while waiting for a frame: %v", why())
 		}
 		return f
 	case <-time.After(Wait):
-		d.t.Fatalf("device: no frame from the cloud within %v", Wait)
+		t.Fatalf("device: no frame from the cloud within %v", Wait)
 	}
 	panic("unreachable")
 }
@@ -217,13 +229,18 @@ func (d *Device) ExpectError() string {
 // ExpectEnd expects the link to end with no further frame.
 func (d *Device) ExpectEnd() {
 	d.t.Helper()
+	expectEnd(d.t, d.frames)
+}
+
+func expectEnd(t testing.TB, frames <-chan link.Frame) {
+	t.Helper()
 	select {
-	case f, ok := <-d.frames:
+	case f, ok := <-frames:
 		if ok {
-			d.t.Fatalf("device: got %v %+v, want the link to end", f.Type, f)
+			t.Fatalf("device: got %v %+v, want the link to end", f.Type, f)
 		}
 	case <-time.After(Wait):
-		d.t.Fatalf("device: link still up after %v", Wait)
+		t.Fatalf("device: link still up after %v", Wait)
 	}
 }
 

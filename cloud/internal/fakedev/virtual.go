@@ -5,7 +5,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mvnet/mvnet/link"
 )
@@ -18,6 +17,7 @@ type Virtual struct {
 	t      testing.TB
 	Conn   *link.Conn
 	frames chan link.Frame
+	err    error // why frames was closed; read after it is
 	seq    uint64
 }
 
@@ -30,6 +30,7 @@ func NewVirtual(t testing.TB, c net.Conn) *Virtual {
 		for {
 			f, err := d.Conn.Recv()
 			if err != nil {
+				d.err = err
 				return
 			}
 			if f.Type == link.FrameControl && f.Kind == link.ControlPing {
@@ -46,25 +47,14 @@ func NewVirtual(t testing.TB, c net.Conn) *Virtual {
 // Send sends f.
 func (d *Virtual) Send(f link.Frame) {
 	d.t.Helper()
-	if err := d.Conn.Send(&f); err != nil {
-		d.t.Fatalf("device: send %v: %v", f.Type, err)
-	}
+	send(d.t, d.Conn, &f)
 }
 
 // Next returns the next frame from the cloud, failing the test if none
 // arrives within Wait or the link ends.
 func (d *Virtual) Next() link.Frame {
 	d.t.Helper()
-	select {
-	case f, ok := <-d.frames:
-		if !ok {
-			d.t.Fatal("device: link ended while waiting for a frame")
-		}
-		return f
-	case <-time.After(Wait):
-		d.t.Fatalf("device: no frame from the cloud within %v", Wait)
-	}
-	panic("unreachable")
+	return next(d.t, d.frames, func() error { return d.err })
 }
 
 // SendHello says HELLO as device id with the virtual-clock flag at the
@@ -142,14 +132,7 @@ func (d *Virtual) ExpectError() string {
 // ExpectEnd expects the link to end with no further frame.
 func (d *Virtual) ExpectEnd() {
 	d.t.Helper()
-	select {
-	case f, ok := <-d.frames:
-		if ok {
-			d.t.Fatalf("device: got %v %+v, want the link to end", f.Type, f)
-		}
-	case <-time.After(Wait):
-		d.t.Fatalf("device: link still up after %v", Wait)
-	}
+	expectEnd(d.t, d.frames)
 }
 
 // Frames describes frames for a failure message.
