@@ -213,17 +213,18 @@ func (e *goAwayError) Error() string {
 // application's goroutine (dialAtUS): this goroutine must not read the
 // machine's clock, which it has not parked, and the instant must not
 // depend on when it got here.
-func (k *Kernel) connect() (c *link.Conn, welcome link.Frame, helloUS uint64, err error) {
+func (k *Kernel) connect() (*link.Conn, link.Frame, uint64, error) {
 	ctx, cancel := context.WithTimeout(k.ctx, k.opts.HandshakeTimeout)
 	defer cancel()
 	nc, err := k.dial(ctx)
 	if err != nil {
 		return nil, link.Frame{}, 0, fmt.Errorf("dial: %w", err)
 	}
-	c = link.NewConn(nc)
+	c := link.NewConn(nc)
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	hello := link.Frame{Type: link.FrameHello, Version: link.Version, DeviceID: k.id}
+	var helloUS uint64
 	if k.opts.VirtualClock {
 		// link/doc.go, Virtual time: the cloud's clock for this device
 		// starts at (or moves to) the device's time.

@@ -171,7 +171,7 @@ func untilMicros(now, at uint64) time.Duration {
 func (k *Kernel) Dialing() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.conn == nil && !k.backoffArmed && k.wantLinkLocked()
+	return k.started && k.conn == nil && !k.backoffArmed && k.wantLinkLocked()
 }
 
 // dialDueLocked notes, on the application's goroutine, that someone may

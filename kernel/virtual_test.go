@@ -540,3 +540,42 @@ func TestVirtualDialingFromTheRequest(t *testing.T) {
 		q.settle(t, h.k)
 	}
 }
+
+// TestVirtualRequestAfterAnIdleBackoffIsADialDue: a redial timer that
+// fires while no network is wanted dials nothing; a network requested
+// later is a dial due at once (Dialing), its HELLO dated at the request.
+func TestVirtualRequestAfterAnIdleBackoffIsADialDue(t *testing.T) {
+	ht := &hostTimers{}
+	q := newExecQueue()
+	h := newHarness(t, virtual(ht, q, noDeadline))
+	q.settle(t, h.k)
+	c := h.newCentre(40, 64)
+	_, hp := h.requestNetwork(c, 1)
+	q.settle(t, h.k)
+	h.cloud.drop(t)
+	eventually(t, "the loss queued through Exec", func() bool { return q.pending() > 0 })
+	q.settle(t, h.k)
+	if h.k.LinkUp() || h.k.Dialing() || len(ht.asked()) != 1 {
+		t.Fatalf("after the loss: link up %v, Dialing %v, timers %v; want down, waiting on one timer", h.k.LinkUp(), h.k.Dialing(), ht.asked())
+	}
+	wantStatus(t, "release", h.k.ReleaseNetwork(hp), abi.StatusOkay)
+	h.clk.advance(time.Second)
+	ht.fireNext(t)
+	q.settle(t, h.k)
+	if h.k.Dialing() || h.k.LinkUp() {
+		t.Fatal("the redial timer fired with no network wanted, and the kernel dials")
+	}
+	h.clk.advance(time.Millisecond)
+	at := uint64(h.clk.now() / time.Microsecond)
+	h.requestNetwork(c, 2)
+	if !h.k.Dialing() {
+		t.Fatal("a network requested after the idle timer: no dial due")
+	}
+	q.settle(t, h.k)
+	h.cloud.mu.Lock()
+	hellos := slices.Clone(h.cloud.hellos)
+	h.cloud.mu.Unlock()
+	if !h.k.LinkUp() || len(hellos) != 2 || hellos[1].NowUS != at {
+		t.Fatalf("link up %v, HELLOs %+v; want a second at now_us %d", h.k.LinkUp(), hellos, at)
+	}
+}
