@@ -126,8 +126,12 @@ func (b *Bridge) offeredLocked(m *inMsg, ok bool, gen uint64) {
 }
 
 // Resume tells the bridge OnMessage may accept messages again (the device's
-// receive ring has room): the oldest waiting message is offered again.
-func (b *Bridge) Resume() {
+// receive ring has room): the oldest waiting message is offered again. It
+// reports whether a message waits, so OnMessage will be called (unless
+// Close comes first, or the end of the connection drops it: then OnLost is
+// called); false when none does (Disconnect or the end of the connection
+// dropped those refused).
+func (b *Bridge) Resume() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.resumeGen++
@@ -135,6 +139,7 @@ func (b *Bridge) Resume() {
 		b.blocked = false
 		b.dcond.Signal()
 	}
+	return !b.closed && len(b.msgs) > 0
 }
 
 // arrivedLocked queues a new incoming message for OnMessage.
