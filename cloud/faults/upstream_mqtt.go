@@ -240,7 +240,7 @@ type stream struct {
 
 	mu      sync.Mutex
 	cut     bool   // mqtt-disconnect
-	release func() // the hold on the device's clock of a delayed PUBLISH, until the bridge reads on
+	release func() // the hold on the device's clock of a delayed PUBLISH: TakeRelease, letGo
 	// awaiting counts the acks the broker owes for what the bridge wrote
 	// (PUBACK, SUBACK, UNSUBACK): requests the session holds the device's
 	// clock for, whose answers a delayed PUBLISH holds back. While one
@@ -339,9 +339,23 @@ func (s *stream) Close() error {
 	return s.Conn.Close()
 }
 
-// letGo releases the hold of a delayed PUBLISH, if there is one: the
-// bridge has come back for the next packet (so it has handed the PUBLISH
-// on), or the stream is closed.
+// TakeRelease hands the bridge the hold of the delayed PUBLISH it has just
+// read, if there is one (mqttbridge.PacketHolder): the bridge releases it
+// once its dispatcher has offered the message to the device's session, so
+// the clock stays at the PUBLISH's instant until the message is queued for
+// the device. (The bridge's reader reads on at once; the session gets the
+// message later, from the dispatcher.)
+func (s *stream) TakeRelease() func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	release := s.release
+	s.release = nil
+	return release
+}
+
+// letGo releases the hold of a delayed PUBLISH the reader did not take
+// (TakeRelease), if there is one: the reader has come back for the next
+// packet (so it has handed the PUBLISH on), or the stream is closed.
 func (s *stream) letGo() {
 	s.mu.Lock()
 	release := s.release
@@ -465,9 +479,10 @@ func (s *stream) next() error {
 // the holds of the requests whose acks the broker owes, those the bridge
 // writes during the wait included (their acks are behind the PUBLISH, so
 // waiting for them would never end: vclock.Loan); at the wake-up it
-// holds the clock until the bridge comes back for the next packet, so the
-// PUBLISH reaches the device at its instant. Closing the stream ends the
-// wait.
+// holds the clock until the bridge has handed the message to the device's
+// session (TakeRelease; a reader that does not take it: until it comes
+// back for the next packet), so the PUBLISH reaches the device at its
+// instant. Closing the stream ends the wait.
 func (s *stream) hold(delay time.Duration) error {
 	c := s.i.clock(s.dev)
 	release := c.Hold()
@@ -480,9 +495,9 @@ func (s *stream) hold(delay time.Duration) error {
 	s.mu.Lock()
 	s.loan = nil
 	if err == nil {
-		// Kept for letGo; published only now that the loan is back (a
-		// hold out on loan must not be released). A Close that missed
-		// it has cancelled ctx.
+		// Kept for TakeRelease or letGo; published only now that the
+		// loan is back (a hold out on loan must not be released). A
+		// Close that missed it has cancelled ctx.
 		s.release = release
 	}
 	s.mu.Unlock()

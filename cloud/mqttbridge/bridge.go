@@ -572,6 +572,7 @@ func (b *Bridge) Close() {
 	if b.conn != nil {
 		_ = b.conn.Close()
 	}
+	releaseMsgs(b.msgs)
 	b.events, b.msgs, b.out, b.writing, b.queued = nil, nil, nil, nil, nil
 	clear(b.pending)
 	b.dcond.Broadcast()

@@ -25,6 +25,17 @@ type inMsg struct {
 	qos     byte
 	acked   bool // Ack called (or Oversize): PUBACK once it reaches the head
 	counted bool // in the circuit breaker's excess count
+	// release is the stream's release for the packet (PacketHolder),
+	// called once OnMessage has been offered it, or it is dropped.
+	release func()
+}
+
+// released calls m's release, once.
+func (m *inMsg) released() {
+	if r := m.release; r != nil {
+		m.release = nil
+		r()
+	}
 }
 
 // resultLocked queues r for OnResult.
@@ -72,6 +83,7 @@ func (b *Bridge) dispatch() {
 			ok := b.o.OnMessage == nil || b.o.OnMessage(m.msg)
 			b.mu.Lock()
 			b.offeredLocked(m, ok, gen)
+			m.released() // handed on, or waiting for the device's room
 			b.mu.Unlock()
 		case ev.result != nil:
 			if b.o.OnResult != nil {
@@ -249,6 +261,7 @@ func (b *Bridge) dropWaitingLocked() {
 	if n := len(b.msgs); n > 0 {
 		b.log.Debug("dropping MQTT messages the device has not taken", "messages", n, "bytes", b.waitingBytes)
 	}
+	releaseMsgs(b.msgs)
 	b.msgs, b.waitingBytes, b.blocked = nil, 0, false
 }
 
@@ -257,4 +270,11 @@ func (b *Bridge) dropWaitingLocked() {
 func (b *Bridge) forgetAcksLocked() {
 	b.unacked = nil
 	clear(b.byID)
+}
+
+// releaseMsgs calls the releases of msgs (dropped).
+func releaseMsgs(msgs []*inMsg) {
+	for _, m := range msgs {
+		m.released()
+	}
 }

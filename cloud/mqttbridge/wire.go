@@ -30,8 +30,24 @@ const (
 // inPacket is a packet read from the broker.
 type inPacket struct {
 	pk       packets.Packet
-	size     int  // PUBLISH: the payload's length as sent
-	oversize bool // PUBLISH: the payload exceeded maxPayload and was skipped
+	size     int    // PUBLISH: the payload's length as sent
+	oversize bool   // PUBLISH: the payload exceeded maxPayload and was skipped
+	release  func() // the stream's PacketHolder release, or nil
+}
+
+// A PacketHolder is a broker stream (a Connector's conn) that holds
+// something while a packet it returned is in the bridge's hands: the cloud's
+// fault injector, which delays a PUBLISH on the device's clock, holds that
+// clock until the message has reached the device's session, so the device
+// gets it at its instant (cloud/faults WrapConnect). After reading each
+// packet the bridge takes the packet's release (nil: nothing held) and
+// calls it once the packet is handed on: a message after OnMessage was
+// first offered it (taken or refused: a refused one waits for the
+// device's credit, which the stream must not wait for) or once it is
+// dropped; any other packet once handled. The release must not call into
+// the bridge. A layer that wraps a PacketHolder keeps the method.
+type PacketHolder interface {
+	TakeRelease() func()
 }
 
 // readPacket reads one packet. Each packet gets its own buffer: decoded
@@ -167,11 +183,17 @@ func packetName(typ byte) string {
 // readLoop reads the broker's packets until the connection ends.
 func (b *Bridge) readLoop(conn net.Conn, br *bufio.Reader, version byte) {
 	defer b.wg.Done()
+	holder, _ := conn.(PacketHolder)
 	for {
 		in, err := readPacket(br, version, b.o.MaxPayload)
+		var release func()
+		if holder != nil {
+			release = holder.TakeRelease()
+		}
 		b.mu.Lock()
 		if b.st == stEnded {
 			b.mu.Unlock()
+			releaseIf(release)
 			return
 		}
 		if err != nil {
@@ -181,11 +203,22 @@ func (b *Bridge) readLoop(conn net.Conn, br *bufio.Reader, version byte) {
 			// Disconnecting, the broker may close as soon as it has read
 			// DISCONNECT: the writer reports how the write went.
 			b.mu.Unlock()
+			releaseIf(release)
 			return
 		}
 		b.lastRead = time.Now()
+		in.release = release
 		b.handleLocked(in)
+		release = in.release // nil if a message waiting for OnMessage took it
 		b.mu.Unlock()
+		releaseIf(release)
+	}
+}
+
+// releaseIf calls release if it is not nil.
+func releaseIf(release func()) {
+	if release != nil {
+		release()
 	}
 }
 
@@ -319,7 +352,9 @@ func (b *Bridge) incomingLocked(in *inPacket) {
 			Size:     in.size,
 			Oversize: in.oversize,
 		},
+		release: in.release,
 	}
+	in.release = nil
 	if m.qos > 0 {
 		b.unacked = append(b.unacked, m)
 		b.byID[m.msg.ID] = m

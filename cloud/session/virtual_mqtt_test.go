@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/faults"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/cloud/session"
 	"github.com/mvnet/mvnet/internal/mosquitto"
 	"github.com/mvnet/mvnet/internal/testenv/poll"
+	"github.com/mvnet/mvnet/internal/vclock"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -86,22 +90,8 @@ func (m *vmqtt) request(req []byte, responses int) []link.MQTTItem {
 // first reaches the device (unread), the second waits in the bridge for
 // the device's credit.
 func startVirtualMQTTBlocked(t *testing.T) *vmqtt {
-	mosquitto.Require(t)
-	br := mosquitto.Start(t, mosquitto.Options{})
-	r := startVirtual(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true}})
-	m := &vmqtt{t: t, r: r, d: r.dev, items: &vitems{t: t, ch: vmqttCh}}
-	d := m.d
-	d.Hello(fakedev.ID(1), 0)
-	d.FirstSync(0)
-	d.Send(link.Frame{Type: link.FrameOpen, Chan: vmqttCh, ChanType: mqttCh, RxSize: vmqttRx, TxSize: 2048})
-	conn := m.request((&link.MQTTConnectRequest{Protocol: 1, CleanStart: true, Port: uint16(br.Port), Host: "127.0.0.1", ClientID: "virtual"}).Append(nil), 1)
-	if c, ok := conn[0].(*link.MQTTConnectResponseItem); !ok || c.RequestState != uint32(abi.MQTTRequestStateRequestCompleted) {
-		t.Fatalf("connect response %#v", conn[0])
-	}
-	sub := m.request((&link.MQTTSubscribeRequest{CorrelationID: 1, Subscriptions: []link.MQTTSubscription{{Topic: "t"}}}).Append(nil), 1)
-	if s, ok := sub[0].(*link.MQTTSubscribeResponseItem); !ok || s.RequestState != uint32(abi.MQTTRequestStateRequestCompleted) {
-		t.Fatalf("subscribe response %#v", sub[0])
-	}
+	m := startVirtualMQTT(t, nil)
+	d, r := m.d, m.r
 	var pubs []byte
 	pubs = (&link.MQTTPublishRequest{CorrelationID: 2, Topic: "t", Payload: vp1}).Append(pubs)
 	pubs = (&link.MQTTPublishRequest{CorrelationID: 3, Topic: "t", Payload: vp2}).Append(pubs)
@@ -123,6 +113,28 @@ func startVirtualMQTTBlocked(t *testing.T) *vmqtt {
 		t.Fatalf("messages %+v, want the first", m.messages)
 	}
 	poll.Until(t, "the second message waiting for the device", func() bool { return r.sess.MQTTBlocked(vmqttCh) })
+	return m
+}
+
+// startVirtualMQTT connects a virtual device to mosquitto (through
+// connect, if not nil) and subscribes it to "t".
+func startVirtualMQTT(t *testing.T, connect mqttbridge.Connector) *vmqtt {
+	mosquitto.Require(t)
+	br := mosquitto.Start(t, mosquitto.Options{})
+	r := startVirtual(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true, Connect: connect}})
+	m := &vmqtt{t: t, r: r, d: r.dev, items: &vitems{t: t, ch: vmqttCh}}
+	d := m.d
+	d.Hello(fakedev.ID(1), 0)
+	d.FirstSync(0)
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: vmqttCh, ChanType: mqttCh, RxSize: vmqttRx, TxSize: 2048})
+	conn := m.request((&link.MQTTConnectRequest{Protocol: 1, CleanStart: true, Port: uint16(br.Port), Host: "127.0.0.1", ClientID: "virtual"}).Append(nil), 1)
+	if c, ok := conn[0].(*link.MQTTConnectResponseItem); !ok || c.RequestState != uint32(abi.MQTTRequestStateRequestCompleted) {
+		t.Fatalf("connect response %#v", conn[0])
+	}
+	sub := m.request((&link.MQTTSubscribeRequest{CorrelationID: 1, Subscriptions: []link.MQTTSubscription{{Topic: "t"}}}).Append(nil), 1)
+	if s, ok := sub[0].(*link.MQTTSubscribeResponseItem); !ok || s.RequestState != uint32(abi.MQTTRequestStateRequestCompleted) {
+		t.Fatalf("subscribe response %#v", sub[0])
+	}
 	return m
 }
 
@@ -173,5 +185,47 @@ func TestVirtualMQTTDisconnectWhileBlocked(t *testing.T) {
 	}
 	if n := m.r.clock.Holds(); n != 0 {
 		t.Fatalf("%d holds on the device's clock after SYNCED", n)
+	}
+}
+
+// noLinks finds no device's link (the MQTT faults need none).
+type noLinks struct{}
+
+func (noLinks) Link(string) (faults.Link, bool) { return nil, false }
+
+// TestVirtualMQTTDelayed: a message from the real broker held by an
+// mqtt-delay (through the real bridge) reaches the device at its instant
+// on the device's clock: before the SYNCED of that instant, not before
+// the SYNCED of the instant just before.
+func TestVirtualMQTTDelayed(t *testing.T) {
+	const delay = time.Second
+	inj := faults.New(noLinks{})
+	t.Cleanup(inj.Close)
+	var clock vclock.Clock = vclock.Wall
+	inj.SetClocks(func(string) vclock.Clock { return clock })
+	m := startVirtualMQTT(t, inj.WrapConnect(mqttbridge.DialConnector(nil)))
+	clock = m.r.clock
+	d := m.d
+	if _, err := inj.Apply(fakedev.ID(1), faults.Spec{Kind: faults.MQTTDelay, Delay: faults.Duration(delay)}); err != nil {
+		t.Fatal(err)
+	}
+	m.request((&link.MQTTPublishRequest{CorrelationID: 2, Topic: "t", Payload: []byte("held")}).Append(nil), 1)
+	// The broker's copy is nobody's answer: wait until the stream holds it
+	// (its timer is set on the device's clock).
+	poll.Until(t, "the delay's timer", func() bool { _, ok := m.r.clock.Next(); return ok })
+	before, next := d.Sync(uint64(delay/time.Microsecond) - 1)
+	if got, _ := m.items.add(before); len(got) != 0 {
+		t.Fatalf("before the SYNCED of %v: %s, want nothing", delay-time.Microsecond, fakedev.Frames(before))
+	}
+	if next != uint64(delay/time.Microsecond) {
+		t.Fatalf("SYNCED next_us %d, want %d", next, delay/time.Microsecond)
+	}
+	before, _ = d.Sync(next)
+	got, _ := m.items.add(before)
+	if len(got) != 1 {
+		t.Fatalf("before the SYNCED of %v: %s, want the message", delay, fakedev.Frames(before))
+	}
+	if msg, ok := got[0].(*link.MQTTMessageItem); !ok || string(msg.Payload) != "held" {
+		t.Fatalf("item %#v, want the message", got[0])
 	}
 }
