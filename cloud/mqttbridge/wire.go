@@ -45,9 +45,14 @@ type inPacket struct {
 // first offered it (taken or refused: a refused one waits for the
 // device's credit, which the stream must not wait for) or once it is
 // dropped; any other packet once handled. The release must not call into
-// the bridge. A layer that wraps a PacketHolder keeps the method.
+// the bridge. Holding reports whether the stream is holding the broker's
+// next packet back on a device's virtual clock: that wait's wall time says
+// nothing about the broker, so the bridge does not count it against
+// PingTimeout (a PINGRESP behind the held packet). A layer that wraps a
+// PacketHolder keeps the methods.
 type PacketHolder interface {
 	TakeRelease() func()
+	Holding() bool
 }
 
 // readPacket reads one packet. Each packet gets its own buffer: decoded
@@ -439,6 +444,7 @@ func (b *Bridge) keepaliveLoop() {
 	defer b.wg.Done()
 	b.mu.Lock()
 	keep, wait := b.keepalive, b.pingWait
+	holder, _ := b.conn.(PacketHolder)
 	b.mu.Unlock()
 	tick := min(max(min(keep, wait)/4, 10*time.Millisecond), 5*time.Second)
 	t := time.NewTicker(tick)
@@ -453,6 +459,8 @@ func (b *Bridge) keepaliveLoop() {
 		b.mu.Lock()
 		switch {
 		case b.st != stConnected:
+		case !b.pingSent.IsZero() && holder != nil && holder.Holding():
+			b.pingSent = now // the wait starts again once the packet is let go
 		case !b.pingSent.IsZero():
 			if now.Sub(b.pingSent) > wait {
 				b.lostLocked(fmt.Errorf("mqttbridge: no PINGRESP within %v: the broker is unreachable", wait))
