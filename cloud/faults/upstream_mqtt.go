@@ -371,11 +371,7 @@ func (s *stream) Holding() bool {
 // (TakeRelease), if there is one: the reader has come back for the next
 // packet (so it has handed the PUBLISH on), or the stream is closed.
 func (s *stream) letGo() {
-	s.mu.Lock()
-	release := s.release
-	s.release = nil
-	s.mu.Unlock()
-	if release != nil {
+	if release := s.TakeRelease(); release != nil {
 		release()
 	}
 }
