@@ -52,6 +52,7 @@ func (v *vitems) add(fs []link.Frame) (items []link.MQTTItem, n int) {
 // subscribed to its own topic "t".
 type vmqtt struct {
 	t        *testing.T
+	br       *mosquitto.Broker
 	r        *vrun
 	d        *fakedev.Virtual
 	items    *vitems
@@ -122,7 +123,7 @@ func startVirtualMQTT(t *testing.T, connect mqttbridge.Connector) *vmqtt {
 	mosquitto.Require(t)
 	br := mosquitto.Start(t, mosquitto.Options{})
 	r := startVirtual(t, session.Config{MQTT: &session.MQTTConfig{Plaintext: true, Connect: connect}})
-	m := &vmqtt{t: t, r: r, d: r.dev, items: &vitems{t: t, ch: vmqttCh}}
+	m := &vmqtt{t: t, br: br, r: r, d: r.dev, items: &vitems{t: t, ch: vmqttCh}}
 	d := m.d
 	d.Hello(fakedev.ID(1), 0)
 	d.FirstSync(0)
@@ -183,6 +184,35 @@ func TestVirtualMQTTDisconnectWhileBlocked(t *testing.T) {
 	if r, ok := got[0].(*link.MQTTDisconnectResponseItem); !ok || r.RequestState != uint32(abi.MQTTRequestStateRequestCompleted) {
 		t.Fatalf("item %#v, want the disconnect's response", got[0])
 	}
+	if n := m.r.clock.Holds(); n != 0 {
+		t.Fatalf("%d holds on the device's clock after SYNCED", n)
+	}
+}
+
+// TestVirtualMQTTLostWhileBlocked: the end of the broker session drops
+// the message waiting for the device's room and ends the channel; the
+// device's CREDIT after that takes no hold: the next SYNC is answered.
+func TestVirtualMQTTLostWhileBlocked(t *testing.T) {
+	m := startVirtualMQTTBlocked(t)
+	d := m.d
+	m.br.Kill()
+	var seen []link.Frame
+	for {
+		f := d.Next()
+		seen = append(seen, f)
+		if f.Type == link.FrameClose && f.Chan == vmqttCh {
+			break
+		}
+	}
+	got, _ := m.items.add(seen)
+	if len(got) != 1 {
+		t.Fatalf("after the broker's end: %s, want the DISCONNECTRESPONSE and CLOSE", fakedev.Frames(seen))
+	}
+	if r, ok := got[0].(*link.MQTTDisconnectResponseItem); !ok || r.RequestState != uint32(abi.MQTTRequestStateNotConnected) {
+		t.Fatalf("item %#v, want a DISCONNECTRESPONSE, NOTCONNECTED", got[0])
+	}
+	d.Send(link.Frame{Type: link.FrameCredit, Chan: vmqttCh, Credit: uint32(m.messages[0].Size())})
+	d.Sync(100)
 	if n := m.r.clock.Holds(); n != 0 {
 		t.Fatalf("%d holds on the device's clock after SYNCED", n)
 	}
