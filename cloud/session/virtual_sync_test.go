@@ -1,14 +1,21 @@
 package session_test
 
 import (
+	"crypto/x509"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mvnet/mvnet/abi"
+	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/httpexec"
 	"github.com/mvnet/mvnet/cloud/internal/fakedev"
 	"github.com/mvnet/mvnet/cloud/session"
+	"github.com/mvnet/mvnet/internal/vclock"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -87,5 +94,51 @@ func TestVirtualSyncDatesTimeout(t *testing.T) {
 	}
 	if resp := fakedev.HTTPResponse(t, before[1:], 1); resp.Result != uint32(abi.HTTPResultRequestFailed) {
 		t.Fatalf("response %+v, want REQUESTFAILED", resp)
+	}
+}
+
+// TestVirtualDelayNotOnWallNet: a request whose answer an http-delay
+// fault holds back 2 s of the device's time succeeds at 2 s however much
+// wall time passes before the device gets there (rv-cloud #3): the
+// request's wall safety net (its timeout, 5 s) does not count the wait on
+// the device's clock. The test lets 5.5 s of wall time pass on purpose:
+// that is the stimulus, not a wait for an event.
+func TestVirtualDelayNotOnWallNet(t *testing.T) {
+	inj := faults.New(nil)
+	t.Cleanup(inj.Close)
+	var clk atomic.Pointer[vclock.Virtual]
+	inj.SetClocks(func(string) vclock.Clock { return clk.Load() })
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { w.Write([]byte("ok")) }))
+	t.Cleanup(srv.Close)
+	e, err := httpexec.New(httpexec.Options{
+		AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		RootCAs:       []*x509.Certificate{srv.Certificate()},
+		WrapTransport: inj.WrapTransport,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	r := startVirtual(t, session.Config{HTTP: e})
+	clk.Store(r.clock)
+	if _, err := inj.Apply(fakedev.ID(1), faults.Spec{Kind: faults.HTTPDelay, Delay: faults.Duration(2 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	d := r.dev
+	d.Hello(fakedev.ID(1), 0)
+	d.FirstSync(0)
+	start := time.Now()
+	d.Send(link.Frame{Type: link.FrameOpen, Chan: 1, ChanType: httpCh, RxSize: 1024, TxSize: 512})
+	d.Send(link.Frame{Type: link.FrameData, Chan: 1, Payload: link.AppendHTTPRequest(nil, &link.HTTPRequest{Method: "GET", URL: srv.URL, TimeoutMS: 5000})})
+	if before, next := d.Sync(0); next != 2_000_000 || len(before) != 1 || before[0].Type != link.FrameCredit {
+		t.Fatalf("at 0: %s, next_us %d; want the CREDIT, next_us 2000000", fakedev.Frames(before), next)
+	}
+	<-time.After(5500*time.Millisecond - time.Since(start))
+	before, next := d.Sync(2_000_000)
+	if next != link.NoDeadline {
+		t.Fatalf("SYNCED at 2 s: next_us %d, want NoDeadline", next)
+	}
+	if resp := fakedev.HTTPResponse(t, before, 1); resp.Result != uint32(abi.HTTPResultOK) || string(resp.Body) != "ok" {
+		t.Fatalf("at 2 s: %s, response %+v; want OK \"ok\"", fakedev.Frames(before), resp)
 	}
 }
