@@ -29,13 +29,15 @@ func TestWallNetPausedDuringVirtualWait(t *testing.T) {
 	if err := ctx.Err(); err != nil {
 		t.Fatalf("the net ended during the virtual wait: %v", err)
 	}
-	if err := v.AdvanceTo(wctx, t0.Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	advanced := make(chan error, 1)
+	go func() { advanced <- v.AdvanceTo(wctx, t0.Add(time.Second)) }()
 	if err := <-slept; err != nil {
 		t.Fatalf("Sleep: %v", err)
 	}
 	release()
+	if err := <-advanced; err != nil {
+		t.Fatal(err)
+	}
 	if after, _ := ctx.Deadline(); !after.After(before.Add(3 * budget)) {
 		t.Fatalf("deadline moved from %v to %v after a wait of at least %v", before, after, 4*budget)
 	}
