@@ -17,6 +17,13 @@
 // inside it); one that hands work to another goroutine takes a Hold and
 // gives the release with the work, so the clock waits for it. Sleep does
 // that for a goroutine that waits on the clock while it holds it.
+//
+// Holds have identities (Token): a goroutine waiting on the clock on
+// behalf of other work lends those holds by name (Loan, WithHolds), and a
+// hold released while on loan settles the loan without touching another
+// hold. Work that holds the clock and may also wait on it is cut by a
+// wall-clock safety net that counts only its time in the real world
+// (WithWallNet).
 package vclock
 
 import (
