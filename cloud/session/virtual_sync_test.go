@@ -86,7 +86,7 @@ func TestVirtualSyncDatesTimeout(t *testing.T) {
 	syncThen(d, 2, 10_000_000, srv.URL, 5000)
 	before, next := syncedAfter(t, d, 2)
 	if next != 15_000_000 || len(before) != 1 || before[0].Type != link.FrameCredit {
-		t.Fatalf("SYNCED at 10 s after %s, next_us %d; want only the CREDIT, next_us 15000000", fakedev.Frames(before), next)
+		t.Fatalf("SYNCED at 10 s after %s, next_us %d; want only the CREDIT, next_us 15000000 (%+v)", fakedev.Frames(before), next, fakedev.HTTPResponse(t, before[1:], 1))
 	}
 	before, next = d.Sync(15_000_000)
 	if next != link.NoDeadline || len(before) < 2 || before[0].Kind != link.ControlDiag || !strings.Contains(string(before[0].Payload), "timed out") {
