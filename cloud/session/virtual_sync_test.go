@@ -93,6 +93,9 @@ func TestVirtualSyncDatesTimeout(t *testing.T) {
 	syncThen(d, 2, 10_000_000, srv.URL, 5000)
 	before, next := syncedAfter(t, d, 2, 10_000_000)
 	if next != 15_000_000 || len(before) != 1 || before[0].Type != link.FrameCredit {
+		if len(before) > 1 && before[len(before)-1].Type == link.FrameData {
+			t.Logf("response: %+v", fakedev.HTTPResponse(t, before[1:], 1))
+		}
 		t.Fatalf("SYNCED at 10 s after %s, next_us %d; want only the CREDIT, next_us 15000000", fakedev.Frames(before), next)
 	}
 	before, next = d.Sync(15_000_000)
