@@ -107,19 +107,32 @@
 // clock, so it happens at the same virtual instant on every run.
 //
 // The device sends SYNC seq now_us at its sync points when it has sent
-// anything since the last SYNCED, or when its time has reached the last
-// SYNCED's next_us. The cloud advances the device's clock to now_us,
-// runs what fell due, waits until it has answered — queued to the device
-// — everything the device sent before the SYNC that it answers at once
-// (an HTTP request's response, an MQTT request's acknowledgement, a log
-// line's LOGACK; work in the real world, such as the upstream request,
-// holds the device's clock until it is done), then sends SYNCED seq
-// next_us: the device's time at which something is due next, or
-// NoDeadline. Frames are ordered, so every frame that precedes SYNCED is
-// what the cloud owed the device by then; the device applies them all
-// before it runs on, and runs no further than next_us before it syncs
-// again. Input nobody asked for (an MQTT message from another client)
-// is not waited for: it lands at whichever sync point follows it.
+// anything since its last SYNC, or when its time has reached the last
+// SYNCED's next_us; and, without waiting for the answer, right before any
+// frame other than PING, PONG and SYNC when its time has moved since the
+// last SYNC or HELLO it sent, so that every frame is dated: the cloud
+// advances the device's clock to a SYNC's now_us as it reads the SYNC,
+// before it reads the next frame, and what a frame sets in motion (a
+// latency, a request's timeout) counts from there. Then the cloud runs
+// what fell due, waits until it has answered — queued to the device —
+// everything the device sent before the SYNC that it answers at once (an
+// HTTP request's response, an MQTT request's acknowledgement, a log line's
+// LOGACK; work in the real world, such as the upstream request, holds the
+// device's clock until it is done), and sends SYNCED seq next_us: the
+// device's time at which something is due next, or NoDeadline. The cloud
+// answers every SYNC, in order; a SYNCED may thus answer an older SYNC
+// than the one the device waits for, and only the answer to the newest
+// ends its wait (a SYNCED for a seq the device never sent, or has had
+// answered, is a protocol error). Frames are ordered, so every frame that
+// precedes SYNCED is what the cloud owed the device by then; the device
+// applies them all before it runs on, and runs no further than next_us
+// before it syncs again. Input nobody asked for (an MQTT message from
+// another client) is not waited for: it lands at whichever sync point
+// follows it.
+//
+// A device whose HELLO gives a time behind the clock the cloud keeps for
+// it (it booted again) is rebased: its time 0 moves up to the clock's
+// time, and the clock goes on from there.
 //
 // A link without the flag runs on the wall clock, as before.
 //

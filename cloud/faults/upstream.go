@@ -110,8 +110,9 @@ func (i *Injector) httpPlanFor(dev, host, url string) httpPlan {
 //     delays of several matching faults add up); the request's
 //     cancellation or timeout ends the wait at once. On a virtual clock
 //     (SetClocks) RoundTrip is to be called holding it (the session holds
-//     it for the request): the wait lends that hold
-//     (vclock.SleepLending), so the clock reaches the end of the delay;
+//     it for the request and names the hold, vclock.WithHolds): the wait
+//     lends that hold (a vclock.Loan), so the clock reaches the end of
+//     the delay;
 //   - http-status: the response is made up (status and body), base is not
 //     called;
 //   - http-truncate: the body ends with io.ErrUnexpectedEOF after Bytes
@@ -151,15 +152,22 @@ func (t *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if p.delay > 0 {
 		// The delay runs on the device's clock. On a virtual one the
-		// request is held work (the session holds the clock for it): the
-		// wait lends that hold, so the clock can reach the response's
-		// instant, and has it back then. It lends one of its own too, so
-		// that a caller holding nothing still waits on the clock (lending
-		// one other hold in force, if any) instead of failing.
+		// request is held work (the session holds the clock for it and
+		// names the hold in the request's context, vclock.WithHolds): the
+		// wait lends that hold, by identity, so the clock can reach the
+		// response's instant, and has it back then. It lends one of its
+		// own too, so that a caller holding nothing still waits on the
+		// clock instead of failing; a context naming no hold lends, as
+		// before, the newest other hold in force.
 		c := t.i.clock(dev)
-		release := c.Hold()
-		err := vclock.SleepLending(req.Context(), c, p.delay, 2)
-		release()
+		own := vclock.HoldToken(c)
+		l := vclock.NewLoan(c)
+		l.LendToken(own)
+		if !l.LendHolds(req.Context()) {
+			l.Lend(1)
+		}
+		err := l.Sleep(req.Context(), p.delay)
+		own.Release()
 		if err != nil {
 			return fail(err)
 		}

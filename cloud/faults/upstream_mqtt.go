@@ -99,12 +99,14 @@ func init() {
 //   - mqtt-delay holds each PUBLISH from the broker on a matching topic
 //     Delay before the bridge reads it, and mqtt-drop drops it (with
 //     probability Loss, default 1, from the fault's Seed). The stream
-//     keeps its order: a held PUBLISH holds every packet behind it (SUBACKs,
-//     PUBACKs, PINGRESP), so a delay longer than the keepalive's ping
-//     timeout ends the session. A dropped message never reaches the bridge,
-//     which therefore never acknowledges a QoS 1 one: the broker redelivers
-//     it only on the next connection of a persistent session, and counts
-//     it against its in-flight window meanwhile.
+//     keeps its order: a held PUBLISH holds every packet behind it
+//     (SUBACKs, PUBACKs, PINGRESP), so on the wall clock a delay longer
+//     than the keepalive's ping timeout ends the session (on a device's
+//     virtual clock the bridge does not count the wait: Holding). A
+//     dropped message never reaches the bridge, which therefore never
+//     acknowledges a QoS 1 one: the broker redelivers it only on the next
+//     connection of a persistent session, and counts it against its
+//     in-flight window meanwhile.
 //
 // Faults applied while a stream is open apply to it from then on;
 // mqtt-refuse and dns-failure apply to the next connect.
@@ -240,7 +242,8 @@ type stream struct {
 
 	mu      sync.Mutex
 	cut     bool   // mqtt-disconnect
-	release func() // the hold on the device's clock of a delayed PUBLISH, until the bridge reads on
+	holding bool   // a PUBLISH is held on a virtual device clock (Holding)
+	release func() // the hold on the device's clock of a delayed PUBLISH: TakeRelease, letGo
 	// awaiting counts the acks the broker owes for what the bridge wrote
 	// (PUBACK, SUBACK, UNSUBACK): requests the session holds the device's
 	// clock for, whose answers a delayed PUBLISH holds back. While one
@@ -339,15 +342,36 @@ func (s *stream) Close() error {
 	return s.Conn.Close()
 }
 
-// letGo releases the hold of a delayed PUBLISH, if there is one: the
-// bridge has come back for the next packet (so it has handed the PUBLISH
-// on), or the stream is closed.
-func (s *stream) letGo() {
+// TakeRelease hands the bridge the hold of the delayed PUBLISH it has just
+// read, if there is one (mqttbridge.PacketHolder): the bridge releases it
+// once its dispatcher has offered the message to the device's session, so
+// the clock stays at the PUBLISH's instant until the message is queued for
+// the device. (The bridge's reader reads on at once; the session gets the
+// message later, from the dispatcher.)
+func (s *stream) TakeRelease() func() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	release := s.release
 	s.release = nil
-	s.mu.Unlock()
-	if release != nil {
+	return release
+}
+
+// Holding reports whether the stream holds a PUBLISH back on the device's
+// virtual clock (mqttbridge.PacketHolder): the bridge does not count that
+// wait against its ping timeout, since its wall time depends only on how
+// fast the device runs. (On the wall clock a held PUBLISH holds PINGRESP
+// back like a slow network would: see WrapConnect.)
+func (s *stream) Holding() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holding
+}
+
+// letGo releases the hold of a delayed PUBLISH the reader did not take
+// (TakeRelease), if there is one: the reader has come back for the next
+// packet (so it has handed the PUBLISH on), or the stream is closed.
+func (s *stream) letGo() {
+	if release := s.TakeRelease(); release != nil {
 		release()
 	}
 }
@@ -465,24 +489,27 @@ func (s *stream) next() error {
 // the holds of the requests whose acks the broker owes, those the bridge
 // writes during the wait included (their acks are behind the PUBLISH, so
 // waiting for them would never end: vclock.Loan); at the wake-up it
-// holds the clock until the bridge comes back for the next packet, so the
-// PUBLISH reaches the device at its instant. Closing the stream ends the
-// wait.
+// holds the clock until the bridge has handed the message to the device's
+// session (TakeRelease; a reader that does not take it: until it comes
+// back for the next packet), so the PUBLISH reaches the device at its
+// instant. Closing the stream ends the wait.
 func (s *stream) hold(delay time.Duration) error {
 	c := s.i.clock(s.dev)
 	release := c.Hold()
 	loan := vclock.NewLoan(c)
+	_, virtual := c.(*vclock.Virtual)
 	s.mu.Lock()
 	loan.Lend(1 + s.awaiting)
 	s.loan = loan
+	s.holding = virtual
 	s.mu.Unlock()
 	err := loan.Sleep(s.ctx, delay)
 	s.mu.Lock()
-	s.loan = nil
+	s.loan, s.holding = nil, false
 	if err == nil {
-		// Kept for letGo; published only now that the loan is back (a
-		// hold out on loan must not be released). A Close that missed
-		// it has cancelled ctx.
+		// Kept for TakeRelease or letGo; published only now that the
+		// loan is back (a hold out on loan must not be released). A
+		// Close that missed it has cancelled ctx.
 		s.release = release
 	}
 	s.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mvnet/mvnet/cloud/devctx"
 	"github.com/mvnet/mvnet/cloud/faults"
+	"github.com/mvnet/mvnet/cloud/mqttbridge"
 	"github.com/mvnet/mvnet/internal/testenv/poll"
 	"github.com/mvnet/mvnet/internal/vclock"
 )
@@ -165,6 +166,11 @@ func TestVirtualMQTTDelay(t *testing.T) {
 	// The stream holds the clock from the wake-up: wait until the delay
 	// has started (its timer is set) before advancing.
 	poll.Until(t, "the delay's timer", func() bool { _, ok := v.Next(); return ok })
+	// The bridge does not count the wait against its ping timeout.
+	holder := conn.(mqttbridge.PacketHolder)
+	if !holder.Holding() {
+		t.Fatal("not Holding during the delay on a virtual clock")
+	}
 	advance(t, v, 2*time.Second-time.Nanosecond)
 	select {
 	case at := <-got:
@@ -184,6 +190,9 @@ func TestVirtualMQTTDelay(t *testing.T) {
 	case err := <-advanced:
 		t.Fatalf("the clock moved on (%v) before the bridge read on", err)
 	default:
+	}
+	if holder.Holding() {
+		t.Fatal("Holding after the delay")
 	}
 	close(handed)
 	if err := <-advanced; err != nil {

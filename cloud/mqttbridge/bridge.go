@@ -118,7 +118,9 @@
 // it (ServerClosed, with a v5 DISCONNECT's reason code) or the connection
 // failed. Keepalive: the bridge sends PINGREQ when it has written
 // nothing, or heard nothing, for the keepalive interval, and gives the
-// broker PingTimeout (default: the interval, at most 30 s) to answer.
+// broker PingTimeout (default: the interval, at most 30 s) to answer —
+// not counting the time a stream holds the answer back on a device's
+// virtual clock (PacketHolder).
 //
 // Disconnect ends the session gracefully: waiting requests complete
 // NOTCONNECTED, messages not yet taken are dropped, DISCONNECT is written
@@ -572,6 +574,7 @@ func (b *Bridge) Close() {
 	if b.conn != nil {
 		_ = b.conn.Close()
 	}
+	releaseMsgs(b.msgs)
 	b.events, b.msgs, b.out, b.writing, b.queued = nil, nil, nil, nil, nil
 	clear(b.pending)
 	b.dcond.Broadcast()

@@ -25,6 +25,17 @@ type inMsg struct {
 	qos     byte
 	acked   bool // Ack called (or Oversize): PUBACK once it reaches the head
 	counted bool // in the circuit breaker's excess count
+	// release is the stream's release for the packet (PacketHolder),
+	// called once OnMessage has been offered it, or it is dropped.
+	release func()
+}
+
+// released calls m's release, once.
+func (m *inMsg) released() {
+	if r := m.release; r != nil {
+		m.release = nil
+		r()
+	}
 }
 
 // resultLocked queues r for OnResult.
@@ -72,6 +83,7 @@ func (b *Bridge) dispatch() {
 			ok := b.o.OnMessage == nil || b.o.OnMessage(m.msg)
 			b.mu.Lock()
 			b.offeredLocked(m, ok, gen)
+			m.released() // handed on, or waiting for the device's room
 			b.mu.Unlock()
 		case ev.result != nil:
 			if b.o.OnResult != nil {
@@ -126,8 +138,12 @@ func (b *Bridge) offeredLocked(m *inMsg, ok bool, gen uint64) {
 }
 
 // Resume tells the bridge OnMessage may accept messages again (the device's
-// receive ring has room): the oldest waiting message is offered again.
-func (b *Bridge) Resume() {
+// receive ring has room): the oldest waiting message is offered again. It
+// reports whether a message waits, so OnMessage will be called (unless
+// Close comes first, or the end of the connection drops it: then OnLost is
+// called); false when none does (Disconnect or the end of the connection
+// dropped those refused).
+func (b *Bridge) Resume() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.resumeGen++
@@ -135,6 +151,7 @@ func (b *Bridge) Resume() {
 		b.blocked = false
 		b.dcond.Signal()
 	}
+	return !b.closed && len(b.msgs) > 0
 }
 
 // arrivedLocked queues a new incoming message for OnMessage.
@@ -244,6 +261,7 @@ func (b *Bridge) dropWaitingLocked() {
 	if n := len(b.msgs); n > 0 {
 		b.log.Debug("dropping MQTT messages the device has not taken", "messages", n, "bytes", b.waitingBytes)
 	}
+	releaseMsgs(b.msgs)
 	b.msgs, b.waitingBytes, b.blocked = nil, 0, false
 }
 
@@ -252,4 +270,11 @@ func (b *Bridge) dropWaitingLocked() {
 func (b *Bridge) forgetAcksLocked() {
 	b.unacked = nil
 	clear(b.byID)
+}
+
+// releaseMsgs calls the releases of msgs (dropped).
+func releaseMsgs(msgs []*inMsg) {
+	for _, m := range msgs {
+		m.released()
+	}
 }

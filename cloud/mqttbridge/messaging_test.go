@@ -322,3 +322,26 @@ func TestFlowControl(t *testing.T) {
 		t.Fatalf("stats after draining: %+v", st)
 	}
 }
+
+// Resume reports whether a message waits to be offered: none once
+// Disconnect has dropped those refused (a caller that holds something
+// until the next offer would otherwise wait for good).
+func TestResumeReports(t *testing.T) {
+	br := mosquitto.Start(t, mosquitto.Options{})
+	sub, pub := pair(t, br, abi.MQTTProtocolVersionV5)
+	sub.subscribe(mqttbridge.Subscription{Topic: "rr/t"})
+	if sub.b.Resume() {
+		t.Fatal("Resume with no message waiting reported one")
+	}
+	sub.refuse.Store(true)
+	pub.mustPublish("rr/t", "1", 0, false)
+	eventually(t, "offered and refused", func() bool { return sub.offers.Load() == 1 })
+	if !sub.b.Resume() {
+		t.Fatal("Resume with a message waiting reported none")
+	}
+	eventually(t, "offered again", func() bool { return sub.offers.Load() == 2 })
+	sub.b.Disconnect()
+	if sub.b.Resume() {
+		t.Fatal("Resume after Disconnect dropped the message reported one")
+	}
+}

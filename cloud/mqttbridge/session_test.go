@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -489,5 +492,81 @@ func TestCloseDuringConnect(t *testing.T) {
 	}
 	if conn := <-accepted; conn != nil {
 		conn.Close()
+	}
+}
+
+// heldConn is a broker stream that, while holding is set, holds what it
+// read back until let go (as the fault injector holds a delayed PUBLISH,
+// and the packets behind it, on a device's virtual clock).
+type heldConn struct {
+	net.Conn
+	holding atomic.Bool
+	gate    chan struct{}
+	once    sync.Once
+	asked   atomic.Int64 // Holding calls
+}
+
+func (h *heldConn) Read(p []byte) (int, error) {
+	n, err := h.Conn.Read(p)
+	if h.holding.Load() {
+		<-h.gate
+	}
+	return n, err
+}
+
+func (h *heldConn) letGo() { h.once.Do(func() { close(h.gate) }) }
+
+func (h *heldConn) TakeRelease() func() { return nil }
+
+func (h *heldConn) Holding() bool {
+	h.asked.Add(1)
+	return h.holding.Load()
+}
+
+// A PINGRESP held back by the stream (PacketHolder.Holding) is not
+// counted against PingTimeout: the session stays up through a hold much
+// longer than the timeout and the PINGRESP is taken once let go.
+func TestPingTimeoutNotCountingHeld(t *testing.T) {
+	br := mosquitto.Start(t, mosquitto.Options{})
+	conns := make(chan *heldConn, 1)
+	connect := func(ctx context.Context, addr string, conf *tls.Config) (net.Conn, error) {
+		c, err := mqttbridge.DialConnector(nil)(ctx, addr, conf)
+		if err != nil {
+			return nil, err
+		}
+		h := &heldConn{Conn: c, gate: make(chan struct{})}
+		conns <- h
+		return h, nil
+	}
+	const timeout = 100 * time.Millisecond
+	c := newClient(t, mqttbridge.Options{Connect: connect, PingTimeout: timeout})
+	p := params(br, abi.MQTTProtocolVersionV5, "held-ping")
+	p.Keepalive = 2 // Mosquitto drops a client silent for 3 s
+	c.mustConnect(p)
+	h := <-conns
+	t.Cleanup(h.letGo) // before the bridge's Close (cleanups run last first)
+	h.holding.Store(true)
+	// Asked once a tick (a quarter of the timeout, here) while the PINGREQ
+	// is unanswered: 8 times spans twice the timeout.
+	var lost *mqttbridge.Lost
+	eventually(t, "the keepalive asking the stream 8 times, or the session lost", func() bool {
+		select {
+		case l := <-c.lost:
+			lost = &l
+			return true
+		default:
+			return h.asked.Load() >= 8
+		}
+	})
+	if lost != nil {
+		t.Fatalf("lost while the stream held the PINGRESP: %+v (%v)", *lost, lost.Err)
+	}
+	h.holding.Store(false)
+	h.letGo()
+	c.mustPublish("held/t", "alive", 1, false)
+	select {
+	case l := <-c.lost:
+		t.Fatalf("lost: %+v (%v)", l, l.Err)
+	default:
 	}
 }

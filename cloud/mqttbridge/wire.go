@@ -30,8 +30,29 @@ const (
 // inPacket is a packet read from the broker.
 type inPacket struct {
 	pk       packets.Packet
-	size     int  // PUBLISH: the payload's length as sent
-	oversize bool // PUBLISH: the payload exceeded maxPayload and was skipped
+	size     int    // PUBLISH: the payload's length as sent
+	oversize bool   // PUBLISH: the payload exceeded maxPayload and was skipped
+	release  func() // the stream's PacketHolder release, or nil
+}
+
+// A PacketHolder is a broker stream (a Connector's conn) that holds
+// something while a packet it returned is in the bridge's hands: the cloud's
+// fault injector, which delays a PUBLISH on the device's clock, holds that
+// clock until the message has reached the device's session, so the device
+// gets it at its instant (cloud/faults WrapConnect). After reading each
+// packet the bridge takes the packet's release (nil: nothing held) and
+// calls it once the packet is handed on: a message after OnMessage was
+// first offered it (taken or refused: a refused one waits for the
+// device's credit, which the stream must not wait for) or once it is
+// dropped; any other packet once handled. The release must not call into
+// the bridge. Holding reports whether the stream is holding the broker's
+// next packet back on a device's virtual clock: that wait's wall time says
+// nothing about the broker, so the bridge does not count it against
+// PingTimeout (a PINGRESP behind the held packet). A layer that wraps a
+// PacketHolder keeps the methods.
+type PacketHolder interface {
+	TakeRelease() func()
+	Holding() bool
 }
 
 // readPacket reads one packet. Each packet gets its own buffer: decoded
@@ -167,11 +188,17 @@ func packetName(typ byte) string {
 // readLoop reads the broker's packets until the connection ends.
 func (b *Bridge) readLoop(conn net.Conn, br *bufio.Reader, version byte) {
 	defer b.wg.Done()
+	holder, _ := conn.(PacketHolder)
 	for {
 		in, err := readPacket(br, version, b.o.MaxPayload)
+		var release func()
+		if holder != nil {
+			release = holder.TakeRelease()
+		}
 		b.mu.Lock()
 		if b.st == stEnded {
 			b.mu.Unlock()
+			releaseIf(release)
 			return
 		}
 		if err != nil {
@@ -181,11 +208,22 @@ func (b *Bridge) readLoop(conn net.Conn, br *bufio.Reader, version byte) {
 			// Disconnecting, the broker may close as soon as it has read
 			// DISCONNECT: the writer reports how the write went.
 			b.mu.Unlock()
+			releaseIf(release)
 			return
 		}
 		b.lastRead = time.Now()
+		in.release = release
 		b.handleLocked(in)
+		release = in.release // nil if a message waiting for OnMessage took it
 		b.mu.Unlock()
+		releaseIf(release)
+	}
+}
+
+// releaseIf calls release if it is not nil.
+func releaseIf(release func()) {
+	if release != nil {
+		release()
 	}
 }
 
@@ -319,7 +357,9 @@ func (b *Bridge) incomingLocked(in *inPacket) {
 			Size:     in.size,
 			Oversize: in.oversize,
 		},
+		release: in.release,
 	}
+	in.release = nil
 	if m.qos > 0 {
 		b.unacked = append(b.unacked, m)
 		b.byID[m.msg.ID] = m
@@ -404,6 +444,7 @@ func (b *Bridge) keepaliveLoop() {
 	defer b.wg.Done()
 	b.mu.Lock()
 	keep, wait := b.keepalive, b.pingWait
+	holder, _ := b.conn.(PacketHolder)
 	b.mu.Unlock()
 	tick := min(max(min(keep, wait)/4, 10*time.Millisecond), 5*time.Second)
 	t := time.NewTicker(tick)
@@ -418,6 +459,8 @@ func (b *Bridge) keepaliveLoop() {
 		b.mu.Lock()
 		switch {
 		case b.st != stConnected:
+		case !b.pingSent.IsZero() && holder != nil && holder.Holding():
+			b.pingSent = now // the wait starts again once the packet is let go
 		case !b.pingSent.IsZero():
 			if now.Sub(b.pingSent) > wait {
 				b.lostLocked(fmt.Errorf("mqttbridge: no PINGRESP within %v: the broker is unreachable", wait))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mvnet/mvnet/abi"
 	"github.com/mvnet/mvnet/cloud/httpexec"
+	"github.com/mvnet/mvnet/internal/vclock"
 	"github.com/mvnet/mvnet/link"
 )
 
@@ -275,7 +276,8 @@ func (s *Session) startRequestLocked(ch *channel, n int, timeout time.Duration) 
 	ch.requested = true
 	ch.reqBuf = nil
 	s.oweCreditLocked(ch, n)
-	ch.release = s.hold()
+	var held *vclock.Token
+	held, ch.release = s.holdToken()
 	var ctx context.Context
 	var cancel context.CancelFunc
 	switch {
@@ -285,6 +287,11 @@ func (s *Session) startRequestLocked(ch *channel, n int, timeout time.Duration) 
 		ctx, cancel = context.WithTimeout(s.reqCtx, timeout)
 	default:
 		ctx, cancel = s.virtualTimeoutLocked(ch, timeout)
+	}
+	if held != nil {
+		// The request's hold, by name, for an upstream delay to lend
+		// (faults.WrapTransport).
+		ctx = vclock.WithHolds(ctx, held)
 	}
 	ch.cancel = cancel
 	s.reqs.Add(1)

@@ -278,7 +278,9 @@ func (s *Session) mqttRequestLocked(ch *channel, req link.MQTTRequest) {
 		}
 	case *link.MQTTDisconnectRequest:
 		b.Disconnect()
-		ch.mq.offered() // the messages waiting are dropped
+		// The messages waiting are dropped: none to resume.
+		ch.mq.blocked = false
+		ch.mq.offered()
 	}
 }
 
@@ -417,7 +419,9 @@ func (s *Session) mqttLost(ch *channel, l mqttbridge.Lost) {
 		return
 	}
 	mq := ch.mq
-	mq.offered() // messages not taken are dropped
+	// Messages not taken are dropped: none to resume.
+	mq.blocked = false
+	mq.offered()
 	switch {
 	case l.State == abi.MQTTRequestStateConnectionCircuitBreaker:
 		mq.reason = abi.ClosureReasonChannelResetByServer
@@ -467,10 +471,12 @@ func (s *Session) mqttCreditLocked(ch *channel) {
 	s.mqttGrantLocked(ch)
 	if mq.blocked && len(ch.pending) == 0 {
 		mq.blocked = false
-		if mq.resumed == nil {
+		// Held only while a message will be offered (OnMessage needs
+		// s.mu, so the hold is in place before it runs): a hold nothing
+		// would release would stop the device's clock for good.
+		if mq.b.Resume() && mq.resumed == nil {
 			mq.resumed = s.hold()
 		}
-		mq.b.Resume()
 	}
 }
 

@@ -76,22 +76,31 @@ func noRelease() {}
 // (once; later calls do nothing) or the session ends. On the wall clock
 // it does nothing.
 func (s *Session) hold() (release func()) {
+	_, release = s.holdToken()
+	return release
+}
+
+// holdToken is hold, also giving the hold as a vclock.Token (nil on the
+// wall clock or once the session has ended) for work that lends it by
+// identity (vclock.WithHolds).
+func (s *Session) holdToken() (*vclock.Token, func()) {
 	if s.vc == nil {
-		return noRelease
+		return nil, noRelease
 	}
 	h := &s.holds
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.ended {
-		return noRelease
+		return nil, noRelease
 	}
 	if h.live == nil {
 		h.live = make(map[uint64]func())
 	}
 	h.next++
 	id := h.next
-	h.live[id] = s.vc.Hold()
-	return func() {
+	tok := s.vc.HoldToken()
+	h.live[id] = tok.Release
+	return tok, func() {
 		h.mu.Lock()
 		r := h.live[id]
 		delete(h.live, id)

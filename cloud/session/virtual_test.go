@@ -251,6 +251,7 @@ func TestVirtualLatency(t *testing.T) {
 func TestVirtualHTTPTimeout(t *testing.T) {
 	r, srv := virtualHTTP(t, func(w http.ResponseWriter, req *http.Request) {
 		<-req.Context().Done()
+		abort() // no response: one racing the client's cancellation could be taken
 	}, session.Config{})
 	d := r.dev
 	d.FirstSync(0)

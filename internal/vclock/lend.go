@@ -2,19 +2,46 @@ package vclock
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 )
 
-// SleepLending is Sleep for a goroutine that waits on behalf of n holds
-// (n >= 1): its own and those of work that waits for what it will pass on
-// (e.g. requests whose answers a delayed stream holds back). It is a Loan
-// of n, slept on.
+// SleepLending is Sleep for a goroutine that waits on behalf of holds:
+// its own, those ctx names (WithHolds: the work it waits for, by
+// identity) and n others in force, the newest first (n >= 1 when ctx
+// names none: the caller's own). It is a Loan of those, slept on.
 func SleepLending(ctx context.Context, c Clock, d time.Duration, n int) error {
 	l := NewLoan(c)
+	l.LendHolds(ctx)
 	l.Lend(n)
 	return l.Sleep(ctx, d)
+}
+
+// HoldToken is c's HoldToken if c is Virtual, and nil (a token whose
+// Release does nothing) on Wall.
+func HoldToken(c Clock) *Token {
+	if v, ok := c.(*Virtual); ok {
+		return v.HoldToken()
+	}
+	return nil
+}
+
+// holdsKey finds the holds a context names (WithHolds).
+type holdsKey struct{}
+
+// WithHolds returns ctx naming ts (nil ones are skipped) as the holds of
+// the work ctx is for: a SleepLending under it lends them by identity.
+func WithHolds(ctx context.Context, ts ...*Token) context.Context {
+	var named []*Token
+	for _, t := range ts {
+		if t != nil {
+			named = append(named, t)
+		}
+	}
+	if len(named) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, holdsKey{}, named)
 }
 
 // A Loan lends holds of a Virtual clock back to the clock while one
@@ -22,20 +49,23 @@ func SleepLending(ctx context.Context, c Clock, d time.Duration, n int) error {
 // hold, and those of work that waits for what the caller will pass on
 // (e.g. requests whose answers a delayed stream holds back) — work that
 // would otherwise hold the clock short of the wake-up for ever. They are
-// let go of for the wait — at most as many as are in force — and taken
-// back before the clock moves past the wake-up, so every holder holds
-// again once the caller is woken. A holder that releases its hold while
-// it is on loan (its work ended another way) takes it out of the loan:
-// one fewer is taken back. On the Wall clock a Loan does nothing and
-// Sleep is an ordinary sleep. A Loan serves one Sleep.
+// let go of for the wait and taken back before the clock moves past the
+// wake-up, so every holder holds again once the caller is woken. Holds
+// are lent by identity (LendToken, LendHolds) or, for a caller that
+// cannot name them, by number (Lend: the newest not on loan). A holder
+// that releases its hold while it is on loan (its work ended another way)
+// takes it out of the loan — it is not taken back, and no other hold is
+// touched. On the Wall clock a Loan does nothing and Sleep is an ordinary
+// sleep. A Loan serves one Sleep.
 type Loan struct {
 	c Clock
 	v *Virtual // nil on Wall
 
 	// Guarded by v.mu.
-	want  int  // holds to lend when Sleep starts
-	n     int  // holds out on loan
-	state int8 // loanBefore, loanOut, loanBack
+	want     int      // holds to lend by number when Sleep starts
+	wantToks []*Token // holds to lend by identity when Sleep starts
+	toks     []*Token // holds out on loan
+	state    int8     // loanBefore, loanOut, loanBack
 }
 
 const (
@@ -50,9 +80,10 @@ func NewLoan(c Clock) *Loan {
 	return &Loan{c: c, v: v}
 }
 
-// Lend adds n holds to the loan: before Sleep, they are let go of when it
-// starts; while it waits, at once (as many as are in force); after it,
-// none (the caller is awake: the work holds the clock until it is done).
+// Lend adds n holds in force, the newest not on loan, to the loan: before
+// Sleep, they are let go of when it starts; while it waits, at once (as
+// many as are in force); after it, none (the caller is awake: the work
+// holds the clock until it is done).
 func (l *Loan) Lend(n int) {
 	if l.v == nil || n <= 0 {
 		return
@@ -64,15 +95,41 @@ func (l *Loan) Lend(n int) {
 	case loanBefore:
 		l.want += n
 	case loanOut:
-		v.lendLocked(l, n)
+		v.lendNewestLocked(l, n)
 	}
 }
 
+// LendToken adds hold t to the loan, as Lend does (nil: nothing).
+func (l *Loan) LendToken(t *Token) {
+	if l.v == nil || t == nil || t.v != l.v {
+		return
+	}
+	v := l.v
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch l.state {
+	case loanBefore:
+		l.wantToks = append(l.wantToks, t)
+	case loanOut:
+		v.lendTokenLocked(l, t)
+	}
+}
+
+// LendHolds adds the holds ctx names (WithHolds) to the loan, and reports
+// whether it names any.
+func (l *Loan) LendHolds(ctx context.Context) bool {
+	ts, _ := ctx.Value(holdsKey{}).([]*Token)
+	for _, t := range ts {
+		l.LendToken(t)
+	}
+	return len(ts) > 0
+}
+
 // Sleep waits until d has passed on the clock, or ctx ends (ctx's error),
-// lending what Lend added — at least one hold: the caller must hold the
-// clock, as for Sleep — and holding them all again once woken. It returns
-// with the holds back in either case. The wall net ctx is under, if any,
-// is paused for the wait (WithWallNet).
+// lending what Lend, LendToken and LendHolds added — at least one hold:
+// the caller must hold the clock, as for Sleep — and holding them all
+// again once woken. It returns with the holds back in either case. The
+// wall net ctx is under, if any, is paused for the wait (WithWallNet).
 func (l *Loan) Sleep(ctx context.Context, d time.Duration) error {
 	v := l.v
 	if v == nil {
@@ -94,8 +151,14 @@ func (l *Loan) Sleep(ctx context.Context, d time.Duration) error {
 		panic("vclock: release without a hold")
 	}
 	l.state = loanOut
-	v.lent = append(v.lent, l)
-	v.lendLocked(l, max(l.want, 1))
+	for _, t := range l.wantToks {
+		v.lendTokenLocked(l, t)
+	}
+	n := l.want
+	if n == 0 && len(l.toks) == 0 {
+		n = 1
+	}
+	v.lendNewestLocked(l, n)
 	v.mu.Unlock()
 	select {
 	case <-woke:
@@ -110,18 +173,25 @@ func (l *Loan) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// lendLocked lets go of n holds, or of every hold in force if there are
-// fewer, into loan l (v.mu held).
-func (v *Virtual) lendLocked(l *Loan, n int) {
-	k := min(n, v.holds)
-	if k <= 0 {
+// lendTokenLocked lets go of hold t into loan l, if it is in force and
+// not on loan (v.mu held).
+func (v *Virtual) lendTokenLocked(l *Loan, t *Token) {
+	if t.done || t.lent != nil {
 		return
 	}
-	l.n += k
-	v.holds -= k
-	if v.holds == 0 {
-		close(v.idle)
-		v.idle = nil
+	t.lent = l
+	l.toks = append(l.toks, t)
+	v.letGoLocked(1)
+}
+
+// lendNewestLocked lets go of n holds not on loan, the newest first, or
+// of every one if there are fewer, into loan l (v.mu held).
+func (v *Virtual) lendNewestLocked(l *Loan, n int) {
+	for i := len(v.toks) - 1; i >= 0 && n > 0; i-- {
+		if t := v.toks[i]; t.lent == nil {
+			v.lendTokenLocked(l, t)
+			n--
+		}
 	}
 }
 
@@ -130,27 +200,9 @@ func (v *Virtual) repay(l *Loan) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	l.state = loanBack
-	if k := slices.Index(v.lent, l); k >= 0 {
-		v.lent = slices.Delete(v.lent, k, k+1)
+	for _, t := range l.toks {
+		t.lent = nil
 	}
-	if l.n == 0 {
-		return
-	}
-	if v.holds == 0 {
-		v.idle = make(chan struct{})
-	}
-	v.holds += l.n
-	l.n = 0
-}
-
-// repayLocked takes one hold out of a loan, for a holder that releases
-// it while it is lent, and reports whether there was one (v.mu held).
-func (v *Virtual) repayLocked() bool {
-	for _, l := range v.lent {
-		if l.n > 0 {
-			l.n--
-			return true
-		}
-	}
-	return false
+	v.takeLocked(len(l.toks))
+	l.toks = nil
 }

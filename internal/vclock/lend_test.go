@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/mvnet/mvnet/internal/testenv/poll"
 )
 
 // SleepLending lets go of the holds it waits for (as many as are in
@@ -86,13 +88,42 @@ func TestSleepLendingHolderReleasesDuringLoan(t *testing.T) {
 	if v.Holds() != 0 {
 		t.Fatalf("%d holds left", v.Holds())
 	}
-	// A release with nothing held or lent still panics.
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a release without a hold did not panic")
-		}
-	}()
-	v.release()
+}
+
+// rv-cloud #7: a hold released while a loan of others is out does not
+// steal one: with holds X, R and the sleeper's own, a loan of the
+// sleeper's and R's (by identity), R releasing settles the loan and X
+// still holds the clock; so does a hold not on loan released meanwhile.
+func TestLoanReleaseStealsNothing(t *testing.T) {
+	v := NewVirtual(t0)
+	x := v.Hold()
+	r := v.HoldToken()
+	mine := v.HoldToken()
+	ctx := WithHolds(context.Background(), r, mine)
+	woke := sleepThen(t, v, func() error { return SleepLending(ctx, v, 2*time.Second, 0) }, mine.Release)
+	// The loan is out once only X is in force.
+	poll.Until(t, "the loan out", func() bool { return v.Holds() == 1 })
+	r.Release() // on loan: settles it
+	if n := v.Holds(); n != 1 {
+		t.Fatalf("%d holds in force after R released its lent hold, want X's 1", n)
+	}
+	short, cancelShort := context.WithCancel(context.Background())
+	cancelShort()
+	if err := v.AdvanceTo(short, t0.Add(time.Second)); err == nil || v.Now() != t0 {
+		t.Fatalf("the clock moved to %v while X holds it", v.Now().Sub(t0))
+	}
+	advanced := make(chan error, 1)
+	go func() { advanced <- v.AdvanceTo(ctxTimeout(t), t0.Add(5*time.Second)) }()
+	x()
+	if got := <-woke; got != 1 {
+		t.Fatalf("woken with %d holds, want 1 (the sleeper's own; R's left the loan)", got)
+	}
+	if err := <-advanced; err != nil {
+		t.Fatal(err)
+	}
+	if v.Holds() != 0 || v.Now() != t0.Add(5*time.Second) {
+		t.Fatalf("Holds %d, Now %v", v.Holds(), v.Now().Sub(t0))
+	}
 }
 
 // Holds lent while a Loan's Sleep waits go out at once (work that began

@@ -17,11 +17,19 @@
 // inside it); one that hands work to another goroutine takes a Hold and
 // gives the release with the work, so the clock waits for it. Sleep does
 // that for a goroutine that waits on the clock while it holds it.
+//
+// Holds have identities (Token): a goroutine waiting on the clock on
+// behalf of other work lends those holds by name (Loan, WithHolds), and a
+// hold released while on loan settles the loan without touching another
+// hold. Work that holds the clock and may also wait on it is cut by a
+// wall-clock safety net that counts only its time in the real world
+// (WithWallNet).
 package vclock
 
 import (
 	"container/heap"
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -60,9 +68,9 @@ type Virtual struct {
 	now    time.Time
 	timers timerHeap
 	seq    uint64
-	holds  int
+	holds  int           // tokens in force not on loan
 	idle   chan struct{} // closed when holds drops to 0; nil while holds is 0
-	lent   []*Loan       // holds out on loan (lend.go)
+	toks   []*Token      // every hold in force, lent or not, oldest first
 }
 
 // NewVirtual returns a virtual clock reading start.
@@ -106,32 +114,72 @@ func (v *Virtual) AfterFunc(d time.Duration, f func()) func() bool {
 }
 
 // Hold keeps the clock where it is until release is called.
-func (v *Virtual) Hold() func() {
-	v.hold()
-	var once sync.Once
-	return func() { once.Do(v.release) }
+func (v *Virtual) Hold() func() { return v.HoldToken().Release }
+
+// A Token is one hold of a Virtual clock, by identity: a Loan lends
+// given tokens (Loan.LendToken, WithHolds), and releasing a token that is
+// on loan settles the loan (it is not taken back) without touching any
+// other hold.
+type Token struct {
+	v    *Virtual
+	lent *Loan // the loan it is out on, if any (v.mu)
+	done bool  // released (v.mu)
 }
 
-func (v *Virtual) hold() {
+// HoldToken is Hold, giving the hold as a Token.
+func (v *Virtual) HoldToken() *Token {
+	t := &Token{v: v}
 	v.mu.Lock()
-	v.holds++
-	if v.holds == 1 {
-		v.idle = make(chan struct{})
-	}
+	v.toks = append(v.toks, t)
+	v.takeLocked(1)
 	v.mu.Unlock()
+	return t
 }
 
-func (v *Virtual) release() {
+// Release releases the hold (once; later calls do nothing). A token on
+// loan leaves the loan: the sleeper takes one hold fewer back.
+func (t *Token) Release() {
+	if t == nil {
+		return
+	}
+	v := t.v
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.holds <= 0 {
-		if v.repayLocked() { // a hold on loan to a sleeper: it is not taken back
-			return
+	if t.done {
+		return
+	}
+	t.done = true
+	if k := slices.Index(v.toks, t); k >= 0 {
+		v.toks = slices.Delete(v.toks, k, k+1)
+	}
+	if l := t.lent; l != nil {
+		t.lent = nil
+		if k := slices.Index(l.toks, t); k >= 0 {
+			l.toks = slices.Delete(l.toks, k, k+1)
 		}
+		return
+	}
+	v.letGoLocked(1)
+}
+
+// takeLocked counts n more holds in force (v.mu held).
+func (v *Virtual) takeLocked(n int) {
+	if n <= 0 {
+		return
+	}
+	if v.holds == 0 {
+		v.idle = make(chan struct{})
+	}
+	v.holds += n
+}
+
+// letGoLocked counts n holds fewer in force (v.mu held).
+func (v *Virtual) letGoLocked(n int) {
+	v.holds -= n
+	if v.holds < 0 {
 		panic("vclock: release without a hold")
 	}
-	v.holds--
-	if v.holds == 0 {
+	if v.holds == 0 && n > 0 {
 		close(v.idle)
 		v.idle = nil
 	}
