@@ -31,27 +31,34 @@ import (
 // base = the clock's time - now_us, so that its timers are set from its
 // new boot's time and the clock runs on from where it was.
 
-// deviceClocks is the server's devices' virtual clocks and their bases,
-// keyed by devid.Canon.
+// deviceClocks is the server's devices' virtual clocks, each with its
+// base, keyed by devid.Canon.
 type deviceClocks struct {
-	now   func() time.Time // Options.Now
-	reg   vclock.Registry
-	mu    sync.Mutex           // guards bases, and reg's entries with them
-	bases map[string]time.Time // each clock's time at the device's time 0
+	now func() time.Time // Options.Now
+	mu  sync.Mutex
+	m   map[string]*devClock
 }
 
-// virtualLocked returns the virtual clock of the device key and its base,
-// making it if the device has none (c.mu held).
-func (c *deviceClocks) virtualLocked(key string) (*vclock.Virtual, time.Time) {
-	base, ok := c.bases[key]
+// devClock is a device's virtual clock and the clock's time at the
+// device's time 0.
+type devClock struct {
+	v    *vclock.Virtual
+	base time.Time
+}
+
+// getLocked returns device key's clock, making it if the device has none
+// (c.mu held).
+func (c *deviceClocks) getLocked(key string) *devClock {
+	d, ok := c.m[key]
 	if !ok {
-		base = c.now()
-		if c.bases == nil {
-			c.bases = make(map[string]time.Time)
+		base := c.now()
+		d = &devClock{v: vclock.NewVirtual(base), base: base}
+		if c.m == nil {
+			c.m = make(map[string]*devClock)
 		}
-		c.bases[key] = base
+		c.m[key] = d
 	}
-	return c.reg.Virtual(key, base), base
+	return d
 }
 
 // virtual returns the virtual clock of device id, making it if the
@@ -59,8 +66,7 @@ func (c *deviceClocks) virtualLocked(key string) (*vclock.Virtual, time.Time) {
 func (c *deviceClocks) virtual(id string) *vclock.Virtual {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, _ := c.virtualLocked(devid.Canon(id))
-	return v
+	return c.getLocked(devid.Canon(id)).v
 }
 
 // attach returns the virtual clock of device id, whose HELLO said its
@@ -68,35 +74,50 @@ func (c *deviceClocks) virtual(id string) *vclock.Virtual {
 // the device's base on it, rebased if the device's time went back (it
 // booted again): its time nowUS is then the clock's time.
 func (c *deviceClocks) attach(id string, nowUS uint64) (*vclock.Virtual, time.Time) {
-	key := devid.Canon(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, base := c.virtualLocked(key)
+	d := c.getLocked(devid.Canon(id))
 	now := time.Duration(nowUS) * time.Microsecond
-	if at := v.Now(); base.Add(now).Before(at) {
-		base = at.Add(-now)
-		c.bases[key] = base
+	if at := d.v.Now(); d.base.Add(now).Before(at) {
+		d.base = at.Add(-now)
 	}
-	return v, base
+	return d.v, d.base
 }
 
 // wall puts device id back on the wall clock: its HELLO did not say its
 // time is virtual. It reports whether the device had a virtual clock.
+// Whoever holds the old clock keeps it, but nothing advances it any more.
 func (c *deviceClocks) wall(id string) bool {
 	key := devid.Canon(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.bases[key]; !ok {
+	if _, ok := c.m[key]; !ok {
 		return false
 	}
-	delete(c.bases, key)
-	c.reg.Delete(key)
+	delete(c.m, key)
 	return true
 }
 
 // clock is device id's clock: its virtual clock if it has one, else Wall.
 func (c *deviceClocks) clock(id string) vclock.Clock {
-	return c.reg.For(devid.Canon(id))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.m[devid.Canon(id)]; ok {
+		return d.v
+	}
+	return vclock.Wall
+}
+
+// deviceTime is device id's own time at instant at of its virtual clock;
+// ok is false when it has none.
+func (c *deviceClocks) deviceTime(id string, at time.Time) (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.m[devid.Canon(id)]
+	if !ok {
+		return 0, false
+	}
+	return at.Sub(d.base), true
 }
 
 // DeviceClock is the clock the cloud times device deviceID's faults,
@@ -123,4 +144,13 @@ func (s *Server) wallClock(id string) {
 	if s.clocks.wall(id) {
 		s.faults.Reclock(id)
 	}
+}
+
+// VirtualDeviceTime is device deviceID's own time — since its boot, as its
+// trace and mvGetMicroseconds count it — at instant at of its virtual
+// clock: at minus the device's base, which a HELLO after a reboot moves.
+// ok is false when the device has no virtual clock. The runner dates a
+// fault's events with it (internal/runner).
+func (s *Server) VirtualDeviceTime(deviceID string, at time.Time) (d time.Duration, ok bool) {
+	return s.clocks.deviceTime(deviceID, at)
 }

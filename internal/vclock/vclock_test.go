@@ -198,20 +198,6 @@ func TestWithTimeout(t *testing.T) {
 	}
 }
 
-func TestRegistry(t *testing.T) {
-	var r Registry
-	if r.For("a") != Wall {
-		t.Fatal("a device without a virtual clock is on Wall")
-	}
-	v := r.Virtual("a", t0)
-	if r.Virtual("a", t0.Add(time.Hour)) != v || r.For("a") != Clock(v) {
-		t.Fatal("the device's clock is not kept")
-	}
-	if r.For("b") != Wall {
-		t.Fatal("another device is on Wall")
-	}
-}
-
 func ctxTimeout(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
